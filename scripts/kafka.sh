@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# A real Apache Kafka 3.9.1 broker for the tests: KRaft, one combined broker+controller node on
+# 127.0.0.1, fresh data at every start.
+#
+#   scripts/kafka.sh start    start (or restart) it; prints the bootstrap address and writes
+#                             .cache/kafka.env (FK_KAFKA_BOOTSTRAP=127.0.0.1:PORT)
+#   scripts/kafka.sh stop     stop it and wait until it is gone (safe from a trap, safe if not running)
+#   scripts/kafka.sh status   exit 0 and print the address when it runs, exit 3 otherwise
+#
+# Environment: FK_KAFKA_PORT (default 19092; the controller listens on PORT+1),
+# FK_KAFKA_START_TIMEOUT (seconds, default 90). Jars come from scripts/install-deps.sh.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+port="${FK_KAFKA_PORT:-19092}"
+controller_port=$((port + 1))
+run_dir="${FK_CACHE}/kafka-run"
+libs="${FK_CACHE}/kafka-libs"
+pidfile="${FK_CACHE}/kafka.pid"
+envfile="${FK_CACHE}/kafka.env"
+bootstrap="127.0.0.1:${port}"
+
+broker_answers() {
+  # The broker is up when it answers a metadata request on its client listener.
+  if command -v kcat >/dev/null 2>&1; then
+    timeout 10 kcat -L -b "$1" -m 5 >/dev/null 2>&1
+  else
+    timeout 10 "${FK_ROOT}/.venv/bin/python" - "$1" <<'PY'
+import sys
+from confluent_kafka.admin import AdminClient
+AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(timeout=5)
+PY
+  fi
+}
+
+write_properties() {
+  cat >"${run_dir}/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controller_port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${run_dir}/data
+auto.create.topics.enable=false
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=6
+group.initial.rebalance.delay.ms=0
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
+transaction.remove.expired.transaction.cleanup.interval.ms=3000
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+socket.request.max.bytes=104857600
+log.cleaner.enable=true
+log.cleaner.backoff.ms=1000
+num.network.threads=2
+num.io.threads=4
+EOF
+  cat >"${run_dir}/log4j.properties" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=${run_dir}/server.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.org.apache.kafka.controller=INFO
+EOF
+}
+
+java_args=(
+  java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true
+  -Dlog4j.configuration="file:${run_dir}/log4j.properties" -cp "${libs}/*"
+)
+java_cmd() { "${java_args[@]}" "$@"; }
+
+running_pid() {
+  local pid
+  [[ -f "$pidfile" ]] || return 1
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  fk_pid_alive "$pid" || return 1
+  echo "$pid"
+}
+
+do_stop() {
+  if running_pid >/dev/null; then
+    fk_log "stopping broker (pid $(cat "$pidfile"))"
+  fi
+  # A controlled shutdown of a single node takes a few seconds; KILL after 30 s.
+  fk_stop_pidfile "$pidfile" 30
+  rm -f "$envfile"
+}
+
+do_start() {
+  [[ -f "${libs}/kafka_2.13-3.9.1.jar" ]] || fk_die "no Kafka jars in ${libs}: run scripts/install-deps.sh"
+  command -v java >/dev/null || fk_die "java not found: run scripts/install-deps.sh"
+  do_stop
+  fk_port_free "$port" || fk_die "port ${port} is in use (set FK_KAFKA_PORT)"
+  fk_port_free "$controller_port" || fk_die "port ${controller_port} is in use (set FK_KAFKA_PORT)"
+
+  rm -rf "$run_dir"
+  mkdir -p "${run_dir}/data"
+  write_properties
+  local cluster_id
+  cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>>"${run_dir}/server.log" | tail -n1)"
+  [[ -n "$cluster_id" ]] || fk_die "StorageTool random-uuid failed; see ${run_dir}/server.log"
+  java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "${run_dir}/server.properties" \
+    >>"${run_dir}/server.log" 2>&1 || fk_die "StorageTool format failed; see ${run_dir}/server.log"
+
+  # setsid: the broker must not get the caller's terminal signals; stop is explicit.
+  setsid "${java_args[@]}" kafka.Kafka "${run_dir}/server.properties" \
+    </dev/null >>"${run_dir}/server.log" 2>&1 &
+  echo $! >"$pidfile"
+  local pid
+  pid="$(cat "$pidfile")"
+
+  local timeout="${FK_KAFKA_START_TIMEOUT:-90}" deadline=$((SECONDS + ${FK_KAFKA_START_TIMEOUT:-90}))
+  until broker_answers "$bootstrap"; do
+    if ! fk_pid_alive "$pid"; then
+      tail -n 30 "${run_dir}/server.log" >&2 || true
+      rm -f "$pidfile"
+      fk_die "broker exited during start; see ${run_dir}/server.log"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "${run_dir}/server.log" >&2 || true
+      do_stop
+      fk_die "broker did not answer on ${bootstrap} within ${timeout}s"
+    fi
+    sleep 0.5
+  done
+  echo "FK_KAFKA_BOOTSTRAP=${bootstrap}" >"$envfile"
+  fk_log "broker up (pid ${pid}), log ${run_dir}/server.log, env ${envfile}"
+  echo "$bootstrap"
+}
+
+do_status() {
+  local pid
+  if pid="$(running_pid)"; then
+    echo "running pid ${pid} bootstrap ${bootstrap}"
+    return 0
+  fi
+  echo "not running"
+  return 3
+}
+
+case "${1:-}" in
+  start) do_start ;;
+  stop) do_stop ;;
+  status) do_status ;;
+  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+esac
