@@ -293,7 +293,9 @@ Result<SigningResult> SignRequest(const SignableRequest& request, const Credenti
   result.signature = Signature(credentials, date, params, result.string_to_sign);
 
   // The token goes first whether signed or not, as the SDKs and the test suite place it.
-  if (has_token) result.added_headers.emplace_back("X-Amz-Security-Token", credentials.session_token);
+  if (has_token) {
+    result.added_headers.emplace_back("X-Amz-Security-Token", credentials.session_token);
+  }
   result.added_headers.emplace_back("X-Amz-Date", amz_date);
   if (params.sign_body) result.added_headers.emplace_back("x-amz-content-sha256", payload_hash);
   result.added_headers.emplace_back(

@@ -125,7 +125,9 @@ TEST_P(SigV4SuiteTest, HeaderSigningMatchesSuite) {
   EXPECT_EQ(signed_request->signature, ReadFile(dir / "header-signature.txt"));
 
   std::string rebuilt = Head(c.request, c.request.query);
-  for (const auto& [name, value] : signed_request->added_headers) rebuilt += name + ":" + value + "\n";
+  for (const auto& [name, value] : signed_request->added_headers) {
+    rebuilt += name + ":" + value + "\n";
+  }
   rebuilt += "\n" + c.request.signable.body;
   EXPECT_EQ(rebuilt, ReadFile(dir / "header-signed-request.txt"));
 }
