@@ -1,0 +1,18 @@
+// Internal to the normalizer: EventBridge envelopes, whether they arrive bare or inside an SNS
+// Message.
+#pragma once
+
+#include "consumers/normalize_json.h"
+#include "consumers/normalizer.h"
+
+namespace fleetkeeper::consumers {
+
+// True when a JSON object has the keys that mark an EventBridge envelope.
+bool LooksLikeEventBridge(const Json& document);
+
+// Normalizes one envelope with source_format "eventbridge". `path` prefixes field names in
+// reasons ("" for a bare envelope, "Message" inside SNS). Leaves event.source to the caller.
+Normalized NormalizeEventBridge(const Json& envelope, const std::string& path,
+                                const NormalizeOptions& options);
+
+}  // namespace fleetkeeper::consumers

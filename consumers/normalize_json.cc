@@ -1,0 +1,268 @@
+#include "consumers/normalize_json.h"
+
+#include "common/clock.h"
+
+#include <cstdint>
+#include <exception>
+
+namespace fleetkeeper::consumers {
+namespace {
+
+const Json& EmptyObject() {
+  static const Json kEmpty = Json::object();
+  return kEmpty;
+}
+
+// Length of the UTF-8 sequence starting at text[i], or 0 when it is not well-formed (overlong
+// forms, surrogates and code points above U+10FFFF included, as RFC 3629 defines).
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+  const uint8_t lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  uint8_t second_min = 0x80;
+  uint8_t second_max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) second_min = 0xA0;
+    if (lead == 0xED) second_max = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) second_min = 0x90;
+    if (lead == 0xF4) second_max = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < second_min || byte(i + 1) > second_max) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// One pass over the text: UTF-8 well-formedness and bracket depth outside strings. Returns a reason
+// or "". Brackets inside strings do not count; a malformed structure is left to the parser.
+std::string ScreenJsonText(std::string_view text, size_t max_depth, std::string_view what) {
+  size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (static_cast<uint8_t>(c) >= 0x80) {
+      const size_t length = Utf8SequenceLength(text, i);
+      if (length == 0) {
+        return std::string(what) + ": not valid UTF-8 at byte " + std::to_string(i);
+      }
+      i += length;
+      escaped = false;
+      continue;
+    }
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) {
+        return std::string(what) + ": JSON nested deeper than " + std::to_string(max_depth) +
+               " levels at byte " + std::to_string(i);
+      }
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+    ++i;
+  }
+  return "";
+}
+
+// nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1, column 2:
+// "; the byte offset is reported separately, so keep only what went wrong.
+std::string ParseProblem(const std::exception& e) {
+  std::string message = e.what();
+  const size_t colon = message.find(": ");
+  if (message.rfind("[json.exception", 0) == 0 && colon != std::string::npos) {
+    message.erase(0, colon + 2);
+  }
+  return message;
+}
+
+}  // namespace
+
+Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return InvalidInput(std::string(what) + ": empty, expected a JSON document");
+  }
+  if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
+    return InvalidInput(std::move(screen));
+  }
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    return InvalidInput(std::string(what) + ": invalid JSON at byte " + std::to_string(e.byte) +
+                        ": " + ParseProblem(e));
+  } catch (const std::exception& e) {
+    return InvalidInput(std::string(what) + ": invalid JSON: " + ParseProblem(e));
+  }
+}
+
+std::string JoinPath(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  std::string joined;
+  joined.reserve(path.size() + 1 + key.size());
+  joined.append(path).append(".").append(key);
+  return joined;
+}
+
+std::string TypeMismatch(std::string_view expected, const Json& value) {
+  return "expected " + std::string(expected) + ", got " + value.type_name();
+}
+
+JsonObjectReader::JsonObjectReader(const Json& value, std::string path, FieldProblems& problems)
+    : object_(&value), path_(std::move(path)), problems_(&problems) {
+  if (!value.is_object()) {
+    problems_->Note((path_.empty() ? std::string("payload") : path_) + ": " +
+                    TypeMismatch("object", value));
+    object_ = &EmptyObject();
+  }
+}
+
+bool JsonObjectReader::Has(std::string_view key) const { return Find(key) != nullptr; }
+
+const Json* JsonObjectReader::Find(std::string_view key) const {
+  const auto it = object_->find(key);
+  if (it == object_->end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string JsonObjectReader::String(std::string_view key) {
+  const Json* value = Find(key);
+  if (value == nullptr) {
+    problems_->Note(JoinPath(path_, key) + ": missing");
+    return "";
+  }
+  if (!value->is_string()) {
+    problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("string", *value));
+    return "";
+  }
+  const auto& text = value->get_ref<const std::string&>();
+  if (text.empty()) problems_->Note(JoinPath(path_, key) + ": empty");
+  return text;
+}
+
+std::optional<std::string> JsonObjectReader::OptionalString(std::string_view key) {
+  const Json* value = Find(key);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string()) {
+    problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("string", *value));
+    return std::nullopt;
+  }
+  return value->get<std::string>();
+}
+
+std::optional<bool> JsonObjectReader::OptionalBool(std::string_view key) {
+  const Json* value = Find(key);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_boolean()) {
+    problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("boolean", *value));
+    return std::nullopt;
+  }
+  return value->get<bool>();
+}
+
+JsonObjectReader JsonObjectReader::Object(std::string_view key) {
+  const Json* value = Find(key);
+  if (value == nullptr) {
+    problems_->Note(JoinPath(path_, key) + ": missing");
+    return JsonObjectReader(EmptyObject(), JoinPath(path_, key), *problems_);
+  }
+  return JsonObjectReader(*value, JoinPath(path_, key), *problems_);
+}
+
+std::optional<JsonObjectReader> JsonObjectReader::OptionalObject(std::string_view key) {
+  const Json* value = Find(key);
+  if (value == nullptr) return std::nullopt;
+  return JsonObjectReader(*value, JoinPath(path_, key), *problems_);
+}
+
+std::vector<const Json*> JsonObjectReader::OptionalArray(std::string_view key) {
+  std::vector<const Json*> items;
+  const Json* value = Find(key);
+  if (value == nullptr) return items;
+  if (!value->is_array()) {
+    problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("array", *value));
+    return items;
+  }
+  items.reserve(value->size());
+  for (const Json& item : *value) items.push_back(&item);
+  return items;
+}
+
+std::vector<std::string> JsonObjectReader::OptionalStringArray(std::string_view key) {
+  std::vector<std::string> strings;
+  const std::vector<const Json*> items = OptionalArray(key);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i]->is_string()) {
+      problems_->Note(JoinPath(path_, key) + "[" + std::to_string(i) +
+                      "]: " + TypeMismatch("string", *items[i]));
+      return {};
+    }
+    strings.push_back(items[i]->get<std::string>());
+  }
+  return strings;
+}
+
+std::map<std::string, std::string> JsonObjectReader::OptionalStringMap(std::string_view key) {
+  std::map<std::string, std::string> strings;
+  const Json* value = Find(key);
+  if (value == nullptr) return strings;
+  if (!value->is_object()) {
+    problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("object", *value));
+    return strings;
+  }
+  for (const auto& [name, member] : value->items()) {
+    if (!member.is_string()) {
+      problems_->Note(JoinPath(JoinPath(path_, key), name) + ": " +
+                      TypeMismatch("string", member));
+      return {};
+    }
+    strings.emplace(name, member.get<std::string>());
+  }
+  return strings;
+}
+
+std::string Quoted(std::string_view text) {
+  constexpr size_t kMaxBytes = 80;
+  if (text.size() <= kMaxBytes) return "\"" + std::string(text) + "\"";
+  size_t cut = kMaxBytes;
+  while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+  return "\"" + std::string(text.substr(0, cut)) + "...\" (" + std::to_string(text.size()) +
+         " bytes)";
+}
+
+std::optional<std::string> CanonicalTime(const std::string& text) {
+  const int64_t epoch_ms = ParseRfc3339Ms(text);
+  if (epoch_ms == -1) return std::nullopt;
+  return FormatRfc3339(epoch_ms);
+}
+
+std::string RequiredTime(JsonObjectReader& object, std::string_view key) {
+  const std::string text = object.String(key);
+  if (text.empty()) return "";
+  std::optional<std::string> canonical = CanonicalTime(text);
+  if (!canonical) {
+    object.problems().Note(JoinPath(object.path(), key) +
+                           ": expected an RFC 3339 timestamp, got " + Quoted(text));
+    return "";
+  }
+  return *canonical;
+}
+
+}  // namespace fleetkeeper::consumers
