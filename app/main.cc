@@ -1,0 +1,39 @@
+// Composition root: parses the command line and hands over to the subcommand.
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace fleetkeeper::app;
+  CLI::App cli{"fleetkeeper: keeps an AWS EC2/ECS fleet current and healthy, driven by Kafka"};
+  cli.require_subcommand(1);
+  CommonOptions common;
+
+  auto* run = cli.add_subcommand("run", "Run the worker (the embedded broker when none is set)");
+  run->add_option("--config", common.config_path, "YAML configuration file");
+
+  std::vector<std::string> replay_paths;
+  std::string replay_topic, replay_bootstrap;
+  auto* replay = cli.add_subcommand("replay", "Produce recorded events (JSON files or JSON lines)");
+  replay->add_option("paths", replay_paths, "FILE or DIR (.json = one record, .jsonl = a record a line)")
+      ->required();
+  replay->add_option("--topic", replay_topic, "Topic (default: the first input topic)");
+  replay->add_option("--bootstrap", replay_bootstrap, "Broker address (default: the config's)");
+  replay->add_option("--config", common.config_path, "YAML configuration file");
+
+  std::string inspect_path;
+  auto* inspect = cli.add_subcommand("inspect", "Decode and normalize one event offline");
+  inspect->add_option("path", inspect_path, "FILE, or - for standard input")->required();
+  inspect->add_option("--config", common.config_path, "YAML configuration file");
+
+  std::string validate_path;
+  auto* validate = cli.add_subcommand("validate-config", "Check a configuration file");
+  validate->add_option("path", validate_path, "FILE")->required();
+
+  CLI11_PARSE(cli, argc, argv);
+  if (run->parsed()) return RunWorker(common);
+  if (replay->parsed()) return Replay(common, replay_paths, replay_topic, replay_bootstrap);
+  if (inspect->parsed()) return Inspect(common, inspect_path);
+  if (validate->parsed()) return ValidateConfig(validate_path);
+  return 2;
+}

@@ -1,0 +1,720 @@
+#include "app/worker.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/callback.h"
+#include "common/log.h"
+
+namespace fleetkeeper::app {
+namespace {
+
+constexpr int kAdminTimeoutMs = 15000;
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+template <typename T>
+T OrDefault(bool has, T value, T fallback) {
+  return has ? value : fallback;
+}
+
+std::string OrDefault(const std::string& value, const char* fallback) {
+  return value.empty() ? std::string(fallback) : value;
+}
+
+// Produce errors that will not go away by retrying the same record.
+bool PermanentProduceError(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+WorkerHooks WorkerHooks::FromEnvironment() {
+  WorkerHooks h;
+  if (const char* v = std::getenv("FK_TEST_CRASH_BEFORE_COMMIT")) h.crash_before_commit_batch = std::atoi(v);
+  if (const char* v = std::getenv("FK_TEST_ABORT_BATCH")) h.abort_batch = std::atoi(v);
+  return h;
+}
+
+Worker::Worker(const v1::WorkerConfig& config, WorkerHooks hooks)
+    : config_(config), hooks_(hooks), clock_(SystemClock::Instance()) {
+  for (const auto& [k, v] : config_.kafka()) kafka_props_[k] = v;
+  if (!kafka_props_.count("group.id")) kafka_props_["group.id"] = "fleetkeeper";
+  const auto& t = config_.topics();
+  for (const auto& in : t.inputs()) plan_.inputs.push_back(in);
+  if (plan_.inputs.empty()) plan_.inputs = {"fleet.events", "fleet.commands"};
+  plan_.work = OrDefault(t.work(), "fleet.work");
+  plan_.results = OrDefault(t.results(), "fleet.results");
+  plan_.dlq = OrDefault(t.dlq(), "fleet.dlq");
+  plan_.state = OrDefault(t.state(), "fleet.state");
+  plan_.control = OrDefault(t.control(), "fleet.control");
+  plan_.create = OrDefault(t.has_create(), t.create(), true);
+  plan_.partitions = OrDefault(t.has_partitions(), t.partitions(), 12);
+  plan_.max_message_bytes =
+      OrDefault<int64_t>(t.has_max_message_bytes(), t.max_message_bytes(), 4 * 1024 * 1024);
+  plan_.replication_factor = OrDefault(t.has_replication_factor(), t.replication_factor(), -1);
+  input_topics_.insert(plan_.inputs.begin(), plan_.inputs.end());
+
+  out_topics_.work = plan_.work;
+  out_topics_.results = plan_.results;
+  out_topics_.dlq = plan_.dlq;
+  out_topics_.dlq_max_message_bytes = plan_.max_message_bytes;
+  out_topics_.result_format = config_.runtime().results_format() == "protobuf"
+                                  ? consumers::ResultFormat::kProtobuf
+                                  : consumers::ResultFormat::kJson;
+  normalize_options_.default_account = config_.aws().default_account();
+  normalize_options_.default_region = config_.aws().region();
+  const auto& rt = config_.runtime();
+  batch_max_records_ = OrDefault(rt.has_batch_max_records(), rt.batch_max_records(), 500);
+  if (rt.has_batch_max_time()) {
+    batch_max_ms_ = static_cast<int>(rt.batch_max_time().seconds() * 1000 +
+                                     rt.batch_max_time().nanos() / 1000000);
+    if (batch_max_ms_ <= 0) batch_max_ms_ = 100;
+  }
+}
+
+Worker::~Worker() { Close(); }
+
+void Worker::SetFatal(int code, const std::string& why) {
+  int expected = 0;
+  if (fatal_code_.compare_exchange_strong(expected, code)) {
+    fatal_reason_ = why;
+    spdlog::critical("{}", why);
+  }
+  stop_.store(true);
+}
+
+Status Worker::StartEmbeddedBroker() {
+  char errstr[512];
+  KafkaConfPtr conf(rd_kafka_conf_new());
+  // The mock cluster lives inside a client instance; a producer with no brokers is the cheapest.
+  mock_owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), errstr, sizeof(errstr)));
+  if (!mock_owner_) return Error(ErrorCode::kKafka, fmt::format("embedded broker: {}", errstr));
+  mock_ = rd_kafka_mock_cluster_new(mock_owner_.get(), 1);
+  if (mock_ == nullptr) return Error(ErrorCode::kKafka, "embedded broker: cannot start it");
+  bootstrap_ = rd_kafka_mock_cluster_bootstraps(mock_);
+  kafka_props_["bootstrap.servers"] = bootstrap_;
+  return consumers::CreateMockTopics(mock_, plan_);
+}
+
+Status Worker::CreateProducer() {
+  std::map<std::string, std::string> props = kafka_props_;
+  // Consumer-only properties would only produce warnings on a producer.
+  for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
+                        "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
+                        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+                        "group.instance.id", "fetch.max.bytes", "max.partition.fetch.bytes"}) {
+    props.erase(k);
+  }
+  if (transactional_) {
+    props["transactional.id"] = transactional_id_;
+  } else {
+    props.erase("transactional.id");
+    props.erase("transaction.timeout.ms");
+  }
+  props["enable.idempotence"] = "true";
+  if (!props.count("linger.ms")) props["linger.ms"] = "5";
+  // Room for the largest record a topic accepts plus framing.
+  props["message.max.bytes"] = std::to_string(plan_.max_message_bytes + 64 * 1024);
+  auto conf = consumers::MakeKafkaConf(props);
+  if (!conf.ok()) return std::move(conf).take_error();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Worker::OnDelivery);
+  rd_kafka_conf_set_error_cb(conf->get(), &Worker::OnError);
+  char errstr[512];
+  producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
+  if (!producer_) return Error(ErrorCode::kKafka, fmt::format("producer: {}", errstr));
+  if (transactional_) {
+    KafkaErrorPtr err(rd_kafka_init_transactions(producer_.get(), 60000));
+    if (err) {
+      return Error(ErrorCode::kKafka,
+                   fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
+                               rd_kafka_error_string(err.get())));
+    }
+  }
+  return Ok{};
+}
+
+Status Worker::CreateConsumer() {
+  std::map<std::string, std::string> props = kafka_props_;
+  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
+                        "linger.ms", "acks"}) {
+    props.erase(k);
+  }
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props["isolation.level"] = "read_committed";
+  if (!props.count("partition.assignment.strategy")) {
+    props["partition.assignment.strategy"] = "cooperative-sticky";
+  }
+  if (!props.count("auto.offset.reset")) props["auto.offset.reset"] = "earliest";
+  auto conf = consumers::MakeKafkaConf(props);
+  if (!conf.ok()) return std::move(conf).take_error();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Worker::OnRebalance);
+  rd_kafka_conf_set_error_cb(conf->get(), &Worker::OnError);
+  char errstr[512];
+  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
+  if (!consumer_) return Error(ErrorCode::kKafka, fmt::format("consumer: {}", errstr));
+  rd_kafka_poll_set_consumer(consumer_.get());
+  KafkaTopicPartitionsPtr topics(rd_kafka_topic_partition_list_new(4));
+  for (const auto& t : plan_.inputs) {
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_topic_partition_list_add(topics.get(), plan_.work.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), topics.get());
+  if (err) return consumers::KafkaError(err, "subscribing");
+  return Ok{};
+}
+
+Status Worker::Start() {
+  auto bs = kafka_props_.find("bootstrap.servers");
+  embedded_ = bs == kafka_props_.end() || bs->second.empty();
+  const std::string& mode = config_.kafka_transactions();
+  transactional_ = mode == "on" || ((mode.empty() || mode == "auto") && !embedded_);
+  transactional_id_ = kafka_props_.count("transactional.id")
+                          ? kafka_props_["transactional.id"]
+                          : kafka_props_["group.id"] + "-" + HostName();
+  if (embedded_) {
+    if (auto st = StartEmbeddedBroker(); !st.ok()) return st;
+    spdlog::info("embedded Kafka-protocol broker listening on {} (in memory: nothing is kept "
+                 "across restarts)",
+                 bootstrap_);
+    std::printf("embedded broker: %s (in memory)\n", bootstrap_.c_str());
+    std::fflush(stdout);
+  } else {
+    bootstrap_ = bs->second;
+  }
+  if (!transactional_) {
+    spdlog::warn("running at-least-once: a batch's offsets are committed after its records are "
+                 "acknowledged; a crash may repeat a batch ({})",
+                 embedded_ ? "the embedded broker does not store offsets committed in a transaction"
+                           : "kafka_transactions: off");
+  }
+  if (auto st = CreateProducer(); !st.ok()) return st;
+  if (!embedded_) {
+    if (auto st = consumers::EnsureTopics(producer_.get(), plan_, kAdminTimeoutMs); !st.ok()) {
+      return st;
+    }
+  }
+  auto parts = consumers::PartitionCount(producer_.get(), plan_.work, kAdminTimeoutMs);
+  if (!parts.ok()) return std::move(parts).take_error();
+  out_topics_.work_partitions = *parts;
+  dispatcher_ = std::make_unique<handlers::Dispatcher>(config_, clock_);
+  if (auto st = CreateConsumer(); !st.ok()) return st;
+  std::string active;
+  for (const auto& h : dispatcher_->ActiveHandlers()) active += (active.empty() ? "" : ", ") + h;
+  spdlog::info("worker started: bootstrap {}, group {}, {}, work topic {} ({} partitions), "
+               "handlers: {}",
+               bootstrap_, kafka_props_["group.id"],
+               transactional_ ? "transactional.id " + transactional_id_ : "at-least-once",
+               plan_.work, out_topics_.work_partitions, active.empty() ? "none" : active);
+  return Ok{};
+}
+
+int Worker::Run() {
+  if (auto st = Start(); !st.ok()) {
+    spdlog::error("cannot start: {}", st.error().message);
+    std::fprintf(stderr, "fleetkeeper: cannot start: %s\n", st.error().message.c_str());
+    Close();
+    return kExitStartFailed;
+  }
+  int64_t last_report = clock_.MonotonicMs();
+  int64_t last_records = 0;
+  while (!stop_.load()) {
+    PollBatch();
+    if (producer_) rd_kafka_poll(producer_.get(), 0);
+    int64_t now = clock_.MonotonicMs();
+    if (now - last_report >= 10000) {
+      spdlog::info("progress: {} records done, {} in the last {} s, {} batches committed",
+                   records_done_, records_done_ - last_records, (now - last_report) / 1000,
+                   batches_committed_);
+      last_report = now;
+      last_records = records_done_;
+    }
+  }
+  int code = fatal_code_.load();
+  if (code == 0) {
+    // Graceful: finish the open batch, then leave the group (the revoke callback commits too).
+    if (txn_open_ || !batch_offsets_.empty()) CommitBatch();
+  }
+  Close();
+  if (code != 0) {
+    std::fprintf(stderr, "fleetkeeper: %s\n", fatal_reason_.c_str());
+  } else {
+    spdlog::info("stopped: {} records done", records_done_);
+  }
+  return code;
+}
+
+void Worker::Close() {
+  if (consumer_) {
+    if (fatal_code_.load() == 0) {
+      rd_kafka_consumer_close(consumer_.get());
+    }
+    consumer_.reset();
+  }
+  if (producer_) {
+    if (fatal_code_.load() == 0) rd_kafka_flush(producer_.get(), 5000);
+    producer_.reset();
+  }
+  mock_ = nullptr;
+  mock_owner_.reset();
+}
+
+void Worker::PollBatch() {
+  int64_t deadline = clock_.MonotonicMs() + batch_max_ms_;
+  while (!stop_.load() && batch_records_ < batch_max_records_) {
+    int64_t remaining = deadline - clock_.MonotonicMs();
+    if (remaining <= 0) break;
+    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(remaining)));
+    if (!msg) continue;
+    if (msg->err) {
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_fatal_error(consumer_.get(), buf, sizeof(buf));
+        SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", buf));
+        return;
+      }
+      spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg.get()));
+      continue;
+    }
+    if (!EnsureTransaction()) return;
+    Process(msg.get());
+    if (fatal_code_.load() != 0) return;
+    batch_offsets_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
+    ++batch_records_;
+  }
+  if (!batch_offsets_.empty() && fatal_code_.load() == 0) CommitBatch();
+}
+
+bool Worker::EnsureTransaction() {
+  if (!transactional_ || txn_open_) return true;
+  KafkaErrorPtr err(rd_kafka_begin_transaction(producer_.get()));
+  if (err) {
+    if (rd_kafka_error_is_fatal(err.get())) {
+      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
+                                        rd_kafka_error_string(err.get())));
+    } else {
+      spdlog::error("begin_transaction: {}", rd_kafka_error_string(err.get()));
+    }
+    return false;
+  }
+  txn_open_ = true;
+  return true;
+}
+
+void Worker::Process(const rd_kafka_message_t* msg) {
+  std::string topic = rd_kafka_topic_name(msg->rkt);
+  if (input_topics_.count(topic)) {
+    ProcessInput(msg);
+  } else if (topic == plan_.work) {
+    ProcessWork(msg);
+  }
+}
+
+namespace {
+
+consumers::InputRecord ToInput(const rd_kafka_message_t* msg) {
+  consumers::InputRecord in;
+  in.payload = std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0);
+  in.key = std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0);
+  for (auto& [k, v] : consumers::MessageHeaders(msg)) in.headers.push_back({k, v});
+  in.topic = rd_kafka_topic_name(msg->rkt);
+  in.partition = msg->partition;
+  in.offset = msg->offset;
+  return in;
+}
+
+}  // namespace
+
+void Worker::ProcessInput(const rd_kafka_message_t* msg) {
+  consumers::InputRecord in = ToInput(msg);
+  SourceKey key{in.topic, in.partition, in.offset};
+  auto poisoned = poison_.find(key);
+  if (poisoned != poison_.end()) {
+    ProduceFor(in, consumers::DlqRecord(in, poisoned->second, out_topics_));
+    return;
+  }
+  consumers::Normalized n = consumers::Normalize(in, normalize_options_);
+  LogEventScope scope(n.event.id());
+  switch (n.disposition) {
+    case consumers::Disposition::kEvent:
+      spdlog::debug("ingest: {} -> cell {}", consumers::EventKind(n.event),
+                    consumers::CellOf(n.event));
+      ProduceFor(in, consumers::WorkRecord(n.event, out_topics_));
+      break;
+    case consumers::Disposition::kSkipped: {
+      spdlog::debug("ingest: skipped: {}", n.reason);
+      v1::Result r = consumers::MakeResult(n.event, v1::Result::SKIPPED, n.reason, "",
+                                           clock_.NowMs());
+      ProduceFor(in, consumers::ResultRecord(r, out_topics_));
+      break;
+    }
+    case consumers::Disposition::kUnreadable:
+      spdlog::info("ingest: unreadable record {}/{}@{}: {}", in.topic, in.partition, in.offset,
+                   n.reason);
+      ProduceFor(in, consumers::DlqRecord(in, n.reason, out_topics_));
+      break;
+  }
+}
+
+void Worker::ProcessWork(const rd_kafka_message_t* msg) {
+  consumers::InputRecord in = ToInput(msg);
+  SourceKey key{in.topic, in.partition, in.offset};
+  auto poisoned = poison_.find(key);
+  if (poisoned != poison_.end()) {
+    ProduceFor(in, consumers::DlqRecord(in, poisoned->second, out_topics_));
+    return;
+  }
+  v1::Event event;
+  if (in.payload.empty() ||
+      !event.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size())) ||
+      event.id().empty()) {
+    ProduceFor(in, consumers::DlqRecord(in, "work item is not a fleetkeeper.v1.Event", out_topics_));
+    return;
+  }
+  LogEventScope scope(event.id());
+  handlers::Dispatch d = dispatcher_->Route(event, /*frozen=*/false);
+  v1::Result r = consumers::MakeResult(event, d.status, d.reason, d.handler, clock_.NowMs());
+  if (!d.workflow_id.empty()) r.set_workflow_id(d.workflow_id);
+  spdlog::debug("work: {} -> {} {}", consumers::EventKind(event),
+                v1::Result::Status_Name(d.status), d.reason);
+  ProduceFor(in, consumers::ResultRecord(r, out_topics_));
+}
+
+void Worker::ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out) {
+  out.source_topic = input.topic;
+  out.source_partition = input.partition;
+  out.source_offset = input.offset;
+  rd_kafka_resp_err_t err = Produce(out);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (fatal_code_.load() != 0) return;
+  std::string why = fmt::format("producing to {} failed: {}", out.topic, rd_kafka_err2str(err));
+  spdlog::warn("record {}/{}@{}: {}; sending it to {}", input.topic, input.partition, input.offset,
+               why, out_topics_.dlq);
+  if (out.topic == out_topics_.dlq) {
+    spdlog::error("record {}/{}@{} cannot be dead-lettered either: {}", input.topic,
+                  input.partition, input.offset, why);
+    return;
+  }
+  err = Produce(consumers::DlqRecord(input, why, out_topics_));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::error("record {}/{}@{} cannot be dead-lettered: {}", input.topic, input.partition,
+                  input.offset, rd_kafka_err2str(err));
+  }
+}
+
+rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
+  for (;;) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(out.headers.size());
+    for (const auto& h : out.headers) {
+      rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+    auto* tag = new DeliveryTag{this, {out.source_topic, out.source_partition, out.source_offset},
+                                out.topic};
+    const void* value = out.value ? out.value->data() : nullptr;
+    size_t value_len = out.value ? out.value->size() : 0;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_TOPIC(out.topic.c_str()), RD_KAFKA_V_PARTITION(out.partition),
+        RD_KAFKA_V_KEY(out.key.data(), out.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+    rd_kafka_headers_destroy(hdrs);
+    delete tag;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_.get(), 50);
+      continue;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_fatal_error(producer_.get(), buf, sizeof(buf));
+      SetFatal(kExitFenced, fmt::format("fatal producer error for transactional.id {}: {}",
+                                        transactional_id_, buf));
+    }
+    return err;
+  }
+}
+
+bool Worker::CommitBatch() {
+  bool ok = transactional_ ? CommitTransactional() : CommitAtLeastOnce();
+  if (ok) {
+    ++batches_committed_;
+    records_done_ += batch_records_;
+  }
+  batch_offsets_.clear();
+  batch_records_ = 0;
+  return ok;
+}
+
+bool Worker::CommitTransactional() {
+  if (!txn_open_) return true;
+  const int64_t batch_no = batches_committed_ + 1;
+  if (hooks_.abort_batch > 0 && batch_no == hooks_.abort_batch) {
+    hooks_.abort_batch = 0;
+    AbortBatch("injected abortable error (test hook)");
+    return false;
+  }
+  KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
+      static_cast<int>(batch_offsets_.size())));
+  for (const auto& [tp, off] : batch_offsets_) {
+    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset = off;
+  }
+  for (int attempt = 0;; ++attempt) {
+    // Fresh group metadata on every call: a cached generation would not fence a zombie.
+    KafkaGroupMetadataPtr gmd(rd_kafka_consumer_group_metadata(consumer_.get()));
+    KafkaErrorPtr err(
+        rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), gmd.get(), -1));
+    if (!err) break;
+    if (rd_kafka_error_is_fatal(err.get())) {
+      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
+                                        rd_kafka_error_string(err.get())));
+      return false;
+    }
+    if (rd_kafka_error_is_retriable(err.get()) && attempt < 5) continue;
+    AbortBatch(fmt::format("send_offsets_to_transaction: {}", rd_kafka_error_string(err.get())));
+    return false;
+  }
+  if (hooks_.crash_before_commit_batch > 0 && batch_no == hooks_.crash_before_commit_batch) {
+    spdlog::warn("test hook: SIGKILL between send_offsets_to_transaction and commit_transaction");
+    std::raise(SIGKILL);
+  }
+  for (int attempt = 0;; ++attempt) {
+    KafkaErrorPtr err(rd_kafka_commit_transaction(producer_.get(), -1));
+    if (!err) break;
+    if (rd_kafka_error_is_fatal(err.get())) {
+      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
+                                        rd_kafka_error_string(err.get())));
+      return false;
+    }
+    if (rd_kafka_error_is_retriable(err.get()) && attempt < 5) continue;
+    AbortBatch(fmt::format("commit_transaction: {}", rd_kafka_error_string(err.get())));
+    return false;
+  }
+  txn_open_ = false;
+  {
+    std::lock_guard<std::mutex> lock(failures_mu_);
+    failures_.clear();
+  }
+  // Inputs dead-lettered in this batch are done; forget them.
+  for (const auto& [tp, off] : batch_offsets_) {
+    for (auto it = poison_.begin(); it != poison_.end();) {
+      if (std::get<0>(it->first) == tp.first && std::get<1>(it->first) == tp.second &&
+          std::get<2>(it->first) < off) {
+        it = poison_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return true;
+}
+
+bool Worker::CommitAtLeastOnce() {
+  rd_kafka_resp_err_t ferr = rd_kafka_flush(producer_.get(), 30000);
+  CollectDeliveryFailures();
+  std::vector<PartitionKey> parts;
+  for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
+  bool failed = false;
+  {
+    std::lock_guard<std::mutex> lock(failures_mu_);
+    failed = !failures_.empty();
+    failures_.clear();
+  }
+  if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR || failed) {
+    spdlog::warn("batch not fully acknowledged ({}); re-reading it",
+                 ferr ? rd_kafka_err2str(ferr) : "a record failed");
+    RewindPartitions(parts);
+    return false;
+  }
+  KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
+      static_cast<int>(batch_offsets_.size())));
+  for (const auto& [tp, off] : batch_offsets_) {
+    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset = off;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // The records are acknowledged; a failed commit means they may be processed again.
+    spdlog::warn("offset commit failed: {}; the batch may be repeated", rd_kafka_err2str(err));
+    RewindPartitions(parts);
+    return false;
+  }
+  return true;
+}
+
+void Worker::CollectDeliveryFailures() {
+  std::lock_guard<std::mutex> lock(failures_mu_);
+  for (const auto& [src, why] : failures_) {
+    if (std::get<2>(src) >= 0) poison_[src] = why;
+  }
+}
+
+void Worker::AbortBatch(const std::string& why) {
+  spdlog::warn("aborting the batch: {}", why);
+  for (int attempt = 0; txn_open_; ++attempt) {
+    KafkaErrorPtr err(rd_kafka_abort_transaction(producer_.get(), -1));
+    if (!err) break;
+    if (rd_kafka_error_is_fatal(err.get())) {
+      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
+                                        rd_kafka_error_string(err.get())));
+      return;
+    }
+    if (!rd_kafka_error_is_retriable(err.get()) || attempt >= 10) {
+      SetFatal(kExitKafkaFatal, fmt::format("abort_transaction: {}", rd_kafka_error_string(err.get())));
+      return;
+    }
+  }
+  txn_open_ = false;
+  CollectDeliveryFailures();
+  {
+    std::lock_guard<std::mutex> lock(failures_mu_);
+    failures_.clear();
+  }
+  std::vector<PartitionKey> parts;
+  for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
+  RewindPartitions(parts);
+  batch_offsets_.clear();
+  batch_records_ = 0;
+}
+
+void Worker::RewindPartitions(const std::vector<PartitionKey>& partitions) {
+  if (partitions.empty() || !consumer_) return;
+  KafkaTopicPartitionsPtr list(rd_kafka_topic_partition_list_new(
+      static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_committed(consumer_.get(), list.get(), 30000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    SetFatal(kExitKafkaFatal,
+             fmt::format("cannot read committed offsets to rewind: {}", rd_kafka_err2str(err)));
+    return;
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  KafkaErrorPtr serr(rd_kafka_seek_partitions(consumer_.get(), list.get(), 30000));
+  if (serr) {
+    spdlog::warn("seek after abort: {}", rd_kafka_error_string(serr.get()));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err) {
+      spdlog::warn("seek {}/{}: {}", list->elems[i].topic, list->elems[i].partition,
+                   rd_kafka_err2str(list->elems[i].err));
+    }
+  }
+}
+
+void Worker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  InvokeCallback("rebalance", [&] {
+    static_cast<Worker*>(opaque)->Rebalance(err, partitions);
+  });
+  (void)rk;
+}
+
+void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(consumer_.get()), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    spdlog::info("assigned {} partitions", partitions->cnt);
+    if (cooperative) {
+      KafkaErrorPtr e(rd_kafka_incremental_assign(consumer_.get(), partitions));
+      if (e) spdlog::error("incremental_assign: {}", rd_kafka_error_string(e.get()));
+    } else {
+      rd_kafka_assign(consumer_.get(), partitions);
+    }
+    return;
+  }
+  // Revoke or lost: close the open batch first, so that after this callback returns nothing more
+  // is written for these partitions.
+  const bool lost = rd_kafka_assignment_lost(consumer_.get()) != 0;
+  spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
+  if (txn_open_ || (!transactional_ && !batch_offsets_.empty())) {
+    if (lost && transactional_) {
+      AbortBatch("assignment lost");
+    } else {
+      CommitBatch();
+    }
+  } else if (lost) {
+    batch_offsets_.clear();
+    batch_records_ = 0;
+  }
+  if (cooperative) {
+    KafkaErrorPtr e(rd_kafka_incremental_unassign(consumer_.get(), partitions));
+    if (e) spdlog::error("incremental_unassign: {}", rd_kafka_error_string(e.get()));
+  } else {
+    rd_kafka_assign(consumer_.get(), nullptr);
+  }
+}
+
+void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  InvokeCallback("delivery", [&] {
+    auto* tag = static_cast<DeliveryTag*>(msg->_private);
+    if (tag == nullptr) return;
+    std::unique_ptr<DeliveryTag> owned(tag);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    std::string why = fmt::format("producing to {} failed: {}", tag->topic,
+                                  rd_kafka_err2str(msg->err));
+    spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(tag->source),
+                 std::get<1>(tag->source), std::get<2>(tag->source), why);
+    if (!PermanentProduceError(msg->err) && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+        msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+      // Transient: the batch aborts and the record is produced again on the retry.
+      std::lock_guard<std::mutex> lock(tag->worker->failures_mu_);
+      tag->worker->failures_.push_back({{"", -1, -1}, why});
+      return;
+    }
+    if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+      return;  // purged by an abort: re-produced when the batch is retried
+    }
+    std::lock_guard<std::mutex> lock(tag->worker->failures_mu_);
+    tag->worker->failures_.push_back({tag->source, why});
+  });
+}
+
+void Worker::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  InvokeCallback("error", [&] {
+    auto* self = static_cast<Worker*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+      int code = orig == RD_KAFKA_RESP_ERR__FENCED || orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                         orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH
+                     ? kExitFenced
+                     : kExitKafkaFatal;
+      self->SetFatal(code, fmt::format("fatal Kafka error (transactional.id {}): {}",
+                                       self->transactional_id_, buf));
+      return;
+    }
+    spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                 reason);
+  });
+}
+
+}  // namespace fleetkeeper::app

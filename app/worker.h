@@ -1,0 +1,136 @@
+// The worker: one consumer group over the input topics and fleet.work, one transactional producer.
+// Both stages run on the poll thread; each batch's outputs and consumed offsets commit in one Kafka
+// transaction (DESIGN.md "Guarantees"), or, on the embedded broker, at least once.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/raii.h"
+#include "consumers/kafka.h"
+#include "consumers/normalizer.h"
+#include "consumers/results.h"
+#include "consumers/topics.h"
+#include "fleetkeeper/v1/config.pb.h"
+#include "handlers/dispatcher.h"
+
+namespace fleetkeeper::app {
+
+// Exit codes of `fleetkeeper run`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitStartFailed = 2;
+inline constexpr int kExitFenced = 3;      // another live process holds our transactional.id
+inline constexpr int kExitKafkaFatal = 4;
+
+struct WorkerHooks {
+  // Test hooks (environment FK_TEST_*): SIGKILL the process between send_offsets_to_transaction
+  // and commit_transaction of the Nth batch; treat the Nth commit as an abortable failure.
+  int crash_before_commit_batch = 0;
+  int abort_batch = 0;
+  static WorkerHooks FromEnvironment();
+};
+
+class Worker {
+ public:
+  explicit Worker(const v1::WorkerConfig& config, WorkerHooks hooks = {});
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts (topics, producer, consumer), runs until stopped, closes. Returns the exit code.
+  int Run();
+  // Async-signal-safe.
+  void RequestStop() { stop_.store(true); }
+
+  // Bootstrap address in use (the embedded broker's once started).
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  using PartitionKey = std::pair<std::string, int32_t>;
+  using SourceKey = std::tuple<std::string, int32_t, int64_t>;
+
+  struct DeliveryTag {
+    Worker* worker;
+    SourceKey source;
+    std::string topic;
+  };
+
+  Status Start();
+  Status StartEmbeddedBroker();
+  Status CreateProducer();
+  Status CreateConsumer();
+  void Close();
+
+  void PollBatch();
+  void Process(const rd_kafka_message_t* msg);
+  void ProcessInput(const rd_kafka_message_t* msg);
+  void ProcessWork(const rd_kafka_message_t* msg);
+  void ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out);
+  rd_kafka_resp_err_t Produce(const consumers::OutRecord& out);
+  bool EnsureTransaction();
+  // Commits the open batch. Returns false when it had to abort (the batch is rewound).
+  bool CommitBatch();
+  bool CommitTransactional();
+  bool CommitAtLeastOnce();
+  void AbortBatch(const std::string& why);
+  void RewindPartitions(const std::vector<PartitionKey>& partitions);
+  void CollectDeliveryFailures();
+  void SetFatal(int code, const std::string& why);
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+
+  v1::WorkerConfig config_;
+  WorkerHooks hooks_;
+  const Clock& clock_;
+  std::atomic<bool> stop_{false};
+
+  std::string bootstrap_;
+  bool embedded_ = false;
+  bool transactional_ = true;
+  std::string transactional_id_;
+  std::map<std::string, std::string> kafka_props_;
+  consumers::TopicPlan plan_;
+  consumers::OutputTopics out_topics_;
+  std::set<std::string> input_topics_;
+  consumers::NormalizeOptions normalize_options_;
+  int batch_max_records_ = 500;
+  int batch_max_ms_ = 100;
+
+  KafkaPtr mock_owner_;                     // the handle the embedded cluster lives in
+  rd_kafka_mock_cluster_t* mock_ = nullptr; // owned by mock_owner_
+  KafkaPtr producer_;
+  KafkaPtr consumer_;
+  std::unique_ptr<handlers::Dispatcher> dispatcher_;
+
+  // The open batch: poll-thread only.
+  bool txn_open_ = false;
+  std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
+  int batch_records_ = 0;
+  int64_t batches_committed_ = 0;
+  int64_t records_done_ = 0;
+
+  // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
+  std::mutex failures_mu_;
+  std::vector<std::pair<SourceKey, std::string>> failures_;
+  // Inputs whose output could not be produced: next time they go to the DLQ with the error.
+  std::map<SourceKey, std::string> poison_;
+
+  std::atomic<int> fatal_code_{0};
+  std::string fatal_reason_;
+};
+
+}  // namespace fleetkeeper::app

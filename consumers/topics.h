@@ -1,0 +1,33 @@
+// Topic checks at start (DESIGN.md "Topics"): create what is missing through the Admin API, refuse
+// to start on a non-compacted state/control topic or a work/state partition-count mismatch.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace fleetkeeper::consumers {
+
+struct TopicPlan {
+  std::vector<std::string> inputs;
+  std::string work, results, dlq, state, control;
+  bool create = true;
+  int32_t partitions = 12;          // fleet.work and fleet.state (and any other topic we create)
+  int64_t max_message_bytes = 4 * 1024 * 1024;
+  int32_t replication_factor = -1;  // -1: the broker's default
+};
+
+// Checks (and creates) every topic of the plan on a real broker. Errors name the topic.
+Status EnsureTopics(rd_kafka_t* rk, const TopicPlan& plan, int timeout_ms);
+
+// The embedded mock cluster has no Admin API: create the plan's topics with its own call.
+Status CreateMockTopics(rd_kafka_mock_cluster_t* cluster, const TopicPlan& plan);
+
+// Partition count of a topic from the broker's metadata; kNotFound when absent.
+Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+}  // namespace fleetkeeper::consumers

@@ -1,0 +1,94 @@
+#include "handlers/dispatcher.h"
+
+#include <fmt/format.h>
+
+#include "consumers/normalizer.h"
+#include "handlers/registry.h"
+
+namespace fleetkeeper::handlers {
+
+Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock)
+    : config_(config), clock_(clock) {
+  for (const auto& entry : HandlerCatalog()) {
+    std::string why;
+    std::unique_ptr<Handler> built;
+    if (!HandlerEnabled(config, entry.name)) {
+      why = fmt::format("handler {} is disabled (handlers.{}.enabled: false)", entry.name,
+                        entry.name);
+    } else if (entry.make == nullptr) {
+      why = fmt::format("handler {} is not implemented in this version", entry.name);
+    } else {
+      built = entry.make(config);
+    }
+    for (size_t i = 0; i < entry.kinds.size(); ++i) {
+      const std::string& kind = entry.kinds[i];
+      if (built) {
+        // One handler instance serves all of its kinds; the map owns it under its first kind.
+        if (i == 0) {
+          by_kind_[kind] = std::move(built);
+        }
+      } else {
+        disabled_[kind] = why;
+      }
+    }
+  }
+}
+
+std::vector<std::string> Dispatcher::ActiveHandlers() const {
+  std::vector<std::string> out;
+  for (const auto& [kind, handler] : by_kind_) out.emplace_back(handler->name());
+  return out;
+}
+
+Dispatch Dispatcher::Route(const v1::Event& event, bool frozen) {
+  const std::string kind = consumers::EventKind(event);
+  Dispatch d;
+  // Signals: delivered to a running workflow, if there is one. No workflow runs in this version's
+  // runtime, so there is never a match.
+  if (kind == "approval" || kind == "cancel") {
+    const std::string& target = kind == "approval" ? event.approval().workflow_id()
+                                                   : event.cancel().workflow_id();
+    const std::string& request = kind == "approval" ? event.approval().request_id()
+                                                    : event.cancel().request_id();
+    d.status = v1::Result::REJECTED;
+    d.reason = fmt::format("{} names unknown workflow {}", kind,
+                           target.empty() ? "for request " + request : target);
+    d.workflow_id = target;
+    return d;
+  }
+  if (kind == "command_progress" || kind == "refresh_progress" || kind == "instance_state") {
+    d.status = v1::Result::SKIPPED;
+    d.reason = "no matching workflow";
+    return d;
+  }
+  if (kind == "parameter_change" && event.parameter_change().operation() == "Delete") {
+    d.status = v1::Result::SKIPPED;
+    d.handler = "ami_rollout";
+    d.reason = fmt::format("parameter {} was deleted: nothing to roll out",
+                           event.parameter_change().name());
+    return d;
+  }
+  auto it = by_kind_.find(kind);
+  if (it == by_kind_.end()) {
+    auto off = disabled_.find(kind);
+    d.status = v1::Result::REJECTED;
+    d.reason = off != disabled_.end()
+                   ? fmt::format("no enabled handler for {} events: {}", kind, off->second)
+                   : fmt::format("no handler for {} events", kind.empty() ? "unknown" : kind);
+    return d;
+  }
+  AdmissionContext ctx{config_, clock_, frozen};
+  Admission a = it->second->Admit(event, ctx);
+  d.handler = std::string(it->second->name());
+  if (a.kind == Admission::Kind::kWorkflow) {
+    d.status = v1::Result::REJECTED;
+    d.reason = fmt::format("handler {} needs a durable workflow, which this version cannot run",
+                           d.handler);
+    return d;
+  }
+  d.status = a.status;
+  d.reason = std::move(a.reason);
+  return d;
+}
+
+}  // namespace fleetkeeper::handlers

@@ -1,0 +1,40 @@
+// The work stage's router: each normalized event goes by kind to its handler from the registry, or
+// is delivered as a signal to the workflow it concerns. Runs on the poll thread; no I/O.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "handlers/handler.h"
+
+namespace fleetkeeper::handlers {
+
+struct Dispatch {
+  v1::Result::Status status = v1::Result::SKIPPED;
+  std::string handler;
+  std::string reason;
+  std::string workflow_id;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(const v1::WorkerConfig& config, const Clock& clock);
+
+  // The outcome of one work item. Events that need a workflow are admitted by their handler; the
+  // durable runtime owns what happens next.
+  Dispatch Route(const v1::Event& event, bool frozen);
+
+  // Names of the handlers built and enabled, for the start-up line.
+  std::vector<std::string> ActiveHandlers() const;
+
+ private:
+  const v1::WorkerConfig& config_;
+  const Clock& clock_;
+  std::map<std::string, std::unique_ptr<Handler>> by_kind_;   // kind -> handler (owned)
+  std::map<std::string, std::string> disabled_;               // kind -> reason it is not served
+};
+
+}  // namespace fleetkeeper::handlers

@@ -1,0 +1,53 @@
+// The work stage's view of a handler. Handlers are asynchronous state machines: on admission (poll
+// thread, no I/O) a handler either gives the event its final result at once or starts a durable
+// workflow whose steps run later on the executor. See DESIGN.md "Handlers".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "fleetkeeper/v1/config.pb.h"
+#include "fleetkeeper/v1/event.pb.h"
+#include "fleetkeeper/v1/result.pb.h"
+#include "fleetkeeper/v1/workflow.pb.h"
+
+namespace fleetkeeper::handlers {
+
+// What admission sees of the world: read-only, cheap, on the poll thread.
+struct AdmissionContext {
+  const v1::WorkerConfig& config;
+  const Clock& clock;
+  bool frozen = false;
+};
+
+struct Admission {
+  enum class Kind {
+    kFinal,     // `result` is the event's final result
+    kWorkflow,  // `workflow` is the initial checkpoint of a new durable workflow
+  };
+  Kind kind = Kind::kFinal;
+  v1::Result::Status status = v1::Result::SKIPPED;
+  std::string reason;
+  v1::WorkflowCheckpoint workflow;
+
+  static Admission Final(v1::Result::Status s, std::string why) {
+    Admission a;
+    a.kind = Kind::kFinal;
+    a.status = s;
+    a.reason = std::move(why);
+    return a;
+  }
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // The handler's name in config (`handlers.<name>`) and in results (`handler`).
+  virtual std::string_view name() const = 0;
+  // Decides, without I/O, what the event needs.
+  virtual Admission Admit(const v1::Event& event, const AdmissionContext& context) = 0;
+};
+
+}  // namespace fleetkeeper::handlers

@@ -1,0 +1,29 @@
+#include "handlers/registry.h"
+
+#include "handlers/self_healing/handler.h"
+
+namespace fleetkeeper::handlers {
+
+const std::vector<HandlerEntry>& HandlerCatalog() {
+  static const std::vector<HandlerEntry> catalog = {
+      {"ami_rollout", {"parameter_change"}, nullptr},
+      {"self_healing", {"alarm"}, &self_healing::MakeHandler},
+      {"patch", {"patch_request"}, nullptr},
+      {"ecs", {"ecs_command"}, nullptr},
+  };
+  return catalog;
+}
+
+bool HandlerEnabled(const v1::WorkerConfig& config, const std::string& name) {
+  const auto& h = config.handlers();
+  if (name == "ami_rollout") {
+    return !h.has_ami_rollout() || !h.ami_rollout().has_enabled() || h.ami_rollout().enabled();
+  }
+  if (name == "self_healing") {
+    return !h.has_self_healing() || !h.self_healing().has_enabled() ||
+           h.self_healing().enabled();
+  }
+  return true;
+}
+
+}  // namespace fleetkeeper::handlers
