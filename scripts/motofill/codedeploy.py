@@ -1,0 +1,94 @@
+"""CodeDeploy gap: StopDeployment, with auto rollback.
+
+https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_StopDeployment.html
+https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_RollbackInfo.html
+https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html:
+stopping a deployment with auto rollback redeploys the last revision that deployed successfully
+as a new deployment (creator "codeDeployRollback").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.codedeploy import responses as codedeploy_responses
+from moto.codedeploy.responses import CodeDeployResponse
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+
+from .core import TIMERS, ClientError, add_action, state_delay
+
+FINISHED = ("Succeeded", "Failed", "Stopped")
+
+
+def _install_rollback_info() -> None:
+    original = codedeploy_responses._deployment_info
+
+    def deployment_info(deployment: Any) -> dict[str, Any]:
+        info = original(deployment)
+        info["rollbackInfo"] = getattr(deployment, "fk_rollback_info", {})
+        if getattr(deployment, "fk_creator", None):
+            info["creator"] = deployment.fk_creator
+        return info
+
+    codedeploy_responses._deployment_info = deployment_info
+
+
+def _finish_later(deployment: Any) -> None:
+    def in_progress() -> None:
+        if deployment.status == "Created":
+            deployment.status = "InProgress"
+            deployment.start_time = utcnow()
+            TIMERS.call_later(state_delay(), succeed)
+
+    def succeed() -> None:
+        if deployment.status == "InProgress":
+            deployment.status = "Succeeded"
+            deployment.complete_time = utcnow()
+
+    TIMERS.call_later(state_delay(), in_progress)
+
+
+def _install_stop_deployment() -> None:
+    def stop_deployment(self: CodeDeployResponse) -> ActionResult:
+        backend = self.codedeploy_backend
+        deployment_id = self._get_param("deploymentId")
+        deployment = backend.get_deployment(deployment_id)  # DeploymentDoesNotExistException
+        if deployment.status in FINISHED:
+            raise ClientError("DeploymentAlreadyCompletedException",
+                              f"The deployment {deployment_id} is already completed.")
+        deployment.status = "Stopped"
+        deployment.complete_time = utcnow()
+        if not self._get_param("autoRollbackEnabled"):
+            return ActionResult({"status": "Succeeded",
+                                 "statusMessage": "The deployment was stopped."})
+        previous = [d for d in backend.deployments.values()
+                    if d is not deployment and d.status == "Succeeded"
+                    and d.application_name == deployment.application_name
+                    and d.deployment_group_name == deployment.deployment_group_name]
+        revision = previous[-1].revision if previous else deployment.revision
+        rollback_id = backend.create_deployment(
+            application_name=deployment.application_name,
+            deployment_group_name=deployment.deployment_group_name,
+            revision=revision,
+            deployment_config_name=deployment.deployment_config_name,
+            description=f"Rollback of {deployment_id}",
+        )
+        rollback = backend.deployments[rollback_id]
+        rollback.fk_creator = "codeDeployRollback"
+        rollback.fk_rollback_info = {"rollbackTriggeringDeploymentId": deployment_id}
+        deployment.fk_rollback_info = {
+            "rollbackDeploymentId": rollback_id,
+            "rollbackMessage": f"Deployment {deployment_id} was stopped; rolling back with "
+                               f"deployment {rollback_id}.",
+        }
+        _finish_later(rollback)
+        return ActionResult({"status": "Pending",
+                             "statusMessage": f"Stopped; rolling back with {rollback_id}."})
+
+    add_action(CodeDeployResponse, "stop_deployment", stop_deployment)
+
+
+def install() -> None:
+    _install_rollback_info()
+    _install_stop_deployment()

@@ -1,0 +1,228 @@
+"""EC2 gaps: RunInstances idempotency, CreateLaunchTemplateVersion SourceVersion, root volume
+replacement tasks."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.ec2 import utils as ec2_utils
+from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.responses import EC2Response
+
+from .core import TIMERS, ClientError, add_action, state_delay, wrap_method
+
+_request = threading.local()
+
+
+# --- RunInstances ClientToken ------------------------------------------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html (ClientToken) and
+# https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html: a retry with the same
+# token and the same parameters returns the original reservation; the same token with different
+# parameters fails with IdempotentParameterMismatch.
+
+def _run_fingerprint(image_id: str, count: int, kwargs: dict[str, Any]) -> tuple:
+    keys = ("instance_type", "subnet_id", "key_name", "placement", "private_ip",
+            "launch_template")
+    return (image_id, count) + tuple(repr(kwargs.get(k)) for k in keys)
+
+
+def _install_client_token() -> None:
+    def response_run_instances(original: Any, self: EC2Response) -> Any:
+        # moto's handler substitutes a fixed token when none is given: remember the real one.
+        _request.client_token = self._get_param("ClientToken") or None
+        try:
+            return original(self)
+        finally:
+            _request.client_token = None
+
+    def backend_run_instances(original: Any, self: Any, image_id: str, count: int,
+                              user_data: Any, security_group_names: list[str],
+                              **kwargs: Any) -> Any:
+        token = getattr(_request, "client_token", None)
+        _request.client_token = None  # an ASG launch inside this request is not the client's
+        if token:
+            fingerprint = _run_fingerprint(image_id, count, kwargs)
+            for reservation in self.reservations.values():
+                if getattr(reservation, "fk_client_token", None) == token:
+                    if reservation.fk_fingerprint != fingerprint:
+                        raise ClientError(
+                            "IdempotentParameterMismatch",
+                            "The client token you have provided is associated with a resource "
+                            "that has different parameters.")
+                    return reservation
+        reservation = original(self, image_id, count, user_data, security_group_names, **kwargs)
+        if token:
+            reservation.fk_client_token = token
+            reservation.fk_fingerprint = _run_fingerprint(image_id, count, kwargs)
+            for instance in reservation.instances:
+                instance.fk_client_token = token
+                instance.client_token = token
+        return reservation
+
+    wrap_method(EC2Response, "run_instances", response_run_instances)
+    wrap_method(InstanceBackend, "run_instances", backend_run_instances)
+    # DescribeInstances filter "client-token".
+    ec2_utils.filter_dict_attribute_mapping["client-token"] = "fk_client_token"
+
+
+# --- CreateLaunchTemplateVersion SourceVersion --------------------------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplateVersion.html:
+# "The new version inherits the same launch parameters as the source version, except for
+# parameters that you specify in LaunchTemplateData."
+
+def _merge_template_data(source: Any, overrides: Any) -> Any:
+    if isinstance(source, dict) and isinstance(overrides, dict):
+        merged = dict(source)
+        for key, value in overrides.items():
+            merged[key] = _merge_template_data(source.get(key), value) if key in source else value
+        return merged
+    return copy.deepcopy(overrides)
+
+
+def _install_source_version() -> None:
+    def create_launch_template_version(original: Any, self: EC2Response) -> Any:
+        source_version = self._get_param("SourceVersion")
+        if source_version:
+            name = self._get_param("LaunchTemplateName")
+            template_id = self._get_param("LaunchTemplateId")
+            template = (self.ec2_backend.get_launch_template(template_id) if template_id
+                        else self.ec2_backend.get_launch_template_by_name(name))
+            source = template.get_version(source_version)
+            data = _merge_template_data(copy.deepcopy(source.data),
+                                        self._get_param("LaunchTemplateData", {}))
+            # Hand the merged data to moto's own handler, which creates and serialises the version.
+            original_get_param = self._get_param
+
+            def get_param(param_name: str, if_none: Any = None) -> Any:
+                if param_name == "LaunchTemplateData":
+                    return data
+                return original_get_param(param_name, if_none)
+
+            self._get_param = get_param
+            try:
+                return original(self)
+            finally:
+                del self._get_param
+        return original(self)
+
+    wrap_method(EC2Response, "create_launch_template_version", create_launch_template_version)
+
+
+# --- Replace root volume tasks -------------------------------------------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateReplaceRootVolumeTask.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeReplaceRootVolumeTasks.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRootVolumeTask.html
+# TaskState: pending -> in-progress -> succeeded. The instance keeps its id, network interfaces and
+# data volumes; with ImageId its root volume (and so its image id) comes from that AMI.
+
+class ReplaceRootVolumeTask:
+    def __init__(self, instance: Any, image_id: str | None, snapshot_id: str | None,
+                 delete_replaced: bool, tags: list[dict[str, str]]) -> None:
+        self.id = "replacevol-" + uuid.uuid4().hex[:17]
+        self.instance = instance
+        self.image_id = image_id
+        self.snapshot_id = snapshot_id
+        self.delete_replaced = delete_replaced
+        self.tags = tags
+        self.state = "pending"
+        self.start_time = utcnow()
+        self.complete_time: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "ReplaceRootVolumeTaskId": self.id,
+            "InstanceId": self.instance.id,
+            "TaskState": self.state,
+            "StartTime": self.start_time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "Tags": self.tags,
+            "DeleteReplacedRootVolume": self.delete_replaced,
+        }
+        if self.complete_time:
+            result["CompleteTime"] = self.complete_time.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        if self.image_id:
+            result["ImageId"] = self.image_id
+        if self.snapshot_id:
+            result["SnapshotId"] = self.snapshot_id
+        return result
+
+
+def _tasks(backend: Any) -> dict[str, ReplaceRootVolumeTask]:
+    if not hasattr(backend, "fk_replace_root_volume_tasks"):
+        backend.fk_replace_root_volume_tasks = {}
+    return backend.fk_replace_root_volume_tasks
+
+
+def _advance_task(task: ReplaceRootVolumeTask) -> None:
+    if task.state == "pending":
+        task.state = "in-progress"
+        TIMERS.call_later(state_delay(), lambda: _advance_task(task))
+    elif task.state == "in-progress":
+        if task.image_id:
+            task.instance.image_id = task.image_id
+        task.state = "succeeded"
+        task.complete_time = utcnow()
+
+
+def _install_replace_root_volume() -> None:
+    def create_replace_root_volume_task(self: EC2Response) -> ActionResult:
+        instance_id = self._get_param("InstanceId")
+        image_id = self._get_param("ImageId")
+        snapshot_id = self._get_param("SnapshotId")
+        if image_id and snapshot_id:
+            raise ClientError("InvalidParameterCombination",
+                              "You can specify either a snapshot or an AMI, not both.")
+        instance = self.ec2_backend.get_instance(instance_id)
+        if image_id:
+            self.ec2_backend.describe_images(ami_ids=[image_id])  # InvalidAMIID.NotFound
+        if snapshot_id:
+            self.ec2_backend.get_snapshot(snapshot_id)
+        if instance.state not in ("running", "stopped"):
+            raise ClientError("IncorrectInstanceState",
+                              f"The instance '{instance_id}' is not in a state from which it can "
+                              "have its root volume replaced.")
+        for task in _tasks(self.ec2_backend).values():
+            if task.instance is instance and task.state in ("pending", "in-progress"):
+                raise ClientError("IncorrectState",
+                                  f"The instance '{instance_id}' already has a root volume "
+                                  "replacement task in progress.")
+        tags = []
+        for spec in self._get_param("TagSpecifications", []) or []:
+            if spec.get("ResourceType") == "replace-root-volume-task":
+                tags += spec.get("Tags", [])
+        self.error_on_dryrun()
+        task = ReplaceRootVolumeTask(instance, image_id, snapshot_id,
+                                     bool(self._get_param("DeleteReplacedRootVolume")), tags)
+        _tasks(self.ec2_backend)[task.id] = task
+        TIMERS.call_later(state_delay(), lambda: _advance_task(task))
+        return ActionResult({"ReplaceRootVolumeTask": task.describe()})
+
+    def describe_replace_root_volume_tasks(self: EC2Response) -> ActionResult:
+        ids = self._get_param("ReplaceRootVolumeTaskIds", []) or []
+        filters = {f["Name"]: f.get("Values", []) for f in self._get_param("Filters", []) or []}
+        tasks = list(_tasks(self.ec2_backend).values())
+        if ids:
+            missing = [i for i in ids if i not in _tasks(self.ec2_backend)]
+            if missing:
+                raise ClientError("InvalidReplaceRootVolumeTaskId.NotFound",
+                                  f"The replace root volume task ID '{missing[0]}' does not exist")
+            tasks = [t for t in tasks if t.id in ids]
+        if "instance-id" in filters:
+            tasks = [t for t in tasks if t.instance.id in filters["instance-id"]]
+        if "replace-root-volume-task-id" in filters:
+            tasks = [t for t in tasks if t.id in filters["replace-root-volume-task-id"]]
+        return ActionResult({"ReplaceRootVolumeTasks": [t.describe() for t in tasks]})
+
+    add_action(EC2Response, "create_replace_root_volume_task", create_replace_root_volume_task)
+    add_action(EC2Response, "describe_replace_root_volume_tasks",
+               describe_replace_root_volume_tasks)
+
+
+def install() -> None:
+    _install_client_token()
+    _install_source_version()
+    _install_replace_root_volume()

@@ -1,0 +1,288 @@
+"""SSM gaps: managed-instance inventory, command invocations, patch states, SendCommand targets.
+
+Test hooks (instance tags, set with CreateTags):
+- fk-test:ssm-unmanaged=true     the instance is not an SSM managed instance
+- fk-test:ssm-command-status=X   commands on the instance end with status X (e.g. Failed)
+- fk-test:patch-missing=N        patches a Scan reports missing (default 0)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.ec2.models import ec2_backends
+from moto.ssm.models import Command
+from moto.ssm.responses import SimpleSystemManagerResponse
+
+from .core import TIMERS, ClientError, add_action, ec2_tags, state_delay, wrap_method
+
+UNMANAGED_TAG = "fk-test:ssm-unmanaged"
+COMMAND_STATUS_TAG = "fk-test:ssm-command-status"
+PATCH_MISSING_TAG = "fk-test:patch-missing"
+INSTALLED_BASE = 40
+
+
+def _tags(instance: Any) -> dict[str, str]:
+    return ec2_tags(instance)
+
+
+def _ec2(account_id: str, region: str) -> Any:
+    return ec2_backends[account_id][region]
+
+
+# --- SendCommand ------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html and
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Target.html: Targets take
+# Key=InstanceIds (ids), Key=tag:<name> or Key=tag-key. Invocations run InProgress for the state
+# delay, then end Success (or the status an instance's test tag asks for).
+
+def _install_send_command() -> None:
+    def targets_to_ids(self: Command) -> list[str]:
+        backend = _ec2(self.account_id, self.backend_region)
+        ids: list[str] = []
+        for target in self.targets:
+            key, values = target["Key"], target.get("Values", [])
+            if key == "InstanceIds":
+                ids += [backend.get_instance(i).id for i in values]  # InvalidInstanceID.NotFound
+                continue
+            if not (key.startswith("tag:") or key == "tag-key"):
+                raise ClientError("InvalidTarget", f"Target key {key} is not supported.")
+            for reservation in backend.all_reservations(filters={key: values}):
+                ids += [i.id for i in reservation.instances if i.state == "running"]
+        return ids
+
+    def init(original: Any, self: Command, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.instance_ids = sorted(self.instance_ids)
+        self.target_count = len(self.instance_ids)
+        self.completed_count = 0
+        self.error_count = 0
+        backend = _ec2(self.account_id, self.backend_region)
+        plugin = ("PatchLinux" if self.document_name == "AWS-RunPatchBaseline"
+                  else "aws:runShellScript")
+        self.invocations = []
+        finals = {}
+        for instance_id in self.instance_ids:
+            invocation = self.invocation_response(instance_id, plugin)
+            instance = backend.get_instance_by_id(instance_id)
+            final = _tags(instance).get(COMMAND_STATUS_TAG, "Success") if instance else "Failed"
+            finals[instance_id] = final
+            invocation.update(Status="InProgress", StatusDetails="InProgress", ResponseCode=-1)
+            self.invocations.append(invocation)
+        self.status = "InProgress"
+        self.status_details = "InProgress"
+        self.fk_finished_at = None
+
+        def finish() -> None:
+            for invocation in self.invocations:
+                final = finals[invocation["InstanceId"]]
+                invocation.update(Status=final, StatusDetails=final,
+                                  ResponseCode=0 if final == "Success" else 1)
+            self.completed_count = len(self.invocations)
+            self.error_count = sum(1 for i in self.invocations if i["Status"] != "Success")
+            self.status = "Success" if self.error_count == 0 else "Failed"
+            self.status_details = self.status
+            self.fk_finished_at = utcnow()
+
+        if state_delay() > 0:
+            TIMERS.call_later(state_delay(), finish)
+        else:
+            finish()
+
+    Command._get_instance_ids_from_targets = targets_to_ids
+    wrap_method(Command, "__init__", init)
+
+
+# --- ListCommandInvocations -------------------------------------------------------------------
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html
+
+def _invocation(command: Command, invocation: dict[str, Any], details: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "CommandId": command.command_id,
+        "InstanceId": invocation["InstanceId"],
+        "Comment": command.comment,
+        "DocumentName": command.document_name,
+        "DocumentVersion": "$DEFAULT",
+        "RequestedDateTime": command.requested_date_time,
+        "Status": invocation["Status"],
+        "StatusDetails": invocation["StatusDetails"],
+        "StandardOutputUrl": "",
+        "StandardErrorUrl": "",
+        "ServiceRole": command.service_role_arn,
+        "NotificationConfig": command.notification_config,
+    }
+    if details:
+        plugin: dict[str, Any] = {
+            "Name": invocation["PluginName"],
+            "Status": invocation["Status"],
+            "StatusDetails": invocation["StatusDetails"],
+            "ResponseCode": invocation["ResponseCode"],
+            "ResponseStartDateTime": command.requested_date_time,
+            "Output": invocation.get("StandardOutputContent", ""),
+        }
+        if invocation["Status"] not in ("Pending", "InProgress"):
+            plugin["ResponseFinishDateTime"] = command.fk_finished_at or utcnow()
+        result["CommandPlugins"] = [plugin]
+    return result
+
+
+def _install_list_command_invocations() -> None:
+    def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
+        command_id = self._get_param("CommandId")
+        instance_id = self._get_param("InstanceId")
+        details = bool(self._get_param("Details"))
+        commands = self.ssm_backend.list_commands(command_id, None)
+        filters = {f["key"]: f["value"] for f in self._get_param("Filters", []) or []}
+        result = []
+        for command in commands:
+            if "DocumentName" in filters and command.document_name != filters["DocumentName"]:
+                continue
+            for invocation in command.invocations:
+                if instance_id and invocation["InstanceId"] != instance_id:
+                    continue
+                if "Status" in filters and invocation["Status"] != filters["Status"]:
+                    continue
+                result.append(_invocation(command, invocation, details))
+        max_results = int(self._get_param("MaxResults") or 50)
+        start = int(self._get_param("NextToken") or 0)
+        response: dict[str, Any] = {"CommandInvocations": result[start:start + max_results]}
+        if start + max_results < len(result):
+            response["NextToken"] = str(start + max_results)
+        return ActionResult(response)
+
+    add_action(SimpleSystemManagerResponse, "list_command_invocations", list_command_invocations)
+
+
+# --- DescribeInstanceInformation ----------------------------------------------------------------
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_InstanceInformation.html
+# Every EC2 instance of the account and region is managed unless tagged unmanaged: running ones
+# are Online, stopped ones ConnectionLost; terminated ones are gone.
+
+def _install_describe_instance_information() -> None:
+    def describe_instance_information(self: SimpleSystemManagerResponse) -> ActionResult:
+        backend = _ec2(self.current_account, self.region)
+        wanted: dict[str, list[str]] = {}
+        for f in self._get_param("InstanceInformationFilterList", []) or []:
+            wanted[f["key"]] = f["valueSet"]
+        for f in self._get_param("Filters", []) or []:
+            wanted[f["Key"]] = f["Values"]
+        items = []
+        for instance in backend.all_instances():
+            tags = _tags(instance)
+            if instance.state in ("terminated", "shutting-down"):
+                continue
+            if tags.get(UNMANAGED_TAG, "").lower() == "true":
+                continue
+            ping = "Online" if instance.state == "running" else "ConnectionLost"
+            item = {
+                "InstanceId": instance.id,
+                "PingStatus": ping,
+                "LastPingDateTime": utcnow(),
+                "AgentVersion": "3.3.0.0",
+                "IsLatestVersion": True,
+                "PlatformType": "Linux",
+                "PlatformName": "Amazon Linux",
+                "PlatformVersion": "2023",
+                "ResourceType": "EC2Instance",
+                "IPAddress": instance.private_ip,
+                "ComputerName": instance.private_dns_name,
+                "AssociationStatus": "Success",
+                "SourceId": instance.id,
+                "SourceType": "AWS::EC2::Instance",
+            }
+            keep = True
+            for key, values in wanted.items():
+                if key == "InstanceIds":
+                    keep &= instance.id in values
+                elif key == "PingStatus":
+                    keep &= ping in values
+                elif key == "PlatformTypes":
+                    keep &= "Linux" in values
+                elif key == "ResourceType":
+                    keep &= "EC2Instance" in values
+                elif key.startswith("tag:"):
+                    keep &= tags.get(key[4:]) in values
+                elif key == "tag-key":
+                    keep &= any(v in tags for v in values)
+            if keep:
+                items.append(item)
+        max_results = int(self._get_param("MaxResults") or 50)
+        start = int(self._get_param("NextToken") or 0)
+        response: dict[str, Any] = {"InstanceInformationList": items[start:start + max_results]}
+        if start + max_results < len(items):
+            response["NextToken"] = str(start + max_results)
+        return ActionResult(response)
+
+    add_action(SimpleSystemManagerResponse, "describe_instance_information",
+               describe_instance_information)
+
+
+# --- DescribeInstancePatchStates ----------------------------------------------------------------
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstancePatchStates.html
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_InstancePatchState.html
+# The state comes from the instance's last finished AWS-RunPatchBaseline command: Install leaves
+# nothing missing; Scan reports the instance's fk-test:patch-missing count.
+
+def _install_describe_instance_patch_states() -> None:
+    def describe_instance_patch_states(self: SimpleSystemManagerResponse) -> ActionResult:
+        instance_ids = self._get_param("InstanceIds", []) or []
+        if not instance_ids:
+            raise ClientError("ValidationException", "InstanceIds must be specified.")
+        backend = _ec2(self.current_account, self.region)
+        states = []
+        for instance_id in instance_ids:
+            last = None
+            for command in self.ssm_backend.list_commands(None, None):
+                if command.document_name != "AWS-RunPatchBaseline":
+                    continue
+                for invocation in command.invocations:
+                    if (invocation["InstanceId"] == instance_id
+                            and invocation["Status"] not in ("Pending", "InProgress")):
+                        last = (command, invocation)
+            if last is None:
+                continue
+            command, invocation = last
+            operation = (command.parameters.get("Operation") or ["Scan"])[0]
+            instance = backend.get_instance_by_id(instance_id)
+            missing = int(_tags(instance).get(PATCH_MISSING_TAG, "0")) if instance else 0
+            failed = 0 if invocation["Status"] == "Success" else 1
+            if operation == "Install" and not failed:
+                missing = 0
+            installs = sum(1 for c in self.ssm_backend.list_commands(None, instance_id)
+                           if c.document_name == "AWS-RunPatchBaseline"
+                           and (c.parameters.get("Operation") or ["Scan"])[0] == "Install")
+            finished = command.fk_finished_at or utcnow()
+            states.append({
+                "InstanceId": instance_id,
+                "PatchGroup": "",
+                "BaselineId": "pb-0c10e65780fc35b47",
+                "OwnerInformation": "",
+                "InstalledCount": INSTALLED_BASE + installs,
+                "InstalledOtherCount": 0,
+                "InstalledPendingRebootCount": 0,
+                "InstalledRejectedCount": 0,
+                "MissingCount": missing,
+                "FailedCount": failed,
+                "UnreportedNotApplicableCount": 0,
+                "NotApplicableCount": 0,
+                "OperationStartTime": command.requested_date_time,
+                "OperationEndTime": max(finished, command.requested_date_time
+                                        + timedelta(milliseconds=1)),
+                "Operation": operation,
+                "RebootOption": (command.parameters.get("RebootOption") or ["RebootIfNeeded"])[0],
+            })
+        return ActionResult({"InstancePatchStates": states})
+
+    add_action(SimpleSystemManagerResponse, "describe_instance_patch_states",
+               describe_instance_patch_states)
+
+
+def install() -> None:
+    _install_send_command()
+    _install_list_command_invocations()
+    _install_describe_instance_information()
+    _install_describe_instance_patch_states()
