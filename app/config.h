@@ -1,0 +1,122 @@
+// Loading, defaulting and validating the worker configuration (DESIGN.md "Configuration";
+// every key is described in docs/configuration.md).
+//
+// Pipeline: YAML text -> v1::WorkerConfig (app/yaml_to_proto.h) -> documented defaults filled in
+// -> validation -> environment overrides (each variable checked where it is read). Every error of
+// every stage is collected, not just the first, and names its key path (or environment variable).
+//
+// Defaults are filled into the message at load time: a LoadedConfig's config has every defaulted
+// key set, so consumers read fields directly. The accessors below return the same defaults for a
+// message that did not come from the loader (hand-built in a test), so nobody re-implements them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/duration.pb.h>
+
+#include "app/yaml_to_proto.h"
+#include "common/error.h"
+#include "fleetkeeper/v1/config.pb.h"
+
+namespace fleetkeeper::app {
+
+// Where environment variables come from; a seam so tests never touch the process environment.
+struct Environment {
+  std::function<std::optional<std::string>(const std::string&)> get;
+
+  static Environment Process();
+  static Environment FromMap(std::map<std::string, std::string> variables);
+};
+
+struct LoadedConfig {
+  v1::WorkerConfig config;
+  // Valid but probably unintended, or worth saying at start (the embedded broker, dry run).
+  std::vector<std::string> warnings;
+};
+
+// Parses YAML text (or a file), fills defaults, validates, applies environment overrides. On any
+// error, Error{kInvalidInput} whose message lists every error, one per line "path: message".
+// An empty document is a valid configuration: every key has a default.
+Result<LoadedConfig> LoadConfigFile(const std::string& path, const Environment& env);
+Result<LoadedConfig> LoadConfigText(std::string_view yaml, const Environment& env);
+
+// Every error of LoadConfigText, structured, for `validate-config`; empty when the config is valid.
+std::vector<ConfigError> ValidateConfigText(std::string_view yaml, const Environment& env);
+// As above for a file; an unreadable file is one error with an empty path.
+std::vector<ConfigError> ValidateConfigFile(const std::string& path, const Environment& env);
+
+// Fills every unset key that has a documented default. Idempotent. Keys set by the user are kept.
+void ApplyDefaults(v1::WorkerConfig& config);
+
+// The configuration as YAML with secrets (kafka properties whose name contains "password",
+// "secret" or "sasl.oauthbearer.config") replaced by "<redacted>", for `doctor`. Loading the output
+// gives the same configuration, apart from the redacted values.
+std::string RedactedYaml(const v1::WorkerConfig& config);
+
+int64_t DurationMs(const google::protobuf::Duration& duration);
+
+// The refresh preferences for one ASG: asg_configurations[asg] over refresh_defaults, key by key
+// (a list such as CheckpointPercentages is replaced, not appended).
+v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,
+                                                   const std::string& asg_name);
+
+// ---- Defaults (DESIGN.md), shared by ApplyDefaults and the accessors ----
+inline constexpr std::string_view kDefaultGroupId = "fleetkeeper";
+inline constexpr std::string_view kDefaultWorkTopic = "fleet.work";
+inline constexpr std::string_view kDefaultResultsTopic = "fleet.results";
+inline constexpr std::string_view kDefaultDlqTopic = "fleet.dlq";
+inline constexpr std::string_view kDefaultStateTopic = "fleet.state";
+inline constexpr std::string_view kDefaultControlTopic = "fleet.control";
+inline constexpr int32_t kDefaultPartitions = 12;
+inline constexpr int64_t kDefaultMaxMessageBytes = 4 * 1024 * 1024;
+inline constexpr int32_t kDefaultReplicationFactor = -1;  // the broker's default.replication.factor
+inline constexpr int32_t kDefaultIoThreads = 8;
+inline constexpr int32_t kDefaultBatchMaxRecords = 500;
+inline constexpr int64_t kDefaultBatchMaxTimeMs = 100;
+inline constexpr int32_t kDefaultMaxPendingPerPartition = 1000;
+inline constexpr int64_t kDefaultDedupRetentionMs = 7LL * 24 * 3600 * 1000;
+inline constexpr int32_t kDefaultMaxTargets = 500;
+inline constexpr int32_t kDefaultMaxConcurrency = 2;
+inline constexpr int32_t kDefaultMaxUnavailable = 1;
+inline constexpr int64_t kDefaultStepTimeoutMs = 15 * 60 * 1000;
+inline constexpr int64_t kDefaultVerifyTimeoutMs = 10 * 60 * 1000;
+inline constexpr int32_t kDefaultBreakerMaxActions = 20;
+inline constexpr int64_t kDefaultBreakerWindowMs = 600 * 1000;
+inline constexpr std::string_view kDefaultHealingMetricsNamespace = "FleetKeeper/SelfHealing";
+
+// ---- Accessors: the field when set, else its default ----
+std::vector<std::string> InputTopics(const v1::WorkerConfig& config);  // fleet.events, fleet.commands
+std::string WorkTopic(const v1::WorkerConfig& config);
+std::string ResultsTopic(const v1::WorkerConfig& config);
+std::string DlqTopic(const v1::WorkerConfig& config);
+std::string StateTopic(const v1::WorkerConfig& config);
+std::string ControlTopic(const v1::WorkerConfig& config);
+bool CreateTopics(const v1::WorkerConfig& config);                  // true
+int32_t TopicPartitions(const v1::WorkerConfig& config);            // 12
+int64_t MaxMessageBytes(const v1::WorkerConfig& config);            // 4 MiB
+int32_t ReplicationFactor(const v1::WorkerConfig& config);          // -1 = broker default
+int32_t IoThreads(const v1::WorkerConfig& config);                  // 8
+int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 500
+int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);             // 100
+int32_t MaxPendingPerPartition(const v1::WorkerConfig& config);     // 1000
+int64_t DedupRetentionMs(const v1::WorkerConfig& config);           // 7 days
+bool ResultsAsProtobuf(const v1::WorkerConfig& config);             // false: JSON
+std::string KafkaGroupId(const v1::WorkerConfig& config);           // fleetkeeper
+// Empty: no brokers configured, so the worker starts the embedded broker.
+std::string BootstrapServers(const v1::WorkerConfig& config);
+enum class KafkaTransactions { kAuto, kOn, kOff };
+KafkaTransactions KafkaTransactionsMode(const v1::WorkerConfig& config);  // auto
+bool DryRun(const v1::WorkerConfig& config);                        // false
+bool JsonLogs(const v1::WorkerConfig& config);                      // false: text
+std::string LogLevel(const v1::WorkerConfig& config);               // info
+int32_t MaxTargets(const v1::WorkerConfig& config);                 // 500
+bool AmiRolloutEnabled(const v1::WorkerConfig& config);             // true
+bool SelfHealingEnabled(const v1::WorkerConfig& config);            // true
+
+}  // namespace fleetkeeper::app

@@ -1,0 +1,67 @@
+// Generic YAML -> protobuf conversion by reflection, with errors that name the key path.
+//
+// Contract of the YAML spelling (the same for every message):
+// - a mapping key matches a field by its proto name or its json_name (`min_healthy_percentage` or
+//   `MinHealthyPercentage`); an unknown key is an error that suggests the nearest valid key;
+// - a key with no value (`key:` or `key: ~`) is the same as leaving the key out;
+// - string fields take any scalar; bool fields take only true/false; integer fields take only plain
+//   (unquoted) integers within the field's range; repeated fields take a YAML sequence;
+// - google.protobuf.Duration takes a duration with units: "90s", "5m", "2h", "1h30m", "250ms", "7d";
+// - map<string, string> takes a mapping whose scalar values (numbers, bools) are kept as written;
+//   map<string, Message> recurses, with paths like `aws.accounts["111122223333"].role_arn`.
+// Conversion does not stop at the first error: every error found is appended.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/message.h>
+#include <yaml-cpp/yaml.h>
+
+namespace fleetkeeper::app {
+
+// One problem with a configuration, located by its key path, e.g.
+// `handlers.self_healing.rules[1].cooldown`. An empty path means the document as a whole.
+struct ConfigError {
+  std::string path;
+  std::string message;
+  int line = 0;  // 1-based line in the YAML text; 0 when unknown (environment variables)
+
+  // "path: message", plus " (line N)" when the line is known.
+  std::string ToString() const;
+};
+
+// Key path helpers: Child("a", "b") = "a.b", Index("a", 2) = "a[2]", Key("a", "k") = `a["k"]`.
+std::string ChildPath(const std::string& parent, std::string_view key);
+std::string IndexPath(const std::string& parent, size_t index);
+std::string KeyPath(const std::string& parent, std::string_view key);
+
+// Fills `message` from `node` (merging into what it holds). `path` is the key path of `node`
+// ("" for the document root). Errors are appended to `errors`; fields without errors are still set.
+void YamlToMessage(const YAML::Node& node, google::protobuf::Message& message,
+                   const std::string& path, std::vector<ConfigError>& errors);
+
+// "90s", "5m", "2h", "1h30m", "250ms", "7d" (components in any order of d, h, m, s, ms, each a
+// non-negative integer). nullopt when the text is not such a duration.
+std::optional<google::protobuf::Duration> ParseDuration(std::string_view text);
+
+// The shortest spelling ParseDuration reads back: "0s", "250ms", "1h30m", "7d".
+std::string FormatDuration(const google::protobuf::Duration& duration);
+
+// Edit distance, used for "did you mean" suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate nearest to `key` when it is close enough to be a likely typo.
+std::optional<std::string> NearestKey(std::string_view key,
+                                      const std::vector<std::string>& candidates);
+
+// The message as a YAML mapping that YamlToMessage reads back to an equal message (fields at their
+// default are left out; fields with a custom json_name use that spelling). Used to show the
+// effective configuration.
+YAML::Node MessageToYaml(const google::protobuf::Message& message);
+
+}  // namespace fleetkeeper::app
