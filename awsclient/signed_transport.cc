@@ -1,0 +1,149 @@
+#include "awsclient/signed_transport.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "awsclient/aws_error.h"
+#include "awsclient/redact.h"
+#include "awsclient/sigv4.h"
+
+namespace fleetkeeper::aws {
+namespace {
+
+std::string DescribeHeaders(const Headers& headers) {
+  std::string out;
+  for (const auto& [k, v] : headers) out += k + ": " + v + "\n";
+  return Redact(out);
+}
+
+}  // namespace
+
+int64_t ParseHttpDateMs(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (end == nullptr) return -1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+SignedTransport::SignedTransport(CredentialsProviderPtr credentials, TransportOptions options)
+    : credentials_(std::move(credentials)), options_(std::move(options)) {
+  if (!options_.http) options_.http = std::make_shared<HttpClient>();
+  if (!options_.quota) options_.quota = std::make_shared<RetryQuota>(options_.retry.quota_capacity);
+  if (!options_.limiter && options_.retry.mode == RetryMode::kAdaptive) {
+    options_.limiter = std::make_shared<AdaptiveRateLimiter>(*options_.clock, *options_.sleeper);
+  }
+  if (!options_.random) options_.random = DefaultRandom();
+}
+
+Result<Endpoint> SignedTransport::EndpointFor(const std::string& service) {
+  std::lock_guard lock(endpoints_mu_);
+  if (auto it = endpoints_.find(service); it != endpoints_.end()) return it->second;
+  auto endpoint = ResolveEndpoint(service, options_.region, options_.endpoints);
+  if (endpoint.ok()) endpoints_.emplace(service, *endpoint);
+  return endpoint;
+}
+
+bool SignedTransport::CorrectClockSkew(const Error& error, const Headers& headers) {
+  const bool certain = IsClockSkewCode(error.aws_code);
+  if (!certain && !IsPossibleClockSkewCode(error.aws_code)) return false;
+  const int64_t server_ms = ParseHttpDateMs(FindHeader(headers, "Date"));
+  if (server_ms < 0) return false;  // nothing to correct with
+  const int64_t skew = server_ms - options_.clock->NowMs();
+  const int64_t current = clock_offset_ms_.load();
+  if (!certain && std::llabs(skew - current) < options_.skew_threshold_ms) return false;
+  clock_offset_ms_.store(skew);
+  spdlog::warn("aws: clock skew of {} ms against the {} answer; re-signing with server time",
+               skew, error.aws_code);
+  return true;
+}
+
+Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
+  const std::string what = request.service + " " + request.operation;
+  auto endpoint = EndpointFor(request.service);
+  if (!endpoint.ok()) return endpoint.error();
+  auto url = ParseUrl(endpoint->url);
+  if (!url.ok()) return url.error();
+  if (request.path.empty() || request.path.front() != '/') {
+    return InvalidInput(what + ": request path must start with '/', got '" + request.path + "'");
+  }
+  // An endpoint with a base path (a proxy's prefix) keeps it in front of the request path.
+  const std::string path = url->path == "/" ? request.path : url->path + request.path;
+  const std::string base = endpoint->url.substr(
+      0, endpoint->url.size() - (url->path == "/" ? 0 : url->path.size()));
+
+  HttpRequest http;
+  http.method = request.method;
+  http.url = base + path;
+  http.body = request.body;  // the same bytes on every attempt
+
+  int retry_cost = 0;
+  const int max_attempts = std::max(1, options_.retry.max_attempts);
+  for (int attempt = 1;; ++attempt) {
+    if (options_.limiter) options_.limiter->Acquire();
+
+    auto credentials = credentials_->Resolve();
+    if (!credentials.ok()) {
+      Error e = credentials.error();
+      e.message = what + ": credentials: " + e.message;
+      return e;
+    }
+    http.headers = request.headers;
+    http.headers.emplace_back("Host", url->authority);
+    SignableRequest signable{request.method, path, "", http.headers, request.body};
+    SigningParams params{endpoint->signing_region, endpoint->signing_name,
+                         options_.clock->NowMs() + clock_offset_ms_.load()};
+    auto signature = SignRequest(signable, *credentials, params);
+    if (!signature.ok()) return signature.error();
+    for (const auto& h : signature->added_headers) http.headers.push_back(h);
+
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("aws: {} attempt {} {} {}\n{}", what, attempt, http.method, Redact(http.url),
+                    DescribeHeaders(http.headers));
+    }
+    auto response = options_.http->Send(http);
+
+    Error error;
+    bool after_timeout = false;
+    Headers answer_headers;
+    if (!response.ok()) {
+      error = response.error();
+      error.message = what + ": " + Redact(error.message);
+      after_timeout = error.code == ErrorCode::kTimeout;
+    } else if (response->status / 100 == 2) {
+      if (options_.limiter) options_.limiter->RecordResponse(false);
+      options_.quota->RecordSuccess(retry_cost);
+      ServiceResponse out;
+      out.status = response->status;
+      out.request_id = ExtractRequestId(response->headers, response->body);
+      out.headers = std::move(response->headers);
+      out.body = std::move(response->body);
+      out.attempts = attempt;
+      spdlog::debug("aws: {} -> HTTP {} request id {} after {} attempt(s)", what, out.status,
+                    out.request_id, attempt);
+      return out;
+    } else {
+      error = ParseAwsError(request.protocol, response->status, response->headers,
+                            response->body, what);
+      answer_headers = response->headers;
+      if (options_.limiter) options_.limiter->RecordResponse(error.code == ErrorCode::kThrottled);
+      if (CorrectClockSkew(error, answer_headers)) error.retriable = true;
+    }
+    spdlog::debug("aws: {} attempt {} failed: {}", what, attempt, Redact(error.ToString()));
+
+    if (!error.retriable) return error;
+    if (attempt >= max_attempts) {
+      error.message += " (gave up after " + std::to_string(attempt) + " attempts)";
+      return error;
+    }
+    auto cost = options_.quota->AcquireForRetry(after_timeout);
+    if (!cost) {
+      error.message += " (not retried: the client's retry quota is exhausted)";
+      return error;
+    }
+    retry_cost += *cost;
+    options_.sleeper->SleepMs(BackoffMs(options_.retry, attempt, options_.random()));
+  }
+}
+
+}  // namespace fleetkeeper::aws
