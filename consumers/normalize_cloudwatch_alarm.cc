@@ -127,7 +127,9 @@ bool IsSnsAlarmNotification(const Json& message) {
 void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
   v1::AlarmStateChange* alarm = event->mutable_alarm();
   alarm->set_alarm_name(message.String("AlarmName"));
-  alarm->set_alarm_arn(message.String("AlarmArn"));
+  // Older notifications have no AlarmArn; their region is then the topic's (set by the caller),
+  // since CloudWatch alarm actions publish only to topics in the alarm's own region.
+  alarm->set_alarm_arn(message.OptionalString("AlarmArn").value_or(""));
   event->set_account(message.String("AWSAccountId"));
   alarm->set_state(message.String("NewStateValue"));
   alarm->set_previous_state(message.OptionalString("OldStateValue").value_or(""));
@@ -145,6 +147,9 @@ void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
     } else {
       event->set_region(arn->region);
     }
+  } else if (event->region().empty()) {
+    message.problems().Note(JoinPath(message.path(), "AlarmArn") +
+                            ": missing, and the TopicArn names no region");
   }
 
   if (std::optional<std::string> rule = message.OptionalString("AlarmRule")) {

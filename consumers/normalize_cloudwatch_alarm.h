@@ -19,7 +19,8 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
 
 // Decodes an SNS alarm notification (`message` is the parsed SNS Message) into event->alarm and
 // sets account (AWSAccountId), region (from AlarmArn: the notification's Region is a display name
-// such as "US East (N. Virginia)"), time (StateChangeTime) and dedup_key.
+// such as "US East (N. Virginia)"), time (StateChangeTime) and dedup_key. Without an AlarmArn the
+// region already in `event` (the SNS topic's) stays.
 void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event);
 
 // True when an SNS Message object looks like a CloudWatch alarm notification.

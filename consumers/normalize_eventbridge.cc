@@ -143,7 +143,7 @@ Normalized NormalizeEventBridge(const Json& document, const std::string& path,
     carrier.origin = event.origin();
     carrier.account = event.account();
     carrier.region = event.region();
-    DecodeNativeJson(*kind, document.at("detail").dump(), JoinPath(path, "detail"), options,
+    DecodeNativeJson(*kind, document.at("detail"), JoinPath(path, "detail"), options,
                      carrier, out);
     return out;
   }

@@ -1,8 +1,10 @@
 #include "consumers/normalize_native.h"
 
-#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
 
 #include <array>
+#include <cstdint>
 #include <limits>
 
 #include "consumers/normalize_json.h"
@@ -171,6 +173,199 @@ void Complete(NativeKind kind, const NormalizeOptions& options, const NativeCarr
   }
 }
 
+// --- The protobuf JSON mapping, read strictly -------------------------------------------------
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+void DecodeMessage(const Json& object, const std::string& path, Message& message,
+                   FieldProblems& problems);
+
+// A JSON integer within [min, max]; the mapping also allows a decimal string (for 64-bit values).
+std::optional<int64_t> SignedInteger(const Json& value, int64_t min, int64_t max) {
+  int64_t number = 0;
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() > static_cast<uint64_t>(max)) return std::nullopt;
+    number = static_cast<int64_t>(value.get<uint64_t>());
+  } else if (value.is_number_integer()) {
+    number = value.get<int64_t>();
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    size_t used = 0;
+    try {
+      number = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (used != text.size()) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (number < min || number > max) return std::nullopt;
+  return number;
+}
+
+std::optional<uint64_t> UnsignedInteger(const Json& value, uint64_t max) {
+  uint64_t number = 0;
+  if (value.is_number_unsigned()) {
+    number = value.get<uint64_t>();
+  } else if (value.is_number_integer()) {
+    return std::nullopt;  // negative
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    size_t used = 0;
+    if (text.empty() || text.front() == '-') return std::nullopt;
+    try {
+      number = std::stoull(text, &used);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (used != text.size()) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (number > max) return std::nullopt;
+  return number;
+}
+
+// Sets (or, for repeated fields, adds) one value of `field`. Notes a problem at `path` when the
+// JSON value does not fit the field's type.
+void DecodeValue(const Json& value, const FieldDescriptor* field, const std::string& path,
+                 Message& message, FieldProblems& problems) {
+  const Reflection* reflection = message.GetReflection();
+  const bool repeated = field->is_repeated();
+  const auto mismatch = [&](std::string_view expected) {
+    problems.Note(path + ": " + TypeMismatch(expected, value));
+  };
+  const auto out_of_range = [&](std::string_view type) {
+    problems.Note(path + ": expected " + std::string(type) + ", got " + value.dump());
+  };
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      if (!value.is_string()) return mismatch("string");
+      if (repeated) return reflection->AddString(&message, field, value.get<std::string>());
+      return reflection->SetString(&message, field, value.get<std::string>());
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (!value.is_boolean()) return mismatch("boolean");
+      if (repeated) return reflection->AddBool(&message, field, value.get<bool>());
+      return reflection->SetBool(&message, field, value.get<bool>());
+    case FieldDescriptor::CPPTYPE_INT32: {
+      const auto number = SignedInteger(value, std::numeric_limits<int32_t>::min(),
+                                        std::numeric_limits<int32_t>::max());
+      if (!number) return out_of_range("a 32-bit integer");
+      if (repeated) return reflection->AddInt32(&message, field, static_cast<int32_t>(*number));
+      return reflection->SetInt32(&message, field, static_cast<int32_t>(*number));
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      const auto number = SignedInteger(value, std::numeric_limits<int64_t>::min(),
+                                        std::numeric_limits<int64_t>::max());
+      if (!number) return out_of_range("a 64-bit integer");
+      if (repeated) return reflection->AddInt64(&message, field, *number);
+      return reflection->SetInt64(&message, field, *number);
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      const auto number = UnsignedInteger(value, std::numeric_limits<uint32_t>::max());
+      if (!number) return out_of_range("an unsigned 32-bit integer");
+      if (repeated) return reflection->AddUInt32(&message, field, static_cast<uint32_t>(*number));
+      return reflection->SetUInt32(&message, field, static_cast<uint32_t>(*number));
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      const auto number = UnsignedInteger(value, std::numeric_limits<uint64_t>::max());
+      if (!number) return out_of_range("an unsigned 64-bit integer");
+      if (repeated) return reflection->AddUInt64(&message, field, *number);
+      return reflection->SetUInt64(&message, field, *number);
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      if (!value.is_number()) return mismatch("number");
+      const double number = value.get<double>();
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
+        if (repeated) return reflection->AddFloat(&message, field, static_cast<float>(number));
+        return reflection->SetFloat(&message, field, static_cast<float>(number));
+      }
+      if (repeated) return reflection->AddDouble(&message, field, number);
+      return reflection->SetDouble(&message, field, number);
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const google::protobuf::EnumValueDescriptor* enum_value = nullptr;
+      if (value.is_string()) {
+        enum_value = field->enum_type()->FindValueByName(value.get<std::string>());
+      } else if (value.is_number_integer()) {
+        enum_value = field->enum_type()->FindValueByNumber(value.get<int>());
+      }
+      if (enum_value == nullptr) {
+        return problems.Note(path + ": not a value of " + field->enum_type()->name() + ": " +
+                             value.dump());
+      }
+      if (repeated) return reflection->AddEnum(&message, field, enum_value);
+      return reflection->SetEnum(&message, field, enum_value);
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      if (!value.is_object()) return mismatch("object");
+      Message* child = repeated ? reflection->AddMessage(&message, field)
+                                : reflection->MutableMessage(&message, field);
+      return DecodeMessage(value, path, *child, problems);
+    }
+  }
+}
+
+// A map field is a JSON object; its keys become the entries' keys.
+void DecodeMap(const Json& value, const FieldDescriptor* field, const std::string& path,
+               Message& message, FieldProblems& problems) {
+  if (!value.is_object()) return problems.Note(path + ": " + TypeMismatch("object", value));
+  const Descriptor* entry_type = field->message_type();
+  const FieldDescriptor* key_field = entry_type->map_key();
+  const FieldDescriptor* value_field = entry_type->map_value();
+  for (const auto& [key, member] : value.items()) {
+    if (problems.any()) return;
+    const std::string member_path = JoinPath(path, key);
+    if (member.is_null()) continue;
+    Message* entry = message.GetReflection()->AddMessage(&message, field);
+    // Map keys are strings in JSON; non-string key types are read from them.
+    DecodeValue(key_field->cpp_type() == FieldDescriptor::CPPTYPE_STRING ? Json(key)
+                                                                         : Json::parse(key, nullptr,
+                                                                                       false),
+                key_field, member_path, *entry, problems);
+    DecodeValue(member, value_field, member_path, *entry, problems);
+  }
+}
+
+void DecodeMessage(const Json& object, const std::string& path, Message& message,
+                   FieldProblems& problems) {
+  const Descriptor* type = message.GetDescriptor();
+  for (const auto& [key, value] : object.items()) {
+    if (problems.any()) return;
+    const std::string field_path = JoinPath(path, key);
+    const FieldDescriptor* field = type->FindFieldByName(key);
+    for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
+      if (type->field(i)->json_name() == key) field = type->field(i);
+    }
+    if (field == nullptr) {
+      // A misspelt field in a command must not silently become its default.
+      problems.Note(field_path + ": unknown field of " + type->full_name());
+      return;
+    }
+    if (value.is_null()) continue;  // the mapping's "default value"
+    if (field->is_map()) {
+      DecodeMap(value, field, field_path, message, problems);
+    } else if (field->is_repeated()) {
+      if (!value.is_array()) {
+        problems.Note(field_path + ": " + TypeMismatch("array", value));
+        return;
+      }
+      message.GetReflection()->ClearField(&message, field);
+      for (size_t i = 0; i < value.size() && !problems.any(); ++i) {
+        DecodeValue(value[i], field, field_path + "[" + std::to_string(i) + "]", message,
+                    problems);
+      }
+    } else {
+      DecodeValue(value, field, field_path, message, problems);
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<NativeKind> NativeKindFromTypeName(std::string_view type_name) {
@@ -196,19 +391,20 @@ std::optional<NativeKind> NativeKindFromWrapperKey(std::string_view key) {
 
 std::string NativeTypeName(NativeKind kind) { return std::string(NamesOf(kind).type_name); }
 
-void DecodeNativeJson(NativeKind kind, std::string_view json_text, std::string_view what,
+void DecodeNativeJson(NativeKind kind, const Json& object, const std::string& path,
                       const NormalizeOptions& options, const NativeCarrier& carrier,
                       Normalized& out) {
-  google::protobuf::util::JsonParseOptions parse_options;
-  // A misspelt field in a command must not silently become its default.
-  parse_options.ignore_unknown_fields = false;
+  FieldProblems problems;
   google::protobuf::Message* body = BodyOf(kind, out.event);
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json_text.data(), json_text.size()), body, parse_options);
-  if (!status.ok()) {
+  if (!object.is_object()) {
+    problems.Note((path.empty() ? std::string("payload") : path) + ": " +
+                  TypeMismatch("object", object));
+  } else {
+    DecodeMessage(object, path, *body, problems);
+  }
+  if (problems.any()) {
     out.event.clear_body();
-    return Unreadable(out, std::string(what) + ": not a valid " + NativeTypeName(kind) + ": " +
-                               std::string(status.message()));
+    return Unreadable(out, problems.first());
   }
   Complete(kind, options, carrier, out);
 }

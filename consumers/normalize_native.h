@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "consumers/normalize_json.h"
 #include "consumers/normalizer.h"
 
 namespace fleetkeeper::consumers {
@@ -32,9 +33,12 @@ struct NativeCarrier {
   std::string region;
 };
 
-// Decodes the protobuf JSON mapping of one `kind` message from `json_text` (`what` names it in
-// reasons) into `out`, validates it and fills the event's identity and cell.
-void DecodeNativeJson(NativeKind kind, std::string_view json_text, std::string_view what,
+// Decodes the protobuf JSON mapping of one `kind` message from `object` into `out`, validates it
+// and fills the event's identity and cell. `path` prefixes field names in reasons ("" for a whole
+// payload, "detail", "patch_request"). Stricter than the protobuf library's own JSON parser, which
+// accepts e.g. any string for a bool: a field of the wrong JSON type, an unknown field or an
+// out-of-range number is unreadable, with its path.
+void DecodeNativeJson(NativeKind kind, const Json& object, const std::string& path,
                       const NormalizeOptions& options, const NativeCarrier& carrier,
                       Normalized& out);
 

@@ -60,18 +60,20 @@ std::optional<NativeKind> KindFromHeader(const std::string& type, std::string* r
 // A bare JSON native request is wrapped by its kind, {"patch_request": {...}}, because the
 // messages' fields overlap too much (request_id, account, region) to tell them apart by shape.
 Normalized NormalizeWrappedNative(const Json& document, const NormalizeOptions& options) {
-  const auto& [key, body] = *document.items().begin();
+  const auto member = document.begin();
+  const std::string& key = member.key();
+  const Json& body = member.value();
   std::optional<NativeKind> kind = NativeKindFromWrapperKey(key);
   Normalized out;
   if (!body.is_object()) {
     return Unreadable(key + ": " + TypeMismatch("object", body));
   }
-  DecodeNativeJson(*kind, body.dump(), key, options, NativeCarrier{}, out);
+  DecodeNativeJson(*kind, body, key, options, NativeCarrier{}, out);
   return out;
 }
 
 bool IsWrappedNative(const Json& document) {
-  return document.size() == 1 && NativeKindFromWrapperKey(document.items().begin().key());
+  return document.size() == 1 && NativeKindFromWrapperKey(document.begin().key());
 }
 
 Normalized NormalizeJson(const InputRecord& record, const NormalizeOptions& options) {
@@ -88,7 +90,7 @@ Normalized NormalizeJson(const InputRecord& record, const NormalizeOptions& opti
     std::optional<NativeKind> kind = KindFromHeader(*type, &reason);
     if (!kind) return Unreadable(std::move(reason));
     Normalized out;
-    DecodeNativeJson(*kind, record.payload, "payload", options, NativeCarrier{}, out);
+    DecodeNativeJson(*kind, document, "", options, NativeCarrier{}, out);
     return out;
   }
   if (LooksLikeSnsLambda(document) || LooksLikeSnsHttp(document)) {
