@@ -81,6 +81,8 @@ do_start() {
     "$python" "${FK_ROOT}/scripts/moto_launcher.py" --setup-auth "$endpoint" >>"${envfile}.tmp" \
       || { stop_one "$n"; fk_die "could not switch authentication on"; }
   fi
+  # The recording starts empty: the readiness probe and the set-up above are not the tests' calls.
+  curl -fsS -o /dev/null -X POST "${endpoint}/moto-api/recorder/reset-recording"
   mv "${envfile}.tmp" "$envfile"
   fk_log "moto '${n}' up (pid ${pid}) at ${endpoint}, env ${envfile}"
   echo "$endpoint"

@@ -115,9 +115,13 @@ def _install_volumes() -> None:
             after_state_delay(settle)
         return attachment
 
-    def detach(original: Any, self: Any, volume_id: str, *args: Any, **kwargs: Any) -> Any:
+    def detach(original: Any, self: Any, volume_id: str, instance_id: str | None = None,
+               device_path: str | None = None) -> Any:
         volume = self.get_volume(volume_id)
-        attachment = original(self, volume_id, *args, **kwargs)
+        if not instance_id and volume.attachment is not None:
+            # InstanceId is optional in DetachVolume; moto needs it.
+            instance_id = volume.attachment.instance.id
+        attachment = original(self, volume_id, instance_id, device_path)
         if state_delay() > 0 and getattr(_api_call, "active", False):
             # The volume stays in-use, its attachment "detaching", until the detach completes.
             attachment.status = "detaching"
