@@ -49,13 +49,15 @@ bool Contains(const Container& values, std::string_view value) {
 
 std::string OneOf(const std::vector<std::string_view>& allowed) {
   std::string out;
-  for (size_t i = 0; i < allowed.size(); ++i) out += (i == 0 ? "" : " | ") + std::string(allowed[i]);
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    out += (i == 0 ? "" : " | ") + std::string(allowed[i]);
+  }
   return out;
 }
 
 bool IsAccountId(std::string_view text) {
-  return text.size() == 12 &&
-         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  const auto digit = [](unsigned char c) { return std::isdigit(c) != 0; };
+  return text.size() == 12 && std::all_of(text.begin(), text.end(), digit);
 }
 
 bool IsInstanceId(const std::string& text) {
@@ -238,7 +240,9 @@ class Validator {
   void NonEmptyNames(const std::string& path,
                      const google::protobuf::RepeatedPtrField<std::string>& names) {
     for (int i = 0; i < names.size(); ++i) {
-      if (Trim(names[i]).empty()) Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
+      if (Trim(names[i]).empty()) {
+        Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
+      }
     }
   }
 
@@ -738,7 +742,8 @@ void ApplyDefaults(v1::WorkerConfig& c) {
   }
   if (r->results_format().empty()) r->set_results_format("json");
 
-  if (!c.mutable_commands()->has_max_targets()) c.mutable_commands()->set_max_targets(kDefaultMaxTargets);
+  auto* commands = c.mutable_commands();
+  if (!commands->has_max_targets()) commands->set_max_targets(kDefaultMaxTargets);
   if (c.kafka_transactions().empty()) c.set_kafka_transactions("auto");
   if (!c.has_dry_run()) c.set_dry_run(false);
   if (c.log().format().empty()) c.mutable_log()->set_format("text");

@@ -91,7 +91,8 @@ inline constexpr int64_t kDefaultBreakerWindowMs = 600 * 1000;
 inline constexpr std::string_view kDefaultHealingMetricsNamespace = "FleetKeeper/SelfHealing";
 
 // ---- Accessors: the field when set, else its default ----
-std::vector<std::string> InputTopics(const v1::WorkerConfig& config);  // fleet.events, fleet.commands
+// fleet.events, fleet.commands
+std::vector<std::string> InputTopics(const v1::WorkerConfig& config);
 std::string WorkTopic(const v1::WorkerConfig& config);
 std::string ResultsTopic(const v1::WorkerConfig& config);
 std::string DlqTopic(const v1::WorkerConfig& config);

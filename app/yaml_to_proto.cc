@@ -518,10 +518,15 @@ std::optional<std::string> NearestKey(std::string_view key,
   const std::string wanted = Normalized(key);
   std::optional<std::string> best;
   size_t best_distance = std::numeric_limits<size_t>::max();
+  size_t best_raw = best_distance;
   for (const auto& candidate : candidates) {
+    // Case and separators do not count, but on a tie the spelling closest to what the user wrote
+    // wins: MinHealthyPercent suggests MinHealthyPercentage, not min_healthy_percentage.
     const size_t d = EditDistance(wanted, Normalized(candidate));
-    if (d < best_distance) {
+    const size_t raw = EditDistance(key, candidate);
+    if (d < best_distance || (d == best_distance && raw < best_raw)) {
       best_distance = d;
+      best_raw = raw;
       best = candidate;
     }
   }

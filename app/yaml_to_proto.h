@@ -6,7 +6,7 @@
 // - a key with no value (`key:` or `key: ~`) is the same as leaving the key out;
 // - string fields take any scalar; bool fields take only true/false; integer fields take only plain
 //   (unquoted) integers within the field's range; repeated fields take a YAML sequence;
-// - google.protobuf.Duration takes a duration with units: "90s", "5m", "2h", "1h30m", "250ms", "7d";
+// - google.protobuf.Duration takes a duration with units: "90s", "5m", "2h", "1h30m", "250ms";
 // - map<string, string> takes a mapping whose scalar values (numbers, bools) are kept as written;
 //   map<string, Message> recurses, with paths like `aws.accounts["111122223333"].role_arn`.
 // Conversion does not stop at the first error: every error found is appended.
