@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awsclient/query_protocol.h"
+#include "common/clock.h"
 
 namespace fleetkeeper::aws {
 
@@ -114,8 +115,13 @@ bool JsonReader::Bool(const json& obj, const char* key, bool fallback) {
 int64_t JsonReader::EpochMs(const json& obj, const char* key) {
   const json* v = Field(obj, key);
   if (!v) return 0;
+  if (v->is_string()) {
+    // Not what JSON 1.1 sends, but what documentation examples and some emulators write.
+    int64_t ms = ParseRfc3339Ms(v->get<std::string>());
+    if (ms >= 0) return ms;
+  }
   if (!v->is_number()) {
-    Fail(std::string("field '") + key + "' is not an epoch-seconds timestamp");
+    Fail(std::string("field '") + key + "' is not a timestamp");
     return 0;
   }
   return static_cast<int64_t>(std::llround(v->get<double>() * 1000.0));

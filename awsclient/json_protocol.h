@@ -47,7 +47,7 @@ class JsonReader {
   double Num(const nlohmann::json& obj, const char* key, double fallback = 0);
   bool Bool(const nlohmann::json& obj, const char* key, bool fallback = false);
   std::optional<bool> OptBool(const nlohmann::json& obj, const char* key);
-  // An epoch-seconds timestamp as epoch milliseconds; 0 when absent.
+  // An epoch-seconds timestamp (or an RFC 3339 string) as epoch milliseconds; 0 when absent.
   int64_t EpochMs(const nlohmann::json& obj, const char* key);
   // The objects of an array field; non-object elements are recorded as malformed and skipped.
   std::vector<const nlohmann::json*> Objects(const nlohmann::json& obj, const char* key);

@@ -1,0 +1,202 @@
+// GMock mocks of every AWS service interface and of the ClientProvider, for handler unit tests.
+// MockCellClients bundles one mock per service inside a CellClients that a mocked provider can
+// return: `EXPECT_CALL(*mocks.ec2, DescribeInstances(_))...`.
+#pragma once
+
+#include <gmock/gmock.h>
+
+#include <memory>
+#include <string>
+
+#include "awsclient/clients.h"
+
+namespace fleetkeeper::aws::testing {
+
+class MockEc2 : public Ec2 {
+ public:
+  MOCK_METHOD(Result<DescribeInstancesResponse>, DescribeInstances,
+              (const DescribeInstancesRequest&), (override));
+  MOCK_METHOD(Result<RunInstancesResponse>, RunInstances, (const RunInstancesRequest&), (override));
+  MOCK_METHOD(Result<InstanceStateChanges>, StartInstances,
+              (const InstanceIdsRequest&), (override));
+  MOCK_METHOD(Result<InstanceStateChanges>, StopInstances,
+              (const StopInstancesRequest&), (override));
+  MOCK_METHOD(Status, RebootInstances, (const InstanceIdsRequest&), (override));
+  MOCK_METHOD(Result<InstanceStateChanges>, TerminateInstances,
+              (const InstanceIdsRequest&), (override));
+  MOCK_METHOD(Result<DescribeInstanceStatusResponse>, DescribeInstanceStatus,
+              (const DescribeInstanceStatusRequest&), (override));
+  MOCK_METHOD(Result<CreateImageResponse>, CreateImage, (const CreateImageRequest&), (override));
+  MOCK_METHOD(Result<DescribeImagesResponse>, DescribeImages,
+              (const DescribeImagesRequest&), (override));
+  MOCK_METHOD(Status, DeregisterImage, (const DeregisterImageRequest&), (override));
+  MOCK_METHOD(Result<DescribeVolumesResponse>, DescribeVolumes,
+              (const DescribeVolumesRequest&), (override));
+  MOCK_METHOD(Result<VolumeAttachment>, AttachVolume, (const AttachVolumeRequest&), (override));
+  MOCK_METHOD(Result<VolumeAttachment>, DetachVolume, (const DetachVolumeRequest&), (override));
+  MOCK_METHOD(Status, CreateTags, (const CreateTagsRequest&), (override));
+  MOCK_METHOD(Result<InstanceAttribute>, DescribeInstanceAttribute,
+              (const DescribeInstanceAttributeRequest&), (override));
+  MOCK_METHOD(Result<LaunchTemplateVersion>, CreateLaunchTemplateVersion,
+              (const CreateLaunchTemplateVersionRequest&), (override));
+  MOCK_METHOD(Result<DescribeLaunchTemplateVersionsResponse>, DescribeLaunchTemplateVersions,
+              (const DescribeLaunchTemplateVersionsRequest&), (override));
+  MOCK_METHOD(Result<DescribeAddressesResponse>, DescribeAddresses,
+              (const DescribeAddressesRequest&), (override));
+  MOCK_METHOD(Result<AssociateAddressResponse>, AssociateAddress,
+              (const AssociateAddressRequest&), (override));
+  MOCK_METHOD(Result<ReplaceRootVolumeTask>, CreateReplaceRootVolumeTask,
+              (const CreateReplaceRootVolumeTaskRequest&), (override));
+  MOCK_METHOD(Result<DescribeReplaceRootVolumeTasksResponse>, DescribeReplaceRootVolumeTasks,
+              (const DescribeReplaceRootVolumeTasksRequest&), (override));
+};
+
+class MockAutoScaling : public AutoScaling {
+ public:
+  MOCK_METHOD(Result<DescribeAutoScalingGroupsResponse>, DescribeAutoScalingGroups,
+              (const DescribeAutoScalingGroupsRequest&), (override));
+  MOCK_METHOD(Result<StartInstanceRefreshResponse>, StartInstanceRefresh,
+              (const StartInstanceRefreshRequest&), (override));
+  MOCK_METHOD(Result<DescribeInstanceRefreshesResponse>, DescribeInstanceRefreshes,
+              (const DescribeInstanceRefreshesRequest&), (override));
+  MOCK_METHOD(Result<InstanceRefreshIdResponse>, CancelInstanceRefresh,
+              (const AsgNameRequest&), (override));
+  MOCK_METHOD(Result<InstanceRefreshIdResponse>, RollbackInstanceRefresh,
+              (const AsgNameRequest&), (override));
+  MOCK_METHOD(Status, SetDesiredCapacity, (const SetDesiredCapacityRequest&), (override));
+  MOCK_METHOD(Status, SetInstanceHealth, (const SetInstanceHealthRequest&), (override));
+  MOCK_METHOD(Result<ScalingActivity>, TerminateInstanceInAutoScalingGroup,
+              (const TerminateInstanceInAutoScalingGroupRequest&), (override));
+  MOCK_METHOD(Status, UpdateAutoScalingGroup, (const UpdateAutoScalingGroupRequest&), (override));
+  MOCK_METHOD(Status, CompleteLifecycleAction, (const CompleteLifecycleActionRequest&), (override));
+  MOCK_METHOD(Status, RecordLifecycleActionHeartbeat,
+              (const RecordLifecycleActionHeartbeatRequest&), (override));
+  MOCK_METHOD(Result<ScalingActivities>, EnterStandby, (const EnterStandbyRequest&), (override));
+  MOCK_METHOD(Result<ScalingActivities>, ExitStandby, (const ExitStandbyRequest&), (override));
+};
+
+class MockSsm : public Ssm {
+ public:
+  MOCK_METHOD(Result<Parameter>, GetParameter, (const GetParameterRequest&), (override));
+  MOCK_METHOD(Result<Command>, SendCommand, (const SendCommandRequest&), (override));
+  MOCK_METHOD(Result<CommandInvocationDetail>, GetCommandInvocation,
+              (const GetCommandInvocationRequest&), (override));
+  MOCK_METHOD(Result<ListCommandInvocationsResponse>, ListCommandInvocations,
+              (const ListCommandInvocationsRequest&), (override));
+  MOCK_METHOD(Result<DescribeInstanceInformationResponse>, DescribeInstanceInformation,
+              (const DescribeInstanceInformationRequest&), (override));
+  MOCK_METHOD(Result<DescribeInstancePatchStatesResponse>, DescribeInstancePatchStates,
+              (const DescribeInstancePatchStatesRequest&), (override));
+};
+
+class MockElbv2 : public Elbv2 {
+ public:
+  MOCK_METHOD(Status, RegisterTargets, (const TargetsRequest&), (override));
+  MOCK_METHOD(Status, DeregisterTargets, (const TargetsRequest&), (override));
+  MOCK_METHOD(Result<DescribeTargetHealthResponse>, DescribeTargetHealth,
+              (const DescribeTargetHealthRequest&), (override));
+  MOCK_METHOD(Result<DescribeTargetGroupsResponse>, DescribeTargetGroups,
+              (const DescribeTargetGroupsRequest&), (override));
+};
+
+class MockCloudWatch : public CloudWatch {
+ public:
+  MOCK_METHOD(Status, PutMetricData, (const PutMetricDataRequest&), (override));
+  MOCK_METHOD(Result<DescribeAlarmsResponse>, DescribeAlarms,
+              (const DescribeAlarmsRequest&), (override));
+  MOCK_METHOD(Result<GetMetricStatisticsResponse>, GetMetricStatistics,
+              (const GetMetricStatisticsRequest&), (override));
+};
+
+class MockSns : public Sns {
+ public:
+  MOCK_METHOD(Result<PublishResponse>, Publish, (const PublishRequest&), (override));
+};
+
+class MockEcs : public Ecs {
+ public:
+  MOCK_METHOD(Result<ArnPage>, ListClusters, (const ListClustersRequest&), (override));
+  MOCK_METHOD(Result<ArnPage>, ListServices, (const ListServicesRequest&), (override));
+  MOCK_METHOD(Result<DescribeServicesResponse>, DescribeServices,
+              (const DescribeServicesRequest&), (override));
+  MOCK_METHOD(Result<EcsService>, UpdateService, (const UpdateServiceRequest&), (override));
+  MOCK_METHOD(Result<ArnPage>, ListTasks, (const ListTasksRequest&), (override));
+  MOCK_METHOD(Result<EcsTask>, StopTask, (const StopTaskRequest&), (override));
+  MOCK_METHOD(Result<ArnPage>, ListContainerInstances,
+              (const ListContainerInstancesRequest&), (override));
+  MOCK_METHOD(Result<UpdateContainerInstancesStateResponse>, UpdateContainerInstancesState,
+              (const UpdateContainerInstancesStateRequest&), (override));
+  MOCK_METHOD(Status, TagResource, (const TagResourceRequest&), (override));
+  MOCK_METHOD(Result<Tags>, ListTagsForResource, (const ListTagsForResourceRequest&), (override));
+};
+
+class MockSts : public Sts {
+ public:
+  MOCK_METHOD(Result<CallerIdentity>, GetCallerIdentity, (), (override));
+  MOCK_METHOD(Result<AssumeRoleResponse>, AssumeRole, (const AssumeRoleRequest&), (override));
+  MOCK_METHOD(Result<AssumeRoleResponse>, AssumeRoleWithWebIdentity,
+              (const AssumeRoleWithWebIdentityRequest&), (override));
+};
+
+class MockIam : public Iam {
+ public:
+  MOCK_METHOD(Result<SimulatePrincipalPolicyResponse>, SimulatePrincipalPolicy,
+              (const SimulatePrincipalPolicyRequest&), (override));
+};
+
+class MockCodeDeploy : public CodeDeploy {
+ public:
+  MOCK_METHOD(Result<StopDeploymentResponse>, StopDeployment,
+              (const StopDeploymentRequest&), (override));
+  MOCK_METHOD(Result<DeploymentInfo>, GetDeployment, (const GetDeploymentRequest&), (override));
+};
+class MockClientProvider : public ClientProvider {
+ public:
+  MOCK_METHOD(Result<CellClients*>, For,
+              (const std::string& account, const std::string& region,
+               const std::string& role_arn),
+              (override));
+};
+
+// One mock per service, owned by `clients`; the raw pointers are for setting expectations.
+struct MockCellClients {
+  MockCellClients() {
+    ec2 = Install<MockEc2>(clients.ec2);
+    autoscaling = Install<MockAutoScaling>(clients.autoscaling);
+    ssm = Install<MockSsm>(clients.ssm);
+    elbv2 = Install<MockElbv2>(clients.elbv2);
+    cloudwatch = Install<MockCloudWatch>(clients.cloudwatch);
+    sns = Install<MockSns>(clients.sns);
+    ecs = Install<MockEcs>(clients.ecs);
+    sts = Install<MockSts>(clients.sts);
+    iam = Install<MockIam>(clients.iam);
+    codedeploy = Install<MockCodeDeploy>(clients.codedeploy);
+    // By default the provider hands out this bundle for any cell.
+    ON_CALL(provider, For(::testing::_, ::testing::_, ::testing::_))
+        .WillByDefault(::testing::Return(Result<CellClients*>(&clients)));
+  }
+
+  CellClients clients;
+  MockEc2* ec2 = nullptr;
+  MockAutoScaling* autoscaling = nullptr;
+  MockSsm* ssm = nullptr;
+  MockElbv2* elbv2 = nullptr;
+  MockCloudWatch* cloudwatch = nullptr;
+  MockSns* sns = nullptr;
+  MockEcs* ecs = nullptr;
+  MockSts* sts = nullptr;
+  MockIam* iam = nullptr;
+  MockCodeDeploy* codedeploy = nullptr;
+  ::testing::NiceMock<MockClientProvider> provider;
+
+ private:
+  template <typename Mock, typename Interface>
+  static Mock* Install(std::unique_ptr<Interface>& slot) {
+    auto mock = std::make_unique<::testing::NiceMock<Mock>>();
+    Mock* raw = mock.get();
+    slot = std::move(mock);
+    return raw;
+  }
+};
+
+}  // namespace fleetkeeper::aws::testing
