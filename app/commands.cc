@@ -33,7 +33,8 @@ void OnStopSignal(int) {
   if (g_worker != nullptr) g_worker->RequestStop();
 }
 
-bool LoadOrReport(const CommonOptions& options, v1::WorkerConfig* out) {
+// Config warnings (e.g. "the embedded broker will be used") only concern the worker.
+bool LoadOrReport(const CommonOptions& options, v1::WorkerConfig* out, bool worker = false) {
   auto env = Environment::Process();
   auto loaded = options.config_path.empty() ? LoadConfigText("", env)
                                             : LoadConfigFile(options.config_path, env);
@@ -44,7 +45,9 @@ bool LoadOrReport(const CommonOptions& options, v1::WorkerConfig* out) {
   }
   *out = loaded->config;
   InitLogging(out->log().format(), out->log().level());
-  for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
+  if (worker) {
+    for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
+  }
   return true;
 }
 
@@ -81,7 +84,7 @@ std::vector<std::string> RecordsOf(const std::filesystem::path& path, const std:
 
 int RunWorker(const CommonOptions& options) {
   v1::WorkerConfig config;
-  if (!LoadOrReport(options, &config)) return kExitStartFailed;
+  if (!LoadOrReport(options, &config, /*worker=*/true)) return kExitStartFailed;
   Worker worker(config, WorkerHooks::FromEnvironment());
   g_worker = &worker;
   struct sigaction sa {};

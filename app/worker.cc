@@ -49,6 +49,16 @@ bool PermanentProduceError(rd_kafka_resp_err_t err) {
   }
 }
 
+void OnKafkaLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  InvokeCallback("log", [&] {
+    auto lvl = level <= 3 ? spdlog::level::err
+               : level <= 4 ? spdlog::level::warn
+               : level <= 6 ? spdlog::level::info
+                            : spdlog::level::debug;
+    spdlog::log(lvl, "librdkafka {} {}: {}", rd_kafka_name(rk), fac, buf);
+  });
+}
+
 }  // namespace
 
 WorkerHooks WorkerHooks::FromEnvironment() {
@@ -109,6 +119,9 @@ void Worker::SetFatal(int code, const std::string& why) {
 Status Worker::StartEmbeddedBroker() {
   char errstr[512];
   KafkaConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &OnKafkaLog);
+  // Only the mock cluster lives in this handle; it has no brokers to talk to by design.
+  (void)consumers::SetConf(conf.get(), "log_level", "3");
   // The mock cluster lives inside a client instance; a producer with no brokers is the cheapest.
   mock_owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), errstr, sizeof(errstr)));
   if (!mock_owner_) return Error(ErrorCode::kKafka, fmt::format("embedded broker: {}", errstr));
@@ -142,6 +155,7 @@ Status Worker::CreateProducer() {
   if (!conf.ok()) return std::move(conf).take_error();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Worker::OnDelivery);
+  rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
   rd_kafka_conf_set_error_cb(conf->get(), &Worker::OnError);
   char errstr[512];
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
@@ -174,6 +188,7 @@ Status Worker::CreateConsumer() {
   if (!conf.ok()) return std::move(conf).take_error();
   rd_kafka_conf_set_opaque(conf->get(), this);
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Worker::OnRebalance);
+  rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
   rd_kafka_conf_set_error_cb(conf->get(), &Worker::OnError);
   char errstr[512];
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
@@ -577,6 +592,10 @@ void Worker::CollectDeliveryFailures() {
 
 void Worker::AbortBatch(const std::string& why) {
   spdlog::warn("aborting the batch: {}", why);
+  // Let in-flight produce and AddPartitionsToTxn requests finish first: purging them mid-flight
+  // makes librdkafka 2.0.2's EndTxn(abort) fail with INVALID_TXN_STATE, a fatal error. In an
+  // already failed transaction the flush returns at once.
+  rd_kafka_flush(producer_.get(), 10000);
   for (int attempt = 0; txn_open_; ++attempt) {
     KafkaErrorPtr err(rd_kafka_abort_transaction(producer_.get(), -1));
     if (!err) break;
@@ -678,20 +697,19 @@ void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
     auto* tag = static_cast<DeliveryTag*>(msg->_private);
     if (tag == nullptr) return;
     std::unique_ptr<DeliveryTag> owned(tag);
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+        msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+      return;  // purged by an abort: produced again when the batch is retried
+    }
     std::string why = fmt::format("producing to {} failed: {}", tag->topic,
                                   rd_kafka_err2str(msg->err));
     spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(tag->source),
                  std::get<1>(tag->source), std::get<2>(tag->source), why);
-    if (!PermanentProduceError(msg->err) && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
-        msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+    if (!PermanentProduceError(msg->err)) {
       // Transient: the batch aborts and the record is produced again on the retry.
       std::lock_guard<std::mutex> lock(tag->worker->failures_mu_);
       tag->worker->failures_.push_back({{"", -1, -1}, why});
       return;
-    }
-    if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
-      return;  // purged by an abort: re-produced when the batch is retried
     }
     std::lock_guard<std::mutex> lock(tag->worker->failures_mu_);
     tag->worker->failures_.push_back({tag->source, why});

@@ -1,0 +1,303 @@
+"""Helpers for the end-to-end tests: a real Kafka broker (scripts/kafka.sh), the fleetkeeper binary
+run as a subprocess, and readers that collect every outcome with read_committed."""
+
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+# Test timings from DESIGN.md "Real components in tests".
+WORKER_KAFKA = {
+    "session.timeout.ms": "6000",
+    "heartbeat.interval.ms": "1000",
+    "transaction.timeout.ms": "10000",
+}
+
+
+def bootstrap():
+    value = os.environ.get("FK_KAFKA_BOOTSTRAP")
+    if not value:
+        env = ROOT / ".cache" / "kafka.env"
+        if env.exists():
+            for line in env.read_text().splitlines():
+                if line.startswith("FK_KAFKA_BOOTSTRAP="):
+                    value = line.split("=", 1)[1].strip()
+    if not value:
+        raise RuntimeError("no Kafka broker: run scripts/kafka.sh start (or set FK_KAFKA_BOOTSTRAP)")
+    return value
+
+
+def fleetkeeper_bin():
+    path = os.environ.get("FK_BIN", str(ROOT / "build" / "app" / "fleetkeeper"))
+    if not os.path.exists(path):
+        raise RuntimeError(f"fleetkeeper binary not found at {path}: build it first (or set FK_BIN)")
+    return path
+
+
+class TopicSet:
+    """A fresh, uniquely named set of fleetkeeper topics, created up front with the partition counts
+    a scenario wants, so tests never share state."""
+
+    def __init__(self, inputs=(4, 3), work_partitions=6, max_message_bytes=4 * 1024 * 1024):
+        self.prefix = "t" + uuid.uuid4().hex[:10]
+        self.inputs = [f"{self.prefix}.events", f"{self.prefix}.commands"][: len(inputs)]
+        self.input_partitions = dict(zip(self.inputs, inputs))
+        self.work = f"{self.prefix}.work"
+        self.results = f"{self.prefix}.results"
+        self.dlq = f"{self.prefix}.dlq"
+        self.state = f"{self.prefix}.state"
+        self.control = f"{self.prefix}.control"
+        self.work_partitions = work_partitions
+        self.max_message_bytes = max_message_bytes
+
+    def create(self, admin):
+        big = {"max.message.bytes": str(self.max_message_bytes)}
+        topics = [NewTopic(t, n, 1, config=big) for t, n in self.input_partitions.items()]
+        topics += [
+            NewTopic(self.work, self.work_partitions, 1, config=big),
+            NewTopic(self.state, self.work_partitions, 1, config={**big, "cleanup.policy": "compact"}),
+            NewTopic(self.results, 6, 1, config=big),
+            NewTopic(self.dlq, 6, 1, config=big),
+            NewTopic(self.control, 1, 1, config={**big, "cleanup.policy": "compact"}),
+        ]
+        for fut in admin.create_topics(topics, operation_timeout=30).values():
+            fut.result()
+
+    def config_yaml(self, extra_kafka=None, extra=""):
+        kafka = {"bootstrap.servers": bootstrap(), "group.id": f"{self.prefix}-group", **WORKER_KAFKA}
+        kafka.update(extra_kafka or {})
+        lines = ["kafka:"]
+        lines += [f'  "{k}": "{v}"' for k, v in kafka.items()]
+        lines += [
+            "topics:",
+            f"  inputs: [{', '.join(self.inputs)}]",
+            f"  work: {self.work}",
+            f"  results: {self.results}",
+            f"  dlq: {self.dlq}",
+            f"  state: {self.state}",
+            f"  control: {self.control}",
+            f"  partitions: {self.work_partitions}",
+            f"  max_message_bytes: {self.max_message_bytes}",
+            "aws: {region: us-east-1, default_account: '111122223333'}",
+        ]
+        return "\n".join(lines) + "\n" + extra
+
+
+class WorkerProcess:
+    """`fleetkeeper run` as a child process with its log in a file."""
+
+    def __init__(self, config_text, name, env=None, workdir=None):
+        self.dir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="fk-worker-"))
+        self.config = self.dir / f"{name}.yaml"
+        self.config.write_text(config_text)
+        self.log = self.dir / f"{name}.log"
+        self.name = name
+        self.env = {**os.environ, **(env or {})}
+        self.proc = None
+        self.starts = 0
+
+    def start(self, extra_env=None, wait=True):
+        self.starts += 1
+        env = {**self.env, **(extra_env or {})}
+        self.logfh = open(self.log, "a")
+        self.logfh.write(f"--- start {self.starts}\n")
+        self.logfh.flush()
+        self.proc = subprocess.Popen([fleetkeeper_bin(), "run", "--config", str(self.config)],
+                                     stdout=self.logfh, stderr=subprocess.STDOUT, env=env)
+        if wait:
+            self.wait_started()
+        return self
+
+    def wait_started(self, timeout=60):
+        deadline = time.time() + timeout
+        marker = f"--- start {self.starts}\n"
+        while time.time() < deadline:
+            text = self.log.read_text(errors="replace")
+            current = text[text.rfind(marker):]
+            if "worker started" in current:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited with {self.proc.returncode}:\n{current[-3000:]}")
+            time.sleep(0.1)
+        raise AssertionError(f"worker {self.name} did not start in {timeout}s:\n{self.tail()}")
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=60)
+        return self.proc.returncode
+
+    def stop(self, timeout=60):
+        return self.kill(signal.SIGTERM)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, n=4000):
+        return self.log.read_text(errors="replace")[-n:]
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+def eventbridge(detail_type, source, detail, region="us-east-1", account="111122223333"):
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": source,
+        "account": account, "time": "2026-11-22T03:00:00Z", "region": region, "resources": [],
+        "detail": detail,
+    }
+
+
+def good_record(rng, i):
+    kind = rng.randrange(4)
+    region = rng.choice(["us-east-1", "eu-west-1", "ap-southeast-2"])
+    account = rng.choice(["111122223333", "444455556666"])
+    if kind == 0:  # alarm with no rule -> SKIPPED by self-healing
+        ev = eventbridge("CloudWatch Alarm State Change", "aws.cloudwatch", {
+            "alarmName": f"alarm-{i}", "state": {"value": "ALARM", "reason": "r",
+                                                  "timestamp": "2026-11-22T03:00:00.000+0000"},
+            "previousState": {"value": "OK", "timestamp": "2026-11-22T02:00:00.000+0000"},
+            "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {
+                "namespace": "AWS/EC2", "name": "CPUUtilization",
+                "dimensions": {"InstanceId": "i-0123456789abcdef0"}}, "period": 60, "stat": "Average"},
+                "returnData": True}]}}, region, account)
+        ev["resources"] = [f"arn:aws:cloudwatch:{region}:{account}:alarm:alarm-{i}"]
+    elif kind == 1:  # unsupported detail-type -> SKIPPED at ingest
+        ev = eventbridge("Object Created", "aws.s3", {"bucket": {"name": "b"}}, region, account)
+    elif kind == 2:  # refresh progress with no workflow -> SKIPPED
+        ev = eventbridge("EC2 Auto Scaling Instance Refresh Started", "aws.autoscaling", {
+            "AutoScalingGroupName": f"asg-{i}", "InstanceRefreshId": str(uuid.uuid4())}, region, account)
+    else:  # parameter change
+        ev = eventbridge("Parameter Store Change", "aws.ssm", {
+            "name": f"/ami/test-{i}", "type": "String", "operation": "Update"}, region, account)
+    return json.dumps(ev).encode()
+
+
+BAD = [
+    b"",
+    b"\x00\x01\x02garbage\xff\xfe",
+    b'{"version":"0","id":"x","detail-type":"Parameter Store Change"',
+    b"[1,2,3]",
+    b'{"version":"0","id":"x","detail-type":"Parameter Store Change","source":"aws.ssm","account":"1","time":"t","region":"r","resources":[],"detail":{"name":7,"operation":"Update"}}',
+    b'{"version":"0","detail-type":"Parameter Store Change","source":"aws.ssm"}',
+    b'\xc3\x28{"a":1}',
+    b"[" * 100000,
+]
+
+
+def bad_record(rng):
+    return rng.choice(BAD)
+
+
+class InputDriver:
+    """Produces N records over the input topics (about bad_ratio unreadable) and remembers the
+    coordinates the broker gave each one."""
+
+    def __init__(self, topics, n, bad_ratio=0.1, seed=7, rate=None):
+        self.topics = topics
+        self.n = n
+        self.bad_ratio = bad_ratio
+        self.rng = random.Random(seed)
+        self.rate = rate
+        self.delivered = {}
+        self.errors = []
+        self.thread = None
+
+    def _on_delivery(self, err, msg):
+        if err is not None:
+            self.errors.append(str(err))
+        else:
+            self.delivered[(msg.topic(), msg.partition(), msg.offset())] = msg.value()[:64]
+
+    def run(self):
+        p = Producer({"bootstrap.servers": bootstrap(), "enable.idempotence": True,
+                      "linger.ms": 5, "message.max.bytes": 8 * 1024 * 1024})
+        start = time.time()
+        for i in range(self.n):
+            topic = self.topics.inputs[i % len(self.topics.inputs)]
+            if i == self.n // 2:
+                value = json.dumps(eventbridge("Object Created", "aws.s3",
+                                               {"pad": "x" * (1200 * 1024)})).encode()
+            elif self.rng.random() < self.bad_ratio:
+                value = bad_record(self.rng)
+            else:
+                value = good_record(self.rng, i)
+            while True:
+                try:
+                    p.produce(topic, value=value, key=str(i).encode(), on_delivery=self._on_delivery)
+                    break
+                except BufferError:
+                    p.poll(0.05)
+            p.poll(0)
+            if self.rate:
+                target = start + (i + 1) / self.rate
+                delay = target - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+        p.flush(60)
+
+    def start(self):
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def join(self):
+        self.thread.join()
+        assert not self.errors, f"input produce errors: {self.errors[:3]}"
+        assert len(self.delivered) == self.n
+
+
+def collect_outcomes(topics, expected, timeout=180):
+    """Reads fleet.results and fleet.dlq with read_committed until every expected input has an
+    outcome (or the timeout), then a little longer to catch duplicates. Returns a dict
+    source -> list of outcomes."""
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": "reader-" + uuid.uuid4().hex,
+                  "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False, "fetch.max.bytes": 64 * 1024 * 1024,
+                  "max.partition.fetch.bytes": 16 * 1024 * 1024})
+    c.subscribe([topics.results, topics.dlq])
+    outcomes = {}
+    deadline = time.time() + timeout
+    settle_until = None
+    while time.time() < deadline:
+        msgs = c.consume(1000, 0.5)
+        for m in msgs:
+            if m.error():
+                continue
+            if m.topic() == topics.dlq:
+                h = dict(m.headers() or [])
+                src = (h["fk-source-topic"].decode(), int(h["fk-source-partition"]),
+                       int(h["fk-source-offset"]))
+                outcomes.setdefault(src, []).append(("DLQ", h.get("fk-error", b"").decode(errors="replace")))
+            else:
+                r = json.loads(m.value())
+                if r["status"] == "IN_PROGRESS":
+                    continue
+                s = r["source"]
+                src = (s["topic"], int(s["partition"]), int(s["offset"]))
+                outcomes.setdefault(src, []).append((r["status"], r["reason"]))
+        if settle_until is None and all(k in outcomes for k in expected):
+            settle_until = time.time() + 5
+        if settle_until is not None and time.time() > settle_until:
+            break
+    c.close()
+    return outcomes
+
+
+def assert_exactly_one(outcomes, expected):
+    missing = [k for k in expected if k not in outcomes]
+    dup = {k: v for k, v in outcomes.items() if len(v) > 1}
+    unexpected = [k for k in outcomes if k not in expected]
+    assert not missing, f"{len(missing)} inputs without an outcome, e.g. {missing[:5]}"
+    assert not dup, f"{len(dup)} inputs with several outcomes, e.g. {list(dup.items())[:3]}"
+    assert not unexpected, f"outcomes for unknown inputs: {unexpected[:5]}"

@@ -1,0 +1,92 @@
+"""End to end on the real Kafka 3.9.1 broker: every input record gets exactly one outcome (a final
+result or a DLQ record), read with read_committed, through crashes, rebalances and aborts."""
+
+import random
+import signal
+import time
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, bootstrap,
+                     collect_outcomes)
+
+N = 20000
+
+
+@pytest.fixture
+def topics():
+    t = TopicSet(inputs=(4, 3), work_partitions=6)
+    t.create(AdminClient({"bootstrap.servers": bootstrap()}))
+    return t
+
+
+def run_until_done(driver, topics, workers, timeout=240):
+    driver.join()
+    outcomes = collect_outcomes(topics, driver.delivered, timeout=timeout)
+    for w in workers:
+        w.stop()
+    return outcomes
+
+
+def test_sigkill_at_random_instants_and_between_send_offsets_and_commit(topics, tmp_path):
+    rng = random.Random(11)
+    cfg = topics.config_yaml({"transactional.id": topics.prefix + "-w1"})
+    w = WorkerProcess(cfg, "w1", workdir=tmp_path)
+    # First life ends from the test hook between send_offsets_to_transaction and commit.
+    w.start(extra_env={"FK_TEST_CRASH_BEFORE_COMMIT": "4"})
+    driver = InputDriver(topics, N, rate=2500).start()
+    w.proc.wait(timeout=120)
+    assert w.proc.returncode == -signal.SIGKILL, w.tail()
+    assert "SIGKILL between send_offsets_to_transaction and commit_transaction" in w.tail()
+    kills = 1
+    w.start()
+    while kills < 6:
+        time.sleep(rng.uniform(0.5, 2.0))
+        w.kill(signal.SIGKILL)
+        kills += 1
+        w.start()
+    outcomes = run_until_done(driver, topics, [w])
+    assert_exactly_one(outcomes, driver.delivered)
+    statuses = {o[0][0] for o in outcomes.values()}
+    assert "DLQ" in statuses and "SKIPPED" in statuses and "REJECTED" in statuses
+
+
+def test_second_worker_joins_and_leaves(topics, tmp_path):
+    a = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-a"}), "a",
+                      workdir=tmp_path).start()
+    driver = InputDriver(topics, N, rate=3000).start()
+    time.sleep(2)
+    b = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-b"}), "b",
+                      workdir=tmp_path).start()
+    time.sleep(3)
+    assert b.stop() == 0, b.tail()
+    outcomes = run_until_done(driver, topics, [a])
+    assert_exactly_one(outcomes, driver.delivered)
+    assert "assigned" in b.log.read_text()
+
+
+def test_injected_abortable_error(topics, tmp_path):
+    w = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-w"}), "w",
+                      workdir=tmp_path)
+    w.start(extra_env={"FK_TEST_ABORT_BATCH": "3"})
+    driver = InputDriver(topics, N, rate=4000).start()
+    outcomes = run_until_done(driver, topics, [w])
+    assert "aborting the batch: injected abortable error" in w.log.read_text()
+    assert_exactly_one(outcomes, driver.delivered)
+
+
+def test_second_process_with_same_transactional_id_fences_the_first(topics, tmp_path):
+    tid = topics.prefix + "-same"
+    old = WorkerProcess(topics.config_yaml({"transactional.id": tid}), "old", workdir=tmp_path).start()
+    new = WorkerProcess(topics.config_yaml({"transactional.id": tid}), "new", workdir=tmp_path).start()
+    # The old process notices the fence on its next transaction.
+    driver = InputDriver(topics, 2000, rate=1000).start()
+    deadline = time.time() + 60
+    while old.alive() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not old.alive(), "the fenced process kept running"
+    assert old.proc.returncode not in (0, None)
+    assert tid in old.tail(), old.tail()
+    outcomes = run_until_done(driver, topics, [new])
+    assert_exactly_one(outcomes, driver.delivered)
