@@ -450,6 +450,12 @@ void OverlayFields(const google::protobuf::Message& overlay, google::protobuf::M
 
 // ---- Environment overrides ----
 
+// A default-constructed Environment (no lookup function) has no variables.
+std::optional<std::string> Lookup(const Environment& env, const std::string& name) {
+  if (!env.get) return std::nullopt;
+  return env.get(name);
+}
+
 // A JSON value as YAML, keeping strings distinguishable (quoted) from numbers and booleans, so
 // that the YAML converter's type checks apply to JSON too.
 YAML::Node JsonToYaml(const nlohmann::json& json) {
@@ -493,7 +499,7 @@ std::optional<nlohmann::json> ParseJson(const std::string& variable, const std::
 void AppendExcluded(const Environment& env, const std::string& variable, bool instance_ids,
                     google::protobuf::RepeatedPtrField<std::string>& target,
                     std::vector<ConfigError>& errors) {
-  const auto raw = env.get(variable);
+  const auto raw = Lookup(env, variable);
   if (!raw) return;
   const std::string text = Trim(*raw);
   std::vector<std::string> names;
@@ -530,7 +536,7 @@ void AppendExcluded(const Environment& env, const std::string& variable, bool in
 void ApplyAsgConfigurations(const Environment& env, v1::AmiRolloutConfig& ami,
                             std::vector<ConfigError>& errors, std::vector<std::string>& warnings) {
   const std::string variable = "ASG_CONFIGURATIONS";
-  const auto raw = env.get(variable);
+  const auto raw = Lookup(env, variable);
   if (!raw || Trim(*raw).empty()) return;
   auto json = ParseJson(variable, *raw, errors);
   if (!json) return;
@@ -562,7 +568,7 @@ void ApplyAsgConfigurations(const Environment& env, v1::AmiRolloutConfig& ami,
 void ApplyEnvironment(const Environment& env, v1::WorkerConfig& config,
                       std::vector<ConfigError>& errors, std::vector<std::string>& warnings) {
   auto value = [&](const std::string& name) -> std::optional<std::string> {
-    auto v = env.get(name);
+    auto v = Lookup(env, name);
     if (!v || Trim(*v).empty()) return std::nullopt;  // empty = unset (Terraform writes "")
     return Trim(*v);
   };
@@ -620,7 +626,7 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
-Outcome Process(std::string_view text, const Environment& env) {
+Outcome LoadAndCheck(std::string_view text, const Environment& env) {
   Outcome out;
   std::vector<ConfigError> conversion;
   try {
@@ -689,7 +695,7 @@ Environment Environment::FromMap(std::map<std::string, std::string> variables) {
 }
 
 Result<LoadedConfig> LoadConfigText(std::string_view yaml, const Environment& env) {
-  Outcome out = Process(yaml, env);
+  Outcome out = LoadAndCheck(yaml, env);
   if (!out.errors.empty()) return ToError(out.errors);
   return LoadedConfig{std::move(out.config), std::move(out.warnings)};
 }
@@ -702,7 +708,7 @@ Result<LoadedConfig> LoadConfigFile(const std::string& path, const Environment& 
 }
 
 std::vector<ConfigError> ValidateConfigText(std::string_view yaml, const Environment& env) {
-  return Process(yaml, env).errors;
+  return LoadAndCheck(yaml, env).errors;
 }
 
 std::vector<ConfigError> ValidateConfigFile(const std::string& path, const Environment& env) {

@@ -439,6 +439,12 @@ TEST(ConfigEnvTest, DryRunLogFormatAndBootstrapServers) {
                   .dry_run());
 }
 
+TEST(ConfigEnvTest, AnEnvironmentWithoutLookupHasNoVariables) {
+  auto loaded = LoadConfigText("dry_run: true", Environment{});
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_TRUE(loaded->config.dry_run());
+}
+
 TEST(ConfigEnvTest, BadVariablesAreErrorsNamingTheVariable) {
   auto errors = ValidateConfigText(
       "",
