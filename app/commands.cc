@@ -225,7 +225,7 @@ int ValidateConfig(const std::string& path) {
     std::printf("%s: valid\n", path.c_str());
     return 0;
   }
-  for (const auto& e : errors) std::fprintf(stderr, "%s: %s\n", e.path.c_str(), e.message.c_str());
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
   return 1;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <google/protobuf/any.pb.h>
+
 #include "common/clock.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/event.pb.h"
@@ -15,11 +17,24 @@
 
 namespace fleetkeeper::handlers {
 
-// What admission sees of the world: read-only, cheap, on the poll thread.
+// Durable key/value state of one cell (throttles, breakers, counters), kept in fleet.state and
+// restored with the cell. Writes commit with the batch that made them. Poll thread only.
+class CellStore {
+ public:
+  virtual ~CellStore() = default;
+  // The value under `key` (namespaced by the handler, e.g. "self_healing/cooldown/<rule>/<res>"),
+  // or null.
+  virtual const google::protobuf::Any* Get(const std::string& key) const = 0;
+  virtual void Put(const std::string& key, const google::protobuf::Message& value) = 0;
+  virtual void Erase(const std::string& key) = 0;
+};
+
+// What admission sees of the world: cheap, no I/O, on the poll thread.
 struct AdmissionContext {
   const v1::WorkerConfig& config;
   const Clock& clock;
   bool frozen = false;
+  CellStore* store = nullptr;   // the event's cell; never null inside the worker
 };
 
 struct Admission {

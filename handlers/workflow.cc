@@ -1,0 +1,54 @@
+#include "handlers/workflow.h"
+
+#include <openssl/sha.h>
+
+#include <cstdio>
+
+#include "consumers/normalizer.h"
+
+namespace fleetkeeper::handlers {
+
+std::string SignalKeyOf(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kCommandProgress:
+      return "ssm-command:" + event.command_progress().command_id();
+    case v1::Event::kRefreshProgress:
+      return "refresh:" + event.refresh_progress().auto_scaling_group_name();
+    case v1::Event::kInstanceState:
+      return "instance:" + event.instance_state().instance_id();
+    case v1::Event::kApproval:
+      return "approval:" + event.approval().workflow_id();
+    default:
+      return "";
+  }
+}
+
+std::string WorkflowId(const std::string& account, const std::string& region,
+                       const std::string& kind, const std::string& dedup_key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(dedup_key.data()), dedup_key.size(), digest);
+  char hex[17];
+  for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  return account + "/" + region + "/" + kind + "-" + hex;
+}
+
+v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& kind,
+                                   const std::string& handler, const std::string& first_step,
+                                   const google::protobuf::Message& initial_state,
+                                   int64_t now_ms) {
+  v1::WorkflowCheckpoint wf;
+  wf.set_schema_version(kCheckpointSchemaVersion);
+  wf.set_workflow_id(WorkflowId(event.account(), event.region(), kind, event.dedup_key()));
+  wf.set_kind(kind);
+  wf.set_handler(handler);
+  wf.set_cell(consumers::CellOf(event));
+  wf.set_step(first_step);
+  wf.set_attempt(0);
+  wf.mutable_state()->PackFrom(initial_state);
+  *wf.mutable_trigger() = event;
+  wf.set_created_at_ms(now_ms);
+  wf.set_updated_at_ms(now_ms);
+  return wf;
+}
+
+}  // namespace fleetkeeper::handlers

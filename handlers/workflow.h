@@ -1,0 +1,116 @@
+// Durable workflows: the contract between the workflow runtime (handlers/runtime/) and the handlers
+// that run long operations (AMI rollout, patching, self-healing actions, ECS lifecycle).
+//
+// A workflow is a sequence of named steps over typed protobuf state, checkpointed to fleet.state
+// after every step. The runtime runs a step on the bounded executor (never the poll thread), hands
+// the outcome back to the poll thread, commits the new checkpoint (and any progress or final
+// result) in the next Kafka transaction, and only then schedules the next step. A step therefore
+// must be safe to run again after a crash: it re-reads AWS before it acts, and every mutating call
+// carries an idempotency token from StepContext::IdempotencyToken (same workflow, step and attempt →
+// same token).
+#pragma once
+
+#include <google/protobuf/any.pb.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "handlers/handler.h"
+
+namespace fleetkeeper::aws {
+struct CellClients;  // awsclient/clients.h: every service client for one (account, region, role)
+}
+
+namespace fleetkeeper::handlers {
+
+// What a step decides. Build with the named constructors.
+struct StepOutcome {
+  enum class Kind {
+    kNext,    // run `next_step` as soon as this outcome is committed
+    kWait,    // run `next_step` when the timer fires or a matching signal arrives, first wins
+    kFinish,  // the workflow is over: `status` and `reason` are its final result
+  };
+  Kind kind = Kind::kNext;
+  std::string next_step;
+  int64_t wait_ms = 0;                    // kWait: timer, relative to now; 0 = no timer
+  std::vector<std::string> wait_signals;  // kWait: signal keys (see SignalKeyOf)
+  v1::Result::Status status = v1::Result::STATUS_UNSPECIFIED;  // kFinish
+  std::string reason;                     // kFinish: why; kNext/kWait: progress note (optional)
+  std::vector<v1::Action> actions;        // actions taken in this step, appended to the result
+  bool publish_progress = false;          // emit an IN_PROGRESS result with `reason`
+  bool retry_same_step = false;           // kWait on the same step with attempt + 1
+
+  static StepOutcome Next(std::string step) {
+    StepOutcome o;
+    o.kind = Kind::kNext;
+    o.next_step = std::move(step);
+    return o;
+  }
+  static StepOutcome Wait(std::string step, int64_t wait_ms, std::vector<std::string> signals = {}) {
+    StepOutcome o;
+    o.kind = Kind::kWait;
+    o.next_step = std::move(step);
+    o.wait_ms = wait_ms;
+    o.wait_signals = std::move(signals);
+    return o;
+  }
+  static StepOutcome Finish(v1::Result::Status status, std::string reason) {
+    StepOutcome o;
+    o.kind = Kind::kFinish;
+    o.status = status;
+    o.reason = std::move(reason);
+    return o;
+  }
+};
+
+// What a step sees. Lives on the executor thread for the duration of one step.
+class StepContext {
+ public:
+  virtual ~StepContext() = default;
+  virtual const v1::WorkflowCheckpoint& workflow() const = 0;
+  // The handler's typed state (google.protobuf.Any in the checkpoint); unpack, modify, pack back.
+  virtual google::protobuf::Any* mutable_state() = 0;
+  // The AWS clients of the workflow's cell (account, region, role).
+  virtual aws::CellClients& aws() = 0;
+  virtual const Clock& clock() const = 0;
+  virtual bool dry_run() const = 0;
+  // Signals delivered since the previous step (progress events, approvals), oldest first.
+  virtual const std::vector<v1::Event>& signals() const = 0;
+  // Deterministic token for the current (workflow, step, attempt) plus a discriminator (e.g. the
+  // instance id), at most 64 characters: what goes into ClientToken and similar fields.
+  virtual std::string IdempotencyToken(const std::string& discriminator) const = 0;
+};
+
+// A handler whose admitted events become durable workflows.
+class WorkflowHandler : public Handler {
+ public:
+  // Runs one step. Called on an executor thread; may block on AWS calls (the clients' own retry
+  // and rate limiting apply). Must not throw; return a kFinish FAILED outcome on errors that end
+  // the workflow, or a kWait on the same step to retry later.
+  virtual StepOutcome RunStep(const std::string& step, StepContext& context) = 0;
+  // Whether the step changes AWS resources: a freeze holds mutating steps back.
+  virtual bool StepMutates(const std::string& step) const = 0;
+  // Resources the workflow changes (e.g. "asg:web", "instance:i-0123", "tg:arn…"): two workflows
+  // that share a resource never run mutating steps at the same time. Read from the checkpoint.
+  virtual std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const = 0;
+};
+
+// The signal key an event delivers, or "" when it is not a signal: "ssm-command:<command id>",
+// "refresh:<asg name>", "instance:<instance id>", "approval:<workflow id>".
+std::string SignalKeyOf(const v1::Event& event);
+
+// Deterministic workflow id: "<account>/<region>/<kind>-<first 16 hex of sha256(dedup_key)>".
+std::string WorkflowId(const std::string& account, const std::string& region,
+                       const std::string& kind, const std::string& dedup_key);
+
+// Helper for handlers' Admit: the initial checkpoint of a workflow for `event`.
+v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& kind,
+                                   const std::string& handler, const std::string& first_step,
+                                   const google::protobuf::Message& initial_state,
+                                   int64_t now_ms);
+
+inline constexpr uint32_t kCheckpointSchemaVersion = 1;
+
+}  // namespace fleetkeeper::handlers
