@@ -200,7 +200,10 @@ Status VerifySnsSignature(const SnsSignedMessage& message, std::string_view cert
   BioPtr pem(BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size())));
   if (!pem) return Internal("BIO_new_mem_buf failed");
   X509Ptr certificate(PEM_read_bio_X509(pem.get(), nullptr, nullptr, nullptr));
-  if (!certificate) return InvalidInput("certificate: not a PEM X.509 certificate");
+  if (!certificate) {
+    ERR_clear_error();
+    return InvalidInput("certificate: not a PEM X.509 certificate");
+  }
 
   // Judged at the message's own time: a message signed while its certificate was valid stays
   // verifiable (replays from DLQ, recorded events), and a fresh message cannot use an old one.
