@@ -22,7 +22,8 @@ using Tags = std::map<std::string, std::string>;
 using Filters = std::map<std::string, std::vector<std::string>>;
 
 struct InstanceState {
-  int code = 0;      // 0 pending, 16 running, 32 shutting-down, 48 terminated, 64 stopping, 80 stopped
+  // 0 pending, 16 running, 32 shutting-down, 48 terminated, 64 stopping, 80 stopped
+  int code = 0;
   std::string name;  // pending | running | shutting-down | terminated | stopping | stopped
 };
 
@@ -474,7 +475,8 @@ class Ec2 {
  public:
   virtual ~Ec2() = default;
 
-  virtual Result<DescribeInstancesResponse> DescribeInstances(const DescribeInstancesRequest& r) = 0;
+  virtual Result<DescribeInstancesResponse> DescribeInstances(
+      const DescribeInstancesRequest& r) = 0;
   virtual Result<RunInstancesResponse> RunInstances(const RunInstancesRequest& r) = 0;
   virtual Result<InstanceStateChanges> StartInstances(const InstanceIdsRequest& r) = 0;
   virtual Result<InstanceStateChanges> StopInstances(const StopInstancesRequest& r) = 0;
@@ -495,7 +497,8 @@ class Ec2 {
       const CreateLaunchTemplateVersionRequest& r) = 0;
   virtual Result<DescribeLaunchTemplateVersionsResponse> DescribeLaunchTemplateVersions(
       const DescribeLaunchTemplateVersionsRequest& r) = 0;
-  virtual Result<DescribeAddressesResponse> DescribeAddresses(const DescribeAddressesRequest& r) = 0;
+  virtual Result<DescribeAddressesResponse> DescribeAddresses(
+      const DescribeAddressesRequest& r) = 0;
   virtual Result<AssociateAddressResponse> AssociateAddress(const AssociateAddressRequest& r) = 0;
   virtual Result<ReplaceRootVolumeTask> CreateReplaceRootVolumeTask(
       const CreateReplaceRootVolumeTaskRequest& r) = 0;

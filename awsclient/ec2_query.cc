@@ -278,7 +278,9 @@ Volume ReadVolume(XmlReader& r, pugi::xml_node n) {
   v.availability_zone = r.Text(n, "availabilityZone");
   v.snapshot_id = r.Text(n, "snapshotId");
   v.create_time_ms = r.TimeMs(n, "createTime");
-  for (pugi::xml_node a : r.Items(n, "attachmentSet")) v.attachments.push_back(ReadAttachment(r, a));
+  for (pugi::xml_node a : r.Items(n, "attachmentSet")) {
+    v.attachments.push_back(ReadAttachment(r, a));
+  }
   v.tags = ReadTags(r, n);
   return v;
 }

@@ -36,7 +36,9 @@ void QueryParams::Set(std::string key, bool value) {
   Set(std::move(key), std::string(value ? "true" : "false"));
 }
 
-void QueryParams::Set(std::string key, int64_t value) { Set(std::move(key), std::to_string(value)); }
+void QueryParams::Set(std::string key, int64_t value) {
+  Set(std::move(key), std::to_string(value));
+}
 
 void QueryParams::Set(std::string key, double value) {
   // AWS accepts the JSON spellings of the special values (botocore's protocol tests).

@@ -112,7 +112,8 @@ TEST(QueryProtocol, Scalars) {
   QueryParams inf = Query("SimpleInputParams");
   inf.Set("FloatValue", -std::numeric_limits<double>::infinity());
   inf.Set("Boo", -std::numeric_limits<double>::infinity());
-  EXPECT_EQ(inf.Encode(), ExpectedBody("query.json", "AwsQuerySupportsNegativeInfinityFloatInputs"));
+  EXPECT_EQ(inf.Encode(),
+            ExpectedBody("query.json", "AwsQuerySupportsNegativeInfinityFloatInputs"));
 }
 
 TEST(QueryProtocol, PercentEncodesReservedCharacters) {
@@ -122,7 +123,8 @@ TEST(QueryProtocol, PercentEncodesReservedCharacters) {
 }
 
 TEST(QueryProtocol, FiltersPerFlavor) {
-  std::map<std::string, std::vector<std::string>> filters{{"tag:Name", {"web", "api"}}, {"instance-state-name", {"running"}}};
+  std::map<std::string, std::vector<std::string>> filters{{"tag:Name", {"web", "api"}},
+                                                         {"instance-state-name", {"running"}}};
   QueryParams e = Ec2("DescribeInstances");
   e.SetFilters("Filter", filters, "Name", "Value");
   EXPECT_EQ(e.Encode(),

@@ -258,7 +258,8 @@ TEST(SnsParse, RecordedPublish) {
 TEST(SnsClient, PublishSerializesMessageAttributesAsAMap) {
   auto transport = std::make_shared<FakeTransport>();
   transport->Respond(ReadTestdata("aws-responses/botocore-xml/sns-publish.xml"));
-  PublishRequest r{"arn:aws:sns:us-east-1:1:ops", "Patched", "ok", {{"severity", {"String", "low"}}}};
+  PublishRequest r{"arn:aws:sns:us-east-1:1:ops", "Patched", "ok",
+                   {{"severity", {"String", "low"}}}};
   ASSERT_TRUE(MakeSnsClient(transport)->Publish(r).ok());
   EXPECT_EQ(transport->last().body,
             "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3Aops&"
