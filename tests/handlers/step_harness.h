@@ -1,0 +1,112 @@
+// Runs a WorkflowHandler's steps in unit tests the way the runtime would, without Kafka or a
+// network: a StepContext over a checkpoint, mocked AWS clients and a manual clock. Timers are
+// advanced on the clock instead of slept; signals are injected.
+#pragma once
+
+#include <gmock/gmock.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "awsclient/clients.h"
+#include "common/clock.h"
+#include "handlers/workflow.h"
+#include "tests/awsclient/mocks.h"
+
+namespace fleetkeeper::handlers::testing {
+
+// CellClients whose services are GMock mocks, reachable with their concrete types.
+struct MockCell {
+  aws::CellClients clients;
+  aws::testing::MockEc2* ec2;
+  aws::testing::MockAutoScaling* autoscaling;
+  aws::testing::MockSsm* ssm;
+  aws::testing::MockElbv2* elbv2;
+  aws::testing::MockCloudWatch* cloudwatch;
+  aws::testing::MockSns* sns;
+  aws::testing::MockEcs* ecs;
+  aws::testing::MockCodeDeploy* codedeploy;
+
+  MockCell() {
+    auto e = std::make_unique<::testing::NiceMock<aws::testing::MockEc2>>();
+    ec2 = e.get();
+    clients.ec2 = std::move(e);
+    auto a = std::make_unique<::testing::NiceMock<aws::testing::MockAutoScaling>>();
+    autoscaling = a.get();
+    clients.autoscaling = std::move(a);
+    auto s = std::make_unique<::testing::NiceMock<aws::testing::MockSsm>>();
+    ssm = s.get();
+    clients.ssm = std::move(s);
+    auto l = std::make_unique<::testing::NiceMock<aws::testing::MockElbv2>>();
+    elbv2 = l.get();
+    clients.elbv2 = std::move(l);
+    auto c = std::make_unique<::testing::NiceMock<aws::testing::MockCloudWatch>>();
+    cloudwatch = c.get();
+    clients.cloudwatch = std::move(c);
+    auto n = std::make_unique<::testing::NiceMock<aws::testing::MockSns>>();
+    sns = n.get();
+    clients.sns = std::move(n);
+    auto x = std::make_unique<::testing::NiceMock<aws::testing::MockEcs>>();
+    ecs = x.get();
+    clients.ecs = std::move(x);
+    auto d = std::make_unique<::testing::NiceMock<aws::testing::MockCodeDeploy>>();
+    codedeploy = d.get();
+    clients.codedeploy = std::move(d);
+  }
+};
+
+class FakeStepContext final : public StepContext {
+ public:
+  FakeStepContext(v1::WorkflowCheckpoint* wf, aws::CellClients* clients, const Clock* clock)
+      : wf_(wf), clients_(clients), clock_(clock) {}
+
+  const v1::WorkflowCheckpoint& workflow() const override { return *wf_; }
+  google::protobuf::Any* mutable_state() override { return wf_->mutable_state(); }
+  aws::CellClients& aws() override { return *clients_; }
+  const Clock& clock() const override { return *clock_; }
+  bool dry_run() const override { return dry_run_; }
+  const std::vector<v1::Event>& signals() const override { return signals_; }
+  std::string IdempotencyToken(const std::string& discriminator) const override {
+    std::string token = wf_->workflow_id() + "|" + wf_->step() + "|" +
+                        std::to_string(wf_->attempt()) + "|" + discriminator;
+    return std::to_string(std::hash<std::string>{}(token));
+  }
+
+  void set_dry_run(bool v) { dry_run_ = v; }
+  std::vector<v1::Event>& mutable_signals() { return signals_; }
+
+ private:
+  v1::WorkflowCheckpoint* wf_;
+  aws::CellClients* clients_;
+  const Clock* clock_;
+  bool dry_run_ = false;
+  std::vector<v1::Event> signals_;
+};
+
+// Drives a workflow from its checkpoint to the end like the runtime: applies each outcome to the
+// checkpoint (step, attempt, actions), advances the manual clock through waits, and stops at
+// kFinish or after `max_steps`. Returns every outcome, in order.
+inline std::vector<StepOutcome> RunToEnd(WorkflowHandler& handler, v1::WorkflowCheckpoint& wf,
+                                         aws::CellClients& clients, ManualClock& clock,
+                                         bool dry_run = false, int max_steps = 500) {
+  std::vector<StepOutcome> outcomes;
+  for (int i = 0; i < max_steps; ++i) {
+    FakeStepContext ctx(&wf, &clients, &clock);
+    ctx.set_dry_run(dry_run);
+    StepOutcome o = handler.RunStep(wf.step(), ctx);
+    for (const auto& a : o.actions) *wf.add_actions() = a;
+    outcomes.push_back(o);
+    if (o.kind == StepOutcome::Kind::kFinish) break;
+    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
+    if (o.retry_same_step || o.next_step == wf.step()) {
+      wf.set_attempt(wf.attempt() + (o.retry_same_step ? 1 : 0));
+    } else {
+      wf.set_attempt(0);
+    }
+    wf.set_step(o.next_step);
+  }
+  return outcomes;
+}
+
+}  // namespace fleetkeeper::handlers::testing
