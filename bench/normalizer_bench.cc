@@ -87,8 +87,9 @@ void BM_SnsAlarm(benchmark::State& state) {
 BENCHMARK(BM_SnsAlarm);
 
 void BM_SnsLambdaAlarm(benchmark::State& state) {
-  NormalizeLoop(state, Shared("events/aws-lambda-go/cloudwatch-alarm-sns-payload-single-metric.json"),
-                {}, Disposition::kEvent);
+  NormalizeLoop(state,
+                Shared("events/aws-lambda-go/cloudwatch-alarm-sns-payload-single-metric.json"), {},
+                Disposition::kEvent);
 }
 BENCHMARK(BM_SnsLambdaAlarm);
 

@@ -95,9 +95,9 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
       bool anomaly_band = false;
       std::optional<JsonObjectReader> single_metric;
       for (size_t i = 0; i < metrics.size(); ++i) {
-        JsonObjectReader query(*metrics[i],
-                               JoinPath(configuration->path(), "metrics[" + std::to_string(i) + "]"),
-                               detail.problems());
+        const std::string query_path =
+            JoinPath(configuration->path(), "metrics[" + std::to_string(i) + "]");
+        JsonObjectReader query(*metrics[i], query_path, detail.problems());
         if (std::optional<std::string> expression = query.OptionalString("expression")) {
           any_expression = true;
           if (expression->find(kAnomalyBandFunction) != std::string::npos) anomaly_band = true;

@@ -40,8 +40,8 @@ class FieldProblems {
 };
 
 // Strict reads of one JSON object's members. "Required" means present, not null and of the right
-// type (a required string must also be non-empty); "optional" accepts absent or null. The object and
-// problems must outlive the reader.
+// type (a required string must also be non-empty); "optional" accepts absent or null. The object
+// and problems must outlive the reader.
 class JsonObjectReader {
  public:
   // `value` that is not an object notes "<path>: expected object, got <type>".

@@ -111,8 +111,8 @@ void CompleteSignal(Signal& signal, const NativeKindNames& names, const std::str
     std::string account;
     std::string region;
     if (!CellOfWorkflowId(signal.workflow_id(), &account, &region)) {
-      return Unreadable(out, kind + ".workflow_id: expected <account>/<region>/<kind>-<hash>, got " +
-                                 Quoted(signal.workflow_id()));
+      return Unreadable(out, kind + ".workflow_id: expected <account>/<region>/<kind>-<hash>, " +
+                                 "got " + Quoted(signal.workflow_id()));
     }
     if (!signal.account().empty() && signal.account() != account) {
       return Unreadable(out, kind + ".account: " + Quoted(signal.account()) +

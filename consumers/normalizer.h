@@ -6,13 +6,14 @@
 //   - protobuf binary: header `content-type: application/x-protobuf` (or application/protobuf) and
 //     header `fk-type` naming the message (`fleetkeeper.v1.PatchRequest`, `.EcsCommand`,
 //     `.Approval`, `.Cancel`);
-//   - JSON with an `fk-type` header: the protobuf JSON mapping of that message, as the whole payload;
+//   - JSON with an `fk-type` header: the protobuf JSON mapping of that message, the whole payload;
 //   - JSON without one, by its top-level keys:
 //       `Records`                          SNS as delivered to Lambda (exactly one record);
 //       `Type` + `MessageId`               SNS HTTP(S) notification or confirmation;
 //       `detail-type` / `detail` / `source` an EventBridge envelope;
 //       exactly one of `patch_request`, `ecs_command`, `approval`, `cancel` (or their lowerCamel
-//       spellings): a native request wrapped by its kind, e.g. {"patch_request": {"request_id": …}}.
+//       spellings): a native request wrapped by its kind, e.g.
+//       {"patch_request": {"request_id": "r-1", ...}}.
 //
 // Identity of a normalized event:
 //   id         EventBridge `id`; the outermost SNS `MessageId`; for a native PatchRequest or
@@ -25,9 +26,9 @@
 //              the inner envelope id; native "patch:<request_id>", "ecs:<request_id>",
 //              "approval:<target>:<approver>", "cancel:<target>"; progress events: their own id.
 //   time       the envelope time (SNS alarm: StateChangeTime; SNS-wrapped EventBridge: the inner
-//              envelope's), always rewritten as RFC 3339 UTC with milliseconds. A bare native request
-//              carries no time and InputRecord has no record timestamp, so its time stays empty;
-//              one sent through EventBridge PutEvents takes the envelope time.
+//              envelope's), always rewritten as RFC 3339 UTC with milliseconds. A bare native
+//              request carries no time and InputRecord has no record timestamp, so its time stays
+//              empty; one sent through EventBridge PutEvents takes the envelope time.
 //
 // Thread-safety: Normalize is a pure function of its arguments; call it from any thread.
 #pragma once

@@ -36,7 +36,7 @@ NormalizeOptions Options() {
   return options;
 }
 
-Normalized NormalizePayload(const std::string& payload, std::vector<RecordHeader> headers = {},
+Normalized Decode(const std::string& payload, std::vector<RecordHeader> headers = {},
                const NormalizeOptions& options = Options()) {
   InputRecord record;
   record.payload = payload;
@@ -59,7 +59,8 @@ Normalized NormalizePayload(const std::string& payload, std::vector<RecordHeader
 
 TEST(NormalizeEventBridge, ParameterStoreCreateFromSsmGuide) {
   const Normalized n =
-      NormalizePayload(Shared("events/awsdocs-aws-systems-manager-user-guide/parameter-store-change-create.json"));
+      Decode(Shared("events/awsdocs-aws-systems-manager-user-guide/"
+                    "parameter-store-change-create.json"));
   EXPECT_EVENT(n);
   EXPECT_TRUE(n.reason.empty());
   EXPECT_EQ(n.event.id(), "6a7e4feb-b491-4cf7-a9f1-bf3703497718");
@@ -80,8 +81,9 @@ TEST(NormalizeEventBridge, ParameterStoreCreateFromSsmGuide) {
 }
 
 TEST(NormalizeEventBridge, SingleMetricAlarmFromCloudWatchGuide) {
-  const Normalized n = NormalizePayload(Shared(
-      "events/awsdocs-amazon-cloudwatch-user-guide/cloudwatch-alarm-state-change-single-metric.json"));
+  const Normalized n = Decode(Shared(
+      "events/awsdocs-amazon-cloudwatch-user-guide/"
+      "cloudwatch-alarm-state-change-single-metric.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.id(), "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92");
   EXPECT_EQ(CellOf(n.event), "123456789012/us-east-1");
@@ -104,7 +106,7 @@ TEST(NormalizeEventBridge, SingleMetricAlarmFromCloudWatchGuide) {
 }
 
 TEST(NormalizeEventBridge, CommandInvocationFromSsmGuide) {
-  const Normalized n = NormalizePayload(Shared("events/awsdocs-aws-systems-manager-user-guide/"
+  const Normalized n = Decode(Shared("events/awsdocs-aws-systems-manager-user-guide/"
                                   "ec2-command-invocation-status-change-notification.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(EventKind(n.event), "command_progress");
@@ -119,7 +121,7 @@ TEST(NormalizeEventBridge, CommandInvocationFromSsmGuide) {
 }
 
 TEST(NormalizeEventBridge, InstanceStateFromEc2GuideHasNoVersionField) {
-  const Normalized n = NormalizePayload(Shared(
+  const Normalized n = Decode(Shared(
       "events/awsdocs-amazon-ec2-user-guide/ec2-instance-state-change-notification-pending.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(EventKind(n.event), "instance_state");
@@ -132,7 +134,7 @@ TEST(NormalizeEventBridge, InstanceStateFromEc2GuideHasNoVersionField) {
 
 // Powertools' sample spells the documented "instance-id" as "instance_id".
 TEST(NormalizeEventBridge, InstanceStateWithMisspeltInstanceIdIsUnreadable) {
-  const Normalized n = NormalizePayload(Shared("events/powertools-lambda-python/eventBridgeEvent.json"));
+  const Normalized n = Decode(Shared("events/powertools-lambda-python/eventBridgeEvent.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "detail.instance-id: missing");
   EXPECT_EQ(n.event.id(), "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
@@ -141,7 +143,7 @@ TEST(NormalizeEventBridge, InstanceStateWithMisspeltInstanceIdIsUnreadable) {
 
 // The Auto Scaling guide publishes its samples with a "yyyy-mm-ddThh:mm:ssZ" placeholder time.
 TEST(NormalizeEventBridge, RefreshSamplesWithPlaceholderTimeAreUnreadable) {
-  const Normalized n = NormalizePayload(Shared("events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
+  const Normalized n = Decode(Shared("events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
                                   "ec2-auto-scaling-instance-refresh-started.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "time: expected an RFC 3339 timestamp, got \"yyyy-mm-ddThh:mm:ssZ\"");
@@ -155,10 +157,10 @@ std::string WithTime(std::string payload, const std::string& time) {
 
 TEST(NormalizeEventBridge, RefreshStartedAndSucceededFromAutoScalingGuide) {
   for (const std::string status : {"Started", "Succeeded"}) {
-    std::string lower = status == "Started" ? "started" : "succeeded";
-    const Normalized n = NormalizePayload(WithTime(Shared("events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
-                                             "ec2-auto-scaling-instance-refresh-" + lower + ".json"),
-                                      "2024-05-14T11:00:00Z"));
+    const std::string file = "events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
+                             "ec2-auto-scaling-instance-refresh-" +
+                             std::string(status == "Started" ? "started" : "succeeded") + ".json";
+    const Normalized n = Decode(WithTime(Shared(file), "2024-05-14T11:00:00Z"));
     EXPECT_EVENT(n);
     EXPECT_EQ(EventKind(n.event), "refresh_progress");
     EXPECT_EQ(CellOf(n.event), "123456789012/us-west-2");
@@ -179,7 +181,8 @@ TEST(NormalizeEventBridge, UnsupportedServiceEventsAreSkippedNamingThem) {
     std::string cell;
   };
   const Case cases[] = {
-      {"events/awsdocs-aws-step-functions-developer-guide/aws-api-call-via-cloudtrail-s3-PutObject.json",
+      {"events/awsdocs-aws-step-functions-developer-guide/"
+       "aws-api-call-via-cloudtrail-s3-PutObject.json",
        "unsupported event: source aws.s3, detail-type AWS API Call via CloudTrail, eventName "
        "PutObject",
        "123456789012/us-east-2"},
@@ -192,7 +195,7 @@ TEST(NormalizeEventBridge, UnsupportedServiceEventsAreSkippedNamingThem) {
        "123456789012/us-west-2"},
   };
   for (const Case& c : cases) {
-    const Normalized n = NormalizePayload(Shared(c.file));
+    const Normalized n = Decode(Shared(c.file));
     EXPECT_SKIPPED(n);
     EXPECT_EQ(n.reason, c.reason) << c.file;
     EXPECT_EQ(CellOf(n.event), c.cell) << c.file;
@@ -206,7 +209,7 @@ TEST(NormalizeEventBridge, UnsupportedServiceEventsAreSkippedNamingThem) {
 
 TEST(NormalizeEventBridge, AlarmLambdaActionPayloadIsNotAnAcceptedInput) {
   const Normalized n =
-      NormalizePayload(Shared("events/powertools-lambda-python/cloudWatchAlarmEventSingleMetric.json"));
+      Decode(Shared("events/powertools-lambda-python/cloudWatchAlarmEventSingleMetric.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_NE(n.reason.find("alarmData"), std::string::npos) << n.reason;
 }
@@ -214,7 +217,7 @@ TEST(NormalizeEventBridge, AlarmLambdaActionPayloadIsNotAnAcceptedInput) {
 // --- EventBridge: hand-made fixtures ----------------------------------------------------------
 
 TEST(NormalizeEventBridge, CloudTrailPutParameterCarriesTheValue) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/ssm-cloudtrail-putparameter.json"));
+  const Normalized n = Decode(Fixture("eventbridge/ssm-cloudtrail-putparameter.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.id(), "3e2f1a0b-5c6d-4e7f-8a9b-0c1d2e3f4a01");
   EXPECT_EQ(CellOf(n.event), "111122223333/eu-west-1");
@@ -228,7 +231,7 @@ TEST(NormalizeEventBridge, CloudTrailPutParameterCarriesTheValue) {
 }
 
 TEST(NormalizeEventBridge, CloudTrailPutParameterOfSecureStringHasNoValue) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/ssm-cloudtrail-putparameter-securestring.json"));
+  const Normalized n = Decode(Fixture("eventbridge/ssm-cloudtrail-putparameter-securestring.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.parameter_change().name(), "/app/db/password");
   EXPECT_EQ(n.event.parameter_change().type(), "SecureString");
@@ -236,7 +239,7 @@ TEST(NormalizeEventBridge, CloudTrailPutParameterOfSecureStringHasNoValue) {
 }
 
 TEST(NormalizeEventBridge, CloudTrailPutParameterWithErrorCodeIsSkipped) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/ssm-cloudtrail-putparameter-error.json"));
+  const Normalized n = Decode(Fixture("eventbridge/ssm-cloudtrail-putparameter-error.json"));
   EXPECT_SKIPPED(n);
   EXPECT_NE(n.reason.find("errorCode ParameterAlreadyExists"), std::string::npos) << n.reason;
   EXPECT_EQ(n.event.id(), "3e2f1a0b-5c6d-4e7f-8a9b-0c1d2e3f4a03");
@@ -245,7 +248,7 @@ TEST(NormalizeEventBridge, CloudTrailPutParameterWithErrorCodeIsSkipped) {
 }
 
 TEST(NormalizeEventBridge, CloudTrailOfOtherSsmCallsIsSkippedNamingTheCall) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/ssm-cloudtrail-deleteparameter.json"));
+  const Normalized n = Decode(Fixture("eventbridge/ssm-cloudtrail-deleteparameter.json"));
   EXPECT_SKIPPED(n);
   EXPECT_EQ(n.reason,
             "unsupported event: source aws.ssm, detail-type AWS API Call via CloudTrail, "
@@ -255,7 +258,8 @@ TEST(NormalizeEventBridge, CloudTrailOfOtherSsmCallsIsSkippedNamingTheCall) {
 TEST(NormalizeEventBridge, ParameterStoreUpdateAndDeleteAreParameterChanges) {
   for (const std::string operation : {"Update", "Delete"}) {
     const std::string file = operation == "Update" ? "update" : "delete";
-    const Normalized n = NormalizePayload(Fixture("eventbridge/ssm-parameter-store-change-" + file + ".json"));
+    const Normalized n =
+        Decode(Fixture("eventbridge/ssm-parameter-store-change-" + file + ".json"));
     EXPECT_EVENT(n);
     EXPECT_EQ(n.event.parameter_change().operation(), operation);
     EXPECT_EQ(n.event.parameter_change().name(), "/ami/linux/test");
@@ -265,7 +269,7 @@ TEST(NormalizeEventBridge, ParameterStoreUpdateAndDeleteAreParameterChanges) {
 }
 
 TEST(NormalizeEventBridge, CommandStatusChangeIsNotAnInvocation) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/ssm-command-status-change.json"));
+  const Normalized n = Decode(Fixture("eventbridge/ssm-command-status-change.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.command_progress().command_id(), "e8d3c0e4-71f7-4491-898f-c9b35bee5f01");
   EXPECT_EQ(n.event.command_progress().document_name(), "AWS-RunPatchBaseline");
@@ -282,7 +286,8 @@ TEST(NormalizeEventBridge, RefreshOutcomesKeepTheirStatus) {
       {"rollback-succeeded", "Rollback Succeeded"},
   };
   for (const auto& [file, status] : cases) {
-    const Normalized n = NormalizePayload(Fixture("eventbridge/autoscaling-instance-refresh-" + file + ".json"));
+    const Normalized n =
+        Decode(Fixture("eventbridge/autoscaling-instance-refresh-" + file + ".json"));
     EXPECT_EVENT(n);
     EXPECT_EQ(n.event.refresh_progress().status(), status);
     EXPECT_EQ(n.event.refresh_progress().auto_scaling_group_name(), "web-asg");
@@ -293,7 +298,7 @@ TEST(NormalizeEventBridge, RefreshOutcomesKeepTheirStatus) {
 }
 
 TEST(NormalizeEventBridge, MetricMathAlarmHasNoSingleMetric) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/cloudwatch-alarm-metric-math.json"));
+  const Normalized n = Decode(Fixture("eventbridge/cloudwatch-alarm-metric-math.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.alarm().alarm_kind(), "metric_math");
   EXPECT_EQ(n.event.alarm().namespace_(), "");
@@ -304,7 +309,7 @@ TEST(NormalizeEventBridge, MetricMathAlarmHasNoSingleMetric) {
 }
 
 TEST(NormalizeEventBridge, AnomalyDetectionAlarmIsRecognised) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/cloudwatch-alarm-anomaly-detection.json"));
+  const Normalized n = Decode(Fixture("eventbridge/cloudwatch-alarm-anomaly-detection.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.alarm().alarm_kind(), "anomaly_detection");
   EXPECT_EQ(n.event.alarm().namespace_(), "");
@@ -313,7 +318,7 @@ TEST(NormalizeEventBridge, AnomalyDetectionAlarmIsRecognised) {
 }
 
 TEST(NormalizeEventBridge, CompositeAlarmCarriesItsRule) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/cloudwatch-alarm-composite.json"));
+  const Normalized n = Decode(Fixture("eventbridge/cloudwatch-alarm-composite.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.alarm().alarm_kind(), "composite");
   EXPECT_EQ(n.event.alarm().alarm_rule(), "ALARM(web-5xx-ratio) OR ALARM(web-cpu-anomaly)");
@@ -324,7 +329,7 @@ TEST(NormalizeEventBridge, CompositeAlarmCarriesItsRule) {
 }
 
 TEST(NormalizeEventBridge, NativeRequestThroughPutEvents) {
-  const Normalized n = NormalizePayload(Fixture("eventbridge/fleetkeeper-patch-request.json"));
+  const Normalized n = Decode(Fixture("eventbridge/fleetkeeper-patch-request.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(EventKind(n.event), "patch_request");
   EXPECT_EQ(n.event.id(), "5b0f8e2c-3d4a-4b6c-9e7f-1a2b3c4d5e6f");
@@ -343,7 +348,7 @@ TEST(NormalizeEventBridge, NativeRequestThroughPutEvents) {
 
 TEST(NormalizeEventBridge, NativeRequestWithoutDefaultsTakesTheEnvelopeCell) {
   const Normalized n =
-      NormalizePayload(Fixture("eventbridge/fleetkeeper-patch-request.json"), {}, NormalizeOptions{});
+      Decode(Fixture("eventbridge/fleetkeeper-patch-request.json"), {}, NormalizeOptions{});
   EXPECT_EVENT(n);
   EXPECT_EQ(CellOf(n.event), "111122223333/eu-west-1");
 }
@@ -352,7 +357,7 @@ TEST(NormalizeEventBridge, NativeRequestWithoutDefaultsTakesTheEnvelopeCell) {
 
 TEST(NormalizeSns, LambdaFormAlarmFromAwsLambdaGo) {
   const Normalized n =
-      NormalizePayload(Shared("events/aws-lambda-go/cloudwatch-alarm-sns-payload-single-metric.json"));
+      Decode(Shared("events/aws-lambda-go/cloudwatch-alarm-sns-payload-single-metric.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.source_format(), "sns");
   EXPECT_EQ(n.event.id(), "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
@@ -379,7 +384,7 @@ TEST(NormalizeSns, MessagesThatAreNotJsonAreUnreadable) {
   const std::string lambda_files[] = {"events/aws-lambda-go/sns-event.json",
                                       "events/powertools-lambda-python/snsEvent.json"};
   for (const std::string& file : lambda_files) {
-    const Normalized n = NormalizePayload(Shared(file));
+    const Normalized n = Decode(Shared(file));
     EXPECT_UNREADABLE(n);
     EXPECT_EQ(n.reason.rfind("Records[0].Sns.Message: invalid JSON", 0), 0u) << n.reason;
     EXPECT_EQ(n.event.id(), "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
@@ -392,7 +397,7 @@ TEST(NormalizeSns, MessagesThatAreNotJsonAreUnreadable) {
       "sns/aws-sdk-java-v2/sns/sample-message.json",
   };
   for (const std::string& file : http_files) {
-    const Normalized n = NormalizePayload(Shared(file));
+    const Normalized n = Decode(Shared(file));
     EXPECT_UNREADABLE(n);
     EXPECT_EQ(n.reason.rfind("Message: invalid JSON", 0), 0u) << file << ": " << n.reason;
     EXPECT_EQ(n.event.source_format(), "sns");
@@ -408,7 +413,7 @@ TEST(NormalizeSns, SubscriptionConfirmationsAreSkipped) {
       "sns/aws-sdk-java-v2/sns-message-manager/test-unsubscribe-confirmation.json",
   };
   for (const std::string& file : files) {
-    const Normalized n = NormalizePayload(Shared(file));
+    const Normalized n = Decode(Shared(file));
     EXPECT_SKIPPED(n);
     EXPECT_NE(n.reason.find("Confirmation for topic arn:aws:sns:us-west-2:"), std::string::npos)
         << n.reason;
@@ -416,13 +421,13 @@ TEST(NormalizeSns, SubscriptionConfirmationsAreSkipped) {
     EXPECT_FALSE(n.event.account().empty());
     EXPECT_FALSE(n.event.id().empty());
   }
-  const Normalized n = NormalizePayload(Shared("sns/subscription-confirmation.body.json"));
+  const Normalized n = Decode(Shared("sns/subscription-confirmation.body.json"));
   EXPECT_EQ(n.event.id(), "165545c9-2a5c-472c-8df2-7ff2be2b3b1b");
   EXPECT_EQ(CellOf(n.event), "123456789012/us-west-2");
 }
 
 TEST(NormalizeSns, WrappedEventBridgeKeepsOuterIdAndInnerDedupKey) {
-  const Normalized n = NormalizePayload(Fixture("sns/http-eventbridge-parameter-change.json"));
+  const Normalized n = Decode(Fixture("sns/http-eventbridge-parameter-change.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.source_format(), "sns");
   EXPECT_EQ(n.event.id(), "0b9c5f1e-8a7d-5e6f-9a0b-1c2d3e4f5a01");
@@ -434,7 +439,7 @@ TEST(NormalizeSns, WrappedEventBridgeKeepsOuterIdAndInnerDedupKey) {
 }
 
 TEST(NormalizeSns, HttpAlarmRoutesByAlarmArnNotDisplayRegion) {
-  const Normalized n = NormalizePayload(Fixture("sns/http-alarm-single-metric.json"));
+  const Normalized n = Decode(Fixture("sns/http-alarm-single-metric.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.id(), "5f1c2b3a-4d5e-5f6a-8b9c-0d1e2f3a4b01");
   EXPECT_EQ(CellOf(n.event), "111122223333/us-east-1");
@@ -450,7 +455,7 @@ TEST(NormalizeSns, HttpAlarmRoutesByAlarmArnNotDisplayRegion) {
 }
 
 TEST(NormalizeSns, LambdaFormMetricMathAlarm) {
-  const Normalized n = NormalizePayload(Fixture("sns/lambda-alarm-metric-math.json"));
+  const Normalized n = Decode(Fixture("sns/lambda-alarm-metric-math.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(CellOf(n.event), "111122223333/eu-west-1");
   EXPECT_EQ(n.event.alarm().alarm_kind(), "metric_math");
@@ -459,15 +464,16 @@ TEST(NormalizeSns, LambdaFormMetricMathAlarm) {
 }
 
 TEST(NormalizeSns, AnomalyDetectionAlarm) {
-  const Normalized n = NormalizePayload(Fixture("sns/http-alarm-anomaly-detection.json"));
+  const Normalized n = Decode(Fixture("sns/http-alarm-anomaly-detection.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.alarm().alarm_kind(), "anomaly_detection");
   EXPECT_EQ(n.event.alarm().namespace_(), "");
 }
 
 TEST(NormalizeSns, SameTransitionByEventBridgeAndSnsHasOneDedupKey) {
-  const Normalized by_eventbridge = NormalizePayload(Fixture("eventbridge/cloudwatch-alarm-metric-math.json"));
-  const Normalized by_sns = NormalizePayload(Fixture("sns/lambda-alarm-metric-math.json"));
+  const Normalized by_eventbridge =
+      Decode(Fixture("eventbridge/cloudwatch-alarm-metric-math.json"));
+  const Normalized by_sns = Decode(Fixture("sns/lambda-alarm-metric-math.json"));
   EXPECT_EVENT(by_eventbridge);
   EXPECT_EVENT(by_sns);
   EXPECT_NE(by_eventbridge.event.id(), by_sns.event.id());
@@ -475,7 +481,7 @@ TEST(NormalizeSns, SameTransitionByEventBridgeAndSnsHasOneDedupKey) {
 }
 
 TEST(NormalizeSns, AlarmWithoutArnTakesTheTopicRegion) {
-  const Normalized n = NormalizePayload(Fixture("sns/http-alarm-without-arn.json"));
+  const Normalized n = Decode(Fixture("sns/http-alarm-without-arn.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(CellOf(n.event), "111122223333/eu-west-1");
   EXPECT_EQ(n.event.alarm().state(), "OK");
@@ -484,7 +490,7 @@ TEST(NormalizeSns, AlarmWithoutArnTakesTheTopicRegion) {
 }
 
 TEST(NormalizeSns, SeveralLambdaRecordsGoToTheDlqWhole) {
-  const Normalized n = NormalizePayload(Fixture("sns/lambda-two-records.json"));
+  const Normalized n = Decode(Fixture("sns/lambda-two-records.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "Records: expected exactly 1 SNS record, got 2");
 }
@@ -511,13 +517,13 @@ void ExpectPatchRequest(const Normalized& n) {
 }
 
 TEST(NormalizeNative, JsonWithTypeHeader) {
-  ExpectPatchRequest(NormalizePayload(Fixture("native/patch-request.json"), kPatchJsonHeaders));
+  ExpectPatchRequest(Decode(Fixture("native/patch-request.json"), kPatchJsonHeaders));
 }
 
 TEST(NormalizeNative, JsonWrappedByKind) {
-  const Normalized wrapped = NormalizePayload(Fixture("native/patch-request-wrapped.json"));
+  const Normalized wrapped = Decode(Fixture("native/patch-request-wrapped.json"));
   ExpectPatchRequest(wrapped);
-  const Normalized with_header = NormalizePayload(Fixture("native/patch-request.json"), kPatchJsonHeaders);
+  const Normalized with_header = Decode(Fixture("native/patch-request.json"), kPatchJsonHeaders);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(wrapped.event, with_header.event));
 }
 
@@ -527,7 +533,7 @@ TEST(NormalizeNative, ProtobufBinary) {
       google::protobuf::util::JsonStringToMessage(Fixture("native/patch-request.json"), &request)
           .ok());
   const std::string bytes = request.SerializeAsString();
-  const Normalized n = NormalizePayload(bytes, {{"content-type", "application/x-protobuf"},
+  const Normalized n = Decode(bytes, {{"content-type", "application/x-protobuf"},
                                    {"fk-type", "fleetkeeper.v1.PatchRequest"}});
   ExpectPatchRequest(n);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(n.event.patch_request(),
@@ -535,7 +541,7 @@ TEST(NormalizeNative, ProtobufBinary) {
 }
 
 TEST(NormalizeNative, EcsCommandTakesConfiguredDefaults) {
-  const Normalized n = NormalizePayload(Fixture("native/ecs-command-wrapped.json"));
+  const Normalized n = Decode(Fixture("native/ecs-command-wrapped.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(EventKind(n.event), "ecs_command");
   EXPECT_EQ(n.event.id(), "ecs-restart-0001");
@@ -548,19 +554,19 @@ TEST(NormalizeNative, EcsCommandTakesConfiguredDefaults) {
 }
 
 TEST(NormalizeNative, EcsCommandWithoutAnyAccountIsUnreadable) {
-  const Normalized n = NormalizePayload(Fixture("native/ecs-command-wrapped.json"), {}, NormalizeOptions{});
+  const Normalized n = Decode(Fixture("native/ecs-command-wrapped.json"), {}, NormalizeOptions{});
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "ecs_command: missing account, and no default account is configured");
 }
 
 TEST(NormalizeNative, MissingRequestId) {
-  const Normalized n = NormalizePayload(Fixture("native/patch-request-without-request-id.json"));
+  const Normalized n = Decode(Fixture("native/patch-request-without-request-id.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "missing request_id");
 }
 
 TEST(NormalizeNative, ApprovalByWorkflowIdTakesItsCell) {
-  const Normalized n = NormalizePayload(Fixture("native/approval-by-workflow.json"));
+  const Normalized n = Decode(Fixture("native/approval-by-workflow.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(EventKind(n.event), "approval");
   EXPECT_EQ(CellOf(n.event), "444455556666/eu-west-1");
@@ -570,7 +576,7 @@ TEST(NormalizeNative, ApprovalByWorkflowIdTakesItsCell) {
 }
 
 TEST(NormalizeNative, RejectionByRequestIdWithCell) {
-  const Normalized n = NormalizePayload(Fixture("native/approval-by-request.json"));
+  const Normalized n = Decode(Fixture("native/approval-by-request.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(CellOf(n.event), "444455556666/eu-west-1");
   EXPECT_EQ(n.event.id(), "approval:patch-2024-05-14-db:carol:rejected");
@@ -579,7 +585,7 @@ TEST(NormalizeNative, RejectionByRequestIdWithCell) {
 
 TEST(NormalizeNative, ApprovalByRequestIdWithoutCellCannotBeRouted) {
   // The configured defaults would only be a guess at where the approved request runs.
-  const Normalized n = NormalizePayload(Fixture("native/approval-unroutable.json"));
+  const Normalized n = Decode(Fixture("native/approval-unroutable.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason,
             "approval: cannot be routed: request_id \"patch-2024-05-14-db\" needs the request's "
@@ -587,48 +593,49 @@ TEST(NormalizeNative, ApprovalByRequestIdWithoutCellCannotBeRouted) {
 }
 
 TEST(NormalizeNative, CancelByWorkflowAndByRequest) {
-  const Normalized by_workflow = NormalizePayload(Fixture("native/cancel-by-workflow.json"));
+  const Normalized by_workflow = Decode(Fixture("native/cancel-by-workflow.json"));
   EXPECT_EVENT(by_workflow);
   EXPECT_EQ(EventKind(by_workflow.event), "cancel");
   EXPECT_EQ(CellOf(by_workflow.event), "444455556666/eu-west-1");
   EXPECT_EQ(by_workflow.event.id(), "cancel:444455556666/eu-west-1/patch-3f2a9c1d");
 
-  const Normalized by_request = NormalizePayload(Fixture("native/cancel-by-request.json"));
+  const Normalized by_request = Decode(Fixture("native/cancel-by-request.json"));
   EXPECT_EVENT(by_request);
   EXPECT_EQ(CellOf(by_request.event), "111122223333/us-east-1");
   EXPECT_EQ(by_request.event.id(), "cancel:ecs-restart-0001");
   // A cancel's id never collides with the id of the request it cancels.
-  EXPECT_NE(by_request.event.id(), NormalizePayload(Fixture("native/ecs-command-wrapped.json")).event.id());
+  EXPECT_NE(by_request.event.id(), Decode(Fixture("native/ecs-command-wrapped.json")).event.id());
 }
 
 TEST(NormalizeNative, CancelWithNeitherWorkflowNorRequestCannotBeRouted) {
-  const Normalized n = NormalizePayload(Fixture("native/cancel-unroutable.json"));
+  const Normalized n = Decode(Fixture("native/cancel-unroutable.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason,
             "cancel: cannot be routed: needs workflow_id, or request_id with account and region");
 }
 
 TEST(NormalizeNative, CancelWithMalformedOrContradictedWorkflowId) {
-  Normalized n = NormalizePayload(R"({"cancel": {"workflow_id": "patch-3f2a9c1d"}})");
+  Normalized n = Decode(R"({"cancel": {"workflow_id": "patch-3f2a9c1d"}})");
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason,
-            "cancel.workflow_id: expected <account>/<region>/<kind>-<hash>, got \"patch-3f2a9c1d\"");
-  n = NormalizePayload(R"({"cancel": {"workflow_id": "444455556666/eu-west-1/patch-1", "account": "1"}})");
+            "cancel.workflow_id: expected <account>/<region>/<kind>-<hash>, got "
+            "\"patch-3f2a9c1d\"");
+  n = Decode(R"({"cancel": {"workflow_id": "444455556666/eu-west-1/patch-1", "account": "1"}})");
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason.rfind("cancel.account: \"1\" is not the account of workflow_id", 0), 0u)
       << n.reason;
 }
 
 TEST(NormalizeNative, HeaderProblemsAreNamed) {
-  Normalized n = NormalizePayload("\x0a\x03" "abc", {{"content-type", "application/x-protobuf"}});
+  Normalized n = Decode("\x0a\x03" "abc", {{"content-type", "application/x-protobuf"}});
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "fk-type header: missing; a protobuf payload needs it to name the message");
 
-  n = NormalizePayload("{}", {{"fk-type", "fleetkeeper.v1.Nope"}});
+  n = Decode("{}", {{"fk-type", "fleetkeeper.v1.Nope"}});
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason.rfind("fk-type header: unknown message type \"fleetkeeper.v1.Nope\"", 0), 0u);
 
-  n = NormalizePayload("\xff\xff\xff\xff", {{"Content-Type", "application/x-protobuf; proto=x"},
+  n = Decode("\xff\xff\xff\xff", {{"Content-Type", "application/x-protobuf; proto=x"},
                                {"FK-Type", "fleetkeeper.v1.Cancel"}});
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "payload: not a valid protobuf fleetkeeper.v1.Cancel");
@@ -653,19 +660,19 @@ TEST(NormalizeNative, JsonFieldProblemsAreNamed) {
       {R"({"approval": "yes"})", "approval: expected object, got string"},
   };
   for (const auto& [payload, reason] : cases) {
-    const Normalized n = NormalizePayload(payload);
+    const Normalized n = Decode(payload);
     EXPECT_UNREADABLE(n);
     EXPECT_EQ(n.reason, reason) << payload;
     EXPECT_EQ(EventKind(n.event), "") << payload;
   }
   // With the fk-type header the payload is the message itself.
-  const Normalized n = NormalizePayload(R"({"request_id": 7})", kPatchJsonHeaders);
+  const Normalized n = Decode(R"({"request_id": 7})", kPatchJsonHeaders);
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "request_id: expected string, got number");
 }
 
 TEST(NormalizeNative, JsonAcceptsLowerCamelNamesAndNulls) {
-  const Normalized n = NormalizePayload(
+  const Normalized n = Decode(
       R"({"ecsCommand": {"requestId": "r9", "desiredCount": "2", "cluster": null,
           "account": "111122223333", "region": "us-east-1"}})");
   EXPECT_EVENT(n);

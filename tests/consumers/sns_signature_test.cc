@@ -24,7 +24,8 @@ std::string Sns(const std::string& relative) {
 const char kPhpCert[] =
     "aws-php-sns-message-validator/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem";
 const char kJavaCert[] =
-    "aws-sdk-java-v2/sns-message-manager/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem";
+    "aws-sdk-java-v2/sns-message-manager/"
+    "SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem";
 
 SnsSignedMessage Parse(const std::string& relative) {
   Result<SnsSignedMessage> message = ParseSnsSignedMessage(Sns(relative));
@@ -57,12 +58,14 @@ TEST(SnsSignature, RealMessagesVerify) {
 }
 
 TEST(SnsSignature, TamperedMessagesFail) {
-  const std::string file = "aws-sdk-java-v2/sns-message-manager/test-notification-with-subject.json";
+  const std::string file =
+      "aws-sdk-java-v2/sns-message-manager/test-notification-with-subject.json";
   const std::string certificate = Sns(kJavaCert);
   const auto expect_mismatch = [&](const SnsSignedMessage& message, const char* what) {
     const Status verified = VerifySnsSignature(message, certificate);
     ASSERT_FALSE(verified.ok()) << what;
-    EXPECT_EQ(verified.error().message, "Signature: does not match the message (SignatureVersion 1)")
+    EXPECT_EQ(verified.error().message,
+              "Signature: does not match the message (SignatureVersion 1)")
         << what;
   };
   SnsSignedMessage message = Parse(file);
