@@ -117,6 +117,12 @@ void Worker::SetFatal(int code, const std::string& why) {
 }
 
 Status Worker::StartEmbeddedBroker() {
+  if (hooks_.embedded_cluster != nullptr) {
+    mock_ = hooks_.embedded_cluster;
+    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mock_);
+    kafka_props_["bootstrap.servers"] = bootstrap_;
+    return consumers::CreateMockTopics(mock_, plan_);
+  }
   char errstr[512];
   KafkaConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), &OnKafkaLog);
@@ -206,7 +212,7 @@ Status Worker::CreateConsumer() {
 
 Status Worker::Start() {
   auto bs = kafka_props_.find("bootstrap.servers");
-  embedded_ = bs == kafka_props_.end() || bs->second.empty();
+  embedded_ = bs == kafka_props_.end() || bs->second.empty() || hooks_.embedded_cluster != nullptr;
   const std::string& mode = config_.kafka_transactions();
   transactional_ = mode == "on" || ((mode.empty() || mode == "auto") && !embedded_);
   transactional_id_ = kafka_props_.count("transactional.id")
@@ -222,6 +228,7 @@ Status Worker::Start() {
   } else {
     bootstrap_ = bs->second;
   }
+  if (embedded_) bs = kafka_props_.find("bootstrap.servers");
   if (!transactional_) {
     spdlog::warn("running at-least-once: a batch's offsets are committed after its records are "
                  "acknowledged; a crash may repeat a batch ({})",
@@ -264,10 +271,10 @@ int Worker::Run() {
     int64_t now = clock_.MonotonicMs();
     if (now - last_report >= 10000) {
       spdlog::info("progress: {} records done, {} in the last {} s, {} batches committed",
-                   records_done_, records_done_ - last_records, (now - last_report) / 1000,
+                   records_done_.load(), records_done_.load() - last_records, (now - last_report) / 1000,
                    batches_committed_);
       last_report = now;
-      last_records = records_done_;
+      last_records = records_done_.load();
     }
   }
   int code = fatal_code_.load();
@@ -279,7 +286,7 @@ int Worker::Run() {
   if (code != 0) {
     std::fprintf(stderr, "fleetkeeper: %s\n", fatal_reason_.c_str());
   } else {
-    spdlog::info("stopped: {} records done", records_done_);
+    spdlog::info("stopped: {} records done", records_done_.load());
   }
   return code;
 }

@@ -37,6 +37,9 @@ struct WorkerHooks {
   // and commit_transaction of the Nth batch; treat the Nth commit as an abortable failure.
   int crash_before_commit_batch = 0;
   int abort_batch = 0;
+  // In-process tests: use this mock cluster (owned by the test) as the embedded broker, so that
+  // faults can be injected into it.
+  rd_kafka_mock_cluster_t* embedded_cluster = nullptr;
   static WorkerHooks FromEnvironment();
 };
 
@@ -54,6 +57,8 @@ class Worker {
 
   // Bootstrap address in use (the embedded broker's once started).
   const std::string& bootstrap() const { return bootstrap_; }
+  // Records whose batch committed; safe to read from another thread.
+  int64_t records_done() const { return records_done_.load(); }
 
  private:
   using PartitionKey = std::pair<std::string, int32_t>;
@@ -121,7 +126,7 @@ class Worker {
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   int batch_records_ = 0;
   int64_t batches_committed_ = 0;
-  int64_t records_done_ = 0;
+  std::atomic<int64_t> records_done_{0};
 
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;
