@@ -1,11 +1,40 @@
-// Self-healing on alarms (DESIGN.md "Alarm -> self-healing").
+// Self-healing on alarms (DESIGN.md "Alarm -> self-healing"): rules match an alarm, throttles and
+// the per-cell circuit breaker are decided at admission (poll thread, no I/O, durable in the cell
+// store), and each admitted event becomes a workflow that acts, verifies and reports.
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
-#include "handlers/handler.h"
+#include "fleetkeeper/v1/self_healing.pb.h"
+#include "handlers/workflow.h"
 
 namespace fleetkeeper::handlers::self_healing {
+
+// Workflow kind and handler name in checkpoints and results.
+inline constexpr const char* kWorkflowKind = "heal";
+inline constexpr const char* kHandlerName = "self_healing";
+
+class SelfHealingHandler final : public WorkflowHandler {
+ public:
+  // Captures handlers.self_healing of `config` (defaults filled in by the loader).
+  explicit SelfHealingHandler(const v1::WorkerConfig& config);
+
+  std::string_view name() const override { return kHandlerName; }
+
+  // SKIPPED when no rule matches (or a throttle says the event needs nothing), REJECTED for a
+  // freeze, an exclusion, a cooldown or the breaker, otherwise a workflow whose state lists one
+  // action per admitted rule. Records throttles in context.store.
+  Admission Admit(const v1::Event& event, const AdmissionContext& context) override;
+
+  StepOutcome RunStep(const std::string& step, StepContext& context) override;
+  bool StepMutates(const std::string& step) const override;
+  std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+
+ private:
+  v1::SelfHealingConfig config_;
+};
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);
 

@@ -1,11 +1,15 @@
-// Rule matching for self-healing: which configured rule an alarm event triggers.
+// Rule matching for self-healing: which configured rule an alarm event triggers, and what the rule
+// acts on.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/self_healing.pb.h"
+#include "fleetkeeper/v1/self_healing_state.pb.h"
 
 namespace fleetkeeper::handlers::self_healing {
 
@@ -21,5 +25,20 @@ bool RuleMatches(const v1::HealingRule& rule, const v1::AlarmStateChange& alarm)
 // rule says `continue: true`.
 std::vector<const v1::HealingRule*> MatchingRules(const v1::SelfHealingConfig& config,
                                                   const v1::AlarmStateChange& alarm);
+
+// What `rule` acts on for this alarm, from the alarm's dimensions (AutoScalingGroupName,
+// InstanceId, ClusterName/ServiceName, DeploymentId) and the rule's own action fields, with the
+// rule copied in so that the workflow does not depend on the config of a later restart. An alarm
+// that lacks what the action needs is an error naming the dimension.
+Result<v1::HealingActionState> ResolveTarget(const v1::HealingRule& rule,
+                                             const v1::AlarmStateChange& alarm);
+
+// The `excluded_resources` entry (a glob) that covers the action's resource, its group, instance
+// or service, or "" when none does.
+std::string ExcludedBy(const v1::SelfHealingConfig& config, const v1::HealingActionState& action);
+
+// Resources an action changes, as lock names: "asg:<name>", "instance:<id>",
+// "ecs:<cluster>/<service>", "deployment:<id>", "alarm:<name>".
+std::vector<std::string> LockNamesOf(const v1::HealingActionState& action);
 
 }  // namespace fleetkeeper::handlers::self_healing

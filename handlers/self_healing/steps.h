@@ -1,0 +1,57 @@
+// The steps of a self-healing workflow (DESIGN.md "Alarm -> self-healing"). Each action of the
+// workflow's state runs its own steps; every step re-reads AWS before it acts, mutating steps are
+// separate from the steps that decide (so that a decision, such as a scale-out's absolute target,
+// is checkpointed before the call it drives), and each action ends with a verification whose
+// outcome goes into the result's actions.
+#pragma once
+
+#include <string>
+
+#include "fleetkeeper/v1/self_healing.pb.h"
+#include "fleetkeeper/v1/self_healing_state.pb.h"
+#include "handlers/workflow.h"
+
+namespace fleetkeeper::handlers::self_healing {
+
+// Step names. A released name is never reused (DESIGN.md "Guarantees").
+namespace step {
+inline constexpr const char* kScaleOutPlan = "scale_out.plan";
+inline constexpr const char* kScaleOutSet = "scale_out.set";
+inline constexpr const char* kScaleOutVerify = "scale_out.verify";
+inline constexpr const char* kReplaceInspect = "replace.inspect";
+inline constexpr const char* kReplaceTerminate = "replace.terminate";
+inline constexpr const char* kReplaceSurge = "replace.surge";
+inline constexpr const char* kReplaceWaitNew = "replace.wait_new";
+inline constexpr const char* kReplaceTerminateOld = "replace.terminate_old";
+inline constexpr const char* kReplaceVerifyGroup = "replace.verify_group";
+inline constexpr const char* kReplaceReboot = "replace.reboot";
+inline constexpr const char* kReplaceCheckReboot = "replace.check_reboot";
+inline constexpr const char* kReplaceStop = "replace.stop";
+inline constexpr const char* kReplaceWaitStopped = "replace.wait_stopped";
+inline constexpr const char* kReplaceStart = "replace.start";
+inline constexpr const char* kReplaceVerifyStarted = "replace.verify_started";
+inline constexpr const char* kRebootSend = "reboot.send";
+inline constexpr const char* kRebootVerify = "reboot.verify";
+inline constexpr const char* kEcsPlan = "ecs.plan";
+inline constexpr const char* kEcsForce = "ecs.force";
+inline constexpr const char* kEcsVerify = "ecs.verify";
+inline constexpr const char* kDeployStop = "deploy.stop";
+inline constexpr const char* kDeployVerify = "deploy.verify";
+inline constexpr const char* kNotifyPublish = "notify.publish";
+// Metrics and the per-action notification, then the next action, a repeat, or the end.
+inline constexpr const char* kActionRecord = "action.record";
+inline constexpr const char* kRepeatCheck = "repeat.check";
+}  // namespace step
+
+// The first step of an action type ("" for an unknown type).
+std::string FirstStepOf(const std::string& action_type);
+
+// Whether the step changes AWS resources (a freeze holds it back; a dry run never calls it).
+bool IsMutatingStep(const std::string& step);
+
+// Runs one step over the workflow's typed state, which it changes in place. Never throws: AWS
+// errors end the action as failed (retriable ones are retried a few times first).
+StepOutcome RunHealingStep(const std::string& step, const v1::SelfHealingConfig& config,
+                           v1::HealingWorkflowState& state, StepContext& ctx);
+
+}  // namespace fleetkeeper::handlers::self_healing
