@@ -4,12 +4,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 
+#include "app/aws_wiring.h"
 #include "common/callback.h"
 #include "common/log.h"
+#include "fleetkeeper/v1/workflow.pb.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -57,6 +61,23 @@ void OnKafkaLog(const rd_kafka_t* rk, int level, const char* fac, const char* bu
                             : spdlog::level::debug;
     spdlog::log(lvl, "librdkafka {} {}: {}", rd_kafka_name(rk), fac, buf);
   });
+}
+
+// Watermarks, retried through the leader elections that follow topic creation.
+rd_kafka_resp_err_t QueryWatermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                    int64_t* lo, int64_t* hi) {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, lo, hi, 5000);
+    if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+        err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+        err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__TRANSPORT &&
+        err != RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      return err;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return err;
 }
 
 }  // namespace
@@ -218,6 +239,17 @@ Status Worker::Start() {
   transactional_id_ = kafka_props_.count("transactional.id")
                           ? kafka_props_["transactional.id"]
                           : kafka_props_["group.id"] + "-" + HostName();
+  {
+    // Credentials are resolved before anything touches Kafka (MSK IAM would need them).
+    auto credentials = MakeCredentials();
+    auto source = ResolveCredentialsAtStart(*credentials);
+    if (source.ok()) {
+      spdlog::info("AWS credentials from {}", *source);
+    } else {
+      spdlog::warn("no AWS credentials ({}): steps that call AWS will fail",
+                   source.error().message);
+    }
+  }
   if (embedded_) {
     if (auto st = StartEmbeddedBroker(); !st.ok()) return st;
     spdlog::info("embedded Kafka-protocol broker listening on {} (in memory: nothing is kept "
@@ -245,6 +277,21 @@ Status Worker::Start() {
   if (!parts.ok()) return std::move(parts).take_error();
   out_topics_.work_partitions = *parts;
   dispatcher_ = std::make_unique<handlers::Dispatcher>(config_, clock_);
+  executor_ = std::make_unique<Executor>(
+      config_.runtime().has_io_threads() ? config_.runtime().io_threads() : 8);
+  restore_executor_ = std::make_unique<Executor>(2);
+  aws_clients_ = MakeClientProvider(config_);
+  handlers::RuntimeOptions ropts;
+  ropts.state_topic = plan_.state;
+  ropts.topics = out_topics_;
+  ropts.dry_run = config_.dry_run();
+  if (config_.runtime().has_dedup_retention()) {
+    ropts.dedup_retention_ms = config_.runtime().dedup_retention().seconds() * 1000;
+  }
+  runtime_ = std::make_unique<handlers::WorkflowRuntime>(config_, ropts, *dispatcher_,
+                                                         aws_clients_.get(), *executor_, clock_);
+  // Freeze state first: no mutating step may start before fleet.control is read to its end.
+  if (auto st = StartControl(); !st.ok()) return st;
   if (auto st = CreateConsumer(); !st.ok()) return st;
   std::string active;
   for (const auto& h : dispatcher_->ActiveHandlers()) active += (active.empty() ? "" : ", ") + h;
@@ -291,7 +338,218 @@ int Worker::Run() {
   return code;
 }
 
+Status Worker::StartControl() {
+  std::map<std::string, std::string> props = kafka_props_;
+  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
+                        "linger.ms", "acks", "partition.assignment.strategy"}) {
+    props.erase(k);
+  }
+  // Its own group id: librdkafka 2.0.2 wants one even for assign(); nothing is ever committed.
+  props["group.id"] = kafka_props_["group.id"] + ".control";
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props["isolation.level"] = "read_committed";
+  auto conf = consumers::MakeKafkaConf(props);
+  if (!conf.ok()) return std::move(conf).take_error();
+  rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
+  char errstr[512];
+  control_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
+  if (!control_) return Error(ErrorCode::kKafka, fmt::format("control reader: {}", errstr));
+  KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(tp.get(), plan_.control.c_str(), 0)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  if (auto err = rd_kafka_assign(control_.get(), tp.get())) {
+    return consumers::KafkaError(err, "assigning " + plan_.control);
+  }
+  int64_t lo = 0, hi = 0;
+  rd_kafka_resp_err_t err = QueryWatermarks(control_.get(), plan_.control, 0, &lo, &hi);
+  if (err) return consumers::KafkaError(err, "reading the end of " + plan_.control);
+  int64_t deadline = clock_.MonotonicMs() + 30000;
+  int64_t next = lo;
+  while (next < hi && clock_.MonotonicMs() < deadline) {
+    KafkaMessagePtr msg(rd_kafka_consumer_poll(control_.get(), 200));
+    if (!msg || msg->err) continue;
+    next = msg->offset + 1;
+    v1::ControlRecord rec;
+    if (msg->payload && rec.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
+      frozen_ = rec.frozen();
+    }
+  }
+  if (frozen_) spdlog::warn("fleet is frozen: no mutating step starts until unfreeze");
+  return Ok{};
+}
+
+void Worker::PollControl(int timeout_ms) {
+  if (!control_) return;
+  for (int i = 0; i < 16; ++i) {
+    KafkaMessagePtr msg(rd_kafka_consumer_poll(control_.get(), i == 0 ? timeout_ms : 0));
+    if (!msg) return;
+    if (msg->err) continue;
+    v1::ControlRecord rec;
+    if (msg->payload && rec.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
+      if (rec.frozen() != frozen_) {
+        frozen_ = rec.frozen();
+        spdlog::warn("{} by {}: {}", frozen_ ? "frozen" : "unfrozen",
+                     rec.by().empty() ? "unknown" : rec.by(), rec.reason());
+      }
+    }
+  }
+}
+
+void Worker::PauseResume(int32_t partition, bool pause) {
+  KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(tp.get(), plan_.work.c_str(), partition);
+  rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer_.get(), tp.get())
+                                  : rd_kafka_resume_partitions(consumer_.get(), tp.get());
+  if (err) {
+    spdlog::warn("{} {}/{}: {}", pause ? "pause" : "resume", plan_.work, partition,
+                 rd_kafka_err2str(err));
+  }
+}
+
+void Worker::StartRestore(int32_t partition) {
+  PauseResume(partition, true);
+  const uint64_t ticket = next_ticket_++;
+  restoring_[partition] = ticket;
+  std::map<std::string, std::string> props = kafka_props_;
+  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
+                        "linger.ms", "acks", "partition.assignment.strategy"}) {
+    props.erase(k);
+  }
+  props["group.id"] = kafka_props_["group.id"] + ".reader";
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props["isolation.level"] = "read_committed";
+  props["enable.partition.eof"] = "true";
+  rd_kafka_t* consumer = consumer_.get();
+  std::string work = plan_.work, state = plan_.state;
+  auto closing = closing_;
+  restore_executor_->Submit([this, partition, ticket, props, consumer, work, state, closing] {
+    RestoreDone done;
+    done.partition = partition;
+    done.ticket = ticket;
+    const int64_t started = clock_.MonotonicMs();
+    // The committed offset: under read_committed librdkafka waits while a previous owner's
+    // transaction still holds it.
+    KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(tp.get(), work.c_str(), partition);
+    if (auto err = rd_kafka_committed(consumer, tp.get(), 60000)) {
+      done.error = fmt::format("committed offset of {}/{}: {}", work, partition,
+                               rd_kafka_err2str(err));
+    } else {
+      done.committed = tp->elems[0].offset;
+    }
+    int64_t hi = 0;
+    if (done.error.empty()) {
+      int64_t wlo = 0, whi = 0;
+      if (auto err = QueryWatermarks(consumer, work, partition, &wlo, &whi)) {
+        done.error = fmt::format("watermarks of {}/{}: {}", work, partition, rd_kafka_err2str(err));
+      }
+      done.low = wlo;
+    }
+    KafkaPtr reader;
+    if (done.error.empty()) {
+      auto conf = consumers::MakeKafkaConf(props);
+      char errstr[512];
+      if (conf.ok()) {
+        rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
+        reader.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
+      }
+      if (!reader) {
+        done.error = "state reader: cannot create it";
+      } else {
+        int64_t lo = 0;
+        // Under read_committed the high mark is the last stable offset.
+        if (auto err = QueryWatermarks(reader.get(), state, partition, &lo, &hi)) {
+          done.error = fmt::format("end of {}/{}: {}", state, partition, rd_kafka_err2str(err));
+        } else if (hi > lo) {
+          KafkaTopicPartitionsPtr stp(rd_kafka_topic_partition_list_new(1));
+          rd_kafka_topic_partition_list_add(stp.get(), state.c_str(), partition)->offset =
+              RD_KAFKA_OFFSET_BEGINNING;
+          rd_kafka_assign(reader.get(), stp.get());
+          int64_t deadline = clock_.MonotonicMs() + 120000;
+          int64_t next = lo;
+          while (next < hi && !closing->load() && clock_.MonotonicMs() < deadline) {
+            KafkaMessagePtr msg(rd_kafka_consumer_poll(reader.get(), 200));
+            if (!msg) continue;
+            if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+              if (msg->offset >= hi) break;
+              continue;
+            }
+            if (msg->err) continue;
+            next = msg->offset + 1;
+            done.records.emplace_back(
+                std::string(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0),
+                std::string(static_cast<const char*>(msg->payload),
+                            msg->payload ? msg->len : 0));
+          }
+          if (next < hi && !closing->load() && done.error.empty()) {
+            // Transaction markers and aborted records end the log below hi: EOF said so above.
+          }
+        }
+        rd_kafka_consumer_close(reader.get());
+      }
+    }
+    spdlog::info("restore of {}/{}: {} records in {} ms{}", state, partition, done.records.size(),
+                 clock_.MonotonicMs() - started, done.error.empty() ? "" : ", " + done.error);
+    std::lock_guard<std::mutex> lock(restores_mu_);
+    restores_done_.push_back(std::move(done));
+  });
+}
+
+void Worker::DrainRestores() {
+  std::vector<RestoreDone> done;
+  {
+    std::lock_guard<std::mutex> lock(restores_mu_);
+    done.swap(restores_done_);
+  }
+  for (auto& d : done) {
+    auto it = restoring_.find(d.partition);
+    if (it == restoring_.end() || it->second != d.ticket) continue;  // revoked or superseded
+    if (!d.error.empty()) {
+      spdlog::warn("restore of partition {} failed ({}); retrying", d.partition, d.error);
+      restoring_.erase(it);
+      StartRestore(d.partition);
+      continue;
+    }
+    restoring_.erase(it);
+    runtime_->Install(d.partition, d.records);
+    work_committed_[d.partition] = d.committed >= 0 ? d.committed : d.low;
+    PauseResume(d.partition, false);
+  }
+}
+
+void Worker::RunPump() {
+  std::vector<consumers::OutRecord> outs;
+  std::set<int32_t> touched;
+  runtime_->Pump(frozen_, &outs, &touched);
+  if (outs.empty()) return;
+  if (!EnsureTransaction()) return;
+  consumers::InputRecord none;
+  none.partition = -1;
+  none.offset = -1;
+  for (auto& out : outs) {
+    if (Produce(out) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::error("cannot produce a workflow record to {}; the batch will abort", out.topic);
+      std::lock_guard<std::mutex> lock(failures_mu_);
+      failures_.push_back({{"", -1, -1}, "produce failed"});
+    }
+  }
+  if (transactional_) {
+    // Fencing: every transaction that writes a cell's state carries an offset for its partition.
+    for (int32_t p : touched) {
+      PartitionKey key{plan_.work, p};
+      if (batch_offsets_.count(key)) continue;
+      auto c = work_committed_.find(p);
+      if (c != work_committed_.end() && c->second >= 0) batch_offsets_[key] = c->second;
+    }
+  }
+}
+
 void Worker::Close() {
+  closing_->store(true);
+  restore_executor_.reset();
+  executor_.reset();
   if (consumer_) {
     if (fatal_code_.load() == 0) {
       rd_kafka_consumer_close(consumer_.get());
@@ -307,6 +565,8 @@ void Worker::Close() {
 }
 
 void Worker::PollBatch() {
+  DrainRestores();
+  PollControl(0);
   int64_t deadline = clock_.MonotonicMs() + batch_max_ms_;
   while (!stop_.load() && batch_records_ < batch_max_records_) {
     int64_t remaining = deadline - clock_.MonotonicMs();
@@ -325,12 +585,13 @@ void Worker::PollBatch() {
       continue;
     }
     if (!EnsureTransaction()) return;
-    Process(msg.get());
+    if (!Process(msg.get())) continue;
     if (fatal_code_.load() != 0) return;
     batch_offsets_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
     ++batch_records_;
   }
-  if (!batch_offsets_.empty() && fatal_code_.load() == 0) CommitBatch();
+  if (fatal_code_.load() == 0) RunPump();
+  if ((txn_open_ || !batch_offsets_.empty()) && fatal_code_.load() == 0) CommitBatch();
 }
 
 bool Worker::EnsureTransaction() {
@@ -349,13 +610,23 @@ bool Worker::EnsureTransaction() {
   return true;
 }
 
-void Worker::Process(const rd_kafka_message_t* msg) {
+bool Worker::Process(const rd_kafka_message_t* msg) {
   std::string topic = rd_kafka_topic_name(msg->rkt);
   if (input_topics_.count(topic)) {
     ProcessInput(msg);
   } else if (topic == plan_.work) {
+    if (!runtime_->Owns(msg->partition)) {
+      // Fetched before the partition was paused for a restore: read it again afterwards.
+      KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(tp.get(), topic.c_str(), msg->partition)->offset =
+          msg->offset;
+      KafkaErrorPtr e(rd_kafka_seek_partitions(consumer_.get(), tp.get(), 5000));
+      if (e) spdlog::warn("seek back {}/{}: {}", topic, msg->partition, rd_kafka_error_string(e.get()));
+      return false;
+    }
     ProcessWork(msg);
   }
+  return true;
 }
 
 namespace {
@@ -420,12 +691,9 @@ void Worker::ProcessWork(const rd_kafka_message_t* msg) {
     return;
   }
   LogEventScope scope(event.id());
-  handlers::Dispatch d = dispatcher_->Route(event, /*frozen=*/false);
-  v1::Result r = consumers::MakeResult(event, d.status, d.reason, d.handler, clock_.NowMs());
-  if (!d.workflow_id.empty()) r.set_workflow_id(d.workflow_id);
-  spdlog::debug("work: {} -> {} {}", consumers::EventKind(event),
-                v1::Result::Status_Name(d.status), d.reason);
-  ProduceFor(in, consumers::ResultRecord(r, out_topics_));
+  std::vector<consumers::OutRecord> outs;
+  runtime_->OnWorkItem(in.partition, event, frozen_, &outs);
+  for (auto& out : outs) ProduceFor(in, std::move(out));
 }
 
 void Worker::ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out) {
@@ -489,6 +757,10 @@ bool Worker::CommitBatch() {
   if (ok) {
     ++batches_committed_;
     records_done_ += batch_records_;
+    for (const auto& [tp, off] : batch_offsets_) {
+      if (tp.first == plan_.work) work_committed_[tp.second] = off;
+    }
+    if (runtime_) runtime_->OnCommitted();
   }
   batch_offsets_.clear();
   batch_records_ = 0;
@@ -573,6 +845,7 @@ bool Worker::CommitAtLeastOnce() {
     spdlog::warn("batch not fully acknowledged ({}); re-reading it",
                  ferr ? rd_kafka_err2str(ferr) : "a record failed");
     RewindPartitions(parts);
+    RestoreTouched();
     return false;
   }
   KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
@@ -585,6 +858,7 @@ bool Worker::CommitAtLeastOnce() {
     // The records are acknowledged; a failed commit means they may be processed again.
     spdlog::warn("offset commit failed: {}; the batch may be repeated", rd_kafka_err2str(err));
     RewindPartitions(parts);
+    RestoreTouched();
     return false;
   }
   return true;
@@ -627,6 +901,13 @@ void Worker::AbortBatch(const std::string& why) {
   RewindPartitions(parts);
   batch_offsets_.clear();
   batch_records_ = 0;
+  RestoreTouched();
+}
+
+void Worker::RestoreTouched() {
+  // Memory is never ahead of what is committed: rebuild every cell the batch touched.
+  if (!runtime_ || fatal_code_.load() != 0) return;
+  for (int32_t p : runtime_->OnAborted()) StartRestore(p);
 }
 
 void Worker::RewindPartitions(const std::vector<PartitionKey>& partitions) {
@@ -675,6 +956,10 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
     } else {
       rd_kafka_assign(consumer_.get(), partitions);
     }
+    // A work partition stays paused until its cells are restored from fleet.state.
+    for (int i = 0; i < partitions->cnt; ++i) {
+      if (plan_.work == partitions->elems[i].topic) StartRestore(partitions->elems[i].partition);
+    }
     return;
   }
   // Revoke or lost: close the open batch first, so that after this callback returns nothing more
@@ -690,6 +975,14 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
   } else if (lost) {
     batch_offsets_.clear();
     batch_records_ = 0;
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    if (plan_.work != partitions->elems[i].topic) continue;
+    int32_t p = partitions->elems[i].partition;
+    restoring_.erase(p);   // cancels a restore in flight
+    runtime_->Drop(p);
+    work_committed_.erase(p);
+    PauseResume(p, false);  // every paused partition is resumed before it is unassigned
   }
   if (cooperative) {
     KafkaErrorPtr e(rd_kafka_incremental_unassign(consumer_.get(), partitions));

@@ -22,7 +22,13 @@
 #include "consumers/results.h"
 #include "consumers/topics.h"
 #include "fleetkeeper/v1/config.pb.h"
+#include "common/executor.h"
 #include "handlers/dispatcher.h"
+#include "handlers/runtime/runtime.h"
+
+namespace fleetkeeper::aws {
+class ClientProvider;
+}
 
 namespace fleetkeeper::app {
 
@@ -70,14 +76,31 @@ class Worker {
     std::string topic;
   };
 
+  struct RestoreDone {
+    int32_t partition = 0;
+    uint64_t ticket = 0;
+    std::vector<std::pair<std::string, std::string>> records;  // value "" = tombstone
+    int64_t committed = -1;   // committed offset of the work partition, -1 if none
+    int64_t low = 0;          // low watermark of the work partition
+    std::string error;
+  };
+
   Status Start();
+  Status StartControl();
+  void PollControl(int timeout_ms);
+  void StartRestore(int32_t partition);
+  void DrainRestores();
+  void PauseResume(int32_t partition, bool pause);
+  void RunPump();
+  void RestoreTouched();
   Status StartEmbeddedBroker();
   Status CreateProducer();
   Status CreateConsumer();
   void Close();
 
   void PollBatch();
-  void Process(const rd_kafka_message_t* msg);
+  // False when the record was not processed (its partition is being restored).
+  bool Process(const rd_kafka_message_t* msg);
   void ProcessInput(const rd_kafka_message_t* msg);
   void ProcessWork(const rd_kafka_message_t* msg);
   void ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out);
@@ -120,6 +143,22 @@ class Worker {
   KafkaPtr producer_;
   KafkaPtr consumer_;
   std::unique_ptr<handlers::Dispatcher> dispatcher_;
+  std::unique_ptr<aws::ClientProvider> aws_clients_;
+  std::unique_ptr<Executor> executor_;          // workflow steps (runtime.io_threads)
+  std::unique_ptr<Executor> restore_executor_;  // state partition restores
+  std::unique_ptr<handlers::WorkflowRuntime> runtime_;
+  KafkaPtr control_;                            // reads fleet.control in full
+  bool frozen_ = false;
+
+  // Restores in flight, poll thread only: work partition -> ticket (a revoke cancels by erasing).
+  std::map<int32_t, uint64_t> restoring_;
+  uint64_t next_ticket_ = 1;
+  std::mutex restores_mu_;
+  std::vector<RestoreDone> restores_done_;
+  std::shared_ptr<std::atomic<bool>> closing_ = std::make_shared<std::atomic<bool>>(false);
+  // Committed offset of each owned work partition: sent again by transactions that write state
+  // for a cell without consuming from its partition, so that a zombie is fenced.
+  std::map<int32_t, int64_t> work_committed_;
 
   // The open batch: poll-thread only.
   bool txn_open_ = false;

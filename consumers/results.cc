@@ -25,8 +25,9 @@ std::string ResultId(const v1::Result& result) {
 }  // namespace
 
 v1::Result MakeResult(const v1::Event& event, v1::Result::Status status, std::string reason,
-                      std::string handler, int64_t now_ms) {
+                      std::string handler, int64_t now_ms, std::string workflow_id) {
   v1::Result r;
+  r.set_workflow_id(std::move(workflow_id));
   r.set_correlation_id(event.id());
   r.set_dedup_key(event.dedup_key());
   r.set_handler(std::move(handler));

@@ -4,6 +4,7 @@
 
 #include "consumers/normalizer.h"
 #include "handlers/registry.h"
+#include "handlers/workflow.h"
 
 namespace fleetkeeper::handlers {
 
@@ -40,7 +41,14 @@ std::vector<std::string> Dispatcher::ActiveHandlers() const {
   return out;
 }
 
-Dispatch Dispatcher::Route(const v1::Event& event, bool frozen) {
+WorkflowHandler* Dispatcher::WorkflowHandlerNamed(const std::string& name) const {
+  for (const auto& [kind, handler] : by_kind_) {
+    if (handler->name() == name) return dynamic_cast<WorkflowHandler*>(handler.get());
+  }
+  return nullptr;
+}
+
+Dispatch Dispatcher::Route(const v1::Event& event, bool frozen, CellStore* store) {
   const std::string kind = consumers::EventKind(event);
   Dispatch d;
   // Signals: delivered to a running workflow, if there is one. No workflow runs in this version's
@@ -77,13 +85,18 @@ Dispatch Dispatcher::Route(const v1::Event& event, bool frozen) {
                    : fmt::format("no handler for {} events", kind.empty() ? "unknown" : kind);
     return d;
   }
-  AdmissionContext ctx{config_, clock_, frozen};
+  AdmissionContext ctx{config_, clock_, frozen, store};
   Admission a = it->second->Admit(event, ctx);
   d.handler = std::string(it->second->name());
   if (a.kind == Admission::Kind::kWorkflow) {
-    d.status = v1::Result::REJECTED;
-    d.reason = fmt::format("handler {} needs a durable workflow, which this version cannot run",
-                           d.handler);
+    if (dynamic_cast<WorkflowHandler*>(it->second.get()) == nullptr) {
+      d.status = v1::Result::FAILED;
+      d.reason = fmt::format("handler {} admitted a workflow but cannot run steps", d.handler);
+      return d;
+    }
+    d.status = v1::Result::IN_PROGRESS;
+    d.workflow_id = a.workflow.workflow_id();
+    d.workflow = std::move(a.workflow);
     return d;
   }
   d.status = a.status;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,11 @@ struct Dispatch {
   std::string handler;
   std::string reason;
   std::string workflow_id;
+  // Set when the handler admitted the event as a durable workflow: its initial checkpoint.
+  std::optional<v1::WorkflowCheckpoint> workflow;
 };
+
+class WorkflowHandler;
 
 class Dispatcher {
  public:
@@ -25,7 +30,10 @@ class Dispatcher {
 
   // The outcome of one work item. Events that need a workflow are admitted by their handler; the
   // durable runtime owns what happens next.
-  Dispatch Route(const v1::Event& event, bool frozen);
+  Dispatch Route(const v1::Event& event, bool frozen, CellStore* store = nullptr);
+
+  // The workflow handler registered under `name`, or null.
+  WorkflowHandler* WorkflowHandlerNamed(const std::string& name) const;
 
   // Names of the handlers built and enabled, for the start-up line.
   std::vector<std::string> ActiveHandlers() const;

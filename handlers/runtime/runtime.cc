@@ -1,0 +1,680 @@
+#include "handlers/runtime/runtime.h"
+
+#include <fmt/format.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "awsclient/clients.h"
+#include "common/log.h"
+#include "consumers/normalizer.h"
+
+namespace fleetkeeper::handlers {
+
+std::string WorkflowKey(const std::string& workflow_id) { return "wf:" + workflow_id; }
+std::string DedupKeyRecord(const std::string& dedup_key) { return "dedup:" + dedup_key; }
+std::string EventIdRecord(const std::string& event_id) { return "event:" + event_id; }
+std::string CellStoreRecord(const std::string& cell, const std::string& key) {
+  return "cell:" + cell + "|" + key;
+}
+
+struct LiveWorkflow {
+  v1::WorkflowCheckpoint cp;
+  bool committed = false;  // its latest checkpoint is committed: the next step may start
+  bool running = false;
+  std::string last_note;   // last waiting note published, so a hold is reported once
+};
+
+struct PartitionState {
+  int32_t partition = 0;
+  uint64_t generation = 0;
+  std::map<std::string, LiveWorkflow> workflows;
+  std::map<std::string, v1::DedupRecord> dedup;     // dedup key -> owner
+  std::map<std::string, int64_t> seen_events;       // event id -> first seen (ms)
+  std::map<std::string, v1::CellRecord> store;      // CellStoreRecord key -> value
+  std::map<std::string, std::string> locks;         // resource -> workflow id
+  int64_t last_expiry_ms = 0;
+};
+
+struct WorkflowRuntime::Completion {
+  int32_t partition;
+  uint64_t generation;
+  v1::WorkflowCheckpoint cp;  // with the step's state changes
+  StepOutcome outcome;
+};
+
+// The cell store of one cell, writing through to the batch.
+class WorkflowRuntime::Store final : public CellStore {
+ public:
+  Store(WorkflowRuntime& rt, PartitionState& st, std::string cell,
+        std::vector<consumers::OutRecord>* out)
+      : rt_(rt), st_(st), cell_(std::move(cell)), out_(out) {}
+
+  const google::protobuf::Any* Get(const std::string& key) const override {
+    auto it = st_.store.find(CellStoreRecord(cell_, key));
+    return it == st_.store.end() ? nullptr : &it->second.value();
+  }
+  void Put(const std::string& key, const google::protobuf::Message& value) override {
+    v1::CellRecord rec;
+    rec.set_cell(cell_);
+    rec.set_key(key);
+    rec.mutable_value()->PackFrom(value);
+    rec.set_updated_at_ms(rt_.clock_.NowMs());
+    std::string k = CellStoreRecord(cell_, key);
+    st_.store[k] = rec;
+    v1::StateRecord sr;
+    *sr.mutable_cell() = rec;
+    Emit(k, sr.SerializeAsString());
+  }
+  void Erase(const std::string& key) override {
+    std::string k = CellStoreRecord(cell_, key);
+    if (st_.store.erase(k) > 0) Emit(k, std::nullopt);
+  }
+
+ private:
+  void Emit(const std::string& key, std::optional<std::string> value) {
+    consumers::OutRecord r;
+    r.topic = rt_.options_.state_topic;
+    r.partition = st_.partition;
+    r.key = key;
+    r.value = std::move(value);
+    out_->push_back(std::move(r));
+    rt_.Touch(st_.partition);
+  }
+
+  WorkflowRuntime& rt_;
+  PartitionState& st_;
+  std::string cell_;
+  std::vector<consumers::OutRecord>* out_;
+};
+
+// What a step sees, on an executor thread. Owns a copy of the checkpoint.
+class WorkflowRuntime::Context final : public StepContext {
+ public:
+  Context(v1::WorkflowCheckpoint* cp, aws::CellClients* clients, const Clock& clock, bool dry_run)
+      : cp_(cp), clients_(clients), clock_(clock), dry_run_(dry_run) {
+    signals_.assign(cp->pending_signals().begin(), cp->pending_signals().end());
+  }
+  const v1::WorkflowCheckpoint& workflow() const override { return *cp_; }
+  google::protobuf::Any* mutable_state() override { return cp_->mutable_state(); }
+  aws::CellClients& aws() override { return *clients_; }
+  const Clock& clock() const override { return clock_; }
+  bool dry_run() const override { return dry_run_; }
+  const std::vector<v1::Event>& signals() const override { return signals_; }
+  std::string IdempotencyToken(const std::string& discriminator) const override {
+    std::string basis = fmt::format("{}|{}|{}|{}", cp_->workflow_id(), cp_->step(),
+                                    cp_->attempt(), discriminator);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(basis.data()), basis.size(), digest);
+    char hex[2 * 24 + 1];
+    for (int i = 0; i < 24; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return std::string("fk-") + hex;
+  }
+
+ private:
+  v1::WorkflowCheckpoint* cp_;
+  aws::CellClients* clients_;
+  const Clock& clock_;
+  bool dry_run_;
+  std::vector<v1::Event> signals_;
+};
+
+WorkflowRuntime::WorkflowRuntime(const v1::WorkerConfig& config, RuntimeOptions options,
+                                 Dispatcher& dispatcher, aws::ClientProvider* clients,
+                                 Executor& executor, const Clock& clock)
+    : config_(config),
+      options_(std::move(options)),
+      dispatcher_(dispatcher),
+      clients_(clients),
+      executor_(executor),
+      clock_(clock) {}
+
+WorkflowRuntime::~WorkflowRuntime() = default;
+
+PartitionState* WorkflowRuntime::Find(int32_t partition) {
+  auto it = partitions_.find(partition);
+  return it == partitions_.end() ? nullptr : it->second.get();
+}
+
+bool WorkflowRuntime::Owns(int32_t partition) const { return partitions_.count(partition) > 0; }
+
+std::vector<int32_t> WorkflowRuntime::OwnedPartitions() const {
+  std::vector<int32_t> out;
+  for (const auto& [p, st] : partitions_) out.push_back(p);
+  return out;
+}
+
+size_t WorkflowRuntime::live_workflows() const {
+  size_t n = 0;
+  for (const auto& [p, st] : partitions_) {
+    for (const auto& [id, wf] : st->workflows) n += wf.cp.has_final_result() ? 0 : 1;
+  }
+  return n;
+}
+
+void WorkflowRuntime::Touch(int32_t partition) { touched_.insert(partition); }
+
+void WorkflowRuntime::Install(int32_t partition,
+                              const std::vector<std::pair<std::string, std::string>>& records) {
+  static uint64_t next_generation = 1;
+  auto st = std::make_unique<PartitionState>();
+  st->partition = partition;
+  st->generation = next_generation++;
+  for (const auto& [key, value] : records) {
+    if (value.empty()) {  // tombstone
+      if (key.rfind("wf:", 0) == 0) st->workflows.erase(key.substr(3));
+      if (key.rfind("dedup:", 0) == 0) st->dedup.erase(key.substr(6));
+      if (key.rfind("event:", 0) == 0) st->seen_events.erase(key.substr(6));
+      if (key.rfind("cell:", 0) == 0) st->store.erase(key);
+      continue;
+    }
+    v1::StateRecord sr;
+    if (!sr.ParseFromString(value)) {
+      spdlog::error("fleet.state partition {}: record {} is not a StateRecord; ignored", partition,
+                    key);
+      continue;
+    }
+    switch (sr.record_case()) {
+      case v1::StateRecord::kWorkflow: {
+        LiveWorkflow wf;
+        wf.cp = sr.workflow();
+        wf.committed = true;
+        st->workflows[wf.cp.workflow_id()] = std::move(wf);
+        break;
+      }
+      case v1::StateRecord::kDedup:
+        if (key.rfind("event:", 0) == 0) {
+          st->seen_events[sr.dedup().event_id()] = sr.dedup().at_ms();
+        } else {
+          st->dedup[sr.dedup().dedup_key()] = sr.dedup();
+        }
+        break;
+      case v1::StateRecord::kCell:
+        st->store[key] = sr.cell();
+        break;
+      default:
+        break;
+    }
+  }
+  for (const auto& [id, wf] : st->workflows) {
+    if (wf.cp.has_final_result()) continue;
+    for (const auto& r : wf.cp.locks()) st->locks[r] = id;
+  }
+  spdlog::info("partition {} restored: {} workflows ({} live), {} dedup records, {} seen events",
+               partition, st->workflows.size(),
+               std::count_if(st->workflows.begin(), st->workflows.end(),
+                             [](const auto& kv) { return !kv.second.cp.has_final_result(); }),
+               st->dedup.size(), st->seen_events.size());
+  partitions_[partition] = std::move(st);
+}
+
+void WorkflowRuntime::Drop(int32_t partition) {
+  partitions_.erase(partition);
+  touched_.erase(partition);
+}
+
+void WorkflowRuntime::OnCommitted() {
+  for (int32_t p : touched_) {
+    if (auto* st = Find(p)) {
+      for (auto& [id, wf] : st->workflows) wf.committed = true;
+    }
+  }
+  touched_.clear();
+}
+
+std::vector<int32_t> WorkflowRuntime::OnAborted() {
+  std::vector<int32_t> out(touched_.begin(), touched_.end());
+  for (int32_t p : out) partitions_.erase(p);
+  touched_.clear();
+  return out;
+}
+
+WorkflowHandler* WorkflowRuntime::HandlerFor(const v1::WorkflowCheckpoint& wf) const {
+  return dispatcher_.WorkflowHandlerNamed(wf.handler());
+}
+
+v1::Result WorkflowRuntime::ResultFor(const v1::Event& event, v1::Result::Status status,
+                                      std::string reason, std::string handler,
+                                      std::string workflow_id) const {
+  v1::Result r = consumers::MakeResult(event, status, std::move(reason), std::move(handler),
+                                       clock_.NowMs(), workflow_id);
+  return r;
+}
+
+void WorkflowRuntime::EmitResult(const v1::Result& result,
+                                 std::vector<consumers::OutRecord>* out) {
+  out->push_back(consumers::ResultRecord(result, options_.topics));
+}
+
+void WorkflowRuntime::EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+                                     std::vector<consumers::OutRecord>* out) {
+  v1::StateRecord sr;
+  *sr.mutable_workflow() = wf;
+  consumers::OutRecord r;
+  r.topic = options_.state_topic;
+  r.partition = st.partition;
+  r.key = WorkflowKey(wf.workflow_id());
+  r.value = sr.SerializeAsString();
+  out->push_back(std::move(r));
+  Touch(st.partition);
+}
+
+bool WorkflowRuntime::DeliverSignal(PartitionState& st, const v1::Event& event,
+                                    std::string* workflow_id) {
+  const std::string key = SignalKeyOf(event);
+  if (key.empty()) return false;
+  bool delivered = false;
+  for (auto& [id, wf] : st.workflows) {
+    if (wf.cp.has_final_result()) continue;
+    bool waits = false;
+    for (const auto& s : wf.cp.wait_signals()) waits = waits || s == key;
+    if (!waits) continue;
+    *wf.cp.add_pending_signals() = event;
+    wf.cp.set_due_at_ms(0);  // wake now
+    if (!delivered) *workflow_id = id;
+    delivered = true;
+  }
+  return delivered;
+}
+
+void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool frozen,
+                                 std::vector<consumers::OutRecord>* out) {
+  PartitionState* st = Find(partition);
+  if (st == nullptr) {
+    // The worker pauses a partition until it is restored, so this is a bug, not an input error.
+    spdlog::error("work item for partition {} which is not restored; answering FAILED",
+                  partition);
+    EmitResult(ResultFor(event, v1::Result::FAILED, "internal: partition state not restored", "",
+                         ""),
+               out);
+    return;
+  }
+  const int64_t now = clock_.NowMs();
+  if (st->seen_events.count(event.id())) {
+    spdlog::info("event {} seen before: no second outcome", event.id());
+    return;
+  }
+  st->seen_events[event.id()] = now;
+  {
+    v1::StateRecord sr;
+    sr.mutable_dedup()->set_event_id(event.id());
+    sr.mutable_dedup()->set_dedup_key(event.dedup_key());
+    sr.mutable_dedup()->set_at_ms(now);
+    consumers::OutRecord r;
+    r.topic = options_.state_topic;
+    r.partition = partition;
+    r.key = EventIdRecord(event.id());
+    r.value = sr.SerializeAsString();
+    out->push_back(std::move(r));
+    Touch(partition);
+  }
+
+  const std::string kind = consumers::EventKind(event);
+  if (kind == "cancel") {
+    const auto& c = event.cancel();
+    std::string target = c.workflow_id();
+    if (target.empty()) {
+      for (const auto& [id, wf] : st->workflows) {
+        if (wf.cp.trigger().id() == c.request_id()) target = id;
+      }
+    }
+    auto it = st->workflows.find(target);
+    if (it == st->workflows.end() || it->second.cp.has_final_result()) {
+      EmitResult(ResultFor(event, v1::Result::REJECTED,
+                           fmt::format("cancel names {} workflow {}",
+                                       it == st->workflows.end() ? "unknown" : "finished",
+                                       target.empty() ? "for request " + c.request_id() : target),
+                           "", target),
+                 out);
+      return;
+    }
+    it->second.cp.set_cancel_requested(true);
+    it->second.cp.set_cancel_reason(c.reason().empty() ? "cancelled" : c.reason());
+    it->second.cp.set_due_at_ms(0);
+    it->second.committed = false;
+    EmitCheckpoint(*st, it->second.cp, out);
+    EmitResult(ResultFor(event, v1::Result::SUCCEEDED,
+                         "cancel delivered to workflow " + target + "; it ends at its next step",
+                         it->second.cp.handler(), target),
+               out);
+    return;
+  }
+  if (kind == "approval") {
+    const std::string& target = event.approval().workflow_id();
+    auto it = st->workflows.find(target);
+    if (it == st->workflows.end() || it->second.cp.has_final_result()) {
+      EmitResult(ResultFor(event, v1::Result::REJECTED,
+                           fmt::format("approval names {} workflow {}",
+                                       it == st->workflows.end() ? "unknown" : "finished", target),
+                           "", target),
+                 out);
+      return;
+    }
+    *it->second.cp.add_pending_signals() = event;
+    it->second.cp.set_due_at_ms(0);
+    it->second.committed = false;
+    EmitCheckpoint(*st, it->second.cp, out);
+    EmitResult(ResultFor(event, v1::Result::SUCCEEDED, "approval delivered to workflow " + target,
+                         it->second.cp.handler(), target),
+               out);
+    return;
+  }
+  if (kind == "command_progress" || kind == "refresh_progress" || kind == "instance_state") {
+    std::string target;
+    if (DeliverSignal(*st, event, &target)) {
+      auto& wf = st->workflows[target];
+      wf.committed = false;
+      EmitCheckpoint(*st, wf.cp, out);
+      EmitResult(ResultFor(event, v1::Result::SUCCEEDED, "delivered to workflow " + target,
+                           wf.cp.handler(), target),
+                 out);
+    } else {
+      EmitResult(ResultFor(event, v1::Result::SKIPPED, "no matching workflow", "", ""), out);
+    }
+    return;
+  }
+
+  // A request: a duplicate of a fact some workflow already owns gets SKIPPED naming it.
+  if (!event.dedup_key().empty()) {
+    auto d = st->dedup.find(event.dedup_key());
+    if (d != st->dedup.end()) {
+      EmitResult(ResultFor(event, v1::Result::SKIPPED,
+                           "duplicate: workflow " + d->second.workflow_id() + " owns " +
+                               event.dedup_key(),
+                           "", d->second.workflow_id()),
+                 out);
+      return;
+    }
+  }
+  Store store(*this, *st, consumers::CellOf(event), out);
+  Dispatch d = dispatcher_.Route(event, frozen, &store);
+  if (!d.workflow) {
+    EmitResult(ResultFor(event, d.status, d.reason, d.handler, d.workflow_id), out);
+    return;
+  }
+  v1::WorkflowCheckpoint cp = std::move(*d.workflow);
+  auto existing = st->workflows.find(cp.workflow_id());
+  if (existing != st->workflows.end()) {
+    EmitResult(ResultFor(event, v1::Result::SKIPPED,
+                         "duplicate: workflow " + cp.workflow_id() + " owns " + event.dedup_key(),
+                         d.handler, cp.workflow_id()),
+               out);
+    return;
+  }
+  cp.set_schema_version(kCheckpointSchemaVersion);
+  cp.set_deadline_ms(now + options_.workflow_deadline_ms);
+  cp.set_created_at_ms(now);
+  cp.set_updated_at_ms(now);
+  cp.set_due_at_ms(0);
+  cp.set_waiting_on("");
+  LiveWorkflow wf;
+  wf.cp = cp;
+  wf.committed = false;  // the first step runs once the creation is committed
+  v1::DedupRecord dedup;
+  dedup.set_dedup_key(event.dedup_key());
+  dedup.set_workflow_id(cp.workflow_id());
+  dedup.set_event_id(event.id());
+  dedup.set_at_ms(now);
+  if (!event.dedup_key().empty()) {
+    st->dedup[event.dedup_key()] = dedup;
+    v1::StateRecord sr;
+    *sr.mutable_dedup() = dedup;
+    consumers::OutRecord r;
+    r.topic = options_.state_topic;
+    r.partition = partition;
+    r.key = DedupKeyRecord(event.dedup_key());
+    r.value = sr.SerializeAsString();
+    out->push_back(std::move(r));
+  }
+  EmitCheckpoint(*st, cp, out);
+  EmitResult(ResultFor(event, v1::Result::IN_PROGRESS, "workflow " + cp.workflow_id() + " started",
+                       d.handler, cp.workflow_id()),
+             out);
+  spdlog::info("workflow {} admitted ({}), first step {}", cp.workflow_id(), cp.handler(),
+               cp.step());
+  st->workflows[cp.workflow_id()] = std::move(wf);
+}
+
+void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
+                             v1::Result::Status status, const std::string& reason,
+                             std::vector<consumers::OutRecord>* out) {
+  auto& wf = st.workflows[workflow_id];
+  const int64_t now = clock_.NowMs();
+  v1::Result r = ResultFor(wf.cp.trigger(), status, reason, wf.cp.handler(), workflow_id);
+  for (const auto& a : wf.cp.actions()) *r.add_actions() = a;
+  r.set_started_at(FormatRfc3339(wf.cp.created_at_ms()));
+  *wf.cp.mutable_final_result() = r;
+  wf.cp.set_finished_at_ms(now);
+  wf.cp.set_updated_at_ms(now);
+  wf.cp.set_waiting_on("");
+  wf.cp.clear_wait_signals();
+  for (const auto& res : wf.cp.locks()) {
+    auto it = st.locks.find(res);
+    if (it != st.locks.end() && it->second == workflow_id) st.locks.erase(it);
+  }
+  wf.cp.clear_locks();
+  wf.committed = false;
+  EmitCheckpoint(st, wf.cp, out);
+  EmitResult(r, out);
+  LogEventScope scope(wf.cp.trigger().id());
+  spdlog::info("workflow {} finished: {} {}", workflow_id, v1::Result::Status_Name(status), reason);
+}
+
+void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_id) {
+  auto& wf = st.workflows[workflow_id];
+  WorkflowHandler* handler = HandlerFor(wf.cp);
+  wf.running = true;
+  ++running_;
+  // std::function needs a copyable task: the completion travels in a shared_ptr.
+  auto completion = std::make_shared<Completion>();
+  completion->partition = st.partition;
+  completion->generation = st.generation;
+  completion->cp = wf.cp;
+  std::string role;
+  auto acct = config_.aws().accounts().find(wf.cp.trigger().account());
+  if (acct != config_.aws().accounts().end()) role = acct->second.role_arn();
+  const bool dry_run = options_.dry_run;
+  executor_.Submit([this, handler, role, dry_run, c = std::move(completion)]() {
+    LogEventScope scope(c->cp.trigger().id());
+    if (clients_ == nullptr) {
+      c->outcome = StepOutcome::Finish(v1::Result::FAILED, "no AWS client configured");
+    } else {
+      auto cell = clients_->For(c->cp.trigger().account(), c->cp.trigger().region(), role);
+      if (!cell.ok()) {
+        c->outcome = StepOutcome::Finish(
+            v1::Result::FAILED, "AWS clients for cell " + c->cp.cell() + ": " +
+                                    cell.error().ToString());
+      } else {
+        Context ctx(&c->cp, *cell, clock_, dry_run);
+        c->outcome = handler->RunStep(c->cp.step(), ctx);
+      }
+    }
+    std::lock_guard<std::mutex> lock(completions_mu_);
+    completions_.push_back(std::make_unique<Completion>(std::move(*c)));
+  });
+}
+
+void WorkflowRuntime::ApplyCompletion(Completion& c, std::vector<consumers::OutRecord>* out) {
+  PartitionState* st = Find(c.partition);
+  if (st == nullptr || st->generation != c.generation) return;  // dropped since: discard
+  auto it = st->workflows.find(c.cp.workflow_id());
+  if (it == st->workflows.end()) return;
+  LiveWorkflow& wf = it->second;
+  wf.running = false;
+  // The step's copy carries its state changes; signals it has seen are consumed.
+  v1::WorkflowCheckpoint cp = std::move(c.cp);
+  const int consumed = cp.pending_signals_size();
+  cp.clear_pending_signals();
+  for (int i = consumed; i < wf.cp.pending_signals_size(); ++i) {
+    *cp.add_pending_signals() = wf.cp.pending_signals(i);  // arrived while the step ran
+  }
+  cp.set_cancel_requested(wf.cp.cancel_requested() || cp.cancel_requested());
+  cp.set_cancel_reason(wf.cp.cancel_reason().empty() ? cp.cancel_reason() : wf.cp.cancel_reason());
+  for (const auto& a : c.outcome.actions) *cp.add_actions() = a;
+  const int64_t now = clock_.NowMs();
+  cp.set_updated_at_ms(now);
+  wf.cp = std::move(cp);
+  const StepOutcome& o = c.outcome;
+  if (o.kind == StepOutcome::Kind::kFinish) {
+    Finish(*st, wf.cp.workflow_id(), o.status, o.reason, out);
+    return;
+  }
+  const bool same_step = o.next_step == wf.cp.step();
+  if (o.retry_same_step) {
+    wf.cp.set_attempt(wf.cp.attempt() + 1);
+  } else if (!same_step) {
+    wf.cp.set_attempt(0);
+  }
+  wf.cp.set_step(o.next_step);
+  wf.cp.clear_wait_signals();
+  if (o.kind == StepOutcome::Kind::kWait) {
+    wf.cp.set_due_at_ms(o.wait_ms > 0 ? now + o.wait_ms : 0);
+    for (const auto& s : o.wait_signals) wf.cp.add_wait_signals(s);
+    wf.cp.set_waiting_on(o.wait_signals.empty()
+                             ? fmt::format("timer ({} ms)", o.wait_ms)
+                             : fmt::format("signal {} or timer ({} ms)", o.wait_signals.front(),
+                                           o.wait_ms));
+    if (o.wait_ms <= 0 && o.wait_signals.empty()) wf.cp.set_due_at_ms(now);
+    // A signal that arrived while the step ran wakes the wait at once.
+    for (const auto& ev : wf.cp.pending_signals()) {
+      for (const auto& s : o.wait_signals) {
+        if (SignalKeyOf(ev) == s) wf.cp.set_due_at_ms(0);
+      }
+    }
+  } else {
+    wf.cp.set_due_at_ms(0);
+    wf.cp.set_waiting_on("");
+  }
+  wf.committed = false;
+  EmitCheckpoint(*st, wf.cp, out);
+  if (o.publish_progress && !o.reason.empty()) {
+    v1::Result progress =
+        ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, o.reason, wf.cp.handler(),
+                  wf.cp.workflow_id());
+    for (const auto& a : o.actions) *progress.add_actions() = a;
+    EmitResult(progress, out);
+  }
+}
+
+void WorkflowRuntime::ExpireFinished(PartitionState& st, std::vector<consumers::OutRecord>* out) {
+  const int64_t now = clock_.NowMs();
+  if (now - st.last_expiry_ms < 60000) return;
+  st.last_expiry_ms = now;
+  auto tombstone = [&](const std::string& key) {
+    consumers::OutRecord r;
+    r.topic = options_.state_topic;
+    r.partition = st.partition;
+    r.key = key;
+    out->push_back(std::move(r));
+    Touch(st.partition);
+  };
+  // Compaction alone never expires a key: finished workflows and dedup records get tombstones.
+  for (auto it = st.workflows.begin(); it != st.workflows.end();) {
+    const auto& cp = it->second.cp;
+    if (cp.has_final_result() && it->second.committed &&
+        now - cp.finished_at_ms() > options_.dedup_retention_ms) {
+      tombstone(WorkflowKey(it->first));
+      const std::string& dk = cp.trigger().dedup_key();
+      auto d = st.dedup.find(dk);
+      if (d != st.dedup.end() && d->second.workflow_id() == it->first) {
+        tombstone(DedupKeyRecord(dk));
+        st.dedup.erase(d);
+      }
+      it = st.workflows.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = st.seen_events.begin(); it != st.seen_events.end();) {
+    if (now - it->second > options_.dedup_retention_ms) {
+      tombstone(EventIdRecord(it->first));
+      it = st.seen_events.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
+                           std::set<int32_t>* touched) {
+  std::deque<std::unique_ptr<Completion>> done;
+  {
+    std::lock_guard<std::mutex> lock(completions_mu_);
+    done.swap(completions_);
+  }
+  for (auto& c : done) {
+    --running_;
+    ApplyCompletion(*c, out);
+  }
+  const int64_t now = clock_.NowMs();
+  for (auto& [p, stp] : partitions_) {
+    PartitionState& st = *stp;
+    std::vector<std::string> ids;
+    for (const auto& [id, wf] : st.workflows) {
+      if (!wf.cp.has_final_result() && wf.committed && !wf.running) ids.push_back(id);
+    }
+    for (const auto& id : ids) {
+      LiveWorkflow& wf = st.workflows[id];
+      if (wf.cp.cancel_requested()) {
+        Finish(st, id, v1::Result::CANCELLED, wf.cp.cancel_reason(), out);
+        continue;
+      }
+      if (wf.cp.deadline_ms() > 0 && now > wf.cp.deadline_ms()) {
+        Finish(st, id, v1::Result::FAILED, "deadline", out);
+        continue;
+      }
+      if (wf.cp.due_at_ms() > now) continue;
+      WorkflowHandler* handler = HandlerFor(wf.cp);
+      if (handler == nullptr) {
+        Finish(st, id, v1::Result::FAILED,
+               "no workflow handler named " + wf.cp.handler() + " in this worker", out);
+        continue;
+      }
+      if (wf.cp.schema_version() > kCheckpointSchemaVersion) {
+        Finish(st, id, v1::Result::FAILED,
+               fmt::format("checkpoint schema version {} is newer than this worker's {}",
+                           wf.cp.schema_version(), kCheckpointSchemaVersion),
+               out);
+        continue;
+      }
+      if (handler->StepMutates(wf.cp.step())) {
+        std::string hold;
+        if (frozen) {
+          hold = "frozen: mutating step " + wf.cp.step() + " held";
+        } else {
+          for (const auto& r : handler->LockedResources(wf.cp)) {
+            auto l = st.locks.find(r);
+            if (l != st.locks.end() && l->second != id) {
+              hold = "waiting for " + r + " (held by " + l->second + ")";
+              break;
+            }
+          }
+        }
+        if (!hold.empty()) {
+          if (wf.last_note != hold) {
+            wf.last_note = hold;
+            wf.cp.set_waiting_on(hold);
+            EmitResult(ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold,
+                                 wf.cp.handler(), id),
+                       out);
+          }
+          continue;
+        }
+        for (const auto& r : handler->LockedResources(wf.cp)) {
+          if (!st.locks.count(r)) {
+            st.locks[r] = id;
+            wf.cp.add_locks(r);
+          }
+        }
+      }
+      wf.last_note.clear();
+      StartStep(st, id);
+    }
+    ExpireFinished(st, out);
+  }
+  for (int32_t p : touched_) touched->insert(p);
+}
+
+}  // namespace fleetkeeper::handlers

@@ -1,0 +1,119 @@
+// The durable workflow runtime of the work stage (DESIGN.md "Guarantees", "Handlers").
+//
+// Every workflow, lock, dedup record and cell-store value of a cell lives with the owner of the
+// cell's fleet.work partition p and is checkpointed to fleet.state partition p. Memory is never
+// ahead of what is committed: records are staged into the batch the worker is building; on commit
+// the staged changes become live, on abort the touched partitions are dropped and restored from
+// fleet.state. Steps run on the executor; their completions come back to the poll thread.
+//
+// Thread-safety: every public method is for the poll thread, except where noted.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/executor.h"
+#include "consumers/kafka.h"
+#include "consumers/results.h"
+#include "fleetkeeper/v1/workflow.pb.h"
+#include "handlers/dispatcher.h"
+#include "handlers/workflow.h"
+
+namespace fleetkeeper::aws {
+class ClientProvider;
+}
+
+namespace fleetkeeper::handlers {
+
+// fleet.state keys.
+std::string WorkflowKey(const std::string& workflow_id);      // "wf:<id>"
+std::string DedupKeyRecord(const std::string& dedup_key);     // "dedup:<key>"
+std::string EventIdRecord(const std::string& event_id);       // "event:<id>"
+std::string CellStoreRecord(const std::string& cell, const std::string& key);  // "cell:<cell>|<key>"
+
+struct RuntimeOptions {
+  std::string state_topic;
+  consumers::OutputTopics topics;
+  int64_t dedup_retention_ms = 7LL * 24 * 3600 * 1000;
+  int64_t workflow_deadline_ms = 24LL * 3600 * 1000;
+  bool dry_run = false;
+};
+
+// Everything one work partition owns.
+struct PartitionState;
+
+class WorkflowRuntime {
+ public:
+  WorkflowRuntime(const v1::WorkerConfig& config, RuntimeOptions options, Dispatcher& dispatcher,
+                  aws::ClientProvider* clients, Executor& executor, const Clock& clock);
+  ~WorkflowRuntime();
+
+  // --- partition ownership -----------------------------------------------------------------
+  // Installs the state of partition p rebuilt from fleet.state (records in offset order; a null
+  // value is a tombstone) and marks it ready.
+  void Install(int32_t partition, const std::vector<std::pair<std::string, std::string>>& records);
+  // Forgets partition p: its in-flight steps are discarded when they complete.
+  void Drop(int32_t partition);
+  bool Owns(int32_t partition) const;
+  std::vector<int32_t> OwnedPartitions() const;
+
+  // --- the batch ---------------------------------------------------------------------------
+  // A work item consumed from fleet.work partition p. Appends the records to produce to `out`.
+  void OnWorkItem(int32_t partition, const v1::Event& event, bool frozen,
+                  std::vector<consumers::OutRecord>* out);
+  // Collects finished steps and starts due ones. Appends records to `out` and the partitions they
+  // write state for to `touched` (the worker then sends an offset for each, for fencing).
+  void Pump(bool frozen, std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched);
+  // The batch committed: staged changes become live; newly created workflows may run.
+  void OnCommitted();
+  // The batch aborted: the partitions it touched must be restored; returns them (already dropped).
+  std::vector<int32_t> OnAborted();
+
+  // --- introspection -----------------------------------------------------------------------
+  size_t live_workflows() const;
+  size_t running_steps() const { return running_.load(); }
+
+ private:
+  struct Completion;
+  class Store;
+  class Context;
+
+  PartitionState* Find(int32_t partition);
+  void Touch(int32_t partition);
+  void EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+                      std::vector<consumers::OutRecord>* out);
+  void EmitResult(const v1::Result& result, std::vector<consumers::OutRecord>* out);
+  v1::Result ResultFor(const v1::Event& event, v1::Result::Status status, std::string reason,
+                       std::string handler, std::string workflow_id) const;
+  bool DeliverSignal(PartitionState& st, const v1::Event& event, std::string* workflow_id);
+  void StartStep(PartitionState& st, const std::string& workflow_id);
+  void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,
+              const std::string& reason, std::vector<consumers::OutRecord>* out);
+  void ApplyCompletion(Completion& c, std::vector<consumers::OutRecord>* out);
+  void ExpireFinished(PartitionState& st, std::vector<consumers::OutRecord>* out);
+  WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
+
+  const v1::WorkerConfig& config_;
+  RuntimeOptions options_;
+  Dispatcher& dispatcher_;
+  aws::ClientProvider* clients_;
+  Executor& executor_;
+  const Clock& clock_;
+
+  std::map<int32_t, std::unique_ptr<PartitionState>> partitions_;
+  std::set<int32_t> touched_;        // partitions this batch wrote state for
+  std::atomic<size_t> running_{0};
+
+  std::mutex completions_mu_;
+  std::deque<std::unique_ptr<Completion>> completions_;
+};
+
+}  // namespace fleetkeeper::handlers
