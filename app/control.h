@@ -1,0 +1,56 @@
+// `fleetkeeper freeze --reason TEXT` and `fleetkeeper unfreeze` (DESIGN.md "Cancel and freeze"):
+// one ControlRecord, protobuf binary with header `fk-type: fleetkeeper.v1.ControlRecord`, key
+// "freeze", on partition 0 of the control topic, which every worker reads in full. The topic is
+// compacted, so the latest record is the fleet's state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+
+#include "app/commands.h"
+#include "common/error.h"
+#include "common/raii.h"
+#include "fleetkeeper/v1/config.pb.h"
+#include "fleetkeeper/v1/workflow.pb.h"
+
+namespace fleetkeeper::app {
+
+inline constexpr char kControlKey[] = "freeze";
+inline constexpr char kControlType[] = "fleetkeeper.v1.ControlRecord";
+
+// `by` is who asked (user@host), `at_ms` the epoch time written as RFC 3339 UTC.
+v1::ControlRecord MakeControlRecord(bool frozen, const std::string& reason, const std::string& by,
+                                    int64_t at_ms);
+
+// An idempotent producer (acks=all) from the config's `kafka:` properties, without the worker's
+// consumer and transaction settings, for the commands that write to Kafka (freeze, unfreeze,
+// ingest). `conf_hook`, when given, may set callbacks and an opaque on the conf before creation.
+// Fails when no broker is configured: the embedded one lives inside `fleetkeeper run`.
+Result<KafkaPtr> MakeCommandProducer(const v1::WorkerConfig& config,
+                                     void (*conf_hook)(rd_kafka_conf_t*, void*) = nullptr,
+                                     void* hook_arg = nullptr);
+
+// Loads --config (or the defaults) and the environment overrides for a command; on error prints
+// it to stderr prefixed with `command` and returns false.
+bool LoadCommandConfig(const CommonOptions& options, const char* command, v1::WorkerConfig* out);
+
+// Where a record landed.
+struct ControlWrite {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+
+// Produces `record` to the config's control topic and waits for the broker's acknowledgement.
+// Fails when no broker is configured (the embedded one lives inside `run`), when the topic is
+// missing, or when the record is not acknowledged within `timeout_ms`.
+Result<ControlWrite> WriteControlRecord(const v1::WorkerConfig& config,
+                                        const v1::ControlRecord& record, int timeout_ms);
+
+// The commands. Exit codes: 0 written, 1 not written, 2 bad usage or configuration.
+int Freeze(const CommonOptions& options, const std::string& reason);
+int Unfreeze(const CommonOptions& options, const std::string& reason);
+
+}  // namespace fleetkeeper::app

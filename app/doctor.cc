@@ -1,0 +1,386 @@
+#include "app/doctor.h"
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "app/aws_wiring.h"
+#include "app/config.h"
+#include "common/log.h"
+#include "common/raii.h"
+#include "consumers/kafka.h"
+#include "consumers/topics.h"
+
+namespace fleetkeeper::app {
+namespace {
+
+constexpr int kKafkaTimeoutMs = 10000;
+constexpr size_t kMaxDeniedListed = 8;
+
+DoctorCheck Ok(std::string name, std::string detail) {
+  return {CheckOutcome::kOk, std::move(name), std::move(detail)};
+}
+DoctorCheck Fail(std::string name, std::string detail) {
+  return {CheckOutcome::kFail, std::move(name), std::move(detail)};
+}
+DoctorCheck Warn(std::string name, std::string detail) {
+  return {CheckOutcome::kWarn, std::move(name), std::move(detail)};
+}
+
+std::string Join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+// An AWS error for a doctor line: the service's code when there is one, not the whole envelope.
+std::string Describe(const Error& e) {
+  std::string out = e.message;
+  if (!e.aws_code.empty() && out.find(e.aws_code) == std::string::npos) {
+    out += " (" + e.aws_code + ")";
+  }
+  return out;
+}
+
+bool IsAccessDenied(const Error& e) {
+  return e.code == ErrorCode::kUnauthorized || e.aws_code.find("AccessDenied") == 0 ||
+         e.http_status == 403;
+}
+
+consumers::TopicPlan PlanOf(const v1::WorkerConfig& config) {
+  consumers::TopicPlan plan;
+  plan.inputs = InputTopics(config);
+  plan.work = WorkTopic(config);
+  plan.results = ResultsTopic(config);
+  plan.dlq = DlqTopic(config);
+  plan.state = StateTopic(config);
+  plan.control = ControlTopic(config);
+  plan.create = CreateTopics(config);
+  plan.partitions = TopicPartitions(config);
+  plan.max_message_bytes = MaxMessageBytes(config);
+  plan.replication_factor = ReplicationFactor(config);
+  return plan;
+}
+
+// Simulates `actions` for `principal` with `iam`, following the Marker pages.
+DoctorCheck SimulateHandler(aws::Iam& iam, const std::string& principal,
+                            const HandlerActions& handler) {
+  const std::string name = "permissions " + handler.handler;
+  aws::SimulatePrincipalPolicyRequest request;
+  request.policy_source_arn = principal;
+  request.action_names = handler.actions;
+  std::vector<std::string> denied;
+  size_t evaluated = 0;
+  for (int page = 0; page < 50; ++page) {
+    auto response = iam.SimulatePrincipalPolicy(request);
+    if (!response.ok()) {
+      const Error& e = response.error();
+      if (IsAccessDenied(e)) {
+        return Warn(name, fmt::format("cannot simulate: {} may not call "
+                                      "iam:SimulatePrincipalPolicy ({}); the {} actions of this "
+                                      "handler were not checked",
+                                      principal, Describe(e), handler.actions.size()));
+      }
+      return Warn(name, fmt::format("cannot simulate for {}: {}; the {} actions of this handler "
+                                    "were not checked",
+                                    principal, Describe(e), handler.actions.size()));
+    }
+    for (const auto& r : response->results) {
+      ++evaluated;
+      if (r.decision != "allowed") denied.push_back(r.action_name + " (" + r.decision + ")");
+    }
+    if (response->next_token.empty()) break;
+    request.next_token = response->next_token;
+  }
+  if (!denied.empty()) {
+    std::sort(denied.begin(), denied.end());
+    size_t shown = std::min(denied.size(), kMaxDeniedListed);
+    std::vector<std::string> listed(denied.begin(), denied.begin() + static_cast<long>(shown));
+    return Fail(name, fmt::format("{} of {} actions not allowed for {}: {}{}", denied.size(),
+                                  handler.actions.size(), principal, Join(listed),
+                                  denied.size() > shown ? ", ..." : ""));
+  }
+  if (evaluated < handler.actions.size()) {
+    return Warn(name, fmt::format("the simulation answered for {} of {} actions of {}", evaluated,
+                                  handler.actions.size(), principal));
+  }
+  return Ok(name, fmt::format("{} actions allowed for {}", handler.actions.size(), principal));
+}
+
+void AddAll(std::set<std::string>& into, std::initializer_list<const char*> actions) {
+  for (const char* a : actions) into.insert(a);
+}
+
+}  // namespace
+
+std::string FormatCheck(const DoctorCheck& check) {
+  const char* status = "ok";
+  switch (check.outcome) {
+    case CheckOutcome::kOk: status = "ok"; break;
+    case CheckOutcome::kWarn: status = "warn"; break;
+    case CheckOutcome::kFail: status = "FAIL"; break;
+    case CheckOutcome::kSkip: status = "skip"; break;
+  }
+  return fmt::format("{:<5} {}: {}", status, check.name, check.detail);
+}
+
+bool AnyFailed(const std::vector<DoctorCheck>& checks) {
+  return std::any_of(checks.begin(), checks.end(),
+                     [](const DoctorCheck& c) { return c.outcome == CheckOutcome::kFail; });
+}
+
+std::vector<HandlerActions> RequiredActions(const v1::WorkerConfig& config) {
+  std::vector<HandlerActions> out;
+  if (AmiRolloutEnabled(config)) {
+    const auto& ami = config.handlers().ami_rollout();
+    std::set<std::string> a;
+    // Read the parameter and image; find targets (resolve:ssm templates, tags, bindings).
+    AddAll(a, {"ssm:GetParameter", "ec2:DescribeImages", "ec2:DescribeInstances",
+               "ec2:DescribeLaunchTemplateVersions", "autoscaling:DescribeAutoScalingGroups"});
+    // ASG: a template version with the new image, then an instance refresh followed to its end.
+    AddAll(a, {"ec2:CreateLaunchTemplateVersion", "autoscaling:StartInstanceRefresh",
+               "autoscaling:DescribeInstanceRefreshes", "autoscaling:RollbackInstanceRefresh"});
+    if (ami.pin_before_refresh()) a.insert("autoscaling:UpdateAutoScalingGroup");
+    if (ami.refresh_in_progress() == "cancel-and-restart") {
+      a.insert("autoscaling:CancelInstanceRefresh");
+    }
+    // Standalone instances.
+    if (ami.replacement().strategy() == "replace-root-volume") {
+      AddAll(a, {"ec2:CreateReplaceRootVolumeTask", "ec2:DescribeReplaceRootVolumeTasks",
+                 "ec2:DescribeInstanceStatus"});
+    } else {
+      AddAll(a, {"ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances",
+                 "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstanceAttribute",
+                 "ec2:DescribeVolumes", "ec2:DetachVolume", "ec2:AttachVolume",
+                 "ec2:DescribeAddresses", "ec2:AssociateAddress",
+                 // RunInstances with the captured instance profile passes its role.
+                 "iam:PassRole"});
+    }
+    AddAll(a, {"elasticloadbalancing:DescribeTargetGroups",
+               "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:RegisterTargets",
+               "elasticloadbalancing:DeregisterTargets"});
+    if (!ami.metrics_namespace().empty()) a.insert("cloudwatch:PutMetricData");
+    out.push_back({"ami_rollout", {a.begin(), a.end()}});
+  }
+  if (SelfHealingEnabled(config)) {
+    const auto& healing = config.handlers().self_healing();
+    std::set<std::string> a;
+    for (const auto& rule : healing.rules()) {
+      const std::string& type = rule.action().type();
+      if (type == "scale_out") {
+        AddAll(a, {"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity"});
+      } else if (type == "replace_instance") {
+        AddAll(a, {"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity",
+                   "autoscaling:TerminateInstanceInAutoScalingGroup", "ec2:DescribeInstances",
+                   "ec2:DescribeInstanceStatus", "ec2:RebootInstances", "ec2:StopInstances",
+                   "ec2:StartInstances"});
+      } else if (type == "reboot_instance") {
+        AddAll(a, {"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:RebootInstances"});
+      } else if (type == "ecs_force_deploy") {
+        AddAll(a, {"ecs:DescribeServices", "ecs:UpdateService"});
+      } else if (type == "stop_deployment") {
+        AddAll(a, {"codedeploy:GetDeployment", "codedeploy:StopDeployment"});
+      } else if (type == "notify") {
+        a.insert("sns:Publish");
+      }
+      if (rule.repeat_while_alarm()) a.insert("cloudwatch:DescribeAlarms");
+    }
+    // Recovery counts (RecoveryActions, RecoveryFailures) go to CloudWatch whenever a rule acts.
+    if (!a.empty()) a.insert("cloudwatch:PutMetricData");
+    out.push_back({"self_healing", {a.begin(), a.end()}});
+  }
+  return out;
+}
+
+std::string PolicySourceArn(const std::string& caller_arn) {
+  // arn:<partition>:sts::<account>:assumed-role/<name>/<session>
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (int i = 0; i < 5; ++i) {
+    size_t colon = caller_arn.find(':', start);
+    if (colon == std::string::npos) return caller_arn;
+    parts.push_back(caller_arn.substr(start, colon - start));
+    start = colon + 1;
+  }
+  std::string resource = caller_arn.substr(start);
+  if (parts[0] != "arn" || parts[2] != "sts" || resource.rfind("assumed-role/", 0) != 0) {
+    return caller_arn;
+  }
+  std::string rest = resource.substr(std::string("assumed-role/").size());
+  std::string role = rest.substr(0, rest.find('/'));
+  if (role.empty()) return caller_arn;
+  return fmt::format("arn:{}:iam::{}:role/{}", parts[1], parts[4], role);
+}
+
+std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout_ms) {
+  std::vector<DoctorCheck> out;
+  const std::string bootstrap = BootstrapServers(config);
+  if (bootstrap.empty()) {
+    out.push_back(Ok("kafka", "no kafka.bootstrap.servers: `run` starts the embedded in-memory "
+                              "broker (nothing is kept across restarts)"));
+    return out;
+  }
+  std::map<std::string, std::string> props(config.kafka().begin(), config.kafka().end());
+  // Only what a producer-side admin client accepts; the worker's consumer and transaction
+  // settings would only produce warnings here.
+  for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
+                        "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
+                        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+                        "group.instance.id", "fetch.max.bytes", "max.partition.fetch.bytes",
+                        "transactional.id", "transaction.timeout.ms"}) {
+    props.erase(k);
+  }
+  auto conf = consumers::MakeKafkaConf(props);
+  if (!conf.ok()) {
+    out.push_back(Fail("kafka", conf.error().message));
+    return out;
+  }
+  char errstr[512];
+  KafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
+  if (!rk) {
+    out.push_back(Fail("kafka", errstr));
+    return out;
+  }
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    out.push_back(Fail("kafka", fmt::format("{} not reachable in {} ms: {}", bootstrap, timeout_ms,
+                                            rd_kafka_err2str(err))));
+    return out;
+  }
+  std::set<std::string> existing;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) existing.insert(md->topics[i].topic);
+  }
+  int brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  out.push_back(Ok("kafka", fmt::format("{} reachable ({} broker{})", bootstrap, brokers,
+                                        brokers == 1 ? "" : "s")));
+
+  const consumers::TopicPlan plan = PlanOf(config);
+  std::set<std::string> wanted(plan.inputs.begin(), plan.inputs.end());
+  wanted.insert({plan.work, plan.results, plan.dlq, plan.state, plan.control});
+  std::vector<std::string> missing;
+  for (const auto& t : wanted) {
+    if (!existing.count(t)) missing.push_back(t);
+  }
+  if (!missing.empty() && !plan.create) {
+    out.push_back(Fail("topics", fmt::format("missing and topics.create is false: {}",
+                                             Join(missing))));
+    return out;
+  }
+  if (auto st = consumers::EnsureTopics(rk.get(), plan, timeout_ms); !st.ok()) {
+    out.push_back(Fail("topics", st.error().message));
+    return out;
+  }
+  std::string detail = fmt::format("{} present; {} and {} compacted; {} and {} have the same "
+                                   "partition count",
+                                   wanted.size(), plan.state, plan.control, plan.work, plan.state);
+  if (!missing.empty()) detail += "; created " + Join(missing);
+  out.push_back(Ok("topics", detail));
+  return out;
+}
+
+std::vector<DoctorCheck> AwsChecks(const v1::WorkerConfig& config,
+                                   aws::CredentialsProvider& credentials,
+                                   aws::ClientProvider& clients) {
+  std::vector<DoctorCheck> out;
+  auto source = ResolveCredentialsAtStart(credentials);
+  if (!source.ok()) {
+    out.push_back(Fail("credentials", source.error().message));
+    out.push_back({CheckOutcome::kSkip, "caller identity", "no credentials"});
+    return out;
+  }
+  out.push_back(Ok("credentials", "from " + *source));
+
+  // Principals the handlers act as: the process's own identity, then each configured role.
+  std::vector<std::pair<std::string, aws::CellClients*>> principals;
+  auto base = clients.For("", "", "");
+  if (!base.ok()) {
+    out.push_back(Fail("caller identity", Describe(base.error())));
+  } else if (auto who = (*base)->sts->GetCallerIdentity(); !who.ok()) {
+    out.push_back(Fail("caller identity", "sts:GetCallerIdentity: " + Describe(who.error())));
+  } else {
+    out.push_back(Ok("caller identity", fmt::format("account {}, {}", who->account, who->arn)));
+    principals.emplace_back(PolicySourceArn(who->arn), *base);
+  }
+  std::vector<std::string> accounts;
+  for (const auto& [account, _] : config.aws().accounts()) accounts.push_back(account);
+  std::sort(accounts.begin(), accounts.end());
+  for (const auto& account : accounts) {
+    const std::string name = "role " + account;
+    auto cell = clients.For(account, "", "");
+    if (!cell.ok()) {
+      out.push_back(Fail(name, Describe(cell.error())));
+      continue;
+    }
+    auto who = (*cell)->sts->GetCallerIdentity();
+    if (!who.ok()) {
+      out.push_back(Fail(name, fmt::format("cannot act as {}: {}",
+                                           config.aws().accounts().at(account).role_arn(),
+                                           Describe(who.error()))));
+      continue;
+    }
+    out.push_back(Ok(name, "assumed: " + who->arn));
+    principals.emplace_back(PolicySourceArn(who->arn), *cell);
+  }
+
+  for (const auto& handler : RequiredActions(config)) {
+    if (handler.actions.empty()) {
+      out.push_back(Ok("permissions " + handler.handler, "no rules: no AWS actions to check"));
+      continue;
+    }
+    if (principals.empty()) {
+      out.push_back({CheckOutcome::kSkip, "permissions " + handler.handler,
+                     "no identity to simulate for"});
+      continue;
+    }
+    for (const auto& [principal, cell] : principals) {
+      out.push_back(SimulateHandler(*cell->iam, principal, handler));
+    }
+  }
+  return out;
+}
+
+int Doctor(const CommonOptions& options) {
+  auto env = Environment::Process();
+  auto loaded = options.config_path.empty() ? LoadConfigText("", env)
+                                            : LoadConfigFile(options.config_path, env);
+  const std::string config_name = options.config_path.empty() ? "(defaults)" : options.config_path;
+  if (!loaded.ok()) {
+    std::printf("%s\n", FormatCheck(Fail("config", config_name + " is invalid")).c_str());
+    std::printf("%s\n", loaded.error().message.c_str());
+    return 2;
+  }
+  const v1::WorkerConfig& config = loaded->config;
+  // Warnings and errors of the libraries go to stderr; the checks are the report on stdout.
+  InitLogging("text", "error");
+  std::vector<DoctorCheck> checks;
+  auto emit = [&checks](std::vector<DoctorCheck> more) {
+    for (auto& c : more) {
+      std::printf("%s\n", FormatCheck(c).c_str());
+      std::fflush(stdout);
+      checks.push_back(std::move(c));
+    }
+  };
+  std::string detail = config_name + " is valid";
+  if (!loaded->warnings.empty()) detail += "; " + Join(loaded->warnings, "; ");
+  emit({Ok("config", detail)});
+  emit(KafkaChecks(config, kKafkaTimeoutMs));
+  auto credentials = MakeCredentials();
+  auto clients = MakeClientProvider(config, {.credentials = credentials, .endpoints = {}});
+  emit(AwsChecks(config, *credentials, *clients));
+  size_t failed = std::count_if(checks.begin(), checks.end(), [](const DoctorCheck& c) {
+    return c.outcome == CheckOutcome::kFail;
+  });
+  size_t warned = std::count_if(checks.begin(), checks.end(), [](const DoctorCheck& c) {
+    return c.outcome == CheckOutcome::kWarn;
+  });
+  std::printf("doctor: %zu checks, %zu failed, %zu warnings\n", checks.size(), failed, warned);
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace fleetkeeper::app
