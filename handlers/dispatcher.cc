@@ -8,7 +8,8 @@
 
 namespace fleetkeeper::handlers {
 
-Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock)
+Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
+                       std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides)
     : config_(config), clock_(clock) {
   for (const auto& entry : HandlerCatalog()) {
     std::string why;
@@ -32,6 +33,10 @@ Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock)
         disabled_[kind] = why;
       }
     }
+  }
+  for (auto& [kind, handler] : overrides) {
+    disabled_.erase(kind);
+    by_kind_[kind] = std::move(handler);
   }
 }
 

@@ -26,7 +26,10 @@ class WorkflowHandler;
 
 class Dispatcher {
  public:
-  Dispatcher(const v1::WorkerConfig& config, const Clock& clock);
+  // `overrides` (event kind -> handler) replace the catalog's handler for those kinds: for tests,
+  // and for the test-only handlers the worker installs when FK_TEST_HANDLERS asks for them.
+  Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
+             std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides = {});
 
   // The outcome of one work item. Events that need a workflow are admitted by their handler; the
   // durable runtime owns what happens next.
