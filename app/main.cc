@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/control.h"
+#include "app/doctor.h"
 
 int main(int argc, char** argv) {
   using namespace fleetkeeper::app;
@@ -30,10 +32,25 @@ int main(int argc, char** argv) {
   auto* validate = cli.add_subcommand("validate-config", "Check a configuration file");
   validate->add_option("path", validate_path, "FILE")->required();
 
+  auto* doctor =
+      cli.add_subcommand("doctor", "Pre-flight: config, Kafka, AWS credentials, permissions");
+  doctor->add_option("--config", common.config_path, "YAML configuration file");
+
+  std::string freeze_reason;
+  auto* freeze = cli.add_subcommand("freeze", "Stop every worker starting mutating steps");
+  freeze->add_option("--reason", freeze_reason, "Why (shown to everyone)")->required();
+  freeze->add_option("--config", common.config_path, "YAML configuration file");
+  auto* unfreeze = cli.add_subcommand("unfreeze", "Let workers start mutating steps again");
+  unfreeze->add_option("--reason", freeze_reason, "Why (optional)");
+  unfreeze->add_option("--config", common.config_path, "YAML configuration file");
+
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return RunWorker(common);
   if (replay->parsed()) return Replay(common, replay_paths, replay_topic, replay_bootstrap);
   if (inspect->parsed()) return Inspect(common, inspect_path);
   if (validate->parsed()) return ValidateConfig(validate_path);
+  if (doctor->parsed()) return Doctor(common);
+  if (freeze->parsed()) return Freeze(common, freeze_reason);
+  if (unfreeze->parsed()) return Unfreeze(common, freeze_reason);
   return 2;
 }
