@@ -1,0 +1,250 @@
+// `fleetkeeper ingest` over a real loopback socket: a raw HTTP client talks to the server on port
+// 0; the broker and the network are replaced by a recording sink, a certificate fetcher that
+// serves the PEMs of ../shared/testdata/sns, and a recording URL visitor. The SNS messages are real
+// signed deliveries (aws-sdk-java-v2 fixtures); their HTTP form follows "Parsing message formats"
+// in the SNS developer guide (https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html).
+#include "app/ingest_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace fleetkeeper::app {
+namespace {
+
+const std::string kSns = std::string(FK_SHARED_TESTDATA) + "/sns/aws-sdk-java-v2/sns-message-manager/";
+const std::string kCertUrl =
+    "https://sns.us-west-2.amazonaws.com/"
+    "SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Sends `raw` (optionally pausing mid-way) and returns the whole response.
+std::string Exchange(uint16_t port, const std::string& raw, int pause_ms = 0) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  size_t first = pause_ms > 0 ? raw.size() / 2 : raw.size();
+  ::send(fd, raw.data(), first, MSG_NOSIGNAL);
+  if (pause_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    ::send(fd, raw.data() + first, raw.size() - first, MSG_NOSIGNAL);
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+int StatusOf(const std::string& response) {
+  if (response.rfind("HTTP/1.1 ", 0) != 0) return -1;
+  return std::stoi(response.substr(9, 3));
+}
+
+std::string Post(const std::string& body, const std::string& extra_headers = "") {
+  return "POST / HTTP/1.1\r\nHost: ingest.example.com\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
+}
+
+std::string SnsPost(const std::string& type, const std::string& body) {
+  return Post(body, "x-amz-sns-message-type: " + type +
+                        "\r\nContent-Type: text/plain; charset=UTF-8\r\n");
+}
+
+class IngestServerTest : public ::testing::Test {
+ protected:
+  void Start(IngestOptions options = {}, HttpServerOptions server_options = {}) {
+    handler_ = std::make_unique<IngestHandler>(
+        options,
+        [this](const IngestRecord& r) -> Status {
+          if (kafka_down_) return Error(ErrorCode::kUnavailable, "broker down", true);
+          std::lock_guard lock(mu_);
+          produced_.push_back(r);
+          return Ok{};
+        },
+        [this](const std::string& url) -> Result<std::string> {
+          ++fetches_;
+          if (url != kCertUrl) return Error(ErrorCode::kNotFound, "unknown certificate " + url);
+          return ReadFile(kSns + "SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem");
+        },
+        [this](const std::string& url) -> Result<int> {
+          std::lock_guard lock(mu_);
+          visited_.push_back(url);
+          return 200;
+        });
+    server_options.port = 0;
+    server_ = std::make_unique<HttpServer>(
+        server_options, [this](const HttpServerRequest& r) { return handler_->Handle(r); });
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  uint16_t port() const { return server_->port(); }
+
+  std::unique_ptr<IngestHandler> handler_;
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mu_;
+  std::vector<IngestRecord> produced_;
+  std::vector<std::string> visited_;
+  std::atomic<int> fetches_{0};
+  std::atomic<bool> kafka_down_{false};
+};
+
+TEST_F(IngestServerTest, HealthEndpointAnswers) {
+  Start();
+  std::string r = Exchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 200);
+  EXPECT_NE(r.find("\r\n\r\nok\n"), std::string::npos);
+}
+
+TEST_F(IngestServerTest, SignedSnsNotificationIsProducedAsSentAndTheCertificateCached) {
+  Start();
+  const std::string body = ReadFile(kSns + "test-notification-with-subject.json");
+  EXPECT_EQ(StatusOf(Exchange(port(), SnsPost("Notification", body))), 200);
+  EXPECT_EQ(StatusOf(Exchange(port(), SnsPost("Notification", body))), 200);
+  ASSERT_EQ(produced_.size(), 2u);
+  EXPECT_EQ(produced_[0].value, body);
+  EXPECT_EQ(fetches_.load(), 1);
+  EXPECT_EQ(handler_->cached_certificates(), 1u);
+}
+
+TEST_F(IngestServerTest, TamperedSnsNotificationIs403AndNotProduced) {
+  Start();
+  std::string body = ReadFile(kSns + "test-notification-with-subject.json");
+  body.replace(body.find("Hello!"), 6, "Hullo!");
+  std::string r = Exchange(port(), SnsPost("Notification", body));
+  EXPECT_EQ(StatusOf(r), 403);
+  EXPECT_NE(r.find("Signature: does not match"), std::string::npos) << r;
+  EXPECT_TRUE(produced_.empty());
+}
+
+TEST_F(IngestServerTest, SubscriptionConfirmationVisitsTheSubscribeUrlAndProducesNothing) {
+  Start();
+  const std::string body = ReadFile(kSns + "test-subscription-confirmation.json");
+  EXPECT_EQ(StatusOf(Exchange(port(), SnsPost("SubscriptionConfirmation", body))), 200);
+  ASSERT_EQ(visited_.size(), 1u);
+  EXPECT_EQ(visited_[0].rfind("https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription", 0),
+            0u);
+  EXPECT_TRUE(produced_.empty());
+}
+
+TEST_F(IngestServerTest, UnsubscribeConfirmationIsAcknowledgedNotProduced) {
+  Start();
+  const std::string body = ReadFile(kSns + "test-unsubscribe-confirmation.json");
+  EXPECT_EQ(StatusOf(Exchange(port(), SnsPost("UnsubscribeConfirmation", body))), 200);
+  EXPECT_TRUE(produced_.empty());
+  EXPECT_TRUE(visited_.empty());
+}
+
+TEST_F(IngestServerTest, SnsFromATopicNotAllowedIs403) {
+  IngestOptions options;
+  options.sns_topic_arns = {"arn:aws:sns:us-east-1:111122223333:fleet-alarms"};
+  Start(options);
+  const std::string body = ReadFile(kSns + "test-notification-with-subject.json");
+  EXPECT_EQ(StatusOf(Exchange(port(), SnsPost("Notification", body))), 403);
+  EXPECT_TRUE(produced_.empty());
+  EXPECT_EQ(fetches_.load(), 0);
+}
+
+TEST_F(IngestServerTest, MalformedSnsIs400) {
+  Start();
+  EXPECT_EQ(StatusOf(Exchange(port(), SnsPost("Notification", "{\"Type\":"))), 400);
+  const std::string body = ReadFile(kSns + "test-notification-with-subject.json");
+  std::string r = Exchange(port(), SnsPost("SubscriptionConfirmation", body));
+  EXPECT_EQ(StatusOf(r), 400);
+  EXPECT_NE(r.find("body's Type is Notification"), std::string::npos);
+  EXPECT_TRUE(produced_.empty());
+}
+
+TEST_F(IngestServerTest, EventBridgeEventIsProducedAndKafkaDownIs503) {
+  Start();
+  const std::string event =
+      R"({"version":"0","id":"7bf73129-1428-4cd3-a780-95db273d1602","detail-type":)"
+      R"("Parameter Store Change","source":"aws.ssm","account":"123456789012",)"
+      R"("time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],)"
+      R"("detail":{"name":"/ami/linux/test","operation":"Update"}})";
+  EXPECT_EQ(StatusOf(Exchange(port(), Post(event, "Content-Type: application/json\r\n"))), 200);
+  ASSERT_EQ(produced_.size(), 1u);
+  EXPECT_EQ(produced_[0].value, event);
+  kafka_down_ = true;
+  std::string r = Exchange(port(), Post(event));
+  EXPECT_EQ(StatusOf(r), 503);
+  EXPECT_NE(r.find("broker down"), std::string::npos);
+  EXPECT_EQ(produced_.size(), 1u);
+}
+
+TEST_F(IngestServerTest, BadInputGets4xxAndTheServerKeepsServing) {
+  HttpServerOptions limits;
+  limits.max_body_bytes = 64 * 1024;
+  limits.request_timeout_ms = 300;
+  Start({}, limits);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post("not json"))), 400);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post("[1,2,3]"))), 400);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post(std::string(50000, '[')))), 400);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post(std::string(70000, 'x')))), 413);
+  EXPECT_EQ(StatusOf(Exchange(port(), "POST / HTTP/1.1\r\nHost: x\r\n\r\n{}")), 411);
+  EXPECT_EQ(StatusOf(Exchange(port(), "GARBAGE\r\n\r\n")), 400);
+  EXPECT_EQ(StatusOf(Exchange(port(), "POST / HTTP/1.1\r\nContent-Length: x1\r\n\r\n")), 400);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post("{\"id\":\"1\"}"), 600)), 408);
+  EXPECT_EQ(StatusOf(Exchange(port(), "GET /events HTTP/1.1\r\n\r\n")), 405);
+  EXPECT_TRUE(produced_.empty());
+  EXPECT_EQ(StatusOf(Exchange(port(), "GET /healthz HTTP/1.1\r\n\r\n")), 200);
+}
+
+TEST_F(IngestServerTest, SharedSecretIsRequiredWhenConfigured) {
+  IngestOptions options;
+  options.secret_header = "x-fleetkeeper-token";
+  options.secret = "s3cret";
+  Start(options);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post("{}"))), 401);
+  EXPECT_EQ(StatusOf(Exchange(port(), Post("{}", "X-Fleetkeeper-Token: wrong\r\n"))), 401);
+  EXPECT_TRUE(produced_.empty());
+  EXPECT_EQ(StatusOf(Exchange(port(), Post("{}", "X-Fleetkeeper-Token: s3cret\r\n"))), 200);
+  EXPECT_EQ(produced_.size(), 1u);
+}
+
+TEST(IngestUrls, SubscribeUrlMustBeAnSnsEndpoint) {
+  EXPECT_TRUE(ValidateSubscribeUrl(
+                  "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&Token=1")
+                  .ok());
+  EXPECT_TRUE(ValidateSubscribeUrl("https://sns.cn-north-1.amazonaws.com.cn/?Action=x").ok());
+  for (const char* bad : {"http://sns.us-west-2.amazonaws.com/?Action=x",
+                          "https://sns.us-west-2.amazonaws.com.evil.example/",
+                          "https://evil.example/?https://sns.us-west-2.amazonaws.com/",
+                          "https://sns.us-west-2.amazonaws.com@evil.example/",
+                          "https://sns.us-west-2.amazonaws.com:444/",
+                          "https://sqs.us-west-2.amazonaws.com/", "https://sns..amazonaws.com/"}) {
+    EXPECT_FALSE(ValidateSubscribeUrl(bad).ok()) << bad;
+  }
+}
+
+TEST(IngestUrls, ListenAddressIsChecked) {
+  HttpServerOptions o;
+  EXPECT_TRUE(ParseListenAddress("0.0.0.0:9000", o).ok());
+  EXPECT_EQ(o.port, 9000);
+  EXPECT_FALSE(ParseListenAddress("localhost:80", o).ok());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1:99999", o).ok());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1", o).ok());
+}
+
+}  // namespace
+}  // namespace fleetkeeper::app
