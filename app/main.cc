@@ -4,6 +4,7 @@
 #include "app/commands.h"
 #include "app/control.h"
 #include "app/doctor.h"
+#include "app/ingest_server.h"
 
 int main(int argc, char** argv) {
   using namespace fleetkeeper::app;
@@ -44,6 +45,16 @@ int main(int argc, char** argv) {
   unfreeze->add_option("--reason", freeze_reason, "Why (optional)");
   unfreeze->add_option("--config", common.config_path, "YAML configuration file");
 
+  std::string ingest_listen = "127.0.0.1:8080";
+  std::vector<std::string> ingest_topics;
+  IngestOptions ingest_options;
+  auto* ingest = cli.add_subcommand("ingest", "HTTP endpoint for EventBridge and SNS deliveries");
+  ingest->add_option("--config", common.config_path, "YAML configuration file");
+  ingest->add_option("--listen", ingest_listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  ingest->add_option("--secret-header", ingest_options.secret_header,
+                     "EventBridge: header that must carry FLEETKEEPER_INGEST_SECRET");
+  ingest->add_option("--sns-topic", ingest_topics, "SNS: accept only this topic ARN (repeatable)");
+
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return RunWorker(common);
   if (replay->parsed()) return Replay(common, replay_paths, replay_topic, replay_bootstrap);
@@ -52,5 +63,9 @@ int main(int argc, char** argv) {
   if (doctor->parsed()) return Doctor(common);
   if (freeze->parsed()) return Freeze(common, freeze_reason);
   if (unfreeze->parsed()) return Unfreeze(common, freeze_reason);
+  if (ingest->parsed()) {
+    ingest_options.sns_topic_arns.insert(ingest_topics.begin(), ingest_topics.end());
+    return Ingest(common, ingest_listen, ingest_options);
+  }
   return 2;
 }
