@@ -36,6 +36,9 @@ struct IngestOptions {
   // SNS: when non-empty, only these topic ARNs are accepted (signatures only prove a message came
   // from SNS, not from which topic).
   std::set<std::string> sns_topic_arns;
+  // SNS: a directory of signing certificates named as the last path segment of their
+  // SigningCertURL, consulted before fetching (hosts without outbound HTTPS to SNS). Empty: none.
+  std::string sns_certificate_dir;
 };
 
 // The seams, so that tests run without the network or a broker:
