@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   ingest->add_option("--secret-header", ingest_options.secret_header,
                      "EventBridge: header that must carry FLEETKEEPER_INGEST_SECRET");
   ingest->add_option("--sns-topic", ingest_topics, "SNS: accept only this topic ARN (repeatable)");
+  ingest->add_option("--sns-cert-dir", ingest_options.sns_certificate_dir,
+                     "SNS: signing certificates by file name, consulted before fetching");
 
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return RunWorker(common);
