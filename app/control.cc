@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <map>
+#include <thread>
 
 #include "app/config.h"
 #include "common/log.h"
@@ -138,6 +139,12 @@ Result<ControlWrite> WriteControlRecord(const v1::WorkerConfig& config,
   const std::string topic = ControlTopic(config);
   // A missing topic would only fail after message.timeout.ms, with a vaguer error.
   auto partitions = consumers::PartitionCount(rk, topic, timeout_ms);
+  // A topic created moments ago may not be in every broker's metadata yet.
+  for (int i = 0; i < 10 && !partitions.ok() && partitions.error().code == ErrorCode::kNotFound;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    partitions = consumers::PartitionCount(rk, topic, timeout_ms);
+  }
   if (!partitions.ok()) {
     Error e = std::move(partitions).take_error();
     if (e.code == ErrorCode::kNotFound) {
