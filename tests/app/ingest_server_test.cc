@@ -2,7 +2,8 @@
 // 0; the broker and the network are replaced by a recording sink, a certificate fetcher that
 // serves the PEMs of ../shared/testdata/sns, and a recording URL visitor. The SNS messages are real
 // signed deliveries (aws-sdk-java-v2 fixtures); their HTTP form follows "Parsing message formats"
-// in the SNS developer guide (https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html).
+// in the SNS developer guide:
+// https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html
 #include "app/ingest_server.h"
 
 #include <arpa/inet.h>
@@ -20,7 +21,8 @@
 namespace fleetkeeper::app {
 namespace {
 
-const std::string kSns = std::string(FK_SHARED_TESTDATA) + "/sns/aws-sdk-java-v2/sns-message-manager/";
+const std::string kSns =
+    std::string(FK_SHARED_TESTDATA) + "/sns/aws-sdk-java-v2/sns-message-manager/";
 const std::string kCertUrl =
     "https://sns.us-west-2.amazonaws.com/"
     "SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem";
