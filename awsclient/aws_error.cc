@@ -57,6 +57,10 @@ ParsedBody ParseXml(std::string_view body) {
   pugi::xml_node error;
   if (std::string_view(root.name()) == "ErrorResponse") {
     error = root.child("Error");
+    // moto wraps its authentication and authorization errors (SignatureDoesNotMatch,
+    // AuthFailure, AccessDenied, InvalidClientTokenId) in <Errors>, as EC2 does, whatever the
+    // service.
+    if (!error) error = root.child("Errors").child("Error");
     out.request_id = root.child_value("RequestId");
   } else if (std::string_view(root.name()) == "Response") {
     error = root.child("Errors").child("Error");
@@ -171,6 +175,10 @@ bool IsPossibleClockSkewCode(std::string_view code) {
          code == "AuthFailure";
 }
 
+bool IsExpiredTokenCode(std::string_view code) {
+  return code == "ExpiredToken" || code == "ExpiredTokenException";
+}
+
 bool IsTransientStatus(int status) {
   return status == 500 || status == 502 || status == 503 || status == 504;
 }
@@ -215,7 +223,12 @@ Error ParseAwsError(Protocol protocol, int status, const Headers& headers, std::
   ParsedBody parsed;
   if (protocol == Protocol::kJson11) {
     parsed = ParseJson(body, headers);
-    if (!parsed.recognised) parsed = ParseXml(body);  // a proxy or gateway may answer in XML
+    // A proxy or gateway may answer in XML, and moto answers auth failures of JSON services in
+    // XML with only the code in X-Amzn-ErrorType: the message is in the XML then.
+    if (!parsed.recognised || parsed.message.empty()) {
+      ParsedBody xml = ParseXml(body);
+      if (xml.recognised && (!parsed.recognised || xml.code == parsed.code)) parsed = xml;
+    }
   } else {
     parsed = ParseXml(body);
     if (!parsed.recognised) parsed = ParseJson(body, headers);

@@ -11,7 +11,8 @@
 
 namespace fleetkeeper::aws {
 
-// Parses the error body of a non-2xx answer: query XML (<ErrorResponse><Error>), EC2 XML
+// Parses the error body of a non-2xx answer: query XML (<ErrorResponse><Error>, or
+// <ErrorResponse><Errors><Error> as moto writes its auth errors), EC2 XML
 // (<Response><Errors><Error>), JSON 1.1 (__type / code / message, or the X-Amzn-ErrorType
 // header). A body that is none of these (an HTML 500 page, an empty body) gives an Error with
 // the HTTP status and a short, redacted snippet. `what` names the call for the message, e.g.
@@ -36,6 +37,8 @@ bool IsClockSkewCode(std::string_view aws_code);
 // Codes that mean clock skew only when the server's Date header disagrees with ours.
 bool IsPossibleClockSkewCode(std::string_view aws_code);
 bool IsTransientStatus(int http_status);  // 500, 502, 503, 504
+// The session token expired (ExpiredToken, ExpiredTokenException): fresh credentials may help.
+bool IsExpiredTokenCode(std::string_view aws_code);
 // kAlreadyExists / kInProgress for idempotent answers, kNotFound, kUnauthorized, kThrottled,
 // kUnavailable, else kAws.
 ErrorCode ErrorCodeFor(std::string_view aws_code, int http_status);

@@ -82,11 +82,20 @@ std::string StsRegion(const StsOptions& sts) {
   return "us-east-1";
 }
 
+// A form body as the AWS CLI writes it: percent-encoding with '+' for a space (see FormEncode in
+// query_protocol.h for why the space matters).
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& params) {
+  auto encode = [](const std::string& text) {
+    std::string encoded = UriEncode(text);
+    for (size_t at = encoded.find("%20"); at != std::string::npos; at = encoded.find("%20", at)) {
+      encoded.replace(at, 3, "+");
+    }
+    return encoded;
+  };
   std::string out;
   for (const auto& [k, v] : params) {
     if (!out.empty()) out.push_back('&');
-    out += UriEncode(k) + "=" + UriEncode(v);
+    out += encode(k) + "=" + encode(v);
   }
   return out;
 }

@@ -30,6 +30,10 @@ class CredentialsProvider {
   virtual Result<Credentials> Resolve() = 0;
   // A short, secret-free name for logs and `fleetkeeper doctor`.
   virtual std::string name() const = 0;
+  // Drops cached credentials, so that the next Resolve() fetches fresh ones. Called by the
+  // transport when AWS says the credentials expired earlier than they claimed. No-op for
+  // providers that cache nothing.
+  virtual void Invalidate() {}
 };
 
 using CredentialsProviderPtr = std::shared_ptr<CredentialsProvider>;
@@ -212,7 +216,7 @@ class CachedProvider final : public CredentialsProvider {
       : inner_(std::move(inner)), clock_(clock), refresh_before_ms_(refresh_before_ms) {}
   Result<Credentials> Resolve() override;
   std::string name() const override { return inner_->name(); }
-  void Invalidate();
+  void Invalidate() override;
   int refreshes() const;
 
  private:

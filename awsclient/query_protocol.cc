@@ -16,6 +16,8 @@ std::string FormEncode(std::string_view text) {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
         c == '_' || c == '.' || c == '~') {
       out.push_back(static_cast<char>(c));
+    } else if (c == ' ') {
+      out.push_back('+');
     } else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);

@@ -27,7 +27,10 @@ namespace fleetkeeper::aws {
 
 enum class QueryFlavor { kQuery, kEc2 };
 
-// Percent-encoding of a form key or value (RFC 3986 unreserved characters stay literal).
+// application/x-www-form-urlencoded encoding of a form key or value, byte for byte as the AWS CLI
+// writes query bodies: RFC 3986 unreserved characters stay literal, a space becomes '+', every
+// other byte %XX. AWS accepts "%20" as well, but an emulator that re-encodes the parsed form to
+// check the signature (moto) only matches the CLI's form.
 std::string FormEncode(std::string_view text);
 
 // An ordered list of request parameters for one query-protocol call. Keys are the full flattened

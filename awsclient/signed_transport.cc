@@ -78,6 +78,7 @@ Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
   http.body = request.body;  // the same bytes on every attempt
 
   int retry_cost = 0;
+  bool credentials_refreshed = false;
   const int max_attempts = std::max(1, options_.retry.max_attempts);
   for (int attempt = 1;; ++attempt) {
     if (options_.limiter) options_.limiter->Acquire();
@@ -131,6 +132,15 @@ Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
     }
     spdlog::debug("aws: {} attempt {} failed: {}", what, attempt, Redact(error.ToString()));
 
+    // Cached credentials that AWS calls expired (an early revocation, a cache that trusted a
+    // wrong Expiration): fetch fresh ones and try once more, at no cost to the retry quota.
+    if (IsExpiredTokenCode(error.aws_code) && !credentials_refreshed) {
+      credentials_refreshed = true;
+      spdlog::info("aws: {}: {}; refreshing the credentials and retrying once", what,
+                   error.aws_code);
+      credentials_->Invalidate();
+      continue;
+    }
     if (!error.retriable) return error;
     if (attempt >= max_attempts) {
       error.message += " (gave up after " + std::to_string(attempt) + " attempts)";

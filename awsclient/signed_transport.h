@@ -38,7 +38,9 @@ class SignedTransport final : public Transport {
   SignedTransport(CredentialsProviderPtr credentials, TransportOptions options);
 
   // The request body is sent byte for byte as given on every attempt: idempotency tokens the
-  // service layer put in it are never regenerated.
+  // service layer put in it are never regenerated. An ExpiredToken answer invalidates the
+  // credentials provider's cache and is retried once with fresh credentials, outside the retry
+  // quota.
   Result<ServiceResponse> Call(const ServiceRequest& request) override;
   const std::string& region() const override { return options_.region; }
 

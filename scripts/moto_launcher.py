@@ -29,8 +29,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 TEST_USER = "fleetkeeper-test"
-TEST_SERVICES = ("ec2", "autoscaling", "ssm", "elasticloadbalancing", "cloudwatch", "sns", "ecs",
-                 "sts", "iam", "codedeploy")
+# IAM action prefixes of the services the clients call. moto takes the prefix from the signing
+# name of the request's credential scope, which is also the real IAM prefix: CloudWatch signs as
+# "monitoring" and ELBv2 as "elasticloadbalancing".
+TEST_ACTION_PREFIXES = ("ec2", "autoscaling", "ssm", "elasticloadbalancing", "monitoring", "sns",
+                        "ecs", "sts", "iam", "codedeploy")
 
 
 def setup_auth(endpoint: str) -> int:
@@ -47,7 +50,7 @@ def setup_auth(endpoint: str) -> int:
     iam = client("iam", "bootstrap", "bootstrap")
     iam.create_user(UserName=TEST_USER)
     policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": [f"{s}:*" for s in TEST_SERVICES], "Resource": "*"}]}
+        {"Effect": "Allow", "Action": [f"{p}:*" for p in TEST_ACTION_PREFIXES], "Resource": "*"}]}
     iam.put_user_policy(UserName=TEST_USER, PolicyName="fleetkeeper-test",
                         PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=TEST_USER)["AccessKey"]

@@ -118,7 +118,9 @@ def _install_source_version() -> None:
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeReplaceRootVolumeTasks.html
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRootVolumeTask.html
 # TaskState: pending -> in-progress -> succeeded. The instance keeps its id, network interfaces and
-# data volumes; with ImageId its root volume (and so its image id) comes from that AMI.
+# data volumes; with ImageId its root volume (and so its image id) comes from that AMI. A repeated
+# ClientToken returns the task it created (the idempotency of
+# https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
 
 class ReplaceRootVolumeTask:
     def __init__(self, instance: Any, image_id: str | None, snapshot_id: str | None,
@@ -132,6 +134,7 @@ class ReplaceRootVolumeTask:
         self.state = "pending"
         self.start_time = utcnow()
         self.complete_time: Any = None
+        self.client_token: str | None = None
 
     def describe(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -173,6 +176,17 @@ def _install_replace_root_volume() -> None:
         instance_id = self._get_param("InstanceId")
         image_id = self._get_param("ImageId")
         snapshot_id = self._get_param("SnapshotId")
+        token = self._get_param("ClientToken") or None
+        if token:
+            for task in _tasks(self.ec2_backend).values():
+                if task.client_token != token:
+                    continue
+                if (task.instance.id, task.image_id, task.snapshot_id) != (
+                        instance_id, image_id, snapshot_id):
+                    raise ClientError("IdempotentParameterMismatch",
+                                      "The client token you have provided is associated with a "
+                                      "resource that has different parameters.")
+                return ActionResult({"ReplaceRootVolumeTask": task.describe()})
         if image_id and snapshot_id:
             raise ClientError("InvalidParameterCombination",
                               "You can specify either a snapshot or an AMI, not both.")
@@ -197,6 +211,7 @@ def _install_replace_root_volume() -> None:
         self.error_on_dryrun()
         task = ReplaceRootVolumeTask(instance, image_id, snapshot_id,
                                      bool(self._get_param("DeleteReplacedRootVolume")), tags)
+        task.client_token = token
         _tasks(self.ec2_backend)[task.id] = task
         TIMERS.call_later(state_delay(), lambda: _advance_task(task))
         return ActionResult({"ReplaceRootVolumeTask": task.describe()})

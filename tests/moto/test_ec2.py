@@ -91,6 +91,27 @@ def test_replace_root_volume_task(aws):
     assert error.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
 
 
+def test_replace_root_volume_task_is_idempotent_with_client_token(aws, name):
+    ec2 = aws("ec2")
+    image, new_image = amis(ec2)
+    instance_id = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0][
+        "InstanceId"]
+    wait_for(lambda: state(ec2, instance_id) == "running")
+    first = ec2.create_replace_root_volume_task(InstanceId=instance_id, ImageId=new_image,
+                                                ClientToken=name)["ReplaceRootVolumeTask"]
+    # While the first is in progress a new task would be refused; the retry gets the first one.
+    again = ec2.create_replace_root_volume_task(InstanceId=instance_id, ImageId=new_image,
+                                                ClientToken=name)["ReplaceRootVolumeTask"]
+    assert again["ReplaceRootVolumeTaskId"] == first["ReplaceRootVolumeTaskId"]
+    with pytest.raises(ClientError) as error:
+        ec2.create_replace_root_volume_task(InstanceId=instance_id, ImageId=image,
+                                            ClientToken=name)
+    assert error.value.response["Error"]["Code"] == "IdempotentParameterMismatch"
+    tasks = ec2.describe_replace_root_volume_tasks(
+        Filters=[{"Name": "instance-id", "Values": [instance_id]}])["ReplaceRootVolumeTasks"]
+    assert len(tasks) == 1
+
+
 def test_instance_states_take_time(aws):
     ec2 = aws("ec2")
     image, _ = amis(ec2)

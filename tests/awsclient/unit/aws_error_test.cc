@@ -185,6 +185,67 @@ TEST(AwsErrorTest, ErrorMessagesNeverCarryASignature) {
   EXPECT_EQ(error.message.find("AKIDEXAMPLE"), std::string::npos) << error.message;
 }
 
+// moto's server writes its authentication and authorization failures for every service as
+// <ErrorResponse><Errors><Error>, the <Errors> wrapper of EC2's form
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html#api-error-response)
+// inside the query protocol's root
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CommonErrors.html), and puts
+// the code in X-Amzn-ErrorType too; a JSON 1.1 service then gets an XML body. Codes and messages:
+// https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+std::string MotoAuthBody(const std::string& code, const std::string& message) {
+  return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>" +
+         code + "</Code><Message>" + message +
+         "</Message><Type>Sender</Type></Error></Errors></ErrorResponse>";
+}
+
+TEST(AwsErrorTest, MotoWrappedAuthErrorsGiveTheirCode) {
+  Error signature = ParseAwsError(
+      Protocol::kQuery, 403, {},
+      MotoAuthBody("SignatureDoesNotMatch",
+                   "The request signature we calculated does not match the signature you "
+                   "provided."),
+      "sts GetCallerIdentity");
+  EXPECT_EQ(signature.aws_code, "SignatureDoesNotMatch");
+  EXPECT_EQ(signature.code, ErrorCode::kUnauthorized);
+  EXPECT_FALSE(signature.retriable);
+  EXPECT_NE(signature.message.find("does not match the signature"), std::string::npos)
+      << signature.message;
+
+  Error auth = ParseAwsError(
+      Protocol::kEc2Query, 401, {},
+      MotoAuthBody("AuthFailure", "AWS was not able to validate the provided access credentials"),
+      "ec2 DescribeInstances");
+  EXPECT_EQ(auth.aws_code, "AuthFailure");
+  EXPECT_EQ(auth.code, ErrorCode::kUnauthorized);
+  EXPECT_FALSE(auth.retriable);
+
+  Error denied = ParseAwsError(
+      Protocol::kQuery, 403, {},
+      MotoAuthBody("AccessDenied",
+                   "User: arn:aws:iam::123456789012:user/u is not authorized to perform: "
+                   "sqs:ListQueues"),
+      "sqs ListQueues");
+  EXPECT_EQ(denied.aws_code, "AccessDenied");
+  EXPECT_EQ(denied.code, ErrorCode::kUnauthorized);
+  EXPECT_NE(denied.message.find("sqs:ListQueues"), std::string::npos) << denied.message;
+
+  // A JSON 1.1 service: the code from the header, the message from the XML body.
+  Error json = ParseAwsError(Protocol::kJson11, 403,
+                             {{"X-Amzn-ErrorType", "InvalidClientTokenId"}},
+                             MotoAuthBody("InvalidClientTokenId",
+                                          "The security token included in the request is "
+                                          "invalid."),
+                             "ssm GetParameter");
+  EXPECT_EQ(json.aws_code, "InvalidClientTokenId");
+  EXPECT_EQ(json.code, ErrorCode::kUnauthorized);
+  EXPECT_NE(json.message.find("security token included"), std::string::npos) << json.message;
+  // Without the header, the XML body alone is enough.
+  Error json_bare = ParseAwsError(Protocol::kJson11, 403, {},
+                                  MotoAuthBody("AccessDenied", "not authorized"),
+                                  "ecs ListClusters");
+  EXPECT_EQ(json_bare.aws_code, "AccessDenied");
+}
+
 TEST(AwsErrorTest, RequestIdFromHeaderOrBody) {
   EXPECT_EQ(ExtractRequestId({{"X-Amzn-RequestId", "h-1"}}, "<RequestId>b-1</RequestId>"), "h-1");
   EXPECT_EQ(ExtractRequestId({}, "<Response><RequestID>b-2</RequestID></Response>"), "b-2");

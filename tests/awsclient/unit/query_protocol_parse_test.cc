@@ -117,7 +117,7 @@ TEST(QueryProtocol, Scalars) {
 }
 
 TEST(QueryProtocol, PercentEncodesReservedCharacters) {
-  EXPECT_EQ(FormEncode("a b+c/d=e&f~g_h.i-j"), "a%20b%2Bc%2Fd%3De%26f~g_h.i-j");
+  EXPECT_EQ(FormEncode("a b+c/d=e&f~g_h.i-j"), "a+b%2Bc%2Fd%3De%26f~g_h.i-j");
   EXPECT_EQ(FormEncode("resolve:ssm:/ami/x"), "resolve%3Assm%3A%2Fami%2Fx");
   EXPECT_EQ(FormEncode("\xc3\xa9"), "%C3%A9");
 }

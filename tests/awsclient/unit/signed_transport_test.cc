@@ -296,6 +296,64 @@ TEST_F(SignedTransportTest, DebugLogCarriesNoSecret) {
   EXPECT_EQ(response.error().message.find(kToken), std::string::npos);
 }
 
+// Hands out session credentials numbered by generation; Invalidate() moves to the next one, as
+// a cache that re-fetches would.
+class RotatingProvider final : public CredentialsProvider {
+ public:
+  Result<Credentials> Resolve() override {
+    return Credentials{"ASIAEXAMPLE", kSecret, "token-" + std::to_string(generation_.load()), 0,
+                       "rotating"};
+  }
+  std::string name() const override { return "rotating"; }
+  void Invalidate() override { ++generation_; }
+  int generation() const { return generation_.load(); }
+
+ private:
+  std::atomic<int> generation_{1};
+};
+
+// STS's error for a session token past its expiry, in the query protocol's error form:
+// https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html (ExpiredTokenException)
+// and https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html (ExpiredToken)
+TEST_F(SignedTransportTest, ExpiredTokenRefreshesTheCredentialsAndRetriesOnce) {
+  LoopbackServer server([](const LoopbackRequest& request) {
+    return request.Header("X-Amz-Security-Token") == "token-1" ? Ec2Error(400, "ExpiredToken")
+                                                               : Ok();
+  });
+  auto provider = std::make_shared<RotatingProvider>();
+  env_.Set("AWS_ENDPOINT_URL", server.url());
+  TransportOptions options;
+  options.region = "eu-west-1";
+  options.clock = &clock_;
+  options.sleeper = &sleeper_;
+  SignedTransport transport(provider, options);
+  auto response = transport.Call(Describe());
+  ASSERT_TRUE(response.ok()) << response.error().ToString();
+  EXPECT_EQ(provider->generation(), 2);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].Header("X-Amz-Security-Token"), "token-2");
+  EXPECT_TRUE(sleeper_.sleeps().empty()) << "fresh credentials need no backoff";
+  EXPECT_EQ(transport.quota().available(), 500);
+}
+
+TEST_F(SignedTransportTest, ExpiredTokenTwiceIsReportedAfterOneRefresh) {
+  LoopbackServer server([](const LoopbackRequest&) { return Ec2Error(400, "ExpiredToken"); });
+  auto provider = std::make_shared<RotatingProvider>();
+  env_.Set("AWS_ENDPOINT_URL", server.url());
+  TransportOptions options;
+  options.region = "eu-west-1";
+  options.clock = &clock_;
+  options.sleeper = &sleeper_;
+  SignedTransport transport(provider, options);
+  auto response = transport.Call(Describe());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().aws_code, "ExpiredToken");
+  EXPECT_EQ(response.error().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(provider->generation(), 2);
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
 TEST_F(SignedTransportTest, UnknownRegionIsAnInputError) {
   TransportOptions options;
   options.region = "";
