@@ -162,6 +162,7 @@ struct RunInstancesRequest {
   int min_count = 1;
   int max_count = 1;
   // Idempotency: the same token returns the instances of the first call (up to 64 ASCII chars).
+  // Empty: the client makes a fresh one per call, which every retry of that call reuses.
   std::string client_token;
   std::string subnet_id;           // only without network_interfaces
   std::string private_ip;          // only without network_interfaces
@@ -386,7 +387,7 @@ struct CreateLaunchTemplateVersionRequest {
   std::string source_version;        // a version number as text; the new version copies it
   std::string version_description;
   std::string image_id;              // the only overridden field of LaunchTemplateData
-  std::string client_token;
+  std::string client_token;  // empty: a fresh one per call, reused by its retries
 };
 
 struct DescribeLaunchTemplateVersionsRequest {
@@ -454,7 +455,7 @@ struct CreateReplaceRootVolumeTaskRequest {
   std::string image_id;
   std::string snapshot_id;
   std::optional<bool> delete_replaced_root_volume;
-  std::string client_token;
+  std::string client_token;  // empty: a fresh one per call, reused by its retries
   std::vector<TagSpecification> tag_specifications;
 };
 

@@ -444,7 +444,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("InstanceType", r.instance_type);
     p.Set("MinCount", r.min_count);
     p.Set("MaxCount", r.max_count);
-    p.SetIfNotEmpty("ClientToken", r.client_token);
+    p.Set("ClientToken", r.client_token.empty() ? NewIdempotencyToken() : r.client_token);
     p.SetIfNotEmpty("SubnetId", r.subnet_id);
     p.SetIfNotEmpty("PrivateIpAddress", r.private_ip);
     p.SetListIfNotEmpty("SecurityGroupId", r.security_group_ids);
@@ -584,7 +584,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("LaunchTemplateName", r.launch_template_name);
     p.SetIfNotEmpty("SourceVersion", r.source_version);
     p.SetIfNotEmpty("VersionDescription", r.version_description);
-    p.SetIfNotEmpty("ClientToken", r.client_token);
+    p.Set("ClientToken", r.client_token.empty() ? NewIdempotencyToken() : r.client_token);
     p.Set("LaunchTemplateData.ImageId", r.image_id);
     return Call<LaunchTemplateVersion>(*t_, p, [](XmlReader& x, pugi::xml_node result) {
       x.Require(result, "launchTemplateVersion");
@@ -638,7 +638,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("ImageId", r.image_id);
     p.SetIfNotEmpty("SnapshotId", r.snapshot_id);
     p.SetIf("DeleteReplacedRootVolume", r.delete_replaced_root_volume);
-    p.SetIfNotEmpty("ClientToken", r.client_token);
+    p.Set("ClientToken", r.client_token.empty() ? NewIdempotencyToken() : r.client_token);
     SetTagSpecifications(p, r.tag_specifications);
     return Call<ReplaceRootVolumeTask>(*t_, p, [](XmlReader& x, pugi::xml_node result) {
       x.Require(result, "replaceRootVolumeTask");

@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "common/clock.h"
 
@@ -24,6 +26,21 @@ std::string FormEncode(std::string_view text) {
       out.push_back(kHex[c & 0xF]);
     }
   }
+  return out;
+}
+
+std::string NewIdempotencyToken() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::uniform_int_distribution<uint64_t> bits;
+  uint64_t high = bits(engine);
+  uint64_t low = bits(engine);
+  high = (high & ~uint64_t{0xF000}) | uint64_t{0x4000};          // version 4
+  low = (low & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
+                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
+                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
   return out;
 }
 

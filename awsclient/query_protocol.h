@@ -33,6 +33,11 @@ enum class QueryFlavor { kQuery, kEc2 };
 // check the signature (moto) only matches the CLI's form.
 std::string FormEncode(std::string_view text);
 
+// A fresh idempotency token (a random UUID, as the SDKs generate for ClientToken members). A
+// client fills it in once per logical call when the caller gave none; the transport resends the
+// same body, so every retry carries the same token.
+std::string NewIdempotencyToken();
+
 // An ordered list of request parameters for one query-protocol call. Keys are the full flattened
 // names; the caller builds them with ListKey() for list members.
 class QueryParams {

@@ -269,6 +269,37 @@ std::map<std::string, std::string> FormOf(const std::string& body) {
   return out;
 }
 
+std::string BodyParam(const std::string& body, const std::string& key) {
+  const std::string needle = "&" + key + "=";
+  size_t at = body.find(needle);
+  if (at == std::string::npos) return {};
+  at += needle.size();
+  return body.substr(at, body.find('&', at) - at);
+}
+
+// The SDKs fill an idempotencyToken member with a fresh UUID when the caller leaves it out
+// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+TEST(Ec2Client, RunInstancesWithoutATokenGetsAFreshOnePerCall) {
+  auto transport = std::make_shared<FakeTransport>();
+  transport->Respond(Xml("ec2-run-instances"));
+  transport->Respond(Xml("ec2-run-instances"));
+  std::unique_ptr<Ec2> ec2 = MakeEc2Client(transport);
+  RunInstancesRequest r;
+  r.image_id = "ami-new";
+  ASSERT_TRUE(ec2->RunInstances(r).ok());
+  ASSERT_TRUE(ec2->RunInstances(r).ok());
+  const std::string first = BodyParam(transport->requests()[0].body, "ClientToken");
+  const std::string second = BodyParam(transport->requests()[1].body, "ClientToken");
+  EXPECT_EQ(first.size(), 36u) << transport->requests()[0].body;
+  EXPECT_EQ(first[14], '4') << "a version 4 UUID: " << first;
+  EXPECT_NE(first, second);
+
+  r.client_token = "wf-7";
+  transport->Respond(Xml("ec2-run-instances"));
+  ASSERT_TRUE(ec2->RunInstances(r).ok());
+  EXPECT_EQ(BodyParam(transport->requests()[2].body, "ClientToken"), "wf-7");
+}
+
 TEST(Ec2Client, RunInstancesSerializesTheFullLaunchSpec) {
   auto transport = std::make_shared<FakeTransport>();
   transport->Respond(Xml("ec2-run-instances"));
