@@ -4,6 +4,7 @@
 #include "app/commands.h"
 #include "app/control.h"
 #include "app/doctor.h"
+#include "app/workflows_cmd.h"
 #include "app/ingest_server.h"
 
 int main(int argc, char** argv) {
@@ -57,6 +58,18 @@ int main(int argc, char** argv) {
   ingest->add_option("--sns-cert-dir", ingest_options.sns_certificate_dir,
                      "SNS: signing certificates by file name, consulted before fetching");
 
+  std::string workflows_action, workflow_id, cancel_reason;
+  bool workflows_json = false;
+  auto* workflows = cli.add_subcommand("workflows", "Durable workflows in fleet.state: list, show "
+                                                    "ID, cancel ID");
+  workflows->add_option("action", workflows_action, "list | show | cancel")
+      ->required()
+      ->check(CLI::IsMember({"list", "show", "cancel"}));
+  workflows->add_option("id", workflow_id, "Workflow id (show, cancel)");
+  workflows->add_option("--reason", cancel_reason, "Why (cancel)");
+  workflows->add_flag("--json", workflows_json, "JSON output");
+  workflows->add_option("--config", common.config_path, "YAML configuration file");
+
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return RunWorker(common);
   if (replay->parsed()) return Replay(common, replay_paths, replay_topic, replay_bootstrap);
@@ -68,6 +81,9 @@ int main(int argc, char** argv) {
   if (ingest->parsed()) {
     ingest_options.sns_topic_arns.insert(ingest_topics.begin(), ingest_topics.end());
     return Ingest(common, ingest_listen, ingest_options);
+  }
+  if (workflows->parsed()) {
+    return Workflows(common, workflows_action, workflow_id, cancel_reason, workflows_json);
   }
   return 2;
 }

@@ -14,6 +14,7 @@
 #include "common/callback.h"
 #include "common/log.h"
 #include "fleetkeeper/v1/workflow.pb.h"
+#include "handlers/testing/effect_handler.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -276,7 +277,18 @@ Status Worker::Start() {
   auto parts = consumers::PartitionCount(producer_.get(), plan_.work, kAdminTimeoutMs);
   if (!parts.ok()) return std::move(parts).take_error();
   out_topics_.work_partitions = *parts;
-  dispatcher_ = std::make_unique<handlers::Dispatcher>(config_, clock_);
+  std::vector<std::pair<std::string, std::unique_ptr<handlers::Handler>>> overrides;
+  if (const char* test = std::getenv("FK_TEST_HANDLERS");
+      test != nullptr && std::strstr(test, "effect") != nullptr) {
+    // The durability tests' handler (handlers/testing/effect_handler.h): never in production.
+    spdlog::critical("TEST-ONLY handler active (FK_TEST_HANDLERS={}): ecs_command events go to "
+                     "test_effect, which POSTs to FK_TEST_EFFECT_URL instead of calling ECS",
+                     test);
+    overrides.emplace_back("ecs_command",
+                           std::make_unique<handlers::testing::EffectHandler>(
+                               handlers::testing::EffectHandlerOptions::FromEnvironment()));
+  }
+  dispatcher_ = std::make_unique<handlers::Dispatcher>(config_, clock_, std::move(overrides));
   executor_ = std::make_unique<Executor>(
       config_.runtime().has_io_threads() ? config_.runtime().io_threads() : 8);
   restore_executor_ = std::make_unique<Executor>(2);
@@ -560,6 +572,8 @@ void Worker::Close() {
     if (fatal_code_.load() == 0) rd_kafka_flush(producer_.get(), 5000);
     producer_.reset();
   }
+  // librdkafka aborts when a handle is destroyed with its mock cluster still alive.
+  if (mock_owner_ && mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
   mock_ = nullptr;
   mock_owner_.reset();
 }
