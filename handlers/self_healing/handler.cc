@@ -100,7 +100,6 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
   a.workflow = NewWorkflow(event, kWorkflowKind, kHandlerName, FirstStepOf(state.actions(0).type()),
                            state, now);
   for (auto& held : held_back) *a.workflow.add_actions() = std::move(held);
-  for (const auto& lock : LockedResources(a.workflow)) a.workflow.add_locks(lock);
   for (int i = 0; i < state.actions_size(); ++i) {
     throttles.RecordAction(*admitted_rules[static_cast<size_t>(i)], state.actions(i).resource(),
                            a.workflow.workflow_id(), now);

@@ -67,7 +67,7 @@ TEST_F(AdmissionTest, MatchedRuleStartsAWorkflowOnTheGroup) {
   EXPECT_EQ(a.workflow.cell(), "111122223333/us-east-1");
   EXPECT_EQ(a.workflow.workflow_id(),
             WorkflowId("111122223333", "us-east-1", "heal", Cpu(0).dedup_key()));
-  EXPECT_THAT(std::vector<std::string>(a.workflow.locks().begin(), a.workflow.locks().end()),
+  EXPECT_THAT(SelfHealingHandler(config_).LockedResources(a.workflow),
               ::testing::ElementsAre("asg:web-asg"));
   auto s = StateOf(a);
   ASSERT_EQ(s.actions_size(), 1);
