@@ -1,0 +1,422 @@
+"""Self-healing end to end: alarms on the real Kafka broker, the worker acting on moto (started here
+with scripts/moto_launcher.py, recording on), outcomes asserted through boto3, moto's recorder and
+the result events (read with read_committed).
+
+Event shapes: the EventBridge "CloudWatch Alarm State Change" event of
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html and
+the SNS HTTP notification of https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html
+carrying a CloudWatch alarm notification as in
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+(placeholder signature: the worker normalizes, the ingest endpoint verifies)."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import ROOT, TopicSet, WorkerProcess, bootstrap  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"        # moto's account: the cell of the scenario events
+STORM_ACCOUNT = "444455556666"  # another cell, so that the storm has its own breaker
+COOLDOWN_S = 5
+BREAKER_MAX = 8
+STORM_EVENTS = 1000
+STORM_ALARMS = 20
+
+
+# --- moto -----------------------------------------------------------------------------------------
+
+class Moto:
+    def __init__(self, tmp):
+        port_file = tmp / "moto.port"
+        self.recording = tmp / "recording.jsonl"
+        env = dict(os.environ, MOTO_ENABLE_RECORDING="True",
+                   MOTO_RECORDER_FILEPATH=str(self.recording),
+                   # ECS services report their desired tasks running (moto has no scheduler).
+                   MOTO_ECS_SERVICE_RUNNING="2")
+        self.log = open(tmp / "moto.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "moto_launcher.py"), "--port", "0",
+             "--port-file", str(port_file)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"moto launcher did not start; see {self.log.name}")
+            time.sleep(0.1)
+        self.endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        self.post("/moto-api/recorder/start-recording")
+
+    def post(self, path):
+        req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
+        return urllib.request.urlopen(req, timeout=10).read()
+
+    def calls(self, action):
+        """Request bodies (query protocol) or JSON bodies of every recorded call of `action`."""
+        raw = urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording",
+                                     timeout=30).read().decode()
+        out = []
+        for line in raw.splitlines():
+            e = json.loads(line)
+            body = e.get("body") or ""
+            if e.get("body_encoded"):
+                body = base64.b64decode(body).decode(errors="replace")
+            target = (e.get("headers") or {}).get("X-Amz-Target", "")
+            if f"Action={action}&" in body + "&" or target.endswith("." + action):
+                out.append(body)
+        return out
+
+    def client(self, service):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# --- results ----------------------------------------------------------------------------------
+
+class Results:
+    """Every result on the results topic, read with read_committed in the background."""
+
+    def __init__(self, topic):
+        self.by_event = {}
+        self.lock = threading.Lock()
+        self.stopped = False
+        self.consumer = Consumer({"bootstrap.servers": bootstrap(),
+                                  "group.id": "heal-reader-" + uuid.uuid4().hex,
+                                  "isolation.level": "read_committed",
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        self.consumer.subscribe([topic])
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped:
+            for m in self.consumer.consume(500, 0.2):
+                if m.error():
+                    continue
+                r = json.loads(m.value())
+                with self.lock:
+                    self.by_event.setdefault(r["correlation_id"], []).append(r)
+
+    def finals(self, event_id):
+        with self.lock:
+            return [r for r in self.by_event.get(event_id, []) if r["status"] != "IN_PROGRESS"]
+
+    def wait_final(self, event_id, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            f = self.finals(event_id)
+            if f:
+                return f[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no final result for {event_id} within {timeout}s; "
+                             f"seen: {self.by_event.get(event_id)}")
+
+    def close(self):
+        self.stopped = True
+        self.thread.join(5)
+        self.consumer.close()
+
+
+# --- events -----------------------------------------------------------------------------------
+
+def alarm_eventbridge(name, dimensions, state="ALARM", state_time=None, account=ACCOUNT,
+                      metric="CPUUtilization"):
+    state_time = state_time or time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + \
+        f".{uuid.uuid4().int % 1000:03d}+0000"
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
+        "resources": [f"arn:aws:cloudwatch:{REGION}:{account}:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": state, "reason": "Threshold Crossed", "timestamp": state_time},
+            "previousState": {"value": "OK" if state == "ALARM" else "ALARM",
+                              "timestamp": "2024-05-01T00:00:00.000+0000"},
+            "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {
+                "namespace": "AWS/EC2", "name": metric, "dimensions": dimensions},
+                "period": 60, "stat": "Average"}, "returnData": True}]},
+        },
+    }
+
+
+def alarm_sns(name, dimensions, state_time):
+    message = {
+        "AlarmName": name, "AlarmDescription": "CPU above 80%", "AWSAccountId": ACCOUNT,
+        "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed", "OldStateValue": "OK",
+        "StateChangeTime": state_time, "Region": "US East (N. Virginia)",
+        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}",
+        "Trigger": {"MetricName": "CPUUtilization", "Namespace": "AWS/EC2",
+                    "StatisticType": "Statistic", "Statistic": "AVERAGE", "Period": 60,
+                    "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold",
+                    "Threshold": 80.0,
+                    "Dimensions": [{"name": k, "value": v} for k, v in dimensions.items()]},
+    }
+    return {
+        "Type": "Notification", "MessageId": str(uuid.uuid4()),
+        "TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:fleet-alarms",
+        "Subject": f'ALARM: "{name}" in US East (N. Virginia)', "Message": json.dumps(message),
+        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "SignatureVersion": "1", "Signature": "EXAMPLE",
+        "SigningCertURL": f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-x.pem",
+        "UnsubscribeURL": f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe",
+    }
+
+
+def event_id(event):
+    return event.get("id") or event["MessageId"]
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+CONFIG = f"""
+handlers:
+  self_healing:
+    rules:
+      - name: high-cpu
+        match: {{alarm_name: "*HighCPU*", metric_name: CPUUtilization,
+                dimensions: {{AutoScalingGroupName: "*"}}}}
+        action: {{type: scale_out, by: 1}}
+        cooldown: {COOLDOWN_S}s
+        verify_timeout: 30s
+      - name: status-check
+        match: {{alarm_name: "*StatusCheckFailed*"}}
+        action: {{type: replace_instance}}
+        verify_timeout: 30s
+      - name: api-errors
+        match: {{alarm_name: "*5xx*", dimensions: {{ServiceName: "*"}}}}
+        action: {{type: ecs_force_deploy}}
+        verify_timeout: 30s
+      - name: storm
+        match: {{alarm_name: "storm-*"}}
+        action: {{type: reboot_instance}}
+        cooldown: 60s
+        verify_timeout: 30s
+    circuit_breaker: {{max_actions: {BREAKER_MAX}, within: 600s}}
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("heal")
+    moto = Moto(tmp)
+    topics = TopicSet(inputs=(3,), work_partitions=3)
+    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
+    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-heal"},
+                                              extra=CONFIG),
+                           "heal", env=env, workdir=tmp).start()
+    results = Results(topics.results)
+    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
+
+    def send(*events, raw=None):
+        for e in events:
+            producer.produce(topics.inputs[0], value=json.dumps(e).encode())
+        for r in raw or []:
+            producer.produce(topics.inputs[0], value=r)
+        producer.flush(30)
+
+    yield {"moto": moto, "topics": topics, "worker": worker, "results": results, "send": send}
+    results.close()
+    worker.stop()
+    moto.stop()
+
+
+@pytest.fixture(scope="module")
+def fleet(world):
+    moto = world["moto"]
+    ec2, asg, ecs = moto.client("ec2"), moto.client("autoscaling"), moto.client("ecs")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.create_launch_template(LaunchTemplateName="web-lt",
+                               LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"})
+    asg.create_auto_scaling_group(AutoScalingGroupName="web-asg", MinSize=1, MaxSize=4,
+                                  DesiredCapacity=2, AvailabilityZones=[f"{REGION}a"],
+                                  LaunchTemplate={"LaunchTemplateName": "web-lt"})
+    standalone = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                   InstanceType="t3.micro")["Instances"][0]["InstanceId"]
+    storm = [i["InstanceId"] for i in ec2.run_instances(
+        ImageId=image, MinCount=STORM_ALARMS, MaxCount=STORM_ALARMS,
+        InstanceType="t3.micro")["Instances"]]
+    ecs.create_cluster(clusterName="prod")
+    ecs.register_task_definition(family="api", containerDefinitions=[
+        {"name": "api", "image": "nginx", "memory": 128}])
+    ecs.create_service(cluster="prod", serviceName="api", taskDefinition="api", desiredCount=2)
+    return {"standalone": standalone, "storm": storm}
+
+
+def desired(moto):
+    g = moto.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web-asg"])["AutoScalingGroups"][0]
+    return g["DesiredCapacity"]
+
+
+def in_service(moto):
+    g = moto.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["web-asg"])["AutoScalingGroups"][0]
+    return [i["InstanceId"] for i in g["Instances"] if i["LifecycleState"] == "InService"]
+
+
+# --- scenarios (in order: they share the group) ------------------------------------------------
+
+def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
+    moto, results, send = world["moto"], world["results"], world["send"]
+    cpu = {"AutoScalingGroupName": "web-asg"}
+    first = alarm_eventbridge("web-HighCPU", cpu)
+    t0 = time.time()
+    send(first)
+    r = results.wait_final(event_id(first))
+    assert r["status"] == "SUCCEEDED", r
+    assert desired(moto) == 3
+    assert any(a["action"] == "verify" and a["status"] == "ok" for a in r["actions"]), r
+    assert len(in_service(moto)) == 3
+
+    # 20 more ALARM events for the same group within the cooldown: each REJECTED, still 3.
+    more = [alarm_eventbridge("web-HighCPU", cpu, state_time=f"2024-05-01T10:00:{i:02d}.000+0000")
+            for i in range(20)]
+    send(*more)
+    for e in more:
+        r = results.wait_final(event_id(e), timeout=30)
+        assert r["status"] == "REJECTED" and r["reason"].startswith("cooldown"), r
+    assert time.time() - t0 < COOLDOWN_S + 30
+    assert desired(moto) == 3
+
+    # The same record again (a producer retry, a replay): no second outcome, no second action.
+    send(first)
+    time.sleep(3)
+    assert len(results.finals(event_id(first))) == 1
+    assert desired(moto) == 3
+
+    # After the cooldown, an ALARM in SNS form: 4.
+    time.sleep(max(0.0, t0 + COOLDOWN_S + 1 - time.time()))
+    sns = alarm_sns("web-HighCPU", cpu, "2024-05-01T11:00:00.000+0000")
+    send(sns)
+    r = results.wait_final(event_id(sns))
+    assert r["status"] == "SUCCEEDED", r
+    assert desired(moto) == 4
+    # Another after the next cooldown: still 4, the group's MaxSize.
+    time.sleep(COOLDOWN_S + 1)
+    sns2 = alarm_sns("web-HighCPU", cpu, "2024-05-01T11:10:00.000+0000")
+    send(sns2)
+    r = results.wait_final(event_id(sns2))
+    assert r["status"] == "SUCCEEDED" and "MaxSize 4" in r["reason"], r
+    assert desired(moto) == 4
+    # Every SetDesiredCapacity call the worker made, by value: exactly one to 3 and one to 4.
+    values = sorted(b.split("DesiredCapacity=")[1].split("&")[0]
+                    for b in moto.calls("SetDesiredCapacity"))
+    assert values == ["3", "4"], values
+
+
+def test_status_check_on_group_instance_is_replaced(world, fleet):
+    moto, results, send = world["moto"], world["results"], world["send"]
+    before = in_service(moto)
+    sick = before[0]
+    e = alarm_eventbridge("web-StatusCheckFailed", {"InstanceId": sick}, metric="StatusCheckFailed")
+    send(e)
+    r = results.wait_final(event_id(e))
+    assert r["status"] == "SUCCEEDED", r
+    after = in_service(moto)
+    assert sick not in after
+    assert len(after) == desired(moto) == 4
+    state = moto.client("ec2").describe_instances(InstanceIds=[sick])[
+        "Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state in ("shutting-down", "terminated")
+    assert any(a["action"] == "verify" and a["status"] == "ok" for a in r["actions"]), r
+
+
+def test_status_check_on_standalone_instance_reboots_it(world, fleet):
+    moto, results, send = world["moto"], world["results"], world["send"]
+    sid = fleet["standalone"]
+    e = alarm_eventbridge("solo-StatusCheckFailed", {"InstanceId": sid},
+                          metric="StatusCheckFailed")
+    send(e)
+    r = results.wait_final(event_id(e))
+    assert r["status"] == "SUCCEEDED", r
+    assert any(sid in b for b in moto.calls("RebootInstances"))
+    assert not any(sid in b for b in moto.calls("TerminateInstances"))
+
+
+def test_ecs_alarm_forces_a_new_deployment(world, fleet):
+    moto, results, send = world["moto"], world["results"], world["send"]
+    ecs = moto.client("ecs")
+    before = ecs.describe_services(cluster="prod", services=["api"])["services"][0][
+        "deployments"][0]["id"]
+    e = alarm_eventbridge("api-5xx", {"ClusterName": "prod", "ServiceName": "api"},
+                          metric="HTTPCode_Target_5XX_Count")
+    send(e)
+    r = results.wait_final(event_id(e))
+    assert r["status"] == "SUCCEEDED", r
+    after = ecs.describe_services(cluster="prod", services=["api"])["services"][0]["deployments"]
+    assert after[0]["status"] == "PRIMARY" and after[0]["id"] != before
+
+
+def test_ok_is_skipped(world, fleet):
+    results, send = world["results"], world["send"]
+    e = alarm_eventbridge("web-HighCPU", {"AutoScalingGroupName": "web-asg"}, state="OK")
+    send(e)
+    r = results.wait_final(event_id(e))
+    assert r["status"] == "SKIPPED" and "web-HighCPU" in r["reason"], r
+
+
+def test_alarm_storm_is_bounded_by_the_breaker(world, fleet):
+    moto, results, send = world["moto"], world["results"], world["send"]
+    storm = fleet["storm"]
+    reboots_before = len(moto.calls("RebootInstances"))
+    events = []
+    for i in range(STORM_EVENTS):
+        k = i % STORM_ALARMS
+        events.append(alarm_eventbridge(
+            f"storm-{k}", {"InstanceId": storm[k]}, account=STORM_ACCOUNT,
+            state_time=f"2024-05-02T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000+0000"))
+    t0 = time.time()
+    send(*events)
+    # While the storm is processed, the worker still answers other cells.
+    probe = alarm_eventbridge("web-HighCPU", {"AutoScalingGroupName": "web-asg"}, state="OK")
+    send(probe)
+    assert results.wait_final(event_id(probe), timeout=60)["status"] == "SKIPPED"
+
+    finals = {}
+    deadline = time.time() + 120
+    while time.time() < deadline and len(finals) < STORM_EVENTS:
+        for e in events:
+            if event_id(e) not in finals and results.finals(event_id(e)):
+                finals[event_id(e)] = results.finals(event_id(e))
+        time.sleep(0.5)
+    print(f"storm of {STORM_EVENTS}: all final results in {time.time() - t0:.1f}s")
+    assert len(finals) == STORM_EVENTS, f"{STORM_EVENTS - len(finals)} events without a result"
+    assert all(len(v) == 1 for v in finals.values()), "an event with several final results"
+    statuses = [v[0]["status"] for v in finals.values()]
+    acted = statuses.count("SUCCEEDED")
+    assert acted == BREAKER_MAX, (acted, {s: statuses.count(s) for s in set(statuses)})
+    reasons = [v[0]["reason"] for v in finals.values() if v[0]["status"] == "REJECTED"]
+    assert len(reasons) == STORM_EVENTS - acted
+    assert any(x.startswith("circuit breaker open") for x in reasons)
+    assert all(x.startswith(("circuit breaker open", "cooldown")) for x in reasons), reasons[:3]
+    reboots = moto.calls("RebootInstances")[reboots_before:]
+    assert len(reboots) == BREAKER_MAX
+    assert world["worker"].alive()
