@@ -574,8 +574,6 @@ void Worker::Close() {
   }
   // librdkafka aborts when a handle is destroyed with its mock cluster still alive.
   if (mock_owner_ && mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
-  // librdkafka aborts when a handle is destroyed with its mock cluster still alive.
-  if (mock_owner_ && mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
   mock_ = nullptr;
   mock_owner_.reset();
 }
