@@ -1,0 +1,69 @@
+#include "handlers/ami_rollout/handler.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "fleetkeeper/v1/ami_rollout_state.pb.h"
+#include "handlers/ami_rollout/steps.h"
+
+namespace fleetkeeper::handlers::ami_rollout {
+
+Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
+  if (event.body_case() != v1::Event::kParameterChange) {
+    return Admission::Final(v1::Result::SKIPPED, "not a parameter change");
+  }
+  const auto& change = event.parameter_change();
+  if (change.name().empty()) {
+    return Admission::Final(v1::Result::REJECTED, "parameter change without a parameter name");
+  }
+  if (change.operation() == "Delete") {
+    return Admission::Final(
+        v1::Result::SKIPPED,
+        fmt::format("parameter {} was deleted: there is no AMI to roll out", change.name()));
+  }
+  v1::AmiRolloutState state;
+  state.set_parameter(change.name());
+  const int64_t now = context.clock.NowMs();
+  state.set_started_ms(now);
+  Admission a;
+  a.kind = Admission::Kind::kWorkflow;
+  a.workflow = NewWorkflow(event, "ami-rollout", "ami_rollout", kStepReadParameter, state, now);
+  return a;
+}
+
+StepOutcome AmiRolloutHandler::RunStep(const std::string& step, StepContext& context) {
+  return RunRolloutStep(step, context, config_);
+}
+
+bool AmiRolloutHandler::StepMutates(const std::string& step) const {
+  // Only roll-out changes AWS; the rest read (report's PutMetricData changes no fleet resource).
+  return step == kStepRollOut;
+}
+
+std::vector<std::string> AmiRolloutHandler::LockedResources(
+    const v1::WorkflowCheckpoint& wf) const {
+  v1::AmiRolloutState state;
+  if (!wf.state().UnpackTo(&state)) return {};
+  std::vector<std::string> out;
+  std::set<std::string> target_groups;
+  for (const auto& a : state.asgs()) {
+    if (a.phase() != kPhaseDone) out.push_back("asg:" + a.name());
+  }
+  for (const auto& r : state.instances()) {
+    if (r.phase() == kPhaseDone) continue;
+    out.push_back("instance:" + r.instance_id());
+    if (!r.new_instance_id().empty() && r.new_instance_id() != r.instance_id()) {
+      out.push_back("instance:" + r.new_instance_id());
+    }
+    for (const auto& tg : r.capture().target_groups()) target_groups.insert(tg.arn());
+  }
+  for (const auto& arn : target_groups) out.push_back("tg:" + arn);
+  return out;
+}
+
+std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config) {
+  return std::make_unique<AmiRolloutHandler>(RolloutConfig::From(config));
+}
+
+}  // namespace fleetkeeper::handlers::ami_rollout

@@ -1,0 +1,32 @@
+// Parameter change -> AMI rollout (DESIGN.md "Handlers"): a durable workflow that reads the new
+// AMI from SSM Parameter Store and rolls it out to the Auto Scaling groups (instance refresh) and
+// standalone instances (relaunch or replace-root-volume) bound to the parameter.
+#pragma once
+
+#include <memory>
+
+#include "handlers/ami_rollout/config.h"
+#include "handlers/workflow.h"
+
+namespace fleetkeeper::handlers::ami_rollout {
+
+class AmiRolloutHandler final : public WorkflowHandler {
+ public:
+  explicit AmiRolloutHandler(RolloutConfig config) : config_(std::move(config)) {}
+
+  std::string_view name() const override { return "ami_rollout"; }
+  // Delete -> SKIPPED; otherwise a workflow whose id derives from the event's dedup key
+  // ("param:<name>"), so that two events of one put (Parameter Store Change and the CloudTrail
+  // PutParameter call) meet the same workflow. The first step reads the version.
+  Admission Admit(const v1::Event& event, const AdmissionContext& context) override;
+  StepOutcome RunStep(const std::string& step, StepContext& context) override;
+  bool StepMutates(const std::string& step) const override;
+  std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+
+ private:
+  RolloutConfig config_;
+};
+
+std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);
+
+}  // namespace fleetkeeper::handlers::ami_rollout

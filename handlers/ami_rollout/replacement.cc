@@ -1,0 +1,787 @@
+#include "handlers/ami_rollout/replacement.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "awsclient/clients.h"
+#include "handlers/ami_rollout/targets.h"
+
+namespace fleetkeeper::handlers::ami_rollout {
+namespace {
+
+// Released phase names. Forward path:
+constexpr char kCapture[] = "capture";
+constexpr char kDeregisterOld[] = "deregister-old";
+constexpr char kDrainOld[] = "drain-old";
+constexpr char kStopOld[] = "stop-old";
+constexpr char kWaitOldStopped[] = "wait-old-stopped";
+constexpr char kDetachVolumes[] = "detach-volumes";
+constexpr char kWaitVolumesDetached[] = "wait-volumes-detached";
+constexpr char kPrepareLaunch[] = "prepare-launch";
+constexpr char kLaunch[] = "launch";
+constexpr char kWaitNewRunning[] = "wait-new-running";
+constexpr char kStopNew[] = "stop-new";
+constexpr char kWaitNewStopped[] = "wait-new-stopped";
+constexpr char kAttachVolumes[] = "attach-volumes";
+constexpr char kWaitVolumesAttached[] = "wait-volumes-attached";
+constexpr char kStartNew[] = "start-new";
+constexpr char kWaitNewStarted[] = "wait-new-started";
+constexpr char kMoveEip[] = "move-eip";
+constexpr char kRegisterNew[] = "register-new";
+constexpr char kWaitNewHealthy[] = "wait-new-healthy";
+constexpr char kRetireOld[] = "retire-old";
+constexpr char kKeepOld[] = "keep-old";
+constexpr char kPrepareTask[] = "prepare-task";
+constexpr char kCreateTask[] = "create-task";
+constexpr char kWaitTask[] = "wait-task";
+// Rollback path:
+constexpr char kRbTerminateNew[] = "rollback-terminate-new";
+constexpr char kRbReleaseVolumes[] = "rollback-release-volumes";
+constexpr char kRbMoveEip[] = "rollback-move-eip";
+constexpr char kRbAttachVolumes[] = "rollback-attach-volumes";
+constexpr char kRbWaitAttached[] = "rollback-wait-attached";
+constexpr char kRbPrepareTask[] = "rollback-prepare-task";
+constexpr char kRbCreateTask[] = "rollback-create-task";
+constexpr char kRbWaitTask[] = "rollback-wait-task";
+constexpr char kRbStartOld[] = "rollback-start-old";
+constexpr char kRbWaitOldRunning[] = "rollback-wait-old-running";
+constexpr char kRbRegisterOld[] = "rollback-register-old";
+
+bool InRollback(const v1::InstanceRollout& r) { return r.phase().rfind("rollback-", 0) == 0; }
+bool Relaunch(const v1::InstanceRollout& r) { return r.strategy() != "replace-root-volume"; }
+std::string Resource(const std::string& id) { return "instance:" + id; }
+std::string Old(const v1::InstanceRollout& r) { return r.instance_id(); }
+// The instance that runs the new image: a new one for relaunch, the same one otherwise.
+std::string New(const v1::InstanceRollout& r) {
+  return Relaunch(r) ? r.new_instance_id() : r.instance_id();
+}
+
+// Every phase change is checkpointed before the next phase runs (callers pass kCheckpoint): a
+// phase that waits for a state must never be re-run after the call that moves AWS past that
+// state, or it would mistake our own progress for a failure.
+Progress Enter(RolloutTick& t, v1::InstanceRollout& r, const char* phase, Progress p) {
+  r.set_phase(phase);
+  r.set_phase_started_ms(t.now_ms);
+  return p;
+}
+
+Progress Done(RolloutTick& t, v1::InstanceRollout& r, const std::string& outcome,
+              const std::string& detail) {
+  r.set_outcome(outcome);
+  r.set_detail(detail);
+  return Enter(t, r, kPhaseDone, Progress::kDone);
+}
+
+// A step failed for good: before anything changed the instance simply failed; after, the rollback
+// starts; during the rollback, the instance needs an operator and the detail says where it stopped.
+Progress Fail(RolloutTick& t, v1::InstanceRollout& r, const std::string& why) {
+  if (InRollback(r)) {
+    return Done(t, r, kRollbackFailed,
+                fmt::format("{}; rollback failed at {}: {}", r.failure(), r.phase(), why));
+  }
+  if (r.phase() == kCapture) return Done(t, r, kFailed, why);
+  r.set_failure(fmt::format("{} failed: {}", r.phase(), why));
+  t.Record(Resource(Old(r)), r.phase(), kFailed, why);
+  return Enter(t, r, Relaunch(r) ? kRbTerminateNew : kRbPrepareTask, Progress::kCheckpoint);
+}
+
+bool Transient(const Error& e) {
+  return e.retriable || e.code == ErrorCode::kThrottled || e.code == ErrorCode::kUnavailable ||
+         e.code == ErrorCode::kNetwork || e.code == ErrorCode::kTimeout;
+}
+
+bool TimedOut(const RolloutTick& t, const v1::InstanceRollout& r) {
+  return t.now_ms - r.phase_started_ms() > t.config.step_timeout_ms;
+}
+
+// Waits for `what`, woken by state-change events of the instances involved, until step_timeout.
+Progress WaitFor(RolloutTick& t, v1::InstanceRollout& r, const std::string& what) {
+  if (TimedOut(t, r)) {
+    return Fail(t, r, fmt::format("timed out after {}s waiting for {}",
+                                  t.config.step_timeout_ms / 1000, what));
+  }
+  t.wait_signals.insert("instance:" + Old(r));
+  if (!New(r).empty()) t.wait_signals.insert("instance:" + New(r));
+  return Progress::kWait;
+}
+
+Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what,
+                 const Error& e) {
+  if (Transient(e)) {
+    t.notes.push_back(fmt::format("instance {}: {} will be retried: {}", Old(r), what,
+                                  e.ToString()));
+    return WaitFor(t, r, what + " (retrying)");
+  }
+  t.Record(Resource(Old(r)), what, kFailed, e.message, &e);
+  return Fail(t, r, fmt::format("{}: {}", what, e.ToString()));
+}
+
+Result<aws::Instance> Describe(RolloutTick& t, const std::string& id) {
+  auto r = DescribeInstancesById(*t.ctx.aws().ec2, {id});
+  if (!r.ok()) return r.error();
+  if (r->empty()) return Error(ErrorCode::kNotFound, "instance " + id + " not found");
+  return r->front();
+}
+
+Result<std::map<std::string, aws::Volume>> DataVolumes(RolloutTick& t,
+                                                       const v1::InstanceRollout& r) {
+  std::map<std::string, aws::Volume> out;
+  if (r.capture().data_volumes_size() == 0) return out;
+  aws::DescribeVolumesRequest req;
+  for (const auto& v : r.capture().data_volumes()) req.volume_ids.push_back(v.volume_id());
+  do {
+    auto resp = t.ctx.aws().ec2->DescribeVolumes(req);
+    if (!resp.ok()) return resp.error();
+    for (auto& v : resp->volumes) out[v.id] = std::move(v);
+    req.next_token = resp->next_token;
+  } while (!req.next_token.empty());
+  return out;
+}
+
+const aws::VolumeAttachment* AttachmentTo(const aws::Volume& v, const std::string& instance) {
+  for (const auto& a : v.attachments) {
+    if (a.instance_id == instance && a.state != "detached") return &a;
+  }
+  return nullptr;
+}
+
+aws::TargetsRequest Targets(const v1::TargetGroupMembership& tg, const std::string& instance) {
+  aws::TargetDescription d;
+  d.id = instance;
+  if (tg.port() > 0) d.port = tg.port();
+  return {tg.arn(), {d}};
+}
+
+// ---- shared phases -----------------------------------------------------------------------
+
+Progress Capture(RolloutTick& t, v1::InstanceRollout& r) {
+  auto i = Describe(t, Old(r));
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->image_id == t.state.image_id()) {
+    return Done(t, r, kCurrent, "already runs " + t.state.image_id());
+  }
+  if (i->state.name != "running") {
+    return Done(t, r, kFailed, "the instance is " + i->state.name + ", not running: not replaced");
+  }
+  // Captured again at the instance's turn: the plan may be minutes old.
+  Status s = CaptureInstance(t.ctx.aws(), *i, r.mutable_capture());
+  if (!s.ok()) return OnError(t, r, "capture", s.error());
+  r.set_captured(true);
+  const std::string blocker = ReplacementBlocker(r.capture(), t.config.strategy);
+  if (!blocker.empty()) return Done(t, r, kRejected, blocker);
+  if (!Relaunch(r)) r.set_new_instance_id(Old(r));
+  return Enter(t, r, kDeregisterOld, Progress::kCheckpoint);
+}
+
+Progress DeregisterOld(RolloutTick& t, v1::InstanceRollout& r) {
+  for (const auto& tg : r.capture().target_groups()) {
+    Status s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, Old(r)));
+    if (!s.ok()) return OnError(t, r, "deregister-targets", s.error());
+    r.set_old_deregistered(true);
+    t.Record(Resource(Old(r)), "deregister-targets", kSucceeded, tg.arn());
+  }
+  return Enter(t, r, kDrainOld, Progress::kCheckpoint);
+}
+
+Progress DrainOld(RolloutTick& t, v1::InstanceRollout& r) {
+  for (const auto& tg : r.capture().target_groups()) {
+    auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, Old(r)).targets});
+    if (!h.ok()) return OnError(t, r, "describe-target-health", h.error());
+    for (const auto& d : h->descriptions) {
+      if (d.target.id == Old(r) && d.state == "draining") {
+        return WaitFor(t, r, "connection draining in " + tg.arn());
+      }
+    }
+  }
+  return Enter(t, r, Relaunch(r) ? kStopOld : kPrepareTask, Progress::kCheckpoint);
+}
+
+Progress RegisterNew(RolloutTick& t, v1::InstanceRollout& r) {
+  for (const auto& tg : r.capture().target_groups()) {
+    Status s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, New(r)));
+    if (!s.ok()) return OnError(t, r, "register-targets", s.error());
+    r.set_new_registered(true);
+    t.Record(Resource(New(r)), "register-targets", kSucceeded, tg.arn());
+  }
+  return Enter(t, r, kWaitNewHealthy, Progress::kCheckpoint);
+}
+
+std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
+                          const std::string& retired) {
+  const auto& c = r.capture();
+  std::vector<std::string> parts;
+  if (Relaunch(r)) {
+    parts.push_back(fmt::format("replaced by {} ({})", r.new_instance_id(), t.state.image_id()));
+    for (const auto& v : c.data_volumes()) {
+      parts.push_back(fmt::format("{} attached at {}", v.volume_id(), v.device()));
+    }
+    if (!r.new_private_ip().empty() && r.new_private_ip() != c.private_ip()) {
+      parts.push_back(fmt::format("private IP {} -> {}", c.private_ip(), r.new_private_ip()));
+    }
+    if (c.secondary_private_ips_size() > 0) {
+      parts.push_back(fmt::format("secondary private IPs not carried over: {}",
+                                  fmt::join(c.secondary_private_ips(), ",")));
+    }
+  } else {
+    parts.push_back(fmt::format("root volume replaced with {} (was {})", t.state.image_id(),
+                                c.image_id()));
+  }
+  if (!c.eip_public_ip().empty() && Relaunch(r)) {
+    parts.push_back("Elastic IP " + c.eip_public_ip() + " moved");
+  }
+  if (c.target_groups_size() > 0) {
+    parts.push_back(fmt::format("healthy in {} target group(s)", c.target_groups_size()));
+  }
+  if (!retired.empty()) parts.push_back(retired);
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
+  aws::DescribeInstanceStatusRequest req;
+  req.instance_ids = {New(r)};
+  req.include_all_instances = true;
+  auto s = t.ctx.aws().ec2->DescribeInstanceStatus(req);
+  if (!s.ok()) return OnError(t, r, "describe-instance-status", s.error());
+  std::string status = "no status yet";
+  bool ok = false;
+  for (const auto& st : s->statuses) {
+    if (st.instance_id != New(r)) continue;
+    if (st.instance_status == "impaired" || st.system_status == "impaired") {
+      return Fail(t, r, fmt::format("{} status checks impaired (instance {}, system {})", New(r),
+                                    st.instance_status, st.system_status));
+    }
+    ok = st.state.name == "running" && st.instance_status == "ok" &&
+         (st.system_status == "ok" || st.system_status == "not-applicable");
+    status = fmt::format("{} instance {} system {}", st.state.name, st.instance_status,
+                         st.system_status);
+  }
+  if (!ok) return WaitFor(t, r, "status checks of " + New(r) + " (" + status + ")");
+  for (const auto& tg : r.capture().target_groups()) {
+    auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, New(r)).targets});
+    if (!h.ok()) return OnError(t, r, "describe-target-health", h.error());
+    std::string state = "not registered";
+    for (const auto& d : h->descriptions) {
+      if (d.target.id == New(r)) state = d.state + (d.reason.empty() ? "" : " " + d.reason);
+    }
+    if (state != "healthy") {
+      return WaitFor(t, r, fmt::format("{} healthy in {} (now {})", New(r), tg.arn(), state));
+    }
+  }
+  if (!Relaunch(r)) {
+    return Done(t, r, kSucceeded, SuccessDetail(t, r, ""));
+  }
+  return Enter(t, r, kRetireOld, Progress::kCheckpoint);
+}
+
+// ---- relaunch --------------------------------------------------------------------------------
+
+Progress StopOld(RolloutTick& t, v1::InstanceRollout& r) {
+  auto i = Describe(t, Old(r));
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->state.name == "running" || i->state.name == "pending") {
+    auto s = t.ctx.aws().ec2->StopInstances({{Old(r)}, std::nullopt, std::nullopt});
+    if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
+    t.Record(Resource(Old(r)), "stop-instances", kSucceeded, "stopping the old instance");
+  }
+  return Enter(t, r, kWaitOldStopped, Progress::kCheckpoint);
+}
+
+Progress WaitStopped(RolloutTick& t, v1::InstanceRollout& r, const std::string& id,
+                     const char* next) {
+  auto i = Describe(t, id);
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->state.name == "stopped") return Enter(t, r, next, Progress::kCheckpoint);
+  if (i->state.name == "stopping" || i->state.name == "running" || i->state.name == "pending") {
+    return WaitFor(t, r, id + " to stop (now " + i->state.name + ")");
+  }
+  return Fail(t, r, id + " is " + i->state.name + " while waiting for it to stop");
+}
+
+Progress DetachVolumes(RolloutTick& t, v1::InstanceRollout& r) {
+  auto volumes = DataVolumes(t, r);
+  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  for (const auto& dv : r.capture().data_volumes()) {
+    auto it = volumes->find(dv.volume_id());
+    if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
+    const auto* att = AttachmentTo(it->second, Old(r));
+    if (att == nullptr || att->state == "detaching") continue;
+    aws::DetachVolumeRequest req;
+    req.volume_id = dv.volume_id();
+    req.instance_id = Old(r);
+    req.device = dv.device();
+    auto d = t.ctx.aws().ec2->DetachVolume(req);
+    if (!d.ok()) return OnError(t, r, "detach-volume", d.error());
+    t.Record("volume:" + dv.volume_id(), "detach-volume", kSucceeded,
+             fmt::format("from {} at {}", Old(r), dv.device()));
+  }
+  return Enter(t, r, kWaitVolumesDetached, Progress::kCheckpoint);
+}
+
+Progress WaitVolumesDetached(RolloutTick& t, v1::InstanceRollout& r) {
+  auto volumes = DataVolumes(t, r);
+  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  for (const auto& [id, v] : *volumes) {
+    if (v.state != "available") return WaitFor(t, r, id + " to detach (now " + v.state + ")");
+  }
+  return Enter(t, r, kPrepareLaunch, Progress::kCheckpoint);
+}
+
+Progress PrepareLaunch(RolloutTick& t, v1::InstanceRollout& r) {
+  // The attempt and its token are checkpointed before RunInstances, so that a re-run after a
+  // crash presents the same token and finds the instance the first call launched.
+  r.set_launch_attempt(r.launch_attempt() + 1);
+  r.set_launch_token(
+      t.ctx.IdempotencyToken(fmt::format("launch:{}:{}", Old(r), r.launch_attempt())));
+  return Enter(t, r, kLaunch, Progress::kCheckpoint);
+}
+
+aws::RunInstancesRequest LaunchRequest(const RolloutTick& t, const v1::InstanceRollout& r) {
+  const auto& c = r.capture();
+  aws::RunInstancesRequest req;
+  req.image_id = t.state.image_id();
+  req.instance_type = c.instance_type();
+  req.client_token = r.launch_token();
+  req.subnet_id = c.subnet_id();
+  req.security_group_ids.assign(c.security_group_ids().begin(), c.security_group_ids().end());
+  req.key_name = c.key_name();
+  req.iam_instance_profile_arn = c.iam_instance_profile_arn();
+  req.user_data_base64 = c.user_data_base64();
+  if (!c.metadata_http_tokens().empty() || !c.metadata_http_endpoint().empty()) {
+    aws::MetadataOptions m;
+    m.http_tokens = c.metadata_http_tokens();
+    if (c.metadata_hop_limit() > 0) m.http_put_response_hop_limit = c.metadata_hop_limit();
+    m.http_endpoint = c.metadata_http_endpoint();
+    m.instance_metadata_tags = c.metadata_instance_tags();
+    req.metadata_options = m;
+  }
+  aws::BlockDeviceMappingSpec root;
+  root.device_name = c.root_device_name();
+  aws::EbsBlockDeviceSpec ebs;
+  if (c.root_size_gib() > 0) ebs.volume_size_gib = static_cast<int>(c.root_size_gib());
+  ebs.volume_type = c.root_volume_type();
+  const bool provisioned = c.root_volume_type() == "io1" || c.root_volume_type() == "io2" ||
+                           c.root_volume_type() == "gp3";
+  if (provisioned && c.root_iops() > 0) ebs.iops = static_cast<int>(c.root_iops());
+  if (c.root_volume_type() == "gp3" && c.root_throughput() > 0) {
+    ebs.throughput_mibps = static_cast<int>(c.root_throughput());
+  }
+  ebs.kms_key_id = c.root_kms_key_id();
+  if (c.root_encrypted()) ebs.encrypted = true;
+  ebs.delete_on_termination = c.root_delete_on_termination();
+  root.ebs = ebs;
+  req.block_device_mappings.push_back(root);
+  aws::Placement placement;
+  placement.availability_zone = c.availability_zone();
+  placement.tenancy = c.tenancy();
+  placement.group_name = c.placement_group();
+  req.placement = placement;
+  if (c.disable_api_termination()) req.disable_api_termination = true;
+  req.instance_initiated_shutdown_behavior = c.shutdown_behavior();
+  if (c.ebs_optimized()) req.ebs_optimized = true;
+  aws::TagSpecification tags{"instance", {}};
+  for (const auto& [k, v] : c.tags()) tags.tags[k] = v;
+  tags.tags[kReplacesTag] = Old(r);
+  tags.tags[kTokenTag] = r.launch_token();
+  req.tag_specifications.push_back(tags);
+  return req;
+}
+
+Progress Launch(RolloutTick& t, v1::InstanceRollout& r) {
+  aws::DescribeInstancesRequest find;
+  find.filters = {{"client-token", {r.launch_token()}}};
+  auto found = t.ctx.aws().ec2->DescribeInstances(find);
+  if (!found.ok()) return OnError(t, r, "describe-instances (client-token)", found.error());
+  for (const auto& i : found->instances) {
+    if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
+    r.set_new_instance_id(i.id);
+    r.set_new_private_ip(i.private_ip);
+    t.notes.push_back(fmt::format("instance {}: found {} launched before a restart", Old(r), i.id));
+    return Enter(t, r, kWaitNewRunning, Progress::kCheckpoint);
+  }
+  auto run = t.ctx.aws().ec2->RunInstances(LaunchRequest(t, r));
+  if (!run.ok()) return OnError(t, r, "run-instances", run.error());
+  if (run->instances.empty()) return Fail(t, r, "run-instances returned no instance");
+  r.set_new_instance_id(run->instances.front().id);
+  r.set_new_private_ip(run->instances.front().private_ip);
+  t.Record(Resource(r.new_instance_id()), "run-instances", kSucceeded,
+           fmt::format("replacement for {} from {} ({})", Old(r), t.state.image_id(),
+                       r.capture().instance_type()));
+  return Enter(t, r, kWaitNewRunning, Progress::kCheckpoint);
+}
+
+Progress WaitRunning(RolloutTick& t, v1::InstanceRollout& r, const std::string& id,
+                     const char* next) {
+  auto i = Describe(t, id);
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->state.name == "running") {
+    if (!i->private_ip.empty() && id == r.new_instance_id()) r.set_new_private_ip(i->private_ip);
+    return Enter(t, r, next, Progress::kCheckpoint);
+  }
+  if (i->state.name == "pending") return WaitFor(t, r, id + " to run (now pending)");
+  return Fail(t, r,
+              fmt::format("{} is {}{}", id, i->state.name,
+                          i->state_reason_code.empty() ? "" : " (" + i->state_reason_code + ")"));
+}
+
+Progress StopNew(RolloutTick& t, v1::InstanceRollout& r) {
+  if (r.capture().data_volumes_size() == 0) return Enter(t, r, kMoveEip, Progress::kCheckpoint);
+  auto i = Describe(t, New(r));
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->state.name == "running" || i->state.name == "pending") {
+    auto s = t.ctx.aws().ec2->StopInstances({{New(r)}, std::nullopt, std::nullopt});
+    if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
+    t.Record(Resource(New(r)), "stop-instances", kSucceeded,
+             "stopped to attach the data volumes (attach_live is off)");
+  }
+  return Enter(t, r, kWaitNewStopped, Progress::kCheckpoint);
+}
+
+Progress AttachVolumes(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
+                       const char* next) {
+  auto volumes = DataVolumes(t, r);
+  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  for (const auto& dv : r.capture().data_volumes()) {
+    auto it = volumes->find(dv.volume_id());
+    if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
+    if (AttachmentTo(it->second, to) != nullptr) continue;
+    if (it->second.state != "available") {
+      return WaitFor(t, r, dv.volume_id() + " to be available (now " + it->second.state + ")");
+    }
+    auto a = t.ctx.aws().ec2->AttachVolume({dv.volume_id(), to, dv.device()});
+    if (!a.ok()) return OnError(t, r, "attach-volume", a.error());
+    t.Record("volume:" + dv.volume_id(), "attach-volume", kSucceeded,
+             fmt::format("to {} at {}", to, dv.device()));
+  }
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+Progress WaitAttached(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
+                      const char* next) {
+  auto volumes = DataVolumes(t, r);
+  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  for (const auto& dv : r.capture().data_volumes()) {
+    auto it = volumes->find(dv.volume_id());
+    const auto* att = it == volumes->end() ? nullptr : AttachmentTo(it->second, to);
+    if (att == nullptr || att->state != "attached") {
+      return WaitFor(t, r, dv.volume_id() + " attached to " + to);
+    }
+    if (att->device != dv.device()) {
+      return Fail(t, r, fmt::format("{} is attached to {} at {}, not {}", dv.volume_id(), to,
+                                    att->device, dv.device()));
+    }
+  }
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+Progress StartInstance(RolloutTick& t, v1::InstanceRollout& r, const std::string& id,
+                       const char* next, const std::string& why) {
+  auto i = Describe(t, id);
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->state.name == "stopping") return WaitFor(t, r, id + " to stop before starting it");
+  if (i->state.name == "stopped") {
+    auto s = t.ctx.aws().ec2->StartInstances({{id}});
+    if (!s.ok()) return OnError(t, r, "start-instances", s.error());
+    t.Record(Resource(id), "start-instances", kSucceeded, why);
+  } else if (i->state.name != "running" && i->state.name != "pending") {
+    return Fail(t, r, id + " is " + i->state.name + " and cannot be started");
+  }
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+Progress MoveEip(RolloutTick& t, v1::InstanceRollout& r, const std::string& to, bool moved,
+                 const char* next) {
+  const auto& c = r.capture();
+  if (c.eip_allocation_id().empty() && c.eip_public_ip().empty()) {
+    return Enter(t, r, next, Progress::kCheckpoint);
+  }
+  aws::AssociateAddressRequest req;
+  req.allocation_id = c.eip_allocation_id();
+  if (req.allocation_id.empty()) req.public_ip = c.eip_public_ip();
+  req.instance_id = to;
+  req.allow_reassociation = true;
+  auto a = t.ctx.aws().ec2->AssociateAddress(req);
+  if (!a.ok()) return OnError(t, r, "associate-address", a.error());
+  r.set_eip_moved(moved);
+  t.Record("eip:" + c.eip_public_ip(), "associate-address", kSucceeded, "to " + to);
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+Progress TerminateOld(RolloutTick& t, v1::InstanceRollout& r) {
+  auto term = t.ctx.aws().ec2->TerminateInstances({{Old(r)}});
+  if (!term.ok()) {
+    if (term.error().aws_code == "OperationNotPermitted") {
+      const std::string kept =
+          "old instance " + Old(r) + " kept stopped: termination protection is on";
+      t.Record(Resource(Old(r)), "terminate-instances", kSkipped, kept, &term.error());
+      return Done(t, r, kSucceeded, SuccessDetail(t, r, kept));
+    }
+    if (Transient(term.error())) return OnError(t, r, "terminate-instances", term.error());
+    // The new instance serves already: a failed clean-up is reported, not rolled back.
+    const std::string kept = "old instance " + Old(r) + " not terminated: " +
+                             term.error().ToString();
+    t.Record(Resource(Old(r)), "terminate-instances", kFailed, kept, &term.error());
+    return Done(t, r, kSucceeded, SuccessDetail(t, r, kept));
+  }
+  t.Record(Resource(Old(r)), "terminate-instances", kSucceeded, "old instance retired");
+  const std::string retired = "old instance terminated";
+  return Done(t, r, kSucceeded, SuccessDetail(t, r, retired));
+}
+
+Progress RetireOld(RolloutTick& t, v1::InstanceRollout& r) {
+  if (t.config.keep_old_for_ms <= 0) return TerminateOld(t, r);
+  if (r.retire_at_ms() == 0) {
+    r.set_retire_at_ms(t.now_ms + t.config.keep_old_for_ms);
+    Status s = t.ctx.aws().ec2->CreateTags(
+        {{Old(r)}, {{kRetireAfterTag, FormatRfc3339(r.retire_at_ms())}}});
+    if (!s.ok() && Transient(s.error())) return OnError(t, r, "create-tags", s.error());
+    t.Record(Resource(Old(r)), "keep-stopped", kSucceeded,
+             "kept stopped until " + FormatRfc3339(r.retire_at_ms()) + " (keep_old_for)");
+    return Enter(t, r, kKeepOld, Progress::kCheckpoint);
+  }
+  return Enter(t, r, kKeepOld, Progress::kCheckpoint);
+}
+
+Progress KeepOld(RolloutTick& t, v1::InstanceRollout& r) {
+  if (t.now_ms >= r.retire_at_ms()) return TerminateOld(t, r);
+  t.WakeAt(r.retire_at_ms());
+  return Progress::kWait;
+}
+
+// ---- replace-root-volume ---------------------------------------------------------------------
+
+Progress PrepareTask(RolloutTick& t, v1::InstanceRollout& r, const char* purpose,
+                     const char* next) {
+  r.set_task_token(t.ctx.IdempotencyToken(fmt::format("{}:{}", purpose, Old(r))));
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+// Starts a root volume replacement with `image`, or finds the one an earlier run started.
+Result<std::string> EnsureTask(RolloutTick& t, v1::InstanceRollout& r, const std::string& image) {
+  aws::DescribeReplaceRootVolumeTasksRequest find;
+  find.filters = {{"instance-id", {Old(r)}}};
+  auto tasks = t.ctx.aws().ec2->DescribeReplaceRootVolumeTasks(find);
+  if (!tasks.ok()) return tasks.error();
+  for (const auto& task : tasks->tasks) {
+    auto tag = task.tags.find(kTokenTag);
+    if (tag != task.tags.end() && tag->second == r.task_token()) return task.id;
+  }
+  aws::CreateReplaceRootVolumeTaskRequest req;
+  req.instance_id = Old(r);
+  req.image_id = image;
+  req.delete_replaced_root_volume = false;  // the old root stays as a way back
+  req.client_token = r.task_token();
+  req.tag_specifications.push_back({"replace-root-volume-task", {{kTokenTag, r.task_token()}}});
+  auto task = t.ctx.aws().ec2->CreateReplaceRootVolumeTask(req);
+  if (!task.ok()) return task.error();
+  t.Record(Resource(Old(r)), "create-replace-root-volume-task", kSucceeded,
+           fmt::format("task {} with {}", task->id, image));
+  return task->id;
+}
+
+Result<aws::ReplaceRootVolumeTask> DescribeTask(RolloutTick& t, const std::string& id) {
+  aws::DescribeReplaceRootVolumeTasksRequest req;
+  req.task_ids = {id};
+  auto tasks = t.ctx.aws().ec2->DescribeReplaceRootVolumeTasks(req);
+  if (!tasks.ok()) return tasks.error();
+  if (tasks->tasks.empty()) return Error(ErrorCode::kNotFound, "replace task " + id + " is gone");
+  return tasks->tasks.front();
+}
+
+Progress CreateTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback) {
+  auto id = EnsureTask(t, r, rollback ? r.capture().image_id() : t.state.image_id());
+  if (!id.ok()) return OnError(t, r, "create-replace-root-volume-task", id.error());
+  (rollback ? r.mutable_rollback_task_id() : r.mutable_replace_task_id())->assign(*id);
+  return Enter(t, r, rollback ? kRbWaitTask : kWaitTask, Progress::kCheckpoint);
+}
+
+Progress WaitTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback) {
+  const std::string& id = rollback ? r.rollback_task_id() : r.replace_task_id();
+  auto task = DescribeTask(t, id);
+  if (!task.ok()) return OnError(t, r, "describe-replace-root-volume-tasks", task.error());
+  if (task->state == "succeeded") {
+    return Enter(t, r, rollback ? kRbStartOld : kWaitNewRunning, Progress::kCheckpoint);
+  }
+  if (task->state == "failed" || task->state == "failed-detached") {
+    // "failed": EC2 put the original root volume back; "failed-detached": it could not.
+    return Fail(t, r, fmt::format("replace root volume task {} {}", id, task->state));
+  }
+  return WaitFor(t, r, fmt::format("replace root volume task {} ({})", id, task->state));
+}
+
+// ---- rollback --------------------------------------------------------------------------------
+
+Progress RbTerminateNew(RolloutTick& t, v1::InstanceRollout& r) {
+  if (r.new_instance_id().empty()) return Enter(t, r, kRbReleaseVolumes, Progress::kCheckpoint);
+  if (r.new_registered()) {
+    for (const auto& tg : r.capture().target_groups()) {
+      Status s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, r.new_instance_id()));
+      if (!s.ok() && Transient(s.error())) return OnError(t, r, "deregister-targets", s.error());
+    }
+    r.set_new_registered(false);
+  }
+  auto i = Describe(t, r.new_instance_id());
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+  if (i->state.name != "terminated" && i->state.name != "shutting-down") {
+    auto term = t.ctx.aws().ec2->TerminateInstances({{r.new_instance_id()}});
+    if (!term.ok() && term.error().aws_code == "OperationNotPermitted") {
+      // Termination protection was copied from the old instance: stop it instead, and say so.
+      auto s = t.ctx.aws().ec2->StopInstances({{r.new_instance_id()}, std::nullopt, std::nullopt});
+      if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
+      t.Record(Resource(r.new_instance_id()), "stop-instances", kSucceeded,
+               "rollback: termination protection is on, so the new instance is left stopped");
+    } else if (!term.ok()) {
+      return OnError(t, r, "terminate-instances", term.error());
+    } else {
+      t.Record(Resource(r.new_instance_id()), "terminate-instances", kSucceeded,
+               "rollback: the replacement is removed");
+    }
+  }
+  return Enter(t, r, kRbReleaseVolumes, Progress::kCheckpoint);
+}
+
+Progress RbReleaseVolumes(RolloutTick& t, v1::InstanceRollout& r) {
+  auto volumes = DataVolumes(t, r);
+  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  for (const auto& dv : r.capture().data_volumes()) {
+    auto it = volumes->find(dv.volume_id());
+    if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
+    const aws::Volume& v = it->second;
+    if (v.state == "available" || AttachmentTo(v, Old(r)) != nullptr) continue;
+    const auto* on_new =
+        r.new_instance_id().empty() ? nullptr : AttachmentTo(v, r.new_instance_id());
+    if (on_new != nullptr && on_new->state == "attached") {
+      aws::DetachVolumeRequest req;
+      req.volume_id = dv.volume_id();
+      req.instance_id = r.new_instance_id();
+      auto d = t.ctx.aws().ec2->DetachVolume(req);
+      if (!d.ok() && Transient(d.error())) return OnError(t, r, "detach-volume", d.error());
+    }
+    return WaitFor(t, r, dv.volume_id() + " to be released (now " + v.state + ")");
+  }
+  return Enter(t, r, kRbMoveEip, Progress::kCheckpoint);
+}
+
+Progress RbRegisterOld(RolloutTick& t, v1::InstanceRollout& r) {
+  if (r.old_deregistered()) {
+    for (const auto& tg : r.capture().target_groups()) {
+      Status s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, Old(r)));
+      if (!s.ok()) return OnError(t, r, "register-targets", s.error());
+      t.Record(Resource(Old(r)), "register-targets", kSucceeded, "rollback: " + tg.arn());
+    }
+  }
+  const std::string detail = r.failure() + "; rolled back: " + Old(r) + " serves again";
+  return Done(t, r, kRolledBack, detail);
+}
+
+Progress RbPrepareTask(RolloutTick& t, v1::InstanceRollout& r) {
+  if (!r.replace_task_id().empty()) {
+    auto task = DescribeTask(t, r.replace_task_id());
+    if (!task.ok()) return OnError(t, r, "describe-replace-root-volume-tasks", task.error());
+    if (task->state == "pending" || task->state == "in-progress" || task->state == "failing") {
+      return WaitFor(t, r, "replace root volume task " + task->id + " to end");
+    }
+    if (task->state == "succeeded") {
+      return PrepareTask(t, r, "rollback-root", kRbCreateTask);
+    }
+  }
+  // The root was never replaced (or EC2 restored it): only the instance's service is restored.
+  return Enter(t, r, kRbStartOld, Progress::kCheckpoint);
+}
+
+}  // namespace
+
+bool ReplacementActive(const v1::InstanceRollout& r) {
+  return r.phase() != kPhasePending && r.phase() != kPhaseDone && r.phase() != kKeepOld;
+}
+
+Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
+  const std::string& p = r.phase();
+  const std::string old = Old(r);
+  if (p == kPhaseDone) return Progress::kDone;
+  if (p == kPhasePending) return Enter(t, r, kCapture, Progress::kContinue);
+  if (p == kCapture) return Capture(t, r);
+  if (p == kDeregisterOld) return DeregisterOld(t, r);
+  if (p == kDrainOld) return DrainOld(t, r);
+  if (p == kStopOld) return StopOld(t, r);
+  if (p == kWaitOldStopped) return WaitStopped(t, r, old, kDetachVolumes);
+  if (p == kDetachVolumes) return DetachVolumes(t, r);
+  if (p == kWaitVolumesDetached) return WaitVolumesDetached(t, r);
+  if (p == kPrepareLaunch) return PrepareLaunch(t, r);
+  if (p == kLaunch) return Launch(t, r);
+  if (p == kWaitNewRunning) {
+    const char* next = !Relaunch(r) ? kRegisterNew : t.config.attach_live ? kAttachVolumes : kStopNew;
+    return WaitRunning(t, r, New(r), next);
+  }
+  if (p == kStopNew) return StopNew(t, r);
+  if (p == kWaitNewStopped) return WaitStopped(t, r, New(r), kAttachVolumes);
+  if (p == kAttachVolumes) return AttachVolumes(t, r, New(r), kWaitVolumesAttached);
+  if (p == kWaitVolumesAttached) {
+    return WaitAttached(t, r, New(r), t.config.attach_live ? kMoveEip : kStartNew);
+  }
+  if (p == kStartNew) {
+    return StartInstance(t, r, New(r), kWaitNewStarted, "started with its data volumes");
+  }
+  if (p == kWaitNewStarted) return WaitRunning(t, r, New(r), kMoveEip);
+  if (p == kMoveEip) return MoveEip(t, r, New(r), true, kRegisterNew);
+  if (p == kRegisterNew) return RegisterNew(t, r);
+  if (p == kWaitNewHealthy) return WaitNewHealthy(t, r);
+  if (p == kRetireOld) return RetireOld(t, r);
+  if (p == kKeepOld) return KeepOld(t, r);
+  if (p == kPrepareTask) return PrepareTask(t, r, "replace-root", kCreateTask);
+  if (p == kCreateTask) return CreateTask(t, r, false);
+  if (p == kWaitTask) return WaitTask(t, r, false);
+  if (p == kRbTerminateNew) return RbTerminateNew(t, r);
+  if (p == kRbReleaseVolumes) return RbReleaseVolumes(t, r);
+  if (p == kRbMoveEip) {
+    if (!r.eip_moved()) return Enter(t, r, kRbAttachVolumes, Progress::kCheckpoint);
+    return MoveEip(t, r, old, false, kRbAttachVolumes);
+  }
+  if (p == kRbAttachVolumes) return AttachVolumes(t, r, old, kRbWaitAttached);
+  if (p == kRbWaitAttached) return WaitAttached(t, r, old, kRbStartOld);
+  if (p == kRbPrepareTask) return RbPrepareTask(t, r);
+  if (p == kRbCreateTask) return CreateTask(t, r, true);
+  if (p == kRbWaitTask) return WaitTask(t, r, true);
+  if (p == kRbStartOld) {
+    return StartInstance(t, r, old, kRbWaitOldRunning, "rollback: the old instance serves again");
+  }
+  if (p == kRbWaitOldRunning) return WaitRunning(t, r, old, kRbRegisterOld);
+  if (p == kRbRegisterOld) return RbRegisterOld(t, r);
+  return Done(t, r, kFailed, "unknown phase " + p + " (a checkpoint of a newer version?)");
+}
+
+std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const RolloutConfig& config,
+                                 const v1::InstanceRollout& r) {
+  const auto& c = r.capture();
+  std::vector<std::string> steps;
+  std::vector<std::string> tgs;
+  for (const auto& tg : c.target_groups()) tgs.push_back(tg.arn());
+  if (!tgs.empty()) steps.push_back(fmt::format("deregister-targets from {}", fmt::join(tgs, ", ")));
+  if (!Relaunch(r)) {
+    steps.push_back(fmt::format("create-replace-root-volume-task with {} (was {})",
+                                state.image_id(), c.image_id()));
+  } else {
+    std::vector<std::string> volumes;
+    for (const auto& v : c.data_volumes()) volumes.push_back(v.volume_id() + " at " + v.device());
+    steps.push_back("stop-instances");
+    if (!volumes.empty()) steps.push_back(fmt::format("detach-volume {}", fmt::join(volumes, ", ")));
+    steps.push_back(fmt::format("run-instances {} {} in {} with ClientToken", state.image_id(),
+                                c.instance_type(), c.subnet_id()));
+    if (!volumes.empty()) {
+      steps.push_back(fmt::format("{}attach-volume {}",
+                                  config.attach_live ? "" : "stop the new instance, ",
+                                  fmt::join(volumes, ", ")));
+    }
+    if (!c.eip_public_ip().empty()) steps.push_back("associate-address " + c.eip_public_ip());
+  }
+  if (!tgs.empty()) steps.push_back("register-targets and wait healthy");
+  if (Relaunch(r)) {
+    steps.push_back(config.keep_old_for_ms > 0
+                        ? fmt::format("keep the old instance stopped for {}s, then terminate it",
+                                      config.keep_old_for_ms / 1000)
+                        : std::string("terminate-instances (old)"));
+  }
+  return fmt::format("{}", fmt::join(steps, "; "));
+}
+
+}  // namespace fleetkeeper::handlers::ami_rollout

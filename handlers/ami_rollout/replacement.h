@@ -1,0 +1,34 @@
+// One standalone instance's part of an AMI rollout, by strategy:
+//  - relaunch: deregister, stop, detach the data volumes, launch an equivalent instance from the
+//    new AMI (ClientToken checkpointed before the call, recovered through the client-token
+//    filter), attach the volumes at the same devices, move the Elastic IP, register and wait
+//    healthy, then retire the old instance. Any failure rolls back to the old instance.
+//  - replace-root-volume: deregister, CreateReplaceRootVolumeTask with the new AMI (same instance
+//    id, interfaces and data volumes), wait, register and wait healthy; a failure after the root
+//    was replaced rolls back with a second task to the old image.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "handlers/ami_rollout/steps.h"
+
+namespace fleetkeeper::handlers::ami_rollout {
+
+// Advances the instance by one phase; every phase re-reads AWS before it acts.
+Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& instance);
+
+// Whether the instance is being replaced now (counts against max_concurrency and, through its
+// target groups, against max_unavailable).
+bool ReplacementActive(const v1::InstanceRollout& instance);
+
+// What a dry run says would happen to the instance.
+std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const RolloutConfig& config,
+                                 const v1::InstanceRollout& instance);
+
+// Tag set on resources this workflow creates, so that a re-run finds them.
+inline constexpr char kTokenTag[] = "fleetkeeper:token";
+inline constexpr char kReplacesTag[] = "fleetkeeper:replaces";
+inline constexpr char kRetireAfterTag[] = "fleetkeeper:retire-after";
+
+}  // namespace fleetkeeper::handlers::ami_rollout

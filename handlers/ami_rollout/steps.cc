@@ -1,0 +1,357 @@
+#include "handlers/ami_rollout/steps.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "awsclient/clients.h"
+#include "handlers/ami_rollout/asg_rollout.h"
+#include "handlers/ami_rollout/replacement.h"
+#include "handlers/ami_rollout/targets.h"
+
+namespace fleetkeeper::handlers::ami_rollout {
+
+void RolloutTick::Record(const std::string& resource, const std::string& action,
+                         const std::string& status, const std::string& detail,
+                         const Error* error) {
+  v1::Action a;
+  a.set_resource(resource);
+  a.set_action(action);
+  a.set_status(status);
+  a.set_detail(detail);
+  if (error != nullptr) a.set_aws_request_id(error->request_id);
+  actions.push_back(std::move(a));
+}
+
+void RolloutTick::WakeAt(int64_t at_ms) {
+  if (next_wake_ms == 0 || at_ms < next_wake_ms) next_wake_ms = at_ms;
+}
+
+std::string VersionedKey(const v1::AmiRolloutState& state) {
+  return fmt::format("param:{}:{}", state.parameter(), state.parameter_version());
+}
+
+namespace {
+
+constexpr uint32_t kMaxTransientRetries = 20;
+// A parameter that keeps moving while we roll it out is rolled out again at most this often by
+// one workflow; later versions are left to the next event.
+constexpr uint32_t kMaxRestarts = 3;
+
+bool Transient(const Error& e) {
+  return e.retriable || e.code == ErrorCode::kThrottled || e.code == ErrorCode::kUnavailable ||
+         e.code == ErrorCode::kNetwork || e.code == ErrorCode::kTimeout;
+}
+
+StepOutcome WithActions(StepOutcome o, RolloutTick& t) {
+  o.actions = std::move(t.actions);
+  return o;
+}
+
+// A read failed: a transient error retries the step (up to a bound), anything else ends the
+// workflow, nothing having been changed by it.
+StepOutcome ReadFailed(RolloutTick& t, const std::string& step, const std::string& what,
+                       const Error& e) {
+  if (Transient(e) && t.ctx.workflow().attempt() < kMaxTransientRetries) {
+    StepOutcome o = StepOutcome::Wait(step, t.config.poll_interval_ms);
+    o.retry_same_step = true;
+    o.reason = fmt::format("{} will be retried: {}", what, e.ToString());
+    return WithActions(o, t);
+  }
+  t.Record("parameter:" + t.state.parameter(), what, kFailed, e.message, &e);
+  return WithActions(StepOutcome::Finish(v1::Result::FAILED,
+                                         fmt::format("{} failed: {}", what, e.ToString())),
+                     t);
+}
+
+StepOutcome ReadParameter(RolloutTick& t) {
+  aws::GetParameterRequest req;
+  req.name = t.state.parameter();
+  auto p = t.ctx.aws().ssm->GetParameter(req);
+  if (!p.ok()) {
+    if (p.error().code == ErrorCode::kNotFound) {
+      return StepOutcome::Finish(v1::Result::REJECTED,
+                                 "parameter " + t.state.parameter() + " not found: nothing done");
+    }
+    return ReadFailed(t, kStepReadParameter, "get-parameter", p.error());
+  }
+  t.state.set_parameter_version(p->version);
+  const std::string key = VersionedKey(t.state);
+  const std::string value = p->value;
+  if (value.rfind("ami-", 0) != 0 || value.find_first_of(" ,\n") != std::string::npos) {
+    return StepOutcome::Finish(
+        v1::Result::REJECTED,
+        fmt::format("{}: value '{}' is not an AMI id: nothing done", key, value.substr(0, 80)));
+  }
+  aws::DescribeImagesRequest ireq;
+  ireq.image_ids = {value};
+  auto images = t.ctx.aws().ec2->DescribeImages(ireq);
+  if (!images.ok() && !Transient(images.error())) {
+    return StepOutcome::Finish(v1::Result::REJECTED,
+                               fmt::format("{}: AMI {} cannot be described ({}): nothing done",
+                                           key, value, images.error().ToString()));
+  }
+  if (!images.ok()) return ReadFailed(t, kStepReadParameter, "describe-images", images.error());
+  const aws::Image* image = nullptr;
+  for (const auto& i : images->images) {
+    if (i.id == value) image = &i;
+  }
+  if (image == nullptr) {
+    return StepOutcome::Finish(v1::Result::REJECTED,
+                               fmt::format("{}: AMI {} not found: nothing done", key, value));
+  }
+  if (image->state != "available") {
+    return StepOutcome::Finish(
+        v1::Result::REJECTED,
+        fmt::format("{}: AMI {} is {}, not available{}: nothing done", key, value, image->state,
+                    image->state_reason_message.empty() ? "" : " (" + image->state_reason_message +
+                                                                   ")"));
+  }
+  t.state.set_image_id(value);
+  t.state.set_image_name(image->name);
+  StepOutcome o = StepOutcome::Next(kStepPlanTargets);
+  o.reason = fmt::format("{}: rolling out {}{}", key, value,
+                         image->name.empty() ? "" : " (" + image->name + ")");
+  o.publish_progress = true;
+  return o;
+}
+
+void RecordOutcomes(RolloutTick& t);
+
+StepOutcome DryRunResult(RolloutTick& t) {
+  int would = 0;
+  for (const auto& a : t.state.asgs()) {
+    if (a.phase() == kPhaseDone) continue;
+    ++would;
+    t.Record("asg:" + a.name(), "instance-refresh", kDryRun, DescribeAsgPlan(t.state, a));
+  }
+  for (const auto& r : t.state.instances()) {
+    if (r.phase() == kPhaseDone) continue;
+    ++would;
+    t.Record("instance:" + r.instance_id(), r.strategy(), kDryRun,
+             DescribeInstancePlan(t.state, t.config, r));
+  }
+  RecordOutcomes(t);  // targets already decided: current, rejected, skipped
+  return WithActions(
+      StepOutcome::Finish(v1::Result::DRY_RUN,
+                          fmt::format("{} ({}): dry run, {} target(s) would be rolled out, "
+                                      "nothing changed",
+                                      VersionedKey(t.state), t.state.image_id(), would)),
+      t);
+}
+
+StepOutcome PlanStep(RolloutTick& t) {
+  Status s = PlanTargets(t);
+  if (!s.ok()) return ReadFailed(t, kStepPlanTargets, "plan-targets", s.error());
+  if (t.ctx.dry_run()) return DryRunResult(t);
+  StepOutcome o = StepOutcome::Next(kStepRollOut);
+  o.reason = fmt::format("{}: {} ASG(s), {} instance(s), {} skipped", VersionedKey(t.state),
+                         t.state.asgs_size(), t.state.instances_size(), t.state.skipped_size());
+  o.publish_progress = true;
+  return WithActions(o, t);
+}
+
+// Starts pending instances while max_concurrency and each target group's max_unavailable allow.
+bool MayStart(const RolloutTick& t, const v1::InstanceRollout& candidate) {
+  int active = 0;
+  std::map<std::string, int> unavailable;
+  for (const auto& r : t.state.instances()) {
+    if (!ReplacementActive(r)) continue;
+    ++active;
+    for (const auto& tg : r.capture().target_groups()) ++unavailable[tg.arn()];
+  }
+  if (active >= t.config.max_concurrency) return false;
+  for (const auto& tg : candidate.capture().target_groups()) {
+    if (unavailable[tg.arn()] >= t.config.max_unavailable) return false;
+  }
+  return true;
+}
+
+template <typename Target, typename Advance>
+Progress Drive(RolloutTick& t, Target& target, Advance advance) {
+  // Bounded: a phase machine that keeps saying "continue" is a bug, not a reason to spin.
+  for (int i = 0; i < 64; ++i) {
+    Progress p = advance(t, target);
+    if (p != Progress::kContinue) return p;
+  }
+  return Progress::kCheckpoint;
+}
+
+StepOutcome RollOut(RolloutTick& t) {
+  bool checkpoint = false;
+  bool waiting = false;
+  auto account = [&](Progress p) {
+    if (p == Progress::kCheckpoint) checkpoint = true;
+    if (p == Progress::kWait) waiting = true;
+  };
+  for (auto& a : *t.state.mutable_asgs()) account(Drive(t, a, AdvanceAsg));
+  for (auto& r : *t.state.mutable_instances()) {
+    if (r.phase() == kPhasePending && !MayStart(t, r)) {
+      waiting = true;
+      continue;
+    }
+    account(Drive(t, r, AdvanceInstance));
+  }
+  StepOutcome o;
+  if (checkpoint) {
+    o = StepOutcome::Next(kStepRollOut);
+  } else if (waiting) {
+    // Polling waits (they come with signal keys) look again after the poll interval; a target
+    // that only waits for a time (keep_old_for) sleeps until then.
+    int64_t wait_ms = t.config.poll_interval_ms;
+    if (t.next_wake_ms > 0) {
+      wait_ms = t.wait_signals.empty() ? t.next_wake_ms - t.now_ms
+                                       : std::min(wait_ms, t.next_wake_ms - t.now_ms);
+    }
+    o = StepOutcome::Wait(kStepRollOut, std::max<int64_t>(wait_ms, 1000),
+                          {t.wait_signals.begin(), t.wait_signals.end()});
+  } else {
+    o = StepOutcome::Next(kStepCheckVersion);
+  }
+  if (!t.notes.empty()) {
+    o.reason = fmt::format("{}", fmt::join(t.notes, "; "));
+    o.publish_progress = true;
+  }
+  return WithActions(o, t);
+}
+
+void RecordOutcomes(RolloutTick& t) {
+  const std::string key = VersionedKey(t.state);
+  for (const auto& a : t.state.asgs()) {
+    if (a.phase() != kPhaseDone) continue;
+    t.Record("asg:" + a.name(), "instance-refresh", a.outcome(),
+             fmt::format("{}: {}", key, a.detail()));
+  }
+  for (const auto& r : t.state.instances()) {
+    if (r.phase() != kPhaseDone) continue;
+    t.Record("instance:" + r.instance_id(), r.strategy(), r.outcome(),
+             fmt::format("{}: {}", key, r.detail()));
+  }
+  for (const auto& s : t.state.skipped()) {
+    t.Record(s.resource(), "skip", kSkipped, fmt::format("{}: {}", key, s.reason()));
+  }
+}
+
+StepOutcome CheckVersion(RolloutTick& t) {
+  auto p = t.ctx.aws().ssm->GetParameter({t.state.parameter(), false});
+  if (p.ok() && p->version > t.state.parameter_version() && t.state.restarts() < kMaxRestarts) {
+    RecordOutcomes(t);
+    t.Record("parameter:" + t.state.parameter(), "restart", kSucceeded,
+             fmt::format("{} was rolled out; the parameter is now at version {}: rolling that "
+                         "out too",
+                         VersionedKey(t.state), p->version));
+    t.state.add_superseded(VersionedKey(t.state));
+    t.state.set_restarts(t.state.restarts() + 1);
+    t.state.clear_asgs();
+    t.state.clear_instances();
+    t.state.clear_skipped();
+    StepOutcome o = StepOutcome::Next(kStepReadParameter);
+    o.reason = fmt::format("parameter {} moved to version {} during the rollout",
+                           t.state.parameter(), p->version);
+    o.publish_progress = true;
+    return WithActions(o, t);
+  }
+  return StepOutcome::Next(kStepReport);
+}
+
+void PutMetrics(RolloutTick& t, const std::map<std::string, int>& counts) {
+  if (t.config.metrics_namespace.empty() || t.ctx.dry_run()) return;
+  aws::PutMetricDataRequest req;
+  req.metric_namespace = t.config.metrics_namespace;
+  auto datum = [&](const std::string& name, double value, const std::string& unit) {
+    aws::MetricDatum d;
+    d.metric_name = name;
+    d.dimensions = {{"Parameter", t.state.parameter()}};
+    d.value = value;
+    d.unit = unit;
+    d.timestamp_ms = t.now_ms;
+    req.metrics.push_back(d);
+  };
+  auto count = [&](const char* k) {
+    auto it = counts.find(k);
+    return it == counts.end() ? 0 : it->second;
+  };
+  datum("TargetsSucceeded", count(kSucceeded), "Count");
+  datum("TargetsFailed", count(kFailed) + count(kRollbackFailed), "Count");
+  datum("TargetsRolledBack", count(kRolledBack), "Count");
+  datum("TargetsRejected", count(kRejected), "Count");
+  datum("TargetsSkipped", count(kSkipped) + count(kCurrent), "Count");
+  if (t.state.started_ms() > 0) {
+    datum("RolloutDuration", static_cast<double>(t.now_ms - t.state.started_ms()) / 1000.0,
+          "Seconds");
+  }
+  Status s = t.ctx.aws().cloudwatch->PutMetricData(req);
+  if (!s.ok()) {
+    t.Record("cloudwatch:" + t.config.metrics_namespace, "put-metric-data", kFailed,
+             s.error().message, &s.error());
+  }
+}
+
+StepOutcome Report(RolloutTick& t) {
+  RecordOutcomes(t);
+  std::map<std::string, int> counts;
+  for (const auto& a : t.state.asgs()) ++counts[a.outcome()];
+  for (const auto& r : t.state.instances()) ++counts[r.outcome()];
+  counts[kSkipped] += t.state.skipped_size();
+  PutMetrics(t, counts);
+
+  const int ok = counts[kSucceeded] + counts[kCurrent];
+  const int rejected = counts[kRejected];
+  const int bad = counts[kFailed] + counts[kRolledBack] + counts[kRollbackFailed] + rejected;
+  v1::Result::Status status = v1::Result::SUCCEEDED;
+  if (ok == 0 && bad == 0) {
+    status = v1::Result::SKIPPED;
+  } else if (bad > 0 && ok > 0) {
+    status = v1::Result::PARTIAL;
+  } else if (bad > 0) {
+    status = bad == rejected ? v1::Result::REJECTED : v1::Result::FAILED;
+  }
+  std::vector<std::string> parts;
+  for (const auto& [outcome, n] : counts) {
+    if (n > 0) parts.push_back(fmt::format("{} {}", n, outcome));
+  }
+  std::string reason;
+  if (ok == 0 && bad == 0 && t.state.skipped_size() == 0) {
+    reason = fmt::format("{} ({}): no Auto Scaling group or instance is bound to the parameter",
+                         VersionedKey(t.state), t.state.image_id());
+  } else {
+    reason = fmt::format("{} ({}): {}", VersionedKey(t.state), t.state.image_id(),
+                         fmt::join(parts, ", "));
+  }
+  if (t.state.superseded_size() > 0) {
+    reason += fmt::format(" (after {})", fmt::join(t.state.superseded(), ", "));
+  }
+  return WithActions(StepOutcome::Finish(status, reason), t);
+}
+
+}  // namespace
+
+StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config) {
+  v1::AmiRolloutState state;
+  if (!ctx.mutable_state()->UnpackTo(&state)) {
+    return StepOutcome::Finish(v1::Result::FAILED,
+                               "the workflow state is not an AmiRolloutState: " +
+                                   ctx.mutable_state()->type_url());
+  }
+  RolloutTick t(ctx, config, state);
+  StepOutcome o;
+  if (step == kStepReadParameter) {
+    o = ReadParameter(t);
+  } else if (step == kStepPlanTargets) {
+    o = PlanStep(t);
+  } else if (step == kStepRollOut) {
+    o = RollOut(t);
+  } else if (step == kStepCheckVersion) {
+    o = CheckVersion(t);
+  } else if (step == kStepReport) {
+    o = Report(t);
+  } else {
+    return StepOutcome::Finish(v1::Result::FAILED,
+                               "unknown step " + step + " (a checkpoint of a newer version?)");
+  }
+  ctx.mutable_state()->PackFrom(state);
+  return o;
+}
+
+}  // namespace fleetkeeper::handlers::ami_rollout

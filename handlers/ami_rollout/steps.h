@@ -1,0 +1,83 @@
+// The steps of an AMI rollout workflow and what they share.
+//
+//   read-parameter ─▶ plan-targets ─▶ roll-out (repeats until every target is done)
+//                                  └▶ (dry run: finish DRY_RUN)
+//   roll-out ─▶ check-parameter-version ─▶ report (finish)
+//                           └▶ read-parameter (the parameter moved on: roll out the newer version)
+//
+// roll-out advances every target's own phase machine (asg_rollout.h, replacement.h) by as much as
+// it can without waiting, then checkpoints: targets proceed concurrently inside one workflow while
+// each mutation is followed by a checkpoint before the call that depends on it.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "fleetkeeper/v1/ami_rollout_state.pb.h"
+#include "handlers/ami_rollout/config.h"
+#include "handlers/workflow.h"
+
+namespace fleetkeeper::handlers::ami_rollout {
+
+// Released step names; never reuse one with another meaning.
+inline constexpr char kStepReadParameter[] = "read-parameter";
+inline constexpr char kStepPlanTargets[] = "plan-targets";
+inline constexpr char kStepRollOut[] = "roll-out";
+inline constexpr char kStepCheckVersion[] = "check-parameter-version";
+inline constexpr char kStepReport[] = "report";
+
+// Target outcomes, as they appear in the result's actions.
+inline constexpr char kSucceeded[] = "succeeded";
+inline constexpr char kFailed[] = "failed";
+inline constexpr char kRolledBack[] = "rolled-back";
+inline constexpr char kRollbackFailed[] = "rollback-failed";
+inline constexpr char kRejected[] = "rejected";
+inline constexpr char kCurrent[] = "current";
+inline constexpr char kSkipped[] = "skipped";
+inline constexpr char kDryRun[] = "dry-run";
+
+// Phases every target machine shares.
+inline constexpr char kPhasePending[] = "pending";
+inline constexpr char kPhaseDone[] = "done";
+
+// What advancing a target by one phase did.
+enum class Progress {
+  kContinue,    // go on with the next phase now
+  kCheckpoint,  // checkpoint before the next phase (it makes a call that depends on this state)
+  kWait,        // nothing to do until a timer or a signal
+  kDone,        // the target has its outcome
+};
+
+// One run of a step: the context, the config and the unpacked state, plus what the step reports.
+struct RolloutTick {
+  RolloutTick(StepContext& c, const RolloutConfig& cfg, v1::AmiRolloutState& s)
+      : ctx(c), config(cfg), state(s), now_ms(c.clock().NowMs()) {}
+
+  StepContext& ctx;
+  const RolloutConfig& config;
+  v1::AmiRolloutState& state;
+  int64_t now_ms;
+
+  std::vector<v1::Action> actions;       // appended to the workflow's result
+  std::set<std::string> wait_signals;    // "refresh:<asg>", "instance:<id>"
+  int64_t next_wake_ms = 0;              // 0 = the poll interval
+  std::vector<std::string> notes;        // progress worth publishing
+
+  // Records an AWS call or decision in the result. `error`, when given, supplies the AWS request
+  // id and the error text.
+  void Record(const std::string& resource, const std::string& action, const std::string& status,
+              const std::string& detail, const Error* error = nullptr);
+  // Asks to be woken no later than `at_ms`.
+  void WakeAt(int64_t at_ms);
+};
+
+// Runs one step of the workflow over the AmiRolloutState packed in the context.
+StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config);
+
+// The dedup key the rollout completes with the version it read: "param:<name>:<version>".
+std::string VersionedKey(const v1::AmiRolloutState& state);
+
+}  // namespace fleetkeeper::handlers::ami_rollout

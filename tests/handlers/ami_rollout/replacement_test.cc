@@ -1,0 +1,374 @@
+// Standalone instances in an AMI rollout: relaunch and replace-root-volume, their rollbacks, the
+// limits, and recovery after a crash. The fake follows the EC2 API reference:
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html (ClientToken),
+// https://docs.aws.amazon.com/AWSEC2/latest/devguide/ensuring-idempotency.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVolume.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateAddress.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateReplaceRootVolumeTask.html.
+#include <gtest/gtest.h>
+
+#include "tests/handlers/ami_rollout/rollout_fixture.h"
+
+namespace fleetkeeper::handlers::ami_rollout::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// One standalone web server: two data volumes, an Elastic IP, a target group.
+class ReplacementTest : public RolloutTest {
+ protected:
+  void SetUp() override {
+    FakeInstance& f = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter},
+                                                  {"Name", "web-1"},
+                                                  {"aws:cloudformation:stack-name", "s"}});
+    old_id = f.instance.id;
+    data = fleet.AddVolume(old_id, "/dev/sdf", 100);
+    logs = fleet.AddVolume(old_id, "/dev/sdg", 50);
+    eip = fleet.AddEip(old_id);
+    tg = fleet.AddTargetGroup("web", {old_id});
+  }
+
+  const v1::Action* Outcome() const { return ActionFor("instance:" + old_id, "relaunch"); }
+
+  // The old instance serves again, with everything it had.
+  void ExpectRolledBack() {
+    ASSERT_NE(Outcome(), nullptr) << Describe();
+    EXPECT_EQ(Outcome()->status(), "rolled-back") << Describe();
+    EXPECT_EQ(fleet.StateOf(old_id), "running");
+    EXPECT_EQ(fleet.AttachedTo(data), old_id);
+    EXPECT_EQ(fleet.DeviceOf(data), "/dev/sdf");
+    EXPECT_EQ(fleet.AttachedTo(logs), old_id);
+    EXPECT_EQ(fleet.DeviceOf(logs), "/dev/sdg");
+    EXPECT_EQ(fleet.EipInstance(eip), old_id);
+    EXPECT_TRUE(fleet.target_groups.at(tg).targets.count(old_id));
+    auto replacement = fleet.ReplacementOf(old_id);
+    if (replacement) {
+      EXPECT_EQ(fleet.StateOf(*replacement), "terminated");
+      EXPECT_FALSE(fleet.target_groups.at(tg).targets.count(*replacement));
+    }
+  }
+
+  std::string old_id, data, logs, eip, tg;
+};
+
+TEST_F(ReplacementTest, RelaunchMovesEverythingToAnEquivalentInstanceOnTheNewAmi) {
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << last.reason << "\n" << Describe();
+  auto replacement = fleet.ReplacementOf(old_id);
+  ASSERT_TRUE(replacement);
+  const aws::Instance& fresh = fleet.Get(*replacement);
+  const aws::Instance& old = fleet.Get(old_id);
+  EXPECT_EQ(fresh.image_id, kNewAmi);
+  EXPECT_EQ(fresh.state.name, "running");
+  EXPECT_EQ(fresh.instance_type, old.instance_type);
+  EXPECT_EQ(fresh.subnet_id, old.subnet_id);
+  EXPECT_EQ(fresh.key_name, old.key_name);
+  EXPECT_EQ(fresh.iam_instance_profile_arn, old.iam_instance_profile_arn);
+  ASSERT_EQ(fresh.security_groups.size(), 1u);
+  EXPECT_EQ(fresh.security_groups[0].id, "sg-app");
+  EXPECT_EQ(fresh.placement.availability_zone, "us-east-1a");
+  EXPECT_EQ(fresh.metadata_options->http_tokens, "required");
+  EXPECT_EQ(fresh.metadata_options->http_put_response_hop_limit, 2);
+  EXPECT_EQ(fleet.instances.at(*replacement).user_data, "IyEvYmluL3NoCmVjaG8gaGk=");
+  EXPECT_EQ(fresh.tags.at("Name"), "web-1");
+  EXPECT_EQ(fresh.tags.at(kParameterTag), kParameter);   // stays bound for the next rollout
+  EXPECT_FALSE(fresh.tags.count("aws:cloudformation:stack-name"));
+  // Volumes at the same devices, the Elastic IP, the target group.
+  EXPECT_EQ(fleet.AttachedTo(data), *replacement);
+  EXPECT_EQ(fleet.DeviceOf(data), "/dev/sdf");
+  EXPECT_EQ(fleet.AttachedTo(logs), *replacement);
+  EXPECT_EQ(fleet.DeviceOf(logs), "/dev/sdg");
+  EXPECT_EQ(fleet.EipInstance(eip), *replacement);
+  EXPECT_EQ(fleet.target_groups.at(tg).targets.at(*replacement), "healthy");
+  EXPECT_FALSE(fleet.target_groups.at(tg).targets.count(old_id));
+  EXPECT_EQ(fleet.StateOf(old_id), "terminated");
+  // Not attach_live: the new instance was stopped for the attachment and started again.
+  int starts = 0;
+  for (const auto& m : fleet.mutations) starts += m == "StartInstances";
+  EXPECT_EQ(starts, 1);
+  ASSERT_NE(Outcome(), nullptr);
+  EXPECT_EQ(Outcome()->status(), "succeeded");
+  EXPECT_THAT(Outcome()->detail(), HasSubstr(*replacement));
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("param:/ami/linux/test:7"));
+}
+
+TEST_F(ReplacementTest, AttachLiveAttachesToTheRunningInstance) {
+  ami().mutable_replacement()->set_attach_live(true);
+  StepOutcome last = Run();
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  for (const auto& m : fleet.mutations) EXPECT_NE(m, "StartInstances");
+  EXPECT_EQ(fleet.AttachedTo(data), *fleet.ReplacementOf(old_id));
+}
+
+// A failure injected at each mutating step rolls the instance back.
+class RelaunchFailureTest : public ReplacementTest,
+                            public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(RelaunchFailureTest, RollsBackToTheOldInstance) {
+  const std::string op = GetParam();
+  // StartInstances fails once: the new instance's start. The old one's restart must work.
+  fleet.FailOn(op, FakeFleet::AwsError("InsufficientInstanceCapacity", op + " failed"));
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  ExpectRolledBack();
+  EXPECT_THAT(Outcome()->detail(), HasSubstr(op + " failed"));
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStep, RelaunchFailureTest,
+                         ::testing::Values("DeregisterTargets", "StopInstances", "DetachVolume",
+                                           "RunInstances", "AttachVolume", "StartInstances",
+                                           "AssociateAddress", "RegisterTargets"));
+
+TEST_F(ReplacementTest, UnhealthyReplacementTimesOutAndRollsBack) {
+  fleet.new_instance_health = "unhealthy";
+  ami().mutable_replacement()->mutable_step_timeout()->set_seconds(60);
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED);
+  ExpectRolledBack();
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("timed out"));
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("unhealthy"));
+}
+
+TEST_F(ReplacementTest, ReplacementThatDiesAtLaunchRollsBack) {
+  // The new instance goes straight to terminated (e.g. a broken AMI).
+  ON_CALL(*cell.ec2, RunInstances(::testing::_))
+      .WillByDefault(::testing::Invoke([this](const aws::RunInstancesRequest& r)
+                                           -> Result<aws::RunInstancesResponse> {
+        FakeInstance& f = fleet.AddInstance(r.image_id, {{"fleetkeeper:replaces", old_id}});
+        f.instance.client_token = r.client_token;
+        f.instance.state = {48, "terminated"};
+        f.instance.state_reason_code = "Server.InternalError";
+        aws::RunInstancesResponse out;
+        out.instances.push_back(f.instance);
+        return out;
+      }));
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED);
+  ExpectRolledBack();
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("Server.InternalError"));
+}
+
+TEST_F(ReplacementTest, CrashAfterRunInstancesFindsTheInstanceByClientToken) {
+  wf = Admit();
+  // Drive step by step until RunInstances has been called, then lose that step's checkpoint.
+  for (int i = 0; i < 100 && fleet.CountReplacementsOf(old_id) == 0; ++i) {
+    v1::WorkflowCheckpoint before = wf;
+    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+    StepOutcome o = Handler().RunStep(wf.step(), ctx);
+    ASSERT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
+    if (fleet.CountReplacementsOf(old_id) > 0) {
+      wf = before;
+      break;
+    }
+    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+    wf.set_step(o.next_step);
+  }
+  ASSERT_EQ(fleet.CountReplacementsOf(old_id), 1);
+  // The endpoint no longer deduplicates by token (moto does not): recovery must come from the
+  // client-token filter, before any second call.
+  ON_CALL(*cell.ec2, RunInstances(::testing::_))
+      .WillByDefault(::testing::Invoke([this](const aws::RunInstancesRequest& r)
+                                           -> Result<aws::RunInstancesResponse> {
+        FakeInstance& f = fleet.AddInstance(r.image_id, {{"fleetkeeper:replaces", old_id}});
+        aws::RunInstancesResponse out;
+        out.instances.push_back(f.instance);
+        return out;
+      }));
+
+  outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock);
+
+  EXPECT_EQ(outcomes.back().status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_EQ(fleet.CountReplacementsOf(old_id), 1);
+  EXPECT_EQ(fleet.AttachedTo(data), *fleet.ReplacementOf(old_id));
+}
+
+TEST_F(ReplacementTest, EveryStepCanRunTwice) {
+  // Re-running each step once more with the state it started from (a crash before the
+  // checkpoint) must not duplicate anything.
+  wf = Admit();
+  for (int i = 0; i < 300; ++i) {
+    v1::WorkflowCheckpoint before = wf;
+    {
+      handlers::testing::FakeStepContext first(&wf, &cell.clients, &clock);
+      Handler().RunStep(wf.step(), first);
+    }
+    wf = before;
+    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+    StepOutcome o = Handler().RunStep(wf.step(), ctx);
+    for (const auto& a : o.actions) *wf.add_actions() = a;
+    if (o.kind == StepOutcome::Kind::kFinish) {
+      EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason << "\n" << Describe();
+      break;
+    }
+    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+    wf.set_step(o.next_step);
+  }
+  EXPECT_EQ(fleet.CountReplacementsOf(old_id), 1);
+  EXPECT_EQ(fleet.AttachedTo(data), *fleet.ReplacementOf(old_id));
+  EXPECT_EQ(fleet.AttachedTo(logs), *fleet.ReplacementOf(old_id));
+  EXPECT_EQ(fleet.StateOf(old_id), "terminated");
+}
+
+TEST_F(ReplacementTest, KeepOldForLeavesTheOldInstanceStoppedThenTerminatesIt) {
+  ami().mutable_replacement()->mutable_keep_old_for()->set_seconds(3600);
+  wf = Admit();
+  // Step until the workflow goes to sleep for the hour.
+  StepOutcome o;
+  for (int i = 0; i < 200; ++i) {
+    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+    o = Handler().RunStep(wf.step(), ctx);
+    ASSERT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
+    if (o.kind == StepOutcome::Kind::kWait && o.wait_ms >= 3000 * 1000) break;
+    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+    wf.set_step(o.next_step);
+  }
+  // Replaced, old kept stopped and tagged; nothing else to poll for meanwhile.
+  ASSERT_TRUE(fleet.ReplacementOf(old_id));
+  EXPECT_EQ(fleet.StateOf(old_id), "stopped");
+  EXPECT_TRUE(fleet.Get(old_id).tags.count("fleetkeeper:retire-after"));
+  EXPECT_EQ(fleet.EipInstance(eip), *fleet.ReplacementOf(old_id));
+  EXPECT_LE(o.wait_ms, 3600 * 1000);
+  clock.Advance(o.wait_ms);
+
+  outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock);
+  EXPECT_EQ(outcomes.back().status, v1::Result::SUCCEEDED);
+  EXPECT_EQ(fleet.StateOf(old_id), "terminated");
+}
+
+TEST_F(ReplacementTest, TerminationProtectedOldInstanceIsKeptStoppedAndSaidSo) {
+  fleet.instances.at(old_id).disable_api_termination = true;
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_EQ(fleet.StateOf(old_id), "stopped");
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("termination protection"));
+}
+
+TEST_F(ReplacementTest, StopProtectedInstanceIsRejectedUntouched) {
+  fleet.instances.at(old_id).disable_api_stop = true;
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::REJECTED);
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("stop protection"));
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+}
+
+TEST_F(ReplacementTest, ExclusionsAndOtherParametersAreLeftAlone) {
+  const std::string by_config = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
+  ami().add_excluded_instances(by_config);
+  const std::string by_tag =
+      fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}, {kExcludeTag, "True"}}).instance.id;
+  const std::string other =
+      fleet.AddInstance(kOldAmi, {{kParameterTag, "/ami/windows"}}).instance.id;
+  const std::string bound = fleet.AddInstance(kOldAmi).instance.id;
+  auto* b = ami().add_bindings();
+  b->set_parameter(kParameter);
+  b->add_instances(bound);
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_FALSE(fleet.ReplacementOf(by_config));
+  EXPECT_FALSE(fleet.ReplacementOf(by_tag));
+  EXPECT_FALSE(fleet.ReplacementOf(other));
+  EXPECT_TRUE(fleet.ReplacementOf(bound));
+  EXPECT_TRUE(fleet.ReplacementOf(old_id));
+  EXPECT_THAT(ActionFor("instance:" + by_config, "skip")->detail(), HasSubstr("EXCLUDED_INSTANCES"));
+  EXPECT_THAT(ActionFor("instance:" + by_tag, "skip")->detail(), HasSubstr("tag"));
+  EXPECT_EQ(ActionFor("instance:" + other, "skip"), nullptr);
+}
+
+TEST_F(ReplacementTest, MaxConcurrencyAndMaxUnavailableBoundInstancesOutOfService) {
+  // Three more in the same target group, one elsewhere.
+  std::vector<std::string> ids = {old_id};
+  for (int i = 0; i < 3; ++i) {
+    std::string id = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
+    fleet.target_groups.at(tg).targets[id] = "healthy";
+    fleet.target_groups.at(tg).ports[id] = 80;
+    ids.push_back(id);
+  }
+  ids.push_back(fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id);
+  ami().mutable_replacement()->set_max_concurrency(2);
+  ami().mutable_replacement()->set_max_unavailable(1);
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  for (const auto& id : ids) EXPECT_TRUE(fleet.ReplacementOf(id)) << id;
+  // One target-group member and the outsider may be down together, never two members.
+  EXPECT_EQ(fleet.max_out_of_service, 2);
+}
+
+TEST_F(ReplacementTest, DryRunListsTheWholePlanAndCallsNothingThatMutates) {
+  StepOutcome last = Run(/*dry_run=*/true);
+  EXPECT_EQ(last.status, v1::Result::DRY_RUN);
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+  const auto* plan = Outcome();
+  ASSERT_NE(plan, nullptr);
+  EXPECT_EQ(plan->status(), "dry-run");
+  EXPECT_THAT(plan->detail(), HasSubstr(data + " at /dev/sdf"));
+  EXPECT_THAT(plan->detail(), HasSubstr("associate-address"));
+  EXPECT_THAT(plan->detail(), HasSubstr("run-instances " + std::string(kNewAmi)));
+}
+
+class ReplaceRootVolumeTest : public ReplacementTest {
+ protected:
+  void SetUp() override {
+    ReplacementTest::SetUp();
+    ami().mutable_replacement()->set_strategy("replace-root-volume");
+  }
+  const v1::Action* RootOutcome() const {
+    return ActionFor("instance:" + old_id, "replace-root-volume");
+  }
+};
+
+TEST_F(ReplaceRootVolumeTest, KeepsTheInstanceAndItsVolumes) {
+  StepOutcome last = Run();
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  ASSERT_EQ(fleet.tasks.size(), 1u);
+  EXPECT_EQ(fleet.tasks[0].image_id, kNewAmi);
+  EXPECT_EQ(fleet.Get(old_id).image_id, kNewAmi);
+  EXPECT_FALSE(fleet.ReplacementOf(old_id));
+  EXPECT_EQ(fleet.AttachedTo(data), old_id);
+  EXPECT_EQ(fleet.EipInstance(eip), old_id);
+  EXPECT_EQ(fleet.target_groups.at(tg).targets.at(old_id), "healthy");
+  EXPECT_EQ(RootOutcome()->status(), "succeeded");
+}
+
+TEST_F(ReplaceRootVolumeTest, FailedHealthCheckRollsBackWithASecondTaskToTheOldImage) {
+  ON_CALL(*cell.elbv2, RegisterTargets(::testing::_))
+      .WillByDefault(::testing::Invoke([this](const aws::TargetsRequest& r) -> Status {
+        // Unhealthy on the new image, healthy again on the old one.
+        const bool new_image = fleet.Get(old_id).image_id == kNewAmi;
+        fleet.target_groups.at(r.target_group_arn).targets[old_id] =
+            new_image ? "unhealthy" : "healthy";
+        return Ok{};
+      }));
+  ami().mutable_replacement()->mutable_step_timeout()->set_seconds(60);
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  ASSERT_EQ(fleet.tasks.size(), 2u);
+  EXPECT_EQ(fleet.tasks[1].image_id, kOldAmi);
+  EXPECT_EQ(fleet.Get(old_id).image_id, kOldAmi);
+  EXPECT_EQ(RootOutcome()->status(), "rolled-back");
+  EXPECT_EQ(fleet.target_groups.at(tg).targets.at(old_id), "healthy");
+}
+
+TEST_F(ReplaceRootVolumeTest, FailedTaskNeedsNoSecondTask) {
+  fleet.rrv_outcome = "failed";
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::FAILED);
+  EXPECT_EQ(fleet.tasks.size(), 1u);
+  EXPECT_EQ(RootOutcome()->status(), "rolled-back");
+  EXPECT_TRUE(fleet.target_groups.at(tg).targets.count(old_id));
+}
+
+}  // namespace
+}  // namespace fleetkeeper::handlers::ami_rollout::testing

@@ -1,0 +1,96 @@
+// A rollout test: a fake account (FakeFleet over MockCell), a config, the handler, and a driver
+// that admits a parameter-change event and runs the workflow to its end with a manual clock.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fleetkeeper/v1/ami_rollout_state.pb.h"
+#include "handlers/ami_rollout/handler.h"
+#include "handlers/ami_rollout/steps.h"
+#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/handlers/step_harness.h"
+
+namespace fleetkeeper::handlers::ami_rollout::testing {
+
+inline constexpr char kParameter[] = "/ami/linux/test";
+inline constexpr char kOldAmi[] = "ami-0000000000000old0";
+inline constexpr char kNewAmi[] = "ami-0000000000000new0";
+
+class RolloutTest : public ::testing::Test {
+ protected:
+  RolloutTest() : fleet(cell) {
+    fleet.AddImage(kOldAmi);
+    fleet.AddImage(kNewAmi);
+    fleet.AddParameter(kParameter, kNewAmi, 7);
+  }
+
+  v1::AmiRolloutConfig& ami() { return *worker.mutable_handlers()->mutable_ami_rollout(); }
+
+  static v1::Event ParameterEvent(const std::string& id, const std::string& operation = "Update") {
+    v1::Event e;
+    e.set_id(id);
+    e.set_dedup_key(std::string("param:") + kParameter);
+    e.set_source_format("eventbridge");
+    e.set_account("111122223333");
+    e.set_region("us-east-1");
+    e.mutable_parameter_change()->set_name(kParameter);
+    e.mutable_parameter_change()->set_operation(operation);
+    return e;
+  }
+
+  AmiRolloutHandler& Handler() {
+    if (!handler) handler = std::make_unique<AmiRolloutHandler>(RolloutConfig::From(worker));
+    return *handler;
+  }
+
+  // Admits the event and returns the new workflow's checkpoint.
+  v1::WorkflowCheckpoint Admit() {
+    AdmissionContext ctx{worker, clock};
+    Admission a = Handler().Admit(ParameterEvent("evt-1"), ctx);
+    EXPECT_EQ(a.kind, Admission::Kind::kWorkflow) << a.reason;
+    return a.workflow;
+  }
+
+  // Runs a new workflow to its end; `final` is the last outcome.
+  StepOutcome Run(bool dry_run = false) {
+    wf = Admit();
+    outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock, dry_run);
+    return outcomes.back();
+  }
+
+  v1::AmiRolloutState State() const {
+    v1::AmiRolloutState s;
+    wf.state().UnpackTo(&s);
+    return s;
+  }
+
+  // The result action for `resource` of kind `action` (the last one), or null.
+  const v1::Action* ActionFor(const std::string& resource, const std::string& action) const {
+    const v1::Action* found = nullptr;
+    for (const auto& a : wf.actions()) {
+      if (a.resource() == resource && a.action() == action) found = &a;
+    }
+    return found;
+  }
+  std::string Describe() const {
+    std::string out;
+    for (const auto& a : wf.actions()) {
+      out += a.resource() + " " + a.action() + " " + a.status() + ": " + a.detail() + "\n";
+    }
+    return out;
+  }
+
+  handlers::testing::MockCell cell;
+  FakeFleet fleet;
+  ManualClock clock;
+  v1::WorkerConfig worker;
+  std::unique_ptr<AmiRolloutHandler> handler;
+  v1::WorkflowCheckpoint wf;
+  std::vector<StepOutcome> outcomes;
+};
+
+}  // namespace fleetkeeper::handlers::ami_rollout::testing
