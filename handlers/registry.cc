@@ -1,12 +1,13 @@
 #include "handlers/registry.h"
 
+#include "handlers/ami_rollout/handler.h"
 #include "handlers/self_healing/handler.h"
 
 namespace fleetkeeper::handlers {
 
 const std::vector<HandlerEntry>& HandlerCatalog() {
   static const std::vector<HandlerEntry> catalog = {
-      {"ami_rollout", {"parameter_change"}, nullptr},
+      {"ami_rollout", {"parameter_change"}, &ami_rollout::MakeHandler},
       {"self_healing", {"alarm"}, &self_healing::MakeHandler},
       {"patch", {"patch_request"}, nullptr},
       {"ecs", {"ecs_command"}, nullptr},
