@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "awsclient/clients.h"
 #include "common/log.h"
@@ -19,6 +20,9 @@ std::string EventIdRecord(const std::string& event_id) { return "event:" + event
 std::string CellStoreRecord(const std::string& cell, const std::string& key) {
   return "cell:" + cell + "|" + key;
 }
+
+// due_at_ms of a wait with no timer: only a signal, a cancel or the deadline ends it.
+constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::max();
 
 struct LiveWorkflow {
   v1::WorkflowCheckpoint cp;
@@ -530,7 +534,9 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, std::vector<consumers::OutR
   wf.cp.set_step(o.next_step);
   wf.cp.clear_wait_signals();
   if (o.kind == StepOutcome::Kind::kWait) {
-    wf.cp.set_due_at_ms(o.wait_ms > 0 ? now + o.wait_ms : 0);
+    // A wait for signals only has no timer: it must not be due until a signal (or the deadline)
+    // comes; 0 would mean "now" and run the next step at once.
+    wf.cp.set_due_at_ms(o.wait_ms > 0 ? now + o.wait_ms : kNoTimer);
     for (const auto& s : o.wait_signals) wf.cp.add_wait_signals(s);
     wf.cp.set_waiting_on(o.wait_signals.empty()
                              ? fmt::format("timer ({} ms)", o.wait_ms)
@@ -656,6 +662,9 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
           if (wf.last_note != hold) {
             wf.last_note = hold;
             wf.cp.set_waiting_on(hold);
+            // The hold is checkpointed too, so that readers of fleet.state (`fleetkeeper
+            // workflows`) see what the workflow waits for, not the wait it finished.
+            EmitCheckpoint(st, wf.cp, out);
             EmitResult(ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold,
                                  wf.cp.handler(), id),
                        out);
