@@ -113,15 +113,19 @@ class HealingStep {
     o.actions = std::move(actions);
     return o;
   }
-  // Ends the current action; kActionRecord publishes its metric and moves on.
+  // Ends the current action in the step that verified it (one checkpoint fewer per action):
+  // its metric and notification, then a repeat, the next action or the workflow's end.
   StepOutcome Done(const std::string& status, const std::string& detail,
                    std::vector<v1::Action> actions = {}) {
     action_.set_status(status);
     action_.set_detail(detail);
     action_.set_verify_deadline_ms(0);
-    StepOutcome o = Next(step::kActionRecord, std::move(actions));
-    o.reason = fmt::format("{} {}: {}", action_.type(), Res(), detail);
-    o.publish_progress = true;
+    action_.set_transient_failures(0);
+    StepOutcome o = Conclude(std::move(actions));
+    if (o.kind != StepOutcome::Kind::kFinish) {
+      if (o.reason.empty()) o.reason = fmt::format("{} {}: {}", action_.type(), Res(), detail);
+      o.publish_progress = true;
+    }
     return o;
   }
   StepOutcome Failed(const std::string& what, std::vector<v1::Action> actions = {}) {
@@ -139,9 +143,9 @@ class HealingStep {
       action_.set_transient_failures(n);
       return o;
     }
-    StepOutcome o = Failed(fmt::format("{} failed: {}", call, e.ToString()));
-    if (!o.actions.empty()) o.actions.back().set_aws_request_id(e.request_id);
-    return o;
+    const std::string what = fmt::format("{} failed: {}", call, e.ToString());
+    return Done("failed", what,
+                {MakeAction(Res(), action_.type(), "failed", what, e.request_id)});
   }
   StepOutcome DryRun(const std::string& would) {
     return Done("dry_run", "dry run: would " + would,
@@ -225,7 +229,7 @@ class HealingStep {
   // ---- steps ----
   StepOutcome ScaleOutPlan();
   StepOutcome ScaleOutSet();
-  StepOutcome ScaleOutVerify();
+  StepOutcome ScaleOutVerify(std::vector<v1::Action> actions = {});
   StepOutcome ReplaceInspect();
   StepOutcome ReplaceTerminate(bool decrement, const std::string& step);
   StepOutcome ReplaceSurge();
@@ -245,7 +249,7 @@ class HealingStep {
   StepOutcome DeployStop();
   StepOutcome DeployVerify();
   StepOutcome NotifyPublish();
-  StepOutcome ActionRecord();
+  StepOutcome Conclude(std::vector<v1::Action> actions);
   StepOutcome RepeatCheck();
   StepOutcome AfterActions(std::vector<v1::Action> actions);
 
@@ -319,12 +323,16 @@ StepOutcome HealingStep::ScaleOutSet() {
                                              target)));
   }
   StartVerifying();
-  return Next(step::kScaleOutVerify, std::move(actions));
+  // Verify at once: a group that is already there needs no further checkpoint.
+  return ScaleOutVerify(std::move(actions));
 }
 
-StepOutcome HealingStep::ScaleOutVerify() {
+StepOutcome HealingStep::ScaleOutVerify(std::vector<v1::Action> actions) {
   auto g = Group(action_.asg_name());
-  if (!g.ok()) return AwsError(step::kScaleOutVerify, "DescribeAutoScalingGroups", g.error());
+  if (!g.ok()) {
+    if (!actions.empty()) return WaitFor(step::kScaleOutVerify, PollMs(), std::move(actions));
+    return AwsError(step::kScaleOutVerify, "DescribeAutoScalingGroups", g.error());
+  }
   const int64_t target = action_.target_capacity();
   const int64_t in_service = CountInService(*g);
   const std::string seen = fmt::format("desired {}, {} InService (target {})",
@@ -333,14 +341,16 @@ StepOutcome HealingStep::ScaleOutVerify() {
     const std::string detail =
         fmt::format("scaled {} from {} to {}; verified: {} instances InService", g->name,
                     action_.capacity_before(), target, in_service);
-    return Done("succeeded", detail, {MakeAction(Res(), "verify", "ok", seen)});
+    actions.push_back(MakeAction(Res(), "verify", "ok", seen));
+    return Done("succeeded", detail, std::move(actions));
   }
   if (VerifyExpired()) {
+    actions.push_back(MakeAction(Res(), "verify", "failed", seen));
     return Failed(fmt::format("verification timed out after {} s: {}",
                               VerifyTimeoutMs() / 1000, seen),
-                  {MakeAction(Res(), "verify", "failed", seen)});
+                  std::move(actions));
   }
-  return WaitFor(step::kScaleOutVerify, PollMs());
+  return WaitFor(step::kScaleOutVerify, PollMs(), std::move(actions));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -873,8 +883,7 @@ StepOutcome HealingStep::NotifyPublish() {
 // ---------------------------------------------------------------------------------------------
 // after each action
 
-StepOutcome HealingStep::ActionRecord() {
-  std::vector<v1::Action> actions;
+StepOutcome HealingStep::Conclude(std::vector<v1::Action> actions) {
   const bool counted = action_.status() == "succeeded" || action_.status() == "failed";
   if (counted && !dry_run()) {
     const std::string metric =
@@ -1039,7 +1048,6 @@ StepOutcome HealingStep::Run(const std::string& name) {
   if (name == kDeployStop) return DeployStop();
   if (name == kDeployVerify) return DeployVerify();
   if (name == kNotifyPublish) return NotifyPublish();
-  if (name == kActionRecord) return ActionRecord();
   if (name == kRepeatCheck) return RepeatCheck();
   return StepOutcome::Finish(v1::Result::FAILED,
                              "self-healing workflow has unknown step \"" + name +

@@ -38,8 +38,6 @@ inline constexpr const char* kEcsVerify = "ecs.verify";
 inline constexpr const char* kDeployStop = "deploy.stop";
 inline constexpr const char* kDeployVerify = "deploy.verify";
 inline constexpr const char* kNotifyPublish = "notify.publish";
-// Metrics and the per-action notification, then the next action, a repeat, or the end.
-inline constexpr const char* kActionRecord = "action.record";
 inline constexpr const char* kRepeatCheck = "repeat.check";
 }  // namespace step
 
