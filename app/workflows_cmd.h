@@ -1,9 +1,10 @@
-// `fleetkeeper workflows list | show ID | cancel ID [--json]`: what the durable workflows are doing,
-// read from fleet.state (DESIGN.md "Topics"), and a way to cancel one.
+// `fleetkeeper workflows list | show ID | cancel ID [--json]`: what the durable workflows are
+// doing, read from fleet.state (DESIGN.md "Topics"), and a way to cancel one.
 //
 // list / show read every partition of the state topic to its end under read_committed (what the
 // workers would restore), with a consumer of their own group id (`<group.id>.workflows`, assign()
-// only, nothing committed), keeping the latest checkpoint of each workflow; a tombstone removes one.
+// only, nothing committed), keeping the latest checkpoint of each workflow; a tombstone removes
+// one.
 // cancel produces a native Cancel in the JSON wrapper form ({"cancel": {...}}) to the commands
 // topic; the worker that owns the workflow's cell ends it at its next step boundary (CANCELLED).
 #pragma once

@@ -40,6 +40,11 @@ struct PartitionState {
   std::map<std::string, v1::CellRecord> store;      // CellStoreRecord key -> value
   std::map<std::string, std::string> locks;         // resource -> workflow id
   int64_t last_expiry_ms = 0;
+  // Pump scans a partition's workflows only when something changed (`dirty`: a work item, a
+  // completion, a commit, a hold) or when its earliest timer or deadline (`next_wake_ms`) has come:
+  // thousands of workflows waiting on timers then cost nothing per idle pump.
+  bool dirty = true;
+  int64_t next_wake_ms = 0;
 };
 
 struct WorkflowRuntime::Completion {
@@ -222,6 +227,7 @@ void WorkflowRuntime::Drop(int32_t partition) {
 void WorkflowRuntime::OnCommitted() {
   for (int32_t p : touched_) {
     if (auto* st = Find(p)) {
+      st->dirty = true;
       for (auto& [id, wf] : st->workflows) wf.committed = true;
     }
   }
@@ -295,6 +301,7 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
                out);
     return;
   }
+  st->dirty = true;
   const int64_t now = clock_.NowMs();
   if (st->seen_events.count(event.id())) {
     spdlog::info("event {} seen before: no second outcome", event.id());
@@ -503,6 +510,7 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
 void WorkflowRuntime::ApplyCompletion(Completion& c, std::vector<consumers::OutRecord>* out) {
   PartitionState* st = Find(c.partition);
   if (st == nullptr || st->generation != c.generation) return;  // dropped since: discard
+  st->dirty = true;
   auto it = st->workflows.find(c.cp.workflow_id());
   if (it == st->workflows.end()) return;
   LiveWorkflow& wf = it->second;
@@ -617,6 +625,12 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
   const int64_t now = clock_.NowMs();
   for (auto& [p, stp] : partitions_) {
     PartitionState& st = *stp;
+    if (!st.dirty && now < st.next_wake_ms) {
+      ExpireFinished(st, out);
+      continue;
+    }
+    st.dirty = false;
+    int64_t wake = kNoTimer;
     std::vector<std::string> ids;
     for (const auto& [id, wf] : st.workflows) {
       if (!wf.cp.has_final_result() && wf.committed && !wf.running) ids.push_back(id);
@@ -631,7 +645,11 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
         Finish(st, id, v1::Result::FAILED, "deadline", out);
         continue;
       }
-      if (wf.cp.due_at_ms() > now) continue;
+      if (wf.cp.due_at_ms() > now) {
+        wake = std::min(wake, wf.cp.due_at_ms());
+        if (wf.cp.deadline_ms() > 0) wake = std::min(wake, wf.cp.deadline_ms() + 1);
+        continue;
+      }
       WorkflowHandler* handler = HandlerFor(wf.cp);
       if (handler == nullptr) {
         Finish(st, id, v1::Result::FAILED,
@@ -659,6 +677,7 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
           }
         }
         if (!hold.empty()) {
+          st.dirty = true;  // a freeze or a lock ends without a change to this partition
           if (wf.last_note != hold) {
             wf.last_note = hold;
             wf.cp.set_waiting_on(hold);
@@ -681,6 +700,7 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
       wf.last_note.clear();
       StartStep(st, id);
     }
+    st.next_wake_ms = wake;
     ExpireFinished(st, out);
   }
   for (int32_t p : touched_) touched->insert(p);

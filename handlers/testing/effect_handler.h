@@ -1,6 +1,7 @@
 // TEST-ONLY. A workflow handler that exists for the durability tests of the workflow runtime
 // (tests/integration/test_workflows.py) and nothing else: it never touches AWS. The worker installs
-// it only when the environment variable FK_TEST_HANDLERS contains "effect", and then says so loudly.
+// it only when the environment variable FK_TEST_HANDLERS contains "effect", and then says so
+// loudly.
 //
 // It admits every `ecs_command` event (any action) as a workflow of three steps:
 //   "arm"    → wait 300 ms (a timer);
