@@ -78,7 +78,9 @@ Result<v1::HealingActionState> ResolveTarget(const v1::HealingRule& rule,
   a.set_instance_id(Dimension(alarm, "InstanceId"));
   const std::string& type = rule.action().type();
   if (type == "scale_out") {
-    if (a.asg_name().empty()) return MissingDimension(rule, alarm, "AutoScalingGroupName dimension");
+    if (a.asg_name().empty()) {
+      return MissingDimension(rule, alarm, "AutoScalingGroupName dimension");
+    }
     a.set_resource("asg:" + a.asg_name());
   } else if (type == "replace_instance") {
     if (!a.instance_id().empty()) {

@@ -635,7 +635,8 @@ StepOutcome HealingStep::ReplaceStart() {
     if (!res.ok()) return AwsError(step::kReplaceStart, "StartInstances", res.error());
     actions.push_back(MakeAction(Res(), "StartInstances", "ok", "started"));
   } else {
-    actions.push_back(MakeAction(Res(), "StartInstances", "skipped", "already " + inst->state.name));
+    actions.push_back(
+        MakeAction(Res(), "StartInstances", "skipped", "already " + inst->state.name));
   }
   return WaitFor(step::kReplaceVerifyStarted, PollMs(), std::move(actions),
                  {"instance:" + action_.instance_id()});
@@ -692,7 +693,9 @@ StepOutcome HealingStep::RebootSend() {
 
 StepOutcome HealingStep::RebootVerify() {
   auto problem = StatusProblem(action_.instance_id());
-  if (!problem.ok()) return AwsError(step::kRebootVerify, "DescribeInstanceStatus", problem.error());
+  if (!problem.ok()) {
+    return AwsError(step::kRebootVerify, "DescribeInstanceStatus", problem.error());
+  }
   if (problem->empty()) {
     return Done("succeeded",
                 fmt::format("rebooted {}; verified: status checks ok", action_.instance_id()),

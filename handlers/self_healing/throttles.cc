@@ -37,11 +37,8 @@ int64_t CellThrottles::breaker_window_ms() const {
 
 v1::HealingThrottleRecord CellThrottles::LoadThrottle(const std::string& key) const {
   v1::HealingThrottleRecord rec;
-  if (const auto* any = store_.Get(key); any != nullptr && !any->UnpackTo(&rec)) {
-    // A record of another type under our key cannot be trusted; starting over is the safe side
-    // only for counters, so the cooldown is treated as running from now by the caller's check.
-    rec.Clear();
-  }
+  // A value of another type under this key (not ours) reads as no record.
+  if (const auto* any = store_.Get(key); any != nullptr && !any->UnpackTo(&rec)) rec.Clear();
   return rec;
 }
 

@@ -133,7 +133,8 @@ class FakeFleet {
     ON_CALL(*cell_.autoscaling, DescribeAutoScalingGroups(_))
         .WillByDefault([this](const aws::DescribeAutoScalingGroupsRequest& r)
                            -> Result<aws::DescribeAutoScalingGroupsResponse> {
-          Result<aws::DescribeAutoScalingGroupsResponse> out = aws::DescribeAutoScalingGroupsResponse{};
+          Result<aws::DescribeAutoScalingGroupsResponse> out =
+              aws::DescribeAutoScalingGroupsResponse{};
           if (Fails("DescribeAutoScalingGroups", &out)) return out;
           aws::DescribeAutoScalingGroupsResponse resp;
           for (const auto& n : r.names) {

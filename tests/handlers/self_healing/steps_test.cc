@@ -26,6 +26,10 @@ using testing::Secs;
 const std::map<std::string, std::string> kWebAsg = {{"AutoScalingGroupName", "web-asg"}};
 constexpr const char* kTopic = "arn:aws:sns:us-east-1:111122223333:ops";
 
+v1::Event ApiAlarm() {
+  return AlarmEvent("api-5xx", "ALARM", {{"ClusterName", "prod"}, {"ServiceName", "api"}});
+}
+
 class StepsTest : public ::testing::Test {
  protected:
   // Admits `e` and returns its workflow checkpoint (the test fails if it is not admitted).
@@ -368,7 +372,7 @@ TEST_F(StepsTest, EcsForceDeployWaitsForTheNewDeploymentToComplete) {
   AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
   fleet_.services["api"] = Service("api");
   fleet_.ecs_completes = false;
-  auto wf = Admit(AlarmEvent("api-5xx", "ALARM", {{"ClusterName", "prod"}, {"ServiceName", "api"}}));
+  auto wf = Admit(ApiAlarm());
   RunUntil(wf, "ecs.verify");
   {
     SelfHealingHandler handler(config_);
@@ -388,7 +392,7 @@ TEST_F(StepsTest, EcsForceDeployIsNotRepeatedWhenResumed) {
   AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
   fleet_.services["api"] = Service("api");
   fleet_.ecs_completes = false;
-  auto wf = Admit(AlarmEvent("api-5xx", "ALARM", {{"ClusterName", "prod"}, {"ServiceName", "api"}}));
+  auto wf = Admit(ApiAlarm());
   RunUntil(wf, "ecs.force");
   const auto checkpoint = wf;
   SelfHealingHandler handler(config_);
@@ -405,7 +409,7 @@ TEST_F(StepsTest, EcsFailedRolloutFails) {
   AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
   fleet_.services["api"] = Service("api");
   fleet_.ecs_completes = false;
-  auto wf = Admit(AlarmEvent("api-5xx", "ALARM", {{"ClusterName", "prod"}, {"ServiceName", "api"}}));
+  auto wf = Admit(ApiAlarm());
   RunUntil(wf, "ecs.verify");
   auto& dep = fleet_.services["api"].deployments.front();
   dep.rollout_state = "FAILED";
@@ -543,7 +547,7 @@ TEST_F(StepsTest, MutatingStepsAndLocks) {
   EXPECT_FALSE(handler.StepMutates("notify.publish"));
 
   AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
-  auto wf = Admit(AlarmEvent("api-5xx", "ALARM", {{"ClusterName", "prod"}, {"ServiceName", "api"}}));
+  auto wf = Admit(ApiAlarm());
   EXPECT_THAT(SelfHealingHandler(config_).LockedResources(wf),
               ::testing::ElementsAre("ecs:prod/api"));
 }
