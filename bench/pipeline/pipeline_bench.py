@@ -1,0 +1,495 @@
+"""Pipeline benchmark: fleetkeeper's ingest + work stages against the same two Kafka hops made by
+kcat, on the same real broker, in one run.
+
+Both sides read input records and make two hops, as fleetkeeper does:
+    input topics -> (hop 1) -> work topic -> (hop 2) -> results topic
+  fleetkeeper: `fleetkeeper run` with kafka_transactions: on. Hop 1 parses and normalizes each
+               record and produces a protobuf work item; hop 2 routes it and produces a JSON result.
+               Every batch commits its outputs and consumed offsets in one Kafka transaction.
+  kcat:        two `kcat -C -G ... | kcat -P ...` pipes that copy key and value unchanged: no
+               parsing, no transactions, offsets auto-committed by the consumer group. It is the cost
+               of moving the same records through the broker, nothing more.
+
+Every input ends SKIPPED or REJECTED in fleetkeeper (no AWS call): alarms no rule matches,
+instance refresh events with no workflow, deleted parameters, approvals naming unknown workflows.
+
+Two measurements per side:
+  throughput  N records are loaded before the pipeline starts; events/s is the rate at which their
+              results become readable (read_committed) between 5 % and 95 % of them, so that start-up
+              (group join, init_transactions) and the tail are left out.
+  latency     with the pipeline warm, M records are produced at a fixed rate; each carries its
+              produce time (wall clock, ns) in its event id and key, which both sides carry to the
+              results record's key; latency = when the result is read with read_committed - stamp.
+
+Run through scripts/bench.sh (which starts the broker), or directly with a broker in
+.cache/kafka.env or FK_KAFKA_BOOTSTRAP. Prints a summary; --json writes the numbers.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import pathlib
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "events"
+
+# The stamp in every input's event id and key: phase (b = throughput, l = latency), index, produce
+# time in ns since the epoch.
+STAMP = re.compile(rb"fk([blf])(\d+)t(\d+)")
+
+# While a phase waits for its last results, filler inputs (phase "f", results ignored) trickle in
+# at this rate. kcat -P (Debian's 1.7.1) holds back lines it has already read from stdin until more
+# input arrives or stdin closes, so without them the last records of a phase would stay in the
+# pipes. Both sides get the same trickle.
+FILLERS_PER_S = 100
+
+ACCOUNTS = ["111122223333", "444455556666"]
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+
+
+def bootstrap():
+    value = os.environ.get("FK_KAFKA_BOOTSTRAP")
+    env = ROOT / ".cache" / "kafka.env"
+    if not value and env.exists():
+        for line in env.read_text().splitlines():
+            if line.startswith("FK_KAFKA_BOOTSTRAP="):
+                value = line.split("=", 1)[1].strip()
+    if not value:
+        sys.exit("no Kafka broker: run scripts/kafka.sh start (or set FK_KAFKA_BOOTSTRAP)")
+    return value
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+class Inputs:
+    """Input templates from the test fixtures (tests/fixtures/events/README.md names the AWS page
+    each follows), with "@ID@" where the stamp goes and account/region varied so that the records
+    spread over cells, hence over work partitions. All four kinds take both hops in fleetkeeper
+    (unsupported detail-types, which stop after hop 1, are left out so both sides move the same
+    number of records)."""
+
+    def __init__(self):
+        self.templates = []  # (topic index, bytes with @ID@)
+        envelopes = ["cloudwatch-alarm-metric-math.json", "autoscaling-instance-refresh-failed.json",
+                     "ssm-parameter-store-change-delete.json"]
+        for account in ACCOUNTS:
+            for region in REGIONS:
+                for name in envelopes:
+                    ev = json.loads((FIXTURES / "eventbridge" / name).read_text())
+                    ev["id"] = "@ID@"
+                    ev["account"], ev["region"] = account, region
+                    ev["resources"] = [r.replace("111122223333", account)
+                                       .replace("eu-west-1", region).replace("us-east-1", region)
+                                       for r in ev["resources"]]
+                    self.templates.append((0, json.dumps(ev, separators=(",", ":")).encode()))
+                approval = json.loads((FIXTURES / "native" / "approval-by-workflow.json").read_text())
+                approval["approval"]["workflow_id"] = f"{account}/{region}/patch-@ID@"
+                self.templates.append((1, json.dumps(approval, separators=(",", ":")).encode()))
+
+    def record(self, phase, i):
+        """(topic index, key, value) of input i, stamped now."""
+        stamp = b"fk%s%dt%d" % (phase.encode(), i, time.time_ns())
+        topic, template = self.templates[i % len(self.templates)]
+        return topic, stamp, template.replace(b"@ID@", stamp)
+
+
+def produce_inputs(brokers, topics, phase, count, rate=None):
+    """Produces `count` stamped inputs, paced at `rate` per second when given, else at once."""
+    inputs = Inputs()
+    # linger.ms=0 when paced: the stamp is taken at produce(), client batching would count as
+    # pipeline latency.
+    p = Producer({"bootstrap.servers": brokers, "linger.ms": 0 if rate else 20,
+                  "enable.idempotence": True, "batch.num.messages": 10000})
+    errors = []
+
+    def on_delivery(err, _msg):
+        if err is not None:
+            errors.append(str(err))
+
+    start = time.monotonic()
+    for i in range(count):
+        if rate:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        t, key, value = inputs.record(phase, i)
+        while True:
+            try:
+                p.produce(topics[t], value=value, key=key, on_delivery=on_delivery)
+                break
+            except BufferError:
+                p.poll(0.01)
+        p.poll(0)
+    if p.flush(60) != 0 or errors:
+        raise RuntimeError(f"input produce failed: {errors[:3]} ({p.flush(0)} records not sent)")
+
+
+class Fillers:
+    """Filler inputs, FILLERS_PER_S at most, sent while a phase waits for its last results."""
+
+    def __init__(self, brokers, topics):
+        self.inputs = Inputs()
+        self.topics = topics
+        self.producer = Producer({"bootstrap.servers": brokers, "linger.ms": 0})
+        self.sent = 0
+        self.last = 0.0
+
+    def nudge(self):
+        now = time.monotonic()
+        if now - self.last < 1.0 / FILLERS_PER_S:
+            return
+        self.last = now
+        t, key, value = self.inputs.record("f", self.sent)
+        self.producer.produce(self.topics[t], value=value, key=key)
+        self.producer.poll(0)
+        self.sent += 1
+
+    def close(self):
+        self.producer.flush(10)
+
+
+# --- topics ---------------------------------------------------------------------------------------
+
+class Topics:
+    def __init__(self, side, input_partitions=(6, 3), work_partitions=6, result_partitions=6):
+        prefix = f"bench-{side}-{uuid.uuid4().hex[:8]}"
+        self.prefix = prefix
+        self.inputs = [f"{prefix}.events", f"{prefix}.commands"]
+        self.work = f"{prefix}.work"
+        self.results = f"{prefix}.results"
+        self.dlq = f"{prefix}.dlq"
+        self.state = f"{prefix}.state"
+        self.control = f"{prefix}.control"
+        self.input_partitions = input_partitions
+        self.work_partitions = work_partitions
+        self.result_partitions = result_partitions
+
+    def create(self, admin):
+        topics = [NewTopic(t, n, 1) for t, n in zip(self.inputs, self.input_partitions)]
+        compact = {"cleanup.policy": "compact"}
+        topics += [NewTopic(self.work, self.work_partitions, 1),
+                   NewTopic(self.state, self.work_partitions, 1, config=compact),
+                   NewTopic(self.results, self.result_partitions, 1),
+                   NewTopic(self.dlq, self.result_partitions, 1),
+                   NewTopic(self.control, 1, 1, config=compact)]
+        for fut in admin.create_topics(topics, operation_timeout=30).values():
+            fut.result()
+
+    def delete(self, admin):
+        names = self.inputs + [self.work, self.results, self.dlq, self.state, self.control]
+        for fut in admin.delete_topics(names, operation_timeout=30).values():
+            try:
+                fut.result()
+            except Exception:  # noqa: BLE001 - best effort: the broker's data is fresh every start
+                pass
+
+
+# --- the two pipelines ----------------------------------------------------------------------------
+
+class FleetkeeperPipeline:
+    name = "fleetkeeper"
+
+    def __init__(self, binary, brokers, topics, workdir):
+        self.binary = binary
+        self.topics = topics
+        self.log = workdir / "fleetkeeper.log"
+        self.config = workdir / "fleetkeeper.yaml"
+        self.config.write_text("\n".join([
+            "kafka:",
+            f'  "bootstrap.servers": "{brokers}"',
+            f'  "group.id": "{topics.prefix}-group"',
+            f'  "transactional.id": "{topics.prefix}-worker"',
+            "kafka_transactions: \"on\"",
+            "topics:",
+            f"  inputs: [{', '.join(topics.inputs)}]",
+            f"  work: {topics.work}",
+            f"  results: {topics.results}",
+            f"  dlq: {topics.dlq}",
+            f"  state: {topics.state}",
+            f"  control: {topics.control}",
+            f"  partitions: {topics.work_partitions}",
+            "aws: {region: us-east-1, default_account: '111122223333'}",
+            "",
+        ]))
+        self.proc = None
+        self.logfh = None
+
+    def describe(self):
+        return "fleetkeeper run, kafka_transactions: on, default batching (500 records / 100 ms)"
+
+    def start(self):
+        self.logfh = open(self.log, "w")
+        self.proc = subprocess.Popen([self.binary, "run", "--config", str(self.config)],
+                                     stdout=self.logfh, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while "worker started" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fleetkeeper exited with {self.proc.returncode}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            if time.time() > deadline:
+                raise RuntimeError("fleetkeeper did not start in 60 s; see " + str(self.log))
+            time.sleep(0.05)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.logfh:
+            self.logfh.close()
+
+
+class KcatPipeline:
+    name = "kcat"
+
+    def __init__(self, kcat, brokers, topics, workdir):
+        self.kcat = kcat
+        self.brokers = brokers
+        self.topics = topics
+        self.log = workdir / "kcat.log"
+        self.procs = []
+        self.logfh = None
+
+    def describe(self):
+        return ("kcat -C -G (auto commit, -u) | kcat -P, twice; key and value copied unchanged, "
+                "no transactions, no parsing")
+
+    def _hop(self, group, sources, sink):
+        # -f '%k\t%s\n' / -K '\t': key and value on one line (the JSON inputs hold no raw tab or
+        # newline); -u writes each record at once instead of buffering stdout.
+        consumer = subprocess.Popen(
+            [self.kcat, "-C", "-b", self.brokers, "-G", group, "-X", "auto.offset.reset=earliest",
+             "-q", "-u", "-f", "%k\\t%s\\n", *sources],
+            stdout=subprocess.PIPE, stderr=self.logfh)
+        producer = subprocess.Popen(
+            [self.kcat, "-P", "-b", self.brokers, "-t", sink, "-K", "\\t"],
+            stdin=consumer.stdout, stderr=self.logfh)
+        consumer.stdout.close()  # the producer owns the read end now
+        self.procs += [consumer, producer]
+
+    def start(self):
+        self.logfh = open(self.log, "w")
+        self._hop(f"{self.topics.prefix}-hop1", self.topics.inputs, self.topics.work)
+        self._hop(f"{self.topics.prefix}-hop2", [self.topics.work], self.topics.results)
+
+    def alive(self):
+        return all(p.poll() is None for p in self.procs)
+
+    def stop(self):
+        # Consumers first: their producers then see end of input and flush.
+        for p in self.procs[0::2] + self.procs[1::2]:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if self.logfh:
+            self.logfh.close()
+
+
+# --- measurement ----------------------------------------------------------------------------------
+
+class ResultReader:
+    """Reads the results topic with read_committed; records when each stamped input's first result
+    became readable."""
+
+    def __init__(self, brokers, topics):
+        self.consumer = Consumer({
+            "bootstrap.servers": brokers, "group.id": "bench-reader-" + uuid.uuid4().hex,
+            "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+            "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        self.consumer.subscribe([topics.results])
+        self.seen = {}       # (phase, index) -> ns when read
+        self.stamps = {}     # (phase, index) -> ns when produced
+        self.statuses = {}   # fleetkeeper result status -> count (kcat results have none)
+        self.duplicates = 0
+
+    def poll(self, parse_status):
+        msgs = self.consumer.consume(10000, 0.05)
+        now = time.time_ns()
+        for m in msgs:
+            if m.error():
+                continue
+            found = STAMP.search(m.key() or b"")
+            if not found:
+                continue
+            ident = (found.group(1).decode(), int(found.group(2)))
+            if ident[0] == "f":
+                continue
+            if ident in self.seen:
+                self.duplicates += 1
+                continue
+            self.seen[ident] = now
+            self.stamps[ident] = int(found.group(3))
+            if parse_status:
+                status = json.loads(m.value()).get("status", "?")
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+        return len(msgs)
+
+    def count(self, phase):
+        return sum(1 for p, _ in self.seen if p == phase)
+
+    def wait_for(self, phase, n, timeout, pipeline, parse_status, fillers):
+        deadline = time.time() + timeout
+        while self.count(phase) < n:
+            fillers.nudge()
+            if time.time() > deadline:
+                missing = [i for i in range(n) if (phase, i) not in self.seen]
+                raise RuntimeError(f"{pipeline.name}: only {self.count(phase)} of {n} results "
+                                   f"after {timeout} s (missing e.g. {missing[:8]}); see "
+                                   f"{pipeline.log}")
+            if not pipeline.alive():
+                raise RuntimeError(f"{pipeline.name} stopped; see {pipeline.log}")
+            self.poll(parse_status)
+
+    def close(self):
+        self.consumer.close()
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+def run_side(side, make_pipeline, brokers, admin, args, workdir):
+    topics = Topics(side)
+    topics.create(admin)
+    pipeline = make_pipeline(topics)
+    parse_status = side == "fleetkeeper"
+    out = {"pipeline": pipeline.describe()}
+    try:
+        # Throughput: the backlog is in place before the pipeline starts.
+        produce_inputs(brokers, topics.inputs, "b", args.events)
+        reader = ResultReader(brokers, topics)
+        fillers = Fillers(brokers, topics.inputs)
+        t0 = time.time_ns()
+        pipeline.start()
+        reader.wait_for("b", args.events, args.timeout, pipeline, parse_status, fillers)
+        reads = sorted(t for (p, _), t in reader.seen.items() if p == "b")
+        lo, hi = reads[int(0.05 * (len(reads) - 1))], reads[int(0.95 * (len(reads) - 1))]
+        middle = int(0.95 * (len(reads) - 1)) - int(0.05 * (len(reads) - 1))
+        out["events"] = args.events
+        out["events_per_s"] = middle / max((hi - lo) / 1e9, 1e-9)
+        out["wall_s_from_start"] = (reads[-1] - t0) / 1e9
+
+        # Latency: the pipeline is warm and idle; inputs arrive at a fixed rate.
+        ctx = multiprocessing.get_context("fork")
+        driver = ctx.Process(target=produce_inputs,
+                             args=(brokers, topics.inputs, "l", args.latency_events,
+                                   args.latency_rate))
+        driver.start()
+        reader.wait_for("l", args.latency_events, args.timeout, pipeline, parse_status, fillers)
+        driver.join()
+        fillers.close()
+        out["filler_events"] = fillers.sent
+        lat = sorted((reader.seen[k] - reader.stamps[k]) / 1e6
+                     for k in reader.seen if k[0] == "l")
+        out["latency_events"] = args.latency_events
+        out["latency_rate"] = args.latency_rate
+        out["p50_ms"] = percentile(lat, 0.50)
+        out["p99_ms"] = percentile(lat, 0.99)
+        out["max_ms"] = lat[-1]
+        out["duplicates"] = reader.duplicates
+        if parse_status:
+            out["statuses"] = reader.statuses
+        reader.close()
+    finally:
+        pipeline.stop()
+        topics.delete(admin)
+    return out
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": model, "load_average": os.getloadavg(),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=60000, help="throughput backlog per side")
+    ap.add_argument("--latency-events", type=int, default=3000)
+    ap.add_argument("--latency-rate", type=float, default=500.0, help="inputs per second")
+    ap.add_argument("--quick", action="store_true",
+                    help="CI-sized: 4000 events, 300 latency events at 300/s")
+    ap.add_argument("--timeout", type=float, default=180.0, help="seconds per phase")
+    ap.add_argument("--fleetkeeper", default=os.environ.get(
+        "FK_BIN", str(ROOT / "build" / "app" / "fleetkeeper")))
+    ap.add_argument("--kcat", default=shutil.which("kcat") or "kcat")
+    ap.add_argument("--json", help="write the numbers here")
+    args = ap.parse_args()
+    if args.quick:
+        args.events, args.latency_events, args.latency_rate = 4000, 300, 300.0
+    if not os.access(args.fleetkeeper, os.X_OK):
+        sys.exit(f"fleetkeeper binary not found at {args.fleetkeeper}: build it (or --fleetkeeper)")
+    if not shutil.which(args.kcat):
+        sys.exit("kcat not found: run scripts/install-deps.sh")
+
+    brokers = bootstrap()
+    admin = AdminClient({"bootstrap.servers": brokers})
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="fk-bench-pipeline-"))
+    report = {"machine": machine(), "broker": "Apache Kafka 3.9.1 (scripts/kafka.sh), 1 node"}
+    # kcat first: the baseline, then the same data path through fleetkeeper.
+    report["kcat"] = run_side(
+        "kcat", lambda t: KcatPipeline(args.kcat, brokers, t, workdir), brokers, admin, args,
+        workdir)
+    report["fleetkeeper"] = run_side(
+        "fleetkeeper", lambda t: FleetkeeperPipeline(args.fleetkeeper, brokers, t, workdir),
+        brokers, admin, args, workdir)
+    fk, kc = report["fleetkeeper"], report["kcat"]
+    report["ratio"] = fk["events_per_s"] / kc["events_per_s"]
+
+    m = report["machine"]
+    print(f"pipeline benchmark: {m['cpus']} CPUs ({m['cpu']}), load average "
+          f"{m['load_average'][0]:.1f}; logs in {workdir}")
+    print(f"  {'side':<12} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+          f"(throughput: {args.events} events; latency: {args.latency_events} at "
+          f"{args.latency_rate:g}/s)")
+    for side in ("kcat", "fleetkeeper"):
+        r = report[side]
+        print(f"  {side:<12} {r['events_per_s']:>10.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+              f"{r['max_ms']:>8.1f}")
+    print(f"  ratio fleetkeeper/kcat: {report['ratio']:.2f}x (target >= 0.8x)")
+    print(f"  fleetkeeper outcomes: {fk.get('statuses')}")
+    unexpected = {s: c for s, c in fk.get("statuses", {}).items()
+                  if s not in ("SKIPPED", "REJECTED")}
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    if unexpected:
+        # The benchmark's inputs must end without an AWS call; anything else is a wrong setup.
+        sys.exit(f"unexpected fleetkeeper outcomes {unexpected}: the inputs no longer end "
+                 "SKIPPED/REJECTED")
+
+
+if __name__ == "__main__":
+    main()
