@@ -83,6 +83,21 @@ run_pipeline() {
   return "${PIPESTATUS[0]}"
 }
 
+run_self_healing() {
+  local args=(--bin "${build_dir}/app/fleetkeeper" --json "${out_dir}/self_healing.json")
+  ((quick)) && args+=(--events 200 --groups 50)
+  .venv/bin/python bench/self_healing_bench.py "${args[@]}"
+}
+
+run_workflows() {
+  # Quick: the checkpoint-commit run only (idle measures 30 s by design, restore writes 100k).
+  local which=(idle commits restore)
+  ((quick)) && which=(commits)
+  FK_BIN="${build_dir}/app/fleetkeeper" .venv/bin/python bench/workflows/workflows_bench.py \
+    "${which[@]}" | tee "${out_dir}/workflows.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 total_start=$SECONDS
 phase "install dependencies" scripts/install-deps.sh || exit 1
 phase "build" build || exit 1
@@ -91,6 +106,8 @@ for target in "${gbench_targets[@]}"; do
 done
 if phase "start Kafka" start_broker; then
   phase "pipeline vs kcat" run_pipeline
+  [[ -f bench/self_healing_bench.py ]] && phase "self-healing vs Lambda" run_self_healing
+  [[ -f bench/workflows/workflows_bench.py ]] && phase "workflow runtime" run_workflows
 fi
 stop_broker
 own_broker=0
