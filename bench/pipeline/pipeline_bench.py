@@ -7,8 +7,8 @@ Both sides read input records and make two hops, as fleetkeeper does:
                record and produces a protobuf work item; hop 2 routes it and produces a JSON result.
                Every batch commits its outputs and consumed offsets in one Kafka transaction.
   kcat:        two `kcat -C -G ... | kcat -P ...` pipes that copy key and value unchanged: no
-               parsing, no transactions, offsets auto-committed by the consumer group. It is the cost
-               of moving the same records through the broker, nothing more.
+               parsing, no transactions, offsets auto-committed by the consumer group. It is
+               the cost of moving the same records through the broker, nothing more.
 
 Every input ends SKIPPED or REJECTED in fleetkeeper (no AWS call): alarms no rule matches,
 instance refresh events with no workflow, deleted parameters, approvals naming unknown workflows.
@@ -84,7 +84,8 @@ class Inputs:
 
     def __init__(self):
         self.templates = []  # (topic index, bytes with @ID@)
-        envelopes = ["cloudwatch-alarm-metric-math.json", "autoscaling-instance-refresh-failed.json",
+        envelopes = ["cloudwatch-alarm-metric-math.json",
+                     "autoscaling-instance-refresh-failed.json",
                      "ssm-parameter-store-change-delete.json"]
         for account in ACCOUNTS:
             for region in REGIONS:
@@ -96,7 +97,8 @@ class Inputs:
                                        .replace("eu-west-1", region).replace("us-east-1", region)
                                        for r in ev["resources"]]
                     self.templates.append((0, json.dumps(ev, separators=(",", ":")).encode()))
-                approval = json.loads((FIXTURES / "native" / "approval-by-workflow.json").read_text())
+                approval = json.loads(
+                    (FIXTURES / "native" / "approval-by-workflow.json").read_text())
                 approval["approval"]["workflow_id"] = f"{account}/{region}/patch-@ID@"
                 self.templates.append((1, json.dumps(approval, separators=(",", ":")).encode()))
 
