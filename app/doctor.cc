@@ -253,7 +253,10 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
   }
   std::set<std::string> existing;
   for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) existing.insert(md->topics[i].topic);
+    // A topic created a moment ago may still be electing its leader: it exists all the same.
+    if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      existing.insert(md->topics[i].topic);
+    }
   }
   int brokers = md->broker_cnt;
   rd_kafka_metadata_destroy(md);

@@ -35,7 +35,8 @@ Result<std::map<std::string, int32_t>> ExistingTopics(rd_kafka_t* rk, int timeou
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "reading cluster metadata");
   std::map<std::string, int32_t> out;
   for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // A topic created a moment ago may still be electing its leaders: it exists all the same.
+    if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       out[md->topics[i].topic] = md->topics[i].partition_cnt;
     }
   }

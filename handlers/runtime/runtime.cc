@@ -407,6 +407,13 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   }
   v1::WorkflowCheckpoint cp = std::move(*d.workflow);
   auto existing = st->workflows.find(cp.workflow_id());
+  if (existing != st->workflows.end() && existing->second.cp.has_final_result()) {
+    // The dedup key was released when that workflow finished (see Finish): this is a new fact
+    // under the same key. A distinct id keeps its idempotency tokens apart from the old run's.
+    cp.set_workflow_id(WorkflowId(event.account(), event.region(), cp.kind(),
+                                  event.dedup_key() + "#" + event.id()));
+    existing = st->workflows.find(cp.workflow_id());
+  }
   if (existing != st->workflows.end()) {
     EmitResult(ResultFor(event, v1::Result::SKIPPED,
                          "duplicate: workflow " + cp.workflow_id() + " owns " + event.dedup_key(),
@@ -467,6 +474,21 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
   }
   wf.cp.clear_locks();
   wf.committed = false;
+  // A parameter change's dedup key is only the parameter's name: the fact is name + version,
+  // which the handler reads. Once the rollout is over, the next put of the parameter is a new
+  // fact, so its key is released (a duplicate trigger of the same put arriving later finds every
+  // target current).
+  const std::string& dk = wf.cp.trigger().dedup_key();
+  auto d = st.dedup.find(dk);
+  if (wf.cp.trigger().has_parameter_change() && d != st.dedup.end() &&
+      d->second.workflow_id() == workflow_id) {
+    st.dedup.erase(d);
+    consumers::OutRecord tomb;
+    tomb.topic = options_.state_topic;
+    tomb.partition = st.partition;
+    tomb.key = DedupKeyRecord(dk);
+    out->push_back(std::move(tomb));
+  }
   EmitCheckpoint(st, wf.cp, out);
   EmitResult(r, out);
   LogEventScope scope(wf.cp.trigger().id());
@@ -665,7 +687,10 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
       }
       if (handler->StepMutates(wf.cp.step())) {
         std::string hold;
-        if (frozen) {
+        // Self-healing may be exempt from a freeze (handlers.self_healing.exempt_from_freeze).
+        const bool exempt = wf.cp.handler() == "self_healing" &&
+                            config_.handlers().self_healing().exempt_from_freeze();
+        if (frozen && !exempt) {
           hold = "frozen: mutating step " + wf.cp.step() + " held";
         } else {
           for (const auto& r : handler->LockedResources(wf.cp)) {

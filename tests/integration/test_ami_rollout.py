@@ -374,11 +374,6 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     assert (f"instance:{fleet['other']}", "skip") not in actions
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the runtime keeps the dedup record param:<name> for dedup_retention after the rollout "
-    "finished, so the next put of the parameter is SKIPPED as a duplicate; the handler cannot "
-    "complete the key with the version it reads until the runtime lets it (or releases the "
-    "record when the workflow finishes)"))
 def test_a_later_put_of_the_same_parameter_rolls_out_again(world, fleet):
     """Name + version is the dedup key (DESIGN.md): the next AMI put must not be a duplicate of the
     finished rollout of the previous one."""
