@@ -297,6 +297,8 @@ Status Worker::Start() {
   ropts.state_topic = plan_.state;
   ropts.topics = out_topics_;
   ropts.dry_run = config_.dry_run();
+  ropts.max_running_steps =
+      4 * static_cast<size_t>(config_.runtime().has_io_threads() ? config_.runtime().io_threads() : 8);
   if (config_.runtime().has_dedup_retention()) {
     ropts.dedup_retention_ms = config_.runtime().dedup_retention().seconds() * 1000;
   }

@@ -685,6 +685,10 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
                out);
         continue;
       }
+      if (options_.max_running_steps > 0 && running_.load() >= options_.max_running_steps) {
+        st.dirty = true;  // due, but the executor is full: look again at the next pump
+        continue;
+      }
       if (handler->StepMutates(wf.cp.step())) {
         std::string hold;
         // Self-healing may be exempt from a freeze (handlers.self_healing.exempt_from_freeze).

@@ -45,6 +45,9 @@ struct RuntimeOptions {
   int64_t dedup_retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t workflow_deadline_ms = 24LL * 3600 * 1000;
   bool dry_run = false;
+  // Backpressure: at most this many steps queued or running on the executor; due steps beyond it
+  // wait for the next pump (0 = unbounded).
+  size_t max_running_steps = 64;
 };
 
 // Everything one work partition owns.
