@@ -12,6 +12,9 @@ from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, b
                      collect_outcomes)
 
 N = 20000
+# These scenarios prove the Kafka guarantees; no event may need AWS. With the AMI rollout handler
+# disabled, parameter changes end REJECTED naming the disabled handler.
+NO_AWS = "handlers:\n  ami_rollout: {enabled: false}\n"
 
 
 @pytest.fixture
@@ -31,7 +34,7 @@ def run_until_done(driver, topics, workers, timeout=240):
 
 def test_sigkill_at_random_instants_and_between_send_offsets_and_commit(topics, tmp_path):
     rng = random.Random(11)
-    cfg = topics.config_yaml({"transactional.id": topics.prefix + "-w1"})
+    cfg = topics.config_yaml({"transactional.id": topics.prefix + "-w1"}, extra=NO_AWS)
     w = WorkerProcess(cfg, "w1", workdir=tmp_path)
     # First life ends from the test hook between send_offsets_to_transaction and commit.
     w.start(extra_env={"FK_TEST_CRASH_BEFORE_COMMIT": "4"})
@@ -53,11 +56,11 @@ def test_sigkill_at_random_instants_and_between_send_offsets_and_commit(topics, 
 
 
 def test_second_worker_joins_and_leaves(topics, tmp_path):
-    a = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-a"}), "a",
+    a = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-a"}, extra=NO_AWS), "a",
                       workdir=tmp_path).start()
     driver = InputDriver(topics, N, rate=3000).start()
     time.sleep(2)
-    b = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-b"}), "b",
+    b = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-b"}, extra=NO_AWS), "b",
                       workdir=tmp_path).start()
     time.sleep(3)
     assert b.stop() == 0, b.tail()
@@ -67,7 +70,7 @@ def test_second_worker_joins_and_leaves(topics, tmp_path):
 
 
 def test_injected_abortable_error(topics, tmp_path):
-    w = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-w"}), "w",
+    w = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-w"}, extra=NO_AWS), "w",
                       workdir=tmp_path)
     w.start(extra_env={"FK_TEST_ABORT_BATCH": "3"})
     driver = InputDriver(topics, N, rate=4000).start()
@@ -78,8 +81,8 @@ def test_injected_abortable_error(topics, tmp_path):
 
 def test_second_process_with_same_transactional_id_fences_the_first(topics, tmp_path):
     tid = topics.prefix + "-same"
-    old = WorkerProcess(topics.config_yaml({"transactional.id": tid}), "old", workdir=tmp_path).start()
-    new = WorkerProcess(topics.config_yaml({"transactional.id": tid}), "new", workdir=tmp_path).start()
+    old = WorkerProcess(topics.config_yaml({"transactional.id": tid}, extra=NO_AWS), "old", workdir=tmp_path).start()
+    new = WorkerProcess(topics.config_yaml({"transactional.id": tid}, extra=NO_AWS), "new", workdir=tmp_path).start()
     # The old process notices the fence on its next transaction.
     driver = InputDriver(topics, 2000, rate=1000).start()
     deadline = time.time() + 60
