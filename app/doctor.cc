@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "app/aws_wiring.h"
 #include "app/config.h"
@@ -245,18 +247,33 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
     return out;
   }
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    out.push_back(Fail("kafka", fmt::format("{} not reachable in {} ms: {}", bootstrap, timeout_ms,
-                                            rd_kafka_err2str(err))));
-    return out;
-  }
   std::set<std::string> existing;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    // A topic created a moment ago may still be electing its leader: it exists all the same.
-    if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      existing.insert(md->topics[i].topic);
+  const consumers::TopicPlan wanted_plan = PlanOf(config);
+  std::set<std::string> wanted_topics(wanted_plan.inputs.begin(), wanted_plan.inputs.end());
+  wanted_topics.insert({wanted_plan.work, wanted_plan.results, wanted_plan.dlq, wanted_plan.state,
+                        wanted_plan.control});
+  // A topic created a moment ago reaches the broker's metadata cache a little later: look again
+  // a few times before calling a topic missing.
+  for (int attempt = 0;; ++attempt) {
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.push_back(Fail("kafka", fmt::format("{} not reachable in {} ms: {}", bootstrap,
+                                              timeout_ms, rd_kafka_err2str(err))));
+      return out;
     }
+    existing.clear();
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      // A topic still electing its leader exists all the same.
+      if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        existing.insert(md->topics[i].topic);
+      }
+    }
+    bool all_there = true;
+    for (const auto& t : wanted_topics) all_there = all_there && existing.count(t) > 0;
+    if (all_there || attempt >= 5) break;
+    rd_kafka_metadata_destroy(md);
+    md = nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
   }
   int brokers = md->broker_cnt;
   rd_kafka_metadata_destroy(md);
