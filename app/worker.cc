@@ -352,17 +352,22 @@ int Worker::Run() {
   return code;
 }
 
-Status Worker::StartControl() {
+std::map<std::string, std::string> Worker::ReaderProps(const std::string& group_suffix) {
   std::map<std::string, std::string> props = kafka_props_;
   for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
                         "linger.ms", "acks", "partition.assignment.strategy"}) {
     props.erase(k);
   }
   // Its own group id: librdkafka 2.0.2 wants one even for assign(); nothing is ever committed.
-  props["group.id"] = kafka_props_["group.id"] + ".control";
+  props["group.id"] = kafka_props_["group.id"] + group_suffix;
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
   props["isolation.level"] = "read_committed";
+  return props;
+}
+
+Status Worker::StartControl() {
+  std::map<std::string, std::string> props = ReaderProps(".control");
   auto conf = consumers::MakeKafkaConf(props);
   if (!conf.ok()) return std::move(conf).take_error();
   rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
@@ -425,15 +430,7 @@ void Worker::StartRestore(int32_t partition) {
   PauseResume(partition, true);
   const uint64_t ticket = next_ticket_++;
   restoring_[partition] = ticket;
-  std::map<std::string, std::string> props = kafka_props_;
-  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
-                        "linger.ms", "acks", "partition.assignment.strategy"}) {
-    props.erase(k);
-  }
-  props["group.id"] = kafka_props_["group.id"] + ".reader";
-  props["enable.auto.commit"] = "false";
-  props["enable.auto.offset.store"] = "false";
-  props["isolation.level"] = "read_committed";
+  std::map<std::string, std::string> props = ReaderProps(".reader");
   props["enable.partition.eof"] = "true";
   rd_kafka_t* consumer = consumer_.get();
   std::string work = plan_.work, state = plan_.state;

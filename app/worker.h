@@ -86,6 +86,9 @@ class Worker {
   };
 
   Status Start();
+  // Properties of an assign()-only consumer (control reader, state reader): no commits,
+  // read_committed, its own group id `<group.id><group_suffix>`.
+  std::map<std::string, std::string> ReaderProps(const std::string& group_suffix);
   Status StartControl();
   void PollControl(int timeout_ms);
   void StartRestore(int32_t partition);
