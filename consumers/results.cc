@@ -4,11 +4,14 @@
 #include <openssl/sha.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "common/clock.h"
 
 namespace fleetkeeper::consumers {
 namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
 
 // Deterministic, so a batch re-processed after an abort produces the same result id.
 std::string ResultId(const v1::Result& result) {
@@ -17,9 +20,144 @@ std::string ResultId(const v1::Result& result) {
   if (result.status() == v1::Result::IN_PROGRESS) basis += "|" + result.reason();
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(basis.data()), basis.size(), digest);
-  char hex[33];
-  for (int i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-  return std::string("r-") + hex;
+  std::string id = "r-";
+  id.reserve(2 + 32);
+  for (int i = 0; i < 16; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 0xf];
+  }
+  return id;
+}
+
+// Length of the valid UTF-8 sequence at s[i], 0 if it is not one (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  }
+  if (n == 2 && c < 0xc2) return 0;
+  if (n == 3) {
+    if (c == 0xe0 && b(i + 1) < 0xa0) return 0;
+    if (c == 0xed && b(i + 1) >= 0xa0) return 0;
+  }
+  if (n == 4) {
+    if (c == 0xf0 && b(i + 1) < 0x90) return 0;
+    if (c > 0xf4 || (c == 0xf4 && b(i + 1) >= 0x90)) return 0;
+  }
+  return n;
+}
+
+// A JSON string literal. Bytes that are not valid UTF-8 become U+FFFD, so the output is always
+// valid JSON even when a reason quotes broken input.
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      size_t run = i + 1;
+      while (run < s.size()) {
+        const unsigned char r = static_cast<unsigned char>(s[run]);
+        if (r < 0x20 || r == '"' || r == '\\' || r >= 0x80) break;
+        ++run;
+      }
+      out.append(s.substr(i, run - i));
+      i = run;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      default: break;
+    }
+    if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out += '"';
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += '"';
+  out += name;
+  out += "\":";
+  AppendJsonString(out, value);
+}
+
+// The proto3 JSON mapping of a Result as ToJson prints it (field names kept, defaults printed,
+// int64 as a string), written directly: the generic converter cost more than everything else on
+// the record path together (bench/README.md, "Pipeline vs kcat").
+std::string ResultJson(const v1::Result& r) {
+  std::string out;
+  out.reserve(256 + r.reason().size() + r.actions_size() * 160);
+  out += '{';
+  AppendField(out, "id", r.id());
+  out += ',';
+  AppendField(out, "correlation_id", r.correlation_id());
+  out += ',';
+  AppendField(out, "dedup_key", r.dedup_key());
+  out += ',';
+  AppendField(out, "handler", r.handler());
+  out += ',';
+  AppendField(out, "workflow_id", r.workflow_id());
+  out += ',';
+  const std::string& status_name = v1::Result::Status_Name(r.status());
+  if (status_name.empty()) {
+    out += "\"status\":" + std::to_string(static_cast<int>(r.status()));
+  } else {
+    AppendField(out, "status", status_name);
+  }
+  out += ',';
+  AppendField(out, "reason", r.reason());
+  out += ",\"actions\":[";
+  for (int i = 0; i < r.actions_size(); ++i) {
+    const v1::Action& a = r.actions(i);
+    if (i > 0) out += ',';
+    out += '{';
+    AppendField(out, "resource", a.resource());
+    out += ',';
+    AppendField(out, "action", a.action());
+    out += ',';
+    AppendField(out, "status", a.status());
+    out += ',';
+    AppendField(out, "detail", a.detail());
+    out += ',';
+    AppendField(out, "aws_request_id", a.aws_request_id());
+    out += '}';
+  }
+  out += "],";
+  AppendField(out, "started_at", r.started_at());
+  out += ',';
+  AppendField(out, "finished_at", r.finished_at());
+  if (r.has_source()) {
+    out += ",\"source\":{";
+    AppendField(out, "topic", r.source().topic());
+    out += ",\"partition\":" + std::to_string(r.source().partition());
+    out += ",\"offset\":\"" + std::to_string(r.source().offset()) + "\"}";
+  }
+  out += '}';
+  return out;
 }
 
 }  // namespace
@@ -52,7 +190,7 @@ std::string ToJson(const google::protobuf::Message& message) {
 
 std::string SerializeResult(const v1::Result& result, ResultFormat format) {
   if (format == ResultFormat::kProtobuf) return result.SerializeAsString();
-  return ToJson(result);
+  return ResultJson(result);
 }
 
 OutRecord ResultRecord(const v1::Result& result, const OutputTopics& topics) {

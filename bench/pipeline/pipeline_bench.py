@@ -235,7 +235,9 @@ class FleetkeeperPipeline:
 
     def start(self):
         self.logfh = open(self.log, "w")
-        self.proc = subprocess.Popen([self.binary, "run", "--config", str(self.config)],
+        # FK_BENCH_WRAP: a command to run the worker under, e.g. "perf record -g -o FILE".
+        wrap = os.environ.get("FK_BENCH_WRAP", "").split()
+        self.proc = subprocess.Popen(wrap + [self.binary, "run", "--config", str(self.config)],
                                      stdout=self.logfh, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while "worker started" not in self.log.read_text(errors="replace"):
@@ -456,6 +458,8 @@ def main():
         "FK_BIN", str(ROOT / "build" / "app" / "fleetkeeper")))
     ap.add_argument("--kcat", default=shutil.which("kcat") or "kcat")
     ap.add_argument("--json", help="write the numbers here")
+    ap.add_argument("--only", choices=("kcat", "fleetkeeper"),
+                    help="run one side alone (for iterating; no ratio)")
     args = ap.parse_args()
     if args.quick:
         args.events, args.latency_events, args.latency_rate = 4000, 300, 300.0
@@ -469,14 +473,18 @@ def main():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="fk-bench-pipeline-"))
     report = {"machine": machine(), "broker": "Apache Kafka 3.9.1 (scripts/kafka.sh), 1 node"}
     # kcat first: the baseline, then the same data path through fleetkeeper.
-    report["kcat"] = run_side(
-        "kcat", lambda t: KcatPipeline(args.kcat, brokers, t, workdir), brokers, admin, args,
-        workdir)
-    report["fleetkeeper"] = run_side(
-        "fleetkeeper", lambda t: FleetkeeperPipeline(args.fleetkeeper, brokers, t, workdir),
-        brokers, admin, args, workdir)
-    fk, kc = report["fleetkeeper"], report["kcat"]
-    report["ratio"] = fk["events_per_s"] / kc["events_per_s"]
+    sides = (args.only,) if args.only else ("kcat", "fleetkeeper")
+    if "kcat" in sides:
+        report["kcat"] = run_side(
+            "kcat", lambda t: KcatPipeline(args.kcat, brokers, t, workdir), brokers, admin, args,
+            workdir)
+    if "fleetkeeper" in sides:
+        report["fleetkeeper"] = run_side(
+            "fleetkeeper", lambda t: FleetkeeperPipeline(args.fleetkeeper, brokers, t, workdir),
+            brokers, admin, args, workdir)
+    fk, kc = report.get("fleetkeeper", {}), report.get("kcat")
+    if fk and kc:
+        report["ratio"] = fk["events_per_s"] / kc["events_per_s"]
 
     m = report["machine"]
     print(f"pipeline benchmark: {m['cpus']} CPUs ({m['cpu']}), load average "
@@ -484,11 +492,12 @@ def main():
     print(f"  {'side':<12} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
           f"(throughput: {args.events} events; latency: {args.latency_events} at "
           f"{args.latency_rate:g}/s)")
-    for side in ("kcat", "fleetkeeper"):
+    for side in sides:
         r = report[side]
         print(f"  {side:<12} {r['events_per_s']:>10.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
               f"{r['max_ms']:>8.1f}")
-    print(f"  ratio fleetkeeper/kcat: {report['ratio']:.2f}x (target >= 0.8x)")
+    if "ratio" in report:
+        print(f"  ratio fleetkeeper/kcat: {report['ratio']:.2f}x (target >= 0.8x)")
     print(f"  fleetkeeper outcomes: {fk.get('statuses')}")
     unexpected = {s: c for s, c in fk.get("statuses", {}).items()
                   if s not in ("SKIPPED", "REJECTED")}
