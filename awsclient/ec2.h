@@ -21,6 +21,14 @@ using Tags = std::map<std::string, std::string>;
 // Filter name -> accepted values (EC2 "Filter.N", Auto Scaling "Filters", SSM "Filters").
 using Filters = std::map<std::string, std::vector<std::string>>;
 
+// The request id AWS gave a call that changed something, kept in the rollout's result so that a
+// change can be traced in CloudTrail. Responses of mutating calls carry one in `request_id`; calls
+// whose answer holds nothing else return this. The member initializer keeps brace-initialized
+// responses in tests free of -Wmissing-field-initializers.
+struct RequestReceipt {
+  std::string request_id = {};
+};
+
 struct InstanceState {
   // 0 pending, 16 running, 32 shutting-down, 48 terminated, 64 stopping, 80 stopped
   int code = 0;
@@ -186,6 +194,7 @@ struct RunInstancesRequest {
 struct RunInstancesResponse {
   std::string reservation_id;
   std::vector<Instance> instances;
+  std::string request_id = {};
 };
 
 struct InstanceStateChange {
@@ -206,6 +215,7 @@ struct StopInstancesRequest {
 
 struct InstanceStateChanges {
   std::vector<InstanceStateChange> changes;
+  std::string request_id = {};  // of the Start/Stop/TerminateInstances call
 };
 
 struct DescribeInstanceStatusRequest {
@@ -295,6 +305,7 @@ struct VolumeAttachment {
   std::string state;  // attaching | attached | detaching | detached | busy
   std::optional<bool> delete_on_termination;
   int64_t attach_time_ms = 0;
+  std::string request_id = {};  // set on the answer of AttachVolume/DetachVolume only
 };
 
 struct Volume {
@@ -379,6 +390,7 @@ struct LaunchTemplateVersion {
   std::vector<std::string> security_group_ids;
   bool has_instance_requirements = false;  // attribute-based instance type selection
   bool has_network_interfaces = false;
+  std::string request_id = {};  // set on the answer of CreateLaunchTemplateVersion only
 };
 
 struct CreateLaunchTemplateVersionRequest {
@@ -436,6 +448,7 @@ struct AssociateAddressRequest {
 
 struct AssociateAddressResponse {
   std::string association_id;
+  std::string request_id = {};
 };
 
 struct ReplaceRootVolumeTask {
@@ -448,6 +461,7 @@ struct ReplaceRootVolumeTask {
   std::string start_time;     // as AWS writes it
   std::string complete_time;
   Tags tags;
+  std::string request_id = {};  // set on the answer of CreateReplaceRootVolumeTask only
 };
 
 struct CreateReplaceRootVolumeTaskRequest {
@@ -469,6 +483,145 @@ struct DescribeReplaceRootVolumeTasksRequest {
 struct DescribeReplaceRootVolumeTasksResponse {
   std::vector<ReplaceRootVolumeTask> tasks;
   std::string next_token;
+};
+
+// ModifyInstanceAttribute changes one attribute per call (the API refuses more): set exactly one
+// field; none or several is kInvalidInput before anything is sent. The values are those
+// DescribeInstanceAttribute / DescribeInstances return, so a captured setting carries over as is.
+// The instance must be stopped to change user_data, ebs_optimized or instance_type.
+struct ModifyInstanceAttributeRequest {
+  std::string instance_id;
+  std::optional<bool> disable_api_termination;
+  std::optional<bool> disable_api_stop;
+  std::string instance_initiated_shutdown_behavior;  // stop | terminate
+  std::optional<bool> source_dest_check;
+  std::optional<std::string> user_data_base64;  // base64 of the user data, as Describe returns it
+  std::optional<bool> ebs_optimized;
+  std::string instance_type;
+};
+
+// The CPU credit option of a burstable instance (T2/T3/T4g): standard | unlimited.
+struct InstanceCreditSpecification {
+  std::string instance_id;
+  std::string cpu_credits;
+};
+
+struct DescribeInstanceCreditSpecificationsRequest {
+  std::vector<std::string> instance_ids;  // up to 1000 per call
+  Filters filters;                        // e.g. {"instance-id", {...}}
+  std::optional<int> max_results;         // not allowed together with instance_ids
+  std::string next_token;
+};
+
+struct DescribeInstanceCreditSpecificationsResponse {
+  std::vector<InstanceCreditSpecification> specifications;
+  std::string next_token;
+};
+
+struct ModifyInstanceCreditSpecificationRequest {
+  std::vector<InstanceCreditSpecification> specifications;
+  std::string client_token;  // empty: a fresh one per call, reused by its retries
+};
+
+struct CreditSpecificationFailure {
+  std::string instance_id;
+  std::string code;  // e.g. InvalidInstanceID.NotFound, IncorrectInstanceState
+  std::string message;
+};
+
+// AWS answers per instance: a call that succeeds can still list failures in `unsuccessful`.
+struct ModifyInstanceCreditSpecificationResponse {
+  std::vector<std::string> successful_instance_ids;
+  std::vector<CreditSpecificationFailure> unsuccessful;
+  std::string request_id = {};
+};
+
+struct NetworkInterfaceAttachment {
+  std::string attachment_id;
+  std::string instance_id;
+  std::string instance_owner_id;
+  int device_index = 0;  // 0 = the instance's primary interface
+  std::optional<int64_t> network_card_index;
+  std::string status;  // attaching | attached | detaching | detached
+  bool delete_on_termination = false;
+  int64_t attach_time_ms = 0;
+};
+
+struct NetworkInterface {
+  std::string id;
+  std::string subnet_id;
+  std::string vpc_id;
+  std::string availability_zone;
+  std::string description;
+  std::string owner_id;
+  std::string interface_type;  // interface | efa | trunk | ...
+  std::string status;          // available | attaching | in-use | detaching | associated
+  std::string mac_address;
+  std::string private_ip;             // the primary private IPv4 address
+  std::vector<PrivateIp> private_ips;  // primary and secondary addresses
+  std::string public_ip;              // from the association, if any
+  std::vector<SecurityGroupRef> security_groups;
+  bool source_dest_check = true;
+  bool requester_managed = false;  // made by an AWS service (ELB, Lambda...): not ours to move
+  std::optional<NetworkInterfaceAttachment> attachment;  // absent while detached
+  Tags tags;
+};
+
+struct DescribeNetworkInterfacesRequest {
+  std::vector<std::string> network_interface_ids;
+  Filters filters;  // e.g. {"attachment.instance-id", {id}}
+  std::optional<int> max_results;  // not allowed together with network_interface_ids
+  std::string next_token;
+};
+
+struct DescribeNetworkInterfacesResponse {
+  std::vector<NetworkInterface> network_interfaces;
+  std::string next_token;
+};
+
+struct AttachNetworkInterfaceRequest {
+  std::string network_interface_id;
+  std::string instance_id;
+  int device_index = 1;
+  std::optional<int> network_card_index;
+};
+
+struct AttachNetworkInterfaceResponse {
+  std::string attachment_id;
+  std::optional<int64_t> network_card_index;
+  std::string request_id = {};
+};
+
+struct DetachNetworkInterfaceRequest {
+  std::string attachment_id;
+  std::optional<bool> force;
+};
+
+// The attachment's DeleteOnTermination, the one interface attribute relaunch carries over
+// (AttachNetworkInterface always attaches with false).
+struct ModifyNetworkInterfaceAttributeRequest {
+  std::string network_interface_id;
+  std::string attachment_id;
+  bool delete_on_termination = false;
+};
+
+struct AssignPrivateIpAddressesRequest {
+  std::string network_interface_id;
+  std::vector<std::string> private_ips;  // these addresses, or
+  std::optional<int> secondary_private_ip_count;  // this many chosen by AWS
+  // Take addresses held by another interface of the subnet (else that is an error).
+  std::optional<bool> allow_reassignment;
+};
+
+struct AssignPrivateIpAddressesResponse {
+  std::string network_interface_id;
+  std::vector<std::string> assigned_private_ips;
+  std::string request_id = {};
+};
+
+struct UnassignPrivateIpAddressesRequest {
+  std::string network_interface_id;
+  std::vector<std::string> private_ips;  // secondary addresses only
 };
 
 // Thread-safe: calls may run concurrently on the I/O executor.
@@ -505,6 +658,23 @@ class Ec2 {
       const CreateReplaceRootVolumeTaskRequest& r) = 0;
   virtual Result<DescribeReplaceRootVolumeTasksResponse> DescribeReplaceRootVolumeTasks(
       const DescribeReplaceRootVolumeTasksRequest& r) = 0;
+  virtual Result<RequestReceipt> ModifyInstanceAttribute(
+      const ModifyInstanceAttributeRequest& r) = 0;
+  virtual Result<DescribeInstanceCreditSpecificationsResponse>
+  DescribeInstanceCreditSpecifications(const DescribeInstanceCreditSpecificationsRequest& r) = 0;
+  virtual Result<ModifyInstanceCreditSpecificationResponse> ModifyInstanceCreditSpecification(
+      const ModifyInstanceCreditSpecificationRequest& r) = 0;
+  virtual Result<DescribeNetworkInterfacesResponse> DescribeNetworkInterfaces(
+      const DescribeNetworkInterfacesRequest& r) = 0;
+  virtual Result<AttachNetworkInterfaceResponse> AttachNetworkInterface(
+      const AttachNetworkInterfaceRequest& r) = 0;
+  virtual Result<RequestReceipt> DetachNetworkInterface(const DetachNetworkInterfaceRequest& r) = 0;
+  virtual Result<RequestReceipt> ModifyNetworkInterfaceAttribute(
+      const ModifyNetworkInterfaceAttributeRequest& r) = 0;
+  virtual Result<AssignPrivateIpAddressesResponse> AssignPrivateIpAddresses(
+      const AssignPrivateIpAddressesRequest& r) = 0;
+  virtual Result<RequestReceipt> UnassignPrivateIpAddresses(
+      const UnassignPrivateIpAddressesRequest& r) = 0;
 };
 
 std::unique_ptr<Ec2> MakeEc2Client(std::shared_ptr<Transport> transport);
@@ -521,5 +691,15 @@ Result<InstanceStateChanges> ParseInstanceStateChanges(const std::string& action
 Result<VolumeAttachment> ParseVolumeAttachment(const std::string& action, const std::string& xml);
 Result<AssociateAddressResponse> ParseAssociateAddress(const std::string& xml);
 Result<InstanceAttribute> ParseDescribeInstanceAttribute(const std::string& xml);
+Result<DescribeNetworkInterfacesResponse> ParseDescribeNetworkInterfaces(const std::string& xml);
+Result<DescribeInstanceCreditSpecificationsResponse> ParseDescribeInstanceCreditSpecifications(
+    const std::string& xml);
+Result<ModifyInstanceCreditSpecificationResponse> ParseModifyInstanceCreditSpecification(
+    const std::string& xml);
+Result<AttachNetworkInterfaceResponse> ParseAttachNetworkInterface(const std::string& xml);
+Result<AssignPrivateIpAddressesResponse> ParseAssignPrivateIpAddresses(const std::string& xml);
+// For the answers that carry only the request id (ModifyInstanceAttribute,
+// DetachNetworkInterface, ModifyNetworkInterfaceAttribute, UnassignPrivateIpAddresses).
+Result<RequestReceipt> ParseReceipt(const std::string& action, const std::string& xml);
 
 }  // namespace fleetkeeper::aws

@@ -1,5 +1,6 @@
 // EC2 over the EC2 query protocol (API version 2016-11-15): "Name.N" lists, <item> lists in
-// responses, <requestId> at the root.
+// responses, <requestId> at the root. Parameter and element names follow the EC2 API reference
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/, one page per action).
 #include <utility>
 
 #include "awsclient/ec2.h"
@@ -117,6 +118,14 @@ std::vector<SecurityGroupRef> ReadGroups(XmlReader& r, pugi::xml_node parent) {
   return groups;
 }
 
+std::vector<PrivateIp> ReadPrivateIps(XmlReader& r, pugi::xml_node parent) {
+  std::vector<PrivateIp> ips;
+  for (pugi::xml_node ip : r.Items(parent, "privateIpAddressesSet")) {
+    ips.push_back({ip.child_value("privateIpAddress"), r.Bool(ip, "primary")});
+  }
+  return ips;
+}
+
 InstanceNetworkInterface ReadNetworkInterface(XmlReader& r, pugi::xml_node n) {
   InstanceNetworkInterface nic;
   nic.id = r.Text(n, "networkInterfaceId");
@@ -132,10 +141,43 @@ InstanceNetworkInterface ReadNetworkInterface(XmlReader& r, pugi::xml_node n) {
   nic.attachment_id = r.Text(attachment, "attachmentId");
   nic.device_index = static_cast<int>(r.Int(attachment, "deviceIndex"));
   nic.delete_on_termination = r.Bool(attachment, "deleteOnTermination");
-  for (pugi::xml_node ip : r.Items(n, "privateIpAddressesSet")) {
-    nic.private_ips.push_back({ip.child_value("privateIpAddress"), r.Bool(ip, "primary")});
-  }
+  nic.private_ips = ReadPrivateIps(r, n);
   return nic;
+}
+
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NetworkInterface.html
+NetworkInterface ReadNetworkInterfaceDescription(XmlReader& r, pugi::xml_node n) {
+  NetworkInterface eni;
+  r.Require(n, "networkInterfaceId");
+  eni.id = r.Text(n, "networkInterfaceId");
+  eni.subnet_id = r.Text(n, "subnetId");
+  eni.vpc_id = r.Text(n, "vpcId");
+  eni.availability_zone = r.Text(n, "availabilityZone");
+  eni.description = r.Text(n, "description");
+  eni.owner_id = r.Text(n, "ownerId");
+  eni.interface_type = r.Text(n, "interfaceType");
+  eni.status = r.Text(n, "status");
+  eni.mac_address = r.Text(n, "macAddress");
+  eni.private_ip = r.Text(n, "privateIpAddress");
+  eni.private_ips = ReadPrivateIps(r, n);
+  eni.public_ip = r.Text(n.child("association"), "publicIp");
+  eni.security_groups = ReadGroups(r, n);
+  eni.source_dest_check = r.Bool(n, "sourceDestCheck", true);
+  eni.requester_managed = r.Bool(n, "requesterManaged");
+  if (pugi::xml_node a = n.child("attachment")) {
+    NetworkInterfaceAttachment att;
+    att.attachment_id = r.Text(a, "attachmentId");
+    att.instance_id = r.Text(a, "instanceId");
+    att.instance_owner_id = r.Text(a, "instanceOwnerId");
+    att.device_index = static_cast<int>(r.Int(a, "deviceIndex"));
+    att.network_card_index = r.OptInt(a, "networkCardIndex");
+    att.status = r.Text(a, "status");
+    att.delete_on_termination = r.Bool(a, "deleteOnTermination");
+    att.attach_time_ms = r.TimeMs(a, "attachTime");
+    eni.attachment = std::move(att);
+  }
+  eni.tags = ReadTags(r, n);
+  return eni;
 }
 
 Instance ReadInstance(XmlReader& r, pugi::xml_node n) {
@@ -337,6 +379,52 @@ Status CallNoOutput(Transport& transport, const QueryParams& params) {
   return aws::CallNoOutput(transport, kService, params);
 }
 
+// Reads the answer of a mutating call and keeps its request id in `T::request_id`: the rollout
+// records it per action. The id is the transport's (x-amzn-RequestId) when it had one, else the
+// body's <requestId>.
+template <typename T, typename Read>
+Result<T> ReadRecorded(const std::string& action, Result<XmlResponse> response, Read&& read) {
+  if (!response.ok()) return std::move(response).take_error();
+  XmlReader reader(action);
+  T out = read(reader, response->result);
+  if (!reader.ok()) {
+    Error error = reader.error();
+    error.request_id = response->request_id;
+    return error;
+  }
+  out.request_id = std::move(response->request_id);
+  return out;
+}
+
+template <typename T, typename Read>
+Result<T> CallRecorded(Transport& transport, const QueryParams& params, Read&& read) {
+  return ReadRecorded<T>(params.action(), CallQuery(transport, kService, params),
+                         std::forward<Read>(read));
+}
+
+template <typename T, typename Read>
+Result<T> ParseRecorded(const std::string& action, const std::string& xml, Read&& read) {
+  return ReadRecorded<T>(action, ParseQueryResponse(QueryFlavor::kEc2, action, xml),
+                         std::forward<Read>(read));
+}
+
+auto ReadNothing = [](XmlReader&, pugi::xml_node) { return RequestReceipt{}; };
+
+// The names of the attributes set in `r`, in the API's spelling.
+std::vector<std::string> AttributesSet(const ModifyInstanceAttributeRequest& r) {
+  std::vector<std::string> names;
+  if (r.disable_api_termination) names.emplace_back("DisableApiTermination");
+  if (r.disable_api_stop) names.emplace_back("DisableApiStop");
+  if (!r.instance_initiated_shutdown_behavior.empty()) {
+    names.emplace_back("InstanceInitiatedShutdownBehavior");
+  }
+  if (r.source_dest_check) names.emplace_back("SourceDestCheck");
+  if (r.user_data_base64) names.emplace_back("UserData");
+  if (r.ebs_optimized) names.emplace_back("EbsOptimized");
+  if (!r.instance_type.empty()) names.emplace_back("InstanceType");
+  return names;
+}
+
 auto ReadDescribeInstances = [](XmlReader& r, pugi::xml_node result) {
   DescribeInstancesResponse out;
   for (pugi::xml_node reservation : r.Items(result, "reservationSet")) {
@@ -425,6 +513,54 @@ auto ReadInstanceAttribute = [](XmlReader& r, pugi::xml_node result) {
   return a;
 };
 
+auto ReadDescribeNetworkInterfaces = [](XmlReader& r, pugi::xml_node result) {
+  DescribeNetworkInterfacesResponse out;
+  for (pugi::xml_node n : r.Items(result, "networkInterfaceSet")) {
+    out.network_interfaces.push_back(ReadNetworkInterfaceDescription(r, n));
+  }
+  out.next_token = r.Text(result, "nextToken");
+  return out;
+};
+
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceCreditSpecifications.html
+auto ReadDescribeInstanceCreditSpecifications = [](XmlReader& r, pugi::xml_node result) {
+  DescribeInstanceCreditSpecificationsResponse out;
+  for (pugi::xml_node n : r.Items(result, "instanceCreditSpecificationSet")) {
+    out.specifications.push_back({r.Text(n, "instanceId"), r.Text(n, "cpuCredits")});
+  }
+  out.next_token = r.Text(result, "nextToken");
+  return out;
+};
+
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceCreditSpecification.html
+auto ReadModifyInstanceCreditSpecification = [](XmlReader& r, pugi::xml_node result) {
+  ModifyInstanceCreditSpecificationResponse out;
+  out.successful_instance_ids =
+      r.ItemTexts(result, "successfulInstanceCreditSpecificationSet", "instanceId");
+  for (pugi::xml_node n : r.Items(result, "unsuccessfulInstanceCreditSpecificationSet")) {
+    pugi::xml_node error = n.child("error");
+    out.unsuccessful.push_back(
+        {r.Text(n, "instanceId"), r.Text(error, "code"), r.Text(error, "message")});
+  }
+  return out;
+};
+
+auto ReadAttachNetworkInterface = [](XmlReader& r, pugi::xml_node result) {
+  AttachNetworkInterfaceResponse out;
+  r.Require(result, "attachmentId");
+  out.attachment_id = r.Text(result, "attachmentId");
+  out.network_card_index = r.OptInt(result, "networkCardIndex");
+  return out;
+};
+
+auto ReadAssignPrivateIpAddresses = [](XmlReader& r, pugi::xml_node result) {
+  AssignPrivateIpAddressesResponse out;
+  out.network_interface_id = r.Text(result, "networkInterfaceId");
+  out.assigned_private_ips =
+      r.ItemTexts(result, "assignedPrivateIpAddressesSet", "privateIpAddress");
+  return out;
+};
+
 class Ec2QueryClient final : public Ec2 {
  public:
   explicit Ec2QueryClient(std::shared_ptr<Transport> transport) : t_(std::move(transport)) {}
@@ -467,13 +603,13 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("CreditSpecification.CpuCredits", r.cpu_credits);
     p.SetIf("EbsOptimized", r.ebs_optimized);
     SetTagSpecifications(p, r.tag_specifications);
-    return Call<RunInstancesResponse>(*t_, p, ReadRunInstances);
+    return CallRecorded<RunInstancesResponse>(*t_, p, ReadRunInstances);
   }
 
   Result<InstanceStateChanges> StartInstances(const InstanceIdsRequest& r) override {
     QueryParams p = Params("StartInstances");
     p.SetList("InstanceId", r.instance_ids);
-    return Call<InstanceStateChanges>(*t_, p, ReadStateChangeSet);
+    return CallRecorded<InstanceStateChanges>(*t_, p, ReadStateChangeSet);
   }
 
   Result<InstanceStateChanges> StopInstances(const StopInstancesRequest& r) override {
@@ -481,7 +617,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetList("InstanceId", r.instance_ids);
     p.SetIf("Force", r.force);
     p.SetIf("Hibernate", r.hibernate);
-    return Call<InstanceStateChanges>(*t_, p, ReadStateChangeSet);
+    return CallRecorded<InstanceStateChanges>(*t_, p, ReadStateChangeSet);
   }
 
   Status RebootInstances(const InstanceIdsRequest& r) override {
@@ -493,7 +629,7 @@ class Ec2QueryClient final : public Ec2 {
   Result<InstanceStateChanges> TerminateInstances(const InstanceIdsRequest& r) override {
     QueryParams p = Params("TerminateInstances");
     p.SetList("InstanceId", r.instance_ids);
-    return Call<InstanceStateChanges>(*t_, p, ReadStateChangeSet);
+    return CallRecorded<InstanceStateChanges>(*t_, p, ReadStateChangeSet);
   }
 
   Result<DescribeInstanceStatusResponse> DescribeInstanceStatus(
@@ -550,7 +686,7 @@ class Ec2QueryClient final : public Ec2 {
     p.Set("VolumeId", r.volume_id);
     p.Set("InstanceId", r.instance_id);
     p.Set("Device", r.device);
-    return Call<VolumeAttachment>(*t_, p, ReadAttachment);
+    return CallRecorded<VolumeAttachment>(*t_, p, ReadAttachment);
   }
 
   Result<VolumeAttachment> DetachVolume(const DetachVolumeRequest& r) override {
@@ -559,7 +695,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("InstanceId", r.instance_id);
     p.SetIfNotEmpty("Device", r.device);
     p.SetIf("Force", r.force);
-    return Call<VolumeAttachment>(*t_, p, ReadAttachment);
+    return CallRecorded<VolumeAttachment>(*t_, p, ReadAttachment);
   }
 
   Status CreateTags(const CreateTagsRequest& r) override {
@@ -586,7 +722,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("VersionDescription", r.version_description);
     p.Set("ClientToken", r.client_token.empty() ? NewIdempotencyToken() : r.client_token);
     p.Set("LaunchTemplateData.ImageId", r.image_id);
-    return Call<LaunchTemplateVersion>(*t_, p, [](XmlReader& x, pugi::xml_node result) {
+    return CallRecorded<LaunchTemplateVersion>(*t_, p, [](XmlReader& x, pugi::xml_node result) {
       x.Require(result, "launchTemplateVersion");
       return ReadLaunchTemplateVersion(x, result.child("launchTemplateVersion"));
     });
@@ -628,7 +764,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIfNotEmpty("NetworkInterfaceId", r.network_interface_id);
     p.SetIfNotEmpty("PrivateIpAddress", r.private_ip);
     p.SetIf("AllowReassociation", r.allow_reassociation);
-    return Call<AssociateAddressResponse>(*t_, p, ReadAssociateAddress);
+    return CallRecorded<AssociateAddressResponse>(*t_, p, ReadAssociateAddress);
   }
 
   Result<ReplaceRootVolumeTask> CreateReplaceRootVolumeTask(
@@ -640,7 +776,7 @@ class Ec2QueryClient final : public Ec2 {
     p.SetIf("DeleteReplacedRootVolume", r.delete_replaced_root_volume);
     p.Set("ClientToken", r.client_token.empty() ? NewIdempotencyToken() : r.client_token);
     SetTagSpecifications(p, r.tag_specifications);
-    return Call<ReplaceRootVolumeTask>(*t_, p, [](XmlReader& x, pugi::xml_node result) {
+    return CallRecorded<ReplaceRootVolumeTask>(*t_, p, [](XmlReader& x, pugi::xml_node result) {
       x.Require(result, "replaceRootVolumeTask");
       return ReadReplaceRootVolumeTask(x, result.child("replaceRootVolumeTask"));
     });
@@ -662,6 +798,109 @@ class Ec2QueryClient final : public Ec2 {
           out.next_token = x.Text(result, "nextToken");
           return out;
         });
+  }
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html
+  Result<RequestReceipt> ModifyInstanceAttribute(const ModifyInstanceAttributeRequest& r) override {
+    std::vector<std::string> set = AttributesSet(r);
+    if (set.size() != 1) {
+      std::string names;
+      for (const std::string& name : set) names += (names.empty() ? "" : ", ") + name;
+      return Error(ErrorCode::kInvalidInput,
+                   "ModifyInstanceAttribute of " + r.instance_id +
+                       ": set exactly one attribute per call, got " + std::to_string(set.size()) +
+                       (names.empty() ? "" : " (" + names + ")"));
+    }
+    QueryParams p = Params("ModifyInstanceAttribute");
+    p.Set("InstanceId", r.instance_id);
+    p.SetIf("DisableApiTermination.Value", r.disable_api_termination);
+    p.SetIf("DisableApiStop.Value", r.disable_api_stop);
+    p.SetIfNotEmpty("InstanceInitiatedShutdownBehavior.Value",
+                    r.instance_initiated_shutdown_behavior);
+    p.SetIf("SourceDestCheck.Value", r.source_dest_check);
+    // A blob member: the wire value is the base64 text, which is what Describe returned.
+    p.SetIf("UserData.Value", r.user_data_base64);
+    p.SetIf("EbsOptimized.Value", r.ebs_optimized);
+    p.SetIfNotEmpty("InstanceType.Value", r.instance_type);
+    return CallRecorded<RequestReceipt>(*t_, p, ReadNothing);
+  }
+
+  Result<DescribeInstanceCreditSpecificationsResponse> DescribeInstanceCreditSpecifications(
+      const DescribeInstanceCreditSpecificationsRequest& r) override {
+    QueryParams p = Params("DescribeInstanceCreditSpecifications");
+    p.SetListIfNotEmpty("InstanceId", r.instance_ids);
+    p.SetFilters("Filter", r.filters, "Name", "Value");
+    p.SetIf("MaxResults", r.max_results);
+    p.SetIfNotEmpty("NextToken", r.next_token);
+    return Call<DescribeInstanceCreditSpecificationsResponse>(
+        *t_, p, ReadDescribeInstanceCreditSpecifications);
+  }
+
+  Result<ModifyInstanceCreditSpecificationResponse> ModifyInstanceCreditSpecification(
+      const ModifyInstanceCreditSpecificationRequest& r) override {
+    QueryParams p = Params("ModifyInstanceCreditSpecification");
+    p.Set("ClientToken", r.client_token.empty() ? NewIdempotencyToken() : r.client_token);
+    for (size_t i = 0; i < r.specifications.size(); ++i) {
+      std::string base = p.ListKey("InstanceCreditSpecification", i + 1);
+      p.Set(base + ".InstanceId", r.specifications[i].instance_id);
+      p.Set(base + ".CpuCredits", r.specifications[i].cpu_credits);
+    }
+    return CallRecorded<ModifyInstanceCreditSpecificationResponse>(
+        *t_, p, ReadModifyInstanceCreditSpecification);
+  }
+
+  Result<DescribeNetworkInterfacesResponse> DescribeNetworkInterfaces(
+      const DescribeNetworkInterfacesRequest& r) override {
+    QueryParams p = Params("DescribeNetworkInterfaces");
+    p.SetListIfNotEmpty("NetworkInterfaceId", r.network_interface_ids);
+    p.SetFilters("Filter", r.filters, "Name", "Value");
+    p.SetIf("MaxResults", r.max_results);
+    p.SetIfNotEmpty("NextToken", r.next_token);
+    return Call<DescribeNetworkInterfacesResponse>(*t_, p, ReadDescribeNetworkInterfaces);
+  }
+
+  Result<AttachNetworkInterfaceResponse> AttachNetworkInterface(
+      const AttachNetworkInterfaceRequest& r) override {
+    QueryParams p = Params("AttachNetworkInterface");
+    p.Set("NetworkInterfaceId", r.network_interface_id);
+    p.Set("InstanceId", r.instance_id);
+    p.Set("DeviceIndex", r.device_index);
+    p.SetIf("NetworkCardIndex", r.network_card_index);
+    return CallRecorded<AttachNetworkInterfaceResponse>(*t_, p, ReadAttachNetworkInterface);
+  }
+
+  Result<RequestReceipt> DetachNetworkInterface(const DetachNetworkInterfaceRequest& r) override {
+    QueryParams p = Params("DetachNetworkInterface");
+    p.Set("AttachmentId", r.attachment_id);
+    p.SetIf("Force", r.force);
+    return CallRecorded<RequestReceipt>(*t_, p, ReadNothing);
+  }
+
+  Result<RequestReceipt> ModifyNetworkInterfaceAttribute(
+      const ModifyNetworkInterfaceAttributeRequest& r) override {
+    QueryParams p = Params("ModifyNetworkInterfaceAttribute");
+    p.Set("NetworkInterfaceId", r.network_interface_id);
+    p.Set("Attachment.AttachmentId", r.attachment_id);
+    p.Set("Attachment.DeleteOnTermination", r.delete_on_termination);
+    return CallRecorded<RequestReceipt>(*t_, p, ReadNothing);
+  }
+
+  Result<AssignPrivateIpAddressesResponse> AssignPrivateIpAddresses(
+      const AssignPrivateIpAddressesRequest& r) override {
+    QueryParams p = Params("AssignPrivateIpAddresses");
+    p.Set("NetworkInterfaceId", r.network_interface_id);
+    p.SetListIfNotEmpty("PrivateIpAddress", r.private_ips);
+    p.SetIf("SecondaryPrivateIpAddressCount", r.secondary_private_ip_count);
+    p.SetIf("AllowReassignment", r.allow_reassignment);
+    return CallRecorded<AssignPrivateIpAddressesResponse>(*t_, p, ReadAssignPrivateIpAddresses);
+  }
+
+  Result<RequestReceipt> UnassignPrivateIpAddresses(
+      const UnassignPrivateIpAddressesRequest& r) override {
+    QueryParams p = Params("UnassignPrivateIpAddresses");
+    p.Set("NetworkInterfaceId", r.network_interface_id);
+    p.SetList("PrivateIpAddress", r.private_ips);
+    return CallRecorded<RequestReceipt>(*t_, p, ReadNothing);
   }
 
  private:
@@ -691,20 +930,46 @@ Result<DescribeInstanceStatusResponse> ParseDescribeInstanceStatus(const std::st
                                                ReadDescribeInstanceStatus);
 }
 Result<RunInstancesResponse> ParseRunInstances(const std::string& xml) {
-  return Parse<RunInstancesResponse>("RunInstances", xml, ReadRunInstances);
+  return ParseRecorded<RunInstancesResponse>("RunInstances", xml, ReadRunInstances);
 }
 Result<InstanceStateChanges> ParseInstanceStateChanges(const std::string& action,
                                                        const std::string& xml) {
-  return Parse<InstanceStateChanges>(action.c_str(), xml, ReadStateChangeSet);
+  return ParseRecorded<InstanceStateChanges>(action, xml, ReadStateChangeSet);
 }
 Result<VolumeAttachment> ParseVolumeAttachment(const std::string& action, const std::string& xml) {
-  return Parse<VolumeAttachment>(action.c_str(), xml, ReadAttachment);
+  return ParseRecorded<VolumeAttachment>(action, xml, ReadAttachment);
 }
 Result<AssociateAddressResponse> ParseAssociateAddress(const std::string& xml) {
-  return Parse<AssociateAddressResponse>("AssociateAddress", xml, ReadAssociateAddress);
+  return ParseRecorded<AssociateAddressResponse>("AssociateAddress", xml, ReadAssociateAddress);
 }
 Result<InstanceAttribute> ParseDescribeInstanceAttribute(const std::string& xml) {
   return Parse<InstanceAttribute>("DescribeInstanceAttribute", xml, ReadInstanceAttribute);
+}
+
+Result<DescribeNetworkInterfacesResponse> ParseDescribeNetworkInterfaces(const std::string& xml) {
+  return Parse<DescribeNetworkInterfacesResponse>("DescribeNetworkInterfaces", xml,
+                                                  ReadDescribeNetworkInterfaces);
+}
+Result<DescribeInstanceCreditSpecificationsResponse> ParseDescribeInstanceCreditSpecifications(
+    const std::string& xml) {
+  return Parse<DescribeInstanceCreditSpecificationsResponse>(
+      "DescribeInstanceCreditSpecifications", xml, ReadDescribeInstanceCreditSpecifications);
+}
+Result<ModifyInstanceCreditSpecificationResponse> ParseModifyInstanceCreditSpecification(
+    const std::string& xml) {
+  return ParseRecorded<ModifyInstanceCreditSpecificationResponse>(
+      "ModifyInstanceCreditSpecification", xml, ReadModifyInstanceCreditSpecification);
+}
+Result<AttachNetworkInterfaceResponse> ParseAttachNetworkInterface(const std::string& xml) {
+  return ParseRecorded<AttachNetworkInterfaceResponse>("AttachNetworkInterface", xml,
+                                                       ReadAttachNetworkInterface);
+}
+Result<AssignPrivateIpAddressesResponse> ParseAssignPrivateIpAddresses(const std::string& xml) {
+  return ParseRecorded<AssignPrivateIpAddressesResponse>("AssignPrivateIpAddresses", xml,
+                                                         ReadAssignPrivateIpAddresses);
+}
+Result<RequestReceipt> ParseReceipt(const std::string& action, const std::string& xml) {
+  return ParseRecorded<RequestReceipt>(action, xml, ReadNothing);
 }
 
 }  // namespace fleetkeeper::aws

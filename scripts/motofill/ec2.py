@@ -1,16 +1,20 @@
 """EC2 gaps: RunInstances idempotency, CreateLaunchTemplateVersion SourceVersion, root volume
-replacement tasks."""
+replacement tasks, ModifyInstanceAttribute UserData, CPU credit specifications, the network
+interface attachment's DeleteOnTermination."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import threading
 import uuid
 from typing import Any
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.types import Base64EncodedString
 from moto.core.utils import utcnow
 from moto.ec2 import utils as ec2_utils
+from moto.ec2.exceptions import InvalidInstanceIdError
 from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.responses import EC2Response
 
@@ -237,7 +241,128 @@ def _install_replace_root_volume() -> None:
                describe_replace_root_volume_tasks)
 
 
+# --- ModifyInstanceAttribute UserData -------------------------------------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html: UserData
+# is a BlobAttributeValue, so the wire value is base64 of the user data. moto decodes the blob and
+# then validates the decoded bytes as base64 again, refusing ordinary user data.
+
+def _install_modify_user_data() -> None:
+    def dot_value_handler(original: Any, self: EC2Response) -> bool:
+        raw = self._get_param("UserData.Value")
+        if raw is None:
+            return original(self)
+        self.error_on_dryrun()
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        self.ec2_backend.modify_instance_attribute(
+            self._get_param("InstanceId"), "user_data",
+            Base64EncodedString(base64.b64encode(raw).decode("ascii")))
+        return True
+
+    wrap_method(EC2Response, "_dot_value_instance_attribute_handler", dot_value_handler)
+
+
+# --- CPU credit specifications -------------------------------------------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceCreditSpecifications.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceCreditSpecification.html
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-performance-instances-unlimited-mode-concepts.html
+# moto answers "standard" for every instance and has no ModifyInstanceCreditSpecification. Here the
+# option comes from RunInstances' CreditSpecification or the last modification, else the documented
+# launch default (T2: standard; T3, T3a, T4g: unlimited). Only burstable instances are listed.
+
+def _cpu_credits(instance: Any) -> str | None:
+    family = str(instance.instance_type).split(".")[0]
+    if not family.startswith("t"):
+        return None
+    return getattr(instance, "fk_cpu_credits", None) or (
+        "standard" if family == "t2" else "unlimited")
+
+
+def _install_credit_specifications() -> None:
+    def response_run_instances(original: Any, self: EC2Response) -> Any:
+        _request.cpu_credits = (self._get_param("CreditSpecification") or {}).get("CpuCredits")
+        try:
+            return original(self)
+        finally:
+            _request.cpu_credits = None
+
+    def backend_run_instances(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
+        credits = getattr(_request, "cpu_credits", None)
+        _request.cpu_credits = None
+        reservation = original(self, *args, **kwargs)
+        for instance in reservation.instances if credits else []:
+            if not hasattr(instance, "fk_cpu_credits"):  # an idempotent retry keeps the first
+                instance.fk_cpu_credits = credits
+        return reservation
+
+    def describe_instance_credit_specifications(self: EC2Response) -> ActionResult:
+        ids = self._get_param("InstanceIds", []) or []
+        filters = {f["Name"]: f.get("Values", []) for f in self._get_param("Filters", []) or []}
+        instances = (self.ec2_backend.get_multi_instances_by_id(ids) if ids
+                     else self.ec2_backend.all_instances())
+        if "instance-id" in filters:
+            instances = [i for i in instances if i.id in filters["instance-id"]]
+        specs = [{"InstanceId": i.id, "CpuCredits": _cpu_credits(i)}
+                 for i in instances if _cpu_credits(i)]
+        return ActionResult({"InstanceCreditSpecifications": specs})
+
+    def modify_instance_credit_specification(self: EC2Response) -> ActionResult:
+        self.error_on_dryrun()
+        succeeded, failed = [], []
+        for spec in self._get_param("InstanceCreditSpecifications", []) or []:
+            instance_id, credits = spec.get("InstanceId"), spec.get("CpuCredits")
+            if credits not in ("standard", "unlimited"):
+                raise ClientError("InvalidParameterValue",
+                                  f"Invalid value '{credits}' for CpuCredits: use standard or "
+                                  "unlimited.")
+            try:
+                instance = self.ec2_backend.get_instance(instance_id)
+            except InvalidInstanceIdError:
+                failed.append({"InstanceId": instance_id,
+                               "Error": {"Code": "InvalidInstanceID.NotFound",
+                                         "Message": f"The instance ID '{instance_id}' does not "
+                                                    "exist"}})
+                continue
+            instance.fk_cpu_credits = credits
+            succeeded.append({"InstanceId": instance_id})
+        return ActionResult({"SuccessfulInstanceCreditSpecifications": succeeded,
+                             "UnsuccessfulInstanceCreditSpecifications": failed})
+
+    wrap_method(EC2Response, "run_instances", response_run_instances)
+    wrap_method(InstanceBackend, "run_instances", backend_run_instances)
+    add_action(EC2Response, "describe_instance_credit_specifications",
+               describe_instance_credit_specifications)
+    add_action(EC2Response, "modify_instance_credit_specification",
+               modify_instance_credit_specification)
+
+
+# --- ModifyNetworkInterfaceAttribute Attachment.DeleteOnTermination -------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html
+# and API_NetworkInterfaceAttachmentChanges.html: moto ignores the Attachment member.
+
+def _install_attachment_delete_on_termination() -> None:
+    def modify_network_interface_attribute(original: Any, self: EC2Response) -> Any:
+        attachment = self._get_param("Attachment") or {}
+        if "DeleteOnTermination" not in attachment:
+            return original(self)
+        self.error_on_dryrun()
+        eni = self.ec2_backend.get_network_interface(self._get_param("NetworkInterfaceId"))
+        if not eni.attachment_id or eni.attachment_id != attachment.get("AttachmentId"):
+            raise ClientError("InvalidAttachmentID.NotFound",
+                              f"The attachment ID '{attachment.get('AttachmentId')}' does not "
+                              "exist")
+        value = attachment["DeleteOnTermination"]
+        eni.delete_on_termination = value if isinstance(value, bool) else str(value) == "true"
+        return EmptyResult()
+
+    wrap_method(EC2Response, "modify_network_interface_attribute",
+                modify_network_interface_attribute)
+
+
 def install() -> None:
     _install_client_token()
     _install_source_version()
     _install_replace_root_volume()
+    _install_modify_user_data()
+    _install_credit_specifications()
+    _install_attachment_delete_on_termination()

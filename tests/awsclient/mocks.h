@@ -49,6 +49,25 @@ class MockEc2 : public Ec2 {
               (const CreateReplaceRootVolumeTaskRequest&), (override));
   MOCK_METHOD(Result<DescribeReplaceRootVolumeTasksResponse>, DescribeReplaceRootVolumeTasks,
               (const DescribeReplaceRootVolumeTasksRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, ModifyInstanceAttribute,
+              (const ModifyInstanceAttributeRequest&), (override));
+  MOCK_METHOD(Result<DescribeInstanceCreditSpecificationsResponse>,
+              DescribeInstanceCreditSpecifications,
+              (const DescribeInstanceCreditSpecificationsRequest&), (override));
+  MOCK_METHOD(Result<ModifyInstanceCreditSpecificationResponse>, ModifyInstanceCreditSpecification,
+              (const ModifyInstanceCreditSpecificationRequest&), (override));
+  MOCK_METHOD(Result<DescribeNetworkInterfacesResponse>, DescribeNetworkInterfaces,
+              (const DescribeNetworkInterfacesRequest&), (override));
+  MOCK_METHOD(Result<AttachNetworkInterfaceResponse>, AttachNetworkInterface,
+              (const AttachNetworkInterfaceRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, DetachNetworkInterface,
+              (const DetachNetworkInterfaceRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, ModifyNetworkInterfaceAttribute,
+              (const ModifyNetworkInterfaceAttributeRequest&), (override));
+  MOCK_METHOD(Result<AssignPrivateIpAddressesResponse>, AssignPrivateIpAddresses,
+              (const AssignPrivateIpAddressesRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, UnassignPrivateIpAddresses,
+              (const UnassignPrivateIpAddressesRequest&), (override));
 };
 
 class MockAutoScaling : public AutoScaling {
