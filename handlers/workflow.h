@@ -95,6 +95,14 @@ class WorkflowHandler : public Handler {
   // Resources the workflow changes (e.g. "asg:web", "instance:i-0123", "tg:arn…"): two workflows
   // that share a resource never run mutating steps at the same time. Read from the checkpoint.
   virtual std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const = 0;
+  // Optional. On the poll thread, when the outcome of `step` comes back and before it is
+  // checkpointed: for budgets that live in the cell's durable store and that a step takes from
+  // (the self-healing circuit breaker counts repeated actions). May change the workflow's state
+  // and the outcome; writes to `store` commit in the same transaction as that checkpoint. No I/O.
+  virtual void OnStepOutcome(const std::string& step, v1::WorkflowCheckpoint& wf,
+                             StepOutcome& outcome, CellStore& store, int64_t now_ms) {
+    (void)step, (void)wf, (void)outcome, (void)store, (void)now_ms;
+  }
 };
 
 // The signal key an event delivers, or "" when it is not a signal: "ssm-command:<command id>",

@@ -546,8 +546,12 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, std::vector<consumers::OutR
   }
   cp.set_cancel_requested(wf.cp.cancel_requested() || cp.cancel_requested());
   cp.set_cancel_reason(wf.cp.cancel_reason().empty() ? cp.cancel_reason() : wf.cp.cancel_reason());
-  for (const auto& a : c.outcome.actions) *cp.add_actions() = a;
   const int64_t now = clock_.NowMs();
+  if (WorkflowHandler* handler = HandlerFor(cp)) {
+    Store store(*this, *st, cp.cell(), out);
+    handler->OnStepOutcome(cp.step(), cp, c.outcome, store, now);
+  }
+  for (const auto& a : c.outcome.actions) *cp.add_actions() = a;
   cp.set_updated_at_ms(now);
   wf.cp = std::move(cp);
   const StepOutcome& o = c.outcome;

@@ -124,6 +124,35 @@ StepOutcome SelfHealingHandler::RunStep(const std::string& step, StepContext& co
   return out;
 }
 
+void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowCheckpoint& wf,
+                                       StepOutcome& outcome, CellStore& store, int64_t now_ms) {
+  if (step != step::kRepeatCheck || outcome.kind != StepOutcome::Kind::kNext) return;
+  v1::HealingWorkflowState state;
+  if (!wf.state().UnpackTo(&state) || state.current() < 0 ||
+      state.current() >= state.actions_size()) {
+    return;
+  }
+  v1::HealingActionState& round = *state.mutable_actions(state.current());
+  if (round.round() == 0 || round.status() != "pending") return;
+  CellThrottles throttles(store, config_);
+  if (ThrottleVerdict v = throttles.CheckBreaker(0, now_ms); !v.act()) {
+    const std::string why = "repeat not taken: " + v.reason;
+    round.set_status("rejected");
+    round.set_detail(why);
+    v1::Action rejected;
+    rejected.set_resource(round.resource());
+    rejected.set_action("repeat_while_alarm");
+    rejected.set_status("rejected");
+    rejected.set_detail(why);
+    std::vector<v1::Action> actions = std::move(outcome.actions);
+    actions.push_back(std::move(rejected));
+    outcome = NextActionOrFinish(state, std::move(actions));
+    wf.mutable_state()->PackFrom(state);
+    return;
+  }
+  throttles.RecordAction(round.rule_config(), round.resource(), wf.workflow_id(), now_ms);
+}
+
 bool SelfHealingHandler::StepMutates(const std::string& step) const {
   return IsMutatingStep(step);
 }

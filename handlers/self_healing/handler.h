@@ -32,6 +32,12 @@ class SelfHealingHandler final : public WorkflowHandler {
   bool StepMutates(const std::string& step) const override;
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
 
+  // A repeat_while_alarm round is an action like any other: it takes a slot of the cell's circuit
+  // breaker (and restarts the rule's cooldown on the resource) in the transaction that starts it,
+  // or, when the breaker is open, is not taken and the result says why.
+  void OnStepOutcome(const std::string& step, v1::WorkflowCheckpoint& wf, StepOutcome& outcome,
+                     CellStore& store, int64_t now_ms) override;
+
  private:
   v1::SelfHealingConfig config_;
 };

@@ -935,25 +935,16 @@ StepOutcome HealingStep::Conclude(std::vector<v1::Action> actions) {
     }
   }
   if (action_.status() == "succeeded" && !dry_run() && rule_.repeat_while_alarm()) {
-    const int64_t window = config_.circuit_breaker().has_within()
-                               ? DurationMs(config_.circuit_breaker().within())
-                               : kDefaultBreakerWindowMs;
-    const int32_t budget = config_.circuit_breaker().has_max_actions()
-                               ? config_.circuit_breaker().max_actions()
-                               : kDefaultBreakerMaxActions;
-    const int recent = static_cast<int>(
-        std::count_if(state_.repeat_times_ms().begin(), state_.repeat_times_ms().end(),
-                      [&](int64_t t) { return t > now_ - window; }));
-    if (recent + 1 < budget) {
-      const int64_t wait =
-          rule_.has_cooldown() ? DurationMs(rule_.cooldown()) : kDefaultRepeatIntervalMs;
-      StepOutcome o = WaitFor(step::kRepeatCheck, std::max<int64_t>(wait, 1000), actions);
-      o.reason = fmt::format("re-reading alarm {} in {} s (repeat_while_alarm)",
-                             state_.alarm_name(), std::max<int64_t>(wait, 1000) / 1000);
-      return o;
-    }
-    actions.push_back(MakeAction(Res(), "repeat_while_alarm", "skipped",
-                                 "no repeat: the circuit breaker's budget is used up"));
+    // Whether a repeat may act is the cell's circuit breaker's call, made when the re-read finds
+    // the alarm still in ALARM (SelfHealingHandler::OnStepOutcome).
+    const int64_t wait =
+        std::max<int64_t>(rule_.has_cooldown() ? DurationMs(rule_.cooldown())
+                                               : kDefaultRepeatIntervalMs,
+                          1000);
+    StepOutcome o = WaitFor(step::kRepeatCheck, wait, actions);
+    o.reason = fmt::format("re-reading alarm {} in {} s (repeat_while_alarm)",
+                           state_.alarm_name(), wait / 1000);
+    return o;
   }
   return AfterActions(std::move(actions));
 }
@@ -994,36 +985,8 @@ StepOutcome HealingStep::RepeatCheck() {
   return o;
 }
 
-// The next pending action, or the workflow's final result over all of its actions.
 StepOutcome HealingStep::AfterActions(std::vector<v1::Action> actions) {
-  for (int i = 0; i < state_.actions_size(); ++i) {
-    if (state_.actions(i).status() == "pending") {
-      state_.set_current(i);
-      StepOutcome o = StepOutcome::Next(FirstStepOf(state_.actions(i).type()));
-      o.actions = std::move(actions);
-      return o;
-    }
-  }
-  int succeeded = 0, failed = 0, dry = 0, excluded = 0;
-  std::vector<std::string> parts;
-  for (const auto& a : state_.actions()) {
-    if (a.status() == "succeeded") ++succeeded;
-    if (a.status() == "failed") ++failed;
-    if (a.status() == "dry_run") ++dry;
-    if (a.status() == "excluded") ++excluded;
-    parts.push_back(fmt::format("{} {}: {}", a.type(), a.resource(), a.detail()));
-  }
-  v1::Result::Status status = v1::Result::SUCCEEDED;
-  if (failed > 0) {
-    status = succeeded + dry > 0 ? v1::Result::PARTIAL : v1::Result::FAILED;
-  } else if (dry > 0) {
-    status = v1::Result::DRY_RUN;
-  } else if (succeeded == 0 && excluded > 0) {
-    status = v1::Result::REJECTED;
-  }
-  StepOutcome o = StepOutcome::Finish(status, fmt::format("{}", fmt::join(parts, "; ")));
-  o.actions = std::move(actions);
-  return o;
+  return NextActionOrFinish(state_, std::move(actions));
 }
 
 StepOutcome HealingStep::Run(const std::string& name) {
@@ -1070,6 +1033,38 @@ std::string FirstStepOf(const std::string& action_type) {
 }
 
 bool IsMutatingStep(const std::string& step) { return MutatingSteps().count(step) > 0; }
+
+StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state,
+                               std::vector<v1::Action> actions) {
+  for (int i = 0; i < state.actions_size(); ++i) {
+    if (state.actions(i).status() == "pending") {
+      state.set_current(i);
+      StepOutcome o = StepOutcome::Next(FirstStepOf(state.actions(i).type()));
+      o.actions = std::move(actions);
+      return o;
+    }
+  }
+  int succeeded = 0, failed = 0, dry = 0, excluded = 0;
+  std::vector<std::string> parts;
+  for (const auto& a : state.actions()) {
+    if (a.status() == "succeeded") ++succeeded;
+    if (a.status() == "failed") ++failed;
+    if (a.status() == "dry_run") ++dry;
+    if (a.status() == "excluded") ++excluded;
+    parts.push_back(fmt::format("{} {}: {}", a.type(), a.resource(), a.detail()));
+  }
+  v1::Result::Status status = v1::Result::SUCCEEDED;
+  if (failed > 0) {
+    status = succeeded + dry > 0 ? v1::Result::PARTIAL : v1::Result::FAILED;
+  } else if (dry > 0) {
+    status = v1::Result::DRY_RUN;
+  } else if (succeeded == 0 && excluded > 0) {
+    status = v1::Result::REJECTED;
+  }
+  StepOutcome o = StepOutcome::Finish(status, fmt::format("{}", fmt::join(parts, "; ")));
+  o.actions = std::move(actions);
+  return o;
+}
 
 StepOutcome RunHealingStep(const std::string& step, const v1::SelfHealingConfig& config,
                            v1::HealingWorkflowState& state, StepContext& ctx) {

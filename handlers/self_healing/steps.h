@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "fleetkeeper/v1/self_healing.pb.h"
 #include "fleetkeeper/v1/self_healing_state.pb.h"
@@ -46,6 +47,10 @@ std::string FirstStepOf(const std::string& action_type);
 
 // Whether the step changes AWS resources (a freeze holds it back; a dry run never calls it).
 bool IsMutatingStep(const std::string& step);
+
+// The first pending action's first step, or the workflow's final result over all of its actions;
+// `actions` go with the outcome.
+StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state, std::vector<v1::Action> actions);
 
 // Runs one step over the workflow's typed state, which it changes in place. Never throws: AWS
 // errors end the action as failed (retriable ones are retried a few times first).

@@ -56,6 +56,37 @@ class StepsTest : public ::testing::Test {
     }
     ASSERT_EQ(wf.step(), step);
   }
+  // Like RunToEnd, and, as the runtime does on the poll thread, hands each outcome to
+  // OnStepOutcome with the cell store before it is applied.
+  std::vector<StepOutcome> RunWithStore(v1::WorkflowCheckpoint& wf, int max_steps = 200) {
+    SelfHealingHandler handler(config_);
+    std::vector<StepOutcome> outcomes;
+    for (int i = 0; i < max_steps; ++i) {
+      FakeStepContext ctx(&wf, &cell_.clients, &clock_);
+      StepOutcome o = handler.RunStep(wf.step(), ctx);
+      handler.OnStepOutcome(wf.step(), wf, o, store_, clock_.NowMs());
+      for (const auto& a : o.actions) *wf.add_actions() = a;
+      outcomes.push_back(o);
+      if (o.kind == StepOutcome::Kind::kFinish) break;
+      if (o.kind == StepOutcome::Kind::kWait) clock_.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
+      wf.set_step(o.next_step);
+    }
+    return outcomes;
+  }
+  // Rule "cpu": scale web-asg (desired 2, MaxSize `max_size`) out by one, cooldown 60 s,
+  // repeat_while_alarm, with an alarm that stays in ALARM; a breaker of `max_actions` per
+  // `within_s`.
+  void RepeatingScaleOut(int max_actions, int within_s, int64_t max_size) {
+    auto* b = config_.mutable_handlers()->mutable_self_healing()->mutable_circuit_breaker();
+    b->set_max_actions(max_actions);
+    *b->mutable_within() = Secs(within_s);
+    auto* r = AddRule(config_, "cpu", "*HighCPU*", "scale_out");
+    r->mutable_action()->set_by(1);
+    *r->mutable_cooldown() = Secs(60);
+    r->set_repeat_while_alarm(true);
+    fleet_.AddGroup("web-asg", 1, 2, max_size);
+    fleet_.alarm_states["web-HighCPU"] = "ALARM";
+  }
   static const StepOutcome& Final(const std::vector<StepOutcome>& outcomes) {
     return outcomes.back();
   }
@@ -521,6 +552,68 @@ TEST_F(StepsTest, RepeatWhileAlarmActsAgainAfterTheCooldownWhileStillInAlarm) {
   EXPECT_EQ(checks, 2);
   EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 4);  // 2 -> 3, still ALARM -> 4, OK
   EXPECT_EQ(fleet_.Calls("DescribeAlarms"), 2);
+}
+
+TEST_F(StepsTest, RepeatsTakeCircuitBreakerSlotsAndStopWhenItOpens) {
+  RepeatingScaleOut(3, 600, 10);
+  auto wf = Admit(Cpu(0));  // slot 1
+  auto out = RunWithStore(wf);
+  // The first action and two repeats fill the breaker; the third repeat is not taken.
+  EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 5);
+  EXPECT_EQ(fleet_.Calls("DescribeAlarms"), 3);
+  ASSERT_EQ(Final(out).kind, StepOutcome::Kind::kFinish);
+  EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
+  EXPECT_NE(Final(out).reason.find("repeat not taken: circuit breaker open: 3 self-healing "
+                                   "actions in this cell within 600s"),
+            std::string::npos)
+      << Final(out).reason;
+  const v1::Action* rejected = FindAction(wf, "repeat_while_alarm", "rejected");
+  ASSERT_NE(rejected, nullptr);
+  EXPECT_EQ(rejected->resource(), "asg:web-asg");
+
+  // The slots are in the durable cell store: another alarm in the cell is REJECTED by the breaker
+  // (a new handler over the same store, as after a restart).
+  AddRule(config_, "disk", "*Disk*", "scale_out")->mutable_action()->set_by(1);
+  SelfHealingHandler restarted(config_);
+  AdmissionContext ctx{config_, clock_, false, &store_};
+  Admission other = restarted.Admit(AlarmEvent("web-Disk", "ALARM", kWebAsg), ctx);
+  EXPECT_EQ(other.status, v1::Result::REJECTED);
+  EXPECT_NE(other.reason.find("circuit breaker open"), std::string::npos) << other.reason;
+}
+
+TEST_F(StepsTest, ARepeatRestartsTheRuleCooldownOnTheResource) {
+  RepeatingScaleOut(20, 600, 10);
+  auto wf = Admit(Cpu(0));
+  SelfHealingHandler handler(config_);
+  // Up to the first repeat's breaker decision (60 s after the first action).
+  for (int i = 0; i < 20; ++i) {
+    const std::string step = wf.step();
+    FakeStepContext ctx(&wf, &cell_.clients, &clock_);
+    StepOutcome o = handler.RunStep(step, ctx);
+    handler.OnStepOutcome(step, wf, o, store_, clock_.NowMs());
+    if (o.kind == StepOutcome::Kind::kWait) clock_.Advance(o.wait_ms);
+    wf.set_step(o.next_step);
+    if (step == "repeat.check") break;
+  }
+  ASSERT_EQ(wf.step(), "scale_out.plan");
+  // An ALARM event 30 s into the repeat is inside the cooldown the repeat started.
+  clock_.Advance(30'000);
+  AdmissionContext ctx{config_, clock_, false, &store_};
+  Admission again = handler.Admit(Cpu(1), ctx);
+  EXPECT_EQ(again.status, v1::Result::REJECTED);
+  EXPECT_NE(again.reason.find("cooldown: rule cpu acted on asg:web-asg"), std::string::npos)
+      << again.reason;
+}
+
+TEST_F(StepsTest, RepeatSlotsLeaveTheBreakerWithItsWindow) {
+  RepeatingScaleOut(2, 100, 6);
+  auto wf = Admit(Cpu(0));
+  // Actions at 0 s, 60 s, 120 s (the one at 0 s has left the 100 s window), 180 s (60 s has
+  // left); then MaxSize 6 stops the growth, not the breaker.
+  auto out = RunWithStore(wf, 60);
+  EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 6);
+  EXPECT_EQ(FindAction(wf, "repeat_while_alarm", "rejected"), nullptr);
+  EXPECT_EQ(fleet_.Calls("SetDesiredCapacity"), 4);
 }
 
 TEST_F(StepsTest, SeveralActionsReportPartialWhenOneFails) {
