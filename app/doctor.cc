@@ -184,7 +184,9 @@ std::vector<HandlerActions> RequiredActions(const v1::WorkerConfig& config) {
       } else if (type == "ecs_force_deploy") {
         AddAll(a, {"ecs:DescribeServices", "ecs:UpdateService"});
       } else if (type == "stop_deployment") {
-        AddAll(a, {"codedeploy:GetDeployment", "codedeploy:StopDeployment"});
+        AddAll(a, {"codedeploy:GetDeployment", "codedeploy:StopDeployment",
+                   "codedeploy:ListDeployments", "codedeploy:ListApplications",
+                   "codedeploy:ListDeploymentGroups", "codedeploy:BatchGetDeploymentGroups"});
       } else if (type == "notify") {
         a.insert("sns:Publish");
       }

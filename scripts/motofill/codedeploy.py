@@ -1,10 +1,16 @@
-"""CodeDeploy gap: StopDeployment, with auto rollback.
+"""CodeDeploy gaps: StopDeployment, with auto rollback; BatchGetDeploymentGroups; the alarm
+configuration of a deployment group (moto stores it but answers {}).
 
 https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_StopDeployment.html
 https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_RollbackInfo.html
 https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html:
 stopping a deployment with auto rollback redeploys the last revision that deployed successfully
 as a new deployment (creator "codeDeployRollback").
+https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_BatchGetDeploymentGroups.html
+https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentGroupInfo.html
+https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_AlarmConfiguration.html:
+deploymentGroupsInfo lists the groups that exist; a missing one is named in errorMessage, not an
+error of the call.
 """
 
 from __future__ import annotations
@@ -32,6 +38,47 @@ def _install_rollback_info() -> None:
         return info
 
     codedeploy_responses._deployment_info = deployment_info
+
+
+def _install_group_info() -> None:
+    original = codedeploy_responses._deployment_group_info
+
+    def deployment_group_info(group: Any) -> dict[str, Any]:
+        info = original(group)
+        alarms = group.alarm_configuration or {}
+        info["alarmConfiguration"] = {
+            "enabled": bool(alarms.get("enabled", False)),
+            "ignorePollAlarmFailure": bool(alarms.get("ignorePollAlarmFailure", False)),
+            "alarms": [{"name": a["name"]} for a in alarms.get("alarms", [])],
+        }
+        return info
+
+    codedeploy_responses._deployment_group_info = deployment_group_info
+
+
+def _install_batch_get_deployment_groups() -> None:
+    def batch_get_deployment_groups(self: CodeDeployResponse) -> ActionResult:
+        backend = self.codedeploy_backend
+        application = self._get_param("applicationName")
+        names = self._get_param("deploymentGroupNames") or []
+        if application not in backend.applications:
+            raise ClientError("ApplicationDoesNotExistException",
+                              f"The application {application} does not exist with the user or "
+                              "AWS account.")
+        if len(names) > 100:
+            raise ClientError("BatchLimitExceededException",
+                              "The maximum number of names or IDs allowed for this request (100) "
+                              "was exceeded.")
+        groups = backend.deployment_groups.get(application, {})
+        found = [codedeploy_responses._deployment_group_info(groups[n]) for n in names
+                 if n in groups]
+        missing = [n for n in names if n not in groups]
+        result: dict[str, Any] = {"deploymentGroupsInfo": found}
+        if missing:
+            result["errorMessage"] = ("Deployment groups do not exist: " + ", ".join(missing))
+        return ActionResult(result)
+
+    add_action(CodeDeployResponse, "batch_get_deployment_groups", batch_get_deployment_groups)
 
 
 def _finish_later(deployment: Any) -> None:
@@ -91,4 +138,6 @@ def _install_stop_deployment() -> None:
 
 def install() -> None:
     _install_rollback_info()
+    _install_group_info()
+    _install_batch_get_deployment_groups()
     _install_stop_deployment()

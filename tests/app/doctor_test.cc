@@ -111,8 +111,11 @@ TEST(DoctorActions, FollowTheEnabledHandlersAndTheirSettings) {
   EXPECT_FALSE(Has(actions[0].actions, "ec2:RunInstances"));
   EXPECT_TRUE(Has(actions[0].actions, "autoscaling:CancelInstanceRefresh"));
   EXPECT_EQ(actions[1].actions,
-            (std::vector<std::string>{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricData",
-                                      "codedeploy:GetDeployment", "codedeploy:StopDeployment"}));
+            (std::vector<std::string>{
+                "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricData",
+                "codedeploy:BatchGetDeploymentGroups", "codedeploy:GetDeployment",
+                "codedeploy:ListApplications", "codedeploy:ListDeploymentGroups",
+                "codedeploy:ListDeployments", "codedeploy:StopDeployment"}));
 
   config.mutable_handlers()->mutable_self_healing()->set_enabled(false);
   ami->set_enabled(false);

@@ -168,6 +168,14 @@ class MockCodeDeploy : public CodeDeploy {
   MOCK_METHOD(Result<StopDeploymentResponse>, StopDeployment,
               (const StopDeploymentRequest&), (override));
   MOCK_METHOD(Result<DeploymentInfo>, GetDeployment, (const GetDeploymentRequest&), (override));
+  MOCK_METHOD(Result<ListApplicationsResponse>, ListApplications,
+              (const ListApplicationsRequest&), (override));
+  MOCK_METHOD(Result<ListDeploymentGroupsResponse>, ListDeploymentGroups,
+              (const ListDeploymentGroupsRequest&), (override));
+  MOCK_METHOD(Result<BatchGetDeploymentGroupsResponse>, BatchGetDeploymentGroups,
+              (const BatchGetDeploymentGroupsRequest&), (override));
+  MOCK_METHOD(Result<ListDeploymentsResponse>, ListDeployments, (const ListDeploymentsRequest&),
+              (override));
 };
 class MockClientProvider : public ClientProvider {
  public:

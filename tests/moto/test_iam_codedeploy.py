@@ -80,3 +80,45 @@ def test_stop_deployment_without_rollback(aws, name):
     assert codedeploy.stop_deployment(deploymentId=deployment_id)["status"] == "Succeeded"
     info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     assert info["status"] == "Stopped" and not info.get("rollbackInfo")
+
+
+def test_deployment_groups_carry_their_alarm_configuration(aws, name):
+    codedeploy = aws("codedeploy")
+    codedeploy.create_application(applicationName=name, computePlatform="Server")
+    alarms = {"enabled": True, "ignorePollAlarmFailure": False,
+              "alarms": [{"name": f"{name}-5xx"}, {"name": f"{name}-latency"}]}
+    codedeploy.create_deployment_group(
+        applicationName=name, deploymentGroupName="guarded", alarmConfiguration=alarms,
+        serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy")
+    codedeploy.create_deployment_group(
+        applicationName=name, deploymentGroupName="plain",
+        serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy")
+
+    got = codedeploy.get_deployment_group(applicationName=name, deploymentGroupName="guarded")
+    assert got["deploymentGroupInfo"]["alarmConfiguration"] == alarms
+
+    batch = codedeploy.batch_get_deployment_groups(
+        applicationName=name, deploymentGroupNames=["guarded", "plain", "gone"])
+    by_name = {g["deploymentGroupName"]: g for g in batch["deploymentGroupsInfo"]}
+    assert set(by_name) == {"guarded", "plain"}
+    assert [a["name"] for a in by_name["guarded"]["alarmConfiguration"]["alarms"]] == [
+        f"{name}-5xx", f"{name}-latency"]
+    assert by_name["plain"]["alarmConfiguration"]["alarms"] == []
+    assert "gone" in batch["errorMessage"]
+
+    with pytest.raises(ClientError) as error:
+        codedeploy.batch_get_deployment_groups(applicationName=name + "-none",
+                                               deploymentGroupNames=["guarded"])
+    assert error.value.response["Error"]["Code"] == "ApplicationDoesNotExistException"
+
+
+def test_active_deployments_are_listed_by_status(aws, name):
+    codedeploy = aws("codedeploy")
+    deployment_id = make_deployment(codedeploy, name)
+    active = ["Created", "Queued", "InProgress", "Ready"]
+    listed = codedeploy.list_deployments(applicationName=name, deploymentGroupName=name,
+                                         includeOnlyStatuses=active)["deployments"]
+    assert listed == [deployment_id]
+    codedeploy.stop_deployment(deploymentId=deployment_id)
+    assert codedeploy.list_deployments(applicationName=name, deploymentGroupName=name,
+                                       includeOnlyStatuses=active)["deployments"] == []

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "awsclient/pagination.h"
 #include "tests/awsclient/moto/moto_fixture.h"
 
 namespace fleetkeeper::aws::moto_test {
@@ -370,6 +371,67 @@ TEST_F(ServicesMoto, CodeDeployStopWithRollback) {
   Result<StopDeploymentResponse> again = clients_->codedeploy->StopDeployment({deployment_id, {}});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().aws_code, "DeploymentAlreadyCompletedException");
+}
+
+// What stop_deployment reads to find the deployments an alarm guards: the applications, their
+// groups, the groups' alarm configuration (moto's own answer is empty; scripts/motofill fills it)
+// and the active deployments of a group.
+TEST_F(ServicesMoto, CodeDeployFindsTheActiveDeploymentsOfTheGroupsAnAlarmGuards) {
+  const std::string app = Unique("fk-app");
+  const std::string alarm = app + "-5xx";
+  Json("codedeploy", kCodeDeployTargetPrefix, "CreateApplication",
+       {{"applicationName", app}, {"computePlatform", "Server"}});
+  for (const std::string group : {"guarded", "plain"}) {
+    nlohmann::json body = {{"applicationName", app},
+                           {"deploymentGroupName", group},
+                           {"serviceRoleArn", "arn:aws:iam::123456789012:role/codedeploy"}};
+    if (group == "guarded") {
+      body["alarmConfiguration"] = {{"enabled", true}, {"alarms", {{{"name", alarm}}}}};
+    }
+    Json("codedeploy", kCodeDeployTargetPrefix, "CreateDeploymentGroup", body);
+  }
+  nlohmann::json revision = {
+      {"revisionType", "S3"},
+      {"s3Location", {{"bucket", "b"}, {"key", "k"}, {"bundleType", "zip"}}}};
+  const std::string deployment_id =
+      Json("codedeploy", kCodeDeployTargetPrefix, "CreateDeployment",
+           {{"applicationName", app}, {"deploymentGroupName", "guarded"}, {"revision", revision}})
+          .value("deploymentId", "");
+
+  Result<std::vector<std::string>> apps = CollectAll(
+      ListApplicationsRequest{},
+      [&](const auto& r) { return clients_->codedeploy->ListApplications(r); },
+      &ListApplicationsResponse::applications);
+  ASSERT_TRUE(apps.ok()) << apps.error().ToString();
+  EXPECT_EQ(std::count(apps->begin(), apps->end(), app), 1);
+
+  Result<ListDeploymentGroupsResponse> groups =
+      clients_->codedeploy->ListDeploymentGroups({app, ""});
+  ASSERT_TRUE(groups.ok()) << groups.error().ToString();
+  EXPECT_EQ(std::set<std::string>(groups->deployment_groups.begin(),
+                                  groups->deployment_groups.end()),
+            (std::set<std::string>{"guarded", "plain"}));
+
+  Result<BatchGetDeploymentGroupsResponse> infos =
+      clients_->codedeploy->BatchGetDeploymentGroups({app, {"guarded", "plain", "gone"}});
+  ASSERT_TRUE(infos.ok()) << infos.error().ToString();
+  std::map<std::string, DeploymentGroupInfo> by_name;
+  for (const auto& g : infos->deployment_groups) by_name[g.deployment_group_name] = g;
+  ASSERT_EQ(by_name.size(), 2u);
+  EXPECT_TRUE(by_name["guarded"].alarms_enabled);
+  EXPECT_EQ(by_name["guarded"].alarm_names, std::vector<std::string>{alarm});
+  EXPECT_EQ(by_name["guarded"].application_name, app);
+  EXPECT_TRUE(by_name["plain"].alarm_names.empty());
+  EXPECT_NE(infos->error_message.find("gone"), std::string::npos) << infos->error_message;
+
+  ListDeploymentsRequest active{app, "guarded", {"Created", "Queued", "InProgress", "Ready"}, ""};
+  Result<ListDeploymentsResponse> listed = clients_->codedeploy->ListDeployments(active);
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  EXPECT_EQ(listed->deployments, std::vector<std::string>{deployment_id});
+  ASSERT_TRUE(clients_->codedeploy->StopDeployment({deployment_id, {}}).ok());
+  listed = clients_->codedeploy->ListDeployments(active);
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  EXPECT_TRUE(listed->deployments.empty());
 }
 
 }  // namespace
