@@ -1,6 +1,6 @@
 """EC2 gaps: RunInstances idempotency, CreateLaunchTemplateVersion SourceVersion, root volume
-replacement tasks, ModifyInstanceAttribute UserData, CPU credit specifications, the network
-interface attachment's DeleteOnTermination."""
+replacement tasks, ModifyInstanceAttribute UserData and InstanceInitiatedShutdownBehavior, CPU
+credit specifications, the network interface attachment's DeleteOnTermination."""
 
 from __future__ import annotations
 
@@ -241,22 +241,32 @@ def _install_replace_root_volume() -> None:
                describe_replace_root_volume_tasks)
 
 
-# --- ModifyInstanceAttribute UserData -------------------------------------------------------------
+# --- ModifyInstanceAttribute UserData and InstanceInitiatedShutdownBehavior ---------------------
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html: UserData
 # is a BlobAttributeValue, so the wire value is base64 of the user data. moto decodes the blob and
-# then validates the decoded bytes as base64 again, refusing ordinary user data.
+# then validates the decoded bytes as base64 again, refusing ordinary user data; it accepts
+# InstanceInitiatedShutdownBehavior.Value and ignores it.
 
-def _install_modify_user_data() -> None:
+def _install_modify_instance_attribute() -> None:
     def dot_value_handler(original: Any, self: EC2Response) -> bool:
         raw = self._get_param("UserData.Value")
-        if raw is None:
+        behavior = self._get_param("InstanceInitiatedShutdownBehavior.Value")
+        if raw is None and behavior is None:
             return original(self)
         self.error_on_dryrun()
+        instance_id = self._get_param("InstanceId")
+        if behavior is not None:
+            if behavior not in ("stop", "terminate"):
+                raise ClientError("InvalidParameterValue",
+                                  f"Value ({behavior}) for parameter "
+                                  "instanceInitiatedShutdownBehavior is invalid.")
+            self.ec2_backend.modify_instance_attribute(
+                instance_id, "instance_initiated_shutdown_behavior", behavior)
+            return True
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
         self.ec2_backend.modify_instance_attribute(
-            self._get_param("InstanceId"), "user_data",
-            Base64EncodedString(base64.b64encode(raw).decode("ascii")))
+            instance_id, "user_data", Base64EncodedString(base64.b64encode(raw).decode("ascii")))
         return True
 
     wrap_method(EC2Response, "_dot_value_instance_attribute_handler", dot_value_handler)
@@ -363,6 +373,6 @@ def install() -> None:
     _install_client_token()
     _install_source_version()
     _install_replace_root_volume()
-    _install_modify_user_data()
+    _install_modify_instance_attribute()
     _install_credit_specifications()
     _install_attachment_delete_on_termination()

@@ -1,5 +1,6 @@
-"""EC2 fills the relaunch strategy needs, through boto3: ModifyInstanceAttribute UserData, CPU
-credit specifications, the network interface attachment's DeleteOnTermination."""
+"""EC2 fills the relaunch strategy needs, through boto3: ModifyInstanceAttribute UserData and
+InstanceInitiatedShutdownBehavior, CPU credit specifications, the network interface attachment's
+DeleteOnTermination."""
 
 from __future__ import annotations
 
@@ -24,14 +25,23 @@ def launch(ec2, instance_type: str, **kwargs) -> str:
 
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html: the
 # UserData member is a blob; boto3 base64-encodes the bytes, DescribeInstanceAttribute returns
-# that base64 text.
-def test_modify_instance_attribute_user_data_round_trips(aws):
+# that base64 text. InstanceInitiatedShutdownBehavior is stop | terminate.
+def test_modify_instance_attribute_user_data_and_shutdown_behavior(aws):
     ec2 = aws("ec2")
     instance = launch(ec2, "t3.micro")
     script = b"#!/bin/sh\necho relaunched\n"
     ec2.modify_instance_attribute(InstanceId=instance, UserData={"Value": script})
     described = ec2.describe_instance_attribute(InstanceId=instance, Attribute="userData")
     assert base64.b64decode(described["UserData"]["Value"]) == script
+    ec2.modify_instance_attribute(InstanceId=instance,
+                                  InstanceInitiatedShutdownBehavior={"Value": "terminate"})
+    assert ec2.describe_instance_attribute(
+        InstanceId=instance, Attribute="instanceInitiatedShutdownBehavior"
+    )["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
+    with pytest.raises(ClientError) as error:
+        ec2.modify_instance_attribute(InstanceId=instance,
+                                      InstanceInitiatedShutdownBehavior={"Value": "hibernate"})
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValue"
     # The other attributes still go through moto's own handler.
     ec2.modify_instance_attribute(InstanceId=instance, DisableApiStop={"Value": True})
     assert ec2.describe_instance_attribute(

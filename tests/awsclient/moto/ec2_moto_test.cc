@@ -401,5 +401,255 @@ TEST_F(Ec2Moto, ReplaceRootVolumeTask) {
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{id}}).ok());
 }
 
+// The relaunch strategy carries attributes over one per call to the stopped replacement.
+TEST_F(Ec2Moto, ModifyInstanceAttributeCarriesEachSettingOver) {
+  auto [vpc_id, subnet_id] = MakeSubnet(49);
+  auto [ami, other_ami] = TwoAmis();
+  const std::string id = LaunchInstance(ami, subnet_id);
+  ASSERT_FALSE(id.empty());
+  Result<InstanceStateChanges> stopped = clients_->ec2->StopInstances({{id}, {}, {}});
+  ASSERT_TRUE(stopped.ok()) << stopped.error().ToString();
+  EXPECT_FALSE(stopped->request_id.empty()) << "a successful call carries its request id";
+  ASSERT_TRUE(WaitFor([&] { return InstanceState(id) == "stopped"; }));
+
+  std::vector<ModifyInstanceAttributeRequest> changes(7);
+  for (ModifyInstanceAttributeRequest& change : changes) change.instance_id = id;
+  changes[0].disable_api_termination = true;
+  changes[1].disable_api_stop = true;
+  changes[2].instance_initiated_shutdown_behavior = "terminate";
+  changes[3].source_dest_check = false;
+  // "#!/bin/sh\necho relaunched\n"
+  changes[4].user_data_base64 = "IyEvYmluL3NoCmVjaG8gcmVsYXVuY2hlZAo=";
+  changes[5].ebs_optimized = true;
+  changes[6].instance_type = "m5.large";
+  for (const ModifyInstanceAttributeRequest& change : changes) {
+    Result<RequestReceipt> receipt = clients_->ec2->ModifyInstanceAttribute(change);
+    ASSERT_TRUE(receipt.ok()) << receipt.error().ToString();
+    EXPECT_FALSE(receipt->request_id.empty());
+  }
+
+  auto attribute = [&](InstanceAttributeName name) {
+    Result<InstanceAttribute> a = clients_->ec2->DescribeInstanceAttribute({id, name});
+    EXPECT_TRUE(a.ok()) << a.error().ToString();
+    return a.ok() ? a->value : "<error>";
+  };
+  EXPECT_EQ(attribute(InstanceAttributeName::kDisableApiTermination), "true");
+  EXPECT_EQ(attribute(InstanceAttributeName::kDisableApiStop), "true");
+  EXPECT_EQ(attribute(InstanceAttributeName::kInstanceInitiatedShutdownBehavior), "terminate");
+  EXPECT_EQ(attribute(InstanceAttributeName::kUserData), *changes[4].user_data_base64);
+  QueryParams source_dest = Ec2Params("DescribeInstanceAttribute");
+  source_dest.Set("InstanceId", id);
+  source_dest.Set("Attribute", "sourceDestCheck");
+  EXPECT_STREQ(Query("ec2", source_dest).result.child("sourceDestCheck").child_value("value"),
+               "false");
+  Result<DescribeInstancesResponse> described =
+      clients_->ec2->DescribeInstances({{id}, {}, {}, ""});
+  ASSERT_TRUE(described.ok()) << described.error().ToString();
+  EXPECT_EQ(described->instances.at(0).instance_type, "m5.large");
+  EXPECT_TRUE(described->instances.at(0).ebs_optimized);
+
+  ModifyInstanceAttributeRequest two;
+  two.instance_id = id;
+  two.disable_api_termination = false;
+  two.disable_api_stop = false;
+  Result<RequestReceipt> refused = clients_->ec2->ModifyInstanceAttribute(two);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+
+  for (ModifyInstanceAttributeRequest& unprotect : changes) unprotect = {};
+  changes[0].instance_id = changes[1].instance_id = id;
+  changes[0].disable_api_termination = false;
+  changes[1].disable_api_stop = false;
+  ASSERT_TRUE(clients_->ec2->ModifyInstanceAttribute(changes[0]).ok());
+  ASSERT_TRUE(clients_->ec2->ModifyInstanceAttribute(changes[1]).ok());
+  ASSERT_TRUE(clients_->ec2->TerminateInstances({{id}}).ok());
+}
+
+TEST_F(Ec2Moto, CreditSpecificationReadBackAndModified) {
+  auto [vpc_id, subnet_id] = MakeSubnet(50);
+  auto [ami, other_ami] = TwoAmis();
+  RunInstancesRequest run;
+  run.image_id = ami;
+  run.instance_type = "t3.micro";
+  run.subnet_id = subnet_id;
+  run.cpu_credits = "standard";  // T3 launches unlimited unless told otherwise
+  Result<RunInstancesResponse> launched = clients_->ec2->RunInstances(run);
+  ASSERT_TRUE(launched.ok()) << launched.error().ToString();
+  EXPECT_FALSE(launched->request_id.empty());
+  const std::string chosen = launched->instances.at(0).id;
+  const std::string by_default = LaunchInstance(ami, subnet_id);  // t3.micro
+
+  auto credits = [&](const std::vector<std::string>& ids) {
+    std::map<std::string, std::string> out;
+    Result<DescribeInstanceCreditSpecificationsResponse> r =
+        clients_->ec2->DescribeInstanceCreditSpecifications({ids, {}, {}, ""});
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    if (r.ok()) {
+      for (const InstanceCreditSpecification& s : r->specifications) {
+        out[s.instance_id] = s.cpu_credits;
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(credits({chosen, by_default}),
+            (std::map<std::string, std::string>{{chosen, "standard"}, {by_default, "unlimited"}}));
+
+  Result<ModifyInstanceCreditSpecificationResponse> modified =
+      clients_->ec2->ModifyInstanceCreditSpecification(
+          {{{by_default, "standard"}, {"i-0000000000000dead", "unlimited"}}, Unique("credits")});
+  ASSERT_TRUE(modified.ok()) << modified.error().ToString();
+  EXPECT_FALSE(modified->request_id.empty());
+  EXPECT_EQ(modified->successful_instance_ids, std::vector<std::string>{by_default});
+  ASSERT_EQ(modified->unsuccessful.size(), 1u);
+  EXPECT_EQ(modified->unsuccessful[0].instance_id, "i-0000000000000dead");
+  EXPECT_EQ(modified->unsuccessful[0].code, "InvalidInstanceID.NotFound");
+  EXPECT_EQ(credits({by_default}), (std::map<std::string, std::string>{{by_default, "standard"}}));
+  ASSERT_TRUE(clients_->ec2->TerminateInstances({{chosen, by_default}}).ok());
+}
+
+// A secondary interface leaves the stopped old instance and joins the stopped new one at the same
+// device index, with its addresses and its DeleteOnTermination.
+TEST_F(Ec2Moto, SecondaryInterfaceMovesBetweenStoppedInstances) {
+  auto [vpc_id, subnet_id] = MakeSubnet(51);
+  auto [ami, other_ami] = TwoAmis();
+  const std::string old_id = LaunchInstance(ami, subnet_id);
+  const std::string new_id = LaunchInstance(ami, subnet_id);
+  QueryParams create = Ec2Params("CreateNetworkInterface");
+  create.Set("SubnetId", subnet_id);
+  create.Set("Description", "data plane");
+  create.Set("SecondaryPrivateIpAddressCount", 1);
+  const std::string eni_id =
+      Query("ec2", create).result.child("networkInterface").child_value("networkInterfaceId");
+  ASSERT_FALSE(eni_id.empty());
+  Result<AttachNetworkInterfaceResponse> first =
+      clients_->ec2->AttachNetworkInterface({eni_id, old_id, 1, {}});
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_TRUE(
+      clients_->ec2->ModifyNetworkInterfaceAttribute({eni_id, first->attachment_id, true}).ok());
+  ASSERT_TRUE(clients_->ec2->StopInstances({{old_id, new_id}, {}, {}}).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return InstanceState(old_id) == "stopped" && InstanceState(new_id) == "stopped";
+  }));
+
+  auto interfaces_of = [&](const std::string& instance) {
+    Result<DescribeNetworkInterfacesResponse> r = clients_->ec2->DescribeNetworkInterfaces(
+        {{}, {{"attachment.instance-id", {instance}}}, {}, ""});
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    std::map<int, NetworkInterface> by_index;
+    for (NetworkInterface& eni : r.ok() ? r->network_interfaces : std::vector<NetworkInterface>{}) {
+      if (eni.attachment) by_index[eni.attachment->device_index] = eni;
+    }
+    return by_index;
+  };
+  // What relaunch captures from the old instance.
+  std::map<int, NetworkInterface> captured = interfaces_of(old_id);
+  ASSERT_EQ(captured.size(), 2u);
+  ASSERT_TRUE(captured.count(1));
+  const NetworkInterface secondary = captured.at(1);
+  EXPECT_EQ(secondary.id, eni_id);
+  EXPECT_EQ(secondary.attachment->attachment_id, first->attachment_id);
+  EXPECT_EQ(secondary.attachment->instance_id, old_id);
+  EXPECT_TRUE(secondary.attachment->delete_on_termination);
+  EXPECT_EQ(secondary.description, "data plane");
+  EXPECT_EQ(secondary.private_ips.size(), 2u) << "the primary address and one secondary";
+  EXPECT_FALSE(secondary.security_groups.empty());
+
+  Result<RequestReceipt> detached =
+      clients_->ec2->DetachNetworkInterface({secondary.attachment->attachment_id, {}});
+  ASSERT_TRUE(detached.ok()) << detached.error().ToString();
+  EXPECT_FALSE(detached->request_id.empty());
+  ASSERT_TRUE(WaitFor([&] {
+    Result<DescribeNetworkInterfacesResponse> r =
+        clients_->ec2->DescribeNetworkInterfaces({{eni_id}, {}, {}, ""});
+    return r.ok() && r->network_interfaces.size() == 1 &&
+           r->network_interfaces[0].status == "available" &&
+           !r->network_interfaces[0].attachment.has_value();
+  }));
+
+  Result<AttachNetworkInterfaceResponse> moved = clients_->ec2->AttachNetworkInterface(
+      {eni_id, new_id, secondary.attachment->device_index, {}});
+  ASSERT_TRUE(moved.ok()) << moved.error().ToString();
+  EXPECT_FALSE(moved->request_id.empty());
+  EXPECT_NE(moved->attachment_id, first->attachment_id);
+  Result<RequestReceipt> kept = clients_->ec2->ModifyNetworkInterfaceAttribute(
+      {eni_id, moved->attachment_id, secondary.attachment->delete_on_termination});
+  ASSERT_TRUE(kept.ok()) << kept.error().ToString();
+  EXPECT_FALSE(kept->request_id.empty());
+
+  std::map<int, NetworkInterface> after = interfaces_of(new_id);
+  ASSERT_TRUE(after.count(1));
+  EXPECT_EQ(after.at(1).id, eni_id);
+  EXPECT_EQ(after.at(1).attachment->attachment_id, moved->attachment_id);
+  EXPECT_TRUE(after.at(1).attachment->delete_on_termination);
+  EXPECT_EQ(after.at(1).private_ips.size(), 2u);
+  EXPECT_EQ(after.at(1).private_ip, secondary.private_ip);
+  EXPECT_EQ(interfaces_of(old_id).size(), 1u) << "only its primary interface is left";
+
+  Result<RequestReceipt> unknown =
+      clients_->ec2->DetachNetworkInterface({"eni-attach-00000000", {}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().aws_code, "") << unknown.error().ToString();
+  ASSERT_TRUE(clients_->ec2->TerminateInstances({{old_id, new_id}}).ok());
+}
+
+// Secondary addresses of the old primary interface move to the new primary interface: released
+// first, so the new one can take them without AllowReassignment.
+TEST_F(Ec2Moto, SecondaryAddressesMoveToTheNewPrimaryInterface) {
+  auto [vpc_id, subnet_id] = MakeSubnet(52);
+  auto [ami, other_ami] = TwoAmis();
+  const std::string old_id = LaunchInstance(ami, subnet_id);
+  const std::string new_id = LaunchInstance(ami, subnet_id);
+  auto primary_of = [&](const std::string& instance) {
+    // moto has no attachment.device-index filter: pick the primary here.
+    Result<DescribeNetworkInterfacesResponse> r = clients_->ec2->DescribeNetworkInterfaces(
+        {{}, {{"attachment.instance-id", {instance}}}, {}, ""});
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    for (const NetworkInterface& eni : r.ok() ? r->network_interfaces
+                                             : std::vector<NetworkInterface>{}) {
+      if (eni.attachment && eni.attachment->device_index == 0) return eni;
+    }
+    return NetworkInterface{};
+  };
+  auto secondaries = [](const NetworkInterface& eni) {
+    std::set<std::string> out;
+    for (const PrivateIp& ip : eni.private_ips) {
+      if (!ip.primary) out.insert(ip.address);
+    }
+    return out;
+  };
+  const std::string old_eni = primary_of(old_id).id;
+  const std::string new_eni = primary_of(new_id).id;
+  ASSERT_FALSE(old_eni.empty());
+  ASSERT_FALSE(new_eni.empty());
+  const std::vector<std::string> addresses = {"10.52.1.201", "10.52.1.202"};
+  Result<AssignPrivateIpAddressesResponse> assigned =
+      clients_->ec2->AssignPrivateIpAddresses({old_eni, addresses, {}, {}});
+  ASSERT_TRUE(assigned.ok()) << assigned.error().ToString();
+  EXPECT_EQ(assigned->network_interface_id, old_eni);
+  ASSERT_EQ(secondaries(primary_of(old_id)),
+            std::set<std::string>(addresses.begin(), addresses.end()));
+
+  // What relaunch does: read the old interface's secondary addresses, release, re-assign.
+  std::set<std::string> captured = secondaries(primary_of(old_id));
+  std::vector<std::string> moving(captured.begin(), captured.end());
+  Result<RequestReceipt> released =
+      clients_->ec2->UnassignPrivateIpAddresses({old_eni, moving});
+  ASSERT_TRUE(released.ok()) << released.error().ToString();
+  EXPECT_FALSE(released->request_id.empty());
+  Result<AssignPrivateIpAddressesResponse> taken =
+      clients_->ec2->AssignPrivateIpAddresses({new_eni, moving, {}, {}});
+  ASSERT_TRUE(taken.ok()) << taken.error().ToString();
+  EXPECT_FALSE(taken->request_id.empty());
+
+  EXPECT_TRUE(secondaries(primary_of(old_id)).empty());
+  EXPECT_EQ(secondaries(primary_of(new_id)), captured);
+
+  Result<AssignPrivateIpAddressesResponse> counted =
+      clients_->ec2->AssignPrivateIpAddresses({old_eni, {}, 1, {}});
+  ASSERT_TRUE(counted.ok()) << counted.error().ToString();
+  EXPECT_EQ(secondaries(primary_of(old_id)).size(), 1u) << "one address chosen by EC2";
+  ASSERT_TRUE(clients_->ec2->TerminateInstances({{old_id, new_id}}).ok());
+}
+
 }  // namespace
 }  // namespace fleetkeeper::aws::moto_test
