@@ -106,14 +106,17 @@ Result<v1::HealingActionState> ResolveTarget(const v1::HealingRule& rule,
     }
     a.set_resource("ecs:" + a.ecs_cluster() + "/" + a.ecs_service());
   } else if (type == "stop_deployment") {
+    // CodeDeploy's own alarms carry no DeploymentId: without one (or the rule's application),
+    // the step finds the deployment groups whose alarm configuration lists this alarm.
     a.set_deployment_id(Dimension(alarm, "DeploymentId"));
+    const auto& act = rule.action();
     if (!a.deployment_id().empty()) {
       a.set_resource("deployment:" + a.deployment_id());
-    } else if (!rule.action().application().empty()) {
-      a.set_resource("deployment-group:" + rule.action().application() + "/" +
-                     rule.action().deployment_group());
+    } else if (!act.application().empty()) {
+      a.set_resource("deployment-group:" + act.application() +
+                     (act.deployment_group().empty() ? "" : "/" + act.deployment_group()));
     } else {
-      return MissingDimension(rule, alarm, "DeploymentId dimension (or action.application)");
+      a.set_resource("alarm:" + alarm.alarm_name());
     }
   } else if (type == "notify") {
     a.set_resource("alarm:" + alarm.alarm_name());
@@ -132,6 +135,12 @@ std::string ExcludedBy(const v1::SelfHealingConfig& config, const v1::HealingAct
     names.push_back(action.ecs_cluster() + "/" + action.ecs_service());
   }
   if (!action.deployment_id().empty()) names.push_back(action.deployment_id());
+  for (const auto& id : action.deployment_ids()) names.push_back(id);
+  return ExcludedByAny(config, names);
+}
+
+std::string ExcludedByAny(const v1::SelfHealingConfig& config,
+                          const std::vector<std::string>& names) {
   for (const auto& pattern : config.excluded_resources()) {
     for (const auto& name : names) {
       if (GlobMatch(pattern, name)) return pattern;
@@ -149,6 +158,7 @@ std::vector<std::string> LockNamesOf(const v1::HealingActionState& action) {
     out.push_back("ecs:" + action.ecs_cluster() + "/" + action.ecs_service());
   }
   if (!action.deployment_id().empty()) out.push_back("deployment:" + action.deployment_id());
+  for (const auto& id : action.deployment_ids()) out.push_back("deployment:" + id);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -36,6 +36,9 @@ Result<v1::HealingActionState> ResolveTarget(const v1::HealingRule& rule,
 // The `excluded_resources` entry (a glob) that covers the action's resource, its group, instance
 // or service, or "" when none does.
 std::string ExcludedBy(const v1::SelfHealingConfig& config, const v1::HealingActionState& action);
+// The `excluded_resources` entry that covers any of `names`, or "".
+std::string ExcludedByAny(const v1::SelfHealingConfig& config,
+                          const std::vector<std::string>& names);
 
 // Resources an action changes, as lock names: "asg:<name>", "instance:<id>",
 // "ecs:<cluster>/<service>", "deployment:<id>", "alarm:<name>".

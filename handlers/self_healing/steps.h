@@ -36,6 +36,7 @@ inline constexpr const char* kRebootVerify = "reboot.verify";
 inline constexpr const char* kEcsPlan = "ecs.plan";
 inline constexpr const char* kEcsForce = "ecs.force";
 inline constexpr const char* kEcsVerify = "ecs.verify";
+inline constexpr const char* kDeployFind = "deploy.find";
 inline constexpr const char* kDeployStop = "deploy.stop";
 inline constexpr const char* kDeployVerify = "deploy.verify";
 inline constexpr const char* kNotifyPublish = "notify.publish";

@@ -12,6 +12,7 @@
 
 #include <gmock/gmock.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -82,6 +83,8 @@ class FakeFleet {
   std::map<std::string, InstanceHealth> health;
   std::map<std::string, aws::EcsService> services;  // by name
   std::map<std::string, aws::DeploymentInfo> deployments;
+  // CodeDeploy applications -> their deployment groups (with the alarms they list).
+  std::map<std::string, std::vector<aws::DeploymentGroupInfo>> deployment_groups;
   std::map<std::string, std::string> alarm_states;  // alarm name -> state value
   std::vector<std::string> calls;                   // API names, in order
   std::vector<aws::PutMetricDataRequest> metrics;
@@ -306,6 +309,53 @@ class FakeFleet {
           aws::StopDeploymentResponse resp;
           resp.status = "Succeeded";
           return resp;
+        });
+    ON_CALL(*cell_.codedeploy, ListApplications(_))
+        .WillByDefault([this](const aws::ListApplicationsRequest&)
+                           -> Result<aws::ListApplicationsResponse> {
+          Result<aws::ListApplicationsResponse> out = aws::ListApplicationsResponse{};
+          if (Fails("ListApplications", &out)) return out;
+          for (const auto& [app, groups] : deployment_groups) out->applications.push_back(app);
+          return out;
+        });
+    ON_CALL(*cell_.codedeploy, ListDeploymentGroups(_))
+        .WillByDefault([this](const aws::ListDeploymentGroupsRequest& r)
+                           -> Result<aws::ListDeploymentGroupsResponse> {
+          Result<aws::ListDeploymentGroupsResponse> out = aws::ListDeploymentGroupsResponse{};
+          if (Fails("ListDeploymentGroups", &out)) return out;
+          for (const auto& g : deployment_groups[r.application_name]) {
+            out->deployment_groups.push_back(g.deployment_group_name);
+          }
+          return out;
+        });
+    ON_CALL(*cell_.codedeploy, BatchGetDeploymentGroups(_))
+        .WillByDefault([this](const aws::BatchGetDeploymentGroupsRequest& r)
+                           -> Result<aws::BatchGetDeploymentGroupsResponse> {
+          Result<aws::BatchGetDeploymentGroupsResponse> out =
+              aws::BatchGetDeploymentGroupsResponse{};
+          if (Fails("BatchGetDeploymentGroups", &out)) return out;
+          for (const auto& g : deployment_groups[r.application_name]) {
+            const auto& names = r.deployment_group_names;
+            if (std::find(names.begin(), names.end(), g.deployment_group_name) != names.end()) {
+              out->deployment_groups.push_back(g);
+            }
+          }
+          return out;
+        });
+    ON_CALL(*cell_.codedeploy, ListDeployments(_))
+        .WillByDefault([this](const aws::ListDeploymentsRequest& r)
+                           -> Result<aws::ListDeploymentsResponse> {
+          Result<aws::ListDeploymentsResponse> out = aws::ListDeploymentsResponse{};
+          if (Fails("ListDeployments", &out)) return out;
+          const auto& want = r.include_only_statuses;
+          for (const auto& [id, d] : deployments) {
+            if (d.application_name == r.application_name &&
+                d.deployment_group_name == r.deployment_group_name &&
+                std::find(want.begin(), want.end(), d.status) != want.end()) {
+              out->deployments.push_back(id);
+            }
+          }
+          return out;
         });
     ON_CALL(*cell_.cloudwatch, PutMetricData(_))
         .WillByDefault([this](const aws::PutMetricDataRequest& r) -> Status {
