@@ -211,6 +211,10 @@ handlers:
         match: {{alarm_name: "*5xx*", dimensions: {{ServiceName: "*"}}}}
         action: {{type: ecs_force_deploy}}
         verify_timeout: 30s
+      - name: deploy-errors
+        match: {{alarm_name: "*DeployErrors*"}}
+        action: {{type: stop_deployment}}
+        verify_timeout: 30s
       - name: storm
         match: {{alarm_name: "storm-*"}}
         action: {{type: reboot_instance}}
@@ -373,6 +377,35 @@ def test_ecs_alarm_forces_a_new_deployment(world, fleet):
     assert r["status"] == "SUCCEEDED", r
     after = ecs.describe_services(cluster="prod", services=["api"])["services"][0]["deployments"]
     assert after[0]["status"] == "PRIMARY" and after[0]["id"] != before
+
+
+def test_codedeploy_alarm_stops_the_deployment_of_the_group_that_lists_it(world, fleet):
+    # A CodeDeploy alarm names no deployment: the worker finds the group whose alarm
+    # configuration lists it (https://docs.aws.amazon.com/codedeploy/latest/userguide/
+    # monitoring-create-alarms.html) and stops its active deployment with automatic rollback.
+    moto, results, send = world["moto"], world["results"], world["send"]
+    codedeploy = moto.client("codedeploy")
+    codedeploy.create_application(applicationName="shop", computePlatform="Server")
+    for group, alarms in (("prod", [{"name": "shop-DeployErrors"}]), ("canary", [])):
+        codedeploy.create_deployment_group(
+            applicationName="shop", deploymentGroupName=group,
+            alarmConfiguration={"enabled": False, "alarms": alarms},
+            serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/codedeploy")
+    revision = {"revisionType": "S3",
+                "s3Location": {"bucket": "releases", "key": "shop.zip", "bundleType": "zip"}}
+    prod, canary = (codedeploy.create_deployment(
+        applicationName="shop", deploymentGroupName=g, revision=revision)["deploymentId"]
+        for g in ("prod", "canary"))
+    e = alarm_eventbridge("shop-DeployErrors", {}, metric="HTTPCode_Target_5XX_Count")
+    send(e)
+    r = results.wait_final(event_id(e))
+    assert r["status"] == "SUCCEEDED", r
+    info = codedeploy.get_deployment(deploymentId=prod)["deploymentInfo"]
+    assert info["status"] == "Stopped"
+    assert info["rollbackInfo"]["rollbackDeploymentId"] in r["reason"], r
+    assert codedeploy.get_deployment(deploymentId=canary)["deploymentInfo"]["status"] == "Created"
+    stops = [json.loads(b) for b in moto.calls("StopDeployment")]
+    assert stops == [{"deploymentId": prod, "autoRollbackEnabled": True}], stops
 
 
 def test_ok_is_skipped(world, fleet):
