@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
 import pathlib
+import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -63,18 +66,60 @@ INSTANCE_XML = (
     "<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>")
 
 
+_REQUEST_IDS = itertools.count()
+
+
+def _request_id() -> str:
+    # Unique per process and call; uuid4 per response was a measurable share of the endpoint's CPU.
+    return f"00000000-0000-4000-8000-{os.getpid():06x}{next(_REQUEST_IDS):06x}"
+
+
 def _query_response(action: str, result: str) -> bytes:
     return (f'<{action}Response xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">'
             f"<{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>"
-            f"{uuid.uuid4()}</RequestId></ResponseMetadata></{action}Response>").encode()
+            f"{_request_id()}</RequestId></ResponseMetadata></{action}Response>").encode()
 
 
 class Endpoint(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive; Auto Scaling groups kept in memory, each with as many InService
-    instances as its desired capacity (the group "reaches" a capacity at once)."""
+    """HTTP/1.1 with keep-alive; Auto Scaling groups, each with as many InService instances as its
+    desired capacity (the group "reaches" a capacity at once). The desired capacities of the
+    bench's groups ("asg-<k>") live in shared memory, so that every endpoint process answers a
+    DescribeAutoScalingGroups with what any of them was told by SetDesiredCapacity."""
 
-    groups: dict[str, int] = {}
+    shared = None                       # multiprocessing RawArray: desired capacity of asg-<k>
+    others: dict[str, int] = {}         # groups outside the bench's names (this process only)
     counts: dict[str, int] = {}
+    members: dict[tuple[str, int], str] = {}  # rendered <member> per (name, desired)
+
+    @classmethod
+    def desired(cls, name: str) -> int:
+        k = cls.index(name)
+        if k is None:
+            return cls.others.setdefault(name, 2)
+        return cls.shared[k] or 2
+
+    @classmethod
+    def set_desired(cls, name: str, value: int) -> None:
+        k = cls.index(name)
+        if k is None:
+            cls.others[name] = value
+        else:
+            cls.shared[k] = value
+
+    @classmethod
+    def index(cls, name: str):
+        if name.startswith("asg-") and name[4:].isdigit() and int(name[4:]) < len(cls.shared):
+            return int(name[4:])
+        return None
+
+    @classmethod
+    def member(cls, name: str, desired: int) -> str:
+        key = (name, desired)
+        if key not in cls.members:
+            base = abs(hash(name)) % (1 << 40) << 16
+            instances = "".join(INSTANCE_XML.format(n=base + i) for i in range(desired))
+            cls.members[key] = GROUP_XML.format(name=name, desired=desired, instances=instances)
+        return cls.members[key]
 
     def connection_made(self, transport):
         self.transport = transport
@@ -114,15 +159,11 @@ class Endpoint(asyncio.Protocol):
                 members = []
                 for key in sorted(k for k in form if k.startswith("AutoScalingGroupNames.member.")):
                     name = form[key][0]
-                    desired = self.groups.setdefault(name, 2)
-                    base = abs(hash(name)) % (1 << 40) << 16
-                    instances = "".join(INSTANCE_XML.format(n=base + i) for i in range(desired))
-                    members.append(GROUP_XML.format(name=name, desired=desired,
-                                                    instances=instances))
+                    members.append(self.member(name, self.desired(name)))
                 out = _query_response(action, f"<AutoScalingGroups>{''.join(members)}"
                                               "</AutoScalingGroups>")
             elif action == "SetDesiredCapacity":
-                self.groups[form["AutoScalingGroupName"][0]] = int(form["DesiredCapacity"][0])
+                self.set_desired(form["AutoScalingGroupName"][0], int(form["DesiredCapacity"][0]))
                 out = _query_response(action, "")
             elif action == "PutMetricData":
                 out = (b'<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/'
@@ -133,37 +174,56 @@ class Endpoint(asyncio.Protocol):
         self.counts[action] = self.counts.get(action, 0) + 1
         self.transport.write(
             (f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\n{extra}"
-             f"x-amzn-RequestId: {uuid.uuid4()}\r\nContent-Length: {len(out)}\r\n\r\n").encode()
+             f"x-amzn-RequestId: {_request_id()}\r\nContent-Length: {len(out)}\r\n\r\n").encode()
             + out)
 
 
-def serve(port_queue, stats_queue, stop_event):
+def serve(sock, shared, stats_queue, stop_event):
+    Endpoint.shared = shared
+
     async def main():
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(Endpoint, "127.0.0.1", 0)
-        port_queue.put(server.sockets[0].getsockname()[1])
+        server = await loop.create_server(Endpoint, sock=sock)
         while not stop_event.is_set():
             await asyncio.sleep(0.1)
-        stats_queue.put(dict(Endpoint.counts))
         server.close()
     asyncio.run(main())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stats_queue.put((dict(Endpoint.counts), usage.ru_utime + usage.ru_stime))
 
 
 class LoopbackEndpoint:
-    def __init__(self):
-        self.ports, self.stats = multiprocessing.Queue(), multiprocessing.Queue()
-        self.stop_event = multiprocessing.Event()
-        self.proc = multiprocessing.Process(target=serve,
-                                            args=(self.ports, self.stats, self.stop_event),
-                                            daemon=True)
-        self.proc.start()
-        self.url = f"http://127.0.0.1:{self.ports.get(timeout=30)}"
+    """`procs` processes accept on one listening socket (the kernel spreads the connections), so
+    that the endpoint is not what the benchmark measures."""
+
+    def __init__(self, procs: int, groups: int):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1024)
+        sock.setblocking(False)
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        ctx = multiprocessing.get_context("fork")
+        shared = ctx.RawArray("i", groups)
+        self.stats, self.stop_event = ctx.Queue(), ctx.Event()
+        self.procs = [ctx.Process(target=serve, args=(sock, shared, self.stats, self.stop_event),
+                                  daemon=True) for _ in range(procs)]
+        for p in self.procs:
+            p.start()
+        sock.close()
 
     def close(self):
+        """Every process's call counts, summed, and their CPU seconds."""
         self.stop_event.set()
-        counts = self.stats.get(timeout=30)
-        self.proc.join(10)
-        return counts
+        counts, cpu = {}, 0.0
+        for _ in self.procs:
+            c, seconds = self.stats.get(timeout=30)
+            cpu += seconds
+            for k, v in c.items():
+                counts[k] = counts.get(k, 0) + v
+        for p in self.procs:
+            p.join(10)
+        return counts, cpu
 
 
 # --- the events ---------------------------------------------------------------------------------
@@ -217,23 +277,40 @@ def recovery_lambda(event, endpoint):
     return {"statusCode": 200}
 
 
+def cpu_seconds(pid) -> float:
+    """User + system CPU of a process so far (0 when it cannot be read)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pid():
+    pid_file = ROOT / ".cache" / "kafka.pid"
+    return pid_file.read_text().strip() if pid_file.exists() else None
+
+
 def run_lambda(events, endpoint):
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     recovery_lambda(events[0], endpoint)  # a warm container: imports done before the clock
+    cpu0 = time.process_time()
     start = time.perf_counter()
     latencies = []
     for e in events:
         recovery_lambda(e, endpoint)
         latencies.append(time.perf_counter() - start)
     total = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     return {"events": len(events), "seconds": total, "events_per_s": len(events) / total,
-            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000}
+            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+            "cpu_ms_per_event": cpu * 1000 / len(events)}
 
 
 # --- fleetkeeper --------------------------------------------------------------------------------
 
-def run_fleetkeeper(events, endpoint, binary, bootstrap):
+def run_fleetkeeper(events, endpoint, binary, bootstrap, io_threads):
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -256,6 +333,7 @@ topics: {{inputs: [{topics['events']}], work: {topics['work']}, results: {topics
          dlq: {topics['dlq']}, state: {topics['state']}, control: {topics['control']},
          partitions: 6}}
 aws: {{region: {REGION}, default_account: "{ACCOUNT}"}}
+runtime: {{io_threads: {io_threads}}}
 handlers:
   self_healing:
     rules:
@@ -285,6 +363,8 @@ handlers:
         consumer.subscribe([topics["results"]])
         producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
         sent, done, statuses = {}, {}, {}
+        broker = broker_pid()
+        worker_cpu0, broker_cpu0 = cpu_seconds(proc.pid), cpu_seconds(broker)
         start = time.perf_counter()
         for e in events:
             mid = e["Records"][0]["Sns"]["MessageId"]
@@ -303,12 +383,17 @@ handlers:
                 done[r["correlation_id"]] = time.perf_counter()
                 statuses[r["status"]] = statuses.get(r["status"], 0) + 1
         total = max(done.values()) - start if done else float("nan")
+        # Where the time went: the worker's and the broker's CPU over the run, per event.
+        worker_cpu = cpu_seconds(proc.pid) - worker_cpu0
+        broker_cpu = cpu_seconds(broker) - broker_cpu0
         consumer.close()
         latencies = [done[k] - sent[k] for k in done]
         return {"events": len(events), "finished": len(done), "statuses": statuses,
                 "seconds": total, "events_per_s": len(done) / total,
                 "p50_ms": percentile(latencies, 50) * 1000,
-                "p99_ms": percentile(latencies, 99) * 1000}
+                "p99_ms": percentile(latencies, 99) * 1000,
+                "cpu_ms_per_event": worker_cpu * 1000 / len(events),
+                "broker_cpu_ms_per_event": broker_cpu * 1000 / len(events)}
     finally:
         proc.terminate()
         proc.wait(30)
@@ -336,15 +421,20 @@ def main():
                     help="events for the baseline (default: the same as --events)")
     ap.add_argument("--bin", default=os.environ.get("FK_BIN",
                                                     str(ROOT / "build" / "app" / "fleetkeeper")))
+    ap.add_argument("--endpoint-procs", type=int, default=2,
+                    help="processes of the loopback endpoint (one saturated at ~3,300 calls/s)")
+    ap.add_argument("--io-threads", type=int, default=8,
+                    help="the worker's runtime.io_threads (8 is the default configuration)")
     ap.add_argument("--json")
     args = ap.parse_args()
     events = [sns_lambda_event(i, args.groups) for i in range(args.events)]
-    endpoint = LoopbackEndpoint()
+    endpoint = LoopbackEndpoint(args.endpoint_procs, args.groups)
     try:
-        fk = run_fleetkeeper(events, endpoint.url, args.bin, kafka_bootstrap())
+        fk = run_fleetkeeper(events, endpoint.url, args.bin, kafka_bootstrap(), args.io_threads)
         lam = run_lambda(events[: args.lambda_events or args.events], endpoint.url)
     finally:
-        calls = endpoint.close()
+        calls, endpoint_cpu = endpoint.close()
+    total_calls = sum(calls.values())
     ratio_rate = fk["events_per_s"] / lam["events_per_s"]
     ratio_p99 = lam["p99_ms"] / fk["p99_ms"]
     print(f"{'':14}{'events':>8}{'events/s':>11}{'p50 ms':>10}{'p99 ms':>10}")
@@ -354,10 +444,16 @@ def main():
     print(f"fleetkeeper / lambda: {ratio_rate:.1f}x events/s, {ratio_p99:.1f}x lower p99 "
           f"(burst of {args.events}); fleetkeeper statuses {fk['statuses']}; endpoint calls "
           f"{calls}")
+    print(f"CPU per event: fleetkeeper worker {fk['cpu_ms_per_event']:.2f} ms, Kafka broker "
+          f"{fk['broker_cpu_ms_per_event']:.2f} ms; lambda driver {lam['cpu_ms_per_event']:.2f} ms;"
+          f" endpoint ({args.endpoint_procs} processes) {endpoint_cpu * 1000 / total_calls:.3f} ms "
+          f"per call")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
             {"fleetkeeper": fk, "lambda": lam, "ratio_events_per_s": ratio_rate,
-             "ratio_p99": ratio_p99, "endpoint_calls": calls}, indent=2))
+             "ratio_p99": ratio_p99, "endpoint_calls": calls,
+             "endpoint_processes": args.endpoint_procs,
+             "endpoint_cpu_ms_per_call": endpoint_cpu * 1000 / total_calls}, indent=2))
     return 0 if fk["finished"] == fk["events"] else 1
 
 
