@@ -89,6 +89,14 @@ run_self_healing() {
   .venv/bin/python bench/self_healing_bench.py "${args[@]}"
 }
 
+run_ami_rollout() {
+  local args=(--bin "${build_dir}/app/fleetkeeper" --json "${out_dir}/ami_rollout.json")
+  ((quick)) && args+=(--quick)
+  .venv/bin/python bench/ami_rollout/ami_rollout_bench.py "${args[@]}" |
+    tee "${out_dir}/ami_rollout.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 run_workflows() {
   # Quick: the checkpoint-commit run only (idle measures 30 s by design, restore writes 100k).
   local which=(idle commits restore)
@@ -108,6 +116,7 @@ if phase "start Kafka" start_broker; then
   phase "pipeline vs kcat" run_pipeline
   [[ -f bench/self_healing_bench.py ]] && phase "self-healing vs Lambda" run_self_healing
   [[ -f bench/workflows/workflows_bench.py ]] && phase "workflow runtime" run_workflows
+  [[ -f bench/ami_rollout/ami_rollout_bench.py ]] && phase "AMI rollout on moto" run_ami_rollout
 fi
 stop_broker
 own_broker=0

@@ -53,6 +53,9 @@ RolloutConfig RolloutConfig::From(const v1::WorkerConfig& worker) {
     out.step_timeout_ms = DurationMs(r.step_timeout());
   }
   out.metrics_namespace = c.metrics_namespace();
+  if (c.has_poll_interval() && DurationMs(c.poll_interval()) > 0) {
+    out.poll_interval_ms = DurationMs(c.poll_interval());
+  }
   return out;
 }
 

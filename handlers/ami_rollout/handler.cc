@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "awsclient/clients.h"
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
 #include "handlers/ami_rollout/steps.h"
 
@@ -33,7 +34,14 @@ Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContex
 }
 
 StepOutcome AmiRolloutHandler::RunStep(const std::string& step, StepContext& context) {
-  return RunRolloutStep(step, context, config_);
+  return RunRolloutStep(step, context, config_, ReadsFor(*context.aws().ec2));
+}
+
+aws::Ec2ReadCoalescer& AmiRolloutHandler::ReadsFor(aws::Ec2& ec2) {
+  std::lock_guard lock(reads_mu_);
+  auto& reads = reads_[&ec2];
+  if (!reads) reads = std::make_unique<aws::Ec2ReadCoalescer>(ec2);
+  return *reads;
 }
 
 bool AmiRolloutHandler::StepMutates(const std::string& step) const {

@@ -3,8 +3,11 @@
 // standalone instances (relaunch or replace-root-volume) bound to the parameter.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 
+#include "awsclient/describe_coalescer.h"
 #include "handlers/ami_rollout/config.h"
 #include "handlers/workflow.h"
 
@@ -24,7 +27,13 @@ class AmiRolloutHandler final : public WorkflowHandler {
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
 
  private:
+  // The read coalescer of the cell whose EC2 client this is (made on first use, kept for the
+  // handler's lifetime, as the clients themselves are).
+  aws::Ec2ReadCoalescer& ReadsFor(aws::Ec2& ec2);
+
   RolloutConfig config_;
+  std::mutex reads_mu_;
+  std::map<aws::Ec2*, std::unique_ptr<aws::Ec2ReadCoalescer>> reads_;
 };
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <set>
 
 #include "awsclient/clients.h"
 #include "handlers/ami_rollout/targets.h"
@@ -57,12 +60,31 @@ std::string New(const v1::InstanceRollout& r) {
   return Relaunch(r) ? r.new_instance_id() : r.instance_id();
 }
 
+// Phases that wait for AWS to reach a state; the others act as soon as they are entered.
+bool Waits(const std::string& phase) {
+  static const std::set<std::string> kWaiting = {
+      kDrainOld,        kWaitOldStopped,    kWaitVolumesDetached, kWaitNewRunning,
+      kWaitNewStopped,  kWaitVolumesAttached, kWaitNewStarted,    kWaitNewHealthy,
+      kWaitTask,        kRbWaitAttached,    kRbWaitTask,          kRbWaitOldRunning};
+  return kWaiting.count(phase) > 0;
+}
+
+// The next look at AWS for a waiting replacement: the first point of a grid of poll_interval
+// (counted from the epoch, the same for every workflow of the worker) at least half an interval
+// away. Waiters of a cell thus look together, and their reads go out as one call; looking at once
+// after the call that started a transition would only ever see the transition in progress.
+int64_t NextPoll(const RolloutTick& t) {
+  const int64_t p = std::max<int64_t>(t.config.poll_interval_ms, 1);
+  return ((t.now_ms + p / 2) / p + 1) * p;
+}
+
 // Every phase change is checkpointed before the next phase runs (callers pass kCheckpoint): a
 // phase that waits for a state must never be re-run after the call that moves AWS past that
 // state, or it would mistake our own progress for a failure.
 Progress Enter(RolloutTick& t, v1::InstanceRollout& r, const char* phase, Progress p) {
   r.set_phase(phase);
   r.set_phase_started_ms(t.now_ms);
+  r.set_next_poll_ms(Waits(phase) ? NextPoll(t) : 0);
   return p;
 }
 
@@ -101,6 +123,7 @@ Progress WaitFor(RolloutTick& t, v1::InstanceRollout& r, const std::string& what
     return Fail(t, r, fmt::format("timed out after {}s waiting for {}",
                                   t.config.step_timeout_ms / 1000, what));
   }
+  r.set_next_poll_ms(NextPoll(t));
   t.wait_signals.insert("instance:" + Old(r));
   if (!New(r).empty()) t.wait_signals.insert("instance:" + New(r));
   return Progress::kWait;
@@ -117,26 +140,74 @@ Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what
   return Fail(t, r, fmt::format("{}: {}", what, e.ToString()));
 }
 
+// The instance as this tick read it for every due replacement, or read now (coalesced with the
+// cell's other readers) when the tick did not ask for it.
 Result<aws::Instance> Describe(RolloutTick& t, const std::string& id) {
-  auto r = DescribeInstancesById(*t.ctx.aws().ec2, {id});
-  if (!r.ok()) return r.error();
-  if (r->empty()) return Error(ErrorCode::kNotFound, "instance " + id + " not found");
-  return r->front();
+  TickReads& p = t.prefetched;
+  if (!p.asked_instances.count(id)) {
+    auto r = t.reads.Instances({id});
+    if (!r.ok()) return r.error();
+    p.asked_instances.insert(id);
+    p.instances.merge(*r);
+  }
+  auto it = p.instances.find(id);
+  if (it == p.instances.end()) return Error(ErrorCode::kNotFound, "instance " + id + " not found");
+  return it->second;
 }
 
 Result<std::map<std::string, aws::Volume>> DataVolumes(RolloutTick& t,
                                                        const v1::InstanceRollout& r) {
+  TickReads& p = t.prefetched;
+  std::vector<std::string> missing;
+  for (const auto& v : r.capture().data_volumes()) {
+    if (!p.asked_volumes.count(v.volume_id())) missing.push_back(v.volume_id());
+  }
+  if (!missing.empty()) {
+    auto read = t.reads.Volumes(missing);
+    if (!read.ok()) return read.error();
+    p.asked_volumes.insert(missing.begin(), missing.end());
+    p.volumes.merge(*read);
+  }
   std::map<std::string, aws::Volume> out;
-  if (r.capture().data_volumes_size() == 0) return out;
-  aws::DescribeVolumesRequest req;
-  for (const auto& v : r.capture().data_volumes()) req.volume_ids.push_back(v.volume_id());
-  do {
-    auto resp = t.ctx.aws().ec2->DescribeVolumes(req);
-    if (!resp.ok()) return resp.error();
-    for (auto& v : resp->volumes) out[v.id] = std::move(v);
-    req.next_token = resp->next_token;
-  } while (!req.next_token.empty());
+  for (const auto& v : r.capture().data_volumes()) {
+    auto it = p.volumes.find(v.volume_id());
+    if (it != p.volumes.end()) out.emplace(it->first, it->second);
+  }
   return out;
+}
+
+// The outcome of a state change this tick sent for many instances in one call, else of a call for
+// `id` alone.
+Status ChangeState(const std::map<std::string, Status>& batched, const std::string& id,
+                   const std::function<Status()>& alone) {
+  auto it = batched.find(id);
+  return it != batched.end() ? it->second : alone();
+}
+
+// Instances launched with any of `tokens` (one DescribeInstances, the client-token filter's values
+// are alternatives), kept in the tick by token; terminated ones do not count.
+Status FindByClientTokens(RolloutTick& t, const std::vector<std::string>& tokens) {
+  aws::DescribeInstancesRequest find;
+  find.filters = {{"client-token", tokens}};
+  do {
+    auto found = t.ctx.aws().ec2->DescribeInstances(find);
+    if (!found.ok()) return found.error();
+    for (auto& i : found->instances) {
+      if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
+      t.prefetched.by_client_token.insert_or_assign(i.client_token, std::move(i));
+    }
+    find.next_token = found->next_token;
+  } while (!find.next_token.empty());
+  t.prefetched.client_tokens_asked = true;
+  return Ok{};
+}
+
+Status StopNow(RolloutTick& t, const std::string& id) {
+  return ChangeState(t.prefetched.stopped, id, [&]() -> Status {
+    auto s = t.ctx.aws().ec2->StopInstances({{id}, std::nullopt, std::nullopt});
+    if (!s.ok()) return s.error();
+    return Ok{};
+  });
 }
 
 const aws::VolumeAttachment* AttachmentTo(const aws::Volume& v, const std::string& instance) {
@@ -164,9 +235,15 @@ Progress Capture(RolloutTick& t, v1::InstanceRollout& r) {
   if (i->state.name != "running") {
     return Done(t, r, kFailed, "the instance is " + i->state.name + ", not running: not replaced");
   }
-  // Captured again at the instance's turn: the plan may be minutes old.
-  Status s = CaptureInstance(t.ctx.aws(), *i, r.mutable_capture());
-  if (!s.ok()) return OnError(t, r, "capture", s.error());
+  // Captured again at the instance's turn: the plan may be minutes old. The replacements that
+  // start together were captured together (StartReplacements); one alone is captured here.
+  auto pre = t.prefetched.captures.find(Old(r));
+  if (pre != t.prefetched.captures.end()) {
+    *r.mutable_capture() = pre->second;
+  } else {
+    Status s = CaptureInstances(t.ctx.aws(), {&*i}, {r.mutable_capture()}, true);
+    if (!s.ok()) return OnError(t, r, "capture", s.error());
+  }
   r.set_captured(true);
   const std::string blocker = ReplacementBlocker(r.capture(), t.config.strategy);
   if (!blocker.empty()) return Done(t, r, kRejected, blocker);
@@ -238,15 +315,17 @@ std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
 }
 
 Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
-  aws::DescribeInstanceStatusRequest req;
-  req.instance_ids = {New(r)};
-  req.include_all_instances = true;
-  auto s = t.ctx.aws().ec2->DescribeInstanceStatus(req);
-  if (!s.ok()) return OnError(t, r, "describe-instance-status", s.error());
+  TickReads& p = t.prefetched;
+  if (!p.asked_statuses.count(New(r))) {
+    auto s = t.reads.Statuses({New(r)});
+    if (!s.ok()) return OnError(t, r, "describe-instance-status", s.error());
+    p.asked_statuses.insert(New(r));
+    p.statuses.merge(*s);
+  }
   std::string status = "no status yet";
   bool ok = false;
-  for (const auto& st : s->statuses) {
-    if (st.instance_id != New(r)) continue;
+  if (auto found = p.statuses.find(New(r)); found != p.statuses.end()) {
+    const aws::InstanceStatus& st = found->second;
     if (st.instance_status == "impaired" || st.system_status == "impaired") {
       return Fail(t, r, fmt::format("{} status checks impaired (instance {}, system {})", New(r),
                                     st.instance_status, st.system_status));
@@ -276,14 +355,12 @@ Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
 
 // ---- relaunch --------------------------------------------------------------------------------
 
+// No describe first: StopInstances of a stopping or stopped instance succeeds and changes
+// nothing, so a re-run after a crash is harmless, and wait-old-stopped reads the state anyway.
 Progress StopOld(RolloutTick& t, v1::InstanceRollout& r) {
-  auto i = Describe(t, Old(r));
-  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
-  if (i->state.name == "running" || i->state.name == "pending") {
-    auto s = t.ctx.aws().ec2->StopInstances({{Old(r)}, std::nullopt, std::nullopt});
-    if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
-    t.Record(Resource(Old(r)), "stop-instances", kSucceeded, "stopping the old instance");
-  }
+  Status s = StopNow(t, Old(r));
+  if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
+  t.Record(Resource(Old(r)), "stop-instances", kSucceeded, "stopping the old instance");
   return Enter(t, r, kWaitOldStopped, Progress::kCheckpoint);
 }
 
@@ -388,12 +465,13 @@ aws::RunInstancesRequest LaunchRequest(const RolloutTick& t, const v1::InstanceR
 }
 
 Progress Launch(RolloutTick& t, v1::InstanceRollout& r) {
-  aws::DescribeInstancesRequest find;
-  find.filters = {{"client-token", {r.launch_token()}}};
-  auto found = t.ctx.aws().ec2->DescribeInstances(find);
-  if (!found.ok()) return OnError(t, r, "describe-instances (client-token)", found.error());
-  for (const auto& i : found->instances) {
-    if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
+  if (!t.prefetched.client_tokens_asked) {
+    Status s = FindByClientTokens(t, {r.launch_token()});
+    if (!s.ok()) return OnError(t, r, "describe-instances (client-token)", s.error());
+  }
+  auto launched = t.prefetched.by_client_token.find(r.launch_token());
+  if (launched != t.prefetched.by_client_token.end()) {
+    const aws::Instance& i = launched->second;
     r.set_new_instance_id(i.id);
     r.set_new_private_ip(i.private_ip);
     t.notes.push_back(fmt::format("instance {}: found {} launched before a restart", Old(r), i.id));
@@ -424,16 +502,13 @@ Progress WaitRunning(RolloutTick& t, v1::InstanceRollout& r, const std::string& 
                           i->state_reason_code.empty() ? "" : " (" + i->state_reason_code + ")"));
 }
 
+// As StopOld: wait-new-running saw it running, and a repeated stop changes nothing.
 Progress StopNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.capture().data_volumes_size() == 0) return Enter(t, r, kMoveEip, Progress::kCheckpoint);
-  auto i = Describe(t, New(r));
-  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
-  if (i->state.name == "running" || i->state.name == "pending") {
-    auto s = t.ctx.aws().ec2->StopInstances({{New(r)}, std::nullopt, std::nullopt});
-    if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
-    t.Record(Resource(New(r)), "stop-instances", kSucceeded,
-             "stopped to attach the data volumes (attach_live is off)");
-  }
+  Status s = StopNow(t, New(r));
+  if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
+  t.Record(Resource(New(r)), "stop-instances", kSucceeded,
+           "stopped to attach the data volumes (attach_live is off)");
   return Enter(t, r, kWaitNewStopped, Progress::kCheckpoint);
 }
 
@@ -489,6 +564,19 @@ Progress StartInstance(RolloutTick& t, v1::InstanceRollout& r, const std::string
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
+// wait-new-stopped saw the new instance stopped and only volume attachments happened since, so it
+// is started without a describe; StartInstances of a pending or running instance changes nothing.
+Progress StartNew(RolloutTick& t, v1::InstanceRollout& r) {
+  Status s = ChangeState(t.prefetched.started, New(r), [&]() -> Status {
+    auto started = t.ctx.aws().ec2->StartInstances({{New(r)}});
+    if (!started.ok()) return started.error();
+    return Ok{};
+  });
+  if (!s.ok()) return OnError(t, r, "start-instances", s.error());
+  t.Record(Resource(New(r)), "start-instances", kSucceeded, "started with its data volumes");
+  return Enter(t, r, kWaitNewStarted, Progress::kCheckpoint);
+}
+
 Progress MoveEip(RolloutTick& t, v1::InstanceRollout& r, const std::string& to, bool moved,
                  const char* next) {
   const auto& c = r.capture();
@@ -508,7 +596,11 @@ Progress MoveEip(RolloutTick& t, v1::InstanceRollout& r, const std::string& to, 
 }
 
 Progress TerminateOld(RolloutTick& t, v1::InstanceRollout& r) {
-  auto term = t.ctx.aws().ec2->TerminateInstances({{Old(r)}});
+  Status term = ChangeState(t.prefetched.terminated, Old(r), [&]() -> Status {
+    auto done = t.ctx.aws().ec2->TerminateInstances({{Old(r)}});
+    if (!done.ok()) return done.error();
+    return Ok{};
+  });
   if (!term.ok()) {
     if (term.error().aws_code == "OperationNotPermitted") {
       const std::string kept =
@@ -689,7 +781,139 @@ Progress RbPrepareTask(RolloutTick& t, v1::InstanceRollout& r) {
   return Enter(t, r, kRbStartOld, Progress::kCheckpoint);
 }
 
+// Sends one state change for all `ids` and gives each id its outcome. When the call fails for a
+// reason other than throttling or the network (one instance in the wrong state fails the whole
+// call in EC2), each instance is asked alone, so only the one at fault gets the error.
+void ChangeStates(const std::vector<std::string>& ids,
+                  const std::function<Status(const std::vector<std::string>&)>& call,
+                  std::map<std::string, Status>* out) {
+  if (ids.size() < 2) return;  // one instance calls for itself in its phase
+  Status all = call(ids);
+  for (const auto& id : ids) {
+    if (all.ok() || Transient(all.error())) {
+      out->emplace(id, all);
+    } else {
+      out->emplace(id, call({id}));
+    }
+  }
+}
+
+template <typename Call>
+std::function<Status(const std::vector<std::string>&)> AsStatus(Call call) {
+  return [call](const std::vector<std::string>& ids) -> Status {
+    auto r = call(ids);
+    if (!r.ok()) return r.error();
+    return Ok{};
+  };
+}
+
 }  // namespace
+
+bool ReplacementDue(const RolloutTick& t, const v1::InstanceRollout& r) {
+  if (r.phase() == kPhasePending || r.phase() == kPhaseDone) return false;
+  if (r.next_poll_ms() <= t.now_ms) return true;
+  // A state-change event of one of its instances wakes it before its next look.
+  for (const auto& e : t.ctx.signals()) {
+    if (e.body_case() != v1::Event::kInstanceState) continue;
+    const std::string& id = e.instance_state().instance_id();
+    if (id == Old(r) || (!New(r).empty() && id == New(r))) return true;
+  }
+  return false;
+}
+
+void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& due) {
+  std::set<std::string> instances, volumes, statuses;
+  std::vector<std::string> tokens, stop, start, terminate;
+  static const std::set<std::string> kVolumePhases = {
+      kDetachVolumes,   kWaitVolumesDetached, kAttachVolumes, kWaitVolumesAttached,
+      kRbReleaseVolumes, kRbAttachVolumes,    kRbWaitAttached};
+  static const std::set<std::string> kInstancePhases = {
+      kCapture,       kWaitOldStopped,  kWaitNewRunning,    kWaitNewStopped,
+      kWaitNewStarted, kRbTerminateNew, kRbStartOld,        kRbWaitOldRunning};
+  for (const v1::InstanceRollout* r : due) {
+    const std::string& p = r->phase();
+    if (kInstancePhases.count(p)) {
+      instances.insert(Old(*r));
+      if (!New(*r).empty()) instances.insert(New(*r));
+    }
+    if (kVolumePhases.count(p)) {
+      for (const auto& v : r->capture().data_volumes()) volumes.insert(v.volume_id());
+    }
+    if (p == kWaitNewHealthy) statuses.insert(New(*r));
+    if (p == kLaunch) tokens.push_back(r->launch_token());
+    if (p == kStopOld) stop.push_back(Old(*r));
+    if (p == kStopNew && r->capture().data_volumes_size() > 0) stop.push_back(New(*r));
+    if (p == kStartNew) start.push_back(New(*r));
+    if ((p == kRetireOld && t.config.keep_old_for_ms <= 0) ||
+        (p == kKeepOld && t.now_ms >= r->retire_at_ms())) {
+      terminate.push_back(Old(*r));
+    }
+  }
+  // A failed read is left to the phases: each reads again alone and handles its own error.
+  TickReads& p = t.prefetched;
+  if (!instances.empty()) {
+    if (auto r = t.reads.Instances({instances.begin(), instances.end()}); r.ok()) {
+      p.instances = std::move(*r);
+      p.asked_instances = std::move(instances);
+    }
+  }
+  if (!volumes.empty()) {
+    if (auto r = t.reads.Volumes({volumes.begin(), volumes.end()}); r.ok()) {
+      p.volumes = std::move(*r);
+      p.asked_volumes = std::move(volumes);
+    }
+  }
+  if (!statuses.empty()) {
+    if (auto r = t.reads.Statuses({statuses.begin(), statuses.end()}); r.ok()) {
+      p.statuses = std::move(*r);
+      p.asked_statuses = std::move(statuses);
+    }
+  }
+  if (tokens.size() > 1 && !FindByClientTokens(t, tokens).ok()) {
+    p.by_client_token.clear();
+    p.client_tokens_asked = false;
+  }
+  aws::Ec2& ec2 = *t.ctx.aws().ec2;
+  ChangeStates(stop, AsStatus([&ec2](const std::vector<std::string>& ids) {
+                 return ec2.StopInstances({ids, std::nullopt, std::nullopt});
+               }),
+               &p.stopped);
+  ChangeStates(start, AsStatus([&ec2](const std::vector<std::string>& ids) {
+                 return ec2.StartInstances({ids});
+               }),
+               &p.started);
+  ChangeStates(terminate, AsStatus([&ec2](const std::vector<std::string>& ids) {
+                 return ec2.TerminateInstances({ids});
+               }),
+               &p.terminated);
+}
+
+void StartReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& starting) {
+  if (starting.size() < 2) return;
+  std::vector<std::string> ids;
+  for (const auto* r : starting) ids.push_back(Old(*r));
+  auto read = t.reads.Instances(ids);
+  if (!read.ok()) return;  // each capture phase reads again alone
+  TickReads& p = t.prefetched;
+  p.asked_instances.insert(ids.begin(), ids.end());
+  std::vector<const aws::Instance*> to_capture;
+  std::vector<v1::InstanceCapture*> captures;
+  std::vector<v1::InstanceCapture> out(ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    auto it = read->find(ids[k]);
+    if (it == read->end()) continue;
+    const aws::Instance& i = p.instances.insert_or_assign(it->first, it->second).first->second;
+    if (i.image_id == t.state.image_id() || i.state.name != "running") continue;
+    to_capture.push_back(&i);
+    captures.push_back(&out[k]);
+  }
+  if (to_capture.empty() || !CaptureInstances(t.ctx.aws(), to_capture, captures, true).ok()) {
+    return;
+  }
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (!out[k].instance_type().empty()) p.captures.emplace(ids[k], std::move(out[k]));
+  }
+}
 
 bool ReplacementActive(const v1::InstanceRollout& r) {
   return r.phase() != kPhasePending && r.phase() != kPhaseDone && r.phase() != kKeepOld;
@@ -719,9 +943,7 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kWaitVolumesAttached) {
     return WaitAttached(t, r, New(r), t.config.attach_live ? kMoveEip : kStartNew);
   }
-  if (p == kStartNew) {
-    return StartInstance(t, r, New(r), kWaitNewStarted, "started with its data volumes");
-  }
+  if (p == kStartNew) return StartNew(t, r);
   if (p == kWaitNewStarted) return WaitRunning(t, r, New(r), kMoveEip);
   if (p == kMoveEip) return MoveEip(t, r, New(r), true, kRegisterNew);
   if (p == kRegisterNew) return RegisterNew(t, r);

@@ -18,6 +18,19 @@ namespace fleetkeeper::handlers::ami_rollout {
 // Advances the instance by one phase; every phase re-reads AWS before it acts.
 Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& instance);
 
+// Whether the replacement acts in this tick: it is in a phase that acts, its next look at AWS is
+// due, or a state-change event of one of its instances arrived.
+bool ReplacementDue(const RolloutTick& t, const v1::InstanceRollout& instance);
+
+// Reads, in one call per kind, what the phases of the `due` replacements are about to read
+// (instances, volumes, status checks, client tokens), and sends the stop, start and terminate
+// calls they are about to make as one call per kind. The phases then find their answers in
+// t.prefetched; whatever is missing there they read or send alone.
+void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& due);
+
+// Reads and captures, in one pass, the instances whose replacement starts in this tick.
+void StartReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& starting);
+
 // Whether the instance is being replaced now (counts against max_concurrency and, through its
 // target groups, against max_unavailable).
 bool ReplacementActive(const v1::InstanceRollout& instance);

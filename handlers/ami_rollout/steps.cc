@@ -152,10 +152,15 @@ StepOutcome PlanStep(RolloutTick& t) {
   return WithActions(o, t);
 }
 
-// Starts pending instances while max_concurrency and each target group's max_unavailable allow.
-bool MayStart(const RolloutTick& t, const v1::InstanceRollout& candidate) {
-  int active = 0;
+// Whether `candidate` may start while max_concurrency and each target group's max_unavailable
+// allow, counting the replacements under way and those starting in this tick.
+bool MayStart(const RolloutTick& t, const v1::InstanceRollout& candidate,
+              const std::vector<v1::InstanceRollout*>& starting) {
+  int active = static_cast<int>(starting.size());
   std::map<std::string, int> unavailable;
+  for (const auto* r : starting) {
+    for (const auto& tg : r->capture().target_groups()) ++unavailable[tg.arn()];
+  }
   for (const auto& r : t.state.instances()) {
     if (!ReplacementActive(r)) continue;
     ++active;
@@ -181,30 +186,63 @@ Progress Drive(RolloutTick& t, Target& target, Advance advance) {
 StepOutcome RollOut(RolloutTick& t) {
   bool checkpoint = false;
   bool waiting = false;
+  bool asg_waiting = false;
   auto account = [&](Progress p) {
     if (p == Progress::kCheckpoint) checkpoint = true;
     if (p == Progress::kWait) waiting = true;
   };
-  for (auto& a : *t.state.mutable_asgs()) account(Drive(t, a, AdvanceAsg));
+  for (auto& a : *t.state.mutable_asgs()) {
+    Progress p = Drive(t, a, AdvanceAsg);
+    account(p);
+    if (p == Progress::kWait) asg_waiting = true;
+  }
+
+  // Replacements under way: those whose turn it is act, with their reads and state changes
+  // coalesced into one call per kind; the others keep waiting for their next look.
+  std::vector<v1::InstanceRollout*> due;
   for (auto& r : *t.state.mutable_instances()) {
-    if (r.phase() == kPhasePending && !MayStart(t, r)) {
+    if (r.phase() == kPhasePending || r.phase() == kPhaseDone) continue;
+    if (ReplacementDue(t, r)) {
+      due.push_back(&r);
+      continue;
+    }
+    waiting = true;
+    t.WakeAt(r.next_poll_ms());
+    t.wait_signals.insert("instance:" + r.instance_id());
+    if (!r.new_instance_id().empty()) t.wait_signals.insert("instance:" + r.new_instance_id());
+  }
+  PrefetchReplacements(t, due);
+  for (auto* r : due) {
+    Progress p = Drive(t, *r, AdvanceInstance);
+    account(p);
+    if (p == Progress::kWait && r->next_poll_ms() > 0) t.WakeAt(r->next_poll_ms());
+  }
+
+  // Slots freed above are refilled in the same tick, not at the next look.
+  std::vector<v1::InstanceRollout*> starting;
+  for (auto& r : *t.state.mutable_instances()) {
+    if (r.phase() != kPhasePending) continue;
+    if (!MayStart(t, r, starting)) {
       waiting = true;
       continue;
     }
-    account(Drive(t, r, AdvanceInstance));
+    starting.push_back(&r);
   }
+  StartReplacements(t, starting);
+  for (auto* r : starting) account(Drive(t, *r, AdvanceInstance));
+
   StepOutcome o;
   if (checkpoint) {
     o = StepOutcome::Next(kStepRollOut);
   } else if (waiting) {
-    // Polling waits (they come with signal keys) look again after the poll interval; a target
-    // that only waits for a time (keep_old_for) sleeps until then.
+    // Replacements look again at their next grid point (or at a state-change event); a group's
+    // refresh is followed every poll interval; keep_old_for sleeps until its time.
     int64_t wait_ms = t.config.poll_interval_ms;
     if (t.next_wake_ms > 0) {
-      wait_ms = t.wait_signals.empty() ? t.next_wake_ms - t.now_ms
-                                       : std::min(wait_ms, t.next_wake_ms - t.now_ms);
+      wait_ms = asg_waiting ? std::min(wait_ms, t.next_wake_ms - t.now_ms)
+                            : t.next_wake_ms - t.now_ms;
     }
-    o = StepOutcome::Wait(kStepRollOut, std::max<int64_t>(wait_ms, 1000),
+    o = StepOutcome::Wait(kStepRollOut, std::max<int64_t>(wait_ms, 10),
                           {t.wait_signals.begin(), t.wait_signals.end()});
   } else {
     o = StepOutcome::Next(kStepCheckVersion);
@@ -327,14 +365,15 @@ StepOutcome Report(RolloutTick& t) {
 
 }  // namespace
 
-StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config) {
+StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config,
+                           aws::Ec2ReadCoalescer& reads) {
   v1::AmiRolloutState state;
   if (!ctx.mutable_state()->UnpackTo(&state)) {
     return StepOutcome::Finish(v1::Result::FAILED,
                                "the workflow state is not an AmiRolloutState: " +
                                    ctx.mutable_state()->type_url());
   }
-  RolloutTick t(ctx, config, state);
+  RolloutTick t(ctx, config, state, reads);
   StepOutcome o;
   if (step == kStepReadParameter) {
     o = ReadParameter(t);

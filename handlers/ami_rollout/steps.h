@@ -11,10 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "awsclient/describe_coalescer.h"
 #include "common/error.h"
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
 #include "handlers/ami_rollout/config.h"
@@ -51,15 +53,40 @@ enum class Progress {
   kDone,        // the target has its outcome
 };
 
+// What one roll-out tick read (and changed) for all its due replacements at once, so that each
+// replacement's phase finds its answer here instead of making its own call. An id that was asked
+// for and is absent from the answer is recorded in `asked_*`, so a phase can tell "not found"
+// from "not prefetched".
+struct TickReads {
+  std::map<std::string, aws::Instance> instances;
+  std::set<std::string> asked_instances;
+  std::map<std::string, aws::Volume> volumes;
+  std::set<std::string> asked_volumes;
+  std::map<std::string, aws::InstanceStatus> statuses;
+  std::set<std::string> asked_statuses;
+  // Instances found by the client-token filter, by token (launch phases re-run after a crash).
+  std::map<std::string, aws::Instance> by_client_token;
+  bool client_tokens_asked = false;
+  // Configurations captured in one pass for the replacements that start in this tick.
+  std::map<std::string, v1::InstanceCapture> captures;
+  // Outcomes of state changes sent for many instances in one call, by instance id.
+  std::map<std::string, Status> stopped;
+  std::map<std::string, Status> started;
+  std::map<std::string, Status> terminated;
+};
+
 // One run of a step: the context, the config and the unpacked state, plus what the step reports.
 struct RolloutTick {
-  RolloutTick(StepContext& c, const RolloutConfig& cfg, v1::AmiRolloutState& s)
-      : ctx(c), config(cfg), state(s), now_ms(c.clock().NowMs()) {}
+  RolloutTick(StepContext& c, const RolloutConfig& cfg, v1::AmiRolloutState& s,
+              aws::Ec2ReadCoalescer& r)
+      : ctx(c), config(cfg), state(s), reads(r), now_ms(c.clock().NowMs()) {}
 
   StepContext& ctx;
   const RolloutConfig& config;
   v1::AmiRolloutState& state;
+  aws::Ec2ReadCoalescer& reads;  // shared by every workflow of the cell
   int64_t now_ms;
+  TickReads prefetched;
 
   std::vector<v1::Action> actions;       // appended to the workflow's result
   std::set<std::string> wait_signals;    // "refresh:<asg>", "instance:<id>"
@@ -74,8 +101,10 @@ struct RolloutTick {
   void WakeAt(int64_t at_ms);
 };
 
-// Runs one step of the workflow over the AmiRolloutState packed in the context.
-StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config);
+// Runs one step of the workflow over the AmiRolloutState packed in the context. `reads` is the
+// coalescer of the workflow's cell.
+StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config,
+                           aws::Ec2ReadCoalescer& reads);
 
 // The dedup key the rollout completes with the version it read: "param:<name>:<version>".
 std::string VersionedKey(const v1::AmiRolloutState& state);

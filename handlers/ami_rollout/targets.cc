@@ -376,6 +376,7 @@ Status PlanInstances(RolloutTick& t) {
     found.emplace(id, std::make_pair(std::move(r->front()), std::string("config binding")));
   }
 
+  std::vector<std::pair<const aws::Instance*, v1::InstanceRollout*>> to_capture;
   for (auto& [id, entry] : found) {
     const aws::Instance& i = entry.first;
     // Members of a group are rolled out by the group's instance refresh.
@@ -405,8 +406,19 @@ Status PlanInstances(RolloutTick& t) {
       r->set_detail("already runs " + t.state.image_id());
       continue;
     }
-    Status captured = CaptureInstance(aws, i, r->mutable_capture());
-    if (!captured.ok()) return captured.error();
+    to_capture.emplace_back(&i, r);
+  }
+  // One pass for all: the attributes (four calls per instance) only for a dry run, which reports
+  // the plan; a real rollout reads them at each instance's turn, when they are used.
+  std::vector<const aws::Instance*> described;
+  std::vector<v1::InstanceCapture*> captures;
+  for (const auto& [i, r] : to_capture) {
+    described.push_back(i);
+    captures.push_back(r->mutable_capture());
+  }
+  Status captured = CaptureInstances(aws, described, captures, t.ctx.dry_run());
+  if (!captured.ok()) return captured;
+  for (const auto& [i, r] : to_capture) {
     r->set_captured(true);
     std::string blocker = ReplacementBlocker(r->capture(), t.config.strategy);
     if (!blocker.empty()) {
@@ -440,7 +452,10 @@ Result<std::vector<aws::Instance>> DescribeInstancesById(aws::Ec2& ec2,
   return out;
 }
 
-Status CaptureInstance(aws::CellClients& aws, const aws::Instance& i, v1::InstanceCapture* c) {
+namespace {
+
+// What DescribeInstances tells about the instance, into its capture.
+void CaptureDescription(const aws::Instance& i, v1::InstanceCapture* c) {
   c->Clear();
   c->set_image_id(i.image_id);
   c->set_instance_type(i.instance_type);
@@ -473,11 +488,15 @@ Status CaptureInstance(aws::CellClients& aws, const aws::Instance& i, v1::Instan
   for (const auto& [k, v] : i.tags) {
     if (k.rfind("aws:", 0) != 0) (*c->mutable_tags())[k] = v;
   }
+}
 
+// The attributes DescribeInstances does not return: one call each, per instance (EC2 has no
+// batch form of DescribeInstanceAttribute).
+Status CaptureAttributes(aws::Ec2& ec2, const std::string& id, v1::InstanceCapture* c) {
   using Attr = aws::InstanceAttributeName;
   for (Attr attr : {Attr::kUserData, Attr::kDisableApiTermination, Attr::kDisableApiStop,
                     Attr::kInstanceInitiatedShutdownBehavior}) {
-    auto r = aws.ec2->DescribeInstanceAttribute({i.id, attr});
+    auto r = ec2.DescribeInstanceAttribute({id, attr});
     if (!r.ok()) return r.error();
     switch (attr) {
       case Attr::kUserData: c->set_user_data_base64(r->present ? r->value : ""); break;
@@ -486,58 +505,96 @@ Status CaptureInstance(aws::CellClients& aws, const aws::Instance& i, v1::Instan
       case Attr::kInstanceInitiatedShutdownBehavior: c->set_shutdown_behavior(r->value); break;
     }
   }
+  return Ok{};
+}
 
-  // Volumes: the root one's settings are reproduced, the others move to the new instance.
-  std::map<std::string, const aws::InstanceBlockDevice*> by_volume;
-  for (const auto& bd : i.block_devices) by_volume[bd.volume_id] = &bd;
-  aws::DescribeVolumesRequest vreq;
-  vreq.filters = {{"attachment.instance-id", {i.id}}};
-  do {
-    auto r = aws.ec2->DescribeVolumes(vreq);
-    if (!r.ok()) return r.error();
-    for (const auto& v : r->volumes) {
-      std::string device;
-      bool delete_on_termination = false;
-      for (const auto& att : v.attachments) {
-        if (att.instance_id == i.id) {
-          device = att.device;
-          delete_on_termination = att.delete_on_termination.value_or(false);
+// Volumes: the root one's settings are reproduced, the others move to the new instance.
+void CaptureVolume(const aws::Instance& i, const aws::Volume& v, v1::InstanceCapture* c) {
+  std::string device;
+  bool delete_on_termination = false;
+  for (const auto& att : v.attachments) {
+    if (att.instance_id == i.id) {
+      device = att.device;
+      delete_on_termination = att.delete_on_termination.value_or(false);
+    }
+  }
+  for (const auto& bd : i.block_devices) {
+    if (bd.volume_id != v.id) continue;
+    if (device.empty()) device = bd.device_name;
+    delete_on_termination = bd.delete_on_termination;
+  }
+  if (device == i.root_device_name) {
+    c->set_root_size_gib(v.size_gib);
+    c->set_root_volume_type(v.volume_type);
+    c->set_root_iops(v.iops.value_or(0));
+    c->set_root_throughput(v.throughput_mibps.value_or(0));
+    c->set_root_kms_key_id(v.kms_key_id);
+    c->set_root_encrypted(v.encrypted);
+    c->set_root_delete_on_termination(delete_on_termination);
+  } else {
+    auto* d = c->add_data_volumes();
+    d->set_volume_id(v.id);
+    d->set_device(device);
+    d->set_delete_on_termination(delete_on_termination);
+  }
+}
+
+// EC2 takes at most 200 values per filter.
+constexpr size_t kMaxFilterValues = 200;
+
+}  // namespace
+
+Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Instance*>& instances,
+                        const std::vector<v1::InstanceCapture*>& captures, bool attributes) {
+  if (instances.empty()) return Ok{};
+  std::map<std::string, std::pair<const aws::Instance*, v1::InstanceCapture*>> by_id;
+  for (size_t k = 0; k < instances.size(); ++k) {
+    CaptureDescription(*instances[k], captures[k]);
+    by_id[instances[k]->id] = {instances[k], captures[k]};
+    if (!attributes) continue;
+    Status s = CaptureAttributes(*aws.ec2, instances[k]->id, captures[k]);
+    if (!s.ok()) return s;
+  }
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : by_id) ids.push_back(id);
+
+  // Volumes and Elastic IPs of every instance at once, by filter (values are alternatives).
+  for (size_t at = 0; at < ids.size(); at += kMaxFilterValues) {
+    const std::vector<std::string> chunk(ids.begin() + at,
+                                         ids.begin() + std::min(ids.size(), at + kMaxFilterValues));
+    aws::DescribeVolumesRequest vreq;
+    vreq.filters = {{"attachment.instance-id", chunk}};
+    do {
+      auto r = aws.ec2->DescribeVolumes(vreq);
+      if (!r.ok()) return r.error();
+      for (const auto& v : r->volumes) {
+        for (const auto& att : v.attachments) {
+          auto it = by_id.find(att.instance_id);
+          if (it != by_id.end()) CaptureVolume(*it->second.first, v, it->second.second);
         }
       }
-      auto bd = by_volume.find(v.id);
-      if (device.empty() && bd != by_volume.end()) device = bd->second->device_name;
-      if (bd != by_volume.end()) delete_on_termination = bd->second->delete_on_termination;
-      if (device == i.root_device_name) {
-        c->set_root_size_gib(v.size_gib);
-        c->set_root_volume_type(v.volume_type);
-        c->set_root_iops(v.iops.value_or(0));
-        c->set_root_throughput(v.throughput_mibps.value_or(0));
-        c->set_root_kms_key_id(v.kms_key_id);
-        c->set_root_encrypted(v.encrypted);
-        c->set_root_delete_on_termination(delete_on_termination);
-      } else {
-        auto* d = c->add_data_volumes();
-        d->set_volume_id(v.id);
-        d->set_device(device);
-        d->set_delete_on_termination(delete_on_termination);
-      }
-    }
-    vreq.next_token = r->next_token;
-  } while (!vreq.next_token.empty());
-  std::sort(c->mutable_data_volumes()->begin(), c->mutable_data_volumes()->end(),
-            [](const auto& a, const auto& b) { return a.device() < b.device(); });
+      vreq.next_token = r->next_token;
+    } while (!vreq.next_token.empty());
 
-  aws::DescribeAddressesRequest areq;
-  areq.filters = {{"instance-id", {i.id}}};
-  auto addresses = aws.ec2->DescribeAddresses(areq);
-  if (!addresses.ok()) return addresses.error();
-  for (const auto& a : addresses->addresses) {
-    if (a.instance_id != i.id) continue;
-    c->set_eip_allocation_id(a.allocation_id);
-    c->set_eip_public_ip(a.public_ip);
+    aws::DescribeAddressesRequest areq;
+    areq.filters = {{"instance-id", chunk}};
+    auto addresses = aws.ec2->DescribeAddresses(areq);
+    if (!addresses.ok()) return addresses.error();
+    for (const auto& a : addresses->addresses) {
+      auto it = by_id.find(a.instance_id);
+      if (it == by_id.end()) continue;
+      it->second.second->set_eip_allocation_id(a.allocation_id);
+      it->second.second->set_eip_public_ip(a.public_ip);
+    }
+  }
+  for (auto& [id, entry] : by_id) {
+    auto* volumes = entry.second->mutable_data_volumes();
+    std::sort(volumes->begin(), volumes->end(),
+              [](const auto& a, const auto& b) { return a.device() < b.device(); });
   }
 
-  // Target groups: ELBv2 has no "groups of a target" call, so look into each instance group.
+  // Target groups: ELBv2 has no "groups of a target" call, so look into each instance group once
+  // for all the instances.
   aws::DescribeTargetGroupsRequest treq;
   do {
     auto groups = aws.elbv2->DescribeTargetGroups(treq);
@@ -547,8 +604,9 @@ Status CaptureInstance(aws::CellClients& aws, const aws::Instance& i, v1::Instan
       auto health = aws.elbv2->DescribeTargetHealth({tg.arn, {}});
       if (!health.ok()) return health.error();
       for (const auto& h : health->descriptions) {
-        if (h.target.id != i.id) continue;
-        auto* m = c->add_target_groups();
+        auto it = by_id.find(h.target.id);
+        if (it == by_id.end()) continue;
+        auto* m = it->second.second->add_target_groups();
         m->set_arn(tg.arn);
         m->set_port(h.target.port.value_or(0));
       }

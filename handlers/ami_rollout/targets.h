@@ -17,9 +17,11 @@ namespace fleetkeeper::handlers::ami_rollout {
 // and captures each instance's configuration. Fills state.asgs, state.instances, state.skipped.
 Status PlanTargets(RolloutTick& t);
 
-// Reads the configuration `relaunch` reproduces: attributes, volumes, Elastic IP, target groups.
-Status CaptureInstance(aws::CellClients& aws, const aws::Instance& instance,
-                       v1::InstanceCapture* capture);
+// Reads the configuration `relaunch` reproduces of every instance into the capture at the same
+// index: volumes, Elastic IPs and target groups in one pass for all of them; with `attributes`
+// also user data, termination and stop protection and shutdown behaviour (four calls each).
+Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Instance*>& instances,
+                        const std::vector<v1::InstanceCapture*>& captures, bool attributes);
 
 // Why `strategy` cannot replace an instance with this configuration without losing something, or
 // "" when it can.

@@ -415,7 +415,9 @@ inline void FakeFleet::Install() {
           }
           auto f = r.filters.find("attachment.instance-id");
           if (f != r.filters.end() &&
-              (v.attachments.empty() || v.attachments.front().instance_id != f->second.front())) {
+              (v.attachments.empty() ||
+               std::find(f->second.begin(), f->second.end(),
+                         v.attachments.front().instance_id) == f->second.end())) {
             continue;
           }
           out.volumes.push_back(v);
@@ -428,7 +430,8 @@ inline void FakeFleet::Install() {
         aws::DescribeAddressesResponse out;
         auto f = r.filters.find("instance-id");
         for (const auto& a : addresses) {
-          if (f == r.filters.end() || a.instance_id == f->second.front()) {
+          if (f == r.filters.end() ||
+              std::find(f->second.begin(), f->second.end(), a.instance_id) != f->second.end()) {
             out.addresses.push_back(a);
           }
         }
