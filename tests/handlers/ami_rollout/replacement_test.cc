@@ -370,5 +370,83 @@ TEST_F(ReplaceRootVolumeTest, FailedTaskNeedsNoSecondTask) {
   EXPECT_TRUE(fleet.target_groups.at(tg).targets.count(old_id));
 }
 
+// Ten replacements started together move in step: each tick reads their instances, volumes and
+// status checks in one call per kind, and their stops, starts and terminations go out as one call
+// per kind, instead of one call per instance and phase.
+class CohortTest : public RolloutTest {};
+
+TEST_F(CohortTest, ReplacementsStartedTogetherShareTheirCalls) {
+  constexpr int kInstances = 10;
+  std::map<std::string, std::vector<std::string>> volumes;
+  for (int i = 0; i < kInstances; ++i) {
+    std::string id = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
+    volumes[id] = {fleet.AddVolume(id, "/dev/sdf", 10), fleet.AddVolume(id, "/dev/sdg", 20)};
+  }
+  ami().mutable_replacement()->set_max_concurrency(kInstances);
+  // Reads cost about one call per phase that reads, whatever the number of instances (one per
+  // instance and phase would be 70 DescribeInstances and 60 DescribeVolumes here): instances are
+  // read by the plan, at the start, for the client tokens and in the four waits for a state (one
+  // extra look each at most); volumes by the plan, at the start, and in the four volume phases.
+  EXPECT_CALL(*cell.ec2, DescribeInstances(::testing::_))
+      .Times(::testing::Between(1, 12))
+      .WillRepeatedly(::testing::DoDefault());
+  EXPECT_CALL(*cell.ec2, DescribeVolumes(::testing::_))
+      .Times(::testing::Between(1, 6))
+      .WillRepeatedly(::testing::DoDefault());
+
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << last.reason << "\n" << Describe();
+  for (const auto& [old_id, vols] : volumes) {
+    auto replacement = fleet.ReplacementOf(old_id);
+    ASSERT_TRUE(replacement) << old_id;
+    EXPECT_EQ(fleet.Get(*replacement).image_id, kNewAmi);
+    EXPECT_EQ(fleet.AttachedTo(vols[0]), *replacement);
+    EXPECT_EQ(fleet.AttachedTo(vols[1]), *replacement);
+    EXPECT_EQ(fleet.StateOf(old_id), "terminated");
+  }
+  std::map<std::string, int> calls;
+  for (const auto& m : fleet.mutations) ++calls[m];
+  // One StopInstances for the old instances, one for the new ones; one start, one terminate.
+  EXPECT_EQ(calls["StopInstances"], 2);
+  EXPECT_EQ(calls["StartInstances"], 1);
+  EXPECT_EQ(calls["TerminateInstances"], 1);
+  EXPECT_EQ(calls["RunInstances"], kInstances);  // one launch each, no batch form with tokens
+}
+
+TEST_F(CohortTest, AStateChangeRefusedForOneInstanceFailsThatReplacementOnly) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id);
+    fleet.AddVolume(ids.back(), "/dev/sdf", 10);
+  }
+  ami().mutable_replacement()->set_max_concurrency(4);
+  // The joint StopInstances is refused, and so is the first instance's own one: EC2 fails a call
+  // for all its instances when one of them is in the wrong state.
+  fleet.FailOn("StopInstances",
+               FakeFleet::AwsError("IncorrectInstanceState", "The instance is not in a state "
+                                                             "from which it can be stopped."),
+               2);
+
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::PARTIAL) << last.reason << "\n" << Describe();
+  int succeeded = 0, failed = 0;
+  for (const auto& id : ids) {
+    const v1::Action* a = ActionFor("instance:" + id, "relaunch");
+    ASSERT_NE(a, nullptr) << id << "\n" << Describe();
+    if (a->status() == "succeeded") {
+      ++succeeded;
+      EXPECT_EQ(fleet.Get(*fleet.ReplacementOf(id)).image_id, kNewAmi);
+    } else {
+      ++failed;
+      EXPECT_THAT(a->detail(), HasSubstr("IncorrectInstanceState"));
+      EXPECT_EQ(fleet.StateOf(id), "running");  // never stopped, nothing to undo
+    }
+  }
+  EXPECT_EQ(succeeded, 3);
+  EXPECT_EQ(failed, 1);
+}
+
 }  // namespace
 }  // namespace fleetkeeper::handlers::ami_rollout::testing
