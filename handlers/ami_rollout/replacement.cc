@@ -187,17 +187,24 @@ Status ChangeState(const std::map<std::string, Status>& batched, const std::stri
 // Instances launched with any of `tokens` (one DescribeInstances, the client-token filter's values
 // are alternatives), kept in the tick by token; terminated ones do not count.
 Status FindByClientTokens(RolloutTick& t, const std::vector<std::string>& tokens) {
-  aws::DescribeInstancesRequest find;
-  find.filters = {{"client-token", tokens}};
-  do {
-    auto found = t.ctx.aws().ec2->DescribeInstances(find);
-    if (!found.ok()) return found.error();
-    for (auto& i : found->instances) {
-      if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
-      t.prefetched.by_client_token.insert_or_assign(i.client_token, std::move(i));
-    }
-    find.next_token = found->next_token;
-  } while (!find.next_token.empty());
+  constexpr size_t kMaxFilterValues = 200;  // EC2's limit per filter
+  for (size_t at = 0; at < tokens.size(); at += kMaxFilterValues) {
+    aws::DescribeInstancesRequest find;
+    find.filters = {{"client-token",
+                     {tokens.begin() + at,
+                      tokens.begin() + std::min(tokens.size(), at + kMaxFilterValues)}}};
+    do {
+      auto found = t.ctx.aws().ec2->DescribeInstances(find);
+      if (!found.ok()) return found.error();
+      for (auto& i : found->instances) {
+        if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
+        // Asked for one token, the answer is its instance even if it does not echo the token.
+        const std::string token = tokens.size() == 1 ? tokens.front() : i.client_token;
+        t.prefetched.by_client_token.insert_or_assign(token, std::move(i));
+      }
+      find.next_token = found->next_token;
+    } while (!find.next_token.empty());
+  }
   t.prefetched.client_tokens_asked = true;
   return Ok{};
 }

@@ -387,3 +387,57 @@ def test_a_later_put_of_the_same_parameter_rolls_out_again(world, fleet):
     assert r["status"] != "SKIPPED", r
     assert f"param:{PARAM}:{version}" in r["reason"], r
     assert _asg_images(moto, "tagged-asg") == {fleet["old"]}
+
+
+def test_kill_9_during_replacements_finishes_with_one_new_instance_each(world, fleet):
+    """DESIGN.md "Guarantees": a crash at any instant strands nothing. Killed while the
+    replacements of a cohort are under way (stops, starts and terminations sent for several
+    instances in one call), the restarted worker finishes them: one new instance per old one,
+    volumes attached once, no orphan left running."""
+    moto, results = world["moto"], world["results"]
+    assert "worker" in world, "runs after test_parameter_change_rolls_the_new_ami_out"
+    worker = world["worker"]
+    ec2, ssm = moto.client("ec2"), moto.client("ssm")
+    param = "/ami/linux/crash"
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                            "Values": [f"{REGION}a"]}])["Subnets"][0]["SubnetId"]
+    ssm.put_parameter(Name=param, Value=fleet["old"], Type="String")
+    volumes = {}
+    for n in range(3):
+        iid = _standalone(ec2, fleet["old"], {"fleetkeeper:ami-parameter": param,
+                                              "Name": f"crash-{n}"}, subnet)
+        ec2.get_waiter("instance_running").wait(InstanceIds=[iid],
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        v = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=5)["VolumeId"]
+        ec2.attach_volume(VolumeId=v, InstanceId=iid, Device="/dev/sdf")
+        volumes[iid] = v
+    ec2.get_waiter("volume_in_use").wait(VolumeIds=list(volumes.values()),
+                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ssm.put_parameter(Name=param, Value=fleet["new"], Type="String", Overwrite=True)
+    change = parameter_store_change(param)
+    world["send"](change)
+
+    def replacements(old_id):
+        res = ec2.describe_instances(Filters=[
+            {"Name": "tag:fleetkeeper:replaces", "Values": [old_id]}])["Reservations"]
+        return [i for r in res for i in r["Instances"]]
+
+    # Kill as soon as a replacement has been launched: the cohort is mid-sequence.
+    deadline = time.time() + 180
+    while time.time() < deadline and not any(replacements(i) for i in volumes):
+        time.sleep(0.2)
+    assert any(replacements(i) for i in volumes), worker.tail()
+    assert worker.kill() == -9
+    worker.start()
+
+    r = results.wait_final(change["id"], timeout=420)
+    assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
+    for old_id, vol in volumes.items():
+        assert _instance(moto, old_id)["State"]["Name"] in ("terminated", "shutting-down")
+        live = [i for i in replacements(old_id)
+                if i["State"]["Name"] not in ("terminated", "shutting-down")]
+        assert len(live) == 1, (old_id, replacements(old_id))
+        assert live[0]["ImageId"] == fleet["new"] and live[0]["State"]["Name"] == "running"
+        att = ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]["Attachments"]
+        assert [(a["InstanceId"], a["Device"]) for a in att] == [(live[0]["InstanceId"],
+                                                                  "/dev/sdf")]
