@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include "app/aws_wiring.h"
+#include "app/config.h"
 #include "common/callback.h"
 #include "common/log.h"
 #include "fleetkeeper/v1/workflow.pb.h"
@@ -81,6 +83,9 @@ rd_kafka_resp_err_t QueryWatermarks(rd_kafka_t* rk, const std::string& topic, in
   return err;
 }
 
+// How long an open batch waits for one more record before it commits.
+constexpr int64_t kBatchLingerMs = 2;
+
 }  // namespace
 
 WorkerHooks WorkerHooks::FromEnvironment() {
@@ -119,7 +124,7 @@ Worker::Worker(const v1::WorkerConfig& config, WorkerHooks hooks)
   normalize_options_.default_account = config_.aws().default_account();
   normalize_options_.default_region = config_.aws().region();
   const auto& rt = config_.runtime();
-  batch_max_records_ = OrDefault(rt.has_batch_max_records(), rt.batch_max_records(), 500);
+  batch_max_records_ = OrDefault(rt.has_batch_max_records(), rt.batch_max_records(), kDefaultBatchMaxRecords);
   if (rt.has_batch_max_time()) {
     batch_max_ms_ = static_cast<int>(rt.batch_max_time().seconds() * 1000 +
                                      rt.batch_max_time().nanos() / 1000000);
@@ -326,16 +331,24 @@ int Worker::Run() {
   }
   int64_t last_report = clock_.MonotonicMs();
   int64_t last_records = 0;
+  int64_t last_batches = 0;
+  int64_t last_commit_ms = 0;
   while (!stop_.load()) {
     PollBatch();
     if (producer_) rd_kafka_poll(producer_.get(), 0);
     int64_t now = clock_.MonotonicMs();
     if (now - last_report >= 10000) {
-      spdlog::info("progress: {} records done, {} in the last {} s, {} batches committed",
-                   records_done_.load(), records_done_.load() - last_records, (now - last_report) / 1000,
-                   batches_committed_);
+      const int64_t records = records_done_.load() - last_records;
+      const int64_t batches = batches_committed_ - last_batches;
+      spdlog::info(
+          "progress: {} records done, {} in the last {} s in {} batches ({} records and {} ms of "
+          "commit per batch)",
+          records_done_.load(), records, (now - last_report) / 1000, batches,
+          batches ? records / batches : 0, batches ? (commit_ms_total_ - last_commit_ms) / batches : 0);
       last_report = now;
       last_records = records_done_.load();
+      last_batches = batches_committed_;
+      last_commit_ms = commit_ms_total_;
     }
   }
   int code = fatal_code_.load();
@@ -584,8 +597,15 @@ void Worker::PollBatch() {
   while (!stop_.load() && batch_records_ < batch_max_records_) {
     int64_t remaining = deadline - clock_.MonotonicMs();
     if (remaining <= 0) break;
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(remaining)));
-    if (!msg) continue;
+    // A batch with records closes as soon as the fetched records run out (after a short linger),
+    // so under a trickle each record commits at once; under a backlog batches fill to
+    // batch_max_records. Only an empty batch waits out batch_max_time (the pump's cadence).
+    const int64_t wait = batch_records_ > 0 ? std::min<int64_t>(remaining, kBatchLingerMs) : remaining;
+    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
+    if (!msg) {
+      if (batch_records_ > 0) break;
+      continue;
+    }
     if (msg->err) {
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
       if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -766,7 +786,9 @@ rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
 }
 
 bool Worker::CommitBatch() {
+  const int64_t started = clock_.MonotonicMs();
   bool ok = transactional_ ? CommitTransactional() : CommitAtLeastOnce();
+  commit_ms_total_ += clock_.MonotonicMs() - started;
   if (ok) {
     ++batches_committed_;
     records_done_ += batch_records_;

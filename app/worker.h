@@ -168,6 +168,7 @@ class Worker {
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   int batch_records_ = 0;
   int64_t batches_committed_ = 0;
+  int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
   std::atomic<int64_t> records_done_{0};
 
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).

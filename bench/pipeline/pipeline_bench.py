@@ -225,6 +225,8 @@ class FleetkeeperPipeline:
             f"  control: {topics.control}",
             f"  partitions: {topics.work_partitions}",
             "aws: {region: us-east-1, default_account: '111122223333'}",
+            # FK_BENCH_RUNTIME: extra runtime settings to compare, e.g. "batch_max_records: 2000".
+            f"runtime: {{{os.environ.get('FK_BENCH_RUNTIME', '')}}}",
             "",
         ]))
         self.proc = None
