@@ -2,7 +2,8 @@
 # A real Apache Kafka 3.9.1 broker for the tests: KRaft, one combined broker+controller node on
 # 127.0.0.1, fresh data at every start.
 #
-#   scripts/kafka.sh start    start (or restart) it; prints the bootstrap address and writes
+#   scripts/kafka.sh start    start it, restarting (with fresh data) one already running on this
+#                             port; prints the bootstrap address and writes
 #                             .cache/kafka.env (FK_KAFKA_BOOTSTRAP=127.0.0.1:PORT)
 #   scripts/kafka.sh stop     stop it and wait until it is gone (safe from a trap, safe if not running)
 #   scripts/kafka.sh status   exit 0 and print the address when it runs, exit 3 otherwise
@@ -14,9 +15,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 port="${FK_KAFKA_PORT:-19092}"
 controller_port=$((port + 1))
-run_dir="${FK_CACHE}/kafka-run"
+# A broker on another port has its own data and pid file, so that brokers on two ports of one
+# checkout never stop each other; the env file names the broker started last.
+suffix=""
+[[ "$port" == 19092 ]] || suffix="-${port}"
+run_dir="${FK_CACHE}/kafka-run${suffix}"
 libs="${FK_CACHE}/kafka-libs"
-pidfile="${FK_CACHE}/kafka.pid"
+pidfile="${FK_CACHE}/kafka${suffix}.pid"
 envfile="${FK_CACHE}/kafka.env"
 bootstrap="127.0.0.1:${port}"
 
@@ -95,7 +100,7 @@ do_stop() {
   fi
   # A controlled shutdown of a single node takes a few seconds; KILL after 30 s.
   fk_stop_pidfile "$pidfile" 30
-  rm -f "$envfile"
+  if grep -qx "FK_KAFKA_BOOTSTRAP=${bootstrap}" "$envfile" 2>/dev/null; then rm -f "$envfile"; fi
 }
 
 do_start() {
