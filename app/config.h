@@ -76,7 +76,9 @@ inline constexpr std::string_view kDefaultControlTopic = "fleet.control";
 inline constexpr int32_t kDefaultPartitions = 12;
 inline constexpr int64_t kDefaultMaxMessageBytes = 4 * 1024 * 1024;
 inline constexpr int32_t kDefaultReplicationFactor = -1;  // the broker's default.replication.factor
-inline constexpr int32_t kDefaultIoThreads = 8;
+// Steps block on AWS round trips (tens of ms against a real endpoint), so the executor is sized for
+// calls in flight, not for cores: 32 idle threads cost nothing, 8 capped an alarm storm's recovery.
+inline constexpr int32_t kDefaultIoThreads = 32;
 inline constexpr int32_t kDefaultBatchMaxRecords = 2000;
 inline constexpr int64_t kDefaultBatchMaxTimeMs = 100;
 inline constexpr int32_t kDefaultMaxPendingPerPartition = 1000;
@@ -102,7 +104,7 @@ bool CreateTopics(const v1::WorkerConfig& config);                  // true
 int32_t TopicPartitions(const v1::WorkerConfig& config);            // 12
 int64_t MaxMessageBytes(const v1::WorkerConfig& config);            // 4 MiB
 int32_t ReplicationFactor(const v1::WorkerConfig& config);          // -1 = broker default
-int32_t IoThreads(const v1::WorkerConfig& config);                  // 8
+int32_t IoThreads(const v1::WorkerConfig& config);                  // 32
 int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 500
 int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);             // 100
 int32_t MaxPendingPerPartition(const v1::WorkerConfig& config);     // 1000

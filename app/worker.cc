@@ -294,8 +294,7 @@ Status Worker::Start() {
                                handlers::testing::EffectHandlerOptions::FromEnvironment()));
   }
   dispatcher_ = std::make_unique<handlers::Dispatcher>(config_, clock_, std::move(overrides));
-  executor_ = std::make_unique<Executor>(
-      config_.runtime().has_io_threads() ? config_.runtime().io_threads() : 8);
+  executor_ = std::make_unique<Executor>(IoThreads(config_));
   restore_executor_ = std::make_unique<Executor>(2);
   aws_clients_ = MakeClientProvider(config_);
   handlers::RuntimeOptions ropts;
@@ -303,7 +302,7 @@ Status Worker::Start() {
   ropts.topics = out_topics_;
   ropts.dry_run = config_.dry_run();
   ropts.max_running_steps =
-      4 * static_cast<size_t>(config_.runtime().has_io_threads() ? config_.runtime().io_threads() : 8);
+      4 * static_cast<size_t>(IoThreads(config_));
   if (config_.runtime().has_dedup_retention()) {
     ropts.dedup_retention_ms = config_.runtime().dedup_retention().seconds() * 1000;
   }
@@ -312,6 +311,10 @@ Status Worker::Start() {
   // Freeze state first: no mutating step may start before fleet.control is read to its end.
   if (auto st = StartControl(); !st.ok()) return st;
   if (auto st = CreateConsumer(); !st.ok()) return st;
+  // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
+  // for the batch to close: the executor refills as fast as steps finish.
+  wake_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+  runtime_->SetCompletionNotifier([q = wake_queue_.get()] { rd_kafka_queue_yield(q); });
   std::string active;
   for (const auto& h : dispatcher_->ActiveHandlers()) active += (active.empty() ? "" : ", ") + h;
   spdlog::info("worker started: bootstrap {}, group {}, {}, work topic {} ({} partitions), "
@@ -543,12 +546,12 @@ void Worker::DrainRestores() {
   }
 }
 
-void Worker::RunPump() {
+size_t Worker::RunPump() {
   std::vector<consumers::OutRecord> outs;
   std::set<int32_t> touched;
   runtime_->Pump(frozen_, &outs, &touched);
-  if (outs.empty()) return;
-  if (!EnsureTransaction()) return;
+  if (outs.empty()) return 0;
+  if (!EnsureTransaction()) return 0;
   consumers::InputRecord none;
   none.partition = -1;
   none.offset = -1;
@@ -568,12 +571,14 @@ void Worker::RunPump() {
       if (c != work_committed_.end() && c->second >= 0) batch_offsets_[key] = c->second;
     }
   }
+  return outs.size();
 }
 
 void Worker::Close() {
   closing_->store(true);
   restore_executor_.reset();
-  executor_.reset();
+  executor_.reset();   // no step completes (and wakes the queue) after this
+  wake_queue_.reset();
   if (consumer_) {
     if (fatal_code_.load() == 0) {
       rd_kafka_consumer_close(consumer_.get());
@@ -594,16 +599,24 @@ void Worker::PollBatch() {
   DrainRestores();
   PollControl(0);
   int64_t deadline = clock_.MonotonicMs() + batch_max_ms_;
+  // Workflows the last commit made runnable start now, not after this batch.
+  size_t pumped = fatal_code_.load() == 0 ? RunPump() : 0;
   while (!stop_.load() && batch_records_ < batch_max_records_) {
+    if (runtime_->HasCompletions()) {
+      pumped += RunPump();
+      if (fatal_code_.load() != 0) return;
+    }
     int64_t remaining = deadline - clock_.MonotonicMs();
     if (remaining <= 0) break;
     // A batch with records closes as soon as the fetched records run out (after a short linger),
     // so under a trickle each record commits at once; under a backlog batches fill to
-    // batch_max_records. Only an empty batch waits out batch_max_time (the pump's cadence).
-    const int64_t wait = batch_records_ > 0 ? std::min<int64_t>(remaining, kBatchLingerMs) : remaining;
+    // batch_max_records. Only an empty batch waits out batch_max_time (the pump's cadence for
+    // timers); a completed step wakes it early.
+    const bool has_content = batch_records_ > 0 || pumped > 0;
+    const int64_t wait = has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : remaining;
     KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
     if (!msg) {
-      if (batch_records_ > 0) break;
+      if (has_content && !runtime_->HasCompletions()) break;
       continue;
     }
     if (msg->err) {

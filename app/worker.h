@@ -94,7 +94,8 @@ class Worker {
   void StartRestore(int32_t partition);
   void DrainRestores();
   void PauseResume(int32_t partition, bool pause);
-  void RunPump();
+  // Collects finished steps and starts due ones; returns the records it produced.
+  size_t RunPump();
   void RestoreTouched();
   Status StartEmbeddedBroker();
   Status CreateProducer();
@@ -145,6 +146,7 @@ class Worker {
   rd_kafka_mock_cluster_t* mock_ = nullptr; // owned by mock_owner_
   KafkaPtr producer_;
   KafkaPtr consumer_;
+  KafkaQueuePtr wake_queue_;                // the consumer's queue, yielded by step completions
   std::unique_ptr<handlers::Dispatcher> dispatcher_;
   std::unique_ptr<aws::ClientProvider> aws_clients_;
   std::unique_ptr<Executor> executor_;          // workflow steps (runtime.io_threads)

@@ -423,8 +423,8 @@ def main():
                                                     str(ROOT / "build" / "app" / "fleetkeeper")))
     ap.add_argument("--endpoint-procs", type=int, default=2,
                     help="processes of the loopback endpoint (one saturated at ~3,300 calls/s)")
-    ap.add_argument("--io-threads", type=int, default=8,
-                    help="the worker's runtime.io_threads (8 is the default configuration)")
+    ap.add_argument("--io-threads", type=int, default=32,
+                    help="the worker's runtime.io_threads (32 is the default configuration)")
     ap.add_argument("--json")
     args = ap.parse_args()
     events = [sns_lambda_event(i, args.groups) for i in range(args.events)]

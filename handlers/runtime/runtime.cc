@@ -524,8 +524,12 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
         c->outcome = handler->RunStep(c->cp.step(), ctx);
       }
     }
-    std::lock_guard<std::mutex> lock(completions_mu_);
-    completions_.push_back(std::make_unique<Completion>(std::move(*c)));
+    {
+      std::lock_guard<std::mutex> lock(completions_mu_);
+      completions_.push_back(std::make_unique<Completion>(std::move(*c)));
+      ++pending_completions_;
+    }
+    if (notify_) notify_();
   });
 }
 
@@ -643,6 +647,7 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
     done.swap(completions_);
+    pending_completions_.store(0);
   }
   for (auto& c : done) {
     --running_;

@@ -80,6 +80,13 @@ class WorkflowRuntime {
   // The batch aborted: the partitions it touched must be restored; returns them (already dropped).
   std::vector<int32_t> OnAborted();
 
+  // Called from an executor thread each time a step completes, so that the poll thread can pump
+  // at once instead of at its next batch boundary (the worker wakes its consumer poll). Set it
+  // before the first step starts.
+  void SetCompletionNotifier(std::function<void()> notify) { notify_ = std::move(notify); }
+  // True when completed steps wait for Pump. Any thread.
+  bool HasCompletions() const { return pending_completions_.load() > 0; }
+
   // --- introspection -----------------------------------------------------------------------
   size_t live_workflows() const;
   size_t running_steps() const { return running_.load(); }
@@ -117,6 +124,8 @@ class WorkflowRuntime {
 
   std::mutex completions_mu_;
   std::deque<std::unique_ptr<Completion>> completions_;
+  std::atomic<size_t> pending_completions_{0};
+  std::function<void()> notify_;
 };
 
 }  // namespace fleetkeeper::handlers
