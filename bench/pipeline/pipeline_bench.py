@@ -215,7 +215,9 @@ class FleetkeeperPipeline:
             f'  "bootstrap.servers": "{brokers}"',
             f'  "group.id": "{topics.prefix}-group"',
             f'  "transactional.id": "{topics.prefix}-worker"',
-            "kafka_transactions: \"on\"",
+            # FK_BENCH_KAFKA: extra librdkafka properties to compare, e.g. '"linger.ms": "20"'.
+            *[f"  {p.strip()}" for p in os.environ.get("FK_BENCH_KAFKA", "").split(",") if p.strip()],
+            f"kafka_transactions: \"{os.environ.get('FK_BENCH_TXN', 'on')}\"",
             "topics:",
             f"  inputs: [{', '.join(topics.inputs)}]",
             f"  work: {topics.work}",
@@ -233,7 +235,7 @@ class FleetkeeperPipeline:
         self.logfh = None
 
     def describe(self):
-        return "fleetkeeper run, kafka_transactions: on, default batching (500 records / 100 ms)"
+        return "fleetkeeper run, kafka_transactions: on, default batching (2000 records / 100 ms)"
 
     def start(self):
         self.logfh = open(self.log, "w")
@@ -252,6 +254,9 @@ class FleetkeeperPipeline:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def pids(self):
+        return [self.proc.pid] if self.proc else []
 
     def stop(self):
         if self.alive():
@@ -301,6 +306,9 @@ class KcatPipeline:
     def alive(self):
         return all(p.poll() is None for p in self.procs)
 
+    def pids(self):
+        return [p.pid for p in self.procs]
+
     def stop(self):
         # Consumers first: their producers then see end of input and flush.
         for p in self.procs[0::2] + self.procs[1::2]:
@@ -316,6 +324,23 @@ class KcatPipeline:
 
 
 # --- measurement ----------------------------------------------------------------------------------
+def cpu_seconds(pid):
+    """User + system CPU of a process so far (0 when it cannot be read)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pid():
+    """The local test broker's pid (scripts/kafka.sh), or None when the broker is elsewhere."""
+    port = bootstrap().rsplit(":", 1)[-1]
+    name = "kafka.pid" if port == "19092" else f"kafka-{port}.pid"
+    pid_file = ROOT / ".cache" / name
+    return pid_file.read_text().strip() if pid_file.exists() else None
+
+
 
 class ResultReader:
     """Reads the results topic with read_committed; records when each stamped input's first result
@@ -396,8 +421,14 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
         reader = ResultReader(brokers, topics)
         fillers = Fillers(brokers, topics.inputs)
         t0 = time.time_ns()
+        broker = broker_pid()
+        broker_cpu0 = cpu_seconds(broker) if broker else 0.0
         pipeline.start()
         reader.wait_for("b", args.events, args.timeout, pipeline, parse_status, fillers)
+        # CPU per event of the throughput phase (start-up included): where the time goes.
+        out["cpu_us_per_event"] = 1e6 * sum(cpu_seconds(p) for p in pipeline.pids()) / args.events
+        if broker:
+            out["broker_cpu_us_per_event"] = 1e6 * (cpu_seconds(broker) - broker_cpu0) / args.events
         # The rate at which the pipeline wrote the results, from their timestamps (set by the
         # producing client; fleetkeeper's become readable at its commit, a few ms later), so that
         # the reader's own speed does not cap it.
@@ -491,13 +522,14 @@ def main():
     m = report["machine"]
     print(f"pipeline benchmark: {m['cpus']} CPUs ({m['cpu']}), load average "
           f"{m['load_average'][0]:.1f}; logs in {workdir}")
-    print(f"  {'side':<12} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
-          f"(throughput: {args.events} events; latency: {args.latency_events} at "
-          f"{args.latency_rate:g}/s)")
+    print(f"  {'side':<12} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'cpu us/ev':>10} {'broker us/ev':>13}  (throughput: {args.events} events; "
+          f"latency: {args.latency_events} at {args.latency_rate:g}/s)")
     for side in sides:
         r = report[side]
         print(f"  {side:<12} {r['events_per_s']:>10.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-              f"{r['max_ms']:>8.1f}")
+              f"{r['max_ms']:>8.1f} {r['cpu_us_per_event']:>10.1f} "
+              f"{r.get('broker_cpu_us_per_event', float('nan')):>13.1f}")
     if "ratio" in report:
         print(f"  ratio fleetkeeper/kcat: {report['ratio']:.2f}x (target >= 0.8x)")
     print(f"  fleetkeeper outcomes: {fk.get('statuses')}")
