@@ -864,7 +864,12 @@ bool Worker::CommitTransactional() {
     std::lock_guard<std::mutex> lock(failures_mu_);
     failures_.clear();
   }
-  // Inputs dead-lettered in this batch are done; forget them.
+  ForgetCommittedPoison();
+  return true;
+}
+
+void Worker::ForgetCommittedPoison() {
+  // Inputs dead-lettered in the committed batch are done; forget them.
   for (const auto& [tp, off] : batch_offsets_) {
     for (auto it = poison_.begin(); it != poison_.end();) {
       if (std::get<0>(it->first) == tp.first && std::get<1>(it->first) == tp.second &&
@@ -875,7 +880,6 @@ bool Worker::CommitTransactional() {
       }
     }
   }
-  return true;
 }
 
 bool Worker::CommitAtLeastOnce() {
@@ -909,6 +913,7 @@ bool Worker::CommitAtLeastOnce() {
     RestoreTouched();
     return false;
   }
+  ForgetCommittedPoison();
   return true;
 }
 

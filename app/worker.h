@@ -65,6 +65,9 @@ class Worker {
   const std::string& bootstrap() const { return bootstrap_; }
   // Records whose batch committed; safe to read from another thread.
   int64_t records_done() const { return records_done_.load(); }
+  // Inputs waiting to be dead-lettered because their output could not be produced. Poll thread,
+  // or once Run() has returned.
+  size_t poisoned_inputs() const { return poison_.size(); }
 
  private:
   using PartitionKey = std::pair<std::string, int32_t>;
@@ -117,6 +120,8 @@ class Worker {
   void AbortBatch(const std::string& why);
   void RewindPartitions(const std::vector<PartitionKey>& partitions);
   void CollectDeliveryFailures();
+  // After a commit: inputs below the committed offsets that were dead-lettered are done.
+  void ForgetCommittedPoison();
   void SetFatal(int code, const std::string& why);
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,

@@ -356,6 +356,10 @@ TEST_F(WorkerMockClusterTest, EveryInputGetsAnOutcomeThroughCommitProduceAndBrok
   inputs.Flush();
 
   auto outcomes = CollectOutcomes(bootstrap_, inputs.delivered(), std::chrono::seconds(20));
+  worker_->RequestStop();
+  thread_.join();
+  // Dead-lettered inputs are forgotten once their batch commits: nothing is left to remember.
+  EXPECT_EQ(worker_->poisoned_inputs(), 0u) << "inputs remembered as poison after their commit";
   EXPECT_EQ(StopWorker(), kExitOk);
 
   ASSERT_EQ(inputs.delivered().size(), static_cast<size_t>(n));
