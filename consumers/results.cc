@@ -172,7 +172,7 @@ v1::Result MakeResult(const v1::Event& event, v1::Result::Status status, std::st
   r.set_status(status);
   r.set_reason(std::move(reason));
   r.set_started_at(FormatRfc3339(now_ms));
-  r.set_finished_at(FormatRfc3339(now_ms));
+  r.set_finished_at(r.started_at());
   *r.mutable_source() = event.source();
   r.set_id(ResultId(r));
   return r;
