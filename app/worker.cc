@@ -363,7 +363,8 @@ int Worker::Run() {
   if (code != 0) {
     std::fprintf(stderr, "fleetkeeper: %s\n", fatal_reason_.c_str());
   } else {
-    spdlog::info("stopped: {} records done", records_done_.load());
+    spdlog::info("stopped: {} records done in {} batches, {} ms of them committing", records_done_.load(),
+                 batches_committed_, commit_ms_total_);
   }
   return code;
 }
