@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -167,6 +168,13 @@ Status Worker::StartEmbeddedBroker() {
 
 Status Worker::CreateProducer() {
   std::map<std::string, std::string> props = kafka_props_;
+  // A full producer queue may hold the poll thread for a third of max.poll.interval.ms at most.
+  int64_t max_poll_interval_ms = 300000;  // librdkafka's default
+  if (auto it = kafka_props_.find("max.poll.interval.ms"); it != kafka_props_.end()) {
+    const std::string& v = it->second;
+    std::from_chars(v.data(), v.data() + v.size(), max_poll_interval_ms);
+  }
+  queue_full_limit_ms_ = std::max<int64_t>(1000, max_poll_interval_ms / 3);
   // Consumer-only properties would only produce warnings on a producer.
   for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
                         "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
@@ -557,10 +565,10 @@ size_t Worker::RunPump() {
   none.partition = -1;
   none.offset = -1;
   for (auto& out : outs) {
-    if (Produce(out) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::error("cannot produce a workflow record to {}; the batch will abort", out.topic);
-      std::lock_guard<std::mutex> lock(failures_mu_);
-      failures_.push_back({{"", -1, -1}, "produce failed"});
+    if (rd_kafka_resp_err_t err = Produce(out); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // A checkpoint or result the batch cannot carry: the batch must not commit without it.
+      FailBatch(fmt::format("cannot produce a workflow record to {}: {}", out.topic,
+                            rd_kafka_err2str(err)));
     }
   }
   if (transactional_) {
@@ -636,6 +644,7 @@ void Worker::PollBatch() {
     if (fatal_code_.load() != 0) return;
     batch_offsets_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
     ++batch_records_;
+    if (!batch_failed_.empty()) break;  // it will be read again: stop adding to it
   }
   if (fatal_code_.load() == 0) RunPump();
   if ((txn_open_ || !batch_offsets_.empty()) && fatal_code_.load() == 0) CommitBatch();
@@ -751,21 +760,34 @@ void Worker::ProduceFor(const consumers::InputRecord& input, consumers::OutRecor
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   if (fatal_code_.load() != 0) return;
   std::string why = fmt::format("producing to {} failed: {}", out.topic, rd_kafka_err2str(err));
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    // Not the record's fault: the batch is retried once the producer has drained.
+    FailBatch(why);
+    return;
+  }
   spdlog::warn("record {}/{}@{}: {}; sending it to {}", input.topic, input.partition, input.offset,
                why, out_topics_.dlq);
   if (out.topic == out_topics_.dlq) {
-    spdlog::error("record {}/{}@{} cannot be dead-lettered either: {}", input.topic,
-                  input.partition, input.offset, why);
+    // The input would be committed without an outcome: retry the batch instead.
+    FailBatch(fmt::format("record {}/{}@{} cannot be dead-lettered either: {}", input.topic,
+                          input.partition, input.offset, why));
     return;
   }
   err = Produce(consumers::DlqRecord(input, why, out_topics_));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::error("record {}/{}@{} cannot be dead-lettered: {}", input.topic, input.partition,
-                  input.offset, rd_kafka_err2str(err));
+    FailBatch(fmt::format("record {}/{}@{} cannot be dead-lettered: {}", input.topic,
+                          input.partition, input.offset, rd_kafka_err2str(err)));
   }
 }
 
+void Worker::FailBatch(std::string why) {
+  spdlog::error("{}; the batch will be retried", why);
+  ++batches_failed_;
+  if (batch_failed_.empty()) batch_failed_ = std::move(why);
+}
+
 rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
+  int64_t queue_full_since = -1;
   for (;;) {
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(out.headers.size());
     for (const auto& h : out.headers) {
@@ -786,6 +808,10 @@ rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
     rd_kafka_headers_destroy(hdrs);
     delete tag;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      // Wait for deliveries to free the queue, but not so long that the consumer misses its
+      // max.poll.interval.ms: past the bound the batch is retried from its committed offsets.
+      if (queue_full_since < 0) queue_full_since = clock_.MonotonicMs();
+      if (clock_.MonotonicMs() - queue_full_since > queue_full_limit_ms_) return err;
       rd_kafka_poll(producer_.get(), 50);
       continue;
     }
@@ -817,6 +843,11 @@ bool Worker::CommitBatch() {
 }
 
 bool Worker::CommitTransactional() {
+  if (!batch_failed_.empty() && txn_open_) {
+    AbortBatch(batch_failed_);
+    return false;
+  }
+  batch_failed_.clear();
   if (!txn_open_) return true;
   const int64_t batch_no = batches_committed_ + 1;
   if (hooks_.abort_batch > 0 && batch_no == hooks_.abort_batch) {
@@ -888,10 +919,11 @@ bool Worker::CommitAtLeastOnce() {
   CollectDeliveryFailures();
   std::vector<PartitionKey> parts;
   for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
-  bool failed = false;
+  bool failed = !batch_failed_.empty();
+  batch_failed_.clear();
   {
     std::lock_guard<std::mutex> lock(failures_mu_);
-    failed = !failures_.empty();
+    failed = failed || !failures_.empty();
     failures_.clear();
   }
   if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR || failed) {
@@ -927,6 +959,7 @@ void Worker::CollectDeliveryFailures() {
 
 void Worker::AbortBatch(const std::string& why) {
   spdlog::warn("aborting the batch: {}", why);
+  batch_failed_.clear();
   // Let in-flight produce and AddPartitionsToTxn requests finish first: purging them mid-flight
   // makes librdkafka 2.0.2's EndTxn(abort) fail with INVALID_TXN_STATE, a fatal error. In an
   // already failed transaction the flush returns at once.

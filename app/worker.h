@@ -65,6 +65,8 @@ class Worker {
   const std::string& bootstrap() const { return bootstrap_; }
   // Records whose batch committed; safe to read from another thread.
   int64_t records_done() const { return records_done_.load(); }
+  // Times a batch could not carry an output and was read again; safe from another thread.
+  int64_t batches_failed() const { return batches_failed_.load(); }
   // Inputs waiting to be dead-lettered because their output could not be produced. Poll thread,
   // or once Run() has returned.
   size_t poisoned_inputs() const { return poison_.size(); }
@@ -111,6 +113,9 @@ class Worker {
   void ProcessInput(const rd_kafka_message_t* msg);
   void ProcessWork(const rd_kafka_message_t* msg);
   void ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out);
+  // The open batch cannot commit (an output it needs was not produced): the commit aborts it and
+  // the batch is read again. The first reason is kept.
+  void FailBatch(std::string why);
   rd_kafka_resp_err_t Produce(const consumers::OutRecord& out);
   bool EnsureTransaction();
   // Commits the open batch. Returns false when it had to abort (the batch is rewound).
@@ -174,9 +179,12 @@ class Worker {
   bool txn_open_ = false;
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   int batch_records_ = 0;
+  std::string batch_failed_;     // why the open batch must not commit ("" = it may)
+  int64_t queue_full_limit_ms_ = 100000;  // longest wait for room in the producer queue
   int64_t batches_committed_ = 0;
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
   std::atomic<int64_t> records_done_{0};
+  std::atomic<int64_t> batches_failed_{0};
 
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;

@@ -232,15 +232,17 @@ std::map<Source, std::vector<Outcome>> CollectOutcomes(const std::string& bootst
   return out;
 }
 
-v1::WorkerConfig MockWorkerConfig() {
+// `extra_kafka`: more lines of the kafka: map, each "  key: value\n".
+v1::WorkerConfig MockWorkerConfig(const std::string& extra_kafka = "") {
   // No bootstrap.servers: the worker uses the embedded broker, here the test's mock cluster.
   std::string yaml = std::string(R"(
 kafka:
   group.id: mock-workers
   session.timeout.ms: "6000"
   heartbeat.interval.ms: "1000"
+)") + extra_kafka + R"(
 topics:
-  inputs: [)") + kEvents + ", " + kCommands + R"(]
+  inputs: [)" + kEvents + ", " + kCommands + R"(]
   work: )" + kWork + R"(
   results: )" + kResults + R"(
   dlq: )" + kDlq + R"(
@@ -282,10 +284,10 @@ class WorkerMockClusterTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::info);
   }
 
-  void StartWorker() {
+  void StartWorker(const std::string& extra_kafka = "") {
     WorkerHooks hooks;
     hooks.embedded_cluster = cluster_;
-    worker_ = std::make_unique<Worker>(MockWorkerConfig(), hooks);
+    worker_ = std::make_unique<Worker>(MockWorkerConfig(extra_kafka), hooks);
     thread_ = std::thread([this] { exit_code_ = worker_->Run(); });
   }
 
@@ -401,6 +403,44 @@ TEST_F(WorkerMockClusterTest, EveryInputGetsAnOutcomeThroughCommitProduceAndBrok
   EXPECT_GT(repeated, 0) << "no input was processed twice: the failed commits had no effect";
   EXPECT_GT(produce_failures_reported, 0)
       << "no DLQ record names the permanent produce error (MSG_SIZE_TOO_LARGE)";
+}
+
+TEST_F(WorkerMockClusterTest, AFullProducerQueueRetriesTheBatchInsteadOfStallingThePollLoop) {
+  // The worker's producer queue holds 10 messages and the broker answers its first produce
+  // requests after 2.5 s each, so the queue fills and stays full. The poll thread may wait for
+  // room for a third of max.poll.interval.ms (2 s here); then the batch is read again from its
+  // committed offsets: not dead-lettered, not committed without its outputs.
+  InputProducer inputs(bootstrap_);
+  GoodInputs good;
+  for (int n = 0; n < 200; ++n) {
+    auto [topic, value] = good.Make(n);
+    inputs.Send(topic, value, true);
+  }
+  inputs.Flush();
+  // Pushed once the test's own inputs are acknowledged: from then on only the worker produces.
+  rd_kafka_mock_broker_push_request_error_rtts(
+      cluster_, 1, kProduceApi, 6, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR,
+      2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500,
+      RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500);
+  StartWorker("  queue.buffering.max.messages: \"10\"\n  max.poll.interval.ms: \"6000\"\n");
+
+  auto outcomes = CollectOutcomes(bootstrap_, inputs.delivered(), std::chrono::seconds(90));
+  const int64_t failed = worker_->batches_failed();
+  EXPECT_EQ(StopWorker(), kExitOk);
+  int missing = 0;
+  for (const auto& [src, is_good] : inputs.delivered()) {
+    auto it = outcomes.find(src);
+    if (it == outcomes.end()) {
+      ++missing;
+      continue;
+    }
+    for (const Outcome& o : it->second) {
+      EXPECT_NE(o.kind, "DLQ") << "a full queue dead-lettered an input: " << o.reason;
+    }
+  }
+  EXPECT_EQ(missing, 0) << missing << " of " << inputs.delivered().size()
+                        << " inputs have no outcome";
+  EXPECT_GT(failed, 0) << "the queue never stayed full past the bound: the test proved nothing";
 }
 
 }  // namespace
