@@ -319,6 +319,8 @@ class Validator {
     AtLeast(ChildPath(rp, "max_unavailable"), r.max_unavailable(), 1);
     Positive(ChildPath(rp, "step_timeout"), r.step_timeout());
     MetricsNamespace(ChildPath(p, "metrics_namespace"), a.metrics_namespace());
+    // Unset means the handler's default; set, it must be usable as a poll period.
+    if (a.has_poll_interval()) Positive(ChildPath(p, "poll_interval"), a.poll_interval());
   }
 
   void MetricsNamespace(const std::string& path, const std::string& ns) {

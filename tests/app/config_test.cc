@@ -364,6 +364,23 @@ TEST(ConfigTest, AmiRolloutTargetChecks) {
       "not an EC2 instance id"));
 }
 
+TEST(ConfigTest, AmiRolloutPollIntervalMustBePositive) {
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt("handlers: {ami_rollout: {poll_interval: 0s}}",
+                                       "handlers.ami_rollout.poll_interval"),
+                           "must be a duration above zero"));
+  // A negative duration does not parse: the type error names the same key.
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt("handlers: {ami_rollout: {poll_interval: -5s}}",
+                                       "handlers.ami_rollout.poll_interval"),
+                           "a duration with a unit"));
+  auto errors = ValidateConfigText("handlers: {ami_rollout: {poll_interval: 2s}}", NoEnv());
+  EXPECT_TRUE(errors.empty()) << Describe(errors);
+  EXPECT_EQ(DurationMs(MustLoad("handlers: {ami_rollout: {poll_interval: 2s}}")
+                           .handlers()
+                           .ami_rollout()
+                           .poll_interval()),
+            2000);
+}
+
 TEST(ConfigTest, TopLevelAndAwsChecks) {
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("aws: {region: US-East}", "aws.region"), "region"));
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("aws: {default_account: \"12345\"}", "aws.default_account"),
