@@ -96,9 +96,10 @@ Result<int64_t> EnsureVersion(RolloutTick& t, const v1::AsgRollout& a, int64_t s
   req.client_token = token;
   auto created = ec2.CreateLaunchTemplateVersion(req);
   if (!created.ok()) return created.error();
-  t.Record(Resource(a), "create-launch-template-version", kSucceeded,
-           fmt::format("{} version {} from version {} with ImageId {} ({})", TemplateLabel(a),
-                       created->version_number, source, image, purpose));
+  t.RecordCall(Resource(a), "create-launch-template-version",
+               fmt::format("{} version {} from version {} with ImageId {} ({})", TemplateLabel(a),
+                           created->version_number, source, image, purpose),
+               created->request_id);
   return created->version_number;
 }
 

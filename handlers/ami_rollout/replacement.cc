@@ -21,18 +21,24 @@ constexpr char kStopOld[] = "stop-old";
 constexpr char kWaitOldStopped[] = "wait-old-stopped";
 constexpr char kDetachVolumes[] = "detach-volumes";
 constexpr char kWaitVolumesDetached[] = "wait-volumes-detached";
+constexpr char kDetachInterfaces[] = "detach-interfaces";
+constexpr char kWaitInterfacesDetached[] = "wait-interfaces-detached";
 constexpr char kPrepareLaunch[] = "prepare-launch";
 constexpr char kLaunch[] = "launch";
 constexpr char kWaitNewRunning[] = "wait-new-running";
+constexpr char kConfigureNew[] = "configure-new";
 constexpr char kStopNew[] = "stop-new";
 constexpr char kWaitNewStopped[] = "wait-new-stopped";
 constexpr char kAttachVolumes[] = "attach-volumes";
 constexpr char kWaitVolumesAttached[] = "wait-volumes-attached";
+constexpr char kAttachInterfaces[] = "attach-interfaces";
+constexpr char kWaitInterfacesAttached[] = "wait-interfaces-attached";
 constexpr char kStartNew[] = "start-new";
 constexpr char kWaitNewStarted[] = "wait-new-started";
 constexpr char kMoveEip[] = "move-eip";
 constexpr char kRegisterNew[] = "register-new";
 constexpr char kWaitNewHealthy[] = "wait-new-healthy";
+constexpr char kProtectNew[] = "protect-new";
 constexpr char kRetireOld[] = "retire-old";
 constexpr char kKeepOld[] = "keep-old";
 constexpr char kPrepareTask[] = "prepare-task";
@@ -41,9 +47,12 @@ constexpr char kWaitTask[] = "wait-task";
 // Rollback path:
 constexpr char kRbTerminateNew[] = "rollback-terminate-new";
 constexpr char kRbReleaseVolumes[] = "rollback-release-volumes";
+constexpr char kRbReleaseInterfaces[] = "rollback-release-interfaces";
 constexpr char kRbMoveEip[] = "rollback-move-eip";
 constexpr char kRbAttachVolumes[] = "rollback-attach-volumes";
 constexpr char kRbWaitAttached[] = "rollback-wait-attached";
+constexpr char kRbAttachInterfaces[] = "rollback-attach-interfaces";
+constexpr char kRbWaitInterfaces[] = "rollback-wait-interfaces";
 constexpr char kRbPrepareTask[] = "rollback-prepare-task";
 constexpr char kRbCreateTask[] = "rollback-create-task";
 constexpr char kRbWaitTask[] = "rollback-wait-task";
@@ -60,12 +69,29 @@ std::string New(const v1::InstanceRollout& r) {
   return Relaunch(r) ? r.new_instance_id() : r.instance_id();
 }
 
+bool MovesInterfaces(const v1::InstanceRollout& r) {
+  return r.capture().secondary_interfaces_size() > 0;
+}
+// Whether the new instance is stopped for its attachments (DESIGN.md: stop, attach, start).
+bool StopsNew(const RolloutConfig& config, const v1::InstanceRollout& r) {
+  return !config.attach_live && (r.capture().data_volumes_size() > 0 || MovesInterfaces(r));
+}
+// What the new instance gets only once it is healthy, so that a rollback can still terminate it.
+bool ProtectsNew(const v1::InstanceRollout& r) {
+  const auto& enis = r.capture().secondary_interfaces();
+  return r.capture().disable_api_termination() ||
+         std::any_of(enis.begin(), enis.end(), [](const auto& e) {
+           return e.delete_on_termination();
+         });
+}
+
 // Phases that wait for AWS to reach a state; the others act as soon as they are entered.
 bool Waits(const std::string& phase) {
   static const std::set<std::string> kWaiting = {
-      kDrainOld,        kWaitOldStopped,    kWaitVolumesDetached, kWaitNewRunning,
-      kWaitNewStopped,  kWaitVolumesAttached, kWaitNewStarted,    kWaitNewHealthy,
-      kWaitTask,        kRbWaitAttached,    kRbWaitTask,          kRbWaitOldRunning};
+      kDrainOld,         kWaitOldStopped,         kWaitVolumesDetached, kWaitInterfacesDetached,
+      kWaitNewRunning,   kWaitNewStopped,         kWaitVolumesAttached, kWaitInterfacesAttached,
+      kWaitNewStarted,   kWaitNewHealthy,         kWaitTask,            kRbWaitAttached,
+      kRbWaitInterfaces, kRbWaitTask,             kRbWaitOldRunning};
   return kWaiting.count(phase) > 0;
 }
 
@@ -140,48 +166,94 @@ Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what
   return Fail(t, r, fmt::format("{}: {}", what, e.ToString()));
 }
 
+// The items of `ids` as this tick read them (`known`, for the ids in `asked`); the others are read
+// now, in one call.
+template <typename Item, typename Read>
+Result<std::map<std::string, Item>> ReadThrough(std::set<std::string>& asked,
+                                                std::map<std::string, Item>& known,
+                                                const std::vector<std::string>& ids, Read read) {
+  std::vector<std::string> missing;
+  for (const auto& id : ids) {
+    if (!asked.count(id)) missing.push_back(id);
+  }
+  if (!missing.empty()) {
+    auto fresh = read(missing);
+    if (!fresh.ok()) return fresh.error();
+    asked.insert(missing.begin(), missing.end());
+    known.merge(*fresh);
+  }
+  std::map<std::string, Item> out;
+  for (const auto& id : ids) {
+    auto it = known.find(id);
+    if (it != known.end()) out.emplace(it->first, it->second);
+  }
+  return out;
+}
+
 // The instance as this tick read it for every due replacement, or read now (coalesced with the
 // cell's other readers) when the tick did not ask for it.
 Result<aws::Instance> Describe(RolloutTick& t, const std::string& id) {
   TickReads& p = t.prefetched;
-  if (!p.asked_instances.count(id)) {
-    auto r = t.reads.Instances({id});
-    if (!r.ok()) return r.error();
-    p.asked_instances.insert(id);
-    p.instances.merge(*r);
-  }
-  auto it = p.instances.find(id);
-  if (it == p.instances.end()) return Error(ErrorCode::kNotFound, "instance " + id + " not found");
+  auto read = ReadThrough(p.asked_instances, p.instances, {id},
+                          [&](const std::vector<std::string>& ids) {
+                            return t.reads.Instances(ids);
+                          });
+  if (!read.ok()) return read.error();
+  auto it = read->find(id);
+  if (it == read->end()) return Error(ErrorCode::kNotFound, "instance " + id + " not found");
   return it->second;
 }
 
 Result<std::map<std::string, aws::Volume>> DataVolumes(RolloutTick& t,
                                                        const v1::InstanceRollout& r) {
+  std::vector<std::string> ids;
+  for (const auto& v : r.capture().data_volumes()) ids.push_back(v.volume_id());
   TickReads& p = t.prefetched;
-  std::vector<std::string> missing;
-  for (const auto& v : r.capture().data_volumes()) {
-    if (!p.asked_volumes.count(v.volume_id())) missing.push_back(v.volume_id());
-  }
-  if (!missing.empty()) {
-    auto read = t.reads.Volumes(missing);
-    if (!read.ok()) return read.error();
-    p.asked_volumes.insert(missing.begin(), missing.end());
-    p.volumes.merge(*read);
-  }
-  std::map<std::string, aws::Volume> out;
-  for (const auto& v : r.capture().data_volumes()) {
-    auto it = p.volumes.find(v.volume_id());
-    if (it != p.volumes.end()) out.emplace(it->first, it->second);
-  }
+  return ReadThrough(p.asked_volumes, p.volumes, ids,
+                     [&](const std::vector<std::string>& missing) {
+                       return t.reads.Volumes(missing);
+                     });
+}
+
+// DescribeNetworkInterfaces by id (an unknown id fails the call, as in EC2).
+Result<std::map<std::string, aws::NetworkInterface>> ReadInterfaces(
+    aws::Ec2& ec2, const std::vector<std::string>& ids) {
+  std::map<std::string, aws::NetworkInterface> out;
+  aws::DescribeNetworkInterfacesRequest req;
+  req.network_interface_ids = ids;
+  do {
+    auto r = ec2.DescribeNetworkInterfaces(req);
+    if (!r.ok()) return r.error();
+    for (auto& n : r->network_interfaces) out.insert_or_assign(n.id, std::move(n));
+    req.next_token = r->next_token;
+  } while (!req.next_token.empty());
   return out;
+}
+
+Result<std::map<std::string, aws::NetworkInterface>> SecondaryInterfaces(
+    RolloutTick& t, const v1::InstanceRollout& r) {
+  std::vector<std::string> ids;
+  for (const auto& e : r.capture().secondary_interfaces()) ids.push_back(e.network_interface_id());
+  TickReads& p = t.prefetched;
+  return ReadThrough(p.asked_interfaces, p.interfaces, ids,
+                     [&](const std::vector<std::string>& missing) {
+                       return ReadInterfaces(*t.ctx.aws().ec2, missing);
+                     });
 }
 
 // The outcome of a state change this tick sent for many instances in one call, else of a call for
 // `id` alone.
-Status ChangeState(const std::map<std::string, Status>& batched, const std::string& id,
-                   const std::function<Status()>& alone) {
+CallOutcome ChangeState(const std::map<std::string, CallOutcome>& batched, const std::string& id,
+                        const std::function<CallOutcome()>& alone) {
   auto it = batched.find(id);
   return it != batched.end() ? it->second : alone();
+}
+
+// The request id of a call's answer, or its error.
+template <typename Answer>
+CallOutcome RequestIdOf(const Result<Answer>& answer) {
+  if (!answer.ok()) return answer.error();
+  return CallOutcome(answer->request_id);
 }
 
 // Instances launched with any of `tokens` (one DescribeInstances, the client-token filter's values
@@ -209,11 +281,9 @@ Status FindByClientTokens(RolloutTick& t, const std::vector<std::string>& tokens
   return Ok{};
 }
 
-Status StopNow(RolloutTick& t, const std::string& id) {
-  return ChangeState(t.prefetched.stopped, id, [&]() -> Status {
-    auto s = t.ctx.aws().ec2->StopInstances({{id}, std::nullopt, std::nullopt});
-    if (!s.ok()) return s.error();
-    return Ok{};
+CallOutcome StopNow(RolloutTick& t, const std::string& id) {
+  return ChangeState(t.prefetched.stopped, id, [&] {
+    return RequestIdOf(t.ctx.aws().ec2->StopInstances({{id}, std::nullopt, std::nullopt}));
   });
 }
 
@@ -291,6 +361,15 @@ Progress RegisterNew(RolloutTick& t, v1::InstanceRollout& r) {
   return Enter(t, r, kWaitNewHealthy, Progress::kCheckpoint);
 }
 
+// "eni-1 at device 1, eni-2 at device 2"
+std::string InterfaceList(const v1::InstanceCapture& c) {
+  std::vector<std::string> out;
+  for (const auto& e : c.secondary_interfaces()) {
+    out.push_back(fmt::format("{} at device {}", e.network_interface_id(), e.device_index()));
+  }
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+
 std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
                           const std::string& retired) {
   const auto& c = r.capture();
@@ -300,6 +379,8 @@ std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
     for (const auto& v : c.data_volumes()) {
       parts.push_back(fmt::format("{} attached at {}", v.volume_id(), v.device()));
     }
+    if (MovesInterfaces(r)) parts.push_back("network interface(s) " + InterfaceList(c) + " moved");
+    if (!c.cpu_credits().empty()) parts.push_back("CPU credits " + c.cpu_credits());
     if (!r.new_private_ip().empty() && r.new_private_ip() != c.private_ip()) {
       parts.push_back(fmt::format("private IP {} -> {}", c.private_ip(), r.new_private_ip()));
     }
@@ -357,7 +438,7 @@ Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
   if (!Relaunch(r)) {
     return Done(t, r, kSucceeded, SuccessDetail(t, r, ""));
   }
-  return Enter(t, r, kRetireOld, Progress::kCheckpoint);
+  return Enter(t, r, ProtectsNew(r) ? kProtectNew : kRetireOld, Progress::kCheckpoint);
 }
 
 // ---- relaunch --------------------------------------------------------------------------------
@@ -365,9 +446,9 @@ Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
 // No describe first: StopInstances of a stopping or stopped instance succeeds and changes
 // nothing, so a re-run after a crash is harmless, and wait-old-stopped reads the state anyway.
 Progress StopOld(RolloutTick& t, v1::InstanceRollout& r) {
-  Status s = StopNow(t, Old(r));
+  CallOutcome s = StopNow(t, Old(r));
   if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
-  t.Record(Resource(Old(r)), "stop-instances", kSucceeded, "stopping the old instance");
+  t.RecordCall(Resource(Old(r)), "stop-instances", "stopping the old instance", *s);
   return Enter(t, r, kWaitOldStopped, Progress::kCheckpoint);
 }
 
@@ -396,8 +477,8 @@ Progress DetachVolumes(RolloutTick& t, v1::InstanceRollout& r) {
     req.device = dv.device();
     auto d = t.ctx.aws().ec2->DetachVolume(req);
     if (!d.ok()) return OnError(t, r, "detach-volume", d.error());
-    t.Record("volume:" + dv.volume_id(), "detach-volume", kSucceeded,
-             fmt::format("from {} at {}", Old(r), dv.device()));
+    t.RecordCall("volume:" + dv.volume_id(), "detach-volume",
+                 fmt::format("from {} at {}", Old(r), dv.device()), d->request_id);
   }
   return Enter(t, r, kWaitVolumesDetached, Progress::kCheckpoint);
 }
@@ -408,7 +489,221 @@ Progress WaitVolumesDetached(RolloutTick& t, v1::InstanceRollout& r) {
   for (const auto& [id, v] : *volumes) {
     if (v.state != "available") return WaitFor(t, r, id + " to detach (now " + v.state + ")");
   }
+  return Enter(t, r, MovesInterfaces(r) ? kDetachInterfaces : kPrepareLaunch,
+               Progress::kCheckpoint);
+}
+
+// ---- secondary network interfaces ----------------------------------------------------------
+
+v1::InterfaceMove& MoveOf(v1::InstanceRollout& r, const std::string& eni) {
+  for (auto& m : *r.mutable_interface_moves()) {
+    if (m.network_interface_id() == eni) return m;
+  }
+  auto* m = r.add_interface_moves();
+  m->set_network_interface_id(eni);
+  return *m;
+}
+
+// Whether the interface is attached to (or attaching to) `instance`.
+bool OnInstance(const aws::NetworkInterface& n, const std::string& instance) {
+  return n.attachment && n.attachment->instance_id == instance &&
+         n.attachment->status != "detached";
+}
+
+// After a call that failed for good: whether a fresh read of the interface shows what the call
+// was to achieve (an earlier call of ours, made before a restart, got there first).
+bool AlreadyDone(RolloutTick& t, const std::string& eni,
+                 const std::function<bool(const aws::NetworkInterface&)>& done) {
+  auto fresh = ReadInterfaces(*t.ctx.aws().ec2, {eni});
+  if (!fresh.ok() || !fresh->count(eni)) return false;
+  t.prefetched.interfaces.insert_or_assign(eni, fresh->at(eni));
+  return done(fresh->at(eni));
+}
+
+// Sends a detach for each captured interface still attached to `from` that this workflow has not
+// detached from it already; an error ends the phase.
+std::optional<Progress> DetachInterfacesFrom(
+    RolloutTick& t, v1::InstanceRollout& r,
+    const std::map<std::string, aws::NetworkInterface>& enis, const std::string& from) {
+  for (const auto& si : r.capture().secondary_interfaces()) {
+    const std::string& id = si.network_interface_id();
+    auto it = enis.find(id);
+    if (it == enis.end()) return Fail(t, r, "network interface " + id + " is gone");
+    const aws::NetworkInterface& n = it->second;
+    if (!OnInstance(n, from) || n.attachment->status == "detaching") continue;
+    v1::InterfaceMove& m = MoveOf(r, id);
+    if (m.detached_from() == from) continue;  // sent before: EC2's read lags behind it
+    auto d = t.ctx.aws().ec2->DetachNetworkInterface({n.attachment->attachment_id, std::nullopt});
+    if (!d.ok() && (Transient(d.error()) ||
+                    !AlreadyDone(t, id, [&](const auto& x) { return !OnInstance(x, from); }))) {
+      return OnError(t, r, "detach-network-interface", d.error());
+    }
+    m.set_detached_from(from);
+    if (d.ok()) {
+      t.RecordCall("eni:" + id, "detach-network-interface",
+                   fmt::format("from {} at device {}", from, n.attachment->device_index),
+                   d->request_id);
+    }
+  }
+  return std::nullopt;
+}
+
+Progress DetachInterfaces(RolloutTick& t, v1::InstanceRollout& r) {
+  auto enis = SecondaryInterfaces(t, r);
+  if (!enis.ok()) return OnError(t, r, "describe-network-interfaces", enis.error());
+  if (auto stop = DetachInterfacesFrom(t, r, *enis, Old(r))) return *stop;
+  return Enter(t, r, kWaitInterfacesDetached, Progress::kCheckpoint);
+}
+
+Progress WaitInterfacesDetached(RolloutTick& t, v1::InstanceRollout& r) {
+  auto enis = SecondaryInterfaces(t, r);
+  if (!enis.ok()) return OnError(t, r, "describe-network-interfaces", enis.error());
+  for (const auto& [id, n] : *enis) {
+    if (OnInstance(n, Old(r))) {
+      return WaitFor(t, r, fmt::format("{} to detach (now {})", id, n.attachment->status));
+    }
+    if (n.attachment) {
+      return Fail(t, r, fmt::format("network interface {} was attached to {} meanwhile", id,
+                                    n.attachment->instance_id));
+    }
+  }
   return Enter(t, r, kPrepareLaunch, Progress::kCheckpoint);
+}
+
+// Attaches every captured interface to `to` at its device index, once: an interface this
+// workflow attached there already is left to the wait that follows.
+Progress AttachInterfaces(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
+                          const char* next) {
+  auto enis = SecondaryInterfaces(t, r);
+  if (!enis.ok()) return OnError(t, r, "describe-network-interfaces", enis.error());
+  for (const auto& si : r.capture().secondary_interfaces()) {
+    const std::string& id = si.network_interface_id();
+    auto it = enis->find(id);
+    if (it == enis->end()) return Fail(t, r, "network interface " + id + " is gone");
+    const aws::NetworkInterface& n = it->second;
+    v1::InterfaceMove& m = MoveOf(r, id);
+    const bool leaving = n.attachment && n.attachment->status == "detaching";
+    if ((OnInstance(n, to) && !leaving) || m.attached_to() == to) continue;
+    if (n.attachment || n.status != "available") {
+      return WaitFor(t, r, fmt::format("{} to be available (now {})", id, n.status));
+    }
+    aws::AttachNetworkInterfaceRequest req;
+    req.network_interface_id = id;
+    req.instance_id = to;
+    req.device_index = si.device_index();
+    if (si.network_card_index() > 0) req.network_card_index = si.network_card_index();
+    auto a = t.ctx.aws().ec2->AttachNetworkInterface(req);
+    if (!a.ok() && (Transient(a.error()) ||
+                    !AlreadyDone(t, id, [&](const auto& x) { return OnInstance(x, to); }))) {
+      return OnError(t, r, "attach-network-interface", a.error());
+    }
+    m.set_attached_to(to);
+    if (!a.ok()) {
+      m.set_attachment_id(t.prefetched.interfaces.at(id).attachment->attachment_id);
+    } else {
+      m.set_attachment_id(a->attachment_id);
+      t.RecordCall("eni:" + id, "attach-network-interface",
+                   fmt::format("to {} at device {}", to, si.device_index()), a->request_id);
+    }
+  }
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+// One setting of the new instance (ModifyInstanceAttribute takes one per call), recorded as
+// `what`.
+Status ModifyNew(RolloutTick& t, const v1::InstanceRollout& r,
+                 aws::ModifyInstanceAttributeRequest req, const std::string& what) {
+  req.instance_id = New(r);
+  auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
+  if (!m.ok()) return m.error();
+  t.RecordCall(Resource(New(r)), "modify-instance-attribute", what + ", as on the old instance",
+               m->request_id);
+  return Ok{};
+}
+
+// A setting the instance works without could not be carried over: retried when the error is
+// transient, else reported and the replacement goes on (undoing a healthy replacement for it would
+// cost more than it saves). nullopt when the replacement goes on.
+std::optional<Progress> SettingFailed(RolloutTick& t, v1::InstanceRollout& r,
+                                      const std::string& resource, const std::string& what,
+                                      const Error& e) {
+  if (Transient(e)) return OnError(t, r, what, e);
+  t.Record(resource, what, kFailed, "not carried over: " + e.message, &e);
+  t.notes.push_back(fmt::format("instance {}: {} failed: {}", Old(r), what, e.ToString()));
+  return std::nullopt;
+}
+
+// Gives each interface attached to `instance` the DeleteOnTermination it had on the old instance
+// (AttachNetworkInterface always attaches without); repeatable as it is.
+std::optional<Progress> RestoreDeleteOnTermination(
+    RolloutTick& t, v1::InstanceRollout& r,
+    const std::map<std::string, aws::NetworkInterface>& enis, const std::string& instance) {
+  for (const auto& si : r.capture().secondary_interfaces()) {
+    auto it = enis.find(si.network_interface_id());
+    if (!si.delete_on_termination() || it == enis.end() || !OnInstance(it->second, instance) ||
+        it->second.attachment->delete_on_termination) {
+      continue;
+    }
+    const std::string resource = "eni:" + si.network_interface_id();
+    auto m = t.ctx.aws().ec2->ModifyNetworkInterfaceAttribute(
+        {si.network_interface_id(), it->second.attachment->attachment_id, true});
+    if (!m.ok()) {
+      if (auto stop = SettingFailed(t, r, resource, "modify-network-interface-attribute",
+                                    m.error())) {
+        return stop;
+      }
+      continue;
+    }
+    t.RecordCall(resource, "modify-network-interface-attribute",
+                 "DeleteOnTermination on at " + instance + ", as it was on the old instance",
+                 m->request_id);
+  }
+  return std::nullopt;
+}
+
+// With `restore`, the attachments then get their DeleteOnTermination back (the rollback's
+// attachments to the old instance; the new one's wait for protect-new).
+Progress WaitInterfacesAttached(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
+                                const char* next, bool restore) {
+  auto enis = SecondaryInterfaces(t, r);
+  if (!enis.ok()) return OnError(t, r, "describe-network-interfaces", enis.error());
+  for (const auto& si : r.capture().secondary_interfaces()) {
+    auto it = enis->find(si.network_interface_id());
+    if (it == enis->end() || !OnInstance(it->second, to) ||
+        it->second.attachment->status != "attached") {
+      return WaitFor(t, r, si.network_interface_id() + " attached to " + to);
+    }
+    if (it->second.attachment->device_index != si.device_index()) {
+      return Fail(t, r, fmt::format("{} is attached to {} at device {}, not {}",
+                                    si.network_interface_id(), to,
+                                    it->second.attachment->device_index, si.device_index()));
+    }
+  }
+  if (restore) {
+    if (auto stop = RestoreDeleteOnTermination(t, r, *enis, to)) return *stop;
+  }
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+// Only the healthy new instance takes the old one's termination protection and its interfaces'
+// DeleteOnTermination: a rollback before this point terminates it, and must neither be refused
+// nor take the interfaces with it.
+Progress ProtectNew(RolloutTick& t, v1::InstanceRollout& r) {
+  if (r.capture().disable_api_termination()) {
+    aws::ModifyInstanceAttributeRequest req;
+    req.disable_api_termination = true;
+    Status m = ModifyNew(t, r, req, "DisableApiTermination on");
+    if (!m.ok()) {
+      if (auto stop = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
+                                    m.error())) {
+        return *stop;
+      }
+    }
+  }
+  auto enis = SecondaryInterfaces(t, r);
+  if (!enis.ok()) return OnError(t, r, "describe-network-interfaces", enis.error());
+  if (auto stop = RestoreDeleteOnTermination(t, r, *enis, New(r))) return *stop;
+  return Enter(t, r, kRetireOld, Progress::kCheckpoint);
 }
 
 Progress PrepareLaunch(RolloutTick& t, v1::InstanceRollout& r) {
@@ -460,8 +755,10 @@ aws::RunInstancesRequest LaunchRequest(const RolloutTick& t, const v1::InstanceR
   placement.tenancy = c.tenancy();
   placement.group_name = c.placement_group();
   req.placement = placement;
-  if (c.disable_api_termination()) req.disable_api_termination = true;
+  // Termination protection comes once the new instance is healthy (protect-new), so that a
+  // rollback can still terminate it.
   req.instance_initiated_shutdown_behavior = c.shutdown_behavior();
+  req.cpu_credits = c.cpu_credits();
   if (c.ebs_optimized()) req.ebs_optimized = true;
   aws::TagSpecification tags{"instance", {}};
   for (const auto& [k, v] : c.tags()) tags.tags[k] = v;
@@ -489,9 +786,13 @@ Progress Launch(RolloutTick& t, v1::InstanceRollout& r) {
   if (run->instances.empty()) return Fail(t, r, "run-instances returned no instance");
   r.set_new_instance_id(run->instances.front().id);
   r.set_new_private_ip(run->instances.front().private_ip);
-  t.Record(Resource(r.new_instance_id()), "run-instances", kSucceeded,
-           fmt::format("replacement for {} from {} ({})", Old(r), t.state.image_id(),
-                       r.capture().instance_type()));
+  t.RecordCall(Resource(r.new_instance_id()), "run-instances",
+               fmt::format("replacement for {} from {} ({}{})", Old(r), t.state.image_id(),
+                           r.capture().instance_type(),
+                           r.capture().cpu_credits().empty()
+                               ? ""
+                               : ", CPU credits " + r.capture().cpu_credits()),
+               run->request_id);
   return Enter(t, r, kWaitNewRunning, Progress::kCheckpoint);
 }
 
@@ -509,13 +810,30 @@ Progress WaitRunning(RolloutTick& t, v1::InstanceRollout& r, const std::string& 
                           i->state_reason_code.empty() ? "" : " (" + i->state_reason_code + ")"));
 }
 
+// What follows the new instance's first run: the attachments, live or while it is stopped.
+const char* AfterNewRunning(const RolloutTick& t) {
+  return t.config.attach_live ? kAttachVolumes : kStopNew;
+}
+
+// The settings RunInstances has no parameter for, as soon as the new instance runs.
+Progress ConfigureNew(RolloutTick& t, v1::InstanceRollout& r) {
+  if (r.capture().source_dest_check_disabled()) {
+    aws::ModifyInstanceAttributeRequest req;
+    req.source_dest_check = false;
+    Status m = ModifyNew(t, r, req, "SourceDestCheck off");
+    if (!m.ok()) return OnError(t, r, "modify-instance-attribute", m.error());
+  }
+  return Enter(t, r, AfterNewRunning(t), Progress::kCheckpoint);
+}
+
 // As StopOld: wait-new-running saw it running, and a repeated stop changes nothing.
 Progress StopNew(RolloutTick& t, v1::InstanceRollout& r) {
-  if (r.capture().data_volumes_size() == 0) return Enter(t, r, kMoveEip, Progress::kCheckpoint);
-  Status s = StopNow(t, New(r));
+  if (!StopsNew(t.config, r)) return Enter(t, r, kMoveEip, Progress::kCheckpoint);
+  CallOutcome s = StopNow(t, New(r));
   if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
-  t.Record(Resource(New(r)), "stop-instances", kSucceeded,
-           "stopped to attach the data volumes (attach_live is off)");
+  t.RecordCall(Resource(New(r)), "stop-instances",
+               "stopped to attach the data volumes and network interfaces (attach_live is off)",
+               *s);
   return Enter(t, r, kWaitNewStopped, Progress::kCheckpoint);
 }
 
@@ -532,8 +850,8 @@ Progress AttachVolumes(RolloutTick& t, v1::InstanceRollout& r, const std::string
     }
     auto a = t.ctx.aws().ec2->AttachVolume({dv.volume_id(), to, dv.device()});
     if (!a.ok()) return OnError(t, r, "attach-volume", a.error());
-    t.Record("volume:" + dv.volume_id(), "attach-volume", kSucceeded,
-             fmt::format("to {} at {}", to, dv.device()));
+    t.RecordCall("volume:" + dv.volume_id(), "attach-volume",
+                 fmt::format("to {} at {}", to, dv.device()), a->request_id);
   }
   return Enter(t, r, next, Progress::kCheckpoint);
 }
@@ -564,23 +882,22 @@ Progress StartInstance(RolloutTick& t, v1::InstanceRollout& r, const std::string
   if (i->state.name == "stopped") {
     auto s = t.ctx.aws().ec2->StartInstances({{id}});
     if (!s.ok()) return OnError(t, r, "start-instances", s.error());
-    t.Record(Resource(id), "start-instances", kSucceeded, why);
+    t.RecordCall(Resource(id), "start-instances", why, s->request_id);
   } else if (i->state.name != "running" && i->state.name != "pending") {
     return Fail(t, r, id + " is " + i->state.name + " and cannot be started");
   }
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
-// wait-new-stopped saw the new instance stopped and only volume attachments happened since, so it
-// is started without a describe; StartInstances of a pending or running instance changes nothing.
+// wait-new-stopped saw the new instance stopped and only attachments happened since, so it is
+// started without a describe; StartInstances of a pending or running instance changes nothing.
 Progress StartNew(RolloutTick& t, v1::InstanceRollout& r) {
-  Status s = ChangeState(t.prefetched.started, New(r), [&]() -> Status {
-    auto started = t.ctx.aws().ec2->StartInstances({{New(r)}});
-    if (!started.ok()) return started.error();
-    return Ok{};
+  CallOutcome s = ChangeState(t.prefetched.started, New(r), [&] {
+    return RequestIdOf(t.ctx.aws().ec2->StartInstances({{New(r)}}));
   });
   if (!s.ok()) return OnError(t, r, "start-instances", s.error());
-  t.Record(Resource(New(r)), "start-instances", kSucceeded, "started with its data volumes");
+  t.RecordCall(Resource(New(r)), "start-instances",
+               "started with its data volumes and network interfaces", *s);
   return Enter(t, r, kWaitNewStarted, Progress::kCheckpoint);
 }
 
@@ -598,15 +915,13 @@ Progress MoveEip(RolloutTick& t, v1::InstanceRollout& r, const std::string& to, 
   auto a = t.ctx.aws().ec2->AssociateAddress(req);
   if (!a.ok()) return OnError(t, r, "associate-address", a.error());
   r.set_eip_moved(moved);
-  t.Record("eip:" + c.eip_public_ip(), "associate-address", kSucceeded, "to " + to);
+  t.RecordCall("eip:" + c.eip_public_ip(), "associate-address", "to " + to, a->request_id);
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
 Progress TerminateOld(RolloutTick& t, v1::InstanceRollout& r) {
-  Status term = ChangeState(t.prefetched.terminated, Old(r), [&]() -> Status {
-    auto done = t.ctx.aws().ec2->TerminateInstances({{Old(r)}});
-    if (!done.ok()) return done.error();
-    return Ok{};
+  CallOutcome term = ChangeState(t.prefetched.terminated, Old(r), [&] {
+    return RequestIdOf(t.ctx.aws().ec2->TerminateInstances({{Old(r)}}));
   });
   if (!term.ok()) {
     if (term.error().aws_code == "OperationNotPermitted") {
@@ -622,7 +937,7 @@ Progress TerminateOld(RolloutTick& t, v1::InstanceRollout& r) {
     t.Record(Resource(Old(r)), "terminate-instances", kFailed, kept, &term.error());
     return Done(t, r, kSucceeded, SuccessDetail(t, r, kept));
   }
-  t.Record(Resource(Old(r)), "terminate-instances", kSucceeded, "old instance retired");
+  t.RecordCall(Resource(Old(r)), "terminate-instances", "old instance retired", *term);
   const std::string retired = "old instance terminated";
   return Done(t, r, kSucceeded, SuccessDetail(t, r, retired));
 }
@@ -673,8 +988,8 @@ Result<std::string> EnsureTask(RolloutTick& t, v1::InstanceRollout& r, const std
   req.tag_specifications.push_back({"replace-root-volume-task", {{kTokenTag, r.task_token()}}});
   auto task = t.ctx.aws().ec2->CreateReplaceRootVolumeTask(req);
   if (!task.ok()) return task.error();
-  t.Record(Resource(Old(r)), "create-replace-root-volume-task", kSucceeded,
-           fmt::format("task {} with {}", task->id, image));
+  t.RecordCall(Resource(Old(r)), "create-replace-root-volume-task",
+               fmt::format("task {} with {}", task->id, image), task->request_id);
   return task->id;
 }
 
@@ -724,16 +1039,18 @@ Progress RbTerminateNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (i->state.name != "terminated" && i->state.name != "shutting-down") {
     auto term = t.ctx.aws().ec2->TerminateInstances({{r.new_instance_id()}});
     if (!term.ok() && term.error().aws_code == "OperationNotPermitted") {
-      // Termination protection was copied from the old instance: stop it instead, and say so.
+      // Protected by someone else meanwhile (this workflow protects it only once it is healthy):
+      // stop it instead, and say so.
       auto s = t.ctx.aws().ec2->StopInstances({{r.new_instance_id()}, std::nullopt, std::nullopt});
       if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
-      t.Record(Resource(r.new_instance_id()), "stop-instances", kSucceeded,
-               "rollback: termination protection is on, so the new instance is left stopped");
+      t.RecordCall(Resource(r.new_instance_id()), "stop-instances",
+                   "rollback: termination protection is on, so the new instance is left stopped",
+                   s->request_id);
     } else if (!term.ok()) {
       return OnError(t, r, "terminate-instances", term.error());
     } else {
-      t.Record(Resource(r.new_instance_id()), "terminate-instances", kSucceeded,
-               "rollback: the replacement is removed");
+      t.RecordCall(Resource(r.new_instance_id()), "terminate-instances",
+                   "rollback: the replacement is removed", term->request_id);
     }
   }
   return Enter(t, r, kRbReleaseVolumes, Progress::kCheckpoint);
@@ -757,6 +1074,28 @@ Progress RbReleaseVolumes(RolloutTick& t, v1::InstanceRollout& r) {
       if (!d.ok() && Transient(d.error())) return OnError(t, r, "detach-volume", d.error());
     }
     return WaitFor(t, r, dv.volume_id() + " to be released (now " + v.state + ")");
+  }
+  return Enter(t, r, MovesInterfaces(r) ? kRbReleaseInterfaces : kRbMoveEip,
+               Progress::kCheckpoint);
+}
+
+// The interfaces leave the new instance (terminating it detaches them in EC2; a new instance
+// kept stopped by its termination protection still holds them).
+Progress RbReleaseInterfaces(RolloutTick& t, v1::InstanceRollout& r) {
+  auto enis = SecondaryInterfaces(t, r);
+  if (!enis.ok()) return OnError(t, r, "describe-network-interfaces", enis.error());
+  if (!r.new_instance_id().empty()) {
+    auto i = Describe(t, r.new_instance_id());
+    if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
+    if (i->state.name == "shutting-down") {
+      return WaitFor(t, r, r.new_instance_id() + " to terminate (it holds the interfaces)");
+    }
+    if (auto stop = DetachInterfacesFrom(t, r, *enis, r.new_instance_id())) return *stop;
+    for (const auto& [id, n] : *enis) {
+      if (OnInstance(n, r.new_instance_id())) {
+        return WaitFor(t, r, fmt::format("{} to be released (now {})", id, n.attachment->status));
+      }
+    }
   }
   return Enter(t, r, kRbMoveEip, Progress::kCheckpoint);
 }
@@ -792,10 +1131,10 @@ Progress RbPrepareTask(RolloutTick& t, v1::InstanceRollout& r) {
 // reason other than throttling or the network (one instance in the wrong state fails the whole
 // call in EC2), each instance is asked alone, so only the one at fault gets the error.
 void ChangeStates(const std::vector<std::string>& ids,
-                  const std::function<Status(const std::vector<std::string>&)>& call,
-                  std::map<std::string, Status>* out) {
+                  const std::function<CallOutcome(const std::vector<std::string>&)>& call,
+                  std::map<std::string, CallOutcome>* out) {
   if (ids.size() < 2) return;  // one instance calls for itself in its phase
-  Status all = call(ids);
+  CallOutcome all = call(ids);
   for (const auto& id : ids) {
     if (all.ok() || Transient(all.error())) {
       out->emplace(id, all);
@@ -806,12 +1145,8 @@ void ChangeStates(const std::vector<std::string>& ids,
 }
 
 template <typename Call>
-std::function<Status(const std::vector<std::string>&)> AsStatus(Call call) {
-  return [call](const std::vector<std::string>& ids) -> Status {
-    auto r = call(ids);
-    if (!r.ok()) return r.error();
-    return Ok{};
-  };
+std::function<CallOutcome(const std::vector<std::string>&)> AsRequestId(Call call) {
+  return [call](const std::vector<std::string>& ids) { return RequestIdOf(call(ids)); };
 }
 
 }  // namespace
@@ -829,14 +1164,19 @@ bool ReplacementDue(const RolloutTick& t, const v1::InstanceRollout& r) {
 }
 
 void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& due) {
-  std::set<std::string> instances, volumes, statuses;
+  std::set<std::string> instances, volumes, statuses, interfaces;
   std::vector<std::string> tokens, stop, start, terminate;
   static const std::set<std::string> kVolumePhases = {
       kDetachVolumes,   kWaitVolumesDetached, kAttachVolumes, kWaitVolumesAttached,
       kRbReleaseVolumes, kRbAttachVolumes,    kRbWaitAttached};
+  static const std::set<std::string> kInterfacePhases = {
+      kDetachInterfaces,    kWaitInterfacesDetached, kAttachInterfaces,
+      kWaitInterfacesAttached, kProtectNew,          kRbReleaseInterfaces,
+      kRbAttachInterfaces,  kRbWaitInterfaces};
   static const std::set<std::string> kInstancePhases = {
-      kCapture,       kWaitOldStopped,  kWaitNewRunning,    kWaitNewStopped,
-      kWaitNewStarted, kRbTerminateNew, kRbStartOld,        kRbWaitOldRunning};
+      kCapture,        kWaitOldStopped, kWaitNewRunning,      kWaitNewStopped,
+      kWaitNewStarted, kRbTerminateNew, kRbReleaseInterfaces, kRbStartOld,
+      kRbWaitOldRunning};
   for (const v1::InstanceRollout* r : due) {
     const std::string& p = r->phase();
     if (kInstancePhases.count(p)) {
@@ -846,10 +1186,15 @@ void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*
     if (kVolumePhases.count(p)) {
       for (const auto& v : r->capture().data_volumes()) volumes.insert(v.volume_id());
     }
+    if (kInterfacePhases.count(p)) {
+      for (const auto& e : r->capture().secondary_interfaces()) {
+        interfaces.insert(e.network_interface_id());
+      }
+    }
     if (p == kWaitNewHealthy) statuses.insert(New(*r));
     if (p == kLaunch) tokens.push_back(r->launch_token());
     if (p == kStopOld) stop.push_back(Old(*r));
-    if (p == kStopNew && r->capture().data_volumes_size() > 0) stop.push_back(New(*r));
+    if (p == kStopNew && StopsNew(t.config, *r)) stop.push_back(New(*r));
     if (p == kStartNew) start.push_back(New(*r));
     if ((p == kRetireOld && t.config.keep_old_for_ms <= 0) ||
         (p == kKeepOld && t.now_ms >= r->retire_at_ms())) {
@@ -876,20 +1221,27 @@ void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*
       p.asked_statuses = std::move(statuses);
     }
   }
+  if (!interfaces.empty()) {
+    if (auto r = ReadInterfaces(*t.ctx.aws().ec2, {interfaces.begin(), interfaces.end()});
+        r.ok()) {
+      p.interfaces = std::move(*r);
+      p.asked_interfaces = std::move(interfaces);
+    }
+  }
   if (tokens.size() > 1 && !FindByClientTokens(t, tokens).ok()) {
     p.by_client_token.clear();
     p.client_tokens_asked = false;
   }
   aws::Ec2& ec2 = *t.ctx.aws().ec2;
-  ChangeStates(stop, AsStatus([&ec2](const std::vector<std::string>& ids) {
+  ChangeStates(stop, AsRequestId([&ec2](const std::vector<std::string>& ids) {
                  return ec2.StopInstances({ids, std::nullopt, std::nullopt});
                }),
                &p.stopped);
-  ChangeStates(start, AsStatus([&ec2](const std::vector<std::string>& ids) {
+  ChangeStates(start, AsRequestId([&ec2](const std::vector<std::string>& ids) {
                  return ec2.StartInstances({ids});
                }),
                &p.started);
-  ChangeStates(terminate, AsStatus([&ec2](const std::vector<std::string>& ids) {
+  ChangeStates(terminate, AsRequestId([&ec2](const std::vector<std::string>& ids) {
                  return ec2.TerminateInstances({ids});
                }),
                &p.terminated);
@@ -938,23 +1290,34 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kWaitOldStopped) return WaitStopped(t, r, old, kDetachVolumes);
   if (p == kDetachVolumes) return DetachVolumes(t, r);
   if (p == kWaitVolumesDetached) return WaitVolumesDetached(t, r);
+  if (p == kDetachInterfaces) return DetachInterfaces(t, r);
+  if (p == kWaitInterfacesDetached) return WaitInterfacesDetached(t, r);
   if (p == kPrepareLaunch) return PrepareLaunch(t, r);
   if (p == kLaunch) return Launch(t, r);
   if (p == kWaitNewRunning) {
-    const char* next = !Relaunch(r) ? kRegisterNew : t.config.attach_live ? kAttachVolumes : kStopNew;
+    const char* next = !Relaunch(r)                               ? kRegisterNew
+                       : r.capture().source_dest_check_disabled() ? kConfigureNew
+                                                                  : AfterNewRunning(t);
     return WaitRunning(t, r, New(r), next);
   }
+  if (p == kConfigureNew) return ConfigureNew(t, r);
   if (p == kStopNew) return StopNew(t, r);
   if (p == kWaitNewStopped) return WaitStopped(t, r, New(r), kAttachVolumes);
   if (p == kAttachVolumes) return AttachVolumes(t, r, New(r), kWaitVolumesAttached);
+  const char* after_attach = StopsNew(t.config, r) ? kStartNew : kMoveEip;
   if (p == kWaitVolumesAttached) {
-    return WaitAttached(t, r, New(r), t.config.attach_live ? kMoveEip : kStartNew);
+    return WaitAttached(t, r, New(r), MovesInterfaces(r) ? kAttachInterfaces : after_attach);
+  }
+  if (p == kAttachInterfaces) return AttachInterfaces(t, r, New(r), kWaitInterfacesAttached);
+  if (p == kWaitInterfacesAttached) {
+    return WaitInterfacesAttached(t, r, New(r), after_attach, false);
   }
   if (p == kStartNew) return StartNew(t, r);
   if (p == kWaitNewStarted) return WaitRunning(t, r, New(r), kMoveEip);
   if (p == kMoveEip) return MoveEip(t, r, New(r), true, kRegisterNew);
   if (p == kRegisterNew) return RegisterNew(t, r);
   if (p == kWaitNewHealthy) return WaitNewHealthy(t, r);
+  if (p == kProtectNew) return ProtectNew(t, r);
   if (p == kRetireOld) return RetireOld(t, r);
   if (p == kKeepOld) return KeepOld(t, r);
   if (p == kPrepareTask) return PrepareTask(t, r, "replace-root", kCreateTask);
@@ -962,12 +1325,17 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kWaitTask) return WaitTask(t, r, false);
   if (p == kRbTerminateNew) return RbTerminateNew(t, r);
   if (p == kRbReleaseVolumes) return RbReleaseVolumes(t, r);
+  if (p == kRbReleaseInterfaces) return RbReleaseInterfaces(t, r);
   if (p == kRbMoveEip) {
     if (!r.eip_moved()) return Enter(t, r, kRbAttachVolumes, Progress::kCheckpoint);
     return MoveEip(t, r, old, false, kRbAttachVolumes);
   }
   if (p == kRbAttachVolumes) return AttachVolumes(t, r, old, kRbWaitAttached);
-  if (p == kRbWaitAttached) return WaitAttached(t, r, old, kRbStartOld);
+  if (p == kRbWaitAttached) {
+    return WaitAttached(t, r, old, MovesInterfaces(r) ? kRbAttachInterfaces : kRbStartOld);
+  }
+  if (p == kRbAttachInterfaces) return AttachInterfaces(t, r, old, kRbWaitInterfaces);
+  if (p == kRbWaitInterfaces) return WaitInterfacesAttached(t, r, old, kRbStartOld, true);
   if (p == kRbPrepareTask) return RbPrepareTask(t, r);
   if (p == kRbCreateTask) return CreateTask(t, r, true);
   if (p == kRbWaitTask) return WaitTask(t, r, true);
@@ -992,18 +1360,39 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
   } else {
     std::vector<std::string> volumes;
     for (const auto& v : c.data_volumes()) volumes.push_back(v.volume_id() + " at " + v.device());
+    const std::string enis = InterfaceList(c);
     steps.push_back("stop-instances");
     if (!volumes.empty()) steps.push_back(fmt::format("detach-volume {}", fmt::join(volumes, ", ")));
-    steps.push_back(fmt::format("run-instances {} {} in {} with ClientToken", state.image_id(),
-                                c.instance_type(), c.subnet_id()));
+    if (!enis.empty()) steps.push_back("detach-network-interface " + enis);
+    steps.push_back(fmt::format("run-instances {} {} in {} with ClientToken{}", state.image_id(),
+                                c.instance_type(), c.subnet_id(),
+                                c.cpu_credits().empty() ? "" : ", CPU credits " + c.cpu_credits()));
+    if (c.source_dest_check_disabled()) {
+      steps.push_back("modify-instance-attribute SourceDestCheck off");
+    }
+    std::vector<std::string> attach;
     if (!volumes.empty()) {
-      steps.push_back(fmt::format("{}attach-volume {}",
-                                  config.attach_live ? "" : "stop the new instance, ",
-                                  fmt::join(volumes, ", ")));
+      attach.push_back(fmt::format("attach-volume {}", fmt::join(volumes, ", ")));
+    }
+    if (!enis.empty()) attach.push_back("attach-network-interface " + enis);
+    if (!attach.empty()) {
+      steps.push_back(StopsNew(config, r)
+                          ? fmt::format("stop the new instance, {}, start it",
+                                        fmt::join(attach, ", "))
+                          : fmt::format("{}", fmt::join(attach, ", ")));
     }
     if (!c.eip_public_ip().empty()) steps.push_back("associate-address " + c.eip_public_ip());
   }
   if (!tgs.empty()) steps.push_back("register-targets and wait healthy");
+  if (Relaunch(r) && c.disable_api_termination()) {
+    steps.push_back("modify-instance-attribute DisableApiTermination on (new)");
+  }
+  for (const auto& e : c.secondary_interfaces()) {
+    if (Relaunch(r) && e.delete_on_termination()) {
+      steps.push_back("modify-network-interface-attribute DeleteOnTermination on " +
+                      e.network_interface_id());
+    }
+  }
   if (Relaunch(r)) {
     steps.push_back(config.keep_old_for_ms > 0
                         ? fmt::format("keep the old instance stopped for {}s, then terminate it",

@@ -1,8 +1,12 @@
 // One standalone instance's part of an AMI rollout, by strategy:
-//  - relaunch: deregister, stop, detach the data volumes, launch an equivalent instance from the
-//    new AMI (ClientToken checkpointed before the call, recovered through the client-token
-//    filter), attach the volumes at the same devices, move the Elastic IP, register and wait
-//    healthy, then retire the old instance. Any failure rolls back to the old instance.
+//  - relaunch: deregister, stop, detach the data volumes and the secondary network interfaces,
+//    launch an equivalent instance from the new AMI (CPU credit option included; ClientToken
+//    checkpointed before the call, recovered through the client-token filter), set what
+//    RunInstances cannot (SourceDestCheck), attach the volumes at the same devices and the
+//    interfaces at the same device indexes (stopped unless attach_live), move the Elastic IP,
+//    register and wait healthy, give it the old one's termination protection and the interfaces'
+//    DeleteOnTermination, then retire the old instance. Any failure before the protection rolls
+//    back to the old instance, volumes and interfaces included.
 //  - replace-root-volume: deregister, CreateReplaceRootVolumeTask with the new AMI (same instance
 //    id, interfaces and data volumes), wait, register and wait healthy; a failure after the root
 //    was replaced rolls back with a second task to the old image.

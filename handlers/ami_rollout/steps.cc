@@ -24,6 +24,12 @@ void RolloutTick::Record(const std::string& resource, const std::string& action,
   actions.push_back(std::move(a));
 }
 
+void RolloutTick::RecordCall(const std::string& resource, const std::string& action,
+                             const std::string& detail, const std::string& request_id) {
+  Record(resource, action, kSucceeded, detail);
+  actions.back().set_aws_request_id(request_id);
+}
+
 void RolloutTick::WakeAt(int64_t at_ms) {
   if (next_wake_ms == 0 || at_ms < next_wake_ms) next_wake_ms = at_ms;
 }

@@ -53,6 +53,10 @@ enum class Progress {
   kDone,        // the target has its outcome
 };
 
+// The answer to a call sent for several instances at once: the request id AWS gave it, or why it
+// failed.
+using CallOutcome = Result<std::string>;
+
 // What one roll-out tick read (and changed) for all its due replacements at once, so that each
 // replacement's phase finds its answer here instead of making its own call. An id that was asked
 // for and is absent from the answer is recorded in `asked_*`, so a phase can tell "not found"
@@ -64,15 +68,17 @@ struct TickReads {
   std::set<std::string> asked_volumes;
   std::map<std::string, aws::InstanceStatus> statuses;
   std::set<std::string> asked_statuses;
+  std::map<std::string, aws::NetworkInterface> interfaces;  // secondary interfaces being moved
+  std::set<std::string> asked_interfaces;
   // Instances found by the client-token filter, by token (launch phases re-run after a crash).
   std::map<std::string, aws::Instance> by_client_token;
   bool client_tokens_asked = false;
   // Configurations captured in one pass for the replacements that start in this tick.
   std::map<std::string, v1::InstanceCapture> captures;
   // Outcomes of state changes sent for many instances in one call, by instance id.
-  std::map<std::string, Status> stopped;
-  std::map<std::string, Status> started;
-  std::map<std::string, Status> terminated;
+  std::map<std::string, CallOutcome> stopped;
+  std::map<std::string, CallOutcome> started;
+  std::map<std::string, CallOutcome> terminated;
 };
 
 // One run of a step: the context, the config and the unpacked state, plus what the step reports.
@@ -97,6 +103,10 @@ struct RolloutTick {
   // id and the error text.
   void Record(const std::string& resource, const std::string& action, const std::string& status,
               const std::string& detail, const Error* error = nullptr);
+  // Records a call that succeeded, with the request id AWS gave it (empty for the calls whose
+  // client does not return one).
+  void RecordCall(const std::string& resource, const std::string& action,
+                  const std::string& detail, const std::string& request_id);
   // Asks to be woken no later than `at_ms`.
   void WakeAt(int64_t at_ms);
 };

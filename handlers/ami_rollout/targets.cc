@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -463,10 +464,8 @@ void CaptureDescription(const aws::Instance& i, v1::InstanceCapture* c) {
   c->set_private_ip(i.private_ip);
   c->set_state(i.state.name);
   for (const auto& eni : i.network_interfaces) {
-    if (eni.device_index > 0) {
-      c->add_secondary_enis(eni.id);
-      continue;
-    }
+    if (eni.device_index > 0) continue;  // secondary interfaces: CaptureInterfaces
+    c->set_source_dest_check_disabled(!eni.source_dest_check);
     for (const auto& ip : eni.private_ips) {
       if (!ip.primary) c->add_secondary_private_ips(ip.address);
     }
@@ -542,12 +541,93 @@ void CaptureVolume(const aws::Instance& i, const aws::Volume& v, v1::InstanceCap
 // EC2 takes at most 200 values per filter.
 constexpr size_t kMaxFilterValues = 200;
 
+using CaptureById = std::map<std::string, std::pair<const aws::Instance*, v1::InstanceCapture*>>;
+
+template <typename Chunk>
+Status ForEachChunk(const std::vector<std::string>& ids, size_t size, Chunk chunk) {
+  for (size_t at = 0; at < ids.size(); at += size) {
+    Status s = chunk(std::vector<std::string>(ids.begin() + at,
+                                              ids.begin() + std::min(ids.size(), at + size)));
+    if (!s.ok()) return s;
+  }
+  return Ok{};
+}
+
+// The interfaces at device index >= 1 of the instances DescribeInstances shows with some, in one
+// pass (moto has no attachment.device-index filter, so the primaries are dropped here).
+Status CaptureInterfaces(aws::Ec2& ec2, const CaptureById& by_id) {
+  std::vector<std::string> ids;
+  for (const auto& [id, entry] : by_id) {
+    const auto& nics = entry.first->network_interfaces;
+    auto secondary = [](const auto& n) { return n.device_index > 0; };
+    if (std::any_of(nics.begin(), nics.end(), secondary)) ids.push_back(id);
+  }
+  auto read_chunk = [&](std::vector<std::string> chunk) -> Status {
+    aws::DescribeNetworkInterfacesRequest req;
+    req.filters = {{"attachment.instance-id", std::move(chunk)}};
+    do {
+      auto r = ec2.DescribeNetworkInterfaces(req);
+      if (!r.ok()) return r.error();
+      for (const auto& n : r->network_interfaces) {
+        if (!n.attachment || n.attachment->device_index < 1) continue;
+        auto it = by_id.find(n.attachment->instance_id);
+        if (it == by_id.end()) continue;
+        auto* s = it->second.second->add_secondary_interfaces();
+        s->set_network_interface_id(n.id);
+        s->set_device_index(n.attachment->device_index);
+        s->set_network_card_index(
+            static_cast<int32_t>(n.attachment->network_card_index.value_or(0)));
+        s->set_delete_on_termination(n.attachment->delete_on_termination);
+        s->set_interface_type(n.interface_type);
+        s->set_requester_managed(n.requester_managed);
+      }
+      req.next_token = r->next_token;
+    } while (!req.next_token.empty());
+    return Ok{};
+  };
+  Status read = ForEachChunk(ids, kMaxFilterValues, read_chunk);
+  if (!read.ok()) return read;
+  for (const auto& [id, entry] : by_id) {
+    auto* enis = entry.second->mutable_secondary_interfaces();
+    std::sort(enis->begin(), enis->end(),
+              [](const auto& a, const auto& b) { return a.device_index() < b.device_index(); });
+  }
+  return Ok{};
+}
+
+// The CPU credit option of the burstable ones (T2, T3, T3a, T4g): RunInstances would otherwise
+// give the family's default, which for T3 is unlimited and for T2 standard.
+Status CaptureCredits(aws::Ec2& ec2, const CaptureById& by_id) {
+  std::vector<std::string> ids;
+  for (const auto& [id, entry] : by_id) {
+    const std::string& type = entry.first->instance_type;
+    if (type.size() > 1 && type[0] == 't' && std::isdigit(static_cast<unsigned char>(type[1]))) {
+      ids.push_back(id);
+    }
+  }
+  constexpr size_t kMaxIds = 1000;  // DescribeInstanceCreditSpecifications' limit
+  return ForEachChunk(ids, kMaxIds, [&](std::vector<std::string> chunk) -> Status {
+    aws::DescribeInstanceCreditSpecificationsRequest req;
+    req.instance_ids = std::move(chunk);
+    do {
+      auto r = ec2.DescribeInstanceCreditSpecifications(req);
+      if (!r.ok()) return r.error();
+      for (const auto& spec : r->specifications) {
+        auto it = by_id.find(spec.instance_id);
+        if (it != by_id.end()) it->second.second->set_cpu_credits(spec.cpu_credits);
+      }
+      req.next_token = r->next_token;
+    } while (!req.next_token.empty());
+    return Ok{};
+  });
+}
+
 }  // namespace
 
 Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Instance*>& instances,
                         const std::vector<v1::InstanceCapture*>& captures, bool attributes) {
   if (instances.empty()) return Ok{};
-  std::map<std::string, std::pair<const aws::Instance*, v1::InstanceCapture*>> by_id;
+  CaptureById by_id;
   for (size_t k = 0; k < instances.size(); ++k) {
     CaptureDescription(*instances[k], captures[k]);
     by_id[instances[k]->id] = {instances[k], captures[k]};
@@ -555,6 +635,12 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
     Status s = CaptureAttributes(*aws.ec2, instances[k]->id, captures[k]);
     if (!s.ok()) return s;
   }
+  if (attributes) {
+    Status s = CaptureCredits(*aws.ec2, by_id);
+    if (!s.ok()) return s;
+  }
+  Status enis = CaptureInterfaces(*aws.ec2, by_id);
+  if (!enis.ok()) return enis;
   std::vector<std::string> ids;
   for (const auto& [id, _] : by_id) ids.push_back(id);
 
@@ -621,10 +707,16 @@ std::string ReplacementBlocker(const v1::InstanceCapture& c, ReplacementStrategy
     return "stop protection is on (DisableApiStop): the instance cannot be stopped, and this "
            "version cannot lift the protection";
   }
-  if (strategy == ReplacementStrategy::kRelaunch && c.secondary_enis_size() > 0) {
-    return fmt::format("it has secondary network interfaces ({}) that relaunch cannot move in "
-                       "this version; use strategy replace-root-volume",
-                       fmt::join(c.secondary_enis(), ", "));
+  for (const auto& eni : c.secondary_interfaces()) {
+    if (strategy != ReplacementStrategy::kRelaunch) break;
+    if (eni.requester_managed() ||
+        (!eni.interface_type().empty() && eni.interface_type() != "interface")) {
+      return fmt::format("its network interface {} at device {} ({}) cannot be moved to another "
+                         "instance; use strategy replace-root-volume",
+                         eni.network_interface_id(), eni.device_index(),
+                         eni.requester_managed() ? "managed by an AWS service"
+                                                 : "type " + eni.interface_type());
+    }
   }
   if (c.root_device_name().empty()) return "it has no EBS root device";
   return "";

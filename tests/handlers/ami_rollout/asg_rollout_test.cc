@@ -70,6 +70,9 @@ TEST_F(AsgRolloutTest, RefreshesGroupsBoundByResolveSsmTagAndConfigButNotExclude
     const auto* action = ActionFor("asg:" + asg, "instance-refresh");
     ASSERT_NE(action, nullptr) << asg;
     EXPECT_EQ(action->status(), "succeeded");
+    const auto* created = ActionFor("asg:" + asg, "create-launch-template-version");
+    ASSERT_NE(created, nullptr) << asg;
+    EXPECT_THAT(created->aws_request_id(), ::testing::StartsWith("req-")) << asg;
   }
   EXPECT_FALSE(Refreshed("env-excluded"));
   EXPECT_FALSE(Refreshed("tag-excluded"));

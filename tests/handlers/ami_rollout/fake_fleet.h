@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -26,6 +27,7 @@ struct FakeInstance {
   bool disable_api_termination = false;
   bool disable_api_stop = false;
   std::string shutdown_behavior = "stop";
+  std::string cpu_credits;  // burstable types; empty: the family's launch default
 };
 
 struct FakeTemplate {
@@ -148,6 +150,26 @@ class FakeFleet {
     addresses.push_back(a);
     return a.allocation_id;
   }
+  // A network interface in the instance's subnet, attached at `device_index` (>= 1).
+  std::string AddInterface(const std::string& instance, int device_index,
+                           bool delete_on_termination = false) {
+    aws::NetworkInterface n;
+    n.id = NextId("eni-");
+    n.subnet_id = "subnet-1";
+    n.interface_type = "interface";
+    n.status = "in-use";
+    n.private_ip = fmt_ip();
+    n.private_ips = {{n.private_ip, true}};
+    aws::NetworkInterfaceAttachment a;
+    a.attachment_id = NextId("eni-attach-");
+    a.instance_id = instance;
+    a.device_index = device_index;
+    a.status = "attached";
+    a.delete_on_termination = delete_on_termination;
+    n.attachment = a;
+    interfaces[n.id] = n;
+    return n.id;
+  }
   std::string AddTargetGroup(const std::string& name, const std::vector<std::string>& members) {
     FakeTargetGroup tg;
     tg.group.arn = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/" + name;
@@ -199,6 +221,16 @@ class FakeFleet {
     const auto& v = volumes.at(volume);
     return v.attachments.empty() ? "" : v.attachments.front().device;
   }
+  // "<instance>@<device index>" of the interface's attachment, "" when detached.
+  std::string InterfacePlace(const std::string& eni) const {
+    const auto& n = interfaces.at(eni);
+    if (!n.attachment) return "";
+    return n.attachment->instance_id + "@" + std::to_string(n.attachment->device_index);
+  }
+  std::string CreditsOf(const std::string& id) const {
+    const FakeInstance& f = instances.at(id);
+    return f.cpu_credits.empty() ? DefaultCredits(f.instance.instance_type) : f.cpu_credits;
+  }
   std::string EipInstance(const std::string& allocation) const {
     for (const auto& a : addresses) {
       if (a.allocation_id == allocation) return a.instance_id;
@@ -216,6 +248,7 @@ class FakeFleet {
   std::map<std::string, aws::Image> images;
   std::map<std::string, FakeInstance> instances;
   std::map<std::string, aws::Volume> volumes;
+  std::map<std::string, aws::NetworkInterface> interfaces;  // secondary ones
   std::vector<aws::Address> addresses;
   std::map<std::string, FakeTargetGroup> target_groups;
   std::map<std::string, FakeTemplate> templates;
@@ -230,6 +263,10 @@ class FakeFleet {
   int refresh_looks = 1;
   std::string rrv_outcome = "succeeded";
   std::string new_instance_health = "healthy";  // target health of registered new instances
+  // The next N DescribeNetworkInterfaces answers show each interface as it was before the last
+  // attach or detach (EC2's reads are eventually consistent).
+  int lagging_interface_reads = 0;
+  std::map<std::string, aws::NetworkInterface> interfaces_before_change;
   std::vector<std::string> mutations;           // every mutating call, in order
   int max_out_of_service = 0;                   // most original instances stopped at once
   std::map<std::string, std::pair<Error, int>> failures;
@@ -241,6 +278,15 @@ class FakeFleet {
     return buf;
   }
   std::string fmt_ip() { return "10.0.0." + std::to_string(10 + next_id_ % 200); }
+  std::string NextRequestId() { return "req-" + std::to_string(++next_request_); }
+  aws::InstanceStateChanges Changes() { return {{}, NextRequestId()}; }
+  // T2 launches standard, T3/T3a/T4g unlimited; other families have no credit option.
+  static std::string DefaultCredits(const std::string& type) {
+    if (type.rfind("t2.", 0) == 0) return "standard";
+    return type.size() > 1 && type[0] == 't' && std::isdigit(static_cast<unsigned char>(type[1]))
+               ? "unlimited"
+               : "";
+  }
 
   std::optional<Error> Injected(const std::string& op) {
     auto it = failures.find(op);
@@ -283,6 +329,19 @@ class FakeFleet {
           }
         }
         for (auto& [arn, tg] : target_groups) tg.targets.erase(id);
+        // As EC2 does: interfaces with DeleteOnTermination go, the others are detached.
+        for (auto it = interfaces.begin(); it != interfaces.end();) {
+          auto& a = it->second.attachment;
+          if (!a || a->instance_id != id) {
+            ++it;
+          } else if (a->delete_on_termination) {
+            it = interfaces.erase(it);
+          } else {
+            a.reset();
+            it->second.status = "available";
+            ++it;
+          }
+        }
       }
     }
   }
@@ -297,13 +356,44 @@ class FakeFleet {
         }
       }
     }
+    for (const auto& [eid, n] : interfaces) {
+      if (!n.attachment || n.attachment->instance_id != i.id) continue;
+      aws::InstanceNetworkInterface nic;
+      nic.id = eid;
+      nic.status = n.status;
+      nic.attachment_id = n.attachment->attachment_id;
+      nic.device_index = n.attachment->device_index;
+      nic.delete_on_termination = n.attachment->delete_on_termination;
+      nic.private_ip = n.private_ip;
+      nic.private_ips = n.private_ips;
+      i.network_interfaces.push_back(nic);
+    }
     return i;
+  }
+  // The interfaces EC2 lists for the instance, its primary one included.
+  std::vector<aws::NetworkInterface> InterfacesOf(const std::string& id) {
+    std::vector<aws::NetworkInterface> out;
+    const aws::Instance& i = instances.at(id).instance;
+    aws::NetworkInterface primary;
+    primary.id = i.network_interfaces.front().id;
+    primary.interface_type = "interface";
+    primary.status = "in-use";
+    primary.source_dest_check = i.network_interfaces.front().source_dest_check;
+    primary.attachment = aws::NetworkInterfaceAttachment{};
+    primary.attachment->instance_id = id;
+    primary.attachment->status = "attached";
+    out.push_back(primary);
+    for (const auto& [eid, n] : interfaces) {
+      if (n.attachment && n.attachment->instance_id == id) out.push_back(n);
+    }
+    return out;
   }
 
   void Install();
 
   handlers::testing::MockCell& cell_;
   unsigned next_id_ = 0xabc000;
+  int next_request_ = 0;
 };
 
 // ---- the services ---------------------------------------------------------------------------
@@ -462,7 +552,9 @@ inline void FakeFleet::Install() {
         f.instance.ebs_optimized = r.ebs_optimized.value_or(false);
         f.user_data = r.user_data_base64;
         f.disable_api_termination = r.disable_api_termination.value_or(false);
+        f.disable_api_stop = r.disable_api_stop.value_or(false);
         f.shutdown_behavior = r.instance_initiated_shutdown_behavior;
+        f.cpu_credits = r.cpu_credits;
         for (const auto& ts : r.tag_specifications) {
           if (ts.resource_type == "instance") f.instance.tags = ts.tags;
         }
@@ -478,6 +570,7 @@ inline void FakeFleet::Install() {
         }
         SetState(f, "pending", "running");
         out.instances.push_back(f.instance);
+        out.request_id = NextRequestId();
         return out;
       }));
 
@@ -486,14 +579,14 @@ inline void FakeFleet::Install() {
         Mutation("StopInstances");
         if (auto e = Injected("StopInstances")) return *e;
         for (const auto& id : r.instance_ids) SetState(instances.at(id), "stopping", "stopped");
-        return aws::InstanceStateChanges{};
+        return Changes();
       }));
   ON_CALL(ec2, StartInstances(_)).WillByDefault(Invoke(
       [this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
         Mutation("StartInstances");
         if (auto e = Injected("StartInstances")) return *e;
         for (const auto& id : r.instance_ids) SetState(instances.at(id), "pending", "running");
-        return aws::InstanceStateChanges{};
+        return Changes();
       }));
   ON_CALL(ec2, TerminateInstances(_)).WillByDefault(Invoke(
       [this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
@@ -505,7 +598,7 @@ inline void FakeFleet::Install() {
           }
           SetState(instances.at(id), "shutting-down", "terminated");
         }
-        return aws::InstanceStateChanges{};
+        return Changes();
       }));
   ON_CALL(ec2, DescribeInstanceStatus(_)).WillByDefault(Invoke(
       [this](const aws::DescribeInstanceStatusRequest& r)
@@ -532,6 +625,7 @@ inline void FakeFleet::Install() {
         v.attachments.clear();
         v.state = "available";
         a.state = "detaching";
+        a.request_id = NextRequestId();
         return a;
       }));
   ON_CALL(ec2, AttachVolume(_)).WillByDefault(Invoke(
@@ -542,7 +636,9 @@ inline void FakeFleet::Install() {
         if (!v.attachments.empty()) return AwsError("VolumeInUse", r.volume_id + " is in use");
         v.attachments.push_back({r.volume_id, r.instance_id, r.device, "attached", false, 0});
         v.state = "in-use";
-        return v.attachments.front();
+        aws::VolumeAttachment a = v.attachments.front();
+        a.request_id = NextRequestId();
+        return a;
       }));
   ON_CALL(ec2, AssociateAddress(_)).WillByDefault(Invoke(
       [this](const aws::AssociateAddressRequest& r) -> Result<aws::AssociateAddressResponse> {
@@ -551,7 +647,7 @@ inline void FakeFleet::Install() {
         for (auto& a : addresses) {
           if (a.allocation_id == r.allocation_id) a.instance_id = r.instance_id;
         }
-        return aws::AssociateAddressResponse{"eipassoc-1"};
+        return aws::AssociateAddressResponse{"eipassoc-1", NextRequestId()};
       }));
   ON_CALL(ec2, CreateTags(_)).WillByDefault(Invoke([this](const aws::CreateTagsRequest& r)
                                                        -> Status {
@@ -603,6 +699,7 @@ inline void FakeFleet::Install() {
         v.version_description = r.version_description;
         t.versions.push_back(v);
         t.tokens[r.client_token] = v.version_number;
+        v.request_id = NextRequestId();
         return v;
       }));
 
@@ -618,6 +715,7 @@ inline void FakeFleet::Install() {
         t.state = "in-progress";
         for (const auto& ts : r.tag_specifications) t.tags = ts.tags;
         tasks.push_back(t);
+        t.request_id = NextRequestId();
         return t;
       }));
   ON_CALL(ec2, DescribeReplaceRootVolumeTasks(_)).WillByDefault(Invoke(
@@ -638,6 +736,127 @@ inline void FakeFleet::Install() {
           }
         }
         return out;
+      }));
+
+  ON_CALL(ec2, ModifyInstanceAttribute(_)).WillByDefault(Invoke(
+      [this](const aws::ModifyInstanceAttributeRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("ModifyInstanceAttribute");
+        if (auto e = Injected("ModifyInstanceAttribute")) return *e;
+        FakeInstance& f = instances.at(r.instance_id);
+        if (r.disable_api_termination) f.disable_api_termination = *r.disable_api_termination;
+        if (r.disable_api_stop) f.disable_api_stop = *r.disable_api_stop;
+        if (!r.instance_initiated_shutdown_behavior.empty()) {
+          f.shutdown_behavior = r.instance_initiated_shutdown_behavior;
+        }
+        if (r.source_dest_check) {
+          f.instance.network_interfaces.front().source_dest_check = *r.source_dest_check;
+        }
+        if (r.user_data_base64) f.user_data = *r.user_data_base64;
+        return aws::RequestReceipt{NextRequestId()};
+      }));
+  ON_CALL(ec2, DescribeInstanceCreditSpecifications(_)).WillByDefault(Invoke(
+      [this](const aws::DescribeInstanceCreditSpecificationsRequest& r)
+          -> Result<aws::DescribeInstanceCreditSpecificationsResponse> {
+        if (auto e = Injected("DescribeInstanceCreditSpecifications")) return *e;
+        aws::DescribeInstanceCreditSpecificationsResponse out;
+        for (const auto& id : r.instance_ids) {
+          if (!CreditsOf(id).empty()) out.specifications.push_back({id, CreditsOf(id)});
+        }
+        return out;
+      }));
+  ON_CALL(ec2, ModifyInstanceCreditSpecification(_)).WillByDefault(Invoke(
+      [this](const aws::ModifyInstanceCreditSpecificationRequest& r)
+          -> Result<aws::ModifyInstanceCreditSpecificationResponse> {
+        Mutation("ModifyInstanceCreditSpecification");
+        aws::ModifyInstanceCreditSpecificationResponse out;
+        for (const auto& spec : r.specifications) {
+          instances.at(spec.instance_id).cpu_credits = spec.cpu_credits;
+          out.successful_instance_ids.push_back(spec.instance_id);
+        }
+        out.request_id = NextRequestId();
+        return out;
+      }));
+
+  // Interfaces take one DescribeNetworkInterfaces to settle (attaching -> attached, detaching ->
+  // available), as instances do.
+  ON_CALL(ec2, DescribeNetworkInterfaces(_)).WillByDefault(Invoke(
+      [this](const aws::DescribeNetworkInterfacesRequest& r)
+          -> Result<aws::DescribeNetworkInterfacesResponse> {
+        if (auto e = Injected("DescribeNetworkInterfaces")) return *e;
+        aws::DescribeNetworkInterfacesResponse out;
+        const bool lag = lagging_interface_reads > 0;
+        if (lag) --lagging_interface_reads;
+        for (const auto& id : r.network_interface_ids) {
+          if (!interfaces.count(id)) {
+            return AwsError("InvalidNetworkInterfaceID.NotFound", "no interface " + id);
+          }
+          auto old = interfaces_before_change.find(id);
+          out.network_interfaces.push_back(lag && old != interfaces_before_change.end()
+                                               ? old->second
+                                               : interfaces.at(id));
+        }
+        auto f = r.filters.find("attachment.instance-id");
+        for (const auto& id : f == r.filters.end() ? std::vector<std::string>{} : f->second) {
+          for (auto& n : InterfacesOf(id)) out.network_interfaces.push_back(std::move(n));
+        }
+        for (auto& [id, n] : interfaces) {
+          if (!n.attachment) continue;
+          if (n.attachment->status == "attaching") n.attachment->status = "attached";
+          if (n.attachment->status == "detaching") {
+            n.attachment.reset();
+            n.status = "available";
+          }
+        }
+        return out;
+      }));
+  ON_CALL(ec2, AttachNetworkInterface(_)).WillByDefault(Invoke(
+      [this](const aws::AttachNetworkInterfaceRequest& r)
+          -> Result<aws::AttachNetworkInterfaceResponse> {
+        Mutation("AttachNetworkInterface");
+        if (auto e = Injected("AttachNetworkInterface")) return *e;
+        auto& n = interfaces.at(r.network_interface_id);
+        if (n.attachment) {
+          return AwsError("InvalidParameterValue", r.network_interface_id + " is in use");
+        }
+        for (const auto& [id, other] : interfaces) {
+          if (other.attachment && other.attachment->instance_id == r.instance_id &&
+              other.attachment->device_index == r.device_index) {
+            return AwsError("InvalidParameterValue", "device index in use");
+          }
+        }
+        interfaces_before_change.insert_or_assign(n.id, n);
+        aws::NetworkInterfaceAttachment a;
+        a.attachment_id = NextId("eni-attach-");
+        a.instance_id = r.instance_id;
+        a.device_index = r.device_index;
+        a.status = "attaching";
+        n.attachment = a;
+        n.status = "in-use";
+        return aws::AttachNetworkInterfaceResponse{a.attachment_id, std::nullopt, NextRequestId()};
+      }));
+  ON_CALL(ec2, DetachNetworkInterface(_)).WillByDefault(Invoke(
+      [this](const aws::DetachNetworkInterfaceRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("DetachNetworkInterface");
+        if (auto e = Injected("DetachNetworkInterface")) return *e;
+        for (auto& [id, n] : interfaces) {
+          if (n.attachment && n.attachment->attachment_id == r.attachment_id) {
+            interfaces_before_change.insert_or_assign(id, n);
+            n.attachment->status = "detaching";
+            n.status = "detaching";
+            return aws::RequestReceipt{NextRequestId()};
+          }
+        }
+        return AwsError("InvalidAttachmentID.NotFound", "no attachment " + r.attachment_id);
+      }));
+  ON_CALL(ec2, ModifyNetworkInterfaceAttribute(_)).WillByDefault(Invoke(
+      [this](const aws::ModifyNetworkInterfaceAttributeRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("ModifyNetworkInterfaceAttribute");
+        auto& n = interfaces.at(r.network_interface_id);
+        if (!n.attachment || n.attachment->attachment_id != r.attachment_id) {
+          return AwsError("InvalidAttachmentID.NotFound", "no attachment " + r.attachment_id);
+        }
+        n.attachment->delete_on_termination = r.delete_on_termination;
+        return aws::RequestReceipt{NextRequestId()};
       }));
 
   auto& elb = *cell_.elbv2;

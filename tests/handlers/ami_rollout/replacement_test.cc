@@ -156,20 +156,8 @@ TEST_F(ReplacementTest, ReplacementThatDiesAtLaunchRollsBack) {
 }
 
 TEST_F(ReplacementTest, CrashAfterRunInstancesFindsTheInstanceByClientToken) {
-  wf = Admit();
   // Drive step by step until RunInstances has been called, then lose that step's checkpoint.
-  for (int i = 0; i < 100 && fleet.CountReplacementsOf(old_id) == 0; ++i) {
-    v1::WorkflowCheckpoint before = wf;
-    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
-    StepOutcome o = Handler().RunStep(wf.step(), ctx);
-    ASSERT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
-    if (fleet.CountReplacementsOf(old_id) > 0) {
-      wf = before;
-      break;
-    }
-    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
-    wf.set_step(o.next_step);
-  }
+  ASSERT_TRUE(RunUntilThenLoseTheCheckpoint([&] { return fleet.CountReplacementsOf(old_id) > 0; }));
   ASSERT_EQ(fleet.CountReplacementsOf(old_id), 1);
   // The endpoint no longer deduplicates by token (moto does not): recovery must come from the
   // client-token filter, before any second call.
@@ -192,24 +180,8 @@ TEST_F(ReplacementTest, CrashAfterRunInstancesFindsTheInstanceByClientToken) {
 TEST_F(ReplacementTest, EveryStepCanRunTwice) {
   // Re-running each step once more with the state it started from (a crash before the
   // checkpoint) must not duplicate anything.
-  wf = Admit();
-  for (int i = 0; i < 300; ++i) {
-    v1::WorkflowCheckpoint before = wf;
-    {
-      handlers::testing::FakeStepContext first(&wf, &cell.clients, &clock);
-      Handler().RunStep(wf.step(), first);
-    }
-    wf = before;
-    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
-    StepOutcome o = Handler().RunStep(wf.step(), ctx);
-    for (const auto& a : o.actions) *wf.add_actions() = a;
-    if (o.kind == StepOutcome::Kind::kFinish) {
-      EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason << "\n" << Describe();
-      break;
-    }
-    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
-    wf.set_step(o.next_step);
-  }
+  StepOutcome last = RunEachStepTwice();
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << last.reason << "\n" << Describe();
   EXPECT_EQ(fleet.CountReplacementsOf(old_id), 1);
   EXPECT_EQ(fleet.AttachedTo(data), *fleet.ReplacementOf(old_id));
   EXPECT_EQ(fleet.AttachedTo(logs), *fleet.ReplacementOf(old_id));

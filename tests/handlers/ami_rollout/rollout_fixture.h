@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,47 @@ class RolloutTest : public ::testing::Test {
     wf = Admit();
     outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock, dry_run);
     return outcomes.back();
+  }
+
+  // Runs a new workflow with every step run twice from the checkpoint it started with (a kill -9
+  // after its calls, before its checkpoint); returns the last outcome.
+  StepOutcome RunEachStepTwice() {
+    wf = Admit();
+    StepOutcome o;
+    for (int i = 0; i < 300; ++i) {
+      v1::WorkflowCheckpoint before = wf;
+      {
+        handlers::testing::FakeStepContext first(&wf, &cell.clients, &clock);
+        Handler().RunStep(wf.step(), first);
+      }
+      wf = before;
+      handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+      o = Handler().RunStep(wf.step(), ctx);
+      for (const auto& a : o.actions) *wf.add_actions() = a;
+      if (o.kind == StepOutcome::Kind::kFinish) break;
+      if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+      wf.set_step(o.next_step);
+    }
+    return o;
+  }
+
+  // Runs a new workflow step by step until `happened()`, then loses the checkpoint of the step
+  // that made it happen (a kill -9 right after its calls). Returns happened().
+  bool RunUntilThenLoseTheCheckpoint(const std::function<bool()>& happened) {
+    wf = Admit();
+    for (int i = 0; i < 200 && !happened(); ++i) {
+      v1::WorkflowCheckpoint before = wf;
+      handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+      StepOutcome o = Handler().RunStep(wf.step(), ctx);
+      if (happened()) {
+        wf = before;
+        break;
+      }
+      if (o.kind == StepOutcome::Kind::kFinish) break;
+      if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+      wf.set_step(o.next_step);
+    }
+    return happened();
   }
 
   v1::AmiRolloutState State() const {
