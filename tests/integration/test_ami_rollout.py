@@ -256,8 +256,26 @@ def fleet(world):
     elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80} for i in standalone])
     excluded = _standalone(ec2, old, bind, subnet["SubnetId"])
     other = _standalone(ec2, old, {"fleetkeeper:ami-parameter": OTHER_PARAM}, subnet["SubnetId"])
+
+    # A router: a secondary interface at device 1 that goes with the instance on termination, and
+    # the T3 credit option chosen at launch.
+    routed = ec2.run_instances(
+        ImageId=old, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet["SubnetId"],
+        CreditSpecification={"CpuCredits": "unlimited"},
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [
+            {"Key": k, "Value": v} for k, v in {**bind, "Name": "router"}.items()]}],
+    )["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[routed],
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Description="data plane")[
+        "NetworkInterface"]["NetworkInterfaceId"]
+    attachment = ec2.attach_network_interface(NetworkInterfaceId=eni, InstanceId=routed,
+                                              DeviceIndex=1)["AttachmentId"]
+    ec2.modify_network_interface_attribute(
+        NetworkInterfaceId=eni, Attachment={"AttachmentId": attachment, "DeleteOnTermination": True})
     return {"old": old, "new": new, "standalone": standalone, "eip": alloc, "first": first,
-            "tg": tg, "excluded": excluded, "other": other, "shared": shared}
+            "tg": tg, "excluded": excluded, "other": other, "shared": shared, "routed": routed,
+            "eni": eni}
 
 
 def _asg_images(moto, name):
@@ -362,9 +380,39 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
         if old_id == fleet["first"]:
             addr = ec2.describe_addresses(AllocationIds=[fleet["eip"]])["Addresses"][0]
             assert addr["InstanceId"] == fresh["InstanceId"]
-    # Each RunInstances carried a ClientToken; one launch per instance.
+    # The router: its interface at device 1 of the new instance (attached while it was stopped,
+    # DeleteOnTermination as before), its credit option carried by RunInstances.
+    routed = fleet["routed"]
+    assert _instance(moto, routed)["State"]["Name"] in ("terminated", "shutting-down")
+    res = ec2.describe_instances(Filters=[
+        {"Name": "tag:fleetkeeper:replaces", "Values": [routed]}])["Reservations"]
+    [fresh] = [i for r in res for i in r["Instances"]]
+    assert fresh["ImageId"] == fleet["new"] and fresh["State"]["Name"] == "running"
+    eni = ec2.describe_network_interfaces(NetworkInterfaceIds=[fleet["eni"]])["NetworkInterfaces"][0]
+    assert (eni["Attachment"]["InstanceId"], eni["Attachment"]["DeviceIndex"]) == (
+        fresh["InstanceId"], 1), eni
+    assert eni["Attachment"]["DeleteOnTermination"] is True, eni
+    assert ec2.describe_instance_credit_specifications(InstanceIds=[fresh["InstanceId"]])[
+        "InstanceCreditSpecifications"] == [{"InstanceId": fresh["InstanceId"],
+                                             "CpuCredits": "unlimited"}]
+    assert actions[(f"instance:{routed}", "relaunch")]["status"] == "succeeded"
+    moved = actions[(f"eni:{fleet['eni']}", "attach-network-interface")]
+    assert moved["status"] == "succeeded" and moved.get("aws_request_id"), moved
+
+    # Each RunInstances carried a ClientToken; one launch per instance; the router's carried its
+    # credit option (T3 would launch unlimited anyway, so the request is what proves it).
     runs = moto.calls("RunInstances")
-    assert len(runs) == 2 and all("ClientToken=" in b for b in runs), runs
+    assert len(runs) == 3 and all("ClientToken=" in b for b in runs), runs
+    [router_run] = [b for b in runs if routed in b]
+    assert "CreditSpecification.CpuCredits=unlimited" in router_run, router_run
+    # Every EC2 call that changed something names its request id in the result.
+    ec2_changes = {"stop-instances", "detach-volume", "detach-network-interface", "run-instances",
+                   "attach-volume", "attach-network-interface", "start-instances",
+                   "associate-address", "modify-network-interface-attribute",
+                   "terminate-instances", "create-launch-template-version"}
+    for a in rollout["actions"]:
+        if a["action"] in ec2_changes and a["status"] == "succeeded":
+            assert a.get("aws_request_id"), a
 
     # Exclusions and other parameters: untouched.
     for iid in (fleet["excluded"], fleet["other"]):
