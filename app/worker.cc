@@ -365,7 +365,7 @@ int Worker::Run() {
   int code = fatal_code_.load();
   if (code == 0) {
     // Graceful: finish the open batch, then leave the group (the revoke callback commits too).
-    if (txn_open_ || !batch_offsets_.empty()) CommitBatch();
+    if (BatchOpen()) CommitBatch();
   }
   Close();
   if (code != 0) {
@@ -647,7 +647,7 @@ void Worker::PollBatch() {
     if (!batch_failed_.empty()) break;  // it will be read again: stop adding to it
   }
   if (fatal_code_.load() == 0) RunPump();
-  if ((txn_open_ || !batch_offsets_.empty()) && fatal_code_.load() == 0) CommitBatch();
+  if (BatchOpen() && fatal_code_.load() == 0) CommitBatch();
 }
 
 bool Worker::EnsureTransaction() {
@@ -787,6 +787,18 @@ void Worker::FailBatch(std::string why) {
 }
 
 rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
+  if (!transactional_ && out.topic == plan_.state) {
+    // At least once, a batch's records are not written atomically: the state it leaves (event
+    // ids seen, checkpoints) must never be durable before the outcomes it stands for, or a
+    // re-read batch would find an event "seen" whose result was lost. The commit writes it
+    // once every other output of the batch is acknowledged.
+    deferred_state_.push_back(out);
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  return ProduceNow(out);
+}
+
+rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
   int64_t queue_full_since = -1;
   for (;;) {
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(out.headers.size());
@@ -915,20 +927,31 @@ void Worker::ForgetCommittedPoison() {
 }
 
 bool Worker::CommitAtLeastOnce() {
-  rd_kafka_resp_err_t ferr = rd_kafka_flush(producer_.get(), 30000);
-  CollectDeliveryFailures();
+  // Outputs first, then the state that remembers them (see Produce), then the offsets.
+  auto acknowledged = [this] {
+    rd_kafka_resp_err_t ferr = rd_kafka_flush(producer_.get(), 30000);
+    CollectDeliveryFailures();
+    bool ok = ferr == RD_KAFKA_RESP_ERR_NO_ERROR && batch_failed_.empty();
+    std::lock_guard<std::mutex> lock(failures_mu_);
+    ok = ok && failures_.empty();
+    failures_.clear();
+    return ok;
+  };
   std::vector<PartitionKey> parts;
   for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
-  bool failed = !batch_failed_.empty();
-  batch_failed_.clear();
-  {
-    std::lock_guard<std::mutex> lock(failures_mu_);
-    failed = failed || !failures_.empty();
-    failures_.clear();
+  std::vector<consumers::OutRecord> state;
+  state.swap(deferred_state_);
+  bool failed = !acknowledged();
+  for (size_t i = 0; !failed && i < state.size(); ++i) {
+    if (rd_kafka_resp_err_t err = ProduceNow(state[i]); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      FailBatch(fmt::format("cannot produce a state record to {}: {}", state[i].topic,
+                            rd_kafka_err2str(err)));
+    }
   }
-  if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR || failed) {
-    spdlog::warn("batch not fully acknowledged ({}); re-reading it",
-                 ferr ? rd_kafka_err2str(ferr) : "a record failed");
+  if (!failed && !state.empty()) failed = !acknowledged();
+  batch_failed_.clear();
+  if (failed) {
+    spdlog::warn("batch not fully acknowledged; re-reading it");
     RewindPartitions(parts);
     RestoreTouched();
     return false;
@@ -1053,7 +1076,7 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
   // is written for these partitions.
   const bool lost = rd_kafka_assignment_lost(consumer_.get()) != 0;
   spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
-  if (txn_open_ || (!transactional_ && !batch_offsets_.empty())) {
+  if (txn_open_ || (!transactional_ && BatchOpen())) {
     if (lost && transactional_) {
       AbortBatch("assignment lost");
     } else {

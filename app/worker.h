@@ -116,8 +116,14 @@ class Worker {
   // The open batch cannot commit (an output it needs was not produced): the commit aborts it and
   // the batch is read again. The first reason is kept.
   void FailBatch(std::string why);
+  // Produces a record, or, at least once, holds a fleet.state record for the commit.
   rd_kafka_resp_err_t Produce(const consumers::OutRecord& out);
+  rd_kafka_resp_err_t ProduceNow(const consumers::OutRecord& out);
   bool EnsureTransaction();
+  // Something to commit: a transaction, consumed offsets, or state held for the commit.
+  bool BatchOpen() const {
+    return txn_open_ || !batch_offsets_.empty() || !deferred_state_.empty();
+  }
   // Commits the open batch. Returns false when it had to abort (the batch is rewound).
   bool CommitBatch();
   bool CommitTransactional();
@@ -179,7 +185,8 @@ class Worker {
   bool txn_open_ = false;
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   int batch_records_ = 0;
-  std::string batch_failed_;     // why the open batch must not commit ("" = it may)
+  std::string batch_failed_;
+  std::vector<consumers::OutRecord> deferred_state_;  // at least once: written by the commit     // why the open batch must not commit ("" = it may)
   int64_t queue_full_limit_ms_ = 100000;  // longest wait for room in the producer queue
   int64_t batches_committed_ = 0;
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
