@@ -124,13 +124,9 @@ Worker::Worker(const v1::WorkerConfig& config, WorkerHooks hooks)
                                   : consumers::ResultFormat::kJson;
   normalize_options_.default_account = config_.aws().default_account();
   normalize_options_.default_region = config_.aws().region();
-  const auto& rt = config_.runtime();
-  batch_max_records_ = OrDefault(rt.has_batch_max_records(), rt.batch_max_records(), kDefaultBatchMaxRecords);
-  if (rt.has_batch_max_time()) {
-    batch_max_ms_ = static_cast<int>(rt.batch_max_time().seconds() * 1000 +
-                                     rt.batch_max_time().nanos() / 1000000);
-    if (batch_max_ms_ <= 0) batch_max_ms_ = 100;
-  }
+  batch_max_records_ = BatchMaxRecords(config_);
+  batch_max_ms_ = BatchMaxTimeMs(config_);
+  if (batch_max_ms_ <= 0) batch_max_ms_ = kDefaultBatchMaxTimeMs;
 }
 
 Worker::~Worker() { Close(); }
@@ -561,9 +557,6 @@ size_t Worker::RunPump() {
   runtime_->Pump(frozen_, &outs, &touched);
   if (outs.empty()) return 0;
   if (!EnsureTransaction()) return 0;
-  consumers::InputRecord none;
-  none.partition = -1;
-  none.offset = -1;
   for (auto& out : outs) {
     if (rd_kafka_resp_err_t err = Produce(out); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       // A checkpoint or result the batch cannot carry: the batch must not commit without it.
@@ -942,13 +935,16 @@ bool Worker::CommitAtLeastOnce() {
   std::vector<consumers::OutRecord> state;
   state.swap(deferred_state_);
   bool failed = !acknowledged();
-  for (size_t i = 0; !failed && i < state.size(); ++i) {
-    if (rd_kafka_resp_err_t err = ProduceNow(state[i]); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      FailBatch(fmt::format("cannot produce a state record to {}: {}", state[i].topic,
-                            rd_kafka_err2str(err)));
+  if (!failed && !state.empty()) {
+    for (const auto& record : state) {
+      if (rd_kafka_resp_err_t err = ProduceNow(record); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        FailBatch(fmt::format("cannot produce a state record to {}: {}", record.topic,
+                              rd_kafka_err2str(err)));
+        break;
+      }
     }
+    failed = !acknowledged();
   }
-  if (!failed && !state.empty()) failed = !acknowledged();
   batch_failed_.clear();
   if (failed) {
     spdlog::warn("batch not fully acknowledged; re-reading it");

@@ -155,8 +155,8 @@ class Worker {
   consumers::OutputTopics out_topics_;
   std::set<std::string> input_topics_;
   consumers::NormalizeOptions normalize_options_;
-  int batch_max_records_ = 500;
-  int batch_max_ms_ = 100;
+  int batch_max_records_ = 0;  // BatchMaxRecords(config)
+  int64_t batch_max_ms_ = 0;   // BatchMaxTimeMs(config)
 
   KafkaPtr mock_owner_;                     // the handle the embedded cluster lives in
   rd_kafka_mock_cluster_t* mock_ = nullptr; // owned by mock_owner_
@@ -185,8 +185,8 @@ class Worker {
   bool txn_open_ = false;
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   int batch_records_ = 0;
-  std::string batch_failed_;
-  std::vector<consumers::OutRecord> deferred_state_;  // at least once: written by the commit     // why the open batch must not commit ("" = it may)
+  std::string batch_failed_;  // why the open batch must not commit ("" = it may)
+  std::vector<consumers::OutRecord> deferred_state_;  // at least once: written by the commit
   int64_t queue_full_limit_ms_ = 100000;  // longest wait for room in the producer queue
   int64_t batches_committed_ = 0;
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line

@@ -125,9 +125,10 @@ class InputProducer {
     rk_ = NewClient(RD_KAFKA_PRODUCER, std::move(conf));
   }
 
-  void Send(const std::string& topic, const std::string& value, bool good) {
+  void Send(const std::string& topic, const std::string& value, bool good,
+            int32_t partition = RD_KAFKA_PARTITION_UA) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<intptr_t>(good ? 1 : 0))),
@@ -441,6 +442,49 @@ TEST_F(WorkerMockClusterTest, AFullProducerQueueRetriesTheBatchInsteadOfStalling
   EXPECT_EQ(missing, 0) << missing << " of " << inputs.delivered().size()
                         << " inputs have no outcome";
   EXPECT_GT(failed, 0) << "the queue never stayed full past the bound: the test proved nothing";
+}
+
+TEST_F(WorkerMockClusterTest, AtLeastOnceStateIsWrittenOnlyAfterTheOutcomesItRemembers) {
+  // Work items that end REJECTED at once: each writes an event-id record to fleet.state and a
+  // result. The producer queue holds 9 messages and the first produce requests are answered after
+  // 2.5 s, so the batch cannot carry every output and is read again. If the event-id records were
+  // written with the results, one of them would be durable while its result never got into the
+  // queue (outputs 1-9 are four pairs and the fifth event-id record), and the re-read item would
+  // count as seen and get no outcome at all.
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, kWork, kPartitions, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  InputProducer work(bootstrap_);
+  for (int i = 0; i < 12; ++i) {
+    v1::Event ev;
+    ev.set_id("state-order-" + std::to_string(i));
+    ev.set_source_format("native");
+    ev.set_account("111122223333");
+    ev.set_region("us-east-1");
+    ev.mutable_ecs_command()->set_request_id(ev.id());
+    ev.mutable_ecs_command()->set_action("restart");
+    // Offsets of an empty partition: the result names the work item as its source.
+    auto* src = ev.mutable_source();
+    src->set_topic(kWork);
+    src->set_partition(0);
+    src->set_offset(i);
+    work.Send(kWork, ev.SerializeAsString(), true, 0);
+  }
+  work.Flush();
+  rd_kafka_mock_broker_push_request_error_rtts(
+      cluster_, 1, kProduceApi, 4, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR,
+      2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500);
+  StartWorker("  queue.buffering.max.messages: \"9\"\n  max.poll.interval.ms: \"6000\"\n");
+
+  auto outcomes = CollectOutcomes(bootstrap_, work.delivered(), std::chrono::seconds(60));
+  const int64_t failed = worker_->batches_failed();
+  EXPECT_EQ(StopWorker(), kExitOk);
+  EXPECT_GT(failed, 0) << "the queue never stayed full past the bound: the test proved nothing";
+  for (const auto& [src, good] : work.delivered()) {
+    auto it = outcomes.find(src);
+    EXPECT_TRUE(it != outcomes.end()) << "no outcome for work item @" << std::get<2>(src);
+    if (it == outcomes.end()) continue;
+    for (const Outcome& o : it->second) EXPECT_EQ(o.kind, "REJECTED") << o.reason;
+  }
 }
 
 }  // namespace
