@@ -46,6 +46,8 @@ import urllib.parse
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from harness import bootstrap, broker_pid, cpu_seconds  # noqa: E402
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -277,20 +279,6 @@ def recovery_lambda(event, endpoint):
     return {"statusCode": 200}
 
 
-def cpu_seconds(pid) -> float:
-    """User + system CPU of a process so far (0 when it cannot be read)."""
-    try:
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def broker_pid():
-    pid_file = ROOT / ".cache" / "kafka.pid"
-    return pid_file.read_text().strip() if pid_file.exists() else None
-
-
 def run_lambda(events, endpoint):
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -401,18 +389,6 @@ handlers:
         admin.delete_topics(list(topics.values()))
 
 
-def kafka_bootstrap():
-    value = os.environ.get("FK_KAFKA_BOOTSTRAP")
-    env = ROOT / ".cache" / "kafka.env"
-    if not value and env.exists():
-        for line in env.read_text().splitlines():
-            if line.startswith("FK_KAFKA_BOOTSTRAP="):
-                value = line.split("=", 1)[1].strip()
-    if not value:
-        sys.exit("no Kafka broker: run scripts/kafka.sh start (or set FK_KAFKA_BOOTSTRAP)")
-    return value
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=2000)
@@ -430,7 +406,7 @@ def main():
     events = [sns_lambda_event(i, args.groups) for i in range(args.events)]
     endpoint = LoopbackEndpoint(args.endpoint_procs, args.groups)
     try:
-        fk = run_fleetkeeper(events, endpoint.url, args.bin, kafka_bootstrap(), args.io_threads)
+        fk = run_fleetkeeper(events, endpoint.url, args.bin, bootstrap(), args.io_threads)
         lam = run_lambda(events[: args.lambda_events or args.events], endpoint.url)
     finally:
         calls, endpoint_cpu = endpoint.close()

@@ -45,6 +45,9 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from harness import bootstrap, broker_pid, cpu_seconds  # noqa: E402
+
 FIXTURES = ROOT / "tests" / "fixtures" / "events"
 
 # The stamp in every input's event id and key: phase (b = throughput, l = latency), index, produce
@@ -59,18 +62,6 @@ FILLERS_PER_S = 100
 
 ACCOUNTS = ["111122223333", "444455556666"]
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
-
-
-def bootstrap():
-    value = os.environ.get("FK_KAFKA_BOOTSTRAP")
-    env = ROOT / ".cache" / "kafka.env"
-    if not value and env.exists():
-        for line in env.read_text().splitlines():
-            if line.startswith("FK_KAFKA_BOOTSTRAP="):
-                value = line.split("=", 1)[1].strip()
-    if not value:
-        sys.exit("no Kafka broker: run scripts/kafka.sh start (or set FK_KAFKA_BOOTSTRAP)")
-    return value
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -324,91 +315,6 @@ class KcatPipeline:
 
 
 # --- measurement ----------------------------------------------------------------------------------
-def cpu_seconds(pid):
-    """User + system CPU of a process so far (0 when it cannot be read)."""
-    try:
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def broker_pid():
-    """The local test broker's pid (scripts/kafka.sh), or None when the broker is elsewhere."""
-    port = bootstrap().rsplit(":", 1)[-1]
-    name = "kafka.pid" if port == "19092" else f"kafka-{port}.pid"
-    pid_file = ROOT / ".cache" / name
-    return pid_file.read_text().strip() if pid_file.exists() else None
-
-
-
-class ResultReader:
-    """Reads the results topic with read_committed; records when each stamped input's first result
-    became readable."""
-
-    def __init__(self, brokers, topics):
-        self.consumer = Consumer({
-            "bootstrap.servers": brokers, "group.id": "bench-reader-" + uuid.uuid4().hex,
-            "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-            "enable.auto.commit": False, "fetch.wait.max.ms": 10})
-        self.consumer.subscribe([topics.results])
-        self.seen = {}       # (phase, index) -> ns when read
-        self.stamps = {}     # (phase, index) -> ns when its input was produced
-        self.result_ms = {}  # (phase, index) -> the result record's timestamp (CreateTime, ms)
-        self.statuses = {}   # fleetkeeper result status -> count (kcat results have none)
-        self.duplicates = 0
-
-    def poll(self, parse_status):
-        # Small batches: the read time of a batch stands for each of its records.
-        msgs = self.consumer.consume(200, 0.05)
-        now = time.time_ns()
-        for m in msgs:
-            if m.error():
-                continue
-            found = STAMP.search(m.key() or b"")
-            if not found:
-                continue
-            ident = (found.group(1).decode(), int(found.group(2)))
-            if ident[0] == "f":
-                continue
-            if ident in self.seen:
-                self.duplicates += 1
-                continue
-            self.seen[ident] = now
-            self.stamps[ident] = int(found.group(3))
-            self.result_ms[ident] = m.timestamp()[1]
-            if parse_status:
-                status = json.loads(m.value()).get("status", "?")
-                self.statuses[status] = self.statuses.get(status, 0) + 1
-        return len(msgs)
-
-    def count(self, phase):
-        return sum(1 for p, _ in self.seen if p == phase)
-
-    def wait_for(self, phase, n, timeout, pipeline, parse_status, fillers):
-        deadline = time.time() + timeout
-        while self.count(phase) < n:
-            fillers.nudge()
-            if time.time() > deadline:
-                missing = [i for i in range(n) if (phase, i) not in self.seen]
-                raise RuntimeError(f"{pipeline.name}: only {self.count(phase)} of {n} results "
-                                   f"after {timeout} s (missing e.g. {missing[:8]}); see "
-                                   f"{pipeline.log}")
-            if not pipeline.alive():
-                raise RuntimeError(f"{pipeline.name} stopped; see {pipeline.log}")
-            self.poll(parse_status)
-
-    def close(self):
-        self.consumer.close()
-
-
-def percentile(sorted_values, q):
-    if not sorted_values:
-        return float("nan")
-    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[k]
-
-
 def run_side(side, make_pipeline, brokers, admin, args, workdir):
     topics = Topics(side)
     topics.create(admin)

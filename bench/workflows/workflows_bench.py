@@ -27,9 +27,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from effect_recorder import EffectRecorder  # noqa: E402
-from harness import TopicSet, WorkerProcess, bootstrap  # noqa: E402
+from harness import TopicSet, WorkerProcess, bootstrap, cpu_seconds  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def worker(topics, recorder, name, **env):
@@ -79,9 +78,7 @@ def proc_sample(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1])
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-    return rss, cpu
+    return rss, cpu_seconds(pid)
 
 
 def new_topics(work_partitions=6):

@@ -1,17 +1,22 @@
 """Helpers for the end-to-end tests: a real Kafka broker (scripts/kafka.sh), the fleetkeeper binary
-run as a subprocess, and readers that collect every outcome with read_committed."""
+run as a subprocess, moto (scripts/moto_launcher.py), and readers that collect every outcome with
+read_committed."""
 
+import base64
 import json
 import os
 import pathlib
 import random
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 
+import boto3
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -36,6 +41,22 @@ def bootstrap():
     if not value:
         raise RuntimeError("no Kafka broker: run scripts/kafka.sh start (or set FK_KAFKA_BOOTSTRAP)")
     return value
+
+
+def broker_pid():
+    """The pid of the broker scripts/kafka.sh runs for bootstrap(), or None when it is elsewhere."""
+    port = bootstrap().rsplit(":", 1)[-1]
+    pid_file = ROOT / ".cache" / ("kafka.pid" if port == "19092" else f"kafka-{port}.pid")
+    return pid_file.read_text().strip() if pid_file.exists() else None
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a process so far (0 when it cannot be read)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fleetkeeper_bin():
@@ -301,3 +322,108 @@ def assert_exactly_one(outcomes, expected):
     assert not missing, f"{len(missing)} inputs without an outcome, e.g. {missing[:5]}"
     assert not dup, f"{len(dup)} inputs with several outcomes, e.g. {list(dup.items())[:3]}"
     assert not unexpected, f"outcomes for unknown inputs: {unexpected[:5]}"
+
+
+# --- moto and results -----------------------------------------------------------------------------
+
+class Moto:
+    """scripts/moto_launcher.py on a free port with moto's recorder on. `env` adds variables for the
+    launcher; `start_recording` starts the recorder once the server is up."""
+
+    def __init__(self, tmp, env=None, start_recording=False):
+        port_file = tmp / "moto.port"
+        self.recording = tmp / "recording.jsonl"
+        env = dict(os.environ, MOTO_ENABLE_RECORDING="True",
+                   MOTO_RECORDER_FILEPATH=str(self.recording), **(env or {}))
+        self.log = open(tmp / "moto.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "moto_launcher.py"), "--port", "0",
+             "--port-file", str(port_file)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"moto launcher did not start; see {self.log.name}")
+            time.sleep(0.1)
+        self.endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        if start_recording:
+            self.post("/moto-api/recorder/start-recording")
+
+    def post(self, path):
+        req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
+        return urllib.request.urlopen(req, timeout=10).read()
+
+    def calls(self, action):
+        """Bodies of every recorded call of `action` (query protocol or JSON target)."""
+        raw = urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording",
+                                     timeout=30).read().decode()
+        out = []
+        for line in raw.splitlines():
+            e = json.loads(line)
+            body = e.get("body") or ""
+            if e.get("body_encoded"):
+                body = base64.b64decode(body).decode(errors="replace")
+            target = (e.get("headers") or {}).get("X-Amz-Target", "")
+            if f"Action={action}&" in body + "&" or target.endswith("." + action):
+                out.append(body)
+        return out
+
+    def client(self, service):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Results:
+    """Every result on the results topic, read with read_committed in the background. The consumer
+    group is `group_prefix` + a random suffix; wait_final checks every `poll` seconds."""
+
+    def __init__(self, topic, group_prefix="reader-", poll=0.1):
+        self.by_event = {}
+        self.lock = threading.Lock()
+        self.stopped = False
+        self.poll = poll
+        self.consumer = Consumer({"bootstrap.servers": bootstrap(),
+                                  "group.id": group_prefix + uuid.uuid4().hex,
+                                  "isolation.level": "read_committed",
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        self.consumer.subscribe([topic])
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped:
+            for m in self.consumer.consume(500, 0.2):
+                if m.error():
+                    continue
+                r = json.loads(m.value())
+                with self.lock:
+                    self.by_event.setdefault(r["correlation_id"], []).append(r)
+
+    def finals(self, event_id):
+        with self.lock:
+            return [r for r in self.by_event.get(event_id, []) if r["status"] != "IN_PROGRESS"]
+
+    def wait_final(self, event_id, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            f = self.finals(event_id)
+            if f:
+                return f[0]
+            time.sleep(self.poll)
+        raise AssertionError(f"no final result for {event_id} within {timeout}s; "
+                             f"seen: {self.by_event.get(event_id)}")
+
+    def close(self):
+        self.stopped = True
+        self.thread.join(5)
+        self.consumer.close()

@@ -9,23 +9,18 @@ https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html and
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-cloudtrail-logs.html
 (requestParameters of https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html)."""
 
-import base64
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
 import uuid
 
-import boto3
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ROOT, TopicSet, WorkerProcess, bootstrap  # noqa: E402
+from harness import Moto, Results, TopicSet, WorkerProcess, bootstrap  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -33,101 +28,6 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
 PARAM = "/ami/linux/test"
 OTHER_PARAM = "/ami/linux/other"
-
-
-class Moto:
-    def __init__(self, tmp):
-        port_file = tmp / "moto.port"
-        env = dict(os.environ, MOTO_ENABLE_RECORDING="True",
-                   MOTO_RECORDER_FILEPATH=str(tmp / "recording.jsonl"),
-                   FK_MOTO_STATE_DELAY="0.5", FK_MOTO_TIME_SCALE="0.05")
-        self.log = open(tmp / "moto.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "moto_launcher.py"), "--port", "0",
-             "--port-file", str(port_file)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while not port_file.exists():
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError(f"moto launcher did not start; see {self.log.name}")
-            time.sleep(0.1)
-        self.endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
-
-    def post(self, path):
-        req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
-        return urllib.request.urlopen(req, timeout=10).read()
-
-    def calls(self, action):
-        """Bodies of every recorded call of `action` (query protocol or JSON target)."""
-        raw = urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording",
-                                     timeout=30).read().decode()
-        out = []
-        for line in raw.splitlines():
-            e = json.loads(line)
-            body = e.get("body") or ""
-            if e.get("body_encoded"):
-                body = base64.b64decode(body).decode(errors="replace")
-            target = (e.get("headers") or {}).get("X-Amz-Target", "")
-            if f"Action={action}&" in body + "&" or target.endswith("." + action):
-                out.append(body)
-        return out
-
-    def client(self, service):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-class Results:
-    """Every result on the results topic, read with read_committed in the background."""
-
-    def __init__(self, topic):
-        self.by_event = {}
-        self.lock = threading.Lock()
-        self.stopped = False
-        self.consumer = Consumer({"bootstrap.servers": bootstrap(),
-                                  "group.id": "ami-reader-" + uuid.uuid4().hex,
-                                  "isolation.level": "read_committed",
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self.consumer.subscribe([topic])
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stopped:
-            for m in self.consumer.consume(500, 0.2):
-                if not m.error():
-                    r = json.loads(m.value())
-                    with self.lock:
-                        self.by_event.setdefault(r["correlation_id"], []).append(r)
-
-    def finals(self, event_id):
-        with self.lock:
-            return [r for r in self.by_event.get(event_id, []) if r["status"] != "IN_PROGRESS"]
-
-    def wait_final(self, event_id, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            f = self.finals(event_id)
-            if f:
-                return f[0]
-            time.sleep(0.2)
-        raise AssertionError(f"no final result for {event_id} within {timeout}s; "
-                             f"seen: {self.by_event.get(event_id)}")
-
-    def close(self):
-        self.stopped = True
-        self.thread.join(5)
-        self.consumer.close()
 
 
 def parameter_store_change(name):
@@ -168,10 +68,10 @@ handlers:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ami")
-    moto = Moto(tmp)
+    moto = Moto(tmp, env={"FK_MOTO_STATE_DELAY": "0.5", "FK_MOTO_TIME_SCALE": "0.05"})
     topics = TopicSet(inputs=(3,), work_partitions=3)
     topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    results = Results(topics.results)
+    results = Results(topics.results, group_prefix="ami-reader-", poll=0.2)
     producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
 
     def send(*events):

@@ -9,23 +9,18 @@ carrying a CloudWatch alarm notification as in
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
 (placeholder signature: the worker normalizes, the ingest endpoint verifies)."""
 
-import base64
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
 import uuid
 
-import boto3
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ROOT, TopicSet, WorkerProcess, bootstrap  # noqa: E402
+from harness import Moto, Results, TopicSet, WorkerProcess, bootstrap  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -36,109 +31,6 @@ COOLDOWN_S = 5
 BREAKER_MAX = 8
 STORM_EVENTS = 1000
 STORM_ALARMS = 20
-
-
-# --- moto -----------------------------------------------------------------------------------------
-
-class Moto:
-    def __init__(self, tmp):
-        port_file = tmp / "moto.port"
-        self.recording = tmp / "recording.jsonl"
-        env = dict(os.environ, MOTO_ENABLE_RECORDING="True",
-                   MOTO_RECORDER_FILEPATH=str(self.recording),
-                   # ECS services report their desired tasks running (moto has no scheduler).
-                   MOTO_ECS_SERVICE_RUNNING="2")
-        self.log = open(tmp / "moto.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "moto_launcher.py"), "--port", "0",
-             "--port-file", str(port_file)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while not port_file.exists():
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError(f"moto launcher did not start; see {self.log.name}")
-            time.sleep(0.1)
-        self.endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        self.post("/moto-api/recorder/start-recording")
-
-    def post(self, path):
-        req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
-        return urllib.request.urlopen(req, timeout=10).read()
-
-    def calls(self, action):
-        """Request bodies (query protocol) or JSON bodies of every recorded call of `action`."""
-        raw = urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording",
-                                     timeout=30).read().decode()
-        out = []
-        for line in raw.splitlines():
-            e = json.loads(line)
-            body = e.get("body") or ""
-            if e.get("body_encoded"):
-                body = base64.b64decode(body).decode(errors="replace")
-            target = (e.get("headers") or {}).get("X-Amz-Target", "")
-            if f"Action={action}&" in body + "&" or target.endswith("." + action):
-                out.append(body)
-        return out
-
-    def client(self, service):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-# --- results ----------------------------------------------------------------------------------
-
-class Results:
-    """Every result on the results topic, read with read_committed in the background."""
-
-    def __init__(self, topic):
-        self.by_event = {}
-        self.lock = threading.Lock()
-        self.stopped = False
-        self.consumer = Consumer({"bootstrap.servers": bootstrap(),
-                                  "group.id": "heal-reader-" + uuid.uuid4().hex,
-                                  "isolation.level": "read_committed",
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self.consumer.subscribe([topic])
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stopped:
-            for m in self.consumer.consume(500, 0.2):
-                if m.error():
-                    continue
-                r = json.loads(m.value())
-                with self.lock:
-                    self.by_event.setdefault(r["correlation_id"], []).append(r)
-
-    def finals(self, event_id):
-        with self.lock:
-            return [r for r in self.by_event.get(event_id, []) if r["status"] != "IN_PROGRESS"]
-
-    def wait_final(self, event_id, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            f = self.finals(event_id)
-            if f:
-                return f[0]
-            time.sleep(0.1)
-        raise AssertionError(f"no final result for {event_id} within {timeout}s; "
-                             f"seen: {self.by_event.get(event_id)}")
-
-    def close(self):
-        self.stopped = True
-        self.thread.join(5)
-        self.consumer.close()
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -227,7 +119,8 @@ handlers:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("heal")
-    moto = Moto(tmp)
+    # ECS services report their desired tasks running (moto has no scheduler).
+    moto = Moto(tmp, env={"MOTO_ECS_SERVICE_RUNNING": "2"}, start_recording=True)
     topics = TopicSet(inputs=(3,), work_partitions=3)
     topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
     env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
@@ -236,7 +129,7 @@ def world(tmp_path_factory):
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-heal"},
                                               extra=CONFIG),
                            "heal", env=env, workdir=tmp).start()
-    results = Results(topics.results)
+    results = Results(topics.results, group_prefix="heal-reader-")
     producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
 
     def send(*events, raw=None):
