@@ -119,6 +119,7 @@ struct StartInstanceRefreshRequest {
 
 struct StartInstanceRefreshResponse {
   std::string instance_refresh_id;
+  std::string request_id = {};
 };
 
 struct InstanceRefresh {
@@ -156,6 +157,7 @@ struct AsgNameRequest {
 
 struct InstanceRefreshIdResponse {
   std::string instance_refresh_id;
+  std::string request_id = {};
 };
 
 struct SetDesiredCapacityRequest {
@@ -240,7 +242,7 @@ class AutoScaling {
   virtual Status SetInstanceHealth(const SetInstanceHealthRequest& r) = 0;
   virtual Result<ScalingActivity> TerminateInstanceInAutoScalingGroup(
       const TerminateInstanceInAutoScalingGroupRequest& r) = 0;
-  virtual Status UpdateAutoScalingGroup(const UpdateAutoScalingGroupRequest& r) = 0;
+  virtual Result<RequestReceipt> UpdateAutoScalingGroup(const UpdateAutoScalingGroupRequest& r) = 0;
   virtual Status CompleteLifecycleAction(const CompleteLifecycleActionRequest& r) = 0;
   virtual Status RecordLifecycleActionHeartbeat(const RecordLifecycleActionHeartbeatRequest& r) = 0;
   virtual Result<ScalingActivities> EnterStandby(const EnterStandbyRequest& r) = 0;

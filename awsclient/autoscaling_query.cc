@@ -186,7 +186,7 @@ auto ReadDescribeRefreshes = [](XmlReader& r, pugi::xml_node result) {
 
 auto ReadRefreshId = [](XmlReader& r, pugi::xml_node result) {
   r.Require(result, "InstanceRefreshId");
-  return InstanceRefreshIdResponse{r.Text(result, "InstanceRefreshId")};
+  return InstanceRefreshIdResponse{r.Text(result, "InstanceRefreshId"), ""};
 };
 
 auto ReadActivities = [](XmlReader& r, pugi::xml_node result) {
@@ -227,10 +227,10 @@ class AutoScalingQueryClient final : public AutoScaling {
       }
     }
     SetPreferences(p, r.preferences);
-    return CallAndRead<StartInstanceRefreshResponse>(
+    return CallRecorded<StartInstanceRefreshResponse>(
         *t_, kService, p, [](XmlReader& x, pugi::xml_node result) {
           x.Require(result, "InstanceRefreshId");
-          return StartInstanceRefreshResponse{x.Text(result, "InstanceRefreshId")};
+          return StartInstanceRefreshResponse{x.Text(result, "InstanceRefreshId"), ""};
         });
   }
 
@@ -248,13 +248,13 @@ class AutoScalingQueryClient final : public AutoScaling {
   Result<InstanceRefreshIdResponse> CancelInstanceRefresh(const AsgNameRequest& r) override {
     QueryParams p = Params("CancelInstanceRefresh");
     p.Set("AutoScalingGroupName", r.asg_name);
-    return CallAndRead<InstanceRefreshIdResponse>(*t_, kService, p, ReadRefreshId);
+    return CallRecorded<InstanceRefreshIdResponse>(*t_, kService, p, ReadRefreshId);
   }
 
   Result<InstanceRefreshIdResponse> RollbackInstanceRefresh(const AsgNameRequest& r) override {
     QueryParams p = Params("RollbackInstanceRefresh");
     p.Set("AutoScalingGroupName", r.asg_name);
-    return CallAndRead<InstanceRefreshIdResponse>(*t_, kService, p, ReadRefreshId);
+    return CallRecorded<InstanceRefreshIdResponse>(*t_, kService, p, ReadRefreshId);
   }
 
   Status SetDesiredCapacity(const SetDesiredCapacityRequest& r) override {
@@ -284,7 +284,7 @@ class AutoScalingQueryClient final : public AutoScaling {
                                         });
   }
 
-  Status UpdateAutoScalingGroup(const UpdateAutoScalingGroupRequest& r) override {
+  Result<RequestReceipt> UpdateAutoScalingGroup(const UpdateAutoScalingGroupRequest& r) override {
     QueryParams p = Params("UpdateAutoScalingGroup");
     p.Set("AutoScalingGroupName", r.asg_name);
     if (r.launch_template) SetLaunchTemplate(p, "LaunchTemplate", *r.launch_template);
@@ -294,7 +294,7 @@ class AutoScalingQueryClient final : public AutoScaling {
     p.SetIf("MinSize", r.min_size);
     p.SetIf("MaxSize", r.max_size);
     p.SetIf("DesiredCapacity", r.desired_capacity);
-    return CallNoOutput(*t_, kService, p);
+    return CallReceipt(*t_, kService, p);
   }
 
   Status CompleteLifecycleAction(const CompleteLifecycleActionRequest& r) override {

@@ -21,14 +21,6 @@ using Tags = std::map<std::string, std::string>;
 // Filter name -> accepted values (EC2 "Filter.N", Auto Scaling "Filters", SSM "Filters").
 using Filters = std::map<std::string, std::vector<std::string>>;
 
-// The request id AWS gave a call that changed something, kept in the rollout's result so that a
-// change can be traced in CloudTrail. Responses of mutating calls carry one in `request_id`; calls
-// whose answer holds nothing else return this. The member initializer keeps brace-initialized
-// responses in tests free of -Wmissing-field-initializers.
-struct RequestReceipt {
-  std::string request_id = {};
-};
-
 struct InstanceState {
   // 0 pending, 16 running, 32 shutting-down, 48 terminated, 64 stopping, 80 stopped
   int code = 0;
@@ -644,7 +636,7 @@ class Ec2 {
   virtual Result<DescribeVolumesResponse> DescribeVolumes(const DescribeVolumesRequest& r) = 0;
   virtual Result<VolumeAttachment> AttachVolume(const AttachVolumeRequest& r) = 0;
   virtual Result<VolumeAttachment> DetachVolume(const DetachVolumeRequest& r) = 0;
-  virtual Status CreateTags(const CreateTagsRequest& r) = 0;
+  virtual Result<RequestReceipt> CreateTags(const CreateTagsRequest& r) = 0;
   virtual Result<InstanceAttribute> DescribeInstanceAttribute(
       const DescribeInstanceAttributeRequest& r) = 0;
   virtual Result<LaunchTemplateVersion> CreateLaunchTemplateVersion(

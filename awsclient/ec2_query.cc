@@ -379,27 +379,9 @@ Status CallNoOutput(Transport& transport, const QueryParams& params) {
   return aws::CallNoOutput(transport, kService, params);
 }
 
-// Reads the answer of a mutating call and keeps its request id in `T::request_id`: the rollout
-// records it per action. The id is the transport's (x-amzn-RequestId) when it had one, else the
-// body's <requestId>.
-template <typename T, typename Read>
-Result<T> ReadRecorded(const std::string& action, Result<XmlResponse> response, Read&& read) {
-  if (!response.ok()) return std::move(response).take_error();
-  XmlReader reader(action);
-  T out = read(reader, response->result);
-  if (!reader.ok()) {
-    Error error = reader.error();
-    error.request_id = response->request_id;
-    return error;
-  }
-  out.request_id = std::move(response->request_id);
-  return out;
-}
-
 template <typename T, typename Read>
 Result<T> CallRecorded(Transport& transport, const QueryParams& params, Read&& read) {
-  return ReadRecorded<T>(params.action(), CallQuery(transport, kService, params),
-                         std::forward<Read>(read));
+  return aws::CallRecorded<T>(transport, kService, params, std::forward<Read>(read));
 }
 
 template <typename T, typename Read>
@@ -698,11 +680,11 @@ class Ec2QueryClient final : public Ec2 {
     return CallRecorded<VolumeAttachment>(*t_, p, ReadAttachment);
   }
 
-  Status CreateTags(const CreateTagsRequest& r) override {
+  Result<RequestReceipt> CreateTags(const CreateTagsRequest& r) override {
     QueryParams p = Params("CreateTags");
     p.SetList("ResourceId", r.resource_ids);
     SetTags(p, "Tag", r.tags);
-    return CallNoOutput(*t_, p);
+    return aws::CallReceipt(*t_, kService, p);
   }
 
   Result<InstanceAttribute> DescribeInstanceAttribute(

@@ -72,8 +72,8 @@ struct DescribeTargetGroupsResponse {
 class Elbv2 {
  public:
   virtual ~Elbv2() = default;
-  virtual Status RegisterTargets(const TargetsRequest& r) = 0;
-  virtual Status DeregisterTargets(const TargetsRequest& r) = 0;
+  virtual Result<RequestReceipt> RegisterTargets(const TargetsRequest& r) = 0;
+  virtual Result<RequestReceipt> DeregisterTargets(const TargetsRequest& r) = 0;
   virtual Result<DescribeTargetHealthResponse> DescribeTargetHealth(
       const DescribeTargetHealthRequest& r) = 0;
   virtual Result<DescribeTargetGroupsResponse> DescribeTargetGroups(

@@ -67,18 +67,18 @@ class Elbv2QueryClient final : public Elbv2 {
  public:
   explicit Elbv2QueryClient(std::shared_ptr<Transport> t) : t_(std::move(t)) {}
 
-  Status RegisterTargets(const TargetsRequest& r) override {
+  Result<RequestReceipt> RegisterTargets(const TargetsRequest& r) override {
     QueryParams p = Params("RegisterTargets");
     p.Set("TargetGroupArn", r.target_group_arn);
     SetTargets(p, r.targets);
-    return CallNoOutput(*t_, kService, p);
+    return CallReceipt(*t_, kService, p);
   }
 
-  Status DeregisterTargets(const TargetsRequest& r) override {
+  Result<RequestReceipt> DeregisterTargets(const TargetsRequest& r) override {
     QueryParams p = Params("DeregisterTargets");
     p.Set("TargetGroupArn", r.target_group_arn);
     SetTargets(p, r.targets);
-    return CallNoOutput(*t_, kService, p);
+    return CallReceipt(*t_, kService, p);
   }
 
   Result<DescribeTargetHealthResponse> DescribeTargetHealth(

@@ -177,6 +177,13 @@ Status CallNoOutput(Transport& transport, const std::string& service, const Quer
   return Ok{};
 }
 
+Result<RequestReceipt> CallReceipt(Transport& transport, const std::string& service,
+                                   const QueryParams& params) {
+  Result<XmlResponse> response = CallQuery(transport, service, params);
+  if (!response.ok()) return std::move(response).take_error();
+  return RequestReceipt{std::move(response->request_id)};
+}
+
 std::string XmlReader::Text(pugi::xml_node parent, const char* name) const {
   return parent.child_value(name);
 }

@@ -184,7 +184,34 @@ Result<T> CallAndRead(Transport& transport, const std::string& service, const Qu
   return out;
 }
 
-// For actions whose response carries nothing but the request id.
+// Reads the answer of a mutating call and keeps its request id in `T::request_id`: workflows
+// record it per action. The id is the transport's (x-amzn-RequestId) when it had one, else the
+// body's <requestId>.
+template <typename T, typename Read>
+Result<T> ReadRecorded(const std::string& action, Result<XmlResponse> response, Read&& read) {
+  if (!response.ok()) return std::move(response).take_error();
+  XmlReader reader(action);
+  T out = read(reader, response->result);
+  if (!reader.ok()) {
+    Error error = reader.error();
+    error.request_id = response->request_id;
+    return error;
+  }
+  out.request_id = std::move(response->request_id);
+  return out;
+}
+
+template <typename T, typename Read>
+Result<T> CallRecorded(Transport& transport, const std::string& service, const QueryParams& params,
+                       Read&& read) {
+  return ReadRecorded<T>(params.action(), CallQuery(transport, service, params),
+                         std::forward<Read>(read));
+}
+
+// For actions whose response carries nothing but the request id: CallNoOutput() drops it,
+// CallReceipt() returns it (for calls that change something, whose id goes into a result).
 Status CallNoOutput(Transport& transport, const std::string& service, const QueryParams& params);
+Result<RequestReceipt> CallReceipt(Transport& transport, const std::string& service,
+                                   const QueryParams& params);
 
 }  // namespace fleetkeeper::aws

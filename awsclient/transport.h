@@ -23,6 +23,14 @@ enum class Protocol {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The request id AWS gave a call that changed something, kept in a workflow's result so that the
+// change can be traced in CloudTrail. Responses of mutating calls carry one in `request_id`; calls
+// whose answer holds nothing else return this. The member initializer keeps brace-initialized
+// responses in tests free of -Wmissing-field-initializers.
+struct RequestReceipt {
+  std::string request_id = {};
+};
+
 struct ServiceRequest {
   std::string service;      // endpoint prefix and signing name: ec2, autoscaling, ssm, ...
   std::string operation;    // e.g. "DescribeInstances", for logs, errors and metrics

@@ -159,11 +159,12 @@ Progress PinGroup(RolloutTick& t, v1::AsgRollout& a) {
   } else {
     req.launch_template = SpecAt(a, a.pinned_version());
   }
-  Status s = t.ctx.aws().autoscaling->UpdateAutoScalingGroup(req);
+  auto s = t.ctx.aws().autoscaling->UpdateAutoScalingGroup(req);
   if (!s.ok()) return OnError(t, a, "update-auto-scaling-group (pin)", s.error());
-  t.Record(Resource(a), "update-auto-scaling-group", kSucceeded,
-           fmt::format("pinned to {} version {} ({}) so that AutoRollback is allowed",
-                       TemplateLabel(a), a.pinned_version(), a.running_image_id()));
+  t.RecordCall(Resource(a), "update-auto-scaling-group",
+               fmt::format("pinned to {} version {} ({}) so that AutoRollback is allowed",
+                           TemplateLabel(a), a.pinned_version(), a.running_image_id()),
+               s->request_id);
   a.set_group_version(std::to_string(a.pinned_version()));
   a.set_source_version(a.pinned_version());
   return EnterPhase(t, a, kCreateVersion, Progress::kContinue);
@@ -215,8 +216,9 @@ Progress CheckRefresh(RolloutTick& t, v1::AsgRollout& a) {
         if (!c.ok() && c.error().code != ErrorCode::kNotFound) {
           return OnError(t, a, "cancel-instance-refresh", c.error());
         }
-        t.Record(Resource(a), "cancel-instance-refresh", kSucceeded,
-                 other + "; cancelled (refresh_in_progress is cancel-and-restart)");
+        t.RecordCall(Resource(a), "cancel-instance-refresh",
+                     other + "; cancelled (refresh_in_progress is cancel-and-restart)",
+                     c.ok() ? c->request_id : c.error().request_id);
         a.set_foreign_refresh_id(active->id);
         return Progress::kCheckpoint;
       }
@@ -257,9 +259,10 @@ Progress StartRefresh(RolloutTick& t, v1::AsgRollout& a) {
     return OnError(t, a, "start-instance-refresh", r.error());
   }
   a.set_refresh_id(r->instance_refresh_id);
-  t.Record(Resource(a), "start-instance-refresh", kSucceeded,
-           fmt::format("refresh {} to {} version {} ({})", r->instance_refresh_id,
-                       TemplateLabel(a), a.new_version(), t.state.image_id()));
+  t.RecordCall(Resource(a), "start-instance-refresh",
+               fmt::format("refresh {} to {} version {} ({})", r->instance_refresh_id,
+                           TemplateLabel(a), a.new_version(), t.state.image_id()),
+               r->request_id);
   return EnterPhase(t, a, kFollowRefresh, Progress::kCheckpoint);
 }
 

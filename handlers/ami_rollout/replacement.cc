@@ -33,6 +33,7 @@ constexpr char kAttachVolumes[] = "attach-volumes";
 constexpr char kWaitVolumesAttached[] = "wait-volumes-attached";
 constexpr char kAttachInterfaces[] = "attach-interfaces";
 constexpr char kWaitInterfacesAttached[] = "wait-interfaces-attached";
+constexpr char kMovePrivateIps[] = "move-private-ips";
 constexpr char kStartNew[] = "start-new";
 constexpr char kWaitNewStarted[] = "wait-new-started";
 constexpr char kMoveEip[] = "move-eip";
@@ -49,6 +50,7 @@ constexpr char kRbTerminateNew[] = "rollback-terminate-new";
 constexpr char kRbReleaseVolumes[] = "rollback-release-volumes";
 constexpr char kRbReleaseInterfaces[] = "rollback-release-interfaces";
 constexpr char kRbMoveEip[] = "rollback-move-eip";
+constexpr char kRbMovePrivateIps[] = "rollback-move-private-ips";
 constexpr char kRbAttachVolumes[] = "rollback-attach-volumes";
 constexpr char kRbWaitAttached[] = "rollback-wait-attached";
 constexpr char kRbAttachInterfaces[] = "rollback-attach-interfaces";
@@ -72,9 +74,15 @@ std::string New(const v1::InstanceRollout& r) {
 bool MovesInterfaces(const v1::InstanceRollout& r) {
   return r.capture().secondary_interfaces_size() > 0;
 }
-// Whether the new instance is stopped for its attachments (DESIGN.md: stop, attach, start).
+// The secondary private IPv4 addresses of the primary interface move with the instance.
+bool MovesPrivateIps(const v1::InstanceRollout& r) {
+  return r.capture().secondary_private_ips_size() > 0;
+}
+// Whether the new instance is stopped for its attachments (DESIGN.md: stop, attach, start), so
+// that it boots with its volumes, interfaces and addresses in place.
 bool StopsNew(const RolloutConfig& config, const v1::InstanceRollout& r) {
-  return !config.attach_live && (r.capture().data_volumes_size() > 0 || MovesInterfaces(r));
+  return !config.attach_live && (r.capture().data_volumes_size() > 0 || MovesInterfaces(r) ||
+                                 MovesPrivateIps(r));
 }
 // What the new instance gets only once it is healthy, so that a rollback can still terminate it.
 bool ProtectsNew(const v1::InstanceRollout& r) {
@@ -330,10 +338,10 @@ Progress Capture(RolloutTick& t, v1::InstanceRollout& r) {
 
 Progress DeregisterOld(RolloutTick& t, v1::InstanceRollout& r) {
   for (const auto& tg : r.capture().target_groups()) {
-    Status s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, Old(r)));
+    auto s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, Old(r)));
     if (!s.ok()) return OnError(t, r, "deregister-targets", s.error());
     r.set_old_deregistered(true);
-    t.Record(Resource(Old(r)), "deregister-targets", kSucceeded, tg.arn());
+    t.RecordCall(Resource(Old(r)), "deregister-targets", tg.arn(), s->request_id);
   }
   return Enter(t, r, kDrainOld, Progress::kCheckpoint);
 }
@@ -353,10 +361,10 @@ Progress DrainOld(RolloutTick& t, v1::InstanceRollout& r) {
 
 Progress RegisterNew(RolloutTick& t, v1::InstanceRollout& r) {
   for (const auto& tg : r.capture().target_groups()) {
-    Status s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, New(r)));
+    auto s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, New(r)));
     if (!s.ok()) return OnError(t, r, "register-targets", s.error());
     r.set_new_registered(true);
-    t.Record(Resource(New(r)), "register-targets", kSucceeded, tg.arn());
+    t.RecordCall(Resource(New(r)), "register-targets", tg.arn(), s->request_id);
   }
   return Enter(t, r, kWaitNewHealthy, Progress::kCheckpoint);
 }
@@ -384,8 +392,8 @@ std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
     if (!r.new_private_ip().empty() && r.new_private_ip() != c.private_ip()) {
       parts.push_back(fmt::format("private IP {} -> {}", c.private_ip(), r.new_private_ip()));
     }
-    if (c.secondary_private_ips_size() > 0) {
-      parts.push_back(fmt::format("secondary private IPs not carried over: {}",
+    if (MovesPrivateIps(r)) {
+      parts.push_back(fmt::format("secondary private IPs {} moved",
                                   fmt::join(c.secondary_private_ips(), ",")));
     }
   } else {
@@ -832,7 +840,7 @@ Progress StopNew(RolloutTick& t, v1::InstanceRollout& r) {
   CallOutcome s = StopNow(t, New(r));
   if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
   t.RecordCall(Resource(New(r)), "stop-instances",
-               "stopped to attach the data volumes and network interfaces (attach_live is off)",
+               "stopped to attach the data volumes, network interfaces and addresses (attach_live is off)",
                *s);
   return Enter(t, r, kWaitNewStopped, Progress::kCheckpoint);
 }
@@ -897,7 +905,7 @@ Progress StartNew(RolloutTick& t, v1::InstanceRollout& r) {
   });
   if (!s.ok()) return OnError(t, r, "start-instances", s.error());
   t.RecordCall(Resource(New(r)), "start-instances",
-               "started with its data volumes and network interfaces", *s);
+               "started with its data volumes, network interfaces and addresses", *s);
   return Enter(t, r, kWaitNewStarted, Progress::kCheckpoint);
 }
 
@@ -911,11 +919,79 @@ Progress MoveEip(RolloutTick& t, v1::InstanceRollout& r, const std::string& to, 
   req.allocation_id = c.eip_allocation_id();
   if (req.allocation_id.empty()) req.public_ip = c.eip_public_ip();
   req.instance_id = to;
+  // On a secondary address, the address it is on (moved before this, both ways); else the primary.
+  if (!c.eip_private_ip().empty() && c.eip_private_ip() != c.private_ip()) {
+    req.private_ip = c.eip_private_ip();
+  }
   req.allow_reassociation = true;
   auto a = t.ctx.aws().ec2->AssociateAddress(req);
   if (!a.ok()) return OnError(t, r, "associate-address", a.error());
   r.set_eip_moved(moved);
   t.RecordCall("eip:" + c.eip_public_ip(), "associate-address", "to " + to, a->request_id);
+  return Enter(t, r, next, Progress::kCheckpoint);
+}
+
+const aws::InstanceNetworkInterface* PrimaryInterface(const aws::Instance& i) {
+  for (const auto& n : i.network_interfaces) {
+    if (n.device_index == 0) return &n;
+  }
+  return nullptr;
+}
+
+// The captured secondary addresses `n` holds (with `holds`) or lacks (without).
+std::vector<std::string> CapturedIps(const v1::InstanceRollout& r,
+                                     const aws::InstanceNetworkInterface* n, bool holds) {
+  std::set<std::string> on;
+  if (n != nullptr) {
+    for (const auto& ip : n->private_ips) on.insert(ip.address);
+  }
+  std::vector<std::string> out;
+  for (const auto& ip : r.capture().secondary_private_ips()) {
+    if (on.count(ip) == static_cast<size_t>(holds)) out.push_back(ip);
+  }
+  return out;
+}
+
+// Moves the captured secondary private addresses from the primary interface of `from` to that of
+// `to`: released where they are, then assigned (a subnet address belongs to one interface at a
+// time). Each call is made only for the addresses a fresh read shows still to move, so a re-run
+// after a restart repeats nothing; AllowReassignment covers a release EC2 does not show yet.
+// `from` may be empty or gone (a terminated instance holds no addresses).
+Progress MovePrivateIps(RolloutTick& t, v1::InstanceRollout& r, const std::string& from,
+                        const std::string& to, const char* next) {
+  if (!MovesPrivateIps(r)) return Enter(t, r, next, Progress::kCheckpoint);
+  const bool rollback = InRollback(r);
+  const std::string why = rollback ? "rollback: " : "";
+  if (!from.empty()) {
+    auto src = Describe(t, from);
+    if (!src.ok() && src.error().code != ErrorCode::kNotFound) {
+      return OnError(t, r, "describe-instances", src.error());
+    }
+    const auto* eni = src.ok() ? PrimaryInterface(*src) : nullptr;
+    std::vector<std::string> held = CapturedIps(r, eni, true);
+    if (!held.empty()) {
+      auto u = t.ctx.aws().ec2->UnassignPrivateIpAddresses({eni->id, held});
+      if (!u.ok()) return OnError(t, r, "unassign-private-ip-addresses", u.error());
+      t.RecordCall(Resource(from), "unassign-private-ip-addresses",
+                   fmt::format("{}{} from {}", why, fmt::join(held, ","), eni->id),
+                   u->request_id);
+    }
+  }
+  auto dst = Describe(t, to);
+  if (!dst.ok()) return OnError(t, r, "describe-instances", dst.error());
+  const auto* eni = PrimaryInterface(*dst);
+  if (eni == nullptr) return Fail(t, r, to + " has no primary network interface");
+  std::vector<std::string> missing = CapturedIps(r, eni, false);
+  if (!missing.empty()) {
+    aws::AssignPrivateIpAddressesRequest req;
+    req.network_interface_id = eni->id;
+    req.private_ips = missing;
+    req.allow_reassignment = true;
+    auto a = t.ctx.aws().ec2->AssignPrivateIpAddresses(req);
+    if (!a.ok()) return OnError(t, r, "assign-private-ip-addresses", a.error());
+    t.RecordCall(Resource(to), "assign-private-ip-addresses",
+                 fmt::format("{}{} to {}", why, fmt::join(missing, ","), eni->id), a->request_id);
+  }
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
@@ -946,9 +1022,14 @@ Progress RetireOld(RolloutTick& t, v1::InstanceRollout& r) {
   if (t.config.keep_old_for_ms <= 0) return TerminateOld(t, r);
   if (r.retire_at_ms() == 0) {
     r.set_retire_at_ms(t.now_ms + t.config.keep_old_for_ms);
-    Status s = t.ctx.aws().ec2->CreateTags(
+    auto s = t.ctx.aws().ec2->CreateTags(
         {{Old(r)}, {{kRetireAfterTag, FormatRfc3339(r.retire_at_ms())}}});
     if (!s.ok() && Transient(s.error())) return OnError(t, r, "create-tags", s.error());
+    if (s.ok()) {
+      t.RecordCall(Resource(Old(r)), "create-tags",
+                   std::string(kRetireAfterTag) + "=" + FormatRfc3339(r.retire_at_ms()),
+                   s->request_id);
+    }
     t.Record(Resource(Old(r)), "keep-stopped", kSucceeded,
              "kept stopped until " + FormatRfc3339(r.retire_at_ms()) + " (keep_old_for)");
     return Enter(t, r, kKeepOld, Progress::kCheckpoint);
@@ -1029,8 +1110,12 @@ Progress RbTerminateNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.new_instance_id().empty()) return Enter(t, r, kRbReleaseVolumes, Progress::kCheckpoint);
   if (r.new_registered()) {
     for (const auto& tg : r.capture().target_groups()) {
-      Status s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, r.new_instance_id()));
+      auto s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, r.new_instance_id()));
       if (!s.ok() && Transient(s.error())) return OnError(t, r, "deregister-targets", s.error());
+      if (s.ok()) {
+        t.RecordCall(Resource(r.new_instance_id()), "deregister-targets",
+                     "rollback: " + tg.arn(), s->request_id);
+      }
     }
     r.set_new_registered(false);
   }
@@ -1075,7 +1160,7 @@ Progress RbReleaseVolumes(RolloutTick& t, v1::InstanceRollout& r) {
     }
     return WaitFor(t, r, dv.volume_id() + " to be released (now " + v.state + ")");
   }
-  return Enter(t, r, MovesInterfaces(r) ? kRbReleaseInterfaces : kRbMoveEip,
+  return Enter(t, r, MovesInterfaces(r) ? kRbReleaseInterfaces : kRbMovePrivateIps,
                Progress::kCheckpoint);
 }
 
@@ -1097,15 +1182,16 @@ Progress RbReleaseInterfaces(RolloutTick& t, v1::InstanceRollout& r) {
       }
     }
   }
-  return Enter(t, r, kRbMoveEip, Progress::kCheckpoint);
+  return Enter(t, r, kRbMovePrivateIps, Progress::kCheckpoint);
 }
 
 Progress RbRegisterOld(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.old_deregistered()) {
     for (const auto& tg : r.capture().target_groups()) {
-      Status s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, Old(r)));
+      auto s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, Old(r)));
       if (!s.ok()) return OnError(t, r, "register-targets", s.error());
-      t.Record(Resource(Old(r)), "register-targets", kSucceeded, "rollback: " + tg.arn());
+      t.RecordCall(Resource(Old(r)), "register-targets", "rollback: " + tg.arn(),
+                   s->request_id);
     }
   }
   const std::string detail = r.failure() + "; rolled back: " + Old(r) + " serves again";
@@ -1174,9 +1260,9 @@ void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*
       kWaitInterfacesAttached, kProtectNew,          kRbReleaseInterfaces,
       kRbAttachInterfaces,  kRbWaitInterfaces};
   static const std::set<std::string> kInstancePhases = {
-      kCapture,        kWaitOldStopped, kWaitNewRunning,      kWaitNewStopped,
-      kWaitNewStarted, kRbTerminateNew, kRbReleaseInterfaces, kRbStartOld,
-      kRbWaitOldRunning};
+      kCapture,        kWaitOldStopped,   kWaitNewRunning,      kWaitNewStopped,
+      kMovePrivateIps, kWaitNewStarted,   kRbTerminateNew,      kRbReleaseInterfaces,
+      kRbMovePrivateIps, kRbStartOld,     kRbWaitOldRunning};
   for (const v1::InstanceRollout* r : due) {
     const std::string& p = r->phase();
     if (kInstancePhases.count(p)) {
@@ -1304,7 +1390,8 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kStopNew) return StopNew(t, r);
   if (p == kWaitNewStopped) return WaitStopped(t, r, New(r), kAttachVolumes);
   if (p == kAttachVolumes) return AttachVolumes(t, r, New(r), kWaitVolumesAttached);
-  const char* after_attach = StopsNew(t.config, r) ? kStartNew : kMoveEip;
+  const char* after_ips = StopsNew(t.config, r) ? kStartNew : kMoveEip;
+  const char* after_attach = MovesPrivateIps(r) ? kMovePrivateIps : after_ips;
   if (p == kWaitVolumesAttached) {
     return WaitAttached(t, r, New(r), MovesInterfaces(r) ? kAttachInterfaces : after_attach);
   }
@@ -1312,6 +1399,7 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kWaitInterfacesAttached) {
     return WaitInterfacesAttached(t, r, New(r), after_attach, false);
   }
+  if (p == kMovePrivateIps) return MovePrivateIps(t, r, Old(r), New(r), after_ips);
   if (p == kStartNew) return StartNew(t, r);
   if (p == kWaitNewStarted) return WaitRunning(t, r, New(r), kMoveEip);
   if (p == kMoveEip) return MoveEip(t, r, New(r), true, kRegisterNew);
@@ -1326,6 +1414,9 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kRbTerminateNew) return RbTerminateNew(t, r);
   if (p == kRbReleaseVolumes) return RbReleaseVolumes(t, r);
   if (p == kRbReleaseInterfaces) return RbReleaseInterfaces(t, r);
+  // The addresses go back first: an Elastic IP on a secondary address needs it on the old
+  // instance again.
+  if (p == kRbMovePrivateIps) return MovePrivateIps(t, r, r.new_instance_id(), old, kRbMoveEip);
   if (p == kRbMoveEip) {
     if (!r.eip_moved()) return Enter(t, r, kRbAttachVolumes, Progress::kCheckpoint);
     return MoveEip(t, r, old, false, kRbAttachVolumes);
@@ -1375,6 +1466,11 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
       attach.push_back(fmt::format("attach-volume {}", fmt::join(volumes, ", ")));
     }
     if (!enis.empty()) attach.push_back("attach-network-interface " + enis);
+    if (MovesPrivateIps(r)) {
+      attach.push_back(fmt::format("move secondary private IPs {} (unassign-private-ip-addresses, "
+                                   "assign-private-ip-addresses)",
+                                   fmt::join(c.secondary_private_ips(), ",")));
+    }
     if (!attach.empty()) {
       steps.push_back(StopsNew(config, r)
                           ? fmt::format("stop the new instance, {}, start it",

@@ -103,8 +103,7 @@ struct RolloutTick {
   // id and the error text.
   void Record(const std::string& resource, const std::string& action, const std::string& status,
               const std::string& detail, const Error* error = nullptr);
-  // Records a call that succeeded, with the request id AWS gave it (empty for the calls whose
-  // client does not return one).
+  // Records a call that succeeded, with the request id AWS gave it.
   void RecordCall(const std::string& resource, const std::string& action,
                   const std::string& detail, const std::string& request_id);
   // Asks to be woken no later than `at_ms`.

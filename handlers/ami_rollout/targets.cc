@@ -669,8 +669,14 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
     for (const auto& a : addresses->addresses) {
       auto it = by_id.find(a.instance_id);
       if (it == by_id.end()) continue;
-      it->second.second->set_eip_allocation_id(a.allocation_id);
-      it->second.second->set_eip_public_ip(a.public_ip);
+      v1::InstanceCapture* c = it->second.second;
+      if (!c->eip_public_ip().empty()) {
+        c->add_other_eips(a.public_ip);
+        continue;
+      }
+      c->set_eip_allocation_id(a.allocation_id);
+      c->set_eip_public_ip(a.public_ip);
+      c->set_eip_private_ip(a.private_ip);
     }
   }
   for (auto& [id, entry] : by_id) {
@@ -706,6 +712,11 @@ std::string ReplacementBlocker(const v1::InstanceCapture& c, ReplacementStrategy
   if (c.disable_api_stop()) {
     return "stop protection is on (DisableApiStop): the instance cannot be stopped, and this "
            "version cannot lift the protection";
+  }
+  if (strategy == ReplacementStrategy::kRelaunch && c.other_eips_size() > 0) {
+    return fmt::format("it has {} Elastic IPs ({}, {}); relaunch moves one; use strategy "
+                       "replace-root-volume",
+                       c.other_eips_size() + 1, c.eip_public_ip(), fmt::join(c.other_eips(), ", "));
   }
   for (const auto& eni : c.secondary_interfaces()) {
     if (strategy != ReplacementStrategy::kRelaunch) break;

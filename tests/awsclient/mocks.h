@@ -34,7 +34,7 @@ class MockEc2 : public Ec2 {
               (const DescribeVolumesRequest&), (override));
   MOCK_METHOD(Result<VolumeAttachment>, AttachVolume, (const AttachVolumeRequest&), (override));
   MOCK_METHOD(Result<VolumeAttachment>, DetachVolume, (const DetachVolumeRequest&), (override));
-  MOCK_METHOD(Status, CreateTags, (const CreateTagsRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, CreateTags, (const CreateTagsRequest&), (override));
   MOCK_METHOD(Result<InstanceAttribute>, DescribeInstanceAttribute,
               (const DescribeInstanceAttributeRequest&), (override));
   MOCK_METHOD(Result<LaunchTemplateVersion>, CreateLaunchTemplateVersion,
@@ -86,7 +86,7 @@ class MockAutoScaling : public AutoScaling {
   MOCK_METHOD(Status, SetInstanceHealth, (const SetInstanceHealthRequest&), (override));
   MOCK_METHOD(Result<ScalingActivity>, TerminateInstanceInAutoScalingGroup,
               (const TerminateInstanceInAutoScalingGroupRequest&), (override));
-  MOCK_METHOD(Status, UpdateAutoScalingGroup, (const UpdateAutoScalingGroupRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, UpdateAutoScalingGroup, (const UpdateAutoScalingGroupRequest&), (override));
   MOCK_METHOD(Status, CompleteLifecycleAction, (const CompleteLifecycleActionRequest&), (override));
   MOCK_METHOD(Status, RecordLifecycleActionHeartbeat,
               (const RecordLifecycleActionHeartbeatRequest&), (override));
@@ -110,8 +110,8 @@ class MockSsm : public Ssm {
 
 class MockElbv2 : public Elbv2 {
  public:
-  MOCK_METHOD(Status, RegisterTargets, (const TargetsRequest&), (override));
-  MOCK_METHOD(Status, DeregisterTargets, (const TargetsRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, RegisterTargets, (const TargetsRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, DeregisterTargets, (const TargetsRequest&), (override));
   MOCK_METHOD(Result<DescribeTargetHealthResponse>, DescribeTargetHealth,
               (const DescribeTargetHealthRequest&), (override));
   MOCK_METHOD(Result<DescribeTargetGroupsResponse>, DescribeTargetGroups,

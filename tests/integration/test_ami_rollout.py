@@ -157,8 +157,9 @@ def fleet(world):
     excluded = _standalone(ec2, old, bind, subnet["SubnetId"])
     other = _standalone(ec2, old, {"fleetkeeper:ami-parameter": OTHER_PARAM}, subnet["SubnetId"])
 
-    # A router: a secondary interface at device 1 that goes with the instance on termination, and
-    # the T3 credit option chosen at launch.
+    # A router: a secondary interface at device 1 that goes with the instance on termination, two
+    # secondary private addresses on its primary interface, and the T3 credit option chosen at
+    # launch.
     routed = ec2.run_instances(
         ImageId=old, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet["SubnetId"],
         CreditSpecification={"CpuCredits": "unlimited"},
@@ -173,9 +174,25 @@ def fleet(world):
                                               DeviceIndex=1)["AttachmentId"]
     ec2.modify_network_interface_attribute(
         NetworkInterfaceId=eni, Attachment={"AttachmentId": attachment, "DeleteOnTermination": True})
+    [primary] = [n["NetworkInterfaceId"] for n in _instance_of(ec2, routed)["NetworkInterfaces"]
+                 if n["Attachment"]["DeviceIndex"] == 0]
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, SecondaryPrivateIpAddressCount=2)
+    router_ips = _secondary_ips(_instance_of(ec2, routed))
+    assert len(router_ips) == 2, router_ips
     return {"old": old, "new": new, "standalone": standalone, "eip": alloc, "first": first,
             "tg": tg, "excluded": excluded, "other": other, "shared": shared, "routed": routed,
-            "eni": eni}
+            "eni": eni, "router_ips": router_ips}
+
+
+def _instance_of(ec2, iid):
+    return ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+
+
+def _secondary_ips(instance):
+    """The secondary private addresses of the instance's primary interface, sorted."""
+    return sorted(a["PrivateIpAddress"] for n in instance["NetworkInterfaces"]
+                  if n["Attachment"]["DeviceIndex"] == 0
+                  for a in n["PrivateIpAddresses"] if not a["Primary"])
 
 
 def _asg_images(moto, name):
@@ -292,6 +309,13 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     assert (eni["Attachment"]["InstanceId"], eni["Attachment"]["DeviceIndex"]) == (
         fresh["InstanceId"], 1), eni
     assert eni["Attachment"]["DeleteOnTermination"] is True, eni
+    # Its secondary private addresses: released by the old primary interface, then assigned to the
+    # new one before the new instance started.
+    assert _secondary_ips(fresh) == fleet["router_ips"], fresh["NetworkInterfaces"]
+    unassigned, assigned = moto.calls("UnassignPrivateIpAddresses"), moto.calls(
+        "AssignPrivateIpAddresses")
+    assert len(unassigned) == 1 and len(assigned) == 1, (unassigned, assigned)
+    assert all(ip in assigned[0] for ip in fleet["router_ips"]), assigned
     assert ec2.describe_instance_credit_specifications(InstanceIds=[fresh["InstanceId"]])[
         "InstanceCreditSpecifications"] == [{"InstanceId": fresh["InstanceId"],
                                              "CpuCredits": "unlimited"}]
@@ -305,14 +329,21 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     assert len(runs) == 3 and all("ClientToken=" in b for b in runs), runs
     [router_run] = [b for b in runs if routed in b]
     assert "CreditSpecification.CpuCredits=unlimited" in router_run, router_run
-    # Every EC2 call that changed something names its request id in the result.
-    ec2_changes = {"stop-instances", "detach-volume", "detach-network-interface", "run-instances",
-                   "attach-volume", "attach-network-interface", "start-instances",
-                   "associate-address", "modify-network-interface-attribute",
-                   "terminate-instances", "create-launch-template-version"}
+    # Every EC2, ELBv2 and Auto Scaling call that changed something names its request id in the
+    # result.
+    changes = {"stop-instances", "detach-volume", "detach-network-interface", "run-instances",
+               "attach-volume", "attach-network-interface", "start-instances",
+               "associate-address", "modify-network-interface-attribute",
+               "unassign-private-ip-addresses", "assign-private-ip-addresses",
+               "terminate-instances", "create-launch-template-version", "register-targets",
+               "deregister-targets", "start-instance-refresh", "update-auto-scaling-group"}
+    seen = set()
     for a in rollout["actions"]:
-        if a["action"] in ec2_changes and a["status"] == "succeeded":
+        if a["action"] in changes and a["status"] == "succeeded":
             assert a.get("aws_request_id"), a
+            seen.add(a["action"])
+    assert {"register-targets", "deregister-targets", "start-instance-refresh",
+            "assign-private-ip-addresses"} <= seen, seen
 
     # Exclusions and other parameters: untouched.
     for iid in (fleet["excluded"], fleet["other"]):

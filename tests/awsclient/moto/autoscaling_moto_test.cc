@@ -126,6 +126,7 @@ TEST_F(AutoScalingMoto, InstanceRefreshReplacesEveryInstance) {
   Result<StartInstanceRefreshResponse> started = clients_->autoscaling->StartInstanceRefresh(start);
   ASSERT_TRUE(started.ok()) << started.error().ToString();
   ASSERT_FALSE(started->instance_refresh_id.empty());
+  EXPECT_FALSE(started->request_id.empty()) << "the request id goes into results";
 
   ASSERT_TRUE(WaitForRefreshStatus(g, started->instance_refresh_id, "Successful"))
       << "last status: " << Refresh(g.name, started->instance_refresh_id).status;
@@ -243,7 +244,9 @@ TEST_F(AutoScalingMoto, CapacityHealthTerminateAndUpdate) {
   update.launch_template = LaunchTemplateSpec{g.template_id, "", "2"};
   update.min_size = 1;
   update.max_size = 5;
-  ASSERT_TRUE(clients_->autoscaling->UpdateAutoScalingGroup(update).ok());
+  Result<RequestReceipt> updated_call = clients_->autoscaling->UpdateAutoScalingGroup(update);
+  ASSERT_TRUE(updated_call.ok()) << updated_call.error().ToString();
+  EXPECT_FALSE(updated_call->request_id.empty());
   AutoScalingGroup updated = Describe(g.name);
   EXPECT_EQ(updated.min_size, 1);
   EXPECT_EQ(updated.max_size, 5);

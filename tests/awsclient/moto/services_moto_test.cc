@@ -90,7 +90,10 @@ TEST_F(ServicesMoto, Elbv2TargetsRegisterDescribeDeregister) {
   ASSERT_EQ(by_arn->target_groups.size(), 1u);
   EXPECT_EQ(by_arn->target_groups[0].name, name);
 
-  ASSERT_TRUE(clients_->elbv2->RegisterTargets({arn, {{first, 8080, ""}, {second, {}, ""}}}).ok());
+  Result<RequestReceipt> registered_call =
+      clients_->elbv2->RegisterTargets({arn, {{first, 8080, ""}, {second, {}, ""}}});
+  ASSERT_TRUE(registered_call.ok()) << registered_call.error().ToString();
+  EXPECT_FALSE(registered_call->request_id.empty()) << "the request id goes into results";
   Result<DescribeTargetHealthResponse> health =
       clients_->elbv2->DescribeTargetHealth({arn, {}});
   ASSERT_TRUE(health.ok()) << health.error().ToString();
@@ -107,7 +110,9 @@ TEST_F(ServicesMoto, Elbv2TargetsRegisterDescribeDeregister) {
     return h.ok() && h->descriptions.size() == 1 && h->descriptions[0].state == "healthy";
   })) << "a running instance becomes healthy";
 
-  ASSERT_TRUE(clients_->elbv2->DeregisterTargets({arn, {{second, {}, ""}}}).ok());
+  Result<RequestReceipt> deregistered = clients_->elbv2->DeregisterTargets({arn, {{second, {}, ""}}});
+  ASSERT_TRUE(deregistered.ok()) << deregistered.error().ToString();
+  EXPECT_FALSE(deregistered->request_id.empty());
   EXPECT_TRUE(WaitFor([&] {
     Result<DescribeTargetHealthResponse> h = clients_->elbv2->DescribeTargetHealth({arn, {}});
     if (!h.ok()) return false;

@@ -73,6 +73,9 @@ TEST_F(AsgRolloutTest, RefreshesGroupsBoundByResolveSsmTagAndConfigButNotExclude
     const auto* created = ActionFor("asg:" + asg, "create-launch-template-version");
     ASSERT_NE(created, nullptr) << asg;
     EXPECT_THAT(created->aws_request_id(), ::testing::StartsWith("req-")) << asg;
+    const auto* started = ActionFor("asg:" + asg, "start-instance-refresh");
+    ASSERT_NE(started, nullptr) << asg;
+    EXPECT_THAT(started->aws_request_id(), ::testing::StartsWith("req-")) << asg;
   }
   EXPECT_FALSE(Refreshed("env-excluded"));
   EXPECT_FALSE(Refreshed("tag-excluded"));

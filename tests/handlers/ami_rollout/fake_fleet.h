@@ -141,12 +141,14 @@ class FakeFleet {
     volumes[v.id] = v;
     return v.id;
   }
-  std::string AddEip(const std::string& instance) {
+  // An Elastic IP on the instance's primary address, or on `private_ip`.
+  std::string AddEip(const std::string& instance, const std::string& private_ip = "") {
     aws::Address a;
     a.allocation_id = NextId("eipalloc-");
     a.public_ip = "203.0.113." + std::to_string(addresses.size() + 10);
     a.domain = "vpc";
     a.instance_id = instance;
+    a.private_ip = private_ip.empty() ? instances.at(instance).instance.private_ip : private_ip;
     addresses.push_back(a);
     return a.allocation_id;
   }
@@ -185,6 +187,21 @@ class FakeFleet {
 
   // ---- failure injection and observation -----------------------------------------------
   // The next `times` calls of `operation` (e.g. "RunInstances") fail with `error`.
+  // The primary interface with id `eni`, or nullptr.
+  aws::InstanceNetworkInterface* PrimaryInterface(const std::string& eni) {
+    for (auto& [id, f] : instances) {
+      if (f.instance.network_interfaces.front().id == eni) return &f.instance.network_interfaces.front();
+    }
+    return nullptr;
+  }
+  // The secondary addresses of the instance's primary interface.
+  std::vector<std::string> SecondaryIpsOf(const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& p : instances.at(id).instance.network_interfaces.front().private_ips) {
+      if (!p.primary) out.push_back(p.address);
+    }
+    return out;
+  }
   void FailOn(const std::string& operation, Error error, int times = 1) {
     failures[operation] = {std::move(error), times};
   }
@@ -234,6 +251,13 @@ class FakeFleet {
   std::string EipInstance(const std::string& allocation) const {
     for (const auto& a : addresses) {
       if (a.allocation_id == allocation) return a.instance_id;
+    }
+    return "";
+  }
+  // "<instance> at <private address>" of the Elastic IP.
+  std::string EipPlace(const std::string& allocation) const {
+    for (const auto& a : addresses) {
+      if (a.allocation_id == allocation) return a.instance_id + " at " + a.private_ip;
     }
     return "";
   }
@@ -644,18 +668,32 @@ inline void FakeFleet::Install() {
       [this](const aws::AssociateAddressRequest& r) -> Result<aws::AssociateAddressResponse> {
         Mutation("AssociateAddress");
         if (auto e = Injected("AssociateAddress")) return *e;
+        // PrivateIpAddress must be one of the instance's; without it, the primary address
+        // (API_AssociateAddress.html).
+        const aws::Instance& i = instances.at(r.instance_id).instance;
+        std::string ip = r.private_ip.empty() ? i.private_ip : r.private_ip;
+        const auto& held = i.network_interfaces.front().private_ips;
+        if (ip != i.private_ip && std::none_of(held.begin(), held.end(), [&](const auto& p) {
+              return p.address == ip;
+            })) {
+          return AwsError("InvalidParameterValue", ip + " is not an address of " + r.instance_id);
+        }
         for (auto& a : addresses) {
-          if (a.allocation_id == r.allocation_id) a.instance_id = r.instance_id;
+          if (a.allocation_id == r.allocation_id) {
+            a.instance_id = r.instance_id;
+            a.private_ip = ip;
+          }
         }
         return aws::AssociateAddressResponse{"eipassoc-1", NextRequestId()};
       }));
   ON_CALL(ec2, CreateTags(_)).WillByDefault(Invoke([this](const aws::CreateTagsRequest& r)
-                                                       -> Status {
+                                                       -> Result<aws::RequestReceipt> {
     Mutation("CreateTags");
+    if (auto e = Injected("CreateTags")) return *e;
     for (const auto& id : r.resource_ids) {
       for (const auto& [k, v] : r.tags) instances.at(id).instance.tags[k] = v;
     }
-    return Ok{};
+    return aws::RequestReceipt{NextRequestId()};
   }));
 
   ON_CALL(ec2, DescribeLaunchTemplateVersions(_)).WillByDefault(Invoke(
@@ -859,6 +897,51 @@ inline void FakeFleet::Install() {
         return aws::RequestReceipt{NextRequestId()};
       }));
 
+  // A secondary address belongs to one interface of the subnet at a time; AllowReassignment takes
+  // it from the interface that holds it (API_AssignPrivateIpAddresses.html).
+  ON_CALL(ec2, AssignPrivateIpAddresses(_)).WillByDefault(Invoke(
+      [this](const aws::AssignPrivateIpAddressesRequest& r)
+          -> Result<aws::AssignPrivateIpAddressesResponse> {
+        Mutation("AssignPrivateIpAddresses");
+        if (auto e = Injected("AssignPrivateIpAddresses")) return *e;
+        auto* to = PrimaryInterface(r.network_interface_id);
+        if (to == nullptr) {
+          return AwsError("InvalidNetworkInterfaceID.NotFound", "no interface " + r.network_interface_id);
+        }
+        for (const auto& ip : r.private_ips) {
+          for (auto& [id, f] : instances) {
+            auto& held = f.instance.network_interfaces.front().private_ips;
+            auto it = std::find_if(held.begin(), held.end(),
+                                   [&](const aws::PrivateIp& p) { return p.address == ip; });
+            if (it == held.end() || &held == &to->private_ips) continue;
+            if (!r.allow_reassignment.value_or(false)) {
+              return AwsError("InvalidParameterValue", "address " + ip + " is in use");
+            }
+            held.erase(it);
+          }
+          bool has = std::any_of(to->private_ips.begin(), to->private_ips.end(),
+                                 [&](const aws::PrivateIp& p) { return p.address == ip; });
+          if (!has) to->private_ips.push_back({ip, false});
+        }
+        return aws::AssignPrivateIpAddressesResponse{r.network_interface_id, r.private_ips,
+                                                     NextRequestId()};
+      }));
+  ON_CALL(ec2, UnassignPrivateIpAddresses(_)).WillByDefault(Invoke(
+      [this](const aws::UnassignPrivateIpAddressesRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("UnassignPrivateIpAddresses");
+        if (auto e = Injected("UnassignPrivateIpAddresses")) return *e;
+        auto* from = PrimaryInterface(r.network_interface_id);
+        if (from == nullptr) {
+          return AwsError("InvalidNetworkInterfaceID.NotFound", "no interface " + r.network_interface_id);
+        }
+        for (const auto& ip : r.private_ips) {
+          std::erase_if(from->private_ips, [&](const aws::PrivateIp& p) {
+            return !p.primary && p.address == ip;
+          });
+        }
+        return aws::RequestReceipt{NextRequestId()};
+      }));
+
   auto& elb = *cell_.elbv2;
   ON_CALL(elb, DescribeTargetGroups(_)).WillByDefault(Invoke(
       [this](const aws::DescribeTargetGroupsRequest&) -> Result<aws::DescribeTargetGroupsResponse> {
@@ -883,7 +966,7 @@ inline void FakeFleet::Install() {
         return out;
       }));
   ON_CALL(elb, RegisterTargets(_)).WillByDefault(Invoke([this](const aws::TargetsRequest& r)
-                                                            -> Status {
+                                                            -> Result<aws::RequestReceipt> {
     Mutation("RegisterTargets");
     if (auto e = Injected("RegisterTargets")) return *e;
     auto& tg = target_groups.at(r.target_group_arn);
@@ -892,14 +975,14 @@ inline void FakeFleet::Install() {
       tg.targets[t.id] = is_new ? new_instance_health : "healthy";
       tg.ports[t.id] = t.port.value_or(80);
     }
-    return Ok{};
+    return aws::RequestReceipt{NextRequestId()};
   }));
   ON_CALL(elb, DeregisterTargets(_)).WillByDefault(Invoke([this](const aws::TargetsRequest& r)
-                                                              -> Status {
+                                                              -> Result<aws::RequestReceipt> {
     Mutation("DeregisterTargets");
     if (auto e = Injected("DeregisterTargets")) return *e;
     for (const auto& t : r.targets) target_groups.at(r.target_group_arn).targets.erase(t.id);
-    return Ok{};
+    return aws::RequestReceipt{NextRequestId()};
   }));
 
   ON_CALL(asg, DescribeAutoScalingGroups(_)).WillByDefault(Invoke(
@@ -915,14 +998,14 @@ inline void FakeFleet::Install() {
         return out;
       }));
   ON_CALL(asg, UpdateAutoScalingGroup(_)).WillByDefault(Invoke(
-      [this](const aws::UpdateAutoScalingGroupRequest& r) -> Status {
+      [this](const aws::UpdateAutoScalingGroupRequest& r) -> Result<aws::RequestReceipt> {
         Mutation("UpdateAutoScalingGroup");
         if (auto e = Injected("UpdateAutoScalingGroup")) return *e;
         group_updates.push_back(r);
         auto& g = groups.at(r.asg_name);
         if (r.launch_template) g.launch_template = r.launch_template;
         if (r.mixed_instances_policy) g.mixed_instances_policy = r.mixed_instances_policy;
-        return Ok{};
+        return aws::RequestReceipt{NextRequestId()};
       }));
   ON_CALL(asg, StartInstanceRefresh(_)).WillByDefault(Invoke(
       [this](const aws::StartInstanceRefreshRequest& r)
@@ -946,7 +1029,7 @@ inline void FakeFleet::Install() {
         x.percentage_complete = 0;
         list.insert(list.begin(), x);
         refresh_requests[x.id] = r;
-        return aws::StartInstanceRefreshResponse{x.id};
+        return aws::StartInstanceRefreshResponse{x.id, NextRequestId()};
       }));
   ON_CALL(asg, DescribeInstanceRefreshes(_)).WillByDefault(Invoke(
       [this](const aws::DescribeInstanceRefreshesRequest& r)
@@ -975,7 +1058,7 @@ inline void FakeFleet::Install() {
         for (auto& x : refreshes[r.asg_name]) {
           if (x.status == "InProgress" || x.status == "Pending") {
             x.status = "Cancelling";
-            return aws::InstanceRefreshIdResponse{x.id};
+            return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
           }
         }
         Error e(ErrorCode::kNotFound, "no active refresh");

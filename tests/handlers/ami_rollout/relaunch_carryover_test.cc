@@ -6,7 +6,9 @@
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DetachNetworkInterface.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceCreditSpecifications.html,
-// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html.
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssignPrivateIpAddresses.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_UnassignPrivateIpAddresses.html.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,7 +21,8 @@ namespace {
 using ::testing::HasSubstr;
 
 // A burstable router: a data volume, a secondary interface at device 1 that goes with the
-// instance's termination, an Elastic IP and a target group.
+// instance's termination, two secondary private addresses on its primary interface, an Elastic IP
+// and a target group.
 class CarryOverTest : public RolloutTest {
  protected:
   void SetUp() override {
@@ -27,6 +30,7 @@ class CarryOverTest : public RolloutTest {
     f.instance.instance_type = "t3.small";
     f.cpu_credits = "standard";  // not T3's launch default
     old_id = f.instance.id;
+    for (const auto& ip : ips) f.instance.network_interfaces.front().private_ips.push_back({ip, false});
     data = fleet.AddVolume(old_id, "/dev/sdf", 100);
     eni = fleet.AddInterface(old_id, 1, /*delete_on_termination=*/true);
     eip = fleet.AddEip(old_id);
@@ -44,6 +48,7 @@ class CarryOverTest : public RolloutTest {
     return -1;
   }
 
+  const std::vector<std::string> ips = {"10.0.9.1", "10.0.9.2"};
   std::string old_id, data, eni, eip, tg;
 };
 
@@ -62,6 +67,71 @@ TEST_F(CarryOverTest, SecondaryInterfaceMovesToTheNewInstanceAtItsDeviceIndex) {
   EXPECT_LT(Nth("AttachNetworkInterface", 0), Nth("StartInstances", 0));
   EXPECT_EQ(Nth("AttachNetworkInterface", 1), -1);
   EXPECT_THAT(Outcome()->detail(), HasSubstr(eni + " at device 1 moved"));
+}
+
+TEST_F(CarryOverTest, SecondaryPrivateIpsMoveToTheNewPrimaryInterfaceBeforeItStarts) {
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << last.reason << "\n" << Describe();
+  EXPECT_EQ(fleet.SecondaryIpsOf(New()), ips);
+  EXPECT_TRUE(fleet.SecondaryIpsOf(old_id).empty());
+  // Released by the stopped old instance, then assigned to the new one while it is stopped, so
+  // that it boots with them.
+  EXPECT_LT(Nth("UnassignPrivateIpAddresses", 0), Nth("AssignPrivateIpAddresses", 0));
+  EXPECT_GT(Nth("AssignPrivateIpAddresses", 0), Nth("StopInstances", 1));
+  EXPECT_LT(Nth("AssignPrivateIpAddresses", 0), Nth("StartInstances", 0));
+  EXPECT_EQ(Nth("AssignPrivateIpAddresses", 1), -1);
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("secondary private IPs 10.0.9.1,10.0.9.2 moved"));
+}
+
+TEST_F(CarryOverTest, AnElasticIpOnASecondaryAddressStaysOnThatAddress) {
+  fleet.addresses.clear();
+  eip = fleet.AddEip(old_id, ips[1]);
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_EQ(fleet.EipPlace(eip), New() + " at " + ips[1]);
+}
+
+TEST_F(CarryOverTest, ARollbackPutsTheAddressesBackBeforeTheirElasticIp) {
+  fleet.addresses.clear();
+  eip = fleet.AddEip(old_id, ips[1]);
+  fleet.FailOn("RegisterTargets", FakeFleet::AwsError("InvalidTarget", "RegisterTargets failed"));
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  EXPECT_EQ(Outcome()->status(), "rolled-back") << Describe();
+  EXPECT_EQ(fleet.SecondaryIpsOf(old_id), ips);
+  EXPECT_EQ(fleet.EipPlace(eip), old_id + " at " + ips[1]);
+}
+
+TEST_F(CarryOverTest, TwoElasticIpsAreRejectedUntouched) {
+  fleet.AddEip(old_id, ips[0]);
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::REJECTED) << Describe();
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("2 Elastic IPs"));
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+}
+
+TEST_F(CarryOverTest, AddressesAloneStillStopTheNewInstanceForTheMove) {
+  fleet.volumes.erase(data);
+  fleet.interfaces.erase(eni);
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_EQ(fleet.SecondaryIpsOf(New()), ips);
+  EXPECT_GE(Nth("StopInstances", 1), 0) << "the new instance was not stopped";
+  EXPECT_LT(Nth("AssignPrivateIpAddresses", 0), Nth("StartInstances", 0));
+}
+
+TEST_F(CarryOverTest, WithAttachLiveTheAddressesMoveToTheRunningInstance) {
+  ami().mutable_replacement()->set_attach_live(true);
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_EQ(fleet.SecondaryIpsOf(New()), ips);
+  EXPECT_EQ(Nth("StopInstances", 1), -1) << "attach_live stops no new instance";
 }
 
 TEST_F(CarryOverTest, AnInterfaceAloneIsStillAttachedWhileTheNewInstanceIsStopped) {
@@ -126,6 +196,7 @@ TEST_P(CarryOverFailureTest, RollsTheInterfaceBackToTheOldInstance) {
   EXPECT_EQ(fleet.StateOf(old_id), "running");
   EXPECT_EQ(fleet.InterfacePlace(eni), old_id + "@1");
   EXPECT_TRUE(fleet.interfaces.at(eni).attachment->delete_on_termination);
+  EXPECT_EQ(fleet.SecondaryIpsOf(old_id), ips);
   EXPECT_EQ(fleet.AttachedTo(data), old_id);
   EXPECT_EQ(fleet.EipInstance(eip), old_id);
   EXPECT_TRUE(fleet.target_groups.at(tg).targets.count(old_id));
@@ -136,19 +207,22 @@ TEST_P(CarryOverFailureTest, RollsTheInterfaceBackToTheOldInstance) {
 
 INSTANTIATE_TEST_SUITE_P(AroundTheMove, CarryOverFailureTest,
                          ::testing::Values("DetachNetworkInterface", "AttachNetworkInterface",
-                                           "StartInstances", "AssociateAddress",
-                                           "RegisterTargets"));
+                                           "UnassignPrivateIpAddresses",
+                                           "AssignPrivateIpAddresses", "StartInstances",
+                                           "AssociateAddress", "RegisterTargets"));
 
 TEST_F(CarryOverTest, EveryCallThatChangedSomethingHasItsRequestIdInTheResult) {
   StepOutcome last = Run();
   ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
 
-  // ELBv2's client gives no request id; every EC2 call does.
+  // Every EC2 and ELBv2 call that changed something.
   const std::set<std::string> ec2 = {
+      "deregister-targets",       "register-targets",
       "stop-instances",           "detach-volume",          "detach-network-interface",
       "run-instances",            "attach-volume",          "attach-network-interface",
       "start-instances",          "associate-address",      "modify-network-interface-attribute",
-      "terminate-instances"};
+      "terminate-instances",      "unassign-private-ip-addresses",
+      "assign-private-ip-addresses"};
   std::set<std::string> seen;
   for (const auto& a : wf.actions()) {
     if (!ec2.count(a.action())) continue;
@@ -157,6 +231,11 @@ TEST_F(CarryOverTest, EveryCallThatChangedSomethingHasItsRequestIdInTheResult) {
     EXPECT_THAT(a.aws_request_id(), ::testing::StartsWith("req-")) << a.action();
   }
   EXPECT_EQ(seen, ec2);
+  for (const auto& a : wf.actions()) {
+    if (a.status() == "succeeded" && a.action() != "relaunch") {
+      EXPECT_FALSE(a.aws_request_id().empty()) << a.action() << " has no request id";
+    }
+  }
 }
 
 TEST_F(CarryOverTest, EveryStepCanRunTwice) {
@@ -166,6 +245,7 @@ TEST_F(CarryOverTest, EveryStepCanRunTwice) {
   EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << last.reason << "\n" << Describe();
   EXPECT_EQ(fleet.CountReplacementsOf(old_id), 1);
   EXPECT_EQ(fleet.InterfacePlace(eni), New() + "@1");
+  EXPECT_EQ(fleet.SecondaryIpsOf(New()), ips);
   EXPECT_EQ(fleet.AttachedTo(data), New());
 }
 
@@ -197,7 +277,9 @@ TEST_F(CarryOverTest, DryRunListsTheMoveAndTheSettingsAndCallsNothingThatMutates
   EXPECT_THAT(plan->detail(), HasSubstr("SourceDestCheck off"));
   EXPECT_THAT(plan->detail(), HasSubstr("stop the new instance, attach-volume " + data +
                                         " at /dev/sdf, attach-network-interface " + eni +
-                                        " at device 1, start it"));
+                                        " at device 1, move secondary private IPs "
+                                        "10.0.9.1,10.0.9.2"));
+  EXPECT_THAT(plan->detail(), HasSubstr("assign-private-ip-addresses), start it"));
   EXPECT_THAT(plan->detail(), HasSubstr("DeleteOnTermination on " + eni));
 }
 

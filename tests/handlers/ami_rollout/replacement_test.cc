@@ -314,12 +314,13 @@ TEST_F(ReplaceRootVolumeTest, KeepsTheInstanceAndItsVolumes) {
 
 TEST_F(ReplaceRootVolumeTest, FailedHealthCheckRollsBackWithASecondTaskToTheOldImage) {
   ON_CALL(*cell.elbv2, RegisterTargets(::testing::_))
-      .WillByDefault(::testing::Invoke([this](const aws::TargetsRequest& r) -> Status {
+      .WillByDefault(::testing::Invoke([this](const aws::TargetsRequest& r)
+                                           -> Result<aws::RequestReceipt> {
         // Unhealthy on the new image, healthy again on the old one.
         const bool new_image = fleet.Get(old_id).image_id == kNewAmi;
         fleet.target_groups.at(r.target_group_arn).targets[old_id] =
             new_image ? "unhealthy" : "healthy";
-        return Ok{};
+        return aws::RequestReceipt{"req-rrv"};
       }));
   ami().mutable_replacement()->mutable_step_timeout()->set_seconds(60);
 
