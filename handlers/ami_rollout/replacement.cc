@@ -17,6 +17,7 @@ namespace {
 constexpr char kCapture[] = "capture";
 constexpr char kDeregisterOld[] = "deregister-old";
 constexpr char kDrainOld[] = "drain-old";
+constexpr char kUnprotectOld[] = "unprotect-old";
 constexpr char kStopOld[] = "stop-old";
 constexpr char kWaitOldStopped[] = "wait-old-stopped";
 constexpr char kDetachVolumes[] = "detach-volumes";
@@ -87,7 +88,7 @@ bool StopsNew(const RolloutConfig& config, const v1::InstanceRollout& r) {
 // What the new instance gets only once it is healthy, so that a rollback can still terminate it.
 bool ProtectsNew(const v1::InstanceRollout& r) {
   const auto& enis = r.capture().secondary_interfaces();
-  return r.capture().disable_api_termination() ||
+  return r.capture().disable_api_termination() || r.capture().disable_api_stop() ||
          std::any_of(enis.begin(), enis.end(), [](const auto& e) {
            return e.delete_on_termination();
          });
@@ -356,7 +357,9 @@ Progress DrainOld(RolloutTick& t, v1::InstanceRollout& r) {
       }
     }
   }
-  return Enter(t, r, Relaunch(r) ? kStopOld : kPrepareTask, Progress::kCheckpoint);
+  if (!Relaunch(r)) return Enter(t, r, kPrepareTask, Progress::kCheckpoint);
+  return Enter(t, r, r.capture().disable_api_stop() ? kUnprotectOld : kStopOld,
+               Progress::kCheckpoint);
 }
 
 Progress RegisterNew(RolloutTick& t, v1::InstanceRollout& r) {
@@ -450,6 +453,20 @@ Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
 }
 
 // ---- relaunch --------------------------------------------------------------------------------
+
+// A stop-protected instance cannot be stopped: its protection is lifted (the new instance gets it
+// once healthy; a rollback gives it back to this one). Repeatable as it is.
+Progress UnprotectOld(RolloutTick& t, v1::InstanceRollout& r) {
+  aws::ModifyInstanceAttributeRequest req;
+  req.instance_id = Old(r);
+  req.disable_api_stop = false;
+  auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
+  if (!m.ok()) return OnError(t, r, "modify-instance-attribute", m.error());
+  r.set_old_stop_protection_lifted(true);
+  t.RecordCall(Resource(Old(r)), "modify-instance-attribute",
+               "DisableApiStop off, to stop it (carried over to the new instance)", m->request_id);
+  return Enter(t, r, kStopOld, Progress::kCheckpoint);
+}
 
 // No describe first: StopInstances of a stopping or stopped instance succeeds and changes
 // nothing, so a re-run after a crash is harmless, and wait-old-stopped reads the state anyway.
@@ -701,6 +718,17 @@ Progress ProtectNew(RolloutTick& t, v1::InstanceRollout& r) {
     aws::ModifyInstanceAttributeRequest req;
     req.disable_api_termination = true;
     Status m = ModifyNew(t, r, req, "DisableApiTermination on");
+    if (!m.ok()) {
+      if (auto stop = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
+                                    m.error())) {
+        return *stop;
+      }
+    }
+  }
+  if (r.capture().disable_api_stop()) {
+    aws::ModifyInstanceAttributeRequest req;
+    req.disable_api_stop = true;
+    Status m = ModifyNew(t, r, req, "DisableApiStop on");
     if (!m.ok()) {
       if (auto stop = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
                                     m.error())) {
@@ -1194,6 +1222,21 @@ Progress RbRegisterOld(RolloutTick& t, v1::InstanceRollout& r) {
                    s->request_id);
     }
   }
+  if (r.old_stop_protection_lifted()) {
+    aws::ModifyInstanceAttributeRequest req;
+    req.instance_id = Old(r);
+    req.disable_api_stop = true;
+    auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
+    if (!m.ok()) {
+      if (auto stop = SettingFailed(t, r, Resource(Old(r)), "modify-instance-attribute",
+                                    m.error())) {
+        return *stop;
+      }
+    } else {
+      t.RecordCall(Resource(Old(r)), "modify-instance-attribute", "rollback: DisableApiStop on",
+                   m->request_id);
+    }
+  }
   const std::string detail = r.failure() + "; rolled back: " + Old(r) + " serves again";
   return Done(t, r, kRolledBack, detail);
 }
@@ -1372,6 +1415,7 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kCapture) return Capture(t, r);
   if (p == kDeregisterOld) return DeregisterOld(t, r);
   if (p == kDrainOld) return DrainOld(t, r);
+  if (p == kUnprotectOld) return UnprotectOld(t, r);
   if (p == kStopOld) return StopOld(t, r);
   if (p == kWaitOldStopped) return WaitStopped(t, r, old, kDetachVolumes);
   if (p == kDetachVolumes) return DetachVolumes(t, r);
@@ -1452,6 +1496,7 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
     std::vector<std::string> volumes;
     for (const auto& v : c.data_volumes()) volumes.push_back(v.volume_id() + " at " + v.device());
     const std::string enis = InterfaceList(c);
+    if (c.disable_api_stop()) steps.push_back("modify-instance-attribute DisableApiStop off (old)");
     steps.push_back("stop-instances");
     if (!volumes.empty()) steps.push_back(fmt::format("detach-volume {}", fmt::join(volumes, ", ")));
     if (!enis.empty()) steps.push_back("detach-network-interface " + enis);
@@ -1482,6 +1527,9 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
   if (!tgs.empty()) steps.push_back("register-targets and wait healthy");
   if (Relaunch(r) && c.disable_api_termination()) {
     steps.push_back("modify-instance-attribute DisableApiTermination on (new)");
+  }
+  if (Relaunch(r) && c.disable_api_stop()) {
+    steps.push_back("modify-instance-attribute DisableApiStop on (new)");
   }
   for (const auto& e : c.secondary_interfaces()) {
     if (Relaunch(r) && e.delete_on_termination()) {

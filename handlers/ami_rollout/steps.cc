@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "awsclient/clients.h"
 #include "handlers/ami_rollout/asg_rollout.h"
@@ -158,24 +159,93 @@ StepOutcome PlanStep(RolloutTick& t) {
   return WithActions(o, t);
 }
 
+// Whether the load balancer counts the target out of service. "unused" counts only for a stopped
+// or terminated instance (Target.InvalidState): a target group no load balancer uses shows every
+// target unused, and a budget of such a group would never let a replacement start.
+bool OutOfService(const aws::TargetHealthDescription& d) {
+  if (d.state == "healthy") return false;
+  if (d.state == "unused") return d.reason == "Target.InvalidState";
+  return true;
+}
+
+// The targets of `arn` out of service now that are not one of `ours`: replacements by other
+// workflows (self-healing included) and failures nobody acts on take from the same budget.
+const Result<std::vector<std::string>>& OthersOutOfService(RolloutTick& t, const std::string& arn,
+                                                          const std::set<std::string>& ours) {
+  auto& cache = t.prefetched.out_of_service;
+  auto it = cache.find(arn);
+  if (it != cache.end()) return it->second;
+  auto health = t.ctx.aws().elbv2->DescribeTargetHealth({arn, {}});
+  Result<std::vector<std::string>> out = std::vector<std::string>{};
+  if (!health.ok()) {
+    out = health.error();
+  } else {
+    for (const auto& d : health->descriptions) {
+      if (OutOfService(d) && !ours.count(d.target.id)) {
+        out->push_back(d.target.id + " " + d.state);
+      }
+    }
+  }
+  return cache.emplace(arn, std::move(out)).first->second;
+}
+
 // Whether `candidate` may start while max_concurrency and each target group's max_unavailable
-// allow, counting the replacements under way and those starting in this tick.
-bool MayStart(const RolloutTick& t, const v1::InstanceRollout& candidate,
-              const std::vector<v1::InstanceRollout*>& starting) {
+// allow, counting the replacements under way, those starting in this tick, and the group's other
+// targets out of service (DESIGN.md: the budget counts other workflows). When only the others
+// hold it back, `why` says so.
+bool MayStart(RolloutTick& t, const v1::InstanceRollout& candidate,
+              const std::vector<v1::InstanceRollout*>& starting, std::string* why) {
   int active = static_cast<int>(starting.size());
   std::map<std::string, int> unavailable;
-  for (const auto* r : starting) {
-    for (const auto& tg : r->capture().target_groups()) ++unavailable[tg.arn()];
-  }
+  std::set<std::string> ours;
+  auto count = [&](const v1::InstanceRollout& r) {
+    ours.insert(r.instance_id());
+    if (!r.new_instance_id().empty()) ours.insert(r.new_instance_id());
+    for (const auto& tg : r.capture().target_groups()) ++unavailable[tg.arn()];
+  };
+  for (const auto* r : starting) count(*r);
   for (const auto& r : t.state.instances()) {
     if (!ReplacementActive(r)) continue;
     ++active;
-    for (const auto& tg : r.capture().target_groups()) ++unavailable[tg.arn()];
+    count(r);
   }
   if (active >= t.config.max_concurrency) return false;
   for (const auto& tg : candidate.capture().target_groups()) {
     if (unavailable[tg.arn()] >= t.config.max_unavailable) return false;
   }
+  ours.insert(candidate.instance_id());
+  for (const auto& tg : candidate.capture().target_groups()) {
+    const auto& others = OthersOutOfService(t, tg.arn(), ours);
+    if (!others.ok()) {
+      *why = fmt::format("cannot read the health of target group {}: {}", tg.arn(),
+                         others.error().ToString());
+      return false;
+    }
+    if (unavailable[tg.arn()] + static_cast<int>(others->size()) >= t.config.max_unavailable) {
+      *why = fmt::format("target group {} has {} other target(s) out of service ({}); "
+                         "max_unavailable is {}",
+                         tg.arn(), others->size(), fmt::join(*others, ", "),
+                         t.config.max_unavailable);
+      return false;
+    }
+  }
+  return true;
+}
+
+// A replacement held back by targets out of service elsewhere waits for them up to step_timeout,
+// then fails untouched, saying which targets held it. True when it failed.
+bool BudgetHeldTooLong(RolloutTick& t, v1::InstanceRollout& r, const std::string& held) {
+  if (r.budget_blocked_since_ms() == 0) {
+    r.set_budget_blocked_since_ms(t.now_ms);
+    t.notes.push_back(fmt::format("instance {} waits: {}", r.instance_id(), held));
+  }
+  r.set_detail("waiting: " + held);
+  if (t.now_ms - r.budget_blocked_since_ms() < t.config.step_timeout_ms) return false;
+  r.set_outcome(kFailed);
+  r.set_detail(fmt::format("not replaced: waited {}s for the blast-radius budget: {}",
+                           t.config.step_timeout_ms / 1000, held));
+  r.set_phase(kPhaseDone);
+  r.set_phase_started_ms(t.now_ms);
   return true;
 }
 
@@ -228,10 +298,16 @@ StepOutcome RollOut(RolloutTick& t) {
   std::vector<v1::InstanceRollout*> starting;
   for (auto& r : *t.state.mutable_instances()) {
     if (r.phase() != kPhasePending) continue;
-    if (!MayStart(t, r, starting)) {
+    std::string held;
+    if (!MayStart(t, r, starting, &held)) {
+      if (!held.empty() && BudgetHeldTooLong(t, r, held)) {
+        checkpoint = true;
+        continue;
+      }
       waiting = true;
       continue;
     }
+    r.set_budget_blocked_since_ms(0);
     starting.push_back(&r);
   }
   StartReplacements(t, starting);

@@ -709,9 +709,9 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
 }
 
 std::string ReplacementBlocker(const v1::InstanceCapture& c, ReplacementStrategy strategy) {
-  if (c.disable_api_stop()) {
-    return "stop protection is on (DisableApiStop): the instance cannot be stopped, and this "
-           "version cannot lift the protection";
+  if (c.disable_api_stop() && strategy != ReplacementStrategy::kRelaunch) {
+    return "stop protection is on (DisableApiStop) and replace-root-volume restarts the "
+           "instance; strategy relaunch lifts the protection and carries it to the new instance";
   }
   if (strategy == ReplacementStrategy::kRelaunch && c.other_eips_size() > 0) {
     return fmt::format("it has {} Elastic IPs ({}, {}); relaunch moves one; use strategy "

@@ -158,8 +158,8 @@ def fleet(world):
     other = _standalone(ec2, old, {"fleetkeeper:ami-parameter": OTHER_PARAM}, subnet["SubnetId"])
 
     # A router: a secondary interface at device 1 that goes with the instance on termination, two
-    # secondary private addresses on its primary interface, and the T3 credit option chosen at
-    # launch.
+    # secondary private addresses on its primary interface, the T3 credit option chosen at launch,
+    # and stop protection (moto refuses StopInstances for it, as EC2 does).
     routed = ec2.run_instances(
         ImageId=old, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet["SubnetId"],
         CreditSpecification={"CpuCredits": "unlimited"},
@@ -179,6 +179,7 @@ def fleet(world):
     ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, SecondaryPrivateIpAddressCount=2)
     router_ips = _secondary_ips(_instance_of(ec2, routed))
     assert len(router_ips) == 2, router_ips
+    ec2.modify_instance_attribute(InstanceId=routed, DisableApiStop={"Value": True})
     return {"old": old, "new": new, "standalone": standalone, "eip": alloc, "first": first,
             "tg": tg, "excluded": excluded, "other": other, "shared": shared, "routed": routed,
             "eni": eni, "router_ips": router_ips}
@@ -312,6 +313,9 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     # Its secondary private addresses: released by the old primary interface, then assigned to the
     # new one before the new instance started.
     assert _secondary_ips(fresh) == fleet["router_ips"], fresh["NetworkInterfaces"]
+    # Its stop protection: lifted on the old instance to stop it, carried to the new one.
+    assert ec2.describe_instance_attribute(InstanceId=fresh["InstanceId"], Attribute="disableApiStop")[
+        "DisableApiStop"]["Value"] is True
     unassigned, assigned = moto.calls("UnassignPrivateIpAddresses"), moto.calls(
         "AssignPrivateIpAddresses")
     assert len(unassigned) == 1 and len(assigned) == 1, (unassigned, assigned)
@@ -334,7 +338,7 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     changes = {"stop-instances", "detach-volume", "detach-network-interface", "run-instances",
                "attach-volume", "attach-network-interface", "start-instances",
                "associate-address", "modify-network-interface-attribute",
-               "unassign-private-ip-addresses", "assign-private-ip-addresses",
+               "modify-instance-attribute", "unassign-private-ip-addresses", "assign-private-ip-addresses",
                "terminate-instances", "create-launch-template-version", "register-targets",
                "deregister-targets", "start-instance-refresh", "update-auto-scaling-group"}
     seen = set()
@@ -343,7 +347,7 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
             assert a.get("aws_request_id"), a
             seen.add(a["action"])
     assert {"register-targets", "deregister-targets", "start-instance-refresh",
-            "assign-private-ip-addresses"} <= seen, seen
+            "assign-private-ip-addresses", "modify-instance-attribute"} <= seen, seen
 
     # Exclusions and other parameters: untouched.
     for iid in (fleet["excluded"], fleet["other"]):

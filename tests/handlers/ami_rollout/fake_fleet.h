@@ -42,6 +42,10 @@ struct FakeTargetGroup {
   aws::TargetGroup group;
   std::map<std::string, std::string> targets;  // instance id -> health state
   std::map<std::string, int> ports;
+  std::map<std::string, std::string> reasons;  // instance id -> reason code of its state
+  // Targets that turn healthy after this many more DescribeTargetHealth reads of the group.
+  std::map<std::string, int> recover_after_reads;
+  int mutations_at_recovery = -1;  // fleet.mutations.size() when the last of them recovered
 };
 
 class FakeFleet {
@@ -602,6 +606,14 @@ inline void FakeFleet::Install() {
       [this](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {
         Mutation("StopInstances");
         if (auto e = Injected("StopInstances")) return *e;
+        // One stop-protected instance fails the whole call (API_StopInstances.html).
+        for (const auto& id : r.instance_ids) {
+          if (instances.at(id).disable_api_stop) {
+            return AwsError("OperationNotPermitted", "The instance '" + id +
+                                                         "' may not be stopped. Modify its "
+                                                         "'disableApiStop' instance attribute");
+          }
+        }
         for (const auto& id : r.instance_ids) SetState(instances.at(id), "stopping", "stopped");
         return Changes();
       }));
@@ -952,7 +964,17 @@ inline void FakeFleet::Install() {
   ON_CALL(elb, DescribeTargetHealth(_)).WillByDefault(Invoke(
       [this](const aws::DescribeTargetHealthRequest& r) -> Result<aws::DescribeTargetHealthResponse> {
         aws::DescribeTargetHealthResponse out;
-        const auto& tg = target_groups.at(r.target_group_arn);
+        auto& tg = target_groups.at(r.target_group_arn);
+        for (auto it = tg.recover_after_reads.begin(); it != tg.recover_after_reads.end();) {
+          if (--it->second > 0) {
+            ++it;
+            continue;
+          }
+          tg.targets[it->first] = "healthy";
+          tg.reasons.erase(it->first);
+          tg.mutations_at_recovery = static_cast<int>(mutations.size());
+          it = tg.recover_after_reads.erase(it);
+        }
         for (const auto& [id, state] : tg.targets) {
           bool asked = r.targets.empty();
           for (const auto& t : r.targets) asked = asked || t.id == id;
@@ -961,6 +983,9 @@ inline void FakeFleet::Install() {
           d.target.id = id;
           d.target.port = tg.ports.at(id);
           d.state = state;
+          if (auto reason = tg.reasons.find(id); reason != tg.reasons.end()) {
+            d.reason = reason->second;
+          }
           out.descriptions.push_back(d);
         }
         return out;

@@ -222,12 +222,42 @@ TEST_F(ReplacementTest, TerminationProtectedOldInstanceIsKeptStoppedAndSaidSo) {
   EXPECT_THAT(Outcome()->detail(), HasSubstr("termination protection"));
 }
 
-TEST_F(ReplacementTest, StopProtectedInstanceIsRejectedUntouched) {
+TEST_F(ReplacementTest, StopProtectionIsLiftedToStopTheOldInstanceAndCarriedToTheNewOne) {
   fleet.instances.at(old_id).disable_api_stop = true;
   StepOutcome last = Run();
-  EXPECT_EQ(last.status, v1::Result::REJECTED);
-  EXPECT_THAT(Outcome()->detail(), HasSubstr("stop protection"));
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  const std::string fresh = fleet.ReplacementOf(old_id).value_or("<none>");
+  EXPECT_TRUE(fleet.instances.at(fresh).disable_api_stop);
+  EXPECT_EQ(fleet.StateOf(old_id), "terminated");
+  // Lifted before the first stop, which would fail otherwise; set on the new instance only once
+  // healthy (it is stopped for its attachments before that).
+  const auto& m = fleet.mutations;
+  auto first = [&](const std::string& op) { return std::find(m.begin(), m.end(), op) - m.begin(); };
+  EXPECT_LT(first("ModifyInstanceAttribute"), first("StopInstances"));
+}
+
+TEST_F(ReplacementTest, ARollbackGivesTheOldInstanceItsStopProtectionBack) {
+  fleet.instances.at(old_id).disable_api_stop = true;
+  fleet.new_instance_health = "unhealthy";
+  ami().mutable_replacement()->mutable_step_timeout()->set_seconds(60);
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  EXPECT_EQ(Outcome()->status(), "rolled-back") << Describe();
+  EXPECT_EQ(fleet.StateOf(old_id), "running");
+  EXPECT_TRUE(fleet.instances.at(old_id).disable_api_stop);
+  const std::string fresh = fleet.ReplacementOf(old_id).value_or("<none>");
+  EXPECT_EQ(fleet.StateOf(fresh), "terminated");
+}
+
+TEST_F(ReplacementTest, DryRunOfAStopProtectedInstanceListsTheProtectionChanges) {
+  fleet.instances.at(old_id).disable_api_stop = true;
+  StepOutcome last = Run(/*dry_run=*/true);
+  EXPECT_EQ(last.status, v1::Result::DRY_RUN);
   EXPECT_EQ(fleet.MutatingCalls(), 0);
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("DisableApiStop off (old); stop-instances"));
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("DisableApiStop on (new)"));
 }
 
 TEST_F(ReplacementTest, ExclusionsAndOtherParametersAreLeftAlone) {
@@ -276,6 +306,73 @@ TEST_F(ReplacementTest, MaxConcurrencyAndMaxUnavailableBoundInstancesOutOfServic
   EXPECT_EQ(fleet.max_out_of_service, 2);
 }
 
+// The budget counts what the load balancer sees: a target out of service for another reason (a
+// self-healing replacement, a failure nobody acts on) takes from max_unavailable too.
+class BudgetTest : public ReplacementTest {
+ protected:
+  void SetUp() override {
+    ReplacementTest::SetUp();
+    outsider = fleet.AddInstance(kOldAmi, {{"Name", "web-2"}}).instance.id;  // not bound
+    auto& group = fleet.target_groups.at(tg);
+    group.targets[outsider] = "unhealthy";
+    group.reasons[outsider] = "Target.FailedHealthChecks";
+    group.ports[outsider] = 80;
+    ami().mutable_replacement()->set_max_unavailable(1);
+    ami().mutable_replacement()->mutable_step_timeout()->set_seconds(600);
+  }
+  std::string outsider;
+};
+
+TEST_F(BudgetTest, AnotherTargetOutOfServiceHoldsTheReplacementUntilItRecovers) {
+  fleet.target_groups.at(tg).recover_after_reads[outsider] = 4;
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_TRUE(fleet.ReplacementOf(old_id));
+  EXPECT_EQ(fleet.target_groups.at(tg).mutations_at_recovery, 0) << "nothing changed before";
+  bool said = false;
+  for (const auto& o : outcomes) {
+    said = said || (o.reason.find("waits: target group " + tg) != std::string::npos &&
+                    o.reason.find(outsider + " unhealthy") != std::string::npos);
+  }
+  EXPECT_TRUE(said) << "no progress said what the replacement waits for";
+}
+
+TEST_F(BudgetTest, ATargetThatNeverRecoversFailsTheReplacementUntouchedAfterStepTimeout) {
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  ASSERT_NE(Outcome(), nullptr) << Describe();
+  EXPECT_EQ(Outcome()->status(), "failed");
+  EXPECT_THAT(Outcome()->detail(), HasSubstr("blast-radius budget"));
+  EXPECT_THAT(Outcome()->detail(), HasSubstr(outsider + " unhealthy"));
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+  EXPECT_EQ(fleet.StateOf(old_id), "running");
+}
+
+TEST_F(BudgetTest, ABudgetOfTwoLetsOneReplacementGoBesideIt) {
+  ami().mutable_replacement()->set_max_unavailable(2);
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_TRUE(fleet.ReplacementOf(old_id));
+}
+
+TEST_F(BudgetTest, TargetsOfAGroupNoLoadBalancerUsesDoNotCount) {
+  fleet.target_groups.at(tg).targets[outsider] = "unused";
+  fleet.target_groups.at(tg).reasons[outsider] = "Target.NotInUse";
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+}
+
+TEST_F(BudgetTest, AStoppedTargetCounts) {
+  fleet.target_groups.at(tg).targets[outsider] = "unused";
+  fleet.target_groups.at(tg).reasons[outsider] = "Target.InvalidState";
+  fleet.target_groups.at(tg).recover_after_reads[outsider] = 3;
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_EQ(fleet.target_groups.at(tg).mutations_at_recovery, 0);
+}
+
 TEST_F(ReplacementTest, DryRunListsTheWholePlanAndCallsNothingThatMutates) {
   StepOutcome last = Run(/*dry_run=*/true);
   EXPECT_EQ(last.status, v1::Result::DRY_RUN);
@@ -298,6 +395,15 @@ class ReplaceRootVolumeTest : public ReplacementTest {
     return ActionFor("instance:" + old_id, "replace-root-volume");
   }
 };
+
+TEST_F(ReplaceRootVolumeTest, AStopProtectedInstanceIsRejectedUntouched) {
+  fleet.instances.at(old_id).disable_api_stop = true;
+  StepOutcome last = Run();
+  EXPECT_EQ(last.status, v1::Result::REJECTED) << Describe();
+  ASSERT_NE(RootOutcome(), nullptr) << Describe();
+  EXPECT_THAT(RootOutcome()->detail(), HasSubstr("strategy relaunch lifts the protection"));
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+}
 
 TEST_F(ReplaceRootVolumeTest, KeepsTheInstanceAndItsVolumes) {
   StepOutcome last = Run();
