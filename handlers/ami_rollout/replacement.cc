@@ -710,30 +710,23 @@ Progress WaitInterfacesAttached(RolloutTick& t, v1::InstanceRollout& r, const st
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
-// Only the healthy new instance takes the old one's termination protection and its interfaces'
-// DeleteOnTermination: a rollback before this point terminates it, and must neither be refused
-// nor take the interfaces with it.
+// Only the healthy new instance takes the old one's termination and stop protection and its
+// interfaces' DeleteOnTermination: a rollback before this point terminates it, and must neither be
+// refused nor take the interfaces with it (and the new instance is stopped for its attachments).
 Progress ProtectNew(RolloutTick& t, v1::InstanceRollout& r) {
-  if (r.capture().disable_api_termination()) {
-    aws::ModifyInstanceAttributeRequest req;
-    req.disable_api_termination = true;
-    Status m = ModifyNew(t, r, req, "DisableApiTermination on");
-    if (!m.ok()) {
-      if (auto stop = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
-                                    m.error())) {
-        return *stop;
-      }
-    }
-  }
-  if (r.capture().disable_api_stop()) {
-    aws::ModifyInstanceAttributeRequest req;
-    req.disable_api_stop = true;
-    Status m = ModifyNew(t, r, req, "DisableApiStop on");
-    if (!m.ok()) {
-      if (auto stop = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
-                                    m.error())) {
-        return *stop;
-      }
+  aws::ModifyInstanceAttributeRequest termination, stop;
+  termination.disable_api_termination = true;
+  stop.disable_api_stop = true;
+  const std::pair<bool, std::pair<aws::ModifyInstanceAttributeRequest, const char*>> settings[] = {
+      {r.capture().disable_api_termination(), {termination, "DisableApiTermination on"}},
+      {r.capture().disable_api_stop(), {stop, "DisableApiStop on"}}};
+  for (const auto& [wanted, setting] : settings) {
+    if (!wanted) continue;
+    Status m = ModifyNew(t, r, setting.first, setting.second);
+    if (m.ok()) continue;
+    if (auto held = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
+                                  m.error())) {
+      return *held;
     }
   }
   auto enis = SecondaryInterfaces(t, r);
