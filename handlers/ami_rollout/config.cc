@@ -100,4 +100,10 @@ const char* ToString(ReplacementStrategy strategy) {
   return strategy == ReplacementStrategy::kReplaceRootVolume ? "replace-root-volume" : "relaunch";
 }
 
+std::optional<ReplacementStrategy> ParseStrategy(const std::string& name) {
+  if (name == "relaunch") return ReplacementStrategy::kRelaunch;
+  if (name == "replace-root-volume") return ReplacementStrategy::kReplaceRootVolume;
+  return std::nullopt;
+}
+
 }  // namespace fleetkeeper::handlers::ami_rollout

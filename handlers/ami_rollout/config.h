@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ enum class ReplacementStrategy { kRelaunch, kReplaceRootVolume };
 // Tag keys the rollout reads.
 inline constexpr char kParameterTag[] = "fleetkeeper:ami-parameter";
 inline constexpr char kExcludeTag[] = "fleetkeeper:exclude";
+// An instance's own strategy (relaunch | replace-root-volume) over replacement.strategy.
+inline constexpr char kStrategyTag[] = "fleetkeeper:replacement-strategy";
 
 struct RolloutConfig {
   std::vector<v1::ParameterBinding> bindings;
@@ -54,5 +57,7 @@ struct RolloutConfig {
 
 const char* ToString(RefreshInProgressPolicy policy);
 const char* ToString(ReplacementStrategy strategy);
+// "relaunch" | "replace-root-volume"; nullopt for anything else.
+std::optional<ReplacementStrategy> ParseStrategy(const std::string& name);
 
 }  // namespace fleetkeeper::handlers::ami_rollout

@@ -331,7 +331,9 @@ Progress Capture(RolloutTick& t, v1::InstanceRollout& r) {
     if (!s.ok()) return OnError(t, r, "capture", s.error());
   }
   r.set_captured(true);
-  const std::string blocker = ReplacementBlocker(r.capture(), t.config.strategy);
+  const std::string blocker = ReplacementBlocker(
+      r.capture(), Relaunch(r) ? ReplacementStrategy::kRelaunch
+                               : ReplacementStrategy::kReplaceRootVolume);
   if (!blocker.empty()) return Done(t, r, kRejected, blocker);
   if (!Relaunch(r)) r.set_new_instance_id(Old(r));
   return Enter(t, r, kDeregisterOld, Progress::kCheckpoint);

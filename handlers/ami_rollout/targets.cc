@@ -391,6 +391,23 @@ Status PlanInstances(RolloutTick& t) {
     if (skip.empty() && i.state.name != "running") {
       skip = "the instance is " + i.state.name + ": only running instances are replaced";
     }
+    ReplacementStrategy strategy = t.config.strategy;
+    if (auto tag = i.tags.find(kStrategyTag); skip.empty() && tag != i.tags.end()) {
+      if (auto parsed = ParseStrategy(tag->second)) {
+        strategy = *parsed;
+      } else {
+        auto* r = t.state.add_instances();
+        r->set_instance_id(id);
+        r->set_bound_by(entry.second);
+        r->set_strategy(ToString(t.config.strategy));
+        r->set_phase(kPhaseDone);
+        r->set_outcome(kRejected);
+        r->set_detail(fmt::format("tag {}=\"{}\": the strategy must be relaunch or "
+                                  "replace-root-volume",
+                                  kStrategyTag, tag->second));
+        continue;
+      }
+    }
     if (!skip.empty()) {
       auto* s = t.state.add_skipped();
       s->set_resource(InstanceResource(id));
@@ -400,7 +417,7 @@ Status PlanInstances(RolloutTick& t) {
     auto* r = t.state.add_instances();
     r->set_instance_id(id);
     r->set_bound_by(entry.second);
-    r->set_strategy(ToString(t.config.strategy));
+    r->set_strategy(ToString(strategy));
     if (i.image_id == t.state.image_id()) {
       r->set_phase(kPhaseDone);
       r->set_outcome(kCurrent);
@@ -421,7 +438,7 @@ Status PlanInstances(RolloutTick& t) {
   if (!captured.ok()) return captured;
   for (const auto& [i, r] : to_capture) {
     r->set_captured(true);
-    std::string blocker = ReplacementBlocker(r->capture(), t.config.strategy);
+    std::string blocker = ReplacementBlocker(r->capture(), *ParseStrategy(r->strategy()));
     if (!blocker.empty()) {
       r->set_phase(kPhaseDone);
       r->set_outcome(kRejected);
@@ -708,25 +725,31 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
   return Ok{};
 }
 
+constexpr char kUseReplaceRootVolume[] =
+    "use strategy replace-root-volume (replacement.strategy, or the instance's tag "
+    "fleetkeeper:replacement-strategy)";
+
 std::string ReplacementBlocker(const v1::InstanceCapture& c, ReplacementStrategy strategy) {
   if (c.disable_api_stop() && strategy != ReplacementStrategy::kRelaunch) {
     return "stop protection is on (DisableApiStop) and replace-root-volume restarts the "
-           "instance; strategy relaunch lifts the protection and carries it to the new instance";
+           "instance; strategy relaunch lifts the protection and carries it to the new instance "
+           "(replacement.strategy, or the instance's tag fleetkeeper:replacement-strategy)";
   }
   if (strategy == ReplacementStrategy::kRelaunch && c.other_eips_size() > 0) {
-    return fmt::format("it has {} Elastic IPs ({}, {}); relaunch moves one; use strategy "
-                       "replace-root-volume",
-                       c.other_eips_size() + 1, c.eip_public_ip(), fmt::join(c.other_eips(), ", "));
+    return fmt::format("it has {} Elastic IPs ({}, {}); relaunch moves one; {}",
+                       c.other_eips_size() + 1, c.eip_public_ip(), fmt::join(c.other_eips(), ", "),
+                       kUseReplaceRootVolume);
   }
   for (const auto& eni : c.secondary_interfaces()) {
     if (strategy != ReplacementStrategy::kRelaunch) break;
     if (eni.requester_managed() ||
         (!eni.interface_type().empty() && eni.interface_type() != "interface")) {
       return fmt::format("its network interface {} at device {} ({}) cannot be moved to another "
-                         "instance; use strategy replace-root-volume",
+                         "instance; {}",
                          eni.network_interface_id(), eni.device_index(),
                          eni.requester_managed() ? "managed by an AWS service"
-                                                 : "type " + eni.interface_type());
+                                                 : "type " + eni.interface_type(),
+                         kUseReplaceRootVolume);
     }
   }
   if (c.root_device_name().empty()) return "it has no EBS root device";

@@ -174,19 +174,15 @@ def fleet(world):
                                               DeviceIndex=1)["AttachmentId"]
     ec2.modify_network_interface_attribute(
         NetworkInterfaceId=eni, Attachment={"AttachmentId": attachment, "DeleteOnTermination": True})
-    [primary] = [n["NetworkInterfaceId"] for n in _instance_of(ec2, routed)["NetworkInterfaces"]
+    [primary] = [n["NetworkInterfaceId"] for n in _instance(moto, routed)["NetworkInterfaces"]
                  if n["Attachment"]["DeviceIndex"] == 0]
     ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, SecondaryPrivateIpAddressCount=2)
-    router_ips = _secondary_ips(_instance_of(ec2, routed))
+    router_ips = _secondary_ips(_instance(moto, routed))
     assert len(router_ips) == 2, router_ips
     ec2.modify_instance_attribute(InstanceId=routed, DisableApiStop={"Value": True})
     return {"old": old, "new": new, "standalone": standalone, "eip": alloc, "first": first,
             "tg": tg, "excluded": excluded, "other": other, "shared": shared, "routed": routed,
             "eni": eni, "router_ips": router_ips}
-
-
-def _instance_of(ec2, iid):
-    return ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
 
 
 def _secondary_ips(instance):
@@ -370,6 +366,97 @@ def test_a_later_put_of_the_same_parameter_rolls_out_again(world, fleet):
     assert r["status"] != "SKIPPED", r
     assert f"param:{PARAM}:{version}" in r["reason"], r
     assert _asg_images(moto, "tagged-asg") == {fleet["old"]}
+    world["later_change"] = change
+
+
+# Every call that changes something in these services.
+MUTATING = ("RunInstances", "StopInstances", "StartInstances", "TerminateInstances",
+            "AttachVolume", "DetachVolume", "AssociateAddress", "ModifyInstanceAttribute",
+            "CreateLaunchTemplateVersion", "StartInstanceRefresh", "UpdateAutoScalingGroup",
+            "CreateReplaceRootVolumeTask", "RegisterTargets", "DeregisterTargets",
+            "AttachNetworkInterface", "DetachNetworkInterface", "AssignPrivateIpAddresses",
+            "UnassignPrivateIpAddresses", "CreateTags")
+
+
+def _mutations(moto):
+    return {a: n for a in MUTATING if (n := len(moto.calls(a)))}
+
+
+def _record_from_here(moto):
+    moto.post("/moto-api/recorder/reset-recording")
+    moto.post("/moto-api/recorder/start-recording")
+
+
+def _subnet(ec2):
+    return ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                          "Values": [f"{REGION}a"]}])["Subnets"][0]["SubnetId"]
+
+
+def test_the_same_event_again_changes_nothing(world, fleet):
+    """An event delivered twice (same id: EventBridge delivers at least once) gets no second
+    outcome and no second rollout. A later event of the same cell, ordered after it on the work
+    partition, shows that the duplicate was read."""
+    moto, results = world["moto"], world["results"]
+    assert "later_change" in world, "runs after test_a_later_put_of_the_same_parameter_rolls_out_again"
+    change = world["later_change"]
+    _record_from_here(moto)
+    world["send"](change)
+    marker = dict(parameter_store_change(PARAM), detail={
+        "operation": "Delete", "name": PARAM, "type": "String", "description": ""})
+    world["send"](marker)
+    m = results.wait_final(marker["id"], timeout=120)
+    assert m["status"] == "SKIPPED" and "deleted" in m["reason"], m
+    assert len(results.finals(change["id"])) == 1, results.finals(change["id"])
+    assert _mutations(moto) == {}, _mutations(moto)
+
+
+def test_a_value_that_is_not_an_available_ami_is_rejected_and_nothing_is_touched(world, fleet):
+    moto, results = world["moto"], world["results"]
+    assert "worker" in world, "runs after test_parameter_change_rolls_the_new_ami_out"
+    ec2, ssm = moto.client("ec2"), moto.client("ssm")
+    param = "/ami/linux/typo"
+    ssm.put_parameter(Name=param, Value=fleet["old"], Type="String")
+    iid = _standalone(ec2, fleet["old"], {"fleetkeeper:ami-parameter": param}, _subnet(ec2))
+    _record_from_here(moto)
+    ssm.put_parameter(Name=param, Value="ami-0123456789abcdef0", Type="String", Overwrite=True)
+    change = parameter_store_change(param)
+    world["send"](change)
+    r = results.wait_final(change["id"], timeout=120)
+    assert r["status"] == "REJECTED" and "ami-0123456789abcdef0" in r["reason"], r
+    assert _mutations(moto) == {}, _mutations(moto)
+    i = _instance(moto, iid)
+    assert i["ImageId"] == fleet["old"] and i["State"]["Name"] in ("pending", "running"), i
+
+
+def test_replace_root_volume_keeps_the_instance_id(world, fleet):
+    """An instance tagged fleetkeeper:replacement-strategy=replace-root-volume keeps its id (and
+    so its alarms keyed on InstanceId): CreateReplaceRootVolumeTask with the new image, then the
+    health checks; the untagged instances of the worker are relaunched (the other tests)."""
+    moto, results = world["moto"], world["results"]
+    assert "worker" in world, "runs after test_parameter_change_rolls_the_new_ami_out"
+    ec2, ssm = moto.client("ec2"), moto.client("ssm")
+    param = "/ami/linux/in-place"
+    ssm.put_parameter(Name=param, Value=fleet["old"], Type="String")
+    iid = _standalone(ec2, fleet["old"], {"fleetkeeper:ami-parameter": param,
+                                          "fleetkeeper:replacement-strategy": "replace-root-volume"},
+                      _subnet(ec2))
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid],
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    _record_from_here(moto)
+    ssm.put_parameter(Name=param, Value=fleet["new"], Type="String", Overwrite=True)
+    change = parameter_store_change(param)
+    world["send"](change)
+    r = results.wait_final(change["id"], timeout=420)
+    assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
+    i = _instance(moto, iid)
+    assert i["ImageId"] == fleet["new"] and i["State"]["Name"] == "running", i
+    assert not ec2.describe_instances(Filters=[
+        {"Name": "tag:fleetkeeper:replaces", "Values": [iid]}])["Reservations"]
+    tasks = moto.calls("CreateReplaceRootVolumeTask")
+    assert len(tasks) == 1 and iid in tasks[0] and fleet["new"] in tasks[0], tasks
+    assert "RunInstances" not in _mutations(moto), _mutations(moto)
+    actions = {(a["resource"], a["action"]): a for a in r["actions"]}
+    assert actions[(f"instance:{iid}", "replace-root-volume")]["status"] == "succeeded", actions
 
 
 def test_kill_9_during_replacements_finishes_with_one_new_instance_each(world, fleet):
@@ -382,8 +469,7 @@ def test_kill_9_during_replacements_finishes_with_one_new_instance_each(world, f
     worker = world["worker"]
     ec2, ssm = moto.client("ec2"), moto.client("ssm")
     param = "/ami/linux/crash"
-    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
-                                            "Values": [f"{REGION}a"]}])["Subnets"][0]["SubnetId"]
+    subnet = _subnet(ec2)
     ssm.put_parameter(Name=param, Value=fleet["old"], Type="String")
     volumes = {}
     for n in range(3):

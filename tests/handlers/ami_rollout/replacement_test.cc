@@ -396,6 +396,30 @@ class ReplaceRootVolumeTest : public ReplacementTest {
   }
 };
 
+TEST_F(ReplacementTest, AnInstancesStrategyTagChoosesForIt) {
+  const std::string tagged =
+      fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}, {kStrategyTag, "replace-root-volume"}})
+          .instance.id;
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_TRUE(fleet.ReplacementOf(old_id)) << "the config's relaunch for the untagged one";
+  EXPECT_FALSE(fleet.ReplacementOf(tagged));
+  EXPECT_EQ(fleet.Get(tagged).image_id, kNewAmi) << "its root volume was replaced";
+  ASSERT_NE(ActionFor("instance:" + tagged, "replace-root-volume"), nullptr) << Describe();
+}
+
+TEST_F(ReplacementTest, AnUnknownStrategyTagIsRejectedNamingIt) {
+  fleet.instances.at(old_id).instance.tags[kStrategyTag] = "rebuild";
+  StepOutcome last = Run();
+
+  EXPECT_EQ(last.status, v1::Result::REJECTED) << Describe();
+  const v1::Action* a = ActionFor("instance:" + old_id, "relaunch");
+  ASSERT_NE(a, nullptr) << Describe();
+  EXPECT_THAT(a->detail(), HasSubstr("fleetkeeper:replacement-strategy=\"rebuild\""));
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+}
+
 TEST_F(ReplaceRootVolumeTest, AStopProtectedInstanceIsRejectedUntouched) {
   fleet.instances.at(old_id).disable_api_stop = true;
   StepOutcome last = Run();
