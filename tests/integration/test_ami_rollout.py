@@ -62,6 +62,7 @@ handlers:
   ami_rollout:
     refresh_defaults: {MinHealthyPercentage: 50, InstanceWarmup: 1, SkipMatching: true}
     replacement: {strategy: relaunch, max_concurrency: 2, max_unavailable: 1, step_timeout: 120s}
+    metrics_namespace: Fleetkeeper/AmiRollout
 """
 
 
@@ -345,6 +346,12 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     assert {"register-targets", "deregister-targets", "start-instance-refresh",
             "assign-private-ip-addresses", "modify-instance-attribute"} <= seen, seen
 
+    # The rollout's metrics went to CloudWatch under the configured namespace.
+    metrics = [b for b in moto.calls("PutMetricData")
+               if "Fleetkeeper%2FAmiRollout" in b or "Fleetkeeper/AmiRollout" in b]
+    assert metrics and all(m in metrics[-1] for m in ("TargetsSucceeded", "RolloutDuration")), \
+        moto.calls("PutMetricData")
+
     # Exclusions and other parameters: untouched.
     for iid in (fleet["excluded"], fleet["other"]):
         i = _instance(moto, iid)
@@ -510,3 +517,30 @@ def test_kill_9_during_replacements_finishes_with_one_new_instance_each(world, f
         att = ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]["Attachments"]
         assert [(a["InstanceId"], a["Device"]) for a in att] == [(live[0]["InstanceId"],
                                                                   "/dev/sdf")]
+
+
+def test_dry_run_lists_every_action_and_changes_nothing(world, fleet):
+    """With dry_run on, the result lists what each target would get and moto's recorder shows no
+    call that changes anything."""
+    moto, results = world["moto"], world["results"]
+    assert "worker" in world, "runs after test_parameter_change_rolls_the_new_ami_out"
+    worker = world["worker"]
+    worker.stop()
+    worker.start(extra_env={"FLEETKEEPER_DRY_RUN": "true"})
+    _record_from_here(moto)
+    version = moto.client("ssm").put_parameter(Name=PARAM, Value=fleet["new"], Type="String",
+                                               Overwrite=True)["Version"]
+    change = parameter_store_change(PARAM)
+    world["send"](change)
+    r = results.wait_final(change["id"], timeout=180)
+    assert r["status"] == "DRY_RUN", json.dumps(r, indent=1)
+    assert f"param:{PARAM}:{version}" in r["reason"], r
+    planned = [a for a in r["actions"] if a["status"] == "dry-run"]
+    refreshes = [a for a in planned if a["action"] == "instance-refresh"]
+    relaunches = [a for a in planned if a["action"] == "relaunch"]
+    assert refreshes and relaunches, json.dumps(r, indent=1)
+    for a in relaunches:
+        assert "stop-instances" in a["detail"] and f"run-instances {fleet['new']}" in a["detail"], a
+        i = _instance(moto, a["resource"].split(":", 1)[1])
+        assert i["ImageId"] == fleet["old"] and i["State"]["Name"] == "running", i
+    assert _mutations(moto) == {}, _mutations(moto)
