@@ -37,7 +37,6 @@ import os
 import pathlib
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

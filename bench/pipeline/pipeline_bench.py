@@ -315,6 +315,73 @@ class KcatPipeline:
 
 
 # --- measurement ----------------------------------------------------------------------------------
+class ResultReader:
+    """Reads the results topic with read_committed; records when each stamped input's first result
+    became readable."""
+
+    def __init__(self, brokers, topics):
+        self.consumer = Consumer({
+            "bootstrap.servers": brokers, "group.id": "bench-reader-" + uuid.uuid4().hex,
+            "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+            "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        self.consumer.subscribe([topics.results])
+        self.seen = {}       # (phase, index) -> ns when read
+        self.stamps = {}     # (phase, index) -> ns when its input was produced
+        self.result_ms = {}  # (phase, index) -> the result record's timestamp (CreateTime, ms)
+        self.statuses = {}   # fleetkeeper result status -> count (kcat results have none)
+        self.duplicates = 0
+
+    def poll(self, parse_status):
+        # Small batches: the read time of a batch stands for each of its records.
+        msgs = self.consumer.consume(200, 0.05)
+        now = time.time_ns()
+        for m in msgs:
+            if m.error():
+                continue
+            found = STAMP.search(m.key() or b"")
+            if not found:
+                continue
+            ident = (found.group(1).decode(), int(found.group(2)))
+            if ident[0] == "f":
+                continue
+            if ident in self.seen:
+                self.duplicates += 1
+                continue
+            self.seen[ident] = now
+            self.stamps[ident] = int(found.group(3))
+            self.result_ms[ident] = m.timestamp()[1]
+            if parse_status:
+                status = json.loads(m.value()).get("status", "?")
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+        return len(msgs)
+
+    def count(self, phase):
+        return sum(1 for p, _ in self.seen if p == phase)
+
+    def wait_for(self, phase, n, timeout, pipeline, parse_status, fillers):
+        deadline = time.time() + timeout
+        while self.count(phase) < n:
+            fillers.nudge()
+            if time.time() > deadline:
+                missing = [i for i in range(n) if (phase, i) not in self.seen]
+                raise RuntimeError(f"{pipeline.name}: only {self.count(phase)} of {n} results "
+                                   f"after {timeout} s (missing e.g. {missing[:8]}); see "
+                                   f"{pipeline.log}")
+            if not pipeline.alive():
+                raise RuntimeError(f"{pipeline.name} stopped; see {pipeline.log}")
+            self.poll(parse_status)
+
+    def close(self):
+        self.consumer.close()
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
 def run_side(side, make_pipeline, brokers, admin, args, workdir):
     topics = Topics(side)
     topics.create(admin)

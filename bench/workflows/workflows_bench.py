@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/workflows/workflows_bench.py [idle|commits|restore
 Environment: FK_BIN (default build/app/fleetkeeper), FK_KAFKA_BOOTSTRAP or .cache/kafka.env."""
 
 import json
-import os
 import pathlib
 import re
 import sys

@@ -500,8 +500,8 @@ def _install_instance_refresh() -> None:
         group = _group(backend, name)
         if _active(backend, name):
             raise ClientError("InstanceRefreshInProgress",
-                              f"An Instance Refresh is already in progress and blocks the "
-                              f"execution of this Instance Refresh.")
+                              "An Instance Refresh is already in progress and blocks the "
+                              "execution of this Instance Refresh.")
         if group.ec2_launch_template is None:
             raise ClientError("ValidationError", "Instance refresh with a launch configuration "
                               "is not emulated; use a launch template.")

@@ -18,7 +18,7 @@ import uuid
 
 import boto3
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import NewTopic
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

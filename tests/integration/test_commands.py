@@ -4,7 +4,6 @@
 
 import json
 import os
-import pathlib
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ import uuid
 import boto3
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from harness import ROOT, TopicSet, bootstrap, fleetkeeper_bin
 
