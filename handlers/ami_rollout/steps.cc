@@ -168,25 +168,31 @@ bool OutOfService(const aws::TargetHealthDescription& d) {
   return true;
 }
 
-// The targets of `arn` out of service now that are not one of `ours`: replacements by other
-// workflows (self-healing included) and failures nobody acts on take from the same budget.
-const Result<std::vector<std::string>>& OthersOutOfService(RolloutTick& t, const std::string& arn,
-                                                          const std::set<std::string>& ours) {
+// The targets of `arn` out of service now that are not one of `ours` ("<id> <state>"):
+// replacements by other workflows (self-healing included) and failures nobody acts on take from
+// the same budget. The group is read once a tick; `ours` differs from candidate to candidate.
+Result<std::vector<std::string>> OthersOutOfService(RolloutTick& t, const std::string& arn,
+                                                   const std::set<std::string>& ours) {
   auto& cache = t.prefetched.out_of_service;
   auto it = cache.find(arn);
-  if (it != cache.end()) return it->second;
-  auto health = t.ctx.aws().elbv2->DescribeTargetHealth({arn, {}});
-  Result<std::vector<std::string>> out = std::vector<std::string>{};
-  if (!health.ok()) {
-    out = health.error();
-  } else {
-    for (const auto& d : health->descriptions) {
-      if (OutOfService(d) && !ours.count(d.target.id)) {
-        out->push_back(d.target.id + " " + d.state);
+  if (it == cache.end()) {
+    auto health = t.ctx.aws().elbv2->DescribeTargetHealth({arn, {}});
+    Result<std::map<std::string, std::string>> read = std::map<std::string, std::string>{};
+    if (!health.ok()) {
+      read = health.error();
+    } else {
+      for (const auto& d : health->descriptions) {
+        if (OutOfService(d)) read->emplace(d.target.id, d.state);
       }
     }
+    it = cache.emplace(arn, std::move(read)).first;
   }
-  return cache.emplace(arn, std::move(out)).first->second;
+  if (!it->second.ok()) return it->second.error();
+  std::vector<std::string> out;
+  for (const auto& [id, state] : *it->second) {
+    if (!ours.count(id)) out.push_back(id + " " + state);
+  }
+  return out;
 }
 
 // Whether `candidate` may start while max_concurrency and each target group's max_unavailable
@@ -215,7 +221,7 @@ bool MayStart(RolloutTick& t, const v1::InstanceRollout& candidate,
   }
   ours.insert(candidate.instance_id());
   for (const auto& tg : candidate.capture().target_groups()) {
-    const auto& others = OthersOutOfService(t, tg.arn(), ours);
+    const auto others = OthersOutOfService(t, tg.arn(), ours);
     if (!others.ok()) {
       *why = fmt::format("cannot read the health of target group {}: {}", tg.arn(),
                          others.error().ToString());
@@ -300,7 +306,9 @@ StepOutcome RollOut(RolloutTick& t) {
     if (r.phase() != kPhasePending) continue;
     std::string held;
     if (!MayStart(t, r, starting, &held)) {
-      if (!held.empty() && BudgetHeldTooLong(t, r, held)) {
+      if (held.empty()) {
+        r.set_budget_blocked_since_ms(0);  // its turn comes with this rollout's own progress
+      } else if (BudgetHeldTooLong(t, r, held)) {
         checkpoint = true;
         continue;
       }

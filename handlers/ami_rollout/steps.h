@@ -79,9 +79,9 @@ struct TickReads {
   std::map<std::string, CallOutcome> stopped;
   std::map<std::string, CallOutcome> started;
   std::map<std::string, CallOutcome> terminated;
-  // Per target group: its targets out of service that are not this workflow's (read once a tick,
-  // when a replacement in it could start), or the read's error.
-  std::map<std::string, Result<std::vector<std::string>>> out_of_service;
+  // Per target group: its targets out of service, id -> state (read once a tick, when a
+  // replacement in it could start), or the read's error.
+  std::map<std::string, Result<std::map<std::string, std::string>>> out_of_service;
 };
 
 // One run of a step: the context, the config and the unpacked state, plus what the step reports.

@@ -350,6 +350,21 @@ TEST_F(BudgetTest, ATargetThatNeverRecoversFailsTheReplacementUntouchedAfterStep
   EXPECT_EQ(fleet.StateOf(old_id), "running");
 }
 
+TEST_F(BudgetTest, ABoundTargetOutOfServiceIsReplacedFirstNotHeldBackByItself) {
+  // A second bound member, failing its checks: it holds the healthy one back (two would be out),
+  // but not itself, since replacing it takes nothing more out of service.
+  fleet.target_groups.at(tg).targets.erase(outsider);
+  const std::string failing =
+      fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
+  fleet.target_groups.at(tg).targets[failing] = "unhealthy";
+  fleet.target_groups.at(tg).ports[failing] = 80;
+  StepOutcome last = Run();
+
+  ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
+  EXPECT_TRUE(fleet.ReplacementOf(old_id));
+  EXPECT_TRUE(fleet.ReplacementOf(failing));
+}
+
 TEST_F(BudgetTest, ABudgetOfTwoLetsOneReplacementGoBesideIt) {
   ami().mutable_replacement()->set_max_unavailable(2);
   StepOutcome last = Run();
