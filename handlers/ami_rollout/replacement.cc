@@ -64,7 +64,9 @@ constexpr char kRbWaitOldRunning[] = "rollback-wait-old-running";
 constexpr char kRbRegisterOld[] = "rollback-register-old";
 
 bool InRollback(const v1::InstanceRollout& r) { return r.phase().rfind("rollback-", 0) == 0; }
-bool Relaunch(const v1::InstanceRollout& r) { return r.strategy() != "replace-root-volume"; }
+bool Relaunch(const v1::InstanceRollout& r) {
+  return StrategyOf(r) == ReplacementStrategy::kRelaunch;
+}
 std::string Resource(const std::string& id) { return "instance:" + id; }
 std::string Old(const v1::InstanceRollout& r) { return r.instance_id(); }
 // The instance that runs the new image: a new one for relaunch, the same one otherwise.
@@ -331,9 +333,7 @@ Progress Capture(RolloutTick& t, v1::InstanceRollout& r) {
     if (!s.ok()) return OnError(t, r, "capture", s.error());
   }
   r.set_captured(true);
-  const std::string blocker = ReplacementBlocker(
-      r.capture(), Relaunch(r) ? ReplacementStrategy::kRelaunch
-                               : ReplacementStrategy::kReplaceRootVolume);
+  const std::string blocker = ReplacementBlocker(r.capture(), StrategyOf(r));
   if (!blocker.empty()) return Done(t, r, kRejected, blocker);
   if (!Relaunch(r)) r.set_new_instance_id(Old(r));
   return Enter(t, r, kDeregisterOld, Progress::kCheckpoint);
@@ -454,19 +454,27 @@ Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
   return Enter(t, r, ProtectsNew(r) ? kProtectNew : kRetireOld, Progress::kCheckpoint);
 }
 
+// One setting of `id` (ModifyInstanceAttribute takes one per call), recorded as `what`.
+Status ModifyInstance(RolloutTick& t, const std::string& id,
+                      aws::ModifyInstanceAttributeRequest req, const std::string& what) {
+  req.instance_id = id;
+  auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
+  if (!m.ok()) return m.error();
+  t.RecordCall(Resource(id), "modify-instance-attribute", what, m->request_id);
+  return Ok{};
+}
+
 // ---- relaunch --------------------------------------------------------------------------------
 
 // A stop-protected instance cannot be stopped: its protection is lifted (the new instance gets it
 // once healthy; a rollback gives it back to this one). Repeatable as it is.
 Progress UnprotectOld(RolloutTick& t, v1::InstanceRollout& r) {
   aws::ModifyInstanceAttributeRequest req;
-  req.instance_id = Old(r);
   req.disable_api_stop = false;
-  auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
+  Status m = ModifyInstance(t, Old(r), req,
+                            "DisableApiStop off, to stop it (carried over to the new instance)");
   if (!m.ok()) return OnError(t, r, "modify-instance-attribute", m.error());
   r.set_old_stop_protection_lifted(true);
-  t.RecordCall(Resource(Old(r)), "modify-instance-attribute",
-               "DisableApiStop off, to stop it (carried over to the new instance)", m->request_id);
   return Enter(t, r, kStopOld, Progress::kCheckpoint);
 }
 
@@ -636,16 +644,10 @@ Progress AttachInterfaces(RolloutTick& t, v1::InstanceRollout& r, const std::str
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
-// One setting of the new instance (ModifyInstanceAttribute takes one per call), recorded as
-// `what`.
+// One setting of the new instance that the old one had.
 Status ModifyNew(RolloutTick& t, const v1::InstanceRollout& r,
-                 aws::ModifyInstanceAttributeRequest req, const std::string& what) {
-  req.instance_id = New(r);
-  auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
-  if (!m.ok()) return m.error();
-  t.RecordCall(Resource(New(r)), "modify-instance-attribute", what + ", as on the old instance",
-               m->request_id);
-  return Ok{};
+                 const aws::ModifyInstanceAttributeRequest& req, const std::string& what) {
+  return ModifyInstance(t, New(r), req, what + ", as on the old instance");
 }
 
 // A setting the instance works without could not be carried over: retried when the error is
@@ -1219,17 +1221,13 @@ Progress RbRegisterOld(RolloutTick& t, v1::InstanceRollout& r) {
   }
   if (r.old_stop_protection_lifted()) {
     aws::ModifyInstanceAttributeRequest req;
-    req.instance_id = Old(r);
     req.disable_api_stop = true;
-    auto m = t.ctx.aws().ec2->ModifyInstanceAttribute(req);
+    Status m = ModifyInstance(t, Old(r), req, "rollback: DisableApiStop on");
     if (!m.ok()) {
       if (auto stop = SettingFailed(t, r, Resource(Old(r)), "modify-instance-attribute",
                                     m.error())) {
         return *stop;
       }
-    } else {
-      t.RecordCall(Resource(Old(r)), "modify-instance-attribute", "rollback: DisableApiStop on",
-                   m->request_id);
     }
   }
   const std::string detail = r.failure() + "; rolled back: " + Old(r) + " serves again";

@@ -438,7 +438,7 @@ Status PlanInstances(RolloutTick& t) {
   if (!captured.ok()) return captured;
   for (const auto& [i, r] : to_capture) {
     r->set_captured(true);
-    std::string blocker = ReplacementBlocker(r->capture(), *ParseStrategy(r->strategy()));
+    std::string blocker = ReplacementBlocker(r->capture(), StrategyOf(*r));
     if (!blocker.empty()) {
       r->set_phase(kPhaseDone);
       r->set_outcome(kRejected);
@@ -723,6 +723,10 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
     treq.next_token = groups->next_token;
   } while (!treq.next_token.empty());
   return Ok{};
+}
+
+ReplacementStrategy StrategyOf(const v1::InstanceRollout& r) {
+  return ParseStrategy(r.strategy()).value_or(ReplacementStrategy::kRelaunch);
 }
 
 constexpr char kUseReplaceRootVolume[] =

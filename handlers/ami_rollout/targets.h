@@ -28,6 +28,9 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
 // "" when it can.
 std::string ReplacementBlocker(const v1::InstanceCapture& capture, ReplacementStrategy strategy);
 
+// The strategy the rollout chose for the instance (recorded at planning).
+ReplacementStrategy StrategyOf(const v1::InstanceRollout& r);
+
 // Every instance with these ids (one page of at most 1000); NotFound for unknown ids.
 Result<std::vector<aws::Instance>> DescribeInstancesById(aws::Ec2& ec2,
                                                          const std::vector<std::string>& ids);

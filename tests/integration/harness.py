@@ -353,6 +353,11 @@ class Moto:
         req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
         return urllib.request.urlopen(req, timeout=10).read()
 
+    def record_from_here(self):
+        """Forgets the calls recorded so far and records from now on."""
+        self.post("/moto-api/recorder/reset-recording")
+        self.post("/moto-api/recorder/start-recording")
+
     def calls(self, action):
         """Bodies of every recorded call of `action` (query protocol or JSON target)."""
         raw = urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording",

@@ -222,8 +222,7 @@ def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     world["worker"] = worker
 
     # Record only what the worker does from here on.
-    moto.post("/moto-api/recorder/reset-recording")
-    moto.post("/moto-api/recorder/start-recording")
+    moto.record_from_here()
     version = moto.client("ssm").put_parameter(Name=PARAM, Value=fleet["new"], Type="String",
                                                Overwrite=True)["Version"]
     change = parameter_store_change(PARAM)
@@ -389,11 +388,6 @@ def _mutations(moto):
     return {a: n for a in MUTATING if (n := len(moto.calls(a)))}
 
 
-def _record_from_here(moto):
-    moto.post("/moto-api/recorder/reset-recording")
-    moto.post("/moto-api/recorder/start-recording")
-
-
 def _subnet(ec2):
     return ec2.describe_subnets(Filters=[{"Name": "availability-zone",
                                           "Values": [f"{REGION}a"]}])["Subnets"][0]["SubnetId"]
@@ -406,7 +400,7 @@ def test_the_same_event_again_changes_nothing(world, fleet):
     moto, results = world["moto"], world["results"]
     assert "later_change" in world, "runs after test_a_later_put_of_the_same_parameter_rolls_out_again"
     change = world["later_change"]
-    _record_from_here(moto)
+    moto.record_from_here()
     world["send"](change)
     marker = dict(parameter_store_change(PARAM), detail={
         "operation": "Delete", "name": PARAM, "type": "String", "description": ""})
@@ -424,7 +418,7 @@ def test_a_value_that_is_not_an_available_ami_is_rejected_and_nothing_is_touched
     param = "/ami/linux/typo"
     ssm.put_parameter(Name=param, Value=fleet["old"], Type="String")
     iid = _standalone(ec2, fleet["old"], {"fleetkeeper:ami-parameter": param}, _subnet(ec2))
-    _record_from_here(moto)
+    moto.record_from_here()
     ssm.put_parameter(Name=param, Value="ami-0123456789abcdef0", Type="String", Overwrite=True)
     change = parameter_store_change(param)
     world["send"](change)
@@ -449,7 +443,7 @@ def test_replace_root_volume_keeps_the_instance_id(world, fleet):
                       _subnet(ec2))
     ec2.get_waiter("instance_running").wait(InstanceIds=[iid],
                                             WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    _record_from_here(moto)
+    moto.record_from_here()
     ssm.put_parameter(Name=param, Value=fleet["new"], Type="String", Overwrite=True)
     change = parameter_store_change(param)
     world["send"](change)
@@ -527,7 +521,7 @@ def test_dry_run_lists_every_action_and_changes_nothing(world, fleet):
     worker = world["worker"]
     worker.stop()
     worker.start(extra_env={"FLEETKEEPER_DRY_RUN": "true"})
-    _record_from_here(moto)
+    moto.record_from_here()
     version = moto.client("ssm").put_parameter(Name=PARAM, Value=fleet["new"], Type="String",
                                                Overwrite=True)["Version"]
     change = parameter_store_change(PARAM)
