@@ -79,7 +79,7 @@ inline constexpr int32_t kDefaultReplicationFactor = -1;  // the broker's defaul
 // Steps block on AWS round trips (tens of ms against a real endpoint), so the executor is sized for
 // calls in flight, not for cores: 32 idle threads cost nothing, 8 capped an alarm storm's recovery.
 inline constexpr int32_t kDefaultIoThreads = 32;
-inline constexpr int32_t kDefaultBatchMaxRecords = 2000;
+inline constexpr int32_t kDefaultBatchMaxRecords = 10000;
 inline constexpr int64_t kDefaultBatchMaxTimeMs = 100;
 inline constexpr int32_t kDefaultMaxPendingPerPartition = 1000;
 inline constexpr int64_t kDefaultDedupRetentionMs = 7LL * 24 * 3600 * 1000;

@@ -1,9 +1,12 @@
 #include "consumers/normalize_json.h"
 
-#include "common/clock.h"
+#include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
+
+#include "common/clock.h"
 
 namespace fleetkeeper::consumers {
 namespace {
@@ -94,12 +97,75 @@ std::string ParseProblem(const std::exception& e) {
   return message;
 }
 
+// The DOM nlohmann's own parser would build, from simdjson's: objects keep the last of duplicate
+// keys, non-negative integers are unsigned. Depth is bounded by the screen that ran first.
+Json ToJson(simdjson::dom::element element) {
+  using Type = simdjson::dom::element_type;
+  switch (element.type()) {
+    case Type::OBJECT: {
+      Json object = Json::object();
+      for (simdjson::dom::key_value_pair field : simdjson::dom::object(element)) {
+        object[std::string(field.key)] = ToJson(field.value);
+      }
+      return object;
+    }
+    case Type::ARRAY: {
+      Json array = Json::array();
+      auto& items = array.get_ref<Json::array_t&>();
+      for (simdjson::dom::element item : simdjson::dom::array(element)) {
+        items.push_back(ToJson(item));
+      }
+      return array;
+    }
+    case Type::STRING:
+      return Json(std::string(std::string_view(element)));
+    case Type::INT64: {
+      const int64_t value = int64_t(element);
+      if (value >= 0) return Json(static_cast<uint64_t>(value));
+      return Json(value);
+    }
+    case Type::UINT64:
+      return Json(uint64_t(element));
+    case Type::DOUBLE:
+      return Json(double(element));
+    case Type::BOOL:
+      return Json(bool(element));
+    case Type::NULL_VALUE:
+      break;
+  }
+  return Json(nullptr);
+}
+
+// simdjson first: it parses several times faster than nlohmann's lexer (a fifth of the poll
+// thread's time), and in the same pass checks what the screen checks, UTF-8 and depth (counted the
+// same way: max_depth nested brackets pass, one more does not). Whatever it refuses goes through
+// the screen and nlohmann, whose messages name the byte and the problem; nlohmann also reads what
+// simdjson refuses but the JSON grammar allows (integers beyond 64 bits, as doubles; a BOM).
+std::optional<Json> ParseFast(std::string_view text, size_t max_depth) {
+  // The parser keeps buffers in proportion to the largest text it has read: large records (rare,
+  // up to the topics' max.message.bytes) take the other path instead of pinning them.
+  constexpr size_t kMaxBytes = 256 * 1024;
+  if (text.size() > kMaxBytes) return std::nullopt;
+  thread_local simdjson::dom::parser parser;
+  if (parser.max_depth() != max_depth &&
+      parser.allocate(std::max<size_t>(parser.capacity(), 4096), max_depth) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) !=
+      simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return ToJson(root);
+}
+
 }  // namespace
 
 Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return InvalidInput(std::string(what) + ": empty, expected a JSON document");
   }
+  if (std::optional<Json> parsed = ParseFast(text, max_depth)) return std::move(*parsed);
   if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
     return InvalidInput(std::move(screen));
   }

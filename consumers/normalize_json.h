@@ -17,9 +17,9 @@ namespace fleetkeeper::consumers {
 
 using Json = nlohmann::json;
 
-// Parses one JSON text. `what` names the text in reasons ("payload", "Message"). Before parsing it
-// checks, in one iterative pass, that the bytes are UTF-8 and nest no deeper than max_depth: the
-// parser recurses per level, so depth must be bounded before it runs. Never throws.
+// Parses one JSON text. `what` names the text in reasons ("payload", "Message"). The bytes must be
+// UTF-8 and nest no deeper than max_depth (nlohmann's parser recurses per level, so a text it
+// reads is screened for both first, in one iterative pass). Never throws.
 Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what);
 
 // "a.b" from "a" and "b"; just "b" at the top level.

@@ -46,7 +46,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from harness import bootstrap, broker_pid, cpu_seconds  # noqa: E402
+from harness import bootstrap, broker_pid, cpu_seconds, thread_cpu_seconds  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "events"
 
@@ -220,6 +220,8 @@ class FleetkeeperPipeline:
             "aws: {region: us-east-1, default_account: '111122223333'}",
             # FK_BENCH_RUNTIME: extra runtime settings to compare, e.g. "batch_max_records: 2000".
             f"runtime: {{{os.environ.get('FK_BENCH_RUNTIME', '')}}}",
+            # FK_BENCH_LOG_LEVEL=debug: a line per batch (records, fill and commit times).
+            f"log: {{level: {os.environ.get('FK_BENCH_LOG_LEVEL', 'info')}}}",
             "",
         ]))
         self.proc = None
@@ -400,6 +402,12 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
         reader.wait_for("b", args.events, args.timeout, pipeline, parse_status, fillers)
         # CPU per event of the throughput phase (start-up included): where the time goes.
         out["cpu_us_per_event"] = 1e6 * sum(cpu_seconds(p) for p in pipeline.pids()) / args.events
+        if side == "fleetkeeper":
+            # Per thread, in creation order (the poll thread first, then each librdkafka client's
+            # main and broker threads): which of them the CPU goes to.
+            threads = sorted(t for p in pipeline.pids() for t in thread_cpu_seconds(p).items())
+            out["thread_cpu_us_per_event"] = [
+                [name, round(1e6 * s / args.events, 1)] for (_, name), s in threads if s > 0]
         if broker:
             out["broker_cpu_us_per_event"] = 1e6 * (cpu_seconds(broker) - broker_cpu0) / args.events
         # The rate at which the pipeline wrote the results, from their timestamps (set by the
@@ -518,6 +526,9 @@ def main():
             print(f"  {label:<14} {r['events_per_s']:>8.0f} {r['p50_ms']:>8.1f} "
                   f"{r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} {r['cpu_us_per_event']:>10.1f} "
                   f"{r.get('broker_cpu_us_per_event', float('nan')):>13.1f}")
+            if r.get("thread_cpu_us_per_event"):
+                print("    threads us/ev: " + ", ".join(
+                    f"{name} {us:g}" for name, us in r["thread_cpu_us_per_event"]))
         if "ratio" in rnd and len(rounds) > 1:
             print(f"  ratio #{i}: {rnd['ratio']:.2f}x")
     if "ratio" in report:

@@ -67,7 +67,7 @@ TEST(ConfigTest, EmptyFileGetsEveryDesignDefault) {
   EXPECT_EQ(c.topics().max_message_bytes(), 4194304);
   EXPECT_EQ(c.topics().replication_factor(), -1);
   EXPECT_EQ(c.runtime().io_threads(), 32);
-  EXPECT_EQ(c.runtime().batch_max_records(), 2000);
+  EXPECT_EQ(c.runtime().batch_max_records(), 10000);
   EXPECT_EQ(DurationMs(c.runtime().batch_max_time()), 100);
   EXPECT_EQ(c.runtime().max_pending_per_partition(), 1000);
   EXPECT_EQ(DurationMs(c.runtime().dedup_retention()), 7LL * 24 * 3600 * 1000);

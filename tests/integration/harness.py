@@ -59,6 +59,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid):
+    """{(tid, thread name): user + system CPU so far} for every thread of a process."""
+    out = {}
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            head, tail = (task / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        fields = tail.split()
+        out[(int(task.name), head.split("(", 1)[1])] = \
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def fleetkeeper_bin():
     path = os.environ.get("FK_BIN", str(ROOT / "build" / "app" / "fleetkeeper"))
     if not os.path.exists(path):
