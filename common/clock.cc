@@ -21,23 +21,114 @@ SystemClock& SystemClock::Instance() {
   return clock;
 }
 
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date, month 1..12; linear in `day`, so a day out
+// of the month's range lands where timegm would normalize it. The era arithmetic follows the
+// well-known civil-calendar derivation (400-year eras of 146097 days, years starting in March).
+int64_t DaysFromCivil(int64_t year, int month, int64_t day) {
+  year -= month <= 2 ? 1 : 0;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const int64_t year_of_era = year - era * 400;
+  const int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + day_of_era - 719468;
+}
+
+// The inverse: the date of a day count.
+void CivilFromDays(int64_t days, int64_t* year, int* month, int* day) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t day_of_era = days - era * 146097;
+  const int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t mp = (5 * day_of_year + 2) / 153;
+  *day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);
+  *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *year = year_of_era + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
+void PutDigits(char* out, int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+bool Digits(const std::string& text, size_t pos, size_t count, int* value) {
+  int v = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    v = v * 10 + (text[i] - '0');
+  }
+  *value = v;
+  return true;
+}
+
+}  // namespace
+
 std::string FormatRfc3339(int64_t epoch_ms) {
-  time_t secs = static_cast<time_t>(epoch_ms / 1000);
-  int ms = static_cast<int>(epoch_ms % 1000);
+  // Every event and result carries a time: this runs twice per event, so no gmtime_r/snprintf.
+  int64_t secs = epoch_ms / 1000;
+  int64_t ms = epoch_ms % 1000;
   if (ms < 0) {
     ms += 1000;
     secs -= 1;
   }
+  int64_t days = secs / 86400;
+  int64_t of_day = secs % 86400;
+  if (of_day < 0) {
+    of_day += 86400;
+    days -= 1;
+  }
+  int64_t year;
+  int month, day;
+  CivilFromDays(days, &year, &month, &day);
+  if (year >= 0 && year <= 9999) {
+    std::string out = "0000-00-00T00:00:00.000Z";
+    PutDigits(&out[0], year, 4);
+    PutDigits(&out[5], month, 2);
+    PutDigits(&out[8], day, 2);
+    PutDigits(&out[11], of_day / 3600, 2);
+    PutDigits(&out[14], of_day / 60 % 60, 2);
+    PutDigits(&out[17], of_day % 60, 2);
+    PutDigits(&out[20], ms, 3);
+    return out;
+  }
+  // Beyond four-digit years: libc's forms.
+  const time_t t = static_cast<time_t>(secs);
   struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[40];
+  gmtime_r(&t, &tm);
+  char buf[48];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
 int64_t ParseRfc3339Ms(const std::string& text) {
+  // The form AWS writes almost always ("2019-05-31T21:49:54Z", with or without a fraction) is read
+  // directly; anything else (an offset, fields that are not two digits) by the general path below.
   int y, mo, d, h, mi, s;
+  if (text.size() >= 19 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' &&
+      text[16] == ':' && Digits(text, 0, 4, &y) && Digits(text, 5, 2, &mo) &&
+      Digits(text, 8, 2, &d) && Digits(text, 11, 2, &h) && Digits(text, 14, 2, &mi) &&
+      Digits(text, 17, 2, &s) && mo >= 1 && mo <= 12) {
+    size_t pos = 19;
+    int64_t frac_ms = 0;
+    if (pos < text.size() && text[pos] == '.') {
+      int digits = 0;
+      for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
+        if (digits < 3) frac_ms = frac_ms * 10 + (text[pos] - '0');
+      }
+      for (; digits < 3; ++digits) frac_ms *= 10;
+    }
+    if (pos == text.size() || text[pos] == 'Z' || text[pos] == 'z') {
+      const int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+      return secs * 1000 + frac_ms;
+    }
+  }
+
   int consumed = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
       6) {

@@ -104,8 +104,9 @@ Json ToJson(simdjson::dom::element element) {
   switch (element.type()) {
     case Type::OBJECT: {
       Json object = Json::object();
+      auto& fields = object.get_ref<Json::object_t&>();
       for (simdjson::dom::key_value_pair field : simdjson::dom::object(element)) {
-        object[std::string(field.key)] = ToJson(field.value);
+        fields.insert_or_assign(std::string(field.key), ToJson(field.value));
       }
       return object;
     }

@@ -154,7 +154,8 @@ Normalized Normalize(const InputRecord& record, const NormalizeOptions& options)
 std::string CellOf(const v1::Event& event) { return event.account() + "/" + event.region(); }
 
 std::string EventKind(const v1::Event& event) {
-  const google::protobuf::OneofDescriptor* body = v1::Event::descriptor()->FindOneofByName("body");
+  static const google::protobuf::OneofDescriptor* const body =
+      v1::Event::descriptor()->FindOneofByName("body");
   const google::protobuf::FieldDescriptor* field =
       v1::Event::GetReflection()->GetOneofFieldDescriptor(event, body);
   return field == nullptr ? "" : field->name();
