@@ -607,6 +607,7 @@ void Worker::PollBatch() {
   DrainRestores();
   PollControl(0);
   const int64_t opened = clock_.MonotonicMs();
+  int64_t waited_ms = 0;  // in consumer_poll: records did not keep the batch busy
   int64_t deadline = opened + batch_max_ms_;
   // Workflows the last commit made runnable start now, not after this batch.
   size_t pumped = fatal_code_.load() == 0 ? RunPump() : 0;
@@ -623,7 +624,9 @@ void Worker::PollBatch() {
     // timers); a completed step wakes it early.
     const bool has_content = batch_records_ > 0 || pumped > 0;
     const int64_t wait = has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : remaining;
+    const int64_t poll_started = clock_.MonotonicMs();
     KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
+    waited_ms += clock_.MonotonicMs() - poll_started;
     if (!msg) {
       if (has_content && !runtime_->HasCompletions()) break;
       continue;
@@ -651,8 +654,9 @@ void Worker::PollBatch() {
     const int64_t records = batch_records_;
     const int64_t closed = clock_.MonotonicMs();
     const bool committed = CommitBatch();
-    spdlog::debug("batch of {} records: filled in {} ms, {} in {} ms", records, closed - opened,
-                  committed ? "committed" : "not committed", clock_.MonotonicMs() - closed);
+    spdlog::debug("batch of {} records: filled in {} ms ({} ms waiting for records), {} in {} ms",
+                  records, closed - opened, waited_ms, committed ? "committed" : "not committed",
+                  clock_.MonotonicMs() - closed);
   }
 }
 

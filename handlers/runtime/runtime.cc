@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <unordered_map>
 
 #include "awsclient/clients.h"
 #include "common/log.h"
@@ -36,7 +37,9 @@ struct PartitionState {
   uint64_t generation = 0;
   std::map<std::string, LiveWorkflow> workflows;
   std::map<std::string, v1::DedupRecord> dedup;     // dedup key -> owner
-  std::map<std::string, int64_t> seen_events;       // event id -> first seen (ms)
+  // Event id -> first seen (ms). Hashed: it holds every id of the retention window (a week of
+  // traffic) and is looked up once per work item.
+  std::unordered_map<std::string, int64_t> seen_events;
   std::map<std::string, v1::CellRecord> store;      // CellStoreRecord key -> value
   std::map<std::string, std::string> locks;         // resource -> workflow id
   int64_t last_expiry_ms = 0;
@@ -303,11 +306,10 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   }
   st->dirty = true;
   const int64_t now = clock_.NowMs();
-  if (st->seen_events.count(event.id())) {
+  if (!st->seen_events.try_emplace(event.id(), now).second) {
     spdlog::info("event {} seen before: no second outcome", event.id());
     return;
   }
-  st->seen_events[event.id()] = now;
   {
     v1::StateRecord sr;
     sr.mutable_dedup()->set_event_id(event.id());
