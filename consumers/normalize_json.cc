@@ -98,7 +98,7 @@ std::string ParseProblem(const std::exception& e) {
 }
 
 // The DOM nlohmann's own parser would build, from simdjson's: objects keep the last of duplicate
-// keys, non-negative integers are unsigned. Depth is bounded by the screen that ran first.
+// keys, non-negative integers are unsigned. Depth is bounded by the parser's max_depth.
 Json ToJson(simdjson::dom::element element) {
   using Type = simdjson::dom::element_type;
   switch (element.type()) {

@@ -108,6 +108,10 @@ TEST(ParseJsonText, RefusalsKeepTheirReasons) {
       {"{\"a\": \"x\x01\"}", "payload: invalid JSON at byte"},
       {"{} {}", "payload: invalid JSON at byte"},
       {"  \n", "payload: empty, expected a JSON document"},
+      // Deeper than allowed after the parser has grown past its first buffers.
+      {std::string(kDepth + 1, '[') + "\"" + std::string(20000, 'x') + "\"" +
+           std::string(kDepth + 1, ']'),
+       "payload: JSON nested deeper than 64 levels at byte 64"},
   };
   for (const auto& c : cases) {
     Result<Json> parsed = ParseJsonText(c.text, kDepth, "payload");
