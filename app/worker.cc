@@ -607,7 +607,10 @@ void Worker::PollBatch() {
   DrainRestores();
   PollControl(0);
   const int64_t opened = clock_.MonotonicMs();
-  int64_t waited_ms = 0;  // in consumer_poll: records did not keep the batch busy
+  // The debug line per batch: how long it waited in consumer_poll (records did not keep it busy).
+  // Timed only when it is logged, not twice per record for nothing.
+  const bool trace = spdlog::should_log(spdlog::level::debug);
+  int64_t waited_ms = 0;
   int64_t deadline = opened + batch_max_ms_;
   // Workflows the last commit made runnable start now, not after this batch.
   size_t pumped = fatal_code_.load() == 0 ? RunPump() : 0;
@@ -624,9 +627,9 @@ void Worker::PollBatch() {
     // timers); a completed step wakes it early.
     const bool has_content = batch_records_ > 0 || pumped > 0;
     const int64_t wait = has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : remaining;
-    const int64_t poll_started = clock_.MonotonicMs();
+    const int64_t poll_started = trace ? clock_.MonotonicMs() : 0;
     KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
-    waited_ms += clock_.MonotonicMs() - poll_started;
+    if (trace) waited_ms += clock_.MonotonicMs() - poll_started;
     if (!msg) {
       if (has_content && !runtime_->HasCompletions()) break;
       continue;

@@ -1,8 +1,6 @@
 #include "common/clock.h"
 
-#include <cctype>
 #include <cstdio>
-#include <ctime>
 
 namespace fleetkeeper {
 
@@ -96,53 +94,36 @@ std::string FormatRfc3339(int64_t epoch_ms) {
     PutDigits(&out[20], ms, 3);
     return out;
   }
-  // Beyond four-digit years: libc's forms.
-  const time_t t = static_cast<time_t>(secs);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  // Beyond four-digit years, as printf writes them.
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                static_cast<long long>(year), month, day, static_cast<int>(of_day / 3600),
+                static_cast<int>(of_day / 60 % 60), static_cast<int>(of_day % 60),
+                static_cast<int>(ms));
   return buf;
 }
 
 int64_t ParseRfc3339Ms(const std::string& text) {
-  // The form AWS writes almost always ("2019-05-31T21:49:54Z", with or without a fraction) is read
-  // directly; anything else (an offset, fields that are not two digits) by the general path below.
   int y, mo, d, h, mi, s;
-  if (text.size() >= 19 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' &&
-      text[16] == ':' && Digits(text, 0, 4, &y) && Digits(text, 5, 2, &mo) &&
-      Digits(text, 8, 2, &d) && Digits(text, 11, 2, &h) && Digits(text, 14, 2, &mi) &&
-      Digits(text, 17, 2, &s) && mo >= 1 && mo <= 12) {
-    size_t pos = 19;
-    int64_t frac_ms = 0;
-    if (pos < text.size() && text[pos] == '.') {
-      int digits = 0;
-      for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
-        if (digits < 3) frac_ms = frac_ms * 10 + (text[pos] - '0');
-      }
-      for (; digits < 3; ++digits) frac_ms *= 10;
+  size_t pos = 19;
+  // The fixed-width fields AWS writes ("2019-05-31T21:49:54") are read directly, other widths by
+  // sscanf; the fraction, the zone and the arithmetic are the same for both.
+  if (!(text.size() >= 19 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
+        text[13] == ':' && text[16] == ':' && Digits(text, 0, 4, &y) && Digits(text, 5, 2, &mo) &&
+        Digits(text, 8, 2, &d) && Digits(text, 11, 2, &h) && Digits(text, 14, 2, &mi) &&
+        Digits(text, 17, 2, &s))) {
+    int consumed = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
+                    &consumed) != 6) {
+      return -1;
     }
-    if (pos == text.size() || text[pos] == 'Z' || text[pos] == 'z') {
-      const int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
-      return secs * 1000 + frac_ms;
-    }
+    pos = static_cast<size_t>(consumed);
   }
-
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
-      6) {
-    return -1;
-  }
-  size_t pos = static_cast<size_t>(consumed);
   int64_t frac_ms = 0;
   if (pos < text.size() && text[pos] == '.') {
-    ++pos;
     int digits = 0;
-    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
       if (digits < 3) frac_ms = frac_ms * 10 + (text[pos] - '0');
-      ++digits;
-      ++pos;
     }
     for (; digits < 3; ++digits) frac_ms *= 10;
   }
@@ -159,14 +140,12 @@ int64_t ParseRfc3339Ms(const std::string& text) {
   } else if (pos < text.size() && text[pos] != 'Z' && text[pos] != 'z') {
     return -1;
   }
-  struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  // A month out of 1..12 carries into the year, as timegm normalizes it; the other fields are
+  // linear in the result.
+  const int64_t month0 = mo - 1;
+  const int64_t carry = month0 >= 0 ? month0 / 12 : (month0 - 11) / 12;
+  const int64_t secs = DaysFromCivil(y + carry, static_cast<int>(month0 - carry * 12) + 1, d) * 86400 +
+                       h * 3600 + mi * 60 + s - offset_s;
   return secs * 1000 + frac_ms;
 }
 

@@ -137,12 +137,9 @@ Json ToJson(simdjson::dom::element element) {
   return Json(nullptr);
 }
 
-// simdjson first: it parses several times faster than nlohmann's lexer (a fifth of the poll
-// thread's time), and in the same pass checks what the screen checks, UTF-8 and depth (counted the
-// same way: max_depth nested brackets pass, one more does not). Whatever it refuses goes through
-// the screen and nlohmann, whose messages name the byte and the problem; nlohmann also reads what
-// simdjson refuses but the JSON grammar allows (integers beyond 64 bits, as doubles; a BOM).
-std::optional<Json> ParseFast(std::string_view text, size_t max_depth) {
+}  // namespace
+
+std::optional<Json> ParseJsonFast(std::string_view text, size_t max_depth) {
   // The parser keeps buffers in proportion to the largest text it has read: large records (rare,
   // up to the topics' max.message.bytes) take the other path instead of pinning them.
   constexpr size_t kMaxBytes = 256 * 1024;
@@ -160,13 +157,11 @@ std::optional<Json> ParseFast(std::string_view text, size_t max_depth) {
   return ToJson(root);
 }
 
-}  // namespace
-
 Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return InvalidInput(std::string(what) + ": empty, expected a JSON document");
   }
-  if (std::optional<Json> parsed = ParseFast(text, max_depth)) return std::move(*parsed);
+  if (std::optional<Json> parsed = ParseJsonFast(text, max_depth)) return std::move(*parsed);
   if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
     return InvalidInput(std::move(screen));
   }

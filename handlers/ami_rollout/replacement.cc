@@ -644,12 +644,6 @@ Progress AttachInterfaces(RolloutTick& t, v1::InstanceRollout& r, const std::str
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
-// One setting of the new instance that the old one had.
-Status ModifyNew(RolloutTick& t, const v1::InstanceRollout& r,
-                 const aws::ModifyInstanceAttributeRequest& req, const std::string& what) {
-  return ModifyInstance(t, New(r), req, what + ", as on the old instance");
-}
-
 // A setting the instance works without could not be carried over: retried when the error is
 // transient, else reported and the replacement goes on (undoing a healthy replacement for it would
 // cost more than it saves). nullopt when the replacement goes on.
@@ -660,6 +654,16 @@ std::optional<Progress> SettingFailed(RolloutTick& t, v1::InstanceRollout& r,
   t.Record(resource, what, kFailed, "not carried over: " + e.message, &e);
   t.notes.push_back(fmt::format("instance {}: {} failed: {}", Old(r), what, e.ToString()));
   return std::nullopt;
+}
+
+// One setting an instance works without (a protection carried over or given back): a transient
+// failure retries the step, any other is recorded as not carried over.
+std::optional<Progress> ApplySetting(RolloutTick& t, v1::InstanceRollout& r, const std::string& id,
+                                     const aws::ModifyInstanceAttributeRequest& req,
+                                     const std::string& what) {
+  Status m = ModifyInstance(t, id, req, what);
+  if (m.ok()) return std::nullopt;
+  return SettingFailed(t, r, Resource(id), "modify-instance-attribute", m.error());
 }
 
 // Gives each interface attached to `instance` the DeleteOnTermination it had on the old instance
@@ -718,18 +722,18 @@ Progress WaitInterfacesAttached(RolloutTick& t, v1::InstanceRollout& r, const st
 // interfaces' DeleteOnTermination: a rollback before this point terminates it, and must neither be
 // refused nor take the interfaces with it (and the new instance is stopped for its attachments).
 Progress ProtectNew(RolloutTick& t, v1::InstanceRollout& r) {
-  aws::ModifyInstanceAttributeRequest termination, stop;
-  termination.disable_api_termination = true;
-  stop.disable_api_stop = true;
-  const std::pair<bool, std::pair<aws::ModifyInstanceAttributeRequest, const char*>> settings[] = {
-      {r.capture().disable_api_termination(), {termination, "DisableApiTermination on"}},
-      {r.capture().disable_api_stop(), {stop, "DisableApiStop on"}}};
-  for (const auto& [wanted, setting] : settings) {
-    if (!wanted) continue;
-    Status m = ModifyNew(t, r, setting.first, setting.second);
-    if (m.ok()) continue;
-    if (auto held = SettingFailed(t, r, Resource(New(r)), "modify-instance-attribute",
-                                  m.error())) {
+  if (r.capture().disable_api_termination()) {
+    aws::ModifyInstanceAttributeRequest req;
+    req.disable_api_termination = true;
+    if (auto held = ApplySetting(t, r, New(r), req,
+                                 "DisableApiTermination on, as on the old instance")) {
+      return *held;
+    }
+  }
+  if (r.capture().disable_api_stop()) {
+    aws::ModifyInstanceAttributeRequest req;
+    req.disable_api_stop = true;
+    if (auto held = ApplySetting(t, r, New(r), req, "DisableApiStop on, as on the old instance")) {
       return *held;
     }
   }
@@ -853,7 +857,7 @@ Progress ConfigureNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.capture().source_dest_check_disabled()) {
     aws::ModifyInstanceAttributeRequest req;
     req.source_dest_check = false;
-    Status m = ModifyNew(t, r, req, "SourceDestCheck off");
+    Status m = ModifyInstance(t, New(r), req, "SourceDestCheck off, as on the old instance");
     if (!m.ok()) return OnError(t, r, "modify-instance-attribute", m.error());
   }
   return Enter(t, r, AfterNewRunning(t), Progress::kCheckpoint);
@@ -1222,13 +1226,7 @@ Progress RbRegisterOld(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.old_stop_protection_lifted()) {
     aws::ModifyInstanceAttributeRequest req;
     req.disable_api_stop = true;
-    Status m = ModifyInstance(t, Old(r), req, "rollback: DisableApiStop on");
-    if (!m.ok()) {
-      if (auto stop = SettingFailed(t, r, Resource(Old(r)), "modify-instance-attribute",
-                                    m.error())) {
-        return *stop;
-      }
-    }
+    if (auto held = ApplySetting(t, r, Old(r), req, "rollback: DisableApiStop on")) return *held;
   }
   const std::string detail = r.failure() + "; rolled back: " + Old(r) + " serves again";
   return Done(t, r, kRolledBack, detail);

@@ -350,6 +350,13 @@ Status PlanGroups(RolloutTick& t) {
   return Ok{};
 }
 
+// An instance the plan decides at once: nothing to replace, with the reason.
+void Settle(v1::InstanceRollout& r, const std::string& outcome, const std::string& detail) {
+  r.set_phase(kPhaseDone);
+  r.set_outcome(outcome);
+  r.set_detail(detail);
+}
+
 Status PlanInstances(RolloutTick& t) {
   aws::CellClients& aws = t.ctx.aws();
   const std::string& parameter = t.state.parameter();
@@ -392,20 +399,13 @@ Status PlanInstances(RolloutTick& t) {
       skip = "the instance is " + i.state.name + ": only running instances are replaced";
     }
     ReplacementStrategy strategy = t.config.strategy;
-    if (auto tag = i.tags.find(kStrategyTag); skip.empty() && tag != i.tags.end()) {
+    std::string rejected;
+    if (auto tag = i.tags.find(kStrategyTag); tag != i.tags.end()) {
       if (auto parsed = ParseStrategy(tag->second)) {
         strategy = *parsed;
       } else {
-        auto* r = t.state.add_instances();
-        r->set_instance_id(id);
-        r->set_bound_by(entry.second);
-        r->set_strategy(ToString(t.config.strategy));
-        r->set_phase(kPhaseDone);
-        r->set_outcome(kRejected);
-        r->set_detail(fmt::format("tag {}=\"{}\": the strategy must be relaunch or "
-                                  "replace-root-volume",
-                                  kStrategyTag, tag->second));
-        continue;
+        rejected = fmt::format("tag {}=\"{}\": the strategy must be relaunch or replace-root-volume",
+                               kStrategyTag, tag->second);
       }
     }
     if (!skip.empty()) {
@@ -418,10 +418,12 @@ Status PlanInstances(RolloutTick& t) {
     r->set_instance_id(id);
     r->set_bound_by(entry.second);
     r->set_strategy(ToString(strategy));
+    if (!rejected.empty()) {
+      Settle(*r, kRejected, rejected);
+      continue;
+    }
     if (i.image_id == t.state.image_id()) {
-      r->set_phase(kPhaseDone);
-      r->set_outcome(kCurrent);
-      r->set_detail("already runs " + t.state.image_id());
+      Settle(*r, kCurrent, "already runs " + t.state.image_id());
       continue;
     }
     to_capture.emplace_back(&i, r);
@@ -440,9 +442,7 @@ Status PlanInstances(RolloutTick& t) {
     r->set_captured(true);
     std::string blocker = ReplacementBlocker(r->capture(), StrategyOf(*r));
     if (!blocker.empty()) {
-      r->set_phase(kPhaseDone);
-      r->set_outcome(kRejected);
-      r->set_detail(blocker);
+      Settle(*r, kRejected, blocker);
       continue;
     }
     r->set_phase(kPhasePending);

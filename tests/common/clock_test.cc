@@ -63,7 +63,9 @@ TEST(Rfc3339, FormatMatchesGmtimeOverFourMillennia) {
   std::uniform_int_distribution<int64_t> any(-62167219200000, 253402300799999);
   std::vector<int64_t> cases = {0, -1, 1, 999, -1000, -62167219200000, 253402300799999,
                                 951782400000 /* 2000-02-29 */, 4107542400000 /* 2100-03-01 */,
-                                -2203891200000 /* 1900-03-01 */};
+                                -2203891200000 /* 1900-03-01 */,
+                                253402300800000 /* 10000-01-01, five digits */,
+                                -62198755200000 /* year -1 */};
   for (int i = 0; i < 200000; ++i) cases.push_back(any(rng));
   for (int64_t ms : cases) ASSERT_EQ(FormatRfc3339(ms), ReferenceFormat(ms)) << ms;
 }
@@ -73,10 +75,10 @@ TEST(Rfc3339, ParseMatchesTimegmIncludingOutOfRangeFields) {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   char buf[64];
   for (int i = 0; i < 200000; ++i) {
-    // Two-digit fields beyond their range (day 00 or 31 in April, second 60) are normalized as
-    // timegm normalizes them.
-    const int y = pick(0, 9999), mo = pick(1, 12), d = pick(0, 31), h = pick(0, 23),
-              mi = pick(0, 59), s = pick(0, 60), ms = pick(0, 999);
+    // Two-digit fields beyond their range (month 00 or 13, day 31 in April, hour 99, second 60)
+    // are normalized as timegm normalizes them.
+    const int y = pick(0, 9999), mo = pick(0, 99), d = pick(0, 99), h = pick(0, 99),
+              mi = pick(0, 99), s = pick(0, 99), ms = pick(0, 999);
     std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
     ASSERT_EQ(ParseRfc3339Ms(buf), ReferenceParse(y, mo, d, h, mi, s, ms)) << buf;
     std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
@@ -87,12 +89,12 @@ TEST(Rfc3339, ParseMatchesTimegmIncludingOutOfRangeFields) {
   EXPECT_EQ(ParseRfc3339Ms("2019-05-31T21:49:54.123456789Z"), 1559339394123);
   EXPECT_EQ(ParseRfc3339Ms("2019-05-31T21:49:54z"), 1559339394000);
   EXPECT_EQ(ParseRfc3339Ms("2019-05-31T21:49:54"), 1559339394000);
-  // What the direct path leaves to the general one still parses: offsets, one-digit fields.
+  // Offsets, and fields that are not two digits wide (read by sscanf).
   EXPECT_EQ(ParseRfc3339Ms("2019-05-31T23:49:54.123+02:00"), 1559339394123);
   EXPECT_EQ(ParseRfc3339Ms("2019-5-31T21:49:54Z"), 1559339394000);
   EXPECT_EQ(ParseRfc3339Ms("2019-05-31T21:49:54.123 "), -1);
-  EXPECT_EQ(ParseRfc3339Ms("2019-13-31T21:49:54Z"), ReferenceParse(2019, 13, 31, 21, 49, 54, 0))
-      << "a month out of range goes to the general path, which lets timegm normalize it";
+  EXPECT_EQ(ParseRfc3339Ms("2019-00-31T21:49:54Z"), ReferenceParse(2019, 0, 31, 21, 49, 54, 0))
+      << "month 00 is December of the year before, as timegm has it";
 }
 
 }  // namespace

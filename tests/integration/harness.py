@@ -50,26 +50,29 @@ def broker_pid():
     return pid_file.read_text().strip() if pid_file.exists() else None
 
 
+def _stat_cpu(stat_path):
+    """(name, user + system CPU seconds) from a /proc stat file; None when it cannot be read."""
+    try:
+        head, tail = pathlib.Path(stat_path).read_text().rsplit(")", 1)
+        fields = tail.split()
+        return head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cpu_seconds(pid):
     """User + system CPU of a process so far (0 when it cannot be read)."""
-    try:
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    read = _stat_cpu(f"/proc/{pid}/stat")
+    return read[1] if read else 0.0
 
 
 def thread_cpu_seconds(pid):
     """{(tid, thread name): user + system CPU so far} for every thread of a process."""
     out = {}
     for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            head, tail = (task / "stat").read_text().rsplit(")", 1)
-        except (OSError, ValueError):
-            continue
-        fields = tail.split()
-        out[(int(task.name), head.split("(", 1)[1])] = \
-            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        read = _stat_cpu(task / "stat")
+        if read:
+            out[(int(task.name), read[0])] = read[1]
     return out
 
 
