@@ -1,12 +1,12 @@
 #include "consumers/results.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <openssl/sha.h>
 
 #include <cstdio>
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/digest.h"
 
 namespace fleetkeeper::consumers {
 namespace {
@@ -18,15 +18,7 @@ std::string ResultId(const v1::Result& result) {
   std::string basis = result.correlation_id() + "|" + result.workflow_id() + "|" +
                       v1::Result::Status_Name(result.status());
   if (result.status() == v1::Result::IN_PROGRESS) basis += "|" + result.reason();
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(basis.data()), basis.size(), digest);
-  std::string id = "r-";
-  id.reserve(2 + 32);
-  for (int i = 0; i < 16; ++i) {
-    id += kHex[digest[i] >> 4];
-    id += kHex[digest[i] & 0xf];
-  }
-  return id;
+  return "r-" + Sha256Hex(basis, 16);
 }
 
 // Length of the valid UTF-8 sequence at s[i], 0 if it is not one (RFC 3629: no overlongs, no

@@ -1,9 +1,6 @@
 #include "handlers/workflow.h"
 
-#include <openssl/sha.h>
-
-#include <cstdio>
-
+#include "common/digest.h"
 #include "consumers/normalizer.h"
 
 namespace fleetkeeper::handlers {
@@ -25,11 +22,7 @@ std::string SignalKeyOf(const v1::Event& event) {
 
 std::string WorkflowId(const std::string& account, const std::string& region,
                        const std::string& kind, const std::string& dedup_key) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(dedup_key.data()), dedup_key.size(), digest);
-  char hex[17];
-  for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-  return account + "/" + region + "/" + kind + "-" + hex;
+  return account + "/" + region + "/" + kind + "-" + Sha256Hex(dedup_key, 8);
 }
 
 v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& kind,

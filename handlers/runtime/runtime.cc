@@ -1,7 +1,6 @@
 #include "handlers/runtime/runtime.h"
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <unordered_map>
 
 #include "awsclient/clients.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "consumers/normalizer.h"
 
@@ -118,11 +118,7 @@ class WorkflowRuntime::Context final : public StepContext {
   std::string IdempotencyToken(const std::string& discriminator) const override {
     std::string basis = fmt::format("{}|{}|{}|{}", cp_->workflow_id(), cp_->step(),
                                     cp_->attempt(), discriminator);
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(basis.data()), basis.size(), digest);
-    char hex[2 * 24 + 1];
-    for (int i = 0; i < 24; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    return std::string("fk-") + hex;
+    return "fk-" + Sha256Hex(basis, 24);
   }
 
  private:

@@ -1,0 +1,48 @@
+#include "common/digest.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace fleetkeeper {
+namespace {
+
+// OpenSSL 3 looks an algorithm up by name on every one-shot call (SHA256(), EVP_Digest with
+// EVP_sha256()); fetched once, a digest costs its hashing alone. Results take several per event.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+struct CtxFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data, size_t bytes) {
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  const EVP_MD* md = Sha256Md();
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
+    // Only a broken OpenSSL installation gets here; an id that is not derived from its content
+    // would break deduplication silently, so stop instead.
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  const size_t n = std::min<size_t>(bytes, length);
+  hex.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+}  // namespace fleetkeeper
