@@ -105,7 +105,7 @@ int32_t TopicPartitions(const v1::WorkerConfig& config);            // 12
 int64_t MaxMessageBytes(const v1::WorkerConfig& config);            // 4 MiB
 int32_t ReplicationFactor(const v1::WorkerConfig& config);          // -1 = broker default
 int32_t IoThreads(const v1::WorkerConfig& config);                  // 32
-int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 2000
+int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 10000
 int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);             // 100
 int32_t MaxPendingPerPartition(const v1::WorkerConfig& config);     // 1000
 int64_t DedupRetentionMs(const v1::WorkerConfig& config);           // 7 days

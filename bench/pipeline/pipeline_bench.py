@@ -228,7 +228,7 @@ class FleetkeeperPipeline:
         self.logfh = None
 
     def describe(self):
-        return "fleetkeeper run, kafka_transactions: on, default batching (2000 records / 100 ms)"
+        return "fleetkeeper run, kafka_transactions: on, default batching (10000 records / 100 ms)"
 
     def start(self):
         self.logfh = open(self.log, "w")
