@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
@@ -31,7 +32,9 @@ std::string Sha256Hex(std::string_view data, size_t bytes) {
       EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
     // Only a broken OpenSSL installation gets here; an id that is not derived from its content
-    // would break deduplication silently, so stop instead.
+    // would break deduplication silently, so stop instead, saying why.
+    std::fputs("fleetkeeper: OpenSSL cannot compute SHA-256 (is the default provider loaded?)\n",
+               stderr);
     std::abort();
   }
   static constexpr char kHex[] = "0123456789abcdef";
