@@ -88,6 +88,11 @@ TEST(ResultJson, ResultIdIsStableHex) {
   EXPECT_EQ(a.id().find_first_not_of("0123456789abcdef", 2), std::string::npos);
   v1::Result c = MakeResult(SampleEvent(), v1::Result::REJECTED, "x", "", 1);
   EXPECT_NE(a.id(), c.id());
+  // Ids outlive a version: consumers deduplicate on them. SHA-256("evt-1||SKIPPED"), first 16
+  // bytes, computed independently (Python's hashlib).
+  ASSERT_EQ(a.correlation_id(), "evt-1");
+  ASSERT_EQ(a.workflow_id(), "");
+  EXPECT_EQ(a.id(), "r-7fc279c2efb9d85bd5ea92223e01c519");
 }
 
 }  // namespace

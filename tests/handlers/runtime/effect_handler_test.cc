@@ -119,6 +119,9 @@ TEST(EffectHandler, AdmitsEcsCommandsAsWorkflowsLockingTheCluster) {
   EffectHandler h({});
   v1::WorkflowCheckpoint wf = Admitted(h);
   EXPECT_EQ(wf.workflow_id(), WorkflowId("111122223333", "eu-west-1", "test-effect", "ecs:req-1"));
+  // Workflow ids outlive a version (checkpoints in fleet.state, locks): SHA-256("ecs:req-1"), first
+  // 8 bytes, computed independently (Python's hashlib).
+  EXPECT_EQ(wf.workflow_id(), "111122223333/eu-west-1/test-effect-fa4f12ff586121e6");
   EXPECT_EQ(wf.handler(), "test_effect");
   EXPECT_EQ(wf.step(), "arm");
   EXPECT_EQ(h.LockedResources(wf), std::vector<std::string>{"test:web"});
