@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "awsclient/transport.h"
+#include "common/digest.h"
 #include "common/error.h"
 
 namespace fleetkeeper::aws {
@@ -62,10 +63,8 @@ Result<SigningResult> SignRequest(const SignableRequest& request, const Credenti
 Result<SigningResult> PresignRequest(const SignableRequest& request,
                                      const Credentials& credentials, const SigningParams& params);
 
-// Helpers exposed for the transport, redaction and tests.
-std::string Sha256Hex(std::string_view data);
+// Helpers exposed for the transport, redaction and tests (Sha256Hex and HexEncode: common/digest.h).
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw bytes
-std::string HexEncode(std::string_view bytes);
 // RFC 3986 encoding with SigV4's unreserved set (A-Z a-z 0-9 - . _ ~); '/' kept if keep_slash.
 std::string UriEncode(std::string_view text, bool keep_slash = false);
 std::string UriDecode(std::string_view text);

@@ -11,7 +11,8 @@ namespace fleetkeeper {
 namespace {
 
 // OpenSSL 3 looks an algorithm up by name on every one-shot call (SHA256(), EVP_Digest with
-// EVP_sha256()); fetched once, a digest costs its hashing alone. Results take several per event.
+// EVP_sha256()); fetched once, a digest costs its hashing alone. Results take several per event,
+// SigV4 two per request.
 const EVP_MD* Sha256Md() {
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   return md;
@@ -22,6 +23,17 @@ struct CtxFree {
 };
 
 }  // namespace
+
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
 
 std::string Sha256Hex(std::string_view data, size_t bytes) {
   thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
@@ -37,15 +49,8 @@ std::string Sha256Hex(std::string_view data, size_t bytes) {
                stderr);
     std::abort();
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  const size_t n = std::min<size_t>(bytes, length);
-  hex.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest),
+                                    std::min<size_t>(bytes, length)));
 }
 
 }  // namespace fleetkeeper

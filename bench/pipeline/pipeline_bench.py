@@ -228,7 +228,10 @@ class FleetkeeperPipeline:
         self.logfh = None
 
     def describe(self):
-        return "fleetkeeper run, kafka_transactions: on, default batching (10000 records / 100 ms)"
+        # From the config written above, so that an FK_BENCH_* override shows in the report.
+        txn = os.environ.get("FK_BENCH_TXN", "on")
+        runtime = os.environ.get("FK_BENCH_RUNTIME", "") or "default batching"
+        return f"fleetkeeper run, kafka_transactions: {txn}, runtime: {runtime}"
 
     def start(self):
         self.logfh = open(self.log, "w")

@@ -18,6 +18,11 @@ TEST(Sha256Hex, MatchesPublishedVectors) {
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
+TEST(HexEncode, LowercasePairsPerByte) {
+  EXPECT_EQ(HexEncode(std::string("\x00\x0f\xa5\xff", 4)), "000fa5ff");
+  EXPECT_EQ(HexEncode(""), "");
+}
+
 TEST(Sha256Hex, TruncatesToTheBytesAsked) {
   EXPECT_EQ(Sha256Hex("abc", 8), "ba7816bf8f01cfea");
   EXPECT_EQ(Sha256Hex("abc", 0), "");
