@@ -191,6 +191,10 @@ Status Worker::CreateProducer() {
     props.erase("transaction.timeout.ms");
   }
   props["enable.idempotence"] = "true";
+  // Reports only for failures: a success needs no action (the commit, or the flush at least
+  // once, already waits for every record), and not reporting it saves the poll thread a
+  // callback per record.
+  if (!props.count("delivery.report.only.error")) props["delivery.report.only.error"] = "true";
   if (!props.count("linger.ms")) props["linger.ms"] = "5";
   // Room for the largest record a topic accepts plus framing.
   props["message.max.bytes"] = std::to_string(plan_.max_message_bytes + 64 * 1024);
@@ -819,8 +823,11 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
       rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
                           static_cast<ssize_t>(h.value.size()));
     }
-    auto* tag = new DeliveryTag{this, {out.source_topic, out.source_partition, out.source_offset},
-                                out.topic};
+    // Index + 1 (0 is no record) in the low half, the epoch in the high half: a report that
+    // outlives its batch's deliveries_ is recognised as such.
+    deliveries_.push_back({{out.source_topic, out.source_partition, out.source_offset}});
+    void* tag = reinterpret_cast<void*>((static_cast<uintptr_t>(delivery_epoch_) << 32) |
+                                        static_cast<uintptr_t>(deliveries_.size()));
     const void* value = out.value ? out.value->data() : nullptr;
     size_t value_len = out.value ? out.value->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -831,7 +838,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
         RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
     rd_kafka_headers_destroy(hdrs);
-    delete tag;
+    deliveries_.pop_back();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Wait for deliveries to free the queue, but not so long that the consumer misses its
       // max.poll.interval.ms: past the bound the batch is retried from its committed offsets.
@@ -864,6 +871,7 @@ bool Worker::CommitBatch() {
   }
   batch_offsets_.clear();
   batch_records_ = 0;
+  ForgetDeliveries();
   return ok;
 }
 
@@ -1018,6 +1026,7 @@ void Worker::AbortBatch(const std::string& why) {
   }
   txn_open_ = false;
   CollectDeliveryFailures();
+  ForgetDeliveries();
   {
     std::lock_guard<std::mutex> lock(failures_mu_);
     failures_.clear();
@@ -1118,28 +1127,40 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
   }
 }
 
-void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   InvokeCallback("delivery", [&] {
-    auto* tag = static_cast<DeliveryTag*>(msg->_private);
-    if (tag == nullptr) return;
-    std::unique_ptr<DeliveryTag> owned(tag);
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
         msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
       return;  // purged by an abort: produced again when the batch is retried
     }
-    std::string why = fmt::format("producing to {} failed: {}", tag->topic,
+    auto* self = static_cast<Worker*>(opaque);
+    const auto tag = reinterpret_cast<uintptr_t>(msg->_private);
+    const auto epoch = static_cast<uint32_t>(tag >> 32);
+    const size_t index = tag & 0xffffffffu;
+    const Delivery* delivery = epoch == self->delivery_epoch_ && index >= 1 &&
+                                       index <= self->deliveries_.size()
+                                   ? &self->deliveries_[index - 1]
+                                   : nullptr;
+    const char* topic = rd_kafka_topic_name(msg->rkt);
+    std::string why = fmt::format("producing to {} failed: {}", topic,
                                   rd_kafka_err2str(msg->err));
-    spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(tag->source),
-                 std::get<1>(tag->source), std::get<2>(tag->source), why);
-    if (!PermanentProduceError(msg->err)) {
-      // Transient: the batch aborts and the record is produced again on the retry.
-      std::lock_guard<std::mutex> lock(tag->worker->failures_mu_);
-      tag->worker->failures_.push_back({{"", -1, -1}, why});
+    if (delivery == nullptr || !PermanentProduceError(msg->err)) {
+      // Transient, or from a batch already ended: the open batch aborts and is produced again.
+      spdlog::warn("delivery failed: {}", why);
+      std::lock_guard<std::mutex> lock(self->failures_mu_);
+      self->failures_.push_back({{"", -1, -1}, why});
       return;
     }
-    std::lock_guard<std::mutex> lock(tag->worker->failures_mu_);
-    tag->worker->failures_.push_back({tag->source, why});
+    spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(delivery->source),
+                 std::get<1>(delivery->source), std::get<2>(delivery->source), why);
+    std::lock_guard<std::mutex> lock(self->failures_mu_);
+    self->failures_.push_back({delivery->source, why});
   });
+}
+
+void Worker::ForgetDeliveries() {
+  deliveries_.clear();
+  ++delivery_epoch_;
 }
 
 void Worker::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

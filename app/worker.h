@@ -75,10 +75,11 @@ class Worker {
   using PartitionKey = std::pair<std::string, int32_t>;
   using SourceKey = std::tuple<std::string, int32_t, int64_t>;
 
-  struct DeliveryTag {
-    Worker* worker;
+  // What a produced record's delivery report needs to name its input. Reports come only for
+  // failures (delivery.report.only.error), so a record carries an index into deliveries_ as its
+  // opaque instead of an allocation that its report would free.
+  struct Delivery {
     SourceKey source;
-    std::string topic;
   };
 
   struct RestoreDone {
@@ -138,6 +139,8 @@ class Worker {
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  // After a commit or an abort: the batch's records have their outcome, their reports are served.
+  void ForgetDeliveries();
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
 
@@ -196,6 +199,11 @@ class Worker {
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;
   std::vector<std::pair<SourceKey, std::string>> failures_;
+  // The records produced since the last commit or abort, by the index their opaque carries with
+  // the epoch below. Poll thread only: librdkafka serves delivery reports in rd_kafka_poll,
+  // flush and commit_transaction, which only it calls.
+  std::vector<Delivery> deliveries_;
+  uint32_t delivery_epoch_ = 0;
   // Inputs whose output could not be produced: next time they go to the DLQ with the error.
   std::map<SourceKey, std::string> poison_;
 
