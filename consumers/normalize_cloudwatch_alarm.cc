@@ -43,9 +43,9 @@ const char* KindFromExpressions(bool any_expression, bool anomaly_band, size_t m
 }
 
 void DecodeSnsDimensions(JsonObjectReader& trigger, v1::AlarmStateChange* alarm) {
-  const std::vector<const Json*> dimensions = trigger.OptionalArray("Dimensions");
+  const std::vector<JsonValue> dimensions = trigger.OptionalArray("Dimensions");
   for (size_t i = 0; i < dimensions.size(); ++i) {
-    JsonObjectReader dimension(*dimensions[i],
+    JsonObjectReader dimension(dimensions[i],
                                JoinPath(trigger.path(), "Dimensions[" + std::to_string(i) + "]"),
                                trigger.problems());
     // CloudWatch has written both spellings over the years.
@@ -90,14 +90,14 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
       alarm->set_alarm_kind(kComposite);
       alarm->set_alarm_rule(*rule);
     } else {
-      const std::vector<const Json*> metrics = configuration->OptionalArray("metrics");
+      const std::vector<JsonValue> metrics = configuration->OptionalArray("metrics");
       bool any_expression = false;
       bool anomaly_band = false;
       std::optional<JsonObjectReader> single_metric;
       for (size_t i = 0; i < metrics.size(); ++i) {
         const std::string query_path =
             JoinPath(configuration->path(), "metrics[" + std::to_string(i) + "]");
-        JsonObjectReader query(*metrics[i], query_path, detail.problems());
+        JsonObjectReader query(metrics[i], query_path, detail.problems());
         if (std::optional<std::string> expression = query.OptionalString("expression")) {
           any_expression = true;
           if (expression->find(kAnomalyBandFunction) != std::string::npos) anomaly_band = true;
@@ -119,7 +119,7 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
   event->set_dedup_key(AlarmDedupKey(*alarm, canonical_state_time));
 }
 
-bool IsSnsAlarmNotification(const Json& message) {
+bool IsSnsAlarmNotification(const JsonValue& message) {
   return message.is_object() && message.contains("AlarmName") &&
          message.contains("NewStateValue");
 }
@@ -156,11 +156,11 @@ void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
     alarm->set_alarm_kind(kComposite);
     alarm->set_alarm_rule(*rule);
   } else if (std::optional<JsonObjectReader> trigger = message.OptionalObject("Trigger")) {
-    const std::vector<const Json*> metrics = trigger->OptionalArray("Metrics");
+    const std::vector<JsonValue> metrics = trigger->OptionalArray("Metrics");
     if (!metrics.empty()) {
       bool anomaly_band = false;
       for (size_t i = 0; i < metrics.size(); ++i) {
-        JsonObjectReader query(*metrics[i],
+        JsonObjectReader query(metrics[i],
                                JoinPath(trigger->path(), "Metrics[" + std::to_string(i) + "]"),
                                message.problems());
         if (std::optional<std::string> expression = query.OptionalString("Expression")) {

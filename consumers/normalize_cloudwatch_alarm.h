@@ -24,7 +24,7 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
 void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event);
 
 // True when an SNS Message object looks like a CloudWatch alarm notification.
-bool IsSnsAlarmNotification(const Json& message);
+bool IsSnsAlarmNotification(const JsonValue& message);
 
 // "alarm:<arn, else name>:<state>:<canonical state time>".
 std::string AlarmDedupKey(const v1::AlarmStateChange& alarm, const std::string& canonical_time);

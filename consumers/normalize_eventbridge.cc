@@ -101,13 +101,13 @@ void DecodeInstanceState(JsonObjectReader& detail, v1::Event& event) {
 
 }  // namespace
 
-bool LooksLikeEventBridge(const Json& document) {
+bool LooksLikeEventBridge(const JsonValue& document) {
   return document.is_object() &&
          (document.contains("detail-type") || document.contains("detail") ||
           document.contains("source"));
 }
 
-Normalized NormalizeEventBridge(const Json& document, const std::string& path,
+Normalized NormalizeEventBridge(const JsonValue& document, const std::string& path,
                                 const NormalizeOptions& options) {
   Normalized out;
   v1::Event& event = out.event;
@@ -143,7 +143,7 @@ Normalized NormalizeEventBridge(const Json& document, const std::string& path,
     carrier.origin = event.origin();
     carrier.account = event.account();
     carrier.region = event.region();
-    DecodeNativeJson(*kind, document.at("detail"), JoinPath(path, "detail"), options,
+    DecodeNativeJson(*kind, *document.find("detail"), JoinPath(path, "detail"), options,
                      carrier, out);
     return out;
   }
@@ -169,7 +169,7 @@ Normalized NormalizeEventBridge(const Json& document, const std::string& path,
     std::string reason = UnsupportedReason(envelope);
     // CloudTrail events of every service share one detail-type; the call's name says what it was.
     if (detail_type == "AWS API Call via CloudTrail") {
-      if (const Json* name = detail.Find("eventName"); name != nullptr && name->is_string()) {
+      if (std::optional<JsonValue> name = detail.Find("eventName"); name && name->is_string()) {
         reason += ", eventName " + name->get<std::string>();
       }
     }

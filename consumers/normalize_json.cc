@@ -5,16 +5,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <utility>
 
 #include "common/clock.h"
 
 namespace fleetkeeper::consumers {
 namespace {
-
-const Json& EmptyObject() {
-  static const Json kEmpty = Json::object();
-  return kEmpty;
-}
 
 // Length of the UTF-8 sequence starting at text[i], or 0 when it is not well-formed (overlong
 // forms, surrogates and code points above U+10FFFF included, as RFC 3629 defines).
@@ -137,42 +134,206 @@ Json ToJson(simdjson::dom::element element) {
   return Json(nullptr);
 }
 
-}  // namespace
+// Texts up to this size are read by the thread's reused parsers; a parser keeps buffers in
+// proportion to the largest text it has read, so larger ones (rare, up to the topics'
+// max.message.bytes) get a parser of their own, freed with their document.
+constexpr size_t kReusedParserMaxBytes = 256 * 1024;
+// Documents alive at once on a thread: the payload and an SNS Message inside it.
+constexpr size_t kReusedParsers = 4;
 
-std::optional<Json> ParseJsonFast(std::string_view text, size_t max_depth) {
-  // The parser keeps buffers in proportion to the largest text it has read: large records (rare,
-  // up to the topics' max.message.bytes) take the other path instead of pinning them.
-  constexpr size_t kMaxBytes = 256 * 1024;
-  if (text.size() > kMaxBytes) return std::nullopt;
-  thread_local simdjson::dom::parser parser;
-  if (parser.max_depth() != max_depth &&
-      parser.allocate(std::max<size_t>(parser.capacity(), 4096), max_depth) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) !=
-      simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  return ToJson(root);
+std::vector<std::unique_ptr<simdjson::dom::parser>>& ParserPool() {
+  thread_local std::vector<std::unique_ptr<simdjson::dom::parser>> pool;
+  return pool;
 }
 
-Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what) {
+// A parser for `size` bytes nested at most max_depth deep, and whether it goes back to the pool.
+std::pair<std::unique_ptr<simdjson::dom::parser>, bool> TakeParser(size_t size,
+                                                                   size_t max_depth) {
+  std::unique_ptr<simdjson::dom::parser> parser;
+  const bool reuse = size <= kReusedParserMaxBytes;
+  auto& pool = ParserPool();
+  if (reuse && !pool.empty()) {
+    parser = std::move(pool.back());
+    pool.pop_back();
+  } else {
+    parser = std::make_unique<simdjson::dom::parser>();
+  }
+  if (parser->max_depth() != max_depth) {
+    // A failed allocation shows as the parse's MEMALLOC error.
+    const simdjson::error_code allocated =
+        parser->allocate(std::max<size_t>(parser->capacity(), 4096), max_depth);
+    static_cast<void>(allocated);
+  }
+  return {std::move(parser), reuse};
+}
+
+}  // namespace
+
+// --- JsonValue ------------------------------------------------------------------------------
+
+bool JsonValue::is_number_unsigned() const {
+  switch (element_.type()) {
+    case simdjson::dom::element_type::UINT64:
+      return true;
+    case simdjson::dom::element_type::INT64:
+      return int64_t(element_) >= 0;
+    default:
+      return false;
+  }
+}
+
+const char* JsonValue::type_name() const {
+  using Type = simdjson::dom::element_type;
+  switch (element_.type()) {
+    case Type::OBJECT:
+      return "object";
+    case Type::ARRAY:
+      return "array";
+    case Type::STRING:
+      return "string";
+    case Type::BOOL:
+      return "boolean";
+    case Type::NULL_VALUE:
+      return "null";
+    case Type::INT64:
+    case Type::UINT64:
+    case Type::DOUBLE:
+      break;
+  }
+  return "number";
+}
+
+std::string_view JsonValue::string_view() const {
+  std::string_view text;
+  if (element_.get_string().get(text) != simdjson::SUCCESS) return {};
+  return text;
+}
+
+template <>
+std::string JsonValue::get<std::string>() const {
+  return std::string(string_view());
+}
+
+template <>
+bool JsonValue::get<bool>() const {
+  bool value = false;
+  if (element_.get_bool().get(value) != simdjson::SUCCESS) return false;
+  return value;
+}
+
+namespace {
+
+// A number as T, converted as static_cast converts; 0 for a value that is not a number.
+template <typename T>
+T NumberAs(simdjson::dom::element element) {
+  switch (element.type()) {
+    case simdjson::dom::element_type::INT64:
+      return static_cast<T>(int64_t(element));
+    case simdjson::dom::element_type::UINT64:
+      return static_cast<T>(uint64_t(element));
+    case simdjson::dom::element_type::DOUBLE:
+      return static_cast<T>(double(element));
+    default:
+      return T{};
+  }
+}
+
+}  // namespace
+
+template <>
+double JsonValue::get<double>() const {
+  return NumberAs<double>(element_);
+}
+
+template <>
+int64_t JsonValue::get<int64_t>() const {
+  return NumberAs<int64_t>(element_);
+}
+
+template <>
+uint64_t JsonValue::get<uint64_t>() const {
+  return NumberAs<uint64_t>(element_);
+}
+
+template <>
+int JsonValue::get<int>() const {
+  return static_cast<int>(NumberAs<int64_t>(element_));
+}
+
+std::optional<JsonValue> JsonValue::find(std::string_view key) const {
+  if (!is_object()) return std::nullopt;
+  std::optional<JsonValue> found;
+  for (simdjson::dom::key_value_pair field : simdjson::dom::object(element_)) {
+    if (field.key == key) found.emplace(field.value);
+  }
+  return found;
+}
+
+size_t JsonValue::size() const {
+  if (is_object()) return simdjson::dom::object(element_).size();
+  if (is_array()) return simdjson::dom::array(element_).size();
+  return 0;
+}
+
+std::string JsonValue::dump() const { return simdjson::to_string(element_); }
+
+// --- Parsing --------------------------------------------------------------------------------
+
+JsonDocument::JsonDocument(JsonDocument&& other) noexcept
+    : parser_(std::move(other.parser_)), root_(other.root_), reuse_(other.reuse_) {}
+
+JsonDocument::~JsonDocument() {
+  if (!parser_ || !reuse_) return;
+  auto& pool = ParserPool();
+  if (pool.size() < kReusedParsers) pool.push_back(std::move(parser_));
+}
+
+Result<JsonDocument> ParseJsonDocument(std::string_view text, size_t max_depth,
+                                       std::string_view what) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return InvalidInput(std::string(what) + ": empty, expected a JSON document");
   }
-  if (std::optional<Json> parsed = ParseJsonFast(text, max_depth)) return std::move(*parsed);
+  // A large text is screened first: a megabyte of "[" then fails at its first bytes over the
+  // depth instead of after simdjson has indexed all of it with buffers of its own.
+  if (text.size() > kReusedParserMaxBytes) {
+    if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
+      return InvalidInput(std::move(screen));
+    }
+  }
+  auto [parser, reuse] = TakeParser(text.size(), max_depth);
+  JsonDocument document(std::move(parser), reuse);
+  if (document.parser_->parse(text.data(), text.size(), /*realloc_if_needed=*/true)
+          .get(document.root_) == simdjson::SUCCESS) {
+    return document;
+  }
+  // Refused: find the reason with the screen and nlohmann, which word it.
   if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
     return InvalidInput(std::move(screen));
   }
+  std::string rewritten;
   try {
-    return Json::parse(text.begin(), text.end());
+    rewritten = Json::parse(text.begin(), text.end()).dump();
   } catch (const Json::parse_error& e) {
     return InvalidInput(std::string(what) + ": invalid JSON at byte " + std::to_string(e.byte) +
                         ": " + ParseProblem(e));
   } catch (const std::exception& e) {
     return InvalidInput(std::string(what) + ": invalid JSON: " + ParseProblem(e));
   }
+  // Valid JSON that simdjson does not read as written (integers beyond 64 bits, now doubles; a
+  // byte-order mark, now gone).
+  const simdjson::error_code again =
+      document.parser_->parse(rewritten.data(), rewritten.size(), true).get(document.root_);
+  if (again != simdjson::SUCCESS) {
+    return InvalidInput(std::string(what) + ": JSON not readable: " +
+                        simdjson::error_message(again));
+  }
+  return document;
+}
+
+Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what) {
+  Result<JsonDocument> document = ParseJsonDocument(text, max_depth, what);
+  if (!document.ok()) return std::move(document).take_error();
+  return ToJson(document->root().element());
 }
 
 std::string JoinPath(std::string_view path, std::string_view key) {
@@ -183,30 +344,32 @@ std::string JoinPath(std::string_view path, std::string_view key) {
   return joined;
 }
 
-std::string TypeMismatch(std::string_view expected, const Json& value) {
+std::string TypeMismatch(std::string_view expected, const JsonValue& value) {
   return "expected " + std::string(expected) + ", got " + value.type_name();
 }
 
-JsonObjectReader::JsonObjectReader(const Json& value, std::string path, FieldProblems& problems)
-    : object_(&value), path_(std::move(path)), problems_(&problems) {
-  if (!value.is_object()) {
+JsonObjectReader::JsonObjectReader(JsonValue value, std::string path, FieldProblems& problems)
+    : path_(std::move(path)), problems_(&problems) {
+  if (value.is_object()) {
+    object_.emplace(value);
+  } else {
     problems_->Note((path_.empty() ? std::string("payload") : path_) + ": " +
                     TypeMismatch("object", value));
-    object_ = &EmptyObject();
   }
 }
 
-bool JsonObjectReader::Has(std::string_view key) const { return Find(key) != nullptr; }
+bool JsonObjectReader::Has(std::string_view key) const { return Find(key).has_value(); }
 
-const Json* JsonObjectReader::Find(std::string_view key) const {
-  const auto it = object_->find(key);
-  if (it == object_->end() || it->is_null()) return nullptr;
-  return &*it;
+std::optional<JsonValue> JsonObjectReader::Find(std::string_view key) const {
+  if (!object_) return std::nullopt;
+  std::optional<JsonValue> value = object_->find(key);
+  if (value && value->is_null()) return std::nullopt;
+  return value;
 }
 
 std::string JsonObjectReader::String(std::string_view key) {
-  const Json* value = Find(key);
-  if (value == nullptr) {
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) {
     problems_->Note(JoinPath(path_, key) + ": missing");
     return "";
   }
@@ -214,14 +377,14 @@ std::string JsonObjectReader::String(std::string_view key) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("string", *value));
     return "";
   }
-  const auto& text = value->get_ref<const std::string&>();
+  std::string text = value->get<std::string>();
   if (text.empty()) problems_->Note(JoinPath(path_, key) + ": empty");
   return text;
 }
 
 std::optional<std::string> JsonObjectReader::OptionalString(std::string_view key) {
-  const Json* value = Find(key);
-  if (value == nullptr) return std::nullopt;
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) return std::nullopt;
   if (!value->is_string()) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("string", *value));
     return std::nullopt;
@@ -230,8 +393,8 @@ std::optional<std::string> JsonObjectReader::OptionalString(std::string_view key
 }
 
 std::optional<bool> JsonObjectReader::OptionalBool(std::string_view key) {
-  const Json* value = Find(key);
-  if (value == nullptr) return std::nullopt;
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) return std::nullopt;
   if (!value->is_boolean()) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("boolean", *value));
     return std::nullopt;
@@ -240,63 +403,67 @@ std::optional<bool> JsonObjectReader::OptionalBool(std::string_view key) {
 }
 
 JsonObjectReader JsonObjectReader::Object(std::string_view key) {
-  const Json* value = Find(key);
-  if (value == nullptr) {
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) {
     problems_->Note(JoinPath(path_, key) + ": missing");
-    return JsonObjectReader(EmptyObject(), JoinPath(path_, key), *problems_);
+    return JsonObjectReader(JoinPath(path_, key), *problems_);
   }
   return JsonObjectReader(*value, JoinPath(path_, key), *problems_);
 }
 
 std::optional<JsonObjectReader> JsonObjectReader::OptionalObject(std::string_view key) {
-  const Json* value = Find(key);
-  if (value == nullptr) return std::nullopt;
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) return std::nullopt;
   return JsonObjectReader(*value, JoinPath(path_, key), *problems_);
 }
 
-std::vector<const Json*> JsonObjectReader::OptionalArray(std::string_view key) {
-  std::vector<const Json*> items;
-  const Json* value = Find(key);
-  if (value == nullptr) return items;
+std::vector<JsonValue> JsonObjectReader::OptionalArray(std::string_view key) {
+  std::vector<JsonValue> items;
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) return items;
   if (!value->is_array()) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("array", *value));
     return items;
   }
   items.reserve(value->size());
-  for (const Json& item : *value) items.push_back(&item);
+  value->for_each_item([&](size_t, JsonValue item) { items.push_back(item); });
   return items;
 }
 
 std::vector<std::string> JsonObjectReader::OptionalStringArray(std::string_view key) {
   std::vector<std::string> strings;
-  const std::vector<const Json*> items = OptionalArray(key);
+  const std::vector<JsonValue> items = OptionalArray(key);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (!items[i]->is_string()) {
+    if (!items[i].is_string()) {
       problems_->Note(JoinPath(path_, key) + "[" + std::to_string(i) +
-                      "]: " + TypeMismatch("string", *items[i]));
+                      "]: " + TypeMismatch("string", items[i]));
       return {};
     }
-    strings.push_back(items[i]->get<std::string>());
+    strings.push_back(items[i].get<std::string>());
   }
   return strings;
 }
 
 std::map<std::string, std::string> JsonObjectReader::OptionalStringMap(std::string_view key) {
   std::map<std::string, std::string> strings;
-  const Json* value = Find(key);
-  if (value == nullptr) return strings;
+  const std::optional<JsonValue> value = Find(key);
+  if (!value) return strings;
   if (!value->is_object()) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("object", *value));
     return strings;
   }
-  for (const auto& [name, member] : value->items()) {
+  bool bad = false;
+  value->for_each_member([&](std::string_view name, JsonValue member) {
+    if (bad) return;
     if (!member.is_string()) {
       problems_->Note(JoinPath(JoinPath(path_, key), name) + ": " +
                       TypeMismatch("string", member));
-      return {};
+      bad = true;
+      return;
     }
-    strings.emplace(name, member.get<std::string>());
-  }
+    strings.insert_or_assign(std::string(name), member.get<std::string>());  // last one wins
+  });
+  if (bad) return {};
   return strings;
 }
 

@@ -4,12 +4,14 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "common/error.h"
 
@@ -17,20 +19,97 @@ namespace fleetkeeper::consumers {
 
 using Json = nlohmann::json;
 
-// Parses one JSON text. `what` names the text in reasons ("payload", "Message"). The bytes must be
-// UTF-8 and nest no deeper than max_depth (nlohmann's parser recurses per level, so a text it
-// reads is screened for both first, in one iterative pass). Never throws.
-Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what);
+// One value of a parsed JSON text, read in place from simdjson's document: the subset of
+// nlohmann's interface the decoders use, with nlohmann's reading of it (non-negative integers are
+// unsigned, the last of duplicate keys wins, type names "object", "array", "string", "number",
+// "boolean", "null"). Valid while the JsonDocument it came from lives. Cheap to copy.
+class JsonValue {
+ public:
+  explicit JsonValue(simdjson::dom::element element) : element_(element) {}
 
-// ParseJsonText's first try: simdjson, which parses several times faster than nlohmann's lexer
-// and in the same pass checks UTF-8 and depth (counted as the screen counts: max_depth nested
-// brackets pass, one more does not), copied into the document nlohmann builds (the last of
-// duplicate keys wins, non-negative integers are unsigned). nullopt for whatever it refuses, which
-// ParseJsonText then reads with the screen and nlohmann, whose messages name the byte and the
-// problem; nlohmann also reads what simdjson refuses but the grammar allows (integers beyond 64
-// bits, as doubles; a byte-order mark). Texts over 256 KiB are refused too: the parser keeps
-// buffers in proportion to the largest text it has read.
-std::optional<Json> ParseJsonFast(std::string_view text, size_t max_depth);
+  bool is_object() const { return element_.type() == simdjson::dom::element_type::OBJECT; }
+  bool is_array() const { return element_.type() == simdjson::dom::element_type::ARRAY; }
+  bool is_string() const { return element_.type() == simdjson::dom::element_type::STRING; }
+  bool is_boolean() const { return element_.type() == simdjson::dom::element_type::BOOL; }
+  bool is_null() const { return element_.type() == simdjson::dom::element_type::NULL_VALUE; }
+  bool is_number() const { return is_number_integer() || is_number_float(); }
+  bool is_number_float() const { return element_.type() == simdjson::dom::element_type::DOUBLE; }
+  bool is_number_integer() const {
+    return element_.type() == simdjson::dom::element_type::INT64 ||
+           element_.type() == simdjson::dom::element_type::UINT64;
+  }
+  bool is_number_unsigned() const;
+  const char* type_name() const;
+
+  // A string's text ("" for any other type).
+  std::string_view string_view() const;
+  // std::string, bool, double, int64_t, uint64_t or int, converted as nlohmann converts; the
+  // value must be of a matching type (a number for the numeric ones).
+  template <typename T>
+  T get() const;
+
+  // An object's member (the last of duplicate keys; null members included), nullopt when absent
+  // or when this is not an object.
+  std::optional<JsonValue> find(std::string_view key) const;
+  bool contains(std::string_view key) const { return find(key).has_value(); }
+  // An object's or array's members or items as written (duplicate keys each count), 0 otherwise.
+  size_t size() const;
+  // Calls f(key, value) for each member of an object, in document order, duplicates included.
+  template <typename F>
+  void for_each_member(F&& f) const {
+    if (!is_object()) return;
+    for (simdjson::dom::key_value_pair field : simdjson::dom::object(element_)) {
+      f(field.key, JsonValue(field.value));
+    }
+  }
+  // Calls f(index, item) for each item of an array.
+  template <typename F>
+  void for_each_item(F&& f) const {
+    if (!is_array()) return;
+    size_t i = 0;
+    for (simdjson::dom::element item : simdjson::dom::array(element_)) f(i++, JsonValue(item));
+  }
+  // The value as compact JSON text (for reasons).
+  std::string dump() const;
+
+  simdjson::dom::element element() const { return element_; }
+
+ private:
+  simdjson::dom::element element_;
+};
+
+// A parsed JSON text. Moves; parsers are reused per thread, so a document costs no allocation
+// once its thread has parsed a text of its size.
+class JsonDocument {
+ public:
+  JsonDocument(JsonDocument&& other) noexcept;
+  JsonDocument& operator=(JsonDocument&&) = delete;
+  JsonDocument(const JsonDocument&) = delete;
+  ~JsonDocument();
+
+  JsonValue root() const { return JsonValue(root_); }
+
+ private:
+  friend Result<JsonDocument> ParseJsonDocument(std::string_view, size_t, std::string_view);
+  JsonDocument(std::unique_ptr<simdjson::dom::parser> parser, bool reuse)
+      : parser_(std::move(parser)), reuse_(reuse) {}
+
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  simdjson::dom::element root_;
+  bool reuse_ = false;
+};
+
+// Parses one JSON text. `what` names the text in reasons ("payload", "Message"). The bytes must be
+// UTF-8 and nest no deeper than max_depth. simdjson reads it, checking both in the same pass;
+// whatever it refuses is read again by a screen (UTF-8 and depth) and nlohmann's parser, whose
+// messages name the byte and the problem. What nlohmann reads but simdjson refuses (integers
+// beyond 64 bits, as doubles; a byte-order mark) is re-serialized by nlohmann and read again.
+// Never throws.
+Result<JsonDocument> ParseJsonDocument(std::string_view text, size_t max_depth,
+                                       std::string_view what);
+
+// The same, as nlohmann's document (for readers outside the hot path: the HTTP ingest).
+Result<Json> ParseJsonText(std::string_view text, size_t max_depth, std::string_view what);
 
 // "a.b" from "a" and "b"; just "b" at the top level.
 std::string JoinPath(std::string_view path, std::string_view key);
@@ -54,13 +133,16 @@ class FieldProblems {
 // and problems must outlive the reader.
 class JsonObjectReader {
  public:
-  // `value` that is not an object notes "<path>: expected object, got <type>".
-  JsonObjectReader(const Json& value, std::string path, FieldProblems& problems);
+  // `value` that is not an object (or none) notes "<path>: expected object, got <type>".
+  JsonObjectReader(JsonValue value, std::string path, FieldProblems& problems);
+  // An empty object at `path` (after a problem was noted for it).
+  JsonObjectReader(std::string path, FieldProblems& problems)
+      : path_(std::move(path)), problems_(&problems) {}
 
   const std::string& path() const { return path_; }
   bool Has(std::string_view key) const;
-  // The raw member, or nullptr when absent or null.
-  const Json* Find(std::string_view key) const;
+  // The raw member, or nullopt when absent or null.
+  std::optional<JsonValue> Find(std::string_view key) const;
 
   std::string String(std::string_view key);
   std::optional<std::string> OptionalString(std::string_view key);
@@ -68,7 +150,7 @@ class JsonObjectReader {
   JsonObjectReader Object(std::string_view key);
   std::optional<JsonObjectReader> OptionalObject(std::string_view key);
   // An array member; an absent or null one reads as empty.
-  std::vector<const Json*> OptionalArray(std::string_view key);
+  std::vector<JsonValue> OptionalArray(std::string_view key);
   std::vector<std::string> OptionalStringArray(std::string_view key);
   // An object whose members are all strings (CloudWatch dimensions).
   std::map<std::string, std::string> OptionalStringMap(std::string_view key);
@@ -76,13 +158,13 @@ class JsonObjectReader {
   FieldProblems& problems() { return *problems_; }
 
  private:
-  const Json* object_;
+  std::optional<JsonValue> object_;  // nullopt: read as an empty object
   std::string path_;
   FieldProblems* problems_;
 };
 
 // "expected string, got number" for `value`.
-std::string TypeMismatch(std::string_view expected, const Json& value);
+std::string TypeMismatch(std::string_view expected, const JsonValue& value);
 
 // `text` in double quotes for a reason, cut to at most 80 bytes (on a UTF-8 boundary) so that a
 // huge field cannot make a huge DLQ header.

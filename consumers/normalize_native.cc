@@ -180,11 +180,11 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-void DecodeMessage(const Json& object, const std::string& path, Message& message,
+void DecodeMessage(const JsonValue& object, const std::string& path, Message& message,
                    FieldProblems& problems);
 
 // A JSON integer within [min, max]; the mapping also allows a decimal string (for 64-bit values).
-std::optional<int64_t> SignedInteger(const Json& value, int64_t min, int64_t max) {
+std::optional<int64_t> SignedInteger(const JsonValue& value, int64_t min, int64_t max) {
   int64_t number = 0;
   if (value.is_number_unsigned()) {
     if (value.get<uint64_t>() > static_cast<uint64_t>(max)) return std::nullopt;
@@ -192,7 +192,7 @@ std::optional<int64_t> SignedInteger(const Json& value, int64_t min, int64_t max
   } else if (value.is_number_integer()) {
     number = value.get<int64_t>();
   } else if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
+    const std::string text = value.get<std::string>();
     size_t used = 0;
     try {
       number = std::stoll(text, &used);
@@ -207,14 +207,14 @@ std::optional<int64_t> SignedInteger(const Json& value, int64_t min, int64_t max
   return number;
 }
 
-std::optional<uint64_t> UnsignedInteger(const Json& value, uint64_t max) {
+std::optional<uint64_t> UnsignedInteger(const JsonValue& value, uint64_t max) {
   uint64_t number = 0;
   if (value.is_number_unsigned()) {
     number = value.get<uint64_t>();
   } else if (value.is_number_integer()) {
     return std::nullopt;  // negative
   } else if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
+    const std::string text = value.get<std::string>();
     size_t used = 0;
     if (text.empty() || text.front() == '-') return std::nullopt;
     try {
@@ -232,7 +232,7 @@ std::optional<uint64_t> UnsignedInteger(const Json& value, uint64_t max) {
 
 // Sets (or, for repeated fields, adds) one value of `field`. Notes a problem at `path` when the
 // JSON value does not fit the field's type.
-void DecodeValue(const Json& value, const FieldDescriptor* field, const std::string& path,
+void DecodeValue(const JsonValue& value, const FieldDescriptor* field, const std::string& path,
                  Message& message, FieldProblems& problems) {
   const Reflection* reflection = message.GetReflection();
   const bool repeated = field->is_repeated();
@@ -311,59 +311,65 @@ void DecodeValue(const Json& value, const FieldDescriptor* field, const std::str
   }
 }
 
+// A map key: JSON keys are strings; non-string key types are read from their text.
+void DecodeMapKey(std::string_view key, const FieldDescriptor* key_field,
+                  const std::string& path, Message& entry, FieldProblems& problems) {
+  const Reflection* reflection = entry.GetReflection();
+  if (key_field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+    return reflection->SetString(&entry, key_field, std::string(key));
+  }
+  Result<JsonDocument> parsed = ParseJsonDocument(key, 1, path);
+  if (!parsed.ok()) return problems.Note(path + ": not a valid map key: " + Quoted(key));
+  DecodeValue(parsed->root(), key_field, path, entry, problems);
+}
+
 // A map field is a JSON object; its keys become the entries' keys.
-void DecodeMap(const Json& value, const FieldDescriptor* field, const std::string& path,
+void DecodeMap(const JsonValue& value, const FieldDescriptor* field, const std::string& path,
                Message& message, FieldProblems& problems) {
   if (!value.is_object()) return problems.Note(path + ": " + TypeMismatch("object", value));
   const Descriptor* entry_type = field->message_type();
   const FieldDescriptor* key_field = entry_type->map_key();
   const FieldDescriptor* value_field = entry_type->map_value();
-  for (const auto& [key, member] : value.items()) {
+  value.for_each_member([&](std::string_view key, JsonValue member) {
     if (problems.any()) return;
     const std::string member_path = JoinPath(path, key);
-    if (member.is_null()) continue;
+    if (member.is_null()) return;
     Message* entry = message.GetReflection()->AddMessage(&message, field);
-    // Map keys are strings in JSON; non-string key types are read from them.
-    DecodeValue(key_field->cpp_type() == FieldDescriptor::CPPTYPE_STRING ? Json(key)
-                                                                         : Json::parse(key, nullptr,
-                                                                                       false),
-                key_field, member_path, *entry, problems);
+    DecodeMapKey(key, key_field, member_path, *entry, problems);
     DecodeValue(member, value_field, member_path, *entry, problems);
-  }
+  });
 }
 
-void DecodeMessage(const Json& object, const std::string& path, Message& message,
+void DecodeMessage(const JsonValue& object, const std::string& path, Message& message,
                    FieldProblems& problems) {
   const Descriptor* type = message.GetDescriptor();
-  for (const auto& [key, value] : object.items()) {
+  object.for_each_member([&](std::string_view key, JsonValue value) {
     if (problems.any()) return;
     const std::string field_path = JoinPath(path, key);
-    const FieldDescriptor* field = type->FindFieldByName(key);
+    const FieldDescriptor* field = type->FindFieldByName(std::string(key));
     for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
       if (type->field(i)->json_name() == key) field = type->field(i);
     }
     if (field == nullptr) {
       // A misspelt field in a command must not silently become its default.
-      problems.Note(field_path + ": unknown field of " + type->full_name());
-      return;
+      return problems.Note(field_path + ": unknown field of " + type->full_name());
     }
-    if (value.is_null()) continue;  // the mapping's "default value"
+    if (value.is_null()) return;  // the mapping's "default value"
     if (field->is_map()) {
       DecodeMap(value, field, field_path, message, problems);
     } else if (field->is_repeated()) {
       if (!value.is_array()) {
-        problems.Note(field_path + ": " + TypeMismatch("array", value));
-        return;
+        return problems.Note(field_path + ": " + TypeMismatch("array", value));
       }
       message.GetReflection()->ClearField(&message, field);
-      for (size_t i = 0; i < value.size() && !problems.any(); ++i) {
-        DecodeValue(value[i], field, field_path + "[" + std::to_string(i) + "]", message,
-                    problems);
-      }
+      value.for_each_item([&](size_t i, JsonValue item) {
+        if (problems.any()) return;
+        DecodeValue(item, field, field_path + "[" + std::to_string(i) + "]", message, problems);
+      });
     } else {
       DecodeValue(value, field, field_path, message, problems);
     }
-  }
+  });
 }
 
 }  // namespace
@@ -391,7 +397,7 @@ std::optional<NativeKind> NativeKindFromWrapperKey(std::string_view key) {
 
 std::string NativeTypeName(NativeKind kind) { return std::string(NamesOf(kind).type_name); }
 
-void DecodeNativeJson(NativeKind kind, const Json& object, const std::string& path,
+void DecodeNativeJson(NativeKind kind, const JsonValue& object, const std::string& path,
                       const NormalizeOptions& options, const NativeCarrier& carrier,
                       Normalized& out) {
   FieldProblems problems;

@@ -38,7 +38,7 @@ struct NativeCarrier {
 // payload, "detail", "patch_request"). Stricter than the protobuf library's own JSON parser, which
 // accepts e.g. any string for a bool: a field of the wrong JSON type, an unknown field or an
 // out-of-range number is unreadable, with its path.
-void DecodeNativeJson(NativeKind kind, const Json& object, const std::string& path,
+void DecodeNativeJson(NativeKind kind, const JsonValue& object, const std::string& path,
                       const NormalizeOptions& options, const NativeCarrier& carrier,
                       Normalized& out);
 

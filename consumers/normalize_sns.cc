@@ -58,14 +58,16 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
   if (sns.problems().any()) return Finish(std::move(out), Disposition::kUnreadable,
                                           sns.problems().first());
   const std::string message_path = JoinPath(sns.path(), "Message");
-  Result<Json> message = ParseJsonText(message_text, options.max_json_depth, message_path);
-  if (!message.ok()) {
-    return Finish(std::move(out), Disposition::kUnreadable, message.error().message);
+  Result<JsonDocument> parsed =
+      ParseJsonDocument(message_text, options.max_json_depth, message_path);
+  if (!parsed.ok()) {
+    return Finish(std::move(out), Disposition::kUnreadable, parsed.error().message);
   }
+  const JsonValue message = parsed->root();
 
-  if (IsSnsAlarmNotification(*message)) {
+  if (IsSnsAlarmNotification(message)) {
     FieldProblems problems;
-    JsonObjectReader alarm(*message, message_path, problems);
+    JsonObjectReader alarm(message, message_path, problems);
     event.set_origin("sns " + topic_arn + " / CloudWatch alarm notification");
     DecodeSnsAlarmNotification(alarm, &event);
     if (problems.any()) {
@@ -74,8 +76,8 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
     }
     return Finish(std::move(out), Disposition::kEvent, "");
   }
-  if (message->is_object() && LooksLikeEventBridge(*message)) {
-    Normalized inner = NormalizeEventBridge(*message, message_path, options);
+  if (LooksLikeEventBridge(message)) {
+    Normalized inner = NormalizeEventBridge(message, message_path, options);
     inner.event.set_source_format("sns");
     // The outermost envelope names the delivery; the inner id names the fact, so a fact delivered
     // twice through SNS (two MessageIds) is recognised as one.
@@ -91,22 +93,22 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
 
 }  // namespace
 
-bool LooksLikeSnsHttp(const Json& document) {
+bool LooksLikeSnsHttp(const JsonValue& document) {
   return document.is_object() && document.contains("Type") && document.contains("MessageId");
 }
 
-bool LooksLikeSnsLambda(const Json& document) {
+bool LooksLikeSnsLambda(const JsonValue& document) {
   return document.is_object() && document.contains("Records");
 }
 
-Normalized NormalizeSns(const Json& document, const NormalizeOptions& options) {
+Normalized NormalizeSns(const JsonValue& document, const NormalizeOptions& options) {
   FieldProblems problems;
   JsonObjectReader root(document, "", problems);
   if (!LooksLikeSnsLambda(document)) return NormalizeSnsMessage(root, options);
 
   Normalized out;
   out.event.set_source_format("sns");
-  const std::vector<const Json*> records = root.OptionalArray("Records");
+  const std::vector<JsonValue> records = root.OptionalArray("Records");
   if (problems.any()) return Finish(std::move(out), Disposition::kUnreadable, problems.first());
   // Lambda receives one SNS message per invocation. A record that bundles several would need one
   // outcome each, and a Kafka record can have only one: send it to the DLQ intact, where it can be
@@ -115,7 +117,7 @@ Normalized NormalizeSns(const Json& document, const NormalizeOptions& options) {
     return Finish(std::move(out), Disposition::kUnreadable,
                   "Records: expected exactly 1 SNS record, got " + std::to_string(records.size()));
   }
-  JsonObjectReader record(*records.front(), "Records[0]", problems);
+  JsonObjectReader record(records.front(), "Records[0]", problems);
   const std::string event_source = record.String("EventSource");
   if (problems.any()) return Finish(std::move(out), Disposition::kUnreadable, problems.first());
   if (event_source != "aws:sns") {

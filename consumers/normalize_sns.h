@@ -7,12 +7,12 @@
 
 namespace fleetkeeper::consumers {
 
-bool LooksLikeSnsHttp(const Json& document);
-bool LooksLikeSnsLambda(const Json& document);
+bool LooksLikeSnsHttp(const JsonValue& document);
+bool LooksLikeSnsLambda(const JsonValue& document);
 
 // Normalizes either form with source_format "sns". The Message holds a CloudWatch alarm
 // notification or an EventBridge envelope; anything else is skipped. Leaves event.source to the
 // caller.
-Normalized NormalizeSns(const Json& document, const NormalizeOptions& options);
+Normalized NormalizeSns(const JsonValue& document, const NormalizeOptions& options);
 
 }  // namespace fleetkeeper::consumers

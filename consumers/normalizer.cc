@@ -59,10 +59,14 @@ std::optional<NativeKind> KindFromHeader(const std::string& type, std::string* r
 
 // A bare JSON native request is wrapped by its kind, {"patch_request": {...}}, because the
 // messages' fields overlap too much (request_id, account, region) to tell them apart by shape.
-Normalized NormalizeWrappedNative(const Json& document, const NormalizeOptions& options) {
-  const auto member = document.begin();
-  const std::string& key = member.key();
-  const Json& body = member.value();
+Normalized NormalizeWrappedNative(const JsonValue& document, const NormalizeOptions& options) {
+  std::string key;
+  std::optional<JsonValue> member;
+  document.for_each_member([&](std::string_view name, JsonValue value) {
+    key = std::string(name);
+    member.emplace(value);
+  });
+  const JsonValue& body = *member;
   std::optional<NativeKind> kind = NativeKindFromWrapperKey(key);
   Normalized out;
   if (!body.is_object()) {
@@ -72,14 +76,21 @@ Normalized NormalizeWrappedNative(const Json& document, const NormalizeOptions& 
   return out;
 }
 
-bool IsWrappedNative(const Json& document) {
-  return document.size() == 1 && NativeKindFromWrapperKey(document.begin().key());
+// One member, named by a kind (a duplicated member is not one).
+bool IsWrappedNative(const JsonValue& document) {
+  if (document.size() != 1) return false;
+  bool named = false;
+  document.for_each_member([&](std::string_view name, JsonValue) {
+    named = NativeKindFromWrapperKey(name).has_value();
+  });
+  return named;
 }
 
 Normalized NormalizeJson(const InputRecord& record, const NormalizeOptions& options) {
-  Result<Json> parsed = ParseJsonText(record.payload, options.max_json_depth, "payload");
+  Result<JsonDocument> parsed =
+      ParseJsonDocument(record.payload, options.max_json_depth, "payload");
   if (!parsed.ok()) return Unreadable(parsed.error().message);
-  const Json& document = *parsed;
+  const JsonValue document = parsed->root();
   if (!document.is_object()) {
     return Unreadable("payload: expected a JSON object at the top level, got " +
                       std::string(document.type_name()));
