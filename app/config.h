@@ -79,8 +79,8 @@ inline constexpr int32_t kDefaultReplicationFactor = -1;  // the broker's defaul
 // Steps block on AWS round trips (tens of ms against a real endpoint), so the executor is sized for
 // calls in flight, not for cores: 32 idle threads cost nothing, 8 capped an alarm storm's recovery.
 inline constexpr int32_t kDefaultIoThreads = 32;
-inline constexpr int32_t kDefaultBatchMaxRecords = 10000;
-inline constexpr int64_t kDefaultBatchMaxTimeMs = 100;
+inline constexpr int32_t kDefaultBatchMaxRecords = 30000;
+inline constexpr int64_t kDefaultBatchMaxTimeMs = 300;
 inline constexpr int32_t kDefaultMaxPendingPerPartition = 1000;
 inline constexpr int64_t kDefaultDedupRetentionMs = 7LL * 24 * 3600 * 1000;
 inline constexpr int32_t kDefaultMaxTargets = 500;
@@ -105,8 +105,8 @@ int32_t TopicPartitions(const v1::WorkerConfig& config);            // 12
 int64_t MaxMessageBytes(const v1::WorkerConfig& config);            // 4 MiB
 int32_t ReplicationFactor(const v1::WorkerConfig& config);          // -1 = broker default
 int32_t IoThreads(const v1::WorkerConfig& config);                  // 32
-int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 10000
-int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);             // 100
+int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 30000
+int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);             // 300
 int32_t MaxPendingPerPartition(const v1::WorkerConfig& config);     // 1000
 int64_t DedupRetentionMs(const v1::WorkerConfig& config);           // 7 days
 bool ResultsAsProtobuf(const v1::WorkerConfig& config);             // false: JSON

@@ -86,6 +86,9 @@ rd_kafka_resp_err_t QueryWatermarks(rd_kafka_t* rk, const std::string& topic, in
 
 // How long an open batch waits for one more record before it commits.
 constexpr int64_t kBatchLingerMs = 2;
+// An empty batch ends after this long so that the runtime's timers are looked at this often,
+// however long batch_max_time lets a busy batch stay open.
+constexpr int64_t kIdlePumpMs = 100;
 
 }  // namespace
 
@@ -615,7 +618,8 @@ void Worker::PollBatch() {
   // Timed only when it is logged, not twice per record for nothing.
   const bool trace = spdlog::should_log(spdlog::level::debug);
   int64_t waited_ms = 0;
-  int64_t deadline = opened + batch_max_ms_;
+  const int64_t deadline = opened + batch_max_ms_;
+  const int64_t idle_deadline = opened + std::min(batch_max_ms_, kIdlePumpMs);
   // Workflows the last commit made runnable start now, not after this batch.
   size_t pumped = fatal_code_.load() == 0 ? RunPump() : 0;
   while (!stop_.load() && batch_records_ < batch_max_records_) {
@@ -623,14 +627,17 @@ void Worker::PollBatch() {
       pumped += RunPump();
       if (fatal_code_.load() != 0) return;
     }
-    int64_t remaining = deadline - clock_.MonotonicMs();
+    const int64_t now = clock_.MonotonicMs();
+    const int64_t remaining = deadline - now;
     if (remaining <= 0) break;
     // A batch with records closes as soon as the fetched records run out (after a short linger),
     // so under a trickle each record commits at once; under a backlog batches fill to
-    // batch_max_records. Only an empty batch waits out batch_max_time (the pump's cadence for
-    // timers); a completed step wakes it early.
+    // batch_max_records or batch_max_time. An empty batch ends after kIdlePumpMs (the pump's
+    // cadence for timers); a completed step wakes it early.
     const bool has_content = batch_records_ > 0 || pumped > 0;
-    const int64_t wait = has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : remaining;
+    if (!has_content && now >= idle_deadline) break;
+    const int64_t wait =
+        has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : idle_deadline - now;
     const int64_t poll_started = trace ? clock_.MonotonicMs() : 0;
     KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
     if (trace) waited_ms += clock_.MonotonicMs() - poll_started;

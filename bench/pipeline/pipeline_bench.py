@@ -465,7 +465,10 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=60000, help="throughput backlog per side")
+    # Enough for a few dozen of fleetkeeper's transactions (up to 30000 records or 300 ms each):
+    # the throughput is read from when results become readable, at each commit, so a run of a
+    # handful of commits measures the commits' spacing, not a rate.
+    ap.add_argument("--events", type=int, default=400000, help="throughput backlog per side")
     ap.add_argument("--latency-events", type=int, default=3000)
     ap.add_argument("--latency-rate", type=float, default=500.0, help="inputs per second")
     ap.add_argument("--quick", action="store_true",

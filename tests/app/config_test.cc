@@ -67,8 +67,8 @@ TEST(ConfigTest, EmptyFileGetsEveryDesignDefault) {
   EXPECT_EQ(c.topics().max_message_bytes(), 4194304);
   EXPECT_EQ(c.topics().replication_factor(), -1);
   EXPECT_EQ(c.runtime().io_threads(), 32);
-  EXPECT_EQ(c.runtime().batch_max_records(), 10000);
-  EXPECT_EQ(DurationMs(c.runtime().batch_max_time()), 100);
+  EXPECT_EQ(c.runtime().batch_max_records(), 30000);
+  EXPECT_EQ(DurationMs(c.runtime().batch_max_time()), 300);
   EXPECT_EQ(c.runtime().max_pending_per_partition(), 1000);
   EXPECT_EQ(DurationMs(c.runtime().dedup_retention()), 7LL * 24 * 3600 * 1000);
   EXPECT_EQ(c.runtime().results_format(), "json");
@@ -114,7 +114,7 @@ TEST(ConfigTest, AccessorsGiveDefaultsForAHandBuiltMessage) {
   EXPECT_EQ(TopicPartitions(c), 12);
   EXPECT_EQ(MaxMessageBytes(c), 4194304);
   EXPECT_EQ(IoThreads(c), 32);
-  EXPECT_EQ(BatchMaxTimeMs(c), 100);
+  EXPECT_EQ(BatchMaxTimeMs(c), 300);
   EXPECT_EQ(KafkaGroupId(c), "fleetkeeper");
   EXPECT_EQ(BootstrapServers(c), "");
   EXPECT_EQ(KafkaTransactionsMode(c), KafkaTransactions::kAuto);
