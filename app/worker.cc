@@ -1151,15 +1151,18 @@ void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque
     const char* topic = rd_kafka_topic_name(msg->rkt);
     std::string why = fmt::format("producing to {} failed: {}", topic,
                                   rd_kafka_err2str(msg->err));
+    if (delivery == nullptr) {
+      spdlog::warn("delivery failed for an output of an ended batch: {}", why);
+    } else {
+      spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(delivery->source),
+                   std::get<1>(delivery->source), std::get<2>(delivery->source), why);
+    }
     if (delivery == nullptr || !PermanentProduceError(msg->err)) {
       // Transient, or from a batch already ended: the open batch aborts and is produced again.
-      spdlog::warn("delivery failed: {}", why);
       std::lock_guard<std::mutex> lock(self->failures_mu_);
       self->failures_.push_back({{"", -1, -1}, why});
       return;
     }
-    spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(delivery->source),
-                 std::get<1>(delivery->source), std::get<2>(delivery->source), why);
     std::lock_guard<std::mutex> lock(self->failures_mu_);
     self->failures_.push_back({delivery->source, why});
   });
