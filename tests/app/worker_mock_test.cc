@@ -286,9 +286,13 @@ class WorkerMockClusterTest : public ::testing::Test {
   }
 
   void StartWorker(const std::string& extra_kafka = "") {
+    StartWorkerWith(MockWorkerConfig(extra_kafka));
+  }
+
+  void StartWorkerWith(const v1::WorkerConfig& config) {
     WorkerHooks hooks;
     hooks.embedded_cluster = cluster_;
-    worker_ = std::make_unique<Worker>(MockWorkerConfig(extra_kafka), hooks);
+    worker_ = std::make_unique<Worker>(config, hooks);
     thread_ = std::thread([this] { exit_code_ = worker_->Run(); });
   }
 
@@ -485,6 +489,37 @@ TEST_F(WorkerMockClusterTest, AtLeastOnceStateIsWrittenOnlyAfterTheOutcomesItRem
     if (it == outcomes.end()) continue;
     for (const Outcome& o : it->second) EXPECT_EQ(o.kind, "REJECTED") << o.reason;
   }
+}
+
+TEST_F(WorkerMockClusterTest, TimersFireOnAnIdleWorkerHoweverLongABatchMayStayOpen) {
+  // A workflow of the test-only effect handler waits on two timers (300 ms, then 200 ms), then
+  // fails for want of an effect URL. Nothing else arrives, so every batch is empty: an empty batch
+  // ends after 100 ms and the runtime looks at its timers then, whatever batch_max_time allows a
+  // busy batch. Were an empty batch to wait out batch_max_time (60 s here), the result would come
+  // after two minutes, long past the 30 s this test waits for it.
+  ASSERT_EQ(setenv("FK_TEST_HANDLERS", "effect", 1), 0);
+  ASSERT_EQ(setenv("FK_TEST_EFFECT_AWAIT_MS", "200", 1), 0);
+  ASSERT_EQ(unsetenv("FK_TEST_EFFECT_URL"), 0);
+  InputProducer inputs(bootstrap_);
+  nlohmann::json command = nlohmann::json::parse(ReadFixture("native/ecs-command-wrapped.json"));
+  command["ecs_command"]["request_id"] = "idle-timers-1";
+  inputs.Send(kCommands, command.dump(), true);
+  inputs.Flush();
+  v1::WorkerConfig config = MockWorkerConfig();
+  config.mutable_runtime()->mutable_batch_max_time()->set_seconds(60);
+  StartWorkerWith(config);
+
+  auto outcomes = CollectOutcomes(bootstrap_, inputs.delivered(), std::chrono::seconds(30));
+  EXPECT_EQ(StopWorker(), kExitOk);
+  unsetenv("FK_TEST_HANDLERS");
+  unsetenv("FK_TEST_EFFECT_AWAIT_MS");
+  ASSERT_EQ(inputs.delivered().size(), 1u);
+  auto it = outcomes.find(inputs.delivered().begin()->first);
+  ASSERT_TRUE(it != outcomes.end()) << "no result: the workflow's timers were not looked at";
+  ASSERT_EQ(it->second.size(), 1u);
+  EXPECT_EQ(it->second.front().kind, "FAILED");
+  EXPECT_NE(it->second.front().reason.find("FK_TEST_EFFECT_URL is not set"), std::string::npos)
+      << it->second.front().reason;
 }
 
 }  // namespace
