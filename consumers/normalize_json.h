@@ -133,7 +133,7 @@ class FieldProblems {
 // and problems must outlive the reader.
 class JsonObjectReader {
  public:
-  // `value` that is not an object (or none) notes "<path>: expected object, got <type>".
+  // `value` that is not an object notes "<path>: expected object, got <type>".
   JsonObjectReader(JsonValue value, std::string path, FieldProblems& problems);
   // An empty object at `path` (after a problem was noted for it).
   JsonObjectReader(std::string path, FieldProblems& problems)
