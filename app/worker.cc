@@ -832,7 +832,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
     }
     // Index + 1 (0 is no record) in the low half, the epoch in the high half: a report that
     // outlives its batch's deliveries_ is recognised as such.
-    deliveries_.push_back({{out.source_topic, out.source_partition, out.source_offset}});
+    deliveries_.emplace_back(out.source_topic, out.source_partition, out.source_offset);
     void* tag = reinterpret_cast<void*>((static_cast<uintptr_t>(delivery_epoch_) << 32) |
                                         static_cast<uintptr_t>(deliveries_.size()));
     const void* value = out.value ? out.value->data() : nullptr;
@@ -1144,27 +1144,27 @@ void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque
     const auto tag = reinterpret_cast<uintptr_t>(msg->_private);
     const auto epoch = static_cast<uint32_t>(tag >> 32);
     const size_t index = tag & 0xffffffffu;
-    const Delivery* delivery = epoch == self->delivery_epoch_ && index >= 1 &&
-                                       index <= self->deliveries_.size()
-                                   ? &self->deliveries_[index - 1]
-                                   : nullptr;
+    const SourceKey* source = epoch == self->delivery_epoch_ && index >= 1 &&
+                                      index <= self->deliveries_.size()
+                                  ? &self->deliveries_[index - 1]
+                                  : nullptr;
     const char* topic = rd_kafka_topic_name(msg->rkt);
     std::string why = fmt::format("producing to {} failed: {}", topic,
                                   rd_kafka_err2str(msg->err));
-    if (delivery == nullptr) {
+    if (source == nullptr) {
       spdlog::warn("delivery failed for an output of an ended batch: {}", why);
     } else {
-      spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(delivery->source),
-                   std::get<1>(delivery->source), std::get<2>(delivery->source), why);
+      spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(*source),
+                   std::get<1>(*source), std::get<2>(*source), why);
     }
-    if (delivery == nullptr || !PermanentProduceError(msg->err)) {
+    if (source == nullptr || !PermanentProduceError(msg->err)) {
       // Transient, or from a batch already ended: the open batch aborts and is produced again.
       std::lock_guard<std::mutex> lock(self->failures_mu_);
       self->failures_.push_back({{"", -1, -1}, why});
       return;
     }
     std::lock_guard<std::mutex> lock(self->failures_mu_);
-    self->failures_.push_back({delivery->source, why});
+    self->failures_.push_back({*source, why});
   });
 }
 

@@ -75,13 +75,6 @@ class Worker {
   using PartitionKey = std::pair<std::string, int32_t>;
   using SourceKey = std::tuple<std::string, int32_t, int64_t>;
 
-  // What a produced record's delivery report needs to name its input. Reports come only for
-  // failures (delivery.report.only.error), so a record carries an index into deliveries_ as its
-  // opaque instead of an allocation that its report would free.
-  struct Delivery {
-    SourceKey source;
-  };
-
   struct RestoreDone {
     int32_t partition = 0;
     uint64_t ticket = 0;
@@ -199,10 +192,12 @@ class Worker {
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;
   std::vector<std::pair<SourceKey, std::string>> failures_;
-  // The records produced since the last commit or abort, by the index their opaque carries with
-  // the epoch below. Poll thread only: librdkafka serves delivery reports in rd_kafka_poll,
-  // flush and commit_transaction, which only it calls.
-  std::vector<Delivery> deliveries_;
+  // The input of each record produced since the last commit or abort, by the index its opaque
+  // carries with the epoch below. Reports come only for failures (delivery.report.only.error), so
+  // a record carries this index instead of an allocation that its report would free. Poll thread
+  // only: librdkafka serves delivery reports in rd_kafka_poll, flush and commit_transaction,
+  // which only it calls.
+  std::vector<SourceKey> deliveries_;
   uint32_t delivery_epoch_ = 0;
   // Inputs whose output could not be produced: next time they go to the DLQ with the error.
   std::map<SourceKey, std::string> poison_;
