@@ -830,11 +830,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
       rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
                           static_cast<ssize_t>(h.value.size()));
     }
-    // Index + 1 (0 is no record) in the low half, the epoch in the high half: a report that
-    // outlives its batch's deliveries_ is recognised as such.
-    deliveries_.emplace_back(out.source_topic, out.source_partition, out.source_offset);
-    void* tag = reinterpret_cast<void*>((static_cast<uintptr_t>(delivery_epoch_) << 32) |
-                                        static_cast<uintptr_t>(deliveries_.size()));
+    void* tag = deliveries_.Add({out.source_topic, out.source_partition, out.source_offset});
     const void* value = out.value ? out.value->data() : nullptr;
     size_t value_len = out.value ? out.value->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -845,7 +841,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
         RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
     rd_kafka_headers_destroy(hdrs);
-    deliveries_.pop_back();
+    deliveries_.DropLast();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Wait for deliveries to free the queue, but not so long that the consumer misses its
       // max.poll.interval.ms: past the bound the batch is retried from its committed offsets.
@@ -878,7 +874,7 @@ bool Worker::CommitBatch() {
   }
   batch_offsets_.clear();
   batch_records_ = 0;
-  ForgetDeliveries();
+  deliveries_.Clear();
   return ok;
 }
 
@@ -1033,7 +1029,7 @@ void Worker::AbortBatch(const std::string& why) {
   }
   txn_open_ = false;
   CollectDeliveryFailures();
-  ForgetDeliveries();
+  deliveries_.Clear();
   {
     std::lock_guard<std::mutex> lock(failures_mu_);
     failures_.clear();
@@ -1141,13 +1137,7 @@ void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque
       return;  // purged by an abort: produced again when the batch is retried
     }
     auto* self = static_cast<Worker*>(opaque);
-    const auto tag = reinterpret_cast<uintptr_t>(msg->_private);
-    const auto epoch = static_cast<uint32_t>(tag >> 32);
-    const size_t index = tag & 0xffffffffu;
-    const SourceKey* source = epoch == self->delivery_epoch_ && index >= 1 &&
-                                      index <= self->deliveries_.size()
-                                  ? &self->deliveries_[index - 1]
-                                  : nullptr;
+    const SourceKey* source = self->deliveries_.Find(msg->_private);
     const char* topic = rd_kafka_topic_name(msg->rkt);
     std::string why = fmt::format("producing to {} failed: {}", topic,
                                   rd_kafka_err2str(msg->err));
@@ -1166,11 +1156,6 @@ void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque
     std::lock_guard<std::mutex> lock(self->failures_mu_);
     self->failures_.push_back({*source, why});
   });
-}
-
-void Worker::ForgetDeliveries() {
-  deliveries_.clear();
-  ++delivery_epoch_;
 }
 
 void Worker::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

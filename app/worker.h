@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "app/delivery_index.h"
 #include "common/clock.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
@@ -132,8 +133,6 @@ class Worker {
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
-  // After a commit or an abort: the batch's records have their outcome, their reports are served.
-  void ForgetDeliveries();
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
 
@@ -192,13 +191,8 @@ class Worker {
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;
   std::vector<std::pair<SourceKey, std::string>> failures_;
-  // The input of each record produced since the last commit or abort, by the index its opaque
-  // carries with the epoch below. Reports come only for failures (delivery.report.only.error), so
-  // a record carries this index instead of an allocation that its report would free. Poll thread
-  // only: librdkafka serves delivery reports in rd_kafka_poll, flush and commit_transaction,
-  // which only it calls.
-  std::vector<SourceKey> deliveries_;
-  uint32_t delivery_epoch_ = 0;
+  // The input of each record produced since the last commit or abort (poll thread only).
+  DeliveryIndex deliveries_;
   // Inputs whose output could not be produced: next time they go to the DLQ with the error.
   std::map<SourceKey, std::string> poison_;
 

@@ -146,13 +146,12 @@ std::vector<std::unique_ptr<simdjson::dom::parser>>& ParserPool() {
   return pool;
 }
 
-// A parser for `size` bytes nested at most max_depth deep, and whether it goes back to the pool.
-std::pair<std::unique_ptr<simdjson::dom::parser>, bool> TakeParser(size_t size,
-                                                                   size_t max_depth) {
+// A parser for texts nested at most max_depth deep: the thread's last returned one when the text
+// is small enough to share it, else a parser of its own.
+std::unique_ptr<simdjson::dom::parser> TakeParser(size_t size, size_t max_depth) {
   std::unique_ptr<simdjson::dom::parser> parser;
-  const bool reuse = size <= kReusedParserMaxBytes;
   auto& pool = ParserPool();
-  if (reuse && !pool.empty()) {
+  if (size <= kReusedParserMaxBytes && !pool.empty()) {
     parser = std::move(pool.back());
     pool.pop_back();
   } else {
@@ -164,7 +163,7 @@ std::pair<std::unique_ptr<simdjson::dom::parser>, bool> TakeParser(size_t size,
         parser->allocate(std::max<size_t>(parser->capacity(), 4096), max_depth);
     static_cast<void>(allocated);
   }
-  return {std::move(parser), reuse};
+  return parser;
 }
 
 }  // namespace
@@ -280,10 +279,11 @@ std::string JsonValue::dump() const { return simdjson::to_string(element_); }
 // --- Parsing --------------------------------------------------------------------------------
 
 JsonDocument::JsonDocument(JsonDocument&& other) noexcept
-    : parser_(std::move(other.parser_)), root_(other.root_), reuse_(other.reuse_) {}
+    : parser_(std::move(other.parser_)), root_(other.root_) {}
 
 JsonDocument::~JsonDocument() {
-  if (!parser_ || !reuse_) return;
+  // A parser that has read a large text keeps its buffers: it is freed, not shared.
+  if (!parser_ || parser_->capacity() > kReusedParserMaxBytes) return;
   auto& pool = ParserPool();
   if (pool.size() < kReusedParsers) pool.push_back(std::move(parser_));
 }
@@ -294,21 +294,21 @@ Result<JsonDocument> ParseJsonDocument(std::string_view text, size_t max_depth,
     return InvalidInput(std::string(what) + ": empty, expected a JSON document");
   }
   // A large text is screened first: a megabyte of "[" then fails at its first bytes over the
-  // depth instead of after simdjson has indexed all of it with buffers of its own.
-  if (text.size() > kReusedParserMaxBytes) {
-    if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
-      return InvalidInput(std::move(screen));
-    }
+  // depth instead of after simdjson has indexed all of it with buffers of its own. Any other text
+  // is screened only if simdjson refuses it, to word the reason.
+  const bool large = text.size() > kReusedParserMaxBytes;
+  const auto screen = [&] { return ScreenJsonText(text, max_depth, what); };
+  if (large) {
+    if (std::string reason = screen(); !reason.empty()) return InvalidInput(std::move(reason));
   }
-  auto [parser, reuse] = TakeParser(text.size(), max_depth);
-  JsonDocument document(std::move(parser), reuse);
+  JsonDocument document(TakeParser(text.size(), max_depth));
   if (document.parser_->parse(text.data(), text.size(), /*realloc_if_needed=*/true)
           .get(document.root_) == simdjson::SUCCESS) {
     return document;
   }
-  // Refused: find the reason with the screen and nlohmann, which word it.
-  if (std::string screen = ScreenJsonText(text, max_depth, what); !screen.empty()) {
-    return InvalidInput(std::move(screen));
+  // Refused: find the reason with the screen (unless it passed above) and nlohmann.
+  if (!large) {
+    if (std::string reason = screen(); !reason.empty()) return InvalidInput(std::move(reason));
   }
   std::string rewritten;
   try {

@@ -91,12 +91,11 @@ class JsonDocument {
 
  private:
   friend Result<JsonDocument> ParseJsonDocument(std::string_view, size_t, std::string_view);
-  JsonDocument(std::unique_ptr<simdjson::dom::parser> parser, bool reuse)
-      : parser_(std::move(parser)), reuse_(reuse) {}
+  explicit JsonDocument(std::unique_ptr<simdjson::dom::parser> parser)
+      : parser_(std::move(parser)) {}
 
   std::unique_ptr<simdjson::dom::parser> parser_;
   simdjson::dom::element root_;
-  bool reuse_ = false;
 };
 
 // Parses one JSON text. `what` names the text in reasons ("payload", "Message"). The bytes must be

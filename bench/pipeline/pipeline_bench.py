@@ -201,14 +201,21 @@ class FleetkeeperPipeline:
         self.topics = topics
         self.log = workdir / "fleetkeeper.log"
         self.config = workdir / "fleetkeeper.yaml"
+        # Settings to compare, read once: they go into the config and into describe().
+        # FK_BENCH_KAFKA: extra librdkafka properties, e.g. '"linger.ms": "20"'.
+        # FK_BENCH_TXN: kafka_transactions (on by default).
+        # FK_BENCH_RUNTIME: extra runtime settings, e.g. "batch_max_records: 2000".
+        self.kafka_extra = [p.strip() for p in os.environ.get("FK_BENCH_KAFKA", "").split(",")
+                            if p.strip()]
+        self.txn = os.environ.get("FK_BENCH_TXN", "on")
+        self.runtime = os.environ.get("FK_BENCH_RUNTIME", "")
         self.config.write_text("\n".join([
             "kafka:",
             f'  "bootstrap.servers": "{brokers}"',
             f'  "group.id": "{topics.prefix}-group"',
             f'  "transactional.id": "{topics.prefix}-worker"',
-            # FK_BENCH_KAFKA: extra librdkafka properties to compare, e.g. '"linger.ms": "20"'.
-            *[f"  {p.strip()}" for p in os.environ.get("FK_BENCH_KAFKA", "").split(",") if p.strip()],
-            f"kafka_transactions: \"{os.environ.get('FK_BENCH_TXN', 'on')}\"",
+            *[f"  {p}" for p in self.kafka_extra],
+            f'kafka_transactions: "{self.txn}"',
             "topics:",
             f"  inputs: [{', '.join(topics.inputs)}]",
             f"  work: {topics.work}",
@@ -218,8 +225,7 @@ class FleetkeeperPipeline:
             f"  control: {topics.control}",
             f"  partitions: {topics.work_partitions}",
             "aws: {region: us-east-1, default_account: '111122223333'}",
-            # FK_BENCH_RUNTIME: extra runtime settings to compare, e.g. "batch_max_records: 2000".
-            f"runtime: {{{os.environ.get('FK_BENCH_RUNTIME', '')}}}",
+            f"runtime: {{{self.runtime}}}",
             # FK_BENCH_LOG_LEVEL=debug: a line per batch (records, fill and commit times).
             f"log: {{level: {os.environ.get('FK_BENCH_LOG_LEVEL', 'info')}}}",
             "",
@@ -228,10 +234,9 @@ class FleetkeeperPipeline:
         self.logfh = None
 
     def describe(self):
-        # From the config written above, so that an FK_BENCH_* override shows in the report.
-        txn = os.environ.get("FK_BENCH_TXN", "on")
-        runtime = os.environ.get("FK_BENCH_RUNTIME", "") or "default batching"
-        return f"fleetkeeper run, kafka_transactions: {txn}, runtime: {runtime}"
+        extra = f", kafka: {{{', '.join(self.kafka_extra)}}}" if self.kafka_extra else ""
+        return (f"fleetkeeper run, kafka_transactions: {self.txn}, "
+                f"runtime: {self.runtime or 'default batching'}{extra}")
 
     def start(self):
         self.logfh = open(self.log, "w")
