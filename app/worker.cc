@@ -568,6 +568,11 @@ size_t Worker::RunPump() {
   std::vector<consumers::OutRecord> outs;
   std::set<int32_t> touched;
   runtime_->Pump(frozen_, &outs, &touched);
+  return ProduceStateRecords(outs, touched);
+}
+
+size_t Worker::ProduceStateRecords(const std::vector<consumers::OutRecord>& outs,
+                                   const std::set<int32_t>& touched) {
   if (outs.empty()) return 0;
   if (!EnsureTransaction()) return 0;
   for (auto& out : outs) {
@@ -862,6 +867,13 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
 
 bool Worker::CommitBatch() {
   const int64_t started = clock_.MonotonicMs();
+  if (runtime_) {
+    // The event ids the batch's work items carried, a record per partition.
+    std::vector<consumers::OutRecord> outs;
+    std::set<int32_t> touched;
+    runtime_->EndBatch(&outs, &touched);
+    ProduceStateRecords(outs, touched);
+  }
   bool ok = transactional_ ? CommitTransactional() : CommitAtLeastOnce();
   commit_ms_total_ += clock_.MonotonicMs() - started;
   if (ok) {

@@ -96,6 +96,10 @@ class Worker {
   void PauseResume(int32_t partition, bool pause);
   // Collects finished steps and starts due ones; returns the records it produced.
   size_t RunPump();
+  // Produces the runtime's records into the batch; every partition in `touched` gets an offset in
+  // the transaction (fencing). Returns how many records.
+  size_t ProduceStateRecords(const std::vector<consumers::OutRecord>& outs,
+                             const std::set<int32_t>& touched);
   void RestoreTouched();
   Status StartEmbeddedBroker();
   Status CreateProducer();

@@ -78,7 +78,8 @@ struct Rig {
   Executor executor{4};
 };
 
-// The records of a state partition: per workflow its event and dedup records, its creation and
+// The records of a state partition: per workflow its event record (the per-id form of earlier
+// versions, still read) and dedup record, its creation and
 // `versions - 1` later checkpoints (what compaction has not removed yet), all waiting an hour.
 std::vector<std::pair<std::string, std::string>> StateRecords(int records, int versions) {
   std::vector<std::pair<std::string, std::string>> out;

@@ -17,6 +17,9 @@ namespace fleetkeeper::handlers {
 std::string WorkflowKey(const std::string& workflow_id) { return "wf:" + workflow_id; }
 std::string DedupKeyRecord(const std::string& dedup_key) { return "dedup:" + dedup_key; }
 std::string EventIdRecord(const std::string& event_id) { return "event:" + event_id; }
+std::string SeenEventsRecord(int64_t at_ms, const std::string& first_event_id) {
+  return fmt::format("seen:{}/{}", at_ms, first_event_id);
+}
 std::string CellStoreRecord(const std::string& cell, const std::string& key) {
   return "cell:" + cell + "|" + key;
 }
@@ -39,6 +42,12 @@ struct PartitionState {
   // Event id -> first seen (ms). Hashed: it holds every id of the retention window (a week of
   // traffic) and is looked up once per work item.
   std::unordered_map<std::string, int64_t> seen_events;
+  // The fleet.state records that hold those ids ("seen:" per batch, "event:" per id from before)
+  // -> the newest time in them: each is tombstoned once that is past the retention.
+  std::unordered_map<std::string, int64_t> seen_records;
+  // Ids first seen in the open batch, written as SeenEvents records when it closes (EndBatch).
+  std::vector<std::string> batch_seen;
+  int64_t batch_seen_ms = 0;
   std::map<std::string, v1::CellRecord> store;      // CellStoreRecord key -> value
   std::map<std::string, std::string> locks;         // resource -> workflow id
   int64_t last_expiry_ms = 0;
@@ -169,11 +178,17 @@ void WorkflowRuntime::Install(int32_t partition,
   auto st = std::make_unique<PartitionState>();
   st->partition = partition;
   st->generation = next_generation++;
+  const int64_t now = clock_.NowMs();
+  auto remember = [&](const std::string& id, int64_t at) {
+    auto [it, added] = st->seen_events.try_emplace(id, at);
+    if (!added) it->second = std::max(it->second, at);
+  };
   for (const auto& [key, value] : records) {
     if (value.empty()) {  // tombstone
       if (key.rfind("wf:", 0) == 0) st->workflows.erase(key.substr(3));
       if (key.rfind("dedup:", 0) == 0) st->dedup.erase(key.substr(6));
       if (key.rfind("event:", 0) == 0) st->seen_events.erase(key.substr(6));
+      if (key.rfind("event:", 0) == 0 || key.rfind("seen:", 0) == 0) st->seen_records.erase(key);
       if (key.rfind("cell:", 0) == 0) st->store.erase(key);
       continue;
     }
@@ -193,7 +208,8 @@ void WorkflowRuntime::Install(int32_t partition,
       }
       case v1::StateRecord::kDedup:
         if (key.rfind("event:", 0) == 0) {
-          st->seen_events[sr.dedup().event_id()] = sr.dedup().at_ms();
+          remember(sr.dedup().event_id(), sr.dedup().at_ms());
+          st->seen_records[key] = sr.dedup().at_ms();
         } else {
           st->dedup[sr.dedup().dedup_key()] = sr.dedup();
         }
@@ -201,6 +217,15 @@ void WorkflowRuntime::Install(int32_t partition,
       case v1::StateRecord::kCell:
         st->store[key] = sr.cell();
         break;
+      case v1::StateRecord::kSeen: {
+        // Ids past the retention are forgotten here, not by the record's tombstone: a tombstone
+        // cannot name them, and one of them may have been seen again since, in a later record.
+        const int64_t at = sr.seen().at_ms();
+        st->seen_records[key] = at;
+        if (now - at > options_.dedup_retention_ms) break;
+        for (const auto& id : sr.seen().event_ids()) remember(id, at);
+        break;
+      }
       default:
         break;
     }
@@ -220,6 +245,35 @@ void WorkflowRuntime::Install(int32_t partition,
 void WorkflowRuntime::Drop(int32_t partition) {
   partitions_.erase(partition);
   touched_.erase(partition);
+}
+
+void WorkflowRuntime::EndBatch(std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched) {
+  // Well under the producer's message.max.bytes (1 MB by default), whatever the ids' length.
+  constexpr size_t kSeenRecordBytes = 256 * 1024;
+  for (auto& [p, stp] : partitions_) {
+    PartitionState& st = *stp;
+    if (st.batch_seen.empty()) continue;
+    size_t i = 0;
+    while (i < st.batch_seen.size()) {
+      v1::StateRecord sr;
+      v1::SeenEvents* seen = sr.mutable_seen();
+      seen->set_at_ms(st.batch_seen_ms);
+      for (size_t bytes = 0; i < st.batch_seen.size() && bytes < kSeenRecordBytes; ++i) {
+        bytes += st.batch_seen[i].size() + 2;
+        seen->add_event_ids(std::move(st.batch_seen[i]));
+      }
+      consumers::OutRecord r;
+      r.topic = options_.state_topic;
+      r.partition = p;
+      r.key = SeenEventsRecord(st.batch_seen_ms, seen->event_ids(0));
+      r.value = sr.SerializeAsString();
+      st.seen_records[r.key] = st.batch_seen_ms;
+      out->push_back(std::move(r));
+    }
+    st.batch_seen.clear();
+    touched->insert(p);
+    Touch(p);
+  }
 }
 
 void WorkflowRuntime::OnCommitted() {
@@ -305,19 +359,11 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
     spdlog::info("event {} seen before: no second outcome", event.id());
     return;
   }
-  {
-    v1::StateRecord sr;
-    sr.mutable_dedup()->set_event_id(event.id());
-    sr.mutable_dedup()->set_dedup_key(event.dedup_key());
-    sr.mutable_dedup()->set_at_ms(now);
-    consumers::OutRecord r;
-    r.topic = options_.state_topic;
-    r.partition = partition;
-    r.key = EventIdRecord(event.id());
-    r.value = sr.SerializeAsString();
-    out->push_back(std::move(r));
-    Touch(partition);
-  }
+  // Written with the batch's other ids when it closes (EndBatch): a record per event id was a
+  // third of everything the pipeline produced.
+  st->batch_seen.push_back(event.id());
+  st->batch_seen_ms = now;
+  Touch(partition);
 
   const std::string kind = consumers::EventKind(event);
   if (kind == "cancel") {
@@ -628,10 +674,12 @@ void WorkflowRuntime::ExpireFinished(PartitionState& st, std::vector<consumers::
       ++it;
     }
   }
-  for (auto it = st.seen_events.begin(); it != st.seen_events.end();) {
+  std::erase_if(st.seen_events,
+                [&](const auto& kv) { return now - kv.second > options_.dedup_retention_ms; });
+  for (auto it = st.seen_records.begin(); it != st.seen_records.end();) {
     if (now - it->second > options_.dedup_retention_ms) {
-      tombstone(EventIdRecord(it->first));
-      it = st.seen_events.erase(it);
+      tombstone(it->first);
+      it = st.seen_records.erase(it);
     } else {
       ++it;
     }

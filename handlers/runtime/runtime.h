@@ -36,7 +36,9 @@ namespace fleetkeeper::handlers {
 // fleet.state keys.
 std::string WorkflowKey(const std::string& workflow_id);      // "wf:<id>"
 std::string DedupKeyRecord(const std::string& dedup_key);     // "dedup:<key>"
-std::string EventIdRecord(const std::string& event_id);       // "event:<id>"
+std::string EventIdRecord(const std::string& event_id);       // "event:<id>", read only
+// "seen:<at_ms>/<first id>": the event ids a partition saw in one batch (SeenEvents).
+std::string SeenEventsRecord(int64_t at_ms, const std::string& first_event_id);
 std::string CellStoreRecord(const std::string& cell, const std::string& key);  // "cell:<cell>|<key>"
 
 struct RuntimeOptions {
@@ -75,6 +77,9 @@ class WorkflowRuntime {
   // Collects finished steps and starts due ones. Appends records to `out` and the partitions they
   // write state for to `touched` (the worker then sends an offset for each, for fencing).
   void Pump(bool frozen, std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched);
+  // The batch closes: appends the records of the event ids it saw (SeenEvents, one per partition,
+  // split when large) and the partitions they are for. Call it before the batch commits.
+  void EndBatch(std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched);
   // The batch committed: staged changes become live; newly created workflows may run.
   void OnCommitted();
   // The batch aborted: the partitions it touched must be restored; returns them (already dropped).

@@ -305,6 +305,10 @@ class RuntimeRig {
 
   // The open batch commits: its state records join fleet.state.
   void Commit() {
+    Batch seen;  // the batch's event ids, written as the worker writes them before it commits
+    std::set<int32_t> touched;
+    runtime_->EndBatch(&seen.records, &touched);
+    open_.Append(seen);
     for (const auto& r : open_.records) {
       if (r.topic == kStateTopic) state_[r.partition].emplace_back(r.key, r.value.value_or(""));
     }

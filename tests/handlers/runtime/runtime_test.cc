@@ -3,6 +3,7 @@
 // restore from fleet.state records, abort, schema versions and expiry.
 #include "handlers/runtime/runtime.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -43,8 +44,8 @@ TEST(WorkflowRuntime, AdmissionWritesCheckpointAndProgressAndRunsNothingBeforeCo
       EXPECT_EQ(r.partition, kP) << r.key;  // explicit partition
     }
   }
-  EXPECT_EQ(b.StateKeys(), (std::set<std::string>{"event:req-1", "dedup:ecs:req-1",
-                                                  "wf:" + IdOf(ev)}));
+  // The event id is written when the batch closes (EndBatch), with the batch's other ids.
+  EXPECT_EQ(b.StateKeys(), (std::set<std::string>{"dedup:ecs:req-1", "wf:" + IdOf(ev)}));
   auto results = b.Results();
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status(), v1::Result::IN_PROGRESS);
@@ -369,7 +370,6 @@ TEST(WorkflowRuntime, InstallRebuildsWorkflowsTimersLocksAndDedupFromRecords) {
   auto records = rig.state(kP);
   records.emplace_back("wf:" + IdOf(gone), "");
   records.emplace_back("dedup:ecs:req-ig", "");
-  records.emplace_back("event:req-ig", "");
   rig.set_state(kP, records);
 
   // A new owner: drop everything and restore from the records.
@@ -402,8 +402,11 @@ TEST(WorkflowRuntime, InstallRebuildsWorkflowsTimersLocksAndDedupFromRecords) {
   rig.clock().Advance(1);
   rig.Turn();
   EXPECT_EQ(RunsOf(rig.handler(), "second"), before + 1);
-  // The tombstoned workflow did not come back: its request is new again.
-  Batch again = rig.Consume(kP, gone);
+  // The tombstoned workflow did not come back: its request is new again (under another event id:
+  // ids expire by time, see EventIdsExpireByTime...).
+  v1::Event gone_again = gone;
+  gone_again.set_id("req-ig-again");
+  Batch again = rig.Consume(kP, gone_again);
   EXPECT_EQ(again.Results(v1::Result::IN_PROGRESS).size(), 1u);
 }
 
@@ -482,6 +485,7 @@ TEST(WorkflowRuntime, FinishedWorkflowsAndDedupRecordsExpireWithTombstones) {
   RuntimeRig rig(o);
   rig.Own(kP);
   const v1::Event ev = EcsCommand("req-13", "web");
+  const int64_t seen_at = rig.clock().NowMs();
   rig.Consume(kP, ev);
   rig.Commit();
   rig.Turn();
@@ -491,7 +495,8 @@ TEST(WorkflowRuntime, FinishedWorkflowsAndDedupRecordsExpireWithTombstones) {
   rig.clock().Advance(120000);
   auto tombstones = rig.Turn().Tombstones();
   std::sort(tombstones.begin(), tombstones.end());
-  EXPECT_EQ(tombstones, (std::vector<std::string>{"dedup:ecs:req-13", "event:req-13",
+  EXPECT_EQ(tombstones, (std::vector<std::string>{"dedup:ecs:req-13",
+                                                  SeenEventsRecord(seen_at, "req-13"),
                                                   "wf:" + IdOf(ev)}));
   // A restore from the compacted log sees none of it: the request id is free again.
   rig.runtime().Drop(kP);
@@ -531,6 +536,150 @@ TEST(WorkflowRuntime, WorkItemForAPartitionNotRestoredFailsInsteadOfGuessing) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status(), v1::Result::FAILED);
   EXPECT_THAT(results[0].reason(), HasSubstr("not restored"));
+}
+
+// The SeenEvents records of fleet.state partition p: key -> ids, in offset order.
+std::vector<std::pair<std::string, std::vector<std::string>>> SeenRecords(RuntimeRig& rig,
+                                                                           int32_t p) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& [key, value] : rig.state(p)) {
+    if (key.rfind("seen:", 0) != 0 || value.empty()) continue;
+    v1::StateRecord sr;
+    EXPECT_TRUE(sr.ParseFromString(value)) << key;
+    EXPECT_EQ(sr.record_case(), v1::StateRecord::kSeen) << key;
+    out.emplace_back(key, std::vector<std::string>(sr.seen().event_ids().begin(),
+                                                   sr.seen().event_ids().end()));
+  }
+  return out;
+}
+
+TEST(WorkflowRuntime, EventIdsAreWrittenOnceARecordPerPartitionAndBatch) {
+  RuntimeRig rig;
+  constexpr int32_t kQ = kP + 1;
+  rig.Own(kP);
+  rig.Own(kQ);
+  const int64_t t0 = rig.clock().NowMs();
+  for (const char* w : {"a", "b", "c"}) {
+    rig.Consume(kP, ApprovalFor(std::string("111122223333/us-east-1/") + w));
+  }
+  rig.Consume(kQ, ApprovalFor("111122223333/us-east-1/d"));
+  rig.clock().Advance(40);
+  rig.Consume(kQ, ApprovalFor("111122223333/us-east-1/e"));
+  rig.Commit();
+
+  const std::string a = ApprovalFor("111122223333/us-east-1/a").id();
+  const std::string d = ApprovalFor("111122223333/us-east-1/d").id();
+  auto p = SeenRecords(rig, kP);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].first, SeenEventsRecord(t0, a)) << "named by the newest time and first id";
+  EXPECT_EQ(p[0].second, (std::vector<std::string>{a, ApprovalFor("111122223333/us-east-1/b").id(),
+                                                   ApprovalFor("111122223333/us-east-1/c").id()}));
+  auto q = SeenRecords(rig, kQ);
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].first, SeenEventsRecord(t0 + 40, d));
+  EXPECT_EQ(q[0].second.size(), 2u);
+
+  // A batch without work items writes none.
+  rig.Turn();
+  EXPECT_EQ(SeenRecords(rig, kP).size(), 1u);
+  EXPECT_EQ(SeenRecords(rig, kQ).size(), 1u);
+
+  // Redeliveries get nothing, before and after a restore from the records.
+  EXPECT_TRUE(rig.Consume(kP, ApprovalFor("111122223333/us-east-1/b")).records.empty());
+  rig.runtime().Drop(kQ);
+  rig.Restore(kQ);
+  EXPECT_TRUE(rig.Consume(kQ, ApprovalFor("111122223333/us-east-1/e")).records.empty());
+  EXPECT_EQ(rig.Consume(kQ, ApprovalFor("111122223333/us-east-1/f")).Results().size(), 1u);
+}
+
+TEST(WorkflowRuntime, AnAbortedBatchWritesNoEventIdsAndForgetsThem) {
+  RuntimeRig rig;
+  rig.Own(kP);
+  const v1::Event ev = ApprovalFor("111122223333/us-east-1/lost");
+  rig.Consume(kP, ev);
+  EXPECT_EQ(rig.Abort(), (std::vector<int32_t>{kP}));
+  rig.Restore(kP);
+  rig.Commit();
+  EXPECT_TRUE(SeenRecords(rig, kP).empty());
+  // Read again after the abort, the event gets its outcome.
+  EXPECT_EQ(rig.Consume(kP, ev).Results(v1::Result::REJECTED).size(), 1u);
+  rig.Commit();
+  ASSERT_EQ(SeenRecords(rig, kP).size(), 1u);
+  EXPECT_EQ(SeenRecords(rig, kP)[0].second, std::vector<std::string>{ev.id()});
+}
+
+TEST(WorkflowRuntime, ALargeBatchsEventIdsAreSplitOverRecordsUnderTheSizeLimit) {
+  RuntimeRig rig;
+  rig.Own(kP);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) {
+    v1::Event ev = ApprovalFor(fmt::format("111122223333/us-east-1/{:0>120}", i));
+    ids.push_back(ev.id());
+    rig.Consume(kP, ev);
+  }
+  rig.Commit();
+  auto records = SeenRecords(rig, kP);
+  ASSERT_GE(records.size(), 2u) << "3000 ids of ~150 bytes";
+  std::vector<std::string> all;
+  for (const auto& [key, part] : records) {
+    ASSERT_FALSE(part.empty());
+    EXPECT_EQ(key.substr(key.find('/') + 1), part.front()) << "named by its first id";
+    size_t bytes = 0;
+    for (const auto& id : part) bytes += id.size();
+    EXPECT_LE(bytes, 300u * 1024) << key;
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  EXPECT_EQ(all, ids) << "every id once, in order";
+  std::set<std::string> keys;
+  for (const auto& r : records) keys.insert(r.first);
+  EXPECT_EQ(keys.size(), records.size()) << "distinct keys: compaction keeps each";
+}
+
+TEST(WorkflowRuntime, EventIdsExpireByTimeWhateverTheirRecordAndAnIdSeenAgainIsKept) {
+  RuntimeOptions o = RuntimeRig::DefaultOptions();
+  o.dedup_retention_ms = 3600000;
+  RuntimeRig rig(o);
+  rig.Own(kP);
+  // A record of the per-id form written before SeenEvents, restored and expired like the others.
+  v1::StateRecord legacy;
+  legacy.mutable_dedup()->set_event_id("old-id");
+  legacy.mutable_dedup()->set_at_ms(rig.clock().NowMs());
+  rig.set_state(kP, {{EventIdRecord("old-id"), legacy.SerializeAsString()}});
+  rig.Restore(kP);
+  const v1::Event x = ApprovalFor("111122223333/us-east-1/x");
+  rig.Consume(kP, x);
+  rig.Commit();
+  v1::Event old = ApprovalFor("111122223333/us-east-1/old");
+  old.set_id("old-id");
+  EXPECT_TRUE(rig.Consume(kP, old).records.empty()) << "the per-id record is still read";
+  const std::string first_key = SeenRecords(rig, kP).at(0).first;
+
+  rig.clock().Advance(3600000 + 61000);
+  auto tombstones = rig.Turn().Tombstones();
+  std::sort(tombstones.begin(), tombstones.end());
+  EXPECT_EQ(tombstones, (std::vector<std::string>{EventIdRecord("old-id"), first_key}));
+  // Past the retention the id is free again, and a new record holds it.
+  EXPECT_EQ(rig.Consume(kP, x).Results(v1::Result::REJECTED).size(), 1u);
+  rig.Commit();
+
+  // A restore of the log before compaction (old record, its tombstone, the new record) keeps the
+  // id: the new record's time, not the old record's tombstone, decides.
+  rig.runtime().Drop(kP);
+  rig.Restore(kP);
+  EXPECT_TRUE(rig.Consume(kP, x).records.empty());
+  // And a restore of an expired record that has no tombstone yet forgets its ids.
+  auto only_old = rig.state(kP);
+  std::erase_if(only_old,
+                [&](const auto& kv) { return kv.first != first_key || kv.second.empty(); });
+  ASSERT_EQ(only_old.size(), 1u);
+  rig.set_state(kP, only_old);
+  rig.runtime().Drop(kP);
+  rig.Restore(kP);
+  EXPECT_EQ(rig.Consume(kP, x).Results(v1::Result::REJECTED).size(), 1u);
+  rig.Commit();
+  rig.clock().Advance(61000);
+  auto late = rig.Turn().Tombstones();
+  EXPECT_EQ(late, std::vector<std::string>{first_key}) << "the expired record is tombstoned";
 }
 
 }  // namespace
