@@ -1,11 +1,13 @@
 // The input behind each record the worker produced since its last commit or abort, so that a
 // failed record's delivery report can name it. Reports come only for failures
 // (delivery.report.only.error), so a record carries a tag from here as its opaque instead of an
-// allocation that its report would free. Poll thread only: librdkafka serves delivery reports in
-// rd_kafka_poll, flush and commit_transaction, which only the poll thread calls.
+// allocation that its report would free. Thread-safe: the poll thread and the ingest lane produce
+// (Add), and librdkafka serves delivery reports (Find) on whichever thread polls the producer.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -20,15 +22,33 @@ class DeliveryIndex {
   // The tag of the record about to be produced for `source`: its index + 1 (0 is no record) in
   // the low half, the epoch in the high half, so a tag that outlives Clear() is told apart.
   void* Add(Source source) {
-    sources_.push_back(std::move(source));
+    std::lock_guard<std::mutex> lock(mu_);
+    sources_.emplace_back(std::move(source));
     return reinterpret_cast<void*>((static_cast<uintptr_t>(epoch_) << 32) |
                                    static_cast<uintptr_t>(sources_.size()));
   }
-  // The record of the last Add() was not produced after all.
-  void DropLast() { sources_.pop_back(); }
+  // The record of `tag` was not produced after all.
+  void Drop(const void* tag) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto* slot = SlotLocked(tag)) slot->reset();
+  }
 
-  // The source of a tag since the last Clear(); nullptr for an older tag or none.
-  const Source* Find(const void* tag) const {
+  // The source of a tag since the last Clear(); nothing for an older tag, a dropped one or none.
+  std::optional<Source> Find(const void* tag) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto* slot = const_cast<DeliveryIndex*>(this)->SlotLocked(tag);
+    return slot ? *slot : std::nullopt;
+  }
+
+  // After a commit or an abort: every record so far has its outcome and its report was served.
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    sources_.clear();
+    ++epoch_;
+  }
+
+ private:
+  std::optional<Source>* SlotLocked(const void* tag) {
     const auto bits = reinterpret_cast<uintptr_t>(tag);
     const size_t index = bits & 0xffffffffu;
     if (static_cast<uint32_t>(bits >> 32) != epoch_ || index < 1 || index > sources_.size()) {
@@ -37,14 +57,8 @@ class DeliveryIndex {
     return &sources_[index - 1];
   }
 
-  // After a commit or an abort: every record so far has its outcome and its report was served.
-  void Clear() {
-    sources_.clear();
-    ++epoch_;
-  }
-
- private:
-  std::vector<Source> sources_;
+  mutable std::mutex mu_;
+  std::vector<std::optional<Source>> sources_;
   uint32_t epoch_ = 0;
 };
 

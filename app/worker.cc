@@ -328,6 +328,16 @@ Status Worker::Start() {
   // Freeze state first: no mutating step may start before fleet.control is read to its end.
   if (auto st = StartControl(); !st.ok()) return st;
   if (auto st = CreateConsumer(); !st.ok()) return st;
+  ingest_ = std::make_unique<Lane<KafkaMessagePtr>>("fk:ingest", [this](KafkaMessagePtr& owned) {
+    const rd_kafka_message_t* msg = owned.get();
+    try {
+      ProcessInput(msg);
+    } catch (const std::exception& e) {
+      // The input would be committed without an outcome: retry the batch instead.
+      FailBatch(fmt::format("record {}/{}@{}: {}", rd_kafka_topic_name(msg->rkt), msg->partition,
+                            msg->offset, e.what()));
+    }
+  });
   // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
   // for the batch to close: the executor refills as fast as steps finish.
   wake_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
@@ -596,6 +606,7 @@ size_t Worker::ProduceStateRecords(const std::vector<consumers::OutRecord>& outs
 
 void Worker::Close() {
   closing_->store(true);
+  ingest_.reset();  // before the producer it produces with
   restore_executor_.reset();
   executor_.reset();   // no step completes (and wakes the queue) after this
   wake_queue_.reset();
@@ -662,11 +673,24 @@ void Worker::PollBatch() {
       continue;
     }
     if (!EnsureTransaction()) return;
-    if (!Process(msg.get())) continue;
+    // Records come in runs per partition: the run's offset slot is kept, not looked up (and its
+    // key built) for each record.
+    const rd_kafka_topic_t* rkt = msg->rkt;
+    const int32_t partition = msg->partition;
+    const int64_t next = msg->offset + 1;
+    const bool same_run = last_slot_ != nullptr && rkt == last_rkt_ && partition == last_partition_;
+    std::optional<PartitionKey> where;
+    if (!same_run) where.emplace(rd_kafka_topic_name(rkt), partition);
+    if (!Process(msg)) continue;  // an input record now belongs to the ingest lane
     if (fatal_code_.load() != 0) return;
-    batch_offsets_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
+    if (!same_run) {
+      last_slot_ = &batch_offsets_[std::move(*where)];
+      last_rkt_ = rkt;
+      last_partition_ = partition;
+    }
+    *last_slot_ = next;
     ++batch_records_;
-    if (!batch_failed_.empty()) break;  // it will be read again: stop adding to it
+    if (batch_failing_.load()) break;  // it will be read again: stop adding to it
   }
   if (fatal_code_.load() == 0) RunPump();
   if (BatchOpen() && fatal_code_.load() == 0) {
@@ -695,15 +719,16 @@ bool Worker::EnsureTransaction() {
   return true;
 }
 
-bool Worker::Process(const rd_kafka_message_t* msg) {
-  std::string topic = rd_kafka_topic_name(msg->rkt);
+bool Worker::Process(KafkaMessagePtr& owned) {
+  const rd_kafka_message_t* msg = owned.get();
+  const std::string_view topic = rd_kafka_topic_name(msg->rkt);
   if (input_topics_.count(topic)) {
-    ProcessInput(msg);
+    ingest_->Push(std::move(owned));
   } else if (topic == plan_.work) {
     if (!runtime_->Owns(msg->partition)) {
       // Fetched before the partition was paused for a restore: read it again afterwards.
       KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(tp.get(), topic.c_str(), msg->partition)->offset =
+      rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(msg->rkt), msg->partition)->offset =
           msg->offset;
       KafkaErrorPtr e(rd_kafka_seek_partitions(consumer_.get(), tp.get(), 5000));
       if (e) spdlog::warn("seek back {}/{}: {}", topic, msg->partition, rd_kafka_error_string(e.get()));
@@ -716,11 +741,17 @@ bool Worker::Process(const rd_kafka_message_t* msg) {
 
 namespace {
 
-consumers::InputRecord ToInput(const rd_kafka_message_t* msg) {
+// A work item's headers are read only to dead-letter it (`with_headers`): parsing and copying
+// them for every record cost more than the rest of its decoding.
+consumers::InputRecord ToInput(const rd_kafka_message_t* msg, bool with_headers = true) {
   consumers::InputRecord in;
   in.payload = std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0);
   in.key = std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0);
-  for (auto& [k, v] : consumers::MessageHeaders(msg)) in.headers.push_back({k, v});
+  if (with_headers) {
+    for (auto& [k, v] : consumers::MessageHeaders(msg)) {
+      in.headers.push_back({std::move(k), std::move(v)});
+    }
+  }
   in.topic = rd_kafka_topic_name(msg->rkt);
   in.partition = msg->partition;
   in.offset = msg->offset;
@@ -731,18 +762,21 @@ consumers::InputRecord ToInput(const rd_kafka_message_t* msg) {
 
 void Worker::ProcessInput(const rd_kafka_message_t* msg) {
   consumers::InputRecord in = ToInput(msg);
-  SourceKey key{in.topic, in.partition, in.offset};
-  auto poisoned = poison_.find(key);
-  if (poisoned != poison_.end()) {
-    ProduceFor(in, consumers::DlqRecord(in, poisoned->second, out_topics_));
-    return;
+  if (!poison_.empty()) {
+    auto poisoned = poison_.find(SourceKey{in.topic, in.partition, in.offset});
+    if (poisoned != poison_.end()) {
+      ProduceFor(in, consumers::DlqRecord(in, poisoned->second, out_topics_));
+      return;
+    }
   }
   consumers::Normalized n = consumers::Normalize(in, normalize_options_);
   LogEventScope scope(n.event.id());
   switch (n.disposition) {
     case consumers::Disposition::kEvent:
-      spdlog::debug("ingest: {} -> cell {}", consumers::EventKind(n.event),
-                    consumers::CellOf(n.event));
+      if (spdlog::should_log(spdlog::level::debug)) {  // not two strings per event for nothing
+        spdlog::debug("ingest: {} -> cell {}", consumers::EventKind(n.event),
+                      consumers::CellOf(n.event));
+      }
       ProduceFor(in, consumers::WorkRecord(n.event, out_topics_));
       break;
     case consumers::Disposition::kSkipped: {
@@ -761,18 +795,23 @@ void Worker::ProcessInput(const rd_kafka_message_t* msg) {
 }
 
 void Worker::ProcessWork(const rd_kafka_message_t* msg) {
-  consumers::InputRecord in = ToInput(msg);
-  SourceKey key{in.topic, in.partition, in.offset};
-  auto poisoned = poison_.find(key);
-  if (poisoned != poison_.end()) {
-    ProduceFor(in, consumers::DlqRecord(in, poisoned->second, out_topics_));
-    return;
+  consumers::InputRecord in = ToInput(msg, /*with_headers=*/false);
+  auto dead_letter = [&](const std::string& why) {
+    const consumers::InputRecord whole = ToInput(msg);
+    ProduceFor(whole, consumers::DlqRecord(whole, why, out_topics_));
+  };
+  if (!poison_.empty()) {
+    auto poisoned = poison_.find(SourceKey{in.topic, in.partition, in.offset});
+    if (poisoned != poison_.end()) {
+      dead_letter(poisoned->second);
+      return;
+    }
   }
   v1::Event event;
   if (in.payload.empty() ||
       !event.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size())) ||
       event.id().empty()) {
-    ProduceFor(in, consumers::DlqRecord(in, "work item is not a fleetkeeper.v1.Event", out_topics_));
+    dead_letter("work item is not a fleetkeeper.v1.Event");
     return;
   }
   LogEventScope scope(event.id());
@@ -812,7 +851,15 @@ void Worker::ProduceFor(const consumers::InputRecord& input, consumers::OutRecor
 void Worker::FailBatch(std::string why) {
   spdlog::error("{}; the batch will be retried", why);
   ++batches_failed_;
+  std::lock_guard<std::mutex> lock(batch_failed_mu_);
   if (batch_failed_.empty()) batch_failed_ = std::move(why);
+  batch_failing_.store(true);
+}
+
+void Worker::ClearBatchFailure() {
+  std::lock_guard<std::mutex> lock(batch_failed_mu_);
+  batch_failed_.clear();
+  batch_failing_.store(false);
 }
 
 rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
@@ -846,7 +893,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
         RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
     rd_kafka_headers_destroy(hdrs);
-    deliveries_.DropLast();
+    deliveries_.Drop(tag);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Wait for deliveries to free the queue, but not so long that the consumer misses its
       // max.poll.interval.ms: past the bound the batch is retried from its committed offsets.
@@ -867,6 +914,8 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
 
 bool Worker::CommitBatch() {
   const int64_t started = clock_.MonotonicMs();
+  // Every output of the batch's inputs is produced before the batch commits.
+  if (ingest_) ingest_->Drain();
   if (runtime_) {
     // The event ids the batch's work items carried, a record per partition.
     std::vector<consumers::OutRecord> outs;
@@ -885,6 +934,7 @@ bool Worker::CommitBatch() {
     if (runtime_) runtime_->OnCommitted();
   }
   batch_offsets_.clear();
+  last_slot_ = nullptr;
   batch_records_ = 0;
   deliveries_.Clear();
   return ok;
@@ -895,7 +945,7 @@ bool Worker::CommitTransactional() {
     AbortBatch(batch_failed_);
     return false;
   }
-  batch_failed_.clear();
+  ClearBatchFailure();
   if (!txn_open_) return true;
   const int64_t batch_no = batches_committed_ + 1;
   if (hooks_.abort_batch > 0 && batch_no == hooks_.abort_batch) {
@@ -988,7 +1038,7 @@ bool Worker::CommitAtLeastOnce() {
     }
     failed = !acknowledged();
   }
-  batch_failed_.clear();
+  ClearBatchFailure();
   if (failed) {
     spdlog::warn("batch not fully acknowledged; re-reading it");
     RewindPartitions(parts);
@@ -1019,9 +1069,11 @@ void Worker::CollectDeliveryFailures() {
   }
 }
 
-void Worker::AbortBatch(const std::string& why) {
+void Worker::AbortBatch(const std::string& reason) {
+  if (ingest_) ingest_->Drain();  // nothing more is produced into the transaction it aborts
+  const std::string why = reason;  // it may be batch_failed_ itself
   spdlog::warn("aborting the batch: {}", why);
-  batch_failed_.clear();
+  ClearBatchFailure();
   // Let in-flight produce and AddPartitionsToTxn requests finish first: purging them mid-flight
   // makes librdkafka 2.0.2's EndTxn(abort) fail with INVALID_TXN_STATE, a fatal error. In an
   // already failed transaction the flush returns at once.
@@ -1050,6 +1102,7 @@ void Worker::AbortBatch(const std::string& why) {
   for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
   RewindPartitions(parts);
   batch_offsets_.clear();
+  last_slot_ = nullptr;
   batch_records_ = 0;
   RestoreTouched();
 }
@@ -1116,6 +1169,7 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
   // is written for these partitions.
   const bool lost = rd_kafka_assignment_lost(consumer_.get()) != 0;
   spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
+  if (ingest_) ingest_->Drain();
   if (txn_open_ || (!transactional_ && BatchOpen())) {
     if (lost && transactional_) {
       AbortBatch("assignment lost");
@@ -1124,6 +1178,7 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
     }
   } else if (lost) {
     batch_offsets_.clear();
+    last_slot_ = nullptr;
     batch_records_ = 0;
   }
   for (int i = 0; i < partitions->cnt; ++i) {
@@ -1149,17 +1204,17 @@ void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque
       return;  // purged by an abort: produced again when the batch is retried
     }
     auto* self = static_cast<Worker*>(opaque);
-    const SourceKey* source = self->deliveries_.Find(msg->_private);
+    const std::optional<SourceKey> source = self->deliveries_.Find(msg->_private);
     const char* topic = rd_kafka_topic_name(msg->rkt);
     std::string why = fmt::format("producing to {} failed: {}", topic,
                                   rd_kafka_err2str(msg->err));
-    if (source == nullptr) {
+    if (!source) {
       spdlog::warn("delivery failed for an output of an ended batch: {}", why);
     } else {
       spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(*source),
                    std::get<1>(*source), std::get<2>(*source), why);
     }
-    if (source == nullptr || !PermanentProduceError(msg->err)) {
+    if (!source || !PermanentProduceError(msg->err)) {
       // Transient, or from a batch already ended: the open batch aborts and is produced again.
       std::lock_guard<std::mutex> lock(self->failures_mu_);
       self->failures_.push_back({{"", -1, -1}, why});

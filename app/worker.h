@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/delivery_index.h"
+#include "app/ingest_lane.h"
 #include "common/clock.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
@@ -108,13 +109,15 @@ class Worker {
 
   void PollBatch();
   // False when the record was not processed (its partition is being restored).
-  bool Process(const rd_kafka_message_t* msg);
+  // An input record is handed to the ingest lane (`msg` is then empty).
+  bool Process(KafkaMessagePtr& msg);
   void ProcessInput(const rd_kafka_message_t* msg);
   void ProcessWork(const rd_kafka_message_t* msg);
   void ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out);
   // The open batch cannot commit (an output it needs was not produced): the commit aborts it and
   // the batch is read again. The first reason is kept.
-  void FailBatch(std::string why);
+  void FailBatch(std::string why);  // any thread
+  void ClearBatchFailure();
   // Produces a record, or, at least once, holds a fleet.state record for the commit.
   rd_kafka_resp_err_t Produce(const consumers::OutRecord& out);
   rd_kafka_resp_err_t ProduceNow(const consumers::OutRecord& out);
@@ -127,7 +130,7 @@ class Worker {
   bool CommitBatch();
   bool CommitTransactional();
   bool CommitAtLeastOnce();
-  void AbortBatch(const std::string& why);
+  void AbortBatch(const std::string& reason);
   void RewindPartitions(const std::vector<PartitionKey>& partitions);
   void CollectDeliveryFailures();
   // After a commit: inputs below the committed offsets that were dead-lettered are done.
@@ -152,7 +155,7 @@ class Worker {
   std::map<std::string, std::string> kafka_props_;
   consumers::TopicPlan plan_;
   consumers::OutputTopics out_topics_;
-  std::set<std::string> input_topics_;
+  std::set<std::string, std::less<>> input_topics_;
   consumers::NormalizeOptions normalize_options_;
   int batch_max_records_ = 0;  // BatchMaxRecords(config)
   int64_t batch_max_ms_ = 0;   // BatchMaxTimeMs(config)
@@ -183,8 +186,16 @@ class Worker {
   // The open batch: poll-thread only.
   bool txn_open_ = false;
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
+  // The slot in batch_offsets_ of the partition the last record came from (nullptr after a clear).
+  int64_t* last_slot_ = nullptr;
+  const rd_kafka_topic_t* last_rkt_ = nullptr;
+  int32_t last_partition_ = -1;
   int batch_records_ = 0;
-  std::string batch_failed_;  // why the open batch must not commit ("" = it may)
+  // Why the open batch must not commit ("" = it may). Written by FailBatch from the poll thread
+  // and the ingest lane; read by the poll thread once the lane is drained.
+  std::mutex batch_failed_mu_;
+  std::string batch_failed_;
+  std::atomic<bool> batch_failing_{false};
   std::vector<consumers::OutRecord> deferred_state_;  // at least once: written by the commit
   int64_t queue_full_limit_ms_ = 100000;  // longest wait for room in the producer queue
   int64_t batches_committed_ = 0;
@@ -195,8 +206,10 @@ class Worker {
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;
   std::vector<std::pair<SourceKey, std::string>> failures_;
-  // The input of each record produced since the last commit or abort (poll thread only).
+  // The input of each record produced since the last commit or abort.
   DeliveryIndex deliveries_;
+  // Hop 1 (input -> work item, SKIPPED result, dead letter) off the poll thread.
+  std::unique_ptr<Lane<KafkaMessagePtr>> ingest_;
   // Inputs whose output could not be produced: next time they go to the DLQ with the error.
   std::map<SourceKey, std::string> poison_;
 
