@@ -198,7 +198,9 @@ Status Worker::CreateProducer() {
   // once, already waits for every record), and not reporting it saves the poll thread a
   // callback per record.
   if (!props.count("delivery.report.only.error")) props["delivery.report.only.error"] = "true";
-  if (!props.count("linger.ms")) props["linger.ms"] = "5";
+  // A batch's records go out in fewer, larger produce requests (the broker's CPU per event fell
+  // by a tenth, bench/README.md). It costs no latency: a commit sends what is queued at once.
+  if (!props.count("linger.ms")) props["linger.ms"] = "50";
   // Room for the largest record a topic accepts plus framing.
   props["message.max.bytes"] = std::to_string(plan_.max_message_bytes + 64 * 1024);
   auto conf = consumers::MakeKafkaConf(props);
