@@ -53,6 +53,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "events"
 # The stamp in every input's event id and key: phase (b = throughput, l = latency), index, produce
 # time in ns since the epoch.
 STAMP = re.compile(rb"fk([blf])(\d+)t(\d+)")
+# A fleetkeeper result's status, as its JSON writer spells it.
+STATUS = re.compile(rb'"status": ?"([A-Z_]+)"')
 
 # While a phase waits for its last results, filler inputs (phase "f", results ignored) trickle in
 # at this rate. kcat -P (Debian's 1.7.1) holds back lines it has already read from stdin until more
@@ -189,6 +191,27 @@ class Topics:
                 fut.result()
             except Exception:  # noqa: BLE001 - best effort: the broker's data is fresh every start
                 pass
+        # The broker removes a deleted topic's files later (file.delete.delay.ms): hundreds of MB
+        # after a run. Removed while the next side runs, they stalled its commits by up to 0.9 s,
+        # so wait until they are gone (a broker of scripts/kafka.sh, whose data dir is known).
+        data = broker_data_dir()
+        if data is None:
+            return
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if not any(d.name.startswith(self.prefix) for d in data.iterdir()):
+                return
+            time.sleep(0.5)
+        print(f"  (files of {self.prefix} still on disk after 120 s)", file=sys.stderr)
+
+
+def broker_data_dir():
+    """The data dir of the broker scripts/kafka.sh runs for bootstrap(), or None."""
+    if broker_pid() is None:
+        return None
+    port = bootstrap().rsplit(":", 1)[-1]
+    data = ROOT / ".cache" / ("kafka-run" if port == "19092" else f"kafka-run-{port}") / "data"
+    return data if data.is_dir() else None
 
 
 # --- the two pipelines ----------------------------------------------------------------------------
@@ -340,6 +363,9 @@ class ResultReader:
         self.result_ms = {}  # (phase, index) -> the result record's timestamp (CreateTime, ms)
         self.statuses = {}   # fleetkeeper result status -> count (kcat results have none)
         self.duplicates = 0
+        # Results read per phase, kept as they come: wait_for asks after every poll, and counting
+        # `seen` each time cost the reader O(N^2) CPU, taken from the pipeline it measures.
+        self.counts = {}
 
     def poll(self, parse_status):
         # Small batches: the read time of a batch stands for each of its records.
@@ -358,15 +384,19 @@ class ResultReader:
                 self.duplicates += 1
                 continue
             self.seen[ident] = now
+            self.counts[ident[0]] = self.counts.get(ident[0], 0) + 1
             self.stamps[ident] = int(found.group(3))
             self.result_ms[ident] = m.timestamp()[1]
             if parse_status:
-                status = json.loads(m.value()).get("status", "?")
+                # The status alone, without decoding the whole result in Python for each record.
+                value = m.value()
+                found = STATUS.search(value)
+                status = found.group(1).decode() if found else json.loads(value).get("status", "?")
                 self.statuses[status] = self.statuses.get(status, 0) + 1
         return len(msgs)
 
     def count(self, phase):
-        return sum(1 for p, _ in self.seen if p == phase)
+        return self.counts.get(phase, 0)
 
     def wait_for(self, phase, n, timeout, pipeline, parse_status, fillers):
         deadline = time.time() + timeout
@@ -383,6 +413,38 @@ class ResultReader:
 
     def close(self):
         self.consumer.close()
+
+
+def count_statuses(brokers, topics, phase, n, timeout):
+    """Status -> count over the first result of each of the n inputs of `phase`, read again from
+    the results topic."""
+    consumer = Consumer({
+        "bootstrap.servers": brokers, "group.id": "bench-statuses-" + uuid.uuid4().hex,
+        "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+        "enable.auto.commit": False})
+    consumer.subscribe([topics.results])
+    seen, statuses = set(), {}
+    deadline = time.time() + timeout
+    try:
+        while len(seen) < n:
+            if time.time() > deadline:
+                raise RuntimeError(f"only {len(seen)} of {n} results found again on "
+                                   f"{topics.results}")
+            for m in consumer.consume(1000, 0.5):
+                found = None if m.error() else STAMP.search(m.key() or b"")
+                if not found or found.group(1).decode() != phase:
+                    continue
+                index = int(found.group(2))
+                if index in seen:
+                    continue
+                seen.add(index)
+                value = m.value()
+                status = STATUS.search(value)
+                status = status.group(1).decode() if status else json.loads(value).get("status", "?")
+                statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        consumer.close()
+    return statuses
 
 
 def percentile(sorted_values, q):
@@ -406,10 +468,15 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
         t0 = time.time_ns()
         broker = broker_pid()
         broker_cpu0 = cpu_seconds(broker) if broker else 0.0
+        driver0 = time.process_time()
         pipeline.start()
-        reader.wait_for("b", args.events, args.timeout, pipeline, parse_status, fillers)
+        # The results' statuses are counted after the run (count_statuses), not while it is
+        # measured: this driver shares the cores with the pipeline, and kcat's results have none.
+        reader.wait_for("b", args.events, args.timeout, pipeline, False, fillers)
         # CPU per event of the throughput phase (start-up included): where the time goes.
         out["cpu_us_per_event"] = 1e6 * sum(cpu_seconds(p) for p in pipeline.pids()) / args.events
+        # This driver's own CPU (reading the results) over the same phase: it shares the cores.
+        out["driver_cpu_us_per_event"] = 1e6 * (time.process_time() - driver0) / args.events
         if side == "fleetkeeper":
             # Per thread, in creation order (the poll thread first, then each librdkafka client's
             # main and broker threads): which of them the CPU goes to.
@@ -447,7 +514,10 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
         out["max_ms"] = lat[-1]
         out["duplicates"] = reader.duplicates
         if parse_status:
-            out["statuses"] = reader.statuses
+            statuses = count_statuses(brokers, topics, "b", args.events, args.timeout)
+            for status, n in reader.statuses.items():
+                statuses[status] = statuses.get(status, 0) + n
+            out["statuses"] = statuses
         reader.close()
     finally:
         pipeline.stop()
@@ -528,7 +598,7 @@ def main():
     print(f"pipeline benchmark: {m['cpus']} CPUs ({m['cpu']}), load average "
           f"{m['load_average'][0]:.1f}; logs in {workdir}")
     print(f"  {'side':<14} {'events/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'cpu us/ev':>10} {'broker us/ev':>13}  (throughput: {args.events} events; "
+          f"{'cpu us/ev':>10} {'broker us/ev':>13} {'driver us/ev':>13}  (throughput: {args.events} events; "
           f"latency: {args.latency_events} at {args.latency_rate:g}/s)")
     for i, rnd in enumerate(rounds, 1):
         for side in sides:
@@ -536,7 +606,8 @@ def main():
             label = f"{side} #{i}" if len(rounds) > 1 else side
             print(f"  {label:<14} {r['events_per_s']:>8.0f} {r['p50_ms']:>8.1f} "
                   f"{r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} {r['cpu_us_per_event']:>10.1f} "
-                  f"{r.get('broker_cpu_us_per_event', float('nan')):>13.1f}")
+                  f"{r.get('broker_cpu_us_per_event', float('nan')):>13.1f} "
+                  f"{r['driver_cpu_us_per_event']:>13.1f}")
             if r.get("thread_cpu_us_per_event"):
                 print("    threads us/ev: " + ", ".join(
                     f"{name} {us:g}" for name, us in r["thread_cpu_us_per_event"]))
