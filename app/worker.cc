@@ -608,7 +608,10 @@ size_t Worker::ProduceStateRecords(const std::vector<consumers::OutRecord>& outs
 
 void Worker::Close() {
   closing_->store(true);
-  ingest_.reset();  // before the producer it produces with
+  // Before the producer it produces with. Drained unless the worker failed: the revoke in
+  // rd_kafka_consumer_close commits the open batch, which must not go without its outputs.
+  if (ingest_ && fatal_code_.load() == 0) ingest_->Drain();
+  ingest_.reset();
   restore_executor_.reset();
   executor_.reset();   // no step completes (and wakes the queue) after this
   wake_queue_.reset();
