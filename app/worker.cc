@@ -389,6 +389,7 @@ int Worker::Run() {
     if (BatchOpen()) CommitBatch();
   }
   Close();
+  code = fatal_code_.load();  // the last commit, or the ingest lane, may have failed since
   if (code != 0) {
     std::fprintf(stderr, "fleetkeeper: %s\n", fatal_reason_.c_str());
   } else {
