@@ -331,6 +331,8 @@ Status Worker::Start() {
   if (auto st = StartControl(); !st.ok()) return st;
   if (auto st = CreateConsumer(); !st.ok()) return st;
   ingest_ = std::make_unique<Lane<KafkaMessagePtr>>("fk:ingest", [this](KafkaMessagePtr& owned) {
+    // After a fatal error nothing commits again: the records in hand are left for the next owner.
+    if (fatal_code_.load() != 0) return;
     const rd_kafka_message_t* msg = owned.get();
     try {
       ProcessInput(msg);
@@ -620,7 +622,11 @@ void Worker::Close() {
     if (fatal_code_.load() == 0) {
       rd_kafka_consumer_close(consumer_.get());
     }
-    consumer_.reset();
+    // Destroying a consumer that was not closed runs the rebalance callback (a revoke), which
+    // must still find consumer_ (unique_ptr::reset would clear it first: librdkafka then
+    // crashed on a null handle in every fenced worker's exit).
+    rd_kafka_destroy(consumer_.get());
+    (void)consumer_.release();
   }
   if (producer_) {
     if (fatal_code_.load() == 0) rd_kafka_flush(producer_.get(), 5000);
@@ -1150,20 +1156,20 @@ void Worker::RewindPartitions(const std::vector<PartitionKey>& partitions) {
 void Worker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   InvokeCallback("rebalance", [&] {
-    static_cast<Worker*>(opaque)->Rebalance(err, partitions);
+    static_cast<Worker*>(opaque)->Rebalance(rk, err, partitions);
   });
-  (void)rk;
 }
 
-void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(consumer_.get()), "COOPERATIVE") == 0;
+void Worker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t* partitions) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     spdlog::info("assigned {} partitions", partitions->cnt);
     if (cooperative) {
-      KafkaErrorPtr e(rd_kafka_incremental_assign(consumer_.get(), partitions));
+      KafkaErrorPtr e(rd_kafka_incremental_assign(rk, partitions));
       if (e) spdlog::error("incremental_assign: {}", rd_kafka_error_string(e.get()));
     } else {
-      rd_kafka_assign(consumer_.get(), partitions);
+      rd_kafka_assign(rk, partitions);
     }
     // A work partition stays paused until its cells are restored from fleet.state.
     for (int i = 0; i < partitions->cnt; ++i) {
@@ -1173,10 +1179,13 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
   }
   // Revoke or lost: close the open batch first, so that after this callback returns nothing more
   // is written for these partitions.
-  const bool lost = rd_kafka_assignment_lost(consumer_.get()) != 0;
+  const bool lost = rd_kafka_assignment_lost(rk) != 0;
   spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
   if (ingest_) ingest_->Drain();
-  if (txn_open_ || (!transactional_ && BatchOpen())) {
+  if (fatal_code_.load() != 0) {
+    // The worker is stopping on a fatal error (its producer fenced, say): nothing can commit, and
+    // the next owner reads the open batch again from the committed offsets.
+  } else if (txn_open_ || (!transactional_ && BatchOpen())) {
     if (lost && transactional_) {
       AbortBatch("assignment lost");
     } else {
@@ -1196,10 +1205,10 @@ void Worker::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*
     PauseResume(p, false);  // every paused partition is resumed before it is unassigned
   }
   if (cooperative) {
-    KafkaErrorPtr e(rd_kafka_incremental_unassign(consumer_.get(), partitions));
+    KafkaErrorPtr e(rd_kafka_incremental_unassign(rk, partitions));
     if (e) spdlog::error("incremental_unassign: {}", rd_kafka_error_string(e.get()));
   } else {
-    rd_kafka_assign(consumer_.get(), nullptr);
+    rd_kafka_assign(rk, nullptr);
   }
 }
 

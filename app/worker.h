@@ -141,7 +141,8 @@ class Worker {
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* partitions);
 
   v1::WorkerConfig config_;
   WorkerHooks hooks_;
