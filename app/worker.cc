@@ -740,8 +740,8 @@ bool Worker::Process(KafkaMessagePtr& owned) {
     if (!runtime_->Owns(msg->partition)) {
       // Fetched before the partition was paused for a restore: read it again afterwards.
       KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(msg->rkt), msg->partition)->offset =
-          msg->offset;
+      rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(msg->rkt), msg->partition)
+          ->offset = msg->offset;
       KafkaErrorPtr e(rd_kafka_seek_partitions(consumer_.get(), tp.get(), 5000));
       if (e) spdlog::warn("seek back {}/{}: {}", topic, msg->partition, rd_kafka_error_string(e.get()));
       return false;
