@@ -271,8 +271,7 @@ void WorkflowRuntime::EndBatch(std::vector<consumers::OutRecord>* out, std::set<
       out->push_back(std::move(r));
     }
     st.batch_seen.clear();
-    touched->insert(p);
-    Touch(p);
+    touched->insert(p);  // already in touched_: OnWorkItem touched p when it saw the ids
   }
 }
 
