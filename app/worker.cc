@@ -96,6 +96,7 @@ WorkerHooks WorkerHooks::FromEnvironment() {
   WorkerHooks h;
   if (const char* v = std::getenv("FK_TEST_CRASH_BEFORE_COMMIT")) h.crash_before_commit_batch = std::atoi(v);
   if (const char* v = std::getenv("FK_TEST_ABORT_BATCH")) h.abort_batch = std::atoi(v);
+  if (const char* v = std::getenv("FK_TEST_SLOW_COMMIT_BATCH")) h.slow_commit_batch = std::atoi(v);
   return h;
 }
 
@@ -330,18 +331,8 @@ Status Worker::Start() {
   // Freeze state first: no mutating step may start before fleet.control is read to its end.
   if (auto st = StartControl(); !st.ok()) return st;
   if (auto st = CreateConsumer(); !st.ok()) return st;
-  ingest_ = std::make_unique<Lane<KafkaMessagePtr>>("fk:ingest", [this](KafkaMessagePtr& owned) {
-    // After a fatal error nothing commits again: the records in hand are left for the next owner.
-    if (fatal_code_.load() != 0) return;
-    const rd_kafka_message_t* msg = owned.get();
-    try {
-      ProcessInput(msg);
-    } catch (const std::exception& e) {
-      // The input would be committed without an outcome: retry the batch instead.
-      FailBatch(fmt::format("record {}/{}@{}: {}", rd_kafka_topic_name(msg->rkt), msg->partition,
-                            msg->offset, e.what()));
-    }
-  });
+  ingest_ = std::make_unique<Lane<LaneItem>>("fk:ingest",
+                                              [this](LaneItem& item) { OnLaneItem(item); });
   // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
   // for the batch to close: the executor refills as fast as steps finish.
   wake_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
@@ -388,6 +379,7 @@ int Worker::Run() {
   int code = fatal_code_.load();
   if (code == 0) {
     // Graceful: finish the open batch, then leave the group (the revoke callback commits too).
+    if (CommitRunning()) FinishCommit();
     if (BatchOpen()) CommitBatch();
   }
   Close();
@@ -610,11 +602,17 @@ size_t Worker::ProduceStateRecords(const std::vector<consumers::OutRecord>& outs
 }
 
 void Worker::Close() {
+  // The lane must reach the committing batch's mark: before the lane goes.
+  if (CommitRunning()) FinishCommit();
   closing_->store(true);
   // Before the producer it produces with. Drained unless the worker failed: the revoke in
   // rd_kafka_consumer_close commits the open batch, which must not go without its outputs.
   if (ingest_ && fatal_code_.load() == 0) ingest_->Drain();
   ingest_.reset();
+  // Records still held (the worker failed with a batch staged) go before their consumer:
+  // rd_kafka_destroy waits for every message of its handle and would hang.
+  staged_.clear();
+  held_.clear();
   restore_executor_.reset();
   executor_.reset();   // no step completes (and wakes the queue) after this
   wake_queue_.reset();
@@ -639,6 +637,8 @@ void Worker::Close() {
 }
 
 void Worker::PollBatch() {
+  if (CommitRunning()) OverlapCommit();
+  if (fatal_code_.load() != 0) return;
   DrainRestores();
   PollControl(0);
   const int64_t opened = clock_.MonotonicMs();
@@ -674,45 +674,91 @@ void Worker::PollBatch() {
       continue;
     }
     if (msg->err) {
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-      if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
-        char buf[512];
-        rd_kafka_fatal_error(consumer_.get(), buf, sizeof(buf));
-        SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", buf));
-        return;
-      }
-      spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg.get()));
+      if (!ConsumerErrorOk(msg.get())) return;
       continue;
     }
     if (!EnsureTransaction()) return;
-    // Records come in runs per partition: the run's offset slot is kept, not looked up (and its
-    // key built) for each record.
-    const rd_kafka_topic_t* rkt = msg->rkt;
-    const int32_t partition = msg->partition;
-    const int64_t next = msg->offset + 1;
-    const bool same_run = last_slot_ != nullptr && rkt == last_rkt_ && partition == last_partition_;
-    std::optional<PartitionKey> where;
-    if (!same_run) where.emplace(rd_kafka_topic_name(rkt), partition);
-    if (!Process(msg)) continue;  // an input record now belongs to the ingest lane
+    Admit(msg);
     if (fatal_code_.load() != 0) return;
-    if (!same_run) {
-      last_slot_ = &batch_offsets_[std::move(*where)];
-      last_rkt_ = rkt;
-      last_partition_ = partition;
-    }
-    *last_slot_ = next;
-    ++batch_records_;
     if (batch_failing_.load()) break;  // it will be read again: stop adding to it
   }
   if (fatal_code_.load() == 0) RunPump();
   if (BatchOpen() && fatal_code_.load() == 0) {
     const int64_t records = batch_records_;
     const int64_t closed = clock_.MonotonicMs();
+    if (transactional_) {
+      StartCommit();  // finished by the next PollBatch, which reads meanwhile
+      spdlog::debug("batch of {} records: filled in {} ms ({} ms waiting for records)", records,
+                    closed - opened, waited_ms);
+      return;
+    }
     const bool committed = CommitBatch();
     spdlog::debug("batch of {} records: filled in {} ms ({} ms waiting for records), {} in {} ms",
                   records, closed - opened, waited_ms, committed ? "committed" : "not committed",
                   clock_.MonotonicMs() - closed);
   }
+}
+
+bool Worker::ConsumerErrorOk(const rd_kafka_message_t* msg) {
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return true;
+  if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(consumer_.get(), buf, sizeof(buf));
+    SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", buf));
+    return false;
+  }
+  spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg));
+  return true;
+}
+
+bool Worker::Admit(KafkaMessagePtr& msg) {
+  // Records come in runs per partition: the run's offset slot is kept, not looked up (and its
+  // key built) for each record.
+  const rd_kafka_topic_t* rkt = msg->rkt;
+  const int32_t partition = msg->partition;
+  const int64_t next = msg->offset + 1;
+  const bool same_run = last_slot_ != nullptr && rkt == last_rkt_ && partition == last_partition_;
+  std::optional<PartitionKey> where;
+  if (!same_run) where.emplace(rd_kafka_topic_name(rkt), partition);
+  if (!Process(msg)) return false;  // an input record now belongs to the ingest lane
+  if (!same_run) {
+    last_slot_ = &batch_offsets_[std::move(*where)];
+    last_rkt_ = rkt;
+    last_partition_ = partition;
+  }
+  *last_slot_ = next;
+  ++batch_records_;
+  return true;
+}
+
+void Worker::OverlapCommit() {
+  // Inputs go to the lane, which stages their outputs; work items wait in held_ (processing one
+  // changes memory that must not run ahead of the commit). The committer yields the consumer
+  // queue when it is done, so the poll below returns at once.
+  while (CommitRunning() && !commit_done_.load() && !stop_.load() && fatal_code_.load() == 0 &&
+         batch_records_ < batch_max_records_) {
+    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(kIdlePumpMs)));
+    if (!msg) continue;
+    if (msg->err) {
+      if (!ConsumerErrorOk(msg.get())) break;
+      continue;
+    }
+    // A rebalance in the poll above finished the commit and began the next batch: carry on
+    // normally.
+    if (!CommitRunning()) {
+      if (!EnsureTransaction()) return;
+      Admit(msg);
+      return;
+    }
+    if (rd_kafka_topic_name(msg->rkt) == plan_.work) {
+      held_.push_back(std::move(msg));
+      ++batch_records_;
+    } else {
+      staged_any_ = true;
+      Admit(msg);
+    }
+  }
+  if (CommitRunning()) FinishCommit();
 }
 
 bool Worker::EnsureTransaction() {
@@ -735,7 +781,7 @@ bool Worker::Process(KafkaMessagePtr& owned) {
   const rd_kafka_message_t* msg = owned.get();
   const std::string_view topic = rd_kafka_topic_name(msg->rkt);
   if (input_topics_.count(topic)) {
-    ingest_->Push(std::move(owned));
+    ingest_->Push(LaneItem{std::move(owned), LaneItem::Kind::kRecord});
   } else if (topic == plan_.work) {
     if (!runtime_->Owns(msg->partition)) {
       // Fetched before the partition was paused for a restore: read it again afterwards.
@@ -772,14 +818,66 @@ consumers::InputRecord ToInput(const rd_kafka_message_t* msg, bool with_headers 
 
 }  // namespace
 
-void Worker::ProcessInput(const rd_kafka_message_t* msg) {
-  consumers::InputRecord in = ToInput(msg);
-  if (!poison_.empty()) {
-    auto poisoned = poison_.find(SourceKey{in.topic, in.partition, in.offset});
-    if (poisoned != poison_.end()) {
-      ProduceFor(in, consumers::DlqRecord(in, poisoned->second, out_topics_));
+std::optional<std::string> Worker::Poisoned(const consumers::InputRecord& in) const {
+  if (!any_poison_.load()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(poison_mu_);
+  auto it = poison_.find(SourceKey{in.topic, in.partition, in.offset});
+  if (it == poison_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Worker::OnLaneItem(LaneItem& item) {
+  switch (item.kind) {
+    case LaneItem::Kind::kCloseBatch:
+      // Every input before this mark has its output in the committing transaction.
+      lane_staging_ = true;
+      lane_closed_.set_value();
+      return;
+    case LaneItem::Kind::kOpenBatch: {
+      // The next transaction has begun: what was staged during the commit goes out first.
+      lane_staging_ = false;
+      std::vector<std::pair<KafkaMessagePtr, consumers::OutRecord>> staged;
+      staged.swap(staged_);
+      if (!staged_failure_.empty()) FailBatch(std::exchange(staged_failure_, {}));
+      if (fatal_code_.load() != 0) return;
+      for (auto& [msg, out] : staged) ProduceFor(ToInput(msg.get()), std::move(out));
       return;
     }
+    case LaneItem::Kind::kRecord:
+      break;
+  }
+  // After a fatal error nothing commits again: the records in hand are left for the next owner.
+  if (fatal_code_.load() != 0) return;
+  const rd_kafka_message_t* msg = item.msg.get();
+  const std::string where = fmt::format("record {}/{}@{}", rd_kafka_topic_name(msg->rkt),
+                                        msg->partition, msg->offset);
+  try {
+    ProcessInput(item.msg);
+  } catch (const std::exception& e) {
+    // The input would be committed without an outcome: retry the batch instead (the next one,
+    // if this input belongs to it).
+    std::string why = fmt::format("{}: {}", where, e.what());
+    if (!lane_staging_) {
+      FailBatch(std::move(why));
+    } else if (staged_failure_.empty()) {
+      staged_failure_ = std::move(why);
+    }
+  }
+}
+
+void Worker::ProcessInput(KafkaMessagePtr& owned) {
+  consumers::InputRecord in = ToInput(owned.get());
+  // Produced now, or staged with its input while the batch before it commits.
+  auto emit = [&](consumers::OutRecord out) {
+    if (lane_staging_) {
+      staged_.emplace_back(std::move(owned), std::move(out));
+    } else {
+      ProduceFor(in, std::move(out));
+    }
+  };
+  if (std::optional<std::string> why = Poisoned(in)) {
+    emit(consumers::DlqRecord(in, *why, out_topics_));
+    return;
   }
   consumers::Normalized n = consumers::Normalize(in, normalize_options_);
   LogEventScope scope(n.event.id());
@@ -789,19 +887,19 @@ void Worker::ProcessInput(const rd_kafka_message_t* msg) {
         spdlog::debug("ingest: {} -> cell {}", consumers::EventKind(n.event),
                       consumers::CellOf(n.event));
       }
-      ProduceFor(in, consumers::WorkRecord(n.event, out_topics_));
+      emit(consumers::WorkRecord(n.event, out_topics_));
       break;
     case consumers::Disposition::kSkipped: {
       spdlog::debug("ingest: skipped: {}", n.reason);
       v1::Result r = consumers::MakeResult(n.event, v1::Result::SKIPPED, n.reason, "",
                                            clock_.NowMs());
-      ProduceFor(in, consumers::ResultRecord(r, out_topics_));
+      emit(consumers::ResultRecord(r, out_topics_));
       break;
     }
     case consumers::Disposition::kUnreadable:
       spdlog::info("ingest: unreadable record {}/{}@{}: {}", in.topic, in.partition, in.offset,
                    n.reason);
-      ProduceFor(in, consumers::DlqRecord(in, n.reason, out_topics_));
+      emit(consumers::DlqRecord(in, n.reason, out_topics_));
       break;
   }
 }
@@ -812,12 +910,9 @@ void Worker::ProcessWork(const rd_kafka_message_t* msg) {
     const consumers::InputRecord whole = ToInput(msg);
     ProduceFor(whole, consumers::DlqRecord(whole, why, out_topics_));
   };
-  if (!poison_.empty()) {
-    auto poisoned = poison_.find(SourceKey{in.topic, in.partition, in.offset});
-    if (poisoned != poison_.end()) {
-      dead_letter(poisoned->second);
-      return;
-    }
+  if (std::optional<std::string> why = Poisoned(in)) {
+    dead_letter(*why);
+    return;
   }
   v1::Event event;
   if (in.payload.empty() ||
@@ -925,6 +1020,11 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
 }
 
 bool Worker::CommitBatch() {
+  if (transactional_) {
+    if (CommitRunning()) FinishCommit();
+    StartCommit();
+    return FinishCommit();
+  }
   const int64_t started = clock_.MonotonicMs();
   // Every output of the batch's inputs is produced before the batch commits.
   if (ingest_) ingest_->Drain();
@@ -935,7 +1035,7 @@ bool Worker::CommitBatch() {
     runtime_->EndBatch(&outs, &touched);
     ProduceStateRecords(outs, touched);
   }
-  bool ok = transactional_ ? CommitTransactional() : CommitAtLeastOnce();
+  const bool ok = CommitAtLeastOnce();
   commit_ms_total_ += clock_.MonotonicMs() - started;
   if (ok) {
     ++batches_committed_;
@@ -952,22 +1052,75 @@ bool Worker::CommitBatch() {
   return ok;
 }
 
-bool Worker::CommitTransactional() {
-  if (!batch_failed_.empty() && txn_open_) {
-    AbortBatch(batch_failed_);
-    return false;
+void Worker::StartCommit() {
+  commit_started_ms_ = clock_.MonotonicMs();
+  // The lane marks where the batch ends; the committer waits for the mark, so that every output
+  // of the batch's inputs is in the transaction, while the poll thread goes on reading.
+  lane_closed_ = std::promise<void>();
+  std::shared_future<void> lane_closed = lane_closed_.get_future().share();
+  if (ingest_) {
+    ingest_->Push(LaneItem{nullptr, LaneItem::Kind::kCloseBatch});
+  } else {
+    lane_closed_.set_value();
   }
-  ClearBatchFailure();
-  if (!txn_open_) return true;
+  if (runtime_) {
+    // The event ids the batch's work items carried, a record per partition.
+    std::vector<consumers::OutRecord> outs;
+    std::set<int32_t> touched;
+    runtime_->EndBatch(&outs, &touched);
+    ProduceStateRecords(outs, touched);
+  }
+  committing_offsets_ = std::move(batch_offsets_);
+  batch_offsets_.clear();
+  last_slot_ = nullptr;
+  committing_records_ = batch_records_;
+  batch_records_ = 0;
+  commit_done_.store(false);
+  committer_ = std::thread([this, lane_closed] {
+    pthread_setname_np(pthread_self(), "fk:commit");
+    commit_outcome_ = RunCommit(lane_closed);
+    commit_done_.store(true);
+    if (wake_queue_) rd_kafka_queue_yield(wake_queue_.get());  // the poll thread waits in a poll
+  });
+}
+
+Worker::CommitOutcome Worker::RunCommit(std::shared_future<void> lane_closed) {
+  lane_closed.wait();
+  CommitOutcome outcome;
+  {
+    std::lock_guard<std::mutex> lock(batch_failed_mu_);
+    if (!batch_failed_.empty()) {
+      outcome.why = batch_failed_;
+      return outcome;
+    }
+  }
+  if (!txn_open_) {  // nothing was read or produced
+    outcome.ok = true;
+    return outcome;
+  }
+  auto failed = [&](const char* call, const rd_kafka_error_t* err) {
+    if (rd_kafka_error_is_fatal(err)) {
+      outcome.fatal_code = kExitFenced;
+      outcome.why = fmt::format("transactional.id {}: {}", transactional_id_,
+                                rd_kafka_error_string(err));
+    } else {
+      outcome.why = fmt::format("{}: {}", call, rd_kafka_error_string(err));
+    }
+    return outcome;
+  };
   const int64_t batch_no = batches_committed_ + 1;
+  if (hooks_.slow_commit_batch > 0 && batch_no == hooks_.slow_commit_batch) {
+    hooks_.slow_commit_batch = 0;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
   if (hooks_.abort_batch > 0 && batch_no == hooks_.abort_batch) {
     hooks_.abort_batch = 0;
-    AbortBatch("injected abortable error (test hook)");
-    return false;
+    outcome.why = "injected abortable error (test hook)";
+    return outcome;
   }
   KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
-      static_cast<int>(batch_offsets_.size())));
-  for (const auto& [tp, off] : batch_offsets_) {
+      static_cast<int>(committing_offsets_.size())));
+  for (const auto& [tp, off] : committing_offsets_) {
     rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset = off;
   }
   for (int attempt = 0;; ++attempt) {
@@ -976,14 +1129,11 @@ bool Worker::CommitTransactional() {
     KafkaErrorPtr err(
         rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), gmd.get(), -1));
     if (!err) break;
-    if (rd_kafka_error_is_fatal(err.get())) {
-      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
-                                        rd_kafka_error_string(err.get())));
-      return false;
+    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
+        attempt < 5) {
+      continue;
     }
-    if (rd_kafka_error_is_retriable(err.get()) && attempt < 5) continue;
-    AbortBatch(fmt::format("send_offsets_to_transaction: {}", rd_kafka_error_string(err.get())));
-    return false;
+    return failed("send_offsets_to_transaction", err.get());
   }
   if (hooks_.crash_before_commit_batch > 0 && batch_no == hooks_.crash_before_commit_batch) {
     spdlog::warn("test hook: SIGKILL between send_offsets_to_transaction and commit_transaction");
@@ -992,27 +1142,86 @@ bool Worker::CommitTransactional() {
   for (int attempt = 0;; ++attempt) {
     KafkaErrorPtr err(rd_kafka_commit_transaction(producer_.get(), -1));
     if (!err) break;
-    if (rd_kafka_error_is_fatal(err.get())) {
-      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
-                                        rd_kafka_error_string(err.get())));
-      return false;
+    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
+        attempt < 5) {
+      continue;
     }
-    if (rd_kafka_error_is_retriable(err.get()) && attempt < 5) continue;
-    AbortBatch(fmt::format("commit_transaction: {}", rd_kafka_error_string(err.get())));
+    return failed("commit_transaction", err.get());
+  }
+  outcome.ok = true;
+  return outcome;
+}
+
+bool Worker::FinishCommit() {
+  committer_.join();
+  const CommitOutcome outcome = std::move(commit_outcome_);
+  commit_outcome_ = CommitOutcome();
+  const int64_t took = clock_.MonotonicMs() - commit_started_ms_;
+  commit_ms_total_ += took;
+  std::vector<KafkaMessagePtr> held;
+  held.swap(held_);
+  batch_records_ -= static_cast<int>(held.size());  // counted again as they are admitted
+  const bool staged = std::exchange(staged_any_, false);
+  spdlog::debug("commit of {} records: {} in {} ms, {} records read meanwhile",
+                committing_records_, outcome.ok ? "committed" : "failed", took,
+                batch_records_ + static_cast<int>(held.size()));
+  if (outcome.fatal_code != 0) SetFatal(outcome.fatal_code, outcome.why);
+  if (fatal_code_.load() != 0) {
+    committing_offsets_.clear();
+    return false;  // nothing commits again; the lane's staged outputs go with it
+  }
+  if (!outcome.ok) {
+    // Both batches go: the one that did not commit and the one read meanwhile.
+    spdlog::warn("commit of {} records failed; the {} records read meanwhile are read again too",
+                 committing_records_, batch_records_ + static_cast<int>(held.size()));
+    std::vector<PartitionKey> also;
+    for (const auto& [tp, off] : committing_offsets_) also.push_back(tp);
+    for (const auto& m : held) also.emplace_back(rd_kafka_topic_name(m->rkt), m->partition);
+    committing_offsets_.clear();
+    AbortBatch(outcome.why, also);
     return false;
   }
+  ClearBatchFailure();
   txn_open_ = false;
   {
     std::lock_guard<std::mutex> lock(failures_mu_);
     failures_.clear();
   }
-  ForgetCommittedPoison();
+  deliveries_.Clear();
+  ++batches_committed_;
+  records_done_ += committing_records_;
+  for (const auto& [tp, off] : committing_offsets_) {
+    if (tp.first == plan_.work) work_committed_[tp.second] = off;
+  }
+  ForgetCommittedPoison(committing_offsets_);
+  committing_offsets_.clear();
+  if (runtime_) runtime_->OnCommitted();
+  // What was read meanwhile joins a new transaction: the lane produces the staged outputs, and the
+  // work items are processed now, in the order they came.
+  if ((staged || !held.empty()) && !EnsureTransaction()) {
+    std::vector<PartitionKey> also;
+    for (const auto& m : held) also.emplace_back(rd_kafka_topic_name(m->rkt), m->partition);
+    AbortBatch("cannot begin the next transaction", also);
+    return true;
+  }
+  if (ingest_) ingest_->Push(LaneItem{nullptr, LaneItem::Kind::kOpenBatch});
+  // A partition sought back (its cells are being restored) is read again from that record: the
+  // held records after it are read again too, not processed now.
+  std::set<std::pair<const rd_kafka_topic_t*, int32_t>> sought_back;
+  for (auto& m : held) {
+    if (sought_back.count({m->rkt, m->partition})) continue;
+    const std::pair<const rd_kafka_topic_t*, int32_t> where{m->rkt, m->partition};
+    if (!Admit(m)) sought_back.insert(where);
+    if (fatal_code_.load() != 0) break;
+  }
   return true;
 }
 
-void Worker::ForgetCommittedPoison() {
+void Worker::ForgetCommittedPoison(const std::map<PartitionKey, int64_t>& committed) {
   // Inputs dead-lettered in the committed batch are done; forget them.
-  for (const auto& [tp, off] : batch_offsets_) {
+  if (!any_poison_.load()) return;
+  std::lock_guard<std::mutex> lock(poison_mu_);
+  for (const auto& [tp, off] : committed) {
     for (auto it = poison_.begin(); it != poison_.end();) {
       if (std::get<0>(it->first) == tp.first && std::get<1>(it->first) == tp.second &&
           std::get<2>(it->first) < off) {
@@ -1022,6 +1231,7 @@ void Worker::ForgetCommittedPoison() {
       }
     }
   }
+  any_poison_.store(!poison_.empty());
 }
 
 bool Worker::CommitAtLeastOnce() {
@@ -1070,19 +1280,25 @@ bool Worker::CommitAtLeastOnce() {
     RestoreTouched();
     return false;
   }
-  ForgetCommittedPoison();
+  ForgetCommittedPoison(batch_offsets_);
   return true;
 }
 
 void Worker::CollectDeliveryFailures() {
   std::lock_guard<std::mutex> lock(failures_mu_);
+  std::lock_guard<std::mutex> poison_lock(poison_mu_);
   for (const auto& [src, why] : failures_) {
     if (std::get<2>(src) >= 0) poison_[src] = why;
   }
+  any_poison_.store(!poison_.empty());
 }
 
-void Worker::AbortBatch(const std::string& reason) {
+void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also) {
   if (ingest_) ingest_->Drain();  // nothing more is produced into the transaction it aborts
+  // Outputs the lane staged for a batch read during a commit go with it (the lane is idle).
+  staged_.clear();
+  staged_failure_.clear();
+  lane_staging_ = false;
   const std::string why = reason;  // it may be batch_failed_ itself
   spdlog::warn("aborting the batch: {}", why);
   ClearBatchFailure();
@@ -1110,9 +1326,9 @@ void Worker::AbortBatch(const std::string& reason) {
     std::lock_guard<std::mutex> lock(failures_mu_);
     failures_.clear();
   }
-  std::vector<PartitionKey> parts;
-  for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
-  RewindPartitions(parts);
+  std::set<PartitionKey> parts(also.begin(), also.end());
+  for (const auto& [tp, off] : batch_offsets_) parts.insert(tp);
+  RewindPartitions({parts.begin(), parts.end()});
   batch_offsets_.clear();
   last_slot_ = nullptr;
   batch_records_ = 0;
@@ -1181,6 +1397,7 @@ void Worker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   // is written for these partitions.
   const bool lost = rd_kafka_assignment_lost(rk) != 0;
   spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
+  if (CommitRunning()) FinishCommit();
   if (ingest_) ingest_->Drain();
   if (fatal_code_.load() != 0) {
     // The worker is stopping on a fatal error (its producer fenced, say): nothing can commit, and

@@ -1,17 +1,27 @@
 // The worker: one consumer group over the input topics and fleet.work, one transactional producer.
-// Both stages run on the poll thread; each batch's outputs and consumed offsets commit in one Kafka
-// transaction (DESIGN.md "Guarantees"), or, on the embedded broker, at least once.
+// Hop 1 (inputs) runs on the ingest lane, hop 2 (work items) on the poll thread; each batch's
+// outputs and consumed offsets commit in one Kafka transaction (DESIGN.md "Guarantees"), or, on
+// the embedded broker, at least once.
+//
+// A transactional commit runs on a thread of its own while the poll thread reads the next batch:
+// its input records are normalized by the lane and their outputs held (staged), its work items
+// held unprocessed, and nothing is produced until the commit has succeeded and the next
+// transaction begun. If the commit fails, both batches are thrown away and read again from the
+// committed offsets; memory is rebuilt as after any abort.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -45,6 +55,8 @@ struct WorkerHooks {
   // and commit_transaction of the Nth batch; treat the Nth commit as an abortable failure.
   int crash_before_commit_batch = 0;
   int abort_batch = 0;
+  // The Nth commit waits a second before it starts, so that the next batch is read meanwhile.
+  int slow_commit_batch = 0;
   // In-process tests: use this mock cluster (owned by the test) as the embedded broker, so that
   // faults can be injected into it.
   rd_kafka_mock_cluster_t* embedded_cluster = nullptr;
@@ -69,9 +81,11 @@ class Worker {
   int64_t records_done() const { return records_done_.load(); }
   // Times a batch could not carry an output and was read again; safe from another thread.
   int64_t batches_failed() const { return batches_failed_.load(); }
-  // Inputs waiting to be dead-lettered because their output could not be produced. Poll thread,
-  // or once Run() has returned.
-  size_t poisoned_inputs() const { return poison_.size(); }
+  // Inputs waiting to be dead-lettered because their output could not be produced.
+  size_t poisoned_inputs() const {
+    std::lock_guard<std::mutex> lock(poison_mu_);
+    return poison_.size();
+  }
 
  private:
   using PartitionKey = std::pair<std::string, int32_t>;
@@ -107,11 +121,36 @@ class Worker {
   Status CreateConsumer();
   void Close();
 
+  // An item of the ingest lane: an input record, or a mark that the batch before it is closing
+  // (what follows is staged) or that the next transaction has begun (staged outputs go out).
+  struct LaneItem {
+    enum class Kind { kRecord, kCloseBatch, kOpenBatch };
+    KafkaMessagePtr msg;
+    Kind kind = Kind::kRecord;
+  };
+  // The outcome of a commit run on the committer thread.
+  struct CommitOutcome {
+    bool ok = false;
+    int fatal_code = 0;   // with `why`: the worker must stop
+    std::string why;      // not ok and not fatal: abort the batch (and the one read meanwhile)
+  };
+
   void PollBatch();
+  // While the last batch commits: reads the next one (see the class comment), then finishes the
+  // commit.
+  void OverlapCommit();
+  // False on a fatal consumer error (the worker is stopping); true for a record or a warning.
+  bool ConsumerErrorOk(const rd_kafka_message_t* msg);
+  // Counts a record into the open batch and processes it (inputs go to the lane). False when it
+  // was not processed: its partition was sought back to it.
+  bool Admit(KafkaMessagePtr& msg);
   // False when the record was not processed (its partition is being restored).
   // An input record is handed to the ingest lane (`msg` is then empty).
   bool Process(KafkaMessagePtr& msg);
-  void ProcessInput(const rd_kafka_message_t* msg);
+  void OnLaneItem(LaneItem& item);  // ingest lane thread
+  // Why an input's output could not be produced last time, if it could not: it is dead-lettered.
+  std::optional<std::string> Poisoned(const consumers::InputRecord& in) const;
+  void ProcessInput(KafkaMessagePtr& msg);
   void ProcessWork(const rd_kafka_message_t* msg);
   void ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out);
   // The open batch cannot commit (an output it needs was not produced): the commit aborts it and
@@ -128,13 +167,21 @@ class Worker {
   }
   // Commits the open batch. Returns false when it had to abort (the batch is rewound).
   bool CommitBatch();
-  bool CommitTransactional();
+  // Transactional: closes the open batch and starts its commit on the committer thread.
+  void StartCommit();
+  bool CommitRunning() const { return committer_.joinable(); }
+  // Waits for the commit started last and applies its outcome: bookkeeping, or an abort of it and
+  // of whatever was read meanwhile. On success the records read meanwhile join a new transaction.
+  // Returns whether the commit succeeded.
+  bool FinishCommit();
+  CommitOutcome RunCommit(std::shared_future<void> lane_closed);  // committer thread
   bool CommitAtLeastOnce();
-  void AbortBatch(const std::string& reason);
+  // Aborts the open transaction and rewinds every partition the open batch (and `also`) read.
+  void AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also = {});
   void RewindPartitions(const std::vector<PartitionKey>& partitions);
   void CollectDeliveryFailures();
   // After a commit: inputs below the committed offsets that were dead-lettered are done.
-  void ForgetCommittedPoison();
+  void ForgetCommittedPoison(const std::map<PartitionKey, int64_t>& committed);
   void SetFatal(int code, const std::string& why);
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -198,6 +245,22 @@ class Worker {
   std::string batch_failed_;
   std::atomic<bool> batch_failing_{false};
   std::vector<consumers::OutRecord> deferred_state_;  // at least once: written by the commit
+
+  // The commit in flight (transactional): its thread, offsets and record count, and its outcome.
+  std::thread committer_;
+  std::map<PartitionKey, int64_t> committing_offsets_;
+  int64_t committing_records_ = 0;
+  int64_t commit_started_ms_ = 0;
+  CommitOutcome commit_outcome_;               // written by the committer before it ends
+  std::atomic<bool> commit_done_{false};
+  std::promise<void> lane_closed_;             // set by the lane at the batch's close mark
+  std::vector<KafkaMessagePtr> held_;          // work items read during the commit
+  bool staged_any_ = false;                    // inputs went to the lane during the commit
+  // Ingest lane thread only (the poll thread touches them once the lane is drained): whether
+  // outputs are staged, and the staged ones with the input each belongs to.
+  bool lane_staging_ = false;
+  std::vector<std::pair<KafkaMessagePtr, consumers::OutRecord>> staged_;
+  std::string staged_failure_;  // an input that could not be processed while staging
   int64_t queue_full_limit_ms_ = 100000;  // longest wait for room in the producer queue
   int64_t batches_committed_ = 0;
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
@@ -210,9 +273,12 @@ class Worker {
   // The input of each record produced since the last commit or abort.
   DeliveryIndex deliveries_;
   // Hop 1 (input -> work item, SKIPPED result, dead letter) off the poll thread.
-  std::unique_ptr<Lane<KafkaMessagePtr>> ingest_;
-  // Inputs whose output could not be produced: next time they go to the DLQ with the error.
+  std::unique_ptr<Lane<LaneItem>> ingest_;
+  // Inputs whose output could not be produced: next time they go to the DLQ with the error. Read
+  // by the lane while a commit is applied, hence the lock (and the flag, to skip it when empty).
+  mutable std::mutex poison_mu_;
   std::map<SourceKey, std::string> poison_;
+  std::atomic<bool> any_poison_{false};
 
   std::atomic<int> fatal_code_{0};
   std::string fatal_reason_;

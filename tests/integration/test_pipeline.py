@@ -2,6 +2,7 @@
 result or a DLQ record), read with read_committed, through crashes, rebalances and aborts."""
 
 import random
+import re
 import signal
 import time
 
@@ -72,10 +73,15 @@ def test_second_worker_joins_and_leaves(topics, tmp_path):
 def test_injected_abortable_error(topics, tmp_path):
     w = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-w"}, extra=NO_AWS), "w",
                       workdir=tmp_path)
-    w.start(extra_env={"FK_TEST_ABORT_BATCH": "3"})
+    # The failing commit takes a second, so that the next batch is read (its inputs normalized,
+    # their outputs staged; its work items held) while it runs: the abort throws both away.
+    w.start(extra_env={"FK_TEST_ABORT_BATCH": "3", "FK_TEST_SLOW_COMMIT_BATCH": "3"})
     driver = InputDriver(topics, N, rate=4000).start()
     outcomes = run_until_done(driver, topics, [w])
-    assert "aborting the batch: injected abortable error" in w.log.read_text()
+    log = w.log.read_text()
+    assert "aborting the batch: injected abortable error" in log
+    meanwhile = re.search(r"commit of \d+ records failed; the (\d+) records read meanwhile", log)
+    assert meanwhile and int(meanwhile.group(1)) > 0, w.tail()
     assert_exactly_one(outcomes, driver.delivered)
 
 
