@@ -914,7 +914,8 @@ void Worker::ProcessWork(const rd_kafka_message_t* msg) {
     dead_letter(*why);
     return;
   }
-  v1::Event event;
+  // Reused from one work item to the next: parsing into it keeps its strings' buffers.
+  v1::Event& event = work_event_;
   if (in.payload.empty() ||
       !event.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size())) ||
       event.id().empty()) {
@@ -928,7 +929,7 @@ void Worker::ProcessWork(const rd_kafka_message_t* msg) {
 }
 
 void Worker::ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out) {
-  out.source_topic = input.topic;
+  if (out.source_topic != input.topic) out.source_topic = input.topic;  // usually set already
   out.source_partition = input.partition;
   out.source_offset = input.offset;
   rd_kafka_resp_err_t err = Produce(out);
@@ -989,7 +990,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
       rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
                           static_cast<ssize_t>(h.value.size()));
     }
-    void* tag = deliveries_.Add({out.source_topic, out.source_partition, out.source_offset});
+    void* tag = deliveries_.Add(out.source_topic, out.source_partition, out.source_offset);
     const void* value = out.value ? out.value->data() : nullptr;
     size_t value_len = out.value ? out.value->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(

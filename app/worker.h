@@ -34,6 +34,7 @@
 #include "consumers/results.h"
 #include "consumers/topics.h"
 #include "fleetkeeper/v1/config.pb.h"
+#include "fleetkeeper/v1/event.pb.h"
 #include "common/executor.h"
 #include "handlers/dispatcher.h"
 #include "handlers/runtime/runtime.h"
@@ -218,6 +219,7 @@ class Worker {
   std::unique_ptr<Executor> executor_;          // workflow steps (runtime.io_threads)
   std::unique_ptr<Executor> restore_executor_;  // state partition restores
   std::unique_ptr<handlers::WorkflowRuntime> runtime_;
+  v1::Event work_event_;  // the work item being processed (poll thread)
   KafkaPtr control_;                            // reads fleet.control in full
   bool frozen_ = false;
 

@@ -190,6 +190,7 @@ OutRecord ResultRecord(const v1::Result& result, const OutputTopics& topics) {
   out.topic = topics.results;
   out.key = result.correlation_id();
   out.value = SerializeResult(result, topics.result_format);
+  out.headers.reserve(2);
   if (topics.result_format == ResultFormat::kProtobuf) {
     out.headers.push_back({"content-type", "application/x-protobuf"});
     out.headers.push_back({"fk-type", "fleetkeeper.v1.Result"});
@@ -208,6 +209,7 @@ OutRecord WorkRecord(const v1::Event& event, const OutputTopics& topics) {
   out.key = CellOf(event);
   out.partition = Murmur2Partition(out.key, topics.work_partitions);
   out.value = event.SerializeAsString();
+  out.headers.reserve(3);
   out.headers.push_back({"content-type", "application/x-protobuf"});
   out.headers.push_back({"fk-type", "fleetkeeper.v1.Event"});
   out.headers.push_back({"fk-event-id", event.id()});

@@ -13,9 +13,9 @@ namespace {
 
 TEST(DeliveryIndex, EachTagFindsItsOwnSource) {
   DeliveryIndex index;
-  void* a = index.Add({"fleet.events", 0, 10});
-  void* b = index.Add({"fleet.events", 1, 20});
-  void* c = index.Add({"fleet.work", 2, 30});
+  void* a = index.Add("fleet.events", 0, 10);
+  void* b = index.Add("fleet.events", 1, 20);
+  void* c = index.Add("fleet.work", 2, 30);
   ASSERT_TRUE(index.Find(b).has_value());
   EXPECT_EQ(*index.Find(a), (DeliveryIndex::Source{"fleet.events", 0, 10}));
   EXPECT_EQ(*index.Find(b), (DeliveryIndex::Source{"fleet.events", 1, 20}));
@@ -25,11 +25,11 @@ TEST(DeliveryIndex, EachTagFindsItsOwnSource) {
 
 TEST(DeliveryIndex, ATagFromBeforeClearFindsNothing) {
   DeliveryIndex index;
-  void* old = index.Add({"fleet.events", 0, 10});
+  void* old = index.Add("fleet.events", 0, 10);
   index.Clear();
   EXPECT_FALSE(index.Find(old).has_value());
   // The same position in the next batch is a different tag.
-  void* next = index.Add({"fleet.events", 3, 40});
+  void* next = index.Add("fleet.events", 3, 40);
   EXPECT_NE(next, old);
   EXPECT_FALSE(index.Find(old).has_value());
   EXPECT_EQ(*index.Find(next), (DeliveryIndex::Source{"fleet.events", 3, 40}));
@@ -37,9 +37,9 @@ TEST(DeliveryIndex, ATagFromBeforeClearFindsNothing) {
 
 TEST(DeliveryIndex, ARecordNotProducedLeavesNoTag) {
   DeliveryIndex index;
-  void* a = index.Add({"fleet.events", 0, 10});
-  void* dropped = index.Add({"fleet.events", 0, 11});
-  void* b = index.Add({"fleet.events", 0, 12});  // added by another thread in between
+  void* a = index.Add("fleet.events", 0, 10);
+  void* dropped = index.Add("fleet.events", 0, 11);
+  void* b = index.Add("fleet.events", 0, 12);  // added by another thread in between
   index.Drop(dropped);
   EXPECT_FALSE(index.Find(dropped).has_value());
   EXPECT_EQ(*index.Find(a), (DeliveryIndex::Source{"fleet.events", 0, 10}));
@@ -52,7 +52,7 @@ TEST(DeliveryIndex, TagsAddedFromTwoThreadsEachFindTheirOwnSource) {
   std::vector<void*> tags[2];
   auto add = [&](int lane) {
     for (int i = 0; i < kEach; ++i) {
-      tags[lane].push_back(index.Add({lane == 0 ? "fleet.events" : "fleet.work", lane, i}));
+      tags[lane].push_back(index.Add(lane == 0 ? "fleet.events" : "fleet.work", lane, i));
     }
   };
   std::thread other(add, 1);
