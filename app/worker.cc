@@ -754,8 +754,7 @@ void Worker::OverlapCommit() {
       held_.push_back(std::move(msg));
       ++batch_records_;
     } else {
-      staged_any_ = true;
-      Admit(msg);
+      Admit(msg);  // its offset goes into the next batch's batch_offsets_
     }
   }
   if (CommitRunning()) FinishCommit();
@@ -848,15 +847,14 @@ void Worker::OnLaneItem(LaneItem& item) {
   }
   // After a fatal error nothing commits again: the records in hand are left for the next owner.
   if (fatal_code_.load() != 0) return;
-  const rd_kafka_message_t* msg = item.msg.get();
-  const std::string where = fmt::format("record {}/{}@{}", rd_kafka_topic_name(msg->rkt),
-                                        msg->partition, msg->offset);
+  const rd_kafka_message_t* msg = item.msg.get();  // alive in the catch, staged or not
   try {
     ProcessInput(item.msg);
   } catch (const std::exception& e) {
     // The input would be committed without an outcome: retry the batch instead (the next one,
     // if this input belongs to it).
-    std::string why = fmt::format("{}: {}", where, e.what());
+    std::string why = fmt::format("record {}/{}@{}: {}", rd_kafka_topic_name(msg->rkt),
+                                  msg->partition, msg->offset, e.what());
     if (!lane_staging_) {
       FailBatch(std::move(why));
     } else if (staged_failure_.empty()) {
@@ -1029,28 +1027,33 @@ bool Worker::CommitBatch() {
   const int64_t started = clock_.MonotonicMs();
   // Every output of the batch's inputs is produced before the batch commits.
   if (ingest_) ingest_->Drain();
-  if (runtime_) {
-    // The event ids the batch's work items carried, a record per partition.
-    std::vector<consumers::OutRecord> outs;
-    std::set<int32_t> touched;
-    runtime_->EndBatch(&outs, &touched);
-    ProduceStateRecords(outs, touched);
-  }
+  ProduceBatchSeen();
   const bool ok = CommitAtLeastOnce();
   commit_ms_total_ += clock_.MonotonicMs() - started;
-  if (ok) {
-    ++batches_committed_;
-    records_done_ += batch_records_;
-    for (const auto& [tp, off] : batch_offsets_) {
-      if (tp.first == plan_.work) work_committed_[tp.second] = off;
-    }
-    if (runtime_) runtime_->OnCommitted();
-  }
+  if (ok) Committed(batch_offsets_, batch_records_);
   batch_offsets_.clear();
   last_slot_ = nullptr;
   batch_records_ = 0;
   deliveries_.Clear();
   return ok;
+}
+
+void Worker::ProduceBatchSeen() {
+  if (!runtime_) return;
+  // The event ids the batch's work items carried, a record per partition.
+  std::vector<consumers::OutRecord> outs;
+  std::set<int32_t> touched;
+  runtime_->EndBatch(&outs, &touched);
+  ProduceStateRecords(outs, touched);
+}
+
+void Worker::Committed(const std::map<PartitionKey, int64_t>& offsets, int64_t records) {
+  ++batches_committed_;
+  records_done_ += records;
+  for (const auto& [tp, off] : offsets) {
+    if (tp.first == plan_.work) work_committed_[tp.second] = off;
+  }
+  if (runtime_) runtime_->OnCommitted();
 }
 
 void Worker::StartCommit() {
@@ -1064,13 +1067,7 @@ void Worker::StartCommit() {
   } else {
     lane_closed_.set_value();
   }
-  if (runtime_) {
-    // The event ids the batch's work items carried, a record per partition.
-    std::vector<consumers::OutRecord> outs;
-    std::set<int32_t> touched;
-    runtime_->EndBatch(&outs, &touched);
-    ProduceStateRecords(outs, touched);
-  }
+  ProduceBatchSeen();
   committing_offsets_ = std::move(batch_offsets_);
   batch_offsets_.clear();
   last_slot_ = nullptr;
@@ -1162,7 +1159,11 @@ bool Worker::FinishCommit() {
   std::vector<KafkaMessagePtr> held;
   held.swap(held_);
   batch_records_ -= static_cast<int>(held.size());  // counted again as they are admitted
-  const bool staged = std::exchange(staged_any_, false);
+  // The partitions of the held work items (inputs read meanwhile are in batch_offsets_).
+  auto held_partitions = [&held](std::vector<PartitionKey> parts) {
+    for (const auto& m : held) parts.emplace_back(rd_kafka_topic_name(m->rkt), m->partition);
+    return parts;
+  };
   spdlog::debug("commit of {} records: {} in {} ms, {} records read meanwhile",
                 committing_records_, outcome.ok ? "committed" : "failed", took,
                 batch_records_ + static_cast<int>(held.size()));
@@ -1175,11 +1176,10 @@ bool Worker::FinishCommit() {
     // Both batches go: the one that did not commit and the one read meanwhile.
     spdlog::warn("commit of {} records failed; the {} records read meanwhile are read again too",
                  committing_records_, batch_records_ + static_cast<int>(held.size()));
-    std::vector<PartitionKey> also;
-    for (const auto& [tp, off] : committing_offsets_) also.push_back(tp);
-    for (const auto& m : held) also.emplace_back(rd_kafka_topic_name(m->rkt), m->partition);
+    std::vector<PartitionKey> committing;
+    for (const auto& [tp, off] : committing_offsets_) committing.push_back(tp);
     committing_offsets_.clear();
-    AbortBatch(outcome.why, also);
+    AbortBatch(outcome.why, held_partitions(std::move(committing)));
     return false;
   }
   ClearBatchFailure();
@@ -1189,20 +1189,13 @@ bool Worker::FinishCommit() {
     failures_.clear();
   }
   deliveries_.Clear();
-  ++batches_committed_;
-  records_done_ += committing_records_;
-  for (const auto& [tp, off] : committing_offsets_) {
-    if (tp.first == plan_.work) work_committed_[tp.second] = off;
-  }
   ForgetCommittedPoison(committing_offsets_);
+  Committed(committing_offsets_, committing_records_);
   committing_offsets_.clear();
-  if (runtime_) runtime_->OnCommitted();
   // What was read meanwhile joins a new transaction: the lane produces the staged outputs, and the
   // work items are processed now, in the order they came.
-  if ((staged || !held.empty()) && !EnsureTransaction()) {
-    std::vector<PartitionKey> also;
-    for (const auto& m : held) also.emplace_back(rd_kafka_topic_name(m->rkt), m->partition);
-    AbortBatch("cannot begin the next transaction", also);
+  if ((!batch_offsets_.empty() || !held.empty()) && !EnsureTransaction()) {
+    AbortBatch("cannot begin the next transaction", held_partitions({}));
     return true;
   }
   if (ingest_) ingest_->Push(LaneItem{nullptr, LaneItem::Kind::kOpenBatch});

@@ -168,6 +168,10 @@ class Worker {
   }
   // Commits the open batch. Returns false when it had to abort (the batch is rewound).
   bool CommitBatch();
+  // Produces the records of the event ids the open batch saw, before it commits.
+  void ProduceBatchSeen();
+  // Bookkeeping once a batch committed its `offsets` for `records` records.
+  void Committed(const std::map<PartitionKey, int64_t>& offsets, int64_t records);
   // Transactional: closes the open batch and starts its commit on the committer thread.
   void StartCommit();
   bool CommitRunning() const { return committer_.joinable(); }
@@ -257,7 +261,6 @@ class Worker {
   std::atomic<bool> commit_done_{false};
   std::promise<void> lane_closed_;             // set by the lane at the batch's close mark
   std::vector<KafkaMessagePtr> held_;          // work items read during the commit
-  bool staged_any_ = false;                    // inputs went to the lane during the commit
   // Ingest lane thread only (the poll thread touches them once the lane is drained): whether
   // outputs are staged, and the staged ones with the input each belongs to.
   bool lane_staging_ = false;
