@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "awsclient/clients.h"
@@ -14,6 +15,7 @@
 #include "common/executor.h"
 #include "handlers/dispatcher.h"
 #include "handlers/runtime/runtime.h"
+#include "handlers/runtime/seen_ids.h"
 #include "handlers/testing/effect_handler.h"
 
 namespace fleetkeeper::handlers {
@@ -170,6 +172,73 @@ void BM_AdmitStepCheckpoint(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(checkpoints), benchmark::Counter::kIsRate);
 }
 
+// An approval naming no workflow: REJECTED, the commonest record path of the pipeline benchmark
+// (bench/pipeline/), in memory — the seen-id check, routing, the result and its JSON. A batch
+// closes every 5,000 items, as runtime.batch_max_records does by default. The ids seen grow with
+// the iterations, as they do in a worker.
+void BM_WorkItemRejected(benchmark::State& state) {
+  Rig rig(kHourMs);
+  rig.runtime->Install(0, {});
+  std::vector<consumers::OutRecord> out;
+  std::set<int32_t> touched;
+  v1::Event e = Command(0);
+  e.clear_ecs_command();
+  e.mutable_approval()->set_workflow_id("wf-that-does-not-exist");
+  e.mutable_approval()->set_approved(true);
+  int64_t i = 0;
+  for (auto _ : state) {
+    e.set_id("fkb" + std::to_string(i) + "t1796454618195000000");
+    rig.runtime->OnWorkItem(0, e, false, &out);
+    if (++i % 5000 == 0) {
+      rig.runtime->EndBatch(&out, &touched);
+      rig.runtime->OnCommitted();
+      out.clear();
+    }
+  }
+  state.counters["items/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+// The seen-id set against the node-based map of strings it replaced (the baseline of the same
+// run): `range(0)` distinct ids inserted, then each looked up once.
+std::vector<std::string> EventIds(int n) {
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  for (int i = 0; i < n; ++i) ids.push_back("fkb" + std::to_string(i) + "t1796454618195000000");
+  return ids;
+}
+
+// Inserts every id into a fresh Set, then looks each up.
+template <typename Set, typename Insert, typename Has>
+void InsertThenLookUp(benchmark::State& state, Insert insert, Has has) {
+  const auto ids = EventIds(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    Set seen;
+    for (const auto& id : ids) insert(seen, id);
+    size_t hits = 0;
+    for (const auto& id : ids) hits += has(seen, id);
+    benchmark::DoNotOptimize(hits);
+  }
+  state.counters["ids/s"] = benchmark::Counter(static_cast<double>(ids.size()) * state.iterations(),
+                                               benchmark::Counter::kIsRate);
+}
+
+void BM_SeenIds(benchmark::State& state) {
+  InsertThenLookUp<SeenIds>(
+      state, [](SeenIds& s, const std::string& id) { s.Insert(id, 1); },
+      [](const SeenIds& s, const std::string& id) { return s.Contains(id); });
+}
+
+void BM_BaselineSeenIdsUnorderedMap(benchmark::State& state) {
+  using Map = std::unordered_map<std::string, int64_t>;
+  InsertThenLookUp<Map>(
+      state, [](Map& m, const std::string& id) { m.try_emplace(id, 1); },
+      [](const Map& m, const std::string& id) { return m.count(id) == 1; });
+}
+
+BENCHMARK(BM_WorkItemRejected)->Unit(benchmark::kMicrosecond)->Iterations(400000);
+BENCHMARK(BM_SeenIds)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BaselineSeenIdsUnorderedMap)->Arg(1000000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RestoreStatePartition)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_PumpWithWaitingWorkflows)->Arg(10000)->Unit(benchmark::kMicrosecond);
 // Every admitted workflow stays waiting, and a pump visits every workflow: a fixed iteration

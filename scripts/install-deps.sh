@@ -19,7 +19,7 @@ done
 build_packages=(
   build-essential cmake ninja-build pkg-config ccache librdkafka-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libprotobuf-dev protobuf-compiler libgtest-dev
-  libgmock-dev libbenchmark-dev libyaml-cpp-dev libpugixml-dev libcli11-dev libjemalloc-dev curl
+  libgmock-dev libbenchmark-dev libyaml-cpp-dev libpugixml-dev libcli11-dev libjemalloc-dev libxxhash-dev curl
 )
 test_packages=(kcat openjdk-17-jre-headless maven)
 

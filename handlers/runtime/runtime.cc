@@ -11,6 +11,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "consumers/normalizer.h"
+#include "handlers/runtime/seen_ids.h"
 
 namespace fleetkeeper::handlers {
 
@@ -39,9 +40,7 @@ struct PartitionState {
   uint64_t generation = 0;
   std::map<std::string, LiveWorkflow> workflows;
   std::map<std::string, v1::DedupRecord> dedup;     // dedup key -> owner
-  // Event id -> first seen (ms). Hashed: it holds every id of the retention window (a week of
-  // traffic) and is looked up once per work item.
-  std::unordered_map<std::string, int64_t> seen_events;
+  SeenIds seen_events;  // every event id of the retention window -> first seen (ms)
   // The fleet.state records that hold those ids ("seen:" per batch, "event:" per id from before)
   // -> the newest time in them: each is tombstoned once that is past the retention.
   std::unordered_map<std::string, int64_t> seen_records;
@@ -179,15 +178,11 @@ void WorkflowRuntime::Install(int32_t partition,
   st->partition = partition;
   st->generation = next_generation++;
   const int64_t now = clock_.NowMs();
-  auto remember = [&](const std::string& id, int64_t at) {
-    auto [it, added] = st->seen_events.try_emplace(id, at);
-    if (!added) it->second = std::max(it->second, at);
-  };
   for (const auto& [key, value] : records) {
     if (value.empty()) {  // tombstone
       if (key.rfind("wf:", 0) == 0) st->workflows.erase(key.substr(3));
       if (key.rfind("dedup:", 0) == 0) st->dedup.erase(key.substr(6));
-      if (key.rfind("event:", 0) == 0) st->seen_events.erase(key.substr(6));
+      if (key.rfind("event:", 0) == 0) st->seen_events.Erase(std::string_view(key).substr(6));
       if (key.rfind("event:", 0) == 0 || key.rfind("seen:", 0) == 0) st->seen_records.erase(key);
       if (key.rfind("cell:", 0) == 0) st->store.erase(key);
       continue;
@@ -208,7 +203,7 @@ void WorkflowRuntime::Install(int32_t partition,
       }
       case v1::StateRecord::kDedup:
         if (key.rfind("event:", 0) == 0) {
-          remember(sr.dedup().event_id(), sr.dedup().at_ms());
+          st->seen_events.Remember(sr.dedup().event_id(), sr.dedup().at_ms());
           st->seen_records[key] = sr.dedup().at_ms();
         } else {
           st->dedup[sr.dedup().dedup_key()] = sr.dedup();
@@ -223,7 +218,7 @@ void WorkflowRuntime::Install(int32_t partition,
         const int64_t at = sr.seen().at_ms();
         st->seen_records[key] = at;
         if (now - at > options_.dedup_retention_ms) break;
-        for (const auto& id : sr.seen().event_ids()) remember(id, at);
+        for (const auto& id : sr.seen().event_ids()) st->seen_events.Remember(id, at);
         break;
       }
       default:
@@ -354,7 +349,7 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   }
   st->dirty = true;
   const int64_t now = clock_.NowMs();
-  if (!st->seen_events.try_emplace(event.id(), now).second) {
+  if (!st->seen_events.Insert(event.id(), now)) {
     spdlog::info("event {} seen before: no second outcome", event.id());
     return;
   }
@@ -673,8 +668,7 @@ void WorkflowRuntime::ExpireFinished(PartitionState& st, std::vector<consumers::
       ++it;
     }
   }
-  std::erase_if(st.seen_events,
-                [&](const auto& kv) { return now - kv.second > options_.dedup_retention_ms; });
+  st.seen_events.EraseIf([&](int64_t at) { return now - at > options_.dedup_retention_ms; });
   for (auto it = st.seen_records.begin(); it != st.seen_records.end();) {
     if (now - it->second > options_.dedup_retention_ms) {
       tombstone(it->first);
