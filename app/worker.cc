@@ -213,6 +213,16 @@ Status Worker::CreateProducer() {
   char errstr[512];
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
   if (!producer_) return Error(ErrorCode::kKafka, fmt::format("producer: {}", errstr));
+  out_rkts_.clear();
+  for (const std::string* topic : {&plan_.work, &plan_.results, &plan_.state, &plan_.dlq}) {
+    if (topic->empty() || OutTopic(*topic) != nullptr) continue;
+    KafkaTopicPtr rkt(rd_kafka_topic_new(producer_.get(), topic->c_str(), nullptr));
+    if (!rkt) {
+      return Error(ErrorCode::kKafka, fmt::format("producer: topic {}: {}", *topic,
+                                                  rd_kafka_err2str(rd_kafka_last_error())));
+    }
+    out_rkts_.emplace_back(*topic, std::move(rkt));
+  }
   if (transactional_) {
     KafkaErrorPtr err(rd_kafka_init_transactions(producer_.get(), 60000));
     if (err) {
@@ -628,6 +638,7 @@ void Worker::Close() {
   }
   if (producer_) {
     if (fatal_code_.load() == 0) rd_kafka_flush(producer_.get(), 5000);
+    out_rkts_.clear();
     producer_.reset();
   }
   // librdkafka aborts when a handle is destroyed with its mock cluster still alive.
@@ -980,7 +991,21 @@ rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
   return ProduceNow(out);
 }
 
+rd_kafka_topic_t* Worker::OutTopic(std::string_view topic) const {
+  for (const auto& [name, rkt] : out_rkts_) {
+    if (name == topic) return rkt.get();
+  }
+  return nullptr;
+}
+
 rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
+  rd_kafka_topic_t* rkt = OutTopic(out.topic);
+  KafkaTopicPtr other;  // a topic outside the plan: opened for this record alone
+  if (rkt == nullptr) {
+    other.reset(rd_kafka_topic_new(producer_.get(), out.topic.c_str(), nullptr));
+    if (!other) return rd_kafka_last_error();
+    rkt = other.get();
+  }
   int64_t queue_full_since = -1;
   for (;;) {
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(out.headers.size());
@@ -992,7 +1017,7 @@ rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
     const void* value = out.value ? out.value->data() : nullptr;
     size_t value_len = out.value ? out.value->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(out.topic.c_str()), RD_KAFKA_V_PARTITION(out.partition),
+        producer_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(out.partition),
         RD_KAFKA_V_KEY(out.key.data(), out.key.size()),
         RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),

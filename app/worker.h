@@ -161,6 +161,7 @@ class Worker {
   // Produces a record, or, at least once, holds a fleet.state record for the commit.
   rd_kafka_resp_err_t Produce(const consumers::OutRecord& out);
   rd_kafka_resp_err_t ProduceNow(const consumers::OutRecord& out);
+  rd_kafka_topic_t* OutTopic(std::string_view topic) const;  // out_rkts_' handle, or null
   bool EnsureTransaction();
   // Something to commit: a transaction, consumed offsets, or state held for the commit.
   bool BatchOpen() const {
@@ -216,6 +217,11 @@ class Worker {
   KafkaPtr mock_owner_;                     // the handle the embedded cluster lives in
   rd_kafka_mock_cluster_t* mock_ = nullptr; // owned by mock_owner_
   KafkaPtr producer_;
+  // The producer's handles of the topics the worker writes, opened once after it: a record that
+  // names its topic by string makes librdkafka find the topic under the handle's write lock, per
+  // record. Fixed after CreateProducer, so the poll thread and the lane read it without a lock;
+  // declared after producer_ so that they go first.
+  std::vector<std::pair<std::string, KafkaTopicPtr>> out_rkts_;
   KafkaPtr consumer_;
   KafkaQueuePtr wake_queue_;                // the consumer's queue, yielded by step completions
   std::unique_ptr<handlers::Dispatcher> dispatcher_;

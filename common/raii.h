@@ -34,6 +34,7 @@ FK_C_HANDLE(KafkaGroupMetadataPtr, rd_kafka_consumer_group_metadata_t,
 FK_C_HANDLE(KafkaAdminOptionsPtr, rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy);
 FK_C_HANDLE(KafkaNewTopicPtr, rd_kafka_NewTopic_t, rd_kafka_NewTopic_destroy);
 FK_C_HANDLE(KafkaConfigResourcePtr, rd_kafka_ConfigResource_t, rd_kafka_ConfigResource_destroy);
+FK_C_HANDLE(KafkaTopicPtr, rd_kafka_topic_t, rd_kafka_topic_destroy);
 
 // rd_kafka_t needs close-before-destroy for consumers; owners call rd_kafka_consumer_close first.
 FK_C_HANDLE(KafkaPtr, rd_kafka_t, rd_kafka_destroy);
