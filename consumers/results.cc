@@ -2,7 +2,11 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <array>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 
 #include "common/clock.h"
@@ -15,10 +19,16 @@ constexpr char kHex[] = "0123456789abcdef";
 
 // Deterministic, so a batch re-processed after an abort produces the same result id.
 std::string ResultId(const v1::Result& result) {
-  std::string basis = result.correlation_id() + "|" + result.workflow_id() + "|" +
-                      v1::Result::Status_Name(result.status());
-  if (result.status() == v1::Result::IN_PROGRESS) basis += "|" + result.reason();
-  return "r-" + Sha256Hex(basis, 16);
+  const std::string& status = v1::Result::Status_Name(result.status());
+  std::string basis;
+  basis.reserve(result.correlation_id().size() + result.workflow_id().size() + status.size() +
+                result.reason().size() + 3);
+  basis.append(result.correlation_id()).append("|").append(result.workflow_id()).append("|");
+  basis.append(status);
+  if (result.status() == v1::Result::IN_PROGRESS) basis.append("|").append(result.reason());
+  std::string id = "r-";
+  id += Sha256Hex(basis, 16);
+  return id;
 }
 
 // Length of the valid UTF-8 sequence at s[i], 0 if it is not one (RFC 3629: no overlongs, no
@@ -43,24 +53,40 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+// Bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+constexpr auto kPlainJson = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
+// Whether the 8 bytes at p are all plain, a word at a time: no byte has its top bit set, is below
+// 0x20, or equals '"' or '\\' ("has a zero byte" and "has a byte less than n" are the classic
+// bit tricks; each may also flag bytes above a real hit, never a word without one).
+bool AllPlain8(const char* p) {
+  constexpr uint64_t k01 = 0x0101010101010101ULL;
+  constexpr uint64_t k80 = 0x8080808080808080ULL;
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  const auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
+  const uint64_t bad = (w & k80) | ((w - k01 * 0x20) & ~w & k80) | has_zero(w ^ (k01 * '"')) |
+                       has_zero(w ^ (k01 * '\\'));
+  return bad == 0;
+}
+
 // A JSON string literal. Bytes that are not valid UTF-8 become U+FFFD, so the output is always
 // valid JSON even when a reason quotes broken input.
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
+    size_t run = i;
+    while (run + 8 <= s.size() && AllPlain8(s.data() + run)) run += 8;
+    while (run < s.size() && kPlainJson[static_cast<unsigned char>(s[run])]) ++run;
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      size_t run = i + 1;
-      while (run < s.size()) {
-        const unsigned char r = static_cast<unsigned char>(s[run]);
-        if (r < 0x20 || r == '"' || r == '\\' || r >= 0x80) break;
-        ++run;
-      }
-      out.append(s.substr(i, run - i));
-      i = run;
-      continue;
-    }
     switch (c) {
       case '"': out += "\\\""; ++i; continue;
       case '\\': out += "\\\\"; ++i; continue;
@@ -90,10 +116,11 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// `"name":"value"`; `name` is a literal that needs no escaping.
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
   out += '"';
-  out += name;
-  out += "\":";
+  out.append(name);
+  out.append("\":", 2);
   AppendJsonString(out, value);
 }
 
@@ -145,8 +172,12 @@ std::string ResultJson(const v1::Result& r) {
   if (r.has_source()) {
     out += ",\"source\":{";
     AppendField(out, "topic", r.source().topic());
-    out += ",\"partition\":" + std::to_string(r.source().partition());
-    out += ",\"offset\":\"" + std::to_string(r.source().offset()) + "\"}";
+    char digits[24];
+    out += ",\"partition\":";
+    out.append(digits, std::to_chars(digits, digits + sizeof(digits), r.source().partition()).ptr);
+    out += ",\"offset\":\"";
+    out.append(digits, std::to_chars(digits, digits + sizeof(digits), r.source().offset()).ptr);
+    out += "\"}";
   }
   out += '}';
   return out;

@@ -63,6 +63,25 @@ TEST(ResultJson, EveryStatusAndNoSource) {
   }
 }
 
+// The writer scans plain text a word (8 bytes) at a time: every byte value at every position of
+// a string longer than two words, so that each lands in every lane of a word and in the tail.
+TEST(ResultJson, EveryByteAtEveryPositionRoundTrips) {
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t pos = 0; pos < 19; ++pos) {
+      std::string reason(19, 'x');
+      reason[pos] = static_cast<char>(byte);
+      v1::Result r;
+      r.set_reason(reason);
+      const std::string out = SerializeResult(r, ResultFormat::kJson);
+      ASSERT_TRUE(nlohmann::json::accept(out)) << "byte " << byte << " at " << pos << ": " << out;
+      // A lone byte above 0x7f is not UTF-8: it becomes U+FFFD; every other byte comes back.
+      std::string want = reason;
+      if (byte >= 0x80) want.replace(pos, 1, "\xEF\xBF\xBD");
+      ASSERT_EQ(nlohmann::json::parse(out)["reason"], want) << "byte " << byte << " at " << pos;
+    }
+  }
+}
+
 TEST(ResultJson, InvalidUtf8BecomesReplacementCharacters) {
   v1::Result r;
   // A lone continuation byte, a truncated 3-byte sequence, an overlong '/', a surrogate, and a
