@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace fleetkeeper {
 
@@ -41,6 +42,6 @@ class ManualClock final : public Clock {
 std::string FormatRfc3339(int64_t epoch_ms);
 // Parses RFC 3339 / ISO 8601 timestamps as AWS writes them ("2019-05-31T21:49:54Z",
 // "2017-01-12T16:30:42.236+0000", fractional seconds, offsets). Returns -1 when unreadable.
-int64_t ParseRfc3339Ms(const std::string& text);
+int64_t ParseRfc3339Ms(std::string_view text);
 
 }  // namespace fleetkeeper

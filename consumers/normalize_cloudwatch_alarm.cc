@@ -54,7 +54,7 @@ void DecodeSnsDimensions(JsonObjectReader& trigger, v1::AlarmStateChange* alarm)
     std::string name = dimension.String(name_key);
     std::string value = dimension.String(value_key);
     if (dimension.problems().any()) return;
-    (*alarm->mutable_dimensions())[name] = value;
+    (*alarm->mutable_dimensions())[name] = std::move(value);
   }
 }
 
@@ -62,7 +62,13 @@ void DecodeSnsDimensions(JsonObjectReader& trigger, v1::AlarmStateChange* alarm)
 
 std::string AlarmDedupKey(const v1::AlarmStateChange& alarm, const std::string& canonical_time) {
   const std::string& identity = alarm.alarm_arn().empty() ? alarm.alarm_name() : alarm.alarm_arn();
-  return "alarm:" + identity + ":" + alarm.state() + ":" + canonical_time;
+  constexpr std::string_view kPrefix = "alarm:";
+  std::string key;
+  key.reserve(kPrefix.size() + identity.size() + 1 + alarm.state().size() + 1 +
+              canonical_time.size());
+  key.append(kPrefix).append(identity).append(":").append(alarm.state()).append(":").append(
+      canonical_time);
+  return key;
 }
 
 void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::string>& resources,
@@ -74,10 +80,10 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
   JsonObjectReader state = detail.Object("state");
   alarm->set_state(state.String("value"));
   alarm->set_reason(state.OptionalString("reason").value_or(""));
-  std::string canonical_state_time = envelope_time;
+  std::optional<std::string> canonical_timestamp;  // absent: the envelope time stands in
   if (std::optional<std::string> timestamp = state.OptionalString("timestamp")) {
-    alarm->set_state_time(*timestamp);
-    canonical_state_time = RequiredTime(state, "timestamp");
+    alarm->set_state_time(std::move(*timestamp));
+    canonical_timestamp = RequiredTime(state, "timestamp");
   } else {
     alarm->set_state_time(envelope_time);
   }
@@ -88,19 +94,19 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
   if (std::optional<JsonObjectReader> configuration = detail.OptionalObject("configuration")) {
     if (std::optional<std::string> rule = configuration->OptionalString("alarmRule")) {
       alarm->set_alarm_kind(kComposite);
-      alarm->set_alarm_rule(*rule);
+      alarm->set_alarm_rule(std::move(*rule));
     } else {
       const std::vector<JsonValue> metrics = configuration->OptionalArray("metrics");
       bool any_expression = false;
       bool anomaly_band = false;
       std::optional<JsonObjectReader> single_metric;
       for (size_t i = 0; i < metrics.size(); ++i) {
-        const std::string query_path =
+        std::string query_path =
             JoinPath(configuration->path(), "metrics[" + std::to_string(i) + "]");
-        JsonObjectReader query(metrics[i], query_path, detail.problems());
-        if (std::optional<std::string> expression = query.OptionalString("expression")) {
+        JsonObjectReader query(metrics[i], std::move(query_path), detail.problems());
+        if (std::optional<std::string_view> expression = query.OptionalStringView("expression")) {
           any_expression = true;
-          if (expression->find(kAnomalyBandFunction) != std::string::npos) anomaly_band = true;
+          if (expression->find(kAnomalyBandFunction) != std::string_view::npos) anomaly_band = true;
         }
         if (std::optional<JsonObjectReader> stat = query.OptionalObject("metricStat")) {
           single_metric = stat->Object("metric");
@@ -111,12 +117,13 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
         alarm->set_namespace_(single_metric->String("namespace"));
         alarm->set_metric_name(single_metric->String("name"));
         for (auto& [name, value] : single_metric->OptionalStringMap("dimensions")) {
-          (*alarm->mutable_dimensions())[name] = value;
+          (*alarm->mutable_dimensions())[name] = std::move(value);
         }
       }
     }
   }
-  event->set_dedup_key(AlarmDedupKey(*alarm, canonical_state_time));
+  event->set_dedup_key(
+      AlarmDedupKey(*alarm, canonical_timestamp ? *canonical_timestamp : envelope_time));
 }
 
 bool IsSnsAlarmNotification(const JsonValue& message) {
@@ -136,7 +143,7 @@ void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
   alarm->set_reason(message.OptionalString("NewStateReason").value_or(""));
   alarm->set_state_time(message.OptionalString("StateChangeTime").value_or(""));
   event->set_time(RequiredTime(message, "StateChangeTime"));
-  message.OptionalString("Region");  // a display name: type-checked, never used for routing
+  message.OptionalStringView("Region");  // a display name: type-checked, never used for routing
 
   if (!alarm->alarm_arn().empty()) {
     std::optional<ArnParts> arn = SplitArn(alarm->alarm_arn());
@@ -154,7 +161,7 @@ void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
 
   if (std::optional<std::string> rule = message.OptionalString("AlarmRule")) {
     alarm->set_alarm_kind(kComposite);
-    alarm->set_alarm_rule(*rule);
+    alarm->set_alarm_rule(std::move(*rule));
   } else if (std::optional<JsonObjectReader> trigger = message.OptionalObject("Trigger")) {
     const std::vector<JsonValue> metrics = trigger->OptionalArray("Metrics");
     if (!metrics.empty()) {
@@ -163,8 +170,9 @@ void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
         JsonObjectReader query(metrics[i],
                                JoinPath(trigger->path(), "Metrics[" + std::to_string(i) + "]"),
                                message.problems());
-        if (std::optional<std::string> expression = query.OptionalString("Expression")) {
-          if (expression->find(kAnomalyBandFunction) != std::string::npos) anomaly_band = true;
+        const std::optional<std::string_view> expression = query.OptionalStringView("Expression");
+        if (expression && expression->find(kAnomalyBandFunction) != std::string_view::npos) {
+          anomaly_band = true;
         }
       }
       // A Metrics list is how SNS describes a query alarm, even with a single metric in it.

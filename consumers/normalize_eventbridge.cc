@@ -15,12 +15,11 @@ constexpr std::string_view kRefreshDetailTypePrefix = "EC2 Auto Scaling Instance
 // this marker (or a SecureString type) means the event does not carry the value.
 constexpr std::string_view kHiddenValue = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
-// The envelope fields every decoder needs, read once.
+// The envelope fields every decoder needs, read once. The views point into the document.
 struct Envelope {
-  std::string id;
-  std::string detail_type;
-  std::string source;
-  std::string time;
+  std::string_view id;
+  std::string_view detail_type;
+  std::string_view source;
   std::vector<std::string> resources;
 };
 
@@ -31,7 +30,9 @@ Normalized Skipped(Normalized out, std::string reason) {
 }
 
 std::string UnsupportedReason(const Envelope& envelope) {
-  return "unsupported event: source " + envelope.source + ", detail-type " + envelope.detail_type;
+  std::string reason = "unsupported event: source ";
+  reason.append(envelope.source).append(", detail-type ").append(envelope.detail_type);
+  return reason;
 }
 
 void DecodeParameterStoreChange(JsonObjectReader& detail, v1::Event& event) {
@@ -46,10 +47,10 @@ void DecodeParameterStoreChange(JsonObjectReader& detail, v1::Event& event) {
 // Returns a skip reason, or "" when the call was a successful PutParameter now in event.
 std::string DecodeCloudTrailCall(JsonObjectReader& detail, const Envelope& envelope,
                                  v1::Event& event) {
-  const std::string event_name = detail.String("eventName");
+  const std::string_view event_name = detail.StringView("eventName");
   if (detail.problems().any()) return "";
   if (event_name != "PutParameter") {
-    return UnsupportedReason(envelope) + ", eventName " + event_name;
+    return UnsupportedReason(envelope).append(", eventName ").append(event_name);
   }
   if (std::optional<std::string> error_code = detail.OptionalString("errorCode");
       error_code && !error_code->empty()) {
@@ -87,8 +88,8 @@ void DecodeRefreshProgress(JsonObjectReader& detail, const Envelope& envelope, v
   v1::RefreshProgress* progress = event.mutable_refresh_progress();
   progress->set_auto_scaling_group_name(detail.String("AutoScalingGroupName"));
   progress->set_instance_refresh_id(detail.String("InstanceRefreshId"));
-  progress->set_status(envelope.detail_type.substr(kRefreshDetailTypePrefix.size()));
-  progress->set_detail_type(envelope.detail_type);
+  progress->set_status(std::string(envelope.detail_type.substr(kRefreshDetailTypePrefix.size())));
+  progress->set_detail_type(std::string(envelope.detail_type));
   event.set_dedup_key(event.id());
 }
 
@@ -116,30 +117,32 @@ Normalized NormalizeEventBridge(const JsonValue& document, const std::string& pa
   JsonObjectReader root(document, path, problems);
 
   Envelope envelope;
-  root.OptionalString("version");  // absent in some published samples; not needed
-  envelope.id = root.String("id");
-  envelope.detail_type = root.String("detail-type");
-  envelope.source = root.String("source");
-  event.set_id(envelope.id);
+  root.OptionalStringView("version");  // absent in some published samples; not needed
+  envelope.id = root.StringView("id");
+  envelope.detail_type = root.StringView("detail-type");
+  envelope.source = root.StringView("source");
+  event.set_id(std::string(envelope.id));
   event.set_account(root.String("account"));
   event.set_region(root.String("region"));
-  envelope.time = RequiredTime(root, "time");
-  event.set_time(envelope.time);
+  event.set_time(RequiredTime(root, "time"));
   envelope.resources = root.OptionalStringArray("resources");
-  event.set_origin(envelope.source + " / " + envelope.detail_type);
+  std::string origin;
+  origin.reserve(envelope.source.size() + 3 + envelope.detail_type.size());
+  origin.append(envelope.source).append(" / ").append(envelope.detail_type);
+  event.set_origin(std::move(origin));
   JsonObjectReader detail = root.Object("detail");
   if (problems.any()) {
     out.reason = problems.first();
     return out;
   }
 
-  const std::string& source = envelope.source;
-  const std::string& detail_type = envelope.detail_type;
+  const std::string_view source = envelope.source;
+  const std::string_view detail_type = envelope.detail_type;
   if (std::optional<NativeKind> kind = NativeKindFromDetailType(detail_type)) {
     NativeCarrier carrier;
     carrier.source_format = "eventbridge";
-    carrier.id = envelope.id;
-    carrier.time = envelope.time;
+    carrier.id = std::string(envelope.id);
+    carrier.time = event.time();
     carrier.origin = event.origin();
     carrier.account = event.account();
     carrier.region = event.region();
@@ -154,7 +157,7 @@ Normalized NormalizeEventBridge(const JsonValue& document, const std::string& pa
     std::string skip = DecodeCloudTrailCall(detail, envelope, event);
     if (!skip.empty()) return Skipped(std::move(out), std::move(skip));
   } else if (source == "aws.cloudwatch" && detail_type == "CloudWatch Alarm State Change") {
-    DecodeEventBridgeAlarm(detail, envelope.resources, envelope.time, &event);
+    DecodeEventBridgeAlarm(detail, envelope.resources, event.time(), &event);
   } else if (source == "aws.ssm" && detail_type == "EC2 Command Status-change Notification") {
     DecodeCommandProgress(detail, /*invocation=*/false, event);
   } else if (source == "aws.ssm" &&
@@ -170,7 +173,7 @@ Normalized NormalizeEventBridge(const JsonValue& document, const std::string& pa
     // CloudTrail events of every service share one detail-type; the call's name says what it was.
     if (detail_type == "AWS API Call via CloudTrail") {
       if (std::optional<JsonValue> name = detail.Find("eventName"); name && name->is_string()) {
-        reason += ", eventName " + name->get<std::string>();
+        reason.append(", eventName ").append(name->string_view());
       }
     }
     return Skipped(std::move(out), std::move(reason));

@@ -268,6 +268,14 @@ std::optional<JsonValue> JsonValue::find(std::string_view key) const {
   return found;
 }
 
+bool JsonValue::contains(std::string_view key) const {
+  if (!is_object()) return false;
+  for (simdjson::dom::key_value_pair field : simdjson::dom::object(element_)) {
+    if (field.key == key) return true;  // any of duplicate keys will do: no need to find the last
+  }
+  return false;
+}
+
 size_t JsonValue::size() const {
   if (is_object()) return simdjson::dom::object(element_).size();
   if (is_array()) return simdjson::dom::array(element_).size();
@@ -352,6 +360,12 @@ JsonObjectReader::JsonObjectReader(JsonValue value, std::string path, FieldProbl
     : path_(std::move(path)), problems_(&problems) {
   if (value.is_object()) {
     object_.emplace(value);
+    const simdjson::dom::object object(value.element());
+    member_count_ = object.size();
+    if (member_count_ <= kListedMembers) {
+      size_t i = 0;
+      for (simdjson::dom::key_value_pair field : object) members_[i++] = {field.key, field.value};
+    }
   } else {
     problems_->Note((path_.empty() ? std::string("payload") : path_) + ": " +
                     TypeMismatch("object", value));
@@ -362,34 +376,52 @@ bool JsonObjectReader::Has(std::string_view key) const { return Find(key).has_va
 
 std::optional<JsonValue> JsonObjectReader::Find(std::string_view key) const {
   if (!object_) return std::nullopt;
-  std::optional<JsonValue> value = object_->find(key);
-  if (value && value->is_null()) return std::nullopt;
-  return value;
+  if (member_count_ > kListedMembers) {
+    std::optional<JsonValue> value = object_->find(key);
+    if (value && value->is_null()) return std::nullopt;
+    return value;
+  }
+  // From the end, because of duplicate keys the last one counts.
+  for (size_t i = member_count_; i-- > 0;) {
+    if (members_[i].key != key) continue;
+    const JsonValue value(members_[i].value);
+    if (value.is_null()) return std::nullopt;
+    return value;
+  }
+  return std::nullopt;
 }
 
-std::string JsonObjectReader::String(std::string_view key) {
+std::string JsonObjectReader::String(std::string_view key) { return std::string(StringView(key)); }
+
+std::string_view JsonObjectReader::StringView(std::string_view key) {
   const std::optional<JsonValue> value = Find(key);
   if (!value) {
     problems_->Note(JoinPath(path_, key) + ": missing");
-    return "";
+    return {};
   }
   if (!value->is_string()) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("string", *value));
-    return "";
+    return {};
   }
-  std::string text = value->get<std::string>();
+  const std::string_view text = value->string_view();
   if (text.empty()) problems_->Note(JoinPath(path_, key) + ": empty");
   return text;
 }
 
 std::optional<std::string> JsonObjectReader::OptionalString(std::string_view key) {
+  const std::optional<std::string_view> text = OptionalStringView(key);
+  if (!text) return std::nullopt;
+  return std::string(*text);
+}
+
+std::optional<std::string_view> JsonObjectReader::OptionalStringView(std::string_view key) {
   const std::optional<JsonValue> value = Find(key);
   if (!value) return std::nullopt;
   if (!value->is_string()) {
     problems_->Note(JoinPath(path_, key) + ": " + TypeMismatch("string", *value));
     return std::nullopt;
   }
-  return value->get<std::string>();
+  return value->string_view();
 }
 
 std::optional<bool> JsonObjectReader::OptionalBool(std::string_view key) {
@@ -476,14 +508,14 @@ std::string Quoted(std::string_view text) {
          " bytes)";
 }
 
-std::optional<std::string> CanonicalTime(const std::string& text) {
+std::optional<std::string> CanonicalTime(std::string_view text) {
   const int64_t epoch_ms = ParseRfc3339Ms(text);
   if (epoch_ms == -1) return std::nullopt;
   return FormatRfc3339(epoch_ms);
 }
 
 std::string RequiredTime(JsonObjectReader& object, std::string_view key) {
-  const std::string text = object.String(key);
+  const std::string_view text = object.StringView(key);
   if (text.empty()) return "";
   std::optional<std::string> canonical = CanonicalTime(text);
   if (!canonical) {

@@ -2,6 +2,7 @@
 // decoder reports bad input the same way ("detail.name: expected string, got number").
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -51,7 +52,7 @@ class JsonValue {
   // An object's member (the last of duplicate keys; null members included), nullopt when absent
   // or when this is not an object.
   std::optional<JsonValue> find(std::string_view key) const;
-  bool contains(std::string_view key) const { return find(key).has_value(); }
+  bool contains(std::string_view key) const;
   // An object's or array's members or items as written (duplicate keys each count), 0 otherwise.
   size_t size() const;
   // Calls f(key, value) for each member of an object, in document order, duplicates included.
@@ -144,7 +145,10 @@ class JsonObjectReader {
   std::optional<JsonValue> Find(std::string_view key) const;
 
   std::string String(std::string_view key);
+  // The same, in place: valid while the document lives. For text that is only compared or read.
+  std::string_view StringView(std::string_view key);
   std::optional<std::string> OptionalString(std::string_view key);
+  std::optional<std::string_view> OptionalStringView(std::string_view key);
   std::optional<bool> OptionalBool(std::string_view key);
   JsonObjectReader Object(std::string_view key);
   std::optional<JsonObjectReader> OptionalObject(std::string_view key);
@@ -157,9 +161,21 @@ class JsonObjectReader {
   FieldProblems& problems() { return *problems_; }
 
  private:
+  // Decoders read most members of the objects they open, and a simdjson object can only be
+  // scanned: the members are listed once, so that each lookup compares keys side by side instead
+  // of walking the tape. The envelopes and details decoders read are smaller than this; a larger
+  // object is walked per lookup.
+  static constexpr size_t kListedMembers = 24;
+  struct Member {
+    std::string_view key;
+    simdjson::dom::element value;
+  };
+
   std::optional<JsonValue> object_;  // nullopt: read as an empty object
   std::string path_;
   FieldProblems* problems_;
+  size_t member_count_ = 0;  // listed in members_; more than kListedMembers: none are
+  std::array<Member, kListedMembers> members_;
 };
 
 // "expected string, got number" for `value`.
@@ -171,7 +187,7 @@ std::string Quoted(std::string_view text);
 
 // An AWS timestamp ("2019-10-02T17:04:40Z", "2015-06-03T17:43:27.123+0000") rewritten as RFC 3339
 // UTC with milliseconds, or nullopt when it is not one.
-std::optional<std::string> CanonicalTime(const std::string& text);
+std::optional<std::string> CanonicalTime(std::string_view text);
 
 // Reads a required timestamp member and returns it canonical; notes "<path>: expected an RFC 3339
 // timestamp, got \"...\"" when it is not one.

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include "consumers/normalize_json.h"
 
@@ -183,6 +184,25 @@ using google::protobuf::Reflection;
 void DecodeMessage(const JsonValue& object, const std::string& path, Message& message,
                    FieldProblems& problems);
 
+// Where a value sits, for reasons: "patch_request.targets[0]". Joined only when a reason or a
+// nested message needs the text, because most values need neither and joining allocates.
+struct ValuePath {
+  // An empty parent: `key` is the whole path. An index: an item of a repeated field.
+  ValuePath(std::string_view parent, std::string_view key,
+            std::optional<size_t> index = std::nullopt)
+      : parent(parent), key(key), index(index) {}
+
+  std::string_view parent;
+  std::string_view key;
+  std::optional<size_t> index;
+
+  std::string Joined() const {
+    std::string joined = JoinPath(parent, key);
+    if (index) joined.append("[").append(std::to_string(*index)).append("]");
+    return joined;
+  }
+};
+
 // A JSON integer within [min, max]; the mapping also allows a decimal string (for 64-bit values).
 std::optional<int64_t> SignedInteger(const JsonValue& value, int64_t min, int64_t max) {
   int64_t number = 0;
@@ -232,15 +252,15 @@ std::optional<uint64_t> UnsignedInteger(const JsonValue& value, uint64_t max) {
 
 // Sets (or, for repeated fields, adds) one value of `field`. Notes a problem at `path` when the
 // JSON value does not fit the field's type.
-void DecodeValue(const JsonValue& value, const FieldDescriptor* field, const std::string& path,
+void DecodeValue(const JsonValue& value, const FieldDescriptor* field, const ValuePath& path,
                  Message& message, FieldProblems& problems) {
   const Reflection* reflection = message.GetReflection();
   const bool repeated = field->is_repeated();
   const auto mismatch = [&](std::string_view expected) {
-    problems.Note(path + ": " + TypeMismatch(expected, value));
+    problems.Note(path.Joined() + ": " + TypeMismatch(expected, value));
   };
   const auto out_of_range = [&](std::string_view type) {
-    problems.Note(path + ": expected " + std::string(type) + ", got " + value.dump());
+    problems.Note(path.Joined() + ": expected " + std::string(type) + ", got " + value.dump());
   };
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
@@ -296,8 +316,8 @@ void DecodeValue(const JsonValue& value, const FieldDescriptor* field, const std
         enum_value = field->enum_type()->FindValueByNumber(value.get<int>());
       }
       if (enum_value == nullptr) {
-        return problems.Note(path + ": not a value of " + field->enum_type()->name() + ": " +
-                             value.dump());
+        return problems.Note(path.Joined() + ": not a value of " + field->enum_type()->name() +
+                             ": " + value.dump());
       }
       if (repeated) return reflection->AddEnum(&message, field, enum_value);
       return reflection->SetEnum(&message, field, enum_value);
@@ -306,7 +326,7 @@ void DecodeValue(const JsonValue& value, const FieldDescriptor* field, const std
       if (!value.is_object()) return mismatch("object");
       Message* child = repeated ? reflection->AddMessage(&message, field)
                                 : reflection->MutableMessage(&message, field);
-      return DecodeMessage(value, path, *child, problems);
+      return DecodeMessage(value, path.Joined(), *child, problems);
     }
   }
 }
@@ -320,7 +340,7 @@ void DecodeMapKey(std::string_view key, const FieldDescriptor* key_field,
   }
   Result<JsonDocument> parsed = ParseJsonDocument(key, 1, path);
   if (!parsed.ok()) return problems.Note(path + ": not a valid map key: " + Quoted(key));
-  DecodeValue(parsed->root(), key_field, path, entry, problems);
+  DecodeValue(parsed->root(), key_field, ValuePath{{}, path}, entry, problems);
 }
 
 // A map field is a JSON object; its keys become the entries' keys.
@@ -336,8 +356,21 @@ void DecodeMap(const JsonValue& value, const FieldDescriptor* field, const std::
     if (member.is_null()) return;
     Message* entry = message.GetReflection()->AddMessage(&message, field);
     DecodeMapKey(key, key_field, member_path, *entry, problems);
-    DecodeValue(member, value_field, member_path, *entry, problems);
+    DecodeValue(member, value_field, ValuePath{{}, member_path}, *entry, problems);
   });
+}
+
+// The field a JSON key names: its proto name, else its lowerCamel JSON name. A scan, not
+// Descriptor::FindFieldByName: the messages are small, and the pool's lookup (a std::string key,
+// hashed with the parent's name) costs more than comparing lengths field by field.
+const FieldDescriptor* FieldNamed(const Descriptor& type, std::string_view key) {
+  for (int i = 0; i < type.field_count(); ++i) {
+    if (type.field(i)->name() == key) return type.field(i);
+  }
+  for (int i = 0; i < type.field_count(); ++i) {
+    if (type.field(i)->json_name() == key) return type.field(i);
+  }
+  return nullptr;
 }
 
 void DecodeMessage(const JsonValue& object, const std::string& path, Message& message,
@@ -345,26 +378,23 @@ void DecodeMessage(const JsonValue& object, const std::string& path, Message& me
   const Descriptor* type = message.GetDescriptor();
   object.for_each_member([&](std::string_view key, JsonValue value) {
     if (problems.any()) return;
-    const std::string field_path = JoinPath(path, key);
-    const FieldDescriptor* field = type->FindFieldByName(std::string(key));
-    for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
-      if (type->field(i)->json_name() == key) field = type->field(i);
-    }
+    const ValuePath field_path{path, key};
+    const FieldDescriptor* field = FieldNamed(*type, key);
     if (field == nullptr) {
       // A misspelt field in a command must not silently become its default.
-      return problems.Note(field_path + ": unknown field of " + type->full_name());
+      return problems.Note(field_path.Joined() + ": unknown field of " + type->full_name());
     }
     if (value.is_null()) return;  // the mapping's "default value"
     if (field->is_map()) {
-      DecodeMap(value, field, field_path, message, problems);
+      DecodeMap(value, field, field_path.Joined(), message, problems);
     } else if (field->is_repeated()) {
       if (!value.is_array()) {
-        return problems.Note(field_path + ": " + TypeMismatch("array", value));
+        return problems.Note(field_path.Joined() + ": " + TypeMismatch("array", value));
       }
       message.GetReflection()->ClearField(&message, field);
       value.for_each_item([&](size_t i, JsonValue item) {
         if (problems.any()) return;
-        DecodeValue(item, field, field_path + "[" + std::to_string(i) + "]", message, problems);
+        DecodeValue(item, field, ValuePath{path, key, i}, message, problems);
       });
     } else {
       DecodeValue(value, field, field_path, message, problems);

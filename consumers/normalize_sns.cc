@@ -17,7 +17,7 @@ Normalized Finish(Normalized out, Disposition disposition, std::string reason) {
 
 // arn:aws:sns:<region>:<account>:<topic>: the cell a skipped or unreadable message is reported in
 // when its content names none.
-void CellFromTopicArn(const std::string& topic_arn, v1::Event& event) {
+void CellFromTopicArn(std::string_view topic_arn, v1::Event& event) {
   std::string_view rest = topic_arn;
   std::string_view fields[5];
   for (auto& field : fields) {
@@ -35,9 +35,10 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
   Normalized out;
   v1::Event& event = out.event;
   event.set_source_format("sns");
-  const std::string type = sns.String("Type");
+  // Type and Message are read in place: the document outlives this call.
+  const std::string_view type = sns.StringView("Type");
   event.set_id(sns.String("MessageId"));
-  const std::string topic_arn = sns.String("TopicArn");
+  const std::string topic_arn(sns.StringView("TopicArn"));
   event.set_time(RequiredTime(sns, "Timestamp"));
   event.set_origin("sns " + topic_arn);
   CellFromTopicArn(topic_arn, event);
@@ -46,7 +47,7 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
 
   if (type == "SubscriptionConfirmation" || type == "UnsubscribeConfirmation") {
     return Finish(std::move(out), Disposition::kSkipped,
-                  "SNS " + type + " for topic " + topic_arn +
+                  "SNS " + std::string(type) + " for topic " + topic_arn +
                       ": not an event (subscriptions are confirmed by the ingest endpoint)");
   }
   if (type != "Notification") {
@@ -54,7 +55,7 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
                   JoinPath(sns.path(), "Type") + ": unknown SNS message type " + Quoted(type));
   }
 
-  const std::string message_text = sns.String("Message");
+  const std::string_view message_text = sns.StringView("Message");
   if (sns.problems().any()) return Finish(std::move(out), Disposition::kUnreadable,
                                           sns.problems().first());
   const std::string message_path = JoinPath(sns.path(), "Message");
@@ -118,11 +119,11 @@ Normalized NormalizeSns(const JsonValue& document, const NormalizeOptions& optio
                   "Records: expected exactly 1 SNS record, got " + std::to_string(records.size()));
   }
   JsonObjectReader record(records.front(), "Records[0]", problems);
-  const std::string event_source = record.String("EventSource");
+  const std::string_view event_source = record.StringView("EventSource");
   if (problems.any()) return Finish(std::move(out), Disposition::kUnreadable, problems.first());
   if (event_source != "aws:sns") {
     return Finish(std::move(out), Disposition::kSkipped,
-                  "unsupported Lambda event: EventSource " + event_source);
+                  "unsupported Lambda event: EventSource " + std::string(event_source));
   }
   JsonObjectReader sns = record.Object("Sns");
   if (problems.any()) return Finish(std::move(out), Disposition::kUnreadable, problems.first());
