@@ -185,19 +185,27 @@ std::string ResultJson(const v1::Result& r) {
 
 }  // namespace
 
+void FillResult(v1::Result* r, const v1::Event& event, v1::Result::Status status,
+                std::string reason, std::string handler, int64_t now_ms,
+                std::string workflow_id) {
+  r->Clear();
+  r->set_workflow_id(std::move(workflow_id));
+  r->set_correlation_id(event.id());
+  r->set_dedup_key(event.dedup_key());
+  r->set_handler(std::move(handler));
+  r->set_status(status);
+  r->set_reason(std::move(reason));
+  r->set_started_at(FormatRfc3339(now_ms));
+  r->set_finished_at(r->started_at());
+  *r->mutable_source() = event.source();
+  r->set_id(ResultId(*r));
+}
+
 v1::Result MakeResult(const v1::Event& event, v1::Result::Status status, std::string reason,
                       std::string handler, int64_t now_ms, std::string workflow_id) {
   v1::Result r;
-  r.set_workflow_id(std::move(workflow_id));
-  r.set_correlation_id(event.id());
-  r.set_dedup_key(event.dedup_key());
-  r.set_handler(std::move(handler));
-  r.set_status(status);
-  r.set_reason(std::move(reason));
-  r.set_started_at(FormatRfc3339(now_ms));
-  r.set_finished_at(r.started_at());
-  *r.mutable_source() = event.source();
-  r.set_id(ResultId(r));
+  FillResult(&r, event, status, std::move(reason), std::move(handler), now_ms,
+             std::move(workflow_id));
   return r;
 }
 

@@ -291,12 +291,12 @@ WorkflowHandler* WorkflowRuntime::HandlerFor(const v1::WorkflowCheckpoint& wf) c
   return dispatcher_.WorkflowHandlerNamed(wf.handler());
 }
 
-v1::Result WorkflowRuntime::ResultFor(const v1::Event& event, v1::Result::Status status,
-                                      std::string reason, std::string handler,
-                                      std::string workflow_id) const {
-  v1::Result r = consumers::MakeResult(event, status, std::move(reason), std::move(handler),
-                                       clock_.NowMs(), workflow_id);
-  return r;
+const v1::Result& WorkflowRuntime::ResultFor(const v1::Event& event, v1::Result::Status status,
+                                             std::string reason, std::string handler,
+                                             std::string workflow_id) {
+  consumers::FillResult(&result_scratch_, event, status, std::move(reason), std::move(handler),
+                        clock_.NowMs(), std::move(workflow_id));
+  return result_scratch_;
 }
 
 void WorkflowRuntime::EmitResult(const v1::Result& result,

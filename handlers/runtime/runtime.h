@@ -106,8 +106,9 @@ class WorkflowRuntime {
   void EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf,
                       std::vector<consumers::OutRecord>* out);
   void EmitResult(const v1::Result& result, std::vector<consumers::OutRecord>* out);
-  v1::Result ResultFor(const v1::Event& event, v1::Result::Status status, std::string reason,
-                       std::string handler, std::string workflow_id) const;
+  // The result in result_scratch_, valid until the next call: copy it to keep it.
+  const v1::Result& ResultFor(const v1::Event& event, v1::Result::Status status,
+                              std::string reason, std::string handler, std::string workflow_id);
   bool DeliverSignal(PartitionState& st, const v1::Event& event, std::string* workflow_id);
   void StartStep(PartitionState& st, const std::string& workflow_id);
   void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,
@@ -125,6 +126,7 @@ class WorkflowRuntime {
 
   std::map<int32_t, std::unique_ptr<PartitionState>> partitions_;
   std::set<int32_t> touched_;        // partitions this batch wrote state for
+  v1::Result result_scratch_;        // ResultFor's answer, reused (poll thread)
   std::atomic<size_t> running_{0};
 
   std::mutex completions_mu_;
