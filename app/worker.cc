@@ -195,6 +195,10 @@ Status Worker::CreateProducer() {
     props.erase("transaction.timeout.ms");
   }
   props["enable.idempotence"] = "true";
+  // Results are keyed by correlation id and partitioned by librdkafka: with the Java client's
+  // murmur2, as fleet.work is (consumers::Murmur2Partition), so that every client puts a key on
+  // the same partition, and without the per-record CRC-32 of librdkafka's default.
+  if (!props.count("partitioner")) props["partitioner"] = "murmur2_random";
   // Reports only for failures: a success needs no action (the commit, or the flush at least
   // once, already waits for every record), and not reporting it saves the poll thread a
   // callback per record.
