@@ -248,10 +248,10 @@ OutRecord WorkRecord(const v1::Event& event, const OutputTopics& topics) {
   out.key = CellOf(event);
   out.partition = Murmur2Partition(out.key, topics.work_partitions);
   out.value = event.SerializeAsString();
-  out.headers.reserve(3);
+  // What the record is, for tools reading the topic; the event id is in the record already.
+  out.headers.reserve(2);
   out.headers.push_back({"content-type", "application/x-protobuf"});
   out.headers.push_back({"fk-type", "fleetkeeper.v1.Event"});
-  out.headers.push_back({"fk-event-id", event.id()});
   out.source_topic = event.source().topic();
   out.source_partition = event.source().partition();
   out.source_offset = event.source().offset();
