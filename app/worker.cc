@@ -256,7 +256,7 @@ Status Worker::CreateConsumer() {
   // default; inputs and work items share the queue) and looks again only at its next wake-up, up
   // to a second later: under a backlog the worker drained those records in half that time and
   // then waited, about once a second, 15-70 ms for records that were on the broker (pipeline
-  // 0.77x kcat; 0.95x without the limit, bench/README.md). The prefetch stays bounded by
+  // 0.77x kcat before, 0.88x after; bench/README.md). The prefetch stays bounded by
   // queued.max.messages.kbytes (64 MiB by default); the peak RSS did not change.
   if (!props.count("queued.min.messages")) props["queued.min.messages"] = "1000000";
   auto conf = consumers::MakeKafkaConf(props);
