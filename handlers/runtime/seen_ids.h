@@ -23,8 +23,8 @@ namespace fleetkeeper::handlers {
 
 class SeenIds {
  public:
-  // `seed` picks the digest; 0 draws one at random (tests pass a fixed one to force collisions
-  // of the bucket index, never of the digest).
+  // `seed` picks the digest; 0 draws one at random (tests pass a fixed one, so that a failing
+  // run repeats).
   explicit SeenIds(uint64_t seed = 0);
 
   // Adds `id`, first seen at `at_ms`. False, changing nothing, when it is already there.
