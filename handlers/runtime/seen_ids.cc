@@ -40,22 +40,26 @@ void SeenIds::Grow() {
   }
 }
 
-bool SeenIds::Insert(std::string_view id, int64_t at_ms) {
+SeenIds::Slot& SeenIds::SlotFor(std::string_view id) {
   if ((size_ + 1) * 8 > slots_.size() * 7) Grow();
   const Digest d = DigestOf(id);
   Slot& s = slots_[Probe(d)];
+  if (s.at_ms == kEmpty) s.key = d;  // an empty slot keeps kEmpty until the caller fills it
+  return s;
+}
+
+bool SeenIds::Insert(std::string_view id, int64_t at_ms) {
+  Slot& s = SlotFor(id);
   if (s.at_ms != kEmpty) return false;
-  s = Slot{d, at_ms};
+  s.at_ms = at_ms;
   ++size_;
   return true;
 }
 
 void SeenIds::Remember(std::string_view id, int64_t at_ms) {
-  if ((size_ + 1) * 8 > slots_.size() * 7) Grow();
-  const Digest d = DigestOf(id);
-  Slot& s = slots_[Probe(d)];
+  Slot& s = SlotFor(id);
   if (s.at_ms == kEmpty) {
-    s = Slot{d, at_ms};
+    s.at_ms = at_ms;
     ++size_;
   } else if (at_ms > s.at_ms) {
     s.at_ms = at_ms;

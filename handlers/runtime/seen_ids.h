@@ -57,6 +57,9 @@ class SeenIds {
   Digest DigestOf(std::string_view id) const;
   // Index of the slot holding `d`, or of the empty slot that ends its probe sequence.
   size_t Probe(const Digest& d) const;
+  // The slot of `id`, or the empty one it would take (its key set, its time still kEmpty);
+  // grows the table first when one more id would make it fuller than 7/8.
+  Slot& SlotFor(std::string_view id);
   void Grow();
   void EraseAt(size_t index);
 
