@@ -1211,6 +1211,7 @@ bool Worker::FinishCommit() {
   }
   if (!outcome.ok) {
     // Both batches go: the one that did not commit and the one read meanwhile.
+    ++commits_failed_;
     spdlog::warn("commit of {} records failed; the {} records read meanwhile are read again too",
                  committing_records_, batch_records_ + static_cast<int>(held.size()));
     std::vector<PartitionKey> committing;
@@ -1298,6 +1299,10 @@ bool Worker::CommitAtLeastOnce() {
     RestoreTouched();
     return false;
   }
+  // A batch that consumed no input (a timer fired, a step finished) has no offset to commit:
+  // its outputs are acknowledged, and that is all it needs. librdkafka answers a commit of an
+  // empty list with __NO_OFFSET, which is not a failure of this batch.
+  if (batch_offsets_.empty()) return true;
   KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
       static_cast<int>(batch_offsets_.size())));
   for (const auto& [tp, off] : batch_offsets_) {
@@ -1307,6 +1312,7 @@ bool Worker::CommitAtLeastOnce() {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // The records are acknowledged; a failed commit means they may be processed again.
     spdlog::warn("offset commit failed: {}; the batch may be repeated", rd_kafka_err2str(err));
+    ++commits_failed_;
     RewindPartitions(parts);
     RestoreTouched();
     return false;

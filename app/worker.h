@@ -82,6 +82,8 @@ class Worker {
   int64_t records_done() const { return records_done_.load(); }
   // Times a batch could not carry an output and was read again; safe from another thread.
   int64_t batches_failed() const { return batches_failed_.load(); }
+  // Commits that failed (and rewound their batch); safe from another thread.
+  int64_t commits_failed() const { return commits_failed_.load(); }
   // Inputs waiting to be dead-lettered because their output could not be produced.
   size_t poisoned_inputs() const {
     std::lock_guard<std::mutex> lock(poison_mu_);
@@ -277,6 +279,7 @@ class Worker {
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
   std::atomic<int64_t> records_done_{0};
   std::atomic<int64_t> batches_failed_{0};
+  std::atomic<int64_t> commits_failed_{0};
 
   // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
   std::mutex failures_mu_;
