@@ -1,6 +1,7 @@
 #include "handlers/runtime/runtime.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/wrappers.pb.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <unordered_map>
 
 #include "awsclient/clients.h"
+#include "common/clock.h"
 #include "common/digest.h"
 #include "common/log.h"
 #include "consumers/normalizer.h"
@@ -24,6 +26,45 @@ std::string SeenEventsRecord(int64_t at_ms, const std::string& first_event_id) {
 std::string CellStoreRecord(const std::string& cell, const std::string& key) {
   return "cell:" + cell + "|" + key;
 }
+
+namespace {
+// A native request may ask for a dry run of its own, whatever the worker's setting.
+bool RequestsDryRun(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kPatchRequest:
+      return event.patch_request().dry_run();
+    case v1::Event::kEcsCommand:
+      return event.ecs_command().dry_run();
+    default:
+      return false;
+  }
+}
+
+// The resource whose state an event reports, for the stale rule (DESIGN.md, Handlers: an event
+// older than the last one applied to the same resource is SKIPPED). Requests and signals name
+// no such state: empty.
+std::string StaleResource(const v1::Event& event) {
+  switch (event.body_case()) {
+    case v1::Event::kParameterChange:
+      return "parameter:" + event.parameter_change().name();
+    case v1::Event::kAlarm:
+      return "alarm:" + (event.alarm().alarm_arn().empty() ? event.alarm().alarm_name()
+                                                            : event.alarm().alarm_arn());
+    default:
+      return "";
+  }
+}
+
+// Cell store key of the time of the last event applied to a resource.
+std::string AppliedKey(const std::string& resource) { return "applied/" + resource; }
+
+int64_t AppliedAtMs(const CellStore& store, const std::string& resource) {
+  const google::protobuf::Any* any = store.Get(AppliedKey(resource));
+  google::protobuf::Int64Value at;
+  if (any == nullptr || !any->UnpackTo(&at)) return -1;
+  return at.value();
+}
+}  // namespace
 
 // due_at_ms of a wait with no timer: only a signal, a cancel or the deadline ends it.
 constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::max();
@@ -335,6 +376,66 @@ bool WorkflowRuntime::DeliverSignal(PartitionState& st, const v1::Event& event,
   return delivered;
 }
 
+namespace {
+// The request id of a workflow's trigger: what an approval or a cancel may name instead of the
+// workflow id. The event id is not it: a request that came in an EventBridge envelope carries the
+// envelope's id.
+const std::string& TriggerRequestId(const v1::Event& trigger) {
+  static const std::string kNone;
+  switch (trigger.body_case()) {
+    case v1::Event::kPatchRequest:
+      return trigger.patch_request().request_id();
+    case v1::Event::kEcsCommand:
+      return trigger.ecs_command().request_id();
+    default:
+      return kNone;
+  }
+}
+}  // namespace
+
+void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event,
+                                      const std::string& kind,
+                                      std::vector<consumers::OutRecord>* out) {
+  const bool cancel = kind == "cancel";
+  const std::string& named = cancel ? event.cancel().workflow_id() : event.approval().workflow_id();
+  const std::string& request = cancel ? event.cancel().request_id() : event.approval().request_id();
+  std::string target = named;
+  if (target.empty() && !request.empty()) {
+    // A request id may have had a finished workflow before this one (see the dedup release in
+    // Finish): the one still running wins.
+    for (const auto& [id, wf] : st.workflows) {
+      if (TriggerRequestId(wf.cp.trigger()) != request) continue;
+      if (target.empty() || !wf.cp.has_final_result()) target = id;
+    }
+  }
+  auto it = st.workflows.find(target);
+  if (it == st.workflows.end() || it->second.cp.has_final_result()) {
+    EmitResult(ResultFor(event, v1::Result::REJECTED,
+                         fmt::format("{} names {} workflow {}", kind,
+                                     it == st.workflows.end() ? "unknown" : "finished",
+                                     named.empty() && target.empty() ? "for request " + request
+                                                                     : target),
+                         "", target),
+               out);
+    return;
+  }
+  LiveWorkflow& wf = it->second;
+  std::string delivered;
+  if (cancel) {
+    wf.cp.set_cancel_requested(true);
+    wf.cp.set_cancel_reason(event.cancel().reason().empty() ? "cancelled"
+                                                            : event.cancel().reason());
+    delivered = "cancel delivered to workflow " + target + "; it ends at its next step";
+  } else {
+    *wf.cp.add_pending_signals() = event;
+    delivered = "approval delivered to workflow " + target;
+  }
+  wf.cp.set_due_at_ms(0);
+  wf.committed = false;
+  EmitCheckpoint(st, wf.cp, out);
+  EmitResult(ResultFor(event, v1::Result::SUCCEEDED, delivered, wf.cp.handler(), target), out);
+}
+
 void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool frozen,
                                  std::vector<consumers::OutRecord>* out) {
   PartitionState* st = Find(partition);
@@ -360,53 +461,8 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   Touch(partition);
 
   const std::string kind = consumers::EventKind(event);
-  if (kind == "cancel") {
-    const auto& c = event.cancel();
-    std::string target = c.workflow_id();
-    if (target.empty()) {
-      for (const auto& [id, wf] : st->workflows) {
-        if (wf.cp.trigger().id() == c.request_id()) target = id;
-      }
-    }
-    auto it = st->workflows.find(target);
-    if (it == st->workflows.end() || it->second.cp.has_final_result()) {
-      EmitResult(ResultFor(event, v1::Result::REJECTED,
-                           fmt::format("cancel names {} workflow {}",
-                                       it == st->workflows.end() ? "unknown" : "finished",
-                                       target.empty() ? "for request " + c.request_id() : target),
-                           "", target),
-                 out);
-      return;
-    }
-    it->second.cp.set_cancel_requested(true);
-    it->second.cp.set_cancel_reason(c.reason().empty() ? "cancelled" : c.reason());
-    it->second.cp.set_due_at_ms(0);
-    it->second.committed = false;
-    EmitCheckpoint(*st, it->second.cp, out);
-    EmitResult(ResultFor(event, v1::Result::SUCCEEDED,
-                         "cancel delivered to workflow " + target + "; it ends at its next step",
-                         it->second.cp.handler(), target),
-               out);
-    return;
-  }
-  if (kind == "approval") {
-    const std::string& target = event.approval().workflow_id();
-    auto it = st->workflows.find(target);
-    if (it == st->workflows.end() || it->second.cp.has_final_result()) {
-      EmitResult(ResultFor(event, v1::Result::REJECTED,
-                           fmt::format("approval names {} workflow {}",
-                                       it == st->workflows.end() ? "unknown" : "finished", target),
-                           "", target),
-                 out);
-      return;
-    }
-    *it->second.cp.add_pending_signals() = event;
-    it->second.cp.set_due_at_ms(0);
-    it->second.committed = false;
-    EmitCheckpoint(*st, it->second.cp, out);
-    EmitResult(ResultFor(event, v1::Result::SUCCEEDED, "approval delivered to workflow " + target,
-                         it->second.cp.handler(), target),
-               out);
+  if (kind == "cancel" || kind == "approval") {
+    OnControlSignal(*st, event, kind, out);
     return;
   }
   if (kind == "command_progress" || kind == "refresh_progress" || kind == "instance_state") {
@@ -437,8 +493,32 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
     }
   }
   Store store(*this, *st, consumers::CellOf(event), out);
+  const std::string stale_resource = StaleResource(event);
+  const int64_t event_ms = stale_resource.empty() ? -1 : ParseRfc3339Ms(event.time());
+  const int64_t applied_ms = event_ms < 0 ? -1 : AppliedAtMs(store, stale_resource);
+  if (event_ms >= 0 && event_ms < applied_ms) {
+    EmitResult(ResultFor(event, v1::Result::SKIPPED,
+                         fmt::format("stale: {} is from {}, older than the last event applied "
+                                     "to {} ({})",
+                                     event.id(), event.time(), stale_resource,
+                                     FormatRfc3339(applied_ms)),
+                         "", ""),
+               out);
+    return;
+  }
+  // Applied: the event started a workflow or its handler decided something. A SKIPPED or
+  // REJECTED event changed nothing, so it sets no mark (and the common no-rule alarm writes no
+  // state record).
+  auto mark_applied = [&] {
+    if (event_ms > applied_ms) {
+      google::protobuf::Int64Value at;
+      at.set_value(event_ms);
+      store.Put(AppliedKey(stale_resource), at);
+    }
+  };
   Dispatch d = dispatcher_.Route(event, frozen, &store);
   if (!d.workflow) {
+    if (d.status != v1::Result::SKIPPED && d.status != v1::Result::REJECTED) mark_applied();
     EmitResult(ResultFor(event, d.status, d.reason, d.handler, d.workflow_id), out);
     return;
   }
@@ -458,7 +538,9 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
                out);
     return;
   }
+  mark_applied();
   cp.set_schema_version(kCheckpointSchemaVersion);
+  if (!cp.has_dry_run()) cp.set_dry_run(options_.dry_run || RequestsDryRun(event));
   cp.set_deadline_ms(now + options_.workflow_deadline_ms);
   cp.set_created_at_ms(now);
   cp.set_updated_at_ms(now);
@@ -545,7 +627,8 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   std::string role;
   auto acct = config_.aws().accounts().find(wf.cp.trigger().account());
   if (acct != config_.aws().accounts().end()) role = acct->second.role_arn();
-  const bool dry_run = options_.dry_run;
+  // A checkpoint from before the workflow kept its own setting follows the worker's.
+  const bool dry_run = wf.cp.has_dry_run() ? wf.cp.dry_run() : options_.dry_run;
   executor_.Submit([this, handler, role, dry_run, c = std::move(completion)]() {
     LogEventScope scope(c->cp.trigger().id());
     if (clients_ == nullptr) {

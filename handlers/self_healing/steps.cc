@@ -86,7 +86,11 @@ class HealingStep {
 
  private:
   // ---- outcome helpers ----
-  bool dry_run() const { return ctx_.dry_run() || state_.dry_run(); }
+  // The workflow's own setting (see WorkflowCheckpoint.dry_run); a checkpoint older than that
+  // field has the one this handler recorded at admission.
+  bool dry_run() const {
+    return ctx_.workflow().has_dry_run() ? ctx_.dry_run() : state_.dry_run();
+  }
   int64_t VerifyTimeoutMs() const {
     return rule_.has_verify_timeout() ? DurationMs(rule_.verify_timeout())
                                       : kDefaultVerifyTimeoutMs;

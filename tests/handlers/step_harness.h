@@ -65,7 +65,8 @@ class FakeStepContext final : public StepContext {
   google::protobuf::Any* mutable_state() override { return wf_->mutable_state(); }
   aws::CellClients& aws() override { return *clients_; }
   const Clock& clock() const override { return *clock_; }
-  bool dry_run() const override { return dry_run_; }
+  // As the runtime's: the workflow's own setting, else (an older checkpoint) the worker's.
+  bool dry_run() const override { return wf_->has_dry_run() ? wf_->dry_run() : dry_run_; }
   const std::vector<v1::Event>& signals() const override { return signals_; }
   std::string IdempotencyToken(const std::string& discriminator) const override {
     std::string token = wf_->workflow_id() + "|" + wf_->step() + "|" +
@@ -73,6 +74,7 @@ class FakeStepContext final : public StepContext {
     return std::to_string(std::hash<std::string>{}(token));
   }
 
+  // The worker's setting, for a checkpoint that has none of its own.
   void set_dry_run(bool v) { dry_run_ = v; }
   std::vector<v1::Event>& mutable_signals() { return signals_; }
 

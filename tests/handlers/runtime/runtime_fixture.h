@@ -35,6 +35,7 @@ struct StepRun {
   uint32_t attempt = 0;
   size_t signals = 0;
   std::string token;
+  bool dry_run = false;
 };
 
 // A workflow handler whose steps are scripted by the test. Admits ecs_command events; a workflow
@@ -61,7 +62,8 @@ class ScriptedHandler final : public WorkflowHandler {
     {
       std::lock_guard<std::mutex> lock(mu_);
       runs_.push_back({context.workflow().workflow_id(), step, context.workflow().attempt(),
-                       context.signals().size(), context.IdempotencyToken("x")});
+                       context.signals().size(), context.IdempotencyToken("x"),
+                       context.dry_run()});
       auto it = scripts_.find(step);
       if (it != scripts_.end()) script = it->second;
       if (StepMutates(step)) {
@@ -240,11 +242,14 @@ inline v1::Event CancelFor(const std::string& workflow_id, const std::string& re
 
 class RuntimeRig {
  public:
-  explicit RuntimeRig(RuntimeOptions options = DefaultOptions()) : options_(std::move(options)) {
+  // The scripted handler takes events of `kind` (ecs_command by default).
+  explicit RuntimeRig(RuntimeOptions options = DefaultOptions(),
+                      const std::string& kind = "ecs_command")
+      : options_(std::move(options)) {
     auto handler = std::make_unique<ScriptedHandler>();
     handler_ = handler.get();
     std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides;
-    overrides.emplace_back("ecs_command", std::move(handler));
+    overrides.emplace_back(kind, std::move(handler));
     dispatcher_ = std::make_unique<Dispatcher>(config_, clock_, std::move(overrides));
     runtime_ = std::make_unique<WorkflowRuntime>(config_, options_, *dispatcher_, &provider_,
                                                  executor_, clock_);

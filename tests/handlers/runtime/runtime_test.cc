@@ -225,6 +225,63 @@ TEST(WorkflowRuntime, CancelEndsTheWorkflowAtItsNextStepBoundary) {
   EXPECT_THAT(late.Results()[0].reason(), HasSubstr("finished workflow " + IdOf(ev)));
 }
 
+// A request that came in an EventBridge envelope has the envelope's id as its event id; approvals
+// and cancels that name its request_id still find it.
+TEST(WorkflowRuntime, ApprovalAndCancelByRequestIdFindTheWorkflowOfAWrappedRequest) {
+  RuntimeRig rig;
+  rig.handler().On("first", [](StepContext& c) {
+    return StepOutcome::Wait("second", 3600000, {"approval:" + c.workflow().workflow_id()});
+  });
+  rig.handler().On("second", [](StepContext&) { return StepOutcome::Wait("third", 3600000); });
+  rig.Own(kP);
+  v1::Event ev = EcsCommand("req-wrapped", "web");
+  ev.set_id("6a7e8feb-b491-4cf7-a9f1-bf3703467718");  // the envelope's id
+  ev.set_source_format("eventbridge");
+  rig.Consume(kP, ev);
+  rig.Commit();
+  rig.Turn();
+
+  v1::Event approval;
+  approval.set_id("approval-by-request");
+  approval.set_account(ev.account());
+  approval.set_region(ev.region());
+  approval.mutable_approval()->set_request_id("req-wrapped");
+  approval.mutable_approval()->set_approver("alice");
+  Batch approved = rig.Consume(kP, approval);
+  ASSERT_EQ(approved.Results(v1::Result::SUCCEEDED).size(), 1u);
+  EXPECT_EQ(approved.Results()[0].workflow_id(), IdOf(ev));
+  rig.Commit();
+  rig.Turn();
+  ASSERT_EQ(RunsOf(rig.handler(), "second"), 1u) << "the approval did not wake the workflow";
+
+  v1::Event cancel;
+  cancel.set_id("cancel-by-request");
+  cancel.mutable_cancel()->set_request_id("req-wrapped");
+  cancel.mutable_cancel()->set_reason("stop it");
+  Batch cancelled = rig.Consume(kP, cancel);
+  ASSERT_EQ(cancelled.Results(v1::Result::SUCCEEDED).size(), 1u);
+  EXPECT_EQ(cancelled.Results()[0].workflow_id(), IdOf(ev));
+  rig.Commit();
+  auto ended = rig.Turn().Results(v1::Result::CANCELLED);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].reason(), "stop it");
+
+  // A request id no workflow has: REJECTED, with the id in the reason.
+  for (const char* kind : {"approval", "cancel"}) {
+    v1::Event unknown;
+    unknown.set_id(std::string(kind) + "-unknown");
+    if (std::string(kind) == "approval") {
+      unknown.mutable_approval()->set_request_id("req-nobody");
+      unknown.mutable_approval()->set_approver("alice");
+    } else {
+      unknown.mutable_cancel()->set_request_id("req-nobody");
+    }
+    auto rejected = rig.Consume(kP, unknown).Results(v1::Result::REJECTED);
+    ASSERT_EQ(rejected.size(), 1u) << kind;
+    EXPECT_THAT(rejected[0].reason(), HasSubstr("unknown workflow for request req-nobody"));
+  }
+}
+
 TEST(WorkflowRuntime, DeadlineFailsAWaitingWorkflow) {
   RuntimeOptions o = RuntimeRig::DefaultOptions();
   o.workflow_deadline_ms = 10000;
@@ -408,6 +465,103 @@ TEST(WorkflowRuntime, InstallRebuildsWorkflowsTimersLocksAndDedupFromRecords) {
   gone_again.set_id("req-ig-again");
   Batch again = rig.Consume(kP, gone_again);
   EXPECT_EQ(again.Results(v1::Result::IN_PROGRESS).size(), 1u);
+}
+
+// Dry run belongs to the workflow: decided at admission, kept in its checkpoint, and the same after
+// a restart under the other setting, either way.
+TEST(WorkflowRuntime, DryRunIsTheWorkflowsOwnAcrossARestartWithTheOtherSetting) {
+  for (const bool admitted_dry : {true, false}) {
+    SCOPED_TRACE(admitted_dry ? "admitted dry" : "admitted for real");
+    RuntimeOptions first = RuntimeRig::DefaultOptions();
+    first.dry_run = admitted_dry;
+    RuntimeRig before(first);
+    before.handler().On("first", [](StepContext&) { return StepOutcome::Wait("second", 1000); });
+    before.Own(kP);
+    const v1::Event ev = EcsCommand(admitted_dry ? "req-dry" : "req-real", "web");
+    Batch admitted = before.Consume(kP, ev);
+    ASSERT_EQ(admitted.Checkpoints().size(), 1u);
+    ASSERT_TRUE(admitted.Checkpoints()[0].has_dry_run());
+    EXPECT_EQ(admitted.Checkpoints()[0].dry_run(), admitted_dry);
+    before.Commit();
+    before.Turn();  // "first" runs and waits
+
+    RuntimeOptions second = RuntimeRig::DefaultOptions();
+    second.dry_run = !admitted_dry;
+    RuntimeRig after(second);
+    after.set_state(kP, before.state(kP));
+    after.Restore(kP);
+    after.clock().Advance(before.clock().NowMs() - after.clock().NowMs() + 1000);
+    after.Turn();
+    auto runs = after.handler().runs();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].step, "second");
+    EXPECT_EQ(runs[0].dry_run, admitted_dry);
+  }
+}
+
+TEST(WorkflowRuntime, ARequestsOwnDryRunMakesItsWorkflowDry) {
+  RuntimeRig rig;  // the worker runs for real
+  rig.Own(kP);
+  v1::Event ev = EcsCommand("req-asks-dry", "web");
+  ev.mutable_ecs_command()->set_dry_run(true);
+  rig.Consume(kP, ev);
+  rig.Commit();
+  rig.Turn();
+  auto runs = rig.handler().runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0].dry_run);
+}
+
+v1::Event AlarmAt(const std::string& id, const std::string& time, const std::string& state) {
+  v1::Event e;
+  e.set_id(id);
+  e.set_dedup_key("alarm:web-5xx:" + state + ":" + time);
+  e.set_account("111122223333");
+  e.set_region("us-east-1");
+  e.set_time(time);
+  e.mutable_alarm()->set_alarm_name("web-5xx");
+  e.mutable_alarm()->set_alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:web-5xx");
+  e.mutable_alarm()->set_state(state);
+  return e;
+}
+
+// DESIGN.md: an event older (time) than the last one applied to the same resource is SKIPPED as
+// stale, and the mark survives a restore.
+TEST(WorkflowRuntime, AnEventOlderThanTheLastAppliedToItsResourceIsSkippedStale) {
+  RuntimeRig rig(RuntimeRig::DefaultOptions(), "alarm");
+  rig.Own(kP);
+  Batch first = rig.Consume(kP, AlarmAt("a-2", "2026-12-06T10:00:02Z", "ALARM"));
+  ASSERT_EQ(first.Results(v1::Result::IN_PROGRESS).size(), 1u);
+  rig.Commit();
+  rig.Turn();
+
+  // Delivered late: the state change before the one already applied.
+  auto stale = rig.Consume(kP, AlarmAt("a-1", "2026-12-06T10:00:01Z", "OK")).Results();
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_EQ(stale[0].status(), v1::Result::SKIPPED);
+  EXPECT_THAT(stale[0].reason(), HasSubstr("stale"));
+  EXPECT_THAT(stale[0].reason(),
+              HasSubstr("alarm:arn:aws:cloudwatch:us-east-1:111122223333:alarm:web-5xx"));
+  // The same instant is not older; a later one is applied and moves the mark.
+  Batch same = rig.Consume(kP, AlarmAt("a-2b", "2026-12-06T10:00:02Z", "OK"));
+  EXPECT_EQ(same.Results(v1::Result::IN_PROGRESS).size(), 1u);
+  Batch later = rig.Consume(kP, AlarmAt("a-3", "2026-12-06T10:00:03Z", "ALARM"));
+  EXPECT_EQ(later.Results(v1::Result::IN_PROGRESS).size(), 1u);
+  rig.Commit();
+  rig.Turn();
+
+  // A new owner restores the mark from fleet.state.
+  rig.runtime().Drop(kP);
+  rig.Restore(kP);
+  const v1::Event late = AlarmAt("a-2c", "2026-12-06T10:00:02Z", "INSUFFICIENT_DATA");
+  auto after = rig.Consume(kP, late).Results();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].status(), v1::Result::SKIPPED);
+  EXPECT_THAT(after[0].reason(), HasSubstr("stale"));
+  // Another resource has a mark of its own.
+  v1::Event other = AlarmAt("b-1", "2026-12-06T09:00:00Z", "ALARM");
+  other.mutable_alarm()->set_alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:db-cpu");
+  EXPECT_EQ(rig.Consume(kP, other).Results(v1::Result::IN_PROGRESS).size(), 1u);
 }
 
 TEST(WorkflowRuntime, AbortDropsTouchedPartitionsAndDiscardsStaleCompletions) {

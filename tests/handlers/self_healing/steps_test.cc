@@ -40,8 +40,10 @@ class StepsTest : public ::testing::Test {
     EXPECT_EQ(a.kind, Admission::Kind::kWorkflow) << a.reason;
     return a.workflow;
   }
+  // `dry_run`: the workflow was admitted dry, as the runtime records it in the checkpoint.
   std::vector<StepOutcome> Run(v1::WorkflowCheckpoint& wf, bool dry_run = false) {
     SelfHealingHandler handler(config_);
+    if (dry_run) wf.set_dry_run(true);
     return RunToEnd(handler, wf, cell_.clients, clock_, dry_run);
   }
   // Runs single steps until `step` is next (not running it).
@@ -245,6 +247,19 @@ TEST_F(StepsTest, DryRunListsWhatWouldBeDoneAndMutatesNothing) {
             std::string::npos)
       << Final(out).reason;
   EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 2);
+}
+
+// A workflow admitted for real stays real when the worker restarts with dry run on: the
+// checkpoint's setting wins over the worker's.
+TEST_F(StepsTest, AWorkflowAdmittedForRealDoesNotTurnDryUnderADryWorker) {
+  AddRule(config_, "cpu", "*HighCPU*", "scale_out")->mutable_action()->set_by(1);
+  fleet_.AddGroup("web-asg", 1, 2, 4);
+  auto wf = Admit(Cpu(0));
+  wf.set_dry_run(false);  // as the runtime records it at admission
+  SelfHealingHandler handler(config_);
+  auto out = RunToEnd(handler, wf, cell_.clients, clock_, /*worker dry_run=*/true);
+  EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
+  EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 3);
 }
 
 TEST_F(StepsTest, ConfigDryRunIsCarriedInTheWorkflow) {
