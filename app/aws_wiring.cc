@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <set>
 
 #include "awsclient/region.h"
 #include "awsclient/retry.h"
@@ -125,6 +126,19 @@ std::unique_ptr<aws::ClientProvider> MakeClientProvider(const v1::WorkerConfig& 
   auto factory = std::make_shared<aws::TransportFactory>(credentials, defaults, context);
   // The config is copied: the provider outlives the caller's message.
   return std::make_unique<ConfiguredClientProvider>(config, std::move(factory));
+}
+
+std::vector<std::string> ConfiguredRoles(const v1::WorkerConfig& config) {
+  std::set<std::string> roles;
+  for (const auto& [account, settings] : config.aws().accounts()) {
+    if (!settings.role_arn().empty()) roles.insert(settings.role_arn());
+  }
+  return {roles.begin(), roles.end()};
+}
+
+std::vector<std::string> WorkerActions(const v1::WorkerConfig& config) {
+  if (ConfiguredRoles(config).empty()) return {};
+  return {"sts:AssumeRole"};
 }
 
 }  // namespace fleetkeeper::app

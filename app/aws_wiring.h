@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "awsclient/clients.h"
 #include "awsclient/credentials.h"
@@ -52,5 +53,14 @@ Result<aws::CellKey> ResolveCell(const v1::WorkerConfig& config, const aws::Cell
 // a cell whose account sets one fails with kNotImplemented rather than assuming without it.
 std::unique_ptr<aws::ClientProvider> MakeClientProvider(const v1::WorkerConfig& config,
                                                         AwsWiringOptions options = {});
+
+// The roles the process assumes: every aws.accounts role_arn, sorted, unique.
+std::vector<std::string> ConfiguredRoles(const v1::WorkerConfig& config);
+
+// The AWS actions the process calls itself, besides its handlers: sts:AssumeRole when it assumes a
+// configured role (on ConfiguredRoles). A role or web identity that the credential chain assumes
+// (a profile's role_arn, AWS_WEB_IDENTITY_TOKEN_FILE) is the environment's, not the config's, and
+// is not listed.
+std::vector<std::string> WorkerActions(const v1::WorkerConfig& config);
 
 }  // namespace fleetkeeper::app

@@ -11,6 +11,7 @@
 
 #include "app/aws_wiring.h"
 #include "app/config.h"
+#include "app/permissions_cmd.h"
 #include "common/log.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
@@ -67,13 +68,16 @@ consumers::TopicPlan PlanOf(const v1::WorkerConfig& config) {
   return plan;
 }
 
-// Simulates `actions` for `principal` with `iam`, following the Marker pages.
+// Simulates the declared actions for `principal` with `iam` on `resources` (empty: "*"),
+// following the Marker pages.
 DoctorCheck SimulateHandler(aws::Iam& iam, const std::string& principal,
-                            const HandlerActions& handler) {
-  const std::string name = "permissions " + handler.handler;
+                            const handlers::DeclaredActions& handler,
+                            const std::vector<std::string>& resources = {}) {
+  const std::string name = "permissions " + handler.owner;
   aws::SimulatePrincipalPolicyRequest request;
   request.policy_source_arn = principal;
   request.action_names = handler.actions;
+  request.resource_arns = resources;
   std::vector<std::string> denied;
   size_t evaluated = 0;
   for (int page = 0; page < 50; ++page) {
@@ -92,7 +96,10 @@ DoctorCheck SimulateHandler(aws::Iam& iam, const std::string& principal,
     }
     for (const auto& r : response->results) {
       ++evaluated;
-      if (r.decision != "allowed") denied.push_back(r.action_name + " (" + r.decision + ")");
+      if (r.decision == "allowed") continue;
+      const bool on_resource = !r.resource_name.empty() && r.resource_name != "*";
+      denied.push_back(r.action_name + (on_resource ? " on " + r.resource_name : "") + " (" +
+                       r.decision + ")");
     }
     if (response->next_token.empty()) break;
     request.next_token = response->next_token;
@@ -112,10 +119,6 @@ DoctorCheck SimulateHandler(aws::Iam& iam, const std::string& principal,
   return Ok(name, fmt::format("{} actions allowed for {}", handler.actions.size(), principal));
 }
 
-void AddAll(std::set<std::string>& into, std::initializer_list<const char*> actions) {
-  for (const char* a : actions) into.insert(a);
-}
-
 }  // namespace
 
 std::string FormatCheck(const DoctorCheck& check) {
@@ -132,71 +135,6 @@ std::string FormatCheck(const DoctorCheck& check) {
 bool AnyFailed(const std::vector<DoctorCheck>& checks) {
   return std::any_of(checks.begin(), checks.end(),
                      [](const DoctorCheck& c) { return c.outcome == CheckOutcome::kFail; });
-}
-
-std::vector<HandlerActions> RequiredActions(const v1::WorkerConfig& config) {
-  std::vector<HandlerActions> out;
-  if (AmiRolloutEnabled(config)) {
-    const auto& ami = config.handlers().ami_rollout();
-    std::set<std::string> a;
-    // Read the parameter and image; find targets (resolve:ssm templates, tags, bindings).
-    AddAll(a, {"ssm:GetParameter", "ec2:DescribeImages", "ec2:DescribeInstances",
-               "ec2:DescribeLaunchTemplateVersions", "autoscaling:DescribeAutoScalingGroups"});
-    // ASG: a template version with the new image, then an instance refresh followed to its end.
-    AddAll(a, {"ec2:CreateLaunchTemplateVersion", "autoscaling:StartInstanceRefresh",
-               "autoscaling:DescribeInstanceRefreshes", "autoscaling:RollbackInstanceRefresh"});
-    if (ami.pin_before_refresh()) a.insert("autoscaling:UpdateAutoScalingGroup");
-    if (ami.refresh_in_progress() == "cancel-and-restart") {
-      a.insert("autoscaling:CancelInstanceRefresh");
-    }
-    // Standalone instances.
-    if (ami.replacement().strategy() == "replace-root-volume") {
-      AddAll(a, {"ec2:CreateReplaceRootVolumeTask", "ec2:DescribeReplaceRootVolumeTasks",
-                 "ec2:DescribeInstanceStatus"});
-    } else {
-      AddAll(a, {"ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances",
-                 "ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeInstanceAttribute",
-                 "ec2:DescribeVolumes", "ec2:DetachVolume", "ec2:AttachVolume",
-                 "ec2:DescribeAddresses", "ec2:AssociateAddress",
-                 // RunInstances with the captured instance profile passes its role.
-                 "iam:PassRole"});
-    }
-    AddAll(a, {"elasticloadbalancing:DescribeTargetGroups",
-               "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:RegisterTargets",
-               "elasticloadbalancing:DeregisterTargets"});
-    if (!ami.metrics_namespace().empty()) a.insert("cloudwatch:PutMetricData");
-    out.push_back({"ami_rollout", {a.begin(), a.end()}});
-  }
-  if (SelfHealingEnabled(config)) {
-    const auto& healing = config.handlers().self_healing();
-    std::set<std::string> a;
-    for (const auto& rule : healing.rules()) {
-      const std::string& type = rule.action().type();
-      if (type == "scale_out") {
-        AddAll(a, {"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity"});
-      } else if (type == "replace_instance") {
-        AddAll(a, {"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity",
-                   "autoscaling:TerminateInstanceInAutoScalingGroup", "ec2:DescribeInstances",
-                   "ec2:DescribeInstanceStatus", "ec2:RebootInstances", "ec2:StopInstances",
-                   "ec2:StartInstances"});
-      } else if (type == "reboot_instance") {
-        AddAll(a, {"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:RebootInstances"});
-      } else if (type == "ecs_force_deploy") {
-        AddAll(a, {"ecs:DescribeServices", "ecs:UpdateService"});
-      } else if (type == "stop_deployment") {
-        AddAll(a, {"codedeploy:GetDeployment", "codedeploy:StopDeployment",
-                   "codedeploy:ListDeployments", "codedeploy:ListApplications",
-                   "codedeploy:ListDeploymentGroups", "codedeploy:BatchGetDeploymentGroups"});
-      } else if (type == "notify") {
-        a.insert("sns:Publish");
-      }
-      if (rule.repeat_while_alarm()) a.insert("cloudwatch:DescribeAlarms");
-    }
-    // Recovery counts (RecoveryActions, RecoveryFailures) go to CloudWatch whenever a rule acts.
-    if (!a.empty()) a.insert("cloudwatch:PutMetricData");
-    out.push_back({"self_healing", {a.begin(), a.end()}});
-  }
-  return out;
 }
 
 std::string PolicySourceArn(const std::string& caller_arn) {
@@ -329,6 +267,8 @@ std::vector<DoctorCheck> AwsChecks(const v1::WorkerConfig& config,
     out.push_back(Ok("caller identity", fmt::format("account {}, {}", who->account, who->arn)));
     principals.emplace_back(PolicySourceArn(who->arn), *base);
   }
+  // The process's own calls (assuming the configured roles) are made with its own identity.
+  const bool have_self = !principals.empty();
   std::vector<std::string> accounts;
   for (const auto& [account, _] : config.aws().accounts()) accounts.push_back(account);
   std::sort(accounts.begin(), accounts.end());
@@ -350,18 +290,28 @@ std::vector<DoctorCheck> AwsChecks(const v1::WorkerConfig& config,
     principals.emplace_back(PolicySourceArn(who->arn), *cell);
   }
 
-  for (const auto& handler : RequiredActions(config)) {
-    if (handler.actions.empty()) {
-      out.push_back(Ok("permissions " + handler.handler, "no rules: no AWS actions to check"));
+  for (const auto& declared : DeclaredPermissions(config)) {
+    const std::string name = "permissions " + declared.owner;
+    const bool process = declared.owner == "worker";
+    if (declared.actions.empty()) {
+      if (!process) out.push_back(Ok(name, "no AWS actions with this configuration"));
+      continue;
+    }
+    if (process) {
+      if (!have_self) {
+        out.push_back({CheckOutcome::kSkip, name, "no identity to simulate for"});
+      } else {
+        out.push_back(SimulateHandler(*principals[0].second->iam, principals[0].first, declared,
+                                      ConfiguredRoles(config)));
+      }
       continue;
     }
     if (principals.empty()) {
-      out.push_back({CheckOutcome::kSkip, "permissions " + handler.handler,
-                     "no identity to simulate for"});
+      out.push_back({CheckOutcome::kSkip, name, "no identity to simulate for"});
       continue;
     }
     for (const auto& [principal, cell] : principals) {
-      out.push_back(SimulateHandler(*cell->iam, principal, handler));
+      out.push_back(SimulateHandler(*cell->iam, principal, declared));
     }
   }
   return out;

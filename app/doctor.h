@@ -5,8 +5,10 @@
 // topics.create is true, exactly as `run` would) and correctly configured; AWS credentials and
 // their source (never the secret); the caller identity; each aws.accounts role assumed; and, per
 // enabled handler and principal, iam:SimulatePrincipalPolicy over the AWS actions the handler
-// calls. A simulation the caller may not run is a warning that says so, not a failure: it proves
-// nothing about the handlers' own permissions.
+// declares (app/permissions_cmd.h: what `fleetkeeper permissions` prints), and, for the caller
+// identity alone, the process's own actions (sts:AssumeRole on the configured roles). A simulation
+// the caller may not run is a warning that says so, not a failure: it proves nothing about the
+// handlers' own permissions.
 #pragma once
 
 #include <string>
@@ -30,14 +32,6 @@ struct DoctorCheck {
 // "ok    name: detail", "FAIL  name: detail", ... (a fixed-width status column).
 std::string FormatCheck(const DoctorCheck& check);
 bool AnyFailed(const std::vector<DoctorCheck>& checks);
-
-// The AWS actions (IAM "service:Action" names) an enabled handler calls with this configuration;
-// disabled handlers and a self-healing config without rules need none.
-struct HandlerActions {
-  std::string handler;
-  std::vector<std::string> actions;  // sorted, unique
-};
-std::vector<HandlerActions> RequiredActions(const v1::WorkerConfig& config);
 
 // The ARN SimulatePrincipalPolicy takes for a caller: an assumed-role session
 // (arn:aws:sts::1:assumed-role/Name/session) is simulated as its role (arn:aws:iam::1:role/Name);

@@ -4,6 +4,7 @@
 #include "app/commands.h"
 #include "app/control.h"
 #include "app/doctor.h"
+#include "app/permissions_cmd.h"
 #include "app/workflows_cmd.h"
 #include "app/ingest_server.h"
 
@@ -37,6 +38,12 @@ int main(int argc, char** argv) {
   auto* doctor =
       cli.add_subcommand("doctor", "Pre-flight: config, Kafka, AWS credentials, permissions");
   doctor->add_option("--config", common.config_path, "YAML configuration file");
+
+  bool permissions_json = false;
+  auto* permissions =
+      cli.add_subcommand("permissions", "The AWS actions the worker and each enabled handler call");
+  permissions->add_option("--config", common.config_path, "YAML configuration file");
+  permissions->add_flag("--json", permissions_json, "JSON output: {owner: [actions]}");
 
   std::string freeze_reason;
   auto* freeze = cli.add_subcommand("freeze", "Stop every worker starting mutating steps");
@@ -76,6 +83,7 @@ int main(int argc, char** argv) {
   if (inspect->parsed()) return Inspect(common, inspect_path);
   if (validate->parsed()) return ValidateConfig(validate_path);
   if (doctor->parsed()) return Doctor(common);
+  if (permissions->parsed()) return Permissions(common, permissions_json);
   if (freeze->parsed()) return Freeze(common, freeze_reason);
   if (unfreeze->parsed()) return Unfreeze(common, freeze_reason);
   if (ingest->parsed()) {

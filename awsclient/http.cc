@@ -126,6 +126,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   append_header("Accept:");
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  // CloudTrail records it as the call's userAgent: who changed the fleet is visible there.
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "fleetkeeper");
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");

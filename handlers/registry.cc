@@ -1,16 +1,18 @@
 #include "handlers/registry.h"
 
 #include "handlers/ami_rollout/handler.h"
+#include "handlers/ami_rollout/permissions.h"
 #include "handlers/self_healing/handler.h"
+#include "handlers/self_healing/permissions.h"
 
 namespace fleetkeeper::handlers {
 
 const std::vector<HandlerEntry>& HandlerCatalog() {
   static const std::vector<HandlerEntry> catalog = {
-      {"ami_rollout", {"parameter_change"}, &ami_rollout::MakeHandler},
-      {"self_healing", {"alarm"}, &self_healing::MakeHandler},
-      {"patch", {"patch_request"}, nullptr},
-      {"ecs", {"ecs_command"}, nullptr},
+      {"ami_rollout", {"parameter_change"}, &ami_rollout::MakeHandler, &ami_rollout::Permissions},
+      {"self_healing", {"alarm"}, &self_healing::MakeHandler, &self_healing::Permissions},
+      {"patch", {"patch_request"}, nullptr, nullptr},
+      {"ecs", {"ecs_command"}, nullptr, nullptr},
   };
   return catalog;
 }
@@ -25,6 +27,16 @@ bool HandlerEnabled(const v1::WorkerConfig& config, const std::string& name) {
            h.self_healing().enabled();
   }
   return true;
+}
+
+std::vector<DeclaredActions> HandlerPermissions(const v1::WorkerConfig& config) {
+  std::vector<DeclaredActions> out;
+  for (const auto& entry : HandlerCatalog()) {
+    if (entry.make == nullptr || entry.permissions == nullptr) continue;
+    if (!HandlerEnabled(config, entry.name)) continue;
+    out.push_back({entry.name, entry.permissions(config)});
+  }
+  return out;
 }
 
 }  // namespace fleetkeeper::handlers

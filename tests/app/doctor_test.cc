@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "handlers/registry.h"
 #include "tests/awsclient/mocks.h"
 
 namespace fleetkeeper::app {
@@ -84,44 +85,6 @@ TEST(DoctorFormat, OneLinePerCheckWithAStatusColumn) {
   EXPECT_TRUE(AnyFailed({{CheckOutcome::kOk, "a", ""}, {CheckOutcome::kFail, "b", ""}}));
 }
 
-TEST(DoctorActions, FollowTheEnabledHandlersAndTheirSettings) {
-  v1::WorkerConfig config;  // both handlers enabled by default; self-healing has no rules
-  auto actions = RequiredActions(config);
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].handler, "ami_rollout");
-  for (const char* a : {"ssm:GetParameter", "ec2:DescribeImages", "ec2:DescribeInstances",
-                        "ec2:CreateLaunchTemplateVersion", "autoscaling:StartInstanceRefresh",
-                        "ec2:RunInstances", "ec2:AttachVolume", "iam:PassRole"}) {
-    EXPECT_TRUE(Has(actions[0].actions, a)) << a;
-  }
-  EXPECT_FALSE(Has(actions[0].actions, "ec2:CreateReplaceRootVolumeTask"));
-  EXPECT_FALSE(Has(actions[0].actions, "autoscaling:CancelInstanceRefresh"));
-  EXPECT_TRUE(std::is_sorted(actions[0].actions.begin(), actions[0].actions.end()));
-  EXPECT_EQ(actions[1].handler, "self_healing");
-  EXPECT_TRUE(actions[1].actions.empty());
-
-  auto* ami = config.mutable_handlers()->mutable_ami_rollout();
-  ami->mutable_replacement()->set_strategy("replace-root-volume");
-  ami->set_refresh_in_progress("cancel-and-restart");
-  auto* rule = config.mutable_handlers()->mutable_self_healing()->add_rules();
-  rule->mutable_action()->set_type("stop_deployment");
-  rule->set_repeat_while_alarm(true);
-  actions = RequiredActions(config);
-  EXPECT_TRUE(Has(actions[0].actions, "ec2:CreateReplaceRootVolumeTask"));
-  EXPECT_FALSE(Has(actions[0].actions, "ec2:RunInstances"));
-  EXPECT_TRUE(Has(actions[0].actions, "autoscaling:CancelInstanceRefresh"));
-  EXPECT_EQ(actions[1].actions,
-            (std::vector<std::string>{
-                "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricData",
-                "codedeploy:BatchGetDeploymentGroups", "codedeploy:GetDeployment",
-                "codedeploy:ListApplications", "codedeploy:ListDeploymentGroups",
-                "codedeploy:ListDeployments", "codedeploy:StopDeployment"}));
-
-  config.mutable_handlers()->mutable_self_healing()->set_enabled(false);
-  ami->set_enabled(false);
-  EXPECT_TRUE(RequiredActions(config).empty());
-}
-
 TEST(DoctorActions, AssumedRoleSessionsAreSimulatedAsTheirRole) {
   EXPECT_EQ(PolicySourceArn("arn:aws:sts::111122223333:assumed-role/fleetkeeper/i-0abc"),
             "arn:aws:iam::111122223333:role/fleetkeeper");
@@ -154,6 +117,8 @@ TEST_F(DoctorAwsTest, AllAllowedIsAllOkAndNeverShowsTheSecret) {
             "account 999988887777, arn:aws:sts::999988887777:assumed-role/ops/alice");
   ASSERT_EQ(seen_.size(), 1u);
   EXPECT_EQ(seen_[0].policy_source_arn, "arn:aws:iam::999988887777:role/ops");
+  // Exactly what the handler declares: no second list in doctor.
+  EXPECT_EQ(seen_[0].action_names, handlers::HandlerPermissions(HealingOnly())[0].actions);
   EXPECT_TRUE(Has(seen_[0].action_names, "autoscaling:SetDesiredCapacity"));
   EXPECT_EQ(Find(checks, "permissions self_healing")->outcome, CheckOutcome::kOk);
   for (const auto& c : checks) EXPECT_EQ(FormatCheck(c).find("very-secret"), std::string::npos);
@@ -235,10 +200,44 @@ TEST_F(DoctorAwsTest, EachConfiguredRoleIsAssumedAndSimulated) {
   EXPECT_EQ(broken_role->outcome, CheckOutcome::kFail);
   EXPECT_THAT(broken_role->detail,
               ::testing::HasSubstr("cannot act as arn:aws:iam::444455556666:role/fleetkeeper"));
-  ASSERT_EQ(seen_.size(), 1u);
+  // The caller identity: the handler's actions, and its own sts:AssumeRole on both roles; each
+  // role: the handler's actions only.
+  ASSERT_EQ(seen_.size(), 2u);
   EXPECT_EQ(seen_[0].policy_source_arn, "arn:aws:iam::999988887777:user/ops");
+  EXPECT_EQ(seen_[0].action_names, std::vector<std::string>{"sts:AssumeRole"});
+  EXPECT_EQ(seen_[0].resource_arns,
+            (std::vector<std::string>{"arn:aws:iam::111122223333:role/fleetkeeper",
+                                      "arn:aws:iam::444455556666:role/fleetkeeper"}));
+  EXPECT_EQ(Find(checks, "permissions worker")->outcome, CheckOutcome::kOk);
+  EXPECT_TRUE(Has(seen_[1].action_names, "autoscaling:SetDesiredCapacity"));
+  EXPECT_TRUE(seen_[1].resource_arns.empty());
   ASSERT_EQ(role_seen.size(), 1u);
   EXPECT_EQ(role_seen[0].policy_source_arn, "arn:aws:iam::111122223333:role/fleetkeeper");
+  EXPECT_FALSE(Has(role_seen[0].action_names, "sts:AssumeRole"));
+}
+
+TEST_F(DoctorAwsTest, ADeniedAssumeRoleNamesTheRole) {
+  EXPECT_CALL(*cell_.iam, SimulatePrincipalPolicy(_))
+      .WillRepeatedly([this](const aws::SimulatePrincipalPolicyRequest& r) {
+        seen_.push_back(r);
+        aws::SimulatePrincipalPolicyResponse out;
+        if (r.action_names == std::vector<std::string>{"sts:AssumeRole"}) {
+          out.results.push_back({"sts:AssumeRole", r.resource_arns.at(0), "implicitDeny", {}});
+          return Result<aws::SimulatePrincipalPolicyResponse>(out);
+        }
+        for (const auto& a : r.action_names) out.results.push_back({a, "*", "allowed", {}});
+        return Result<aws::SimulatePrincipalPolicyResponse>(out);
+      });
+  v1::WorkerConfig config = HealingOnly();
+  (*config.mutable_aws()->mutable_accounts())["111122223333"].set_role_arn(
+      "arn:aws:iam::111122223333:role/fleetkeeper");
+  auto checks = AwsChecks(config, credentials_, cell_.provider);
+  const DoctorCheck* worker = Find(checks, "permissions worker");
+  ASSERT_NE(worker, nullptr);
+  EXPECT_EQ(worker->outcome, CheckOutcome::kFail);
+  EXPECT_THAT(worker->detail,
+              ::testing::HasSubstr("sts:AssumeRole on arn:aws:iam::111122223333:role/fleetkeeper "
+                                   "(implicitDeny)"));
 }
 
 }  // namespace

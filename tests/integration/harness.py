@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -350,6 +351,8 @@ class Moto:
     def __init__(self, tmp, env=None, start_recording=False):
         port_file = tmp / "moto.port"
         self.recording = tmp / "recording.jsonl"
+        # The worker's AWS actions of recordings that record_from_here has dropped since.
+        self.sent_before = set()
         env = dict(os.environ, MOTO_ENABLE_RECORDING="True",
                    MOTO_RECORDER_FILEPATH=str(self.recording), **(env or {}))
         self.log = open(tmp / "moto.log", "w")
@@ -371,17 +374,26 @@ class Moto:
         return urllib.request.urlopen(req, timeout=10).read()
 
     def record_from_here(self):
-        """Forgets the calls recorded so far and records from now on."""
+        """Forgets the calls recorded so far and records from now on (worker_actions_sent keeps
+        the worker's actions among them)."""
+        self.sent_before |= worker_actions(self.recorded())
         self.post("/moto-api/recorder/reset-recording")
         self.post("/moto-api/recorder/start-recording")
 
-    def calls(self, action):
-        """Bodies of every recorded call of `action` (query protocol or JSON target)."""
+    def recorded(self):
+        """Every request recorded since the last reset, as moto's recorder wrote it."""
         raw = urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording",
                                      timeout=30).read().decode()
+        return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+    def worker_actions_sent(self):
+        """Every AWS action ("ec2:RunInstances") the worker sent while moto recorded."""
+        return self.sent_before | worker_actions(self.recorded())
+
+    def calls(self, action):
+        """Bodies of every recorded call of `action` (query protocol or JSON target)."""
         out = []
-        for line in raw.splitlines():
-            e = json.loads(line)
+        for e in self.recorded():
             body = e.get("body") or ""
             if e.get("body_encoded"):
                 body = base64.b64decode(body).decode(errors="replace")
@@ -403,6 +415,75 @@ class Moto:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+# --- what the worker may call, and what it called -------------------------------------------------
+
+# SigV4 signing names whose IAM action prefix differs.
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
+
+
+def _header(entry, name):
+    for k, v in (entry.get("headers") or {}).items():
+        if k.lower() == name.lower():
+            return v
+    return ""
+
+
+def aws_action(entry):
+    """The IAM action name ("ec2:RunInstances") of one recorded request: the service from the
+    SigV4 credential scope, the operation from the query protocol's Action (body or URL) or the
+    JSON protocol's X-Amz-Target. None for a request that names no operation."""
+    scope = _header(entry, "Authorization").split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    service = scope[3] if len(scope) >= 5 else ""
+    target = _header(entry, "X-Amz-Target")
+    operation = target.rsplit(".", 1)[-1] if target else ""
+    if not operation:
+        body = entry.get("body") or ""
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode(errors="replace")
+        query = urllib.parse.urlsplit(entry.get("url") or "").query
+        for form in (body, query):
+            found = urllib.parse.parse_qs(form).get("Action")
+            if found:
+                operation = found[0]
+                break
+    if not operation:
+        return None
+    return f"{_IAM_PREFIX.get(service, service or '?')}:{operation}"
+
+
+def worker_actions(entries):
+    """The IAM actions of the recorded requests the worker made: its requests name fleetkeeper as
+    their User-Agent (awsclient/http.cc); the tests' own boto3 calls name boto3."""
+    out = set()
+    for e in entries:
+        if _header(e, "User-Agent").startswith("fleetkeeper"):
+            action = aws_action(e)
+            if action:
+                out.add(action)
+    return out
+
+
+def declared_actions(config_path, env=None):
+    """`fleetkeeper permissions --json` for a config: {owner: [actions]}."""
+    r = subprocess.run([fleetkeeper_bin(), "permissions", "--config", str(config_path), "--json"],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+    assert r.returncode == 0, f"fleetkeeper permissions: {r.returncode}\n{r.stdout}{r.stderr}"
+    return json.loads(r.stdout)
+
+
+def assert_worker_actions_declared(moto, worker):
+    """Every AWS action `worker` sent while `moto` recorded is declared by the worker or one of the
+    handlers its config enables (what doctor checks and IAM policies are made from)."""
+    sent = moto.worker_actions_sent()
+    assert sent, "moto recorded no request of the worker: nothing to compare"
+    declared = declared_actions(worker.config, worker.env)
+    allowed = set().union(*map(set, declared.values()))
+    missing = sorted(sent - allowed)
+    assert not missing, (f"the worker called AWS actions that nothing declares: {missing}; "
+                         f"declared: {json.dumps(declared)}")
+    return sent
 
 
 class Results:

@@ -20,7 +20,8 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Moto, Results, TopicSet, WorkerProcess, bootstrap  # noqa: E402
+from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
+                     bootstrap)
 
 pytestmark = pytest.mark.e2e
 
@@ -538,3 +539,9 @@ def test_dry_run_lists_every_action_and_changes_nothing(world, fleet):
         i = _instance(moto, a["resource"].split(":", 1)[1])
         assert i["ImageId"] == fleet["old"] and i["State"]["Name"] == "running", i
     assert _mutations(moto) == {}, _mutations(moto)
+
+
+def test_every_aws_action_the_worker_sent_is_declared(world, fleet):
+    """Last: what the rollouts above sent is what `fleetkeeper permissions` (and doctor) declare."""
+    assert "worker" in world, "runs after test_parameter_change_rolls_the_new_ami_out"
+    assert_worker_actions_declared(world["moto"], world["worker"])

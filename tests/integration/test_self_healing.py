@@ -20,7 +20,8 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Moto, Results, TopicSet, WorkerProcess, bootstrap  # noqa: E402
+from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
+                     bootstrap)
 
 pytestmark = pytest.mark.e2e
 
@@ -346,3 +347,8 @@ def test_alarm_storm_is_bounded_by_the_breaker(world, fleet):
     reboots = moto.calls("RebootInstances")[reboots_before:]
     assert len(reboots) == BREAKER_MAX
     assert world["worker"].alive()
+
+
+def test_every_aws_action_the_worker_sent_is_declared(world, fleet):
+    """Last: what the rules above sent is what `fleetkeeper permissions` (and doctor) declare."""
+    assert_worker_actions_declared(world["moto"], world["worker"])
