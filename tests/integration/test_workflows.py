@@ -483,6 +483,48 @@ def test_redelivered_event_and_shared_dedup_key(topics, recorder, results, tmp_p
     del coords
 
 
+def test_approval_and_cancel_by_request_id_find_eventbridge_wrapped_requests(topics, recorder,
+                                                                             results, tmp_path):
+    # The workflow waits for its approval for a minute: only the approval moves it on in time.
+    w = make_worker(topics, recorder, tmp_path, "w", FK_TEST_EFFECT_AWAIT_MS=60000).start()
+    approved_rid, cancelled_rid = (f"req-{topics.prefix}-{x}" for x in ("approve", "cancel"))
+    details = [json.loads(ecs_command(rid, i))["ecs_command"]
+               for i, rid in enumerate([approved_rid, cancelled_rid])]
+    produce(topics.inputs[0], [json.dumps(eventbridge(
+        "Fleetkeeper ECS Command", "fleetkeeper.cli", d, d["region"], d["account"])).encode()
+        for d in details])
+    results.wait(lambda r: sum(1 for x in r.all() if x["status"] == "IN_PROGRESS"
+                               and x.get("dedup_key", "").startswith(f"ecs:req-{topics.prefix}"))
+                 >= 2, 60, "both workflows started")
+
+    def signal(kind, rid, detail, **extra):
+        return json.dumps({kind: {"request_id": rid, "account": detail["account"],
+                                  "region": detail["region"], **extra}}).encode()
+
+    produce(topics.inputs[1], [
+        signal("approval", approved_rid, details[0], approver="carol", approved=True),
+        signal("cancel", cancelled_rid, details[1], reason="superseded"),
+        signal("approval", f"req-{topics.prefix}-nobody", details[0], approver="carol"),
+    ])
+    results.wait(lambda r: {x.get("dedup_key") for x in r.finals()} >= {
+        "ecs:" + approved_rid, "ecs:" + cancelled_rid}, 40, "both workflows ended")
+    time.sleep(2)
+    w.stop()
+    finals = results.finals()
+    by_key = {r.get("dedup_key"): r for r in finals}
+    assert by_key["ecs:" + approved_rid]["status"] == "SUCCEEDED", by_key
+    assert by_key["ecs:" + cancelled_rid]["status"] == "CANCELLED", by_key
+    assert by_key["ecs:" + cancelled_rid]["reason"] == "superseded"
+    delivered = sorted(r["reason"].split(" delivered")[0] for r in finals
+                       if r["status"] == "SUCCEEDED" and "delivered to workflow" in r["reason"])
+    assert delivered == ["approval", "cancel"], finals
+    rejected = [r for r in finals if r["status"] == "REJECTED"]
+    assert len(rejected) == 1 and f"for request req-{topics.prefix}-nobody" in \
+        rejected[0]["reason"], rejected
+    # Only the approved workflow applied its effect.
+    assert list(recorder.keys_by_workflow()) == [by_key["ecs:" + approved_rid]["workflow_id"]]
+
+
 def test_freeze_holds_effects_cancel_and_list_then_unfreeze_finishes(topics, recorder, results,
                                                                      tmp_path):
     w = make_worker(topics, recorder, tmp_path, "w").start()
