@@ -16,6 +16,7 @@
 
 #include "app/config.h"
 #include "app/worker.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
@@ -56,11 +57,7 @@ Result<std::string> ReadAll(const std::string& path) {
     std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     return data;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(ErrorCode::kNotFound, "cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadFileContents(path);
 }
 
 // Records of a replay file: a .jsonl / .ndjson file holds one record per non-empty line; any other

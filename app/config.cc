@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "common/file.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -655,17 +656,6 @@ Outcome LoadAndCheck(std::string_view text, const Environment& env) {
   return out;
 }
 
-std::optional<std::string> ReadFile(const std::string& path, std::string* problem) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *problem = "cannot read config file " + path;
-    return std::nullopt;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 Error ToError(const std::vector<ConfigError>& errors) {
   std::string message;
   for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e.ToString();
@@ -703,9 +693,8 @@ Result<LoadedConfig> LoadConfigText(std::string_view yaml, const Environment& en
 }
 
 Result<LoadedConfig> LoadConfigFile(const std::string& path, const Environment& env) {
-  std::string problem;
-  auto text = ReadFile(path, &problem);
-  if (!text) return Error(ErrorCode::kNotFound, problem);
+  auto text = ReadFileContents(path);
+  if (!text.ok()) return text.error();
   return LoadConfigText(*text, env);
 }
 
@@ -714,9 +703,8 @@ std::vector<ConfigError> ValidateConfigText(std::string_view yaml, const Environ
 }
 
 std::vector<ConfigError> ValidateConfigFile(const std::string& path, const Environment& env) {
-  std::string problem;
-  auto text = ReadFile(path, &problem);
-  if (!text) return {ConfigError{"", problem, 0}};
+  auto text = ReadFileContents(path);
+  if (!text.ok()) return {ConfigError{"", text.error().message, 0}};
   return ValidateConfigText(*text, env);
 }
 

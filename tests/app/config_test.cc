@@ -437,6 +437,16 @@ TEST(ConfigTest, MissingFileIsAnError) {
   EXPECT_EQ(ValidateConfigFile(kFixtures + "does-not-exist.yaml", NoEnv()).size(), 1u);
 }
 
+// A directory opens as a stream that reads nothing: it must not pass as an empty, valid config.
+TEST(ConfigTest, DirectoryIsAnErrorNamingIt) {
+  auto loaded = LoadConfigFile(kFixtures, NoEnv());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().message, kFixtures + ": is a directory, not a file");
+  auto errors = ValidateConfigFile(kFixtures, NoEnv());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(HasSubstring(errors[0].message, "is a directory")) << Describe(errors);
+}
+
 // ---- Environment overrides ----
 
 TEST(ConfigEnvTest, DryRunLogFormatAndBootstrapServers) {

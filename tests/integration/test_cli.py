@@ -1,6 +1,6 @@
 """The command line's conventions, run on the built binary: usage errors exit 2 with a message on
-stderr (README.md, "Commands"), and --version names the version, the commit and librdkafka. No
-services needed."""
+stderr (README.md, "Commands"), --version names the version, the commit and librdkafka, and a
+directory where a file is expected is an error naming it. No services needed."""
 
 import re
 import subprocess
@@ -49,3 +49,17 @@ def test_version_names_version_commit_and_librdkafka():
     # The commit the binary was built from: a stale build here means the build did not follow HEAD.
     assert commit == f"commit {expected_commit()}"
     assert re.fullmatch(r"librdkafka \d+\.\d+\.\d+\S*", librdkafka), librdkafka
+
+
+def test_validate_config_of_a_directory_is_an_error_naming_it(tmp_path):
+    r = run("validate-config", str(tmp_path))
+    assert r.returncode == 1, r.stdout
+    assert r.stderr == f"fleetkeeper validate-config: {tmp_path}: is a directory, not a file\n"
+    assert "valid" not in r.stdout
+
+
+def test_a_config_directory_is_refused_naming_it(tmp_path):
+    # Read as an empty file, it would be a default config: `run` would start the embedded broker.
+    r = run("run", "--config", str(tmp_path))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{tmp_path}: is a directory, not a file" in r.stderr
