@@ -71,6 +71,15 @@ bool IsRoleArn(const std::string& text) {
   return std::regex_match(text, pattern);
 }
 
+// AssumeRole's ExternalId: 2 to 1224 of [\w+=,.@:/-]
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+bool IsExternalId(const std::string& text) {
+  const auto allowed = [](unsigned char c) {
+    return std::isalnum(c) != 0 || std::string_view("_+=,.@:/-").find(c) != std::string_view::npos;
+  };
+  return text.size() >= 2 && text.size() <= 1224 && std::all_of(text.begin(), text.end(), allowed);
+}
+
 bool IsSnsTopicArn(const std::string& text) {
   static const std::regex pattern(R"(^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$)");
   return std::regex_match(text, pattern);
@@ -207,8 +216,9 @@ class Validator {
       } else if (IsAccountId(id) && account.role_arn().find(":" + id + ":") == std::string::npos) {
         Warn(role, "the role belongs to another account than " + id);
       }
-      if (!account.external_id().empty() && account.external_id().size() < 2) {
-        Fail(ChildPath(p, "external_id"), "must be 2 to 1224 characters");
+      if (!account.external_id().empty() && !IsExternalId(account.external_id())) {
+        Fail(ChildPath(p, "external_id"),
+             "must be 2 to 1224 characters of letters, digits and +=,.@:/-_");
       }
     }
   }
