@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -48,14 +49,26 @@ Result<std::string> ProcessRegion() {
   return region;
 }
 
+// The external id a role's trust policy expects, by role ARN: it belongs to the role, so a role
+// named explicitly (a request's role_arn) that is also a configured account's gets it too.
+std::map<std::string, std::string> ExternalIds(const v1::WorkerConfig& config) {
+  std::map<std::string, std::string> out;
+  for (const auto& [_, account] : config.aws().accounts()) {
+    if (!account.external_id().empty()) out[account.role_arn()] = account.external_id();
+  }
+  return out;
+}
+
 // Applies the config's cell rules (ResolveCell) before the cache, so that "" and the configured
 // region share one cell and an account's calls go through its role.
 class ConfiguredClientProvider final : public aws::ClientProvider {
  public:
   ConfiguredClientProvider(v1::WorkerConfig config, std::shared_ptr<aws::TransportFactory> factory)
       : config_(std::move(config)),
-        cells_([factory](const aws::CellKey& cell) {
-          return factory->Get(cell.account, cell.region, cell.role_arn);
+        cells_([factory, external_ids = ExternalIds(config_)](const aws::CellKey& cell) {
+          auto it = external_ids.find(cell.role_arn);
+          return factory->Get(cell.account, cell.region, cell.role_arn,
+                              it == external_ids.end() ? "" : it->second);
         }) {}
 
   Result<aws::CellClients*> For(const std::string& account, const std::string& region,
@@ -93,14 +106,7 @@ Result<aws::CellKey> ResolveCell(const v1::WorkerConfig& config, const aws::Cell
   }
   if (cell.role_arn.empty() && !cell.account.empty()) {
     auto it = config.aws().accounts().find(cell.account);
-    if (it != config.aws().accounts().end()) {
-      if (!it->second.external_id().empty()) {
-        return NotImplemented("aws.accounts." + cell.account +
-                              ".external_id: assuming a role with an external id is not "
-                              "supported yet");
-      }
-      cell.role_arn = it->second.role_arn();
-    }
+    if (it != config.aws().accounts().end()) cell.role_arn = it->second.role_arn();
   }
   if (cell.region.empty()) {
     if (!config.aws().region().empty()) {

@@ -1,6 +1,6 @@
 // How the app reaches AWS: one credential chain for the process, one TransportFactory (per-cell
-// transports with their own retry quota and rate limiter, AssumeRole per configured account), and
-// the CachingClientProvider that handlers get their CellClients from.
+// transports with their own retry quota and rate limiter, AssumeRole per configured account with
+// its external id), and the CachingClientProvider that handlers get their CellClients from.
 //
 // Typical start-up (DESIGN.md "awsclient": credentials are resolved before Kafka starts):
 //
@@ -49,8 +49,7 @@ Result<aws::CellKey> ResolveCell(const v1::WorkerConfig& config, const aws::Cell
 // The provider handlers use. Thread-safe; cells are made on first use and kept. Retries follow
 // RetryConfig::FromEnvironment() (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE). A cell that cannot be made
 // (unknown region, bad role ARN, role in another account) is an error from For(), not cached.
-// Not supported yet: aws.accounts[*].external_id (the wire layer's AssumeRole does not take it);
-// a cell whose account sets one fails with kNotImplemented rather than assuming without it.
+// A role listed under aws.accounts with an external_id is assumed with that ExternalId.
 std::unique_ptr<aws::ClientProvider> MakeClientProvider(const v1::WorkerConfig& config,
                                                         AwsWiringOptions options = {});
 

@@ -3,19 +3,18 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <unistd.h>
 
 #include "app/config.h"
+#include "app/control.h"
+#include "app/replay_records.h"
 #include "app/worker.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
@@ -56,28 +55,29 @@ Result<std::string> ReadAll(const std::string& path) {
     std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     return data;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(ErrorCode::kNotFound, "cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadFileContents(path);
 }
 
-// Records of a replay file: a .jsonl / .ndjson file holds one record per non-empty line; any other
-// file is one record.
-std::vector<std::string> RecordsOf(const std::filesystem::path& path, const std::string& data) {
-  std::vector<std::string> out;
-  auto ext = path.extension().string();
-  if (ext == ".jsonl" || ext == ".ndjson") {
-    std::istringstream lines(data);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.find_first_not_of(" \t\r") != std::string::npos) out.push_back(line);
-    }
-  } else {
-    out.push_back(data);
+// Delivery reports of one replay; librdkafka calls OnReplayDelivery from poll/flush on the
+// replaying thread.
+struct ReplayTally {
+  size_t delivered = 0;
+  size_t failed = 0;
+  rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+void OnReplayDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  auto* tally = static_cast<ReplayTally*>(msg->_private);
+  if (tally == nullptr) return;
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++tally->delivered;
+    return;
   }
-  return out;
+  if (tally->failed++ == 0) tally->first_error = msg->err;
+}
+
+void SetReplayDeliveryCallback(rd_kafka_conf_t* conf, void*) {
+  rd_kafka_conf_set_dr_msg_cb(conf, &OnReplayDelivery);
 }
 
 }  // namespace
@@ -101,73 +101,42 @@ int Replay(const CommonOptions& options, const std::vector<std::string>& paths,
            const std::string& topic, const std::string& bootstrap) {
   v1::WorkerConfig config;
   if (!LoadOrReport(options, &config)) return 2;
-  std::map<std::string, std::string> props(config.kafka().begin(), config.kafka().end());
-  if (!bootstrap.empty()) props["bootstrap.servers"] = bootstrap;
-  if (props["bootstrap.servers"].empty()) {
+  if (!bootstrap.empty()) (*config.mutable_kafka())["bootstrap.servers"] = bootstrap;
+  if (BootstrapServers(config).empty()) {
     std::fprintf(stderr,
                  "fleetkeeper replay: no broker: pass --bootstrap (the address `fleetkeeper run` "
                  "printed) or set kafka.bootstrap.servers\n");
     return 2;
   }
-  for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
-                        "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
-                        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-                        "transactional.id", "transaction.timeout.ms"}) {
-    props.erase(k);
+  // Every file is read before the first record is sent: a bad path replays nothing.
+  auto files = ReadReplayFiles(paths);
+  if (!files.ok()) {
+    std::fprintf(stderr, "fleetkeeper replay: %s\n", files.error().message.c_str());
+    return 1;
   }
-  props["enable.idempotence"] = "true";
-  props["message.max.bytes"] = "16777216";
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) {
-    std::fprintf(stderr, "fleetkeeper replay: %s\n", conf.error().message.c_str());
+  auto producer = MakeCommandProducer(config, &SetReplayDeliveryCallback);
+  if (!producer.ok()) {
+    std::fprintf(stderr, "fleetkeeper replay: %s\n", producer.error().message.c_str());
     return 2;
   }
-  char errstr[512];
-  KafkaPtr producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
-  if (!producer) {
-    std::fprintf(stderr, "fleetkeeper replay: %s\n", errstr);
-    return 2;
-  }
-  std::vector<std::filesystem::path> files;
-  for (const auto& p : paths) {
-    std::filesystem::path path(p);
-    if (std::filesystem::is_directory(path)) {
-      std::vector<std::filesystem::path> inside;
-      for (const auto& e : std::filesystem::recursive_directory_iterator(path)) {
-        auto ext = e.path().extension().string();
-        if (e.is_regular_file() && (ext == ".json" || ext == ".jsonl" || ext == ".ndjson")) {
-          inside.push_back(e.path());
-        }
-      }
-      std::sort(inside.begin(), inside.end());
-      files.insert(files.end(), inside.begin(), inside.end());
-    } else {
-      files.push_back(path);
-    }
-  }
-  const std::string events_topic = config.topics().inputs_size() > 0 ? config.topics().inputs(0)
-                                                                     : "fleet.events";
+  const std::string to = topic.empty() ? InputTopics(config).front() : topic;
+  ReplayTally tally;
   size_t sent = 0;
-  for (const auto& f : files) {
-    auto data = ReadAll(f.string());
-    if (!data.ok()) {
-      std::fprintf(stderr, "fleetkeeper replay: %s\n", data.error().message.c_str());
-      return 1;
-    }
-    for (const auto& record : RecordsOf(f, *data)) {
-      const std::string& t = topic.empty() ? events_topic : topic;
+  for (const auto& file : *files) {
+    for (const auto& record : file.records) {
       for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            producer.get(), RD_KAFKA_V_TOPIC(t.c_str()),
+            producer->get(), RD_KAFKA_V_TOPIC(to.c_str()),
             RD_KAFKA_V_VALUE(const_cast<char*>(record.data()), record.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&tally), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          rd_kafka_poll(producer.get(), 100);
+          rd_kafka_poll(producer->get(), 100);
           continue;
         }
         if (err) {
-          std::fprintf(stderr, "fleetkeeper replay: %s: %s\n", f.string().c_str(),
+          std::fprintf(stderr, "fleetkeeper replay: %s: %s\n", file.path.c_str(),
                        rd_kafka_err2str(err));
+          rd_kafka_flush(producer->get(), 30000);
           return 1;
         }
         break;
@@ -175,11 +144,19 @@ int Replay(const CommonOptions& options, const std::vector<std::string>& paths,
       ++sent;
     }
   }
-  if (rd_kafka_flush(producer.get(), 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    std::fprintf(stderr, "fleetkeeper replay: not every record was acknowledged in 30 s\n");
+  rd_kafka_flush(producer->get(), 30000);
+  if (tally.failed > 0) {
+    std::fprintf(stderr, "fleetkeeper replay: %zu of %zu records not written to %s: %s\n",
+                 tally.failed, sent, to.c_str(), rd_kafka_err2str(tally.first_error));
     return 1;
   }
-  std::printf("replayed %zu records from %zu files\n", sent, files.size());
+  if (tally.delivered < sent) {
+    std::fprintf(stderr,
+                 "fleetkeeper replay: %zu of %zu records not acknowledged by the broker in 30 s\n",
+                 sent - tally.delivered, sent);
+    return 1;
+  }
+  std::printf("replayed %zu records from %zu files to %s\n", sent, files->size(), to.c_str());
   return 0;
 }
 

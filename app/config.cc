@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "common/file.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -68,6 +69,15 @@ bool IsInstanceId(const std::string& text) {
 bool IsRoleArn(const std::string& text) {
   static const std::regex pattern(R"(^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$)");
   return std::regex_match(text, pattern);
+}
+
+// AssumeRole's ExternalId: 2 to 1224 of [\w+=,.@:/-]
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+bool IsExternalId(const std::string& text) {
+  const auto allowed = [](unsigned char c) {
+    return std::isalnum(c) != 0 || std::string_view("_+=,.@:/-").find(c) != std::string_view::npos;
+  };
+  return text.size() >= 2 && text.size() <= 1224 && std::all_of(text.begin(), text.end(), allowed);
 }
 
 bool IsSnsTopicArn(const std::string& text) {
@@ -206,8 +216,9 @@ class Validator {
       } else if (IsAccountId(id) && account.role_arn().find(":" + id + ":") == std::string::npos) {
         Warn(role, "the role belongs to another account than " + id);
       }
-      if (!account.external_id().empty() && account.external_id().size() < 2) {
-        Fail(ChildPath(p, "external_id"), "must be 2 to 1224 characters");
+      if (!account.external_id().empty() && !IsExternalId(account.external_id())) {
+        Fail(ChildPath(p, "external_id"),
+             "must be 2 to 1224 characters of letters, digits and +=,.@:/-_");
       }
     }
   }
@@ -655,17 +666,6 @@ Outcome LoadAndCheck(std::string_view text, const Environment& env) {
   return out;
 }
 
-std::optional<std::string> ReadFile(const std::string& path, std::string* problem) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *problem = "cannot read config file " + path;
-    return std::nullopt;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 Error ToError(const std::vector<ConfigError>& errors) {
   std::string message;
   for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e.ToString();
@@ -703,9 +703,8 @@ Result<LoadedConfig> LoadConfigText(std::string_view yaml, const Environment& en
 }
 
 Result<LoadedConfig> LoadConfigFile(const std::string& path, const Environment& env) {
-  std::string problem;
-  auto text = ReadFile(path, &problem);
-  if (!text) return Error(ErrorCode::kNotFound, problem);
+  auto text = ReadFileContents(path);
+  if (!text.ok()) return text.error();
   return LoadConfigText(*text, env);
 }
 
@@ -714,9 +713,8 @@ std::vector<ConfigError> ValidateConfigText(std::string_view yaml, const Environ
 }
 
 std::vector<ConfigError> ValidateConfigFile(const std::string& path, const Environment& env) {
-  std::string problem;
-  auto text = ReadFile(path, &problem);
-  if (!text) return {ConfigError{"", problem, 0}};
+  auto text = ReadFileContents(path);
+  if (!text.ok()) return {ConfigError{"", text.error().message, 0}};
   return ValidateConfigText(*text, env);
 }
 

@@ -1,6 +1,7 @@
 // Composition root: parses the command line and hands over to the subcommand.
 #include <CLI/CLI.hpp>
 
+#include "app/command_line.h"
 #include "app/commands.h"
 #include "app/control.h"
 #include "app/doctor.h"
@@ -12,6 +13,8 @@ int main(int argc, char** argv) {
   using namespace fleetkeeper::app;
   CLI::App cli{"fleetkeeper: keeps an AWS EC2/ECS fleet current and healthy, driven by Kafka"};
   cli.require_subcommand(1);
+  cli.set_version_flag("--version", &VersionText,
+                       "Print the version, commit and librdkafka version");
   CommonOptions common;
 
   auto* run = cli.add_subcommand("run", "Run the worker (the embedded broker when none is set)");
@@ -77,7 +80,7 @@ int main(int argc, char** argv) {
   workflows->add_flag("--json", workflows_json, "JSON output");
   workflows->add_option("--config", common.config_path, "YAML configuration file");
 
-  CLI11_PARSE(cli, argc, argv);
+  if (auto exit_code = ParseCommandLine(cli, argc, argv)) return *exit_code;
   if (run->parsed()) return RunWorker(common);
   if (replay->parsed()) return Replay(common, replay_paths, replay_topic, replay_bootstrap);
   if (inspect->parsed()) return Inspect(common, inspect_path);
@@ -93,5 +96,5 @@ int main(int argc, char** argv) {
   if (workflows->parsed()) {
     return Workflows(common, workflows_action, workflow_id, cancel_reason, workflows_json);
   }
-  return 2;
+  return kExitUsage;
 }

@@ -36,22 +36,24 @@ TransportFactory::TransportFactory(CredentialsProviderPtr base, TransportOptions
   if (!context_.http) context_.http = defaults_.http;
 }
 
-Result<CredentialsProviderPtr> TransportFactory::ProviderFor(const std::string& role_arn) {
-  if (role_arn.empty()) return base_;
-  if (auto it = roles_.find(role_arn); it != roles_.end()) return it->second;
+Result<CredentialsProviderPtr> TransportFactory::ProviderFor(const RoleKey& role) {
+  if (role.first.empty()) return base_;
+  if (auto it = roles_.find(role); it != roles_.end()) return it->second;
   AssumeRoleProvider::Params params;
-  params.role_arn = role_arn;
+  params.role_arn = role.first;
+  params.external_id = role.second;
   params.session_name = "fleetkeeper";
   StsOptions sts{"", defaults_.endpoints};
   auto provider = std::make_shared<CachedProvider>(
       std::make_shared<AssumeRoleProvider>(context_, sts, base_, params), *context_.clock);
-  roles_.emplace(role_arn, provider);
+  roles_.emplace(role, provider);
   return CredentialsProviderPtr(provider);
 }
 
 Result<std::shared_ptr<Transport>> TransportFactory::Get(const std::string& account,
                                                          const std::string& region,
-                                                         const std::string& role_arn) {
+                                                         const std::string& role_arn,
+                                                         const std::string& external_id) {
   if (!account.empty() && !IsAccountId(account)) {
     return InvalidInput("account: '" + account + "' is not a 12-digit AWS account id");
   }
@@ -70,9 +72,10 @@ Result<std::shared_ptr<Transport>> TransportFactory::Get(const std::string& acco
     return endpoint.error();
   }
   std::lock_guard lock(mu_);
-  auto key = std::make_tuple(account, region, role_arn);
+  const std::string& role_external_id = role_arn.empty() ? role_arn : external_id;
+  TransportKey key{account, region, role_arn, role_external_id};
   if (auto it = cells_.find(key); it != cells_.end()) return it->second;
-  auto provider = ProviderFor(role_arn);
+  auto provider = ProviderFor({role_arn, role_external_id});
   if (!provider.ok()) return provider.error();
   TransportOptions options = defaults_;
   options.region = region;

@@ -127,12 +127,30 @@ TEST_F(AwsWiringTest, BadCellsAreErrorsNamingWhatIsWrong) {
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
-TEST_F(AwsWiringTest, ExternalIdIsRefusedRatherThanIgnored) {
-  (*config_.mutable_aws()->mutable_accounts())["111122223333"].set_external_id("x-1");
-  auto cell = MakeClientProvider(config_)->For("111122223333", "us-east-1", "");
-  ASSERT_FALSE(cell.ok());
-  EXPECT_EQ(cell.error().code, ErrorCode::kNotImplemented);
-  EXPECT_NE(cell.error().message.find("aws.accounts.111122223333.external_id"), std::string::npos);
+TEST_F(AwsWiringTest, ExternalIdIsSentWithTheAccountsAssumeRole) {
+  auto& accounts = *config_.mutable_aws()->mutable_accounts();
+  accounts["111122223333"].set_external_id("x-1");
+  accounts["444455556666"].set_role_arn("arn:aws:iam::444455556666:role/no-external-id");
+  auto provider = MakeClientProvider(config_);
+  auto cell = provider->For("111122223333", "us-east-1", "");
+  ASSERT_TRUE(cell.ok()) << cell.error().ToString();
+  ASSERT_TRUE((*cell)->sts->GetCallerIdentity().ok());
+  // The same role named explicitly (a request's role ARN) is the same trust policy: same id.
+  auto named = provider->For("111122223333", "eu-west-1", kRole);
+  ASSERT_TRUE(named.ok()) << named.error().ToString();
+  ASSERT_TRUE((*named)->sts->GetCallerIdentity().ok());
+  // Another account's role is assumed without it.
+  auto other = provider->For("444455556666", "us-east-1", "");
+  ASSERT_TRUE(other.ok()) << other.error().ToString();
+  ASSERT_TRUE((*other)->sts->GetCallerIdentity().ok());
+  auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_NE(requests[0].body.find("Action=AssumeRole"), std::string::npos);
+  EXPECT_NE(requests[0].body.find("&ExternalId=x-1"), std::string::npos) << requests[0].body;
+  // One AssumeRole serves both regions of the role.
+  EXPECT_EQ(requests[2].body.find("Action=AssumeRole"), std::string::npos);
+  EXPECT_NE(requests[3].body.find("no-external-id"), std::string::npos) << requests[3].body;
+  EXPECT_EQ(requests[3].body.find("ExternalId"), std::string::npos) << requests[3].body;
 }
 
 TEST_F(AwsWiringTest, StartNamesTheCredentialSourceAndNeverTheSecret) {

@@ -437,6 +437,32 @@ TEST(ConfigTest, MissingFileIsAnError) {
   EXPECT_EQ(ValidateConfigFile(kFixtures + "does-not-exist.yaml", NoEnv()).size(), 1u);
 }
 
+// A directory opens as a stream that reads nothing: it must not pass as an empty, valid config.
+TEST(ConfigTest, DirectoryIsAnErrorNamingIt) {
+  auto loaded = LoadConfigFile(kFixtures, NoEnv());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().message, kFixtures + ": is a directory, not a file");
+  auto errors = ValidateConfigFile(kFixtures, NoEnv());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(HasSubstring(errors[0].message, "is a directory")) << Describe(errors);
+}
+
+// AssumeRole's ExternalId constraints: 2 to 1224 characters of [\w+=,.@:/-]
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+TEST(ConfigTest, ExternalIdFollowsAssumeRolesConstraints) {
+  const auto account = [](const std::string& external_id) {
+    const std::string head =
+        "aws: {accounts: {\"111122223333\": {role_arn: \"arn:aws:iam::111122223333:role/fk\"";
+    return head + ", external_id: \"" + external_id + "\"}}}";
+  };
+  const std::string path = "aws.accounts[\"111122223333\"].external_id";
+  EXPECT_EQ(Describe(ValidateConfigText(account(std::string(1224, 'a')), NoEnv())), "");
+  EXPECT_EQ(Describe(ValidateConfigText(account("Ab9_+=,.@:/-"), NoEnv())), "");
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt(account(std::string(1225, 'a')), path), "1224"));
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt(account("has space"), path), "1224"));
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt(account("x"), path), "1224"));
+}
+
 // ---- Environment overrides ----
 
 TEST(ConfigEnvTest, DryRunLogFormatAndBootstrapServers) {

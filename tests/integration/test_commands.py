@@ -145,6 +145,55 @@ def test_doctor_reports_bad_credentials(tmp_path, topics, aws_env):
     assert "SignatureDoesNotMatch" in checks["caller identity"]
 
 
+def test_doctor_assumes_an_accounts_role_with_its_external_id(tmp_path, topics, aws_env):
+    """A role whose trust policy requires an external id ("Access to AWS accounts owned by third
+    parties", IAM User Guide,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html)
+    is assumed with aws.accounts[*].external_id, and refused without it or with another."""
+    env = aws_env
+    iam = moto_iam(env)
+    me = boto3.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).get_caller_identity()
+    name = "fk-ext-" + uuid.uuid4().hex[:8]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": me["Arn"]}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "fk-tenant-42"}}}]}
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                                                "Resource": "*"}]}))
+    account = me["Account"]
+
+    def doctor(external_id):
+        text = write_config(tmp_path, topics, HEALING_ONLY).read_text()
+        entry = f'role_arn: "{role}"' + (f", external_id: {external_id}" if external_id else "")
+        text = text.replace("aws: {region: us-east-1, default_account: '111122223333'}",
+                            f"aws: {{region: us-east-1, accounts: {{'{account}': {{{entry}}}}}}}")
+        path = tmp_path / "external-id.yaml"
+        path.write_text(text)
+        valid = run(["validate-config", str(path)])
+        assert valid.returncode == 0, valid.stderr
+        return run(["doctor", "--config", str(path)], env)
+
+    try:
+        r = doctor("fk-tenant-42")
+        checks = lines(r)
+        assert checks[f"role {account}"] == (
+            f"ok    role {account}: assumed: arn:aws:sts::{account}:assumed-role/{name}/fleetkeeper")
+        assert r.returncode == 0, r.stdout + r.stderr
+
+        for external_id in (None, "fk-tenant-43"):
+            r = doctor(external_id)
+            check = lines(r)[f"role {account}"]
+            assert r.returncode == 1, r.stdout
+            assert check.startswith(f"FAIL  role {account}: cannot act as {role}: "), check
+            assert "AccessDenied" in check and f"sts:AssumeRole on resource: {role}" in check, check
+    finally:
+        iam.delete_role_policy(RoleName=name, PolicyName="all")
+        iam.delete_role(RoleName=name)
+
+
 def read_all(topic, n, timeout=30):
     c = Consumer({"bootstrap.servers": bootstrap(), "group.id": "t-" + uuid.uuid4().hex,
                   "auto.offset.reset": "earliest", "isolation.level": "read_committed"})

@@ -78,6 +78,20 @@ def aws(moto: Launcher) -> Callable[[str], Any]:
     return moto.client
 
 
+@pytest.fixture(scope="session")
+def authenticated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """A launcher with authentication on (--setup-auth): .key and .secret are the test user's."""
+    launcher = Launcher(tmp_path_factory.mktemp("auth"))
+    try:
+        out = subprocess.run([sys.executable, str(LAUNCHER), "--setup-auth", launcher.endpoint],
+                             capture_output=True, text=True, check=True).stdout
+        env = dict(line.split("=", 1) for line in out.splitlines())
+        launcher.key, launcher.secret = env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+        yield launcher
+    finally:
+        launcher.stop()
+
+
 @pytest.fixture
 def name() -> str:
     return "t-" + uuid.uuid4().hex[:10]

@@ -6,11 +6,10 @@ import base64
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import LAUNCHER, ROOT, Launcher, amis
+from conftest import ROOT, amis
 
 
 def test_recorder_lists_calls_that_leave_no_state(moto, aws):
@@ -27,18 +26,8 @@ def test_recorder_lists_calls_that_leave_no_state(moto, aws):
     assert not any("Action=RunInstances" in b for b in bodies)
 
 
-@pytest.fixture(scope="module")
-def authenticated(tmp_path_factory) -> Launcher:
-    launcher = Launcher(tmp_path_factory.mktemp("auth"))
-    yield launcher
-    launcher.stop()
-
-
 def test_authentication_rejects_a_wrong_signature(authenticated):
-    out = subprocess.run([sys.executable, str(LAUNCHER), "--setup-auth", authenticated.endpoint],
-                         capture_output=True, text=True, check=True).stdout
-    env = dict(line.split("=", 1) for line in out.splitlines())
-    key, secret = env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    key, secret = authenticated.key, authenticated.secret
 
     identity = authenticated.client("sts", key, secret).get_caller_identity()
     assert identity["Arn"].endswith(":user/fleetkeeper-test")

@@ -18,14 +18,21 @@ class AuthMoto : public MotoTest {
     return MakeCellClients(MotoTransport(std::make_shared<FixedCredentials>(c)));
   }
 
-  // A role in the test account that trusts the test user and may only describe EC2 resources.
-  std::string MakeRole(const std::string& name, const std::string& trusted_arn) {
+  // A role in the test account that trusts the test user and may only describe EC2 resources;
+  // with `external_id`, only when the caller passes it (the trust policy of "Access to AWS
+  // accounts owned by third parties", IAM User Guide,
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html).
+  std::string MakeRole(const std::string& name, const std::string& trusted_arn,
+                       const std::string& external_id = "") {
     nlohmann::json trust = {
         {"Version", "2012-10-17"},
         {"Statement",
          {{{"Effect", "Allow"},
            {"Principal", {{"AWS", trusted_arn}}},
            {"Action", {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"}}}}}};
+    if (!external_id.empty()) {
+      trust["Statement"][0]["Condition"] = {{"StringEquals", {{"sts:ExternalId", external_id}}}};
+    }
     QueryParams create(QueryFlavor::kQuery, "CreateRole", kIamVersion);
     create.Set("RoleName", name);
     create.Set("AssumeRolePolicyDocument", trust.dump());
@@ -174,6 +181,37 @@ TEST_F(AuthMoto, TransportFactoryAssumesTheCellsRole) {
   Result<CallerIdentity> refused = MakeCellClients(*denied_cell)->sts->GetCallerIdentity();
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnauthorized) << refused.error().ToString();
+}
+
+TEST_F(AuthMoto, TransportFactoryAssumesTheRoleWithItsExternalId) {
+  Result<CallerIdentity> me = clients_->sts->GetCallerIdentity();
+  ASSERT_TRUE(me.ok()) << me.error().ToString();
+  const std::string role_name = Unique("fk-ext-role");
+  const std::string role_arn = MakeRole(role_name, me->arn, "fk-external-1");
+
+  TransportFactory factory(std::make_shared<EnvironmentProvider>(), MotoOptions());
+  Result<std::shared_ptr<Transport>> cell =
+      factory.Get(me->account, MotoRegion(), role_arn, "fk-external-1");
+  ASSERT_TRUE(cell.ok()) << cell.error().ToString();
+  Result<CallerIdentity> as_role = MakeCellClients(*cell)->sts->GetCallerIdentity();
+  ASSERT_TRUE(as_role.ok()) << as_role.error().ToString();
+  EXPECT_EQ(as_role->arn,
+            "arn:aws:sts::" + me->account + ":assumed-role/" + role_name + "/fleetkeeper");
+
+  // Without the id, or with another, the trust policy refuses: the error names the role.
+  for (const std::string external_id : {"", "fk-external-2"}) {
+    Result<std::shared_ptr<Transport>> other =
+        factory.Get(me->account, MotoRegion(), role_arn, external_id);
+    ASSERT_TRUE(other.ok()) << other.error().ToString();
+    EXPECT_NE(other->get(), cell->get());
+    Result<CallerIdentity> refused = MakeCellClients(*other)->sts->GetCallerIdentity();
+    ASSERT_FALSE(refused.ok()) << "external id '" << external_id << "'";
+    EXPECT_EQ(refused.error().code, ErrorCode::kUnauthorized) << refused.error().ToString();
+    EXPECT_EQ(refused.error().aws_code, "AccessDenied") << refused.error().ToString();
+    EXPECT_NE(refused.error().message.find("sts:AssumeRole on resource: " + role_arn),
+              std::string::npos)
+        << refused.error().message;
+  }
 }
 
 }  // namespace
