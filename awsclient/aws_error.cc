@@ -183,6 +183,26 @@ bool IsTransientStatus(int status) {
   return status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+bool IsCallerRefusedCode(std::string_view code) {
+  static constexpr std::array<std::string_view, 13> kCodes = {
+      "UnauthorizedOperation",
+      "AuthFailure",
+      "InvalidClientTokenId",
+      "UnrecognizedClientException",
+      "ExpiredToken",
+      "ExpiredTokenException",
+      "SignatureDoesNotMatch",
+      "InvalidSignatureException",
+      "MissingAuthenticationToken",
+      "IncompleteSignature",
+      "InvalidAccessKeyId",
+      "AuthorizationError",  // SNS's AccessDenied
+      "NotAuthorized",
+  };
+  return code.rfind("AccessDenied", 0) == 0 ||
+         std::find(kCodes.begin(), kCodes.end(), code) != kCodes.end() || IsClockSkewCode(code);
+}
+
 ErrorCode ErrorCodeFor(std::string_view code, int status) {
   // Deliberately narrow: IdempotentParameterMismatch, IncorrectState and InvalidParameterValue
   // are real failures, not "the earlier attempt already did it".
@@ -198,14 +218,7 @@ ErrorCode ErrorCodeFor(std::string_view code, int status) {
     return ErrorCode::kInProgress;
   }
   if (IsThrottlingCode(code)) return ErrorCode::kThrottled;
-  if (code == "AccessDenied" || code == "AccessDeniedException" ||
-      code == "UnauthorizedOperation" || code == "AuthFailure" ||
-      code == "InvalidClientTokenId" || code == "UnrecognizedClientException" ||
-      code == "ExpiredToken" || code == "ExpiredTokenException" ||
-      code == "SignatureDoesNotMatch" || code == "InvalidSignatureException" ||
-      code == "MissingAuthenticationToken" || IsClockSkewCode(code)) {
-    return ErrorCode::kUnauthorized;
-  }
+  if (IsCallerRefusedCode(code)) return ErrorCode::kUnauthorized;
   if (EndsWith(code, "NotFound") || EndsWith(code, ".NotFound") ||
       EndsWith(code, "NotFoundException") || code == "NoSuchEntity" ||
       code == "ResourceNotFound" || code == "InvalidInstanceID.NotFound") {
@@ -216,6 +229,40 @@ ErrorCode ErrorCodeFor(std::string_view code, int status) {
   if (code.empty() && (status == 401 || status == 403)) return ErrorCode::kUnauthorized;
   if (code.empty() && status == 404) return ErrorCode::kNotFound;
   return ErrorCode::kAws;
+}
+
+FailureKind ClassifyFailure(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kThrottled:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kNetwork:
+    case ErrorCode::kTimeout:
+      return FailureKind::kTransient;
+    default:
+      break;
+  }
+  if (e.retriable) return FailureKind::kTransient;
+  if (e.http_status == 401 || e.http_status == 403 || IsCallerRefusedCode(e.aws_code)) {
+    return FailureKind::kCaller;
+  }
+  switch (e.code) {
+    case ErrorCode::kNotFound:
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kInProgress:
+    case ErrorCode::kConflict:
+      return FailureKind::kInput;
+    case ErrorCode::kAws:
+      // Without a code AWS gave no verdict: an unreadable or malformed answer.
+      return e.aws_code.empty() ? FailureKind::kCaller : FailureKind::kInput;
+    default:
+      return FailureKind::kCaller;  // kUnauthorized, kInternal, kNotImplemented, kKafka, ...
+  }
+}
+
+bool IsNotFoundAnswer(const Error& e) {
+  return ClassifyFailure(e) == FailureKind::kInput &&
+         (e.code == ErrorCode::kNotFound || e.aws_code.find("NotFound") != std::string::npos);
 }
 
 Error ParseAwsError(Protocol protocol, int status, const Headers& headers, std::string_view body,

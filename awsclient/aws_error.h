@@ -39,8 +39,36 @@ bool IsPossibleClockSkewCode(std::string_view aws_code);
 bool IsTransientStatus(int http_status);  // 500, 502, 503, 504
 // The session token expired (ExpiredToken, ExpiredTokenException): fresh credentials may help.
 bool IsExpiredTokenCode(std::string_view aws_code);
+// Codes by which AWS refuses the caller itself, whatever the request named: no or bad
+// credentials (InvalidClientTokenId, UnrecognizedClientException, ExpiredToken, a bad
+// signature), a missing permission (AccessDenied*, UnauthorizedOperation), clock skew.
+bool IsCallerRefusedCode(std::string_view aws_code);
 // kAlreadyExists / kInProgress for idempotent answers, kNotFound, kUnauthorized, kThrottled,
 // kUnavailable, else kAws.
 ErrorCode ErrorCodeFor(std::string_view aws_code, int http_status);
+
+// What a failed call says, for every caller that must choose between trying again, failing and
+// rejecting its input (docs/workflows.md, "FAILED or REJECTED"). One classification, so that no
+// handler mistakes the worker's own trouble for a verdict on the event.
+enum class FailureKind {
+  // May succeed when tried again later: throttling, HTTP 5xx, a network error (connection
+  // refused included), a timeout. Once the retries are spent, it ends a workflow as kCaller does.
+  kTransient,
+  // AWS could not be called, or refused the caller: no credentials, expired or invalid ones, a
+  // bad signature, a missing permission (any HTTP 401/403), an answer that could not be read, a
+  // bug. Nothing is known about the input: the outcome is FAILED, never REJECTED.
+  kCaller,
+  // AWS answered about what the call named: it does not exist, is invalid, is in the wrong
+  // state. The only kind a handler may turn into REJECTED.
+  kInput,
+};
+FailureKind ClassifyFailure(const Error& error);
+inline bool IsTransientFailure(const Error& error) {
+  return ClassifyFailure(error) == FailureKind::kTransient;
+}
+// AWS answered that what the call named does not exist (kNotFound, or a *NotFound* code). Never
+// true for the caller's own trouble: a credential source that is not configured is not a
+// missing parameter.
+bool IsNotFoundAnswer(const Error& error);
 
 }  // namespace fleetkeeper::aws

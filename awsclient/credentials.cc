@@ -650,7 +650,9 @@ Result<Credentials> ChainProvider::Resolve() {
     }
     tried += (tried.empty() ? "" : "; ") + provider->name() + ": " + creds.error().message;
   }
-  return Error(ErrorCode::kNotFound, "no AWS credentials found (" + tried + ")");
+  // Not kNotFound: between providers it means "try the next one"; from the chain it would read
+  // as "what the call named does not exist" to whoever called AWS with these credentials.
+  return Error(ErrorCode::kUnauthorized, "no AWS credentials found (" + tried + ")");
 }
 
 std::string ChainProvider::source() const {

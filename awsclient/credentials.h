@@ -190,7 +190,9 @@ class ImdsProvider final : public CredentialsProvider {
 std::string ImdsEndpoint();
 Result<std::string> ImdsGet(HttpClient& http, const std::string& path);
 
-// Tries each provider in order; remembers the one that answered.
+// Tries each provider in order; remembers the one that answered. When none is configured (each
+// answered kNotFound) the chain answers kUnauthorized, naming what it tried: the caller has no
+// identity to sign with.
 class ChainProvider final : public CredentialsProvider {
  public:
   explicit ChainProvider(std::vector<CredentialsProviderPtr> providers)

@@ -60,10 +60,14 @@ bool SignedTransport::CorrectClockSkew(const Error& error, const Headers& header
 
 Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
   const std::string what = request.service + " " + request.operation;
+  auto named = [&what](Error e) {
+    e.message = what + ": " + e.message;
+    return e;
+  };
   auto endpoint = EndpointFor(request.service);
-  if (!endpoint.ok()) return endpoint.error();
+  if (!endpoint.ok()) return named(endpoint.error());
   auto url = ParseUrl(endpoint->url);
-  if (!url.ok()) return url.error();
+  if (!url.ok()) return named(url.error());
   if (request.path.empty() || request.path.front() != '/') {
     return InvalidInput(what + ": request path must start with '/', got '" + request.path + "'");
   }
@@ -85,7 +89,10 @@ Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
 
     auto credentials = credentials_->Resolve();
     if (!credentials.ok()) {
+      // A source that is not configured or is misconfigured (kNotFound, kInvalidInput...) must
+      // not reach the caller as a verdict on the request: the call was never made.
       Error e = credentials.error();
+      if (!IsTransientFailure(e)) e.code = ErrorCode::kUnauthorized;
       e.message = what + ": credentials: " + e.message;
       return e;
     }
@@ -95,7 +102,12 @@ Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
     SigningParams params{endpoint->signing_region, endpoint->signing_name,
                          options_.clock->NowMs() + clock_offset_ms_.load()};
     auto signature = SignRequest(signable, *credentials, params);
-    if (!signature.ok()) return signature.error();
+    if (!signature.ok()) {
+      // Unsigned, the call cannot be made: whatever the reason, it is not the input's fault.
+      Error e = named(signature.error());
+      e.code = ErrorCode::kUnauthorized;
+      return e;
+    }
     for (const auto& h : signature->added_headers) http.headers.push_back(h);
 
     if (spdlog::should_log(spdlog::level::debug)) {

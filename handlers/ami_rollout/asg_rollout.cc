@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "awsclient/aws_error.h"
 #include "awsclient/clients.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
@@ -38,8 +39,7 @@ Progress Finish(RolloutTick& t, v1::AsgRollout& a, const std::string& outcome,
 
 // A failed call: transient errors are retried at the next poll, others end the group's rollout.
 Progress OnError(RolloutTick& t, v1::AsgRollout& a, const std::string& what, const Error& e) {
-  if (e.retriable || e.code == ErrorCode::kThrottled || e.code == ErrorCode::kUnavailable ||
-      e.code == ErrorCode::kNetwork || e.code == ErrorCode::kTimeout) {
+  if (aws::IsTransientFailure(e)) {
     t.notes.push_back(fmt::format("asg {}: {} will be retried: {}", a.name(), what, e.ToString()));
     return Progress::kWait;
   }
@@ -213,7 +213,7 @@ Progress CheckRefresh(RolloutTick& t, v1::AsgRollout& a) {
     case RefreshInProgressPolicy::kCancelAndRestart:
       if (active->status != "Cancelling" && a.foreign_refresh_id() != active->id) {
         auto c = t.ctx.aws().autoscaling->CancelInstanceRefresh({a.name()});
-        if (!c.ok() && c.error().code != ErrorCode::kNotFound) {
+        if (!c.ok() && !aws::IsNotFoundAnswer(c.error())) {
           return OnError(t, a, "cancel-instance-refresh", c.error());
         }
         t.RecordCall(Resource(a), "cancel-instance-refresh",

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "awsclient/aws_error.h"
 #include "awsclient/clients.h"
 #include "handlers/ami_rollout/targets.h"
 
@@ -145,11 +146,6 @@ Progress Fail(RolloutTick& t, v1::InstanceRollout& r, const std::string& why) {
   return Enter(t, r, Relaunch(r) ? kRbTerminateNew : kRbPrepareTask, Progress::kCheckpoint);
 }
 
-bool Transient(const Error& e) {
-  return e.retriable || e.code == ErrorCode::kThrottled || e.code == ErrorCode::kUnavailable ||
-         e.code == ErrorCode::kNetwork || e.code == ErrorCode::kTimeout;
-}
-
 bool TimedOut(const RolloutTick& t, const v1::InstanceRollout& r) {
   return t.now_ms - r.phase_started_ms() > t.config.step_timeout_ms;
 }
@@ -168,7 +164,7 @@ Progress WaitFor(RolloutTick& t, v1::InstanceRollout& r, const std::string& what
 
 Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what,
                  const Error& e) {
-  if (Transient(e)) {
+  if (aws::IsTransientFailure(e)) {
     t.notes.push_back(fmt::format("instance {}: {} will be retried: {}", Old(r), what,
                                   e.ToString()));
     return WaitFor(t, r, what + " (retrying)");
@@ -569,7 +565,7 @@ std::optional<Progress> DetachInterfacesFrom(
     v1::InterfaceMove& m = MoveOf(r, id);
     if (m.detached_from() == from) continue;  // sent before: EC2's read lags behind it
     auto d = t.ctx.aws().ec2->DetachNetworkInterface({n.attachment->attachment_id, std::nullopt});
-    if (!d.ok() && (Transient(d.error()) ||
+    if (!d.ok() && (aws::IsTransientFailure(d.error()) ||
                     !AlreadyDone(t, id, [&](const auto& x) { return !OnInstance(x, from); }))) {
       return OnError(t, r, "detach-network-interface", d.error());
     }
@@ -628,7 +624,7 @@ Progress AttachInterfaces(RolloutTick& t, v1::InstanceRollout& r, const std::str
     req.device_index = si.device_index();
     if (si.network_card_index() > 0) req.network_card_index = si.network_card_index();
     auto a = t.ctx.aws().ec2->AttachNetworkInterface(req);
-    if (!a.ok() && (Transient(a.error()) ||
+    if (!a.ok() && (aws::IsTransientFailure(a.error()) ||
                     !AlreadyDone(t, id, [&](const auto& x) { return OnInstance(x, to); }))) {
       return OnError(t, r, "attach-network-interface", a.error());
     }
@@ -650,7 +646,7 @@ Progress AttachInterfaces(RolloutTick& t, v1::InstanceRollout& r, const std::str
 std::optional<Progress> SettingFailed(RolloutTick& t, v1::InstanceRollout& r,
                                       const std::string& resource, const std::string& what,
                                       const Error& e) {
-  if (Transient(e)) return OnError(t, r, what, e);
+  if (aws::IsTransientFailure(e)) return OnError(t, r, what, e);
   t.Record(resource, what, kFailed, "not carried over: " + e.message, &e);
   t.notes.push_back(fmt::format("instance {}: {} failed: {}", Old(r), what, e.ToString()));
   return std::nullopt;
@@ -993,7 +989,7 @@ Progress MovePrivateIps(RolloutTick& t, v1::InstanceRollout& r, const std::strin
   const std::string why = rollback ? "rollback: " : "";
   if (!from.empty()) {
     auto src = Describe(t, from);
-    if (!src.ok() && src.error().code != ErrorCode::kNotFound) {
+    if (!src.ok() && !aws::IsNotFoundAnswer(src.error())) {
       return OnError(t, r, "describe-instances", src.error());
     }
     const auto* eni = src.ok() ? PrimaryInterface(*src) : nullptr;
@@ -1035,7 +1031,9 @@ Progress TerminateOld(RolloutTick& t, v1::InstanceRollout& r) {
       t.Record(Resource(Old(r)), "terminate-instances", kSkipped, kept, &term.error());
       return Done(t, r, kSucceeded, SuccessDetail(t, r, kept));
     }
-    if (Transient(term.error())) return OnError(t, r, "terminate-instances", term.error());
+    if (aws::IsTransientFailure(term.error())) {
+      return OnError(t, r, "terminate-instances", term.error());
+    }
     // The new instance serves already: a failed clean-up is reported, not rolled back.
     const std::string kept = "old instance " + Old(r) + " not terminated: " +
                              term.error().ToString();
@@ -1053,7 +1051,9 @@ Progress RetireOld(RolloutTick& t, v1::InstanceRollout& r) {
     r.set_retire_at_ms(t.now_ms + t.config.keep_old_for_ms);
     auto s = t.ctx.aws().ec2->CreateTags(
         {{Old(r)}, {{kRetireAfterTag, FormatRfc3339(r.retire_at_ms())}}});
-    if (!s.ok() && Transient(s.error())) return OnError(t, r, "create-tags", s.error());
+    if (!s.ok() && aws::IsTransientFailure(s.error())) {
+      return OnError(t, r, "create-tags", s.error());
+    }
     if (s.ok()) {
       t.RecordCall(Resource(Old(r)), "create-tags",
                    std::string(kRetireAfterTag) + "=" + FormatRfc3339(r.retire_at_ms()),
@@ -1140,7 +1140,9 @@ Progress RbTerminateNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.new_registered()) {
     for (const auto& tg : r.capture().target_groups()) {
       auto s = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, r.new_instance_id()));
-      if (!s.ok() && Transient(s.error())) return OnError(t, r, "deregister-targets", s.error());
+      if (!s.ok() && aws::IsTransientFailure(s.error())) {
+        return OnError(t, r, "deregister-targets", s.error());
+      }
       if (s.ok()) {
         t.RecordCall(Resource(r.new_instance_id()), "deregister-targets",
                      "rollback: " + tg.arn(), s->request_id);
@@ -1185,7 +1187,9 @@ Progress RbReleaseVolumes(RolloutTick& t, v1::InstanceRollout& r) {
       req.volume_id = dv.volume_id();
       req.instance_id = r.new_instance_id();
       auto d = t.ctx.aws().ec2->DetachVolume(req);
-      if (!d.ok() && Transient(d.error())) return OnError(t, r, "detach-volume", d.error());
+      if (!d.ok() && aws::IsTransientFailure(d.error())) {
+        return OnError(t, r, "detach-volume", d.error());
+      }
     }
     return WaitFor(t, r, dv.volume_id() + " to be released (now " + v.state + ")");
   }
@@ -1256,7 +1260,7 @@ void ChangeStates(const std::vector<std::string>& ids,
   if (ids.size() < 2) return;  // one instance calls for itself in its phase
   CallOutcome all = call(ids);
   for (const auto& id : ids) {
-    if (all.ok() || Transient(all.error())) {
+    if (all.ok() || aws::IsTransientFailure(all.error())) {
       out->emplace(id, all);
     } else {
       out->emplace(id, call({id}));

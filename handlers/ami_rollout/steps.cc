@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "awsclient/aws_error.h"
 #include "awsclient/clients.h"
 #include "handlers/ami_rollout/asg_rollout.h"
 #include "handlers/ami_rollout/replacement.h"
@@ -46,21 +47,17 @@ constexpr uint32_t kMaxTransientRetries = 20;
 // one workflow; later versions are left to the next event.
 constexpr uint32_t kMaxRestarts = 3;
 
-bool Transient(const Error& e) {
-  return e.retriable || e.code == ErrorCode::kThrottled || e.code == ErrorCode::kUnavailable ||
-         e.code == ErrorCode::kNetwork || e.code == ErrorCode::kTimeout;
-}
-
 StepOutcome WithActions(StepOutcome o, RolloutTick& t) {
   o.actions = std::move(t.actions);
   return o;
 }
 
 // A read failed: a transient error retries the step (up to a bound), anything else ends the
-// workflow, nothing having been changed by it.
+// workflow FAILED, nothing having been changed by it. Callers reject only what
+// aws::ClassifyFailure calls kInput.
 StepOutcome ReadFailed(RolloutTick& t, const std::string& step, const std::string& what,
                        const Error& e) {
-  if (Transient(e) && t.ctx.workflow().attempt() < kMaxTransientRetries) {
+  if (aws::IsTransientFailure(e) && t.ctx.workflow().attempt() < kMaxTransientRetries) {
     StepOutcome o = StepOutcome::Wait(step, t.config.poll_interval_ms);
     o.retry_same_step = true;
     o.reason = fmt::format("{} will be retried: {}", what, e.ToString());
@@ -77,7 +74,7 @@ StepOutcome ReadParameter(RolloutTick& t) {
   req.name = t.state.parameter();
   auto p = t.ctx.aws().ssm->GetParameter(req);
   if (!p.ok()) {
-    if (p.error().code == ErrorCode::kNotFound) {
+    if (aws::IsNotFoundAnswer(p.error())) {
       return StepOutcome::Finish(v1::Result::REJECTED,
                                  "parameter " + t.state.parameter() + " not found: nothing done");
     }
@@ -94,7 +91,7 @@ StepOutcome ReadParameter(RolloutTick& t) {
   aws::DescribeImagesRequest ireq;
   ireq.image_ids = {value};
   auto images = t.ctx.aws().ec2->DescribeImages(ireq);
-  if (!images.ok() && !Transient(images.error())) {
+  if (!images.ok() && aws::ClassifyFailure(images.error()) == aws::FailureKind::kInput) {
     return StepOutcome::Finish(v1::Result::REJECTED,
                                fmt::format("{}: AMI {} cannot be described ({}): nothing done",
                                            key, value, images.error().ToString()));

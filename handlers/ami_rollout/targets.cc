@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "awsclient/aws_error.h"
+
 namespace fleetkeeper::handlers::ami_rollout {
 namespace {
 
@@ -195,7 +197,7 @@ Status PlanGroups(RolloutTick& t) {
     auto spec = TemplateOf(g);
     if (spec) {
       auto v = versions.Get(*spec, false);
-      if (!v.ok() && v.error().code != ErrorCode::kNotFound) return v.error();
+      if (!v.ok() && !aws::IsNotFoundAnswer(v.error())) return v.error();
       if (v.ok() && v->image_id == kResolveSsm + parameter) how = "launch template resolve:ssm";
     }
     if (how.empty()) {
@@ -372,7 +374,7 @@ Status PlanInstances(RolloutTick& t) {
     if (found.count(id)) continue;
     auto r = DescribeInstancesById(*aws.ec2, {id});
     if (!r.ok() || r->empty()) {
-      if (r.ok() || r.error().code == ErrorCode::kNotFound ||
+      if (r.ok() || aws::IsNotFoundAnswer(r.error()) ||
           r.error().aws_code.rfind("InvalidInstanceID", 0) == 0) {
         auto* s = t.state.add_skipped();
         s->set_resource(InstanceResource(id));

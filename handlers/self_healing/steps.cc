@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "awsclient/aws_error.h"
 #include "awsclient/clients.h"
 #include "awsclient/pagination.h"
 #include "common/clock.h"
@@ -64,10 +65,6 @@ const aws::AsgInstance* FindInstance(const aws::AutoScalingGroup& g, const std::
     if (i.instance_id == id) return &i;
   }
   return nullptr;
-}
-
-bool IsNotFound(const Error& e) {
-  return e.code == ErrorCode::kNotFound || e.aws_code.find("NotFound") != std::string::npos;
 }
 
 // One step of one action. Holds references for the duration of RunHealingStep.
@@ -137,9 +134,9 @@ class HealingStep {
     actions.push_back(MakeAction(Res(), action_.type(), "failed", what));
     return Done("failed", what, std::move(actions));
   }
-  // An AWS error on `call`: retried on this step when retriable, else the action fails with it.
+  // An AWS error on `call`: retried on this step when transient, else the action fails with it.
   StepOutcome AwsError(const std::string& step, const std::string& call, const Error& e) {
-    if (e.retriable && action_.transient_failures() < kMaxTransientFailures) {
+    if (aws::IsTransientFailure(e) && action_.transient_failures() < kMaxTransientFailures) {
       const int n = action_.transient_failures() + 1;
       StepOutcome o = StepOutcome::Wait(step, std::min<int64_t>(1000LL << n, 30000));
       o.retry_same_step = true;
@@ -394,7 +391,7 @@ StepOutcome HealingStep::ReplaceInspect() {
   const std::string id = action_.instance_id();
   auto inst = Ec2Instance(id);
   if (!inst.ok()) {
-    if (IsNotFound(inst.error())) {
+    if (aws::IsNotFoundAnswer(inst.error())) {
       return Done("succeeded", fmt::format("instance {} no longer exists: nothing to replace", id));
     }
     return AwsError(step::kReplaceInspect, "DescribeInstances", inst.error());
@@ -460,9 +457,9 @@ StepOutcome HealingStep::ReplaceTerminate(bool decrement, const std::string& ste
   std::vector<v1::Action> actions;
   // Re-read: a resumed step finds the instance already on its way out and does not ask again.
   auto inst = Ec2Instance(id);
-  const bool gone = !inst.ok() ? IsNotFound(inst.error())
-                               : inst->state.name == "terminated" ||
-                                     inst->state.name == "shutting-down";
+  const bool gone = !inst.ok()
+                        ? aws::IsNotFoundAnswer(inst.error())
+                        : inst->state.name == "terminated" || inst->state.name == "shutting-down";
   if (!inst.ok() && !gone) return AwsError(step_name, "DescribeInstances", inst.error());
   if (gone) {
     actions.push_back(MakeAction("instance:" + id, "TerminateInstanceInAutoScalingGroup",
@@ -723,7 +720,7 @@ StepOutcome HealingStep::EcsPlan() {
   if (auto why = ConfigExclusion(); !why.empty()) return Excluded(why);
   auto s = Service();
   if (!s.ok()) {
-    if (s.error().code == ErrorCode::kNotFound) return Failed(s.error().message);
+    if (aws::IsNotFoundAnswer(s.error())) return Failed(s.error().message);
     return AwsError(step::kEcsPlan, "DescribeServices", s.error());
   }
   if (auto why = ExclusionOf(s->tags, "ECS service " + s->name); !why.empty()) {

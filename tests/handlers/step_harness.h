@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "awsclient/clients.h"
+#include "awsclient/credentials.h"
+#include "awsclient/signed_transport.h"
 #include "common/clock.h"
 #include "handlers/workflow.h"
 #include "tests/awsclient/mocks.h"
@@ -55,6 +57,44 @@ struct MockCell {
     clients.codedeploy = std::move(d);
   }
 };
+
+// A credential source that is not configured here, as every source of the chain answers on a
+// machine without AWS credentials.
+class UnconfiguredCredentials final : public aws::CredentialsProvider {
+ public:
+  Result<aws::Credentials> Resolve() override {
+    return Error(ErrorCode::kNotFound, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set");
+  }
+  std::string name() const override { return "environment"; }
+};
+
+// Keys that sign, with nothing on the other side to check them.
+class FixedTestCredentials final : public aws::CredentialsProvider {
+ public:
+  Result<aws::Credentials> Resolve() override {
+    return aws::Credentials{"AKIDEXAMPLE", "not-a-real-secret", "", 0, "test"};
+  }
+  std::string name() const override { return "test"; }
+};
+
+// Every service client over the real SignedTransport, for the failures that happen before AWS
+// can answer: with `credentials` a chain in which no source is configured, calls are refused
+// before they are sent; otherwise they go to a local port where nothing listens (connection
+// refused), once each. What a handler makes of them is what it makes of the real thing.
+inline std::unique_ptr<aws::CellClients> UnreachableCell(bool credentials) {
+  aws::TransportOptions options;
+  options.region = "us-east-1";
+  options.endpoints.profile_endpoint_url = "http://127.0.0.1:1";
+  options.retry.max_attempts = 1;
+  aws::CredentialsProviderPtr provider;
+  if (credentials) {
+    provider = std::make_shared<FixedTestCredentials>();
+  } else {
+    provider = std::make_shared<aws::ChainProvider>(
+        std::vector<aws::CredentialsProviderPtr>{std::make_shared<UnconfiguredCredentials>()});
+  }
+  return aws::MakeCellClients(std::make_shared<aws::SignedTransport>(provider, options));
+}
 
 class FakeStepContext final : public StepContext {
  public:

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace fleetkeeper::aws {
 namespace {
@@ -162,6 +164,66 @@ TEST(AwsErrorTest, NotFoundAndAuthCodes) {
   EXPECT_EQ(ErrorCodeFor("ParameterNotFound", 400), ErrorCode::kNotFound);
   EXPECT_EQ(ErrorCodeFor("UnauthorizedOperation", 403), ErrorCode::kUnauthorized);
   EXPECT_EQ(ErrorCodeFor("ExpiredToken", 403), ErrorCode::kUnauthorized);
+}
+
+TEST(AwsErrorTest, EveryWayOfRefusingTheCallerIsUnauthorized) {
+  for (const char* code :
+       {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
+        "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken",
+        "ExpiredTokenException", "SignatureDoesNotMatch", "InvalidSignatureException",
+        "IncompleteSignature", "InvalidAccessKeyId", "AuthorizationError"}) {
+    EXPECT_EQ(ErrorCodeFor(code, 403), ErrorCode::kUnauthorized) << code;
+    EXPECT_TRUE(IsCallerRefusedCode(code)) << code;
+  }
+  EXPECT_FALSE(IsCallerRefusedCode("InvalidAMIID.NotFound"));
+  EXPECT_FALSE(IsCallerRefusedCode("ValidationException"));
+}
+
+// What each failure a handler meets means for its outcome (docs/workflows.md).
+TEST(AwsErrorTest, FailuresAreTransientTheCallersOwnOrAboutTheInput) {
+  auto parsed = [](int status, const std::string& code) {
+    return ParseAwsError(Protocol::kEc2Query, status, {},
+                         "<Response><Errors><Error><Code>" + code +
+                             "</Code><Message>m</Message></Error></Errors></Response>",
+                         "ec2 DescribeImages");
+  };
+  // The worker's own trouble: never a verdict on the input.
+  for (const auto& [status, code] :
+       std::vector<std::pair<int, std::string>>{{403, "UnauthorizedOperation"},
+                                                {403, "AccessDenied"},
+                                                {401, "AuthFailure"},
+                                                {400, "ExpiredToken"},
+                                                {403, "InvalidClientTokenId"},
+                                                {400, "UnrecognizedClientException"},
+                                                {403, "SignatureDoesNotMatch"},
+                                                {403, "SomeFutureDenial"}}) {
+    const Error e = parsed(status, code);
+    EXPECT_EQ(ClassifyFailure(e), FailureKind::kCaller) << e.ToString();
+    EXPECT_FALSE(IsNotFoundAnswer(e)) << e.ToString();
+  }
+  // As the transport answers when no credential source is configured.
+  Error no_credentials(ErrorCode::kUnauthorized,
+                       "ssm GetParameter: credentials: no AWS credentials found (environment: "
+                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set)");
+  EXPECT_EQ(ClassifyFailure(no_credentials), FailureKind::kCaller);
+  EXPECT_FALSE(IsNotFoundAnswer(no_credentials));
+  // An answer that could not be read says nothing about the input either.
+  EXPECT_EQ(ClassifyFailure(Error(ErrorCode::kAws, "ec2 DescribeImages: malformed response")),
+            FailureKind::kCaller);
+
+  Error refused(ErrorCode::kNetwork,
+                "ec2 DescribeImages: POST http://127.0.0.1:1/: Couldn't "
+                "connect to server",
+                /*retry=*/true);
+  EXPECT_EQ(ClassifyFailure(refused), FailureKind::kTransient);
+  EXPECT_TRUE(IsTransientFailure(parsed(503, "ServiceUnavailable")));
+  EXPECT_TRUE(IsTransientFailure(parsed(400, "RequestLimitExceeded")));
+  EXPECT_TRUE(IsTransientFailure(Error(ErrorCode::kTimeout, "t")));
+
+  EXPECT_EQ(ClassifyFailure(parsed(400, "InvalidAMIID.Malformed")), FailureKind::kInput);
+  EXPECT_TRUE(IsNotFoundAnswer(parsed(400, "InvalidAMIID.NotFound")));
+  EXPECT_TRUE(IsNotFoundAnswer(Error(ErrorCode::kNotFound, "instance i-1 not found")));
+  EXPECT_FALSE(IsNotFoundAnswer(parsed(400, "InvalidAMIID.Malformed")));
 }
 
 TEST(AwsErrorTest, ClockSkewClassification) {

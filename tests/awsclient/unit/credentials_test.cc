@@ -232,7 +232,9 @@ TEST_F(CredentialsTest, ChainWithNothingConfiguredSaysWhatItTried) {
   auto chain = DefaultCredentialsChain(context_);
   auto creds = chain->Resolve();
   ASSERT_FALSE(creds.ok());
-  EXPECT_EQ(creds.error().code, ErrorCode::kNotFound);
+  // Not kNotFound: to a caller of AWS that would read as "what you asked for does not exist".
+  EXPECT_EQ(creds.error().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(creds.error().message.rfind("no AWS credentials found", 0), 0u);
   for (const char* name : {"environment", "profile default", "web-identity", "container", "imds"}) {
     EXPECT_NE(creds.error().message.find(name), std::string::npos) << creds.error().message;
   }

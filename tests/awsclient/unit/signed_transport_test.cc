@@ -104,6 +104,40 @@ TEST_F(SignedTransportTest, SignsWithTheServiceScopeEvenWhenTheEndpointIsOverrid
   EXPECT_EQ(transport->quota().available(), 500);
 }
 
+// A provider of the chain that is not configured here.
+class NotConfigured final : public CredentialsProvider {
+ public:
+  Result<Credentials> Resolve() override {
+    return Error(ErrorCode::kNotFound, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set");
+  }
+  std::string name() const override { return "environment"; }
+};
+
+TEST_F(SignedTransportTest, NoCredentialsIsUnauthorizedNamingTheCallAndNothingIsSent) {
+  LoopbackServer server([](const LoopbackRequest&) { return Ok(); });
+  env_.Set("AWS_ENDPOINT_URL", server.url());
+  TransportOptions options;
+  options.region = "eu-west-1";
+  options.clock = &clock_;
+  options.sleeper = &sleeper_;
+  // A provider that is not configured, alone or as the last of a chain: the caller of AWS never
+  // sees "not found".
+  for (CredentialsProviderPtr provider :
+       {CredentialsProviderPtr(std::make_shared<NotConfigured>()),
+        CredentialsProviderPtr(std::make_shared<ChainProvider>(
+            std::vector<CredentialsProviderPtr>{std::make_shared<NotConfigured>()}))}) {
+    SignedTransport transport(provider, options);
+    auto response = transport.Call(Describe());
+    ASSERT_FALSE(response.ok());
+    EXPECT_EQ(response.error().code, ErrorCode::kUnauthorized) << response.error().ToString();
+    EXPECT_FALSE(response.error().retriable);
+    EXPECT_EQ(response.error().message.rfind("ec2 DescribeInstances: credentials: ", 0), 0u)
+        << response.error().message;
+    EXPECT_NE(response.error().message.find("AWS_ACCESS_KEY_ID"), std::string::npos);
+  }
+  EXPECT_TRUE(server.requests().empty());
+}
+
 TEST_F(SignedTransportTest, RetriesFiveHundredThreeWithJitteredBackoffAndRefundsTheQuota) {
   std::atomic<int> calls{0};
   LoopbackServer server([&](const LoopbackRequest&) {

@@ -1,6 +1,7 @@
 // Admission, the parameter and AMI checks, the name+version rule, locks, config merging, metrics.
 #include <gtest/gtest.h>
 
+#include "awsclient/aws_error.h"
 #include "handlers/ami_rollout/asg_rollout.h"
 #include "tests/handlers/ami_rollout/rollout_fixture.h"
 
@@ -60,6 +61,61 @@ TEST_F(HandlerTest, ParameterThatIsNotAnAvailableAmiIsRejectedWithNothingTouched
   EXPECT_THAT(gone.reason, HasSubstr("not found"));
 
   EXPECT_EQ(fleet.MutatingCalls(), 0);
+}
+
+// An answer as the transport parses it from the wire, for `call` ("ec2 DescribeImages").
+Error Refusal(aws::Protocol protocol, int status, const std::string& code,
+              const std::string& call) {
+  const std::string body =
+      protocol == aws::Protocol::kJson11
+          ? "{\"__type\":\"" + code + "\",\"message\":\"refused\"}"
+          : "<Response><Errors><Error><Code>" + code +
+                "</Code><Message>refused</Message></Error></Errors><RequestID>req-1</RequestID>"
+                "</Response>";
+  return aws::ParseAwsError(protocol, status, {}, body, call);
+}
+
+TEST_F(HandlerTest, AwsRefusingTheWorkerFailsTheRolloutNamingTheCallNeverRejects) {
+  fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}});
+  const std::vector<std::pair<int, std::string>> refusals = {
+      {403, "UnauthorizedOperation"}, {403, "AccessDenied"},
+      {401, "AuthFailure"},           {400, "ExpiredToken"},
+      {403, "InvalidClientTokenId"},  {400, "UnrecognizedClientException"},
+      {403, "SignatureDoesNotMatch"},
+  };
+  for (const auto& [status, code] : refusals) {
+    fleet.FailOn("DescribeImages",
+                 Refusal(aws::Protocol::kEc2Query, status, code, "ec2 DescribeImages"));
+    StepOutcome images = Run();
+    EXPECT_EQ(images.status, v1::Result::FAILED) << code << ": " << images.reason;
+    EXPECT_THAT(images.reason, HasSubstr("ec2 DescribeImages: " + code));
+
+    fleet.FailOn("GetParameter", Refusal(aws::Protocol::kJson11, status, code, "ssm GetParameter"));
+    StepOutcome parameter = Run();
+    EXPECT_EQ(parameter.status, v1::Result::FAILED) << code << ": " << parameter.reason;
+    EXPECT_THAT(parameter.reason, HasSubstr("ssm GetParameter: " + code));
+  }
+  // What AWS says about the AMI itself still rejects the event.
+  fleet.FailOn("DescribeImages", Refusal(aws::Protocol::kEc2Query, 400, "InvalidAMIID.Malformed",
+                                         "ec2 DescribeImages"));
+  StepOutcome malformed = Run();
+  EXPECT_EQ(malformed.status, v1::Result::REJECTED) << malformed.reason;
+  EXPECT_THAT(malformed.reason, HasSubstr("InvalidAMIID.Malformed"));
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+}
+
+TEST_F(HandlerTest, NoCredentialsFailsTheRolloutNamingTheCallNotAMissingParameter) {
+  const StepOutcome last = RunWith(*handlers::testing::UnreachableCell(/*credentials=*/false));
+  EXPECT_EQ(last.status, v1::Result::FAILED) << last.reason;
+  EXPECT_THAT(last.reason, HasSubstr("ssm GetParameter: credentials: no AWS credentials found"));
+  EXPECT_THAT(last.reason, ::testing::Not(HasSubstr("not found: nothing done")));
+}
+
+TEST_F(HandlerTest, AnUnreachableEndpointFailsTheRolloutNamingTheCallAfterRetries) {
+  const StepOutcome last = RunWith(*handlers::testing::UnreachableCell(/*credentials=*/true));
+  EXPECT_EQ(last.status, v1::Result::FAILED) << last.reason;
+  EXPECT_THAT(last.reason, HasSubstr("ssm GetParameter: POST http://127.0.0.1:1/"));
+  EXPECT_GT(outcomes.size(), 1u) << "a refused connection is retried before the workflow fails";
 }
 
 TEST_F(HandlerTest, NothingBoundIsSkipped) {

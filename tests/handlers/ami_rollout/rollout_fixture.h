@@ -57,9 +57,11 @@ class RolloutTest : public ::testing::Test {
   }
 
   // Runs a new workflow to its end; `final` is the last outcome.
-  StepOutcome Run(bool dry_run = false) {
+  StepOutcome Run(bool dry_run = false) { return RunWith(cell.clients, dry_run); }
+  // The same over other clients (the real transport, say).
+  StepOutcome RunWith(aws::CellClients& clients, bool dry_run = false) {
     wf = Admit();
-    outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock, dry_run);
+    outcomes = handlers::testing::RunToEnd(Handler(), wf, clients, clock, dry_run);
     return outcomes.back();
   }
 

@@ -42,9 +42,20 @@ class StepsTest : public ::testing::Test {
   }
   // `dry_run`: the workflow was admitted dry, as the runtime records it in the checkpoint.
   std::vector<StepOutcome> Run(v1::WorkflowCheckpoint& wf, bool dry_run = false) {
+    return RunWith(wf, cell_.clients, dry_run);
+  }
+  // The same over other clients (the real transport, say).
+  std::vector<StepOutcome> RunWith(v1::WorkflowCheckpoint& wf, aws::CellClients& clients,
+                                   bool dry_run = false) {
     SelfHealingHandler handler(config_);
     if (dry_run) wf.set_dry_run(true);
-    return RunToEnd(handler, wf, cell_.clients, clock_, dry_run);
+    return RunToEnd(handler, wf, clients, clock_, dry_run);
+  }
+  // A replace_instance workflow for an alarm on i-0solo, run to its end over `clients`.
+  std::vector<StepOutcome> ReplaceSoloWith(aws::CellClients& clients) {
+    AddRule(config_, "fail", "*StatusCheck*", "replace_instance");
+    auto wf = Admit(AlarmEvent("solo-StatusCheckFailed", "ALARM", {{"InstanceId", "i-0solo"}}));
+    return RunWith(wf, clients);
   }
   // Runs single steps until `step` is next (not running it).
   void RunUntil(v1::WorkflowCheckpoint& wf, const std::string& step) {
@@ -349,6 +360,22 @@ TEST_F(StepsTest, StandaloneInstanceIsRebootedAndVerified) {
   EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
   EXPECT_EQ(fleet_.rebooted, std::vector<std::string>{"i-0solo"});
   EXPECT_EQ(fleet_.Calls("StopInstances"), 0);
+}
+
+TEST_F(StepsTest, NoCredentialsFailsTheActionNamingTheCallNotAVanishedInstance) {
+  auto out = ReplaceSoloWith(*handlers::testing::UnreachableCell(/*credentials=*/false));
+  EXPECT_EQ(Final(out).status, v1::Result::FAILED) << Final(out).reason;
+  EXPECT_THAT(Final(out).reason,
+              ::testing::HasSubstr("ec2 DescribeInstances: credentials: no AWS credentials found"));
+  EXPECT_THAT(Final(out).reason, ::testing::Not(::testing::HasSubstr("no longer exists")));
+}
+
+TEST_F(StepsTest, AnUnreachableEndpointFailsTheActionNamingTheCallAfterRetries) {
+  auto out = ReplaceSoloWith(*handlers::testing::UnreachableCell(/*credentials=*/true));
+  EXPECT_EQ(Final(out).status, v1::Result::FAILED) << Final(out).reason;
+  EXPECT_THAT(Final(out).reason,
+              ::testing::HasSubstr("ec2 DescribeInstances: POST http://127.0.0.1:1/"));
+  EXPECT_GT(out.size(), 1u) << "a refused connection is retried before the action fails";
 }
 
 TEST_F(StepsTest, StandaloneStillFailingAfterRebootIsStoppedAndStarted) {
