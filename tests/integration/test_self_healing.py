@@ -57,6 +57,10 @@ def alarm_eventbridge(name, dimensions, state="ALARM", state_time=None, account=
     }
 
 
+def now_state_time():
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+
+
 def alarm_sns(name, dimensions, state_time):
     message = {
         "AlarmName": name, "AlarmDescription": "CPU above 80%", "AWSAccountId": ACCOUNT,
@@ -212,14 +216,16 @@ def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
 
     # After the cooldown, an ALARM in SNS form: 4.
     time.sleep(max(0.0, t0 + COOLDOWN_S + 1 - time.time()))
-    sns = alarm_sns("web-HighCPU", cpu, "2024-05-01T11:00:00.000+0000")
+    # Its StateChangeTime is its `time`: now, as AWS would write it, for an older one would be
+    # SKIPPED as stale (docs/workflows.md).
+    sns = alarm_sns("web-HighCPU", cpu, now_state_time())
     send(sns)
     r = results.wait_final(event_id(sns))
     assert r["status"] == "SUCCEEDED", r
     assert desired(moto) == 4
     # Another after the next cooldown: still 4, the group's MaxSize.
     time.sleep(COOLDOWN_S + 1)
-    sns2 = alarm_sns("web-HighCPU", cpu, "2024-05-01T11:10:00.000+0000")
+    sns2 = alarm_sns("web-HighCPU", cpu, now_state_time())
     send(sns2)
     r = results.wait_final(event_id(sns2))
     assert r["status"] == "SUCCEEDED" and "MaxSize 4" in r["reason"], r
