@@ -65,3 +65,19 @@ def test_example_config_validates():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "valid" in out.stdout
+
+
+def test_runtime_user_is_numeric_and_created_in_the_image():
+    # Kubernetes' runAsNonRoot can only verify a numeric user; a name makes it refuse the pod.
+    runtime = stages()[-1]
+    users = re.findall(r"^USER\s+(\S+)\s*$", runtime, flags=re.M)
+    assert users, "the runtime stage sets no USER: the image would run as root"
+    m = re.fullmatch(r"(\d+)(?::(\d+))?", users[-1])
+    assert m, f"USER {users[-1]} is not numeric (UID or UID:GID)"
+    uid, gid = m.group(1), m.group(2)
+    assert int(uid) != 0 and (gid is None or int(gid) != 0), f"USER {users[-1]} is root"
+    assert re.search(rf"\buseradd\b[^\n]*--uid {uid}\b", runtime), \
+        f"the runtime stage does not create a user with UID {uid}"
+    if gid is not None:
+        assert re.search(rf"\bgroupadd\b[^\n]*--gid {gid}\b", runtime), \
+            f"the runtime stage does not create a group with GID {gid}"
