@@ -69,7 +69,7 @@ total_start=$SECONDS
 phase "install dependencies" scripts/install-deps.sh || exit 1
 phase "build" build || exit 1
 phase "unit tests" unit_tests
-FK_BIN="$PWD/$build_dir/app/fleetkeeper" phase "static checks (docker/)" pytest_suite static tests/static
+FK_BIN="$PWD/$build_dir/app/fleetkeeper" phase "static checks (docker/, deploy/iam/)" pytest_suite static tests/static
 if phase "start Kafka and moto" start_services; then
   phase "awsclient against moto" aws_moto_tests
   phase "moto launcher (boto3)" pytest_suite moto tests/moto
