@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Writes deploy/iam/<owner>.json, one IAM policy document per owner of AWS actions (the worker
 process and each handler), from what the built binary declares: `fleetkeeper permissions --json`
 for scripts/gen-iam.yaml, the configuration with every action-adding setting on.
