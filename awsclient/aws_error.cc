@@ -245,6 +245,9 @@ FailureKind ClassifyFailure(const Error& e) {
   if (e.http_status == 401 || e.http_status == 403 || IsCallerRefusedCode(e.aws_code)) {
     return FailureKind::kCaller;
   }
+  // An HTTP answer without an AWS error code (an HTML 404 from a proxy, a wrong endpoint path)
+  // is no verdict of AWS on what the call named, whatever its status.
+  if (e.http_status != 0 && e.aws_code.empty()) return FailureKind::kCaller;
   switch (e.code) {
     case ErrorCode::kNotFound:
     case ErrorCode::kInvalidInput:

@@ -67,7 +67,13 @@ Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
   auto endpoint = EndpointFor(request.service);
   if (!endpoint.ok()) return named(endpoint.error());
   auto url = ParseUrl(endpoint->url);
-  if (!url.ok()) return named(url.error());
+  if (!url.ok()) {
+    // The endpoint URL is the worker's configuration (AWS_ENDPOINT_URL*), never the input's: a
+    // bad one must not read as a verdict on what the call named.
+    Error e = named(url.error());
+    if (e.code == ErrorCode::kInvalidInput) e.code = ErrorCode::kInternal;
+    return e;
+  }
   if (request.path.empty() || request.path.front() != '/') {
     return InvalidInput(what + ": request path must start with '/', got '" + request.path + "'");
   }

@@ -28,6 +28,15 @@ std::string CellStoreRecord(const std::string& cell, const std::string& key) {
 }
 
 namespace {
+constexpr std::string_view kAppliedPrefix = "applied/";
+// Cell store key of the time of the last event applied to a resource (the stale rule).
+std::string AppliedKey(const std::string& resource) {
+  return std::string(kAppliedPrefix) + resource;
+}
+bool IsAppliedMark(const std::string& cell_key) { return cell_key.rfind(kAppliedPrefix, 0) == 0; }
+}  // namespace
+
+namespace {
 // A native request may ask for a dry run of its own, whatever the worker's setting.
 bool RequestsDryRun(const v1::Event& event) {
   switch (event.body_case()) {
@@ -55,8 +64,16 @@ std::string StaleResource(const v1::Event& event) {
   }
 }
 
-// Cell store key of the time of the last event applied to a resource.
-std::string AppliedKey(const std::string& resource) { return "applied/" + resource; }
+// The time the stale rule compares: when the fact happened. An alarm's is its state change time
+// (both bridges carry it, to the millisecond; an EventBridge envelope's `time` has whole seconds
+// only), any other event's is its `time`. -1 when unreadable.
+int64_t StaleTimeMs(const v1::Event& event) {
+  if (event.has_alarm() && !event.alarm().state_time().empty()) {
+    const int64_t at = ParseRfc3339Ms(event.alarm().state_time());
+    if (at >= 0) return at;
+  }
+  return ParseRfc3339Ms(event.time());
+}
 
 int64_t AppliedAtMs(const CellStore& store, const std::string& resource) {
   const google::protobuf::Any* any = store.Get(AppliedKey(resource));
@@ -89,6 +106,9 @@ struct PartitionState {
   std::vector<std::string> batch_seen;
   int64_t batch_seen_ms = 0;
   std::map<std::string, v1::CellRecord> store;      // CellStoreRecord key -> value
+  // Stale-rule marks (`applied/<resource>` cell records) in `store`: none, and the rule costs
+  // nothing per event (most alarms start nothing and set none).
+  size_t applied_marks = 0;
   std::map<std::string, std::string> locks;         // resource -> workflow id
   int64_t last_expiry_ms = 0;
   // Pump scans a partition's workflows only when something changed (`dirty`: a work item, a
@@ -123,6 +143,7 @@ class WorkflowRuntime::Store final : public CellStore {
     rec.mutable_value()->PackFrom(value);
     rec.set_updated_at_ms(rt_.clock_.NowMs());
     std::string k = CellStoreRecord(cell_, key);
+    if (IsAppliedMark(key) && st_.store.count(k) == 0) ++st_.applied_marks;
     st_.store[k] = rec;
     v1::StateRecord sr;
     *sr.mutable_cell() = rec;
@@ -251,6 +272,7 @@ void WorkflowRuntime::Install(int32_t partition,
         }
         break;
       case v1::StateRecord::kCell:
+        if (IsAppliedMark(sr.cell().key()) && st->store.count(key) == 0) ++st->applied_marks;
         st->store[key] = sr.cell();
         break;
       case v1::StateRecord::kSeen: {
@@ -403,8 +425,14 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
   if (target.empty() && !request.empty()) {
     // A request id may have had a finished workflow before this one (see the dedup release in
     // Finish): the one still running wins.
+    // Only the signal's own cell: a request id names a request of that account and region.
+    const std::string cell = consumers::CellOf(event);
     for (const auto& [id, wf] : st.workflows) {
-      if (TriggerRequestId(wf.cp.trigger()) != request) continue;
+      const std::string& trigger_request = TriggerRequestId(wf.cp.trigger());
+      // A workflow started by an AWS event answers to that event's id.
+      const std::string& answers_to =
+          trigger_request.empty() ? wf.cp.trigger().id() : trigger_request;
+      if (answers_to != request || wf.cp.cell() != cell) continue;
       if (target.empty() || !wf.cp.has_final_result()) target = id;
     }
   }
@@ -493,14 +521,21 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
     }
   }
   Store store(*this, *st, consumers::CellOf(event), out);
-  const std::string stale_resource = StaleResource(event);
-  const int64_t event_ms = stale_resource.empty() ? -1 : ParseRfc3339Ms(event.time());
-  const int64_t applied_ms = event_ms < 0 ? -1 : AppliedAtMs(store, stale_resource);
+  // Read only where the partition has marks: the resource, its time and its mark cost a string,
+  // a parse and a lookup, which the common event (an alarm no rule matches) never needs.
+  std::string stale_resource;
+  int64_t event_ms = -1;
+  int64_t applied_ms = -1;
+  if (st->applied_marks > 0) {
+    stale_resource = StaleResource(event);
+    if (!stale_resource.empty()) event_ms = StaleTimeMs(event);
+    if (event_ms >= 0) applied_ms = AppliedAtMs(store, stale_resource);
+  }
   if (event_ms >= 0 && event_ms < applied_ms) {
     EmitResult(ResultFor(event, v1::Result::SKIPPED,
                          fmt::format("stale: {} is from {}, older than the last event applied "
                                      "to {} ({})",
-                                     event.id(), event.time(), stale_resource,
+                                     event.id(), FormatRfc3339(event_ms), stale_resource,
                                      FormatRfc3339(applied_ms)),
                          "", ""),
                out);
@@ -510,6 +545,9 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   // REJECTED event changed nothing, so it sets no mark (and the common no-rule alarm writes no
   // state record).
   auto mark_applied = [&] {
+    if (stale_resource.empty()) stale_resource = StaleResource(event);
+    if (stale_resource.empty()) return;
+    if (event_ms < 0) event_ms = StaleTimeMs(event);
     if (event_ms > applied_ms) {
       google::protobuf::Int64Value at;
       at.set_value(event_ms);

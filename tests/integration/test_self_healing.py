@@ -36,10 +36,15 @@ STORM_ALARMS = 20
 
 # --- events -----------------------------------------------------------------------------------
 
+def state_time_at(epoch_s):
+    """A StateChangeTime as CloudWatch writes it, to the millisecond."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + \
+        f".{int(epoch_s * 1000) % 1000:03d}+0000"
+
+
 def alarm_eventbridge(name, dimensions, state="ALARM", state_time=None, account=ACCOUNT,
                       metric="CPUUtilization"):
-    state_time = state_time or time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + \
-        f".{uuid.uuid4().int % 1000:03d}+0000"
+    state_time = state_time or state_time_at(time.time())
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
         "source": "aws.cloudwatch", "account": account,
@@ -58,7 +63,7 @@ def alarm_eventbridge(name, dimensions, state="ALARM", state_time=None, account=
 
 
 def now_state_time():
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+    return state_time_at(time.time())
 
 
 def alarm_sns(name, dimensions, state_time):
@@ -189,8 +194,8 @@ def in_service(moto):
 def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
     moto, results, send = world["moto"], world["results"], world["send"]
     cpu = {"AutoScalingGroupName": "web-asg"}
-    first = alarm_eventbridge("web-HighCPU", cpu)
     t0 = time.time()
+    first = alarm_eventbridge("web-HighCPU", cpu, state_time=state_time_at(t0))
     send(first)
     r = results.wait_final(event_id(first))
     assert r["status"] == "SUCCEEDED", r
@@ -199,7 +204,8 @@ def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
     assert len(in_service(moto)) == 3
 
     # 20 more ALARM events for the same group within the cooldown: each REJECTED, still 3.
-    more = [alarm_eventbridge("web-HighCPU", cpu, state_time=f"2024-05-01T10:00:{i:02d}.000+0000")
+    # Each a state change after the first (an older one would be SKIPPED as stale).
+    more = [alarm_eventbridge("web-HighCPU", cpu, state_time=state_time_at(t0 + 0.001 * (i + 1)))
             for i in range(20)]
     send(*more)
     for e in more:
@@ -216,8 +222,8 @@ def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
 
     # After the cooldown, an ALARM in SNS form: 4.
     time.sleep(max(0.0, t0 + COOLDOWN_S + 1 - time.time()))
-    # Its StateChangeTime is its `time`: now, as AWS would write it, for an older one would be
-    # SKIPPED as stale (docs/workflows.md).
+    # Its StateChangeTime is now, as CloudWatch would write it: an older one would be SKIPPED as
+    # stale (docs/workflows.md).
     sns = alarm_sns("web-HighCPU", cpu, now_state_time())
     send(sns)
     r = results.wait_final(event_id(sns))

@@ -226,6 +226,20 @@ TEST(AwsErrorTest, FailuresAreTransientTheCallersOwnOrAboutTheInput) {
   EXPECT_FALSE(IsNotFoundAnswer(parsed(400, "InvalidAMIID.Malformed")));
 }
 
+// A 404 with no AWS error code (an HTML page from a proxy, a wrong AWS_ENDPOINT_URL path) is no
+// verdict on what the call named: never "not found", never a reason to reject the input.
+TEST(AwsErrorTest, AnAnswerWithoutAnAwsCodeIsNeverAboutTheInput) {
+  for (int status : {404, 400, 409}) {
+    const Error e = ParseAwsError(Protocol::kJson11, status, {},
+                                  "<html><body><h1>Not Found</h1></body></html>",
+                                  "ssm GetParameter");
+    EXPECT_EQ(ClassifyFailure(e), FailureKind::kCaller) << e.ToString();
+    EXPECT_FALSE(IsNotFoundAnswer(e)) << e.ToString();
+  }
+  const Error empty = ParseAwsError(Protocol::kEc2Query, 404, {}, "", "ec2 DescribeInstances");
+  EXPECT_FALSE(IsNotFoundAnswer(empty)) << empty.ToString();
+}
+
 TEST(AwsErrorTest, ClockSkewClassification) {
   EXPECT_TRUE(IsClockSkewCode("RequestTimeTooSkewed"));
   EXPECT_TRUE(IsClockSkewCode("RequestExpired"));

@@ -254,8 +254,20 @@ TEST(WorkflowRuntime, ApprovalAndCancelByRequestIdFindTheWorkflowOfAWrappedReque
   rig.Turn();
   ASSERT_EQ(RunsOf(rig.handler(), "second"), 1u) << "the approval did not wake the workflow";
 
+  // The same request id from another account is another request: not this workflow.
+  v1::Event elsewhere;
+  elsewhere.set_id("cancel-other-account");
+  elsewhere.set_account("444455556666");
+  elsewhere.set_region(ev.region());
+  elsewhere.mutable_cancel()->set_request_id("req-wrapped");
+  auto refused = rig.Consume(kP, elsewhere).Results(v1::Result::REJECTED);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_THAT(refused[0].reason(), HasSubstr("unknown workflow for request req-wrapped"));
+
   v1::Event cancel;
   cancel.set_id("cancel-by-request");
+  cancel.set_account(ev.account());
+  cancel.set_region(ev.region());
   cancel.mutable_cancel()->set_request_id("req-wrapped");
   cancel.mutable_cancel()->set_reason("stop it");
   Batch cancelled = rig.Consume(kP, cancel);
@@ -522,6 +534,7 @@ v1::Event AlarmAt(const std::string& id, const std::string& time, const std::str
   e.mutable_alarm()->set_alarm_name("web-5xx");
   e.mutable_alarm()->set_alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:web-5xx");
   e.mutable_alarm()->set_state(state);
+  e.mutable_alarm()->set_state_time(time);
   return e;
 }
 
@@ -558,6 +571,13 @@ TEST(WorkflowRuntime, AnEventOlderThanTheLastAppliedToItsResourceIsSkippedStale)
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0].status(), v1::Result::SKIPPED);
   EXPECT_THAT(after[0].reason(), HasSubstr("stale"));
+  // An alarm's time is its state change time, to the millisecond: an EventBridge envelope's
+  // `time` in whole seconds does not make a later change look older.
+  v1::Event via_sns = AlarmAt("a-4", "2026-12-06T10:00:04.500Z", "OK");
+  EXPECT_EQ(rig.Consume(kP, via_sns).Results(v1::Result::IN_PROGRESS).size(), 1u);
+  v1::Event via_eventbridge = AlarmAt("a-5", "2026-12-06T10:00:04Z", "ALARM");
+  via_eventbridge.mutable_alarm()->set_state_time("2026-12-06T10:00:04.700Z");
+  EXPECT_EQ(rig.Consume(kP, via_eventbridge).Results(v1::Result::IN_PROGRESS).size(), 1u);
   // Another resource has a mark of its own.
   v1::Event other = AlarmAt("b-1", "2026-12-06T09:00:00Z", "ALARM");
   other.mutable_alarm()->set_alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:db-cpu");
