@@ -20,8 +20,9 @@ build_packages=(
   build-essential cmake ninja-build pkg-config ccache librdkafka-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libprotobuf-dev protobuf-compiler libgtest-dev
   libgmock-dev libbenchmark-dev libyaml-cpp-dev libpugixml-dev libcli11-dev libjemalloc-dev libxxhash-dev curl
+  kcat  # the README's walkthrough reads the results with it
 )
-test_packages=(kcat openjdk-17-jre-headless maven)
+test_packages=(openjdk-17-jre-headless maven)
 
 python_bin="${FK_PYTHON:-$(command -v python3 || true)}"
 
