@@ -242,6 +242,20 @@ def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
     assert values == ["3", "4"], values
 
 
+def test_a_state_change_older_than_the_last_applied_is_skipped_as_stale(world, fleet):
+    # web-HighCPU's last applied change is the scale-out above, a few seconds old: one from an
+    # hour ago, delivered late, changes nothing (DESIGN.md; docs/workflows.md, "Stale events").
+    moto, results, send = world["moto"], world["results"], world["send"]
+    before = desired(moto)
+    late = alarm_eventbridge("web-HighCPU", {"AutoScalingGroupName": "web-asg"},
+                             state_time=state_time_at(time.time() - 3600))
+    send(late)
+    r = results.wait_final(event_id(late))
+    assert r["status"] == "SKIPPED" and r["reason"].startswith("stale:"), r
+    assert "alarm:arn:aws:cloudwatch:" in r["reason"] and "web-HighCPU" in r["reason"], r
+    assert desired(moto) == before
+
+
 def test_status_check_on_group_instance_is_replaced(world, fleet):
     moto, results, send = world["moto"], world["results"], world["send"]
     before = in_service(moto)
