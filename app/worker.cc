@@ -324,14 +324,14 @@ Status Worker::Start() {
   auto parts = consumers::PartitionCount(producer_.get(), plan_.work, kAdminTimeoutMs);
   if (!parts.ok()) return std::move(parts).take_error();
   out_topics_.work_partitions = *parts;
-  std::vector<std::pair<std::string, std::unique_ptr<handlers::Handler>>> overrides;
+  std::vector<std::pair<handlers::EventKind, std::unique_ptr<handlers::Handler>>> overrides;
   if (const char* test = std::getenv("FK_TEST_HANDLERS");
       test != nullptr && std::strstr(test, "effect") != nullptr) {
     // The durability tests' handler (handlers/testing/effect_handler.h): never in production.
     spdlog::critical("TEST-ONLY handler active (FK_TEST_HANDLERS={}): ecs_command events go to "
                      "test_effect, which POSTs to FK_TEST_EFFECT_URL instead of calling ECS",
                      test);
-    overrides.emplace_back("ecs_command",
+    overrides.emplace_back(v1::Event::kEcsCommand,
                            std::make_unique<handlers::testing::EffectHandler>(
                                handlers::testing::EffectHandlerOptions::FromEnvironment()));
   }

@@ -49,8 +49,8 @@ struct Rig {
     o.arm_wait_ms = wait_ms;
     o.await_wait_ms = wait_ms;
     o.url = "http://127.0.0.1:9/unused";
-    std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides;
-    overrides.emplace_back("ecs_command", std::make_unique<testing::EffectHandler>(o));
+    std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides;
+    overrides.emplace_back(v1::Event::kEcsCommand, std::make_unique<testing::EffectHandler>(o));
     dispatcher = std::make_unique<Dispatcher>(config, clock, std::move(overrides));
     RuntimeOptions ro;
     ro.state_topic = "fleet.state";

@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "consumers/normalizer.h"
 #include "handlers/registry.h"
 #include "handlers/workflow.h"
 
 namespace fleetkeeper::handlers {
 
 Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
-                       std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides)
+                       std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides)
     : config_(config), clock_(clock) {
   for (const auto& entry : HandlerCatalog()) {
     std::string why;
@@ -23,7 +22,7 @@ Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
       built = entry.make(config);
     }
     for (size_t i = 0; i < entry.kinds.size(); ++i) {
-      const std::string& kind = entry.kinds[i];
+      const EventKind kind = entry.kinds[i];
       if (built) {
         // One handler instance serves all of its kinds; the map owns it under its first kind.
         if (i == 0) {
@@ -54,27 +53,28 @@ WorkflowHandler* Dispatcher::WorkflowHandlerNamed(const std::string& name) const
 }
 
 Dispatch Dispatcher::Route(const v1::Event& event, bool frozen, CellStore* store) {
-  const std::string kind = consumers::EventKind(event);
+  const EventKind kind = event.body_case();
   Dispatch d;
-  // Signals: delivered to a running workflow, if there is one. No workflow runs in this version's
-  // runtime, so there is never a match.
-  if (kind == "approval" || kind == "cancel") {
-    const std::string& target = kind == "approval" ? event.approval().workflow_id()
-                                                   : event.cancel().workflow_id();
-    const std::string& request = kind == "approval" ? event.approval().request_id()
-                                                    : event.cancel().request_id();
+  // Signals: delivered to a running workflow, if there is one. The runtime delivers them before
+  // routing; here they found none.
+  if (kind == v1::Event::kApproval || kind == v1::Event::kCancel) {
+    const bool approval = kind == v1::Event::kApproval;
+    const std::string& target =
+        approval ? event.approval().workflow_id() : event.cancel().workflow_id();
+    const std::string& request =
+        approval ? event.approval().request_id() : event.cancel().request_id();
     d.status = v1::Result::REJECTED;
-    d.reason = fmt::format("{} names unknown workflow {}", kind,
+    d.reason = fmt::format("{} names unknown workflow {}", EventKindName(kind),
                            target.empty() ? "for request " + request : target);
     d.workflow_id = target;
     return d;
   }
-  if (kind == "command_progress" || kind == "refresh_progress" || kind == "instance_state") {
+  if (IsProgressSignal(kind)) {
     d.status = v1::Result::SKIPPED;
     d.reason = "no matching workflow";
     return d;
   }
-  if (kind == "parameter_change" && event.parameter_change().operation() == "Delete") {
+  if (kind == v1::Event::kParameterChange && event.parameter_change().operation() == "Delete") {
     d.status = v1::Result::SKIPPED;
     d.handler = "ami_rollout";
     d.reason = fmt::format("parameter {} was deleted: nothing to roll out",
@@ -86,8 +86,9 @@ Dispatch Dispatcher::Route(const v1::Event& event, bool frozen, CellStore* store
     auto off = disabled_.find(kind);
     d.status = v1::Result::REJECTED;
     d.reason = off != disabled_.end()
-                   ? fmt::format("no enabled handler for {} events: {}", kind, off->second)
-                   : fmt::format("no handler for {} events", kind.empty() ? "unknown" : kind);
+                   ? fmt::format("no enabled handler for {} events: {}", EventKindName(kind),
+                                 off->second)
+                   : fmt::format("no handler for {} events", EventKindName(kind));
     return d;
   }
   AdmissionContext ctx{config_, clock_, frozen, store};

@@ -29,7 +29,7 @@ class Dispatcher {
   // `overrides` (event kind -> handler) replace the catalog's handler for those kinds: for tests,
   // and for the test-only handlers the worker installs when FK_TEST_HANDLERS asks for them.
   Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
-             std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides = {});
+             std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides = {});
 
   // The outcome of one work item. Events that need a workflow are admitted by their handler; the
   // durable runtime owns what happens next.
@@ -44,8 +44,8 @@ class Dispatcher {
  private:
   const v1::WorkerConfig& config_;
   const Clock& clock_;
-  std::map<std::string, std::unique_ptr<Handler>> by_kind_;   // kind -> handler (owned)
-  std::map<std::string, std::string> disabled_;               // kind -> reason it is not served
+  std::map<EventKind, std::unique_ptr<Handler>> by_kind_;  // kind -> handler (owned)
+  std::map<EventKind, std::string> disabled_;              // kind -> reason it is not served
 };
 
 }  // namespace fleetkeeper::handlers

@@ -17,6 +17,19 @@
 
 namespace fleetkeeper::handlers {
 
+// What an event is: the case of its body oneof, compared as a typed value, never as a string.
+using EventKind = v1::Event::BodyCase;
+
+// The body field's name ("parameter_change", "alarm", ...) for logs and reasons; "unknown" for an
+// event with no body.
+std::string_view EventKindName(EventKind kind);
+
+// AWS progress events: signals to the workflow that waits for them, never work of their own.
+inline bool IsProgressSignal(EventKind kind) {
+  return kind == v1::Event::kCommandProgress || kind == v1::Event::kRefreshProgress ||
+         kind == v1::Event::kInstanceState;
+}
+
 // Durable key/value state of one cell (throttles, breakers, counters), kept in fleet.state and
 // restored with the cell. Writes commit with the batch that made them. Poll thread only.
 class CellStore {

@@ -9,10 +9,11 @@ namespace fleetkeeper::handlers {
 
 const std::vector<HandlerEntry>& HandlerCatalog() {
   static const std::vector<HandlerEntry> catalog = {
-      {"ami_rollout", {"parameter_change"}, &ami_rollout::MakeHandler, &ami_rollout::Permissions},
-      {"self_healing", {"alarm"}, &self_healing::MakeHandler, &self_healing::Permissions},
-      {"patch", {"patch_request"}, nullptr, nullptr},
-      {"ecs", {"ecs_command"}, nullptr, nullptr},
+      {"ami_rollout", {v1::Event::kParameterChange}, &ami_rollout::MakeHandler,
+       &ami_rollout::Permissions},
+      {"self_healing", {v1::Event::kAlarm}, &self_healing::MakeHandler, &self_healing::Permissions},
+      {"patch", {v1::Event::kPatchRequest}, nullptr, nullptr},
+      {"ecs", {v1::Event::kEcsCommand}, nullptr, nullptr},
   };
   return catalog;
 }

@@ -13,7 +13,7 @@ namespace fleetkeeper::handlers {
 
 struct HandlerEntry {
   std::string name;                // config key under `handlers:`
-  std::vector<std::string> kinds;  // event kinds (EventKind names) it admits
+  std::vector<EventKind> kinds;    // the event kinds it admits
   // Builds the handler from the worker config; null when the handler is not built in this version.
   std::unique_ptr<Handler> (*make)(const v1::WorkerConfig& config);
   // The AWS actions (IAM names, "ec2:RunInstances") the handler may call with this config, sorted

@@ -416,9 +416,9 @@ const std::string& TriggerRequestId(const v1::Event& trigger) {
 }  // namespace
 
 void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event,
-                                      const std::string& kind,
                                       std::vector<consumers::OutRecord>* out) {
-  const bool cancel = kind == "cancel";
+  const bool cancel = event.body_case() == v1::Event::kCancel;
+  const std::string_view kind = EventKindName(event.body_case());
   const std::string& named = cancel ? event.cancel().workflow_id() : event.approval().workflow_id();
   const std::string& request = cancel ? event.cancel().request_id() : event.approval().request_id();
   std::string target = named;
@@ -488,12 +488,12 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   st->batch_seen_ms = now;
   Touch(partition);
 
-  const std::string kind = consumers::EventKind(event);
-  if (kind == "cancel" || kind == "approval") {
-    OnControlSignal(*st, event, kind, out);
+  const EventKind kind = event.body_case();
+  if (kind == v1::Event::kCancel || kind == v1::Event::kApproval) {
+    OnControlSignal(*st, event, out);
     return;
   }
-  if (kind == "command_progress" || kind == "refresh_progress" || kind == "instance_state") {
+  if (IsProgressSignal(kind)) {
     std::string target;
     if (DeliverSignal(*st, event, &target)) {
       auto& wf = st->workflows[target];

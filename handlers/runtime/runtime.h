@@ -111,7 +111,7 @@ class WorkflowRuntime {
                               std::string reason, std::string handler, std::string workflow_id);
   bool DeliverSignal(PartitionState& st, const v1::Event& event, std::string* workflow_id);
   // An approval or a cancel: to the workflow it names by id, or by its request's request_id.
-  void OnControlSignal(PartitionState& st, const v1::Event& event, const std::string& kind,
+  void OnControlSignal(PartitionState& st, const v1::Event& event,
                        std::vector<consumers::OutRecord>* out);
   void StartStep(PartitionState& st, const std::string& workflow_id);
   void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,

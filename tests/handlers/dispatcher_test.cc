@@ -49,6 +49,29 @@ TEST(Dispatcher, DisabledHandlerRejectsNamingTheKind) {
   EXPECT_NE(r.reason.find("disabled"), std::string::npos);
 }
 
+TEST(Dispatcher, AKindWithoutABuiltHandlerIsRejectedNamingKindAndHandler) {
+  v1::WorkerConfig config;
+  ManualClock clock;
+  Dispatcher d(config, clock);
+  auto r = d.Route(EventOf("patch_request"), false);
+  EXPECT_EQ(r.status, v1::Result::REJECTED);
+  EXPECT_EQ(r.reason,
+            "no enabled handler for patch_request events: handler patch is not implemented in "
+            "this version");
+  v1::Event nothing;
+  nothing.set_id("empty");
+  EXPECT_EQ(d.Route(nothing, false).reason, "no handler for unknown events");
+}
+
+TEST(EventKind, NamesAreTheBodyFieldsNames) {
+  EXPECT_EQ(EventKindName(v1::Event::kParameterChange), "parameter_change");
+  EXPECT_EQ(EventKindName(v1::Event::kEcsCommand), "ecs_command");
+  EXPECT_EQ(EventKindName(v1::Event::kInstanceState), "instance_state");
+  EXPECT_EQ(EventKindName(v1::Event::BODY_NOT_SET), "unknown");
+  EXPECT_TRUE(IsProgressSignal(v1::Event::kRefreshProgress));
+  EXPECT_FALSE(IsProgressSignal(v1::Event::kApproval));
+}
+
 TEST(Dispatcher, DeletedParameterIsSkipped) {
   v1::WorkerConfig config;
   ManualClock clock;

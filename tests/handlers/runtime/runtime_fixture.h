@@ -244,11 +244,11 @@ class RuntimeRig {
  public:
   // The scripted handler takes events of `kind` (ecs_command by default).
   explicit RuntimeRig(RuntimeOptions options = DefaultOptions(),
-                      const std::string& kind = "ecs_command")
+                      EventKind kind = v1::Event::kEcsCommand)
       : options_(std::move(options)) {
     auto handler = std::make_unique<ScriptedHandler>();
     handler_ = handler.get();
-    std::vector<std::pair<std::string, std::unique_ptr<Handler>>> overrides;
+    std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides;
     overrides.emplace_back(kind, std::move(handler));
     dispatcher_ = std::make_unique<Dispatcher>(config_, clock_, std::move(overrides));
     runtime_ = std::make_unique<WorkflowRuntime>(config_, options_, *dispatcher_, &provider_,

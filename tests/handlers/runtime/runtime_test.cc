@@ -541,7 +541,7 @@ v1::Event AlarmAt(const std::string& id, const std::string& time, const std::str
 // DESIGN.md: an event older (time) than the last one applied to the same resource is SKIPPED as
 // stale, and the mark survives a restore.
 TEST(WorkflowRuntime, AnEventOlderThanTheLastAppliedToItsResourceIsSkippedStale) {
-  RuntimeRig rig(RuntimeRig::DefaultOptions(), "alarm");
+  RuntimeRig rig(RuntimeRig::DefaultOptions(), v1::Event::kAlarm);
   rig.Own(kP);
   Batch first = rig.Consume(kP, AlarmAt("a-2", "2026-12-06T10:00:02Z", "ALARM"));
   ASSERT_EQ(first.Results(v1::Result::IN_PROGRESS).size(), 1u);
