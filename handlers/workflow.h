@@ -95,6 +95,9 @@ class WorkflowHandler : public Handler {
   // Resources the workflow changes (e.g. "asg:web", "instance:i-0123", "tg:arn…"): two workflows
   // that share a resource never run mutating steps at the same time. Read from the checkpoint.
   virtual std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const = 0;
+  // Whether a freeze lets this handler's mutating steps run all the same (self-healing may be
+  // configured so: a failing instance is already out of service).
+  virtual bool ExemptFromFreeze() const { return false; }
   // Optional. On the poll thread, when the outcome of `step` comes back and before it is
   // checkpointed: for budgets that live in the cell's durable store and that a step takes from
   // (the self-healing circuit breaker counts repeated actions). May change the workflow's state

@@ -859,10 +859,7 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
       }
       if (handler->StepMutates(wf.cp.step())) {
         std::string hold;
-        // Self-healing may be exempt from a freeze (handlers.self_healing.exempt_from_freeze).
-        const bool exempt = wf.cp.handler() == "self_healing" &&
-                            config_.handlers().self_healing().exempt_from_freeze();
-        if (frozen && !exempt) {
+        if (frozen && !handler->ExemptFromFreeze()) {
           hold = "frozen: mutating step " + wf.cp.step() + " held";
         } else {
           for (const auto& r : handler->LockedResources(wf.cp)) {

@@ -31,6 +31,8 @@ class SelfHealingHandler final : public WorkflowHandler {
   StepOutcome RunStep(const std::string& step, StepContext& context) override;
   bool StepMutates(const std::string& step) const override;
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+  // handlers.self_healing.exempt_from_freeze.
+  bool ExemptFromFreeze() const override { return config_.exempt_from_freeze(); }
 
   // A repeat_while_alarm round is an action like any other: it takes a slot of the cell's circuit
   // breaker (and restarts the rule's cooldown on the resource) in the transaction that starts it,

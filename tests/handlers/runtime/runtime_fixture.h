@@ -81,6 +81,7 @@ class ScriptedHandler final : public WorkflowHandler {
   }
 
   bool StepMutates(const std::string& step) const override { return mutating.count(step) > 0; }
+  bool ExemptFromFreeze() const override { return exempt_from_freeze; }
 
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override {
     return {"asg:" + wf.trigger().ecs_command().cluster()};
@@ -102,6 +103,7 @@ class ScriptedHandler final : public WorkflowHandler {
 
   std::string first_step = "first";
   std::set<std::string> mutating;
+  bool exempt_from_freeze = false;
 
  private:
   mutable std::mutex mu_;

@@ -391,6 +391,19 @@ TEST(WorkflowRuntime, FreezeHoldsMutatingStepsOnly) {
   EXPECT_EQ(done.size(), 1u);
 }
 
+TEST(WorkflowRuntime, AHandlerExemptFromFreezeRunsItsMutatingStepsWhileFrozen) {
+  RuntimeRig rig;
+  rig.handler().mutating = {"act"};
+  rig.handler().exempt_from_freeze = true;
+  rig.handler().On("first", [](StepContext&) { return StepOutcome::Next("act"); });
+  rig.Own(kP);
+  rig.Consume(kP, EcsCommand("req-exempt", "web"), /*frozen=*/true);
+  rig.Commit();
+  rig.Turn(/*frozen=*/true);
+  rig.Turn(/*frozen=*/true);
+  EXPECT_EQ(RunsOf(rig.handler(), "act"), 1u);
+}
+
 TEST(WorkflowRuntime, RedeliveredEventIdProducesNothing) {
   RuntimeRig rig;
   rig.Own(kP);
