@@ -9,6 +9,7 @@
 
 #include "awsclient/aws_error.h"
 #include "awsclient/clients.h"
+#include "awsclient/pagination.h"
 #include "handlers/ami_rollout/targets.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
@@ -228,12 +229,14 @@ Result<std::map<std::string, aws::NetworkInterface>> ReadInterfaces(
   std::map<std::string, aws::NetworkInterface> out;
   aws::DescribeNetworkInterfacesRequest req;
   req.network_interface_ids = ids;
-  do {
-    auto r = ec2.DescribeNetworkInterfaces(req);
-    if (!r.ok()) return r.error();
-    for (auto& n : r->network_interfaces) out.insert_or_assign(n.id, std::move(n));
-    req.next_token = r->next_token;
-  } while (!req.next_token.empty());
+  Status paged = aws::ForEachPage(
+      std::move(req),
+      [&](const auto& page_request) { return ec2.DescribeNetworkInterfaces(page_request); },
+      [&](auto& page) -> Status {
+        for (auto& n : page.network_interfaces) out.insert_or_assign(n.id, std::move(n));
+        return Ok{};
+      });
+  if (!paged.ok()) return std::move(paged).take_error();
   return out;
 }
 
@@ -272,17 +275,19 @@ Status FindByClientTokens(RolloutTick& t, const std::vector<std::string>& tokens
     find.filters = {{"client-token",
                      {tokens.begin() + at,
                       tokens.begin() + std::min(tokens.size(), at + kMaxFilterValues)}}};
-    do {
-      auto found = t.ctx.aws().ec2->DescribeInstances(find);
-      if (!found.ok()) return found.error();
-      for (auto& i : found->instances) {
-        if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
-        // Asked for one token, the answer is its instance even if it does not echo the token.
-        const std::string token = tokens.size() == 1 ? tokens.front() : i.client_token;
-        t.prefetched.by_client_token.insert_or_assign(token, std::move(i));
-      }
-      find.next_token = found->next_token;
-    } while (!find.next_token.empty());
+    Status paged = aws::ForEachPage(
+        std::move(find),
+        [&](const auto& page_request) { return t.ctx.aws().ec2->DescribeInstances(page_request); },
+        [&](auto& page) -> Status {
+          for (auto& i : page.instances) {
+            if (i.state.name == "terminated" || i.state.name == "shutting-down") continue;
+            // Asked for one token, the answer is its instance even if it does not echo the token.
+            const std::string token = tokens.size() == 1 ? tokens.front() : i.client_token;
+            t.prefetched.by_client_token.insert_or_assign(token, std::move(i));
+          }
+          return Ok{};
+        });
+    if (!paged.ok()) return paged;
   }
   t.prefetched.client_tokens_asked = true;
   return Ok{};

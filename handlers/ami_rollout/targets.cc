@@ -8,6 +8,7 @@
 #include <set>
 
 #include "awsclient/aws_error.h"
+#include "awsclient/pagination.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
 namespace {
@@ -72,28 +73,18 @@ class TemplateVersions {
 };
 
 Result<std::vector<aws::AutoScalingGroup>> AllGroups(aws::AutoScaling& autoscaling) {
-  std::vector<aws::AutoScalingGroup> out;
-  aws::DescribeAutoScalingGroupsRequest req;
-  do {
-    auto r = autoscaling.DescribeAutoScalingGroups(req);
-    if (!r.ok()) return r.error();
-    for (auto& g : r->groups) out.push_back(std::move(g));
-    req.next_token = r->next_token;
-  } while (!req.next_token.empty());
-  return out;
+  return aws::CollectAll(
+      aws::DescribeAutoScalingGroupsRequest{},
+      [&](const auto& req) { return autoscaling.DescribeAutoScalingGroups(req); },
+      &aws::DescribeAutoScalingGroupsResponse::groups);
 }
 
 Result<std::vector<aws::Instance>> InstancesByFilter(aws::Ec2& ec2, aws::Filters filters) {
-  std::vector<aws::Instance> out;
   aws::DescribeInstancesRequest req;
   req.filters = std::move(filters);
-  do {
-    auto r = ec2.DescribeInstances(req);
-    if (!r.ok()) return r.error();
-    for (auto& i : r->instances) out.push_back(std::move(i));
-    req.next_token = r->next_token;
-  } while (!req.next_token.empty());
-  return out;
+  return aws::CollectAll(
+      std::move(req), [&](const auto& r) { return ec2.DescribeInstances(r); },
+      &aws::DescribeInstancesResponse::instances);
 }
 
 // The image most InService instances of a group run, and whether all of them run `image`.
@@ -462,14 +453,9 @@ Result<std::vector<aws::Instance>> DescribeInstancesById(aws::Ec2& ec2,
                                                          const std::vector<std::string>& ids) {
   aws::DescribeInstancesRequest req;
   req.instance_ids = ids;
-  std::vector<aws::Instance> out;
-  do {
-    auto r = ec2.DescribeInstances(req);
-    if (!r.ok()) return r.error();
-    for (auto& i : r->instances) out.push_back(std::move(i));
-    req.next_token = r->next_token;
-  } while (!req.next_token.empty());
-  return out;
+  return aws::CollectAll(
+      std::move(req), [&](const auto& r) { return ec2.DescribeInstances(r); },
+      &aws::DescribeInstancesResponse::instances);
 }
 
 namespace {
@@ -584,24 +570,26 @@ Status CaptureInterfaces(aws::Ec2& ec2, const CaptureById& by_id) {
   auto read_chunk = [&](std::vector<std::string> chunk) -> Status {
     aws::DescribeNetworkInterfacesRequest req;
     req.filters = {{"attachment.instance-id", std::move(chunk)}};
-    do {
-      auto r = ec2.DescribeNetworkInterfaces(req);
-      if (!r.ok()) return r.error();
-      for (const auto& n : r->network_interfaces) {
-        if (!n.attachment || n.attachment->device_index < 1) continue;
-        auto it = by_id.find(n.attachment->instance_id);
-        if (it == by_id.end()) continue;
-        auto* s = it->second.second->add_secondary_interfaces();
-        s->set_network_interface_id(n.id);
-        s->set_device_index(n.attachment->device_index);
-        s->set_network_card_index(
-            static_cast<int32_t>(n.attachment->network_card_index.value_or(0)));
-        s->set_delete_on_termination(n.attachment->delete_on_termination);
-        s->set_interface_type(n.interface_type);
-        s->set_requester_managed(n.requester_managed);
-      }
-      req.next_token = r->next_token;
-    } while (!req.next_token.empty());
+    Status paged = aws::ForEachPage(
+        std::move(req),
+        [&](const auto& page_request) { return ec2.DescribeNetworkInterfaces(page_request); },
+        [&](auto& page) -> Status {
+          for (const auto& n : page.network_interfaces) {
+            if (!n.attachment || n.attachment->device_index < 1) continue;
+            auto it = by_id.find(n.attachment->instance_id);
+            if (it == by_id.end()) continue;
+            auto* s = it->second.second->add_secondary_interfaces();
+            s->set_network_interface_id(n.id);
+            s->set_device_index(n.attachment->device_index);
+            s->set_network_card_index(
+                static_cast<int32_t>(n.attachment->network_card_index.value_or(0)));
+            s->set_delete_on_termination(n.attachment->delete_on_termination);
+            s->set_interface_type(n.interface_type);
+            s->set_requester_managed(n.requester_managed);
+          }
+          return Ok{};
+        });
+    if (!paged.ok()) return paged;
     return Ok{};
   };
   Status read = ForEachChunk(ids, kMaxFilterValues, read_chunk);
@@ -628,15 +616,19 @@ Status CaptureCredits(aws::Ec2& ec2, const CaptureById& by_id) {
   return ForEachChunk(ids, kMaxIds, [&](std::vector<std::string> chunk) -> Status {
     aws::DescribeInstanceCreditSpecificationsRequest req;
     req.instance_ids = std::move(chunk);
-    do {
-      auto r = ec2.DescribeInstanceCreditSpecifications(req);
-      if (!r.ok()) return r.error();
-      for (const auto& spec : r->specifications) {
-        auto it = by_id.find(spec.instance_id);
-        if (it != by_id.end()) it->second.second->set_cpu_credits(spec.cpu_credits);
-      }
-      req.next_token = r->next_token;
-    } while (!req.next_token.empty());
+    Status paged = aws::ForEachPage(
+        std::move(req),
+        [&](const auto& page_request) {
+          return ec2.DescribeInstanceCreditSpecifications(page_request);
+        },
+        [&](auto& page) -> Status {
+          for (const auto& spec : page.specifications) {
+            auto it = by_id.find(spec.instance_id);
+            if (it != by_id.end()) it->second.second->set_cpu_credits(spec.cpu_credits);
+          }
+          return Ok{};
+        });
+    if (!paged.ok()) return paged;
     return Ok{};
   });
 }
@@ -669,17 +661,19 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
                                          ids.begin() + std::min(ids.size(), at + kMaxFilterValues));
     aws::DescribeVolumesRequest vreq;
     vreq.filters = {{"attachment.instance-id", chunk}};
-    do {
-      auto r = aws.ec2->DescribeVolumes(vreq);
-      if (!r.ok()) return r.error();
-      for (const auto& v : r->volumes) {
-        for (const auto& att : v.attachments) {
-          auto it = by_id.find(att.instance_id);
-          if (it != by_id.end()) CaptureVolume(*it->second.first, v, it->second.second);
-        }
-      }
-      vreq.next_token = r->next_token;
-    } while (!vreq.next_token.empty());
+    Status paged = aws::ForEachPage(
+        std::move(vreq),
+        [&](const auto& page_request) { return aws.ec2->DescribeVolumes(page_request); },
+        [&](auto& page) -> Status {
+          for (const auto& v : page.volumes) {
+            for (const auto& att : v.attachments) {
+              auto it = by_id.find(att.instance_id);
+              if (it != by_id.end()) CaptureVolume(*it->second.first, v, it->second.second);
+            }
+          }
+          return Ok{};
+        });
+    if (!paged.ok()) return paged;
 
     aws::DescribeAddressesRequest areq;
     areq.filters = {{"instance-id", chunk}};
@@ -707,23 +701,25 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
   // Target groups: ELBv2 has no "groups of a target" call, so look into each instance group once
   // for all the instances.
   aws::DescribeTargetGroupsRequest treq;
-  do {
-    auto groups = aws.elbv2->DescribeTargetGroups(treq);
-    if (!groups.ok()) return groups.error();
-    for (const auto& tg : groups->target_groups) {
-      if (!tg.target_type.empty() && tg.target_type != "instance") continue;
-      auto health = aws.elbv2->DescribeTargetHealth({tg.arn, {}});
-      if (!health.ok()) return health.error();
-      for (const auto& h : health->descriptions) {
-        auto it = by_id.find(h.target.id);
-        if (it == by_id.end()) continue;
-        auto* m = it->second.second->add_target_groups();
-        m->set_arn(tg.arn);
-        m->set_port(h.target.port.value_or(0));
-      }
-    }
-    treq.next_token = groups->next_token;
-  } while (!treq.next_token.empty());
+  Status paged = aws::ForEachPage(
+      std::move(treq),
+      [&](const auto& page_request) { return aws.elbv2->DescribeTargetGroups(page_request); },
+      [&](auto& page) -> Status {
+        for (const auto& tg : page.target_groups) {
+          if (!tg.target_type.empty() && tg.target_type != "instance") continue;
+          auto health = aws.elbv2->DescribeTargetHealth({tg.arn, {}});
+          if (!health.ok()) return health.error();
+          for (const auto& h : health->descriptions) {
+            auto it = by_id.find(h.target.id);
+            if (it == by_id.end()) continue;
+            auto* m = it->second.second->add_target_groups();
+            m->set_arn(tg.arn);
+            m->set_port(h.target.port.value_or(0));
+          }
+        }
+        return Ok{};
+      });
+  if (!paged.ok()) return paged;
   return Ok{};
 }
 
