@@ -800,10 +800,6 @@ std::string RedactedYaml(const v1::WorkerConfig& config) {
   return std::string(out.c_str()) + "\n";
 }
 
-int64_t DurationMs(const google::protobuf::Duration& duration) {
-  return duration.seconds() * 1000 + duration.nanos() / 1'000'000;
-}
-
 v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,
                                                    const std::string& asg_name) {
   v1::RefreshPreferences prefs = ami_rollout.refresh_defaults();

@@ -22,6 +22,7 @@
 
 #include "app/yaml_to_proto.h"
 #include "common/error.h"
+#include "handlers/handler.h"
 #include "fleetkeeper/v1/config.pb.h"
 
 namespace fleetkeeper::app {
@@ -59,7 +60,7 @@ void ApplyDefaults(v1::WorkerConfig& config);
 // gives the same configuration, apart from the redacted values.
 std::string RedactedYaml(const v1::WorkerConfig& config);
 
-int64_t DurationMs(const google::protobuf::Duration& duration);
+using handlers::DurationMs;
 
 // The refresh preferences for one ASG: asg_configurations[asg] over refresh_defaults, key by key
 // (a list such as CheckpointPercentages is replaced, not appended).

@@ -3,11 +3,13 @@
 // workflow whose steps run later on the executor. See DESIGN.md "Handlers".
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include <google/protobuf/any.pb.h>
+#include <google/protobuf/duration.pb.h>
 
 #include "common/clock.h"
 #include "fleetkeeper/v1/config.pb.h"
@@ -16,6 +18,11 @@
 #include "fleetkeeper/v1/workflow.pb.h"
 
 namespace fleetkeeper::handlers {
+
+// A protobuf Duration (config: "90s", "5m") in milliseconds.
+inline int64_t DurationMs(const google::protobuf::Duration& d) {
+  return d.seconds() * 1000 + d.nanos() / 1'000'000;
+}
 
 // What an event is: the case of its body oneof, compared as a typed value, never as a string.
 using EventKind = v1::Event::BodyCase;

@@ -8,10 +8,6 @@
 
 namespace fleetkeeper::handlers::self_healing {
 
-int64_t DurationMs(const google::protobuf::Duration& d) {
-  return d.seconds() * 1000 + d.nanos() / 1'000'000;
-}
-
 namespace {
 
 std::string Seconds(int64_t ms) {

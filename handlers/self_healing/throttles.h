@@ -25,7 +25,6 @@ inline constexpr int32_t kDefaultBreakerMaxActions = 20;
 inline constexpr int64_t kDefaultBreakerWindowMs = 600 * 1000;
 inline constexpr int64_t kDefaultVerifyTimeoutMs = 10 * 60 * 1000;
 
-int64_t DurationMs(const google::protobuf::Duration& d);
 
 // Cell store keys.
 std::string ThrottleKey(const std::string& rule, const std::string& resource);
