@@ -200,7 +200,9 @@ class Converter {
     const Descriptor* descriptor = message.GetDescriptor();
     std::map<const FieldDescriptor*, std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // A copy, not a reference: yaml-cpp's it-> returns a proxy that holds the key and value
+      // pair by value and dies with the statement. A Node is a handle; copying it is cheap.
+      const YAML::Node key = it->first;
       const int key_line = LineOf(key, line);
       if (!key.IsScalar()) {
         Fail(path, "a key must be a plain name, got " + std::string(NodeKind(key)), key_line);
@@ -325,8 +327,8 @@ class Converter {
     const FieldDescriptor* value_field = field->message_type()->map_value();
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& value = it->second;
+      const YAML::Node key = it->first;  // copies, as in ConvertMessage: it-> is a temporary
+      const YAML::Node value = it->second;
       const int key_line = LineOf(key, line);
       if (!key.IsScalar()) {
         Fail(path, "a key must be a scalar, got " + std::string(NodeKind(key)), key_line);
