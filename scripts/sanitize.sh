@@ -64,7 +64,7 @@ fk_log "configure ${build_dir} (-fsanitize=${sanitize})"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DFK_SANITIZE="$sanitize" -DFLEETKEEPER_BUILD_BENCH=OFF >/dev/null || fk_die "configure failed"
 fk_log "build ${targets[*]}"
-ninja -C "$build_dir" -j"${FK_JOBS:-2}" "${targets[@]}" || fk_die "build failed"
+ninja -C "$build_dir" -j"${FK_JOBS:-2}" "${targets[@]}" >&2 || fk_die "build failed"
 built=$((SECONDS - start))
 
 rm -rf "$log_dir"
