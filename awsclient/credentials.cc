@@ -574,6 +574,15 @@ Result<std::string> ImdsGet(HttpClient& http, const std::string& path) {
     return Error(ErrorCode::kNotFound,
                  "no EC2 instance metadata service at " + base + ": " + token.error().message);
   }
+  if (token->status / 100 == 4) {
+    // A definite no: 403 is what an instance with its metadata service turned off answers
+    // (EC2 User Guide, "Turn off access to instance metadata"), and a network that answers for
+    // 169.254.169.254 without being IMDS refuses the same way. No credentials from here; never a
+    // failure to retry on every AWS call.
+    return Error(ErrorCode::kNotFound, "no EC2 instance metadata service at " + base +
+                                           ": the token request answered HTTP " +
+                                           std::to_string(token->status));
+  }
   if (token->status != 200) {
     return Error(ErrorCode::kUnavailable, "IMDSv2 token request answered HTTP " +
                                               std::to_string(token->status));

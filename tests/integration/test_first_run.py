@@ -10,6 +10,7 @@ repeated-delivery test's event follows the "Parameter Store Change" example of
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html
 """
 
+import http.server
 import json
 import os
 import pathlib
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -156,21 +158,20 @@ def first_run():
         moto.stop()
 
 
-def test_readme_walkthrough_gives_every_input_one_final_outcome(first_run):
-    moto, worker = first_run["moto"], first_run["worker"]
+def replay_testdata(worker, env, within_s):
+    """The README's `replay` of the testdata, then every input's final outcomes once each has one
+    (a few seconds more for a second). Returns (inputs by source, outcomes by source)."""
     assert TESTDATA_EVENTS.is_dir(), f"{TESTDATA_EVENTS} is missing"
-    instance, new_image = seed_rollout(moto, "foo")
-
     replay = subprocess.run([fleetkeeper_bin(), "replay", "--bootstrap", worker.bootstrap,
                              str(TESTDATA_EVENTS) + "/"],
-                            capture_output=True, text=True, timeout=60, env=worker_env(moto))
+                            capture_output=True, text=True, timeout=60, env=env)
     assert replay.returncode == 0, replay.stderr
     inputs = {(m.topic(), m.partition(), m.offset()): m.value()
               for m in read_all(worker.bootstrap, INPUTS)}
     json_files = [p for p in TESTDATA_EVENTS.rglob("*") if p.is_file() and p.suffix == ".json"]
     assert len(inputs) == len(json_files), (replay.stdout, replay.stderr)
 
-    deadline = time.time() + FINAL_WITHIN_S
+    deadline = time.time() + within_s
     outcomes = {}
     while time.time() < deadline:
         outcomes = outcomes_by_input(worker.bootstrap)
@@ -178,26 +179,81 @@ def test_readme_walkthrough_gives_every_input_one_final_outcome(first_run):
             break
         time.sleep(1)
     missing = [json.loads(inputs[k]).get("detail-type", k) for k in inputs if k not in outcomes]
-    assert not missing, f"no final outcome within {FINAL_WITHIN_S}s for {missing}:\n" + \
+    assert not missing, f"no final outcome within {within_s}s for {missing}:\n" + \
         worker.text()[-4000:]
     time.sleep(3)  # a second outcome would come soon after the first
     outcomes = outcomes_by_input(worker.bootstrap)
     several = {k: [o["status"] for o in v] for k, v in outcomes.items() if len(v) > 1}
     assert not several, f"inputs with several outcomes: {several}"
     assert set(outcomes) <= set(inputs), set(outcomes) - set(inputs)
+    log = worker.text()
+    assert "offset commit failed" not in log, log[-4000:]
+    assert "batch not fully acknowledged" not in log, log[-4000:]
+    return inputs, outcomes
 
+
+def parameter_store_result(inputs, outcomes):
+    event = next(k for k, v in inputs.items()
+                 if json.loads(v).get("detail-type") == "Parameter Store Change")
+    return outcomes[event][0]
+
+
+def test_readme_walkthrough_gives_every_input_one_final_outcome(first_run):
+    moto, worker = first_run["moto"], first_run["worker"]
+    instance, new_image = seed_rollout(moto, "foo")
+    inputs, outcomes = replay_testdata(worker, worker_env(moto), FINAL_WITHIN_S)
     # The Parameter Store event's rollout ran to its end: the bound instance was replaced.
-    parameter_event = next(k for k, v in inputs.items()
-                           if json.loads(v).get("detail-type") == "Parameter Store Change")
-    result = outcomes[parameter_event][0]
+    result = parameter_store_result(inputs, outcomes)
     assert result["status"] == "SUCCEEDED", result
     assert result["workflow_id"], result
     assert running_with_image(moto, "foo", new_image), \
         f"no instance bound to foo runs {new_image}; old one was {instance}"
 
-    log = worker.text()
-    assert "offset commit failed" not in log, log[-4000:]
-    assert "batch not fully acknowledged" not in log, log[-4000:]
+
+class RefusingMetadataService:
+    """A loopback stand-in for 169.254.169.254 that refuses the IMDSv2 token request with 403, as
+    an instance whose metadata service is turned off does (EC2 User Guide, "Turn off access to
+    instance metadata") and as some networks answer for that address off EC2."""
+
+    def __init__(self):
+        class Refuse(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self):
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_PUT
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_readme_walkthrough_without_aws_credentials_fails_the_rollout_at_once():
+    # A new user with no AWS credentials at all: the rollout ends FAILED naming the missing
+    # credentials, as quickly as everything else, not after retrying every AWS call.
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="fk-first-run-nocreds-"))
+    imds = RefusingMetadataService()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLEETKEEPER_"))}
+    env.update({"AWS_REGION": REGION, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url,
+                "AWS_CONFIG_FILE": str(tmp / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")})
+    worker = EmbeddedWorker(tmp, env)
+    try:
+        inputs, outcomes = replay_testdata(worker, env, 20)
+        result = parameter_store_result(inputs, outcomes)
+        assert result["status"] == "FAILED", result
+        assert "ssm GetParameter" in result["reason"] and "no AWS credentials" in result["reason"], \
+            result["reason"]
+    finally:
+        worker.stop()
+        imds.stop()
 
 
 def test_one_event_delivered_three_times_gets_one_final_result(first_run):

@@ -240,6 +240,23 @@ TEST_F(CredentialsTest, ChainWithNothingConfiguredSaysWhatItTried) {
   }
 }
 
+// Off EC2, or on an instance whose metadata service is turned off, the token request is refused
+// with 403: that is "no credentials here", and with nothing else configured the chain says so at
+// once (kUnauthorized, never a transient error that every AWS call would retry).
+TEST_F(CredentialsTest, AnImdsThatRefusesTheTokenRequestMeansNoCredentials) {
+  LoopbackServer imds([](const LoopbackRequest&) { return LoopbackReply{403, {}, "Forbidden"}; });
+  env_.Unset("AWS_EC2_METADATA_DISABLED");
+  env_.Set("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url());
+  auto alone = ImdsProvider(context_).Resolve();
+  ASSERT_FALSE(alone.ok());
+  EXPECT_EQ(alone.error().code, ErrorCode::kNotFound) << alone.error().ToString();
+  auto chain = DefaultCredentialsChain(context_)->Resolve();
+  ASSERT_FALSE(chain.ok());
+  EXPECT_EQ(chain.error().code, ErrorCode::kUnauthorized) << chain.error().ToString();
+  EXPECT_FALSE(chain.error().retriable);
+  EXPECT_NE(chain.error().message.find("HTTP 403"), std::string::npos) << chain.error().message;
+}
+
 class CountingProvider final : public CredentialsProvider {
  public:
   CountingProvider(const Clock& clock, int64_t lifetime_ms)
