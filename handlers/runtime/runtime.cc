@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "awsclient/clients.h"
@@ -34,19 +35,30 @@ std::string AppliedKey(const std::string& resource) {
   return std::string(kAppliedPrefix) + resource;
 }
 bool IsAppliedMark(const std::string& cell_key) { return cell_key.rfind(kAppliedPrefix, 0) == 0; }
-}  // namespace
 
-namespace {
-// A native request may ask for a dry run of its own, whatever the worker's setting.
-bool RequestsDryRun(const v1::Event& event) {
+// What the runtime reads of a native request (a patch request, an ECS command): its id, which an
+// approval or a cancel may name instead of the workflow id (a request that came in an EventBridge
+// envelope has the envelope's id as its event id), and its own dry run.
+struct NativeRequestFields {
+  const std::string& request_id;
+  bool dry_run;
+};
+std::optional<NativeRequestFields> NativeRequestOf(const v1::Event& event) {
   switch (event.body_case()) {
     case v1::Event::kPatchRequest:
-      return event.patch_request().dry_run();
+      return NativeRequestFields{event.patch_request().request_id(),
+                                 event.patch_request().dry_run()};
     case v1::Event::kEcsCommand:
-      return event.ecs_command().dry_run();
+      return NativeRequestFields{event.ecs_command().request_id(), event.ecs_command().dry_run()};
     default:
-      return false;
+      return std::nullopt;
   }
+}
+
+// A native request may ask for a dry run of its own, whatever the worker's setting.
+bool RequestsDryRun(const v1::Event& event) {
+  auto request = NativeRequestOf(event);
+  return request && request->dry_run;
 }
 
 // The resource whose state an event reports, for the stale rule (DESIGN.md, Handlers: an event
@@ -80,6 +92,32 @@ int64_t AppliedAtMs(const CellStore& store, const std::string& resource) {
   google::protobuf::Int64Value at;
   if (any == nullptr || !any->UnpackTo(&at)) return -1;
   return at.value();
+}
+
+// Why `event` is stale, or "" (docs/workflows.md, "Stale events"). `marks` is the partition's
+// count of marks: without any, nothing is read (most alarms start nothing and set none).
+std::string StaleReason(size_t marks, const CellStore& store, const v1::Event& event) {
+  if (marks == 0) return "";
+  const std::string resource = StaleResource(event);
+  if (resource.empty()) return "";
+  const int64_t at = StaleTimeMs(event);
+  if (at < 0) return "";
+  const int64_t applied = AppliedAtMs(store, resource);
+  if (at >= applied) return "";
+  return fmt::format("stale: {} is from {}, older than the last event applied to {} ({})",
+                     event.id(), FormatRfc3339(at), resource, FormatRfc3339(applied));
+}
+
+// `event` was applied (it started a workflow, or its handler decided something): its time becomes
+// its resource's mark, unless the mark is newer.
+void MarkApplied(CellStore& store, const v1::Event& event) {
+  const std::string resource = StaleResource(event);
+  if (resource.empty()) return;
+  const int64_t at = StaleTimeMs(event);
+  if (at < 0 || at <= AppliedAtMs(store, resource)) return;
+  google::protobuf::Int64Value mark;
+  mark.set_value(at);
+  store.Put(AppliedKey(resource), mark);
 }
 }  // namespace
 
@@ -398,23 +436,6 @@ bool WorkflowRuntime::DeliverSignal(PartitionState& st, const v1::Event& event,
   return delivered;
 }
 
-namespace {
-// The request id of a workflow's trigger: what an approval or a cancel may name instead of the
-// workflow id. The event id is not it: a request that came in an EventBridge envelope carries the
-// envelope's id.
-const std::string& TriggerRequestId(const v1::Event& trigger) {
-  static const std::string kNone;
-  switch (trigger.body_case()) {
-    case v1::Event::kPatchRequest:
-      return trigger.patch_request().request_id();
-    case v1::Event::kEcsCommand:
-      return trigger.ecs_command().request_id();
-    default:
-      return kNone;
-  }
-}
-}  // namespace
-
 void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event,
                                       std::vector<consumers::OutRecord>* out) {
   const bool cancel = event.body_case() == v1::Event::kCancel;
@@ -423,15 +444,15 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
   const std::string& request = cancel ? event.cancel().request_id() : event.approval().request_id();
   std::string target = named;
   if (target.empty() && !request.empty()) {
+    // Only in the signal's own cell: a request id names a request of that account and region.
     // A request id may have had a finished workflow before this one (see the dedup release in
     // Finish): the one still running wins.
-    // Only the signal's own cell: a request id names a request of that account and region.
     const std::string cell = consumers::CellOf(event);
     for (const auto& [id, wf] : st.workflows) {
-      const std::string& trigger_request = TriggerRequestId(wf.cp.trigger());
       // A workflow started by an AWS event answers to that event's id.
+      const auto trigger_request = NativeRequestOf(wf.cp.trigger());
       const std::string& answers_to =
-          trigger_request.empty() ? wf.cp.trigger().id() : trigger_request;
+          trigger_request ? trigger_request->request_id : wf.cp.trigger().id();
       if (answers_to != request || wf.cp.cell() != cell) continue;
       if (target.empty() || !wf.cp.has_final_result()) target = id;
     }
@@ -521,42 +542,16 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
     }
   }
   Store store(*this, *st, consumers::CellOf(event), out);
-  // Read only where the partition has marks: the resource, its time and its mark cost a string,
-  // a parse and a lookup, which the common event (an alarm no rule matches) never needs.
-  std::string stale_resource;
-  int64_t event_ms = -1;
-  int64_t applied_ms = -1;
-  if (st->applied_marks > 0) {
-    stale_resource = StaleResource(event);
-    if (!stale_resource.empty()) event_ms = StaleTimeMs(event);
-    if (event_ms >= 0) applied_ms = AppliedAtMs(store, stale_resource);
-  }
-  if (event_ms >= 0 && event_ms < applied_ms) {
-    EmitResult(ResultFor(event, v1::Result::SKIPPED,
-                         fmt::format("stale: {} is from {}, older than the last event applied "
-                                     "to {} ({})",
-                                     event.id(), FormatRfc3339(event_ms), stale_resource,
-                                     FormatRfc3339(applied_ms)),
-                         "", ""),
-               out);
+  if (std::string stale = StaleReason(st->applied_marks, store, event); !stale.empty()) {
+    EmitResult(ResultFor(event, v1::Result::SKIPPED, std::move(stale), "", ""), out);
     return;
   }
-  // Applied: the event started a workflow or its handler decided something. A SKIPPED or
-  // REJECTED event changed nothing, so it sets no mark (and the common no-rule alarm writes no
-  // state record).
-  auto mark_applied = [&] {
-    if (stale_resource.empty()) stale_resource = StaleResource(event);
-    if (stale_resource.empty()) return;
-    if (event_ms < 0) event_ms = StaleTimeMs(event);
-    if (event_ms > applied_ms) {
-      google::protobuf::Int64Value at;
-      at.set_value(event_ms);
-      store.Put(AppliedKey(stale_resource), at);
-    }
-  };
   Dispatch d = dispatcher_.Route(event, frozen, &store);
   if (!d.workflow) {
-    if (d.status != v1::Result::SKIPPED && d.status != v1::Result::REJECTED) mark_applied();
+    // A SKIPPED or REJECTED event changed nothing: it sets no mark.
+    if (d.status != v1::Result::SKIPPED && d.status != v1::Result::REJECTED) {
+      MarkApplied(store, event);
+    }
     EmitResult(ResultFor(event, d.status, d.reason, d.handler, d.workflow_id), out);
     return;
   }
@@ -576,7 +571,7 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
                out);
     return;
   }
-  mark_applied();
+  MarkApplied(store, event);
   cp.set_schema_version(kCheckpointSchemaVersion);
   if (!cp.has_dry_run()) cp.set_dry_run(options_.dry_run || RequestsDryRun(event));
   cp.set_deadline_ms(now + options_.workflow_deadline_ms);
