@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
+#include "handlers/registry.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -41,53 +42,9 @@ std::string Trim(std::string_view text) {
   return std::string(text);
 }
 
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 template <typename Container>
 bool Contains(const Container& values, std::string_view value) {
   return std::find(values.begin(), values.end(), value) != values.end();
-}
-
-std::string OneOf(const std::vector<std::string_view>& allowed) {
-  std::string out;
-  for (size_t i = 0; i < allowed.size(); ++i) {
-    out += (i == 0 ? "" : " | ") + std::string(allowed[i]);
-  }
-  return out;
-}
-
-bool IsAccountId(std::string_view text) {
-  const auto digit = [](unsigned char c) { return std::isdigit(c) != 0; };
-  return text.size() == 12 && std::all_of(text.begin(), text.end(), digit);
-}
-
-bool IsInstanceId(const std::string& text) {
-  static const std::regex pattern("^i-([0-9a-f]{8}|[0-9a-f]{17})$");
-  return std::regex_match(text, pattern);
-}
-
-bool IsRoleArn(const std::string& text) {
-  static const std::regex pattern(R"(^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$)");
-  return std::regex_match(text, pattern);
-}
-
-// AssumeRole's ExternalId: 2 to 1224 of [\w+=,.@:/-]
-// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
-bool IsExternalId(const std::string& text) {
-  const auto allowed = [](unsigned char c) {
-    return std::isalnum(c) != 0 || std::string_view("_+=,.@:/-").find(c) != std::string_view::npos;
-  };
-  return text.size() >= 2 && text.size() <= 1224 && std::all_of(text.begin(), text.end(), allowed);
-}
-
-bool IsSnsTopicArn(const std::string& text) {
-  static const std::regex pattern(R"(^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$)");
-  return std::regex_match(text, pattern);
-}
-
-bool IsRegion(const std::string& text) {
-  static const std::regex pattern("^[a-z]{2}(-[a-z]+)+-[0-9]+$");
-  return std::regex_match(text, pattern);
 }
 
 // Kafka's rule for topic names: 1..249 of [a-zA-Z0-9._-].
@@ -98,38 +55,9 @@ bool IsTopicName(const std::string& text) {
 
 // ---- Validation ----
 
-class Validator {
+class Validator : public ConfigChecker {
  public:
-  Validator(std::vector<ConfigError>& errors, std::vector<std::string>& warnings)
-      : errors_(errors), warnings_(warnings) {}
-
-  void Fail(const std::string& path, std::string message) {
-    errors_.push_back(ConfigError{path, std::move(message), 0});
-  }
-  void Warn(const std::string& path, const std::string& message) {
-    warnings_.push_back(path.empty() ? message : path + ": " + message);
-  }
-
-  void OneOfValues(const std::string& path, const std::string& value,
-                   const std::vector<std::string_view>& allowed) {
-    if (!Contains(allowed, value)) {
-      Fail(path, "expected " + OneOf(allowed) + ", got " + Quoted(value));
-    }
-  }
-  void AtLeast(const std::string& path, int64_t value, int64_t min) {
-    if (value < min) {
-      Fail(path, "must be at least " + std::to_string(min) + ", got " + std::to_string(value));
-    }
-  }
-  void InRange(const std::string& path, int64_t value, int64_t min, int64_t max) {
-    if (value < min || value > max) {
-      Fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                     ", got " + std::to_string(value));
-    }
-  }
-  void Positive(const std::string& path, const Duration& d) {
-    if (DurationMs(d) <= 0) Fail(path, "must be a duration above zero, e.g. \"60s\"");
-  }
+  using ConfigChecker::ConfigChecker;
 
   void Config(const v1::WorkerConfig& c) {
     Kafka(c);
@@ -142,6 +70,9 @@ class Validator {
     OneOfValues("log.level", c.log().level(), {"trace", "debug", "info", "warn", "error"});
     AmiRollout(c.handlers().ami_rollout(), ChildPath(kHandlers, "ami_rollout"));
     SelfHealing(c.handlers().self_healing(), ChildPath(kHandlers, "self_healing"));
+    for (const handlers::HandlerFactory* factory : handlers::HandlerCatalog()) {
+      factory->Validate(c, *this);
+    }
   }
 
   void Kafka(const v1::WorkerConfig& c) {
@@ -238,25 +169,6 @@ class Validator {
     AtLeast("commands.max_targets", c.max_targets(), 1);
   }
 
-  void InstanceIds(const std::string& path,
-                   const google::protobuf::RepeatedPtrField<std::string>& ids) {
-    for (int i = 0; i < ids.size(); ++i) {
-      if (!IsInstanceId(ids[i])) {
-        Fail(IndexPath(path, static_cast<size_t>(i)),
-             "not an EC2 instance id (i- and 8 or 17 hex digits): " + Quoted(ids[i]));
-      }
-    }
-  }
-
-  void NonEmptyNames(const std::string& path,
-                     const google::protobuf::RepeatedPtrField<std::string>& names) {
-    for (int i = 0; i < names.size(); ++i) {
-      if (Trim(names[i]).empty()) {
-        Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
-      }
-    }
-  }
-
   // Paths use the AWS spelling (the json_name), as the documentation and ASG_CONFIGURATIONS do.
   void RefreshPreferences(const v1::RefreshPreferences& r, const std::string& p) {
     if (r.has_min_healthy_percentage()) {
@@ -332,14 +244,6 @@ class Validator {
     MetricsNamespace(ChildPath(p, "metrics_namespace"), a.metrics_namespace());
     // Unset means the handler's default; set, it must be usable as a poll period.
     if (a.has_poll_interval()) Positive(ChildPath(p, "poll_interval"), a.poll_interval());
-  }
-
-  void MetricsNamespace(const std::string& path, const std::string& ns) {
-    if (ns.empty()) return;
-    if (ns.size() > 255 || ns.rfind("AWS/", 0) == 0) {
-      Fail(path, "a CloudWatch namespace has at most 255 characters and does not start with "
-                 "\"AWS/\"");
-    }
   }
 
   void SelfHealing(const v1::SelfHealingConfig& s, const std::string& p) {
@@ -429,10 +333,6 @@ class Validator {
     }
     Positive(ChildPath(rp, "verify_timeout"), rule.verify_timeout());
   }
-
- private:
-  std::vector<ConfigError>& errors_;
-  std::vector<std::string>& warnings_;
 };
 
 // Moves the Lambda's `alarms` shorthand into AlarmSpecification.Alarms.
@@ -719,6 +619,9 @@ std::vector<ConfigError> ValidateConfigFile(const std::string& path, const Envir
 }
 
 void ApplyDefaults(v1::WorkerConfig& c) {
+  for (const handlers::HandlerFactory* factory : handlers::HandlerCatalog()) {
+    factory->ApplyDefaults(c);
+  }
   auto& kafka = *c.mutable_kafka();
   if (kafka.find("group.id") == kafka.end()) kafka["group.id"] = std::string(kDefaultGroupId);
 

@@ -423,25 +423,6 @@ YAML::Node ScalarToYaml(const Message& message, const FieldDescriptor* field, in
 
 }  // namespace
 
-std::string ConfigError::ToString() const {
-  std::string out = path.empty() ? message : path + ": " + message;
-  if (line > 0) out += " (line " + std::to_string(line) + ")";
-  return out;
-}
-
-std::string ChildPath(const std::string& parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return parent + "." + std::string(key);
-}
-
-std::string IndexPath(const std::string& parent, size_t index) {
-  return parent + "[" + std::to_string(index) + "]";
-}
-
-std::string KeyPath(const std::string& parent, std::string_view key) {
-  return parent + "[\"" + std::string(key) + "\"]";
-}
-
 void YamlToMessage(const YAML::Node& node, google::protobuf::Message& message,
                    const std::string& path, std::vector<ConfigError>& errors) {
   Converter(errors).ConvertMessage(node, message, path, LineOf(node, 0));

@@ -22,23 +22,14 @@
 #include <google/protobuf/message.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/config_check.h"
+
 namespace fleetkeeper::app {
 
-// One problem with a configuration, located by its key path, e.g.
-// `handlers.self_healing.rules[1].cooldown`. An empty path means the document as a whole.
-struct ConfigError {
-  std::string path;
-  std::string message;
-  int line = 0;  // 1-based line in the YAML text; 0 when unknown (environment variables)
-
-  // "path: message", plus " (line N)" when the line is known.
-  std::string ToString() const;
-};
-
-// Key path helpers: Child("a", "b") = "a.b", Index("a", 2) = "a[2]", Key("a", "k") = `a["k"]`.
-std::string ChildPath(const std::string& parent, std::string_view key);
-std::string IndexPath(const std::string& parent, size_t index);
-std::string KeyPath(const std::string& parent, std::string_view key);
+using fleetkeeper::ChildPath;
+using fleetkeeper::ConfigError;
+using fleetkeeper::IndexPath;
+using fleetkeeper::KeyPath;
 
 // Fills `message` from `node` (merging into what it holds). `path` is the key path of `node`
 // ("" for the document root). Errors are appended to `errors`; fields without errors are still set.

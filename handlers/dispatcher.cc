@@ -10,26 +10,24 @@ namespace fleetkeeper::handlers {
 Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
                        std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides)
     : config_(config), clock_(clock) {
-  for (const auto& entry : HandlerCatalog()) {
+  for (const HandlerFactory* factory : HandlerCatalog()) {
+    const std::string name(factory->name());
     std::string why;
     std::unique_ptr<Handler> built;
-    if (!HandlerEnabled(config, entry.name)) {
-      why = fmt::format("handler {} is disabled (handlers.{}.enabled: false)", entry.name,
-                        entry.name);
-    } else if (entry.make == nullptr) {
-      why = fmt::format("handler {} is not implemented in this version", entry.name);
+    if (!factory->Enabled(config)) {
+      why = fmt::format("handler {} is disabled (handlers.{}.enabled: false)", name, name);
+    } else if (!factory->built()) {
+      why = fmt::format("handler {} is not implemented in this version", name);
     } else {
-      built = entry.make(config);
+      built = factory->Make(config);
     }
-    for (size_t i = 0; i < entry.kinds.size(); ++i) {
-      const EventKind kind = entry.kinds[i];
+    const auto kinds = factory->kinds();
+    for (size_t i = 0; i < kinds.size(); ++i) {
       if (built) {
         // One handler instance serves all of its kinds; the map owns it under its first kind.
-        if (i == 0) {
-          by_kind_[kind] = std::move(built);
-        }
+        if (i == 0) by_kind_[kinds[i]] = std::move(built);
       } else {
-        disabled_[kind] = why;
+        disabled_[kinds[i]] = why;
       }
     }
   }

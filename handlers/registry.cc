@@ -1,41 +1,56 @@
 #include "handlers/registry.h"
 
 #include "handlers/ami_rollout/handler.h"
-#include "handlers/ami_rollout/permissions.h"
 #include "handlers/self_healing/handler.h"
-#include "handlers/self_healing/permissions.h"
 
 namespace fleetkeeper::handlers {
+namespace {
 
-const std::vector<HandlerEntry>& HandlerCatalog() {
-  static const std::vector<HandlerEntry> catalog = {
-      {"ami_rollout", {v1::Event::kParameterChange}, &ami_rollout::MakeHandler,
-       &ami_rollout::Permissions},
-      {"self_healing", {v1::Event::kAlarm}, &self_healing::MakeHandler, &self_healing::Permissions},
-      {"patch", {v1::Event::kPatchRequest}, nullptr, nullptr},
-      {"ecs", {v1::Event::kEcsCommand}, nullptr, nullptr},
+// A handler named by DESIGN.md that this version does not build: its events are REJECTED
+// "not implemented", and it has no config section, no defaults and no actions.
+class NotBuilt final : public HandlerFactory {
+ public:
+  NotBuilt(std::string_view name, EventKind kind) : name_(name), kind_(kind) {}
+  std::string_view name() const override { return name_; }
+  std::vector<EventKind> kinds() const override { return {kind_}; }
+  bool Enabled(const v1::WorkerConfig&) const override { return true; }
+  void ApplyDefaults(v1::WorkerConfig&) const override {}
+  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  std::vector<std::string> Permissions(const v1::WorkerConfig&) const override { return {}; }
+  bool built() const override { return false; }
+  std::unique_ptr<Handler> Make(const v1::WorkerConfig&) const override { return nullptr; }
+
+ private:
+  std::string_view name_;
+  EventKind kind_;
+};
+
+}  // namespace
+
+const std::vector<const HandlerFactory*>& HandlerCatalog() {
+  static const NotBuilt patch("patch", v1::Event::kPatchRequest);
+  static const NotBuilt ecs("ecs", v1::Event::kEcsCommand);
+  static const std::vector<const HandlerFactory*> catalog = {
+      &ami_rollout::Factory(),
+      &self_healing::Factory(),
+      &patch,
+      &ecs,
   };
   return catalog;
 }
 
-bool HandlerEnabled(const v1::WorkerConfig& config, const std::string& name) {
-  const auto& h = config.handlers();
-  if (name == "ami_rollout") {
-    return !h.has_ami_rollout() || !h.ami_rollout().has_enabled() || h.ami_rollout().enabled();
+const HandlerFactory* FactoryNamed(std::string_view name) {
+  for (const HandlerFactory* factory : HandlerCatalog()) {
+    if (factory->name() == name) return factory;
   }
-  if (name == "self_healing") {
-    return !h.has_self_healing() || !h.self_healing().has_enabled() ||
-           h.self_healing().enabled();
-  }
-  return true;
+  return nullptr;
 }
 
 std::vector<DeclaredActions> HandlerPermissions(const v1::WorkerConfig& config) {
   std::vector<DeclaredActions> out;
-  for (const auto& entry : HandlerCatalog()) {
-    if (entry.make == nullptr || entry.permissions == nullptr) continue;
-    if (!HandlerEnabled(config, entry.name)) continue;
-    out.push_back({entry.name, entry.permissions(config)});
+  for (const HandlerFactory* factory : HandlerCatalog()) {
+    if (!factory->built() || !factory->Enabled(config)) continue;
+    out.push_back({std::string(factory->name()), factory->Permissions(config)});
   }
   return out;
 }

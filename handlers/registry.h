@@ -1,31 +1,21 @@
-// The handler registry: which handler serves which event kind, and which AWS actions it may call.
+// The handler registry: every handler fleetkeeper knows of, as its factory (handlers/factory.h).
 // Adding a handler is its folder plus one line in registry.cc.
 #pragma once
 
-#include <map>
-#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "handlers/handler.h"
+#include "handlers/factory.h"
 
 namespace fleetkeeper::handlers {
 
-struct HandlerEntry {
-  std::string name;                // config key under `handlers:`
-  std::vector<EventKind> kinds;    // the event kinds it admits
-  // Builds the handler from the worker config; null when the handler is not built in this version.
-  std::unique_ptr<Handler> (*make)(const v1::WorkerConfig& config);
-  // The AWS actions (IAM names, "ec2:RunInstances") the handler may call with this config, sorted
-  // and unique; declared in the handler's folder (permissions.h). Null when it is not built.
-  std::vector<std::string> (*permissions)(const v1::WorkerConfig& config);
-};
+// Every handler, built or not, in a fixed order (the order of `permissions` and of the start-up
+// line).
+const std::vector<const HandlerFactory*>& HandlerCatalog();
 
-// Every handler fleetkeeper knows of, built or not.
-const std::vector<HandlerEntry>& HandlerCatalog();
-
-// Whether `handlers.<name>.enabled` is true (handlers are enabled by default).
-bool HandlerEnabled(const v1::WorkerConfig& config, const std::string& name);
+// The factory registered under `name`, or null.
+const HandlerFactory* FactoryNamed(std::string_view name);
 
 // The AWS actions one part of fleetkeeper may call.
 struct DeclaredActions {

@@ -51,4 +51,28 @@ v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& ki
   return wf;
 }
 
+StepTable::StepTable(std::string_view handler, std::vector<StepDef> steps)
+    : handler_(handler), steps_(std::move(steps)) {}
+
+const StepDef* StepTable::Find(const std::string& step) const {
+  for (const StepDef& def : steps_) {
+    if (def.name == step) return &def;
+  }
+  return nullptr;
+}
+
+StepOutcome StepTable::Run(const std::string& step, StepContext& context) const {
+  const StepDef* def = Find(step);
+  if (def == nullptr) {
+    return StepOutcome::Finish(v1::Result::FAILED, handler_ + " workflow has unknown step \"" +
+                                                       step + "\" (a checkpoint of a newer version?)");
+  }
+  return def->run(context);
+}
+
+bool StepTable::Mutates(const std::string& step) const {
+  const StepDef* def = Find(step);
+  return def != nullptr && def->mutates;
+}
+
 }  // namespace fleetkeeper::handlers

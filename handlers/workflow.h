@@ -13,7 +13,9 @@
 #include <google/protobuf/any.pb.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -81,6 +83,32 @@ class StepContext {
   // Deterministic token for the current (workflow, step, attempt) plus a discriminator (e.g. the
   // instance id), at most 64 characters: what goes into ClientToken and similar fields.
   virtual std::string IdempotencyToken(const std::string& discriminator) const = 0;
+};
+
+// A handler's steps by name: the function that runs each and whether it changes AWS resources
+// (a freeze, and later the safety guards, hold mutating steps back). A step name, once released,
+// is never reused or renamed: checkpoints name it.
+struct StepDef {
+  std::string name;
+  bool mutates = false;
+  std::function<StepOutcome(StepContext&)> run;
+};
+
+class StepTable {
+ public:
+  StepTable(std::string_view handler, std::vector<StepDef> steps);
+
+  // Runs `step`. A step this version does not know (a newer worker wrote the checkpoint) fails
+  // the workflow with that reason; it never guesses.
+  StepOutcome Run(const std::string& step, StepContext& context) const;
+  bool Mutates(const std::string& step) const;
+  bool Has(const std::string& step) const { return Find(step) != nullptr; }
+
+ private:
+  const StepDef* Find(const std::string& step) const;
+
+  std::string handler_;
+  std::vector<StepDef> steps_;
 };
 
 // A handler whose admitted events become durable workflows.

@@ -6,6 +6,7 @@
 
 #include "awsclient/clients.h"
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
+#include "handlers/ami_rollout/permissions.h"
 #include "handlers/ami_rollout/steps.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
@@ -72,6 +73,34 @@ std::vector<std::string> AmiRolloutHandler::LockedResources(
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config) {
   return std::make_unique<AmiRolloutHandler>(RolloutConfig::From(config));
+}
+
+namespace {
+
+class AmiRolloutFactory final : public HandlerFactory {
+ public:
+  std::string_view name() const override { return "ami_rollout"; }
+  std::vector<EventKind> kinds() const override { return {v1::Event::kParameterChange}; }
+  bool Enabled(const v1::WorkerConfig& config) const override {
+    const auto& section = config.handlers().ami_rollout();
+    return !section.has_enabled() || section.enabled();
+  }
+  // Its defaults and checks are still app/config.cc's (issue 19 moves them here).
+  void ApplyDefaults(v1::WorkerConfig&) const override {}
+  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
+    return ami_rollout::Permissions(config);
+  }
+  std::unique_ptr<Handler> Make(const v1::WorkerConfig& config) const override {
+    return MakeHandler(config);
+  }
+};
+
+}  // namespace
+
+const HandlerFactory& Factory() {
+  static const AmiRolloutFactory factory;
+  return factory;
 }
 
 }  // namespace fleetkeeper::handlers::ami_rollout

@@ -9,6 +9,7 @@
 
 #include "awsclient/describe_coalescer.h"
 #include "handlers/ami_rollout/config.h"
+#include "handlers/factory.h"
 #include "handlers/workflow.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
@@ -37,5 +38,8 @@ class AmiRolloutHandler final : public WorkflowHandler {
 };
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);
+
+// The registry's entry (handlers/factory.h).
+const HandlerFactory& Factory();
 
 }  // namespace fleetkeeper::handlers::ami_rollout

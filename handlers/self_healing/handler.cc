@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "fleetkeeper/v1/self_healing_state.pb.h"
+#include "handlers/self_healing/permissions.h"
 #include "handlers/self_healing/rules.h"
 #include "handlers/self_healing/steps.h"
 #include "handlers/self_healing/throttles.h"
@@ -172,6 +173,34 @@ std::vector<std::string> SelfHealingHandler::LockedResources(
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config) {
   return std::make_unique<SelfHealingHandler>(config);
+}
+
+namespace {
+
+class SelfHealingFactory final : public HandlerFactory {
+ public:
+  std::string_view name() const override { return "self_healing"; }
+  std::vector<EventKind> kinds() const override { return {v1::Event::kAlarm}; }
+  bool Enabled(const v1::WorkerConfig& config) const override {
+    const auto& section = config.handlers().self_healing();
+    return !section.has_enabled() || section.enabled();
+  }
+  // Its defaults and checks are still app/config.cc's (issue 19 moves them here).
+  void ApplyDefaults(v1::WorkerConfig&) const override {}
+  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
+    return self_healing::Permissions(config);
+  }
+  std::unique_ptr<Handler> Make(const v1::WorkerConfig& config) const override {
+    return MakeHandler(config);
+  }
+};
+
+}  // namespace
+
+const HandlerFactory& Factory() {
+  static const SelfHealingFactory factory;
+  return factory;
 }
 
 }  // namespace fleetkeeper::handlers::self_healing

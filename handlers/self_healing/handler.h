@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fleetkeeper/v1/self_healing.pb.h"
+#include "handlers/factory.h"
 #include "handlers/workflow.h"
 
 namespace fleetkeeper::handlers::self_healing {
@@ -45,5 +46,8 @@ class SelfHealingHandler final : public WorkflowHandler {
 };
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);
+
+// The registry's entry (handlers/factory.h).
+const HandlerFactory& Factory();
 
 }  // namespace fleetkeeper::handlers::self_healing
