@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/observability.h"
 #include "common/file.h"
 #include "handlers/registry.h"
 
@@ -65,6 +66,7 @@ class Validator : public ConfigChecker {
     Runtime(c.runtime());
     Aws(c.aws());
     Commands(c.commands());
+    Observability(c.observability());
     OneOfValues("kafka_transactions", c.kafka_transactions(), {"auto", "on", "off"});
     OneOfValues("log.format", c.log().format(), {"text", "json"});
     OneOfValues("log.level", c.log().level(), {"trace", "debug", "info", "warn", "error"});
@@ -167,6 +169,12 @@ class Validator : public ConfigChecker {
       }
     }
     AtLeast("commands.max_targets", c.max_targets(), 1);
+  }
+
+  void Observability(const v1::ObservabilityConfig& o) {
+    if (o.listen() == "off") return;
+    auto address = ParseListenAddress(o.listen());
+    if (!address.ok()) Fail("observability.listen", address.error().message);
   }
 
   // Paths use the AWS spelling (the json_name), as the documentation and ASG_CONFIGURATIONS do.
@@ -657,6 +665,9 @@ void ApplyDefaults(v1::WorkerConfig& c) {
   if (!c.has_dry_run()) c.set_dry_run(false);
   if (c.log().format().empty()) c.mutable_log()->set_format("text");
   if (c.log().level().empty()) c.mutable_log()->set_level("info");
+  if (c.observability().listen().empty()) {
+    c.mutable_observability()->set_listen(std::string(kDefaultObservabilityListen));
+  }
 
   auto* ami = c.mutable_handlers()->mutable_ami_rollout();
   if (!ami->has_enabled()) ami->set_enabled(true);

@@ -7,6 +7,7 @@
 #include "awsclient/aws_error.h"
 #include "awsclient/redact.h"
 #include "awsclient/sigv4.h"
+#include "common/metrics.h"
 
 namespace fleetkeeper::aws {
 namespace {
@@ -58,7 +59,33 @@ bool SignedTransport::CorrectClockSkew(const Error& error, const Headers& header
   return true;
 }
 
+namespace {
+
+// The outcome label of fleetkeeper_aws_calls_total: "ok", or the error's class with spaces as
+// underscores ("not_found", "throttled").
+std::string OutcomeLabel(const Result<ServiceResponse>& result) {
+  if (result.ok()) return "ok";
+  std::string label = ToString(result.error().code);
+  for (char& c : label) {
+    if (c == ' ') c = '_';
+  }
+  return label;
+}
+
+}  // namespace
+
 Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
+  auto result = Attempts(request);
+  metrics::AwsCalls(request.service, request.operation, OutcomeLabel(result)).Increment();
+  metrics::AwsRetryQuota(request.service).Set(options_.quota->available());
+  if (options_.limiter) {
+    metrics::AwsAdaptiveRate(request.service)
+        .Set(options_.limiter->enabled() ? options_.limiter->fill_rate() : 0.0);
+  }
+  return result;
+}
+
+Result<ServiceResponse> SignedTransport::Attempts(const ServiceRequest& request) {
   const std::string what = request.service + " " + request.operation;
   auto named = [&what](Error e) {
     e.message = what + ": " + e.message;
@@ -170,6 +197,7 @@ Result<ServiceResponse> SignedTransport::Call(const ServiceRequest& request) {
       return error;
     }
     retry_cost += *cost;
+    metrics::AwsRetries(request.service).Increment();
     options_.sleeper->SleepMs(BackoffMs(options_.retry, attempt, options_.random()));
   }
 }

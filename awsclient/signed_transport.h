@@ -50,6 +50,8 @@ class SignedTransport final : public Transport {
   const AdaptiveRateLimiter* limiter() const { return options_.limiter.get(); }
 
  private:
+  // Call without its metrics: every attempt, retry and backoff.
+  Result<ServiceResponse> Attempts(const ServiceRequest& request);
   Result<Endpoint> EndpointFor(const std::string& service);
   // True when `error` looks like clock skew; then the offset has been corrected.
   bool CorrectClockSkew(const Error& error, const Headers& headers);

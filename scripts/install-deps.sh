@@ -19,7 +19,8 @@ done
 build_packages=(
   build-essential cmake ninja-build pkg-config ccache librdkafka-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libprotobuf-dev protobuf-compiler libgtest-dev
-  libgmock-dev libbenchmark-dev libyaml-cpp-dev libpugixml-dev libcli11-dev libjemalloc-dev libxxhash-dev curl
+  libgmock-dev libbenchmark-dev libyaml-cpp-dev libpugixml-dev libcli11-dev libjemalloc-dev libxxhash-dev
+  prometheus-cpp-dev libcpp-httplib-dev curl
   kcat  # the README's walkthrough reads the results with it
 )
 test_packages=(openjdk-17-jre-headless maven)
@@ -86,5 +87,21 @@ else
   mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$libs"
   [[ -f "${libs}/kafka_2.13-3.9.1.jar" ]] || fk_die "maven did not deliver kafka_2.13-3.9.1.jar"
   echo "$want_pom_sum" >"$lib_stamp"
+fi
+# --- Helm, for the chart check (tests/static/test_helm.py) --------------------------------------
+# Built from the Go module proxy (the base image has Go): a few minutes once, then cached.
+helm_version="v3.21.4"
+helm_bin="${FK_CACHE}/bin/helm"
+if [[ -x "$helm_bin" ]] && "$helm_bin" version --short 2>/dev/null | grep -q "^${helm_version}"; then
+  fk_log "helm present: ${helm_bin}"
+elif command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]]; then
+  go_bin="$(command -v go || echo /usr/local/go/bin/go)"
+  fk_log "building helm ${helm_version} into ${FK_CACHE}/bin"
+  mkdir -p "${FK_CACHE}/bin" "${FK_CACHE}/go"
+  GOPATH="${FK_CACHE}/go" GOBIN="${FK_CACHE}/bin" GOFLAGS=-modcacherw \
+    "$go_bin" install "helm.sh/helm/v3/cmd/helm@${helm_version}" ||
+    fk_die "could not build helm ${helm_version} from the Go module proxy"
+else
+  fk_die "no Go toolchain to build helm with (the chart check needs it)"
 fi
 fk_log "done"

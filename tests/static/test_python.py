@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def python_files():
     files = []
-    for folder in ("bench", "tests", "scripts"):
+    for folder in ("bench", "tests", "scripts", "docker"):
         files += [p for p in (ROOT / folder).rglob("*.py") if ".venv" not in p.parts]
     return sorted(files)
 

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/metrics.h"
 #include "tests/awsclient/unit/fake_time.h"
 #include "tests/awsclient/unit/loopback_server.h"
 #include "tests/awsclient/unit/scoped_env.h"
@@ -150,6 +151,31 @@ TEST_F(SignedTransportTest, RetriesFiveHundredThreeWithJitteredBackoffAndRefunds
   // random = 0.5: half of 1 s, then half of 2 s.
   EXPECT_EQ(sleeper_.sleeps(), (std::vector<int64_t>{500, 1000}));
   EXPECT_EQ(transport->quota().available(), 500) << "a retried success refunds its cost";
+}
+
+TEST_F(SignedTransportTest, CountsEveryCallByOutcomeAndEveryRetry) {
+  std::atomic<int> calls{0};
+  LoopbackServer server([&](const LoopbackRequest&) {
+    const int n = ++calls;
+    if (n == 1) return LoopbackReply{503, {}, "<html>Service Unavailable</html>"};
+    if (n == 2) return Ok();
+    return Ec2Error(400, "InvalidInstanceID.NotFound");
+  });
+  auto& ok = metrics::AwsCalls("ec2", "DescribeInstances", "ok");
+  auto& not_found = metrics::AwsCalls("ec2", "DescribeInstances", "not_found");
+  auto& retries = metrics::AwsRetries("ec2");
+  const double ok0 = ok.Value(), missing0 = not_found.Value(), retries0 = retries.Value();
+  auto transport = MakeTransport(server);
+  ASSERT_TRUE(transport->Call(Describe()).ok());
+  ASSERT_FALSE(transport->Call(Describe()).ok());
+  EXPECT_EQ(ok.Value() - ok0, 1) << "one call, however many attempts";
+  EXPECT_EQ(not_found.Value() - missing0, 1);
+  EXPECT_EQ(retries.Value() - retries0, 1);
+  EXPECT_EQ(metrics::AwsRetryQuota("ec2").Value(), transport->quota().available());
+  EXPECT_NE(metrics::TextExposition().find(
+                "fleetkeeper_aws_calls_total{operation=\"DescribeInstances\",outcome=\"ok\","
+                "service=\"ec2\"}"),
+            std::string::npos);
 }
 
 TEST_F(SignedTransportTest, GivesUpAfterMaxAttemptsWithTheLastError) {
