@@ -15,9 +15,9 @@ BIN = pathlib.Path(os.environ.get("FK_BIN", ROOT / "build" / "app" / "fleetkeepe
 # The libraries fleetkeeper links directly (file name prefixes) and their packages' prefixes;
 # what they depend on comes with them.
 DIRECT = ("librdkafka", "libcurl", "libssl", "libcrypto", "libspdlog", "libprotobuf", "libyaml-cpp",
-          "libpugixml")
+          "libpugixml", "libprometheus-cpp-core", "libcpp-httplib")
 DIRECT_PACKAGES = ("librdkafka", "libcurl4", "libssl3", "libspdlog", "libprotobuf",
-                   "libyaml-cpp", "libpugixml")
+                   "libyaml-cpp", "libpugixml", "libprometheus-cpp-core", "libcpp-httplib")
 
 
 def stages():
