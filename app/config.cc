@@ -11,6 +11,7 @@
 
 #include "app/observability.h"
 #include "common/file.h"
+#include "common/secrets.h"
 #include "handlers/registry.h"
 
 namespace fleetkeeper::app {
@@ -552,7 +553,7 @@ Outcome LoadAndCheck(std::string_view text, const Environment& env) {
   std::vector<ConfigError> conversion;
   try {
     const YAML::Node root = YAML::Load(std::string(text));
-    YamlToMessage(root, out.config, "", conversion);
+    YamlToMessage(root, out.config, "", conversion, &env.get);
   } catch (const YAML::Exception& e) {
     const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     conversion.push_back(ConfigError{"", "YAML syntax error: " + e.msg, line});
@@ -711,7 +712,7 @@ std::string RedactedYaml(const v1::WorkerConfig& config) {
   }
   YAML::Emitter out;
   out << MessageToYaml(copy);
-  return std::string(out.c_str()) + "\n";
+  return ScrubSecrets(out.c_str()) + "\n";
 }
 
 v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,

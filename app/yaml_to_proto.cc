@@ -11,6 +11,9 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "common/file.h"
+#include "common/secrets.h"
+
 namespace fleetkeeper::app {
 namespace {
 
@@ -186,9 +189,48 @@ void StoreScalar(Message& message, const FieldDescriptor* field, const ScalarVal
       value);
 }
 
+// A whole-value `${env:NAME}` or `${file:/path}`: its value (registered as a secret), or nullopt
+// with `problem` set when it cannot be read. `is_reference` says whether the text was one.
+std::optional<std::string> ResolveReference(const std::string& text, const Getenv& getenv,
+                                            bool* is_reference, std::string* problem) {
+  *is_reference = false;
+  if (text.size() < 4 || text.compare(0, 2, "${") != 0 || text.back() != '}') return std::nullopt;
+  const std::string_view inner = std::string_view(text).substr(2, text.size() - 3);
+  std::optional<std::string> value;
+  if (inner.rfind("env:", 0) == 0) {
+    *is_reference = true;
+    const std::string name(inner.substr(4));
+    if (name.empty()) {
+      *problem = "${env:} names no variable";
+      return std::nullopt;
+    }
+    value = getenv ? getenv(name) : std::nullopt;
+    if (!value) {
+      *problem = "environment variable " + name + " is not set";
+      return std::nullopt;
+    }
+  } else if (inner.rfind("file:", 0) == 0) {
+    *is_reference = true;
+    const std::string file(inner.substr(5));
+    auto contents = ReadFileContents(file);
+    if (!contents.ok()) {
+      *problem = "cannot read " + file + ": " + contents.error().message;
+      return std::nullopt;
+    }
+    value = std::move(*contents);
+    if (!value->empty() && value->back() == '\n') value->pop_back();
+    if (!value->empty() && value->back() == '\r') value->pop_back();
+  } else {
+    return std::nullopt;  // "${" starting an ordinary value
+  }
+  RegisterSecret(*value);
+  return value;
+}
+
 class Converter {
  public:
-  explicit Converter(std::vector<ConfigError>& errors) : errors_(errors) {}
+  Converter(std::vector<ConfigError>& errors, const Getenv* getenv)
+      : errors_(errors), getenv_(getenv) {}
 
   void ConvertMessage(const YAML::Node& node, Message& message, const std::string& path,
                       int line) {
@@ -310,6 +352,22 @@ class Converter {
   void ConvertScalarField(const YAML::Node& node, Message& message, const FieldDescriptor* field,
                           const std::string& path, int line) {
     std::string problem;
+    if (getenv_ != nullptr && node.IsScalar()) {
+      bool is_reference = false;
+      auto resolved = ResolveReference(node.Scalar(), *getenv_, &is_reference, &problem);
+      if (is_reference) {
+        if (!resolved) {
+          Fail(path, problem, LineOf(node, line));
+          return;
+        }
+        if (auto value = ConvertScalar(YAML::Node(*resolved), field, &problem)) {
+          StoreScalar(message, field, *value);
+        } else {
+          Fail(path, "the value of " + node.Scalar() + ": " + problem, LineOf(node, line));
+        }
+        return;
+      }
+    }
     if (auto value = ConvertScalar(node, field, &problem)) {
       StoreScalar(message, field, *value);
     } else {
@@ -365,6 +423,7 @@ class Converter {
   }
 
   std::vector<ConfigError>& errors_;
+  const Getenv* getenv_;  // null: references are not resolved
 };
 
 std::string Normalized(std::string_view key) {
@@ -424,8 +483,9 @@ YAML::Node ScalarToYaml(const Message& message, const FieldDescriptor* field, in
 }  // namespace
 
 void YamlToMessage(const YAML::Node& node, google::protobuf::Message& message,
-                   const std::string& path, std::vector<ConfigError>& errors) {
-  Converter(errors).ConvertMessage(node, message, path, LineOf(node, 0));
+                   const std::string& path, std::vector<ConfigError>& errors,
+                   const Getenv* getenv) {
+  Converter(errors, getenv).ConvertMessage(node, message, path, LineOf(node, 0));
 }
 
 std::optional<google::protobuf::Duration> ParseDuration(std::string_view text) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,10 +32,20 @@ using fleetkeeper::ConfigError;
 using fleetkeeper::IndexPath;
 using fleetkeeper::KeyPath;
 
+// Where `${env:NAME}` references read variables from (config.h's Environment::get).
+using Getenv = std::function<std::optional<std::string>(const std::string&)>;
+
 // Fills `message` from `node` (merging into what it holds). `path` is the key path of `node`
 // ("" for the document root). Errors are appended to `errors`; fields without errors are still set.
+//
+// With `getenv`, a scalar value written as a whole `${env:NAME}` is the variable's value and
+// `${file:/path}` the file's contents without one trailing newline; each such value is registered
+// as a secret (common/secrets.h), so it never appears in logs or command output. An unset variable
+// or an unreadable file is an error at the value's path naming the variable or the file. Keys are
+// never resolved; without `getenv` nothing is.
 void YamlToMessage(const YAML::Node& node, google::protobuf::Message& message,
-                   const std::string& path, std::vector<ConfigError>& errors);
+                   const std::string& path, std::vector<ConfigError>& errors,
+                   const Getenv* getenv = nullptr);
 
 // "90s", "5m", "2h", "1h30m", "250ms", "7d" (components in any order of d, h, m, s, ms, each a
 // non-negative integer). nullopt when the text is not such a duration.

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <regex>
 
+#include "common/secrets.h"
+
 namespace fleetkeeper {
 namespace {
 
@@ -23,7 +25,7 @@ bool Blank(std::string_view text) {
 }  // namespace
 
 std::string ConfigError::ToString() const {
-  std::string out = path.empty() ? message : path + ": " + message;
+  std::string out = ScrubSecrets(path.empty() ? message : path + ": " + message);
   if (line > 0) out += " (line " + std::to_string(line) + ")";
   return out;
 }

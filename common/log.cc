@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "common/clock.h"
+#include "common/secrets.h"
 
 namespace fleetkeeper {
 namespace {
@@ -51,7 +52,7 @@ class JsonFormatter final : public spdlog::formatter {
       AppendJsonString(line, t_event_id);
     }
     line += ",\"msg\":";
-    AppendJsonString(line, std::string_view(msg.payload.data(), msg.payload.size()));
+    AppendJsonString(line, ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
     line += "}\n";
     dest.append(line.data(), line.data() + line.size());
   }
@@ -68,7 +69,7 @@ class TextFormatter final : public spdlog::formatter {
                        std::string(level.data(), level.size());
     if (!t_event_id.empty()) line += " [" + t_event_id + "]";
     line += " ";
-    line.append(msg.payload.data(), msg.payload.size());
+    line += ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size()));
     line += "\n";
     dest.append(line.data(), line.data() + line.size());
   }
@@ -79,13 +80,14 @@ class TextFormatter final : public spdlog::formatter {
 
 }  // namespace
 
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(const std::string& format) {
+  if (format == "json") return std::make_unique<JsonFormatter>();
+  return std::make_unique<TextFormatter>();
+}
+
 void InitLogging(const std::string& format, const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("fleetkeeper");
-  if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    logger->set_formatter(std::make_unique<TextFormatter>());
-  }
+  logger->set_formatter(MakeLogFormatter(format));
   logger->set_level(level.empty() ? spdlog::level::info : spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

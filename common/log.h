@@ -2,12 +2,19 @@
 // on this thread, which every line carries.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include <spdlog/formatter.h>
 
 namespace fleetkeeper {
 
 // format: "text" | "json"; level: trace | debug | info | warn | error. Logs go to stderr.
 void InitLogging(const std::string& format, const std::string& level);
+
+// The formatter InitLogging installs for `format`: a line per message, with the event id of the
+// thread, and every registered secret (common/secrets.h) replaced by "<redacted>".
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(const std::string& format);
 
 // While alive, log lines from this thread carry `event_id`.
 class LogEventScope {
