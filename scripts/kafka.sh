@@ -10,11 +10,16 @@
 #
 # Environment: FK_KAFKA_PORT (default 19092; the controller listens on PORT+1),
 # FK_KAFKA_START_TIMEOUT (seconds, default 90). Jars come from scripts/install-deps.sh.
+#
+# The broker also has a SASL_SSL listener on PORT+2 (SCRAM-SHA-512, a certificate from a CA made at
+# start): .cache/kafka-sasl.env names its address, the CA file, the user and a password made at
+# start (FK_KAFKA_SASL_BOOTSTRAP, FK_KAFKA_SASL_CA, FK_KAFKA_SASL_USER, FK_KAFKA_SASL_PASSWORD).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 port="${FK_KAFKA_PORT:-19092}"
 controller_port=$((port + 1))
+sasl_port=$((port + 2))
 # A broker on another port has its own data and pid file, so that brokers on two ports of one
 # checkout never stop each other; the env file names the broker started last.
 suffix=""
@@ -23,6 +28,8 @@ run_dir="${FK_CACHE}/kafka-run${suffix}"
 libs="${FK_CACHE}/kafka-libs"
 pidfile="${FK_CACHE}/kafka${suffix}.pid"
 envfile="${FK_CACHE}/kafka.env"
+sasl_envfile="${FK_CACHE}/kafka-sasl${suffix}.env"
+sasl_user="fleetkeeper"
 bootstrap="127.0.0.1:${port}"
 
 broker_answers() {
@@ -43,11 +50,16 @@ write_properties() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controller_port}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller_port},SASL_SSL://127.0.0.1:${sasl_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_SSL://127.0.0.1:${sasl_port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=${run_dir}/tls/broker.pem
+ssl.client.auth=none
 log.dirs=${run_dir}/data
 auto.create.topics.enable=false
 num.partitions=1
@@ -83,6 +95,22 @@ log4j.logger.org.apache.kafka.controller=INFO
 EOF
 }
 
+# A CA and a broker certificate for 127.0.0.1 (PEM; the broker reads key and chain from one file).
+make_certificates() {
+  local tls="${run_dir}/tls"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fleetkeeper test CA" \
+    -keyout "${tls}/ca.key" -out "${tls}/ca.pem" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "${tls}/broker.key" -out "${tls}/broker.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"${tls}/san.ext"
+  openssl x509 -req -in "${tls}/broker.csr" -CA "${tls}/ca.pem" -CAkey "${tls}/ca.key" \
+    -CAcreateserial -days 2 -extfile "${tls}/san.ext" -out "${tls}/broker.crt" >/dev/null 2>&1
+  openssl pkcs8 -topk8 -nocrypt -in "${tls}/broker.key" -out "${tls}/broker.p8" >/dev/null 2>&1
+  cat "${tls}/broker.p8" "${tls}/broker.crt" "${tls}/ca.pem" >"${tls}/broker.pem"
+  [[ -s "${tls}/broker.pem" ]] || fk_die "could not make the test certificates (openssl)"
+}
+
 java_args=(
   java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true
   -Dlog4j.configuration="file:${run_dir}/log4j.properties" -cp "${libs}/*"
@@ -104,6 +132,7 @@ do_stop() {
   # A controlled shutdown of a single node takes a few seconds; KILL after 30 s.
   fk_stop_pidfile "$pidfile" 30
   if grep -qx "FK_KAFKA_BOOTSTRAP=${bootstrap}" "$envfile" 2>/dev/null; then rm -f "$envfile"; fi
+  rm -f "$sasl_envfile"
 }
 
 do_start() {
@@ -112,14 +141,19 @@ do_start() {
   do_stop
   fk_port_free "$port" || fk_die "port ${port} is in use (set FK_KAFKA_PORT)"
   fk_port_free "$controller_port" || fk_die "port ${controller_port} is in use (set FK_KAFKA_PORT)"
+  fk_port_free "$sasl_port" || fk_die "port ${sasl_port} is in use (set FK_KAFKA_PORT)"
 
   rm -rf "$run_dir"
   mkdir -p "${run_dir}/data"
   write_properties
+  make_certificates
+  local sasl_password
+  sasl_password="$(openssl rand -hex 16)"
   local cluster_id
   cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>>"${run_dir}/server.log" | tail -n1)"
   [[ -n "$cluster_id" ]] || fk_die "StorageTool random-uuid failed; see ${run_dir}/server.log"
   java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "${run_dir}/server.properties" \
+    --add-scram "SCRAM-SHA-512=[name=${sasl_user},password=${sasl_password}]" \
     >>"${run_dir}/server.log" 2>&1 || fk_die "StorageTool format failed; see ${run_dir}/server.log"
 
   # setsid: the broker must not get the caller's terminal signals; stop is explicit.
@@ -144,6 +178,12 @@ do_start() {
     sleep 0.5
   done
   echo "FK_KAFKA_BOOTSTRAP=${bootstrap}" >"$envfile"
+  {
+    echo "FK_KAFKA_SASL_BOOTSTRAP=127.0.0.1:${sasl_port}"
+    echo "FK_KAFKA_SASL_CA=${run_dir}/tls/ca.pem"
+    echo "FK_KAFKA_SASL_USER=${sasl_user}"
+    echo "FK_KAFKA_SASL_PASSWORD=${sasl_password}"
+  } >"$sasl_envfile"
   fk_log "broker up (pid ${pid}), log ${run_dir}/server.log, env ${envfile}"
   echo "$bootstrap"
 }
