@@ -41,7 +41,7 @@ Admission PatchHandler::Admit(const v1::Event& event, const AdmissionContext& co
                                                                      event.region())) {
     return Admission::Final(
         v1::Result::REJECTED,
-        fmt::format("targets span cells ({}; the request's cell is {}/{}): fan-out to one child "
+        fmt::format("the request spans cells ({}; its own cell is {}/{}): fan-out to one child "
                     "workflow per cell is not built yet; send one request per account and region",
                     fmt::join(cells, ", "), event.account(), event.region()));
   }

@@ -192,14 +192,13 @@ StepOutcome StartStoppedStep(PatchTick& t) {
     }
     std::vector<std::string> ids;
     for (auto* i : starting) ids.push_back(i->instance_id());
-    aws::DescribeInstanceStatusRequest req;
+    aws::DescribeInstancesRequest req;
     req.instance_ids = ids;
-    req.include_all_instances = true;
-    auto st = t.ctx.aws().ec2->DescribeInstanceStatus(req);
+    auto st = t.ctx.aws().ec2->DescribeInstances(req);
     if (!st.ok()) return ReadFailed(t, kStepStartStopped, st.error());
     std::vector<std::string> running;
-    for (const auto& s : st->statuses) {
-      if (s.state.name == "running") running.push_back(s.instance_id);
+    for (const auto& i : st->instances) {
+      if (i.state.name == "running") running.push_back(i.id);
     }
     auto offline = CheckSsmOnline(t, running, true);
     if (!offline.ok()) return ReadFailed(t, kStepStartStopped, offline.error());
