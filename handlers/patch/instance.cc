@@ -30,9 +30,10 @@ Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progr
   return p;
 }
 
-// Waits for the next poll of this instance; `what` goes into its detail.
+// Waits for the next poll of this instance; `what` goes into its detail. A failed instance on its
+// way back into service keeps its failure as its detail.
 Progress WaitFor(PatchTick& t, v1::PatchInstanceState& i, const std::string& what) {
-  i.set_detail("waiting: " + what);
+  if (i.outcome().empty()) i.set_detail("waiting: " + what);
   i.set_next_poll_ms(t.now_ms + t.plan.poll_interval_ms);
   t.WakeAt(i.next_poll_ms());
   return Progress::kWait;
@@ -93,7 +94,7 @@ Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
                                 i.instance_id());
   req.no_reboot = true;
   aws::Tags tags = {{kRequestTag, t.request.request_id()}, {kBackupOfTag, i.instance_id()}};
-  req.tag_specifications = {{"image", tags}, {"snapshot", tags}};
+  req.tag_specifications = {{"image", std::move(tags)}};
   auto made = ec2.CreateImage(req);
   if (!made.ok()) return OnError(t, i, "create-image", made.error(), t.plan.backup_timeout_ms);
   i.set_backup_image_id(made->image_id);

@@ -95,7 +95,7 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
   Status s = Discover(t);
   if (!s.ok()) return ReadFailed(t, kStepDiscover, s.error());
   if (std::string why = AuthorizeTargetCount(commands, t.state.discovered()); !why.empty()) {
-    return StepOutcome::Finish(v1::Result::REJECTED, why + "; nothing touched");
+    return StepOutcome::Finish(v1::Result::REJECTED, why);
   }
   // Batches are planned over the instances that can be patched now plus those to be started (a
   // dry run's plan); start-stopped plans them again over the ones that came up.
