@@ -12,7 +12,8 @@
 namespace fleetkeeper::handlers {
 
 // The Register/DeregisterTargets request for `instance` in the group; port 0 = the group's port.
-inline aws::TargetsRequest TargetsOf(const std::string& arn, int port, const std::string& instance) {
+inline aws::TargetsRequest TargetsOf(const std::string& arn, int port,
+                                     const std::string& instance) {
   aws::TargetDescription d;
   d.id = instance;
   if (port > 0) d.port = port;

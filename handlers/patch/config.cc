@@ -47,8 +47,8 @@ Result<Share> ParseShare(const std::string& text, int64_t min_count) {
     v.remove_suffix(1);
   }
   if (!ParseInt(v, &s.value)) {
-    return InvalidInput(fmt::format("{} is neither a count nor a percentage (\"10%\" or \"5\")",
-                                    Quoted(text)));
+    return InvalidInput(
+        fmt::format("{} is neither a count nor a percentage (\"10%\" or \"5\")", Quoted(text)));
   }
   if (s.percent && (s.value < 1 || s.value > 100)) {
     return InvalidInput(fmt::format("{} is not a percentage from 1% to 100%", Quoted(text)));
@@ -72,7 +72,8 @@ Result<int64_t> ParseDurationMs(const std::string& text) {
     }
     return n * scale;
   }
-  return InvalidInput(fmt::format("{} is not a duration (\"5s\", \"250ms\", \"2m\")", Quoted(text)));
+  return InvalidInput(
+      fmt::format("{} is not a duration (\"5s\", \"250ms\", \"2m\")", Quoted(text)));
 }
 
 std::vector<std::string> ValidateRequest(const v1::PatchRequest& r) {
@@ -90,7 +91,8 @@ std::vector<std::string> ValidateRequest(const v1::PatchRequest& r) {
   if (!r.region().empty() && !IsRegion(r.region())) {
     fail("region", Quoted(r.region()) + " is not a region");
   }
-  if (r.targets().empty()) fail("targets", "at least one target (instance ids, tags or landing zone)");
+  if (r.targets().empty())
+    fail("targets", "at least one target (instance ids, tags or landing zone)");
   for (int i = 0; i < r.targets_size(); ++i) {
     const auto& t = r.targets(i);
     const std::string at = fmt::format("targets[{}]", i);
@@ -147,7 +149,8 @@ std::vector<std::string> ValidateRequest(const v1::PatchRequest& r) {
       fail("health_check.url", Quoted(h.url()) + " is not an http(s) URL");
     }
     if (h.has_expect_status() && (h.expect_status() < 100 || h.expect_status() > 599)) {
-      fail("health_check.expect_status", fmt::format("{} is not an HTTP status", h.expect_status()));
+      fail("health_check.expect_status",
+           fmt::format("{} is not an HTTP status", h.expect_status()));
     }
     if (!h.timeout().empty()) {
       if (auto d = ParseDurationMs(h.timeout()); !d.ok()) {
@@ -175,11 +178,13 @@ Result<PatchPlan> ResolvePlan(const v1::PatchRequest& r, const v1::PatchConfig& 
     return ParseShare(own.empty() ? fallback : own, min);
   };
   auto mc = share(r.max_concurrency(), d.max_concurrency(), 1);
-  if (!mc.ok()) return InvalidInput("handlers.patch.defaults.max_concurrency: " + mc.error().message);
+  if (!mc.ok())
+    return InvalidInput("handlers.patch.defaults.max_concurrency: " + mc.error().message);
   auto me = share(r.max_errors(), d.max_errors(), 0);
   if (!me.ok()) return InvalidInput("handlers.patch.defaults.max_errors: " + me.error().message);
   auto mu = ParseShare(d.max_unavailable(), 1);
-  if (!mu.ok()) return InvalidInput("handlers.patch.defaults.max_unavailable: " + mu.error().message);
+  if (!mu.ok())
+    return InvalidInput("handlers.patch.defaults.max_unavailable: " + mu.error().message);
   p.max_concurrency = *mc;
   p.max_errors = *me;
   p.max_unavailable = *mu;

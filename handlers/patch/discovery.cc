@@ -111,8 +111,8 @@ Status Discover(PatchTick& t) {
     i->set_phase(kPhasePending);
     i->set_batch(-1);
     // Deterministic per request and instance: a re-run finds the image it made by this name.
-    i->set_backup_name(fmt::format("fleetkeeper-patch-{}-{}", t.request.request_id().substr(0, 64),
-                                   id));
+    i->set_backup_name(
+        fmt::format("fleetkeeper-patch-{}-{}", t.request.request_id().substr(0, 64), id));
     const std::string& state = inst.state.name;
     if (state == "running") {
       running.push_back(id);

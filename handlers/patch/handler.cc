@@ -37,8 +37,8 @@ Admission PatchHandler::Admit(const v1::Event& event, const AdmissionContext& co
     cells.insert(fmt::format("{}/{}", t.account().empty() ? event.account() : t.account(),
                              t.region().empty() ? event.region() : t.region()));
   }
-  if (cells.size() > 1 || (cells.size() == 1 && *cells.begin() != event.account() + "/" +
-                                                                     event.region())) {
+  if (cells.size() > 1 ||
+      (cells.size() == 1 && *cells.begin() != event.account() + "/" + event.region())) {
     return Admission::Final(
         v1::Result::REJECTED,
         fmt::format("the request spans cells ({}; its own cell is {}/{}): fan-out to one child "
@@ -53,8 +53,8 @@ Admission PatchHandler::Admit(const v1::Event& event, const AdmissionContext& co
   state.set_current_batch(-1);
   Admission a;
   a.kind = Admission::Kind::kWorkflow;
-  a.workflow = NewWorkflow(event, kWorkflowKind, kHandlerName, kStepDiscover, state,
-                           context.clock.NowMs());
+  a.workflow =
+      NewWorkflow(event, kWorkflowKind, kHandlerName, kStepDiscover, state, context.clock.NowMs());
   a.status = v1::Result::IN_PROGRESS;
   a.reason = fmt::format("patch request {} by {}: discovering instances", r.request_id(),
                          r.requested_by());

@@ -90,8 +90,8 @@ Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
   aws::CreateImageRequest req;
   req.instance_id = i.instance_id();
   req.name = i.backup_name();
-  req.description = fmt::format("fleetkeeper patch {} backup of {}", t.request.request_id(),
-                                i.instance_id());
+  req.description =
+      fmt::format("fleetkeeper patch {} backup of {}", t.request.request_id(), i.instance_id());
   req.no_reboot = true;
   aws::Tags tags = {{kRequestTag, t.request.request_id()}, {kBackupOfTag, i.instance_id()}};
   req.tag_specifications = {{"image", std::move(tags)}};
@@ -112,8 +112,9 @@ Progress BackupWait(PatchTick& t, v1::PatchInstanceState& i) {
   if (state == "available") return Enter(t, i, kDrain, Progress::kContinue);
   if (state == "pending") {
     if (TimedOut(t, i, t.plan.backup_timeout_ms)) {
-      return Fail(t, i, fmt::format("AMI backup {} not available within {}s: not patched",
-                                    i.backup_image_id(), t.plan.backup_timeout_ms / 1000));
+      return Fail(t, i,
+                  fmt::format("AMI backup {} not available within {}s: not patched",
+                              i.backup_image_id(), t.plan.backup_timeout_ms / 1000));
     }
     return WaitFor(t, i, "AMI backup " + i.backup_image_id() + " pending");
   }
@@ -147,9 +148,10 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
     }
     const int64_t budget = t.plan.max_unavailable.Of(tg.size());
     if (ours + others >= budget) {
-      *why = fmt::format("target group {} has {} target(s) out of service ({} of this campaign); "
-                         "max_unavailable allows {}",
-                         tg.arn(), ours + others, ours, budget);
+      *why = fmt::format(
+          "target group {} has {} target(s) out of service ({} of this campaign); "
+          "max_unavailable allows {}",
+          tg.arn(), ours + others, ours, budget);
       return false;
     }
   }
@@ -179,7 +181,8 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
 
 Progress Draining(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
-    auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
+    auto h =
+        t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
     if (!h.ok()) return OnError(t, i, "describe-target-health", h.error(), t.plan.drain_timeout_ms);
     for (const auto& d : h->descriptions) {
       if (d.target.id == i.instance_id() && d.state == "draining" &&
@@ -241,8 +244,8 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
   req.instance_ids = {i.instance_id()};
   req.parameters = {{"Operation", {t.plan.operation}}, {"RebootOption", {t.plan.reboot_option}}};
   req.timeout_seconds = 600;
-  req.comment = fmt::format("fleetkeeper {} {}", t.request.request_id().substr(0, 40),
-                            i.command_token());
+  req.comment =
+      fmt::format("fleetkeeper {} {}", t.request.request_id().substr(0, 40), i.command_token());
   auto sent = ssm.SendCommand(req);
   if (!sent.ok()) return OnError(t, i, "send-command", sent.error(), t.plan.command_timeout_ms);
   i.set_command_id(sent->command_id);
@@ -266,13 +269,18 @@ std::string SignalledStatus(const PatchTick& t, const v1::PatchInstanceState& i)
   return status;
 }
 
+// Right after SendCommand, SSM may not know the invocation yet (InvocationDoesNotExist).
+bool NotYetInvoked(const Error& e) {
+  return e.code == ErrorCode::kNotFound || e.aws_code == "InvocationDoesNotExist";
+}
+
 Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i) {
   std::string status = SignalledStatus(t, i);
   if (!Terminal(status) && t.now_ms >= i.next_poll_ms()) {
     auto r = t.ctx.aws().ssm->GetCommandInvocation({i.command_id(), i.instance_id(), ""});
     if (r.ok()) {
       status = r->status;
-    } else if (r.error().code != ErrorCode::kNotFound && !r.error().retriable) {
+    } else if (!NotYetInvoked(r.error()) && !r.error().retriable) {
       return OnError(t, i, "get-command-invocation", r.error(), t.plan.command_timeout_ms);
     }
     i.set_next_poll_ms(t.now_ms + t.plan.poll_interval_ms);
@@ -281,12 +289,13 @@ Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i) {
   t.wait_signals.insert("ssm-command:" + i.command_id());
   if (!Terminal(status)) {
     if (TimedOut(t, i, t.plan.command_timeout_ms)) {
-      return Fail(t, i, fmt::format("command {} not finished within {}s (last status {})",
-                                    i.command_id(), t.plan.command_timeout_ms / 1000,
-                                    i.command_status().empty() ? "unknown" : i.command_status()));
+      return Fail(t, i,
+                  fmt::format("command {} not finished within {}s (last status {})", i.command_id(),
+                              t.plan.command_timeout_ms / 1000,
+                              i.command_status().empty() ? "unknown" : i.command_status()));
     }
-    i.set_detail(fmt::format("waiting: command {} {}", i.command_id(),
-                             status.empty() ? "sent" : status));
+    i.set_detail(
+        fmt::format("waiting: command {} {}", i.command_id(), status.empty() ? "sent" : status));
     t.WakeAt(i.next_poll_ms());
     return Progress::kWait;
   }
@@ -302,19 +311,21 @@ Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
   req.instance_ids = {i.instance_id()};
   req.include_all_instances = true;
   auto r = t.ctx.aws().ec2->DescribeInstanceStatus(req);
-  if (!r.ok()) return OnError(t, i, "describe-instance-status", r.error(), t.plan.status_ok_timeout_ms);
+  if (!r.ok())
+    return OnError(t, i, "describe-instance-status", r.error(), t.plan.status_ok_timeout_ms);
   std::string now = "no status yet";
   for (const auto& s : r->statuses) {
     if (s.instance_id != i.instance_id()) continue;
     const bool ok = s.state.name == "running" && s.instance_status == "ok" &&
                     (s.system_status == "ok" || s.system_status == "not-applicable");
     if (ok) return Enter(t, i, kVerify, Progress::kContinue);
-    now = fmt::format("{}, instance {}, system {}", s.state.name, s.instance_status,
-                      s.system_status);
+    now =
+        fmt::format("{}, instance {}, system {}", s.state.name, s.instance_status, s.system_status);
   }
   if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
-    return Fail(t, i, fmt::format("status checks not OK within {}s after the patch ({})",
-                                  t.plan.status_ok_timeout_ms / 1000, now));
+    return Fail(t, i,
+                fmt::format("status checks not OK within {}s after the patch ({})",
+                            t.plan.status_ok_timeout_ms / 1000, now));
   }
   return WaitFor(t, i, "status checks (" + now + ")");
 }
@@ -323,7 +334,8 @@ Progress Verify(PatchTick& t, v1::PatchInstanceState& i) {
   aws::DescribeInstancePatchStatesRequest req;
   req.instance_ids = {i.instance_id()};
   auto r = t.ctx.aws().ssm->DescribeInstancePatchStates(req);
-  if (!r.ok()) return OnError(t, i, "describe-instance-patch-states", r.error(), t.plan.status_ok_timeout_ms);
+  if (!r.ok())
+    return OnError(t, i, "describe-instance-patch-states", r.error(), t.plan.status_ok_timeout_ms);
   for (const auto& s : r->states) {
     if (s.instance_id != i.instance_id()) continue;
     i.set_has_after(true);
@@ -359,8 +371,10 @@ Progress Register(PatchTick& t, v1::PatchInstanceState& i) {
 
 Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
-    auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
-    if (!h.ok()) return OnError(t, i, "describe-target-health", h.error(), t.plan.status_ok_timeout_ms);
+    auto h =
+        t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
+    if (!h.ok())
+      return OnError(t, i, "describe-target-health", h.error(), t.plan.status_ok_timeout_ms);
     std::string state = "not registered";
     for (const auto& d : h->descriptions) {
       if (d.target.id != i.instance_id()) continue;
@@ -371,8 +385,9 @@ Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
     if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
       i.set_deregistered(false);
       if (i.outcome() == kFailed) return Finish(t, i);
-      FailInstance(t, i, fmt::format("not healthy in {} within {}s after re-registering (now {})",
-                                     tg.arn(), t.plan.status_ok_timeout_ms / 1000, state));
+      FailInstance(t, i,
+                   fmt::format("not healthy in {} within {}s after re-registering (now {})",
+                               tg.arn(), t.plan.status_ok_timeout_ms / 1000, state));
       return Finish(t, i);
     }
     return WaitFor(t, i, fmt::format("healthy in {} (now {})", tg.arn(), state));
@@ -408,11 +423,12 @@ Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
   }
   i.set_health_attempts(i.health_attempts() + 1);
   if (i.health_attempts() <= t.plan.health_retries) {
-    return WaitFor(t, i, fmt::format("health check {} ({}), attempt {}", req.url, got,
-                                     i.health_attempts()));
+    return WaitFor(
+        t, i, fmt::format("health check {} ({}), attempt {}", req.url, got, i.health_attempts()));
   }
-  FailInstance(t, i, fmt::format("health check {} answered {} (expected HTTP {}) after {} attempts",
-                                 req.url, got, t.plan.health_expect_status, i.health_attempts()));
+  FailInstance(t, i,
+               fmt::format("health check {} answered {} (expected HTTP {}) after {} attempts",
+                           req.url, got, t.plan.health_expect_status, i.health_attempts()));
   return Finish(t, i);
 }
 
@@ -428,9 +444,10 @@ void FailInstance(PatchTick& t, v1::PatchInstanceState& i, const std::string& wh
   if (t.plan.rollback_policy == "instance" && !i.backup_image_id().empty()) {
     // DESIGN.md asks for the AMI rollout's replace-root-volume machinery here; it is not callable
     // from this handler yet, so the backup is kept and the result says so.
-    i.set_rollback(fmt::format("not rolled back: restoring from backup {} is not built yet; the "
-                               "backup is kept",
-                               i.backup_image_id()));
+    i.set_rollback(
+        fmt::format("not rolled back: restoring from backup {} is not built yet; the "
+                    "backup is kept",
+                    i.backup_image_id()));
   } else if (t.plan.rollback_policy == "instance") {
     i.set_rollback("not rolled back: no AMI backup");
   } else if (t.plan.rollback_policy == "abort") {

@@ -17,12 +17,12 @@ std::vector<std::string> Permissions(const v1::WorkerConfig&) {
       "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:DescribeTargetHealth",
       "elasticloadbalancing:RegisterTargets",
-      "sns:Publish",                             // notify_topic_arn
-      "ssm:DescribeInstanceInformation",         // SSM managed and online
-      "ssm:DescribeInstancePatchStates",         // missing and failed before and after
-      "ssm:GetCommandInvocation",                // command status without progress events
-      "ssm:ListCommandInvocations",              // the command found again after a crash
-      "ssm:SendCommand",                         // AWS-RunPatchBaseline
+      "sns:Publish",                      // notify_topic_arn
+      "ssm:DescribeInstanceInformation",  // SSM managed and online
+      "ssm:DescribeInstancePatchStates",  // missing and failed before and after
+      "ssm:GetCommandInvocation",         // command status without progress events
+      "ssm:ListCommandInvocations",       // the command found again after a crash
+      "ssm:SendCommand",                  // AWS-RunPatchBaseline
   };
 }
 

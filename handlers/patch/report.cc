@@ -75,9 +75,12 @@ StepOutcome ReportStep(PatchTick& t) {
   const std::vector<aws::MetricDimension> dims = {{"RequestId", t.request.request_id()}};
   m.metrics.push_back({"InstancesPatched", dims, static_cast<double>(patched), "Count", 0, {}});
   m.metrics.push_back({"PatchFailures", dims, static_cast<double>(failed), "Count", 0, {}});
-  m.metrics.push_back({"PatchDuration", dims,
+  m.metrics.push_back({"PatchDuration",
+                       dims,
                        patched > 0 ? static_cast<double>(total_ms) / 1000.0 / patched : 0.0,
-                       "Seconds", 0, {}});
+                       "Seconds",
+                       0,
+                       {}});
   if (!t.ctx.dry_run()) {
     Status put = t.ctx.aws().cloudwatch->PutMetricData(m);
     t.Record("metrics:" + m.metric_namespace, "put-metric-data", put.ok() ? "succeeded" : kFailed,

@@ -76,19 +76,19 @@ StepOutcome DryRunPlan(PatchTick& t) {
     if (i.phase() == kPhaseStart) would.push_back("start it (stopped)");
     if (t.plan.backup_ami) would.push_back("back it up to an AMI (" + i.backup_name() + ")");
     for (const auto& tg : i.target_groups()) would.push_back("drain it from " + tg.arn());
-    would.push_back(fmt::format("run {} Operation={} RebootOption={}", kDocument,
-                                t.plan.operation, t.plan.reboot_option));
+    would.push_back(fmt::format("run {} Operation={} RebootOption={}", kDocument, t.plan.operation,
+                                t.plan.reboot_option));
     if (!i.target_groups().empty()) would.push_back("register it again and wait healthy");
     t.Record(Resource(i.instance_id()), "patch", kDryRun,
              fmt::format("batch {}/{}: would {}", i.batch() + 1, t.state.batches(),
                          fmt::join(would, ", ")));
   }
-  return WithTick(StepOutcome::Finish(
-                      v1::Result::DRY_RUN,
-                      fmt::format("dry run: {}; {} batch(es) of up to {}; nothing changed",
-                                  EligibilityReport(t.state), t.state.batches(),
-                                  t.state.batch_size())),
-                  t);
+  return WithTick(
+      StepOutcome::Finish(
+          v1::Result::DRY_RUN,
+          fmt::format("dry run: {}; {} batch(es) of up to {}; nothing changed",
+                      EligibilityReport(t.state), t.state.batches(), t.state.batch_size())),
+      t);
 }
 
 StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
@@ -108,7 +108,8 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
   }
   if (t.ctx.dry_run()) return DryRunPlan(t);
   for (const auto& i : t.state.instances()) {
-    if (i.outcome() == kSkipped) t.Record(Resource(i.instance_id()), "eligibility", kSkipped, i.detail());
+    if (i.outcome() == kSkipped)
+      t.Record(Resource(i.instance_id()), "eligibility", kSkipped, i.detail());
   }
   bool any = false;
   for (const auto& i : t.state.instances()) any |= i.outcome().empty();
@@ -134,19 +135,18 @@ StepOutcome GateStep(PatchTick& t) {
       continue;
     }
     if (a.has_approved() && !a.approved()) {
-      return WithTick(StepOutcome::Finish(v1::Result::CANCELLED,
-                                          fmt::format("approval denied by {}{}; nothing patched",
-                                                      a.approver(),
-                                                      a.comment().empty() ? "" : ": " + a.comment())),
-                      t);
+      return WithTick(
+          StepOutcome::Finish(v1::Result::CANCELLED,
+                              fmt::format("approval denied by {}{}; nothing patched", a.approver(),
+                                          a.comment().empty() ? "" : ": " + a.comment())),
+          t);
     }
     t.state.set_approved(true);
     t.state.set_approved_by(a.approver());
     t.Record("request:" + t.request.request_id(), "approval", "succeeded",
              "approved by " + a.approver());
-    return WithTick(Progressing(StepOutcome::Next(kStepStartStopped),
-                                "approved by " + a.approver()),
-                    t);
+    return WithTick(
+        Progressing(StepOutcome::Next(kStepStartStopped), "approved by " + a.approver()), t);
   }
   const int64_t deadline = t.state.gate_since_ms() + t.plan.approval_timeout_ms;
   if (t.now_ms >= deadline) {
@@ -278,10 +278,10 @@ std::optional<StepOutcome> NextBatch(PatchTick& t) {
       StepOutcome o = StepOutcome::Wait(kStepPatch, opens - t.now_ms);
       if (!s.window_waiting()) {
         s.set_window_waiting(true);
-        return Progressing(o, fmt::format("outside the maintenance window: batch {}/{} waits {}s "
-                                          "for the window to open",
-                                          s.current_batch() + 2, s.batches(),
-                                          (opens - t.now_ms) / 1000));
+        return Progressing(
+            o, fmt::format("outside the maintenance window: batch {}/{} waits {}s "
+                           "for the window to open",
+                           s.current_batch() + 2, s.batches(), (opens - t.now_ms) / 1000));
       }
       return o;
     }
@@ -316,11 +316,12 @@ StepOutcome PatchStep(PatchTick& t) {
       break;
     }
   }
-  if (checkpoint || BatchDone(s, s.current_batch())) return WithTick(StepOutcome::Next(kStepPatch), t);
+  if (checkpoint || BatchDone(s, s.current_batch()))
+    return WithTick(StepOutcome::Next(kStepPatch), t);
   const int64_t wake = t.next_wake_ms > 0 ? std::max<int64_t>(t.next_wake_ms - t.now_ms, 1)
                                           : t.plan.poll_interval_ms;
-  return WithTick(StepOutcome::Wait(kStepPatch, wake, {t.wait_signals.begin(), t.wait_signals.end()}),
-                  t);
+  return WithTick(
+      StepOutcome::Wait(kStepPatch, wake, {t.wait_signals.begin(), t.wait_signals.end()}), t);
 }
 
 }  // namespace
@@ -347,9 +348,8 @@ StepOutcome WithState(StepContext& ctx, const v1::PatchConfig& config,
   if (!plan.ok()) return StepOutcome::Finish(v1::Result::FAILED, plan.error().message);
   v1::PatchWorkflowState state;
   if (!ctx.mutable_state()->UnpackTo(&state)) {
-    return StepOutcome::Finish(v1::Result::FAILED,
-                               "patch workflow has no readable state (type " +
-                                   ctx.mutable_state()->type_url() + ")");
+    return StepOutcome::Finish(v1::Result::FAILED, "patch workflow has no readable state (type " +
+                                                       ctx.mutable_state()->type_url() + ")");
   }
   PatchTick t(ctx, request, *plan, state);
   StepOutcome out = run(t);
@@ -368,8 +368,7 @@ StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& co
   return StepTable(
       kHandlerName,
       {def(kStepDiscover, false, [&commands](PatchTick& t) { return DiscoverStep(t, commands); }),
-       def(kStepGate, false, GateStep),
-       def(kStepStartStopped, true, StartStoppedStep),
+       def(kStepGate, false, GateStep), def(kStepStartStopped, true, StartStoppedStep),
        def(kStepPatch, true, PatchStep),
        // SNS and CloudWatch only: a freeze does not hold the report.
        def(kStepReport, false, ReportStep)});

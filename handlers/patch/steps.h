@@ -48,7 +48,8 @@ inline constexpr char kBackupOfTag[] = "fleetkeeper:backup-of";
 // One run of a step: the context, the request, its plan and the unpacked state, plus what the
 // step reports.
 struct PatchTick {
-  PatchTick(StepContext& c, const v1::PatchRequest& r, const PatchPlan& p, v1::PatchWorkflowState& s)
+  PatchTick(StepContext& c, const v1::PatchRequest& r, const PatchPlan& p,
+            v1::PatchWorkflowState& s)
       : ctx(c), request(r), plan(p), state(s), now_ms(c.clock().NowMs()) {}
 
   StepContext& ctx;

@@ -10,8 +10,7 @@ namespace {
 
 constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kDayMs = 24 * 60 * kMinuteMs;
-constexpr std::array<std::string_view, 7> kDays = {"Mon", "Tue", "Wed", "Thu",
-                                                   "Fri", "Sat", "Sun"};
+constexpr std::array<std::string_view, 7> kDays = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
 // "HH:MM" as minutes, or -1.
 int Minutes(const std::string& s) {
@@ -67,8 +66,8 @@ Result<Window> ParseWindow(const v1::MaintenanceWindow& in) {
   if (!tz.empty() && tz != "UTC") {
     std::string_view v(tz);
     if (v.rfind("UTC", 0) == 0) v.remove_prefix(3);
-    const int hm = v.size() == 6 && (v[0] == '+' || v[0] == '-') ? Minutes(std::string(v.substr(1)))
-                                                                 : -1;
+    const int hm =
+        v.size() == 6 && (v[0] == '+' || v[0] == '-') ? Minutes(std::string(v.substr(1))) : -1;
     if (hm < 0 || hm > 14 * 60) {
       return InvalidInput(fmt::format(
           "maintenance_window.time_zone: \"{}\" is not UTC or an offset like +02:00 (zone names "

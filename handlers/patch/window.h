@@ -9,9 +9,9 @@
 namespace fleetkeeper::handlers::patch {
 
 struct Window {
-  int start_minute = 0;  // minutes after local midnight
-  int end_minute = 0;    // at or before start: the window runs past midnight
-  int days = 0x7f;       // bit 0 = Monday ... bit 6 = Sunday: the day the window opens
+  int start_minute = 0;    // minutes after local midnight
+  int end_minute = 0;      // at or before start: the window runs past midnight
+  int days = 0x7f;         // bit 0 = Monday ... bit 6 = Sunday: the day the window opens
   int offset_minutes = 0;  // local time = UTC + offset
 };
 

@@ -37,7 +37,8 @@ TEST(PatchRequest, EveryBadFieldIsNamed) {
       {"requested_by", [](auto& r) { r.clear_requested_by(); }},
       {"targets", [](auto& r) { r.clear_targets(); }},
       {"targets[0]", [](auto& r) { r.mutable_targets(0)->clear_landing_zone(); }},
-      {"targets[0].instance_ids[0]", [](auto& r) { r.mutable_targets(0)->add_instance_ids("web-1"); }},
+      {"targets[0].instance_ids[0]",
+       [](auto& r) { r.mutable_targets(0)->add_instance_ids("web-1"); }},
       {"targets[0].account", [](auto& r) { r.mutable_targets(0)->set_account("12"); }},
       {"targets[0].region", [](auto& r) { r.mutable_targets(0)->set_region("Mars"); }},
       {"max_concurrency", [](auto& r) { r.set_max_concurrency("ten"); }},
@@ -60,7 +61,8 @@ TEST(PatchRequest, EveryBadFieldIsNamed) {
          r.mutable_health_check()->set_url("http://{private_ip}/");
          r.mutable_health_check()->set_expect_status(999);
        }},
-      {"maintenance_window.start", [](auto& r) { r.mutable_maintenance_window()->set_start("25:00"); }},
+      {"maintenance_window.start",
+       [](auto& r) { r.mutable_maintenance_window()->set_start("25:00"); }},
       {"maintenance_window.end",
        [](auto& r) {
          r.mutable_maintenance_window()->set_start("22:00");

@@ -29,19 +29,20 @@ struct FakeSsm {
   };
   FakeFleet& fleet;
   std::vector<Sent> commands;
-  std::set<std::string> failing;   // commands on these end Failed
-  std::set<std::string> offline;   // ConnectionLost
-  std::vector<std::string> calls;  // mutating calls in order: "CreateImage i-..", "SendCommand i-.."
+  std::set<std::string> failing;  // commands on these end Failed
+  std::set<std::string> offline;  // ConnectionLost
+  std::vector<std::string>
+      calls;  // mutating calls in order: "CreateImage i-..", "SendCommand i-.."
 
   FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
-    ON_CALL(*cell.ssm, SendCommand(_)).WillByDefault(Invoke([this](const aws::SendCommandRequest& r)
-                                                               -> Result<aws::Command> {
-      Sent s{"cmd-" + std::to_string(commands.size() + 1), r.instance_ids.at(0), r.comment,
-             r.parameters.at("Operation").at(0)};
-      commands.push_back(s);
-      calls.push_back("SendCommand " + s.instance);
-      return aws::Command{s.id, r.document_name, "Pending", r.instance_ids, 0};
-    }));
+    ON_CALL(*cell.ssm, SendCommand(_))
+        .WillByDefault(Invoke([this](const aws::SendCommandRequest& r) -> Result<aws::Command> {
+          Sent s{"cmd-" + std::to_string(commands.size() + 1), r.instance_ids.at(0), r.comment,
+                 r.parameters.at("Operation").at(0)};
+          commands.push_back(s);
+          calls.push_back("SendCommand " + s.instance);
+          return aws::Command{s.id, r.document_name, "Pending", r.instance_ids, 0};
+        }));
     ON_CALL(*cell.ssm, GetCommandInvocation(_))
         .WillByDefault(Invoke([this](const aws::GetCommandInvocationRequest& r)
                                   -> Result<aws::CommandInvocationDetail> {
@@ -49,7 +50,14 @@ struct FakeSsm {
           d.command_id = r.command_id;
           d.instance_id = r.instance_id;
           Sent& s = Find(r.command_id);
-          d.status = Status(s, true);
+          if (s.reads == 0) {
+            // As SSM answers right after SendCommand, before the invocation exists.
+            ++s.reads;
+            Error e(ErrorCode::kAws, "InvocationDoesNotExist");
+            e.aws_code = "InvocationDoesNotExist";
+            return e;
+          }
+          d.status = Status(s);
           return d;
         }));
     ON_CALL(*cell.ssm, ListCommandInvocations(_))
@@ -63,7 +71,7 @@ struct FakeSsm {
             i.instance_id = s.instance;
             i.document_name = kDocument;
             i.comment = s.comment;
-            i.status = Status(s, false);
+            i.status = Status(s);
             out.invocations.push_back(i);
           }
           return out;
@@ -93,7 +101,8 @@ struct FakeSsm {
             st.missing = 3;
             st.installed = 40;
             for (auto& s : commands) {
-              if (s.instance != id || Status(s, false) != "Success" || s.operation != "Install") continue;
+              if (s.instance != id || Status(s) != "Success" || s.operation != "Install")
+                continue;
               st.missing = 0;
               st.installed = 43;
             }
@@ -101,13 +110,14 @@ struct FakeSsm {
           }
           return out;
         }));
-    ON_CALL(*cell.ec2, CreateImage(_)).WillByDefault(Invoke([this](const aws::CreateImageRequest& r)
-                                                               -> Result<aws::CreateImageResponse> {
-      calls.push_back("CreateImage " + r.instance_id);
-      const std::string id = "ami-backup" + std::to_string(calls.size());
-      fleet.AddImage(id, "available");
-      return aws::CreateImageResponse{id};
-    }));
+    ON_CALL(*cell.ec2, CreateImage(_))
+        .WillByDefault(
+            Invoke([this](const aws::CreateImageRequest& r) -> Result<aws::CreateImageResponse> {
+              calls.push_back("CreateImage " + r.instance_id);
+              const std::string id = "ami-backup" + std::to_string(calls.size());
+              fleet.AddImage(id, "available");
+              return aws::CreateImageResponse{id};
+            }));
   }
 
   Sent& Find(const std::string& id) {
@@ -116,12 +126,9 @@ struct FakeSsm {
     }
     throw std::runtime_error("no command " + id);
   }
-  // InProgress for the first status read, then the instance's final status.
-  std::string Status(Sent& s, bool read) {
-    if (s.reads == 0) {
-      if (read) ++s.reads;
-      return "InProgress";
-    }
+  // InProgress until the first status read, then the instance's final status.
+  std::string Status(const Sent& s) const {
+    if (s.reads == 0) return "InProgress";
     return failing.count(s.instance) ? "Failed" : "Success";
   }
   int SendsTo(const std::string& instance) const {
@@ -185,9 +192,11 @@ class PatchWorkflow : public ::testing::Test {
       if (observe) observe();
       if (o.kind == StepOutcome::Kind::kFinish) break;
       if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
-      wf.set_attempt(o.retry_same_step ? wf.attempt() + 1 : (o.next_step == wf.step() ? wf.attempt() : 0));
+      wf.set_attempt(o.retry_same_step ? wf.attempt() + 1
+                                       : (o.next_step == wf.step() ? wf.attempt() : 0));
       wf.set_step(o.next_step);
-      if (o.kind == StepOutcome::Kind::kWait && !wait_signals_seen.empty() && o.wait_signals.empty()) {
+      if (o.kind == StepOutcome::Kind::kWait && !wait_signals_seen.empty() &&
+          o.wait_signals.empty()) {
         wait_signals_seen.clear();
       }
       for (const auto& s : o.wait_signals) wait_signals_seen.insert(s);
@@ -263,8 +272,9 @@ TEST_F(PatchWorkflow, PatchesALandingZoneInBatchesWithABackupBeforeEachCommand) 
   int batches_done = 0;
   for (const auto& n : notes) batches_done += n.find("/4 done") != std::string::npos ? 1 : 0;
   EXPECT_EQ(batches_done, 4);
-  EXPECT_TRUE(std::any_of(wait_signals_seen.begin(), wait_signals_seen.end(),
-                          [](const std::string& s) { return s.rfind("ssm-command:cmd-", 0) == 0; }));
+  EXPECT_TRUE(
+      std::any_of(wait_signals_seen.begin(), wait_signals_seen.end(),
+                  [](const std::string& s) { return s.rfind("ssm-command:cmd-", 0) == 0; }));
 }
 
 TEST_F(PatchWorkflow, NoNewBatchOnceFailuresExceedMaxErrors) {
@@ -282,7 +292,8 @@ TEST_F(PatchWorkflow, NoNewBatchOnceFailuresExceedMaxErrors) {
   }
   const v1::Action* failed = FinalAction(a.workflow, ids[0]);
   EXPECT_EQ(failed->status(), "failed");
-  EXPECT_NE(failed->detail().find("command cmd-1 ended Failed"), std::string::npos) << failed->detail();
+  EXPECT_NE(failed->detail().find("command cmd-1 ended Failed"), std::string::npos)
+      << failed->detail();
   EXPECT_NE(failed->detail().find("not rolled back: restoring from backup"), std::string::npos);
   EXPECT_EQ(Drained(ids), 0);  // failed instances went back into their groups
 }
@@ -313,6 +324,48 @@ TEST_F(PatchWorkflow, AResumedStepFindsTheCommandInsteadOfSendingItAgain) {
     found_again |= act.detail().find("found after a restart") != std::string::npos;
   }
   EXPECT_TRUE(found_again);
+}
+
+TEST_F(PatchWorkflow, ACommandProgressEventEndsTheWaitWithoutAPoll) {
+  auto ids = LandingZone(2);
+  // Polls ten minutes apart: only the events can make the campaign end sooner.
+  config.mutable_handlers()
+      ->mutable_patch()
+      ->mutable_defaults()
+      ->mutable_poll_interval()
+      ->set_seconds(600);
+  auto a = Admit(Request([](auto& r) {
+    r.set_backup_ami(false);
+    r.set_max_concurrency("100%");
+  }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  const int64_t start = clock.NowMs();
+  std::vector<v1::Event> signals;
+  StepOutcome o;
+  for (int k = 0; k < 200; ++k) {
+    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+    ctx.mutable_signals() = std::move(signals);
+    signals.clear();
+    o = handler->RunStep(wf.step(), ctx);
+    if (o.kind == StepOutcome::Kind::kFinish) break;
+    if (o.kind == StepOutcome::Kind::kWait) {
+      // What the runtime does when an "EC2 Command Status-change Notification" arrives for a
+      // command the step waits on: deliver it and run the step now.
+      for (const auto& key : o.wait_signals) {
+        if (key.rfind("ssm-command:", 0) != 0) continue;
+        v1::Event e;
+        e.mutable_command_progress()->set_command_id(key.substr(12));
+        e.mutable_command_progress()->set_status("Success");
+        signals.push_back(e);
+      }
+      clock.Advance(signals.empty() ? std::min<int64_t>(o.wait_ms, 1000) : 1000);
+    }
+    wf.set_step(o.next_step);
+  }
+  ASSERT_EQ(o.kind, StepOutcome::Kind::kFinish);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_LT(clock.NowMs() - start, 600'000) << "the command wait ended by a poll, not the event";
+  for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1);
 }
 
 TEST_F(PatchWorkflow, ApprovalFromTheRequesterIsIgnoredAndAnotherApproverLetsItStart) {
@@ -383,7 +436,8 @@ TEST_F(PatchWorkflow, DryRunPlansWithoutAnyMutatingCall) {
   EXPECT_TRUE(ssm.calls.empty());
   const v1::Action* plan = FinalAction(a.workflow, ids[0]);
   ASSERT_NE(plan, nullptr);
-  EXPECT_NE(plan->detail().find("batch 1/4: would back it up"), std::string::npos) << plan->detail();
+  EXPECT_NE(plan->detail().find("batch 1/4: would back it up"), std::string::npos)
+      << plan->detail();
   EXPECT_NE(plan->detail().find("drain it from " + tg_a), std::string::npos) << plan->detail();
 }
 
