@@ -91,8 +91,9 @@ std::vector<std::string> ValidateRequest(const v1::PatchRequest& r) {
   if (!r.region().empty() && !IsRegion(r.region())) {
     fail("region", Quoted(r.region()) + " is not a region");
   }
-  if (r.targets().empty())
+  if (r.targets().empty()) {
     fail("targets", "at least one target (instance ids, tags or landing zone)");
+  }
   for (int i = 0; i < r.targets_size(); ++i) {
     const auto& t = r.targets(i);
     const std::string at = fmt::format("targets[{}]", i);
@@ -178,13 +179,15 @@ Result<PatchPlan> ResolvePlan(const v1::PatchRequest& r, const v1::PatchConfig& 
     return ParseShare(own.empty() ? fallback : own, min);
   };
   auto mc = share(r.max_concurrency(), d.max_concurrency(), 1);
-  if (!mc.ok())
+  if (!mc.ok()) {
     return InvalidInput("handlers.patch.defaults.max_concurrency: " + mc.error().message);
+  }
   auto me = share(r.max_errors(), d.max_errors(), 0);
   if (!me.ok()) return InvalidInput("handlers.patch.defaults.max_errors: " + me.error().message);
   auto mu = ParseShare(d.max_unavailable(), 1);
-  if (!mu.ok())
+  if (!mu.ok()) {
     return InvalidInput("handlers.patch.defaults.max_unavailable: " + mu.error().message);
+  }
   p.max_concurrency = *mc;
   p.max_errors = *me;
   p.max_unavailable = *mu;

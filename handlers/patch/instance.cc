@@ -311,8 +311,9 @@ Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
   req.instance_ids = {i.instance_id()};
   req.include_all_instances = true;
   auto r = t.ctx.aws().ec2->DescribeInstanceStatus(req);
-  if (!r.ok())
+  if (!r.ok()) {
     return OnError(t, i, "describe-instance-status", r.error(), t.plan.status_ok_timeout_ms);
+  }
   std::string now = "no status yet";
   for (const auto& s : r->statuses) {
     if (s.instance_id != i.instance_id()) continue;
@@ -334,8 +335,9 @@ Progress Verify(PatchTick& t, v1::PatchInstanceState& i) {
   aws::DescribeInstancePatchStatesRequest req;
   req.instance_ids = {i.instance_id()};
   auto r = t.ctx.aws().ssm->DescribeInstancePatchStates(req);
-  if (!r.ok())
+  if (!r.ok()) {
     return OnError(t, i, "describe-instance-patch-states", r.error(), t.plan.status_ok_timeout_ms);
+  }
   for (const auto& s : r->states) {
     if (s.instance_id != i.instance_id()) continue;
     i.set_has_after(true);
@@ -373,8 +375,9 @@ Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
     auto h =
         t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
-    if (!h.ok())
+    if (!h.ok()) {
       return OnError(t, i, "describe-target-health", h.error(), t.plan.status_ok_timeout_ms);
+    }
     std::string state = "not registered";
     for (const auto& d : h->descriptions) {
       if (d.target.id != i.instance_id()) continue;

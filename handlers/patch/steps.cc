@@ -108,8 +108,9 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
   }
   if (t.ctx.dry_run()) return DryRunPlan(t);
   for (const auto& i : t.state.instances()) {
-    if (i.outcome() == kSkipped)
+    if (i.outcome() == kSkipped) {
       t.Record(Resource(i.instance_id()), "eligibility", kSkipped, i.detail());
+    }
   }
   bool any = false;
   for (const auto& i : t.state.instances()) any |= i.outcome().empty();
@@ -165,6 +166,22 @@ StepOutcome GateStep(PatchTick& t) {
   return WithTick(o, t);
 }
 
+// Outside the request's maintenance window: a wait for its next opening (said once), else none.
+std::optional<StepOutcome> WaitForWindow(PatchTick& t, const char* step, const std::string& what) {
+  if (!t.request.has_maintenance_window()) return std::nullopt;
+  const Window w = *ParseWindow(t.request.maintenance_window());  // checked at admission
+  if (InsideWindow(w, t.now_ms)) {
+    t.state.set_window_waiting(false);
+    return std::nullopt;
+  }
+  const int64_t opens = NextOpening(w, t.now_ms);
+  StepOutcome o = StepOutcome::Wait(step, opens - t.now_ms);
+  if (t.state.window_waiting()) return o;
+  t.state.set_window_waiting(true);
+  return Progressing(o, fmt::format("outside the maintenance window: {} waits {}s for it to open",
+                                    what, (opens - t.now_ms) / 1000));
+}
+
 // ---- start-stopped ---------------------------------------------------------------------------
 
 StepOutcome StartStoppedStep(PatchTick& t) {
@@ -173,6 +190,9 @@ StepOutcome StartStoppedStep(PatchTick& t) {
     if (i.phase() == kPhaseStart) starting.push_back(&i);
   }
   if (!starting.empty()) {
+    if (auto wait = WaitForWindow(t, kStepStartStopped, "starting the stopped instances")) {
+      return *wait;
+    }
     std::vector<std::string> unsent;
     for (auto* i : starting) {
       if (!i->started_by_us()) unsent.push_back(i->instance_id());
@@ -271,22 +291,10 @@ std::optional<StepOutcome> NextBatch(PatchTick& t) {
     return Progressing(StepOutcome::Next(kStepReport),
                        s.stopped_reason().empty() ? "every batch done" : s.stopped_reason());
   }
-  if (t.request.has_maintenance_window()) {
-    const Window w = *ParseWindow(t.request.maintenance_window());  // checked at admission
-    if (!InsideWindow(w, t.now_ms)) {
-      const int64_t opens = NextOpening(w, t.now_ms);
-      StepOutcome o = StepOutcome::Wait(kStepPatch, opens - t.now_ms);
-      if (!s.window_waiting()) {
-        s.set_window_waiting(true);
-        return Progressing(
-            o, fmt::format("outside the maintenance window: batch {}/{} waits {}s "
-                           "for the window to open",
-                           s.current_batch() + 2, s.batches(), (opens - t.now_ms) / 1000));
-      }
-      return o;
-    }
+  if (auto wait = WaitForWindow(t, kStepPatch,
+                                fmt::format("batch {}/{}", s.current_batch() + 2, s.batches()))) {
+    return wait;
   }
-  s.set_window_waiting(false);
   s.set_current_batch(s.current_batch() + 1);
   std::vector<std::string> ids;
   for (const auto& i : s.instances()) {
@@ -316,8 +324,9 @@ StepOutcome PatchStep(PatchTick& t) {
       break;
     }
   }
-  if (checkpoint || BatchDone(s, s.current_batch()))
+  if (checkpoint || BatchDone(s, s.current_batch())) {
     return WithTick(StepOutcome::Next(kStepPatch), t);
+  }
   const int64_t wake = t.next_wake_ms > 0 ? std::max<int64_t>(t.next_wake_ms - t.now_ms, 1)
                                           : t.plan.poll_interval_ms;
   return WithTick(
