@@ -10,10 +10,13 @@ https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.
 https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-aws-runpatchbaseline.html
 (Operation, RebootOption)."""
 
+import http.server
 import json
 import os
 import sys
+import threading
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -246,11 +249,30 @@ def test_a_landing_zone_is_patched_in_batches_within_its_budgets(world, fleet):
     assert "Publish" in names and "PutMetricData" in names, names
 
 
+class _HealthEndpoint(http.server.BaseHTTPRequestHandler):
+    """The application's health check: answers 200 and records which instance was asked for."""
+    seen = []
+
+    def do_GET(self):  # noqa: N802 (the http.server API)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        _HealthEndpoint.seen.append(query.get("instance", [""])[0])
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
 def test_approval_waits_and_the_requesters_own_approval_does_not_count(world, fleet):
     moto, results = world["moto"], world["results"]
     ec2 = moto.client("ec2")
     ids = _run(ec2, fleet["subnet"], fleet["image"], {"Environment": "approve"}, 2)
-    req = request("approve", approval_required=True, backup_ami=False)
+    server = http.server.HTTPServer(("127.0.0.1", 0), _HealthEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    health = {"url": f"http://127.0.0.1:{server.server_port}/health?instance={{instance_id}}",
+              "expect_status": 200, "timeout": "2s", "retries": 1}
+    req = request("approve", approval_required=True, backup_ami=False, health_check=health)
     rid = req["patch_request"]["request_id"]
     world["send"](req)
 
@@ -271,8 +293,11 @@ def test_approval_waits_and_the_requesters_own_approval_does_not_count(world, fl
     assert not _mutations(_calls(moto), ids), "patched on the requester's own approval"
     world["send"]({"approval": {**signal, "approver": "bob"}})
     r = results.wait_final(rid, timeout=120)
+    server.shutdown()
     assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
     assert sorted(i for a, i in _mutations(_calls(moto), ids) if a == "SendCommand") == sorted(ids)
+    # The HTTP health check ran for each patched instance, its id in the URL.
+    assert sorted(_HealthEndpoint.seen) == sorted(ids), _HealthEndpoint.seen
 
 
 def test_outside_its_window_a_request_waits_and_a_cancel_ends_it(world, fleet):

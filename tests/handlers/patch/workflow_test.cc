@@ -101,8 +101,7 @@ struct FakeSsm {
             st.missing = 3;
             st.installed = 40;
             for (auto& s : commands) {
-              if (s.instance != id || Status(s) != "Success" || s.operation != "Install")
-                continue;
+              if (s.instance != id || Status(s) != "Success" || s.operation != "Install") continue;
               st.missing = 0;
               st.installed = 43;
             }
@@ -296,6 +295,21 @@ TEST_F(PatchWorkflow, NoNewBatchOnceFailuresExceedMaxErrors) {
       << failed->detail();
   EXPECT_NE(failed->detail().find("not rolled back: restoring from backup"), std::string::npos);
   EXPECT_EQ(Drained(ids), 0);  // failed instances went back into their groups
+}
+
+TEST_F(PatchWorkflow, RollbackPolicyAbortStopsNewBatchesAtTheFirstFailure) {
+  auto ids = LandingZone(8);
+  ssm.failing = {ids[1]};
+  auto a = Admit(Request([](auto& r) {
+    r.set_max_errors("5");
+    r.set_rollback_policy("abort");
+  }));
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  EXPECT_NE(o.reason.find("rollback_policy abort: " + ids[1] + " failed"), std::string::npos)
+      << o.reason;
+  EXPECT_EQ(ssm.SendsTo(ids[0]) + ssm.SendsTo(ids[1]), 2);  // the first batch finished
+  for (int k = 2; k < 8; ++k) EXPECT_EQ(ssm.SendsTo(ids[k]), 0) << k;
 }
 
 TEST_F(PatchWorkflow, AResumedStepFindsTheCommandInsteadOfSendingItAgain) {
