@@ -72,6 +72,33 @@ aws::TargetsRequest Targets(const v1::PatchTargetGroup& tg, const std::string& i
   return TargetsOf(tg.arn(), tg.port(), instance);
 }
 
+// The instance's state in the group as the load balancer reports it, or "not registered".
+Result<std::string> StateIn(PatchTick& t, const v1::PatchTargetGroup& tg, const std::string& id) {
+  auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, id).targets});
+  if (!h.ok()) return h.error();
+  for (const auto& d : h->descriptions) {
+    if (d.target.id != id) continue;
+    // A group no load balancer uses reports its targets unused: nothing to wait for.
+    return d.state == "unused" && d.reason == "Target.NotInUse" ? std::string("healthy") : d.state;
+  }
+  return std::string("not registered");
+}
+
+// Registers the instance in each of its groups again (`into`), or deregisters it, recording
+// each call.
+Status ChangeMembership(PatchTick& t, const v1::PatchInstanceState& i, bool into) {
+  auto& elb = *t.ctx.aws().elbv2;
+  for (const auto& tg : i.target_groups()) {
+    const auto req = Targets(tg, i.instance_id());
+    auto r = into ? elb.RegisterTargets(req) : elb.DeregisterTargets(req);
+    if (!r.ok()) return r.error();
+    t.Record(Resource(i.instance_id()), into ? "register-targets" : "deregister-targets",
+             "succeeded", tg.arn());
+    t.actions.back().set_aws_request_id(r->request_id);
+  }
+  return Ok{};
+}
+
 // ---- backup ----------------------------------------------------------------------------------
 
 Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
@@ -170,25 +197,20 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
   }
   // Marked before the calls: a crash in between re-registers rather than forgets.
   i.set_deregistered(true);
-  for (const auto& tg : i.target_groups()) {
-    auto r = t.ctx.aws().elbv2->DeregisterTargets(Targets(tg, i.instance_id()));
-    if (!r.ok()) return OnError(t, i, "deregister-targets", r.error(), t.plan.drain_timeout_ms);
-    t.Record(Resource(i.instance_id()), "deregister-targets", "succeeded", tg.arn(), nullptr);
-    t.actions.back().set_aws_request_id(r->request_id);
+  if (Status s = ChangeMembership(t, i, false); !s.ok()) {
+    return OnError(t, i, "deregister-targets", s.error(), t.plan.drain_timeout_ms);
   }
   return Enter(t, i, kDraining, Progress::kCheckpoint);
 }
 
 Progress Draining(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
-    auto h =
-        t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
-    if (!h.ok()) return OnError(t, i, "describe-target-health", h.error(), t.plan.drain_timeout_ms);
-    for (const auto& d : h->descriptions) {
-      if (d.target.id == i.instance_id() && d.state == "draining" &&
-          !TimedOut(t, i, t.plan.drain_timeout_ms)) {
-        return WaitFor(t, i, "connection draining in " + tg.arn());
-      }
+    auto state = StateIn(t, tg, i.instance_id());
+    if (!state.ok()) {
+      return OnError(t, i, "describe-target-health", state.error(), t.plan.drain_timeout_ms);
+    }
+    if (*state == "draining" && !TimedOut(t, i, t.plan.drain_timeout_ms)) {
+      return WaitFor(t, i, "connection draining in " + tg.arn());
     }
   }
   return Enter(t, i, kCommand, Progress::kContinue);
@@ -362,28 +384,19 @@ Progress Verify(PatchTick& t, v1::PatchInstanceState& i) {
 // ---- back into service -----------------------------------------------------------------------
 
 Progress Register(PatchTick& t, v1::PatchInstanceState& i) {
-  for (const auto& tg : i.target_groups()) {
-    auto r = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, i.instance_id()));
-    if (!r.ok()) return OnError(t, i, "register-targets", r.error(), t.plan.status_ok_timeout_ms);
-    t.Record(Resource(i.instance_id()), "register-targets", "succeeded", tg.arn());
-    t.actions.back().set_aws_request_id(r->request_id);
+  if (Status s = ChangeMembership(t, i, true); !s.ok()) {
+    return OnError(t, i, "register-targets", s.error(), t.plan.status_ok_timeout_ms);
   }
   return Enter(t, i, kHealthyWait, Progress::kCheckpoint);
 }
 
 Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
-    auto h =
-        t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, i.instance_id()).targets});
-    if (!h.ok()) {
-      return OnError(t, i, "describe-target-health", h.error(), t.plan.status_ok_timeout_ms);
+    auto read = StateIn(t, tg, i.instance_id());
+    if (!read.ok()) {
+      return OnError(t, i, "describe-target-health", read.error(), t.plan.status_ok_timeout_ms);
     }
-    std::string state = "not registered";
-    for (const auto& d : h->descriptions) {
-      if (d.target.id != i.instance_id()) continue;
-      // A group no load balancer uses reports its targets unused: nothing to wait for.
-      state = d.state == "unused" && d.reason == "Target.NotInUse" ? "healthy" : d.state;
-    }
+    const std::string& state = *read;
     if (state == "healthy") continue;
     if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
       i.set_deregistered(false);
