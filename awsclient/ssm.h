@@ -97,6 +97,7 @@ struct CommandInvocation {
   std::string status;
   std::string status_details;
   std::string document_name;
+  std::string comment;  // the SendCommand's Comment
   int64_t requested_ms = 0;
   std::vector<CommandPluginResult> plugins;  // with details = true
 };

@@ -136,6 +136,7 @@ class SsmJsonClient final : public Ssm {
             i.status = x.Str(*n, "Status");
             i.status_details = x.Str(*n, "StatusDetails");
             i.document_name = x.Str(*n, "DocumentName");
+            i.comment = x.Str(*n, "Comment");
             i.requested_ms = x.EpochMs(*n, "RequestedDateTime");
             for (const json* p : x.Objects(*n, "CommandPlugins")) {
               i.plugins.push_back({x.Str(*p, "Name"), x.Str(*p, "Status"),

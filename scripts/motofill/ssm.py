@@ -4,6 +4,10 @@ Test hooks (instance tags, set with CreateTags):
 - fk-test:ssm-unmanaged=true     the instance is not an SSM managed instance
 - fk-test:ssm-command-status=X   commands on the instance end with status X (e.g. Failed)
 - fk-test:patch-missing=N        patches a Scan reports missing (default 0)
+- fk-test:patch-scanned-missing=N before any patch command, the instance reports an earlier Scan
+                                 that found N missing (without it: no patch state yet)
+- fk-test:ssm-ping=X             a running instance's PingStatus (e.g. ConnectionLost: the agent
+                                 stopped answering), instead of Online
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from .core import TIMERS, ClientError, add_action, ec2_tags, state_delay, wrap_m
 UNMANAGED_TAG = "fk-test:ssm-unmanaged"
 COMMAND_STATUS_TAG = "fk-test:ssm-command-status"
 PATCH_MISSING_TAG = "fk-test:patch-missing"
+PING_TAG = "fk-test:ssm-ping"
+SCANNED_TAG = "fk-test:patch-scanned-missing"
 INSTALLED_BASE = 40
 
 
@@ -177,7 +183,8 @@ def _install_describe_instance_information() -> None:
                 continue
             if tags.get(UNMANAGED_TAG, "").lower() == "true":
                 continue
-            ping = "Online" if instance.state == "running" else "ConnectionLost"
+            ping = (tags.get(PING_TAG, "Online") if instance.state == "running"
+                    else "ConnectionLost")
             item = {
                 "InstanceId": instance.id,
                 "PingStatus": ping,
@@ -225,7 +232,30 @@ def _install_describe_instance_information() -> None:
 # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstancePatchStates.html
 # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_InstancePatchState.html
 # The state comes from the instance's last finished AWS-RunPatchBaseline command: Install leaves
-# nothing missing; Scan reports the instance's fk-test:patch-missing count.
+# nothing missing; Scan reports the instance's fk-test:patch-missing count. Before any command, an
+# instance tagged fk-test:patch-scanned-missing reports an earlier Scan; one without has no state.
+
+def _patch_state(instance_id: str, operation: str, reboot_option: str, installed: int,
+                 missing: int, failed: int, start: Any, end: Any) -> dict[str, Any]:
+    return {
+        "InstanceId": instance_id,
+        "PatchGroup": "",
+        "BaselineId": "pb-0c10e65780fc35b47",
+        "OwnerInformation": "",
+        "InstalledCount": installed,
+        "InstalledOtherCount": 0,
+        "InstalledPendingRebootCount": 0,
+        "InstalledRejectedCount": 0,
+        "MissingCount": missing,
+        "FailedCount": failed,
+        "UnreportedNotApplicableCount": 0,
+        "NotApplicableCount": 0,
+        "OperationStartTime": start,
+        "OperationEndTime": end,
+        "Operation": operation,
+        "RebootOption": reboot_option,
+    }
+
 
 def _install_describe_instance_patch_states() -> None:
     def describe_instance_patch_states(self: SimpleSystemManagerResponse) -> ActionResult:
@@ -243,11 +273,17 @@ def _install_describe_instance_patch_states() -> None:
                     if (invocation["InstanceId"] == instance_id
                             and invocation["Status"] not in ("Pending", "InProgress")):
                         last = (command, invocation)
+            instance = backend.get_instance_by_id(instance_id)
             if last is None:
+                # No patch command yet: an instance tagged as scanned earlier reports that scan.
+                if instance is not None and SCANNED_TAG in _tags(instance):
+                    states.append(_patch_state(instance_id, "Scan", "NoReboot", INSTALLED_BASE,
+                                               int(_tags(instance)[SCANNED_TAG]), 0,
+                                               utcnow() - timedelta(days=1),
+                                               utcnow() - timedelta(days=1) + timedelta(minutes=1)))
                 continue
             command, invocation = last
             operation = (command.parameters.get("Operation") or ["Scan"])[0]
-            instance = backend.get_instance_by_id(instance_id)
             missing = int(_tags(instance).get(PATCH_MISSING_TAG, "0")) if instance else 0
             failed = 0 if invocation["Status"] == "Success" else 1
             if operation == "Install" and not failed:
@@ -256,25 +292,11 @@ def _install_describe_instance_patch_states() -> None:
                            if c.document_name == "AWS-RunPatchBaseline"
                            and (c.parameters.get("Operation") or ["Scan"])[0] == "Install")
             finished = command.fk_finished_at or utcnow()
-            states.append({
-                "InstanceId": instance_id,
-                "PatchGroup": "",
-                "BaselineId": "pb-0c10e65780fc35b47",
-                "OwnerInformation": "",
-                "InstalledCount": INSTALLED_BASE + installs,
-                "InstalledOtherCount": 0,
-                "InstalledPendingRebootCount": 0,
-                "InstalledRejectedCount": 0,
-                "MissingCount": missing,
-                "FailedCount": failed,
-                "UnreportedNotApplicableCount": 0,
-                "NotApplicableCount": 0,
-                "OperationStartTime": command.requested_date_time,
-                "OperationEndTime": max(finished, command.requested_date_time
-                                        + timedelta(milliseconds=1)),
-                "Operation": operation,
-                "RebootOption": (command.parameters.get("RebootOption") or ["RebootIfNeeded"])[0],
-            })
+            states.append(_patch_state(
+                instance_id, operation,
+                (command.parameters.get("RebootOption") or ["RebootIfNeeded"])[0],
+                INSTALLED_BASE + installs, missing, failed, command.requested_date_time,
+                max(finished, command.requested_date_time + timedelta(milliseconds=1))))
         return ActionResult({"InstancePatchStates": states})
 
     add_action(SimpleSystemManagerResponse, "describe_instance_patch_states",

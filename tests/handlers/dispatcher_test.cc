@@ -16,6 +16,7 @@ v1::Event EventOf(const std::string& kind) {
   if (kind == "cancel") e.mutable_cancel()->set_workflow_id("111122223333/us-east-1/patch-1");
   if (kind == "command_progress") e.mutable_command_progress()->set_command_id("c-1");
   if (kind == "patch_request") e.mutable_patch_request()->set_request_id("r-1");
+  if (kind == "ecs_command") e.mutable_ecs_command();
   if (kind == "parameter_delete") {
     e.mutable_parameter_change()->set_name("/ami/x");
     e.mutable_parameter_change()->set_operation("Delete");
@@ -53,10 +54,10 @@ TEST(Dispatcher, AKindWithoutABuiltHandlerIsRejectedNamingKindAndHandler) {
   v1::WorkerConfig config;
   ManualClock clock;
   Dispatcher d(config, clock);
-  auto r = d.Route(EventOf("patch_request"), false);
+  auto r = d.Route(EventOf("ecs_command"), false);
   EXPECT_EQ(r.status, v1::Result::REJECTED);
   EXPECT_EQ(r.reason,
-            "no enabled handler for patch_request events: handler patch is not implemented in "
+            "no enabled handler for ecs_command events: handler ecs is not implemented in "
             "this version");
   v1::Event nothing;
   nothing.set_id("empty");

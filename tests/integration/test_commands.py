@@ -86,6 +86,7 @@ def lines(result):
 
 HEALING_ONLY = """handlers:
   ami_rollout: {enabled: false}
+  patch: {enabled: false}
   self_healing:
     rules:
       - {name: scale, match: {alarm_name: "*HighCPU*"}, action: {type: scale_out, by: 1}}

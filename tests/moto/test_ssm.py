@@ -87,3 +87,16 @@ def test_patch_states_follow_run_patch_baseline(aws):
     assert {(s["Operation"], s["MissingCount"]) for s in states} == {("Install", 0)}
     assert states[0]["InstalledCount"] > installed_before
     assert all(s["OperationEndTime"] > s["OperationStartTime"] for s in states)
+
+
+def test_an_earlier_scan_and_a_lost_agent_are_test_hooks(aws):
+    scanned, lost = launch(aws, 2, {"fk-test:patch-scanned-missing": "4"})
+    aws("ec2").create_tags(Resources=[lost], Tags=[{"Key": "fk-test:ssm-ping",
+                                                    "Value": "ConnectionLost"}])
+    ssm = aws("ssm")
+    [state] = [s for s in ssm.describe_instance_patch_states(InstanceIds=[scanned])[
+        "InstancePatchStates"]]
+    assert (state["Operation"], state["MissingCount"]) == ("Scan", 4)
+    pings = {i["InstanceId"]: i["PingStatus"] for i in ssm.describe_instance_information(
+        Filters=[{"Key": "InstanceIds", "Values": [scanned, lost]}])["InstanceInformationList"]}
+    assert pings == {scanned: "Online", lost: "ConnectionLost"}

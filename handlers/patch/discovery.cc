@@ -1,0 +1,214 @@
+#include "handlers/patch/discovery.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "awsclient/clients.h"
+#include "awsclient/pagination.h"
+
+namespace fleetkeeper::handlers::patch {
+namespace {
+
+// SSM takes at most 50 instance ids per filter and per DescribeInstancePatchStates call.
+constexpr size_t kSsmIdsPerCall = 50;
+
+std::vector<std::vector<std::string>> Chunks(const std::vector<std::string>& ids, size_t n) {
+  std::vector<std::vector<std::string>> out;
+  for (size_t at = 0; at < ids.size(); at += n) {
+    out.emplace_back(ids.begin() + static_cast<long>(at),
+                     ids.begin() + static_cast<long>(std::min(ids.size(), at + n)));
+  }
+  return out;
+}
+
+// The DescribeInstances requests one target stands for.
+std::vector<aws::DescribeInstancesRequest> RequestsOf(const v1::PatchTarget& target) {
+  std::vector<aws::DescribeInstancesRequest> out;
+  aws::Filters filters;
+  for (const auto& [key, value] : target.tags()) filters["tag:" + key] = {value};
+  if (!target.landing_zone().empty()) filters["tag:Environment"] = {target.landing_zone()};
+  if (!target.instance_ids().empty()) {
+    // Ids and filters together: the instances with those ids that also match.
+    for (size_t at = 0; at < static_cast<size_t>(target.instance_ids_size()); at += 1000) {
+      aws::DescribeInstancesRequest r;
+      for (size_t k = at; k < std::min<size_t>(target.instance_ids_size(), at + 1000); ++k) {
+        r.instance_ids.push_back(target.instance_ids(static_cast<int>(k)));
+      }
+      r.filters = filters;
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  aws::DescribeInstancesRequest r;
+  r.filters = std::move(filters);
+  r.max_results = 1000;
+  out.push_back(std::move(r));
+  return out;
+}
+
+v1::PatchInstanceState* Find(v1::PatchWorkflowState& s, const std::string& id) {
+  for (auto& i : *s.mutable_instances()) {
+    if (i.instance_id() == id) return &i;
+  }
+  return nullptr;
+}
+
+Status ReadTargetGroups(PatchTick& t, const std::vector<std::string>& ids) {
+  std::set<std::string> wanted(ids.begin(), ids.end());
+  auto& elb = *t.ctx.aws().elbv2;
+  return aws::ForEachPage(
+      aws::DescribeTargetGroupsRequest{},
+      [&](const auto& page_request) { return elb.DescribeTargetGroups(page_request); },
+      [&](auto& page) -> Status {
+        for (const auto& tg : page.target_groups) {
+          if (!tg.target_type.empty() && tg.target_type != "instance") continue;
+          auto health = elb.DescribeTargetHealth({tg.arn, {}});
+          if (!health.ok()) return health.error();
+          const int size = static_cast<int>(health->descriptions.size());
+          for (const auto& h : health->descriptions) {
+            if (!wanted.count(h.target.id)) continue;
+            auto* m = Find(t.state, h.target.id)->add_target_groups();
+            m->set_arn(tg.arn);
+            m->set_port(h.target.port.value_or(0));
+            m->set_size(size);
+          }
+        }
+        return Ok{};
+      });
+}
+
+}  // namespace
+
+void Skip(v1::PatchInstanceState& i, const std::string& why) {
+  i.set_phase(kPhaseDone);
+  i.set_outcome(kSkipped);
+  i.set_detail(why);
+  i.set_batch(-1);
+}
+
+Status Discover(PatchTick& t) {
+  std::map<std::string, aws::Instance> found;
+  for (const auto& target : t.request.targets()) {
+    for (auto& req : RequestsOf(target)) {
+      Status s = aws::ForEachPage(
+          std::move(req), [&](const auto& r) { return t.ctx.aws().ec2->DescribeInstances(r); },
+          [&](auto& page) -> Status {
+            for (auto& i : page.instances) found.emplace(i.id, std::move(i));
+            return Ok{};
+          });
+      if (!s.ok()) return s;
+    }
+  }
+  t.state.clear_instances();
+  t.state.set_discovered(static_cast<int>(found.size()));
+  std::vector<std::string> running;
+  for (const auto& [id, inst] : found) {
+    auto* i = t.state.add_instances();
+    i->set_instance_id(id);
+    i->set_initial_state(inst.state.name);
+    i->set_private_ip(inst.private_ip);
+    i->set_phase(kPhasePending);
+    i->set_batch(-1);
+    // Deterministic per request and instance: a re-run finds the image it made by this name.
+    i->set_backup_name(
+        fmt::format("fleetkeeper-patch-{}-{}", t.request.request_id().substr(0, 64), id));
+    const std::string& state = inst.state.name;
+    if (state == "running") {
+      running.push_back(id);
+    } else if (state == "stopped" && t.plan.start_stopped) {
+      i->set_phase(kPhaseStart);
+    } else if (state == "stopped") {
+      Skip(*i, "stopped, and start_stopped is not set");
+    } else if (state == "terminated" || state == "shutting-down") {
+      Skip(*i, state);
+    } else {
+      Skip(*i, state + ": neither running nor stopped");
+    }
+  }
+  auto waiting = CheckSsmOnline(t, running, false);
+  if (!waiting.ok()) return waiting.error();
+  std::vector<std::string> eligible;
+  for (const auto& i : t.state.instances()) {
+    if (i.phase() != kPhaseDone) eligible.push_back(i.instance_id());
+  }
+  if (eligible.empty()) return Ok{};
+  if (Status s = ReadTargetGroups(t, eligible); !s.ok()) return s;
+  std::vector<std::string> ready;
+  for (const auto& i : t.state.instances()) {
+    if (i.phase() == kPhasePending) ready.push_back(i.instance_id());
+  }
+  return ReadPatchStatesBefore(t, ready);
+}
+
+Result<std::vector<std::string>> CheckSsmOnline(PatchTick& t, const std::vector<std::string>& ids,
+                                                bool wait) {
+  std::map<std::string, std::string> ping;
+  for (const auto& chunk : Chunks(ids, kSsmIdsPerCall)) {
+    aws::DescribeInstanceInformationRequest req;
+    req.filters = {{"InstanceIds", chunk}};
+    Status s = aws::ForEachPage(
+        std::move(req),
+        [&](const auto& r) { return t.ctx.aws().ssm->DescribeInstanceInformation(r); },
+        [&](auto& page) -> Status {
+          for (const auto& info : page.instances) ping[info.instance_id] = info.ping_status;
+          return Ok{};
+        });
+    if (!s.ok()) return s.error();
+  }
+  std::vector<std::string> pending;
+  for (const auto& id : ids) {
+    auto* i = Find(t.state, id);
+    auto it = ping.find(id);
+    if (it != ping.end() && it->second == "Online") continue;
+    if (wait) {
+      pending.push_back(id);
+      continue;
+    }
+    Skip(*i, it == ping.end() ? "not an SSM managed instance (DescribeInstanceInformation)"
+                              : "SSM agent " + it->second + ", not Online");
+  }
+  return pending;
+}
+
+Status ReadPatchStatesBefore(PatchTick& t, const std::vector<std::string>& ids) {
+  for (const auto& chunk : Chunks(ids, kSsmIdsPerCall)) {
+    aws::DescribeInstancePatchStatesRequest req;
+    req.instance_ids = chunk;
+    Status s = aws::ForEachPage(
+        std::move(req),
+        [&](const auto& r) { return t.ctx.aws().ssm->DescribeInstancePatchStates(r); },
+        [&](auto& page) -> Status {
+          for (const auto& st : page.states) {
+            auto* i = Find(t.state, st.instance_id);
+            if (i == nullptr) continue;
+            i->set_has_before(true);
+            i->set_missing_before(st.missing);
+            i->set_failed_before(st.failed);
+            i->set_installed_before(st.installed);
+          }
+          return Ok{};
+        });
+    if (!s.ok()) return s;
+  }
+  return Ok{};
+}
+
+void AssignBatches(v1::PatchWorkflowState& state, const PatchPlan& plan) {
+  int eligible = 0;
+  for (const auto& i : state.instances()) eligible += i.phase() == kPhasePending ? 1 : 0;
+  const int size = static_cast<int>(std::max<int64_t>(1, plan.max_concurrency.Of(eligible)));
+  state.set_batch_size(size);
+  int n = 0;
+  for (auto& i : *state.mutable_instances()) {
+    if (i.phase() != kPhasePending) continue;
+    i.set_batch(n / size);
+    ++n;
+  }
+  state.set_batches((n + size - 1) / size);
+  state.set_current_batch(-1);
+  state.set_max_errors(static_cast<int>(plan.max_errors.percent ? plan.max_errors.Of(eligible)
+                                                                : plan.max_errors.value));
+}
+
+}  // namespace fleetkeeper::handlers::patch

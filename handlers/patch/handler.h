@@ -1,0 +1,38 @@
+// Patch request -> rolling patch workflow (DESIGN.md "Handlers"): a native or EventBridge
+// `PatchRequest`, validated and authorized at admission, becomes a durable workflow that
+// discovers the instances, waits for its gates and patches them in batches (steps.h).
+#pragma once
+
+#include <memory>
+
+#include "fleetkeeper/v1/patch.pb.h"
+#include "handlers/factory.h"
+#include "handlers/workflow.h"
+
+namespace fleetkeeper::handlers::patch {
+
+class PatchHandler final : public WorkflowHandler {
+ public:
+  // Captures handlers.patch and commands of `config` (defaults filled in by the loader).
+  explicit PatchHandler(const v1::WorkerConfig& config);
+
+  std::string_view name() const override;
+  // REJECTED, naming the field or the rule, for an invalid request, an account or role that
+  // `commands` does not allow, or targets in more than one cell (fan-out is not built yet);
+  // otherwise a workflow whose first step discovers the instances.
+  Admission Admit(const v1::Event& event, const AdmissionContext& context) override;
+  StepOutcome RunStep(const std::string& step, StepContext& context) override;
+  bool StepMutates(const std::string& step) const override;
+  // The instances the campaign patches: two workflows never patch one instance at once.
+  std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+
+ private:
+  v1::PatchConfig config_;
+  v1::CommandsConfig commands_;
+  StepTable steps_;
+};
+
+// The registry's entry (handlers/factory.h).
+const HandlerFactory& Factory();
+
+}  // namespace fleetkeeper::handlers::patch

@@ -1,0 +1,502 @@
+#include "handlers/patch/instance.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "awsclient/clients.h"
+#include "awsclient/http.h"
+#include "handlers/target_health.h"
+
+namespace fleetkeeper::handlers::patch {
+namespace {
+
+constexpr char kBackup[] = "backup";
+constexpr char kBackupWait[] = "backup-wait";
+constexpr char kDrain[] = "drain";
+constexpr char kDraining[] = "draining";
+constexpr char kCommand[] = "command";
+constexpr char kCommandWait[] = "command-wait";
+constexpr char kStatusOk[] = "status-ok";
+constexpr char kVerify[] = "verify";
+constexpr char kRegister[] = "register";
+constexpr char kHealthyWait[] = "healthy-wait";
+constexpr char kHealthCheck[] = "health-check";
+
+Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progress p) {
+  i.set_phase(phase);
+  i.set_phase_started_ms(t.now_ms);
+  i.set_next_poll_ms(0);
+  return p;
+}
+
+// Waits for the next poll of this instance; `what` goes into its detail. A failed instance on its
+// way back into service keeps its failure as its detail.
+Progress WaitFor(PatchTick& t, v1::PatchInstanceState& i, const std::string& what) {
+  if (i.outcome().empty()) i.set_detail("waiting: " + what);
+  i.set_next_poll_ms(t.now_ms + t.plan.poll_interval_ms);
+  t.WakeAt(i.next_poll_ms());
+  return Progress::kWait;
+}
+
+bool TimedOut(const PatchTick& t, const v1::PatchInstanceState& i, int64_t timeout_ms) {
+  return t.now_ms - i.phase_started_ms() >= timeout_ms;
+}
+
+Progress Finish(PatchTick& t, v1::PatchInstanceState& i) {
+  if (i.outcome().empty()) i.set_outcome(kPatched);
+  i.set_finished_ms(t.now_ms);
+  i.set_phase(kPhaseDone);
+  return Progress::kDone;
+}
+
+// A failure: before the drain nothing is to be undone; after it, the instance goes back into
+// its target groups.
+Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
+  FailInstance(t, i, why);
+  if (i.deregistered()) return Enter(t, i, kRegister, Progress::kContinue);
+  return Finish(t, i);
+}
+
+// An AWS error: retriable ones are tried again at the next poll (within the phase's timeout).
+Progress OnError(PatchTick& t, v1::PatchInstanceState& i, const std::string& call, const Error& e,
+                 int64_t timeout_ms) {
+  if (e.retriable && !TimedOut(t, i, timeout_ms)) {
+    return WaitFor(t, i, fmt::format("{} failed ({}), trying again", call, e.ToString()));
+  }
+  t.Record(Resource(i.instance_id()), call, kFailed, e.message, &e);
+  return Fail(t, i, fmt::format("{}: {}", call, e.ToString()));
+}
+
+aws::TargetsRequest Targets(const v1::PatchTargetGroup& tg, const std::string& instance) {
+  return TargetsOf(tg.arn(), tg.port(), instance);
+}
+
+// The instance's state in the group as the load balancer reports it, or "not registered".
+Result<std::string> StateIn(PatchTick& t, const v1::PatchTargetGroup& tg, const std::string& id) {
+  auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, id).targets});
+  if (!h.ok()) return h.error();
+  for (const auto& d : h->descriptions) {
+    if (d.target.id != id) continue;
+    // A group no load balancer uses reports its targets unused: nothing to wait for.
+    return d.state == "unused" && d.reason == "Target.NotInUse" ? std::string("healthy") : d.state;
+  }
+  return std::string("not registered");
+}
+
+// Registers the instance in each of its groups again (`into`), or deregisters it, recording
+// each call.
+Status ChangeMembership(PatchTick& t, const v1::PatchInstanceState& i, bool into) {
+  auto& elb = *t.ctx.aws().elbv2;
+  for (const auto& tg : i.target_groups()) {
+    const auto req = Targets(tg, i.instance_id());
+    auto r = into ? elb.RegisterTargets(req) : elb.DeregisterTargets(req);
+    if (!r.ok()) return r.error();
+    t.Record(Resource(i.instance_id()), into ? "register-targets" : "deregister-targets",
+             "succeeded", tg.arn());
+    t.actions.back().set_aws_request_id(r->request_id);
+  }
+  return Ok{};
+}
+
+// ---- backup ----------------------------------------------------------------------------------
+
+Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
+  if (i.started_ms() == 0) i.set_started_ms(t.now_ms);
+  auto& ec2 = *t.ctx.aws().ec2;
+  // A run that crashed after CreateImage finds its image by the name it gave it.
+  aws::DescribeImagesRequest find;
+  find.owners = {"self"};
+  find.filters = {{"name", {i.backup_name()}}};
+  auto found = ec2.DescribeImages(find);
+  if (!found.ok()) return OnError(t, i, "describe-images", found.error(), t.plan.backup_timeout_ms);
+  if (!found->images.empty()) {
+    i.set_backup_image_id(found->images.front().id);
+    return Enter(t, i, kBackupWait, Progress::kCheckpoint);
+  }
+  aws::CreateImageRequest req;
+  req.instance_id = i.instance_id();
+  req.name = i.backup_name();
+  req.description =
+      fmt::format("fleetkeeper patch {} backup of {}", t.request.request_id(), i.instance_id());
+  req.no_reboot = true;
+  aws::Tags tags = {{kRequestTag, t.request.request_id()}, {kBackupOfTag, i.instance_id()}};
+  req.tag_specifications = {{"image", std::move(tags)}};
+  auto made = ec2.CreateImage(req);
+  if (!made.ok()) return OnError(t, i, "create-image", made.error(), t.plan.backup_timeout_ms);
+  i.set_backup_image_id(made->image_id);
+  t.Record(Resource(i.instance_id()), "create-image", "succeeded",
+           fmt::format("backup {} ({}, no reboot)", made->image_id, req.name));
+  return Enter(t, i, kBackupWait, Progress::kCheckpoint);
+}
+
+Progress BackupWait(PatchTick& t, v1::PatchInstanceState& i) {
+  aws::DescribeImagesRequest req;
+  req.image_ids = {i.backup_image_id()};
+  auto r = t.ctx.aws().ec2->DescribeImages(req);
+  if (!r.ok()) return OnError(t, i, "describe-images", r.error(), t.plan.backup_timeout_ms);
+  const std::string state = r->images.empty() ? "missing" : r->images.front().state;
+  if (state == "available") return Enter(t, i, kDrain, Progress::kContinue);
+  if (state == "pending") {
+    if (TimedOut(t, i, t.plan.backup_timeout_ms)) {
+      return Fail(t, i,
+                  fmt::format("AMI backup {} not available within {}s: not patched",
+                              i.backup_image_id(), t.plan.backup_timeout_ms / 1000));
+    }
+    return WaitFor(t, i, "AMI backup " + i.backup_image_id() + " pending");
+  }
+  return Fail(t, i, fmt::format("AMI backup {} is {}: not patched", i.backup_image_id(), state));
+}
+
+// ---- drain -----------------------------------------------------------------------------------
+
+// Whether draining `i` keeps every one of its groups within max_unavailable, counting this
+// campaign's drained instances and the group's other targets out of service (other workflows,
+// failures nobody acts on). `why` says what holds it back.
+bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* why) {
+  for (const auto& tg : i.target_groups()) {
+    int ours = 0;
+    std::set<std::string> mine;
+    for (const auto& other : t.state.instances()) {
+      for (const auto& g : other.target_groups()) {
+        if (g.arn() != tg.arn()) continue;
+        mine.insert(other.instance_id());
+        if (Drained(other)) ++ours;
+      }
+    }
+    auto health = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), {}});
+    if (!health.ok()) {
+      *why = fmt::format("cannot read the health of {}: {}", tg.arn(), health.error().ToString());
+      return false;
+    }
+    int others = 0;
+    for (const auto& d : health->descriptions) {
+      if (!mine.count(d.target.id) && OutOfService(d)) ++others;
+    }
+    const int64_t budget = t.plan.max_unavailable.Of(tg.size());
+    if (ours + others >= budget) {
+      *why = fmt::format(
+          "target group {} has {} target(s) out of service ({} of this campaign); "
+          "max_unavailable allows {}",
+          tg.arn(), ours + others, ours, budget);
+      return false;
+    }
+  }
+  return true;
+}
+
+Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
+  if (i.started_ms() == 0) i.set_started_ms(t.now_ms);
+  if (i.target_groups().empty()) return Enter(t, i, kCommand, Progress::kContinue);
+  std::string why;
+  if (!WithinBudget(t, i, &why)) {
+    if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
+      return Fail(t, i, "not patched: waited for the blast-radius budget: " + why);
+    }
+    return WaitFor(t, i, why);
+  }
+  // Marked before the calls: a crash in between re-registers rather than forgets.
+  i.set_deregistered(true);
+  if (Status s = ChangeMembership(t, i, false); !s.ok()) {
+    return OnError(t, i, "deregister-targets", s.error(), t.plan.drain_timeout_ms);
+  }
+  return Enter(t, i, kDraining, Progress::kCheckpoint);
+}
+
+Progress Draining(PatchTick& t, v1::PatchInstanceState& i) {
+  for (const auto& tg : i.target_groups()) {
+    auto state = StateIn(t, tg, i.instance_id());
+    if (!state.ok()) {
+      return OnError(t, i, "describe-target-health", state.error(), t.plan.drain_timeout_ms);
+    }
+    if (*state == "draining" && !TimedOut(t, i, t.plan.drain_timeout_ms)) {
+      return WaitFor(t, i, "connection draining in " + tg.arn());
+    }
+  }
+  return Enter(t, i, kCommand, Progress::kContinue);
+}
+
+// ---- command ---------------------------------------------------------------------------------
+
+bool Terminal(const std::string& status) {
+  return status == "Success" || status == "Failed" || status == "TimedOut" ||
+         status == "Cancelled" || status == "DeliveryTimedOut" || status == "ExecutionTimedOut" ||
+         status == "Undeliverable" || status == "Terminated" || status == "InvalidPlatform" ||
+         status == "AccessDenied";
+}
+
+Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
+  if (i.command_token().empty()) {
+    // The token is checkpointed before the command is sent: a run after a crash looks for it.
+    i.set_command_token(t.ctx.IdempotencyToken("patch-command:" + i.instance_id()).substr(0, 32));
+    return Progress::kCheckpoint;
+  }
+  auto& ssm = *t.ctx.aws().ssm;
+  aws::ListCommandInvocationsRequest list;
+  list.instance_id = i.instance_id();
+  std::string found;
+  Status listed = Ok{};
+  for (int page = 0; page < 20; ++page) {
+    auto r = ssm.ListCommandInvocations(list);
+    if (!r.ok()) {
+      listed = r.error();
+      break;
+    }
+    for (const auto& inv : r->invocations) {
+      if (inv.document_name == kDocument &&
+          inv.comment.find(i.command_token()) != std::string::npos) {
+        found = inv.command_id;
+      }
+    }
+    if (!found.empty() || r->next_token.empty()) break;
+    list.next_token = r->next_token;
+  }
+  if (!listed.ok()) {
+    return OnError(t, i, "list-command-invocations", listed.error(), t.plan.command_timeout_ms);
+  }
+  if (!found.empty()) {
+    i.set_command_id(found);
+    t.Record(Resource(i.instance_id()), "send-command", "succeeded",
+             fmt::format("{} found after a restart (token {}): not sent again", found,
+                         i.command_token()));
+    return Enter(t, i, kCommandWait, Progress::kCheckpoint);
+  }
+  aws::SendCommandRequest req;
+  req.document_name = kDocument;
+  req.instance_ids = {i.instance_id()};
+  req.parameters = {{"Operation", {t.plan.operation}}, {"RebootOption", {t.plan.reboot_option}}};
+  req.timeout_seconds = 600;
+  req.comment =
+      fmt::format("fleetkeeper {} {}", t.request.request_id().substr(0, 40), i.command_token());
+  auto sent = ssm.SendCommand(req);
+  if (!sent.ok()) return OnError(t, i, "send-command", sent.error(), t.plan.command_timeout_ms);
+  i.set_command_id(sent->command_id);
+  t.Record(Resource(i.instance_id()), "send-command", "succeeded",
+           fmt::format("{} {} Operation={} RebootOption={}", kDocument, sent->command_id,
+                       t.plan.operation, t.plan.reboot_option));
+  return Enter(t, i, kCommandWait, Progress::kCheckpoint);
+}
+
+// The command's status for the instance from the signals delivered since the last step, or "".
+std::string SignalledStatus(const PatchTick& t, const v1::PatchInstanceState& i) {
+  std::string status;
+  for (const auto& e : t.ctx.signals()) {
+    if (e.body_case() != v1::Event::kCommandProgress) continue;
+    const auto& p = e.command_progress();
+    if (p.command_id() != i.command_id()) continue;
+    // A single-instance command: the command's own status is the invocation's.
+    if (p.invocation() && p.instance_id() != i.instance_id()) continue;
+    status = p.status();
+  }
+  return status;
+}
+
+// Right after SendCommand, SSM may not know the invocation yet (InvocationDoesNotExist).
+bool NotYetInvoked(const Error& e) {
+  return e.code == ErrorCode::kNotFound || e.aws_code == "InvocationDoesNotExist";
+}
+
+Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i) {
+  std::string status = SignalledStatus(t, i);
+  if (!Terminal(status) && t.now_ms >= i.next_poll_ms()) {
+    auto r = t.ctx.aws().ssm->GetCommandInvocation({i.command_id(), i.instance_id(), ""});
+    if (r.ok()) {
+      status = r->status;
+    } else if (!NotYetInvoked(r.error()) && !r.error().retriable) {
+      return OnError(t, i, "get-command-invocation", r.error(), t.plan.command_timeout_ms);
+    }
+    i.set_next_poll_ms(t.now_ms + t.plan.poll_interval_ms);
+  }
+  if (!status.empty()) i.set_command_status(status);
+  t.wait_signals.insert("ssm-command:" + i.command_id());
+  if (!Terminal(status)) {
+    if (TimedOut(t, i, t.plan.command_timeout_ms)) {
+      return Fail(t, i,
+                  fmt::format("command {} not finished within {}s (last status {})", i.command_id(),
+                              t.plan.command_timeout_ms / 1000,
+                              i.command_status().empty() ? "unknown" : i.command_status()));
+    }
+    i.set_detail(
+        fmt::format("waiting: command {} {}", i.command_id(), status.empty() ? "sent" : status));
+    t.WakeAt(i.next_poll_ms());
+    return Progress::kWait;
+  }
+  if (status != "Success") {
+    return Fail(t, i, fmt::format("{} command {} ended {}", kDocument, i.command_id(), status));
+  }
+  const bool may_reboot = t.plan.operation == "Install" && t.plan.reboot_option != "NoReboot";
+  return Enter(t, i, may_reboot ? kStatusOk : kVerify, Progress::kCheckpoint);
+}
+
+Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
+  aws::DescribeInstanceStatusRequest req;
+  req.instance_ids = {i.instance_id()};
+  req.include_all_instances = true;
+  auto r = t.ctx.aws().ec2->DescribeInstanceStatus(req);
+  if (!r.ok()) {
+    return OnError(t, i, "describe-instance-status", r.error(), t.plan.status_ok_timeout_ms);
+  }
+  std::string now = "no status yet";
+  for (const auto& s : r->statuses) {
+    if (s.instance_id != i.instance_id()) continue;
+    const bool ok = s.state.name == "running" && s.instance_status == "ok" &&
+                    (s.system_status == "ok" || s.system_status == "not-applicable");
+    if (ok) return Enter(t, i, kVerify, Progress::kContinue);
+    now =
+        fmt::format("{}, instance {}, system {}", s.state.name, s.instance_status, s.system_status);
+  }
+  if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
+    return Fail(t, i,
+                fmt::format("status checks not OK within {}s after the patch ({})",
+                            t.plan.status_ok_timeout_ms / 1000, now));
+  }
+  return WaitFor(t, i, "status checks (" + now + ")");
+}
+
+Progress Verify(PatchTick& t, v1::PatchInstanceState& i) {
+  aws::DescribeInstancePatchStatesRequest req;
+  req.instance_ids = {i.instance_id()};
+  auto r = t.ctx.aws().ssm->DescribeInstancePatchStates(req);
+  if (!r.ok()) {
+    return OnError(t, i, "describe-instance-patch-states", r.error(), t.plan.status_ok_timeout_ms);
+  }
+  for (const auto& s : r->states) {
+    if (s.instance_id != i.instance_id()) continue;
+    i.set_has_after(true);
+    i.set_missing_after(s.missing);
+    i.set_failed_after(s.failed);
+    i.set_installed_after(s.installed);
+  }
+  if (i.has_after()) {
+    // RebootIfNeeded reboots when the command installed something.
+    i.set_rebooted(t.plan.operation == "Install" && t.plan.reboot_option == "RebootIfNeeded" &&
+                   i.has_before() && i.installed_after() > i.installed_before());
+    if (i.failed_after() > 0) {
+      return Fail(t, i, fmt::format("patch state reports {} failed patch(es)", i.failed_after()));
+    }
+    if (t.plan.operation == "Install" && i.missing_after() > 0) {
+      return Fail(t, i, fmt::format("{} patch(es) still missing after Install", i.missing_after()));
+    }
+  }
+  return Enter(t, i, i.deregistered() ? kRegister : kHealthCheck, Progress::kContinue);
+}
+
+// ---- back into service -----------------------------------------------------------------------
+
+Progress Register(PatchTick& t, v1::PatchInstanceState& i) {
+  if (Status s = ChangeMembership(t, i, true); !s.ok()) {
+    return OnError(t, i, "register-targets", s.error(), t.plan.status_ok_timeout_ms);
+  }
+  return Enter(t, i, kHealthyWait, Progress::kCheckpoint);
+}
+
+Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
+  for (const auto& tg : i.target_groups()) {
+    auto read = StateIn(t, tg, i.instance_id());
+    if (!read.ok()) {
+      return OnError(t, i, "describe-target-health", read.error(), t.plan.status_ok_timeout_ms);
+    }
+    const std::string& state = *read;
+    if (state == "healthy") continue;
+    if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
+      i.set_deregistered(false);
+      if (i.outcome() == kFailed) return Finish(t, i);
+      FailInstance(t, i,
+                   fmt::format("not healthy in {} within {}s after re-registering (now {})",
+                               tg.arn(), t.plan.status_ok_timeout_ms / 1000, state));
+      return Finish(t, i);
+    }
+    return WaitFor(t, i, fmt::format("healthy in {} (now {})", tg.arn(), state));
+  }
+  i.set_deregistered(false);
+  if (i.outcome() == kFailed) return Finish(t, i);
+  return Enter(t, i, kHealthCheck, Progress::kContinue);
+}
+
+std::string Substitute(std::string url, const v1::PatchInstanceState& i) {
+  for (const auto& [key, value] : std::map<std::string, std::string>{
+           {"{private_ip}", i.private_ip()}, {"{instance_id}", i.instance_id()}}) {
+    for (size_t at = url.find(key); at != std::string::npos; at = url.find(key, at)) {
+      url.replace(at, key.size(), value);
+    }
+  }
+  return url;
+}
+
+Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
+  if (!t.request.has_health_check() || t.request.health_check().url().empty()) return Finish(t, i);
+  aws::HttpOptions options;
+  options.request_timeout_ms = t.plan.health_timeout_ms;
+  options.connect_timeout_ms = std::min<int64_t>(t.plan.health_timeout_ms, 3'000);
+  aws::HttpClient http(options);
+  aws::HttpRequest req;
+  req.url = Substitute(t.request.health_check().url(), i);
+  auto r = http.Send(req);
+  const std::string got = r.ok() ? fmt::format("HTTP {}", r->status) : r.error().message;
+  if (r.ok() && r->status == t.plan.health_expect_status) {
+    t.Record(Resource(i.instance_id()), "health-check", "succeeded", req.url + ": " + got);
+    return Finish(t, i);
+  }
+  i.set_health_attempts(i.health_attempts() + 1);
+  if (i.health_attempts() <= t.plan.health_retries) {
+    return WaitFor(
+        t, i, fmt::format("health check {} ({}), attempt {}", req.url, got, i.health_attempts()));
+  }
+  FailInstance(t, i,
+               fmt::format("health check {} answered {} (expected HTTP {}) after {} attempts",
+                           req.url, got, t.plan.health_expect_status, i.health_attempts()));
+  return Finish(t, i);
+}
+
+}  // namespace
+
+bool Drained(const v1::PatchInstanceState& i) { return i.deregistered(); }
+
+void FailInstance(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
+  if (i.outcome() == kFailed) return;
+  i.set_outcome(kFailed);
+  i.set_detail(why);
+  t.state.set_failures(t.state.failures() + 1);
+  if (t.plan.rollback_policy == "instance" && !i.backup_image_id().empty()) {
+    // DESIGN.md asks for the AMI rollout's replace-root-volume machinery here; it is not callable
+    // from this handler yet, so the backup is kept and the result says so.
+    i.set_rollback(
+        fmt::format("not rolled back: restoring from backup {} is not built yet; the "
+                    "backup is kept",
+                    i.backup_image_id()));
+  } else if (t.plan.rollback_policy == "instance") {
+    i.set_rollback("not rolled back: no AMI backup");
+  } else if (t.plan.rollback_policy == "abort") {
+    t.state.set_stopped_reason(fmt::format("rollback_policy abort: {} failed", i.instance_id()));
+  }
+  t.Record(Resource(i.instance_id()), "patch", kFailed,
+           why + (i.rollback().empty() ? "" : "; " + i.rollback()));
+  t.notes.push_back(fmt::format("{} failed: {}", i.instance_id(), why));
+}
+
+Progress AdvanceInstance(PatchTick& t, v1::PatchInstanceState& i) {
+  const std::string& p = i.phase();
+  if (p == kPhasePending) {
+    return Enter(t, i, t.plan.backup_ami ? kBackup : kDrain, Progress::kContinue);
+  }
+  if (p != kPhaseDone && i.next_poll_ms() > t.now_ms && p != kCommandWait) {
+    t.WakeAt(i.next_poll_ms());
+    return Progress::kWait;
+  }
+  if (p == kBackup) return Backup(t, i);
+  if (p == kBackupWait) return BackupWait(t, i);
+  if (p == kDrain) return Drain(t, i);
+  if (p == kDraining) return Draining(t, i);
+  if (p == kCommand) return Command(t, i);
+  if (p == kCommandWait) return CommandWait(t, i);
+  if (p == kStatusOk) return StatusOk(t, i);
+  if (p == kVerify) return Verify(t, i);
+  if (p == kRegister) return Register(t, i);
+  if (p == kHealthyWait) return HealthyWait(t, i);
+  if (p == kHealthCheck) return HealthCheck(t, i);
+  if (p == kPhaseDone) return Progress::kDone;
+  FailInstance(t, i, "unknown phase \"" + p + "\" (a checkpoint of a newer version?)");
+  return Finish(t, i);
+}
+
+}  // namespace fleetkeeper::handlers::patch

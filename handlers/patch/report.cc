@@ -1,0 +1,109 @@
+#include "handlers/patch/report.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <map>
+
+#include "awsclient/clients.h"
+
+namespace fleetkeeper::handlers::patch {
+namespace {
+
+std::string Counts(const v1::PatchWorkflowState& s) {
+  std::map<std::string, int> by;
+  for (const auto& i : s.instances()) ++by[i.outcome().empty() ? "unfinished" : i.outcome()];
+  std::vector<std::string> parts;
+  for (const auto& [outcome, n] : by) parts.push_back(fmt::format("{} {}", n, outcome));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+std::string InstanceSummary(const v1::PatchInstanceState& i) {
+  std::vector<std::string> parts;
+  if (!i.detail().empty() && i.outcome() != kPatched) parts.push_back(i.detail());
+  if (i.has_before() || i.has_after()) {
+    parts.push_back(fmt::format("missing {} -> {}",
+                                i.has_before() ? std::to_string(i.missing_before()) : "?",
+                                i.has_after() ? std::to_string(i.missing_after()) : "?"));
+  }
+  if (!i.command_id().empty()) {
+    parts.push_back(fmt::format("command {} {}", i.command_id(), i.command_status()));
+  }
+  if (i.outcome() == kPatched || i.rebooted()) {
+    parts.push_back(i.rebooted() ? "rebooted" : "not rebooted");
+  }
+  if (!i.backup_image_id().empty()) parts.push_back("backup " + i.backup_image_id());
+  if (!i.rollback().empty()) parts.push_back(i.rollback());
+  if (i.started_ms() > 0 && i.finished_ms() >= i.started_ms()) {
+    parts.push_back(fmt::format("{}s", (i.finished_ms() - i.started_ms()) / 1000));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+v1::Result::Status CampaignStatus(const v1::PatchWorkflowState& s) {
+  int patched = 0, unpatched = 0;
+  for (const auto& i : s.instances()) {
+    if (i.outcome() == kPatched) ++patched;
+    if (i.outcome() == kFailed || i.outcome() == kNotStarted) ++unpatched;
+  }
+  if (unpatched == 0) return v1::Result::SUCCEEDED;
+  return patched > 0 ? v1::Result::PARTIAL : v1::Result::FAILED;
+}
+
+StepOutcome ReportStep(PatchTick& t) {
+  const auto& s = t.state;
+  int patched = 0, failed = 0;
+  int64_t total_ms = 0;
+  for (const auto& i : s.instances()) {
+    t.Record(Resource(i.instance_id()), "patch", i.outcome(), InstanceSummary(i));
+    if (i.outcome() == kPatched) {
+      ++patched;
+      total_ms += i.finished_ms() - i.started_ms();
+    }
+    if (i.outcome() == kFailed) ++failed;
+  }
+  const v1::Result::Status status = CampaignStatus(s);
+  std::string reason = fmt::format("patch {}: {} of {} instance(s): {}", t.request.request_id(),
+                                   v1::Result::Status_Name(status), s.instances_size(), Counts(s));
+  if (!s.stopped_reason().empty()) reason += "; " + s.stopped_reason();
+
+  // Reporting is best effort: a failed publish is in the result, it does not change the outcome.
+  aws::PutMetricDataRequest m;
+  m.metric_namespace = t.plan.metrics_namespace;
+  const std::vector<aws::MetricDimension> dims = {{"RequestId", t.request.request_id()}};
+  m.metrics.push_back({"InstancesPatched", dims, static_cast<double>(patched), "Count", 0, {}});
+  m.metrics.push_back({"PatchFailures", dims, static_cast<double>(failed), "Count", 0, {}});
+  m.metrics.push_back({"PatchDuration",
+                       dims,
+                       patched > 0 ? static_cast<double>(total_ms) / 1000.0 / patched : 0.0,
+                       "Seconds",
+                       0,
+                       {}});
+  if (!t.ctx.dry_run()) {
+    Status put = t.ctx.aws().cloudwatch->PutMetricData(m);
+    t.Record("metrics:" + m.metric_namespace, "put-metric-data", put.ok() ? "succeeded" : kFailed,
+             put.ok() ? fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)
+                      : put.error().ToString());
+    if (!t.request.notify_topic_arn().empty()) {
+      aws::PublishRequest p;
+      p.topic_arn = t.request.notify_topic_arn();
+      p.subject = fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status));
+      std::vector<std::string> lines = {reason};
+      for (const auto& i : s.instances()) {
+        lines.push_back(fmt::format("{} {}: {}", i.instance_id(), i.outcome(), InstanceSummary(i)));
+      }
+      p.message = fmt::format("{}", fmt::join(lines, "\n"));
+      auto r = t.ctx.aws().sns->Publish(p);
+      t.Record(p.topic_arn, "sns-publish", r.ok() ? "succeeded" : kFailed,
+               r.ok() ? "summary " + r->message_id : r.error().ToString());
+    }
+  }
+  StepOutcome o = StepOutcome::Finish(status, reason);
+  for (auto& a : t.actions) o.actions.push_back(std::move(a));
+  t.actions.clear();
+  return o;
+}
+
+}  // namespace fleetkeeper::handlers::patch

@@ -1,0 +1,81 @@
+// The steps of a rolling patch workflow and what they share.
+//
+//   discover ─▶ gate ─▶ start-stopped ─▶ patch (repeats until every batch is done) ─▶ report
+//           └▶ (dry run: finish DRY_RUN with the plan; over max_targets: REJECTED)
+//
+// `patch` advances every instance of the current batch through its own phase machine
+// (instance.h) as far as it can without waiting, then checkpoints: the instances of a batch
+// proceed together inside one workflow, and every mutation is checkpointed before the call that
+// depends on it. A new batch starts only when the previous one is done, inside the maintenance
+// window, and while failures stay within max_errors.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "fleetkeeper/v1/patch_state.pb.h"
+#include "handlers/patch/config.h"
+#include "handlers/workflow.h"
+
+namespace fleetkeeper::handlers::patch {
+
+// Released step names; never reuse one with another meaning.
+inline constexpr char kStepDiscover[] = "discover";
+inline constexpr char kStepGate[] = "gate";
+inline constexpr char kStepStartStopped[] = "start-stopped";
+inline constexpr char kStepPatch[] = "patch";
+inline constexpr char kStepReport[] = "report";
+
+// Instance outcomes, as they appear in the result's actions.
+inline constexpr char kPatched[] = "patched";
+inline constexpr char kFailed[] = "failed";
+inline constexpr char kSkipped[] = "skipped";
+inline constexpr char kNotStarted[] = "not-started";
+inline constexpr char kDryRun[] = "dry-run";
+
+// Instance phases.
+inline constexpr char kPhasePending[] = "pending";
+inline constexpr char kPhaseStart[] = "start";
+inline constexpr char kPhaseDone[] = "done";
+
+// Tags on the AMI backups, so that a re-run finds the one it made.
+inline constexpr char kRequestTag[] = "fleetkeeper:patch-request";
+inline constexpr char kBackupOfTag[] = "fleetkeeper:backup-of";
+
+// One run of a step: the context, the request, its plan and the unpacked state, plus what the
+// step reports.
+struct PatchTick {
+  PatchTick(StepContext& c, const v1::PatchRequest& r, const PatchPlan& p,
+            v1::PatchWorkflowState& s)
+      : ctx(c), request(r), plan(p), state(s), now_ms(c.clock().NowMs()) {}
+
+  StepContext& ctx;
+  const v1::PatchRequest& request;
+  const PatchPlan& plan;
+  v1::PatchWorkflowState& state;
+  int64_t now_ms;
+
+  std::vector<v1::Action> actions;     // appended to the workflow's result
+  std::set<std::string> wait_signals;  // "ssm-command:<id>"
+  int64_t next_wake_ms = 0;            // 0 = the poll interval
+  std::vector<std::string> notes;      // progress worth publishing
+
+  void Record(const std::string& resource, const std::string& action, const std::string& status,
+              const std::string& detail, const Error* error = nullptr);
+  void WakeAt(int64_t at_ms);
+};
+
+// The workflow's steps over the PatchWorkflowState packed in the context. `config` and `commands`
+// must outlive the table.
+StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& commands);
+
+// "instance:<id>": the resource name of an instance in results and locks.
+std::string Resource(const std::string& instance_id);
+
+// What the result says about one instance at the end (or in a dry run's plan).
+std::string InstanceSummary(const v1::PatchInstanceState& i);
+
+}  // namespace fleetkeeper::handlers::patch

@@ -1,0 +1,504 @@
+// The rolling patch workflow driven step by step like the runtime, over the AMI rollout tests'
+// in-memory fleet (EC2, ELBv2) plus the Systems Manager behaviour patching needs: commands that
+// run for one status read and end Success (or Failed for chosen instances), invocations listed
+// with their comment, managed instances Online, and patch states before and after.
+#include <gtest/gtest.h>
+
+#include "handlers/patch/handler.h"
+#include "handlers/patch/steps.h"
+#include "tests/handlers/ami_rollout/fake_fleet.h"
+
+namespace fleetkeeper::handlers::patch {
+namespace {
+
+using ::testing::_;
+using ::testing::Invoke;
+using FakeFleet = ami_rollout::testing::FakeFleet;
+
+constexpr char kAccount[] = "111122223333";
+constexpr char kRegion[] = "us-east-1";
+
+// Systems Manager over the fleet's instances.
+struct FakeSsm {
+  struct Sent {
+    std::string id;
+    std::string instance;
+    std::string comment;
+    std::string operation;
+    int reads = 0;
+  };
+  FakeFleet& fleet;
+  std::vector<Sent> commands;
+  std::set<std::string> failing;  // commands on these end Failed
+  std::set<std::string> offline;  // ConnectionLost
+  std::vector<std::string>
+      calls;  // mutating calls in order: "CreateImage i-..", "SendCommand i-.."
+
+  FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
+    ON_CALL(*cell.ssm, SendCommand(_))
+        .WillByDefault(Invoke([this](const aws::SendCommandRequest& r) -> Result<aws::Command> {
+          Sent s{"cmd-" + std::to_string(commands.size() + 1), r.instance_ids.at(0), r.comment,
+                 r.parameters.at("Operation").at(0)};
+          commands.push_back(s);
+          calls.push_back("SendCommand " + s.instance);
+          return aws::Command{s.id, r.document_name, "Pending", r.instance_ids, 0};
+        }));
+    ON_CALL(*cell.ssm, GetCommandInvocation(_))
+        .WillByDefault(Invoke([this](const aws::GetCommandInvocationRequest& r)
+                                  -> Result<aws::CommandInvocationDetail> {
+          aws::CommandInvocationDetail d;
+          d.command_id = r.command_id;
+          d.instance_id = r.instance_id;
+          Sent& s = Find(r.command_id);
+          if (s.reads == 0) {
+            // As SSM answers right after SendCommand, before the invocation exists.
+            ++s.reads;
+            Error e(ErrorCode::kAws, "InvocationDoesNotExist");
+            e.aws_code = "InvocationDoesNotExist";
+            return e;
+          }
+          d.status = Status(s);
+          return d;
+        }));
+    ON_CALL(*cell.ssm, ListCommandInvocations(_))
+        .WillByDefault(Invoke([this](const aws::ListCommandInvocationsRequest& r)
+                                  -> Result<aws::ListCommandInvocationsResponse> {
+          aws::ListCommandInvocationsResponse out;
+          for (auto& s : commands) {
+            if (!r.instance_id.empty() && s.instance != r.instance_id) continue;
+            aws::CommandInvocation i;
+            i.command_id = s.id;
+            i.instance_id = s.instance;
+            i.document_name = kDocument;
+            i.comment = s.comment;
+            i.status = Status(s);
+            out.invocations.push_back(i);
+          }
+          return out;
+        }));
+    ON_CALL(*cell.ssm, DescribeInstanceInformation(_))
+        .WillByDefault(Invoke([this](const aws::DescribeInstanceInformationRequest& r)
+                                  -> Result<aws::DescribeInstanceInformationResponse> {
+          aws::DescribeInstanceInformationResponse out;
+          for (const auto& id : r.filters.at("InstanceIds")) {
+            const auto& i = fleet.instances.at(id).instance;
+            if (i.state.name == "terminated") continue;
+            aws::InstanceInformation info;
+            info.instance_id = id;
+            info.ping_status =
+                i.state.name == "running" && !offline.count(id) ? "Online" : "ConnectionLost";
+            out.instances.push_back(info);
+          }
+          return out;
+        }));
+    ON_CALL(*cell.ssm, DescribeInstancePatchStates(_))
+        .WillByDefault(Invoke([this](const aws::DescribeInstancePatchStatesRequest& r)
+                                  -> Result<aws::DescribeInstancePatchStatesResponse> {
+          aws::DescribeInstancePatchStatesResponse out;
+          for (const auto& id : r.instance_ids) {
+            aws::InstancePatchState st;
+            st.instance_id = id;
+            st.missing = 3;
+            st.installed = 40;
+            for (auto& s : commands) {
+              if (s.instance != id || Status(s) != "Success" || s.operation != "Install") continue;
+              st.missing = 0;
+              st.installed = 43;
+            }
+            out.states.push_back(st);
+          }
+          return out;
+        }));
+    ON_CALL(*cell.ec2, CreateImage(_))
+        .WillByDefault(
+            Invoke([this](const aws::CreateImageRequest& r) -> Result<aws::CreateImageResponse> {
+              calls.push_back("CreateImage " + r.instance_id);
+              const std::string id = "ami-backup" + std::to_string(calls.size());
+              fleet.AddImage(id, "available");
+              return aws::CreateImageResponse{id};
+            }));
+  }
+
+  Sent& Find(const std::string& id) {
+    for (auto& s : commands) {
+      if (s.id == id) return s;
+    }
+    throw std::runtime_error("no command " + id);
+  }
+  // InProgress until the first status read, then the instance's final status.
+  std::string Status(const Sent& s) const {
+    if (s.reads == 0) return "InProgress";
+    return failing.count(s.instance) ? "Failed" : "Success";
+  }
+  int SendsTo(const std::string& instance) const {
+    int n = 0;
+    for (const auto& s : commands) n += s.instance == instance ? 1 : 0;
+    return n;
+  }
+};
+
+class PatchWorkflow : public ::testing::Test {
+ protected:
+  PatchWorkflow() : fleet(cell), ssm(cell, fleet) {
+    ApplyPatchDefaults(*config.mutable_handlers()->mutable_patch());
+    config.mutable_handlers()->mutable_patch()->mutable_defaults()->set_max_unavailable("50%");
+  }
+
+  // A landing zone of `n` running instances, half in each of two target groups.
+  std::vector<std::string> LandingZone(int n) {
+    std::vector<std::string> ids;
+    for (int k = 0; k < n; ++k) {
+      ids.push_back(fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id);
+    }
+    tg_a = fleet.AddTargetGroup("web-a", {ids.begin(), ids.begin() + n / 2});
+    tg_b = fleet.AddTargetGroup("web-b", {ids.begin() + n / 2, ids.end()});
+    return ids;
+  }
+
+  v1::Event Request(const std::function<void(v1::PatchRequest&)>& edit = {}) {
+    v1::Event e;
+    e.set_id("evt-1");
+    e.set_dedup_key("patch:chg-1");
+    e.set_account(kAccount);
+    e.set_region(kRegion);
+    auto* r = e.mutable_patch_request();
+    r->set_request_id("chg-1");
+    r->set_requested_by("alice");
+    r->add_targets()->set_landing_zone("prod");
+    r->set_max_concurrency("25%");
+    r->set_max_errors("1");
+    if (edit) edit(*r);
+    return e;
+  }
+
+  Admission Admit(const v1::Event& e) {
+    handler = std::make_unique<PatchHandler>(config);
+    return handler->Admit(e, AdmissionContext{config, clock, false, nullptr});
+  }
+
+  // Drives the workflow like the runtime; after every step `observe` runs. Returns the final
+  // outcome (or the last one after `max_steps`).
+  StepOutcome Drive(v1::WorkflowCheckpoint& wf, const std::function<void()>& observe = {},
+                    std::vector<v1::Event> signals = {}, int max_steps = 2000) {
+    StepOutcome o;
+    for (int k = 0; k < max_steps; ++k) {
+      handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+      ctx.mutable_signals() = signals;
+      signals.clear();
+      o = handler->RunStep(wf.step(), ctx);
+      for (const auto& a : o.actions) *wf.add_actions() = a;
+      if (o.publish_progress) notes.push_back(o.reason);
+      if (observe) observe();
+      if (o.kind == StepOutcome::Kind::kFinish) break;
+      if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
+      wf.set_attempt(o.retry_same_step ? wf.attempt() + 1
+                                       : (o.next_step == wf.step() ? wf.attempt() : 0));
+      wf.set_step(o.next_step);
+      if (o.kind == StepOutcome::Kind::kWait && !wait_signals_seen.empty() &&
+          o.wait_signals.empty()) {
+        wait_signals_seen.clear();
+      }
+      for (const auto& s : o.wait_signals) wait_signals_seen.insert(s);
+    }
+    return o;
+  }
+
+  // Originals out of their target groups right now.
+  int Drained(const std::vector<std::string>& ids) {
+    int n = 0;
+    for (const auto& id : ids) {
+      bool in = false;
+      for (const auto& [arn, tg] : fleet.target_groups) in |= tg.targets.count(id) > 0;
+      n += in ? 0 : 1;
+    }
+    return n;
+  }
+
+  const v1::Action* FinalAction(const v1::WorkflowCheckpoint& wf, const std::string& id) {
+    const v1::Action* last = nullptr;
+    for (const auto& a : wf.actions()) {
+      if (a.resource() == Resource(id) && a.action() == "patch") last = &a;
+    }
+    return last;
+  }
+
+  handlers::testing::MockCell cell;
+  FakeFleet fleet;
+  FakeSsm ssm;
+  ManualClock clock;
+  v1::WorkerConfig config;
+  std::unique_ptr<PatchHandler> handler;
+  std::string tg_a, tg_b;
+  std::vector<std::string> notes;
+  std::set<std::string> wait_signals_seen;
+};
+
+TEST_F(PatchWorkflow, PatchesALandingZoneInBatchesWithABackupBeforeEachCommand) {
+  auto ids = LandingZone(8);
+  const std::string stopped = fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id;
+  fleet.instances.at(stopped).instance.state = {80, "stopped"};
+  const std::string gone = fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id;
+  fleet.instances.at(gone).instance.state = {48, "terminated"};
+  const std::string offline = fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id;
+  ssm.offline.insert(offline);
+  fleet.AddInstance("ami-old", {{"Environment", "dev"}});  // another landing zone
+
+  auto a = Admit(Request());
+  ASSERT_EQ(a.kind, Admission::Kind::kWorkflow) << a.reason;
+  int most_drained = 0;
+  auto o = Drive(a.workflow, [&] { most_drained = std::max(most_drained, Drained(ids)); });
+
+  ASSERT_EQ(o.kind, StepOutcome::Kind::kFinish);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(most_drained, 2);  // 25% of 8
+  EXPECT_EQ(Drained(ids), 0);  // all back in service
+  for (const auto& id : ids) {
+    EXPECT_EQ(ssm.SendsTo(id), 1) << id;
+    auto backup = std::find(ssm.calls.begin(), ssm.calls.end(), "CreateImage " + id);
+    auto command = std::find(ssm.calls.begin(), ssm.calls.end(), "SendCommand " + id);
+    EXPECT_LT(backup, command) << id << ": no AMI backup before its command";
+    const v1::Action* final = FinalAction(a.workflow, id);
+    ASSERT_NE(final, nullptr) << id;
+    EXPECT_EQ(final->status(), "patched");
+    EXPECT_NE(final->detail().find("missing 3 -> 0"), std::string::npos) << final->detail();
+    EXPECT_NE(final->detail().find("rebooted"), std::string::npos) << final->detail();
+  }
+  EXPECT_EQ(FinalAction(a.workflow, stopped)->detail(), "stopped, and start_stopped is not set");
+  EXPECT_EQ(FinalAction(a.workflow, gone)->detail(), "terminated");
+  EXPECT_EQ(FinalAction(a.workflow, offline)->detail(), "SSM agent ConnectionLost, not Online");
+  EXPECT_EQ(ssm.SendsTo(stopped) + ssm.SendsTo(gone) + ssm.SendsTo(offline), 0);
+  // One IN_PROGRESS note per batch, and the waits listen for the command's progress events.
+  int batches_done = 0;
+  for (const auto& n : notes) batches_done += n.find("/4 done") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(batches_done, 4);
+  EXPECT_TRUE(
+      std::any_of(wait_signals_seen.begin(), wait_signals_seen.end(),
+                  [](const std::string& s) { return s.rfind("ssm-command:cmd-", 0) == 0; }));
+}
+
+TEST_F(PatchWorkflow, NoNewBatchOnceFailuresExceedMaxErrors) {
+  auto ids = LandingZone(8);
+  ssm.failing = {ids[0], ids[2]};  // batch 1 and batch 2
+  auto a = Admit(Request());
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  EXPECT_NE(o.reason.find("2 failure(s) exceed max_errors 1"), std::string::npos) << o.reason;
+  // Batches 1 and 2 ran (the second failure came in batch 2); 3 and 4 never started.
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(ssm.SendsTo(ids[k]), 1) << k;
+  for (int k = 4; k < 8; ++k) {
+    EXPECT_EQ(ssm.SendsTo(ids[k]), 0) << k;
+    EXPECT_EQ(FinalAction(a.workflow, ids[k])->status(), "not-started");
+  }
+  const v1::Action* failed = FinalAction(a.workflow, ids[0]);
+  EXPECT_EQ(failed->status(), "failed");
+  EXPECT_NE(failed->detail().find("command cmd-1 ended Failed"), std::string::npos)
+      << failed->detail();
+  EXPECT_NE(failed->detail().find("not rolled back: restoring from backup"), std::string::npos);
+  EXPECT_EQ(Drained(ids), 0);  // failed instances went back into their groups
+}
+
+TEST_F(PatchWorkflow, RollbackPolicyAbortStopsNewBatchesAtTheFirstFailure) {
+  auto ids = LandingZone(8);
+  ssm.failing = {ids[1]};
+  auto a = Admit(Request([](auto& r) {
+    r.set_max_errors("5");
+    r.set_rollback_policy("abort");
+  }));
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  EXPECT_NE(o.reason.find("rollback_policy abort: " + ids[1] + " failed"), std::string::npos)
+      << o.reason;
+  EXPECT_EQ(ssm.SendsTo(ids[0]) + ssm.SendsTo(ids[1]), 2);  // the first batch finished
+  for (int k = 2; k < 8; ++k) EXPECT_EQ(ssm.SendsTo(ids[k]), 0) << k;
+}
+
+TEST_F(PatchWorkflow, AResumedStepFindsTheCommandInsteadOfSendingItAgain) {
+  auto ids = LandingZone(4);
+  auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  // Run until the first command is sent, keeping the checkpoint from just before it.
+  v1::WorkflowCheckpoint before_send;
+  for (int k = 0; k < 200 && ssm.commands.empty(); ++k) {
+    before_send = wf;
+    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+    StepOutcome o = handler->RunStep(wf.step(), ctx);
+    ASSERT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
+    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+    wf.set_step(o.next_step);
+  }
+  ASSERT_EQ(ssm.commands.size(), 1u);
+  // The crash: the step's outcome (the command id) never committed; the worker resumes from the
+  // checkpoint that holds only the token.
+  wf = before_send;
+  auto o = Drive(wf);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1) << id;
+  bool found_again = false;
+  for (const auto& act : wf.actions()) {
+    found_again |= act.detail().find("found after a restart") != std::string::npos;
+  }
+  EXPECT_TRUE(found_again);
+}
+
+TEST_F(PatchWorkflow, ACommandProgressEventEndsTheWaitWithoutAPoll) {
+  auto ids = LandingZone(2);
+  // Polls ten minutes apart: only the events can make the campaign end sooner.
+  config.mutable_handlers()
+      ->mutable_patch()
+      ->mutable_defaults()
+      ->mutable_poll_interval()
+      ->set_seconds(600);
+  auto a = Admit(Request([](auto& r) {
+    r.set_backup_ami(false);
+    r.set_max_concurrency("100%");
+  }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  const int64_t start = clock.NowMs();
+  std::vector<v1::Event> signals;
+  StepOutcome o;
+  for (int k = 0; k < 200; ++k) {
+    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+    ctx.mutable_signals() = std::move(signals);
+    signals.clear();
+    o = handler->RunStep(wf.step(), ctx);
+    if (o.kind == StepOutcome::Kind::kFinish) break;
+    if (o.kind == StepOutcome::Kind::kWait) {
+      // What the runtime does when an "EC2 Command Status-change Notification" arrives for a
+      // command the step waits on: deliver it and run the step now.
+      for (const auto& key : o.wait_signals) {
+        if (key.rfind("ssm-command:", 0) != 0) continue;
+        v1::Event e;
+        e.mutable_command_progress()->set_command_id(key.substr(12));
+        e.mutable_command_progress()->set_status("Success");
+        signals.push_back(e);
+      }
+      clock.Advance(signals.empty() ? std::min<int64_t>(o.wait_ms, 1000) : 1000);
+    }
+    wf.set_step(o.next_step);
+  }
+  ASSERT_EQ(o.kind, StepOutcome::Kind::kFinish);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_LT(clock.NowMs() - start, 600'000) << "the command wait ended by a poll, not the event";
+  for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1);
+}
+
+TEST_F(PatchWorkflow, ApprovalFromTheRequesterIsIgnoredAndAnotherApproverLetsItStart) {
+  auto ids = LandingZone(4);
+  auto a = Admit(Request([](auto& r) { r.set_approval_required(true); }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+  auto o = handler->RunStep(wf.step(), ctx);  // discover
+  ASSERT_EQ(o.next_step, kStepGate);
+  wf.set_step(o.next_step);
+  o = handler->RunStep(wf.step(), ctx);
+  ASSERT_EQ(o.kind, StepOutcome::Kind::kWait);
+  EXPECT_EQ(o.wait_signals, std::vector<std::string>{"approval:" + wf.workflow_id()});
+  EXPECT_GT(o.wait_ms, 0);  // the approval deadline
+
+  v1::Event self;
+  self.mutable_approval()->set_workflow_id(wf.workflow_id());
+  self.mutable_approval()->set_approver("alice");
+  ctx.mutable_signals() = {self};
+  o = handler->RunStep(wf.step(), ctx);
+  EXPECT_EQ(o.kind, StepOutcome::Kind::kWait);
+  EXPECT_NE(o.reason.find("approval by \"alice\" ignored"), std::string::npos) << o.reason;
+  EXPECT_TRUE(o.publish_progress);
+  EXPECT_TRUE(ssm.calls.empty());
+
+  v1::Event other = self;
+  other.mutable_approval()->set_approver("bob");
+  o = Drive(wf, {}, {other});
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1);
+}
+
+TEST_F(PatchWorkflow, ApprovalDeadlineFailsWithNothingTouched) {
+  LandingZone(2);
+  auto a = Admit(Request([](auto& r) { r.set_approval_required(true); }));
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::FAILED);
+  EXPECT_NE(o.reason.find("no approval within"), std::string::npos) << o.reason;
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+  EXPECT_TRUE(ssm.calls.empty());
+}
+
+TEST_F(PatchWorkflow, OutsideTheWindowTheBatchWaitsForItToOpen) {
+  auto ids = LandingZone(2);
+  // 1'700'000'000'000 is a Tuesday 22:13:20 UTC; the window opens at 23:00.
+  auto a = Admit(Request([](auto& r) {
+    r.mutable_maintenance_window()->set_start("23:00");
+    r.mutable_maintenance_window()->set_end("23:30");
+  }));
+  int64_t first_send = 0;
+  auto o = Drive(a.workflow, [&] {
+    if (first_send == 0 && !ssm.commands.empty()) first_send = clock.NowMs();
+  });
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_GE(first_send, 1'700'000'000'000 + (46 * 60 + 40) * 1000);
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("outside the maintenance window") != std::string::npos;
+  }));
+}
+
+TEST_F(PatchWorkflow, DryRunPlansWithoutAnyMutatingCall) {
+  auto ids = LandingZone(4);
+  auto a = Admit(Request([](auto& r) { r.set_dry_run(true); }));
+  a.workflow.set_dry_run(true);  // the runtime's decision at admission
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::DRY_RUN) << o.reason;
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+  EXPECT_TRUE(ssm.calls.empty());
+  const v1::Action* plan = FinalAction(a.workflow, ids[0]);
+  ASSERT_NE(plan, nullptr);
+  EXPECT_NE(plan->detail().find("batch 1/4: would back it up"), std::string::npos)
+      << plan->detail();
+  EXPECT_NE(plan->detail().find("drain it from " + tg_a), std::string::npos) << plan->detail();
+}
+
+TEST_F(PatchWorkflow, OverMaxTargetsIsRejectedWithTheCountAndNothingTouched) {
+  LandingZone(6);
+  config.mutable_commands()->set_max_targets(5);
+  auto a = Admit(Request());
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::REJECTED);
+  EXPECT_NE(o.reason.find("6"), std::string::npos) << o.reason;
+  EXPECT_NE(o.reason.find("max_targets"), std::string::npos) << o.reason;
+  EXPECT_EQ(fleet.MutatingCalls(), 0);
+  EXPECT_TRUE(ssm.calls.empty());
+}
+
+TEST_F(PatchWorkflow, AdmissionRejectsBadFieldsOtherCellsAndUnauthorizedAccounts) {
+  auto bad = Admit(Request([](auto& r) { r.set_max_concurrency("lots"); }));
+  EXPECT_EQ(bad.kind, Admission::Kind::kFinal);
+  EXPECT_EQ(bad.status, v1::Result::REJECTED);
+  EXPECT_NE(bad.reason.find("max_concurrency:"), std::string::npos) << bad.reason;
+
+  auto spans = Admit(Request([](auto& r) {
+    auto* t = r.add_targets();
+    t->set_account("444455556666");
+    t->set_landing_zone("prod");
+  }));
+  EXPECT_EQ(spans.status, v1::Result::REJECTED);
+  EXPECT_NE(spans.reason.find("spans cells"), std::string::npos) << spans.reason;
+  EXPECT_NE(spans.reason.find("not built yet"), std::string::npos) << spans.reason;
+
+  config.mutable_commands()->add_allowed_accounts("999999999999");
+  auto denied = Admit(Request());
+  EXPECT_EQ(denied.status, v1::Result::REJECTED);
+  EXPECT_NE(denied.reason.find("allowed_accounts"), std::string::npos) << denied.reason;
+}
+
+TEST_F(PatchWorkflow, StartsStoppedInstancesWhenAskedAndPatchesThem) {
+  auto ids = LandingZone(2);
+  const std::string stopped = fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id;
+  fleet.instances.at(stopped).instance.state = {80, "stopped"};
+  auto a = Admit(Request([](auto& r) { r.set_start_stopped(true); }));
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(fleet.instances.at(stopped).instance.state.name, "running");
+  EXPECT_EQ(ssm.SendsTo(stopped), 1);
+  EXPECT_EQ(FinalAction(a.workflow, stopped)->status(), "patched");
+}
+
+}  // namespace
+}  // namespace fleetkeeper::handlers::patch
