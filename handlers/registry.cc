@@ -1,6 +1,7 @@
 #include "handlers/registry.h"
 
 #include "handlers/ami_rollout/handler.h"
+#include "handlers/ecs/handler.h"
 #include "handlers/self_healing/handler.h"
 
 namespace fleetkeeper::handlers {
@@ -29,12 +30,11 @@ class NotBuilt final : public HandlerFactory {
 
 const std::vector<const HandlerFactory*>& HandlerCatalog() {
   static const NotBuilt patch("patch", v1::Event::kPatchRequest);
-  static const NotBuilt ecs("ecs", v1::Event::kEcsCommand);
   static const std::vector<const HandlerFactory*> catalog = {
       &ami_rollout::Factory(),
       &self_healing::Factory(),
       &patch,
-      &ecs,
+      &ecs::Factory(),
   };
   return catalog;
 }
