@@ -332,5 +332,29 @@ def test_kill_during_verify_resumes_the_wait_and_acts_once(world, fleet):
     assert (svc["desiredCount"], svc["runningCount"]) == (5, 5)
 
 
+def test_two_commands_on_one_service_run_one_after_the_other(world, fleet):
+    moto, results = world["moto"], world["results"]
+    moto.record_from_here()
+    first_id, first = command("scale", services=["api"], desired_count=4)
+    second_id, second = command("scale", services=["api"], desired_count=1)
+    world["send"](first)
+    world["send"](second)
+    a = results.wait_final(first_id, timeout=90)
+    b = results.wait_final(second_id, timeout=90)
+    assert a["status"] == "SUCCEEDED" and b["status"] == "SUCCEEDED", (a, b)
+    # The second waited for the service lock the first held through its verification.
+    held = [x["reason"] for x in results.by_event.get(second_id, []) + results.by_event.get(
+        first_id, []) if x["status"] == "IN_PROGRESS" and "waiting for ecs:dev/api" in x["reason"]]
+    assert held, results.by_event.get(second_id)
+    updates = [json.loads(body)["desiredCount"] for body in moto.calls("UpdateService")
+               if json.loads(body).get("service") == "api"]
+    # Whichever took the lock first acted, verified and finished before the other acted.
+    counts = {first_id: 4, second_id: 1}
+    by_finish = sorted([a, b], key=lambda r: r["finished_at"])
+    assert updates == [counts[r["correlation_id"]] for r in by_finish], updates
+    svc = service(moto, "dev", "api")
+    assert svc["desiredCount"] == svc["runningCount"] == updates[-1]
+
+
 def test_every_call_is_declared(world, fleet):
     assert_worker_actions_declared(world["moto"], world["worker"])
