@@ -326,8 +326,11 @@ class Step {
         if (auto problem = VerifyRound(t, svc, next_round)) return problem;
       } else if (svc.desired_count == t.target() && svc.running_count == t.target() &&
                  svc.pending_count == 0) {
-        Converged(t, fmt::format("desired {} -> {}, running {} -> {}", t.desired_before(),
-                                 svc.desired_count, t.running_before(), svc.running_count));
+        const aws::EcsDeployment* primary = PrimaryOf(svc);
+        Converged(t, fmt::format("desired {} -> {}, running {} -> {}; deployment {}",
+                                 t.desired_before(), svc.desired_count, t.running_before(),
+                                 svc.running_count,
+                                 primary != nullptr ? DeploymentOf(*primary) : "none"));
       }
     }
     return std::nullopt;

@@ -92,7 +92,8 @@ TEST_F(EcsStepsTest, ScaleToZeroTagsFirstThenRestoreBringsTheCountsBack) {
   EXPECT_EQ(ecs_->services["dev"]["web"].tags.at(kPreviousCountTag), "3");
   const v1::Action* verify = Find(o, "ecs:dev/web", "verify");
   ASSERT_NE(verify, nullptr);
-  EXPECT_EQ(verify->detail(), "desired 3 -> 0, running 3 -> 0");
+  EXPECT_EQ(verify->detail().rfind("desired 3 -> 0, running 3 -> 0; deployment ecs-svc/", 0), 0u)
+      << verify->detail();
 
   ecs_->calls.clear();
   o = Run(Command("restore", {"api", "web"}));
