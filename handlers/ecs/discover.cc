@@ -49,8 +49,8 @@ class Discovery {
     auto cluster = ReadClusters(ecs_, {s_.cluster()});
     if (!cluster.ok()) return CallFailed(ctx_, kStepDiscover, "DescribeClusters", cluster.error());
     if (!cluster->missing.empty()) {
-      return Rejected(fmt::format("cluster {} not found in {}", s_.cluster(),
-                                  ctx_.workflow().cell()));
+      return Rejected(
+          fmt::format("cluster {} not found in {}", s_.cluster(), ctx_.workflow().cell()));
     }
     if (action == kListServices) {
       auto listed = ListServices(ecs_, s_.cluster());
@@ -69,8 +69,8 @@ class Discovery {
       ok = Services(&problem);
     }
     if (!ok) return problem;
-    size_t targets = static_cast<size_t>(s_.services_size() + s_.tasks_size() +
-                                         s_.instances_size());
+    size_t targets =
+        static_cast<size_t>(s_.services_size() + s_.tasks_size() + s_.instances_size());
     if (action == kStopTasks && s_.tasks_size() == 0) {
       targets = 0;
       for (const auto& svc : s_.services()) targets += static_cast<size_t>(svc.tasks_size());
@@ -99,8 +99,8 @@ class Discovery {
     auto listed = ListTasks(ecs_, s_.cluster(), services);
     if (!listed.ok()) return CallFailed(ctx_, kStepDiscover, "ListTasks", listed.error());
     const size_t n = listed->size();
-    return Listed(std::move(*listed), fmt::format("{} running tasks in cluster {}", n,
-                                                  s_.cluster()));
+    return Listed(std::move(*listed),
+                  fmt::format("{} running tasks in cluster {}", n, s_.cluster()));
   }
 
   // scale, restore, restart and stop_tasks of whole services.
@@ -164,10 +164,10 @@ class Discovery {
       }
     }
     if (!untagged.empty()) {
-      *problem = Rejected(fmt::format("nothing to restore: service {} in cluster {} has no {} tag "
-                                      "(it was not scaled to zero by fleetkeeper)",
-                                      fmt::join(untagged, ", "), s_.cluster(),
-                                      kPreviousCountTag));
+      *problem =
+          Rejected(fmt::format("nothing to restore: service {} in cluster {} has no {} tag "
+                               "(it was not scaled to zero by fleetkeeper)",
+                               fmt::join(untagged, ", "), s_.cluster(), kPreviousCountTag));
       return false;
     }
     return true;
@@ -226,8 +226,8 @@ class Discovery {
     };
     for (const auto& t : s_.services()) {
       const std::string res = ServiceResource(s_.cluster(), t.name());
-      const std::string counts = fmt::format("desired {}, running {}", t.desired_before(),
-                                             t.running_before());
+      const std::string counts =
+          fmt::format("desired {}, running {}", t.desired_before(), t.running_before());
       if (action == kScale) {
         if (t.target() == 0 && t.desired_before() > 0) {
           would(res, "TagResource", fmt::format("{}={}", kPreviousCountTag, t.desired_before()));

@@ -17,10 +17,10 @@ template <typename Body>
 StepOutcome WithState(StepContext& ctx, Body&& body) {
   v1::EcsWorkflowState state;
   if (!ctx.mutable_state()->UnpackTo(&state)) {
-    return StepOutcome::Finish(v1::Result::FAILED,
-                               fmt::format("ECS workflow {} has no readable state (type {})",
-                                           ctx.workflow().workflow_id(),
-                                           ctx.mutable_state()->type_url()));
+    return StepOutcome::Finish(
+        v1::Result::FAILED,
+        fmt::format("ECS workflow {} has no readable state (type {})", ctx.workflow().workflow_id(),
+                    ctx.mutable_state()->type_url()));
   }
   StepOutcome out = body(state);
   ctx.mutable_state()->PackFrom(state);
@@ -36,9 +36,8 @@ EcsHandler::EcsHandler(const v1::WorkerConfig& config)
              {
                  {kStepDiscover, false,
                   [this](StepContext& ctx) {
-                    return WithState(ctx, [&](v1::EcsWorkflowState& s) {
-                      return Discover(s, ctx, commands_);
-                    });
+                    return WithState(
+                        ctx, [&](v1::EcsWorkflowState& s) { return Discover(s, ctx, commands_); });
                   }},
                  {kStepAct, true,
                   [](StepContext& ctx) {
@@ -46,8 +45,7 @@ EcsHandler::EcsHandler(const v1::WorkerConfig& config)
                   }},
                  {kStepVerify, false,
                   [](StepContext& ctx) {
-                    return WithState(ctx,
-                                     [&](v1::EcsWorkflowState& s) { return Verify(s, ctx); });
+                    return WithState(ctx, [&](v1::EcsWorkflowState& s) { return Verify(s, ctx); });
                   }},
              }) {
   ApplyDefaults(config_);
@@ -70,8 +68,8 @@ Admission EcsHandler::Admit(const v1::Event& event, const AdmissionContext& cont
   }
   Admission a;
   a.kind = Admission::Kind::kWorkflow;
-  a.workflow = NewWorkflow(event, kWorkflowKind, kHandlerName, kStepDiscover, *state,
-                           context.clock.NowMs());
+  a.workflow =
+      NewWorkflow(event, kWorkflowKind, kHandlerName, kStepDiscover, *state, context.clock.NowMs());
   a.status = v1::Result::IN_PROGRESS;
   a.reason = fmt::format("{} {}", command.action(),
                          command.cluster().empty() ? "" : "in cluster " + command.cluster());

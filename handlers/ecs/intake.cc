@@ -11,9 +11,8 @@
 namespace fleetkeeper::handlers::ecs {
 namespace {
 
-constexpr std::array<std::string_view, 8> kActions = {kListClusters, kListServices, kListTasks,
-                                                      kScale,        kRestart,      kStopTasks,
-                                                      kDrain,        kRestore};
+constexpr std::array<std::string_view, 8> kActions = {
+    kListClusters, kListServices, kListTasks, kScale, kRestart, kStopTasks, kDrain, kRestore};
 
 Error Invalid(std::string_view field, const std::string& why) {
   return InvalidInput(fmt::format("{}: {}", field, why));
@@ -45,7 +44,8 @@ bool IsListAction(std::string_view action) {
 Result<v1::EcsWorkflowState> ReadCommand(const v1::EcsCommand& c, const v1::EcsConfig& config) {
   const std::string& action = c.action();
   if (action.empty()) {
-    return Invalid("action", fmt::format("missing; expected one of {}", fmt::join(kActions, " | ")));
+    return Invalid("action",
+                   fmt::format("missing; expected one of {}", fmt::join(kActions, " | ")));
   }
   bool known = false;
   for (auto a : kActions) known = known || a == action;
@@ -68,14 +68,14 @@ Result<v1::EcsWorkflowState> ReadCommand(const v1::EcsCommand& c, const v1::EcsC
     return std::move(s).take_error();
   }
   if ((action == kScale || action == kRestore || action == kRestart) && c.services().empty()) {
-    return Invalid("services", fmt::format("missing: {} names one or more services (or \"*\")",
-                                           action));
+    return Invalid("services",
+                   fmt::format("missing: {} names one or more services (or \"*\")", action));
   }
   if (c.has_desired_count()) {
     if (action != kScale) return Invalid("desired_count", "only for action scale");
     if (c.desired_count() < 0) {
-      return Invalid("desired_count", fmt::format("must not be negative, got {}",
-                                                  c.desired_count()));
+      return Invalid("desired_count",
+                     fmt::format("must not be negative, got {}", c.desired_count()));
     }
   } else if (action == kScale) {
     return Invalid("desired_count", "missing: scale needs the desired count (0 or more)");
@@ -85,16 +85,17 @@ Result<v1::EcsWorkflowState> ReadCommand(const v1::EcsCommand& c, const v1::EcsC
   }
   if (auto s = CheckNames("tasks", c.tasks(), false); !s.ok()) return std::move(s).take_error();
   if (action == kStopTasks && c.tasks().empty() == c.services().empty()) {
-    return Invalid("tasks", "stop_tasks names either tasks or services (all their tasks), not "
-                            "both and not neither");
+    return Invalid("tasks",
+                   "stop_tasks names either tasks or services (all their tasks), not "
+                   "both and not neither");
   }
   if (c.has_max_concurrency()) {
     if (action != kStopTasks || c.services().empty()) {
       return Invalid("max_concurrency", "only for stop_tasks of whole services");
     }
     if (c.max_concurrency() < 1) {
-      return Invalid("max_concurrency", fmt::format("must be at least 1, got {}",
-                                                    c.max_concurrency()));
+      return Invalid("max_concurrency",
+                     fmt::format("must be at least 1, got {}", c.max_concurrency()));
     }
   }
   if (!c.container_instances().empty() && action != kDrain) {

@@ -62,12 +62,12 @@ Result<std::vector<v1::Action>> ListServices(aws::Ecs& ecs, const std::string& c
     const aws::EcsService& s = it->second;
     std::vector<std::string> deployments;
     for (const auto& d : s.deployments) deployments.push_back(DeploymentOf(d));
-    out.push_back(Listed(s.arn, "service", s.status,
-                         fmt::format("{}: {}, launch type {}, deployments: {}", s.name,
-                                     CountsOf(s), s.launch_type.empty() ? "-" : s.launch_type,
-                                     deployments.empty() ? std::string("none")
-                                                         : fmt::format("{}", fmt::join(
-                                                               deployments, "; ")))));
+    out.push_back(
+        Listed(s.arn, "service", s.status,
+               fmt::format("{}: {}, launch type {}, deployments: {}", s.name, CountsOf(s),
+                           s.launch_type.empty() ? "-" : s.launch_type,
+                           deployments.empty() ? std::string("none")
+                                               : fmt::format("{}", fmt::join(deployments, "; ")))));
   }
   return out;
 }
@@ -75,8 +75,8 @@ Result<std::vector<v1::Action>> ListServices(aws::Ecs& ecs, const std::string& c
 Result<std::vector<v1::Action>> ListTasks(aws::Ecs& ecs, const std::string& cluster,
                                           const std::vector<std::string>& services) {
   std::vector<std::string> arns;
-  const std::vector<std::string> scopes = services.empty() ? std::vector<std::string>{""}
-                                                           : services;
+  const std::vector<std::string> scopes =
+      services.empty() ? std::vector<std::string>{""} : services;
   for (const std::string& service : scopes) {
     auto page = AllTaskArns(ecs, cluster, service);
     if (!page.ok()) return std::move(page).take_error();

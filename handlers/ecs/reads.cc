@@ -20,9 +20,9 @@ Result<Found<T>> ReadBatched(const std::vector<std::string>& names, size_t per_c
                              Describe&& describe, IdOf&& id_of, Live&& live) {
   Found<T> out;
   for (size_t i = 0; i < names.size(); i += per_call) {
-    std::vector<std::string> batch(names.begin() + static_cast<std::ptrdiff_t>(i),
-                                   names.begin() + static_cast<std::ptrdiff_t>(
-                                                       std::min(names.size(), i + per_call)));
+    std::vector<std::string> batch(
+        names.begin() + static_cast<std::ptrdiff_t>(i),
+        names.begin() + static_cast<std::ptrdiff_t>(std::min(names.size(), i + per_call)));
     auto answer = describe(batch);
     if (!answer.ok()) return std::move(answer).take_error();
     for (const std::string& asked : batch) {
@@ -64,8 +64,7 @@ Result<Found<aws::EcsService>> ReadServices(aws::Ecs& ecs, const std::string& cl
                                             bool include_tags) {
   return ReadBatched<aws::EcsService>(
       names, kServicesPerCall,
-      [&](const std::vector<std::string>& batch)
-          -> Result<std::vector<aws::EcsService>> {
+      [&](const std::vector<std::string>& batch) -> Result<std::vector<aws::EcsService>> {
         aws::DescribeServicesRequest r;
         r.cluster = cluster;
         r.services = batch;
@@ -82,8 +81,7 @@ Result<Found<aws::EcsTask>> ReadTasks(aws::Ecs& ecs, const std::string& cluster,
                                       const std::vector<std::string>& tasks) {
   return ReadBatched<aws::EcsTask>(
       tasks, kPerCall,
-      [&](const std::vector<std::string>& batch)
-          -> Result<std::vector<aws::EcsTask>> {
+      [&](const std::vector<std::string>& batch) -> Result<std::vector<aws::EcsTask>> {
         aws::DescribeTasksRequest r;
         r.cluster = cluster;
         r.tasks = batch;
@@ -98,8 +96,7 @@ Result<Found<aws::ContainerInstance>> ReadInstances(aws::Ecs& ecs, const std::st
                                                     const std::vector<std::string>& instances) {
   return ReadBatched<aws::ContainerInstance>(
       instances, kPerCall,
-      [&](const std::vector<std::string>& batch)
-          -> Result<std::vector<aws::ContainerInstance>> {
+      [&](const std::vector<std::string>& batch) -> Result<std::vector<aws::ContainerInstance>> {
         aws::DescribeContainerInstancesRequest r;
         r.cluster = cluster;
         r.container_instances = batch;
@@ -108,15 +105,15 @@ Result<Found<aws::ContainerInstance>> ReadInstances(aws::Ecs& ecs, const std::st
         return std::move(a->container_instances);
       },
       [](const aws::ContainerInstance& c) { return c.arn; },
-      [](const aws::ContainerInstance& c) { return c.status != "DEREGISTERING" &&
-                                                   c.status != "INACTIVE"; });
+      [](const aws::ContainerInstance& c) {
+        return c.status != "DEREGISTERING" && c.status != "INACTIVE";
+      });
 }
 
 Result<Found<aws::EcsCluster>> ReadClusters(aws::Ecs& ecs, const std::vector<std::string>& names) {
   return ReadBatched<aws::EcsCluster>(
       names, kPerCall,
-      [&](const std::vector<std::string>& batch)
-          -> Result<std::vector<aws::EcsCluster>> {
+      [&](const std::vector<std::string>& batch) -> Result<std::vector<aws::EcsCluster>> {
         aws::DescribeClustersRequest r;
         r.clusters = batch;
         auto a = ecs.DescribeClusters(r);

@@ -55,8 +55,8 @@ class Step {
     s_.set_verify_deadline_ms(now_ + s_.verify_timeout_ms());
     StepOutcome o = StepOutcome::Wait(kStepVerify, s_.poll_ms());
     o.actions = std::move(actions_);
-    o.reason = fmt::format("{} sent; verifying for up to {} s", action,
-                           s_.verify_timeout_ms() / 1000);
+    o.reason =
+        fmt::format("{} sent; verifying for up to {} s", action, s_.verify_timeout_ms() / 1000);
     o.publish_progress = true;
     return o;
   }
@@ -188,8 +188,7 @@ class Step {
     return std::nullopt;
   }
 
-  std::optional<StepOutcome> ForceDeployment(v1::EcsServiceTarget& t,
-                                             const aws::EcsService& svc) {
+  std::optional<StepOutcome> ForceDeployment(v1::EcsServiceTarget& t, const aws::EcsService& svc) {
     const aws::EcsDeployment* primary = PrimaryOf(svc);
     if (primary != nullptr && primary->id != t.primary_before()) {
       // Forced before a crash or redelivery: not again.
@@ -327,10 +326,10 @@ class Step {
       } else if (svc.desired_count == t.target() && svc.running_count == t.target() &&
                  svc.pending_count == 0) {
         const aws::EcsDeployment* primary = PrimaryOf(svc);
-        Converged(t, fmt::format("desired {} -> {}, running {} -> {}; deployment {}",
-                                 t.desired_before(), svc.desired_count, t.running_before(),
-                                 svc.running_count,
-                                 primary != nullptr ? DeploymentOf(*primary) : "none"));
+        Converged(
+            t, fmt::format("desired {} -> {}, running {} -> {}; deployment {}", t.desired_before(),
+                           svc.desired_count, t.running_before(), svc.running_count,
+                           primary != nullptr ? DeploymentOf(*primary) : "none"));
       }
     }
     return std::nullopt;
@@ -347,8 +346,8 @@ class Step {
     if (primary == nullptr || primary->id == t.primary_before()) return;
     t.set_new_deployment(primary->id);
     if (primary->rollout_state == "FAILED") {
-      Fail(t, Res(t.name()), fmt::format("deployment {} failed: {}", primary->id,
-                                         primary->rollout_state_reason));
+      Fail(t, Res(t.name()),
+           fmt::format("deployment {} failed: {}", primary->id, primary->rollout_state_reason));
       return;
     }
     // Without the deployment circuit breaker ECS reports no rolloutState: then the new
@@ -357,10 +356,10 @@ class Step {
                         (primary->rollout_state.empty() && svc.deployments.size() == 1);
     if (rolled && primary->running_count >= primary->desired_count &&
         svc.running_count == svc.desired_count) {
-      Converged(t, fmt::format("deployment {} PRIMARY {} (was {}); {}", primary->id,
-                               primary->rollout_state.empty() ? "steady" : primary->rollout_state,
-                               t.primary_before().empty() ? "none" : t.primary_before(),
-                               CountsOf(svc)));
+      Converged(
+          t, fmt::format("deployment {} PRIMARY {} (was {}); {}", primary->id,
+                         primary->rollout_state.empty() ? "steady" : primary->rollout_state,
+                         t.primary_before().empty() ? "none" : t.primary_before(), CountsOf(svc)));
     }
   }
 
@@ -430,23 +429,25 @@ class Step {
 
   // verify_timeout passed: what has not converged fails, naming its counts.
   void TimeOut() {
-    const std::string after = fmt::format("not converged within {} s", s_.verify_timeout_ms() / 1000);
+    const std::string after =
+        fmt::format("not converged within {} s", s_.verify_timeout_ms() / 1000);
     for (auto& t : *s_.mutable_services()) {
       if (Done(t.outcome())) continue;
-      std::string why = fmt::format("{}: desired {}, running {}", after, t.desired_after(),
-                                    t.running_after());
+      std::string why =
+          fmt::format("{}: desired {}, running {}", after, t.desired_after(), t.running_after());
       if (s_.action() == kScale || s_.action() == kRestore) {
         why += fmt::format(" (target {})", t.target());
       } else if (s_.action() == kRestart) {
-        why += fmt::format("; deployment {}", t.new_deployment().empty() ? "not started"
-                                                                         : t.new_deployment());
+        why += fmt::format("; deployment {}",
+                           t.new_deployment().empty() ? "not started" : t.new_deployment());
       } else if (s_.action() == kStopTasks) {
         why += fmt::format("; {} of {} tasks stopped", t.stopped_size(), t.tasks_size());
       }
       Fail(t, Res(t.name()), why);
     }
     for (auto& t : *s_.mutable_tasks()) {
-      if (!Done(t.outcome())) Fail(t, TaskResource(s_.cluster(), t.arn()), after + ": " + t.detail());
+      if (!Done(t.outcome()))
+        Fail(t, TaskResource(s_.cluster(), t.arn()), after + ": " + t.detail());
     }
     for (auto& i : *s_.mutable_instances()) {
       if (!Done(i.outcome())) {

@@ -44,12 +44,12 @@ StepOutcome CallFailed(const StepContext& ctx, const std::string& step, const st
   if (aws::IsTransientFailure(error) && attempt + 1 < kMaxAttempts) {
     StepOutcome o = StepOutcome::Wait(step, std::min<int64_t>(1000LL << (attempt + 1), 30000));
     o.retry_same_step = true;
-    o.reason = fmt::format("{} failed ({}); attempt {} of {}", call, error.ToString(),
-                           attempt + 2, kMaxAttempts);
+    o.reason = fmt::format("{} failed ({}); attempt {} of {}", call, error.ToString(), attempt + 2,
+                           kMaxAttempts);
     return o;
   }
-  StepOutcome o = StepOutcome::Finish(v1::Result::FAILED,
-                                      fmt::format("{} failed: {}", call, error.ToString()));
+  StepOutcome o =
+      StepOutcome::Finish(v1::Result::FAILED, fmt::format("{} failed: {}", call, error.ToString()));
   o.actions.push_back(MakeAction("ecs", call, "failed", error.ToString(), error.request_id));
   return o;
 }

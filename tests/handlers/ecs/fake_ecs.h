@@ -59,9 +59,8 @@ class FakeEcs final : public aws::Ecs {
   }
   // Mutating calls only ("UpdateService", "TagResource", ...), in order.
   std::vector<std::string> Mutations() const {
-    static const std::set<std::string> kMutating = {"UpdateService", "TagResource",
-                                                    "UntagResource", "StopTask",
-                                                    "UpdateContainerInstancesState"};
+    static const std::set<std::string> kMutating = {"UpdateService", "TagResource", "UntagResource",
+                                                    "StopTask", "UpdateContainerInstancesState"};
     std::vector<std::string> out;
     for (const auto& c : calls) {
       if (kMutating.count(c.substr(0, c.find(' '))) != 0) out.push_back(c);
@@ -118,8 +117,8 @@ class FakeEcs final : public aws::Ecs {
   Result<aws::EcsService> UpdateService(const aws::UpdateServiceRequest& r) override {
     auto& s = services[r.cluster][r.service];
     if (r.desired_count) {
-      calls.push_back("UpdateService " + r.service + " desired=" +
-                      std::to_string(*r.desired_count));
+      calls.push_back("UpdateService " + r.service +
+                      " desired=" + std::to_string(*r.desired_count));
       s.desired_count = *r.desired_count;
     }
     if (r.force_new_deployment) {
@@ -220,9 +219,9 @@ class FakeEcs final : public aws::Ecs {
   std::map<std::string, aws::ContainerInstance> instances;
   std::vector<std::string> calls;
   size_t page_size = 2;
-  bool converge = true;              // the scheduler moves things forward on each read
-  std::set<std::string> stuck;       // services whose running count never moves
-  std::string rollout_failure;       // a forced deployment FAILS with this reason
+  bool converge = true;         // the scheduler moves things forward on each read
+  std::set<std::string> stuck;  // services whose running count never moves
+  std::string rollout_failure;  // a forced deployment FAILS with this reason
 
  private:
   Result<aws::ArnPage> Page(const std::vector<std::string>& all, const std::string& token) {
@@ -236,8 +235,8 @@ class FakeEcs final : public aws::Ecs {
   }
   void StartTask(const std::string& cluster, const std::string& service) {
     aws::EcsTask t;
-    t.arn = "arn:aws:ecs:us-east-1:111122223333:task/" + cluster + "/t" +
-            std::to_string(++tasks_made_);
+    t.arn =
+        "arn:aws:ecs:us-east-1:111122223333:task/" + cluster + "/t" + std::to_string(++tasks_made_);
     t.last_status = t.desired_status = "RUNNING";
     t.group = "service:" + service;
     t.health_status = "HEALTHY";
@@ -247,7 +246,8 @@ class FakeEcs final : public aws::Ecs {
   void Schedule(const std::string& cluster, aws::EcsService& s) {
     if (!converge || stuck.count(s.name) != 0) return;
     for (auto& [arn, t] : tasks) {
-      if (t.group == "service:" + s.name && t.desired_status == "STOPPED") t.last_status = "STOPPED";
+      if (t.group == "service:" + s.name && t.desired_status == "STOPPED")
+        t.last_status = "STOPPED";
     }
     int64_t running = static_cast<int64_t>(TasksOf(s.name).size());
     for (; running < s.desired_count; ++running) StartTask(cluster, s.name);

@@ -142,8 +142,8 @@ TEST(EcsFactoryTest, DeclaresEveryCallAndFillsItsSection) {
   EXPECT_EQ(config.handlers().ecs().verify_timeout().seconds(), 600);
   const auto actions = f.Permissions(config);
   EXPECT_TRUE(std::is_sorted(actions.begin(), actions.end()));
-  for (const char* a : {"ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
-                        "ecs:StopTask", "ecs:UpdateContainerInstancesState"}) {
+  for (const char* a : {"ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource", "ecs:StopTask",
+                        "ecs:UpdateContainerInstancesState"}) {
     EXPECT_NE(std::find(actions.begin(), actions.end(), a), actions.end()) << a;
   }
   config.mutable_handlers()->mutable_ecs()->set_enabled(false);

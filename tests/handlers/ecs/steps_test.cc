@@ -83,11 +83,11 @@ TEST_F(EcsStepsTest, ScaleToZeroTagsFirstThenRestoreBringsTheCountsBack) {
   scale.set_desired_count(0);
   StepOutcome o = Run(scale);
   ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
-  EXPECT_EQ(ecs_->Mutations(),
-            (std::vector<std::string>{"TagResource fleetkeeper:previous-desired-count=2",
-                                      "UpdateService api desired=0",
-                                      "TagResource fleetkeeper:previous-desired-count=3",
-                                      "UpdateService web desired=0"}));
+  EXPECT_EQ(
+      ecs_->Mutations(),
+      (std::vector<std::string>{
+          "TagResource fleetkeeper:previous-desired-count=2", "UpdateService api desired=0",
+          "TagResource fleetkeeper:previous-desired-count=3", "UpdateService web desired=0"}));
   EXPECT_EQ(ecs_->services["dev"]["web"].running_count, 0);
   EXPECT_EQ(ecs_->services["dev"]["web"].tags.at(kPreviousCountTag), "3");
   const v1::Action* verify = Find(o, "ecs:dev/web", "verify");
@@ -98,11 +98,11 @@ TEST_F(EcsStepsTest, ScaleToZeroTagsFirstThenRestoreBringsTheCountsBack) {
   ecs_->calls.clear();
   o = Run(Command("restore", {"api", "web"}));
   ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
-  EXPECT_EQ(ecs_->Mutations(),
-            (std::vector<std::string>{"UpdateService api desired=2",
-                                      "UntagResource fleetkeeper:previous-desired-count",
-                                      "UpdateService web desired=3",
-                                      "UntagResource fleetkeeper:previous-desired-count"}));
+  EXPECT_EQ(
+      ecs_->Mutations(),
+      (std::vector<std::string>{
+          "UpdateService api desired=2", "UntagResource fleetkeeper:previous-desired-count",
+          "UpdateService web desired=3", "UntagResource fleetkeeper:previous-desired-count"}));
   EXPECT_EQ(ecs_->services["dev"]["api"].running_count, 2);
   EXPECT_TRUE(ecs_->services["dev"]["api"].tags.empty());
 }
