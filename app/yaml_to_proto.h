@@ -24,6 +24,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/config_check.h"
+#include "common/duration.h"
 
 namespace fleetkeeper::app {
 
@@ -47,12 +48,9 @@ void YamlToMessage(const YAML::Node& node, google::protobuf::Message& message,
                    const std::string& path, std::vector<ConfigError>& errors,
                    const Getenv* getenv = nullptr);
 
-// "90s", "5m", "2h", "1h30m", "250ms", "7d" (components in any order of d, h, m, s, ms, each a
-// non-negative integer). nullopt when the text is not such a duration.
-std::optional<google::protobuf::Duration> ParseDuration(std::string_view text);
-
-// The shortest spelling ParseDuration reads back: "0s", "250ms", "1h30m", "7d".
-std::string FormatDuration(const google::protobuf::Duration& duration);
+// Durations ("90s", "5m") are spelled as common/duration.h reads and writes them.
+using fleetkeeper::FormatDuration;
+using fleetkeeper::ParseDuration;
 
 // Edit distance, used for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);

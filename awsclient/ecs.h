@@ -117,6 +117,40 @@ struct EcsTask {
   std::string desired_status;
   std::string stopped_reason;
   std::string group;  // service:<name>
+  std::string health_status;  // HEALTHY | UNHEALTHY | UNKNOWN
+  std::string container_instance_arn;
+  std::string launch_type;
+  std::string task_definition;
+  int64_t started_ms = 0;
+};
+
+struct DescribeTasksRequest {
+  std::string cluster;
+  std::vector<std::string> tasks;  // ids or ARNs, at most 100
+};
+
+struct DescribeTasksResponse {
+  std::vector<EcsTask> tasks;
+  std::vector<EcsFailure> failures;
+};
+
+struct EcsCluster {
+  std::string arn;
+  std::string name;
+  std::string status;  // ACTIVE | PROVISIONING | DEPROVISIONING | FAILED | INACTIVE
+  int64_t registered_container_instances = 0;
+  int64_t running_tasks = 0;
+  int64_t pending_tasks = 0;
+  int64_t active_services = 0;
+};
+
+struct DescribeClustersRequest {
+  std::vector<std::string> clusters;  // names or ARNs, at most 100
+};
+
+struct DescribeClustersResponse {
+  std::vector<EcsCluster> clusters;
+  std::vector<EcsFailure> failures;
 };
 
 struct UpdateContainerInstancesStateRequest {
@@ -139,9 +173,21 @@ struct UpdateContainerInstancesStateResponse {
   std::vector<EcsFailure> failures;
 };
 
+struct DescribeContainerInstancesRequest {
+  std::string cluster;
+  std::vector<std::string> container_instances;  // ids or ARNs, at most 100
+};
+
+using DescribeContainerInstancesResponse = UpdateContainerInstancesStateResponse;
+
 struct TagResourceRequest {
   std::string resource_arn;
   Tags tags;
+};
+
+struct UntagResourceRequest {
+  std::string resource_arn;
+  std::vector<std::string> tag_keys;
 };
 
 struct ListTagsForResourceRequest {
@@ -153,15 +199,20 @@ class Ecs {
  public:
   virtual ~Ecs() = default;
   virtual Result<ArnPage> ListClusters(const ListClustersRequest& r) = 0;
+  virtual Result<DescribeClustersResponse> DescribeClusters(const DescribeClustersRequest& r) = 0;
   virtual Result<ArnPage> ListServices(const ListServicesRequest& r) = 0;
   virtual Result<DescribeServicesResponse> DescribeServices(const DescribeServicesRequest& r) = 0;
   virtual Result<EcsService> UpdateService(const UpdateServiceRequest& r) = 0;
   virtual Result<ArnPage> ListTasks(const ListTasksRequest& r) = 0;
+  virtual Result<DescribeTasksResponse> DescribeTasks(const DescribeTasksRequest& r) = 0;
   virtual Result<EcsTask> StopTask(const StopTaskRequest& r) = 0;
   virtual Result<ArnPage> ListContainerInstances(const ListContainerInstancesRequest& r) = 0;
   virtual Result<UpdateContainerInstancesStateResponse> UpdateContainerInstancesState(
       const UpdateContainerInstancesStateRequest& r) = 0;
+  virtual Result<DescribeContainerInstancesResponse> DescribeContainerInstances(
+      const DescribeContainerInstancesRequest& r) = 0;
   virtual Status TagResource(const TagResourceRequest& r) = 0;
+  virtual Status UntagResource(const UntagResourceRequest& r) = 0;
   virtual Result<Tags> ListTagsForResource(const ListTagsForResourceRequest& r) = 0;
 };
 
@@ -173,5 +224,7 @@ Result<EcsService> ParseUpdateService(const std::string& body);
 Result<ArnPage> ParseArnPage(const std::string& operation, const std::string& body);
 Result<UpdateContainerInstancesStateResponse> ParseUpdateContainerInstancesState(
     const std::string& body);
+Result<DescribeClustersResponse> ParseDescribeClusters(const std::string& body);
+Result<DescribeTasksResponse> ParseDescribeTasks(const std::string& body);
 
 }  // namespace fleetkeeper::aws

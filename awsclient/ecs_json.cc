@@ -93,7 +93,8 @@ auto ArnReader(const char* key) {
   };
 }
 
-auto ReadUpdateContainerInstances = [](JsonReader& r, const json& body) {
+// UpdateContainerInstancesState and DescribeContainerInstances answer alike.
+auto ReadContainerInstances = [](JsonReader& r, const json& body) {
   UpdateContainerInstancesStateResponse out;
   for (const json* n : r.Objects(body, "containerInstances")) {
     ContainerInstance c;
@@ -104,6 +105,45 @@ auto ReadUpdateContainerInstances = [](JsonReader& r, const json& body) {
     c.pending_tasks = r.Int(*n, "pendingTasksCount");
     c.agent_connected = r.Bool(*n, "agentConnected");
     out.container_instances.push_back(std::move(c));
+  }
+  out.failures = ReadFailures(r, body);
+  return out;
+};
+
+EcsTask ReadTask(JsonReader& r, const json& n) {
+  EcsTask t;
+  t.arn = r.Str(n, "taskArn");
+  t.last_status = r.Str(n, "lastStatus");
+  t.desired_status = r.Str(n, "desiredStatus");
+  t.stopped_reason = r.Str(n, "stoppedReason");
+  t.group = r.Str(n, "group");
+  t.health_status = r.Str(n, "healthStatus");
+  t.container_instance_arn = r.Str(n, "containerInstanceArn");
+  t.launch_type = r.Str(n, "launchType");
+  t.task_definition = r.Str(n, "taskDefinitionArn");
+  t.started_ms = r.EpochMs(n, "startedAt");
+  return t;
+}
+
+auto ReadDescribeTasks = [](JsonReader& r, const json& body) {
+  DescribeTasksResponse out;
+  for (const json* n : r.Objects(body, "tasks")) out.tasks.push_back(ReadTask(r, *n));
+  out.failures = ReadFailures(r, body);
+  return out;
+};
+
+auto ReadDescribeClusters = [](JsonReader& r, const json& body) {
+  DescribeClustersResponse out;
+  for (const json* n : r.Objects(body, "clusters")) {
+    EcsCluster c;
+    c.arn = r.Str(*n, "clusterArn");
+    c.name = r.Str(*n, "clusterName");
+    c.status = r.Str(*n, "status");
+    c.registered_container_instances = r.Int(*n, "registeredContainerInstancesCount");
+    c.running_tasks = r.Int(*n, "runningTasksCount");
+    c.pending_tasks = r.Int(*n, "pendingTasksCount");
+    c.active_services = r.Int(*n, "activeServicesCount");
+    out.clusters.push_back(std::move(c));
   }
   out.failures = ReadFailures(r, body);
   return out;
@@ -125,6 +165,11 @@ class EcsJsonClient final : public Ecs {
     json body = json::object();
     SetPaging(body, r.max_results, r.next_token);
     return Call<ArnPage>(*t_, "ListClusters", body, ArnReader("clusterArns"));
+  }
+
+  Result<DescribeClustersResponse> DescribeClusters(const DescribeClustersRequest& r) override {
+    json body = {{"clusters", r.clusters}};
+    return Call<DescribeClustersResponse>(*t_, "DescribeClusters", body, ReadDescribeClusters);
   }
 
   Result<ArnPage> ListServices(const ListServicesRequest& r) override {
@@ -166,17 +211,16 @@ class EcsJsonClient final : public Ecs {
     SetIfNotEmpty(body, "cluster", r.cluster);
     SetIfNotEmpty(body, "reason", r.reason);
     return Call<EcsTask>(*t_, "StopTask", body, [](JsonReader& x, const json& b) {
-      EcsTask t;
       x.Require(b, "task");
-      if (const json* n = x.Object(b, "task")) {
-        t.arn = x.Str(*n, "taskArn");
-        t.last_status = x.Str(*n, "lastStatus");
-        t.desired_status = x.Str(*n, "desiredStatus");
-        t.stopped_reason = x.Str(*n, "stoppedReason");
-        t.group = x.Str(*n, "group");
-      }
-      return t;
+      const json* n = x.Object(b, "task");
+      return n ? ReadTask(x, *n) : EcsTask{};
     });
+  }
+
+  Result<DescribeTasksResponse> DescribeTasks(const DescribeTasksRequest& r) override {
+    json body = {{"tasks", r.tasks}};
+    SetIfNotEmpty(body, "cluster", r.cluster);
+    return Call<DescribeTasksResponse>(*t_, "DescribeTasks", body, ReadDescribeTasks);
   }
 
   Result<ArnPage> ListContainerInstances(const ListContainerInstancesRequest& r) override {
@@ -194,7 +238,22 @@ class EcsJsonClient final : public Ecs {
     json body = {{"containerInstances", r.container_instances}, {"status", r.status}};
     SetIfNotEmpty(body, "cluster", r.cluster);
     return Call<UpdateContainerInstancesStateResponse>(*t_, "UpdateContainerInstancesState", body,
-                                                       ReadUpdateContainerInstances);
+                                                       ReadContainerInstances);
+  }
+
+  Result<DescribeContainerInstancesResponse> DescribeContainerInstances(
+      const DescribeContainerInstancesRequest& r) override {
+    json body = {{"containerInstances", r.container_instances}};
+    SetIfNotEmpty(body, "cluster", r.cluster);
+    return Call<DescribeContainerInstancesResponse>(*t_, "DescribeContainerInstances", body,
+                                                    ReadContainerInstances);
+  }
+
+  Status UntagResource(const UntagResourceRequest& r) override {
+    json body = {{"resourceArn", r.resource_arn}, {"tagKeys", r.tag_keys}};
+    Result<json> answer = CallJson(*t_, kService, kEcsTargetPrefix, "UntagResource", body);
+    if (!answer.ok()) return std::move(answer).take_error();
+    return Ok{};
   }
 
   Status TagResource(const TagResourceRequest& r) override {
@@ -242,7 +301,18 @@ Result<UpdateContainerInstancesStateResponse> ParseUpdateContainerInstancesState
     const std::string& body) {
   return ReadJsonBody<UpdateContainerInstancesStateResponse>(
       "UpdateContainerInstancesState", ParseJsonResponse("UpdateContainerInstancesState", body),
-      ReadUpdateContainerInstances);
+      ReadContainerInstances);
+}
+
+Result<DescribeClustersResponse> ParseDescribeClusters(const std::string& body) {
+  return ReadJsonBody<DescribeClustersResponse>(
+      "DescribeClusters", ParseJsonResponse("DescribeClusters", body), ReadDescribeClusters);
+}
+
+Result<DescribeTasksResponse> ParseDescribeTasks(const std::string& body) {
+  return ReadJsonBody<DescribeTasksResponse>("DescribeTasks",
+                                             ParseJsonResponse("DescribeTasks", body),
+                                             ReadDescribeTasks);
 }
 
 }  // namespace fleetkeeper::aws

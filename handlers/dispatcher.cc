@@ -16,8 +16,6 @@ Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
     std::unique_ptr<Handler> built;
     if (!factory->Enabled(config)) {
       why = fmt::format("handler {} is disabled (handlers.{}.enabled: false)", name, name);
-    } else if (!factory->built()) {
-      why = fmt::format("handler {} is not implemented in this version", name);
     } else {
       built = factory->Make(config);
     }

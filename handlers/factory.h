@@ -31,10 +31,7 @@ class HandlerFactory {
   // The AWS actions it may call with this config, as IAM names them ("ec2:RunInstances"), sorted
   // and unique: what `doctor` simulates and `fleetkeeper permissions` prints.
   virtual std::vector<std::string> Permissions(const v1::WorkerConfig& config) const = 0;
-  // Whether this version builds the handler. One that is not has no section, defaults or actions,
-  // Make answers null, and its events are REJECTED "not implemented".
-  virtual bool built() const { return true; }
-  // The handler for a valid config; null only when not built().
+  // The handler for a valid config.
   virtual std::unique_ptr<Handler> Make(const v1::WorkerConfig& config) const = 0;
 };
 

@@ -10,7 +10,7 @@
 
 namespace fleetkeeper::handlers {
 
-// Every handler, built or not, in a fixed order (the order of `permissions` and of the start-up
+// Every handler, in a fixed order (the order of `permissions` and of the start-up
 // line).
 const std::vector<const HandlerFactory*>& HandlerCatalog();
 
@@ -23,7 +23,7 @@ struct DeclaredActions {
   std::vector<std::string> actions;  // sorted, unique; empty when it calls nothing
 };
 
-// Per enabled, built handler, in catalog order, its declared actions for `config`.
+// Per enabled handler, in catalog order, its declared actions for `config`.
 std::vector<DeclaredActions> HandlerPermissions(const v1::WorkerConfig& config);
 
 }  // namespace fleetkeeper::handlers

@@ -6,7 +6,7 @@ serialisation, authentication and recorder serve them like any native action.
 install() must run before the server handles its first request.
 """
 
-from . import autoscaling, codedeploy, delays, ec2, iam, ssm, sts
+from . import autoscaling, codedeploy, delays, ec2, ecs, iam, ssm, sts
 
 _installed = False
 
@@ -15,6 +15,6 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    for module in (delays, ec2, autoscaling, ssm, iam, codedeploy, sts):
+    for module in (delays, ec2, autoscaling, ssm, iam, codedeploy, sts, ecs):
         module.install()
     _installed = True

@@ -10,6 +10,7 @@ v1::WorkerConfig ScaleOutOnly() {
   v1::WorkerConfig config;
   config.mutable_handlers()->mutable_ami_rollout()->set_enabled(false);
   config.mutable_handlers()->mutable_patch()->set_enabled(false);
+  config.mutable_handlers()->mutable_ecs()->set_enabled(false);
   auto* rule = config.mutable_handlers()->mutable_self_healing()->add_rules();
   rule->set_name("scale");
   rule->mutable_action()->set_type("scale_out");

@@ -135,17 +135,24 @@ class MockSns : public Sns {
 class MockEcs : public Ecs {
  public:
   MOCK_METHOD(Result<ArnPage>, ListClusters, (const ListClustersRequest&), (override));
+  MOCK_METHOD(Result<DescribeClustersResponse>, DescribeClusters,
+              (const DescribeClustersRequest&), (override));
   MOCK_METHOD(Result<ArnPage>, ListServices, (const ListServicesRequest&), (override));
   MOCK_METHOD(Result<DescribeServicesResponse>, DescribeServices,
               (const DescribeServicesRequest&), (override));
   MOCK_METHOD(Result<EcsService>, UpdateService, (const UpdateServiceRequest&), (override));
   MOCK_METHOD(Result<ArnPage>, ListTasks, (const ListTasksRequest&), (override));
+  MOCK_METHOD(Result<DescribeTasksResponse>, DescribeTasks, (const DescribeTasksRequest&),
+              (override));
   MOCK_METHOD(Result<EcsTask>, StopTask, (const StopTaskRequest&), (override));
   MOCK_METHOD(Result<ArnPage>, ListContainerInstances,
               (const ListContainerInstancesRequest&), (override));
   MOCK_METHOD(Result<UpdateContainerInstancesStateResponse>, UpdateContainerInstancesState,
               (const UpdateContainerInstancesStateRequest&), (override));
+  MOCK_METHOD(Result<DescribeContainerInstancesResponse>, DescribeContainerInstances,
+              (const DescribeContainerInstancesRequest&), (override));
   MOCK_METHOD(Status, TagResource, (const TagResourceRequest&), (override));
+  MOCK_METHOD(Status, UntagResource, (const UntagResourceRequest&), (override));
   MOCK_METHOD(Result<Tags>, ListTagsForResource, (const ListTagsForResourceRequest&), (override));
 };
 

@@ -321,6 +321,36 @@ TEST_F(ServicesMoto, EcsClusterServiceTasksAndContainerInstances) {
   Result<Tags> tags = clients_->ecs->ListTagsForResource({cluster_arn});
   ASSERT_TRUE(tags.ok()) << tags.error().ToString();
   EXPECT_EQ(*tags, (Tags{{"fleetkeeper:test", "1"}}));
+  ASSERT_TRUE(clients_->ecs->UntagResource({cluster_arn, {"fleetkeeper:test"}}).ok());
+  Result<Tags> untagged = clients_->ecs->ListTagsForResource({cluster_arn});
+  ASSERT_TRUE(untagged.ok()) << untagged.error().ToString();
+  EXPECT_TRUE(untagged->empty());
+
+  Result<DescribeClustersResponse> described_clusters =
+      clients_->ecs->DescribeClusters({{cluster, "absent-" + cluster}});
+  ASSERT_TRUE(described_clusters.ok()) << described_clusters.error().ToString();
+  ASSERT_EQ(described_clusters->clusters.size(), 1u);
+  EXPECT_EQ(described_clusters->clusters[0].arn, cluster_arn);
+  EXPECT_EQ(described_clusters->clusters[0].name, cluster);
+  EXPECT_EQ(described_clusters->clusters[0].status, "ACTIVE");
+  EXPECT_EQ(described_clusters->clusters[0].registered_container_instances, 1);
+  ASSERT_EQ(described_clusters->failures.size(), 1u);
+  EXPECT_EQ(described_clusters->failures[0].reason, "MISSING");
+
+  Result<DescribeTasksResponse> described_tasks =
+      clients_->ecs->DescribeTasks({cluster, {task_arn}});
+  ASSERT_TRUE(described_tasks.ok()) << described_tasks.error().ToString();
+  ASSERT_EQ(described_tasks->tasks.size(), 1u);
+  EXPECT_EQ(described_tasks->tasks[0].arn, task_arn);
+  EXPECT_EQ(described_tasks->tasks[0].desired_status, "STOPPED");
+  EXPECT_EQ(described_tasks->tasks[0].task_definition, task_definition_arn);
+
+  Result<DescribeContainerInstancesResponse> described_instances =
+      clients_->ecs->DescribeContainerInstances({cluster, {container_instance_arn}});
+  ASSERT_TRUE(described_instances.ok()) << described_instances.error().ToString();
+  ASSERT_EQ(described_instances->container_instances.size(), 1u);
+  EXPECT_EQ(described_instances->container_instances[0].status, "DRAINING");
+  EXPECT_EQ(described_instances->container_instances[0].ec2_instance_id, host);
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{host}}).ok());
 }
 

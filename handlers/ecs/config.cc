@@ -1,0 +1,42 @@
+#include "handlers/ecs/config.h"
+
+namespace fleetkeeper::handlers::ecs {
+namespace {
+
+google::protobuf::Duration DurationOfMs(int64_t ms) {
+  google::protobuf::Duration d;
+  d.set_seconds(ms / 1000);
+  d.set_nanos(static_cast<int32_t>((ms % 1000) * 1'000'000));
+  return d;
+}
+
+}  // namespace
+
+void ApplyDefaults(v1::EcsConfig& config) {
+  if (!config.has_verify_timeout()) {
+    *config.mutable_verify_timeout() = DurationOfMs(kDefaultVerifyTimeoutMs);
+  }
+  if (!config.has_poll_interval()) {
+    *config.mutable_poll_interval() = DurationOfMs(kDefaultPollIntervalMs);
+  }
+}
+
+void Validate(const v1::EcsConfig& config, ConfigChecker& check) {
+  const std::string path = "handlers.ecs";
+  if (config.has_verify_timeout()) {
+    check.Positive(ChildPath(path, "verify_timeout"), config.verify_timeout());
+  }
+  if (config.has_poll_interval()) {
+    check.Positive(ChildPath(path, "poll_interval"), config.poll_interval());
+  }
+  // Refused rather than ignored: a config that asks for nightly scale-downs must not start a
+  // worker that silently never runs them.
+  if (!config.schedules().empty()) {
+    check.Fail(ChildPath(path, "schedules"),
+               "ECS schedules are not built in this version: remove handlers.ecs.schedules and "
+               "send scale/restore commands from a scheduler (e.g. an EventBridge Scheduler "
+               "schedule that puts a \"Fleetkeeper ECS Command\" event)");
+  }
+}
+
+}  // namespace fleetkeeper::handlers::ecs

@@ -1,0 +1,22 @@
+#include "handlers/ecs/permissions.h"
+
+namespace fleetkeeper::handlers::ecs {
+
+std::vector<std::string> Permissions(const v1::WorkerConfig&) {
+  return {
+      "ecs:DescribeClusters",               // every action but list_clusters: the cluster exists
+      "ecs:DescribeContainerInstances",     // drain
+      "ecs:DescribeServices",               // list_services, scale, restore, restart, stop_tasks
+      "ecs:DescribeTasks",                  // list_tasks, stop_tasks
+      "ecs:ListClusters",                   // list_clusters
+      "ecs:ListServices",                   // list_services, services: ["*"]
+      "ecs:ListTasks",                      // list_tasks, stop_tasks of whole services
+      "ecs:StopTask",                       // stop_tasks
+      "ecs:TagResource",                    // scale to zero: the previous desired count
+      "ecs:UntagResource",                  // restore
+      "ecs:UpdateContainerInstancesState",  // drain
+      "ecs:UpdateService",                  // scale, restore, restart
+  };
+}
+
+}  // namespace fleetkeeper::handlers::ecs

@@ -1,0 +1,513 @@
+// The act and verify steps (discover is in discover.cc).
+#include "handlers/ecs/steps.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <set>
+
+#include "awsclient/aws_error.h"
+#include "awsclient/clients.h"
+#include "handlers/ecs/intake.h"
+#include "handlers/ecs/listing.h"
+#include "handlers/ecs/reads.h"
+#include "handlers/ecs/support.h"
+
+namespace fleetkeeper::handlers::ecs {
+namespace {
+
+bool Done(const std::string& outcome) { return !outcome.empty(); }
+
+template <typename Targets>
+std::vector<std::string> PendingNames(const Targets& targets) {
+  std::vector<std::string> out;
+  for (const auto& t : targets) {
+    if (!Done(t.outcome())) out.push_back(t.arn());
+  }
+  return out;
+}
+
+std::vector<std::string> PendingServices(const v1::EcsWorkflowState& s) {
+  std::vector<std::string> out;
+  for (const auto& t : s.services()) {
+    if (!Done(t.outcome())) out.push_back(t.name());
+  }
+  return out;
+}
+
+class Step {
+ public:
+  Step(v1::EcsWorkflowState& state, StepContext& ctx)
+      : s_(state), ctx_(ctx), ecs_(*ctx.aws().ecs), now_(ctx.clock().NowMs()) {}
+
+  StepOutcome Act() {
+    const std::string& action = s_.action();
+    std::optional<StepOutcome> problem;
+    if (action == kDrain) {
+      problem = DrainInstances();
+    } else if (action == kStopTasks && s_.tasks_size() > 0) {
+      problem = StopNamedTasks();
+    } else {
+      problem = ActOnServices();
+    }
+    if (problem) return *problem;
+    s_.set_verify_deadline_ms(now_ + s_.verify_timeout_ms());
+    StepOutcome o = StepOutcome::Wait(kStepVerify, s_.poll_ms());
+    o.actions = std::move(actions_);
+    o.reason =
+        fmt::format("{} sent; verifying for up to {} s", action, s_.verify_timeout_ms() / 1000);
+    o.publish_progress = true;
+    return o;
+  }
+
+  StepOutcome Verify() {
+    const std::string& action = s_.action();
+    std::optional<StepOutcome> problem;
+    bool next_round = false;
+    if (action == kDrain) {
+      problem = VerifyInstances();
+    } else if (action == kStopTasks && s_.tasks_size() > 0) {
+      problem = VerifyTasks();
+    } else {
+      problem = VerifyServices(&next_round);
+    }
+    if (problem) return *problem;
+    if (next_round) {
+      StepOutcome o = StepOutcome::Next(kStepAct);
+      o.actions = std::move(actions_);
+      return o;
+    }
+    const bool pending = !PendingServices(s_).empty() || !PendingNames(s_.tasks()).empty() ||
+                         !PendingNames(s_.instances()).empty();
+    if (pending && now_ < s_.verify_deadline_ms()) {
+      StepOutcome o = StepOutcome::Wait(kStepVerify, s_.poll_ms());
+      o.actions = std::move(actions_);
+      return o;
+    }
+    if (pending) TimeOut();
+    return Finish();
+  }
+
+ private:
+  std::string Res(const std::string& service) const {
+    return ServiceResource(s_.cluster(), service);
+  }
+  void Record(const std::string& resource, const std::string& call, const std::string& status,
+              const std::string& detail, const std::string& request_id = "") {
+    actions_.push_back(MakeAction(resource, call, status, detail, request_id));
+  }
+  template <typename T>
+  void Fail(T& target, const std::string& resource, const std::string& why) {
+    target.set_outcome(kFailed);
+    target.set_detail(why);
+    Record(resource, s_.action(), kFailed, why);
+  }
+  // A call that failed for one target: transient failures run the whole step again (it re-reads),
+  // anything else fails that target and the others go on.
+  template <typename T>
+  std::optional<StepOutcome> TargetCallFailed(T& target, const std::string& resource,
+                                              const std::string& call, const Error& e,
+                                              const char* step) {
+    if (aws::IsTransientFailure(e)) return CallFailed(ctx_, step, call, e);
+    Fail(target, resource, fmt::format("{} failed: {}", call, e.ToString()));
+    return std::nullopt;
+  }
+
+  // ---- act ----
+
+  std::optional<StepOutcome> ActOnServices() {
+    auto found = ReadServices(ecs_, s_.cluster(), PendingServices(s_), true);
+    if (!found.ok()) return CallFailed(ctx_, kStepAct, "DescribeServices", found.error());
+    for (auto& t : *s_.mutable_services()) {
+      if (Done(t.outcome())) continue;
+      auto it = found->by_name.find(t.name());
+      if (it == found->by_name.end()) {
+        Fail(t, Res(t.name()), "the service no longer exists");
+        continue;
+      }
+      const aws::EcsService& svc = it->second;
+      std::optional<StepOutcome> problem;
+      if (s_.action() == kScale || s_.action() == kRestore) {
+        problem = SetDesired(t, svc);
+      } else if (s_.action() == kRestart) {
+        problem = ForceDeployment(t, svc);
+      } else if (s_.action() == kStopTasks) {
+        problem = StopRound(t);
+      }
+      if (problem) return problem;
+    }
+    return std::nullopt;
+  }
+
+  // scale and restore: the absolute target checkpointed by discover, set only when the service,
+  // re-read now, is not already there.
+  std::optional<StepOutcome> SetDesired(v1::EcsServiceTarget& t, const aws::EcsService& svc) {
+    const int64_t target = t.target();
+    auto tag = svc.tags.find(kPreviousCountTag);
+    if (s_.action() == kScale && target == 0 && svc.desired_count > 0) {
+      // The tag first: a crash between the two calls leaves the count recorded, never lost.
+      const std::string value = std::to_string(svc.desired_count);
+      t.set_previous_desired(svc.desired_count);
+      if (tag == svc.tags.end() || tag->second != value) {
+        aws::TagResourceRequest r;
+        r.resource_arn = svc.arn;
+        r.tags[kPreviousCountTag] = value;
+        if (auto st = ecs_.TagResource(r); !st.ok()) {
+          return TargetCallFailed(t, Res(t.name()), "TagResource", st.error(), kStepAct);
+        }
+        Record(Res(t.name()), "TagResource", kOk, fmt::format("{}={}", kPreviousCountTag, value));
+      }
+    }
+    if (svc.desired_count != target) {
+      aws::UpdateServiceRequest r;
+      r.cluster = s_.cluster();
+      r.service = svc.name;
+      r.desired_count = target;
+      auto res = ecs_.UpdateService(r);
+      if (!res.ok()) {
+        return TargetCallFailed(t, Res(t.name()), "UpdateService", res.error(), kStepAct);
+      }
+      Record(Res(t.name()), "UpdateService", kOk,
+             fmt::format("desiredCount {} -> {}", svc.desired_count, target));
+    } else {
+      Record(Res(t.name()), "UpdateService", "skipped",
+             fmt::format("desired count is already {}", target));
+    }
+    // Restored, or scaled away from zero on purpose: the recorded count no longer applies.
+    const bool drop_tag = s_.action() == kRestore || (s_.action() == kScale && target > 0);
+    if (drop_tag && tag != svc.tags.end()) {
+      aws::UntagResourceRequest r;
+      r.resource_arn = svc.arn;
+      r.tag_keys = {kPreviousCountTag};
+      if (auto st = ecs_.UntagResource(r); !st.ok()) {
+        return TargetCallFailed(t, Res(t.name()), "UntagResource", st.error(), kStepAct);
+      }
+      Record(Res(t.name()), "UntagResource", kOk, kPreviousCountTag);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<StepOutcome> ForceDeployment(v1::EcsServiceTarget& t, const aws::EcsService& svc) {
+    const aws::EcsDeployment* primary = PrimaryOf(svc);
+    if (primary != nullptr && primary->id != t.primary_before()) {
+      // Forced before a crash or redelivery: not again.
+      t.set_new_deployment(primary->id);
+      Record(Res(t.name()), "UpdateService", "skipped",
+             "a new deployment " + primary->id + " is already PRIMARY");
+      return std::nullopt;
+    }
+    aws::UpdateServiceRequest r;
+    r.cluster = s_.cluster();
+    r.service = svc.name;
+    r.force_new_deployment = true;
+    auto res = ecs_.UpdateService(r);
+    if (!res.ok()) {
+      return TargetCallFailed(t, Res(t.name()), "UpdateService", res.error(), kStepAct);
+    }
+    const aws::EcsDeployment* fresh = PrimaryOf(*res);
+    if (fresh != nullptr && fresh->id != t.primary_before()) t.set_new_deployment(fresh->id);
+    Record(Res(t.name()), "UpdateService", kOk,
+           fmt::format("forceNewDeployment; new deployment {}",
+                       t.new_deployment().empty() ? "pending" : t.new_deployment()));
+    return std::nullopt;
+  }
+
+  // One round of stop_tasks for a whole service: at most max_concurrency of the tasks it had when
+  // the command was read. verify waits for their replacements before the next round.
+  std::optional<StepOutcome> StopRound(v1::EcsServiceTarget& t) {
+    const std::set<std::string> stopped(t.stopped().begin(), t.stopped().end());
+    int sent = 0;
+    for (const auto& task : t.tasks()) {
+      if (sent >= s_.max_concurrency()) break;
+      if (stopped.count(task) != 0) continue;
+      t.add_stopped(task);
+      ++sent;
+      if (auto problem = StopOne(t, task)) return problem;
+      if (Done(t.outcome())) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  template <typename T>
+  std::optional<StepOutcome> StopOne(T& target, const std::string& task) {
+    aws::StopTaskRequest r;
+    r.cluster = s_.cluster();
+    r.task = task;
+    r.reason = ReasonOf();
+    auto res = ecs_.StopTask(r);
+    if (!res.ok()) {
+      return TargetCallFailed(target, TaskResource(s_.cluster(), task), "StopTask", res.error(),
+                              kStepAct);
+    }
+    Record(TaskResource(s_.cluster(), task), "StopTask", kOk,
+           fmt::format("last status {}", res->last_status));
+    return std::nullopt;
+  }
+
+  std::optional<StepOutcome> StopNamedTasks() {
+    auto found = ReadTasks(ecs_, s_.cluster(), PendingNames(s_.tasks()));
+    if (!found.ok()) return CallFailed(ctx_, kStepAct, "DescribeTasks", found.error());
+    for (auto& t : *s_.mutable_tasks()) {
+      if (Done(t.outcome())) continue;
+      auto it = found->by_name.find(t.arn());
+      if (it != found->by_name.end() && it->second.desired_status == "STOPPED") {
+        Record(TaskResource(s_.cluster(), t.arn()), "StopTask", "skipped",
+               "already stopping (desired status STOPPED)");
+        continue;
+      }
+      if (auto problem = StopOne(t, t.arn())) return problem;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<StepOutcome> DrainInstances() {
+    auto found = ReadInstances(ecs_, s_.cluster(), PendingNames(s_.instances()));
+    if (!found.ok()) return CallFailed(ctx_, kStepAct, "DescribeContainerInstances", found.error());
+    std::vector<std::string> to_drain;
+    for (auto& i : *s_.mutable_instances()) {
+      if (Done(i.outcome())) continue;
+      auto it = found->by_name.find(i.arn());
+      if (it == found->by_name.end()) {
+        Fail(i, InstanceResource(s_.cluster(), i.arn()), "the container instance is gone");
+      } else if (it->second.status != "DRAINING") {
+        to_drain.push_back(i.arn());
+      }
+    }
+    if (to_drain.empty()) return std::nullopt;
+    aws::UpdateContainerInstancesStateRequest r;
+    r.cluster = s_.cluster();
+    r.container_instances = to_drain;
+    r.status = "DRAINING";
+    auto res = ecs_.UpdateContainerInstancesState(r);
+    if (!res.ok()) {
+      return CallFailed(ctx_, kStepAct, "UpdateContainerInstancesState", res.error());
+    }
+    for (const auto& f : res->failures) {
+      for (auto& i : *s_.mutable_instances()) {
+        if (NameOf(i.arn()) == NameOf(f.arn)) {
+          Fail(i, InstanceResource(s_.cluster(), i.arn()),
+               fmt::format("UpdateContainerInstancesState: {} {}", f.reason, f.detail));
+        }
+      }
+    }
+    for (const auto& c : res->container_instances) {
+      Record(InstanceResource(s_.cluster(), c.arn), "UpdateContainerInstancesState", kOk,
+             fmt::format("status {}, {} running tasks", c.status, c.running_tasks));
+    }
+    return std::nullopt;
+  }
+
+  std::string ReasonOf() const {
+    const auto& cmd = ctx_.workflow().trigger().ecs_command();
+    return fmt::format("fleetkeeper {}{}", cmd.request_id(),
+                       cmd.reason().empty() ? "" : ": " + cmd.reason());
+  }
+
+  // ---- verify ----
+
+  std::optional<StepOutcome> VerifyServices(bool* next_round) {
+    auto found = ReadServices(ecs_, s_.cluster(), PendingServices(s_), false);
+    if (!found.ok()) return CallFailed(ctx_, kStepVerify, "DescribeServices", found.error());
+    for (auto& t : *s_.mutable_services()) {
+      if (Done(t.outcome())) continue;
+      auto it = found->by_name.find(t.name());
+      if (it == found->by_name.end()) {
+        Fail(t, Res(t.name()), "the service no longer exists");
+        continue;
+      }
+      const aws::EcsService& svc = it->second;
+      t.set_desired_after(svc.desired_count);
+      t.set_running_after(svc.running_count);
+      if (s_.action() == kRestart) {
+        VerifyDeployment(t, svc);
+      } else if (s_.action() == kStopTasks) {
+        if (auto problem = VerifyRound(t, svc, next_round)) return problem;
+      } else if (svc.desired_count == t.target() && svc.running_count == t.target() &&
+                 svc.pending_count == 0) {
+        const aws::EcsDeployment* primary = PrimaryOf(svc);
+        Converged(
+            t, fmt::format("desired {} -> {}, running {} -> {}; deployment {}", t.desired_before(),
+                           svc.desired_count, t.running_before(), svc.running_count,
+                           primary != nullptr ? DeploymentOf(*primary) : "none"));
+      }
+    }
+    return std::nullopt;
+  }
+
+  void Converged(v1::EcsServiceTarget& t, const std::string& detail) {
+    t.set_outcome(kOk);
+    t.set_detail(detail);
+    Record(Res(t.name()), "verify", kOk, detail);
+  }
+
+  void VerifyDeployment(v1::EcsServiceTarget& t, const aws::EcsService& svc) {
+    const aws::EcsDeployment* primary = PrimaryOf(svc);
+    if (primary == nullptr || primary->id == t.primary_before()) return;
+    t.set_new_deployment(primary->id);
+    if (primary->rollout_state == "FAILED") {
+      Fail(t, Res(t.name()),
+           fmt::format("deployment {} failed: {}", primary->id, primary->rollout_state_reason));
+      return;
+    }
+    // Without the deployment circuit breaker ECS reports no rolloutState: then the new
+    // deployment is done when it is the only one left.
+    const bool rolled = primary->rollout_state == "COMPLETED" ||
+                        (primary->rollout_state.empty() && svc.deployments.size() == 1);
+    if (rolled && primary->running_count >= primary->desired_count &&
+        svc.running_count == svc.desired_count) {
+      Converged(
+          t, fmt::format("deployment {} PRIMARY {} (was {}); {}", primary->id,
+                         primary->rollout_state.empty() ? "steady" : primary->rollout_state,
+                         t.primary_before().empty() ? "none" : t.primary_before(), CountsOf(svc)));
+    }
+  }
+
+  // The round's tasks have stopped and the service runs its desired count again: the next round,
+  // or done.
+  std::optional<StepOutcome> VerifyRound(v1::EcsServiceTarget& t, const aws::EcsService& svc,
+                                         bool* next_round) {
+    std::vector<std::string> round(t.stopped().begin(), t.stopped().end());
+    auto tasks = ReadTasks(ecs_, s_.cluster(), round);
+    if (!tasks.ok()) return CallFailed(ctx_, kStepVerify, "DescribeTasks", tasks.error());
+    for (const auto& [arn, task] : tasks->by_name) {
+      if (task.last_status != "STOPPED") return std::nullopt;
+    }
+    if (svc.running_count < svc.desired_count) return std::nullopt;
+    if (t.stopped_size() < t.tasks_size()) {
+      *next_round = true;
+      return std::nullopt;
+    }
+    Converged(t, fmt::format("stopped {} tasks, at most {} at a time; {}", t.stopped_size(),
+                             s_.max_concurrency(), CountsOf(svc)));
+    return std::nullopt;
+  }
+
+  std::optional<StepOutcome> VerifyTasks() {
+    auto found = ReadTasks(ecs_, s_.cluster(), PendingNames(s_.tasks()));
+    if (!found.ok()) return CallFailed(ctx_, kStepVerify, "DescribeTasks", found.error());
+    for (auto& t : *s_.mutable_tasks()) {
+      if (Done(t.outcome())) continue;
+      auto it = found->by_name.find(t.arn());
+      // ECS forgets stopped tasks after a while: a task it no longer knows has stopped.
+      if (it == found->by_name.end() || it->second.last_status == "STOPPED") {
+        t.set_outcome(kOk);
+        t.set_detail(it == found->by_name.end() ? "stopped (no longer listed)"
+                                                : "stopped: " + it->second.stopped_reason);
+        Record(TaskResource(s_.cluster(), t.arn()), "verify", kOk, t.detail());
+      } else {
+        t.set_detail("last status " + it->second.last_status);
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<StepOutcome> VerifyInstances() {
+    auto found = ReadInstances(ecs_, s_.cluster(), PendingNames(s_.instances()));
+    if (!found.ok()) {
+      return CallFailed(ctx_, kStepVerify, "DescribeContainerInstances", found.error());
+    }
+    for (auto& i : *s_.mutable_instances()) {
+      if (Done(i.outcome())) continue;
+      auto it = found->by_name.find(i.arn());
+      if (it == found->by_name.end()) {
+        Fail(i, InstanceResource(s_.cluster(), i.arn()), "the container instance is gone");
+        continue;
+      }
+      i.set_running_now(it->second.running_tasks);
+      if (it->second.running_tasks == 0) {
+        i.set_outcome(kOk);
+        i.set_detail(fmt::format("DRAINING; {} tasks moved, none running", i.running_before()));
+        Record(InstanceResource(s_.cluster(), i.arn()), "verify", kOk, i.detail());
+      } else {
+        i.set_detail(fmt::format("DRAINING; {} of {} tasks still running", i.running_now(),
+                                 i.running_before()));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // verify_timeout passed: what has not converged fails, naming its counts.
+  void TimeOut() {
+    const std::string after =
+        fmt::format("not converged within {} s", s_.verify_timeout_ms() / 1000);
+    for (auto& t : *s_.mutable_services()) {
+      if (Done(t.outcome())) continue;
+      std::string why =
+          fmt::format("{}: desired {}, running {}", after, t.desired_after(), t.running_after());
+      if (s_.action() == kScale || s_.action() == kRestore) {
+        why += fmt::format(" (target {})", t.target());
+      } else if (s_.action() == kRestart) {
+        why += fmt::format("; deployment {}",
+                           t.new_deployment().empty() ? "not started" : t.new_deployment());
+      } else if (s_.action() == kStopTasks) {
+        why += fmt::format("; {} of {} tasks stopped", t.stopped_size(), t.tasks_size());
+      }
+      Fail(t, Res(t.name()), why);
+    }
+    for (auto& t : *s_.mutable_tasks()) {
+      if (!Done(t.outcome()))
+        Fail(t, TaskResource(s_.cluster(), t.arn()), after + ": " + t.detail());
+    }
+    for (auto& i : *s_.mutable_instances()) {
+      if (!Done(i.outcome())) {
+        Fail(i, InstanceResource(s_.cluster(), i.arn()),
+             fmt::format("{}: stuck with {} running tasks", after, i.running_now()));
+      }
+    }
+  }
+
+  StepOutcome Finish() {
+    std::vector<std::string> ok, failed;
+    auto tally = [&](const std::string& name, const std::string& outcome,
+                     const std::string& detail) {
+      (outcome == kOk ? ok : failed).push_back(fmt::format("{} ({})", name, detail));
+    };
+    for (const auto& t : s_.services()) tally(t.name(), t.outcome(), t.detail());
+    for (const auto& t : s_.tasks()) tally(NameOf(t.arn()), t.outcome(), t.detail());
+    for (const auto& i : s_.instances()) tally(NameOf(i.arn()), i.outcome(), i.detail());
+    const v1::Result::Status status = failed.empty() ? v1::Result::SUCCEEDED
+                                      : ok.empty()   ? v1::Result::FAILED
+                                                     : v1::Result::PARTIAL;
+    std::string reason = fmt::format("{} in cluster {}: {} of {} verified", s_.action(),
+                                     s_.cluster(), ok.size(), ok.size() + failed.size());
+    if (!failed.empty()) reason += fmt::format("; not converged: {}", fmt::join(failed, "; "));
+    if (!ok.empty()) reason += fmt::format("; verified: {}", fmt::join(ok, "; "));
+    StepOutcome o = StepOutcome::Finish(status, std::move(reason));
+    o.actions = std::move(actions_);
+    return o;
+  }
+
+  v1::EcsWorkflowState& s_;
+  StepContext& ctx_;
+  aws::Ecs& ecs_;
+  const int64_t now_;
+  std::vector<v1::Action> actions_;
+};
+
+}  // namespace
+
+StepOutcome Act(v1::EcsWorkflowState& state, StepContext& ctx) { return Step(state, ctx).Act(); }
+
+StepOutcome Verify(v1::EcsWorkflowState& state, StepContext& ctx) {
+  return Step(state, ctx).Verify();
+}
+
+std::vector<std::string> LockNames(const v1::EcsWorkflowState& state) {
+  std::vector<std::string> out;
+  for (const auto& t : state.services()) {
+    if (t.name() != kAllServices) out.push_back(ServiceResource(state.cluster(), t.name()));
+  }
+  for (const auto& t : state.tasks()) {
+    out.push_back(TaskResource(state.cluster(), t.arn()));
+    if (!t.service().empty()) out.push_back(ServiceResource(state.cluster(), t.service()));
+  }
+  for (const auto& i : state.instances()) {
+    out.push_back(InstanceResource(state.cluster(), i.arn()));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace fleetkeeper::handlers::ecs

@@ -1,0 +1,261 @@
+// The lifecycle steps, run the way the runtime runs them (RunToEnd over a checkpoint, a manual
+// clock) against the stateful FakeEcs: what ECS looks like afterwards, which calls were made,
+// what the result says, and that re-runs, dry runs and timeouts behave.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "fleetkeeper/v1/ecs_state.pb.h"
+#include "handlers/ecs/handler.h"
+#include "handlers/ecs/intake.h"
+#include "tests/handlers/ecs/fake_ecs.h"
+#include "tests/handlers/step_harness.h"
+
+namespace fleetkeeper::handlers::ecs {
+namespace {
+
+using handlers::testing::FakeStepContext;
+using handlers::testing::RunToEnd;
+using testing::FakeEcs;
+
+class EcsStepsTest : public ::testing::Test {
+ protected:
+  EcsStepsTest() {
+    auto fake = std::make_unique<FakeEcs>();
+    ecs_ = fake.get();
+    clients_.ecs = std::move(fake);
+    ecs_->AddCluster("dev");
+    ecs_->AddService("dev", "api", 2);
+    ecs_->AddService("dev", "web", 3);
+    Factory().ApplyDefaults(config_);
+    config_.mutable_handlers()->mutable_ecs()->mutable_verify_timeout()->set_seconds(30);
+    config_.mutable_handlers()->mutable_ecs()->mutable_poll_interval()->set_seconds(2);
+  }
+
+  v1::EcsCommand Command(const std::string& action, std::vector<std::string> services = {}) {
+    v1::EcsCommand c;
+    c.set_request_id("req-" + action);
+    c.set_action(action);
+    if (action != "list_clusters") c.set_cluster("dev");
+    for (auto& s : services) c.add_services(s);
+    return c;
+  }
+  v1::WorkflowCheckpoint Admit(const v1::EcsCommand& c) {
+    v1::Event e;
+    e.set_id(c.request_id());
+    e.set_dedup_key(c.request_id());
+    e.set_account("111122223333");
+    e.set_region("us-east-1");
+    *e.mutable_ecs_command() = c;
+    EcsHandler handler(config_);
+    AdmissionContext ctx{config_, clock_, false, nullptr};
+    Admission a = handler.Admit(e, ctx);
+    EXPECT_EQ(a.kind, Admission::Kind::kWorkflow) << a.reason;
+    return a.workflow;
+  }
+  StepOutcome Run(const v1::EcsCommand& c, bool dry_run = false) {
+    auto wf = Admit(c);
+    if (dry_run) wf.set_dry_run(true);
+    EcsHandler handler(config_);
+    auto outcomes = RunToEnd(handler, wf, clients_, clock_, dry_run);
+    last_ = wf;
+    return outcomes.back();
+  }
+  const v1::Action* Find(const StepOutcome& o, const std::string& resource,
+                         const std::string& action) {
+    for (const auto& a : last_.actions()) {
+      if (a.resource() == resource && a.action() == action) return &a;
+    }
+    (void)o;
+    return nullptr;
+  }
+
+  v1::WorkerConfig config_;
+  ManualClock clock_;
+  aws::CellClients clients_;
+  FakeEcs* ecs_ = nullptr;
+  v1::WorkflowCheckpoint last_;
+};
+
+TEST_F(EcsStepsTest, ScaleToZeroTagsFirstThenRestoreBringsTheCountsBack) {
+  auto scale = Command("scale", {"api", "web"});
+  scale.set_desired_count(0);
+  StepOutcome o = Run(scale);
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(
+      ecs_->Mutations(),
+      (std::vector<std::string>{
+          "TagResource fleetkeeper:previous-desired-count=2", "UpdateService api desired=0",
+          "TagResource fleetkeeper:previous-desired-count=3", "UpdateService web desired=0"}));
+  EXPECT_EQ(ecs_->services["dev"]["web"].running_count, 0);
+  EXPECT_EQ(ecs_->services["dev"]["web"].tags.at(kPreviousCountTag), "3");
+  const v1::Action* verify = Find(o, "ecs:dev/web", "verify");
+  ASSERT_NE(verify, nullptr);
+  EXPECT_EQ(verify->detail().rfind("desired 3 -> 0, running 3 -> 0; deployment ecs-svc/", 0), 0u)
+      << verify->detail();
+
+  ecs_->calls.clear();
+  o = Run(Command("restore", {"api", "web"}));
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(
+      ecs_->Mutations(),
+      (std::vector<std::string>{
+          "UpdateService api desired=2", "UntagResource fleetkeeper:previous-desired-count",
+          "UpdateService web desired=3", "UntagResource fleetkeeper:previous-desired-count"}));
+  EXPECT_EQ(ecs_->services["dev"]["api"].running_count, 2);
+  EXPECT_TRUE(ecs_->services["dev"]["api"].tags.empty());
+}
+
+TEST_F(EcsStepsTest, ActRunAgainAfterACrashDoesNotScaleTwice) {
+  auto scale = Command("scale", {"api"});
+  scale.set_desired_count(5);
+  auto wf = Admit(scale);
+  EcsHandler handler(config_);
+  FakeStepContext discover(&wf, &clients_, &clock_);
+  ASSERT_EQ(handler.RunStep("discover", discover).next_step, "act");
+  wf.set_step("act");
+  const v1::WorkflowCheckpoint before_act = wf;
+  FakeStepContext act(&wf, &clients_, &clock_);
+  ASSERT_EQ(handler.RunStep("act", act).next_step, "verify");
+  // The worker died before the checkpoint: the next owner runs act again from before_act.
+  v1::WorkflowCheckpoint again = before_act;
+  FakeStepContext rerun(&again, &clients_, &clock_);
+  StepOutcome o = handler.RunStep("act", rerun);
+  EXPECT_EQ(o.next_step, "verify");
+  EXPECT_EQ(ecs_->Mutations(), (std::vector<std::string>{"UpdateService api desired=5"}));
+  ASSERT_EQ(o.actions.size(), 1u);
+  EXPECT_EQ(o.actions[0].status(), "skipped");
+}
+
+TEST_F(EcsStepsTest, VerifyTimesOutNamingWhatDidNotConverge) {
+  ecs_->stuck = {"web"};
+  auto scale = Command("scale", {"api", "web"});
+  scale.set_desired_count(1);
+  StepOutcome o = Run(scale);
+  EXPECT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  EXPECT_NE(o.reason.find("web (not converged within 30 s: desired 1, running 3 (target 1))"),
+            std::string::npos)
+      << o.reason;
+  EXPECT_NE(o.reason.find("verified: api"), std::string::npos) << o.reason;
+  // Polled on the timer grid until the deadline, never past it by more than one poll.
+  EXPECT_LE(clock_.NowMs() - ManualClock().NowMs(), 30'000 + 2'000 + 2'000);
+}
+
+TEST_F(EcsStepsTest, RestartWaitsForTheNewDeploymentAndReportsAFailedRollout) {
+  const std::string before = ecs_->services["dev"]["api"].deployments[0].id;
+  StepOutcome o = Run(Command("restart", {"api"}));
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  const auto& after = ecs_->services["dev"]["api"].deployments;
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0].id, before);
+  EXPECT_NE(o.reason.find(after[0].id + " PRIMARY COMPLETED (was " + before + ")"),
+            std::string::npos)
+      << o.reason;
+
+  ecs_->rollout_failure = "ECS deployment circuit breaker: tasks failed to start.";
+  o = Run(Command("restart", {"web"}));
+  EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
+  EXPECT_NE(o.reason.find("failed: ECS deployment circuit breaker: tasks failed to start."),
+            std::string::npos)
+      << o.reason;
+}
+
+TEST_F(EcsStepsTest, DryRunListsTheCallsAndMakesNone) {
+  auto scale = Command("scale", {"api"});
+  scale.set_desired_count(0);
+  StepOutcome o = Run(scale, true);
+  EXPECT_EQ(o.status, v1::Result::DRY_RUN) << o.reason;
+  EXPECT_TRUE(ecs_->Mutations().empty());
+  ASSERT_EQ(last_.actions_size(), 2);
+  EXPECT_EQ(last_.actions(0).action(), "TagResource");
+  EXPECT_EQ(last_.actions(1).detail(),
+            "would call UpdateService: desiredCount 2 -> 0 (desired 2, running 2)");
+}
+
+TEST_F(EcsStepsTest, MissingClusterOrServiceIsRejectedWithNothingTouched) {
+  auto scale = Command("scale", {"api", "ghost"});
+  scale.set_desired_count(0);
+  StepOutcome o = Run(scale);
+  EXPECT_EQ(o.status, v1::Result::REJECTED);
+  EXPECT_EQ(o.reason, "service ghost not found in cluster dev; nothing was changed");
+  scale.set_cluster("nowhere");
+  o = Run(scale);
+  EXPECT_EQ(o.status, v1::Result::REJECTED);
+  EXPECT_EQ(o.reason.rfind("cluster nowhere not found", 0), 0u) << o.reason;
+  o = Run(Command("restore", {"api"}));
+  EXPECT_EQ(o.status, v1::Result::REJECTED);
+  EXPECT_NE(o.reason.find("nothing to restore: service api"), std::string::npos) << o.reason;
+  EXPECT_TRUE(ecs_->Mutations().empty());
+}
+
+TEST_F(EcsStepsTest, EveryServiceCountsAgainstMaxTargetsBeforeAnyIsRead) {
+  for (int i = 0; i < 4; ++i) ecs_->AddService("dev", "extra" + std::to_string(i), 1);
+  config_.mutable_commands()->set_max_targets(5);
+  auto scale = Command("scale", {"*"});
+  scale.set_desired_count(0);
+  StepOutcome o = Run(scale);
+  EXPECT_EQ(o.status, v1::Result::REJECTED);
+  EXPECT_EQ(o.reason, "6 targets exceed commands.max_targets (5); nothing was changed");
+  EXPECT_TRUE(ecs_->Mutations().empty());
+}
+
+TEST_F(EcsStepsTest, ListServicesReadsEveryPage) {
+  for (int i = 0; i < 23; ++i) ecs_->AddService("dev", "svc" + std::to_string(i), 0);
+  StepOutcome o = Run(Command("list_services"));
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(o.reason, "25 services in cluster dev");
+  EXPECT_EQ(last_.actions_size(), 25);
+  EXPECT_EQ(std::count(ecs_->calls.begin(), ecs_->calls.end(), "ListServices dev"), 13);
+  const v1::Action* web = Find(o, FakeEcs::ServiceArn("dev", "web"), "service");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->detail().rfind("web: desired 3, running 3, pending 0", 0), 0u) << web->detail();
+  EXPECT_TRUE(ecs_->Mutations().empty());
+}
+
+TEST_F(EcsStepsTest, StopTasksOfAServiceOneRoundAtATime) {
+  auto stop = Command("stop_tasks", {"web"});
+  stop.set_max_concurrency(1);
+  const auto original = ecs_->TasksOf("web");
+  StepOutcome o = Run(stop);
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  // Each StopTask only after the service ran its desired count again (a DescribeServices read
+  // in between).
+  std::vector<std::string> stops;
+  for (size_t i = 0; i < ecs_->calls.size(); ++i) {
+    if (ecs_->calls[i].rfind("StopTask", 0) == 0) stops.push_back(ecs_->calls[i].substr(9));
+  }
+  EXPECT_EQ(stops, original);
+  for (const auto& t : original) EXPECT_EQ(ecs_->tasks[t].last_status, "STOPPED");
+  EXPECT_EQ(ecs_->TasksOf("web").size(), 3u);
+}
+
+TEST_F(EcsStepsTest, DrainReportsStuckInstances) {
+  const std::string ci = ecs_->AddInstance("dev", 2);
+  ecs_->converge = false;
+  v1::EcsCommand drain = Command("drain");
+  drain.add_container_instances(ci);
+  StepOutcome o = Run(drain);
+  EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
+  EXPECT_NE(o.reason.find("stuck with 2 running tasks"), std::string::npos) << o.reason;
+  EXPECT_EQ(ecs_->instances[ci].status, "DRAINING");
+
+  ecs_->converge = true;
+  drain.set_request_id("req-drain-2");
+  drain.set_container_instances(0, ecs_->AddInstance("dev", 2));
+  o = Run(drain);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_NE(o.reason.find("2 tasks moved"), std::string::npos) << o.reason;
+}
+
+TEST_F(EcsStepsTest, UnknownStepFailsTheWorkflow) {
+  auto wf = Admit(Command("list_clusters"));
+  EcsHandler handler(config_);
+  FakeStepContext ctx(&wf, &clients_, &clock_);
+  StepOutcome o = handler.RunStep("rebalance", ctx);
+  EXPECT_EQ(o.status, v1::Result::FAILED);
+  EXPECT_NE(o.reason.find("unknown step \"rebalance\""), std::string::npos) << o.reason;
+}
+
+}  // namespace
+}  // namespace fleetkeeper::handlers::ecs

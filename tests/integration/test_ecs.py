@@ -1,0 +1,360 @@
+"""ECS lifecycle end to end: ECS commands on the real Kafka broker, the worker acting on moto
+(scripts/moto_launcher.py, whose motofill/ecs.py runs the service scheduler moto lacks, with a
+1 s state delay so that every verification waits), outcomes asserted through boto3, moto's
+recorder and the result events (read with read_committed).
+
+Inputs: native commands in the JSON wrapper form {"ecs_command": {...}} (consumers/normalizer.h),
+and the same command as an EventBridge event of detail-type "Fleetkeeper ECS Command" (the
+envelope of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html).
+"""
+
+import json
+import os
+import sys
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
+                     bootstrap, eventbridge, worker_actions)
+
+pytestmark = pytest.mark.e2e
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"        # moto's account: the cell of the commands
+OUTSIDER = "999988887777"       # not in commands.allowed_accounts
+BIG_SERVICES = 520
+TAG = "fleetkeeper:previous-desired-count"
+MUTATING = {"ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource", "ecs:StopTask",
+            "ecs:UpdateContainerInstancesState"}
+
+CONFIG = f"""
+commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: 1000}}
+handlers:
+  ecs: {{verify_timeout: 40s, poll_interval: 1s}}
+"""
+
+
+def command(action, cluster="dev", account=ACCOUNT, **fields):
+    rid = f"ecs-{action}-{uuid.uuid4().hex[:8]}"
+    body = {"request_id": rid, "requested_by": "ecs-e2e", "account": account, "region": REGION,
+            "action": action, "reason": "end to end test", **fields}
+    if cluster is not None:
+        body["cluster"] = cluster
+    return rid, body
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ecs")
+    moto = Moto(tmp, env={"FK_MOTO_STATE_DELAY": "1"}, start_recording=True)
+    topics = TopicSet(inputs=(3,), work_partitions=3)
+    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
+    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-ecs"},
+                                              extra=CONFIG),
+                           "ecs", env=env, workdir=tmp).start()
+    results = Results(topics.results, group_prefix="ecs-reader-")
+    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
+
+    def send(body=None, envelope=None):
+        value = envelope if envelope is not None else {"ecs_command": body}
+        producer.produce(topics.inputs[0], value=json.dumps(value).encode())
+        producer.flush(30)
+
+    def run(action, timeout=90, **kw):
+        rid, body = command(action, **kw)
+        send(body)
+        return results.wait_final(rid, timeout=timeout)
+
+    yield {"moto": moto, "worker": worker, "results": results, "send": send, "run": run}
+    results.close()
+    worker.stop()
+    moto.stop()
+
+
+@pytest.fixture(scope="module")
+def fleet(world):
+    """Cluster dev: api (2), web (3), worker (2); cluster prod: api (2) on one EC2 container
+    instance; cluster big: 520 services at desired 0."""
+    moto = world["moto"]
+    ec2, ecs = moto.client("ec2"), moto.client("ecs")
+    ecs.register_task_definition(family="app", containerDefinitions=[
+        {"name": "app", "image": "nginx", "memory": 128}])
+    ecs.create_cluster(clusterName="prod")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    host = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                             InstanceType="t3.micro")["Instances"][0]["InstanceId"]
+    instance = ecs.register_container_instance(
+        cluster="prod", instanceIdentityDocument=json.dumps({"instanceId": host}))[
+        "containerInstance"]["containerInstanceArn"]
+    ecs.create_service(cluster="prod", serviceName="api", taskDefinition="app", desiredCount=2,
+                       launchType="EC2")
+    ecs.create_cluster(clusterName="dev")
+    for name, count in (("api", 2), ("web", 3), ("worker", 2)):
+        ecs.create_service(cluster="dev", serviceName=name, taskDefinition="app",
+                           desiredCount=count, launchType="EC2")
+    ecs.create_cluster(clusterName="big")
+    for i in range(BIG_SERVICES):
+        ecs.create_service(cluster="big", serviceName=f"svc-{i:03d}", taskDefinition="app",
+                           desiredCount=0)
+    wait_for(lambda: service(moto, "prod", "api")["runningCount"] == 2, "prod/api running 2")
+    wait_for(lambda: service(moto, "dev", "web")["runningCount"] == 3, "dev/web running 3")
+    return {"instance": instance, "host": host}
+
+
+def wait_for(predicate, what, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def service(moto, cluster, name):
+    return moto.client("ecs").describe_services(cluster=cluster, services=[name],
+                                                include=["TAGS"])["services"][0]
+
+
+def tags_of(svc):
+    return {t["key"]: t["value"] for t in svc.get("tags") or []}
+
+
+def worker_mutations_since_reset(moto):
+    return sorted(worker_actions(moto.recorded()) & MUTATING)
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+def test_list_services_is_complete_and_paginated(world, fleet):
+    moto = world["moto"]
+    moto.record_from_here()
+    r = world["run"]("list_services", cluster="big")
+    assert r["status"] == "SUCCEEDED", r
+    listed = [a for a in r["actions"] if a["action"] == "service"]
+    assert len(listed) == BIG_SERVICES, r["reason"]
+    assert {a["detail"].split(":")[0] for a in listed} == {f"svc-{i:03d}" for i in
+                                                          range(BIG_SERVICES)}
+    assert "desired 0, running 0, pending 0" in listed[0]["detail"]
+    # 100 per page: six ListServices calls, each after the first with the previous nextToken.
+    pages = moto.calls("ListServices")
+    assert len(pages) == 6, pages
+    assert sum('"nextToken"' in p for p in pages) == 5
+    assert worker_mutations_since_reset(moto) == []
+
+
+def test_list_clusters_and_tasks(world, fleet):
+    r = world["run"]("list_clusters", cluster=None)
+    assert r["status"] == "SUCCEEDED", r
+    clusters = {a["detail"].split(":")[0]: a for a in r["actions"]}
+    assert {"dev", "prod", "big"} <= set(clusters)
+    assert clusters["prod"]["status"] == "ACTIVE"
+    assert "1 container instances" in clusters["prod"]["detail"]
+    r = world["run"]("list_tasks", cluster="dev", services=["web"])
+    assert r["status"] == "SUCCEEDED", r
+    tasks = [a for a in r["actions"] if a["action"] == "task"]
+    assert len(tasks) == 3 and all(a["status"] == "RUNNING" for a in tasks), r
+    assert all("health HEALTHY" in a["detail"] and "service web" in a["detail"] for a in tasks)
+
+
+# --- scale and restore --------------------------------------------------------------------------
+
+def test_scale_two_services_to_zero_and_restore(world, fleet):
+    moto, run = world["moto"], world["run"]
+    r = run("scale", services=["api", "web"], desired_count=0)
+    assert r["status"] == "SUCCEEDED", r
+    api, web = service(moto, "dev", "api"), service(moto, "dev", "web")
+    assert (api["desiredCount"], api["runningCount"]) == (0, 0)
+    assert (web["desiredCount"], web["runningCount"]) == (0, 0)
+    assert tags_of(api)[TAG] == "2" and tags_of(web)[TAG] == "3"
+    verified = [a for a in r["actions"] if a["action"] == "verify"]
+    assert {a["resource"] for a in verified} == {"ecs:dev/api", "ecs:dev/web"}
+    assert any("desired 3 -> 0, running 3 -> 0" in a["detail"] for a in verified), verified
+
+    r = run("restore", services=["api", "web"])
+    assert r["status"] == "SUCCEEDED", r
+    api, web = service(moto, "dev", "api"), service(moto, "dev", "web")
+    assert (api["desiredCount"], api["runningCount"]) == (2, 2)
+    assert (web["desiredCount"], web["runningCount"]) == (3, 3)
+    assert TAG not in tags_of(api) and TAG not in tags_of(web)
+
+
+def test_restore_without_tag_is_rejected(world, fleet):
+    moto = world["moto"]
+    moto.record_from_here()
+    r = world["run"]("restore", services=["worker"])
+    assert r["status"] == "REJECTED", r
+    assert "worker" in r["reason"] and TAG in r["reason"]
+    assert worker_mutations_since_reset(moto) == []
+
+
+# --- restart, stop tasks, drain -----------------------------------------------------------------
+
+def test_restart_waits_for_the_new_deployment(world, fleet):
+    moto = world["moto"]
+    before = service(moto, "prod", "api")["deployments"][0]["id"]
+    r = world["run"]("restart", cluster="prod", services=["api"])
+    assert r["status"] == "SUCCEEDED", r
+    after = service(moto, "prod", "api")["deployments"]
+    assert len(after) == 1 and after[0]["status"] == "PRIMARY" and after[0]["id"] != before
+    assert after[0]["rolloutState"] == "COMPLETED"
+    verified = [a for a in r["actions"] if a["action"] == "verify"]
+    assert after[0]["id"] in verified[0]["detail"] and before in verified[0]["detail"]
+
+
+def test_stop_all_tasks_of_a_service_one_at_a_time(world, fleet):
+    moto = world["moto"]
+    ecs = moto.client("ecs")
+    before = ecs.list_tasks(cluster="dev", serviceName="worker", desiredStatus="RUNNING")[
+        "taskArns"]
+    assert len(before) == 2
+    moto.record_from_here()
+    r = world["run"]("stop_tasks", services=["worker"], max_concurrency=1)
+    assert r["status"] == "SUCCEEDED", r
+    stops = moto.calls("StopTask")
+    assert len(stops) == 2, stops
+    # One round at a time: the second StopTask only after the first task's replacement ran.
+    stopped = [a for a in r["actions"] if a["action"] == "StopTask"]
+    assert [a["resource"].rsplit("/", 1)[1] for a in stopped] == [
+        t.rsplit("/", 1)[1] for t in before]
+    described = ecs.describe_tasks(cluster="dev", tasks=before)["tasks"]
+    assert {t["lastStatus"] for t in described} == {"STOPPED"}
+    assert service(moto, "dev", "worker")["runningCount"] == 2
+
+
+def test_stop_a_named_task(world, fleet):
+    moto = world["moto"]
+    ecs = moto.client("ecs")
+    task = ecs.list_tasks(cluster="dev", serviceName="api", desiredStatus="RUNNING")["taskArns"][0]
+    r = world["run"]("stop_tasks", tasks=[task])
+    assert r["status"] == "SUCCEEDED", r
+    assert ecs.describe_tasks(cluster="dev", tasks=[task])["tasks"][0]["lastStatus"] == "STOPPED"
+
+
+def test_drain_moves_the_tasks_off_the_instance(world, fleet):
+    moto = world["moto"]
+    ecs = moto.client("ecs")
+    on_host = ecs.describe_container_instances(cluster="prod", containerInstances=[
+        fleet["instance"]])["containerInstances"][0]
+    assert on_host["runningTasksCount"] == 2
+    r = world["run"]("drain", cluster="prod", container_instances=[fleet["instance"]])
+    assert r["status"] == "SUCCEEDED", r
+    now = ecs.describe_container_instances(cluster="prod", containerInstances=[
+        fleet["instance"]])["containerInstances"][0]
+    assert now["status"] == "DRAINING" and now["runningTasksCount"] == 0
+    verified = [a for a in r["actions"] if a["action"] == "verify"]
+    assert "2 tasks moved" in verified[0]["detail"], verified
+
+
+# --- dry run, refusals, EventBridge -------------------------------------------------------------
+
+def test_dry_run_lists_the_calls_and_makes_none(world, fleet):
+    moto, run = world["moto"], world["run"]
+    moto.record_from_here()
+    before = service(moto, "dev", "web")
+    task = moto.client("ecs").list_tasks(cluster="dev", serviceName="web",
+                                         desiredStatus="RUNNING")["taskArns"][0]
+    cases = [
+        ("scale", {"services": ["web"], "desired_count": 0}, {"TagResource", "UpdateService"}),
+        ("restart", {"services": ["api"]}, {"UpdateService"}),
+        ("stop_tasks", {"tasks": [task]}, {"StopTask"}),
+        ("drain", {"cluster": "prod", "container_instances": [fleet["instance"]]},
+         {"UpdateContainerInstancesState"}),
+    ]
+    for action, fields, calls in cases:
+        r = run(action, dry_run=True, **fields)
+        assert r["status"] == "DRY_RUN", r
+        assert {a["action"] for a in r["actions"]} == calls, r
+        assert all(a["status"] == "dry-run" for a in r["actions"])
+    assert worker_mutations_since_reset(moto) == []
+    after = service(moto, "dev", "web")
+    assert after["desiredCount"] == before["desiredCount"] and TAG not in tags_of(after)
+
+
+def test_missing_cluster_or_service_is_rejected_with_nothing_touched(world, fleet):
+    moto, run = world["moto"], world["run"]
+    moto.record_from_here()
+    r = run("scale", cluster="nowhere", services=["api"], desired_count=0)
+    assert r["status"] == "REJECTED" and "cluster nowhere not found" in r["reason"], r
+    r = run("scale", services=["api", "ghost"], desired_count=0)
+    assert r["status"] == "REJECTED" and "service ghost not found in cluster dev" in r["reason"], r
+    assert worker_mutations_since_reset(moto) == []
+    assert service(moto, "dev", "api")["desiredCount"] == 2
+
+
+def test_unauthorized_account_and_invalid_fields_are_rejected(world, fleet):
+    run = world["run"]
+    r = run("scale", account=OUTSIDER, services=["api"], desired_count=0)
+    assert r["status"] == "REJECTED", r
+    assert OUTSIDER in r["reason"] and "commands.allowed_accounts" in r["reason"]
+    r = run("scale", services=["api"], desired_count=-1)
+    assert r["status"] == "REJECTED" and r["reason"].startswith("desired_count:"), r
+    r = run("reboot", services=["api"])
+    assert r["status"] == "REJECTED" and 'unknown action "reboot"' in r["reason"], r
+    r = run("restart", cluster=None, services=["api"])
+    assert r["status"] == "REJECTED" and r["reason"].startswith("cluster:"), r
+
+
+def test_eventbridge_wrapped_command(world, fleet):
+    moto = world["moto"]
+    _, body = command("scale", services=["worker"], desired_count=3)
+    envelope = eventbridge("Fleetkeeper ECS Command", "fleetkeeper.cli", body, region=REGION,
+                           account=ACCOUNT)
+    world["send"](envelope=envelope)
+    r = world["results"].wait_final(envelope["id"], timeout=90)
+    assert r["status"] == "SUCCEEDED", r
+    svc = service(moto, "dev", "worker")
+    assert (svc["desiredCount"], svc["runningCount"]) == (3, 3)
+
+
+def test_kill_during_verify_resumes_the_wait_and_acts_once(world, fleet):
+    moto, worker, results = world["moto"], world["worker"], world["results"]
+    moto.record_from_here()
+    rid, body = command("scale", services=["web"], desired_count=5)
+    world["send"](body)
+    wait_for(lambda: any("verifying" in x["reason"] for x in results.by_event.get(rid, [])),
+             "the verify wait", timeout=60)
+    worker.kill()
+    worker.start()
+    r = results.wait_final(rid, timeout=120)
+    assert r["status"] == "SUCCEEDED", r
+    assert len(results.finals(rid)) == 1
+    updates = [b for b in moto.calls("UpdateService") if '"web"' in b]
+    assert len(updates) == 1, updates
+    svc = service(moto, "dev", "web")
+    assert (svc["desiredCount"], svc["runningCount"]) == (5, 5)
+
+
+def test_two_commands_on_one_service_run_one_after_the_other(world, fleet):
+    moto, results = world["moto"], world["results"]
+    moto.record_from_here()
+    first_id, first = command("scale", services=["api"], desired_count=4)
+    second_id, second = command("scale", services=["api"], desired_count=1)
+    world["send"](first)
+    world["send"](second)
+    a = results.wait_final(first_id, timeout=90)
+    b = results.wait_final(second_id, timeout=90)
+    assert a["status"] == "SUCCEEDED" and b["status"] == "SUCCEEDED", (a, b)
+    # The second waited for the service lock the first held through its verification.
+    held = [x["reason"] for x in results.by_event.get(second_id, []) + results.by_event.get(
+        first_id, []) if x["status"] == "IN_PROGRESS" and "waiting for ecs:dev/api" in x["reason"]]
+    assert held, results.by_event.get(second_id)
+    updates = [json.loads(body)["desiredCount"] for body in moto.calls("UpdateService")
+               if json.loads(body).get("service") == "api"]
+    # Whichever took the lock first acted, verified and finished before the other acted.
+    counts = {first_id: 4, second_id: 1}
+    by_finish = sorted([a, b], key=lambda r: r["finished_at"])
+    assert updates == [counts[r["correlation_id"]] for r in by_finish], updates
+    svc = service(moto, "dev", "api")
+    assert svc["desiredCount"] == svc["runningCount"] == updates[-1]
+
+
+def test_every_call_is_declared(world, fleet):
+    assert_worker_actions_declared(world["moto"], world["worker"])
