@@ -15,12 +15,12 @@ std::string OneOf(const std::vector<std::string_view>& allowed) {
   return out;
 }
 
-bool Blank(std::string_view text) {
+}  // namespace
+
+bool IsBlank(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](unsigned char c) { return std::isspace(c) != 0; });
 }
-
-}  // namespace
 
 std::string ConfigError::ToString() const {
   std::string out = path.empty() ? message : path + ": " + message;
@@ -124,7 +124,7 @@ void ConfigChecker::InstanceIds(const std::string& path,
 void ConfigChecker::NonEmptyNames(const std::string& path,
                                   const google::protobuf::RepeatedPtrField<std::string>& names) {
   for (int i = 0; i < names.size(); ++i) {
-    if (Blank(names[i])) Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
+    if (IsBlank(names[i])) Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
   }
 }
 

@@ -24,6 +24,14 @@ inline int64_t DurationMs(const google::protobuf::Duration& d) {
   return d.seconds() * 1000 + d.nanos() / 1'000'000;
 }
 
+// Milliseconds as a protobuf Duration: what defaults are filled in with.
+inline google::protobuf::Duration DurationOfMs(int64_t ms) {
+  google::protobuf::Duration d;
+  d.set_seconds(ms / 1000);
+  d.set_nanos(static_cast<int32_t>((ms % 1000) * 1'000'000));
+  return d;
+}
+
 // What an event is: the case of its body oneof, compared as a typed value, never as a string.
 using EventKind = v1::Event::BodyCase;
 

@@ -6,6 +6,7 @@
 
 #include "awsclient/clients.h"
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
+#include "handlers/ami_rollout/config_check.h"
 #include "handlers/ami_rollout/permissions.h"
 #include "handlers/ami_rollout/steps.h"
 
@@ -85,9 +86,12 @@ class AmiRolloutFactory final : public HandlerFactory {
     const auto& section = config.handlers().ami_rollout();
     return !section.has_enabled() || section.enabled();
   }
-  // Its defaults and checks are still app/config.cc's (issue 19 moves them here).
-  void ApplyDefaults(v1::WorkerConfig&) const override {}
-  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  void ApplyDefaults(v1::WorkerConfig& config) const override {
+    ami_rollout::ApplyDefaults(*config.mutable_handlers()->mutable_ami_rollout());
+  }
+  void Validate(const v1::WorkerConfig& config, ConfigChecker& check) const override {
+    ami_rollout::Validate(config.handlers().ami_rollout(), ChildPath("handlers", name()), check);
+  }
   std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
     return ami_rollout::Permissions(config);
   }

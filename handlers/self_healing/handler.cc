@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "fleetkeeper/v1/self_healing_state.pb.h"
+#include "handlers/self_healing/config_check.h"
 #include "handlers/self_healing/permissions.h"
 #include "handlers/self_healing/rules.h"
 #include "handlers/self_healing/steps.h"
@@ -179,15 +180,18 @@ namespace {
 
 class SelfHealingFactory final : public HandlerFactory {
  public:
-  std::string_view name() const override { return "self_healing"; }
+  std::string_view name() const override { return kHandlerName; }
   std::vector<EventKind> kinds() const override { return {v1::Event::kAlarm}; }
   bool Enabled(const v1::WorkerConfig& config) const override {
     const auto& section = config.handlers().self_healing();
     return !section.has_enabled() || section.enabled();
   }
-  // Its defaults and checks are still app/config.cc's (issue 19 moves them here).
-  void ApplyDefaults(v1::WorkerConfig&) const override {}
-  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  void ApplyDefaults(v1::WorkerConfig& config) const override {
+    self_healing::ApplyDefaults(*config.mutable_handlers()->mutable_self_healing());
+  }
+  void Validate(const v1::WorkerConfig& config, ConfigChecker& check) const override {
+    self_healing::Validate(config.handlers().self_healing(), ChildPath("handlers", name()), check);
+  }
   std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
     return self_healing::Permissions(config);
   }

@@ -1048,7 +1048,7 @@ StepOutcome HealingStep::Conclude(std::vector<v1::Action> actions) {
         action_.status() == "succeeded" ? "RecoveryActions" : "RecoveryFailures";
     aws::PutMetricDataRequest put;
     put.metric_namespace = config_.metrics().namespace_().empty()
-                               ? std::string("FleetKeeper/SelfHealing")
+                               ? std::string(kDefaultMetricsNamespace)
                                : config_.metrics().namespace_();
     aws::MetricDatum datum;
     datum.metric_name = metric;
