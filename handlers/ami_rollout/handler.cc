@@ -12,6 +12,12 @@
 
 namespace fleetkeeper::handlers::ami_rollout {
 
+AmiRolloutHandler::AmiRolloutHandler(RolloutConfig config)
+    : config_(std::move(config)),
+      steps_(RolloutSteps(config_, [this](aws::Ec2& ec2) -> aws::Ec2ReadCoalescer& {
+        return ReadsFor(ec2);
+      })) {}
+
 Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
   if (event.body_case() != v1::Event::kParameterChange) {
     return Admission::Final(v1::Result::SKIPPED, "not a parameter change");
@@ -36,7 +42,7 @@ Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContex
 }
 
 StepOutcome AmiRolloutHandler::RunStep(const std::string& step, StepContext& context) {
-  return RunRolloutStep(step, context, config_, ReadsFor(*context.aws().ec2));
+  return steps_.Run(step, context);
 }
 
 aws::Ec2ReadCoalescer& AmiRolloutHandler::ReadsFor(aws::Ec2& ec2) {
@@ -47,8 +53,7 @@ aws::Ec2ReadCoalescer& AmiRolloutHandler::ReadsFor(aws::Ec2& ec2) {
 }
 
 bool AmiRolloutHandler::StepMutates(const std::string& step) const {
-  // Only roll-out changes AWS; the rest read (report's PutMetricData changes no fleet resource).
-  return step == kStepRollOut;
+  return steps_.Mutates(step);
 }
 
 std::vector<std::string> AmiRolloutHandler::LockedResources(

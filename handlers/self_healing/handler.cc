@@ -15,7 +15,7 @@
 namespace fleetkeeper::handlers::self_healing {
 
 SelfHealingHandler::SelfHealingHandler(const v1::WorkerConfig& config)
-    : config_(config.handlers().self_healing()) {}
+    : config_(config.handlers().self_healing()), steps_(HealingSteps(config_)) {}
 
 Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
   if (event.body_case() != v1::Event::kAlarm) {
@@ -114,16 +114,7 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
 }
 
 StepOutcome SelfHealingHandler::RunStep(const std::string& step, StepContext& context) {
-  v1::HealingWorkflowState state;
-  if (!context.mutable_state()->UnpackTo(&state)) {
-    return StepOutcome::Finish(
-        v1::Result::FAILED,
-        fmt::format("self-healing workflow {} has no readable state (type {})",
-                    context.workflow().workflow_id(), context.mutable_state()->type_url()));
-  }
-  StepOutcome out = RunHealingStep(step, config_, state, context);
-  context.mutable_state()->PackFrom(state);
-  return out;
+  return steps_.Run(step, context);
 }
 
 void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowCheckpoint& wf,
@@ -156,7 +147,7 @@ void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowChec
 }
 
 bool SelfHealingHandler::StepMutates(const std::string& step) const {
-  return IsMutatingStep(step);
+  return steps_.Mutates(step);
 }
 
 std::vector<std::string> SelfHealingHandler::LockedResources(

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "awsclient/clients.h"
 #include "awsclient/pagination.h"
 #include "common/clock.h"
+#include "handlers/self_healing/handler.h"
 #include "handlers/self_healing/rules.h"
 #include "handlers/self_healing/throttles.h"
 
@@ -27,16 +29,6 @@ constexpr int64_t kDefaultRepeatIntervalMs = 300 * 1000;
 constexpr int64_t kMaxRebootGraceMs = 5 * 60 * 1000;
 constexpr const char* kExcludeTag = "fleetkeeper:exclude";
 constexpr const char* kAsgTag = "aws:autoscaling:groupName";
-
-const std::set<std::string>& MutatingSteps() {
-  static const std::set<std::string> steps = {
-      step::kScaleOutSet,       step::kReplaceTerminate, step::kReplaceSurge,
-      step::kReplaceTerminateOld, step::kReplaceReboot, step::kReplaceStop,
-      step::kReplaceStart,      step::kRebootSend,       step::kEcsForce,
-      step::kDeployStop,
-  };
-  return steps;
-}
 
 v1::Action MakeAction(const std::string& resource, const std::string& action,
                       const std::string& status, const std::string& detail,
@@ -79,7 +71,6 @@ class HealingStep {
         rule_(action_.rule_config()),
         now_(ctx.clock().NowMs()) {}
 
-  StepOutcome Run(const std::string& name);
 
  private:
   // ---- outcome helpers ----
@@ -228,12 +219,18 @@ class HealingStep {
                                               "\"{}\"", Res(), pattern);
   }
 
-  // ---- steps ----
+  // ---- steps (public: the step table names them) ----
+ public:
   StepOutcome ScaleOutPlan();
   StepOutcome ScaleOutSet();
-  StepOutcome ScaleOutVerify(std::vector<v1::Action> actions = {});
+  StepOutcome ScaleOutVerifyStep() { return ScaleOutVerify(); }
   StepOutcome ReplaceInspect();
-  StepOutcome ReplaceTerminate(bool decrement, const std::string& step);
+  StepOutcome ReplaceTerminateInstance() {
+    return ReplaceTerminate(false, step::kReplaceTerminate);
+  }
+  StepOutcome ReplaceTerminateOld() {
+    return ReplaceTerminate(true, step::kReplaceTerminateOld);
+  }
   StepOutcome ReplaceSurge();
   StepOutcome ReplaceWaitNew();
   StepOutcome ReplaceVerifyGroup();
@@ -253,8 +250,12 @@ class HealingStep {
   StepOutcome DeployStop();
   StepOutcome DeployVerify();
   StepOutcome NotifyPublish();
-  StepOutcome Conclude(std::vector<v1::Action> actions);
   StepOutcome RepeatCheck();
+
+ private:
+  StepOutcome ScaleOutVerify(std::vector<v1::Action> actions = {});
+  StepOutcome ReplaceTerminate(bool decrement, const std::string& step);
+  StepOutcome Conclude(std::vector<v1::Action> actions);
   StepOutcome AfterActions(std::vector<v1::Action> actions);
 
   const v1::SelfHealingConfig& config_;
@@ -1144,36 +1145,28 @@ StepOutcome HealingStep::AfterActions(std::vector<v1::Action> actions) {
   return NextActionOrFinish(state_, std::move(actions));
 }
 
-StepOutcome HealingStep::Run(const std::string& name) {
-  using namespace step;
-  if (name == kScaleOutPlan) return ScaleOutPlan();
-  if (name == kScaleOutSet) return ScaleOutSet();
-  if (name == kScaleOutVerify) return ScaleOutVerify();
-  if (name == kReplaceInspect) return ReplaceInspect();
-  if (name == kReplaceTerminate) return ReplaceTerminate(false, kReplaceTerminate);
-  if (name == kReplaceSurge) return ReplaceSurge();
-  if (name == kReplaceWaitNew) return ReplaceWaitNew();
-  if (name == kReplaceTerminateOld) return ReplaceTerminate(true, kReplaceTerminateOld);
-  if (name == kReplaceVerifyGroup) return ReplaceVerifyGroup();
-  if (name == kReplaceReboot) return ReplaceReboot();
-  if (name == kReplaceCheckReboot) return ReplaceCheckReboot();
-  if (name == kReplaceStop) return ReplaceStop();
-  if (name == kReplaceWaitStopped) return ReplaceWaitStopped();
-  if (name == kReplaceStart) return ReplaceStart();
-  if (name == kReplaceVerifyStarted) return ReplaceVerifyStarted();
-  if (name == kRebootSend) return RebootSend();
-  if (name == kRebootVerify) return RebootVerify();
-  if (name == kEcsPlan) return EcsPlan();
-  if (name == kEcsForce) return EcsForce();
-  if (name == kEcsVerify) return EcsVerify();
-  if (name == kDeployFind) return DeployFind();
-  if (name == kDeployStop) return DeployStop();
-  if (name == kDeployVerify) return DeployVerify();
-  if (name == kNotifyPublish) return NotifyPublish();
-  if (name == kRepeatCheck) return RepeatCheck();
-  return StepOutcome::Finish(v1::Result::FAILED,
-                             "self-healing workflow has unknown step \"" + name +
-                                 "\" (written by another version?)");
+// A step of the current action over the HealingWorkflowState packed in the context: unpacked for
+// the step, packed back after.
+std::function<StepOutcome(StepContext&)> OverState(const v1::SelfHealingConfig& config,
+                                                   StepOutcome (HealingStep::*run)()) {
+  return [&config, run](StepContext& ctx) {
+    v1::HealingWorkflowState state;
+    if (!ctx.mutable_state()->UnpackTo(&state)) {
+      return StepOutcome::Finish(
+          v1::Result::FAILED,
+          fmt::format("self-healing workflow {} has no readable state (type {})",
+                      ctx.workflow().workflow_id(), ctx.mutable_state()->type_url()));
+    }
+    if (state.actions_size() == 0 || state.current() < 0 ||
+        state.current() >= state.actions_size()) {
+      return StepOutcome::Finish(v1::Result::FAILED,
+                                 fmt::format("self-healing workflow state has no action {} of {}",
+                                             state.current(), state.actions_size()));
+    }
+    StepOutcome out = (HealingStep(config, state, ctx).*run)();
+    ctx.mutable_state()->PackFrom(state);
+    return out;
+  };
 }
 
 }  // namespace
@@ -1187,8 +1180,6 @@ std::string FirstStepOf(const std::string& action_type) {
   if (action_type == "notify") return step::kNotifyPublish;
   return "";
 }
-
-bool IsMutatingStep(const std::string& step) { return MutatingSteps().count(step) > 0; }
 
 StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state,
                                std::vector<v1::Action> actions) {
@@ -1222,15 +1213,40 @@ StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state,
   return o;
 }
 
-StepOutcome RunHealingStep(const std::string& step, const v1::SelfHealingConfig& config,
-                           v1::HealingWorkflowState& state, StepContext& ctx) {
-  if (state.actions_size() == 0 || state.current() < 0 ||
-      state.current() >= state.actions_size()) {
-    return StepOutcome::Finish(v1::Result::FAILED,
-                               fmt::format("self-healing workflow state has no action {} of {}",
-                                           state.current(), state.actions_size()));
-  }
-  return HealingStep(config, state, ctx).Run(step);
+StepTable HealingSteps(const v1::SelfHealingConfig& config) {
+  using namespace step;
+  const auto over = [&config](StepOutcome (HealingStep::*run)()) {
+    return OverState(config, run);
+  };
+  // Mutating: the steps that make the call a decision drove (a freeze holds them back).
+  return StepTable(kHandlerName,
+                   {
+                       {kScaleOutPlan, false, over(&HealingStep::ScaleOutPlan)},
+                       {kScaleOutSet, true, over(&HealingStep::ScaleOutSet)},
+                       {kScaleOutVerify, false, over(&HealingStep::ScaleOutVerifyStep)},
+                       {kReplaceInspect, false, over(&HealingStep::ReplaceInspect)},
+                       {kReplaceTerminate, true, over(&HealingStep::ReplaceTerminateInstance)},
+                       {kReplaceSurge, true, over(&HealingStep::ReplaceSurge)},
+                       {kReplaceWaitNew, false, over(&HealingStep::ReplaceWaitNew)},
+                       {kReplaceTerminateOld, true, over(&HealingStep::ReplaceTerminateOld)},
+                       {kReplaceVerifyGroup, false, over(&HealingStep::ReplaceVerifyGroup)},
+                       {kReplaceReboot, true, over(&HealingStep::ReplaceReboot)},
+                       {kReplaceCheckReboot, false, over(&HealingStep::ReplaceCheckReboot)},
+                       {kReplaceStop, true, over(&HealingStep::ReplaceStop)},
+                       {kReplaceWaitStopped, false, over(&HealingStep::ReplaceWaitStopped)},
+                       {kReplaceStart, true, over(&HealingStep::ReplaceStart)},
+                       {kReplaceVerifyStarted, false, over(&HealingStep::ReplaceVerifyStarted)},
+                       {kRebootSend, true, over(&HealingStep::RebootSend)},
+                       {kRebootVerify, false, over(&HealingStep::RebootVerify)},
+                       {kEcsPlan, false, over(&HealingStep::EcsPlan)},
+                       {kEcsForce, true, over(&HealingStep::EcsForce)},
+                       {kEcsVerify, false, over(&HealingStep::EcsVerify)},
+                       {kDeployFind, false, over(&HealingStep::DeployFind)},
+                       {kDeployStop, true, over(&HealingStep::DeployStop)},
+                       {kDeployVerify, false, over(&HealingStep::DeployVerify)},
+                       {kNotifyPublish, false, over(&HealingStep::NotifyPublish)},
+                       {kRepeatCheck, false, over(&HealingStep::RepeatCheck)},
+                   });
 }
 
 }  // namespace fleetkeeper::handlers::self_healing
