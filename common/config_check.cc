@@ -4,6 +4,8 @@
 #include <cctype>
 #include <regex>
 
+#include "common/duration.h"
+
 namespace fleetkeeper {
 namespace {
 
@@ -106,7 +108,7 @@ void ConfigChecker::InRange(const std::string& path, int64_t value, int64_t min,
 }
 
 void ConfigChecker::Positive(const std::string& path, const google::protobuf::Duration& d) {
-  if (d.seconds() * 1000 + d.nanos() / 1'000'000 <= 0) {
+  if (DurationMs(d) <= 0) {
     Fail(path, "must be a duration above zero, e.g. \"60s\"");
   }
 }
