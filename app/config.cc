@@ -12,24 +12,20 @@
 #include "app/observability.h"
 #include "common/file.h"
 #include "common/secrets.h"
+#include "handlers/ami_rollout/config.h"
+#include "handlers/ami_rollout/config_check.h"
 #include "handlers/registry.h"
 
 namespace fleetkeeper::app {
 namespace {
 
-using google::protobuf::Duration;
+namespace ami_rollout = handlers::ami_rollout;
+
+using handlers::DurationOfMs;
 
 constexpr std::string_view kRedacted = "<redacted>";
-constexpr char kHandlers[] = "handlers";
 
 // ---- Small helpers ----
-
-Duration DurationOfMs(int64_t ms) {
-  Duration d;
-  d.set_seconds(ms / 1000);
-  d.set_nanos(static_cast<int32_t>((ms % 1000) * 1'000'000));
-  return d;
-}
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -71,8 +67,6 @@ class Validator : public ConfigChecker {
     OneOfValues("kafka_transactions", c.kafka_transactions(), {"auto", "on", "off"});
     OneOfValues("log.format", c.log().format(), {"text", "json"});
     OneOfValues("log.level", c.log().level(), {"trace", "debug", "info", "warn", "error"});
-    AmiRollout(c.handlers().ami_rollout(), ChildPath(kHandlers, "ami_rollout"));
-    SelfHealing(c.handlers().self_healing(), ChildPath(kHandlers, "self_healing"));
     for (const handlers::HandlerFactory* factory : handlers::HandlerCatalog()) {
       factory->Validate(c, *this);
     }
@@ -177,198 +171,7 @@ class Validator : public ConfigChecker {
     auto address = ParseListenAddress(o.listen());
     if (!address.ok()) Fail("observability.listen", address.error().message);
   }
-
-  // Paths use the AWS spelling (the json_name), as the documentation and ASG_CONFIGURATIONS do.
-  void RefreshPreferences(const v1::RefreshPreferences& r, const std::string& p) {
-    if (r.has_min_healthy_percentage()) {
-      InRange(ChildPath(p, "MinHealthyPercentage"), r.min_healthy_percentage(), 0, 100);
-    }
-    if (r.has_max_healthy_percentage()) {
-      InRange(ChildPath(p, "MaxHealthyPercentage"), r.max_healthy_percentage(), 100, 200);
-    }
-    if (r.has_min_healthy_percentage() && r.has_max_healthy_percentage() &&
-        r.max_healthy_percentage() - r.min_healthy_percentage() > 100) {
-      Fail(ChildPath(p, "MaxHealthyPercentage"),
-           "Auto Scaling allows at most 100 between MinHealthyPercentage and "
-           "MaxHealthyPercentage");
-    }
-    if (r.has_instance_warmup()) AtLeast(ChildPath(p, "InstanceWarmup"), r.instance_warmup(), 0);
-    const std::string checkpoints = ChildPath(p, "CheckpointPercentages");
-    for (int i = 0; i < r.checkpoint_percentages_size(); ++i) {
-      const std::string path = IndexPath(checkpoints, static_cast<size_t>(i));
-      InRange(path, r.checkpoint_percentages(i), 1, 100);
-      if (i > 0 && r.checkpoint_percentages(i) <= r.checkpoint_percentages(i - 1)) {
-        Fail(path, "checkpoints must be in ascending order");
-      }
-    }
-    if (r.has_checkpoint_delay()) {
-      InRange(ChildPath(p, "CheckpointDelay"), r.checkpoint_delay(), 0, 172800);
-    }
-    if (!r.scale_in_protected_instances().empty()) {
-      OneOfValues(ChildPath(p, "ScaleInProtectedInstances"), r.scale_in_protected_instances(),
-                  {"Refresh", "Ignore", "Wait"});
-    }
-    if (!r.standby_instances().empty()) {
-      OneOfValues(ChildPath(p, "StandbyInstances"), r.standby_instances(),
-                  {"Terminate", "Ignore", "Wait"});
-    }
-    NonEmptyNames(ChildPath(ChildPath(p, "AlarmSpecification"), "Alarms"),
-                  r.alarm_specification().alarms());
-  }
-
-  void AmiRollout(const v1::AmiRolloutConfig& a, const std::string& p) {
-    for (int i = 0; i < a.bindings_size(); ++i) {
-      const auto& b = a.bindings(i);
-      const std::string bp = IndexPath(ChildPath(p, "bindings"), static_cast<size_t>(i));
-      if (Trim(b.parameter()).empty()) {
-        Fail(ChildPath(bp, "parameter"), "required: the SSM parameter that holds the AMI id");
-      }
-      if (b.asgs_size() == 0 && b.instances_size() == 0) {
-        Fail(bp, "names no asgs and no instances");
-      }
-      NonEmptyNames(ChildPath(bp, "asgs"), b.asgs());
-      InstanceIds(ChildPath(bp, "instances"), b.instances());
-    }
-    NonEmptyNames(ChildPath(p, "excluded_asgs"), a.excluded_asgs());
-    InstanceIds(ChildPath(p, "excluded_instances"), a.excluded_instances());
-    RefreshPreferences(a.refresh_defaults(), ChildPath(p, "refresh_defaults"));
-    const std::map<std::string, v1::RefreshPreferences> per_asg(a.asg_configurations().begin(),
-                                                                a.asg_configurations().end());
-    for (const auto& [asg, prefs] : per_asg) {
-      const std::string ap = KeyPath(ChildPath(p, "asg_configurations"), asg);
-      if (Trim(asg).empty()) Fail(ap, "the ASG name must not be empty");
-      RefreshPreferences(prefs, ap);
-      if (Contains(a.excluded_asgs(), asg)) {
-        Warn(ap, "configured, but the ASG is also in excluded_asgs, which wins");
-      }
-    }
-    OneOfValues(ChildPath(p, "refresh_in_progress"), a.refresh_in_progress(),
-                {"wait", "cancel-and-restart", "reject"});
-    const auto& r = a.replacement();
-    const std::string rp = ChildPath(p, "replacement");
-    OneOfValues(ChildPath(rp, "strategy"), r.strategy(), {"relaunch", "replace-root-volume"});
-    AtLeast(ChildPath(rp, "max_concurrency"), r.max_concurrency(), 1);
-    AtLeast(ChildPath(rp, "max_unavailable"), r.max_unavailable(), 1);
-    Positive(ChildPath(rp, "step_timeout"), r.step_timeout());
-    MetricsNamespace(ChildPath(p, "metrics_namespace"), a.metrics_namespace());
-    // Unset means the handler's default; set, it must be usable as a poll period.
-    if (a.has_poll_interval()) Positive(ChildPath(p, "poll_interval"), a.poll_interval());
-  }
-
-  void SelfHealing(const v1::SelfHealingConfig& s, const std::string& p) {
-    std::map<std::string, size_t> names;
-    for (int i = 0; i < s.rules_size(); ++i) {
-      const auto index = static_cast<size_t>(i);
-      const std::string rp = IndexPath(ChildPath(p, "rules"), index);
-      const auto& rule = s.rules(i);
-      if (Trim(rule.name()).empty()) {
-        Fail(ChildPath(rp, "name"), "required: results and throttles are keyed by rule name");
-      } else if (auto [it, inserted] = names.emplace(rule.name(), index); !inserted) {
-        Fail(ChildPath(rp, "name"), Quoted(rule.name()) + " is already the name of " +
-                                        IndexPath(ChildPath(p, "rules"), it->second));
-      }
-      Rule(rule, rp, s);
-    }
-    const std::string bp = ChildPath(p, "circuit_breaker");
-    AtLeast(ChildPath(bp, "max_actions"), s.circuit_breaker().max_actions(), 1);
-    Positive(ChildPath(bp, "within"), s.circuit_breaker().within());
-    MetricsNamespace(ChildPath(ChildPath(p, "metrics"), "namespace"), s.metrics().namespace_());
-    if (!s.notify_topic_arn().empty() && !IsSnsTopicArn(s.notify_topic_arn())) {
-      Fail(ChildPath(p, "notify_topic_arn"),
-           "expected an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:alerts, got " +
-               Quoted(s.notify_topic_arn()));
-    }
-    NonEmptyNames(ChildPath(p, "excluded_resources"), s.excluded_resources());
-  }
-
-  void Rule(const v1::HealingRule& rule, const std::string& rp, const v1::SelfHealingConfig& s) {
-    const auto& m = rule.match();
-    OneOfValues(ChildPath(ChildPath(rp, "match"), "state"), m.state(),
-                {"OK", "ALARM", "INSUFFICIENT_DATA"});
-    if (m.alarm_name().empty() && m.namespace_().empty() && m.metric_name().empty() &&
-        m.dimensions().empty()) {
-      Warn(ChildPath(rp, "match"), "matches every alarm in state " + m.state());
-    }
-    const auto& a = rule.action();
-    const std::string ap = ChildPath(rp, "action");
-    const std::string type_path = ChildPath(ap, "type");
-    if (a.type().empty()) {
-      Fail(type_path, "required: one of scale_out | replace_instance | reboot_instance | "
-                      "ecs_force_deploy | stop_deployment | notify");
-    } else {
-      OneOfValues(type_path, a.type(),
-                  {"scale_out", "replace_instance", "reboot_instance", "ecs_force_deploy",
-                   "stop_deployment", "notify"});
-    }
-    if (a.type() == "scale_out") {
-      if (a.has_by() == a.has_to()) {
-        Fail(ap, "scale_out needs exactly one of by (add N) or to (at least N)");
-      }
-      if (a.has_by()) AtLeast(ChildPath(ap, "by"), a.by(), 1);
-      if (a.has_to()) AtLeast(ChildPath(ap, "to"), a.to(), 1);
-    } else {
-      if (a.has_by()) Fail(ChildPath(ap, "by"), "only for type scale_out");
-      if (a.has_to()) Fail(ChildPath(ap, "to"), "only for type scale_out");
-    }
-    if (a.type() != "ecs_force_deploy") {
-      if (!a.cluster().empty()) Fail(ChildPath(ap, "cluster"), "only for type ecs_force_deploy");
-      if (!a.service().empty()) Fail(ChildPath(ap, "service"), "only for type ecs_force_deploy");
-    }
-    if (a.type() != "stop_deployment") {
-      if (!a.application().empty()) {
-        Fail(ChildPath(ap, "application"), "only for type stop_deployment");
-      }
-      if (!a.deployment_group().empty()) {
-        Fail(ChildPath(ap, "deployment_group"), "only for type stop_deployment");
-      }
-    } else if (!a.deployment_group().empty() && a.application().empty()) {
-      Fail(ChildPath(ap, "application"), "required with deployment_group");
-    }
-    if (a.type() == "notify" && s.notify_topic_arn().empty()) {
-      Fail(type_path, "notify needs handlers.self_healing.notify_topic_arn");
-    }
-    if (rule.has_threshold()) {
-      const std::string tp = ChildPath(rp, "threshold");
-      if (!rule.threshold().has_count()) {
-        Fail(ChildPath(tp, "count"), "required: how many events within the window");
-      } else {
-        AtLeast(ChildPath(tp, "count"), rule.threshold().count(), 1);
-      }
-      if (!rule.threshold().has_within()) {
-        Fail(ChildPath(tp, "within"), "required: the window the events must fall in");
-      } else {
-        Positive(ChildPath(tp, "within"), rule.threshold().within());
-      }
-    }
-    Positive(ChildPath(rp, "verify_timeout"), rule.verify_timeout());
-  }
 };
-
-// Moves the Lambda's `alarms` shorthand into AlarmSpecification.Alarms.
-void NormalizeAlarms(v1::RefreshPreferences& prefs) {
-  for (const auto& alarm : prefs.alarms()) {
-    auto* alarms = prefs.mutable_alarm_specification()->mutable_alarms();
-    if (!Contains(*alarms, alarm)) *alarms->Add() = alarm;
-  }
-  prefs.clear_alarms();
-}
-
-void NormalizeAlarms(v1::WorkerConfig& config) {
-  auto* ami = config.mutable_handlers()->mutable_ami_rollout();
-  NormalizeAlarms(*ami->mutable_refresh_defaults());
-  for (auto& [asg, prefs] : *ami->mutable_asg_configurations()) NormalizeAlarms(prefs);
-}
-
-// Replaces in `target` every field that is set in `overlay` (lists and sub-messages whole).
-void OverlayFields(const google::protobuf::Message& overlay, google::protobuf::Message& target) {
-  const auto* reflection = overlay.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  reflection->ListFields(overlay, &fields);
-  for (const auto* field : fields) {
-    target.GetReflection()->ClearField(&target, field);
-  }
-  target.MergeFrom(overlay);
-}
 
 // ---- Environment overrides ----
 
@@ -471,11 +274,11 @@ void ApplyAsgConfigurations(const Environment& env, v1::AmiRolloutConfig& ami,
     v1::RefreshPreferences prefs;
     const size_t before = errors.size();
     YamlToMessage(JsonToYaml(value), prefs, path, errors);
-    NormalizeAlarms(prefs);
-    Validator validator(errors, warnings);
-    validator.RefreshPreferences(prefs, path);
+    ami_rollout::FoldAlarms(prefs);
+    ConfigChecker check(errors, warnings);
+    ami_rollout::ValidateRefreshPreferences(prefs, path, check);
     if (errors.size() != before) continue;
-    OverlayFields(prefs, (*ami.mutable_asg_configurations())[asg]);
+    ami_rollout::OverlayPreferences(prefs, (*ami.mutable_asg_configurations())[asg]);
     // Min and max may now come from different sources; their distance must still hold.
     const auto& merged = ami.asg_configurations().at(asg);
     if (merged.has_min_healthy_percentage() && merged.has_max_healthy_percentage() &&
@@ -558,7 +361,6 @@ Outcome LoadAndCheck(std::string_view text, const Environment& env) {
     const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     conversion.push_back(ConfigError{"", "YAML syntax error: " + e.msg, line});
   }
-  NormalizeAlarms(out.config);
   ApplyDefaults(out.config);
   std::vector<ConfigError> validation;
   Validator(validation, out.warnings).Config(out.config);
@@ -669,36 +471,6 @@ void ApplyDefaults(v1::WorkerConfig& c) {
   if (c.observability().listen().empty()) {
     c.mutable_observability()->set_listen(std::string(kDefaultObservabilityListen));
   }
-
-  auto* ami = c.mutable_handlers()->mutable_ami_rollout();
-  if (!ami->has_enabled()) ami->set_enabled(true);
-  if (!ami->has_pin_before_refresh()) ami->set_pin_before_refresh(false);
-  if (ami->refresh_in_progress().empty()) ami->set_refresh_in_progress("wait");
-  auto* rep = ami->mutable_replacement();
-  if (rep->strategy().empty()) rep->set_strategy("relaunch");
-  if (!rep->has_max_concurrency()) rep->set_max_concurrency(kDefaultMaxConcurrency);
-  if (!rep->has_max_unavailable()) rep->set_max_unavailable(kDefaultMaxUnavailable);
-  if (!rep->has_keep_old_for()) *rep->mutable_keep_old_for() = DurationOfMs(0);
-  if (!rep->has_attach_live()) rep->set_attach_live(false);
-  if (!rep->has_step_timeout()) *rep->mutable_step_timeout() = DurationOfMs(kDefaultStepTimeoutMs);
-
-  auto* heal = c.mutable_handlers()->mutable_self_healing();
-  if (!heal->has_enabled()) heal->set_enabled(true);
-  if (!heal->has_exempt_from_freeze()) heal->set_exempt_from_freeze(false);
-  auto* breaker = heal->mutable_circuit_breaker();
-  if (!breaker->has_max_actions()) breaker->set_max_actions(kDefaultBreakerMaxActions);
-  if (!breaker->has_within()) *breaker->mutable_within() = DurationOfMs(kDefaultBreakerWindowMs);
-  if (heal->metrics().namespace_().empty()) {
-    heal->mutable_metrics()->set_namespace_(std::string(kDefaultHealingMetricsNamespace));
-  }
-  for (auto& rule : *heal->mutable_rules()) {
-    if (rule.match().state().empty()) rule.mutable_match()->set_state("ALARM");
-    if (!rule.has_repeat_while_alarm()) rule.set_repeat_while_alarm(false);
-    if (!rule.has_continue_()) rule.set_continue_(false);
-    if (!rule.has_verify_timeout()) {
-      *rule.mutable_verify_timeout() = DurationOfMs(kDefaultVerifyTimeoutMs);
-    }
-  }
 }
 
 std::string RedactedYaml(const v1::WorkerConfig& config) {
@@ -713,15 +485,6 @@ std::string RedactedYaml(const v1::WorkerConfig& config) {
   YAML::Emitter out;
   out << MessageToYaml(copy);
   return ScrubSecrets(out.c_str()) + "\n";
-}
-
-v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,
-                                                   const std::string& asg_name) {
-  v1::RefreshPreferences prefs = ami_rollout.refresh_defaults();
-  auto it = ami_rollout.asg_configurations().find(asg_name);
-  if (it != ami_rollout.asg_configurations().end()) OverlayFields(it->second, prefs);
-  NormalizeAlarms(prefs);
-  return prefs;
 }
 
 // ---- Accessors ----
@@ -808,14 +571,6 @@ std::string LogLevel(const v1::WorkerConfig& c) {
 }
 int32_t MaxTargets(const v1::WorkerConfig& c) {
   return Or(c.commands().max_targets(), kDefaultMaxTargets, c.commands().has_max_targets());
-}
-bool AmiRolloutEnabled(const v1::WorkerConfig& c) {
-  const auto& a = c.handlers().ami_rollout();
-  return a.has_enabled() ? a.enabled() : true;
-}
-bool SelfHealingEnabled(const v1::WorkerConfig& c) {
-  const auto& s = c.handlers().self_healing();
-  return s.has_enabled() ? s.enabled() : true;
 }
 
 }  // namespace fleetkeeper::app

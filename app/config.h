@@ -62,12 +62,8 @@ std::string RedactedYaml(const v1::WorkerConfig& config);
 
 using handlers::DurationMs;
 
-// The refresh preferences for one ASG: asg_configurations[asg] over refresh_defaults, key by key
-// (a list such as CheckpointPercentages is replaced, not appended).
-v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,
-                                                   const std::string& asg_name);
-
-// ---- Defaults (DESIGN.md), shared by ApplyDefaults and the accessors ----
+// ---- Defaults of the worker's own keys (DESIGN.md), shared by ApplyDefaults and the accessors;
+// each handler's are in its folder ----
 inline constexpr std::string_view kDefaultGroupId = "fleetkeeper";
 inline constexpr std::string_view kDefaultWorkTopic = "fleet.work";
 inline constexpr std::string_view kDefaultResultsTopic = "fleet.results";
@@ -85,13 +81,6 @@ inline constexpr int64_t kDefaultBatchMaxTimeMs = 300;
 inline constexpr int32_t kDefaultMaxPendingPerPartition = 1000;
 inline constexpr int64_t kDefaultDedupRetentionMs = 7LL * 24 * 3600 * 1000;
 inline constexpr int32_t kDefaultMaxTargets = 500;
-inline constexpr int32_t kDefaultMaxConcurrency = 2;
-inline constexpr int32_t kDefaultMaxUnavailable = 1;
-inline constexpr int64_t kDefaultStepTimeoutMs = 15 * 60 * 1000;
-inline constexpr int64_t kDefaultVerifyTimeoutMs = 10 * 60 * 1000;
-inline constexpr int32_t kDefaultBreakerMaxActions = 20;
-inline constexpr int64_t kDefaultBreakerWindowMs = 600 * 1000;
-inline constexpr std::string_view kDefaultHealingMetricsNamespace = "FleetKeeper/SelfHealing";
 
 // ---- Accessors: the field when set, else its default ----
 // fleet.events, fleet.commands
@@ -120,7 +109,5 @@ bool DryRun(const v1::WorkerConfig& config);                        // false
 bool JsonLogs(const v1::WorkerConfig& config);                      // false: text
 std::string LogLevel(const v1::WorkerConfig& config);               // info
 int32_t MaxTargets(const v1::WorkerConfig& config);                 // 500
-bool AmiRolloutEnabled(const v1::WorkerConfig& config);             // true
-bool SelfHealingEnabled(const v1::WorkerConfig& config);            // true
 
 }  // namespace fleetkeeper::app

@@ -12,6 +12,7 @@
 #include "app/aws_wiring.h"
 #include "app/config.h"
 #include "app/permissions_cmd.h"
+#include "awsclient/pagination.h"
 #include "common/log.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
@@ -22,6 +23,7 @@ namespace {
 
 constexpr int kKafkaTimeoutMs = 10000;
 constexpr size_t kMaxDeniedListed = 8;
+constexpr int kMaxSimulationPages = 50;
 
 DoctorCheck Ok(std::string name, std::string detail) {
   return {CheckOutcome::kOk, std::move(name), std::move(detail)};
@@ -80,29 +82,30 @@ DoctorCheck SimulateHandler(aws::Iam& iam, const std::string& principal,
   request.resource_arns = resources;
   std::vector<std::string> denied;
   size_t evaluated = 0;
-  for (int page = 0; page < 50; ++page) {
-    auto response = iam.SimulatePrincipalPolicy(request);
-    if (!response.ok()) {
-      const Error& e = response.error();
-      if (IsAccessDenied(e)) {
-        return Warn(name, fmt::format("cannot simulate: {} may not call "
-                                      "iam:SimulatePrincipalPolicy ({}); the {} actions of this "
-                                      "handler were not checked",
-                                      principal, Describe(e), handler.actions.size()));
-      }
-      return Warn(name, fmt::format("cannot simulate for {}: {}; the {} actions of this handler "
-                                    "were not checked",
+  const Status paged = aws::ForEachPage(
+      request, [&](const auto& page) { return iam.SimulatePrincipalPolicy(page); },
+      [&](const auto& response) -> Status {
+        for (const auto& r : response.results) {
+          ++evaluated;
+          if (r.decision == "allowed") continue;
+          const bool on_resource = !r.resource_name.empty() && r.resource_name != "*";
+          denied.push_back(r.action_name + (on_resource ? " on " + r.resource_name : "") + " (" +
+                           r.decision + ")");
+        }
+        return fleetkeeper::Ok{};
+      },
+      kMaxSimulationPages);
+  if (!paged.ok()) {
+    const Error& e = paged.error();
+    if (IsAccessDenied(e)) {
+      return Warn(name, fmt::format("cannot simulate: {} may not call "
+                                    "iam:SimulatePrincipalPolicy ({}); the {} actions of this "
+                                    "handler were not checked",
                                     principal, Describe(e), handler.actions.size()));
     }
-    for (const auto& r : response->results) {
-      ++evaluated;
-      if (r.decision == "allowed") continue;
-      const bool on_resource = !r.resource_name.empty() && r.resource_name != "*";
-      denied.push_back(r.action_name + (on_resource ? " on " + r.resource_name : "") + " (" +
-                       r.decision + ")");
-    }
-    if (response->next_token.empty()) break;
-    request.next_token = response->next_token;
+    return Warn(name, fmt::format("cannot simulate for {}: {}; the {} actions of this handler "
+                                  "were not checked",
+                                  principal, Describe(e), handler.actions.size()));
   }
   if (!denied.empty()) {
     std::sort(denied.begin(), denied.end());

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <regex>
 
+#include "common/duration.h"
 #include "common/secrets.h"
 
 namespace fleetkeeper {
@@ -17,12 +18,12 @@ std::string OneOf(const std::vector<std::string_view>& allowed) {
   return out;
 }
 
-bool Blank(std::string_view text) {
+}  // namespace
+
+bool IsBlank(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](unsigned char c) { return std::isspace(c) != 0; });
 }
-
-}  // namespace
 
 std::string ConfigError::ToString() const {
   std::string out = ScrubSecrets(path.empty() ? message : path + ": " + message);
@@ -108,7 +109,7 @@ void ConfigChecker::InRange(const std::string& path, int64_t value, int64_t min,
 }
 
 void ConfigChecker::Positive(const std::string& path, const google::protobuf::Duration& d) {
-  if (d.seconds() * 1000 + d.nanos() / 1'000'000 <= 0) {
+  if (DurationMs(d) <= 0) {
     Fail(path, "must be a duration above zero, e.g. \"60s\"");
   }
 }
@@ -126,7 +127,7 @@ void ConfigChecker::InstanceIds(const std::string& path,
 void ConfigChecker::NonEmptyNames(const std::string& path,
                                   const google::protobuf::RepeatedPtrField<std::string>& names) {
   for (int i = 0; i < names.size(); ++i) {
-    if (Blank(names[i])) Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
+    if (IsBlank(names[i])) Fail(IndexPath(path, static_cast<size_t>(i)), "must not be empty");
   }
 }
 

@@ -31,6 +31,9 @@ std::string KeyPath(const std::string& parent, std::string_view key);
 // `"text"`, for messages that quote what the user wrote.
 std::string Quoted(std::string_view text);
 
+// Empty or only white space: a name the user left blank.
+bool IsBlank(std::string_view text);
+
 // AWS names. Each predicate is the documented shape, not a lookup.
 bool IsAccountId(std::string_view text);          // 12 digits
 bool IsInstanceId(const std::string& text);       // i- and 8 or 17 hex digits

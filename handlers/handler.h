@@ -12,6 +12,7 @@
 #include <google/protobuf/duration.pb.h>
 
 #include "common/clock.h"
+#include "common/duration.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/result.pb.h"
@@ -19,10 +20,9 @@
 
 namespace fleetkeeper::handlers {
 
-// A protobuf Duration (config: "90s", "5m") in milliseconds.
-inline int64_t DurationMs(const google::protobuf::Duration& d) {
-  return d.seconds() * 1000 + d.nanos() / 1'000'000;
-}
+// Durations in milliseconds (common/duration.h), as handlers have always named them.
+using fleetkeeper::DurationMs;
+using fleetkeeper::DurationOfMs;
 
 // What an event is: the case of its body oneof, compared as a typed value, never as a string.
 using EventKind = v1::Event::BodyCase;

@@ -1,15 +1,40 @@
 #include "handlers/ami_rollout/config.h"
 
+#include <algorithm>
+
+#include "handlers/handler.h"
+
 namespace fleetkeeper::handlers::ami_rollout {
 namespace {
 
-int64_t DurationMs(const google::protobuf::Duration& d) {
-  return d.seconds() * 1000 + d.nanos() / 1'000'000;
+// Folded copies of `defaults` and `overlay` (when there is one), the second over the first.
+v1::RefreshPreferences Merged(v1::RefreshPreferences defaults,
+                              const v1::RefreshPreferences* overlay) {
+  FoldAlarms(defaults);
+  if (overlay != nullptr) {
+    v1::RefreshPreferences folded = *overlay;
+    FoldAlarms(folded);
+    OverlayPreferences(folded, defaults);
+  }
+  return defaults;
 }
 
-// Replaces in `target` every field set in `overlay`; a repeated field or sub-message is replaced
-// whole, as ASG_CONFIGURATIONS users expect ("CheckpointPercentages": [50] means only 50).
-void Overlay(const v1::RefreshPreferences& overlay, v1::RefreshPreferences& target) {
+}  // namespace
+
+void FoldAlarms(v1::RefreshPreferences& prefs) {
+  for (const auto& alarm : prefs.alarms()) {
+    auto* alarms = prefs.mutable_alarm_specification()->mutable_alarms();
+    if (std::find(alarms->begin(), alarms->end(), alarm) == alarms->end()) *alarms->Add() = alarm;
+  }
+  prefs.clear_alarms();
+}
+
+void FoldAlarms(v1::AmiRolloutConfig& ami_rollout) {
+  FoldAlarms(*ami_rollout.mutable_refresh_defaults());
+  for (auto& [asg, prefs] : *ami_rollout.mutable_asg_configurations()) FoldAlarms(prefs);
+}
+
+void OverlayPreferences(const v1::RefreshPreferences& overlay, v1::RefreshPreferences& target) {
   const auto* reflection = overlay.GetReflection();
   std::vector<const google::protobuf::FieldDescriptor*> fields;
   reflection->ListFields(overlay, &fields);
@@ -17,17 +42,12 @@ void Overlay(const v1::RefreshPreferences& overlay, v1::RefreshPreferences& targ
   target.MergeFrom(overlay);
 }
 
-void FoldAlarms(v1::RefreshPreferences& prefs) {
-  for (const auto& alarm : prefs.alarms()) {
-    auto* alarms = prefs.mutable_alarm_specification()->mutable_alarms();
-    bool present = false;
-    for (const auto& a : *alarms) present = present || a == alarm;
-    if (!present) *alarms->Add() = alarm;
-  }
-  prefs.clear_alarms();
+v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,
+                                                   const std::string& asg) {
+  auto it = ami_rollout.asg_configurations().find(asg);
+  return Merged(ami_rollout.refresh_defaults(),
+                it == ami_rollout.asg_configurations().end() ? nullptr : &it->second);
 }
-
-}  // namespace
 
 RolloutConfig RolloutConfig::From(const v1::WorkerConfig& worker) {
   const v1::AmiRolloutConfig& c = worker.handlers().ami_rollout();
@@ -60,15 +80,8 @@ RolloutConfig RolloutConfig::From(const v1::WorkerConfig& worker) {
 }
 
 v1::RefreshPreferences RolloutConfig::EffectivePreferences(const std::string& asg) const {
-  v1::RefreshPreferences prefs = refresh_defaults;
-  FoldAlarms(prefs);
   auto it = asg_configurations.find(asg);
-  if (it != asg_configurations.end()) {
-    v1::RefreshPreferences overlay = it->second;
-    FoldAlarms(overlay);
-    Overlay(overlay, prefs);
-  }
-  return prefs;
+  return Merged(refresh_defaults, it == asg_configurations.end() ? nullptr : &it->second);
 }
 
 std::set<std::string> RolloutConfig::BoundAsgs(const std::string& parameter) const {

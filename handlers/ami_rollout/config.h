@@ -20,6 +20,14 @@ enum class RefreshInProgressPolicy { kWait, kCancelAndRestart, kReject };
 
 enum class ReplacementStrategy { kRelaunch, kReplaceRootVolume };
 
+// Defaults of handlers.ami_rollout (docs/configuration.md): filled in by the factory's
+// ApplyDefaults, and what RolloutConfig falls back to for a hand-built config.
+inline constexpr int32_t kDefaultMaxConcurrency = 2;
+inline constexpr int32_t kDefaultMaxUnavailable = 1;
+inline constexpr int64_t kDefaultStepTimeoutMs = 15 * 60 * 1000;
+// Between two looks at AWS while waiting (a signal wakes the workflow earlier).
+inline constexpr int64_t kDefaultPollIntervalMs = 5000;
+
 // Tag keys the rollout reads.
 inline constexpr char kParameterTag[] = "fleetkeeper:ami-parameter";
 inline constexpr char kExcludeTag[] = "fleetkeeper:exclude";
@@ -35,14 +43,13 @@ struct RolloutConfig {
   bool pin_before_refresh = false;
   RefreshInProgressPolicy refresh_in_progress = RefreshInProgressPolicy::kWait;
   ReplacementStrategy strategy = ReplacementStrategy::kRelaunch;
-  int32_t max_concurrency = 2;
-  int32_t max_unavailable = 1;
+  int32_t max_concurrency = kDefaultMaxConcurrency;
+  int32_t max_unavailable = kDefaultMaxUnavailable;
   int64_t keep_old_for_ms = 0;
   bool attach_live = false;
-  int64_t step_timeout_ms = 15 * 60 * 1000;
+  int64_t step_timeout_ms = kDefaultStepTimeoutMs;
   std::string metrics_namespace;
-  // Between two looks at AWS while waiting (a signal wakes the workflow earlier).
-  int64_t poll_interval_ms = 5000;
+  int64_t poll_interval_ms = kDefaultPollIntervalMs;
 
   static RolloutConfig From(const v1::WorkerConfig& worker);
 
@@ -54,6 +61,20 @@ struct RolloutConfig {
   std::set<std::string> BoundAsgs(const std::string& parameter) const;
   std::set<std::string> BoundInstances(const std::string& parameter) const;
 };
+
+// Moves the Lambda's `alarms` shorthand into AlarmSpecification.Alarms (no duplicates).
+void FoldAlarms(v1::RefreshPreferences& prefs);
+// The same for refresh_defaults and every asg_configurations entry.
+void FoldAlarms(v1::AmiRolloutConfig& ami_rollout);
+
+// Replaces in `target` every field set in `overlay`; a repeated field or sub-message is replaced
+// whole, as ASG_CONFIGURATIONS users expect ("CheckpointPercentages": [50] means only 50).
+void OverlayPreferences(const v1::RefreshPreferences& overlay, v1::RefreshPreferences& target);
+
+// The refresh preferences for one ASG: asg_configurations[asg] over refresh_defaults, as
+// RolloutConfig::EffectivePreferences.
+v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& ami_rollout,
+                                                   const std::string& asg);
 
 const char* ToString(RefreshInProgressPolicy policy);
 const char* ToString(ReplacementStrategy strategy);

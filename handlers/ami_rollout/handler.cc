@@ -6,10 +6,17 @@
 
 #include "awsclient/clients.h"
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
+#include "handlers/ami_rollout/config_check.h"
 #include "handlers/ami_rollout/permissions.h"
 #include "handlers/ami_rollout/steps.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
+
+AmiRolloutHandler::AmiRolloutHandler(RolloutConfig config)
+    : config_(std::move(config)),
+      steps_(RolloutSteps(config_, [this](aws::Ec2& ec2) -> aws::Ec2ReadCoalescer& {
+        return ReadsFor(ec2);
+      })) {}
 
 Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
   if (event.body_case() != v1::Event::kParameterChange) {
@@ -35,7 +42,7 @@ Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContex
 }
 
 StepOutcome AmiRolloutHandler::RunStep(const std::string& step, StepContext& context) {
-  return RunRolloutStep(step, context, config_, ReadsFor(*context.aws().ec2));
+  return steps_.Run(step, context);
 }
 
 aws::Ec2ReadCoalescer& AmiRolloutHandler::ReadsFor(aws::Ec2& ec2) {
@@ -46,8 +53,7 @@ aws::Ec2ReadCoalescer& AmiRolloutHandler::ReadsFor(aws::Ec2& ec2) {
 }
 
 bool AmiRolloutHandler::StepMutates(const std::string& step) const {
-  // Only roll-out changes AWS; the rest read (report's PutMetricData changes no fleet resource).
-  return step == kStepRollOut;
+  return steps_.Mutates(step);
 }
 
 std::vector<std::string> AmiRolloutHandler::LockedResources(
@@ -85,9 +91,12 @@ class AmiRolloutFactory final : public HandlerFactory {
     const auto& section = config.handlers().ami_rollout();
     return !section.has_enabled() || section.enabled();
   }
-  // Its defaults and checks are still app/config.cc's (issue 19 moves them here).
-  void ApplyDefaults(v1::WorkerConfig&) const override {}
-  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  void ApplyDefaults(v1::WorkerConfig& config) const override {
+    ami_rollout::ApplyDefaults(*config.mutable_handlers()->mutable_ami_rollout());
+  }
+  void Validate(const v1::WorkerConfig& config, ConfigChecker& check) const override {
+    ami_rollout::Validate(config.handlers().ami_rollout(), ChildPath("handlers", name()), check);
+  }
   std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
     return ami_rollout::Permissions(config);
   }

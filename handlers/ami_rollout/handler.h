@@ -16,7 +16,7 @@ namespace fleetkeeper::handlers::ami_rollout {
 
 class AmiRolloutHandler final : public WorkflowHandler {
  public:
-  explicit AmiRolloutHandler(RolloutConfig config) : config_(std::move(config)) {}
+  explicit AmiRolloutHandler(RolloutConfig config);
 
   std::string_view name() const override { return "ami_rollout"; }
   // Delete -> SKIPPED; otherwise a workflow whose id derives from the event's dedup key
@@ -35,6 +35,7 @@ class AmiRolloutHandler final : public WorkflowHandler {
   RolloutConfig config_;
   std::mutex reads_mu_;
   std::map<aws::Ec2*, std::unique_ptr<aws::Ec2ReadCoalescer>> reads_;
+  StepTable steps_;  // over config_ and ReadsFor
 };
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);

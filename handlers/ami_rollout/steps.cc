@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -452,32 +453,38 @@ StepOutcome Report(RolloutTick& t) {
 
 }  // namespace
 
-StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config,
-                           aws::Ec2ReadCoalescer& reads) {
-  v1::AmiRolloutState state;
-  if (!ctx.mutable_state()->UnpackTo(&state)) {
-    return StepOutcome::Finish(v1::Result::FAILED,
-                               "the workflow state is not an AmiRolloutState: " +
-                                   ctx.mutable_state()->type_url());
-  }
-  RolloutTick t(ctx, config, state, reads);
-  StepOutcome o;
-  if (step == kStepReadParameter) {
-    o = ReadParameter(t);
-  } else if (step == kStepPlanTargets) {
-    o = PlanStep(t);
-  } else if (step == kStepRollOut) {
-    o = RollOut(t);
-  } else if (step == kStepCheckVersion) {
-    o = CheckVersion(t);
-  } else if (step == kStepReport) {
-    o = Report(t);
-  } else {
-    return StepOutcome::Finish(v1::Result::FAILED,
-                               "unknown step " + step + " (a checkpoint of a newer version?)");
-  }
-  ctx.mutable_state()->PackFrom(state);
-  return o;
+namespace {
+
+// A step over the AmiRolloutState packed in the context: unpacked for the step, packed back after.
+std::function<StepOutcome(StepContext&)> OverState(const RolloutConfig& config,
+                                                   const ReadsOfCell& reads,
+                                                   StepOutcome (*step)(RolloutTick&)) {
+  return [&config, reads, step](StepContext& ctx) {
+    v1::AmiRolloutState state;
+    if (!ctx.mutable_state()->UnpackTo(&state)) {
+      return StepOutcome::Finish(v1::Result::FAILED,
+                                 "the workflow state is not an AmiRolloutState: " +
+                                     ctx.mutable_state()->type_url());
+    }
+    RolloutTick t(ctx, config, state, reads(*ctx.aws().ec2));
+    StepOutcome o = step(t);
+    ctx.mutable_state()->PackFrom(state);
+    return o;
+  };
+}
+
+}  // namespace
+
+StepTable RolloutSteps(const RolloutConfig& config, ReadsOfCell reads) {
+  // Only roll-out changes AWS; the rest read (report's PutMetricData changes no fleet resource).
+  return StepTable("ami_rollout",
+                   {
+                       {kStepReadParameter, false, OverState(config, reads, ReadParameter)},
+                       {kStepPlanTargets, false, OverState(config, reads, PlanStep)},
+                       {kStepRollOut, true, OverState(config, reads, RollOut)},
+                       {kStepCheckVersion, false, OverState(config, reads, CheckVersion)},
+                       {kStepReport, false, OverState(config, reads, Report)},
+                   });
 }
 
 }  // namespace fleetkeeper::handlers::ami_rollout

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -113,10 +114,12 @@ struct RolloutTick {
   void WakeAt(int64_t at_ms);
 };
 
-// Runs one step of the workflow over the AmiRolloutState packed in the context. `reads` is the
-// coalescer of the workflow's cell.
-StepOutcome RunRolloutStep(const std::string& step, StepContext& ctx, const RolloutConfig& config,
-                           aws::Ec2ReadCoalescer& reads);
+// The read coalescer of the cell whose EC2 client this is.
+using ReadsOfCell = std::function<aws::Ec2ReadCoalescer&(aws::Ec2&)>;
+
+// The workflow's steps, each over the AmiRolloutState packed in the context. `config` must outlive
+// the table.
+StepTable RolloutSteps(const RolloutConfig& config, ReadsOfCell reads);
 
 // The dedup key the rollout completes with the version it read: "param:<name>:<version>".
 std::string VersionedKey(const v1::AmiRolloutState& state);

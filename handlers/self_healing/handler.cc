@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "fleetkeeper/v1/self_healing_state.pb.h"
+#include "handlers/self_healing/config_check.h"
 #include "handlers/self_healing/permissions.h"
 #include "handlers/self_healing/rules.h"
 #include "handlers/self_healing/steps.h"
@@ -14,7 +15,7 @@
 namespace fleetkeeper::handlers::self_healing {
 
 SelfHealingHandler::SelfHealingHandler(const v1::WorkerConfig& config)
-    : config_(config.handlers().self_healing()) {}
+    : config_(config.handlers().self_healing()), steps_(HealingSteps(config_)) {}
 
 Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
   if (event.body_case() != v1::Event::kAlarm) {
@@ -113,16 +114,7 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
 }
 
 StepOutcome SelfHealingHandler::RunStep(const std::string& step, StepContext& context) {
-  v1::HealingWorkflowState state;
-  if (!context.mutable_state()->UnpackTo(&state)) {
-    return StepOutcome::Finish(
-        v1::Result::FAILED,
-        fmt::format("self-healing workflow {} has no readable state (type {})",
-                    context.workflow().workflow_id(), context.mutable_state()->type_url()));
-  }
-  StepOutcome out = RunHealingStep(step, config_, state, context);
-  context.mutable_state()->PackFrom(state);
-  return out;
+  return steps_.Run(step, context);
 }
 
 void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowCheckpoint& wf,
@@ -155,7 +147,7 @@ void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowChec
 }
 
 bool SelfHealingHandler::StepMutates(const std::string& step) const {
-  return IsMutatingStep(step);
+  return steps_.Mutates(step);
 }
 
 std::vector<std::string> SelfHealingHandler::LockedResources(
@@ -179,15 +171,18 @@ namespace {
 
 class SelfHealingFactory final : public HandlerFactory {
  public:
-  std::string_view name() const override { return "self_healing"; }
+  std::string_view name() const override { return kHandlerName; }
   std::vector<EventKind> kinds() const override { return {v1::Event::kAlarm}; }
   bool Enabled(const v1::WorkerConfig& config) const override {
     const auto& section = config.handlers().self_healing();
     return !section.has_enabled() || section.enabled();
   }
-  // Its defaults and checks are still app/config.cc's (issue 19 moves them here).
-  void ApplyDefaults(v1::WorkerConfig&) const override {}
-  void Validate(const v1::WorkerConfig&, ConfigChecker&) const override {}
+  void ApplyDefaults(v1::WorkerConfig& config) const override {
+    self_healing::ApplyDefaults(*config.mutable_handlers()->mutable_self_healing());
+  }
+  void Validate(const v1::WorkerConfig& config, ConfigChecker& check) const override {
+    self_healing::Validate(config.handlers().self_healing(), ChildPath("handlers", name()), check);
+  }
   std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
     return self_healing::Permissions(config);
   }

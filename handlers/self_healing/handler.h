@@ -21,6 +21,8 @@ class SelfHealingHandler final : public WorkflowHandler {
  public:
   // Captures handlers.self_healing of `config` (defaults filled in by the loader).
   explicit SelfHealingHandler(const v1::WorkerConfig& config);
+  SelfHealingHandler(const SelfHealingHandler&) = delete;
+  SelfHealingHandler& operator=(const SelfHealingHandler&) = delete;
 
   std::string_view name() const override { return kHandlerName; }
 
@@ -43,6 +45,7 @@ class SelfHealingHandler final : public WorkflowHandler {
 
  private:
   v1::SelfHealingConfig config_;
+  StepTable steps_;  // over config_
 };
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);

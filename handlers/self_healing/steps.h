@@ -46,16 +46,14 @@ inline constexpr const char* kRepeatCheck = "repeat.check";
 // The first step of an action type ("" for an unknown type).
 std::string FirstStepOf(const std::string& action_type);
 
-// Whether the step changes AWS resources (a freeze holds it back; a dry run never calls it).
-bool IsMutatingStep(const std::string& step);
-
 // The first pending action's first step, or the workflow's final result over all of its actions;
 // `actions` go with the outcome.
 StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state, std::vector<v1::Action> actions);
 
-// Runs one step over the workflow's typed state, which it changes in place. Never throws: AWS
-// errors end the action as failed (retriable ones are retried a few times first).
-StepOutcome RunHealingStep(const std::string& step, const v1::SelfHealingConfig& config,
-                           v1::HealingWorkflowState& state, StepContext& ctx);
+// The workflow's steps, each over the HealingWorkflowState packed in the context and its current
+// action; mutating ones change AWS resources (a freeze holds them back; a dry run never calls
+// them). Never throws: AWS errors end the action as failed (retriable ones are retried a few
+// times first). `config` must outlive the table.
+StepTable HealingSteps(const v1::SelfHealingConfig& config);
 
 }  // namespace fleetkeeper::handlers::self_healing

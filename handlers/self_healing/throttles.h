@@ -15,16 +15,11 @@
 #include <string>
 
 #include "handlers/handler.h"
+#include "handlers/self_healing/config_check.h"
 #include "fleetkeeper/v1/self_healing.pb.h"
 #include "fleetkeeper/v1/self_healing_state.pb.h"
 
 namespace fleetkeeper::handlers::self_healing {
-
-// Defaults the config loader fills in; repeated here because handlers do not depend on app/.
-inline constexpr int32_t kDefaultBreakerMaxActions = 20;
-inline constexpr int64_t kDefaultBreakerWindowMs = 600 * 1000;
-inline constexpr int64_t kDefaultVerifyTimeoutMs = 10 * 60 * 1000;
-
 
 // Cell store keys.
 std::string ThrottleKey(const std::string& rule, const std::string& resource);

@@ -6,10 +6,22 @@
 
 #include <algorithm>
 
+#include "handlers/ami_rollout/config.h"
+#include "handlers/ami_rollout/handler.h"
+#include "handlers/self_healing/handler.h"
+
 namespace fleetkeeper::app {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using handlers::ami_rollout::EffectiveRefreshPreferences;
+
+bool AmiRolloutEnabled(const v1::WorkerConfig& c) {
+  return handlers::ami_rollout::Factory().Enabled(c);
+}
+bool SelfHealingEnabled(const v1::WorkerConfig& c) {
+  return handlers::self_healing::Factory().Enabled(c);
+}
 
 const std::string kFixtures = std::string(FK_TEST_FIXTURES) + "/config/";
 const std::string kExample =
