@@ -340,8 +340,6 @@ Status Worker::Start() {
   restore_executor_ = std::make_unique<Executor>(2);
   aws_clients_ = MakeClientProvider(config_);
   handlers::RuntimeOptions ropts;
-  ropts.state_topic = plan_.state;
-  ropts.topics = out_topics_;
   ropts.dry_run = config_.dry_run();
   ropts.max_running_steps =
       4 * static_cast<size_t>(IoThreads(config_));
@@ -595,8 +593,9 @@ void Worker::DrainRestores() {
 
 size_t Worker::RunPump() {
   std::vector<consumers::OutRecord> outs;
+  consumers::RuntimeRecords records(plan_.state, out_topics_, &outs);
   std::set<int32_t> touched;
-  runtime_->Pump(frozen_, &outs, &touched);
+  runtime_->Pump(frozen_, records, &touched);
   return ProduceStateRecords(outs, touched);
 }
 
@@ -945,7 +944,8 @@ void Worker::ProcessWork(const rd_kafka_message_t* msg) {
   }
   LogEventScope scope(event.id());
   std::vector<consumers::OutRecord> outs;
-  runtime_->OnWorkItem(in.partition, event, frozen_, &outs);
+  consumers::RuntimeRecords records(plan_.state, out_topics_, &outs);
+  runtime_->OnWorkItem(in.partition, event, frozen_, records);
   for (auto& out : outs) ProduceFor(in, std::move(out));
 }
 
@@ -1079,8 +1079,9 @@ void Worker::ProduceBatchSeen() {
   if (!runtime_) return;
   // The event ids the batch's work items carried, a record per partition.
   std::vector<consumers::OutRecord> outs;
+  consumers::RuntimeRecords records(plan_.state, out_topics_, &outs);
   std::set<int32_t> touched;
-  runtime_->EndBatch(&outs, &touched);
+  runtime_->EndBatch(records, &touched);
   ProduceStateRecords(outs, touched);
 }
 

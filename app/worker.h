@@ -32,12 +32,13 @@
 #include "consumers/kafka.h"
 #include "consumers/normalizer.h"
 #include "consumers/results.h"
+#include "consumers/runtime_records.h"
 #include "consumers/topics.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "common/executor.h"
-#include "handlers/dispatcher.h"
-#include "handlers/runtime/runtime.h"
+#include "handlers/engine/dispatcher.h"
+#include "handlers/engine/runtime.h"
 
 namespace fleetkeeper::aws {
 class ClientProvider;
