@@ -185,22 +185,18 @@ Status Worker::CreateConsumer() {
   // 0.77x kcat before, 0.88x after; bench/README.md). The prefetch stays bounded by
   // queued.max.messages.kbytes (64 MiB by default); the peak RSS did not change.
   if (!props.count("queued.min.messages")) props["queued.min.messages"] = "1000000";
-  consumers::ClientCallbacks callbacks;
-  callbacks.opaque = this;
-  callbacks.rebalance = &Worker::OnRebalance;
-  callbacks.error = &Worker::OnError;
-  auto consumer = consumers::NewClient(consumers::ClientRole::kGroupConsumer, props, callbacks,
-                                       "consumer");
+  consumers::GroupConsumer::Hooks hooks;
+  hooks.on_rebalance = [this](const consumers::GroupConsumer::Change& change) {
+    Rebalance(change);
+  };
+  hooks.on_error = [this](rd_kafka_t* rk, int err, const char* reason) {
+    ClientError(rk, err, reason);
+  };
+  std::vector<std::string> topics = plan_.inputs;
+  topics.push_back(plan_.work);
+  auto consumer = consumers::GroupConsumer::Create(props, topics, std::move(hooks));
   if (!consumer.ok()) return std::move(consumer).take_error();
   consumer_ = std::move(*consumer);
-  rd_kafka_poll_set_consumer(consumer_.get());
-  KafkaTopicPartitionsPtr topics(rd_kafka_topic_partition_list_new(4));
-  for (const auto& t : plan_.inputs) {
-    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-  }
-  rd_kafka_topic_partition_list_add(topics.get(), plan_.work.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), topics.get());
-  if (err) return consumers::KafkaError(err, "subscribing");
   return Ok{};
 }
 
@@ -277,7 +273,7 @@ Status Worker::Start() {
   if (auto st = CreateConsumer(); !st.ok()) return st;
   consumers::KafkaProperties reader = ReaderProps(".reader");
   reader["enable.partition.eof"] = "true";
-  restores_ = std::make_unique<consumers::PartitionRestores>(std::move(reader), consumer_.get(),
+  restores_ = std::make_unique<consumers::PartitionRestores>(std::move(reader), consumer_->client(),
                                                              plan_.work, plan_.state, clock_);
   consumers::IngestStage::Hooks ingest;
   ingest.fail_batch = [this](std::string why) { FailBatch(std::move(why)); };
@@ -286,8 +282,7 @@ Status Worker::Start() {
                                                      clock_, std::move(ingest));
   // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
   // for the batch to close: the executor refills as fast as steps finish.
-  wake_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
-  runtime_->SetCompletionNotifier([q = wake_queue_.get()] { rd_kafka_queue_yield(q); });
+  runtime_->SetCompletionNotifier([c = consumer_.get()] { c->Wake(); });
   std::string active;
   for (const auto& h : dispatcher_->ActiveHandlers()) active += (active.empty() ? "" : ", ") + h;
   spdlog::info("worker started: bootstrap {}, group {}, {}, work topic {} ({} partitions), "
@@ -362,14 +357,7 @@ Status Worker::StartControl() {
 }
 
 void Worker::PauseResume(int32_t partition, bool pause) {
-  KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(tp.get(), plan_.work.c_str(), partition);
-  rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer_.get(), tp.get())
-                                  : rd_kafka_resume_partitions(consumer_.get(), tp.get());
-  if (err) {
-    spdlog::warn("{} {}/{}: {}", pause ? "pause" : "resume", plan_.work, partition,
-                 rd_kafka_err2str(err));
-  }
+  consumer_->Pause(plan_.work, partition, pause);
 }
 
 void Worker::StartRestore(int32_t partition) {
@@ -428,18 +416,9 @@ void Worker::Close() {
   // their consumer: rd_kafka_destroy waits for every message of its handle and would hang.
   held_.clear();
   if (restores_) restores_->Close();  // before the consumer they ask for committed offsets
-  executor_.reset();   // no step completes (and wakes the queue) after this
-  wake_queue_.reset();
-  if (consumer_) {
-    if (fatal_code_.load() == 0) {
-      rd_kafka_consumer_close(consumer_.get());
-    }
-    // Destroying a consumer that was not closed runs the rebalance callback (a revoke), which
-    // must still find consumer_ (unique_ptr::reset would clear it first: librdkafka then
-    // crashed on a null handle in every fenced worker's exit).
-    rd_kafka_destroy(consumer_.get());
-    (void)consumer_.release();
-  }
+  executor_.reset();   // no step completes (and wakes the consumer) after this
+  // The revoke in a graceful close commits the open batch; the consumer stays usable meanwhile.
+  if (consumer_) consumer_->Close(fatal_code_.load() == 0);
   if (output_) {
     if (fatal_code_.load() == 0) output_->Flush(5000);
     output_.reset();
@@ -478,7 +457,7 @@ void Worker::PollBatch() {
     const int64_t wait =
         has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : idle_deadline - now;
     const int64_t poll_started = trace ? clock_.MonotonicMs() : 0;
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
+    KafkaMessagePtr msg = consumer_->Poll(static_cast<int>(wait));
     if (trace) waited_ms += clock_.MonotonicMs() - poll_started;
     if (!msg) {
       if (has_content && !runtime_->HasCompletions()) break;
@@ -511,14 +490,10 @@ void Worker::PollBatch() {
 }
 
 bool Worker::ConsumerErrorOk(const rd_kafka_message_t* msg) {
-  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return true;
-  if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_fatal_error(consumer_.get(), buf, sizeof(buf));
-    SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", buf));
+  if (std::optional<std::string> fatal = consumer_->Fatal(msg)) {
+    SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", *fatal));
     return false;
   }
-  spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg));
   return true;
 }
 
@@ -548,7 +523,7 @@ void Worker::OverlapCommit() {
   // queue when it is done, so the poll below returns at once.
   while (CommitRunning() && !commit_done_.load() && !stop_.load() && fatal_code_.load() == 0 &&
          batch_records_ < batch_max_records_) {
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(kIdlePumpMs)));
+    KafkaMessagePtr msg = consumer_->Poll(static_cast<int>(kIdlePumpMs));
     if (!msg) continue;
     if (msg->err) {
       if (!ConsumerErrorOk(msg.get())) break;
@@ -594,11 +569,7 @@ bool Worker::Process(KafkaMessagePtr& owned) {
   } else if (topic == plan_.work) {
     if (!runtime_->Owns(msg->partition)) {
       // Fetched before the partition was paused for a restore: read it again afterwards.
-      KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(msg->rkt), msg->partition)
-          ->offset = msg->offset;
-      KafkaErrorPtr e(rd_kafka_seek_partitions(consumer_.get(), tp.get(), 5000));
-      if (e) spdlog::warn("seek back {}/{}: {}", topic, msg->partition, rd_kafka_error_string(e.get()));
+      consumer_->SeekBack(msg);
       return false;
     }
     ProcessWork(msg);
@@ -713,7 +684,7 @@ void Worker::StartCommit() {
     pthread_setname_np(pthread_self(), "fk:commit");
     commit_outcome_ = RunCommit(lane_closed);
     commit_done_.store(true);
-    if (wake_queue_) rd_kafka_queue_yield(wake_queue_.get());  // the poll thread waits in a poll
+    consumer_->Wake();  // the poll thread waits in a poll
   });
 }
 
@@ -746,7 +717,7 @@ Worker::CommitOutcome Worker::RunCommit(std::shared_future<void> lane_closed) {
     outcome.why = "injected abortable error (test hook)";
     return outcome;
   }
-  if (consumers::TxnResult sent = txn_->SendOffsets(consumer_.get(), committing_offsets_);
+  if (consumers::TxnResult sent = txn_->SendOffsets(consumer_->client(), committing_offsets_);
       !sent.ok()) {
     return failed(sent);
   }
@@ -851,12 +822,7 @@ bool Worker::CommitAtLeastOnce() {
   // its outputs are acknowledged, and that is all it needs. librdkafka answers a commit of an
   // empty list with __NO_OFFSET, which is not a failure of this batch.
   if (batch_offsets_.empty()) return true;
-  KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
-      static_cast<int>(batch_offsets_.size())));
-  for (const auto& [tp, off] : batch_offsets_) {
-    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset = off;
-  }
-  rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+  rd_kafka_resp_err_t err = consumer_->Commit(batch_offsets_);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // The records are acknowledged; a failed commit means they may be processed again.
     spdlog::warn("offset commit failed: {}; the batch may be repeated", rd_kafka_err2str(err));
@@ -906,94 +872,44 @@ void Worker::RestoreTouched() {
 
 void Worker::RewindPartitions(const std::vector<PartitionKey>& partitions) {
   if (partitions.empty() || !consumer_) return;
-  KafkaTopicPartitionsPtr list(rd_kafka_topic_partition_list_new(
-      static_cast<int>(partitions.size())));
-  for (const auto& tp : partitions) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
-  }
-  rd_kafka_resp_err_t err = rd_kafka_committed(consumer_.get(), list.get(), 30000);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    SetFatal(kExitKafkaFatal,
-             fmt::format("cannot read committed offsets to rewind: {}", rd_kafka_err2str(err)));
-    return;
-  }
-  for (int i = 0; i < list->cnt; ++i) {
-    if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  KafkaErrorPtr serr(rd_kafka_seek_partitions(consumer_.get(), list.get(), 30000));
-  if (serr) {
-    spdlog::warn("seek after abort: {}", rd_kafka_error_string(serr.get()));
-  }
-  for (int i = 0; i < list->cnt; ++i) {
-    if (list->elems[i].err) {
-      spdlog::warn("seek {}/{}: {}", list->elems[i].topic, list->elems[i].partition,
-                   rd_kafka_err2str(list->elems[i].err));
-    }
+  if (Status st = consumer_->Rewind(partitions); !st.ok()) {
+    SetFatal(kExitKafkaFatal, st.error().message);
   }
 }
 
-void Worker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  InvokeCallback("rebalance", [&] {
-    static_cast<Worker*>(opaque)->Rebalance(rk, err, partitions);
-  });
-}
-
-void Worker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                       rd_kafka_topic_partition_list_t* partitions) {
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    spdlog::info("assigned {} partitions", partitions->cnt);
-    if (cooperative) {
-      KafkaErrorPtr e(rd_kafka_incremental_assign(rk, partitions));
-      if (e) spdlog::error("incremental_assign: {}", rd_kafka_error_string(e.get()));
-    } else {
-      rd_kafka_assign(rk, partitions);
-    }
+void Worker::Rebalance(const consumers::GroupConsumer::Change& change) {
+  if (change.assigned) {
     // A work partition stays paused until its cells are restored from fleet.state.
-    for (int i = 0; i < partitions->cnt; ++i) {
-      if (plan_.work == partitions->elems[i].topic) StartRestore(partitions->elems[i].partition);
+    for (const auto& [topic, p] : change.partitions) {
+      if (topic == plan_.work) StartRestore(p);
     }
     return;
   }
-  // Revoke or lost: close the open batch first, so that after this callback returns nothing more
-  // is written for these partitions.
-  const bool lost = rd_kafka_assignment_lost(rk) != 0;
-  spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
+  // Revoke or lost: close the open batch first, so that after this returns nothing more is
+  // written for these partitions.
   if (CommitRunning()) FinishCommit();
   if (ingest_) ingest_->Drain();
   if (fatal_code_.load() != 0) {
     // The worker is stopping on a fatal error (its producer fenced, say): nothing can commit, and
     // the next owner reads the open batch again from the committed offsets.
   } else if (txn_open_ || (!transactional_ && BatchOpen())) {
-    if (lost && transactional_) {
+    if (change.lost && transactional_) {
       AbortBatch("assignment lost");
     } else {
       CommitBatch();
     }
-  } else if (lost) {
+  } else if (change.lost) {
     batch_offsets_.clear();
     last_slot_ = nullptr;
     batch_records_ = 0;
   }
-  for (int i = 0; i < partitions->cnt; ++i) {
-    if (plan_.work != partitions->elems[i].topic) continue;
-    int32_t p = partitions->elems[i].partition;
+  for (const auto& [topic, p] : change.partitions) {
+    if (topic != plan_.work) continue;
     restores_->Cancel(p);  // a restore in flight is discarded
     runtime_->Drop(p);
     work_committed_.erase(p);
     PauseResume(p, false);  // every paused partition is resumed before it is unassigned
   }
-  if (cooperative) {
-    KafkaErrorPtr e(rd_kafka_incremental_unassign(rk, partitions));
-    if (e) spdlog::error("incremental_unassign: {}", rd_kafka_error_string(e.get()));
-  } else {
-    rd_kafka_assign(rk, nullptr);
-  }
-}
-
-void Worker::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  InvokeCallback("error", [&] { static_cast<Worker*>(opaque)->ClientError(rk, err, reason); });
 }
 
 void Worker::ClientError(rd_kafka_t* rk, int err, const char* reason) {

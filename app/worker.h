@@ -29,6 +29,7 @@
 #include "common/executor.h"
 #include "common/raii_kafka.h"
 #include "consumers/control_log.h"
+#include "consumers/group_consumer.h"
 #include "consumers/ingest_stage.h"
 #include "consumers/kafka.h"
 #include "consumers/kafka_clients.h"
@@ -165,13 +166,11 @@ class Worker {
   void RewindPartitions(const std::vector<PartitionKey>& partitions);
   void SetFatal(int code, const std::string& why);
 
-  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                          rd_kafka_topic_partition_list_t* partitions, void* opaque);
-  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   // librdkafka's error callback of the consumer and the producer: a fatal error stops the worker.
   void ClientError(rd_kafka_t* rk, int err, const char* reason);
-  void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                 rd_kafka_topic_partition_list_t* partitions);
+  // The group assigned partitions (their restores start) or is taking them (the open batch
+  // commits, or aborts when they are lost, and their state is dropped).
+  void Rebalance(const consumers::GroupConsumer::Change& change);
 
   v1::WorkerConfig config_;
   WorkerHooks hooks_;
@@ -195,8 +194,7 @@ class Worker {
   // The producer, with the DLQ fallback, the delivery index and the inputs poisoned.
   std::unique_ptr<consumers::OutputProducer> output_;
   std::unique_ptr<consumers::Transaction> txn_;  // transactional: the producer's transactions
-  KafkaPtr consumer_;
-  KafkaQueuePtr wake_queue_;                // the consumer's queue, yielded by step completions
+  std::unique_ptr<consumers::GroupConsumer> consumer_;  // woken by step completions
   std::unique_ptr<handlers::Dispatcher> dispatcher_;
   std::unique_ptr<aws::ClientProvider> aws_clients_;
   std::unique_ptr<Executor> executor_;          // workflow steps (runtime.io_threads)
