@@ -16,7 +16,7 @@
 #include "app/worker.h"
 #include "common/file.h"
 #include "common/log.h"
-#include "common/raii.h"
+#include "common/raii_kafka.h"
 #include "consumers/kafka.h"
 #include "consumers/normalizer.h"
 #include "consumers/results.h"

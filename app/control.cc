@@ -7,13 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <map>
-#include <thread>
 
 #include "app/config.h"
 #include "common/log.h"
-#include "consumers/kafka.h"
-#include "consumers/topics.h"
+#include "consumers/kafka_clients.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -34,27 +31,6 @@ std::string WhoAmI() {
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
   return fmt::format("{}@{}", user && *user ? user : "unknown", host[0] ? host : "unknown");
-}
-
-struct Delivery {
-  bool done = false;
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  int32_t partition = -1;
-  int64_t offset = -1;
-};
-
-// librdkafka calls this from rd_kafka_poll/flush on this thread; it cannot throw.
-void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
-  auto* d = static_cast<Delivery*>(msg->_private);
-  if (d == nullptr) return;
-  d->done = true;
-  d->err = msg->err;
-  d->partition = msg->partition;
-  d->offset = msg->offset;
-}
-
-void SetDeliveryCallback(rd_kafka_conf_t* conf, void*) {
-  rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);
 }
 
 int WriteAndReport(const CommonOptions& options, const char* command, bool frozen,
@@ -111,67 +87,23 @@ Result<KafkaPtr> MakeCommandProducer(const v1::WorkerConfig& config,
         "and cannot be reached from another command; set it (or "
         "FLEETKEEPER_KAFKA_BOOTSTRAP_SERVERS)");
   }
-  std::map<std::string, std::string> props(config.kafka().begin(), config.kafka().end());
-  for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
-                        "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
-                        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-                        "group.instance.id", "fetch.max.bytes", "max.partition.fetch.bytes",
-                        "transactional.id", "transaction.timeout.ms"}) {
-    props.erase(k);
-  }
+  consumers::KafkaProperties props = consumers::PropertiesFor(
+      consumers::ClientRole::kProducer, {config.kafka().begin(), config.kafka().end()});
   props["enable.idempotence"] = "true";
   props["acks"] = "all";
   props["message.max.bytes"] = std::to_string(MaxMessageBytes(config) + 64 * 1024);
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) return std::move(conf).take_error();
-  if (conf_hook != nullptr) conf_hook(conf->get(), hook_arg);
-  char errstr[512];
-  KafkaPtr producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
-  if (!producer) return Error(ErrorCode::kKafka, fmt::format("producer: {}", errstr));
-  return producer;
+  consumers::ClientCallbacks callbacks;
+  callbacks.conf_hook = conf_hook;
+  callbacks.conf_hook_arg = hook_arg;
+  callbacks.log_through_spdlog = false;  // a command's librdkafka lines go to stderr as they are
+  return consumers::NewClient(consumers::ClientRole::kProducer, props, callbacks, "producer");
 }
 
 Result<ControlWrite> WriteControlRecord(const v1::WorkerConfig& config,
                                         const v1::ControlRecord& record, int timeout_ms) {
-  auto producer = MakeCommandProducer(config, &SetDeliveryCallback);
+  auto producer = MakeCommandProducer(config, &consumers::ControlProducerConf);
   if (!producer.ok()) return std::move(producer).take_error();
-  rd_kafka_t* rk = producer->get();
-  const std::string topic = ControlTopic(config);
-  // A missing topic would only fail after message.timeout.ms, with a vaguer error.
-  auto partitions = consumers::PartitionCount(rk, topic, timeout_ms);
-  // A topic created moments ago may not be in every broker's metadata yet.
-  for (int i = 0; i < 10 && !partitions.ok() && partitions.error().code == ErrorCode::kNotFound;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    partitions = consumers::PartitionCount(rk, topic, timeout_ms);
-  }
-  if (!partitions.ok()) {
-    Error e = std::move(partitions).take_error();
-    if (e.code == ErrorCode::kNotFound) {
-      e.message = "topic " + topic + " is missing: `fleetkeeper doctor` or `run` creates it "
-                  "when topics.create is true";
-    }
-    return e;
-  }
-  std::string value = record.SerializeAsString();
-  Delivery delivery;
-  // Partition 0: workers read the control topic's first partition in full.
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-      RD_KAFKA_V_KEY(const_cast<char*>(kControlKey), sizeof(kControlKey) - 1),
-      RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_HEADER("fk-type", kControlType, -1),
-      RD_KAFKA_V_HEADER("content-type", "application/x-protobuf", -1),
-      RD_KAFKA_V_OPAQUE(&delivery), RD_KAFKA_V_END);
-  if (err) return consumers::KafkaError(err, "producing to " + topic);
-  rd_kafka_flush(rk, timeout_ms);
-  if (!delivery.done) {
-    return Error(ErrorCode::kTimeout, fmt::format("the broker did not acknowledge the record on "
-                                                  "{} within {} ms",
-                                                  topic, timeout_ms));
-  }
-  if (delivery.err) return consumers::KafkaError(delivery.err, "writing to " + topic);
-  return ControlWrite{topic, delivery.partition, delivery.offset};
+  return consumers::WriteControlRecord(producer->get(), ControlTopic(config), record, timeout_ms);
 }
 
 int Freeze(const CommonOptions& options, const std::string& reason) {

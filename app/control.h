@@ -1,7 +1,6 @@
 // `fleetkeeper freeze --reason TEXT` and `fleetkeeper unfreeze` (DESIGN.md "Cancel and freeze"):
-// one ControlRecord, protobuf binary with header `fk-type: fleetkeeper.v1.ControlRecord`, key
-// "freeze", on partition 0 of the control topic, which every worker reads in full. The topic is
-// compacted, so the latest record is the fleet's state.
+// one ControlRecord written to the control log (consumers/control_log.h), which every worker reads
+// in full.
 #pragma once
 
 #include <cstdint>
@@ -11,14 +10,12 @@
 
 #include "app/commands.h"
 #include "common/error.h"
-#include "common/raii.h"
+#include "common/raii_kafka.h"
+#include "consumers/control_log.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/workflow.pb.h"
 
 namespace fleetkeeper::app {
-
-inline constexpr char kControlKey[] = "freeze";
-inline constexpr char kControlType[] = "fleetkeeper.v1.ControlRecord";
 
 // `by` is who asked (user@host), `at_ms` the epoch time written as RFC 3339 UTC.
 v1::ControlRecord MakeControlRecord(bool frozen, const std::string& reason, const std::string& by,
@@ -36,12 +33,7 @@ Result<KafkaPtr> MakeCommandProducer(const v1::WorkerConfig& config,
 // it to stderr prefixed with `command` and returns false.
 bool LoadCommandConfig(const CommonOptions& options, const char* command, v1::WorkerConfig* out);
 
-// Where a record landed.
-struct ControlWrite {
-  std::string topic;
-  int32_t partition = 0;
-  int64_t offset = -1;
-};
+using consumers::ControlWrite;
 
 // Produces `record` to the config's control topic and waits for the broker's acknowledgement.
 // Fails when no broker is configured (the embedded one lives inside `run`), when the topic is

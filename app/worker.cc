@@ -39,51 +39,6 @@ std::string OrDefault(const std::string& value, const char* fallback) {
   return value.empty() ? std::string(fallback) : value;
 }
 
-// Produce errors that will not go away by retrying the same record.
-bool PermanentProduceError(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-      return true;
-    default:
-      return false;
-  }
-}
-
-void OnKafkaLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  InvokeCallback("log", [&] {
-    auto lvl = level <= 3 ? spdlog::level::err
-               : level <= 4 ? spdlog::level::warn
-               : level <= 6 ? spdlog::level::info
-                            : spdlog::level::debug;
-    spdlog::log(lvl, "librdkafka {} {}: {}", rd_kafka_name(rk), fac, buf);
-  });
-}
-
-// Watermarks, retried through the leader elections that follow topic creation.
-rd_kafka_resp_err_t QueryWatermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
-                                    int64_t* lo, int64_t* hi) {
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (int attempt = 0; attempt < 40; ++attempt) {
-    err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, lo, hi, 5000);
-    if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
-        err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-        err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__TRANSPORT &&
-        err != RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      return err;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return err;
-}
-
 // How long an open batch waits for one more record before it commits.
 constexpr int64_t kBatchLingerMs = 2;
 // An empty batch ends after this long so that the runtime's timers are looked at this often,
@@ -145,44 +100,26 @@ void Worker::SetFatal(int code, const std::string& why) {
 }
 
 Status Worker::StartEmbeddedBroker() {
-  if (hooks_.embedded_cluster != nullptr) {
-    mock_ = hooks_.embedded_cluster;
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mock_);
-    kafka_props_["bootstrap.servers"] = bootstrap_;
-    return consumers::CreateMockTopics(mock_, plan_);
-  }
-  char errstr[512];
-  KafkaConfPtr conf(rd_kafka_conf_new());
-  rd_kafka_conf_set_log_cb(conf.get(), &OnKafkaLog);
-  // Only the mock cluster lives in this handle; it has no brokers to talk to by design.
-  (void)consumers::SetConf(conf.get(), "log_level", "3");
-  // The mock cluster lives inside a client instance; a producer with no brokers is the cheapest.
-  mock_owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), errstr, sizeof(errstr)));
-  if (!mock_owner_) return Error(ErrorCode::kKafka, fmt::format("embedded broker: {}", errstr));
-  mock_ = rd_kafka_mock_cluster_new(mock_owner_.get(), 1);
-  if (mock_ == nullptr) return Error(ErrorCode::kKafka, "embedded broker: cannot start it");
-  bootstrap_ = rd_kafka_mock_cluster_bootstraps(mock_);
+  auto broker = consumers::EmbeddedBroker::Start(plan_, hooks_.embedded_cluster);
+  if (!broker.ok()) return std::move(broker).take_error();
+  embedded_broker_ = std::move(*broker);
+  bootstrap_ = embedded_broker_->bootstrap();
   kafka_props_["bootstrap.servers"] = bootstrap_;
-  return consumers::CreateMockTopics(mock_, plan_);
+  return Ok{};
 }
 
 Status Worker::CreateProducer() {
-  std::map<std::string, std::string> props = kafka_props_;
+  const consumers::ClientRole role = transactional_
+                                         ? consumers::ClientRole::kTransactionalProducer
+                                         : consumers::ClientRole::kProducer;
+  consumers::KafkaProperties props = consumers::PropertiesFor(role, kafka_props_);
   // A full producer queue may hold the poll thread for a third of max.poll.interval.ms at most.
   int64_t max_poll_interval_ms = 300000;  // librdkafka's default
   if (auto it = kafka_props_.find("max.poll.interval.ms"); it != kafka_props_.end()) {
     const std::string& v = it->second;
     std::from_chars(v.data(), v.data() + v.size(), max_poll_interval_ms);
   }
-  queue_full_limit_ms_ = std::max<int64_t>(1000, max_poll_interval_ms / 3);
-  // Consumer-only properties would only produce warnings on a producer.
-  for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
-                        "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
-                        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-                        "group.instance.id", "fetch.max.bytes", "max.partition.fetch.bytes",
-                        "queued.min.messages", "queued.max.messages.kbytes"}) {
-    props.erase(k);
-  }
+  const int64_t queue_full_limit_ms = std::max<int64_t>(1000, max_poll_interval_ms / 3);
   if (transactional_) {
     props["transactional.id"] = transactional_id_;
     // Back-to-back transactions: the coordinator answers the next transaction's first
@@ -191,9 +128,6 @@ Status Worker::CreateProducer() {
     // the commit then waits out: 1 commit in 16 took 100 ms longer under load. The Java client
     // retries that error after 20 ms (KAFKA-5477); librdkafka has one backoff for every request.
     if (!props.count("retry.backoff.ms")) props["retry.backoff.ms"] = "20";
-  } else {
-    props.erase("transactional.id");
-    props.erase("transaction.timeout.ms");
   }
   props["enable.idempotence"] = "true";
   // Results are keyed by correlation id and partitioned by librdkafka: with the Java client's
@@ -209,42 +143,34 @@ Status Worker::CreateProducer() {
   if (!props.count("linger.ms")) props["linger.ms"] = "50";
   // Room for the largest record a topic accepts plus framing.
   props["message.max.bytes"] = std::to_string(plan_.max_message_bytes + 64 * 1024);
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) return std::move(conf).take_error();
-  rd_kafka_conf_set_opaque(conf->get(), this);
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Worker::OnDelivery);
-  rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
-  rd_kafka_conf_set_error_cb(conf->get(), &Worker::OnError);
-  char errstr[512];
-  producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
-  if (!producer_) return Error(ErrorCode::kKafka, fmt::format("producer: {}", errstr));
-  out_rkts_.clear();
-  for (const std::string* topic : {&plan_.work, &plan_.results, &plan_.state, &plan_.dlq}) {
-    if (topic->empty() || OutTopic(*topic) != nullptr) continue;
-    KafkaTopicPtr rkt(rd_kafka_topic_new(producer_.get(), topic->c_str(), nullptr));
-    if (!rkt) {
-      return Error(ErrorCode::kKafka, fmt::format("producer: topic {}: {}", *topic,
-                                                  rd_kafka_err2str(rd_kafka_last_error())));
-    }
-    out_rkts_.emplace_back(*topic, std::move(rkt));
-  }
-  if (transactional_) {
-    KafkaErrorPtr err(rd_kafka_init_transactions(producer_.get(), 60000));
-    if (err) {
-      return Error(ErrorCode::kKafka,
-                   fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
-                               rd_kafka_error_string(err.get())));
-    }
-  }
-  return Ok{};
+  consumers::OutputProducer::Options options;
+  options.role = role;
+  options.properties = std::move(props);
+  options.topics = {plan_.work, plan_.results, plan_.state, plan_.dlq};
+  options.outputs = out_topics_;
+  // At least once, state records wait for the commit (consumers/output_producer.h).
+  if (!transactional_) options.held_topic = plan_.state;
+  options.queue_full_limit_ms = queue_full_limit_ms;
+  consumers::OutputProducer::Hooks hooks;
+  hooks.on_error = [this](rd_kafka_t* rk, int err, const char* reason) {
+    ClientError(rk, err, reason);
+  };
+  hooks.on_fatal = [this](const std::string& why) {
+    SetFatal(kExitFenced, fmt::format("fatal producer error for transactional.id {}: {}",
+                                      transactional_id_, why));
+  };
+  hooks.stopped = [this] { return fatal_code_.load() != 0; };
+  auto output = consumers::OutputProducer::Create(std::move(options), std::move(hooks), clock_);
+  if (!output.ok()) return std::move(output).take_error();
+  output_ = std::move(*output);
+  if (!transactional_) return Ok{};
+  txn_ = std::make_unique<consumers::Transaction>(output_->client(), transactional_id_);
+  return txn_->Init(60000);
 }
 
 Status Worker::CreateConsumer() {
-  std::map<std::string, std::string> props = kafka_props_;
-  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
-                        "linger.ms", "acks"}) {
-    props.erase(k);
-  }
+  consumers::KafkaProperties props =
+      consumers::PropertiesFor(consumers::ClientRole::kGroupConsumer, kafka_props_);
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
   props["isolation.level"] = "read_committed";
@@ -259,23 +185,18 @@ Status Worker::CreateConsumer() {
   // 0.77x kcat before, 0.88x after; bench/README.md). The prefetch stays bounded by
   // queued.max.messages.kbytes (64 MiB by default); the peak RSS did not change.
   if (!props.count("queued.min.messages")) props["queued.min.messages"] = "1000000";
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) return std::move(conf).take_error();
-  rd_kafka_conf_set_opaque(conf->get(), this);
-  rd_kafka_conf_set_rebalance_cb(conf->get(), &Worker::OnRebalance);
-  rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
-  rd_kafka_conf_set_error_cb(conf->get(), &Worker::OnError);
-  char errstr[512];
-  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
-  if (!consumer_) return Error(ErrorCode::kKafka, fmt::format("consumer: {}", errstr));
-  rd_kafka_poll_set_consumer(consumer_.get());
-  KafkaTopicPartitionsPtr topics(rd_kafka_topic_partition_list_new(4));
-  for (const auto& t : plan_.inputs) {
-    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-  }
-  rd_kafka_topic_partition_list_add(topics.get(), plan_.work.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), topics.get());
-  if (err) return consumers::KafkaError(err, "subscribing");
+  consumers::GroupConsumer::Hooks hooks;
+  hooks.on_rebalance = [this](const consumers::GroupConsumer::Change& change) {
+    Rebalance(change);
+  };
+  hooks.on_error = [this](rd_kafka_t* rk, int err, const char* reason) {
+    ClientError(rk, err, reason);
+  };
+  std::vector<std::string> topics = plan_.inputs;
+  topics.push_back(plan_.work);
+  auto consumer = consumers::GroupConsumer::Create(props, topics, std::move(hooks));
+  if (!consumer.ok()) return std::move(consumer).take_error();
+  consumer_ = std::move(*consumer);
   return Ok{};
 }
 
@@ -317,11 +238,11 @@ Status Worker::Start() {
   }
   if (auto st = CreateProducer(); !st.ok()) return st;
   if (!embedded_) {
-    if (auto st = consumers::EnsureTopics(producer_.get(), plan_, kAdminTimeoutMs); !st.ok()) {
+    if (auto st = consumers::EnsureTopics(output_->client(), plan_, kAdminTimeoutMs); !st.ok()) {
       return st;
     }
   }
-  auto parts = consumers::PartitionCount(producer_.get(), plan_.work, kAdminTimeoutMs);
+  auto parts = consumers::PartitionCount(output_->client(), plan_.work, kAdminTimeoutMs);
   if (!parts.ok()) return std::move(parts).take_error();
   out_topics_.work_partitions = *parts;
   std::vector<std::pair<handlers::EventKind, std::unique_ptr<handlers::Handler>>> overrides;
@@ -337,11 +258,8 @@ Status Worker::Start() {
   }
   dispatcher_ = std::make_unique<handlers::Dispatcher>(config_, clock_, std::move(overrides));
   executor_ = std::make_unique<Executor>(IoThreads(config_));
-  restore_executor_ = std::make_unique<Executor>(2);
   aws_clients_ = MakeClientProvider(config_);
   handlers::RuntimeOptions ropts;
-  ropts.state_topic = plan_.state;
-  ropts.topics = out_topics_;
   ropts.dry_run = config_.dry_run();
   ropts.max_running_steps =
       4 * static_cast<size_t>(IoThreads(config_));
@@ -353,12 +271,18 @@ Status Worker::Start() {
   // Freeze state first: no mutating step may start before fleet.control is read to its end.
   if (auto st = StartControl(); !st.ok()) return st;
   if (auto st = CreateConsumer(); !st.ok()) return st;
-  ingest_ = std::make_unique<Lane<LaneItem>>("fk:ingest",
-                                              [this](LaneItem& item) { OnLaneItem(item); });
+  consumers::KafkaProperties reader = ReaderProps(".reader");
+  reader["enable.partition.eof"] = "true";
+  restores_ = std::make_unique<consumers::PartitionRestores>(std::move(reader), consumer_->client(),
+                                                             plan_.work, plan_.state, clock_);
+  consumers::IngestStage::Hooks ingest;
+  ingest.fail_batch = [this](std::string why) { FailBatch(std::move(why)); };
+  ingest.stopped = [this] { return fatal_code_.load() != 0; };
+  ingest_ = std::make_unique<consumers::IngestStage>(*output_, out_topics_, normalize_options_,
+                                                     clock_, std::move(ingest));
   // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
   // for the batch to close: the executor refills as fast as steps finish.
-  wake_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
-  runtime_->SetCompletionNotifier([q = wake_queue_.get()] { rd_kafka_queue_yield(q); });
+  runtime_->SetCompletionNotifier([c = consumer_.get()] { c->Wake(); });
   std::string active;
   for (const auto& h : dispatcher_->ActiveHandlers()) active += (active.empty() ? "" : ", ") + h;
   spdlog::info("worker started: bootstrap {}, group {}, {}, work topic {} ({} partitions), "
@@ -382,7 +306,7 @@ int Worker::Run() {
   int64_t last_commit_ms = 0;
   while (!stop_.load()) {
     PollBatch();
-    if (producer_) rd_kafka_poll(producer_.get(), 0);
+    if (output_) output_->Poll(0);
     int64_t now = clock_.MonotonicMs();
     if (now - last_report >= 10000) {
       const int64_t records = records_done_.load() - last_records;
@@ -416,11 +340,8 @@ int Worker::Run() {
 }
 
 std::map<std::string, std::string> Worker::ReaderProps(const std::string& group_suffix) {
-  std::map<std::string, std::string> props = kafka_props_;
-  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
-                        "linger.ms", "acks", "partition.assignment.strategy"}) {
-    props.erase(k);
-  }
+  consumers::KafkaProperties props =
+      consumers::PropertiesFor(consumers::ClientRole::kReader, kafka_props_);
   // Its own group id: librdkafka 2.0.2 wants one even for assign(); nothing is ever committed.
   props["group.id"] = kafka_props_["group.id"] + group_suffix;
   props["enable.auto.commit"] = "false";
@@ -430,173 +351,33 @@ std::map<std::string, std::string> Worker::ReaderProps(const std::string& group_
 }
 
 Status Worker::StartControl() {
-  std::map<std::string, std::string> props = ReaderProps(".control");
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) return std::move(conf).take_error();
-  rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
-  char errstr[512];
-  control_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
-  if (!control_) return Error(ErrorCode::kKafka, fmt::format("control reader: {}", errstr));
-  KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(tp.get(), plan_.control.c_str(), 0)->offset =
-      RD_KAFKA_OFFSET_BEGINNING;
-  if (auto err = rd_kafka_assign(control_.get(), tp.get())) {
-    return consumers::KafkaError(err, "assigning " + plan_.control);
-  }
-  int64_t lo = 0, hi = 0;
-  rd_kafka_resp_err_t err = QueryWatermarks(control_.get(), plan_.control, 0, &lo, &hi);
-  if (err) return consumers::KafkaError(err, "reading the end of " + plan_.control);
-  int64_t deadline = clock_.MonotonicMs() + 30000;
-  int64_t next = lo;
-  while (next < hi && clock_.MonotonicMs() < deadline) {
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(control_.get(), 200));
-    if (!msg || msg->err) continue;
-    next = msg->offset + 1;
-    v1::ControlRecord rec;
-    if (msg->payload && rec.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
-      frozen_ = rec.frozen();
-    }
-  }
-  if (frozen_) spdlog::warn("fleet is frozen: no mutating step starts until unfreeze");
-  return Ok{};
-}
-
-void Worker::PollControl(int timeout_ms) {
-  if (!control_) return;
-  for (int i = 0; i < 16; ++i) {
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(control_.get(), i == 0 ? timeout_ms : 0));
-    if (!msg) return;
-    if (msg->err) continue;
-    v1::ControlRecord rec;
-    if (msg->payload && rec.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
-      if (rec.frozen() != frozen_) {
-        frozen_ = rec.frozen();
-        spdlog::warn("{} by {}: {}", frozen_ ? "frozen" : "unfrozen",
-                     rec.by().empty() ? "unknown" : rec.by(), rec.reason());
-      }
-    }
-  }
+  control_ =
+      std::make_unique<consumers::ControlLog>(ReaderProps(".control"), plan_.control, clock_);
+  return control_->Open();
 }
 
 void Worker::PauseResume(int32_t partition, bool pause) {
-  KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(tp.get(), plan_.work.c_str(), partition);
-  rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer_.get(), tp.get())
-                                  : rd_kafka_resume_partitions(consumer_.get(), tp.get());
-  if (err) {
-    spdlog::warn("{} {}/{}: {}", pause ? "pause" : "resume", plan_.work, partition,
-                 rd_kafka_err2str(err));
-  }
+  consumer_->Pause(plan_.work, partition, pause);
 }
 
 void Worker::StartRestore(int32_t partition) {
   PauseResume(partition, true);
-  const uint64_t ticket = next_ticket_++;
-  restoring_[partition] = ticket;
-  std::map<std::string, std::string> props = ReaderProps(".reader");
-  props["enable.partition.eof"] = "true";
-  rd_kafka_t* consumer = consumer_.get();
-  std::string work = plan_.work, state = plan_.state;
-  auto closing = closing_;
-  restore_executor_->Submit([this, partition, ticket, props, consumer, work, state, closing] {
-    RestoreDone done;
-    done.partition = partition;
-    done.ticket = ticket;
-    const int64_t started = clock_.MonotonicMs();
-    // The committed offset: under read_committed librdkafka waits while a previous owner's
-    // transaction still holds it.
-    KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(tp.get(), work.c_str(), partition);
-    if (auto err = rd_kafka_committed(consumer, tp.get(), 60000)) {
-      done.error = fmt::format("committed offset of {}/{}: {}", work, partition,
-                               rd_kafka_err2str(err));
-    } else {
-      done.committed = tp->elems[0].offset;
-    }
-    int64_t hi = 0;
-    if (done.error.empty()) {
-      int64_t wlo = 0, whi = 0;
-      if (auto err = QueryWatermarks(consumer, work, partition, &wlo, &whi)) {
-        done.error = fmt::format("watermarks of {}/{}: {}", work, partition, rd_kafka_err2str(err));
-      }
-      done.low = wlo;
-    }
-    KafkaPtr reader;
-    if (done.error.empty()) {
-      auto conf = consumers::MakeKafkaConf(props);
-      char errstr[512];
-      if (conf.ok()) {
-        rd_kafka_conf_set_log_cb(conf->get(), &OnKafkaLog);
-        reader.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
-      }
-      if (!reader) {
-        done.error = "state reader: cannot create it";
-      } else {
-        int64_t lo = 0;
-        // Under read_committed the high mark is the last stable offset.
-        if (auto err = QueryWatermarks(reader.get(), state, partition, &lo, &hi)) {
-          done.error = fmt::format("end of {}/{}: {}", state, partition, rd_kafka_err2str(err));
-        } else if (hi > lo) {
-          KafkaTopicPartitionsPtr stp(rd_kafka_topic_partition_list_new(1));
-          rd_kafka_topic_partition_list_add(stp.get(), state.c_str(), partition)->offset =
-              RD_KAFKA_OFFSET_BEGINNING;
-          rd_kafka_assign(reader.get(), stp.get());
-          int64_t deadline = clock_.MonotonicMs() + 120000;
-          int64_t next = lo;
-          while (next < hi && !closing->load() && clock_.MonotonicMs() < deadline) {
-            KafkaMessagePtr msg(rd_kafka_consumer_poll(reader.get(), 200));
-            if (!msg) continue;
-            if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-              if (msg->offset >= hi) break;
-              continue;
-            }
-            if (msg->err) continue;
-            next = msg->offset + 1;
-            done.records.emplace_back(
-                std::string(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0),
-                std::string(static_cast<const char*>(msg->payload),
-                            msg->payload ? msg->len : 0));
-          }
-          if (next < hi && !closing->load() && done.error.empty()) {
-            // Transaction markers and aborted records end the log below hi: EOF said so above.
-          }
-        }
-        rd_kafka_consumer_close(reader.get());
-      }
-    }
-    spdlog::info("restore of {}/{}: {} records in {} ms{}", state, partition, done.records.size(),
-                 clock_.MonotonicMs() - started, done.error.empty() ? "" : ", " + done.error);
-    std::lock_guard<std::mutex> lock(restores_mu_);
-    restores_done_.push_back(std::move(done));
-  });
+  restores_->Start(partition);
 }
 
 void Worker::DrainRestores() {
-  std::vector<RestoreDone> done;
-  {
-    std::lock_guard<std::mutex> lock(restores_mu_);
-    done.swap(restores_done_);
-  }
-  for (auto& d : done) {
-    auto it = restoring_.find(d.partition);
-    if (it == restoring_.end() || it->second != d.ticket) continue;  // revoked or superseded
-    if (!d.error.empty()) {
-      spdlog::warn("restore of partition {} failed ({}); retrying", d.partition, d.error);
-      restoring_.erase(it);
-      StartRestore(d.partition);
-      continue;
-    }
-    restoring_.erase(it);
-    runtime_->Install(d.partition, d.records);
-    work_committed_[d.partition] = d.committed >= 0 ? d.committed : d.low;
-    PauseResume(d.partition, false);
+  for (auto& done : restores_->TakeDone()) {
+    runtime_->Install(done.partition, done.records);
+    work_committed_[done.partition] = done.resume_offset;
+    PauseResume(done.partition, false);
   }
 }
 
 size_t Worker::RunPump() {
   std::vector<consumers::OutRecord> outs;
+  consumers::RuntimeRecords records(plan_.state, out_topics_, &outs);
   std::set<int32_t> touched;
-  runtime_->Pump(frozen_, &outs, &touched);
+  runtime_->Pump(control_->frozen(), records, &touched);
   return ProduceStateRecords(outs, touched);
 }
 
@@ -605,7 +386,7 @@ size_t Worker::ProduceStateRecords(const std::vector<consumers::OutRecord>& outs
   if (outs.empty()) return 0;
   if (!EnsureTransaction()) return 0;
   for (auto& out : outs) {
-    if (rd_kafka_resp_err_t err = Produce(out); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_resp_err_t err = output_->Produce(out); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       // A checkpoint or result the batch cannot carry: the batch must not commit without it.
       FailBatch(fmt::format("cannot produce a workflow record to {}: {}", out.topic,
                             rd_kafka_err2str(err)));
@@ -626,44 +407,30 @@ size_t Worker::ProduceStateRecords(const std::vector<consumers::OutRecord>& outs
 void Worker::Close() {
   // The lane must reach the committing batch's mark: before the lane goes.
   if (CommitRunning()) FinishCommit();
-  closing_->store(true);
+  if (restores_) restores_->Stop();
   // Before the producer it produces with. Drained unless the worker failed: the revoke in
   // rd_kafka_consumer_close commits the open batch, which must not go without its outputs.
   if (ingest_ && fatal_code_.load() == 0) ingest_->Drain();
   ingest_.reset();
-  // Records still held (the worker failed with a batch staged) go before their consumer:
-  // rd_kafka_destroy waits for every message of its handle and would hang.
-  staged_.clear();
+  // Records still held (the worker failed with a batch staged, and went with the lane) go before
+  // their consumer: rd_kafka_destroy waits for every message of its handle and would hang.
   held_.clear();
-  restore_executor_.reset();
-  executor_.reset();   // no step completes (and wakes the queue) after this
-  wake_queue_.reset();
-  if (consumer_) {
-    if (fatal_code_.load() == 0) {
-      rd_kafka_consumer_close(consumer_.get());
-    }
-    // Destroying a consumer that was not closed runs the rebalance callback (a revoke), which
-    // must still find consumer_ (unique_ptr::reset would clear it first: librdkafka then
-    // crashed on a null handle in every fenced worker's exit).
-    rd_kafka_destroy(consumer_.get());
-    (void)consumer_.release();
+  if (restores_) restores_->Close();  // before the consumer they ask for committed offsets
+  executor_.reset();   // no step completes (and wakes the consumer) after this
+  // The revoke in a graceful close commits the open batch; the consumer stays usable meanwhile.
+  if (consumer_) consumer_->Close(fatal_code_.load() == 0);
+  if (output_) {
+    if (fatal_code_.load() == 0) output_->Flush(5000);
+    output_.reset();
   }
-  if (producer_) {
-    if (fatal_code_.load() == 0) rd_kafka_flush(producer_.get(), 5000);
-    out_rkts_.clear();
-    producer_.reset();
-  }
-  // librdkafka aborts when a handle is destroyed with its mock cluster still alive.
-  if (mock_owner_ && mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
-  mock_ = nullptr;
-  mock_owner_.reset();
+  embedded_broker_.reset();  // after every client that talks to it
 }
 
 void Worker::PollBatch() {
   if (CommitRunning()) OverlapCommit();
   if (fatal_code_.load() != 0) return;
   DrainRestores();
-  PollControl(0);
+  control_->Poll(0);
   const int64_t opened = clock_.MonotonicMs();
   // The debug line per batch: how long it waited in consumer_poll (records did not keep it busy).
   // Timed only when it is logged, not twice per record for nothing.
@@ -690,7 +457,7 @@ void Worker::PollBatch() {
     const int64_t wait =
         has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : idle_deadline - now;
     const int64_t poll_started = trace ? clock_.MonotonicMs() : 0;
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait)));
+    KafkaMessagePtr msg = consumer_->Poll(static_cast<int>(wait));
     if (trace) waited_ms += clock_.MonotonicMs() - poll_started;
     if (!msg) {
       if (has_content && !runtime_->HasCompletions()) break;
@@ -723,14 +490,10 @@ void Worker::PollBatch() {
 }
 
 bool Worker::ConsumerErrorOk(const rd_kafka_message_t* msg) {
-  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return true;
-  if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_fatal_error(consumer_.get(), buf, sizeof(buf));
-    SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", buf));
+  if (std::optional<std::string> fatal = consumer_->Fatal(msg)) {
+    SetFatal(kExitKafkaFatal, fmt::format("fatal consumer error: {}", *fatal));
     return false;
   }
-  spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg));
   return true;
 }
 
@@ -760,7 +523,7 @@ void Worker::OverlapCommit() {
   // queue when it is done, so the poll below returns at once.
   while (CommitRunning() && !commit_done_.load() && !stop_.load() && fatal_code_.load() == 0 &&
          batch_records_ < batch_max_records_) {
-    KafkaMessagePtr msg(rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(kIdlePumpMs)));
+    KafkaMessagePtr msg = consumer_->Poll(static_cast<int>(kIdlePumpMs));
     if (!msg) continue;
     if (msg->err) {
       if (!ConsumerErrorOk(msg.get())) break;
@@ -785,13 +548,12 @@ void Worker::OverlapCommit() {
 
 bool Worker::EnsureTransaction() {
   if (!transactional_ || txn_open_) return true;
-  KafkaErrorPtr err(rd_kafka_begin_transaction(producer_.get()));
-  if (err) {
-    if (rd_kafka_error_is_fatal(err.get())) {
-      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
-                                        rd_kafka_error_string(err.get())));
+  const consumers::TxnResult begun = txn_->Begin();
+  if (!begun.ok()) {
+    if (begun.kind == consumers::TxnResult::Kind::kFenced) {
+      SetFatal(kExitFenced, begun.why);
     } else {
-      spdlog::error("begin_transaction: {}", rd_kafka_error_string(err.get()));
+      spdlog::error("{}", begun.why);
     }
     return false;
   }
@@ -803,15 +565,11 @@ bool Worker::Process(KafkaMessagePtr& owned) {
   const rd_kafka_message_t* msg = owned.get();
   const std::string_view topic = rd_kafka_topic_name(msg->rkt);
   if (input_topics_.count(topic)) {
-    ingest_->Push(LaneItem{std::move(owned), LaneItem::Kind::kRecord});
+    ingest_->Push(std::move(owned));
   } else if (topic == plan_.work) {
     if (!runtime_->Owns(msg->partition)) {
       // Fetched before the partition was paused for a restore: read it again afterwards.
-      KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(msg->rkt), msg->partition)
-          ->offset = msg->offset;
-      KafkaErrorPtr e(rd_kafka_seek_partitions(consumer_.get(), tp.get(), 5000));
-      if (e) spdlog::warn("seek back {}/{}: {}", topic, msg->partition, rd_kafka_error_string(e.get()));
+      consumer_->SeekBack(msg);
       return false;
     }
     ProcessWork(msg);
@@ -819,119 +577,13 @@ bool Worker::Process(KafkaMessagePtr& owned) {
   return true;
 }
 
-namespace {
-
-// A work item's headers are read only to dead-letter it (`with_headers`): parsing and copying
-// them for every record cost more than the rest of its decoding.
-consumers::InputRecord ToInput(const rd_kafka_message_t* msg, bool with_headers = true) {
-  consumers::InputRecord in;
-  in.payload = std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0);
-  in.key = std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0);
-  if (with_headers) {
-    for (auto& [k, v] : consumers::MessageHeaders(msg)) {
-      in.headers.push_back({std::move(k), std::move(v)});
-    }
-  }
-  in.topic = rd_kafka_topic_name(msg->rkt);
-  in.partition = msg->partition;
-  in.offset = msg->offset;
-  return in;
-}
-
-}  // namespace
-
-std::optional<std::string> Worker::Poisoned(const consumers::InputRecord& in) const {
-  if (!any_poison_.load()) return std::nullopt;
-  std::lock_guard<std::mutex> lock(poison_mu_);
-  auto it = poison_.find(SourceKey{in.topic, in.partition, in.offset});
-  if (it == poison_.end()) return std::nullopt;
-  return it->second;
-}
-
-void Worker::OnLaneItem(LaneItem& item) {
-  switch (item.kind) {
-    case LaneItem::Kind::kCloseBatch:
-      // Every input before this mark has its output in the committing transaction.
-      lane_staging_ = true;
-      lane_closed_.set_value();
-      return;
-    case LaneItem::Kind::kOpenBatch: {
-      // The next transaction has begun: what was staged during the commit goes out first.
-      lane_staging_ = false;
-      std::vector<std::pair<KafkaMessagePtr, consumers::OutRecord>> staged;
-      staged.swap(staged_);
-      if (!staged_failure_.empty()) FailBatch(std::exchange(staged_failure_, {}));
-      if (fatal_code_.load() != 0) return;
-      for (auto& [msg, out] : staged) ProduceFor(ToInput(msg.get()), std::move(out));
-      return;
-    }
-    case LaneItem::Kind::kRecord:
-      break;
-  }
-  // After a fatal error nothing commits again: the records in hand are left for the next owner.
-  if (fatal_code_.load() != 0) return;
-  const rd_kafka_message_t* msg = item.msg.get();  // alive in the catch, staged or not
-  try {
-    ProcessInput(item.msg);
-  } catch (const std::exception& e) {
-    // The input would be committed without an outcome: retry the batch instead (the next one,
-    // if this input belongs to it).
-    std::string why = fmt::format("record {}/{}@{}: {}", rd_kafka_topic_name(msg->rkt),
-                                  msg->partition, msg->offset, e.what());
-    if (!lane_staging_) {
-      FailBatch(std::move(why));
-    } else if (staged_failure_.empty()) {
-      staged_failure_ = std::move(why);
-    }
-  }
-}
-
-void Worker::ProcessInput(KafkaMessagePtr& owned) {
-  consumers::InputRecord in = ToInput(owned.get());
-  // Produced now, or staged with its input while the batch before it commits.
-  auto emit = [&](consumers::OutRecord out) {
-    if (lane_staging_) {
-      staged_.emplace_back(std::move(owned), std::move(out));
-    } else {
-      ProduceFor(in, std::move(out));
-    }
-  };
-  if (std::optional<std::string> why = Poisoned(in)) {
-    emit(consumers::DlqRecord(in, *why, out_topics_));
-    return;
-  }
-  consumers::Normalized n = consumers::Normalize(in, normalize_options_);
-  LogEventScope scope(n.event.id());
-  switch (n.disposition) {
-    case consumers::Disposition::kEvent:
-      if (spdlog::should_log(spdlog::level::debug)) {  // not two strings per event for nothing
-        spdlog::debug("ingest: {} -> cell {}", consumers::EventKind(n.event),
-                      consumers::CellOf(n.event));
-      }
-      emit(consumers::WorkRecord(n.event, out_topics_));
-      break;
-    case consumers::Disposition::kSkipped: {
-      spdlog::debug("ingest: skipped: {}", n.reason);
-      v1::Result r = consumers::MakeResult(n.event, v1::Result::SKIPPED, n.reason, "",
-                                           clock_.NowMs());
-      emit(consumers::ResultRecord(r, out_topics_));
-      break;
-    }
-    case consumers::Disposition::kUnreadable:
-      spdlog::info("ingest: unreadable record {}/{}@{}: {}", in.topic, in.partition, in.offset,
-                   n.reason);
-      emit(consumers::DlqRecord(in, n.reason, out_topics_));
-      break;
-  }
-}
-
 void Worker::ProcessWork(const rd_kafka_message_t* msg) {
-  consumers::InputRecord in = ToInput(msg, /*with_headers=*/false);
+  consumers::InputRecord in = consumers::InputOf(msg, /*with_headers=*/false);
   auto dead_letter = [&](const std::string& why) {
-    const consumers::InputRecord whole = ToInput(msg);
+    const consumers::InputRecord whole = consumers::InputOf(msg);
     ProduceFor(whole, consumers::DlqRecord(whole, why, out_topics_));
   };
-  if (std::optional<std::string> why = Poisoned(in)) {
+  if (std::optional<std::string> why = output_->Poisoned(in)) {
     dead_letter(*why);
     return;
   }
@@ -945,35 +597,14 @@ void Worker::ProcessWork(const rd_kafka_message_t* msg) {
   }
   LogEventScope scope(event.id());
   std::vector<consumers::OutRecord> outs;
-  runtime_->OnWorkItem(in.partition, event, frozen_, &outs);
+  consumers::RuntimeRecords records(plan_.state, out_topics_, &outs);
+  runtime_->OnWorkItem(in.partition, event, control_->frozen(), records);
   for (auto& out : outs) ProduceFor(in, std::move(out));
 }
 
 void Worker::ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out) {
-  if (out.source_topic != input.topic) out.source_topic = input.topic;  // usually set already
-  out.source_partition = input.partition;
-  out.source_offset = input.offset;
-  rd_kafka_resp_err_t err = Produce(out);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  if (fatal_code_.load() != 0) return;
-  std::string why = fmt::format("producing to {} failed: {}", out.topic, rd_kafka_err2str(err));
-  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-    // Not the record's fault: the batch is retried once the producer has drained.
-    FailBatch(why);
-    return;
-  }
-  spdlog::warn("record {}/{}@{}: {}; sending it to {}", input.topic, input.partition, input.offset,
-               why, out_topics_.dlq);
-  if (out.topic == out_topics_.dlq) {
-    // The input would be committed without an outcome: retry the batch instead.
-    FailBatch(fmt::format("record {}/{}@{} cannot be dead-lettered either: {}", input.topic,
-                          input.partition, input.offset, why));
-    return;
-  }
-  err = Produce(consumers::DlqRecord(input, why, out_topics_));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    FailBatch(fmt::format("record {}/{}@{} cannot be dead-lettered: {}", input.topic,
-                          input.partition, input.offset, rd_kafka_err2str(err)));
+  if (std::optional<std::string> failed = output_->ProduceFor(input, std::move(out))) {
+    FailBatch(std::move(*failed));
   }
 }
 
@@ -989,70 +620,6 @@ void Worker::ClearBatchFailure() {
   std::lock_guard<std::mutex> lock(batch_failed_mu_);
   batch_failed_.clear();
   batch_failing_.store(false);
-}
-
-rd_kafka_resp_err_t Worker::Produce(const consumers::OutRecord& out) {
-  if (!transactional_ && out.topic == plan_.state) {
-    // At least once, a batch's records are not written atomically: the state it leaves (event
-    // ids seen, checkpoints) must never be durable before the outcomes it stands for, or a
-    // re-read batch would find an event "seen" whose result was lost. The commit writes it
-    // once every other output of the batch is acknowledged.
-    deferred_state_.push_back(out);
-    return RD_KAFKA_RESP_ERR_NO_ERROR;
-  }
-  return ProduceNow(out);
-}
-
-rd_kafka_topic_t* Worker::OutTopic(std::string_view topic) const {
-  for (const auto& [name, rkt] : out_rkts_) {
-    if (name == topic) return rkt.get();
-  }
-  return nullptr;
-}
-
-rd_kafka_resp_err_t Worker::ProduceNow(const consumers::OutRecord& out) {
-  rd_kafka_topic_t* rkt = OutTopic(out.topic);
-  KafkaTopicPtr other;  // a topic outside the plan: opened for this record alone
-  if (rkt == nullptr) {
-    other.reset(rd_kafka_topic_new(producer_.get(), out.topic.c_str(), nullptr));
-    if (!other) return rd_kafka_last_error();
-    rkt = other.get();
-  }
-  int64_t queue_full_since = -1;
-  for (;;) {
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(out.headers.size());
-    for (const auto& h : out.headers) {
-      rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
-                          static_cast<ssize_t>(h.value.size()));
-    }
-    void* tag = deliveries_.Add(out.source_topic, out.source_partition, out.source_offset);
-    const void* value = out.value ? out.value->data() : nullptr;
-    size_t value_len = out.value ? out.value->size() : 0;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(out.partition),
-        RD_KAFKA_V_KEY(out.key.data(), out.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-        RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
-    rd_kafka_headers_destroy(hdrs);
-    deliveries_.Drop(tag);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      // Wait for deliveries to free the queue, but not so long that the consumer misses its
-      // max.poll.interval.ms: past the bound the batch is retried from its committed offsets.
-      if (queue_full_since < 0) queue_full_since = clock_.MonotonicMs();
-      if (clock_.MonotonicMs() - queue_full_since > queue_full_limit_ms_) return err;
-      rd_kafka_poll(producer_.get(), 50);
-      continue;
-    }
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char buf[512];
-      rd_kafka_fatal_error(producer_.get(), buf, sizeof(buf));
-      SetFatal(kExitFenced, fmt::format("fatal producer error for transactional.id {}: {}",
-                                        transactional_id_, buf));
-    }
-    return err;
-  }
 }
 
 bool Worker::CommitBatch() {
@@ -1071,7 +638,7 @@ bool Worker::CommitBatch() {
   batch_offsets_.clear();
   last_slot_ = nullptr;
   batch_records_ = 0;
-  deliveries_.Clear();
+  output_->EndBatch();
   return ok;
 }
 
@@ -1079,8 +646,9 @@ void Worker::ProduceBatchSeen() {
   if (!runtime_) return;
   // The event ids the batch's work items carried, a record per partition.
   std::vector<consumers::OutRecord> outs;
+  consumers::RuntimeRecords records(plan_.state, out_topics_, &outs);
   std::set<int32_t> touched;
-  runtime_->EndBatch(&outs, &touched);
+  runtime_->EndBatch(records, &touched);
   ProduceStateRecords(outs, touched);
 }
 
@@ -1097,12 +665,13 @@ void Worker::StartCommit() {
   commit_started_ms_ = clock_.MonotonicMs();
   // The lane marks where the batch ends; the committer waits for the mark, so that every output
   // of the batch's inputs is in the transaction, while the poll thread goes on reading.
-  lane_closed_ = std::promise<void>();
-  std::shared_future<void> lane_closed = lane_closed_.get_future().share();
+  std::shared_future<void> lane_closed;
   if (ingest_) {
-    ingest_->Push(LaneItem{nullptr, LaneItem::Kind::kCloseBatch});
+    lane_closed = ingest_->CloseBatch();
   } else {
-    lane_closed_.set_value();
+    std::promise<void> none;
+    none.set_value();
+    lane_closed = none.get_future().share();
   }
   ProduceBatchSeen();
   committing_offsets_ = std::move(batch_offsets_);
@@ -1115,7 +684,7 @@ void Worker::StartCommit() {
     pthread_setname_np(pthread_self(), "fk:commit");
     commit_outcome_ = RunCommit(lane_closed);
     commit_done_.store(true);
-    if (wake_queue_) rd_kafka_queue_yield(wake_queue_.get());  // the poll thread waits in a poll
+    consumer_->Wake();  // the poll thread waits in a poll
   });
 }
 
@@ -1133,14 +702,9 @@ Worker::CommitOutcome Worker::RunCommit(std::shared_future<void> lane_closed) {
     outcome.ok = true;
     return outcome;
   }
-  auto failed = [&](const char* call, const rd_kafka_error_t* err) {
-    if (rd_kafka_error_is_fatal(err)) {
-      outcome.fatal_code = kExitFenced;
-      outcome.why = fmt::format("transactional.id {}: {}", transactional_id_,
-                                rd_kafka_error_string(err));
-    } else {
-      outcome.why = fmt::format("{}: {}", call, rd_kafka_error_string(err));
-    }
+  auto failed = [&](const consumers::TxnResult& result) {
+    if (result.kind == consumers::TxnResult::Kind::kFenced) outcome.fatal_code = kExitFenced;
+    outcome.why = result.why;
     return outcome;
   };
   const int64_t batch_no = batches_committed_ + 1;
@@ -1153,36 +717,15 @@ Worker::CommitOutcome Worker::RunCommit(std::shared_future<void> lane_closed) {
     outcome.why = "injected abortable error (test hook)";
     return outcome;
   }
-  KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
-      static_cast<int>(committing_offsets_.size())));
-  for (const auto& [tp, off] : committing_offsets_) {
-    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset = off;
-  }
-  for (int attempt = 0;; ++attempt) {
-    // Fresh group metadata on every call: a cached generation would not fence a zombie.
-    KafkaGroupMetadataPtr gmd(rd_kafka_consumer_group_metadata(consumer_.get()));
-    KafkaErrorPtr err(
-        rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), gmd.get(), -1));
-    if (!err) break;
-    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
-        attempt < 5) {
-      continue;
-    }
-    return failed("send_offsets_to_transaction", err.get());
+  if (consumers::TxnResult sent = txn_->SendOffsets(consumer_->client(), committing_offsets_);
+      !sent.ok()) {
+    return failed(sent);
   }
   if (hooks_.crash_before_commit_batch > 0 && batch_no == hooks_.crash_before_commit_batch) {
     spdlog::warn("test hook: SIGKILL between send_offsets_to_transaction and commit_transaction");
     std::raise(SIGKILL);
   }
-  for (int attempt = 0;; ++attempt) {
-    KafkaErrorPtr err(rd_kafka_commit_transaction(producer_.get(), -1));
-    if (!err) break;
-    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
-        attempt < 5) {
-      continue;
-    }
-    return failed("commit_transaction", err.get());
-  }
+  if (consumers::TxnResult committed = txn_->Commit(); !committed.ok()) return failed(committed);
   outcome.ok = true;
   return outcome;
 }
@@ -1222,12 +765,8 @@ bool Worker::FinishCommit() {
   }
   ClearBatchFailure();
   txn_open_ = false;
-  {
-    std::lock_guard<std::mutex> lock(failures_mu_);
-    failures_.clear();
-  }
-  deliveries_.Clear();
-  ForgetCommittedPoison(committing_offsets_);
+  output_->EndBatch();
+  output_->ForgetCommittedPoison(committing_offsets_);
   Committed(committing_offsets_, committing_records_);
   committing_offsets_.clear();
   // What was read meanwhile joins a new transaction: the lane produces the staged outputs, and the
@@ -1236,7 +775,7 @@ bool Worker::FinishCommit() {
     AbortBatch("cannot begin the next transaction", held_partitions({}));
     return true;
   }
-  if (ingest_) ingest_->Push(LaneItem{nullptr, LaneItem::Kind::kOpenBatch});
+  if (ingest_) ingest_->OpenBatch();
   // A partition sought back (its cells are being restored) is read again from that record: the
   // held records after it are read again too, not processed now.
   std::set<std::pair<const rd_kafka_topic_t*, int32_t>> sought_back;
@@ -1249,42 +788,22 @@ bool Worker::FinishCommit() {
   return true;
 }
 
-void Worker::ForgetCommittedPoison(const std::map<PartitionKey, int64_t>& committed) {
-  // Inputs dead-lettered in the committed batch are done; forget them.
-  if (!any_poison_.load()) return;
-  std::lock_guard<std::mutex> lock(poison_mu_);
-  for (const auto& [tp, off] : committed) {
-    for (auto it = poison_.begin(); it != poison_.end();) {
-      if (std::get<0>(it->first) == tp.first && std::get<1>(it->first) == tp.second &&
-          std::get<2>(it->first) < off) {
-        it = poison_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  any_poison_.store(!poison_.empty());
-}
-
 bool Worker::CommitAtLeastOnce() {
   // Outputs first, then the state that remembers them (see Produce), then the offsets.
   auto acknowledged = [this] {
-    rd_kafka_resp_err_t ferr = rd_kafka_flush(producer_.get(), 30000);
-    CollectDeliveryFailures();
-    bool ok = ferr == RD_KAFKA_RESP_ERR_NO_ERROR && batch_failed_.empty();
-    std::lock_guard<std::mutex> lock(failures_mu_);
-    ok = ok && failures_.empty();
-    failures_.clear();
-    return ok;
+    rd_kafka_resp_err_t ferr = output_->Flush(30000);
+    output_->CollectDeliveryFailures();
+    const bool delivered = !output_->TakeFailures();
+    return ferr == RD_KAFKA_RESP_ERR_NO_ERROR && batch_failed_.empty() && delivered;
   };
   std::vector<PartitionKey> parts;
   for (const auto& [tp, off] : batch_offsets_) parts.push_back(tp);
-  std::vector<consumers::OutRecord> state;
-  state.swap(deferred_state_);
+  std::vector<consumers::OutRecord> state = output_->TakeHeld();
   bool failed = !acknowledged();
   if (!failed && !state.empty()) {
     for (const auto& record : state) {
-      if (rd_kafka_resp_err_t err = ProduceNow(record); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (rd_kafka_resp_err_t err = output_->ProduceNow(record);
+          err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         FailBatch(fmt::format("cannot produce a state record to {}: {}", record.topic,
                               rd_kafka_err2str(err)));
         break;
@@ -1303,12 +822,7 @@ bool Worker::CommitAtLeastOnce() {
   // its outputs are acknowledged, and that is all it needs. librdkafka answers a commit of an
   // empty list with __NO_OFFSET, which is not a failure of this batch.
   if (batch_offsets_.empty()) return true;
-  KafkaTopicPartitionsPtr offsets(rd_kafka_topic_partition_list_new(
-      static_cast<int>(batch_offsets_.size())));
-  for (const auto& [tp, off] : batch_offsets_) {
-    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset = off;
-  }
-  rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+  rd_kafka_resp_err_t err = consumer_->Commit(batch_offsets_);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // The records are acknowledged; a failed commit means they may be processed again.
     spdlog::warn("offset commit failed: {}; the batch may be repeated", rd_kafka_err2str(err));
@@ -1317,52 +831,30 @@ bool Worker::CommitAtLeastOnce() {
     RestoreTouched();
     return false;
   }
-  ForgetCommittedPoison(batch_offsets_);
+  output_->ForgetCommittedPoison(batch_offsets_);
   return true;
 }
 
-void Worker::CollectDeliveryFailures() {
-  std::lock_guard<std::mutex> lock(failures_mu_);
-  std::lock_guard<std::mutex> poison_lock(poison_mu_);
-  for (const auto& [src, why] : failures_) {
-    if (std::get<2>(src) >= 0) poison_[src] = why;
-  }
-  any_poison_.store(!poison_.empty());
-}
-
 void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also) {
-  if (ingest_) ingest_->Drain();  // nothing more is produced into the transaction it aborts
-  // Outputs the lane staged for a batch read during a commit go with it (the lane is idle).
-  staged_.clear();
-  staged_failure_.clear();
-  lane_staging_ = false;
+  if (ingest_) {
+    ingest_->Drain();  // nothing more is produced into the transaction it aborts
+    // Outputs the lane staged for a batch read during a commit go with it (the lane is idle).
+    ingest_->DropStaged();
+  }
   const std::string why = reason;  // it may be batch_failed_ itself
   spdlog::warn("aborting the batch: {}", why);
   ClearBatchFailure();
-  // Let in-flight produce and AddPartitionsToTxn requests finish first: purging them mid-flight
-  // makes librdkafka 2.0.2's EndTxn(abort) fail with INVALID_TXN_STATE, a fatal error. In an
-  // already failed transaction the flush returns at once.
-  rd_kafka_flush(producer_.get(), 10000);
-  for (int attempt = 0; txn_open_; ++attempt) {
-    KafkaErrorPtr err(rd_kafka_abort_transaction(producer_.get(), -1));
-    if (!err) break;
-    if (rd_kafka_error_is_fatal(err.get())) {
-      SetFatal(kExitFenced, fmt::format("transactional.id {}: {}", transactional_id_,
-                                        rd_kafka_error_string(err.get())));
-      return;
-    }
-    if (!rd_kafka_error_is_retriable(err.get()) || attempt >= 10) {
-      SetFatal(kExitKafkaFatal, fmt::format("abort_transaction: {}", rd_kafka_error_string(err.get())));
+  if (txn_) {
+    if (consumers::TxnResult aborted = txn_->Abort(txn_open_); !aborted.ok()) {
+      SetFatal(aborted.kind == consumers::TxnResult::Kind::kFenced ? kExitFenced
+                                                                   : kExitKafkaFatal,
+               aborted.why);
       return;
     }
   }
   txn_open_ = false;
-  CollectDeliveryFailures();
-  deliveries_.Clear();
-  {
-    std::lock_guard<std::mutex> lock(failures_mu_);
-    failures_.clear();
-  }
+  output_->CollectDeliveryFailures();
+  output_->EndBatch();
   std::set<PartitionKey> parts(also.begin(), also.end());
   for (const auto& [tp, off] : batch_offsets_) parts.insert(tp);
   RewindPartitions({parts.begin(), parts.end()});
@@ -1380,137 +872,59 @@ void Worker::RestoreTouched() {
 
 void Worker::RewindPartitions(const std::vector<PartitionKey>& partitions) {
   if (partitions.empty() || !consumer_) return;
-  KafkaTopicPartitionsPtr list(rd_kafka_topic_partition_list_new(
-      static_cast<int>(partitions.size())));
-  for (const auto& tp : partitions) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
-  }
-  rd_kafka_resp_err_t err = rd_kafka_committed(consumer_.get(), list.get(), 30000);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    SetFatal(kExitKafkaFatal,
-             fmt::format("cannot read committed offsets to rewind: {}", rd_kafka_err2str(err)));
-    return;
-  }
-  for (int i = 0; i < list->cnt; ++i) {
-    if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  KafkaErrorPtr serr(rd_kafka_seek_partitions(consumer_.get(), list.get(), 30000));
-  if (serr) {
-    spdlog::warn("seek after abort: {}", rd_kafka_error_string(serr.get()));
-  }
-  for (int i = 0; i < list->cnt; ++i) {
-    if (list->elems[i].err) {
-      spdlog::warn("seek {}/{}: {}", list->elems[i].topic, list->elems[i].partition,
-                   rd_kafka_err2str(list->elems[i].err));
-    }
+  if (Status st = consumer_->Rewind(partitions); !st.ok()) {
+    SetFatal(kExitKafkaFatal, st.error().message);
   }
 }
 
-void Worker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  InvokeCallback("rebalance", [&] {
-    static_cast<Worker*>(opaque)->Rebalance(rk, err, partitions);
-  });
-}
-
-void Worker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                       rd_kafka_topic_partition_list_t* partitions) {
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    spdlog::info("assigned {} partitions", partitions->cnt);
-    if (cooperative) {
-      KafkaErrorPtr e(rd_kafka_incremental_assign(rk, partitions));
-      if (e) spdlog::error("incremental_assign: {}", rd_kafka_error_string(e.get()));
-    } else {
-      rd_kafka_assign(rk, partitions);
-    }
+void Worker::Rebalance(const consumers::GroupConsumer::Change& change) {
+  if (change.assigned) {
     // A work partition stays paused until its cells are restored from fleet.state.
-    for (int i = 0; i < partitions->cnt; ++i) {
-      if (plan_.work == partitions->elems[i].topic) StartRestore(partitions->elems[i].partition);
+    for (const auto& [topic, p] : change.partitions) {
+      if (topic == plan_.work) StartRestore(p);
     }
     return;
   }
-  // Revoke or lost: close the open batch first, so that after this callback returns nothing more
-  // is written for these partitions.
-  const bool lost = rd_kafka_assignment_lost(rk) != 0;
-  spdlog::info("{} {} partitions", lost ? "lost" : "revoked", partitions->cnt);
+  // Revoke or lost: close the open batch first, so that after this returns nothing more is
+  // written for these partitions.
   if (CommitRunning()) FinishCommit();
   if (ingest_) ingest_->Drain();
   if (fatal_code_.load() != 0) {
     // The worker is stopping on a fatal error (its producer fenced, say): nothing can commit, and
     // the next owner reads the open batch again from the committed offsets.
   } else if (txn_open_ || (!transactional_ && BatchOpen())) {
-    if (lost && transactional_) {
+    if (change.lost && transactional_) {
       AbortBatch("assignment lost");
     } else {
       CommitBatch();
     }
-  } else if (lost) {
+  } else if (change.lost) {
     batch_offsets_.clear();
     last_slot_ = nullptr;
     batch_records_ = 0;
   }
-  for (int i = 0; i < partitions->cnt; ++i) {
-    if (plan_.work != partitions->elems[i].topic) continue;
-    int32_t p = partitions->elems[i].partition;
-    restoring_.erase(p);   // cancels a restore in flight
+  for (const auto& [topic, p] : change.partitions) {
+    if (topic != plan_.work) continue;
+    restores_->Cancel(p);  // a restore in flight is discarded
     runtime_->Drop(p);
     work_committed_.erase(p);
     PauseResume(p, false);  // every paused partition is resumed before it is unassigned
   }
-  if (cooperative) {
-    KafkaErrorPtr e(rd_kafka_incremental_unassign(rk, partitions));
-    if (e) spdlog::error("incremental_unassign: {}", rd_kafka_error_string(e.get()));
-  } else {
-    rd_kafka_assign(rk, nullptr);
+}
+
+void Worker::ClientError(rd_kafka_t* rk, int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    int code = orig == RD_KAFKA_RESP_ERR__FENCED || orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                       orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH
+                   ? kExitFenced
+                   : kExitKafkaFatal;
+    SetFatal(code,
+             fmt::format("fatal Kafka error (transactional.id {}): {}", transactional_id_, buf));
+    return;
   }
-}
-
-void Worker::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
-  InvokeCallback("delivery", [&] {
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-        msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
-      return;  // purged by an abort: produced again when the batch is retried
-    }
-    auto* self = static_cast<Worker*>(opaque);
-    const std::optional<SourceKey> source = self->deliveries_.Find(msg->_private);
-    const char* topic = rd_kafka_topic_name(msg->rkt);
-    std::string why = fmt::format("producing to {} failed: {}", topic,
-                                  rd_kafka_err2str(msg->err));
-    if (!source) {
-      spdlog::warn("delivery failed for an output of an ended batch: {}", why);
-    } else {
-      spdlog::warn("delivery failed for the output of {}/{}@{}: {}", std::get<0>(*source),
-                   std::get<1>(*source), std::get<2>(*source), why);
-    }
-    if (!source || !PermanentProduceError(msg->err)) {
-      // Transient, or from a batch already ended: the open batch aborts and is produced again.
-      std::lock_guard<std::mutex> lock(self->failures_mu_);
-      self->failures_.push_back({{"", -1, -1}, why});
-      return;
-    }
-    std::lock_guard<std::mutex> lock(self->failures_mu_);
-    self->failures_.push_back({*source, why});
-  });
-}
-
-void Worker::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  InvokeCallback("error", [&] {
-    auto* self = static_cast<Worker*>(opaque);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char buf[512];
-      rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-      int code = orig == RD_KAFKA_RESP_ERR__FENCED || orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-                         orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH
-                     ? kExitFenced
-                     : kExitKafkaFatal;
-      self->SetFatal(code, fmt::format("fatal Kafka error (transactional.id {}): {}",
-                                       self->transactional_id_, buf));
-      return;
-    }
-    spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
-                 reason);
-  });
+  spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }
 
 }  // namespace fleetkeeper::app

@@ -25,19 +25,25 @@
 #include <tuple>
 #include <vector>
 
-#include "app/delivery_index.h"
-#include "app/ingest_lane.h"
 #include "common/clock.h"
-#include "common/raii.h"
+#include "common/executor.h"
+#include "common/raii_kafka.h"
+#include "consumers/control_log.h"
+#include "consumers/group_consumer.h"
+#include "consumers/ingest_stage.h"
 #include "consumers/kafka.h"
+#include "consumers/kafka_clients.h"
 #include "consumers/normalizer.h"
+#include "consumers/output_producer.h"
 #include "consumers/results.h"
+#include "consumers/runtime_records.h"
+#include "consumers/state_restore.h"
 #include "consumers/topics.h"
+#include "consumers/transaction.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/event.pb.h"
-#include "common/executor.h"
-#include "handlers/dispatcher.h"
-#include "handlers/runtime/runtime.h"
+#include "handlers/engine/dispatcher.h"
+#include "handlers/engine/runtime.h"
 
 namespace fleetkeeper::aws {
 class ClientProvider;
@@ -85,30 +91,16 @@ class Worker {
   // Commits that failed (and rewound their batch); safe from another thread.
   int64_t commits_failed() const { return commits_failed_.load(); }
   // Inputs waiting to be dead-lettered because their output could not be produced.
-  size_t poisoned_inputs() const {
-    std::lock_guard<std::mutex> lock(poison_mu_);
-    return poison_.size();
-  }
+  size_t poisoned_inputs() const { return output_ ? output_->poisoned_inputs() : 0; }
 
  private:
   using PartitionKey = std::pair<std::string, int32_t>;
-  using SourceKey = std::tuple<std::string, int32_t, int64_t>;
-
-  struct RestoreDone {
-    int32_t partition = 0;
-    uint64_t ticket = 0;
-    std::vector<std::pair<std::string, std::string>> records;  // value "" = tombstone
-    int64_t committed = -1;   // committed offset of the work partition, -1 if none
-    int64_t low = 0;          // low watermark of the work partition
-    std::string error;
-  };
 
   Status Start();
   // Properties of an assign()-only consumer (control reader, state reader): no commits,
   // read_committed, its own group id `<group.id><group_suffix>`.
-  std::map<std::string, std::string> ReaderProps(const std::string& group_suffix);
+  consumers::KafkaProperties ReaderProps(const std::string& group_suffix);
   Status StartControl();
-  void PollControl(int timeout_ms);
   void StartRestore(int32_t partition);
   void DrainRestores();
   void PauseResume(int32_t partition, bool pause);
@@ -124,13 +116,6 @@ class Worker {
   Status CreateConsumer();
   void Close();
 
-  // An item of the ingest lane: an input record, or a mark that the batch before it is closing
-  // (what follows is staged) or that the next transaction has begun (staged outputs go out).
-  struct LaneItem {
-    enum class Kind { kRecord, kCloseBatch, kOpenBatch };
-    KafkaMessagePtr msg;
-    Kind kind = Kind::kRecord;
-  };
   // The outcome of a commit run on the committer thread.
   struct CommitOutcome {
     bool ok = false;
@@ -150,24 +135,16 @@ class Worker {
   // False when the record was not processed (its partition is being restored).
   // An input record is handed to the ingest lane (`msg` is then empty).
   bool Process(KafkaMessagePtr& msg);
-  void OnLaneItem(LaneItem& item);  // ingest lane thread
-  // Why an input's output could not be produced last time, if it could not: it is dead-lettered.
-  std::optional<std::string> Poisoned(const consumers::InputRecord& in) const;
-  void ProcessInput(KafkaMessagePtr& msg);
   void ProcessWork(const rd_kafka_message_t* msg);
   void ProduceFor(const consumers::InputRecord& input, consumers::OutRecord out);
   // The open batch cannot commit (an output it needs was not produced): the commit aborts it and
   // the batch is read again. The first reason is kept.
   void FailBatch(std::string why);  // any thread
   void ClearBatchFailure();
-  // Produces a record, or, at least once, holds a fleet.state record for the commit.
-  rd_kafka_resp_err_t Produce(const consumers::OutRecord& out);
-  rd_kafka_resp_err_t ProduceNow(const consumers::OutRecord& out);
-  rd_kafka_topic_t* OutTopic(std::string_view topic) const;  // out_rkts_' handle, or null
   bool EnsureTransaction();
   // Something to commit: a transaction, consumed offsets, or state held for the commit.
   bool BatchOpen() const {
-    return txn_open_ || !batch_offsets_.empty() || !deferred_state_.empty();
+    return txn_open_ || !batch_offsets_.empty() || (output_ && output_->holding());
   }
   // Commits the open batch. Returns false when it had to abort (the batch is rewound).
   bool CommitBatch();
@@ -187,17 +164,13 @@ class Worker {
   // Aborts the open transaction and rewinds every partition the open batch (and `also`) read.
   void AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also = {});
   void RewindPartitions(const std::vector<PartitionKey>& partitions);
-  void CollectDeliveryFailures();
-  // After a commit: inputs below the committed offsets that were dead-lettered are done.
-  void ForgetCommittedPoison(const std::map<PartitionKey, int64_t>& committed);
   void SetFatal(int code, const std::string& why);
 
-  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                          rd_kafka_topic_partition_list_t* partitions, void* opaque);
-  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
-  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                 rd_kafka_topic_partition_list_t* partitions);
+  // librdkafka's error callback of the consumer and the producer: a fatal error stops the worker.
+  void ClientError(rd_kafka_t* rk, int err, const char* reason);
+  // The group assigned partitions (their restores start) or is taking them (the open batch
+  // commits, or aborts when they are lost, and their state is dropped).
+  void Rebalance(const consumers::GroupConsumer::Change& change);
 
   v1::WorkerConfig config_;
   WorkerHooks hooks_;
@@ -216,31 +189,19 @@ class Worker {
   int batch_max_records_ = 0;  // BatchMaxRecords(config)
   int64_t batch_max_ms_ = 0;   // BatchMaxTimeMs(config)
 
-  KafkaPtr mock_owner_;                     // the handle the embedded cluster lives in
-  rd_kafka_mock_cluster_t* mock_ = nullptr; // owned by mock_owner_
-  KafkaPtr producer_;
-  // The producer's handles of the topics the worker writes, opened once after it: a record that
-  // names its topic by string makes librdkafka find the topic under the handle's write lock, per
-  // record. Fixed after CreateProducer, so the poll thread and the lane read it without a lock;
-  // declared after producer_ so that they go first.
-  std::vector<std::pair<std::string, KafkaTopicPtr>> out_rkts_;
-  KafkaPtr consumer_;
-  KafkaQueuePtr wake_queue_;                // the consumer's queue, yielded by step completions
+  // Declared before the clients: it must outlive every client that talks to it.
+  std::unique_ptr<consumers::EmbeddedBroker> embedded_broker_;
+  // The producer, with the DLQ fallback, the delivery index and the inputs poisoned.
+  std::unique_ptr<consumers::OutputProducer> output_;
+  std::unique_ptr<consumers::Transaction> txn_;  // transactional: the producer's transactions
+  std::unique_ptr<consumers::GroupConsumer> consumer_;  // woken by step completions
   std::unique_ptr<handlers::Dispatcher> dispatcher_;
   std::unique_ptr<aws::ClientProvider> aws_clients_;
   std::unique_ptr<Executor> executor_;          // workflow steps (runtime.io_threads)
-  std::unique_ptr<Executor> restore_executor_;  // state partition restores
   std::unique_ptr<handlers::WorkflowRuntime> runtime_;
   v1::Event work_event_;  // the work item being processed (poll thread)
-  KafkaPtr control_;                            // reads fleet.control in full
-  bool frozen_ = false;
-
-  // Restores in flight, poll thread only: work partition -> ticket (a revoke cancels by erasing).
-  std::map<int32_t, uint64_t> restoring_;
-  uint64_t next_ticket_ = 1;
-  std::mutex restores_mu_;
-  std::vector<RestoreDone> restores_done_;
-  std::shared_ptr<std::atomic<bool>> closing_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<consumers::ControlLog> control_;  // the freeze state, read in full at start
+  std::unique_ptr<consumers::PartitionRestores> restores_;  // of the work partitions assigned
   // Committed offset of each owned work partition: sent again by transactions that write state
   // for a cell without consuming from its partition, so that a zombie is fenced.
   std::map<int32_t, int64_t> work_committed_;
@@ -258,7 +219,6 @@ class Worker {
   std::mutex batch_failed_mu_;
   std::string batch_failed_;
   std::atomic<bool> batch_failing_{false};
-  std::vector<consumers::OutRecord> deferred_state_;  // at least once: written by the commit
 
   // The commit in flight (transactional): its thread, offsets and record count, and its outcome.
   std::thread committer_;
@@ -267,32 +227,15 @@ class Worker {
   int64_t commit_started_ms_ = 0;
   CommitOutcome commit_outcome_;               // written by the committer before it ends
   std::atomic<bool> commit_done_{false};
-  std::promise<void> lane_closed_;             // set by the lane at the batch's close mark
   std::vector<KafkaMessagePtr> held_;          // work items read during the commit
-  // Ingest lane thread only (the poll thread touches them once the lane is drained): whether
-  // outputs are staged, and the staged ones with the input each belongs to.
-  bool lane_staging_ = false;
-  std::vector<std::pair<KafkaMessagePtr, consumers::OutRecord>> staged_;
-  std::string staged_failure_;  // an input that could not be processed while staging
-  int64_t queue_full_limit_ms_ = 100000;  // longest wait for room in the producer queue
   int64_t batches_committed_ = 0;
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
   std::atomic<int64_t> records_done_{0};
   std::atomic<int64_t> batches_failed_{0};
   std::atomic<int64_t> commits_failed_{0};
 
-  // Delivery failures reported by librdkafka callbacks (served on the poll thread, guarded anyway).
-  std::mutex failures_mu_;
-  std::vector<std::pair<SourceKey, std::string>> failures_;
-  // The input of each record produced since the last commit or abort.
-  DeliveryIndex deliveries_;
   // Hop 1 (input -> work item, SKIPPED result, dead letter) off the poll thread.
-  std::unique_ptr<Lane<LaneItem>> ingest_;
-  // Inputs whose output could not be produced: next time they go to the DLQ with the error. Read
-  // by the lane while a commit is applied, hence the lock (and the flag, to skip it when empty).
-  mutable std::mutex poison_mu_;
-  std::map<SourceKey, std::string> poison_;
-  std::atomic<bool> any_poison_{false};
+  std::unique_ptr<consumers::IngestStage> ingest_;
 
   std::atomic<int> fatal_code_{0};
   std::string fatal_reason_;

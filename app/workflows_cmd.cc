@@ -16,15 +16,17 @@
 #include "app/config.h"
 #include "app/control.h"
 #include "common/clock.h"
-#include "common/raii.h"
+#include "common/raii_kafka.h"
 #include "consumers/kafka.h"
+#include "consumers/kafka_clients.h"
+#include "consumers/state_restore.h"
 #include "consumers/topics.h"
 
 namespace fleetkeeper::app {
 namespace {
 
 constexpr int kTimeoutMs = 30000;
-// The runtime's due_at_ms for a wait with no timer (handlers/runtime/runtime.cc).
+// The runtime's due_at_ms for a wait with no timer (handlers/engine/runtime.cc).
 constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::max();
 
 int64_t NowMs() {
@@ -57,25 +59,17 @@ Result<KafkaPtr> StateReader(const v1::WorkerConfig& config) {
         "and cannot be read from another command; set it (or "
         "FLEETKEEPER_KAFKA_BOOTSTRAP_SERVERS)");
   }
-  std::map<std::string, std::string> props(config.kafka().begin(), config.kafka().end());
-  for (const char* k : {"transactional.id", "transaction.timeout.ms", "enable.idempotence",
-                        "linger.ms", "acks", "partition.assignment.strategy",
-                        "group.instance.id", "session.timeout.ms", "heartbeat.interval.ms",
-                        "max.poll.interval.ms"}) {
-    props.erase(k);
-  }
+  consumers::KafkaProperties props = consumers::PropertiesFor(
+      consumers::ClientRole::kReader, {config.kafka().begin(), config.kafka().end()});
   // Its own group id: librdkafka 2.0.2 wants one even for assign(); nothing is committed.
   props["group.id"] = KafkaGroupId(config) + ".workflows";
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
   props["isolation.level"] = "read_committed";
   props["enable.partition.eof"] = "true";
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) return std::move(conf).take_error();
-  char errstr[512];
-  KafkaPtr reader(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
-  if (!reader) return Error(ErrorCode::kKafka, fmt::format("state reader: {}", errstr));
-  return reader;
+  consumers::ClientCallbacks callbacks;
+  callbacks.log_through_spdlog = false;  // a command's librdkafka lines go to stderr as they are
+  return consumers::NewClient(consumers::ClientRole::kReader, props, callbacks, "state reader");
 }
 
 }  // namespace
@@ -88,65 +82,29 @@ Result<std::vector<v1::WorkflowCheckpoint>> ReadWorkflows(const v1::WorkerConfig
   const std::string topic = StateTopic(config);
   auto partitions = consumers::PartitionCount(rk, topic, timeout_ms);
   if (!partitions.ok()) return std::move(partitions).take_error();
-  // Under read_committed the high watermark is the last stable offset: what a restore reads.
-  std::map<int32_t, int64_t> end;
-  KafkaTopicPartitionsPtr assignment(rd_kafka_topic_partition_list_new(*partitions));
-  for (int32_t p = 0; p < *partitions; ++p) {
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 5000);
-      if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
-          err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE && err != RD_KAFKA_RESP_ERR__TRANSPORT &&
-          err != RD_KAFKA_RESP_ERR__TIMED_OUT) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    if (err) return consumers::KafkaError(err, fmt::format("end of {}/{}", topic, p));
-    if (hi > lo) {
-      end[p] = hi;
-      rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
-  }
+  std::vector<int32_t> all(*partitions);
+  for (int32_t p = 0; p < *partitions; ++p) all[p] = p;
   std::map<std::string, v1::WorkflowCheckpoint> latest;
-  if (!end.empty()) {
-    if (auto err = rd_kafka_assign(rk, assignment.get())) {
-      return consumers::KafkaError(err, "assigning " + topic);
-    }
-    std::set<int32_t> pending;
-    for (const auto& [p, hi] : end) pending.insert(p);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
-      KafkaMessagePtr msg(rd_kafka_consumer_poll(rk, 200));
-      if (!msg) continue;
-      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        // Transaction markers and aborted records can end the log below the high watermark.
-        if (msg->offset >= end[msg->partition]) pending.erase(msg->partition);
-        continue;
-      }
-      if (msg->err) continue;
-      if (msg->offset + 1 >= end[msg->partition]) pending.erase(msg->partition);
-      std::string key(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0);
-      if (key.rfind("wf:", 0) != 0) continue;
-      if (msg->payload == nullptr) {
-        latest.erase(key.substr(3));
-        continue;
-      }
-      v1::StateRecord record;
-      if (!record.ParseFromArray(msg->payload, static_cast<int>(msg->len)) ||
-          !record.has_workflow()) {
-        continue;  // not a checkpoint this version understands; the workers report those
-      }
-      latest[record.workflow().workflow_id()] = record.workflow();
-    }
-    rd_kafka_consumer_close(rk);
-    if (!pending.empty()) {
-      return Error(ErrorCode::kTimeout,
-                   fmt::format("{}: {} partitions not read to their end within {} ms", topic,
-                               pending.size(), timeout_ms));
-    }
+  auto unread = consumers::ReadStateLog(
+      rk, topic, all, timeout_ms, 20, nullptr,
+      [&latest](int32_t, std::string_view key, const char* value, size_t size) {
+        if (key.rfind("wf:", 0) != 0) return;
+        if (value == nullptr) {
+          latest.erase(std::string(key.substr(3)));
+          return;
+        }
+        v1::StateRecord record;
+        if (!record.ParseFromArray(value, static_cast<int>(size)) || !record.has_workflow()) {
+          return;  // not a checkpoint this version understands; the workers report those
+        }
+        latest[record.workflow().workflow_id()] = record.workflow();
+      });
+  rd_kafka_consumer_close(rk);
+  if (!unread.ok()) return std::move(unread).take_error();
+  if (!unread->empty()) {
+    return Error(ErrorCode::kTimeout,
+                 fmt::format("{}: {} partitions not read to their end within {} ms", topic,
+                             unread->size(), timeout_ms));
   }
   std::vector<v1::WorkflowCheckpoint> out;
   out.reserve(latest.size());

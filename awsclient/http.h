@@ -12,7 +12,7 @@
 
 #include "awsclient/transport.h"
 #include "common/error.h"
-#include "common/raii.h"
+#include "common/raii_curl.h"
 
 namespace fleetkeeper::aws {
 

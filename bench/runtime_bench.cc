@@ -13,9 +13,10 @@
 #include "awsclient/clients.h"
 #include "common/clock.h"
 #include "common/executor.h"
-#include "handlers/dispatcher.h"
-#include "handlers/runtime/runtime.h"
-#include "handlers/runtime/seen_ids.h"
+#include "consumers/runtime_records.h"
+#include "handlers/engine/dispatcher.h"
+#include "handlers/engine/runtime.h"
+#include "handlers/engine/seen_ids.h"
 #include "handlers/testing/effect_handler.h"
 
 namespace fleetkeeper::handlers {
@@ -52,15 +53,15 @@ struct Rig {
     std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides;
     overrides.emplace_back(v1::Event::kEcsCommand, std::make_unique<testing::EffectHandler>(o));
     dispatcher = std::make_unique<Dispatcher>(config, clock, std::move(overrides));
-    RuntimeOptions ro;
-    ro.state_topic = "fleet.state";
-    ro.topics.results = "fleet.results";
-    runtime = std::make_unique<WorkflowRuntime>(config, ro, *dispatcher, &clients, executor, clock);
+    topics.results = "fleet.results";
+    runtime = std::make_unique<WorkflowRuntime>(config, RuntimeOptions{}, *dispatcher, &clients,
+                                                executor, clock);
   }
   ~Rig() {
     std::vector<consumers::OutRecord> out;
+    auto sink = Output(&out);
     std::set<int32_t> touched;
-    while (runtime->running_steps() > 0) runtime->Pump(false, &out, &touched);
+    while (runtime->running_steps() > 0) runtime->Pump(false, sink, &touched);
   }
 
   class NoClients final : public aws::ClientProvider {
@@ -72,7 +73,14 @@ struct Rig {
     aws::CellClients cell;
   };
 
+  // The runtime's outputs as the pipeline's records, into `out`.
+  consumers::RuntimeRecords Output(std::vector<consumers::OutRecord>* out) const {
+    return {state_topic, topics, out};
+  }
+
   v1::WorkerConfig config;
+  const std::string state_topic = "fleet.state";
+  consumers::OutputTopics topics;
   const Clock& clock = SystemClock::Instance();
   NoClients clients;
   std::unique_ptr<Dispatcher> dispatcher;
@@ -140,11 +148,12 @@ void BM_PumpWithWaitingWorkflows(benchmark::State& state) {
   Rig rig(kHourMs);
   rig.runtime->Install(0, StateRecords(workflows * 5, 3));
   std::vector<consumers::OutRecord> out;
+  auto sink = rig.Output(&out);
   std::set<int32_t> touched;
-  rig.runtime->Pump(false, &out, &touched);  // the first pump runs expiry once
+  rig.runtime->Pump(false, sink, &touched);  // the first pump runs expiry once
   for (auto _ : state) {
     out.clear();
-    rig.runtime->Pump(false, &out, &touched);
+    rig.runtime->Pump(false, sink, &touched);
     benchmark::DoNotOptimize(out.size());
   }
   state.counters["waiting"] = static_cast<double>(rig.runtime->live_workflows());
@@ -156,15 +165,16 @@ void BM_AdmitStepCheckpoint(benchmark::State& state) {
   Rig rig(kHourMs);
   rig.runtime->Install(0, {});
   std::vector<consumers::OutRecord> out;
+  auto sink = rig.Output(&out);
   std::set<int32_t> touched;
   int i = 0;
   int64_t checkpoints = 0;
   for (auto _ : state) {
     out.clear();
-    rig.runtime->OnWorkItem(0, Command(i++), false, &out);
+    rig.runtime->OnWorkItem(0, Command(i++), false, sink);
     rig.runtime->OnCommitted();
-    rig.runtime->Pump(false, &out, &touched);
-    while (rig.runtime->running_steps() > 0) rig.runtime->Pump(false, &out, &touched);
+    rig.runtime->Pump(false, sink, &touched);
+    while (rig.runtime->running_steps() > 0) rig.runtime->Pump(false, sink, &touched);
     rig.runtime->OnCommitted();
     for (const auto& r : out) checkpoints += r.key.rfind("wf:", 0) == 0;
   }
@@ -180,6 +190,7 @@ void BM_WorkItemRejected(benchmark::State& state) {
   Rig rig(kHourMs);
   rig.runtime->Install(0, {});
   std::vector<consumers::OutRecord> out;
+  auto sink = rig.Output(&out);
   std::set<int32_t> touched;
   v1::Event e = Command(0);
   e.clear_ecs_command();
@@ -188,9 +199,9 @@ void BM_WorkItemRejected(benchmark::State& state) {
   int64_t i = 0;
   for (auto _ : state) {
     e.set_id("fkb" + std::to_string(i) + "t1796454618195000000");
-    rig.runtime->OnWorkItem(0, e, false, &out);
+    rig.runtime->OnWorkItem(0, e, false, sink);
     if (++i % 5000 == 0) {
-      rig.runtime->EndBatch(&out, &touched);
+      rig.runtime->EndBatch(sink, &touched);
       rig.runtime->OnCommitted();
       out.clear();
     }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "common/raii.h"
+#include "common/raii_kafka.h"
 
 namespace fleetkeeper::consumers {
 

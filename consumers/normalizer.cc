@@ -162,8 +162,6 @@ Normalized Normalize(const InputRecord& record, const NormalizeOptions& options)
   return out;
 }
 
-std::string CellOf(const v1::Event& event) { return event.account() + "/" + event.region(); }
-
 std::string EventKind(const v1::Event& event) {
   static const google::protobuf::OneofDescriptor* const body =
       v1::Event::descriptor()->FindOneofByName("body");

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "fleetkeeper/v1/event.pb.h"
+#include "handlers/event.h"
 
 namespace fleetkeeper::consumers {
 
@@ -89,8 +90,9 @@ struct Normalized {
 // Never throws; every failure is a kUnreadable result with a reason.
 Normalized Normalize(const InputRecord& record, const NormalizeOptions& options);
 
-// "<account>/<region>": the fleet.work key and the unit of ownership.
-std::string CellOf(const v1::Event& event);
+// "<account>/<region>": the fleet.work key and the unit of ownership (handlers/event.h, below both
+// stages).
+using handlers::CellOf;
 
 // The name of the event's body field ("parameter_change", "alarm", "patch_request", ...), or ""
 // when no body is set.

@@ -9,6 +9,7 @@
 #include "consumers/normalizer.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/result.pb.h"
+#include "handlers/event.h"
 
 namespace fleetkeeper::consumers {
 
@@ -23,14 +24,9 @@ struct OutputTopics {
   ResultFormat result_format = ResultFormat::kJson;
 };
 
-// A final (or progress) result for `event`, ids and source filled in; status and reason set.
-v1::Result MakeResult(const v1::Event& event, v1::Result::Status status, std::string reason,
-                      std::string handler, int64_t now_ms, std::string workflow_id = "");
-// The same, into `result` (cleared first): a result reused from one event to the next keeps its
-// strings' buffers, and the work stage answers nearly every event with one.
-void FillResult(v1::Result* result, const v1::Event& event, v1::Result::Status status,
-                std::string reason, std::string handler, int64_t now_ms,
-                std::string workflow_id = "");
+// Results are built by handlers/event.h, below both stages.
+using handlers::FillResult;
+using handlers::MakeResult;
 
 // The result as the proto JSON mapping with field names kept, or protobuf binary.
 std::string SerializeResult(const v1::Result& result, ResultFormat format);

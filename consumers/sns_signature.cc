@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
-#include "common/raii.h"
+#include "common/raii_openssl.h"
 
 namespace fleetkeeper::consumers {
 namespace {

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "common/raii.h"
+#include "common/raii_kafka.h"
 #include "consumers/kafka.h"
 
 namespace fleetkeeper::consumers {

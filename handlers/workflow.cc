@@ -1,7 +1,7 @@
 #include "handlers/workflow.h"
 
 #include "common/digest.h"
-#include "consumers/normalizer.h"
+#include "handlers/event.h"
 
 namespace fleetkeeper::handlers {
 
@@ -41,7 +41,7 @@ v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& ki
   wf.set_workflow_id(WorkflowId(event.account(), event.region(), kind, event.dedup_key()));
   wf.set_kind(kind);
   wf.set_handler(handler);
-  wf.set_cell(consumers::CellOf(event));
+  wf.set_cell(CellOf(event));
   wf.set_step(first_step);
   wf.set_attempt(0);
   wf.mutable_state()->PackFrom(initial_state);

@@ -1,4 +1,4 @@
-// Durable workflows: the contract between the workflow runtime (handlers/runtime/) and the handlers
+// Durable workflows: the contract between the workflow runtime (handlers/engine/) and the handlers
 // that run long operations (AMI rollout, patching, self-healing actions, ECS lifecycle).
 //
 // A workflow is a sequence of named steps over typed protobuf state, checkpointed to fleet.state

@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "common/raii.h"
+#include "common/raii_kafka.h"
 #include "consumers/kafka.h"
 
 namespace fleetkeeper::app {

@@ -21,7 +21,7 @@
 
 #include "app/config.h"
 #include "app/worker.h"
-#include "common/raii.h"
+#include "common/raii_kafka.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/result.pb.h"
 

@@ -1,4 +1,4 @@
-#include "handlers/runtime/runtime.h"
+#include "handlers/engine/runtime.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/wrappers.pb.h>
@@ -13,8 +13,8 @@
 #include "common/clock.h"
 #include "common/digest.h"
 #include "common/log.h"
-#include "consumers/normalizer.h"
-#include "handlers/runtime/seen_ids.h"
+#include "handlers/engine/seen_ids.h"
+#include "handlers/event.h"
 
 namespace fleetkeeper::handlers {
 
@@ -166,8 +166,7 @@ struct WorkflowRuntime::Completion {
 // The cell store of one cell, writing through to the batch.
 class WorkflowRuntime::Store final : public CellStore {
  public:
-  Store(WorkflowRuntime& rt, PartitionState& st, std::string cell,
-        std::vector<consumers::OutRecord>* out)
+  Store(WorkflowRuntime& rt, PartitionState& st, std::string cell, RuntimeOutput& out)
       : rt_(rt), st_(st), cell_(std::move(cell)), out_(out) {}
 
   const google::protobuf::Any* Get(const std::string& key) const override {
@@ -182,31 +181,23 @@ class WorkflowRuntime::Store final : public CellStore {
     rec.set_updated_at_ms(rt_.clock_.NowMs());
     std::string k = CellStoreRecord(cell_, key);
     if (IsAppliedMark(key) && st_.store.count(k) == 0) ++st_.applied_marks;
-    st_.store[k] = rec;
-    v1::StateRecord sr;
-    *sr.mutable_cell() = rec;
-    Emit(k, sr.SerializeAsString());
+    out_.CellWrite(st_.partition, rec);
+    st_.store[k] = std::move(rec);
+    rt_.Touch(st_.partition);
   }
   void Erase(const std::string& key) override {
     std::string k = CellStoreRecord(cell_, key);
-    if (st_.store.erase(k) > 0) Emit(k, std::nullopt);
+    if (st_.store.erase(k) == 0) return;
+    out_.Tombstone(st_.partition, k);
+    rt_.Touch(st_.partition);
   }
 
  private:
-  void Emit(const std::string& key, std::optional<std::string> value) {
-    consumers::OutRecord r;
-    r.topic = rt_.options_.state_topic;
-    r.partition = st_.partition;
-    r.key = key;
-    r.value = std::move(value);
-    out_->push_back(std::move(r));
-    rt_.Touch(st_.partition);
-  }
 
   WorkflowRuntime& rt_;
   PartitionState& st_;
   std::string cell_;
-  std::vector<consumers::OutRecord>* out_;
+  RuntimeOutput& out_;
 };
 
 // What a step sees, on an executor thread. Owns a copy of the checkpoint.
@@ -343,7 +334,7 @@ void WorkflowRuntime::Drop(int32_t partition) {
   touched_.erase(partition);
 }
 
-void WorkflowRuntime::EndBatch(std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched) {
+void WorkflowRuntime::EndBatch(RuntimeOutput& out, std::set<int32_t>* touched) {
   // Well under the producer's message.max.bytes (1 MB by default), whatever the ids' length.
   constexpr size_t kSeenRecordBytes = 256 * 1024;
   for (auto& [p, stp] : partitions_) {
@@ -351,20 +342,14 @@ void WorkflowRuntime::EndBatch(std::vector<consumers::OutRecord>* out, std::set<
     if (st.batch_seen.empty()) continue;
     size_t i = 0;
     while (i < st.batch_seen.size()) {
-      v1::StateRecord sr;
-      v1::SeenEvents* seen = sr.mutable_seen();
-      seen->set_at_ms(st.batch_seen_ms);
+      v1::SeenEvents seen;
+      seen.set_at_ms(st.batch_seen_ms);
       for (size_t bytes = 0; i < st.batch_seen.size() && bytes < kSeenRecordBytes; ++i) {
         bytes += st.batch_seen[i].size() + 2;
-        seen->add_event_ids(std::move(st.batch_seen[i]));
+        seen.add_event_ids(std::move(st.batch_seen[i]));
       }
-      consumers::OutRecord r;
-      r.topic = options_.state_topic;
-      r.partition = p;
-      r.key = SeenEventsRecord(st.batch_seen_ms, seen->event_ids(0));
-      r.value = sr.SerializeAsString();
-      st.seen_records[r.key] = st.batch_seen_ms;
-      out->push_back(std::move(r));
+      st.seen_records[SeenEventsRecord(st.batch_seen_ms, seen.event_ids(0))] = st.batch_seen_ms;
+      out.SeenEvents(p, std::move(seen));
     }
     st.batch_seen.clear();
     touched->insert(p);  // already in touched_: OnWorkItem touched p when it saw the ids
@@ -395,26 +380,14 @@ WorkflowHandler* WorkflowRuntime::HandlerFor(const v1::WorkflowCheckpoint& wf) c
 const v1::Result& WorkflowRuntime::ResultFor(const v1::Event& event, v1::Result::Status status,
                                              std::string reason, std::string handler,
                                              std::string workflow_id) {
-  consumers::FillResult(&result_scratch_, event, status, std::move(reason), std::move(handler),
+  FillResult(&result_scratch_, event, status, std::move(reason), std::move(handler),
                         clock_.NowMs(), std::move(workflow_id));
   return result_scratch_;
 }
 
-void WorkflowRuntime::EmitResult(const v1::Result& result,
-                                 std::vector<consumers::OutRecord>* out) {
-  out->push_back(consumers::ResultRecord(result, options_.topics));
-}
-
 void WorkflowRuntime::EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf,
-                                     std::vector<consumers::OutRecord>* out) {
-  v1::StateRecord sr;
-  *sr.mutable_workflow() = wf;
-  consumers::OutRecord r;
-  r.topic = options_.state_topic;
-  r.partition = st.partition;
-  r.key = WorkflowKey(wf.workflow_id());
-  r.value = sr.SerializeAsString();
-  out->push_back(std::move(r));
+                                     RuntimeOutput& out) {
+  out.Checkpoint(st.partition, wf);
   Touch(st.partition);
 }
 
@@ -437,7 +410,7 @@ bool WorkflowRuntime::DeliverSignal(PartitionState& st, const v1::Event& event,
 }
 
 void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event,
-                                      std::vector<consumers::OutRecord>* out) {
+                                      RuntimeOutput& out) {
   const bool cancel = event.body_case() == v1::Event::kCancel;
   const std::string_view kind = EventKindName(event.body_case());
   const std::string& named = cancel ? event.cancel().workflow_id() : event.approval().workflow_id();
@@ -447,7 +420,7 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
     // Only in the signal's own cell: a request id names a request of that account and region.
     // A request id may have had a finished workflow before this one (see the dedup release in
     // Finish): the one still running wins.
-    const std::string cell = consumers::CellOf(event);
+    const std::string cell = CellOf(event);
     for (const auto& [id, wf] : st.workflows) {
       // A workflow started by an AWS event answers to that event's id.
       const auto trigger_request = NativeRequestOf(wf.cp.trigger());
@@ -459,13 +432,12 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
   }
   auto it = st.workflows.find(target);
   if (it == st.workflows.end() || it->second.cp.has_final_result()) {
-    EmitResult(ResultFor(event, v1::Result::REJECTED,
+    out.Result(ResultFor(event, v1::Result::REJECTED,
                          fmt::format("{} names {} workflow {}", kind,
                                      it == st.workflows.end() ? "unknown" : "finished",
                                      named.empty() && target.empty() ? "for request " + request
                                                                      : target),
-                         "", target),
-               out);
+                         "", target));
     return;
   }
   LiveWorkflow& wf = it->second;
@@ -482,19 +454,18 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
   wf.cp.set_due_at_ms(0);
   wf.committed = false;
   EmitCheckpoint(st, wf.cp, out);
-  EmitResult(ResultFor(event, v1::Result::SUCCEEDED, delivered, wf.cp.handler(), target), out);
+  out.Result(ResultFor(event, v1::Result::SUCCEEDED, delivered, wf.cp.handler(), target));
 }
 
 void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool frozen,
-                                 std::vector<consumers::OutRecord>* out) {
+                                 RuntimeOutput& out) {
   PartitionState* st = Find(partition);
   if (st == nullptr) {
     // The worker pauses a partition until it is restored, so this is a bug, not an input error.
     spdlog::error("work item for partition {} which is not restored; answering FAILED",
                   partition);
-    EmitResult(ResultFor(event, v1::Result::FAILED, "internal: partition state not restored", "",
-                         ""),
-               out);
+    out.Result(ResultFor(event, v1::Result::FAILED, "internal: partition state not restored", "",
+                         ""));
     return;
   }
   st->dirty = true;
@@ -520,11 +491,10 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
       auto& wf = st->workflows[target];
       wf.committed = false;
       EmitCheckpoint(*st, wf.cp, out);
-      EmitResult(ResultFor(event, v1::Result::SUCCEEDED, "delivered to workflow " + target,
-                           wf.cp.handler(), target),
-                 out);
+      out.Result(ResultFor(event, v1::Result::SUCCEEDED, "delivered to workflow " + target,
+                           wf.cp.handler(), target));
     } else {
-      EmitResult(ResultFor(event, v1::Result::SKIPPED, "no matching workflow", "", ""), out);
+      out.Result(ResultFor(event, v1::Result::SKIPPED, "no matching workflow", "", ""));
     }
     return;
   }
@@ -533,17 +503,16 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   if (!event.dedup_key().empty()) {
     auto d = st->dedup.find(event.dedup_key());
     if (d != st->dedup.end()) {
-      EmitResult(ResultFor(event, v1::Result::SKIPPED,
+      out.Result(ResultFor(event, v1::Result::SKIPPED,
                            "duplicate: workflow " + d->second.workflow_id() + " owns " +
                                event.dedup_key(),
-                           "", d->second.workflow_id()),
-                 out);
+                           "", d->second.workflow_id()));
       return;
     }
   }
-  Store store(*this, *st, consumers::CellOf(event), out);
+  Store store(*this, *st, CellOf(event), out);
   if (std::string stale = StaleReason(st->applied_marks, store, event); !stale.empty()) {
-    EmitResult(ResultFor(event, v1::Result::SKIPPED, std::move(stale), "", ""), out);
+    out.Result(ResultFor(event, v1::Result::SKIPPED, std::move(stale), "", ""));
     return;
   }
   Dispatch d = dispatcher_.Route(event, frozen, &store);
@@ -552,7 +521,7 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
     if (d.status != v1::Result::SKIPPED && d.status != v1::Result::REJECTED) {
       MarkApplied(store, event);
     }
-    EmitResult(ResultFor(event, d.status, d.reason, d.handler, d.workflow_id), out);
+    out.Result(ResultFor(event, d.status, d.reason, d.handler, d.workflow_id));
     return;
   }
   v1::WorkflowCheckpoint cp = std::move(*d.workflow);
@@ -565,10 +534,9 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
     existing = st->workflows.find(cp.workflow_id());
   }
   if (existing != st->workflows.end()) {
-    EmitResult(ResultFor(event, v1::Result::SKIPPED,
+    out.Result(ResultFor(event, v1::Result::SKIPPED,
                          "duplicate: workflow " + cp.workflow_id() + " owns " + event.dedup_key(),
-                         d.handler, cp.workflow_id()),
-               out);
+                         d.handler, cp.workflow_id()));
     return;
   }
   MarkApplied(store, event);
@@ -589,19 +557,11 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   dedup.set_at_ms(now);
   if (!event.dedup_key().empty()) {
     st->dedup[event.dedup_key()] = dedup;
-    v1::StateRecord sr;
-    *sr.mutable_dedup() = dedup;
-    consumers::OutRecord r;
-    r.topic = options_.state_topic;
-    r.partition = partition;
-    r.key = DedupKeyRecord(event.dedup_key());
-    r.value = sr.SerializeAsString();
-    out->push_back(std::move(r));
+    out.Dedup(partition, dedup);
   }
   EmitCheckpoint(*st, cp, out);
-  EmitResult(ResultFor(event, v1::Result::IN_PROGRESS, "workflow " + cp.workflow_id() + " started",
-                       d.handler, cp.workflow_id()),
-             out);
+  out.Result(ResultFor(event, v1::Result::IN_PROGRESS, "workflow " + cp.workflow_id() + " started",
+                       d.handler, cp.workflow_id()));
   spdlog::info("workflow {} admitted ({}), first step {}", cp.workflow_id(), cp.handler(),
                cp.step());
   st->workflows[cp.workflow_id()] = std::move(wf);
@@ -609,7 +569,7 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
 
 void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
                              v1::Result::Status status, const std::string& reason,
-                             std::vector<consumers::OutRecord>* out) {
+                             RuntimeOutput& out) {
   auto& wf = st.workflows[workflow_id];
   const int64_t now = clock_.NowMs();
   v1::Result r = ResultFor(wf.cp.trigger(), status, reason, wf.cp.handler(), workflow_id);
@@ -635,14 +595,10 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
   if (wf.cp.trigger().has_parameter_change() && d != st.dedup.end() &&
       d->second.workflow_id() == workflow_id) {
     st.dedup.erase(d);
-    consumers::OutRecord tomb;
-    tomb.topic = options_.state_topic;
-    tomb.partition = st.partition;
-    tomb.key = DedupKeyRecord(dk);
-    out->push_back(std::move(tomb));
+    out.Tombstone(st.partition, DedupKeyRecord(dk));
   }
   EmitCheckpoint(st, wf.cp, out);
-  EmitResult(r, out);
+  out.Result(r);
   LogEventScope scope(wf.cp.trigger().id());
   spdlog::info("workflow {} finished: {} {}", workflow_id, v1::Result::Status_Name(status), reason);
 }
@@ -686,7 +642,7 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   });
 }
 
-void WorkflowRuntime::ApplyCompletion(Completion& c, std::vector<consumers::OutRecord>* out) {
+void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   PartitionState* st = Find(c.partition);
   if (st == nullptr || st->generation != c.generation) return;  // dropped since: discard
   st->dirty = true;
@@ -751,20 +707,16 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, std::vector<consumers::OutR
         ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, o.reason, wf.cp.handler(),
                   wf.cp.workflow_id());
     for (const auto& a : o.actions) *progress.add_actions() = a;
-    EmitResult(progress, out);
+    out.Result(progress);
   }
 }
 
-void WorkflowRuntime::ExpireFinished(PartitionState& st, std::vector<consumers::OutRecord>* out) {
+void WorkflowRuntime::ExpireFinished(PartitionState& st, RuntimeOutput& out) {
   const int64_t now = clock_.NowMs();
   if (now - st.last_expiry_ms < 60000) return;
   st.last_expiry_ms = now;
   auto tombstone = [&](const std::string& key) {
-    consumers::OutRecord r;
-    r.topic = options_.state_topic;
-    r.partition = st.partition;
-    r.key = key;
-    out->push_back(std::move(r));
+    out.Tombstone(st.partition, key);
     Touch(st.partition);
   };
   // Compaction alone never expires a key: finished workflows and dedup records get tombstones.
@@ -795,8 +747,7 @@ void WorkflowRuntime::ExpireFinished(PartitionState& st, std::vector<consumers::
   }
 }
 
-void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
-                           std::set<int32_t>* touched) {
+void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* touched) {
   std::deque<std::unique_ptr<Completion>> done;
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
@@ -873,9 +824,8 @@ void WorkflowRuntime::Pump(bool frozen, std::vector<consumers::OutRecord>* out,
             // The hold is checkpointed too, so that readers of fleet.state (`fleetkeeper
             // workflows`) see what the workflow waits for, not the wait it finished.
             EmitCheckpoint(st, wf.cp, out);
-            EmitResult(ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold,
-                                 wf.cp.handler(), id),
-                       out);
+            out.Result(ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold,
+                                 wf.cp.handler(), id));
           }
           continue;
         }

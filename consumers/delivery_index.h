@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace fleetkeeper::app {
+namespace fleetkeeper::consumers {
 
 class DeliveryIndex {
  public:
@@ -81,4 +81,4 @@ class DeliveryIndex {
   uint32_t epoch_ = 0;
 };
 
-}  // namespace fleetkeeper::app
+}  // namespace fleetkeeper::consumers

@@ -1,4 +1,4 @@
-#include "handlers/runtime/seen_ids.h"
+#include "handlers/engine/seen_ids.h"
 
 #include <gtest/gtest.h>
 

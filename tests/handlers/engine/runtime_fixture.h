@@ -22,8 +22,9 @@
 #include "awsclient/clients.h"
 #include "common/clock.h"
 #include "common/executor.h"
-#include "handlers/dispatcher.h"
-#include "handlers/runtime/runtime.h"
+#include "consumers/runtime_records.h"
+#include "handlers/engine/dispatcher.h"
+#include "handlers/engine/runtime.h"
 #include "handlers/workflow.h"
 
 namespace fleetkeeper::handlers::testing {
@@ -153,9 +154,27 @@ class EmptyCellProvider final : public aws::ClientProvider {
 inline constexpr char kStateTopic[] = "state";
 inline constexpr char kResultsTopic[] = "results";
 
+// The topics the pipeline's records go to (consumers/runtime_records.h), results as protobuf.
+inline const std::string& StateTopic() {
+  static const std::string topic = kStateTopic;
+  return topic;
+}
+inline const consumers::OutputTopics& OutTopics() {
+  static const consumers::OutputTopics topics = [] {
+    consumers::OutputTopics t;
+    t.results = kResultsTopic;
+    t.result_format = consumers::ResultFormat::kProtobuf;
+    return t;
+  }();
+  return topics;
+}
+
 // One batch's records, sorted by what they are.
 struct Batch {
   std::vector<consumers::OutRecord> records;
+
+  // The runtime's outputs, as the pipeline turns them into this batch's records.
+  consumers::RuntimeRecords Output() { return {StateTopic(), OutTopics(), &records}; }
 
   std::vector<v1::Result> Results() const {
     std::vector<v1::Result> out;
@@ -260,18 +279,15 @@ class RuntimeRig {
     // Steps still running must not outlive the runtime they report to.
     for (int i = 0; i < 5000 && runtime_->running_steps() > 0; ++i) {
       Batch ignored;
+      auto out = ignored.Output();
       std::set<int32_t> touched;
-      runtime_->Pump(false, &ignored.records, &touched);
+      runtime_->Pump(false, out, &touched);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
   static RuntimeOptions DefaultOptions() {
-    RuntimeOptions o;
-    o.state_topic = kStateTopic;
-    o.topics.results = kResultsTopic;
-    o.topics.result_format = consumers::ResultFormat::kProtobuf;
-    return o;
+    return RuntimeOptions{};
   }
 
   // A fresh partition (nothing in fleet.state).
@@ -279,7 +295,8 @@ class RuntimeRig {
 
   Batch Consume(int32_t partition, const v1::Event& event, bool frozen = false) {
     Batch b;
-    runtime_->OnWorkItem(partition, event, frozen, &b.records);
+    auto out = b.Output();
+    runtime_->OnWorkItem(partition, event, frozen, out);
     open_.Append(b);
     return b;
   }
@@ -288,9 +305,10 @@ class RuntimeRig {
   // worker do), without committing.
   Batch Settle(bool frozen = false) {
     Batch b;
+    auto out = b.Output();
     for (int i = 0; i < 5000; ++i) {
       std::set<int32_t> touched;
-      runtime_->Pump(frozen, &b.records, &touched);
+      runtime_->Pump(frozen, out, &touched);
       touched_.insert(touched.begin(), touched.end());
       if (runtime_->running_steps() == 0) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -303,8 +321,9 @@ class RuntimeRig {
   // Pump once without waiting for the steps it starts.
   Batch PumpOnce(bool frozen = false) {
     Batch b;
+    auto out = b.Output();
     std::set<int32_t> touched;
-    runtime_->Pump(frozen, &b.records, &touched);
+    runtime_->Pump(frozen, out, &touched);
     touched_.insert(touched.begin(), touched.end());
     open_.Append(b);
     return b;
@@ -313,8 +332,9 @@ class RuntimeRig {
   // The open batch commits: its state records join fleet.state.
   void Commit() {
     Batch seen;  // the batch's event ids, written as the worker writes them before it commits
+    auto out = seen.Output();
     std::set<int32_t> touched;
-    runtime_->EndBatch(&seen.records, &touched);
+    runtime_->EndBatch(out, &touched);
     open_.Append(seen);
     for (const auto& r : open_.records) {
       if (r.topic == kStateTopic) state_[r.partition].emplace_back(r.key, r.value.value_or(""));

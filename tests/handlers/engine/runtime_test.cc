@@ -1,14 +1,14 @@
 // The durable workflow runtime, driven batch by batch as the worker drives it (see
 // runtime_fixture.h): admission, steps, timers, signals, cancel, deadline, locks, freeze, dedup,
 // restore from fleet.state records, abort, schema versions and expiry.
-#include "handlers/runtime/runtime.h"
+#include "handlers/engine/runtime.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "tests/handlers/runtime/runtime_fixture.h"
+#include "tests/handlers/engine/runtime_fixture.h"
 
 namespace fleetkeeper::handlers::testing {
 namespace {

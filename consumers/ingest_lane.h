@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace fleetkeeper::app {
+namespace fleetkeeper::consumers {
 
 // Items are processed on the lane's thread in the order they were pushed (the worker's are
 // KafkaMessagePtr; a template so that the tests need no broker).
@@ -95,4 +95,4 @@ class Lane {
   std::thread thread_;
 };
 
-}  // namespace fleetkeeper::app
+}  // namespace fleetkeeper::consumers

@@ -1,14 +1,14 @@
 // A failed record's delivery report must name the input whose output it was: that input, and no
 // other, goes to the DLQ. The worker's mock-cluster test cannot tell which input a request-level
 // produce error hits, so the mapping is checked here.
-#include "app/delivery_index.h"
+#include "consumers/delivery_index.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
-namespace fleetkeeper::app {
+namespace fleetkeeper::consumers {
 namespace {
 
 TEST(DeliveryIndex, EachTagFindsItsOwnSource) {
@@ -69,4 +69,4 @@ TEST(DeliveryIndex, TagsAddedFromTwoThreadsEachFindTheirOwnSource) {
 }
 
 }  // namespace
-}  // namespace fleetkeeper::app
+}  // namespace fleetkeeper::consumers

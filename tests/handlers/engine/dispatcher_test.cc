@@ -1,4 +1,4 @@
-#include "handlers/dispatcher.h"
+#include "handlers/engine/dispatcher.h"
 
 #include <gtest/gtest.h>
 

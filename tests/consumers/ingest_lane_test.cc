@@ -2,7 +2,7 @@
 // items are processed in the order they were pushed (a cell's work items keep their order),
 // Drain returns only once every pushed item is processed (a commit carries all of its batch's
 // outputs), and a full queue holds the pusher back instead of growing.
-#include "app/ingest_lane.h"
+#include "consumers/ingest_lane.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-namespace fleetkeeper::app {
+namespace fleetkeeper::consumers {
 namespace {
 
 using Item = std::unique_ptr<int>;
@@ -88,4 +88,4 @@ TEST(Lane, ItemsAreDestroyedOnceProcessedAndDroppedAtDestruction) {
 }
 
 }  // namespace
-}  // namespace fleetkeeper::app
+}  // namespace fleetkeeper::consumers

@@ -21,10 +21,9 @@
 
 #include "common/clock.h"
 #include "common/executor.h"
-#include "consumers/kafka.h"
-#include "consumers/results.h"
 #include "fleetkeeper/v1/workflow.pb.h"
-#include "handlers/dispatcher.h"
+#include "handlers/engine/dispatcher.h"
+#include "handlers/engine/output.h"
 #include "handlers/workflow.h"
 
 namespace fleetkeeper::aws {
@@ -33,17 +32,7 @@ class ClientProvider;
 
 namespace fleetkeeper::handlers {
 
-// fleet.state keys.
-std::string WorkflowKey(const std::string& workflow_id);      // "wf:<id>"
-std::string DedupKeyRecord(const std::string& dedup_key);     // "dedup:<key>"
-std::string EventIdRecord(const std::string& event_id);       // "event:<id>", read only
-// "seen:<at_ms>/<first id>": the event ids a partition saw in one batch (SeenEvents).
-std::string SeenEventsRecord(int64_t at_ms, const std::string& first_event_id);
-std::string CellStoreRecord(const std::string& cell, const std::string& key);  // "cell:<cell>|<key>"
-
 struct RuntimeOptions {
-  std::string state_topic;
-  consumers::OutputTopics topics;
   int64_t dedup_retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t workflow_deadline_ms = 24LL * 3600 * 1000;
   bool dry_run = false;
@@ -71,15 +60,14 @@ class WorkflowRuntime {
   std::vector<int32_t> OwnedPartitions() const;
 
   // --- the batch ---------------------------------------------------------------------------
-  // A work item consumed from fleet.work partition p. Appends the records to produce to `out`.
-  void OnWorkItem(int32_t partition, const v1::Event& event, bool frozen,
-                  std::vector<consumers::OutRecord>* out);
-  // Collects finished steps and starts due ones. Appends records to `out` and the partitions they
-  // write state for to `touched` (the worker then sends an offset for each, for fencing).
-  void Pump(bool frozen, std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched);
-  // The batch closes: appends the records of the event ids it saw (SeenEvents, one per partition,
-  // split when large) and the partitions they are for. Call it before the batch commits.
-  void EndBatch(std::vector<consumers::OutRecord>* out, std::set<int32_t>* touched);
+  // A work item consumed from fleet.work partition p. Writes what it decides to `out`.
+  void OnWorkItem(int32_t partition, const v1::Event& event, bool frozen, RuntimeOutput& out);
+  // Collects finished steps and starts due ones. Writes to `out`, and adds the partitions it wrote
+  // state for to `touched` (the pipeline then sends an offset for each, for fencing).
+  void Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* touched);
+  // The batch closes: writes the event ids it saw (SeenEvents, one per partition, split when
+  // large) and adds the partitions they are for. Call it before the batch commits.
+  void EndBatch(RuntimeOutput& out, std::set<int32_t>* touched);
   // The batch committed: staged changes become live; newly created workflows may run.
   void OnCommitted();
   // The batch aborted: the partitions it touched must be restored; returns them (already dropped).
@@ -103,21 +91,19 @@ class WorkflowRuntime {
 
   PartitionState* Find(int32_t partition);
   void Touch(int32_t partition);
-  void EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf,
-                      std::vector<consumers::OutRecord>* out);
-  void EmitResult(const v1::Result& result, std::vector<consumers::OutRecord>* out);
+  void EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf, RuntimeOutput& out);
   // The result in result_scratch_, valid until the next call: copy it to keep it.
   const v1::Result& ResultFor(const v1::Event& event, v1::Result::Status status,
                               std::string reason, std::string handler, std::string workflow_id);
   bool DeliverSignal(PartitionState& st, const v1::Event& event, std::string* workflow_id);
   // An approval or a cancel: to the workflow it names by id, or by its request's request_id.
   void OnControlSignal(PartitionState& st, const v1::Event& event,
-                       std::vector<consumers::OutRecord>* out);
+                       RuntimeOutput& out);
   void StartStep(PartitionState& st, const std::string& workflow_id);
   void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,
-              const std::string& reason, std::vector<consumers::OutRecord>* out);
-  void ApplyCompletion(Completion& c, std::vector<consumers::OutRecord>* out);
-  void ExpireFinished(PartitionState& st, std::vector<consumers::OutRecord>* out);
+              const std::string& reason, RuntimeOutput& out);
+  void ApplyCompletion(Completion& c, RuntimeOutput& out);
+  void ExpireFinished(PartitionState& st, RuntimeOutput& out);
   WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
 
   const v1::WorkerConfig& config_;

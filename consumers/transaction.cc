@@ -1,0 +1,81 @@
+#include "consumers/transaction.h"
+
+#include <fmt/format.h>
+
+#include "common/raii_kafka.h"
+
+namespace fleetkeeper::consumers {
+
+TxnResult Transaction::Failed(const char* call, const rd_kafka_error_t* err) const {
+  if (rd_kafka_error_is_fatal(err)) {
+    return {TxnResult::Kind::kFenced,
+            fmt::format("transactional.id {}: {}", transactional_id_, rd_kafka_error_string(err))};
+  }
+  return {TxnResult::Kind::kAbortable, fmt::format("{}: {}", call, rd_kafka_error_string(err))};
+}
+
+Status Transaction::Init(int timeout_ms) {
+  KafkaErrorPtr err(rd_kafka_init_transactions(producer_, timeout_ms));
+  if (err) {
+    return Error(ErrorCode::kKafka,
+                 fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
+                             rd_kafka_error_string(err.get())));
+  }
+  return Ok{};
+}
+
+TxnResult Transaction::Begin() {
+  KafkaErrorPtr err(rd_kafka_begin_transaction(producer_));
+  if (err) return Failed("begin_transaction", err.get());
+  return {};
+}
+
+TxnResult Transaction::SendOffsets(rd_kafka_t* consumer,
+                                   const std::map<PartitionKey, int64_t>& offsets) {
+  KafkaTopicPartitionsPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, off] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
+  }
+  for (int attempt = 0;; ++attempt) {
+    KafkaGroupMetadataPtr gmd(rd_kafka_consumer_group_metadata(consumer));
+    KafkaErrorPtr err(rd_kafka_send_offsets_to_transaction(producer_, list.get(), gmd.get(), -1));
+    if (!err) return {};
+    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
+        attempt < 5) {
+      continue;
+    }
+    return Failed("send_offsets_to_transaction", err.get());
+  }
+}
+
+TxnResult Transaction::Commit() {
+  for (int attempt = 0;; ++attempt) {
+    KafkaErrorPtr err(rd_kafka_commit_transaction(producer_, -1));
+    if (!err) return {};
+    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
+        attempt < 5) {
+      continue;
+    }
+    return Failed("commit_transaction", err.get());
+  }
+}
+
+TxnResult Transaction::Abort(bool open) {
+  // Let in-flight produce and AddPartitionsToTxn requests finish first: purging them mid-flight
+  // makes librdkafka 2.0.2's EndTxn(abort) fail with INVALID_TXN_STATE, a fatal error. In an
+  // already failed transaction the flush returns at once.
+  rd_kafka_flush(producer_, 10000);
+  for (int attempt = 0; open; ++attempt) {
+    KafkaErrorPtr err(rd_kafka_abort_transaction(producer_, -1));
+    if (!err) return {};
+    if (rd_kafka_error_is_fatal(err.get())) return Failed("abort_transaction", err.get());
+    if (!rd_kafka_error_is_retriable(err.get()) || attempt >= 10) {
+      return {TxnResult::Kind::kFailed,
+              fmt::format("abort_transaction: {}", rd_kafka_error_string(err.get()))};
+    }
+  }
+  return {};
+}
+
+}  // namespace fleetkeeper::consumers
