@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -12,10 +13,12 @@
 
 #include "app/config.h"
 #include "app/control.h"
+#include "app/observability.h"
 #include "app/replay_records.h"
 #include "app/worker.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/raii_kafka.h"
 #include "consumers/kafka.h"
 #include "consumers/normalizer.h"
@@ -85,6 +88,25 @@ void SetReplayDeliveryCallback(rd_kafka_conf_t* conf, void*) {
 int RunWorker(const CommonOptions& options) {
   v1::WorkerConfig config;
   if (!LoadOrReport(options, &config, /*worker=*/true)) return kExitStartFailed;
+  std::unique_ptr<ObservabilityServer> observability;
+  if (config.observability().listen() != "off") {
+    auto listen = ParseListenAddress(config.observability().listen());
+    ObservabilityOptions options;
+    if (listen.ok()) options.listen = *listen;
+    auto poll = config.kafka().find("max.poll.interval.ms");
+    if (poll != config.kafka().end()) options.max_poll_interval_ms = std::atoll(poll->second.c_str());
+    auto server =
+        ObservabilityServer::Start(options, SystemClock::Instance(), metrics::ProcessHealth());
+    if (!listen.ok() || !server.ok()) {
+      const std::string why = listen.ok() ? server.error().message : listen.error().message;
+      spdlog::error("cannot start: {}", why);
+      std::fprintf(stderr, "fleetkeeper: cannot start: %s\n", why.c_str());
+      return kExitStartFailed;
+    }
+    observability = std::move(*server);
+    spdlog::info("observability: /metrics, /healthz and /readyz on {}:{}", options.listen.host,
+                 observability->port());
+  }
   Worker worker(config, WorkerHooks::FromEnvironment());
   g_worker = &worker;
   struct sigaction sa {};

@@ -16,6 +16,7 @@
 #include "app/config.h"
 #include "common/callback.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "fleetkeeper/v1/workflow.pb.h"
 #include "handlers/testing/effect_handler.h"
 
@@ -96,6 +97,8 @@ void Worker::SetFatal(int code, const std::string& why) {
     fatal_reason_ = why;
     spdlog::critical("{}", why);
   }
+  if (code == kExitFenced) metrics::ProcessHealth().fenced = true;
+  metrics::ProcessHealth().stopping = true;
   stop_.store(true);
 }
 
@@ -308,6 +311,7 @@ int Worker::Run() {
     PollBatch();
     if (output_) output_->Poll(0);
     int64_t now = clock_.MonotonicMs();
+    ReportHealth(now);
     if (now - last_report >= 10000) {
       const int64_t records = records_done_.load() - last_records;
       const int64_t batches = batches_committed_ - last_batches;
@@ -322,6 +326,7 @@ int Worker::Run() {
       last_commit_ms = commit_ms_total_;
     }
   }
+  metrics::ProcessHealth().stopping = true;
   int code = fatal_code_.load();
   if (code == 0) {
     // Graceful: finish the open batch, then leave the group (the revoke callback commits too).
@@ -337,6 +342,16 @@ int Worker::Run() {
                  batches_committed_, commit_ms_total_);
   }
   return code;
+}
+
+void Worker::ReportHealth(int64_t now_ms) {
+  metrics::Health& health = metrics::ProcessHealth();
+  health.last_poll_ms = now_ms;
+  // Ready: the group has given this worker its partitions (possibly none: more workers than
+  // partitions) and every one of them is restored.
+  health.restored = assigned_once_ && restores_ && restores_->in_flight() == 0;
+  const bool frozen = control_ && control_->frozen();
+  metrics::Frozen().Set(frozen ? 1 : 0);
 }
 
 std::map<std::string, std::string> Worker::ReaderProps(const std::string& group_suffix) {
@@ -633,7 +648,9 @@ bool Worker::CommitBatch() {
   if (ingest_) ingest_->Drain();
   ProduceBatchSeen();
   const bool ok = CommitAtLeastOnce();
-  commit_ms_total_ += clock_.MonotonicMs() - started;
+  const int64_t took = clock_.MonotonicMs() - started;
+  commit_ms_total_ += took;
+  if (ok) metrics::CommitDuration().Observe(static_cast<double>(took) / 1000.0);
   if (ok) Committed(batch_offsets_, batch_records_);
   batch_offsets_.clear();
   last_slot_ = nullptr;
@@ -765,6 +782,8 @@ bool Worker::FinishCommit() {
   }
   ClearBatchFailure();
   txn_open_ = false;
+  metrics::Transactions(true).Increment();
+  metrics::CommitDuration().Observe(static_cast<double>(took) / 1000.0);
   output_->EndBatch();
   output_->ForgetCommittedPoison(committing_offsets_);
   Committed(committing_offsets_, committing_records_);
@@ -843,6 +862,7 @@ void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKe
   }
   const std::string why = reason;  // it may be batch_failed_ itself
   spdlog::warn("aborting the batch: {}", why);
+  if (transactional_) metrics::Transactions(false).Increment();
   ClearBatchFailure();
   if (txn_) {
     if (consumers::TxnResult aborted = txn_->Abort(txn_open_); !aborted.ok()) {
@@ -879,6 +899,7 @@ void Worker::RewindPartitions(const std::vector<PartitionKey>& partitions) {
 
 void Worker::Rebalance(const consumers::GroupConsumer::Change& change) {
   if (change.assigned) {
+    assigned_once_ = true;
     // A work partition stays paused until its cells are restored from fleet.state.
     for (const auto& [topic, p] : change.partitions) {
       if (topic == plan_.work) StartRestore(p);

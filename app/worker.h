@@ -171,6 +171,8 @@ class Worker {
   // The group assigned partitions (their restores start) or is taking them (the open batch
   // commits, or aborts when they are lost, and their state is dropped).
   void Rebalance(const consumers::GroupConsumer::Change& change);
+  // /healthz and /readyz (common/metrics.h Health), and the freeze gauge; each loop turn.
+  void ReportHealth(int64_t now_ms);
 
   v1::WorkerConfig config_;
   WorkerHooks hooks_;
@@ -208,6 +210,7 @@ class Worker {
 
   // The open batch: poll-thread only.
   bool txn_open_ = false;
+  bool assigned_once_ = false;  // the group has assigned this worker its partitions once
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   // The slot in batch_offsets_ of the partition the last record came from (nullptr after a clear).
   int64_t* last_slot_ = nullptr;

@@ -1,6 +1,7 @@
 #include "common/metrics.h"
 
 #include <sstream>
+#include <unordered_map>
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -25,10 +26,6 @@ struct Families {
       .Name("fleetkeeper_records_total")
       .Help("Input records by topic and the outcome they got")
       .Register(registry);
-  prometheus::Family<prometheus::Histogram>& batch = prometheus::BuildHistogram()
-      .Name("fleetkeeper_batch_duration_seconds")
-      .Help("From a batch's first record to its commit")
-      .Register(registry);
   prometheus::Family<prometheus::Histogram>& commit = prometheus::BuildHistogram()
       .Name("fleetkeeper_commit_duration_seconds")
       .Help("Transaction (or offset) commit")
@@ -36,14 +33,6 @@ struct Families {
   prometheus::Family<prometheus::Counter>& transactions = prometheus::BuildCounter()
       .Name("fleetkeeper_transactions_total")
       .Help("Kafka transactions by result")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& lag = prometheus::BuildGauge()
-      .Name("fleetkeeper_consumer_lag")
-      .Help("Records behind the end of an assigned partition")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& workflows = prometheus::BuildGauge()
-      .Name("fleetkeeper_workflows")
-      .Help("Live workflows by handler and state")
       .Register(registry);
   prometheus::Family<prometheus::Counter>& finished = prometheus::BuildCounter()
       .Name("fleetkeeper_workflows_finished_total")
@@ -68,10 +57,6 @@ struct Families {
   prometheus::Family<prometheus::Gauge>& aws_rate = prometheus::BuildGauge()
       .Name("fleetkeeper_aws_adaptive_rate")
       .Help("The adaptive rate limiter's send rate, requests per second (0: off)")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& breaker = prometheus::BuildGauge()
-      .Name("fleetkeeper_circuit_breaker_open")
-      .Help("1 while self-healing's circuit breaker of a cell refuses actions")
       .Register(registry);
   prometheus::Family<prometheus::Gauge>& frozen = prometheus::BuildGauge()
       .Name("fleetkeeper_frozen")
@@ -101,18 +86,20 @@ std::string TextExposition() {
 }
 
 prometheus::Counter& RecordsIn(std::string_view topic, std::string_view outcome) {
-  return F().records.Add({{"topic", S(topic)}, {"outcome", S(outcome)}});
+  // Once per record on the pipeline's threads: a thread's own cache spares the family's lock.
+  thread_local std::unordered_map<std::string, prometheus::Counter*> cache;
+  std::string key = S(topic);
+  key += '\0';
+  key += outcome;
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  prometheus::Counter& counter = F().records.Add({{"topic", S(topic)}, {"outcome", S(outcome)}});
+  cache.emplace(std::move(key), &counter);
+  return counter;
 }
-prometheus::Histogram& BatchDuration() { return F().batch.Add({}, LatencyBuckets()); }
 prometheus::Histogram& CommitDuration() { return F().commit.Add({}, LatencyBuckets()); }
 prometheus::Counter& Transactions(bool committed) {
   return F().transactions.Add({{"result", committed ? "committed" : "aborted"}});
-}
-prometheus::Gauge& ConsumerLag(std::string_view topic, int32_t partition) {
-  return F().lag.Add({{"topic", S(topic)}, {"partition", std::to_string(partition)}});
-}
-prometheus::Gauge& Workflows(std::string_view handler, std::string_view state) {
-  return F().workflows.Add({{"handler", S(handler)}, {"state", S(state)}});
 }
 prometheus::Counter& WorkflowsFinished(std::string_view handler, std::string_view status) {
   return F().finished.Add({{"handler", S(handler)}, {"status", S(status)}});
@@ -133,9 +120,6 @@ prometheus::Gauge& AwsRetryQuota(std::string_view service) {
 }
 prometheus::Gauge& AwsAdaptiveRate(std::string_view service) {
   return F().aws_rate.Add({{"service", S(service)}});
-}
-prometheus::Gauge& CircuitBreakerOpen(std::string_view cell) {
-  return F().breaker.Add({{"cell", S(cell)}});
 }
 prometheus::Gauge& Frozen() { return F().frozen.Add({}); }
 prometheus::Gauge& Ready() { return F().ready.Add({}); }

@@ -26,21 +26,16 @@ prometheus::Registry& Registry();
 std::string TextExposition();
 
 // --- the pipeline -----------------------------------------------------------------------------
-// fleetkeeper_records_total{topic, outcome}: input records by the outcome they got (SUCCEEDED,
-// FAILED, REJECTED, SKIPPED, IN_PROGRESS for an admitted workflow, DLQ).
+// fleetkeeper_records_total{topic, outcome}: input records by their final outcome (SUCCEEDED,
+// FAILED, PARTIAL, REJECTED, SKIPPED, CANCELLED, DRY_RUN, DLQ), counted when the outcome is staged
+// into a batch: a batch that aborts and is redone counts its outcomes again.
 prometheus::Counter& RecordsIn(std::string_view topic, std::string_view outcome);
-// fleetkeeper_batch_duration_seconds: from a batch's first record to its transaction's commit.
-prometheus::Histogram& BatchDuration();
 // fleetkeeper_commit_duration_seconds: the transaction commit (or the at-least-once offset commit).
 prometheus::Histogram& CommitDuration();
 // fleetkeeper_transactions_total{result}: committed | aborted.
 prometheus::Counter& Transactions(bool committed);
-// fleetkeeper_consumer_lag{topic, partition}: records behind the end of an assigned partition.
-prometheus::Gauge& ConsumerLag(std::string_view topic, int32_t partition);
 
 // --- workflows --------------------------------------------------------------------------------
-// fleetkeeper_workflows{handler, state}: live workflows by state (running, waiting).
-prometheus::Gauge& Workflows(std::string_view handler, std::string_view state);
 // fleetkeeper_workflows_finished_total{handler, status}.
 prometheus::Counter& WorkflowsFinished(std::string_view handler, std::string_view status);
 // fleetkeeper_step_duration_seconds{handler}: one step on the executor, AWS calls included.
@@ -60,8 +55,6 @@ prometheus::Gauge& AwsRetryQuota(std::string_view service);
 prometheus::Gauge& AwsAdaptiveRate(std::string_view service);
 
 // --- safety -----------------------------------------------------------------------------------
-// fleetkeeper_circuit_breaker_open{cell}: 1 while self-healing's breaker refuses actions.
-prometheus::Gauge& CircuitBreakerOpen(std::string_view cell);
 // fleetkeeper_frozen: 1 while a freeze holds mutating steps.
 prometheus::Gauge& Frozen();
 

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "consumers/kafka.h"
 
 namespace fleetkeeper::consumers {
@@ -110,6 +111,7 @@ void IngestStage::Process(KafkaMessagePtr& owned) {
     }
   };
   if (std::optional<std::string> why = output_.Poisoned(in)) {
+    metrics::RecordsIn(in.topic, "DLQ").Increment();
     emit(DlqRecord(in, *why, topics_));
     return;
   }
@@ -124,6 +126,7 @@ void IngestStage::Process(KafkaMessagePtr& owned) {
       break;
     case Disposition::kSkipped: {
       spdlog::debug("ingest: skipped: {}", n.reason);
+      metrics::RecordsIn(in.topic, "SKIPPED").Increment();
       v1::Result r = MakeResult(n.event, v1::Result::SKIPPED, n.reason, "", clock_.NowMs());
       emit(ResultRecord(r, topics_));
       break;
@@ -131,6 +134,7 @@ void IngestStage::Process(KafkaMessagePtr& owned) {
     case Disposition::kUnreadable:
       spdlog::info("ingest: unreadable record {}/{}@{}: {}", in.topic, in.partition, in.offset,
                    n.reason);
+      metrics::RecordsIn(in.topic, "DLQ").Increment();
       emit(DlqRecord(in, n.reason, topics_));
       break;
   }

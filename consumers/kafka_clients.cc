@@ -9,6 +9,7 @@
 
 #include "common/callback.h"
 #include "consumers/kafka.h"
+#include "consumers/msk_iam_auth.h"
 
 namespace fleetkeeper::consumers {
 namespace {
@@ -85,9 +86,11 @@ void LogKafka(const rd_kafka_t* rk, int level, const char* facility, const char*
 
 Result<KafkaPtr> NewClient(ClientRole role, const KafkaProperties& properties,
                            const ClientCallbacks& callbacks, std::string_view what) {
-  auto conf = MakeKafkaConf(properties);
+  const bool msk_iam = WantsMskIam(properties);
+  auto conf = MakeKafkaConf(msk_iam ? MskIamProperties(properties) : properties);
   if (!conf.ok()) return std::move(conf).take_error();
   rd_kafka_conf_t* c = conf->get();
+  if (msk_iam) SetMskIamCallback(c);
   if (callbacks.opaque != nullptr) rd_kafka_conf_set_opaque(c, callbacks.opaque);
   if (callbacks.delivery != nullptr) rd_kafka_conf_set_dr_msg_cb(c, callbacks.delivery);
   if (callbacks.rebalance != nullptr) rd_kafka_conf_set_rebalance_cb(c, callbacks.rebalance);
@@ -98,6 +101,11 @@ Result<KafkaPtr> NewClient(ClientRole role, const KafkaProperties& properties,
   KafkaPtr client(rd_kafka_new(IsProducer(role) ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER,
                                conf->release(), errstr, sizeof(errstr)));
   if (!client) return Error(ErrorCode::kKafka, fmt::format("{}: {}", what, errstr));
+  if (msk_iam) {
+    if (Status st = EnableMskIamBackground(client.get()); !st.ok()) {
+      return Error(ErrorCode::kKafka, fmt::format("{}: {}", what, st.error().message));
+    }
+  }
   return client;
 }
 

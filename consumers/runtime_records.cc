@@ -1,5 +1,7 @@
 #include "consumers/runtime_records.h"
 
+#include "common/metrics.h"
+
 namespace fleetkeeper::consumers {
 
 void RuntimeRecords::State(int32_t partition, std::string key, const v1::StateRecord& record) {
@@ -45,6 +47,10 @@ void RuntimeRecords::Tombstone(int32_t partition, const std::string& state_key) 
 }
 
 void RuntimeRecords::Result(const v1::Result& result) {
+  if (result.status() != v1::Result::IN_PROGRESS) {
+    metrics::RecordsIn(result.source().topic(), v1::Result::Status_Name(result.status()))
+        .Increment();
+  }
   out_->push_back(ResultRecord(result, topics_));
 }
 

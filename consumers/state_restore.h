@@ -60,6 +60,8 @@ class PartitionRestores {
   void Start(int32_t partition);
   // Forgets p: a restore of p in flight is discarded when it ends.
   void Cancel(int32_t partition) { restoring_.erase(partition); }
+  // Restores started and not yet taken with TakeDone.
+  size_t in_flight() const { return restoring_.size(); }
   // The restores that ended since the last call and still stand; those that failed are started
   // again instead.
   std::vector<Restored> TakeDone();

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/digest.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "handlers/engine/seen_ids.h"
 #include "handlers/event.h"
 
@@ -599,6 +600,7 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
   }
   EmitCheckpoint(st, wf.cp, out);
   out.Result(r);
+  metrics::WorkflowsFinished(wf.cp.handler(), v1::Result::Status_Name(status)).Increment();
   LogEventScope scope(wf.cp.trigger().id());
   spdlog::info("workflow {} finished: {} {}", workflow_id, v1::Result::Status_Name(status), reason);
 }
@@ -630,7 +632,10 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
                                     cell.error().ToString());
       } else {
         Context ctx(&c->cp, *cell, clock_, dry_run);
+        const int64_t started = clock_.MonotonicMs();
         c->outcome = handler->RunStep(c->cp.step(), ctx);
+        metrics::StepDuration(c->cp.handler())
+            .Observe(static_cast<double>(clock_.MonotonicMs() - started) / 1000.0);
       }
     }
     {

@@ -129,6 +129,8 @@ class TopicSet:
             f"  partitions: {self.work_partitions}",
             f"  max_message_bytes: {self.max_message_bytes}",
             "aws: {region: us-east-1, default_account: '111122223333'}",
+            # Any free port: several workers run at once in some tests.
+            "observability: {listen: '127.0.0.1:0'}",
         ]
         return "\n".join(lines) + "\n" + extra
 
