@@ -92,7 +92,8 @@ fi
 # Built from the Go module proxy (the base image has Go): a few minutes once, then cached.
 helm_version="v3.21.4"
 helm_bin="${FK_CACHE}/bin/helm"
-if [[ -x "$helm_bin" ]] && "$helm_bin" version --short 2>/dev/null | grep -q "^${helm_version}"; then
+helm_stamp="${FK_CACHE}/bin/helm.version"  # a go-installed helm reports only "v3.21"
+if [[ -x "$helm_bin" && -f "$helm_stamp" && "$(cat "$helm_stamp")" == "$helm_version" ]]; then
   fk_log "helm present: ${helm_bin}"
 elif command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]]; then
   go_bin="$(command -v go || echo /usr/local/go/bin/go)"
@@ -101,6 +102,7 @@ elif command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]]; then
   GOPATH="${FK_CACHE}/go" GOBIN="${FK_CACHE}/bin" GOFLAGS=-modcacherw \
     "$go_bin" install "helm.sh/helm/v3/cmd/helm@${helm_version}" ||
     fk_die "could not build helm ${helm_version} from the Go module proxy"
+  echo "$helm_version" >"$helm_stamp"
 else
   fk_die "no Go toolchain to build helm with (the chart check needs it)"
 fi
