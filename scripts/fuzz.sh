@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh --minutes N        each harness for N minutes: the long campaign
 #   ... --only NAME                    one harness (e.g. fuzz_sigv4); may repeat
 #   ... --jobs N                       harnesses run N at a time (default 1; FK_JOBS builds)
+#   ... --junit FILE                   also write one JUnit test case per harness (scripts/test.sh)
 #
 # Prints one line per harness: executions, crashes (inputs that crashed, leaked or hung: libFuzzer
 # stops at the first), edges covered (libFuzzer's "cov"), features ("ft") and corpus size; then
@@ -19,6 +20,7 @@ source scripts/lib.sh
 seconds="${FK_FUZZ_SMOKE_SECONDS:-25}"
 jobs=1
 only=()
+junit=""
 while (($#)); do
   case "$1" in
     --smoke) seconds="${FK_FUZZ_SMOKE_SECONDS:-25}" ;;
@@ -27,7 +29,8 @@ while (($#)); do
     --only) only+=("${2:?--only needs a harness name}"); shift ;;
     --jobs) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || fk_die "--jobs needs a positive number"
             jobs="$2"; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --junit) junit="${2:?--junit needs a file}"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) fk_die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -110,6 +113,7 @@ ran=$((SECONDS - start - built))
 
 passed=0
 failed=0
+cases=()
 printf '%-16s %11s %7s %7s %6s %6s %10s  %s\n' harness executions exec/s crashes cov ft corpus outcome >&2
 for h in "${harnesses[@]}"; do
   log="${work}/logs/${h}.log"
@@ -128,9 +132,25 @@ for h in "${harnesses[@]}"; do
     outcome="FAILED (exit ${rc}; ${log}: $(grep -m1 -E 'ERROR: |runtime error|invariant violated' "$log" | cut -c1-120))"
     failed=$((failed + 1))
   fi
+  cases+=("$h|$rc|$crashes|${runs:-0}|$(grep -m1 -E 'ERROR: |runtime error|invariant violated' "$log" | tr -d '<>&\"')")
   printf '%-16s %11s %7s %7s %6s %6s %10s  %s\n' "$h" "${runs:-?}" "${speed:-?}" "$crashes" \
     "${cov:-?}" "${ft:-?}" "${corp:-?}" "$outcome" >&2
 done
+if [[ -n "$junit" ]]; then
+  {
+    echo "<testsuite name=\"fuzz\" tests=\"${#cases[@]}\" failures=\"${failed}\">"
+    for c in "${cases[@]}"; do
+      IFS='|' read -r h rc crashes runs first <<<"$c"
+      echo "  <testcase classname=\"fuzz\" name=\"${h}\">"
+      echo "    <system-out>${runs} executions</system-out>"
+      if [[ "$rc" != 0 || "$crashes" != 0 ]]; then
+        echo "    <failure message=\"exit ${rc}, ${crashes} crash input(s): ${first}\"/>"
+      fi
+      echo "  </testcase>"
+    done
+    echo "</testsuite>"
+  } >"$junit"
+fi
 fk_log "build ${built}s, fuzzing ${ran}s (logs: ${work}/logs)"
 echo "${passed} passed, ${failed} failed"
 ((failed == 0))
