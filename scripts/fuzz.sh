@@ -36,7 +36,7 @@ while (($#)); do
   shift
 done
 
-command -v clang++ >/dev/null || fk_die "clang++ not found: scripts/install-deps.sh --test installs clang"
+command -v clang++ >/dev/null || fk_die "clang++ not found (scripts/install-deps.sh installs it)"
 testdata="../shared/testdata"
 [[ -d "$testdata" ]] || fk_die "${testdata} not found (the shared test data, next to the repo)"
 
@@ -46,14 +46,17 @@ declare -A seeds=(
   [fuzz_sns]="${testdata}/sns tests/fixtures/events/sns"
   [fuzz_aws_xml]="${testdata}/aws-responses"
   [fuzz_aws_json]="${testdata}/aws-responses"
-  [fuzz_config]="tests/fixtures/config docker/fleetkeeper.example.yaml deploy/helm/fleetkeeper/values.yaml"
+  [fuzz_config]="tests/fixtures/config docker/fleetkeeper.example.yaml
+    deploy/helm/fleetkeeper/values.yaml"
   [fuzz_decoders]="@seeds/work @seeds/state"
   [fuzz_sigv4]="${testdata}/sigv4"
+  [fuzz_http]="tests/fuzz/seeds/http ${testdata}/sigv4 tests/fixtures/events/sns"
 )
 # The AWS answers in the test data run to 250 KB; mutating inputs that large is slow, and the
 # readers' paths are reached within the first 16 KB. The others take libFuzzer's default.
 declare -A max_len=([fuzz_aws_xml]=16384 [fuzz_aws_json]=16384)
-harnesses=(fuzz_normalizer fuzz_sns fuzz_aws_xml fuzz_aws_json fuzz_config fuzz_decoders fuzz_sigv4)
+harnesses=(fuzz_normalizer fuzz_sns fuzz_aws_xml fuzz_aws_json fuzz_config fuzz_decoders fuzz_sigv4
+  fuzz_http)
 if ((${#only[@]})); then
   for h in "${only[@]}"; do [[ -n "${seeds[$h]:-}" ]] || fk_die "unknown harness: $h"; done
   harnesses=("${only[@]}")
@@ -64,7 +67,8 @@ start=$SECONDS
 fk_log "configure ${build_dir} (clang, -fsanitize=fuzzer,address,undefined)"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFK_FUZZ=ON \
-  -DFLEETKEEPER_BUILD_TESTS=OFF -DFLEETKEEPER_BUILD_BENCH=OFF >/dev/null || fk_die "configure failed"
+  -DFLEETKEEPER_BUILD_TESTS=OFF -DFLEETKEEPER_BUILD_BENCH=OFF >/dev/null ||
+  fk_die "configure failed"
 fk_log "build ${harnesses[*]}"
 ninja -C "$build_dir" -j"${FK_JOBS:-2}" fk_fuzz_seeds "${harnesses[@]}" >&2 || fk_die "build failed"
 built=$((SECONDS - start))
@@ -73,7 +77,9 @@ bin="${build_dir}/tests/fuzz"
 work="${build_dir}/fuzz-run"
 rm -rf "${work}/seeds" "${work}/logs"
 mkdir -p "${work}/seeds" "${work}/logs" "${work}/scratch"
-"${bin}/fk_fuzz_seeds" "${work}/seeds" tests/fixtures/events/*/*.json "${testdata}"/events/*/*.json \
+touch "${work}/started"  # the artifacts of this run are newer
+"${bin}/fk_fuzz_seeds" "${work}/seeds" tests/fixtures/events/*/*.json \
+  "${testdata}"/events/*/*.json \
   || fk_die "fk_fuzz_seeds wrote no seeds"
 
 # A leak or an undefined-behaviour report is a crash; -timeout makes a hang one too.
@@ -114,7 +120,9 @@ ran=$((SECONDS - start - built))
 passed=0
 failed=0
 cases=()
-printf '%-16s %11s %7s %7s %6s %6s %10s  %s\n' harness executions exec/s crashes cov ft corpus outcome >&2
+row='%-16s %11s %7s %7s %6s %6s %10s  %s\n'
+# shellcheck disable=SC2059
+printf "$row" harness executions exec/s crashes cov ft corpus outcome >&2
 for h in "${harnesses[@]}"; do
   log="${work}/logs/${h}.log"
   rc="$(cat "${work}/logs/${h}.rc" 2>/dev/null || echo 1)"
@@ -125,15 +133,17 @@ for h in "${harnesses[@]}"; do
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$status")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$status")
   corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$status")
-  crashes=$(find "${build_dir}/artifacts/${h}" -type f -newer "${work}/logs" 2>/dev/null | wc -l)
+  first=$(grep -m1 -E 'ERROR: |runtime error|invariant violated|Timeout' "$log")
+  crashes=$(find "${build_dir}/artifacts/${h}" -type f -newer "${work}/started" 2>/dev/null | wc -l)
   if [[ "$rc" == 0 ]] && ((crashes == 0)); then
     outcome=ok; passed=$((passed + 1))
   else
-    outcome="FAILED (exit ${rc}; ${log}: $(grep -m1 -E 'ERROR: |runtime error|invariant violated' "$log" | cut -c1-120))"
+    outcome="FAILED (exit ${rc}; ${log}: ${first:0:120})"
     failed=$((failed + 1))
   fi
-  cases+=("$h|$rc|$crashes|${runs:-0}|$(grep -m1 -E 'ERROR: |runtime error|invariant violated' "$log" | tr -d '<>&\"')")
-  printf '%-16s %11s %7s %7s %6s %6s %10s  %s\n' "$h" "${runs:-?}" "${speed:-?}" "$crashes" \
+  cases+=("$h|$rc|$crashes|${runs:-0}|$(tr -d '<>&"|' <<<"$first")")
+  # shellcheck disable=SC2059
+  printf "$row" "$h" "${runs:-?}" "${speed:-?}" "$crashes" \
     "${cov:-?}" "${ft:-?}" "${corp:-?}" "$outcome" >&2
 done
 if [[ -n "$junit" ]]; then

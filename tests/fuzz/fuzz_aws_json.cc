@@ -15,31 +15,24 @@
 
 namespace aws = fleetkeeper::aws;
 
-namespace {
-
-template <typename R>
-void Expect(const R& result) {
-  if (!result.ok()) FK_FUZZ_CHECK(!result.error().message.empty(), "an error without a message");
-}
-
-}  // namespace
+using fleetkeeper::fuzz::ExpectNamedError;
 
 FK_FUZZ_QUIET_INIT
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data), size);
 
-  Expect(aws::ParseJsonResponse("GetParameter", body));
-  Expect(aws::ParseGetParameter(body));
-  Expect(aws::ParseSendCommand(body));
-  Expect(aws::ParseDescribeInstanceInformation(body));
-  Expect(aws::ParseDescribeServices(body));
-  Expect(aws::ParseUpdateService(body));
-  Expect(aws::ParseArnPage("ListTasks", body));
-  Expect(aws::ParseUpdateContainerInstancesState(body));
-  Expect(aws::ParseDescribeClusters(body));
-  Expect(aws::ParseDescribeTasks(body));
-  Expect(aws::ParseGetDeployment(body));
+  ExpectNamedError(aws::ParseJsonResponse("GetParameter", body));
+  ExpectNamedError(aws::ParseGetParameter(body));
+  ExpectNamedError(aws::ParseSendCommand(body));
+  ExpectNamedError(aws::ParseDescribeInstanceInformation(body));
+  ExpectNamedError(aws::ParseDescribeServices(body));
+  ExpectNamedError(aws::ParseUpdateService(body));
+  ExpectNamedError(aws::ParseArnPage("ListTasks", body));
+  ExpectNamedError(aws::ParseUpdateContainerInstancesState(body));
+  ExpectNamedError(aws::ParseDescribeClusters(body));
+  ExpectNamedError(aws::ParseDescribeTasks(body));
+  ExpectNamedError(aws::ParseGetDeployment(body));
 
   const aws::Headers headers = {{"x-amzn-RequestId", "fuzz"},
                                 {"x-amzn-ErrorType", "ThrottlingException:http://internal"}};

@@ -19,50 +19,42 @@
 
 namespace aws = fleetkeeper::aws;
 
-namespace {
-
-template <typename R>
-void Expect(const R& result) {
-  // A refused answer names what was wrong (the contract of every reader).
-  if (!result.ok()) FK_FUZZ_CHECK(!result.error().message.empty(), "an error without a message");
-}
-
-}  // namespace
+using fleetkeeper::fuzz::ExpectNamedError;
 
 FK_FUZZ_QUIET_INIT
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string xml(reinterpret_cast<const char*>(data), size);
 
-  Expect(aws::ParseQueryResponse(aws::QueryFlavor::kQuery, "DescribeAlarms", xml));
-  Expect(aws::ParseQueryResponse(aws::QueryFlavor::kEc2, "DescribeInstances", xml));
+  ExpectNamedError(aws::ParseQueryResponse(aws::QueryFlavor::kQuery, "DescribeAlarms", xml));
+  ExpectNamedError(aws::ParseQueryResponse(aws::QueryFlavor::kEc2, "DescribeInstances", xml));
 
-  Expect(aws::ParseDescribeInstances(xml));
-  Expect(aws::ParseDescribeImages(xml));
-  Expect(aws::ParseDescribeVolumes(xml));
-  Expect(aws::ParseDescribeAddresses(xml));
-  Expect(aws::ParseDescribeInstanceStatus(xml));
-  Expect(aws::ParseRunInstances(xml));
-  Expect(aws::ParseInstanceStateChanges("StopInstances", xml));
-  Expect(aws::ParseVolumeAttachment("AttachVolume", xml));
-  Expect(aws::ParseAssociateAddress(xml));
-  Expect(aws::ParseDescribeInstanceAttribute(xml));
-  Expect(aws::ParseDescribeNetworkInterfaces(xml));
-  Expect(aws::ParseDescribeInstanceCreditSpecifications(xml));
-  Expect(aws::ParseModifyInstanceCreditSpecification(xml));
-  Expect(aws::ParseAttachNetworkInterface(xml));
-  Expect(aws::ParseAssignPrivateIpAddresses(xml));
-  Expect(aws::ParseReceipt("ModifyInstanceAttribute", xml));
+  ExpectNamedError(aws::ParseDescribeInstances(xml));
+  ExpectNamedError(aws::ParseDescribeImages(xml));
+  ExpectNamedError(aws::ParseDescribeVolumes(xml));
+  ExpectNamedError(aws::ParseDescribeAddresses(xml));
+  ExpectNamedError(aws::ParseDescribeInstanceStatus(xml));
+  ExpectNamedError(aws::ParseRunInstances(xml));
+  ExpectNamedError(aws::ParseInstanceStateChanges("StopInstances", xml));
+  ExpectNamedError(aws::ParseVolumeAttachment("AttachVolume", xml));
+  ExpectNamedError(aws::ParseAssociateAddress(xml));
+  ExpectNamedError(aws::ParseDescribeInstanceAttribute(xml));
+  ExpectNamedError(aws::ParseDescribeNetworkInterfaces(xml));
+  ExpectNamedError(aws::ParseDescribeInstanceCreditSpecifications(xml));
+  ExpectNamedError(aws::ParseModifyInstanceCreditSpecification(xml));
+  ExpectNamedError(aws::ParseAttachNetworkInterface(xml));
+  ExpectNamedError(aws::ParseAssignPrivateIpAddresses(xml));
+  ExpectNamedError(aws::ParseReceipt("ModifyInstanceAttribute", xml));
 
-  Expect(aws::ParseDescribeAutoScalingGroups(xml));
-  Expect(aws::ParseDescribeInstanceRefreshes(xml));
-  Expect(aws::ParseDescribeAlarms(xml));
-  Expect(aws::ParseDescribeTargetHealth(xml));
-  Expect(aws::ParseDescribeTargetGroups(xml));
-  Expect(aws::ParseSimulatePrincipalPolicy(xml));
-  Expect(aws::ParsePublish(xml));
-  Expect(aws::ParseGetCallerIdentity(xml));
-  Expect(aws::ParseAssumeRole("AssumeRole", xml));
+  ExpectNamedError(aws::ParseDescribeAutoScalingGroups(xml));
+  ExpectNamedError(aws::ParseDescribeInstanceRefreshes(xml));
+  ExpectNamedError(aws::ParseDescribeAlarms(xml));
+  ExpectNamedError(aws::ParseDescribeTargetHealth(xml));
+  ExpectNamedError(aws::ParseDescribeTargetGroups(xml));
+  ExpectNamedError(aws::ParseSimulatePrincipalPolicy(xml));
+  ExpectNamedError(aws::ParsePublish(xml));
+  ExpectNamedError(aws::ParseGetCallerIdentity(xml));
+  ExpectNamedError(aws::ParseAssumeRole("AssumeRole", xml));
 
   const aws::Headers headers = {{"x-amzn-RequestId", "fuzz"}};
   for (aws::Protocol protocol : {aws::Protocol::kQuery, aws::Protocol::kEc2Query}) {

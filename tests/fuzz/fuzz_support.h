@@ -31,6 +31,12 @@ inline void QuietLogs() {
   google::protobuf::SetLogHandler(nullptr);
 }
 
+// A refused input gets an error that names what was wrong (STYLE.md, "Errors"): never an empty one.
+template <typename R>
+void ExpectNamedError(const R& result) {
+  if (!result.ok()) FK_FUZZ_CHECK(!result.error().message.empty(), "an error without a message");
+}
+
 // Relative to the repo root, where scripts/fuzz.sh runs the harnesses; FK_FUZZ_ROOT overrides.
 inline std::string ReadRepoFile(const std::string& relative) {
   const char* root = std::getenv("FK_FUZZ_ROOT");
