@@ -32,8 +32,10 @@ app::HttpServer& Server() {
     // is answered 408 when the peer's end is read, not when this passes.
     options.request_timeout_ms = 2000;
     auto* s = new app::HttpServer(options, [](const app::HttpServerRequest& request) {
-      // What the parser hands the ingest handler: a method, and a body of the length declared.
+      // What the parser hands the ingest handler: a method, a target, and a body of the length
+      // declared.
       FK_FUZZ_CHECK(!request.method.empty(), "a request without a method");
+      FK_FUZZ_CHECK(!request.target.empty(), "a request without a target");
       const std::string length = request.Header("content-length");
       FK_FUZZ_CHECK(length.empty() || request.body.size() == std::stoull(length),
                     "a body of another length than Content-Length");
