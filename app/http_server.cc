@@ -211,7 +211,9 @@ void HttpServer::Serve(int fd) {
   std::string request_line = buf.substr(0, line_end);
   size_t sp1 = request_line.find(' ');
   size_t sp2 = request_line.rfind(' ');
-  if (sp1 == std::string::npos || sp2 == sp1 || request_line.compare(sp2 + 1, 5, "HTTP/") != 0) {
+  // METHOD SP TARGET SP HTTP/x.y, neither the method nor the target empty.
+  if (sp1 == std::string::npos || sp1 == 0 || sp2 <= sp1 + 1 ||
+      request_line.compare(sp2 + 1, 5, "HTTP/") != 0) {
     Reply(fd, Plain(400, "malformed request line"));
     return;
   }

@@ -2,7 +2,8 @@
 # Installs what building and testing fleetkeeper needs on a fresh Debian 12 machine; fast and
 # idempotent when everything is already there.
 #
-#   scripts/install-deps.sh                 build deps, Java + Maven, the test venv (.venv), Kafka jars
+#   scripts/install-deps.sh                 build deps, Java + Maven, clang (fuzzing), the test venv
+#                                           (.venv), Kafka jars
 #   scripts/install-deps.sh --runtime-only  only the C++ build deps (to build and run the worker)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,7 +12,7 @@ runtime_only=0
 for arg in "$@"; do
   case "$arg" in
     --runtime-only) runtime_only=1 ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
     *) fk_die "unknown argument: $arg" ;;
   esac
 done
@@ -23,7 +24,8 @@ build_packages=(
   prometheus-cpp-dev libcpp-httplib-dev curl
   kcat  # the README's walkthrough reads the results with it
 )
-test_packages=(openjdk-17-jre-headless maven)
+# clang and its compiler-rt (libFuzzer, ASan, UBSan) for the fuzz harnesses (scripts/fuzz.sh).
+test_packages=(openjdk-17-jre-headless maven clang libclang-rt-14-dev)
 
 python_bin="${FK_PYTHON:-$(command -v python3 || true)}"
 

@@ -46,6 +46,13 @@ unit_tests() {
     --output-junit "${reports}/unit.xml"
 }
 
+# libFuzzer smoke: every harness for 25 s on its seeds, two at a time (the 2 cores are otherwise
+# idle in this phase); clang build in build-fuzz
+# (scripts/fuzz.sh, docs/reliability.md); one JUnit case per harness.
+fuzz_smoke() {
+  scripts/fuzz.sh --smoke --jobs 2 --junit "${reports}/fuzz.xml"
+}
+
 start_services() {
   scripts/kafka.sh start && scripts/moto.sh start --name aws --auth
 }
@@ -69,6 +76,7 @@ total_start=$SECONDS
 phase "install dependencies" scripts/install-deps.sh || exit 1
 phase "build" build || exit 1
 phase "unit tests" unit_tests
+phase "fuzz smoke (libFuzzer)" fuzz_smoke
 FK_BIN="$PWD/$build_dir/app/fleetkeeper" phase "static checks (docker/, deploy/iam/)" pytest_suite static tests/static
 if phase "start Kafka and moto" start_services; then
   phase "awsclient against moto" aws_moto_tests

@@ -212,6 +212,27 @@ TEST_F(IngestServerTest, BadInputGets4xxAndTheServerKeepsServing) {
   EXPECT_EQ(StatusOf(Exchange(port(), "GET /healthz HTTP/1.1\r\n\r\n")), 200);
 }
 
+// Found by tests/fuzz/fuzz_http: a request line that starts with a space (or has two spaces
+// before the target) parsed as a request with an empty method (or target) and reached the handler.
+TEST_F(IngestServerTest, RequestLineWithoutMethodOrTargetIs400) {
+  Start();
+  EXPECT_EQ(StatusOf(Exchange(port(), " / HTTP/1.1\r\nHost: x\r\n\r\n")), 400);
+  EXPECT_EQ(StatusOf(Exchange(port(), "GET  HTTP/1.1\r\nHost: x\r\n\r\n")), 400);
+  // The fuzzer's input, as it found it.
+  EXPECT_EQ(StatusOf(Exchange(port(), std::string(" \xb5"
+                                                  "8\rPOST / HTTP/1.1\r\nHost:sns HTTP/1.1\r\n"
+                                                  "Hostteefl :keeper\nh\xff"
+                                                  "content-lengtA\x7f\xff\xff",
+                                                  77) +
+                                          std::string("\0\xff"
+                                                      "el.examplServint\r\n\r\n\r\r\n"
+                                                      "{\"Type\":\"Notif\nication\",\"a\":1}",
+                                                      55))),
+            400);
+  EXPECT_TRUE(produced_.empty());
+  EXPECT_EQ(StatusOf(Exchange(port(), "GET /healthz HTTP/1.1\r\n\r\n")), 200);
+}
+
 TEST_F(IngestServerTest, SharedSecretIsRequiredWhenConfigured) {
   IngestOptions options;
   options.secret_header = "x-fleetkeeper-token";
