@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -39,13 +40,18 @@ FINAL_WITHIN_S = 60
 
 
 class EmbeddedWorker:
-    """`fleetkeeper run` with no --config, as the README's first command starts it."""
+    """`fleetkeeper run` with no --config, as the README's first command starts it; `config`, when
+    given, is the text of a config file for the things a second worker on the host must differ in."""
 
-    def __init__(self, tmp, env):
+    def __init__(self, tmp, env, config=None):
         self.log_path = tmp / "run.log"
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([fleetkeeper_bin(), "run"], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env, cwd=tmp)
+        args = [fleetkeeper_bin(), "run"]
+        if config is not None:
+            (tmp / "fleetkeeper.yaml").write_text(config)
+            args += ["--config", str(tmp / "fleetkeeper.yaml")]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     cwd=tmp)
         deadline = time.time() + 60
         self.bootstrap = None
         while time.time() < deadline and self.proc.poll() is None:
@@ -244,7 +250,9 @@ def test_readme_walkthrough_without_aws_credentials_fails_the_rollout_at_once():
     env.update({"AWS_REGION": REGION, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url,
                 "AWS_CONFIG_FILE": str(tmp / "none"),
                 "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")})
-    worker = EmbeddedWorker(tmp, env)
+    # The module's walkthrough worker holds the default operator port (9464): this second worker
+    # on the host takes any free one, as docs/configuration.md says two workers on a host must.
+    worker = EmbeddedWorker(tmp, env, config="observability: {listen: '127.0.0.1:0'}\n")
     try:
         inputs, outcomes = replay_testdata(worker, env, 20)
         result = parameter_store_result(inputs, outcomes)
@@ -254,6 +262,16 @@ def test_readme_walkthrough_without_aws_credentials_fails_the_rollout_at_once():
     finally:
         worker.stop()
         imds.stop()
+
+
+def test_the_walkthrough_worker_serves_its_probes_and_metrics_on_the_default_port(first_run):
+    # docs/operations.md: `fleetkeeper run` with no config listens on [::]:9464, IPv4 and IPv6.
+    with urllib.request.urlopen("http://127.0.0.1:9464/readyz", timeout=5) as r:
+        assert r.status == 200
+    with urllib.request.urlopen("http://[::1]:9464/metrics", timeout=5) as r:
+        text = r.read().decode()
+    assert "fleetkeeper_records_total{" in text, text[:2000]
+    assert "fleetkeeper_commit_duration_seconds_count" in text
 
 
 def test_one_event_delivered_three_times_gets_one_final_result(first_run):
