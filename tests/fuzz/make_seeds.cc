@@ -1,8 +1,9 @@
 // fk_fuzz_seeds OUT_DIR FILE...: the binary seeds the JSON fixtures cannot be, written from them.
-// Each FILE is normalized as a Kafka record; for every one that becomes an event it writes
-//   OUT_DIR/work/<n>.pb     the work item (fleetkeeper.v1.Event) the ingest stage would produce
-//   OUT_DIR/state/<n>.pb    a fleet.state record: a workflow checkpoint with that trigger
-//   OUT_DIR/native/<n>.pb   for a native request, its protobuf body (fuzz_normalizer's binary form)
+// Each FILE is normalized as a Kafka record; for every one that becomes an event it writes <n>.pb
+// into three folders of OUT_DIR:
+//   work     the work item (fleetkeeper.v1.Event) the ingest stage would produce
+//   state    a fleet.state record: a workflow checkpoint with that trigger
+//   native   for a native request, its protobuf body (fuzz_normalizer's binary form)
 // scripts/fuzz.sh runs it before the harnesses. Exits non-zero if nothing became an event.
 
 #include <cstdio>
