@@ -21,7 +21,7 @@ build_packages=(
   build-essential cmake ninja-build pkg-config ccache librdkafka-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libprotobuf-dev protobuf-compiler libgtest-dev
   libgmock-dev libbenchmark-dev libyaml-cpp-dev libpugixml-dev libcli11-dev libjemalloc-dev libxxhash-dev
-  prometheus-cpp-dev libcpp-httplib-dev curl
+  libhowardhinnant-date-dev prometheus-cpp-dev libcpp-httplib-dev curl
   kcat  # the README's walkthrough reads the results with it
 )
 # clang and its compiler-rt (libFuzzer, ASan, UBSan) for the fuzz harnesses (scripts/fuzz.sh).
