@@ -7,9 +7,14 @@
 #                             .cache/kafka.env (FK_KAFKA_BOOTSTRAP=127.0.0.1:PORT)
 #   scripts/kafka.sh stop     stop it and wait until it is gone (safe from a trap, safe if not running)
 #   scripts/kafka.sh status   exit 0 and print the address when it runs, exit 3 otherwise
+#   scripts/kafka.sh resume   start it again on the data the last stop (or crash) left: a restart,
+#                             as after maintenance (the fault tests use it)
+#   scripts/kafka.sh crash    SIGKILL the broker: no controlled shutdown, its logs recovered on resume
 #
 # Environment: FK_KAFKA_PORT (default 19092; the controller listens on PORT+1),
-# FK_KAFKA_START_TIMEOUT (seconds, default 90). Jars come from scripts/install-deps.sh.
+# FK_KAFKA_START_TIMEOUT (seconds, default 90), FK_KAFKA_ENVFILE (default .cache/kafka.env: where
+# start writes the address; a test's own broker writes elsewhere so that it does not replace the
+# suite's). Jars come from scripts/install-deps.sh.
 #
 # The broker also has a SASL_SSL listener on PORT+2 (SCRAM-SHA-512, a certificate from a CA made at
 # start): .cache/kafka-sasl.env names its address, the CA file, the user and a password made at
@@ -27,7 +32,7 @@ suffix=""
 run_dir="${FK_CACHE}/kafka-run${suffix}"
 libs="${FK_CACHE}/kafka-libs"
 pidfile="${FK_CACHE}/kafka${suffix}.pid"
-envfile="${FK_CACHE}/kafka.env"
+envfile="${FK_KAFKA_ENVFILE:-${FK_CACHE}/kafka.env}"
 sasl_envfile="${FK_CACHE}/kafka-sasl${suffix}.env"
 sasl_user="fleetkeeper"
 bootstrap="127.0.0.1:${port}"
@@ -156,6 +161,12 @@ do_start() {
     --add-scram "SCRAM-SHA-512=[name=${sasl_user},password=${sasl_password}]" \
     >>"${run_dir}/server.log" 2>&1 || fk_die "StorageTool format failed; see ${run_dir}/server.log"
 
+  launch "$sasl_password"
+}
+
+# Starts the broker on the data in run_dir and waits until it answers; writes the env files.
+launch() {
+  local sasl_password="$1"
   # setsid: the broker must not get the caller's terminal signals; stop is explicit.
   setsid "${java_args[@]}" kafka.Kafka "${run_dir}/server.properties" \
     </dev/null >>"${run_dir}/server.log" 2>&1 &
@@ -184,8 +195,31 @@ do_start() {
     echo "FK_KAFKA_SASL_USER=${sasl_user}"
     echo "FK_KAFKA_SASL_PASSWORD=${sasl_password}"
   } >"$sasl_envfile"
+  # resume reuses the SASL password made at start.
+  echo "$sasl_password" >"${run_dir}/sasl-password"
   fk_log "broker up (pid ${pid}), log ${run_dir}/server.log, env ${envfile}"
   echo "$bootstrap"
+}
+
+do_resume() {
+  [[ -f "${run_dir}/server.properties" && -f "${run_dir}/sasl-password" ]] ||
+    fk_die "no broker data in ${run_dir} to resume: run scripts/kafka.sh start"
+  if running_pid >/dev/null; then fk_die "the broker on port ${port} is running; stop it first"; fi
+  fk_port_free "$port" || fk_die "port ${port} is in use (set FK_KAFKA_PORT)"
+  fk_log "resuming broker on ${bootstrap} with its data"
+  launch "$(cat "${run_dir}/sasl-password")"
+}
+
+do_crash() {
+  local pid
+  pid="$(running_pid)" || fk_die "no broker running on port ${port}"
+  fk_log "SIGKILL broker (pid ${pid})"
+  kill -KILL "$pid"
+  while fk_pid_alive "$pid"; do sleep 0.1; done
+  # A JVM's leader thread turns zombie before its other threads are gone and its sockets closed.
+  local deadline=$((SECONDS + 30))
+  until fk_port_free "$port" || ((SECONDS >= deadline)); do sleep 0.1; done
+  rm -f "$pidfile"
 }
 
 do_status() {
@@ -202,5 +236,7 @@ case "${1:-}" in
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  resume) do_resume ;;
+  crash) do_crash ;;
+  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac
