@@ -10,6 +10,10 @@
 #   scripts/kafka.sh resume   start it again on the data the last stop (or crash) left: a restart,
 #                             as after maintenance (the fault tests use it)
 #   scripts/kafka.sh crash    SIGKILL the broker: no controlled shutdown, its logs recovered on resume
+#   scripts/kafka.sh node2 start|stop|resume
+#                             a second, broker-only node (node.id 2) in the same cluster on
+#                             PORT+10, for faults of one broker while the other runs; start formats
+#                             it fresh, resume reuses its data. `stop` stops it too.
 #
 # Environment: FK_KAFKA_PORT (default 19092; the controller listens on PORT+1),
 # FK_KAFKA_START_TIMEOUT (seconds, default 90), FK_KAFKA_ENVFILE (default .cache/kafka.env: where
@@ -130,7 +134,79 @@ running_pid() {
   echo "$pid"
 }
 
+node2_port=$((port + 10))
+node2_dir="${run_dir}/node2"
+node2_pidfile="${FK_CACHE}/kafka${suffix}-node2.pid"
+
+node2_stop() {
+  fk_stop_pidfile "$node2_pidfile" 30
+}
+
+node2_properties() {
+  cat >"${node2_dir}/server.properties" <<EOF
+process.roles=broker
+node.id=2
+controller.quorum.voters=1@127.0.0.1:${controller_port}
+listeners=PLAINTEXT://127.0.0.1:${node2_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:${node2_port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${node2_dir}/data
+auto.create.topics.enable=false
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+num.network.threads=2
+num.io.threads=2
+EOF
+}
+
+# Node 2 joins node 1's controller with node 1's cluster id; `fresh` formats its data first.
+node2_launch() {
+  local fresh="$1"
+  running_pid >/dev/null || fk_die "node 1 is not running on ${port}: run scripts/kafka.sh start"
+  node2_stop
+  fk_port_free "$node2_port" || fk_die "port ${node2_port} (node 2) is in use"
+  if [[ "$fresh" == fresh ]]; then
+    rm -rf "$node2_dir"
+    mkdir -p "${node2_dir}/data"
+    node2_properties
+    local cluster_id
+    cluster_id="$(sed -n 's/^cluster.id=//p' "${run_dir}/data/meta.properties")"
+    [[ -n "$cluster_id" ]] || fk_die "no cluster id in ${run_dir}/data/meta.properties"
+    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "${node2_dir}/server.properties" \
+      >>"${node2_dir}/server.log" 2>&1 || fk_die "StorageTool format (node 2) failed"
+  fi
+  [[ -f "${node2_dir}/server.properties" ]] || fk_die "node 2 has no data to resume: node2 start"
+  setsid "${java_args[@]}" kafka.Kafka "${node2_dir}/server.properties" \
+    </dev/null >>"${node2_dir}/server.log" 2>&1 &
+  echo $! >"$node2_pidfile"
+  local deadline=$((SECONDS + ${FK_KAFKA_START_TIMEOUT:-90}))
+  until broker_answers "127.0.0.1:${node2_port}"; do
+    fk_pid_alive "$(cat "$node2_pidfile")" ||
+      fk_die "node 2 exited during start; see ${node2_dir}/server.log"
+    ((SECONDS < deadline)) || fk_die "node 2 did not answer on 127.0.0.1:${node2_port}"
+    sleep 0.5
+  done
+  fk_log "node 2 up on 127.0.0.1:${node2_port}"
+}
+
+do_node2() {
+  case "${1:-}" in
+    start) node2_launch fresh ;;
+    resume) node2_launch keep ;;
+    stop) node2_stop ;;
+    *) fk_die "usage: scripts/kafka.sh node2 start|stop|resume" ;;
+  esac
+}
+
 do_stop() {
+  node2_stop
   if running_pid >/dev/null; then
     fk_log "stopping broker (pid $(cat "$pidfile"))"
   fi
@@ -238,5 +314,6 @@ case "${1:-}" in
   status) do_status ;;
   resume) do_resume ;;
   crash) do_crash ;;
-  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+  node2) do_node2 "${2:-}" ;;
+  *) sed -n '2,23p' "$0" >&2; exit 2 ;;
 esac

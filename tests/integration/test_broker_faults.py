@@ -1,6 +1,8 @@
 """Broker faults on the real Kafka 3.9.1 broker, with 20,000 input records and durable workflows in
-flight: the broker stopped for 30 s and started again on its data, and the transaction coordinator
-killed (SIGKILL) while a commit is between send_offsets_to_transaction and commit_transaction.
+flight: the broker stopped for 30 s and started again on its data; the transaction coordinator
+killed (SIGKILL) while a commit is between send_offsets_to_transaction and commit_transaction; and,
+with a second broker in the cluster, the leader of an input partition and of a results partition
+stopped for 20 s while the first broker runs on.
 After each: exactly one outcome per input (read_committed), every workflow finishes with its effect
 applied once (the loopback recorder), and the worker reports not ready on /readyz while no broker
 answers, then ready again by itself, without a restart.
@@ -16,8 +18,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 import pytest
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from harness import InputDriver, TopicSet, WorkerProcess, assert_exactly_one, collect_outcomes
@@ -46,7 +50,7 @@ class Broker:
         self.bootstrap = f"127.0.0.1:{PORT}"
 
     def run(self, command):
-        done = subprocess.run([str(ROOT / "scripts" / "kafka.sh"), command], env=self.env,
+        done = subprocess.run([str(ROOT / "scripts" / "kafka.sh"), *command.split()], env=self.env,
                               capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, f"kafka.sh {command}: {done.stderr[-2000:]}"
 
@@ -167,3 +171,40 @@ def test_coordinator_killed_during_a_commit(topics, broker, recorder, tmp_path):
     broker.run("crash")
     broker.run("resume")
     finish(topics, recorder, worker, results, driver, workflows, produced)
+
+
+def warm_internal_topics(bootstrap):
+    """Makes the broker create __transaction_state and __consumer_offsets now, on node 1 alone, so
+    that stopping node 2 later leaves every coordinator up."""
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "warm-" + uuid.uuid4().hex})
+    p.init_transactions(60)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "warm-" + uuid.uuid4().hex})
+    c.subscribe(["__warm-nothing"])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        c.poll(0.5)
+        if c.assignment() is not None and "__consumer_offsets" in c.list_topics(timeout=5).topics:
+            break
+    c.close()
+
+
+def test_a_topic_leader_unavailable_for_20s(broker, recorder, tmp_path, monkeypatch):
+    monkeypatch.setenv("FK_KAFKA_BOOTSTRAP", broker.bootstrap)
+    warm_internal_topics(broker.bootstrap)
+    broker.run("node2 start")
+    try:
+        topics = TopicSet(inputs=(4, 3), work_partitions=6)
+        # Everything on node 1 but partition 0 of the events topic and of the results topic: node 2
+        # leads those alone (replication factor 1), so stopping it takes their leader away.
+        topics.create(AdminClient({"bootstrap.servers": broker.bootstrap}),
+                      replicas={topics.inputs[0]: {0: 2}, topics.results: {0: 2}})
+        worker, results, driver, workflows, produced = start_load(topics, recorder, tmp_path)
+        time.sleep(6)
+        assert driver.thread.is_alive() and len(driver.delivered) < N
+        broker.run("node2 stop")
+        time.sleep(20)
+        assert worker.alive(), worker.tail()
+        broker.run("node2 resume")
+        finish(topics, recorder, worker, results, driver, workflows, produced)
+    finally:
+        broker.run("node2 stop")
