@@ -876,6 +876,22 @@ bool Worker::CommitAtLeastOnce() {
   return true;
 }
 
+void Worker::ReportMissingOutputTopics() {
+  // librdkafka's reason for an aborted transaction ("Erroneous state", "Unknown topic or
+  // partition") names no topic: a deleted output topic would abort every batch unexplained.
+  const int64_t now = clock_.MonotonicMs();
+  if (!output_ || (last_topic_check_ms_ != 0 && now - last_topic_check_ms_ < 10000)) return;
+  last_topic_check_ms_ = now;
+  auto missing = consumers::MissingTopics(
+      output_->client(), {plan_.work, plan_.results, plan_.dlq, plan_.state}, 2000);
+  if (!missing.ok()) return;  // the broker is away: that is reported on its own
+  for (const auto& topic : *missing) {
+    spdlog::error("output topic {} does not exist: every batch aborts and is read again until it "
+                  "does (create it; topics.create makes missing topics only at start)",
+                  topic);
+  }
+}
+
 void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also) {
   if (ingest_) {
     ingest_->Drain();  // nothing more is produced into the transaction it aborts
@@ -884,6 +900,7 @@ void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKe
   }
   const std::string why = reason;  // it may be batch_failed_ itself
   spdlog::warn("aborting the batch: {}", why);
+  ReportMissingOutputTopics();
   if (transactional_) metrics::Transactions(false).Increment();
   ClearBatchFailure();
   if (txn_) {
