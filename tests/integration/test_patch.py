@@ -175,6 +175,14 @@ def _mutations(calls, instances):
     return [(a, i) for a, p in calls if a in MUTATING for i in _instances_of(a, p) if i in wanted]
 
 
+def _wait_for_a_command(moto, instances, timeout):
+    """Until the worker has sent SendCommand to one of `instances` (or `timeout` seconds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not any(
+            a == "SendCommand" for a, _ in _mutations(_calls(moto), instances)):
+        time.sleep(0.1)
+
+
 def _final_actions(result):
     return {a["resource"].split(":", 1)[1]: a for a in result["actions"]
             if a["action"] == "patch" and a["resource"].startswith("instance:")}
@@ -369,10 +377,7 @@ def test_a_cancel_registers_the_drained_instances_again(world, fleet):
     req = request("cancel", backup_ami=False, max_concurrency="2")
     rid = req["patch_request"]["request_id"]
     world["send"](req)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(
-            a == "SendCommand" for a, _ in _mutations(_calls(moto), ids)):
-        time.sleep(0.2)
+    _wait_for_a_command(moto, ids, 60)
     drained = [i for a, i in _mutations(_calls(moto), ids) if a == "DeregisterTargets"]
     assert drained, _mutations(_calls(moto), ids)
     world["send"]({"cancel": {"request_id": rid, "account": ACCOUNT, "region": REGION,
@@ -419,10 +424,7 @@ def test_kill_9_mid_campaign_sends_no_command_twice(world, fleet):
     req = request("crash", max_concurrency="50%", max_errors="0")
     rid = req["patch_request"]["request_id"]
     world["send"](req)
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(
-            a == "SendCommand" for a, _ in _mutations(_calls(moto), ids)):
-        time.sleep(0.1)
+    _wait_for_a_command(moto, ids, 120)
     assert any(a == "SendCommand" for a, _ in _mutations(_calls(moto), ids)), worker.tail()
     assert worker.kill() == -9
     worker.start()

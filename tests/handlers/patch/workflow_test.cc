@@ -488,13 +488,15 @@ TEST_F(PatchWorkflow, ApprovalFromTheRequesterIsIgnoredAndAnotherApproverLetsItS
   for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1);
 }
 
+void GateAfterFirstBatch(v1::PatchRequest& r) {
+  r.set_approval_after_first_batch(true);
+  r.set_backup_ami(false);
+}
+
 // approval_after_first_batch: the first batch runs, then the rest wait for an approval.
 TEST_F(PatchWorkflow, AfterTheFirstBatchTheRestWaitForAnApproval) {
   auto ids = LandingZone(8);
-  auto a = Admit(Request([](auto& r) {
-    r.set_approval_after_first_batch(true);
-    r.set_backup_ami(false);
-  }));
+  auto a = Admit(Request(GateAfterFirstBatch));
   v1::WorkflowCheckpoint& wf = a.workflow;
   StepOutcome o = DriveToApprovalWait(wf);
   ASSERT_EQ(o.kind, StepOutcome::Kind::kWait) << o.reason;
@@ -514,10 +516,7 @@ TEST_F(PatchWorkflow, AfterTheFirstBatchTheRestWaitForAnApproval) {
 
 TEST_F(PatchWorkflow, ADeniedApprovalAfterTheFirstBatchStopsTheRest) {
   auto ids = LandingZone(8);
-  auto a = Admit(Request([](auto& r) {
-    r.set_approval_after_first_batch(true);
-    r.set_backup_ami(false);
-  }));
+  auto a = Admit(Request(GateAfterFirstBatch));
   v1::WorkflowCheckpoint& wf = a.workflow;
   StepOutcome o = DriveToApprovalWait(wf);
   v1::Event no;
