@@ -443,6 +443,9 @@ TEST_F(PatchWorkflow, ACommandProgressEventEndsTheWaitWithoutAPoll) {
       // command the step waits on: deliver it and run the step now.
       for (const auto& key : o.wait_signals) {
         if (key.rfind("ssm-command:", 0) != 0) continue;
+        // SSM sends the event once the command has ended: the fake's command ends too.
+        auto& sent = ssm.Find(key.substr(12));
+        sent.reads = std::max(sent.reads, 1);
         v1::Event e;
         e.mutable_command_progress()->set_command_id(key.substr(12));
         e.mutable_command_progress()->set_status("Success");
