@@ -120,6 +120,7 @@ void MarkApplied(CellStore& store, const v1::Event& event) {
   mark.set_value(at);
   store.Put(AppliedKey(resource), mark);
 }
+
 // What the log lines about a workflow carry (common/log.h).
 LogWorkflow LogFieldsOf(const v1::WorkflowCheckpoint& cp) {
   return {cp.workflow_id(), cp.cell(), cp.handler(), cp.step()};
