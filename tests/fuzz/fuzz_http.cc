@@ -29,9 +29,11 @@ using fleetkeeper::ErrorCode;
 
 namespace {
 
-int Port() {
-  static int port = [] {
-    auto* handler = new http::IngestHandler(
+// Never stopped: it serves until the fuzzer exits. Held by a static so that the leak check at
+// exit sees it reachable.
+http::IngestServer& Server() {
+  static http::IngestServer* server = [] {
+    static http::IngestHandler handler(
         {},
         [](const http::IngestRecord& record) -> fleetkeeper::Status {
           // Only a JSON object (EventBridge) or a verified SNS body is produced; neither is empty.
@@ -47,15 +49,15 @@ int Port() {
     http::IngestServerOptions options;
     options.listen = http::ListenAddress{"127.0.0.1", 0};
     options.max_body_bytes = 64 * 1024;
-    // The input arrives at once and is half-closed: a request short of its body is answered when
-    // the peer's end is read, not when this passes.
+    // The input arrives at once and is half-closed: a request short of its body ends when the
+    // peer's end is read, not when this passes.
     options.read_timeout_ms = 2000;
     options.threads = 4;
-    auto server = http::IngestServer::Start(options, *handler, "fuzz");
-    FK_FUZZ_CHECK(server.ok(), "the ingest server did not start on loopback");
-    return server->release()->port();  // never stopped: it serves until the fuzzer exits
+    auto started = http::IngestServer::Start(options, handler, "fuzz");
+    FK_FUZZ_CHECK(started.ok(), "the ingest server did not start on loopback");
+    return started->release();
   }();
-  return port;
+  return *server;
 }
 
 }  // namespace
@@ -63,7 +65,7 @@ int Port() {
 FK_FUZZ_QUIET_INIT
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const int port = Port();
+  const int port = Server().port();
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   FK_FUZZ_CHECK(fd >= 0, "socket() failed");
   sockaddr_in addr{};
