@@ -368,6 +368,11 @@ void Worker::ReportHealth(int64_t now_ms) {
       spdlog::info("kafka: a broker answers again after {} ms", now_ms - down_since);
     }
   }
+  // The gauges that cost a scan: once a second.
+  if (now_ms - gauges_reported_ms_ < 1000) return;
+  gauges_reported_ms_ = now_ms;
+  if (consumer_) consumer_->ReportLag();
+  if (runtime_) metrics::SetWorkflows(runtime_->LiveWorkflowsByState());
 }
 
 std::map<std::string, std::string> Worker::ReaderProps(const std::string& group_suffix) {
@@ -463,6 +468,7 @@ void Worker::PollBatch() {
   DrainRestores();
   control_->Poll(0);
   const int64_t opened = clock_.MonotonicMs();
+  if (!BatchOpen()) batch_opened_ms_ = opened;
   // The debug line per batch: how long it waited in consumer_poll (records did not keep it busy).
   // Timed only when it is logged, not twice per record for nothing.
   const bool trace = spdlog::should_log(spdlog::level::debug);
@@ -666,7 +672,11 @@ bool Worker::CommitBatch() {
   const bool ok = CommitAtLeastOnce();
   const int64_t took = clock_.MonotonicMs() - started;
   commit_ms_total_ += took;
-  if (ok) metrics::CommitDuration().Observe(static_cast<double>(took) / 1000.0);
+  if (ok) {
+    metrics::CommitDuration().Observe(static_cast<double>(took) / 1000.0);
+    metrics::BatchDuration().Observe(static_cast<double>(clock_.MonotonicMs() - batch_opened_ms_) /
+                                     1000.0);
+  }
   if (ok) Committed(batch_offsets_, batch_records_);
   batch_offsets_.clear();
   last_slot_ = nullptr;
@@ -711,6 +721,8 @@ void Worker::StartCommit() {
   batch_offsets_.clear();
   last_slot_ = nullptr;
   committing_records_ = batch_records_;
+  committing_opened_ms_ = batch_opened_ms_;
+  batch_opened_ms_ = commit_started_ms_;  // what is read meanwhile belongs to the next batch
   batch_records_ = 0;
   commit_done_.store(false);
   committer_ = std::thread([this, lane_closed] {
@@ -806,6 +818,8 @@ bool Worker::FinishCommit() {
   txn_open_ = false;
   metrics::Transactions(true).Increment();
   metrics::CommitDuration().Observe(static_cast<double>(took) / 1000.0);
+  metrics::BatchDuration().Observe(
+      static_cast<double>(clock_.MonotonicMs() - committing_opened_ms_) / 1000.0);
   output_->EndBatch();
   output_->ForgetCommittedPoison(committing_offsets_);
   Committed(committing_offsets_, committing_records_);

@@ -224,6 +224,7 @@ class Worker {
   const rd_kafka_topic_t* last_rkt_ = nullptr;
   int32_t last_partition_ = -1;
   int batch_records_ = 0;
+  int64_t batch_opened_ms_ = 0;  // when the open batch started filling (MonotonicMs)
   // Why the open batch must not commit ("" = it may). Written by FailBatch from the poll thread
   // and the ingest lane; read by the poll thread once the lane is drained.
   std::mutex batch_failed_mu_;
@@ -235,6 +236,7 @@ class Worker {
   std::map<PartitionKey, int64_t> committing_offsets_;
   int64_t committing_records_ = 0;
   int64_t commit_started_ms_ = 0;
+  int64_t committing_opened_ms_ = 0;           // batch_opened_ms_ of the batch committing
   CommitOutcome commit_outcome_;               // written by the committer before it ends
   std::atomic<bool> commit_done_{false};
   std::vector<KafkaMessagePtr> held_;          // work items read during the commit
@@ -246,6 +248,8 @@ class Worker {
 
   // Hop 1 (input -> work item, SKIPPED result, dead letter) off the poll thread.
   std::unique_ptr<consumers::IngestStage> ingest_;
+
+  int64_t gauges_reported_ms_ = 0;  // ReportHealth's last lag and workflow gauges
 
   std::atomic<int> fatal_code_{0};
   std::string fatal_reason_;

@@ -125,6 +125,11 @@ void MarkApplied(CellStore& store, const v1::Event& event) {
   mark.set_value(at);
   store.Put(AppliedKey(resource), mark);
 }
+
+// What the log lines about a workflow carry (common/log.h).
+LogWorkflow LogFieldsOf(const v1::WorkflowCheckpoint& cp) {
+  return {cp.workflow_id(), cp.cell(), cp.handler(), cp.step()};
+}
 }  // namespace
 
 // due_at_ms of a wait with no timer: only a signal, a cancel or the deadline ends it.
@@ -264,6 +269,22 @@ size_t WorkflowRuntime::live_workflows() const {
     for (const auto& [id, wf] : st->workflows) n += wf.cp.has_final_result() ? 0 : 1;
   }
   return n;
+}
+
+std::map<std::pair<std::string, std::string>, size_t> WorkflowRuntime::LiveWorkflowsByState()
+    const {
+  std::map<std::pair<std::string, std::string>, size_t> counts;
+  const int64_t now = clock_.NowMs();
+  for (const auto& [p, st] : partitions_) {
+    for (const auto& [id, wf] : st->workflows) {
+      if (wf.cp.has_final_result()) continue;
+      const char* state = wf.running                                               ? "running"
+                          : wf.cp.due_at_ms() > now || !wf.cp.waiting_on().empty() ? "waiting"
+                                                                                   : "ready";
+      ++counts[{wf.cp.handler(), state}];
+    }
+  }
+  return counts;
 }
 
 void WorkflowRuntime::Touch(int32_t partition) { touched_.insert(partition); }
@@ -579,8 +600,11 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   EmitCheckpoint(*st, cp, out);
   out.Result(ResultFor(event, v1::Result::IN_PROGRESS, "workflow " + cp.workflow_id() + " started",
                        d.handler, cp.workflow_id()));
-  spdlog::info("workflow {} admitted ({}), first step {}", cp.workflow_id(), cp.handler(),
-               cp.step());
+  {
+    LogWorkflowScope scope(event.id(), LogFieldsOf(cp));
+    spdlog::info("workflow {} admitted ({}), first step {}", cp.workflow_id(), cp.handler(),
+                 cp.step());
+  }
   st->workflows[cp.workflow_id()] = std::move(wf);
 }
 
@@ -617,7 +641,7 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
   EmitCheckpoint(st, wf.cp, out);
   out.Result(r);
   metrics::WorkflowsFinished(wf.cp.handler(), v1::Result::Status_Name(status)).Increment();
-  LogEventScope scope(wf.cp.trigger().id());
+  LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
   spdlog::info("workflow {} finished: {} {}", workflow_id, v1::Result::Status_Name(status), reason);
 }
 
@@ -637,7 +661,7 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   // A checkpoint from before the workflow kept its own setting follows the worker's.
   const bool dry_run = wf.cp.has_dry_run() ? wf.cp.dry_run() : options_.dry_run;
   executor_.Submit([this, handler, role, dry_run, c = std::move(completion)]() {
-    LogEventScope scope(c->cp.trigger().id());
+    LogWorkflowScope scope(c->cp.trigger().id(), LogFieldsOf(c->cp));
     if (clients_ == nullptr) {
       c->outcome = StepOutcome::Finish(v1::Result::FAILED, "no AWS client configured");
     } else {
@@ -693,6 +717,7 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
     Finish(*st, wf.cp.workflow_id(), o.status, o.reason, out);
     return;
   }
+  const std::string step_done = wf.cp.step();
   const bool same_step = o.next_step == wf.cp.step();
   if (o.retry_same_step) {
     wf.cp.set_attempt(wf.cp.attempt() + 1);
@@ -723,6 +748,13 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   }
   wf.committed = false;
   EmitCheckpoint(*st, wf.cp, out);
+  {
+    LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
+    // A step that waits and runs again (a poll) is not a change of state: debug only.
+    spdlog::log(same_step ? spdlog::level::debug : spdlog::level::info,
+                "workflow {} step {} -> {}{}", wf.cp.workflow_id(), step_done, wf.cp.step(),
+                wf.cp.waiting_on().empty() ? "" : ", waiting on " + wf.cp.waiting_on());
+  }
   if (o.publish_progress && !o.reason.empty()) {
     v1::Result progress =
         ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, o.reason, wf.cp.handler(),

@@ -82,6 +82,9 @@ class WorkflowRuntime {
 
   // --- introspection -----------------------------------------------------------------------
   size_t live_workflows() const;
+  // Live workflows by (handler, state): "running" (a step on the executor), "ready" (due, waiting
+  // for a slot or for its checkpoint to commit), "waiting" (a timer, a signal or a hold).
+  std::map<std::pair<std::string, std::string>, size_t> LiveWorkflowsByState() const;
   size_t running_steps() const { return running_.load(); }
 
  private:
