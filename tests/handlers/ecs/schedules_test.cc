@@ -8,6 +8,7 @@
 #include "handlers/ecs/handler.h"
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/schedules.h"
+#include "handlers/ecs/steps.h"
 #include "tests/handlers/ecs/fake_aas.h"
 #include "tests/handlers/ecs/fake_ecs.h"
 #include "tests/handlers/step_harness.h"
