@@ -272,6 +272,10 @@ Status Worker::Start() {
   if (config_.runtime().has_dedup_retention()) {
     ropts.dedup_retention_ms = config_.runtime().dedup_retention().seconds() * 1000;
   }
+  // Timed workflows (ECS schedules) go to the partition their cell's work items go to.
+  ropts.partition_of_cell = [n = out_topics_.work_partitions](const std::string& cell) {
+    return consumers::Murmur2Partition(cell, n);
+  };
   runtime_ = std::make_unique<handlers::WorkflowRuntime>(config_, ropts, *dispatcher_,
                                                          aws_clients_.get(), *executor_, clock_);
   // Freeze state first: no mutating step may start before fleet.control is read to its end.

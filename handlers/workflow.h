@@ -140,6 +140,17 @@ class WorkflowHandler : public Handler {
                              StepOutcome& outcome, CellStore& store, int64_t now_ms) {
     (void)step, (void)wf, (void)outcome, (void)store, (void)now_ms;
   }
+  // Optional. Workflows the handler starts at a time of its own rather than for an event (ECS
+  // schedules). Called on the poll thread, no I/O, about once a second. Each is a complete initial
+  // checkpoint (NewWorkflow over a trigger the handler makes) whose workflow id is deterministic
+  // (one per schedule and occurrence) and whose `due_at_ms` is when its first step is due. The
+  // runtime creates it in the partition that owns its cell unless that partition has a workflow
+  // of that id already, live or finished: so an occurrence runs once across the consumer group,
+  // and a restart finds it waiting in fleet.state.
+  virtual std::vector<v1::WorkflowCheckpoint> TimedWorkflows(int64_t now_ms) const {
+    (void)now_ms;
+    return {};
+  }
 };
 
 // The signal key an event delivers, or "" when it is not a signal: "ssm-command:<command id>",

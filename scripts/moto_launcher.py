@@ -34,7 +34,7 @@ TEST_USER = "fleetkeeper-test"
 # name of the request's credential scope, which is also the real IAM prefix: CloudWatch signs as
 # "monitoring" and ELBv2 as "elasticloadbalancing".
 TEST_ACTION_PREFIXES = ("ec2", "autoscaling", "ssm", "elasticloadbalancing", "monitoring", "sns",
-                        "ecs", "sts", "iam", "codedeploy")
+                        "ecs", "sts", "iam", "codedeploy", "application-autoscaling")
 
 
 def setup_auth(endpoint: str) -> int:

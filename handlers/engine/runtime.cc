@@ -354,6 +354,7 @@ void WorkflowRuntime::Install(int32_t partition,
                              [](const auto& kv) { return !kv.second.cp.has_final_result(); }),
                st->dedup.size(), st->seen_events.size());
   partitions_[partition] = std::move(st);
+  timed_checked_ms_ = 0;  // a partition (re)installed: its timed workflows at the next pump
 }
 
 void WorkflowRuntime::Drop(int32_t partition) {
@@ -800,7 +801,39 @@ void WorkflowRuntime::ExpireFinished(PartitionState& st, RuntimeOutput& out) {
   }
 }
 
+void WorkflowRuntime::StartTimedWorkflows(RuntimeOutput& out) {
+  const int64_t now = clock_.NowMs();
+  if (!options_.partition_of_cell || partitions_.empty()) return;
+  if (timed_checked_ms_ != 0 && now - timed_checked_ms_ < 1000) return;
+  timed_checked_ms_ = now;
+  for (WorkflowHandler* handler : dispatcher_.WorkflowHandlers()) {
+    for (v1::WorkflowCheckpoint& cp : handler->TimedWorkflows(now)) {
+      PartitionState* st = Find(options_.partition_of_cell(cp.cell()));
+      if (st == nullptr || st->workflows.count(cp.workflow_id()) != 0) continue;
+      const int64_t due = std::max(cp.due_at_ms(), now);
+      cp.set_schema_version(kCheckpointSchemaVersion);
+      if (!cp.has_dry_run()) cp.set_dry_run(options_.dry_run);
+      cp.set_deadline_ms(due + options_.workflow_deadline_ms);
+      cp.set_created_at_ms(now);
+      cp.set_updated_at_ms(now);
+      cp.set_waiting_on("timer (due " + FormatRfc3339(due) + ")");
+      LiveWorkflow wf;
+      wf.cp = cp;
+      wf.committed = false;  // its timer counts once the creation is committed
+      EmitCheckpoint(*st, cp, out);
+      out.Result(ResultFor(cp.trigger(), v1::Result::IN_PROGRESS,
+                           "workflow " + cp.workflow_id() + " due " + FormatRfc3339(due),
+                           cp.handler(), cp.workflow_id()));
+      spdlog::info("timed workflow {} ({}) created, due {}", cp.workflow_id(), cp.handler(),
+                   FormatRfc3339(due));
+      st->dirty = true;
+      st->workflows[cp.workflow_id()] = std::move(wf);
+    }
+  }
+}
+
 void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* touched) {
+  StartTimedWorkflows(out);
   std::deque<std::unique_ptr<Completion>> done;
   {
     std::lock_guard<std::mutex> lock(completions_mu_);

@@ -6,7 +6,11 @@
 #include <map>
 
 #include "awsclient/clients.h"
+<<<<<<< HEAD
 #include "handlers/patch/instance.h"
+=======
+#include "handlers/report.h"
+>>>>>>> dev/ecs
 
 namespace fleetkeeper::handlers::patch {
 namespace {
@@ -84,22 +88,17 @@ StepOutcome ReportStep(PatchTick& t) {
                        0,
                        {}});
   if (!t.ctx.dry_run()) {
-    Status put = t.ctx.aws().cloudwatch->PutMetricData(m);
-    t.Record("metrics:" + m.metric_namespace, "put-metric-data", put.ok() ? "succeeded" : kFailed,
-             put.ok() ? fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)
-                      : put.error().ToString());
+    t.actions.push_back(
+        PutMetrics(*t.ctx.aws().cloudwatch, m,
+                   fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)));
     if (!t.request.notify_topic_arn().empty()) {
-      aws::PublishRequest p;
-      p.topic_arn = t.request.notify_topic_arn();
-      p.subject = fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status));
       std::vector<std::string> lines = {reason};
       for (const auto& i : s.instances()) {
         lines.push_back(fmt::format("{} {}: {}", i.instance_id(), i.outcome(), InstanceSummary(i)));
       }
-      p.message = fmt::format("{}", fmt::join(lines, "\n"));
-      auto r = t.ctx.aws().sns->Publish(p);
-      t.Record(p.topic_arn, "sns-publish", r.ok() ? "succeeded" : kFailed,
-               r.ok() ? "summary " + r->message_id : r.error().ToString());
+      t.actions.push_back(PublishSummary(
+          *t.ctx.aws().sns, t.request.notify_topic_arn(),
+          fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status)), lines));
     }
   }
   StepOutcome o = StepOutcome::Finish(status, reason);

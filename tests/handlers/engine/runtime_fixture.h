@@ -89,6 +89,10 @@ class ScriptedHandler final : public WorkflowHandler {
     return {"asg:" + wf.trigger().ecs_command().cluster()};
   }
 
+  std::vector<v1::WorkflowCheckpoint> TimedWorkflows(int64_t now_ms) const override {
+    return timed ? timed(now_ms) : std::vector<v1::WorkflowCheckpoint>{};
+  }
+
   void On(const std::string& step, Script script) {
     std::lock_guard<std::mutex> lock(mu_);
     scripts_[step] = std::move(script);
@@ -107,6 +111,8 @@ class ScriptedHandler final : public WorkflowHandler {
   std::set<std::string> mutating;
   bool exempt_from_freeze = false;
   std::string cancel_step;
+  // What TimedWorkflows answers (set before the first pump).
+  std::function<std::vector<v1::WorkflowCheckpoint>(int64_t)> timed;
 
  private:
   mutable std::mutex mu_;
