@@ -6,11 +6,8 @@
 #include <map>
 
 #include "awsclient/clients.h"
-<<<<<<< HEAD
 #include "handlers/patch/instance.h"
-=======
 #include "handlers/report.h"
->>>>>>> dev/ecs
 
 namespace fleetkeeper::handlers::patch {
 namespace {
