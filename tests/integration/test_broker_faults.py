@@ -80,6 +80,15 @@ def recorder():
     r.stop()
 
 
+@pytest.fixture(autouse=True)
+def workers():
+    """Every worker a scenario starts; killed at the end even when the scenario fails midway."""
+    started = []
+    yield started
+    for w in started:
+        w.kill()
+
+
 def readyz(port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
@@ -99,14 +108,16 @@ def wait_readyz(port, status, timeout, what):
     raise AssertionError(f"/readyz never answered {status} ({what}); last {last}")
 
 
-def start_load(topics, recorder, tmp_path, extra_env=None):
+def start_load(topics, recorder, tmp_path, workers, extra_env=None):
     """The worker, the 20,000 records and the workflows, all started; returns what to wait on."""
     # librdkafka's default transaction timeout (60 s): the harness's 10 s would let the
     # coordinator abort a transaction left open across a 30 s outage, which is not this fault.
     cfg = topics.config_yaml({"transactional.id": topics.prefix + "-w",
                               "transaction.timeout.ms": "60000"}, extra=NO_AWS)
     env = worker_env(recorder)
-    worker = WorkerProcess(cfg, "w", env=env, workdir=tmp_path).start(extra_env=extra_env)
+    worker = WorkerProcess(cfg, "w", env=env, workdir=tmp_path)
+    workers.append(worker)
+    worker.start(extra_env=extra_env)
     results = ResultReader(topics).start()
     driver = InputDriver(topics, N, rate=1500).start()
     commands = [ecs_command(f"req-{topics.prefix}-{i}", i) for i in range(WORKFLOWS)]
@@ -139,8 +150,8 @@ def finish(topics, recorder, worker, results, driver, workflows, produced):
     results.stop()
 
 
-def test_broker_stopped_for_30s_mid_run(topics, broker, recorder, tmp_path):
-    worker, results, driver, workflows, produced = start_load(topics, recorder, tmp_path)
+def test_broker_stopped_for_30s_mid_run(topics, broker, recorder, tmp_path, workers):
+    worker, results, driver, workflows, produced = start_load(topics, recorder, tmp_path, workers)
     port = listener_port(worker)
     wait_readyz(port, 200, 60, "before the fault")
     time.sleep(6)  # records, transactions and workflows in flight
@@ -157,9 +168,9 @@ def test_broker_stopped_for_30s_mid_run(topics, broker, recorder, tmp_path):
     assert "a broker answers again after" in log, worker.tail()
 
 
-def test_coordinator_killed_during_a_commit(topics, broker, recorder, tmp_path):
+def test_coordinator_killed_during_a_commit(topics, broker, recorder, tmp_path, workers):
     worker, results, driver, workflows, produced = start_load(
-        topics, recorder, tmp_path, extra_env={"FK_TEST_HOLD_BEFORE_COMMIT": "12"})
+        topics, recorder, tmp_path, workers, extra_env={"FK_TEST_HOLD_BEFORE_COMMIT": "12"})
     marker = "test hook: batch 12 holds 5 s between send_offsets_to_transaction"
     deadline = time.time() + 120
     while marker not in worker.log.read_text(errors="replace"):
@@ -188,7 +199,7 @@ def warm_internal_topics(bootstrap):
     c.close()
 
 
-def test_a_topic_leader_unavailable_for_20s(broker, recorder, tmp_path, monkeypatch):
+def test_a_topic_leader_unavailable_for_20s(broker, recorder, tmp_path, monkeypatch, workers):
     monkeypatch.setenv("FK_KAFKA_BOOTSTRAP", broker.bootstrap)
     warm_internal_topics(broker.bootstrap)
     broker.run("node2 start")
@@ -198,7 +209,8 @@ def test_a_topic_leader_unavailable_for_20s(broker, recorder, tmp_path, monkeypa
         # leads those alone (replication factor 1), so stopping it takes their leader away.
         topics.create(AdminClient({"bootstrap.servers": broker.bootstrap}),
                       replicas={topics.inputs[0]: {0: 2}, topics.results: {0: 2}})
-        worker, results, driver, workflows, produced = start_load(topics, recorder, tmp_path)
+        worker, results, driver, workflows, produced = start_load(topics, recorder, tmp_path,
+                                                                  workers)
         time.sleep(6)
         assert driver.thread.is_alive() and len(driver.delivered) < N
         broker.run("node2 stop")
