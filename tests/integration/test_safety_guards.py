@@ -9,14 +9,14 @@ delays), driven through the real Kafka broker.
   then the rollout finishes.
 - A blackout window a few seconds long delays the rollout's first mutating call until it closes.
 
-The "Parameter Store Change" event follows
+The "Parameter Store Change" event (test_ami_rollout.py) follows
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html."""
 
 import json
 import os
+import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from confluent_kafka import Producer
@@ -24,12 +24,13 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     aws_action, bootstrap)
+                     aws_action, bootstrap, fleetkeeper_bin)
+from test_ami_rollout import parameter_store_change  # noqa: E402
+from test_self_healing import alarm_eventbridge  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's account
 GUARDED_PARAM = "/ami/guards/web"
 BLACKOUT_PARAM = "/ami/guards/batch"
 ALARM = "guarded-web-5xx"
@@ -39,37 +40,6 @@ handlers:
   ami_rollout:
     replacement: {strategy: relaunch, max_concurrency: 1, max_unavailable: 1, step_timeout: 120s}
 """
-
-
-def parameter_store_change(name):
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Parameter Store Change",
-        "source": "aws.ssm", "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-        "resources": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"],
-        "detail": {"operation": "Update", "name": name, "type": "String", "description": ""},
-    }
-
-
-def alarm_state_change(name, state, dimensions):
-    now = time.time()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03d+0000" % (
-        int(now * 1000) % 1000)
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch", "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "region": REGION,
-        "resources": [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"],
-        "detail": {
-            "alarmName": name,
-            "state": {"value": state, "reason": "test", "timestamp": stamp},
-            "previousState": {"value": "ALARM" if state == "OK" else "OK",
-                              "timestamp": "2024-05-01T00:00:00.000+0000"},
-            "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {
-                "namespace": "AWS/ApplicationELB", "name": "HTTPCode_Target_5XX_Count",
-                "dimensions": dimensions}, "period": 60, "stat": "Sum"}, "returnData": True}]},
-        },
-    }
 
 
 def mutating_calls(moto):
@@ -188,8 +158,9 @@ safety:
     # Mid-rollout: the first instance is being replaced.
     wait_for("the first mutating call", lambda: mutating_calls(moto), 120, worker)
     cw.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="5xx above 5")
-    paused = wait_for("the pause", lambda: progress(results, change["id"], f"paused by alarm {ALARM}"),
-                      60, worker)
+    paused = wait_for("the pause",
+                      lambda: progress(results, change["id"], f"paused by alarm {ALARM}"), 60,
+                      worker)
     assert "guarding tg:" + world["tg"] in paused[0]["reason"], paused[0]
     # A step already running finishes; after that nothing on the group changes.
     time.sleep(3)
@@ -201,7 +172,7 @@ safety:
     assert f"paused by alarm {ALARM}" in shown, shown
 
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
-    send(alarm_state_change(ALARM, "OK", dimensions))
+    send(alarm_eventbridge(ALARM, dimensions, state="OK", metric="HTTPCode_Target_5XX_Count"))
     final = results.wait_final(change["id"], timeout=240)
     assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
     assert len(mutating_calls(moto)) > len(during)
@@ -218,8 +189,6 @@ safety:
 
 def worker_show(worker, workflow_id):
     """`fleetkeeper workflows show ID` with the worker's config."""
-    import subprocess
-    from harness import fleetkeeper_bin
     r = subprocess.run([fleetkeeper_bin(), "workflows", "show", workflow_id, "--config",
                         str(worker.config)], capture_output=True, text=True, timeout=60,
                        env=worker.env)
