@@ -44,7 +44,8 @@ void ValidateBlackout(const v1::SafetyConfig& safety, ConfigChecker& check) {
       zone = TimeZone::Utc();  // still check the expression
     }
     if (IsBlank(w.cron())) {
-      check.Fail(ChildPath(path, "cron"), "a window names its cron expression, e.g. \"0 9 * * MON\"");
+      check.Fail(ChildPath(path, "cron"),
+                 "a window names its cron expression, e.g. \"0 9 * * MON\"");
     } else if (!Schedule::Parse(w.cron(), *zone, &error)) {
       check.Fail(ChildPath(path, "cron"), error);
     }
@@ -67,8 +68,7 @@ BlackoutCalendar::BlackoutCalendar(const v1::SafetyConfig& safety)
     std::optional<Schedule> schedule;
     if (zone) schedule = Schedule::Parse(w.cron(), *zone, &error);
     if (!schedule || DurationMs(w.duration()) <= 0) {
-      spdlog::error("safety.blackout[{}] left out: {}", i,
-                    error.empty() ? "no duration" : error);
+      spdlog::error("safety.blackout[{}] left out: {}", i, error.empty() ? "no duration" : error);
       continue;
     }
     windows_.push_back(Window{WindowName(w, i),
@@ -105,11 +105,10 @@ std::optional<BlackoutHold> BlackoutCalendar::HoldAt(const v1::WorkflowCheckpoin
   }
   if (holding == nullptr) return std::nullopt;
   const Schedule& s = holding->recurring.schedule();
-  return BlackoutHold{
-      fmt::format("blackout window {} until {} ({} {}, {})", holding->name,
-                  s.zone().FormatLocal(until), s.expression(), s.zone().name(),
-                  FormatDuration(DurationOfMs(holding->recurring.duration_ms()))),
-      until};
+  return BlackoutHold{fmt::format("blackout window {} until {} ({} {}, {})", holding->name,
+                                  s.zone().FormatLocal(until), s.expression(), s.zone().name(),
+                                  FormatDuration(DurationOfMs(holding->recurring.duration_ms()))),
+                      until};
 }
 
 }  // namespace fleetkeeper::handlers

@@ -23,7 +23,8 @@ constexpr int64_t kDefaultGuardPollMs = 60 * 1000;
 constexpr int kMaxAlarmPages = 20;
 
 bool EndsWith(const std::string& text, const std::string& tail) {
-  return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+  return text.size() >= tail.size() &&
+         text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 const std::string* Dimension(const v1::AlarmStateChange& alarm, const char* name) {
@@ -230,59 +231,59 @@ int64_t GuardAlarmPoller::Poll(int32_t partition, uint64_t generation, const std
       prefixes.insert(p);
     }
   }
-  executor_.Submit([this, partition, generation, account, region, role, cell, names, prefixes,
-                    all, notify]() {
-    Answer answer{partition, generation, cell, {}};
-    auto read = [&](aws::DescribeAlarmsRequest request) {
-      auto clients = clients_->For(account, region, role);
-      if (!clients.ok()) {
-        spdlog::warn("guard alarms of {}: {}", cell, clients.error().ToString());
-        return;
-      }
-      for (int page = 0; page < kMaxAlarmPages; ++page) {
-        auto r = (*clients)->cloudwatch->DescribeAlarms(request);
-        if (!r.ok()) {
-          spdlog::warn("guard alarms of {}: DescribeAlarms: {}", cell, r.error().ToString());
-          return;
+  executor_.Submit(
+      [this, partition, generation, account, region, role, cell, names, prefixes, all, notify]() {
+        Answer answer{partition, generation, cell, {}};
+        auto read = [&](aws::DescribeAlarmsRequest request) {
+          auto clients = clients_->For(account, region, role);
+          if (!clients.ok()) {
+            spdlog::warn("guard alarms of {}: {}", cell, clients.error().ToString());
+            return;
+          }
+          for (int page = 0; page < kMaxAlarmPages; ++page) {
+            auto r = (*clients)->cloudwatch->DescribeAlarms(request);
+            if (!r.ok()) {
+              spdlog::warn("guard alarms of {}: DescribeAlarms: {}", cell, r.error().ToString());
+              return;
+            }
+            for (const auto& a : r->metric_alarms) answer.alarms.push_back(AlarmStateOf(a));
+            for (const auto& c : r->composite_alarms) {
+              v1::AlarmStateChange s;
+              s.set_alarm_name(c.name);
+              s.set_alarm_arn(c.arn);
+              s.set_state(c.state_value);
+              if (c.state_updated_ms > 0) s.set_state_time(FormatRfc3339(c.state_updated_ms));
+              answer.alarms.push_back(std::move(s));
+            }
+            if (r->next_token.empty()) return;
+            request.next_token = r->next_token;
+          }
+          spdlog::warn("guard alarms of {}: more than {} pages of alarms; read in part", cell,
+                       kMaxAlarmPages);
+        };
+        auto request = [](std::vector<std::string> alarm_names, std::string prefix) {
+          aws::DescribeAlarmsRequest r;
+          r.alarm_names = std::move(alarm_names);
+          r.alarm_name_prefix = std::move(prefix);
+          r.alarm_types = {"MetricAlarm", "CompositeAlarm"};
+          return r;
+        };
+        if (all) {
+          read(request({}, ""));
+        } else {
+          // DescribeAlarms takes at most 100 names per call.
+          for (size_t i = 0; i < names.size(); i += 100) {
+            read(request({names.begin() + i, names.begin() + std::min(names.size(), i + 100)}, ""));
+          }
+          for (const auto& p : prefixes) read(request({}, p));
         }
-        for (const auto& a : r->metric_alarms) answer.alarms.push_back(AlarmStateOf(a));
-        for (const auto& c : r->composite_alarms) {
-          v1::AlarmStateChange s;
-          s.set_alarm_name(c.name);
-          s.set_alarm_arn(c.arn);
-          s.set_state(c.state_value);
-          if (c.state_updated_ms > 0) s.set_state_time(FormatRfc3339(c.state_updated_ms));
-          answer.alarms.push_back(std::move(s));
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          reading_[cell] = false;
+          answers_.push_back(std::move(answer));
         }
-        if (r->next_token.empty()) return;
-        request.next_token = r->next_token;
-      }
-      spdlog::warn("guard alarms of {}: more than {} pages of alarms; read in part", cell,
-                   kMaxAlarmPages);
-    };
-    auto request = [](std::vector<std::string> alarm_names, std::string prefix) {
-      aws::DescribeAlarmsRequest r;
-      r.alarm_names = std::move(alarm_names);
-      r.alarm_name_prefix = std::move(prefix);
-      r.alarm_types = {"MetricAlarm", "CompositeAlarm"};
-      return r;
-    };
-    if (all) {
-      read(request({}, ""));
-    } else {
-      // DescribeAlarms takes at most 100 names per call.
-      for (size_t i = 0; i < names.size(); i += 100) {
-        read(request({names.begin() + i, names.begin() + std::min(names.size(), i + 100)}, ""));
-      }
-      for (const auto& p : prefixes) read(request({}, p));
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      reading_[cell] = false;
-      answers_.push_back(std::move(answer));
-    }
-    if (notify) notify();
-  });
+        if (notify) notify();
+      });
   return next;
 }
 

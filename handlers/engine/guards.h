@@ -76,8 +76,8 @@ class GuardAlarmPoller {
                const std::string& region, int64_t now_ms, const std::function<void()>& notify);
 
   // Poll thread. Hands every alarm state read since the last call to `apply`.
-  using Apply = std::function<void(int32_t partition, uint64_t generation,
-                                   const std::string& cell, const v1::AlarmStateChange& alarm)>;
+  using Apply = std::function<void(int32_t partition, uint64_t generation, const std::string& cell,
+                                   const v1::AlarmStateChange& alarm)>;
   void Collect(const Apply& apply);
 
  private:

@@ -722,8 +722,8 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
 }
 
 std::string WorkflowRuntime::SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
-                                        const WorkflowHandler& handler, int64_t now,
-                                        int64_t* wake, RuntimeOutput& out) {
+                                        const WorkflowHandler& handler, int64_t now, int64_t* wake,
+                                        RuntimeOutput& out) {
   const auto& safety = config_.safety();
   if (safety.guards_size() == 0 && safety.blackout_size() == 0) return "";
   const std::vector<std::string> locks = handler.LockedResources(wf);
@@ -805,9 +805,9 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
     }
     for (const auto& id : ids) {
       LiveWorkflow& wf = st.workflows[id];
-      wake = std::min(wake, guard_poller_.Poll(st.partition, st.generation,
-                                               wf.cp.trigger().account(),
-                                               wf.cp.trigger().region(), now, notify_));
+      wake =
+          std::min(wake, guard_poller_.Poll(st.partition, st.generation, wf.cp.trigger().account(),
+                                            wf.cp.trigger().region(), now, notify_));
       if (wf.cp.cancel_requested()) {
         Finish(st, id, v1::Result::CANCELLED, wf.cp.cancel_reason(), out);
         continue;

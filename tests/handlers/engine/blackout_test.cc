@@ -131,7 +131,8 @@ TEST(BlackoutCalendar, AWorkflowReachingAWindowWaitsForItsEndOnATimer) {
   EXPECT_EQ(RunsOf(rig.handler(), "act"), 0u);
   auto notes = held.Results(v1::Result::IN_PROGRESS);
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_THAT(notes[0].reason(), HasSubstr("blackout window blackout[0] until 2023-11-14T22:30:00"));
+  EXPECT_THAT(notes[0].reason(),
+              HasSubstr("blackout window blackout[0] until 2023-11-14T22:30:00"));
   ASSERT_FALSE(held.Checkpoints().empty());
   EXPECT_THAT(held.Checkpoints().back().waiting_on(), HasSubstr("until 2023-11-14T22:30:00"));
 

@@ -15,8 +15,8 @@
 namespace fleetkeeper::handlers::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using self_healing::testing::MemoryCellStore;
+using ::testing::HasSubstr;
 
 constexpr int32_t kP = 2;
 constexpr char kTgArn[] =
@@ -48,8 +48,9 @@ v1::SafetyConfig Guards(std::vector<v1::AlarmGuard> guards) {
 }
 
 TEST(AlarmGuards, DimensionsNameTheGuardedResourceWithinTheScope) {
-  const auto tg = Alarm("web-5xx", "ALARM", "", {{"TargetGroup", "targetgroup/web/0123456789abcdef"},
-                                                 {"LoadBalancer", "app/web/1"}});
+  const auto tg =
+      Alarm("web-5xx", "ALARM", "",
+            {{"TargetGroup", "targetgroup/web/0123456789abcdef"}, {"LoadBalancer", "app/web/1"}});
   EXPECT_TRUE(AlarmWatches(Guard("*5xx*"), tg, std::string("tg:") + kTgArn));
   EXPECT_TRUE(AlarmWatches(Guard("*5xx*", "target_group"), tg, std::string("tg:") + kTgArn));
   EXPECT_FALSE(AlarmWatches(Guard("*5xx*", "asg"), tg, std::string("tg:") + kTgArn));
@@ -147,10 +148,10 @@ TEST(AlarmGuards, ConfigErrorsNameTheKey) {
   ValidateAlarmGuards(safety, check);
   std::vector<std::string> paths;
   for (const auto& e : errors) paths.push_back(e.path);
-  EXPECT_THAT(paths, ::testing::UnorderedElementsAre(
-                         "safety.guards[0].alarm_name", "safety.guards[1].scope",
-                         "safety.guards[2].tag", "safety.on_guard_alarm",
-                         "safety.guard_poll_interval"));
+  EXPECT_THAT(paths,
+              ::testing::UnorderedElementsAre(
+                  "safety.guards[0].alarm_name", "safety.guards[1].scope", "safety.guards[2].tag",
+                  "safety.on_guard_alarm", "safety.guard_poll_interval"));
 }
 
 // An alarm on the Auto Scaling group "web".
