@@ -14,6 +14,8 @@
 #include "common/secrets.h"
 #include "handlers/ami_rollout/config.h"
 #include "handlers/ami_rollout/config_check.h"
+#include "handlers/engine/blackout.h"
+#include "handlers/engine/guards.h"
 #include "handlers/registry.h"
 
 namespace fleetkeeper::app {
@@ -70,6 +72,8 @@ class Validator : public ConfigChecker {
     for (const handlers::HandlerFactory* factory : handlers::HandlerCatalog()) {
       factory->Validate(c, *this);
     }
+    handlers::ValidateAlarmGuards(c.safety(), *this);
+    handlers::ValidateBlackout(c.safety(), *this);
   }
 
   void Kafka(const v1::WorkerConfig& c) {
@@ -433,6 +437,8 @@ void ApplyDefaults(v1::WorkerConfig& c) {
   for (const handlers::HandlerFactory* factory : handlers::HandlerCatalog()) {
     factory->ApplyDefaults(c);
   }
+  handlers::ApplyAlarmGuardDefaults(*c.mutable_safety());
+  handlers::ApplyBlackoutDefaults(*c.mutable_safety());
   auto& kafka = *c.mutable_kafka();
   if (kafka.find("group.id") == kafka.end()) kafka["group.id"] = std::string(kDefaultGroupId);
 

@@ -124,8 +124,11 @@ std::string WaitingOn(const v1::WorkflowCheckpoint& wf, int64_t now_ms) {
   if (wf.has_final_result()) return "";
   if (wf.cancel_requested()) return "cancel requested: ends at its next step";
   const std::string& note = wf.waiting_on();
-  // A hold (freeze, lock) is current until the step runs; a timer or signal wait only until due.
-  if (note.rfind("frozen", 0) == 0 || note.rfind("waiting for", 0) == 0) return note;
+  // A hold (freeze, lock, guard alarm, blackout window) is current until the step runs; a timer
+  // or signal wait only until due.
+  for (const char* hold : {"frozen", "waiting for", "paused by alarm", "blackout window"}) {
+    if (note.rfind(hold, 0) == 0) return note;
+  }
   if (wf.due_at_ms() == kNoTimer) return note.empty() ? "a signal" : note;
   if (wf.due_at_ms() > now_ms) {
     return fmt::format("{}{}due in {}", note, note.empty() ? "" : ", ",

@@ -2,6 +2,7 @@
 
 #include "handlers/ami_rollout/handler.h"
 #include "handlers/ecs/handler.h"
+#include "handlers/engine/guards.h"
 #include "handlers/patch/handler.h"
 #include "handlers/self_healing/handler.h"
 
@@ -28,6 +29,9 @@ std::vector<DeclaredActions> HandlerPermissions(const v1::WorkerConfig& config) 
   for (const HandlerFactory* factory : HandlerCatalog()) {
     if (!factory->Enabled(config)) continue;
     out.push_back({std::string(factory->name()), factory->Permissions(config)});
+  }
+  if (auto guards = AlarmGuardPermissions(config); !guards.empty()) {
+    out.push_back({"safety", std::move(guards)});
   }
   return out;
 }

@@ -246,7 +246,8 @@ WorkflowRuntime::WorkflowRuntime(const v1::WorkerConfig& config, RuntimeOptions 
       dispatcher_(dispatcher),
       clients_(clients),
       executor_(executor),
-      clock_(clock) {}
+      clock_(clock),
+      guard_poller_(config, clients, executor) {}
 
 WorkflowRuntime::~WorkflowRuntime() = default;
 
@@ -519,6 +520,10 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   st->batch_seen_ms = now;
   Touch(partition);
 
+  if (event.has_alarm() && config_.safety().guards_size() > 0) {
+    Store guard_store(*this, *st, CellOf(event), out);
+    ObserveGuardAlarm(config_.safety(), event.alarm(), guard_store);
+  }
   const EventKind kind = event.body_case();
   if (kind == v1::Event::kCancel || kind == v1::Event::kApproval) {
     OnControlSignal(*st, event, out);
@@ -765,6 +770,21 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   }
 }
 
+std::string WorkflowRuntime::SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+                                        const WorkflowHandler& handler, int64_t now, int64_t* wake,
+                                        RuntimeOutput& out) {
+  const auto& safety = config_.safety();
+  if (safety.guards_size() == 0 && safety.blackout_size() == 0) return "";
+  const std::vector<std::string> locks = handler.LockedResources(wf);
+  Store store(*this, st, wf.cell(), out);
+  if (std::string alarm = AlarmHold(safety, wf, locks, store); !alarm.empty()) return alarm;
+  if (!blackout_) blackout_.emplace(safety);  // the config is final by the first step
+  auto window = blackout_->HoldAt(wf, locks, now);
+  if (!window) return "";
+  *wake = std::min(*wake, window->until_ms);
+  return window->reason;
+}
+
 void WorkflowRuntime::ExpireFinished(PartitionState& st, RuntimeOutput& out) {
   const int64_t now = clock_.NowMs();
   if (now - st.last_expiry_ms < 60000) return;
@@ -844,6 +864,13 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
     --running_;
     ApplyCompletion(*c, out);
   }
+  guard_poller_.Collect([&](int32_t p, uint64_t generation, const std::string& cell,
+                            const v1::AlarmStateChange& alarm) {
+    PartitionState* st = Find(p);
+    if (st == nullptr || st->generation != generation) return;
+    Store store(*this, *st, cell, out);
+    if (ObserveGuardAlarm(config_.safety(), alarm, store)) st->dirty = true;
+  });
   const int64_t now = clock_.NowMs();
   for (auto& [p, stp] : partitions_) {
     PartitionState& st = *stp;
@@ -859,6 +886,9 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
     }
     for (const auto& id : ids) {
       LiveWorkflow& wf = st.workflows[id];
+      wake =
+          std::min(wake, guard_poller_.Poll(st.partition, st.generation, wf.cp.trigger().account(),
+                                            wf.cp.trigger().region(), now, notify_));
       if (wf.cp.cancel_requested()) {
         const WorkflowHandler* h = HandlerFor(wf.cp);
         const std::string cleanup = h == nullptr ? "" : h->CancelStep();
@@ -912,8 +942,11 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
             }
           }
         }
+        // A freeze or a lock ends without a change to this partition: look again at each pump.
+        const bool recheck = !hold.empty();
+        if (hold.empty()) hold = SafetyHold(st, wf.cp, *handler, now, &wake, out);
         if (!hold.empty()) {
-          st.dirty = true;  // a freeze or a lock ends without a change to this partition
+          if (recheck) st.dirty = true;
           if (wf.last_note != hold) {
             wf.last_note = hold;
             wf.cp.set_waiting_on(hold);

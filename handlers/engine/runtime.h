@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,7 +23,9 @@
 #include "common/clock.h"
 #include "common/executor.h"
 #include "fleetkeeper/v1/workflow.pb.h"
+#include "handlers/engine/blackout.h"
 #include "handlers/engine/dispatcher.h"
+#include "handlers/engine/guards.h"
 #include "handlers/engine/output.h"
 #include "handlers/workflow.h"
 
@@ -113,6 +116,11 @@ class WorkflowRuntime {
   // Creates the handlers' timed workflows that are due to exist in the partitions owned here.
   void StartTimedWorkflows(RuntimeOutput& out);
   WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
+  // The safety guards' hold of a due mutating step (alarm guards, blackout windows), or "". They
+  // end with an alarm event, a guard read or a timer, never by polling: `wake` gets the timer.
+  std::string SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+                         const WorkflowHandler& handler, int64_t now, int64_t* wake,
+                         RuntimeOutput& out);
 
   const v1::WorkerConfig& config_;
   RuntimeOptions options_;
@@ -131,6 +139,8 @@ class WorkflowRuntime {
   std::deque<std::unique_ptr<Completion>> completions_;
   std::atomic<size_t> pending_completions_{0};
   std::function<void()> notify_;
+  GuardAlarmPoller guard_poller_;
+  std::optional<BlackoutCalendar> blackout_;  // built at the first hold check
 };
 
 }  // namespace fleetkeeper::handlers

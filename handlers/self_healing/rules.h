@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/glob.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/self_healing.pb.h"
 #include "fleetkeeper/v1/self_healing_state.pb.h"
 
 namespace fleetkeeper::handlers::self_healing {
 
-// Shell-style glob: '*' any run, '?' one character. Case-sensitive, as alarm names are.
-bool GlobMatch(std::string_view pattern, std::string_view text);
+using fleetkeeper::GlobMatch;  // common/glob.h
 
 // Whether `rule.match` accepts the alarm: name glob, state (default ALARM), namespace, metric and
 // every listed dimension (value globs). Alarms without a single metric (metric math, anomaly

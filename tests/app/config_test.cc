@@ -629,6 +629,39 @@ TEST(ConfigEnvTest, FileAndEnvironmentErrorsAreReportedTogether) {
   ErrorAt(errors, "ASG_CONFIGURATIONS[\"a\"].InstanceWarmup");
 }
 
+// ---- safety (docs/safety.md) ----
+
+TEST(ConfigTest, SafetyGuardsAndBlackoutWindowsLoadWithDefaults) {
+  v1::WorkerConfig c = MustLoad(
+      "safety:\n"
+      "  guards:\n"
+      "    - {alarm_name: \"*5xx*\", scope: target_group}\n"
+      "    - {alarm_name: site-health, resources: [\"asg:web-*\"]}\n"
+      "  blackout:\n"
+      "    - {cron: \"0 9 * * MON\", duration: 2h, time_zone: Europe/Berlin}\n");
+  ASSERT_EQ(c.safety().guards_size(), 2);
+  EXPECT_EQ(c.safety().guards(1).scope(), "any");
+  EXPECT_EQ(c.safety().on_guard_alarm(), "pause");
+  EXPECT_EQ(DurationMs(c.safety().guard_poll_interval()), 60000);
+  ASSERT_EQ(c.safety().blackout_size(), 1);
+  EXPECT_EQ(DurationMs(c.safety().blackout(0).duration()), 2 * 3600 * 1000);
+  EXPECT_FALSE(c.safety().exempt_self_healing());
+}
+
+TEST(ConfigTest, SafetyErrorsNameTheirKeys) {
+  auto errors = ValidateConfigText(
+      "safety:\n"
+      "  guards: [{tag: fleetkeeper:guard-alarms}]\n"
+      "  on_guard_alarm: rollback\n"
+      "  blackout: [{cron: \"0 9 * *\", duration: 1h, time_zone: Europe/Nowhere}]\n",
+      NoEnv());
+  EXPECT_EQ(errors.size(), 4u) << Describe(errors);
+  EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.guards[0].tag"), "not built"));
+  EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.on_guard_alarm"), "not built"));
+  EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.blackout[0].cron"), "4 fields"));
+  EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.blackout[0].time_zone"), "Europe/Nowhere"));
+}
+
 // ---- Redaction ----
 
 TEST(ConfigTest, RedactedYamlHidesSecretsAndReloads) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <google/protobuf/wrappers.pb.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -269,6 +270,28 @@ inline v1::Event CancelFor(const std::string& workflow_id, const std::string& re
   return e;
 }
 
+// An alarm state change of "web-5xx" in the default cell at `time` (also its state time).
+inline v1::Event AlarmAt(const std::string& id, const std::string& time,
+                         const std::string& state) {
+  v1::Event e;
+  e.set_id(id);
+  e.set_dedup_key("alarm:web-5xx:" + state + ":" + time);
+  e.set_account("111122223333");
+  e.set_region("us-east-1");
+  e.set_time(time);
+  e.mutable_alarm()->set_alarm_name("web-5xx");
+  e.mutable_alarm()->set_alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:web-5xx");
+  e.mutable_alarm()->set_state(state);
+  e.mutable_alarm()->set_state_time(time);
+  return e;
+}
+
+// How many times the scripted handler ran `step`.
+inline size_t RunsOf(const ScriptedHandler& h, const std::string& step) {
+  auto runs = h.runs();
+  return std::count_if(runs.begin(), runs.end(), [&](const StepRun& r) { return r.step == step; });
+}
+
 class RuntimeRig {
  public:
   // The scripted handler takes events of `kind` (ecs_command by default).
@@ -368,6 +391,8 @@ class RuntimeRig {
   void Restore(int32_t partition) { runtime_->Install(partition, state_[partition]); }
 
   WorkflowRuntime& runtime() { return *runtime_; }
+  // The worker's config, read by the runtime at each use (the safety guards' sections).
+  v1::WorkerConfig& config() { return config_; }
   ScriptedHandler& handler() { return *handler_; }
   ManualClock& clock() { return clock_; }
   const Batch& committed() const { return committed_; }

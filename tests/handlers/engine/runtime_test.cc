@@ -21,11 +21,6 @@ std::string IdOf(const v1::Event& e) {
   return WorkflowId(e.account(), e.region(), "scripted", e.dedup_key());
 }
 
-size_t RunsOf(const ScriptedHandler& h, const std::string& step) {
-  auto runs = h.runs();
-  return std::count_if(runs.begin(), runs.end(), [&](const StepRun& r) { return r.step == step; });
-}
-
 TEST(WorkflowRuntime, AdmissionWritesCheckpointAndProgressAndRunsNothingBeforeCommit) {
   RuntimeRig rig;
   rig.Own(kP);
@@ -611,20 +606,6 @@ TEST(WorkflowRuntime, ARequestsOwnDryRunMakesItsWorkflowDry) {
   auto runs = rig.handler().runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_TRUE(runs[0].dry_run);
-}
-
-v1::Event AlarmAt(const std::string& id, const std::string& time, const std::string& state) {
-  v1::Event e;
-  e.set_id(id);
-  e.set_dedup_key("alarm:web-5xx:" + state + ":" + time);
-  e.set_account("111122223333");
-  e.set_region("us-east-1");
-  e.set_time(time);
-  e.mutable_alarm()->set_alarm_name("web-5xx");
-  e.mutable_alarm()->set_alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:web-5xx");
-  e.mutable_alarm()->set_state(state);
-  e.mutable_alarm()->set_state_time(time);
-  return e;
 }
 
 // DESIGN.md: an event older (time) than the last one applied to the same resource is SKIPPED as

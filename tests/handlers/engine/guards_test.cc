@@ -1,0 +1,219 @@
+// Alarm guards (handlers/engine/guards.h): which alarms guard which resources, the state a cell
+// keeps of them, and the runtime holding mutating steps while a guard alarm is in ALARM.
+#include "handlers/engine/guards.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "awsclient/cloudwatch.h"
+#include "common/duration.h"
+#include "fleetkeeper/v1/safety_guards.pb.h"
+#include "handlers/registry.h"
+#include "tests/handlers/engine/runtime_fixture.h"
+#include "tests/handlers/self_healing/fake_fleet.h"
+
+namespace fleetkeeper::handlers::testing {
+namespace {
+
+using self_healing::testing::MemoryCellStore;
+using ::testing::HasSubstr;
+
+constexpr int32_t kP = 2;
+constexpr char kTgArn[] =
+    "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef";
+
+v1::AlarmStateChange Alarm(const std::string& name, const std::string& state,
+                           const std::string& time,
+                           std::map<std::string, std::string> dimensions = {}) {
+  v1::AlarmStateChange a;
+  a.set_alarm_name(name);
+  a.set_state(state);
+  a.set_state_time(time);
+  for (auto& [k, v] : dimensions) (*a.mutable_dimensions())[k] = v;
+  return a;
+}
+
+v1::AlarmGuard Guard(const std::string& name, const std::string& scope = "any") {
+  v1::AlarmGuard g;
+  g.set_alarm_name(name);
+  g.set_scope(scope);
+  return g;
+}
+
+v1::SafetyConfig Guards(std::vector<v1::AlarmGuard> guards) {
+  v1::SafetyConfig s;
+  for (auto& g : guards) *s.add_guards() = std::move(g);
+  ApplyAlarmGuardDefaults(s);
+  return s;
+}
+
+TEST(AlarmGuards, DimensionsNameTheGuardedResourceWithinTheScope) {
+  const auto tg =
+      Alarm("web-5xx", "ALARM", "",
+            {{"TargetGroup", "targetgroup/web/0123456789abcdef"}, {"LoadBalancer", "app/web/1"}});
+  EXPECT_TRUE(AlarmWatches(Guard("*5xx*"), tg, std::string("tg:") + kTgArn));
+  EXPECT_TRUE(AlarmWatches(Guard("*5xx*", "target_group"), tg, std::string("tg:") + kTgArn));
+  EXPECT_FALSE(AlarmWatches(Guard("*5xx*", "asg"), tg, std::string("tg:") + kTgArn));
+  EXPECT_FALSE(AlarmWatches(Guard("*5xx*"), tg,
+                            "tg:arn:aws:elasticloadbalancing:us-east-1:111122223333:"
+                            "targetgroup/api/0123456789abcdef"));
+
+  const auto asg = Alarm("cpu", "ALARM", "", {{"AutoScalingGroupName", "web"}});
+  EXPECT_TRUE(AlarmWatches(Guard("cpu"), asg, "asg:web"));
+  EXPECT_FALSE(AlarmWatches(Guard("cpu"), asg, "asg:web2"));
+  EXPECT_FALSE(AlarmWatches(Guard("cpu", "instance"), asg, "asg:web"));
+
+  const auto inst = Alarm("status", "ALARM", "", {{"InstanceId", "i-0123456789abcdef0"}});
+  EXPECT_TRUE(AlarmWatches(Guard("status"), inst, "instance:i-0123456789abcdef0"));
+  const auto svc = Alarm("svc", "ALARM", "", {{"ClusterName", "prod"}, {"ServiceName", "api"}});
+  EXPECT_TRUE(AlarmWatches(Guard("svc", "ecs_service"), svc, "ecs:prod/api"));
+  EXPECT_FALSE(AlarmWatches(Guard("svc", "ecs_service"), svc, "ecs:prod/web"));
+
+  // A metric-math or composite alarm names no dimension: the guard lists what it watches.
+  auto composite = Guard("site-health");
+  composite.add_resources("asg:web-*");
+  const auto site = Alarm("site-health", "ALARM", "");
+  EXPECT_TRUE(AlarmWatches(composite, site, "asg:web-blue"));
+  EXPECT_FALSE(AlarmWatches(composite, site, "asg:db"));
+}
+
+TEST(AlarmGuards, GuardForMatchesNamesAndGlobsInOrder) {
+  const auto safety = Guards({Guard("exact-alarm"), Guard("*5xx*", "target_group")});
+  ASSERT_NE(GuardFor(safety, "exact-alarm"), nullptr);
+  EXPECT_EQ(GuardFor(safety, "web-5xx-high")->scope(), "target_group");
+  EXPECT_EQ(GuardFor(safety, "exact-alarm-2"), nullptr);
+}
+
+TEST(AlarmGuards, TheCellKeepsTheNewestStateOfGuardAlarmsOnly) {
+  const auto safety = Guards({Guard("web-*")});
+  MemoryCellStore store;
+  EXPECT_FALSE(ObserveGuardAlarm(safety, Alarm("db-cpu", "ALARM", "2026-12-06T10:00:00Z"), store))
+      << "not a guard alarm";
+  EXPECT_FALSE(ObserveGuardAlarm(safety, Alarm("web-5xx", "OK", "2026-12-06T10:00:00Z"), store))
+      << "an alarm that never fired needs no record";
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_TRUE(ObserveGuardAlarm(
+      safety, Alarm("web-5xx", "ALARM", "2026-12-06T10:00:05Z", {{"AutoScalingGroupName", "web"}}),
+      store));
+  // The same state again (the fallback read of an alarm already known) writes nothing.
+  EXPECT_FALSE(ObserveGuardAlarm(
+      safety, Alarm("web-5xx", "ALARM", "2026-12-06T10:00:05Z", {{"AutoScalingGroupName", "web"}}),
+      store));
+  // A late OK from before the ALARM changes nothing.
+  EXPECT_FALSE(ObserveGuardAlarm(safety, Alarm("web-5xx", "OK", "2026-12-06T10:00:01Z"), store));
+
+  v1::WorkflowCheckpoint wf;
+  EXPECT_THAT(AlarmHold(safety, wf, {"asg:web"}, store),
+              HasSubstr("paused by alarm web-5xx (in ALARM since 2026-12-06T10:00:05Z"));
+  EXPECT_EQ(AlarmHold(safety, wf, {"asg:db"}, store), "");
+  // A self-healing workflow started by that alarm is not held by it.
+  v1::WorkflowCheckpoint healing;
+  healing.mutable_trigger()->mutable_alarm()->set_alarm_name("web-5xx");
+  EXPECT_EQ(AlarmHold(safety, healing, {"asg:web"}, store), "");
+
+  // OK (an event without dimensions, as an SNS notification of a metric-math alarm has none)
+  // ends the hold and keeps the dimensions for the next ALARM.
+  EXPECT_TRUE(ObserveGuardAlarm(safety, Alarm("web-5xx", "OK", "2026-12-06T10:01:00Z"), store));
+  EXPECT_EQ(AlarmHold(safety, wf, {"asg:web"}, store), "");
+  EXPECT_TRUE(ObserveGuardAlarm(safety, Alarm("web-5xx", "ALARM", "2026-12-06T10:02:00Z"), store));
+  EXPECT_NE(AlarmHold(safety, wf, {"asg:web"}, store), "");
+  // A guard removed from the config no longer holds anything.
+  EXPECT_EQ(AlarmHold(Guards({Guard("api-*")}), wf, {"asg:web"}, store), "");
+}
+
+TEST(AlarmGuards, DescribeAlarmsAnswersTakeTheEventsShape) {
+  aws::MetricAlarm m;
+  m.name = "web-5xx";
+  m.arn = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:web-5xx";
+  m.state_value = "ALARM";
+  m.state_updated_ms = 1765015205000;  // 2025-12-06T10:00:05Z
+  m.metric_namespace = "AWS/ApplicationELB";
+  m.metric_name = "HTTPCode_Target_5XX_Count";
+  m.dimensions = {{"TargetGroup", "targetgroup/web/0123456789abcdef"}};
+  const auto s = AlarmStateOf(m);
+  EXPECT_EQ(s.state(), "ALARM");
+  EXPECT_EQ(s.state_time(), "2025-12-06T10:00:05.000Z");
+  EXPECT_TRUE(AlarmWatches(Guard("web-5xx"), s, std::string("tg:") + kTgArn));
+}
+
+TEST(AlarmGuards, ConfigErrorsNameTheKey) {
+  auto safety = Guards({Guard(""), Guard("x", "cluster")});
+  safety.add_guards()->set_tag("fleetkeeper:guard-alarms");
+  ApplyAlarmGuardDefaults(safety);  // as loading does, before the checks
+  safety.set_on_guard_alarm("rollback");
+  *safety.mutable_guard_poll_interval() = DurationOfMs(-1000);
+  std::vector<ConfigError> errors;
+  std::vector<std::string> warnings;
+  ConfigChecker check(errors, warnings);
+  ValidateAlarmGuards(safety, check);
+  std::vector<std::string> paths;
+  for (const auto& e : errors) paths.push_back(e.path);
+  EXPECT_THAT(paths,
+              ::testing::UnorderedElementsAre(
+                  "safety.guards[0].alarm_name", "safety.guards[1].scope", "safety.guards[2].tag",
+                  "safety.on_guard_alarm", "safety.guard_poll_interval"));
+}
+
+// An alarm on the Auto Scaling group "web".
+TEST(AlarmGuards, TheFallbackReadIsDeclaredUnderSafety) {
+  v1::WorkerConfig config;
+  EXPECT_TRUE(AlarmGuardPermissions(config).empty()) << "no guards, no read";
+  *config.mutable_safety() = Guards({Guard("web-*")});
+  EXPECT_EQ(AlarmGuardPermissions(config), std::vector<std::string>{"cloudwatch:DescribeAlarms"});
+  auto declared = HandlerPermissions(config);
+  ASSERT_FALSE(declared.empty());
+  EXPECT_EQ(declared.back().owner, "safety");
+  EXPECT_EQ(declared.back().actions, AlarmGuardPermissions(config));
+  *config.mutable_safety()->mutable_guard_poll_interval() = DurationOfMs(0);
+  EXPECT_TRUE(AlarmGuardPermissions(config).empty()) << "events only: nothing to call";
+}
+
+v1::Event WebAlarm(const std::string& id, const std::string& state, const std::string& time) {
+  v1::Event e = AlarmAt(id, time, state);
+  (*e.mutable_alarm()->mutable_dimensions())["AutoScalingGroupName"] = "web";
+  return e;
+}
+
+// The rule: while a guard alarm on a group is in ALARM no workflow starts a mutating step
+// on it; the pause is in the result and in fleet.state; a restore keeps it; OK resumes.
+TEST(AlarmGuards, AGuardAlarmPausesMutatingStepsOnItsGroupUntilOk) {
+  RuntimeRig rig;
+  *rig.config().mutable_safety() = Guards({Guard("web-*")});
+  rig.handler().mutating = {"act"};
+  rig.handler().On("first", [](StepContext&) { return StepOutcome::Next("act"); });
+  rig.Own(kP);
+  rig.Consume(kP, WebAlarm("alarm-1", "ALARM", "2026-12-06T10:00:00Z"));
+  rig.Consume(kP, EcsCommand("req-web", "web"));
+  rig.Consume(kP, EcsCommand("req-db", "db"));
+  rig.Commit();
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "first"), 2u) << "read-only steps run";
+  Batch held = rig.Turn();
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "act"), 1u) << "only the db workflow's mutating step ran";
+  auto notes = held.Results(v1::Result::IN_PROGRESS);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_THAT(notes[0].reason(), HasSubstr("paused by alarm web-5xx"));
+  EXPECT_THAT(notes[0].reason(), HasSubstr("guarding asg:web"));
+  bool checkpointed = false;
+  for (const auto& cp : held.Checkpoints()) {
+    checkpointed |= cp.waiting_on().find("paused by alarm web-5xx") == 0;
+  }
+  EXPECT_TRUE(checkpointed) << "`fleetkeeper workflows` reads the pause from fleet.state";
+
+  // A new owner restores the alarm's state with the cell: still paused.
+  rig.runtime().Drop(kP);
+  rig.Restore(kP);
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "act"), 1u);
+
+  rig.Consume(kP, WebAlarm("alarm-2", "OK", "2026-12-06T10:05:00Z"));
+  rig.Commit();
+  auto done = rig.Turn().Results(v1::Result::SUCCEEDED);
+  EXPECT_EQ(RunsOf(rig.handler(), "act"), 2u);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].correlation_id(), "req-web");
+}
+
+}  // namespace
+}  // namespace fleetkeeper::handlers::testing

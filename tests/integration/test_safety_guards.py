@@ -1,0 +1,231 @@
+"""Alarm guards and blackout windows end to end (docs/safety.md): an AMI rollout of standalone
+instances behind a target group on moto (scripts/moto_launcher.py, recorder on, short state
+delays), driven through the real Kafka broker.
+
+- A guard alarm on the target group, set to ALARM through moto mid-rollout (the worker learns it
+  with DescribeAlarms, the fallback read), pauses the rollout: no new mutating call until the alarm
+  is OK again (set through moto, and announced by the "CloudWatch Alarm State Change" event of
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html);
+  then the rollout finishes.
+- A blackout window a few seconds long delays the rollout's first mutating call until it closes.
+
+The "Parameter Store Change" event (test_ami_rollout.py) follows
+https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
+                     aws_action, bootstrap, fleetkeeper_bin)
+from test_ami_rollout import parameter_store_change  # noqa: E402
+from test_self_healing import alarm_eventbridge  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+REGION = "us-east-1"
+GUARDED_PARAM = "/ami/guards/web"
+BLACKOUT_PARAM = "/ami/guards/batch"
+ALARM = "guarded-web-5xx"
+
+ROLLOUT = """
+handlers:
+  ami_rollout:
+    replacement: {strategy: relaunch, max_concurrency: 1, max_unavailable: 1, step_timeout: 120s}
+"""
+
+
+def mutating_calls(moto):
+    """The worker's recorded calls that change something, in order."""
+    out = []
+    for e in moto.recorded():
+        agent = next((v for k, v in (e.get("headers") or {}).items() if k.lower() == "user-agent"),
+                     "")
+        action = aws_action(e) if agent.startswith("fleetkeeper") else None
+        if action is None:
+            continue
+        op = action.split(":", 1)[1]
+        if op.startswith(("Describe", "Get", "List")) or op == "PutMetricData":
+            continue
+        out.append(action)
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("guards")
+    moto = Moto(tmp, env={"FK_MOTO_STATE_DELAY": "0.3", "FK_MOTO_TIME_SCALE": "0.05"})
+    ec2, ssm, elb = moto.client("ec2"), moto.client("ssm"), moto.client("elbv2")
+    images = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"]
+              if i.get("State", "available") == "available"]
+    old, new = images[0], images[1]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                            "Values": [f"{REGION}a"]}])["Subnets"][0]
+    tg = elb.create_target_group(Name="guarded", Protocol="HTTP", Port=80, VpcId=subnet["VpcId"],
+                                 TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+
+    def instances(param, n):
+        ssm.put_parameter(Name=param, Value=old, Type="String")
+        ids = [i["InstanceId"] for i in ec2.run_instances(
+            ImageId=old, MinCount=n, MaxCount=n, InstanceType="t3.micro",
+            SubnetId=subnet["SubnetId"],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": "fleetkeeper:ami-parameter", "Value": param}]}])["Instances"]]
+        ec2.get_waiter("instance_running").wait(InstanceIds=ids,
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        return ids
+
+    guarded = instances(GUARDED_PARAM, 2)
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80} for i in guarded])
+    batch = instances(BLACKOUT_PARAM, 1)
+    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    state = {"moto": moto, "tmp": tmp, "env": env, "old": old, "new": new, "tg": tg,
+             "guarded": guarded, "batch": batch, "workers": [], "readers": []}
+    yield state
+    for r in state["readers"]:
+        r.close()
+    for w in state["workers"]:
+        w.stop()
+    moto.stop()
+
+
+def start(world, name, safety):
+    topics = TopicSet(inputs=(3,), work_partitions=3)
+    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
+    results = Results(topics.results, group_prefix=f"{name}-reader-", poll=0.2)
+    world["readers"].append(results)
+    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-" + name},
+                                              extra=ROLLOUT + safety),
+                           name, env=world["env"], workdir=world["tmp"]).start()
+    world["workers"].append(worker)
+    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
+
+    def send(*events):
+        for e in events:
+            producer.produce(topics.inputs[0], value=json.dumps(e).encode())
+        producer.flush(30)
+
+    return worker, results, send
+
+
+def progress(results, event_id, text):
+    with results.lock:
+        return [r for r in results.by_event.get(event_id, [])
+                if r["status"] == "IN_PROGRESS" and text in r["reason"]]
+
+
+def wait_for(what, predicate, timeout, worker):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n{worker.tail()}")
+
+
+def test_a_guard_alarm_pauses_the_rollout_until_it_is_ok(world):
+    moto = world["moto"]
+    cw = moto.client("cloudwatch")
+    dimensions = {"TargetGroup": world["tg"].split(":")[-1], "LoadBalancer": "app/web/0123"}
+    cw.put_metric_alarm(AlarmName=ALARM, Namespace="AWS/ApplicationELB",
+                        MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=5.0,
+                        ComparisonOperator="GreaterThanThreshold",
+                        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()])
+    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="quiet")
+    worker, results, send = start(world, "guards", """
+safety:
+  guards:
+    - {alarm_name: "*-5xx", scope: target_group}
+  guard_poll_interval: 1s
+""")
+    moto.record_from_here()
+    moto.client("ssm").put_parameter(Name=GUARDED_PARAM, Value=world["new"], Type="String",
+                                     Overwrite=True)
+    change = parameter_store_change(GUARDED_PARAM)
+    send(change)
+
+    # Mid-rollout: the first instance is being replaced.
+    wait_for("the first mutating call", lambda: mutating_calls(moto), 120, worker)
+    cw.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="5xx above 5")
+    paused = wait_for("the pause",
+                      lambda: progress(results, change["id"], f"paused by alarm {ALARM}"), 60,
+                      worker)
+    assert "guarding tg:" + world["tg"] in paused[0]["reason"], paused[0]
+    # A step already running finishes; after that nothing on the group changes.
+    time.sleep(3)
+    during = mutating_calls(moto)
+    time.sleep(5)
+    assert mutating_calls(moto) == during, "a mutating call while the guard alarm was in ALARM"
+    assert not results.finals(change["id"]), results.finals(change["id"])
+    shown = worker_show(worker, paused[0]["workflow_id"])
+    assert f"paused by alarm {ALARM}" in shown, shown
+
+    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
+    send(alarm_eventbridge(ALARM, dimensions, state="OK", metric="HTTPCode_Target_5XX_Count"))
+    final = results.wait_final(change["id"], timeout=240)
+    assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
+    assert len(mutating_calls(moto)) > len(during)
+    ec2 = moto.client("ec2")
+    for old_id in world["guarded"]:
+        res = ec2.describe_instances(Filters=[
+            {"Name": "tag:fleetkeeper:replaces", "Values": [old_id]}])["Reservations"]
+        [fresh] = [i for r in res for i in r["Instances"]]
+        assert fresh["ImageId"] == world["new"]
+    assert "cloudwatch:DescribeAlarms" in moto.worker_actions_sent()
+    assert_worker_actions_declared(moto, worker)
+    worker.stop()
+
+
+def worker_show(worker, workflow_id):
+    """`fleetkeeper workflows show ID` with the worker's config."""
+    r = subprocess.run([fleetkeeper_bin(), "workflows", "show", workflow_id, "--config",
+                        str(worker.config)], capture_output=True, text=True, timeout=60,
+                       env=worker.env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_a_blackout_window_delays_the_first_mutating_call_until_it_ends(world):
+    moto = world["moto"]
+    # The window opened at the start of this minute and closes 10 s from now (a duration over a
+    # minute is fine): no waiting for the next minute.
+    now = time.time()
+    opened = now - now % 60
+    duration = int(now + 10 - opened) + 1
+    ends = opened + duration
+    minute = time.gmtime(opened)
+    cron = f"{minute.tm_min} {minute.tm_hour} * * *"
+    worker, results, send = start(world, "blackout", f"""
+safety:
+  blackout:
+    - {{name: release-freeze, cron: "{cron}", duration: {duration}s, time_zone: UTC}}
+""")
+    assert time.time() < ends - 3, "the worker took too long to start for this window"
+    moto.record_from_here()
+    moto.client("ssm").put_parameter(Name=BLACKOUT_PARAM, Value=world["new"], Type="String",
+                                     Overwrite=True)
+    change = parameter_store_change(BLACKOUT_PARAM)
+    send(change)
+    held = wait_for("the blackout hold",
+                    lambda: progress(results, change["id"], "blackout window release-freeze until"),
+                    max(1, ends - time.time()), worker)
+    until = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ends))
+    assert until in held[0]["reason"], held[0]
+    while time.time() < ends - 0.3:
+        assert mutating_calls(moto) == [], "a mutating call inside the blackout window"
+        time.sleep(0.2)
+    final = results.wait_final(change["id"], timeout=180)
+    assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
+    assert mutating_calls(moto), "the rollout changed nothing after the window"
+    worker.stop()
