@@ -186,6 +186,12 @@ Status Worker::CreateConsumer() {
   // 0.77x kcat before, 0.88x after; bench/README.md). The prefetch stays bounded by
   // queued.max.messages.kbytes (64 MiB by default); the peak RSS did not change.
   if (!props.count("queued.min.messages")) props["queued.min.messages"] = "1000000";
+  // A partition that becomes fetchable (assigned, or resumed after its restore) is first fetched
+  // when the fetch in flight returns, and with nothing to read the broker holds that one for up
+  // to fetch.wait.max.ms (500 by default): a worker started with inputs waiting read the first
+  // one ~0.5 s after its partitions were ready (bench/README.md, start). An idle worker makes 10
+  // fetch requests a second instead of 2.
+  if (!props.count("fetch.wait.max.ms")) props["fetch.wait.max.ms"] = "100";
   consumers::GroupConsumer::Hooks hooks;
   hooks.on_rebalance = [this](const consumers::GroupConsumer::Change& change) {
     Rebalance(change);

@@ -522,7 +522,8 @@ TEST_F(WorkerMockClusterTest, ABatchClosesWhenNothingIsQueuedWhileRecordsKeepArr
   EXPECT_EQ(StopWorker(), kExitOk);
   ASSERT_EQ(first.delivered().size(), 1u);
   auto it = outcomes.find(first.delivered().begin()->first);
-  ASSERT_TRUE(it != outcomes.end()) << "no outcome while records kept arriving: the batch stayed open";
+  ASSERT_TRUE(it != outcomes.end())
+      << "no outcome while records kept arriving: the batch stayed open";
   const std::string& kind = it->second.front().kind;
   EXPECT_TRUE(kind == "SKIPPED" || kind == "REJECTED") << kind << ": " << it->second.front().reason;
 }
