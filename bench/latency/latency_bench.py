@@ -227,7 +227,9 @@ def alarm_path(name, binary, brokers, admin, args, workdir):
         f.result()
     pb.wait_for_topics(admin, list(topics.values()))
     config = workdir / f"{prefix}.yaml"
-    config.write_text(sh.worker_config(prefix, topics, brokers))
+    # FK_BENCH_LOG_LEVEL=debug: a line per batch and per commit, as in the pipeline benchmark.
+    config.write_text(sh.worker_config(prefix, topics, brokers, "log: {level: %s}\n"
+                                       % os.environ.get("FK_BENCH_LOG_LEVEL", "info")))
     env = dict(os.environ, AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="bench",
                AWS_SECRET_ACCESS_KEY="bench", AWS_REGION=sh.REGION,
                AWS_CONFIG_FILE=str(workdir / "none"),
