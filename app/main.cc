@@ -7,7 +7,7 @@
 #include "app/doctor.h"
 #include "app/permissions_cmd.h"
 #include "app/workflows_cmd.h"
-#include "app/ingest_server.h"
+#include "app/ingest_cmd.h"
 
 int main(int argc, char** argv) {
   using namespace fleetkeeper::app;
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   IngestOptions ingest_options;
   auto* ingest = cli.add_subcommand("ingest", "HTTP endpoint for EventBridge and SNS deliveries");
   ingest->add_option("--config", common.config_path, "YAML configuration file");
-  ingest->add_option("--listen", ingest_listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  ingest->add_option("--listen", ingest_listen, "HOST:PORT or [V6]:PORT to listen on (default 127.0.0.1:8080)");
   ingest->add_option("--secret-header", ingest_options.secret_header,
                      "EventBridge: header that must carry FLEETKEEPER_INGEST_SECRET");
   ingest->add_option("--sns-topic", ingest_topics, "SNS: accept only this topic ARN (repeatable)");

@@ -9,27 +9,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/metrics.h"
-
-namespace httplib {
-class Server;
-}
+#include "consumers/http/listener.h"
 
 namespace fleetkeeper::app {
 
 inline constexpr std::string_view kDefaultObservabilityListen = "[::]:9464";
 
-struct ListenAddress {
-  std::string host;  // "::" (every IPv6 and IPv4 address), "0.0.0.0", "127.0.0.1", "::1", a name
-  int port = 0;      // 0: any free port
-};
-
-// "host:port", "[v6]:port" or ":port" (every address). Errors name what is wrong.
-Result<ListenAddress> ParseListenAddress(std::string_view text);
+using consumers::http::ListenAddress;
+using consumers::http::ParseListenAddress;
 
 struct ObservabilityOptions {
   ListenAddress listen;
@@ -46,7 +37,7 @@ class ObservabilityServer {
   ObservabilityServer(const ObservabilityServer&) = delete;
   ObservabilityServer& operator=(const ObservabilityServer&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
   // The answers, for tests without a socket: {status, body}.
   static std::pair<int, std::string> Healthz(const metrics::Health& health, int64_t now_ms,
@@ -56,9 +47,7 @@ class ObservabilityServer {
  private:
   ObservabilityServer() = default;
 
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
+  std::unique_ptr<consumers::http::BoundServer> server_;
 };
 
 }  // namespace fleetkeeper::app

@@ -16,6 +16,8 @@ std::unique_ptr<CellClients> MakeCellClients(const TransportForService& transpor
   clients->sts = MakeStsClient(transport_for("sts"));
   clients->iam = MakeIamClient(transport_for("iam"));
   clients->codedeploy = MakeCodeDeployClient(transport_for("codedeploy"));
+  clients->application_autoscaling =
+      MakeApplicationAutoScalingClient(transport_for("application-autoscaling"));
   return clients;
 }
 

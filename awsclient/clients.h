@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include "awsclient/application_autoscaling.h"
 #include "awsclient/autoscaling.h"
 #include "awsclient/cloudwatch.h"
 #include "awsclient/codedeploy.h"
@@ -41,6 +42,7 @@ struct CellClients {
   std::unique_ptr<Sts> sts;
   std::unique_ptr<Iam> iam;
   std::unique_ptr<CodeDeploy> codedeploy;
+  std::unique_ptr<ApplicationAutoScaling> application_autoscaling;
 };
 
 // The Transport to use for a service's signing name ("ec2", "autoscaling", "ssm", ...). The wire

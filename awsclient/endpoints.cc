@@ -50,6 +50,7 @@ std::string ServiceEnvironmentName(const std::string& service) {
       {"sts", "STS"},
       {"iam", "IAM"},
       {"codedeploy", "CODEDEPLOY"},
+      {"application-autoscaling", "APPLICATION_AUTO_SCALING"},
       {"events", "EVENTBRIDGE"},
       {"kafka", "KAFKA"},
   };

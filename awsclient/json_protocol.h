@@ -1,7 +1,8 @@
-// The AWS JSON 1.1 protocol (SSM, ECS, CodeDeploy): POST / with the operation named in
-// "X-Amz-Target: <TargetPrefix>.<Operation>", body and response in application/x-amz-json-1.1.
-// Timestamps in responses are epoch seconds (fractional). Internal to the service clients: only
-// the *_json.cc files include it (and with it nlohmann/json), never a header handlers see.
+// The AWS JSON 1.1 protocol (SSM, ECS, CodeDeploy, Application Auto Scaling): POST / with the
+// operation named in "X-Amz-Target: <TargetPrefix>.<Operation>", body and response in
+// application/x-amz-json-1.1. Timestamps in responses are epoch seconds (fractional). Internal to
+// the service clients: only the *_json.cc files include it (and with it nlohmann/json), never a
+// header handlers see.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@ namespace fleetkeeper::aws {
 inline constexpr const char* kSsmTargetPrefix = "AmazonSSM";
 inline constexpr const char* kEcsTargetPrefix = "AmazonEC2ContainerServiceV20141113";
 inline constexpr const char* kCodeDeployTargetPrefix = "CodeDeploy_20141006";
+inline constexpr const char* kApplicationAutoScalingTargetPrefix = "AnyScaleFrontendService";
 inline constexpr const char* kJson11ContentType = "application/x-amz-json-1.1";
 
 ServiceRequest MakeJsonRequest(const std::string& service, const std::string& target_prefix,

@@ -14,6 +14,7 @@ namespace fleetkeeper {
 namespace {
 
 thread_local std::string t_event_id;
+thread_local LogWorkflow t_workflow;
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
@@ -47,10 +48,18 @@ class JsonFormatter final : public spdlog::formatter {
     std::string line = "{\"ts\":\"" + FormatRfc3339(ToEpochMs(msg.time)) + "\",\"level\":";
     auto level = spdlog::level::to_string_view(msg.level);
     AppendJsonString(line, std::string_view(level.data(), level.size()));
-    if (!t_event_id.empty()) {
-      line += ",\"event_id\":";
-      AppendJsonString(line, t_event_id);
-    }
+    auto field = [&line](const char* name, const std::string& value) {
+      if (value.empty()) return;
+      line += ",\"";
+      line += name;
+      line += "\":";
+      AppendJsonString(line, value);
+    };
+    field("event_id", t_event_id);
+    field("workflow_id", t_workflow.workflow_id);
+    field("cell", t_workflow.cell);
+    field("handler", t_workflow.handler);
+    field("step", t_workflow.step);
     line += ",\"msg\":";
     AppendJsonString(line, ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
     line += "}\n";
@@ -100,5 +109,14 @@ LogEventScope::LogEventScope(const std::string& event_id) : previous_(t_event_id
 LogEventScope::~LogEventScope() { t_event_id = previous_; }
 
 const std::string& CurrentLogEventId() { return t_event_id; }
+
+LogWorkflowScope::LogWorkflowScope(const std::string& event_id, LogWorkflow workflow)
+    : event_(event_id), previous_(std::move(t_workflow)) {
+  t_workflow = std::move(workflow);
+}
+
+LogWorkflowScope::~LogWorkflowScope() { t_workflow = std::move(previous_); }
+
+void LogWorkflowScope::SetStep(const std::string& step) { t_workflow.step = step; }
 
 }  // namespace fleetkeeper

@@ -30,4 +30,29 @@ class LogEventScope {
 
 const std::string& CurrentLogEventId();
 
+// What a log line knows of the workflow it is about. JSON lines carry each non-empty field under
+// its name (workflow_id, cell, handler, step); text lines carry none of them.
+struct LogWorkflow {
+  std::string workflow_id;
+  std::string cell;
+  std::string handler;
+  std::string step;
+};
+
+// While alive, log lines from this thread carry `event_id` (the workflow's trigger) and the
+// workflow's fields.
+class LogWorkflowScope {
+ public:
+  LogWorkflowScope(const std::string& event_id, LogWorkflow workflow);
+  ~LogWorkflowScope();
+  LogWorkflowScope(const LogWorkflowScope&) = delete;
+  LogWorkflowScope& operator=(const LogWorkflowScope&) = delete;
+  // The step changed (the line about the change names the new one).
+  void SetStep(const std::string& step);
+
+ private:
+  LogEventScope event_;
+  LogWorkflow previous_;
+};
+
 }  // namespace fleetkeeper

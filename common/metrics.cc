@@ -1,5 +1,7 @@
 #include "common/metrics.h"
 
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -33,6 +35,30 @@ struct Families {
   prometheus::Family<prometheus::Counter>& transactions = prometheus::BuildCounter()
       .Name("fleetkeeper_transactions_total")
       .Help("Kafka transactions by result")
+      .Register(registry);
+  prometheus::Family<prometheus::Histogram>& batch = prometheus::BuildHistogram()
+      .Name("fleetkeeper_batch_duration_seconds")
+      .Help("A batch, from when it starts filling to the end of its commit")
+      .Register(registry);
+  prometheus::Family<prometheus::Gauge>& lag = prometheus::BuildGauge()
+      .Name("fleetkeeper_consumer_lag")
+      .Help("Records on an assigned partition not read yet")
+      .Register(registry);
+  prometheus::Family<prometheus::Gauge>& workflows = prometheus::BuildGauge()
+      .Name("fleetkeeper_workflows")
+      .Help("Live workflows of this worker's partitions by handler and state")
+      .Register(registry);
+  prometheus::Family<prometheus::Gauge>& breaker_open = prometheus::BuildGauge()
+      .Name("fleetkeeper_circuit_breaker_open")
+      .Help("1 while the cell's self-healing circuit breaker is open (as of its last decision)")
+      .Register(registry);
+  prometheus::Family<prometheus::Gauge>& breaker_actions = prometheus::BuildGauge()
+      .Name("fleetkeeper_circuit_breaker_actions")
+      .Help("Self-healing actions within the cell's breaker window (as of its last decision)")
+      .Register(registry);
+  prometheus::Family<prometheus::Gauge>& breaker_closes = prometheus::BuildGauge()
+      .Name("fleetkeeper_circuit_breaker_closes_at_seconds")
+      .Help("Unix time the cell's open circuit breaker closes; 0 while closed")
       .Register(registry);
   prometheus::Family<prometheus::Counter>& finished = prometheus::BuildCounter()
       .Name("fleetkeeper_workflows_finished_total")
@@ -101,6 +127,36 @@ prometheus::Histogram& CommitDuration() { return F().commit.Add({}, LatencyBucke
 prometheus::Counter& Transactions(bool committed) {
   return F().transactions.Add({{"result", committed ? "committed" : "aborted"}});
 }
+prometheus::Histogram& BatchDuration() { return F().batch.Add({}, LatencyBuckets()); }
+
+prometheus::Gauge& ConsumerLag(std::string_view topic, int32_t partition) {
+  return F().lag.Add({{"topic", S(topic)}, {"partition", std::to_string(partition)}});
+}
+
+void RemoveConsumerLag(std::string_view topic, int32_t partition) {
+  F().lag.Remove(&ConsumerLag(topic, partition));
+}
+
+void SetWorkflows(const WorkflowCounts& counts) {
+  static std::mutex mu;
+  static std::set<std::pair<std::string, std::string>> reported;
+  std::lock_guard lock(mu);
+  for (const auto& key : reported) {
+    if (!counts.count(key)) F().workflows.Add({{"handler", key.first}, {"state", key.second}}).Set(0);
+  }
+  for (const auto& [key, n] : counts) {
+    F().workflows.Add({{"handler", key.first}, {"state", key.second}}).Set(static_cast<double>(n));
+    reported.insert(key);
+  }
+}
+
+void SetCircuitBreaker(std::string_view cell, bool open, int actions, int64_t closes_at_ms) {
+  const Labels labels{{"cell", S(cell)}};
+  F().breaker_open.Add(labels).Set(open ? 1 : 0);
+  F().breaker_actions.Add(labels).Set(actions);
+  F().breaker_closes.Add(labels).Set(open ? static_cast<double>(closes_at_ms) / 1000.0 : 0);
+}
+
 prometheus::Counter& WorkflowsFinished(std::string_view handler, std::string_view status) {
   return F().finished.Add({{"handler", S(handler)}, {"status", S(status)}});
 }

@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -34,12 +36,24 @@ prometheus::Counter& RecordsIn(std::string_view topic, std::string_view outcome)
 prometheus::Histogram& CommitDuration();
 // fleetkeeper_transactions_total{result}: committed | aborted.
 prometheus::Counter& Transactions(bool committed);
+// fleetkeeper_batch_duration_seconds: a batch, from when it starts filling to the end of its
+// commit (what a record waits at most before its outcome is committed, without the step time).
+prometheus::Histogram& BatchDuration();
+// fleetkeeper_consumer_lag{topic, partition}: records on an assigned partition not read yet (its
+// high watermark as last fetched, minus the consumer's position). Poll thread.
+prometheus::Gauge& ConsumerLag(std::string_view topic, int32_t partition);
+// Drops the series of a partition no longer assigned.
+void RemoveConsumerLag(std::string_view topic, int32_t partition);
 
 // --- workflows --------------------------------------------------------------------------------
 // fleetkeeper_workflows_finished_total{handler, status}.
 prometheus::Counter& WorkflowsFinished(std::string_view handler, std::string_view status);
 // fleetkeeper_step_duration_seconds{handler}: one step on the executor, AWS calls included.
 prometheus::Histogram& StepDuration(std::string_view handler);
+// fleetkeeper_workflows{handler, state}: live workflows of this worker's partitions, by state
+// (running, ready, waiting). Replaces every series: a (handler, state) absent from `counts` is 0.
+using WorkflowCounts = std::map<std::pair<std::string, std::string>, size_t>;
+void SetWorkflows(const WorkflowCounts& counts);
 
 // --- AWS --------------------------------------------------------------------------------------
 // fleetkeeper_aws_calls_total{service, operation, outcome}: ok, or the error class
@@ -57,6 +71,11 @@ prometheus::Gauge& AwsAdaptiveRate(std::string_view service);
 // --- safety -----------------------------------------------------------------------------------
 // fleetkeeper_frozen: 1 while a freeze holds mutating steps.
 prometheus::Gauge& Frozen();
+// The self-healing circuit breaker of a cell (account/region), as of the last admission or
+// repeat decided in it: fleetkeeper_circuit_breaker_open{cell} 1 while open;
+// fleetkeeper_circuit_breaker_actions{cell} the actions within its window;
+// fleetkeeper_circuit_breaker_closes_at_seconds{cell} the Unix time it closes (0 while closed).
+void SetCircuitBreaker(std::string_view cell, bool open, int actions, int64_t closes_at_ms);
 
 // --- the process ------------------------------------------------------------------------------
 // fleetkeeper_ready: 1 when /readyz answers ready.
@@ -68,6 +87,9 @@ struct Health {
   std::atomic<bool> restored{false};     // partitions assigned and every one restored
   std::atomic<bool> fenced{false};       // the producer was fenced: this worker is going away
   std::atomic<bool> stopping{false};     // shutting down: not ready, still alive
+  // Clock::MonotonicMs since which no Kafka broker answers (librdkafka's "all brokers down");
+  // 0 while one does. Not ready meanwhile: the worker can neither read nor commit.
+  std::atomic<int64_t> brokers_down_since_ms{0};
 };
 Health& ProcessHealth();
 

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/callback.h"
+#include "common/metrics.h"
 #include "consumers/kafka.h"
 
 namespace fleetkeeper::consumers {
@@ -159,6 +161,33 @@ void GroupConsumer::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   } else {
     rd_kafka_assign(rk, nullptr);
   }
+}
+
+void GroupConsumer::ReportLag() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(client_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  KafkaTopicPartitionsPtr assigned(raw);
+  rd_kafka_position(client_.get(), assigned.get());
+  std::set<PartitionKey> now;
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assigned->elems[i];
+    int64_t low = 0;
+    int64_t high = 0;
+    // Before the first record is read the position is unknown; so is the lag.
+    if (tp.offset < 0 ||
+        rd_kafka_get_watermark_offsets(client_.get(), tp.topic, tp.partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    metrics::ConsumerLag(tp.topic, tp.partition)
+        .Set(static_cast<double>(std::max<int64_t>(0, high - tp.offset)));
+    now.emplace(tp.topic, tp.partition);
+  }
+  for (const auto& key : lag_reported_) {
+    if (!now.count(key)) metrics::RemoveConsumerLag(key.first, key.second);
+  }
+  lag_reported_ = std::move(now);
 }
 
 }  // namespace fleetkeeper::consumers

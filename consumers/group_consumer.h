@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,10 @@ class GroupConsumer {
   Status Rewind(const std::vector<PartitionKey>& partitions);
   // Commits `offsets` (next offset per partition) outside a transaction.
   rd_kafka_resp_err_t Commit(const std::map<PartitionKey, int64_t>& offsets);
+  // Sets fleetkeeper_consumer_lag (common/metrics.h) for every assigned partition the consumer has
+  // read from: librdkafka's cached high watermark minus the position, no request to the broker.
+  // Series of partitions no longer assigned are dropped.
+  void ReportLag();
   // Leaves the group, after the revoke's hook when `graceful`, and destroys the client. Destroying
   // a consumer that was not closed runs the rebalance callback too: the hook may run either way.
   void Close(bool graceful);
@@ -84,6 +89,7 @@ class GroupConsumer {
   const Hooks hooks_;
   KafkaPtr client_;
   KafkaQueuePtr queue_;  // the consumer's queue, which Wake yields
+  std::set<PartitionKey> lag_reported_;  // ReportLag's series
 };
 
 }  // namespace fleetkeeper::consumers

@@ -29,9 +29,10 @@ def wait_for_moto(deadline_s=60):
             time.sleep(1)
 
 
-def main():
-    wait_for_moto()
-    ec2, ssm = client("ec2"), client("ssm")
+def seed_rollout(ec2, ssm, parameter, name):
+    """`parameter` holds an available AMI; one standalone instance named `name` runs an older one
+    and is bound to the parameter by tag. Returns (instance id, old image id, new image id).
+    tests/integration/test_first_run.py seeds its moto with this too."""
     images = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"]
               if i.get("State", "available") == "available"]
     old, new = images[0], images[1]
@@ -39,9 +40,15 @@ def main():
     instance = ec2.run_instances(
         ImageId=old, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
         TagSpecifications=[{"ResourceType": "instance", "Tags": [
-            {"Key": "fleetkeeper:ami-parameter", "Value": PARAMETER},
-            {"Key": "Name", "Value": "fleetkeeper-demo"}]}])["Instances"][0]["InstanceId"]
-    ssm.put_parameter(Name=PARAMETER, Value=new, Type="String", Overwrite=True)
+            {"Key": "fleetkeeper:ami-parameter", "Value": parameter},
+            {"Key": "Name", "Value": name}]}])["Instances"][0]["InstanceId"]
+    ssm.put_parameter(Name=parameter, Value=new, Type="String", Overwrite=True)
+    return instance, old, new
+
+
+def main():
+    wait_for_moto()
+    instance, old, new = seed_rollout(client("ec2"), client("ssm"), PARAMETER, "fleetkeeper-demo")
     print(f"seeded: parameter {PARAMETER} = {new}; instance {instance} runs {old}", flush=True)
 
 

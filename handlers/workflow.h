@@ -126,6 +126,12 @@ class WorkflowHandler : public Handler {
   // Whether a freeze lets this handler's mutating steps run all the same (self-healing may be
   // configured so: a failing instance is already out of service).
   virtual bool ExemptFromFreeze() const { return false; }
+  // Optional: the step a cancel runs before the workflow ends, for what must not be left half
+  // done (a patch registers the instances it drained again). "" (the default): a cancel ends the
+  // workflow CANCELLED at its next step boundary. Otherwise, at that boundary the workflow moves to
+  // this step, which runs like any other (timers, freeze, locks) until it finishes the workflow,
+  // normally CANCELLED with the checkpoint's cancel_reason.
+  virtual std::string CancelStep() const { return ""; }
   // Optional. On the poll thread, when the outcome of `step` comes back and before it is
   // checkpointed: for budgets that live in the cell's durable store and that a step takes from
   // (the self-healing circuit breaker counts repeated actions). May change the workflow's state
@@ -133,6 +139,17 @@ class WorkflowHandler : public Handler {
   virtual void OnStepOutcome(const std::string& step, v1::WorkflowCheckpoint& wf,
                              StepOutcome& outcome, CellStore& store, int64_t now_ms) {
     (void)step, (void)wf, (void)outcome, (void)store, (void)now_ms;
+  }
+  // Optional. Workflows the handler starts at a time of its own rather than for an event (ECS
+  // schedules). Called on the poll thread, no I/O, about once a second. Each is a complete initial
+  // checkpoint (NewWorkflow over a trigger the handler makes) whose workflow id is deterministic
+  // (one per schedule and occurrence) and whose `due_at_ms` is when its first step is due. The
+  // runtime creates it in the partition that owns its cell unless that partition has a workflow
+  // of that id already, live or finished: so an occurrence runs once across the consumer group,
+  // and a restart finds it waiting in fleet.state.
+  virtual std::vector<v1::WorkflowCheckpoint> TimedWorkflows(int64_t now_ms) const {
+    (void)now_ms;
+    return {};
   }
 };
 

@@ -7,7 +7,7 @@
 #   scripts/bench.sh            full size (a few minutes on 2 cores)
 #   scripts/bench.sh --quick    CI-sized: every benchmark runs, briefly
 #   scripts/bench.sh latency    only the named benchmarks: gbench (every bench/*_bench.cc),
-#                               pipeline, latency, self-healing, workflows, ami-rollout
+#                               pipeline, latency, self-healing, workflows, ami-rollout, patch
 #
 # Environment: FK_BUILD_DIR (default build); FK_KAFKA_BOOTSTRAP=HOST:PORT uses that running broker
 # and starts or stops none (otherwise scripts/kafka.sh start/stop, see FK_KAFKA_PORT there).
@@ -16,13 +16,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 quick=0
-all_benchmarks=(gbench pipeline latency self-healing workflows ami-rollout)
+all_benchmarks=(gbench pipeline latency self-healing workflows ami-rollout patch)
 declare -A selected=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-    gbench | pipeline | latency | self-healing | workflows | ami-rollout) selected[$arg]=1 ;;
+    gbench | pipeline | latency | self-healing | workflows | ami-rollout | patch) selected[$arg]=1 ;;
     *) fk_die "unknown argument: $arg (benchmarks: ${all_benchmarks[*]}; see --help)" ;;
   esac
 done
@@ -115,6 +115,13 @@ run_ami_rollout() {
   return "${PIPESTATUS[0]}"
 }
 
+run_patch() {
+  local args=(--bin "${build_dir}/app/fleetkeeper" --json "${out_dir}/patch.json")
+  ((quick)) && args+=(--quick)
+  .venv/bin/python bench/patch/patch_bench.py "${args[@]}" | tee "${out_dir}/patch.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 run_workflows() {
   # Quick: the checkpoint-commit run only (idle measures 30 s by design, restore writes 100k).
   local which=(idle commits restore)
@@ -138,6 +145,7 @@ if phase "start Kafka" start_broker; then
   wanted self-healing && phase "self-healing vs Lambda" run_self_healing
   wanted workflows && phase "workflow runtime" run_workflows
   wanted ami-rollout && phase "AMI rollout on moto" run_ami_rollout
+  wanted patch && phase "rolling patch on moto" run_patch
 fi
 stop_broker
 own_broker=0

@@ -55,11 +55,11 @@ declare -A seeds=(
 # The AWS answers in the test data run to 250 KB; mutating inputs that large is slow, and the
 # readers' paths are reached within the first 16 KB. The others take libFuzzer's default.
 declare -A max_len=([fuzz_aws_xml]=16384 [fuzz_aws_json]=16384)
-# Options of one harness. fuzz_http: no leak check between inputs. Its server's connection threads
-# are detached, and in a 5-minute run LeakSanitizer once reported the request locals of an earlier
-# connection (http_server.cc:211, :232) as leaked; the input it blamed runs clean alone and in 20
-# reruns (docs/reliability.md). Leaks in the server stay covered by the ingest server's unit tests
-# under scripts/sanitize.sh, whose leak check runs at exit.
+# Options of one harness. fuzz_http: no leak check between inputs. Its server answers on its own
+# threads, which may still hold an earlier connection's request when libFuzzer checks; with the
+# hand-written server a 5-minute run once reported such locals as leaked, and the input it blamed
+# ran clean alone and in 20 reruns (docs/reliability.md). Leaks in the server stay covered by the
+# ingest server's unit tests under scripts/sanitize.sh, whose leak check runs at exit.
 declare -A extra=([fuzz_http]="-detect_leaks=0")
 harnesses=(fuzz_normalizer fuzz_sns fuzz_aws_xml fuzz_aws_json fuzz_config fuzz_decoders fuzz_sigv4
   fuzz_http)

@@ -1,5 +1,7 @@
 #include "handlers/ecs/config.h"
 
+#include "handlers/ecs/schedules.h"
+
 namespace fleetkeeper::handlers::ecs {
 namespace {
 
@@ -21,7 +23,8 @@ void ApplyDefaults(v1::EcsConfig& config) {
   }
 }
 
-void Validate(const v1::EcsConfig& config, ConfigChecker& check) {
+void Validate(const v1::WorkerConfig& worker, ConfigChecker& check) {
+  const v1::EcsConfig& config = worker.handlers().ecs();
   const std::string path = "handlers.ecs";
   if (config.has_verify_timeout()) {
     check.Positive(ChildPath(path, "verify_timeout"), config.verify_timeout());
@@ -29,14 +32,7 @@ void Validate(const v1::EcsConfig& config, ConfigChecker& check) {
   if (config.has_poll_interval()) {
     check.Positive(ChildPath(path, "poll_interval"), config.poll_interval());
   }
-  // Refused rather than ignored: a config that asks for nightly scale-downs must not start a
-  // worker that silently never runs them.
-  if (!config.schedules().empty()) {
-    check.Fail(ChildPath(path, "schedules"),
-               "ECS schedules are not built in this version: remove handlers.ecs.schedules and "
-               "send scale/restore commands from a scheduler (e.g. an EventBridge Scheduler "
-               "schedule that puts a \"Fleetkeeper ECS Command\" event)");
-  }
+  ValidateSchedules(worker, check);
 }
 
 }  // namespace fleetkeeper::handlers::ecs

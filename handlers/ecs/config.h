@@ -14,7 +14,7 @@ inline constexpr int64_t kDefaultPollIntervalMs = 10 * 1000;
 // Fills verify_timeout (10m) and poll_interval (10s); keeps what the user set.
 void ApplyDefaults(v1::EcsConfig& config);
 
-// Every error names its path under `handlers.ecs`.
-void Validate(const v1::EcsConfig& config, ConfigChecker& check);
+// Every error names its path under `handlers.ecs` (schedules: schedules.h).
+void Validate(const v1::WorkerConfig& config, ConfigChecker& check);
 
 }  // namespace fleetkeeper::handlers::ecs

@@ -10,6 +10,8 @@
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/listing.h"
 #include "handlers/ecs/reads.h"
+#include "handlers/ecs/scaling.h"
+#include "handlers/ecs/schedules.h"
 #include "handlers/ecs/steps.h"
 #include "handlers/ecs/support.h"
 
@@ -113,7 +115,9 @@ class Discovery {
         return false;
       }
       s_.clear_services();
-      for (const auto& arn : *arns) s_.add_services()->set_name(NameOf(arn));
+      for (const auto& arn : *arns) {
+        if (NameSelected(s_, NameOf(arn))) s_.add_services()->set_name(NameOf(arn));
+      }
     }
     for (const auto& svc : s_.services()) names.push_back(svc.name());
     // Before reading every service: a request above the limit reads nothing more.
@@ -130,6 +134,18 @@ class Discovery {
       *problem = Rejected(fmt::format("service {} not found in cluster {}",
                                       fmt::join(found->missing, ", "), s_.cluster()));
       return false;
+    }
+    if (!s_.schedule().empty()) {
+      KeepScheduled(*found);
+      names.clear();
+      for (const auto& svc : s_.services()) names.push_back(svc.name());
+      if (names.empty()) {
+        *problem = StepOutcome::Finish(
+            v1::Result::SUCCEEDED,
+            fmt::format("schedule {}: no service of cluster {} is selected{}", s_.schedule(),
+                        s_.cluster(), s_.action() == kRestore ? " with something to restore" : ""));
+        return false;
+      }
     }
     std::vector<std::string> untagged;
     for (auto& target : *s_.mutable_services()) {
@@ -169,6 +185,38 @@ class Discovery {
                                "(it was not scaled to zero by fleetkeeper)",
                                fmt::join(untagged, ", "), s_.cluster(), kPreviousCountTag));
       return false;
+    }
+    if (s_.action() == kScale || s_.action() == kRestore) return ScalableTargets(names, problem);
+    return true;
+  }
+
+  // A scheduled occurrence keeps the services its tag selects and, for a restore, those that have
+  // something to restore (a schedule's "*" is not an order to restore each service).
+  void KeepScheduled(const Found<aws::EcsService>& found) {
+    google::protobuf::RepeatedPtrField<v1::EcsServiceTarget> kept;
+    for (auto& target : *s_.mutable_services()) {
+      const aws::EcsService& svc = found.by_name.at(target.name());
+      if (!TagSelected(s_, svc.tags)) continue;
+      if (s_.action() == kRestore && svc.tags.count(kPreviousCountTag) == 0) continue;
+      *kept.Add() = std::move(target);
+    }
+    s_.mutable_services()->Swap(&kept);
+  }
+
+  // Which services are under Application Auto Scaling, and their max (a target above it is said
+  // in the result).
+  bool ScalableTargets(const std::vector<std::string>& names, StepOutcome* problem) {
+    auto targets = ReadScalableTargets(*ctx_.aws().application_autoscaling, s_.cluster(), names);
+    if (!targets.ok()) {
+      *problem = CallFailed(ctx_, kStepDiscover, "DescribeScalableTargets", targets.error());
+      return false;
+    }
+    for (auto& target : *s_.mutable_services()) {
+      auto it = targets->find(target.name());
+      if (it == targets->end()) continue;
+      target.set_scalable(true);
+      target.set_scalable_max(it->second.max_capacity);
+      target.set_scaling_before(DescribeTarget(it->second));
     }
     return true;
   }
@@ -232,11 +280,23 @@ class Discovery {
         if (t.target() == 0 && t.desired_before() > 0) {
           would(res, "TagResource", fmt::format("{}={}", kPreviousCountTag, t.desired_before()));
         }
+        if (t.target() == 0 && t.scalable()) {
+          would(res, "RegisterScalableTarget",
+                fmt::format("suspend dynamic and scheduled scaling while at zero (now {})",
+                            t.scaling_before()));
+        }
         would(res, "UpdateService",
-              fmt::format("desiredCount {} -> {} ({})", t.desired_before(), t.target(), counts));
+              fmt::format("desiredCount {} -> {} ({}){}", t.desired_before(), t.target(), counts,
+                          AboveMax(t)));
       } else if (action == kRestore) {
         would(res, "UpdateService",
-              fmt::format("desiredCount {} -> {} ({})", t.desired_before(), t.target(), counts));
+              fmt::format("desiredCount {} -> {} ({}){}", t.desired_before(), t.target(), counts,
+                          AboveMax(t)));
+        if (t.scalable()) {
+          would(res, "RegisterScalableTarget",
+                fmt::format("resume scaling if fleetkeeper suspended it (now {})",
+                            t.scaling_before()));
+        }
         would(res, "UntagResource", kPreviousCountTag);
       } else if (action == kRestart) {
         would(res, "UpdateService",

@@ -7,6 +7,7 @@
 #include "handlers/ecs/config.h"
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/permissions.h"
+#include "handlers/ecs/report.h"
 #include "handlers/ecs/steps.h"
 
 namespace fleetkeeper::handlers::ecs {
@@ -27,6 +28,12 @@ StepOutcome WithState(StepContext& ctx, Body&& body) {
   return out;
 }
 
+// A finished act or verify, with its metrics (report.h); a skipped occurrence did nothing.
+StepOutcome Reported(const v1::EcsWorkflowState& s, StepContext& ctx, StepOutcome o) {
+  if (o.status != v1::Result::SKIPPED) Report(s, ctx, o);
+  return o;
+}
+
 }  // namespace
 
 EcsHandler::EcsHandler(const v1::WorkerConfig& config)
@@ -41,14 +48,19 @@ EcsHandler::EcsHandler(const v1::WorkerConfig& config)
                   }},
                  {kStepAct, true,
                   [](StepContext& ctx) {
-                    return WithState(ctx, [&](v1::EcsWorkflowState& s) { return Act(s, ctx); });
+                    return WithState(ctx, [&](v1::EcsWorkflowState& s) {
+                      return Reported(s, ctx, Act(s, ctx));
+                    });
                   }},
                  {kStepVerify, false,
                   [](StepContext& ctx) {
-                    return WithState(ctx, [&](v1::EcsWorkflowState& s) { return Verify(s, ctx); });
+                    return WithState(ctx, [&](v1::EcsWorkflowState& s) {
+                      return Reported(s, ctx, Verify(s, ctx));
+                    });
                   }},
              }) {
   ApplyDefaults(config_);
+  schedules_ = ReadSchedules(config);
 }
 
 Admission EcsHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
@@ -86,6 +98,14 @@ std::vector<std::string> EcsHandler::LockedResources(const v1::WorkflowCheckpoin
   return LockNames(state);
 }
 
+std::vector<v1::WorkflowCheckpoint> EcsHandler::TimedWorkflows(int64_t now_ms) const {
+  std::vector<v1::WorkflowCheckpoint> out;
+  for (const ScheduleEntry& e : schedules_) {
+    out.push_back(OccurrenceWorkflow(e, e.cron.NextAfter(now_ms), config_));
+  }
+  return out;
+}
+
 namespace {
 
 class EcsFactory final : public HandlerFactory {
@@ -100,7 +120,7 @@ class EcsFactory final : public HandlerFactory {
     ecs::ApplyDefaults(*config.mutable_handlers()->mutable_ecs());
   }
   void Validate(const v1::WorkerConfig& config, ConfigChecker& check) const override {
-    ecs::Validate(config.handlers().ecs(), check);
+    ecs::Validate(config, check);
   }
   std::vector<std::string> Permissions(const v1::WorkerConfig& config) const override {
     return ecs::Permissions(config);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fleetkeeper/v1/config.pb.h"
+#include "handlers/ecs/schedules.h"
 #include "handlers/factory.h"
 #include "handlers/workflow.h"
 
@@ -32,10 +33,13 @@ class EcsHandler final : public WorkflowHandler {
   StepOutcome RunStep(const std::string& step, StepContext& context) override;
   bool StepMutates(const std::string& step) const override { return steps_.Mutates(step); }
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+  // The next occurrence of each of handlers.ecs.schedules (schedules.h).
+  std::vector<v1::WorkflowCheckpoint> TimedWorkflows(int64_t now_ms) const override;
 
  private:
   v1::EcsConfig config_;
   v1::CommandsConfig commands_;
+  std::vector<ScheduleEntry> schedules_;
   StepTable steps_;
 };
 

@@ -4,6 +4,10 @@ namespace fleetkeeper::handlers::ecs {
 
 std::vector<std::string> Permissions(const v1::WorkerConfig&) {
   return {
+      // scale, restore: a service's scalable target; suspended at zero, resumed by restore
+      "application-autoscaling:DescribeScalableTargets",
+      "application-autoscaling:RegisterScalableTarget",
+      "cloudwatch:PutMetricData",           // the metrics of each mutating command (report.h)
       "ecs:DescribeClusters",               // every action but list_clusters: the cluster exists
       "ecs:DescribeContainerInstances",     // drain
       "ecs:DescribeServices",               // list_services, scale, restore, restart, stop_tasks

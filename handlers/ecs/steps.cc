@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "awsclient/aws_error.h"
@@ -12,6 +13,7 @@
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/listing.h"
 #include "handlers/ecs/reads.h"
+#include "handlers/ecs/scaling.h"
 #include "handlers/ecs/support.h"
 
 namespace fleetkeeper::handlers::ecs {
@@ -39,10 +41,23 @@ std::vector<std::string> PendingServices(const v1::EcsWorkflowState& s) {
 class Step {
  public:
   Step(v1::EcsWorkflowState& state, StepContext& ctx)
-      : s_(state), ctx_(ctx), ecs_(*ctx.aws().ecs), now_(ctx.clock().NowMs()) {}
+      : s_(state),
+        ctx_(ctx),
+        ecs_(*ctx.aws().ecs),
+        aas_(*ctx.aws().application_autoscaling),
+        now_(ctx.clock().NowMs()) {}
 
   StepOutcome Act() {
     const std::string& action = s_.action();
+    if (!s_.schedule().empty() && now_ > s_.occurrence_ms() + s_.grace_ms()) {
+      return StepOutcome::Finish(
+          v1::Result::SKIPPED,
+          fmt::format("schedule {}: the occurrence of {} could not act until {} (held by a "
+                      "freeze or a lock, or no worker ran), more than {} min late; skipped, the "
+                      "next occurrence decides; nothing was changed",
+                      s_.schedule(), FormatRfc3339(s_.occurrence_ms()), FormatRfc3339(now_),
+                      s_.grace_ms() / 60000));
+    }
     std::optional<StepOutcome> problem;
     if (action == kDrain) {
       problem = DrainInstances();
@@ -114,11 +129,13 @@ class Step {
     return std::nullopt;
   }
 
-  // ---- act ----
-
-  std::optional<StepOutcome> ActOnServices() {
-    auto found = ReadServices(ecs_, s_.cluster(), PendingServices(s_), true);
-    if (!found.ok()) return CallFailed(ctx_, kStepAct, "DescribeServices", found.error());
+  // Reads the pending services (`step` names the step a failed read retries) and runs
+  // `body(target, service)` for each; a service that is gone fails its target.
+  template <typename Body>
+  std::optional<StepOutcome> ForEachPendingService(const char* step, bool include_tags,
+                                                   Body&& body) {
+    auto found = ReadServices(ecs_, s_.cluster(), PendingServices(s_), include_tags);
+    if (!found.ok()) return CallFailed(ctx_, step, "DescribeServices", found.error());
     for (auto& t : *s_.mutable_services()) {
       if (Done(t.outcome())) continue;
       auto it = found->by_name.find(t.name());
@@ -126,37 +143,52 @@ class Step {
         Fail(t, Res(t.name()), "the service no longer exists");
         continue;
       }
-      const aws::EcsService& svc = it->second;
-      std::optional<StepOutcome> problem;
-      if (s_.action() == kScale || s_.action() == kRestore) {
-        problem = SetDesired(t, svc);
-      } else if (s_.action() == kRestart) {
-        problem = ForceDeployment(t, svc);
-      } else if (s_.action() == kStopTasks) {
-        problem = StopRound(t);
-      }
-      if (problem) return problem;
+      if (auto problem = body(t, it->second)) return problem;
     }
     return std::nullopt;
   }
 
+  // ---- act ----
+
+  std::optional<StepOutcome> ActOnServices() {
+    std::map<std::string, aws::ScalableTarget> scalable;
+    if (s_.action() == kScale || s_.action() == kRestore) {
+      auto read = ReadScalableTargets(aas_, s_.cluster(), PendingServices(s_));
+      if (!read.ok()) return CallFailed(ctx_, kStepAct, "DescribeScalableTargets", read.error());
+      scalable = std::move(*read);
+    }
+    return ForEachPendingService(
+        kStepAct, true,
+        [&](v1::EcsServiceTarget& t, const aws::EcsService& svc) -> std::optional<StepOutcome> {
+          if (s_.action() == kScale || s_.action() == kRestore) {
+            auto it = scalable.find(t.name());
+            return SetDesired(t, svc, it == scalable.end() ? nullptr : &it->second);
+          }
+          if (s_.action() == kRestart) return ForceDeployment(t, svc);
+          if (s_.action() == kStopTasks) return StopRound(t);
+          return std::nullopt;
+        });
+  }
+
   // scale and restore: the absolute target checkpointed by discover, set only when the service,
-  // re-read now, is not already there.
-  std::optional<StepOutcome> SetDesired(v1::EcsServiceTarget& t, const aws::EcsService& svc) {
+  // re-read now, is not already there. `scalable`: the service's scalable target, or null.
+  std::optional<StepOutcome> SetDesired(v1::EcsServiceTarget& t, const aws::EcsService& svc,
+                                        const aws::ScalableTarget* scalable) {
     const int64_t target = t.target();
     auto tag = svc.tags.find(kPreviousCountTag);
+    auto marker = svc.tags.find(kScalingSuspendedTag);
     if (s_.action() == kScale && target == 0 && svc.desired_count > 0) {
       // The tag first: a crash between the two calls leaves the count recorded, never lost.
       const std::string value = std::to_string(svc.desired_count);
       t.set_previous_desired(svc.desired_count);
       if (tag == svc.tags.end() || tag->second != value) {
-        aws::TagResourceRequest r;
-        r.resource_arn = svc.arn;
-        r.tags[kPreviousCountTag] = value;
-        if (auto st = ecs_.TagResource(r); !st.ok()) {
-          return TargetCallFailed(t, Res(t.name()), "TagResource", st.error(), kStepAct);
-        }
-        Record(Res(t.name()), "TagResource", kOk, fmt::format("{}={}", kPreviousCountTag, value));
+        if (auto problem = Tag(t, svc, kPreviousCountTag, value)) return problem;
+      }
+    }
+    // Suspended before the count drops, so that no scaling policy raises it again.
+    if (s_.action() == kScale && target == 0 && scalable != nullptr) {
+      if (auto problem = SuspendScaling(t, svc, *scalable, marker != svc.tags.end())) {
+        return problem;
       }
     }
     if (svc.desired_count != target) {
@@ -169,22 +201,76 @@ class Step {
         return TargetCallFailed(t, Res(t.name()), "UpdateService", res.error(), kStepAct);
       }
       Record(Res(t.name()), "UpdateService", kOk,
-             fmt::format("desiredCount {} -> {}", svc.desired_count, target));
+             fmt::format("desiredCount {} -> {}{}", svc.desired_count, target, AboveMax(t)));
     } else {
       Record(Res(t.name()), "UpdateService", "skipped",
              fmt::format("desired count is already {}", target));
     }
-    // Restored, or scaled away from zero on purpose: the recorded count no longer applies.
-    const bool drop_tag = s_.action() == kRestore || (s_.action() == kScale && target > 0);
-    if (drop_tag && tag != svc.tags.end()) {
-      aws::UntagResourceRequest r;
-      r.resource_arn = svc.arn;
-      r.tag_keys = {kPreviousCountTag};
-      if (auto st = ecs_.UntagResource(r); !st.ok()) {
-        return TargetCallFailed(t, Res(t.name()), "UntagResource", st.error(), kStepAct);
+    // Restored, or scaled away from zero on purpose: the recorded count no longer applies, and
+    // the scaling fleetkeeper suspended runs again.
+    const bool leave_zero = s_.action() == kRestore || (s_.action() == kScale && target > 0);
+    if (!leave_zero) return std::nullopt;
+    std::vector<std::string> drop;
+    if (marker != svc.tags.end()) {
+      if (scalable != nullptr) {
+        const aws::SuspendedState resumed = Resumed(scalable->suspended, marker->second);
+        if (auto st = SetSuspendedState(aas_, *scalable, resumed); !st.ok()) {
+          return TargetCallFailed(t, Res(t.name()), "RegisterScalableTarget", st.error(), kStepAct);
+        }
+        aws::ScalableTarget after = *scalable;
+        after.suspended = resumed;
+        Record(Res(t.name()), "RegisterScalableTarget", kOk,
+               fmt::format("resumed scaling ({}): {}", marker->second, DescribeTarget(after)));
       }
-      Record(Res(t.name()), "UntagResource", kOk, kPreviousCountTag);
+      drop.push_back(kScalingSuspendedTag);
     }
+    if (tag != svc.tags.end()) drop.push_back(kPreviousCountTag);
+    if (drop.empty()) return std::nullopt;
+    aws::UntagResourceRequest r;
+    r.resource_arn = svc.arn;
+    r.tag_keys = drop;
+    if (auto st = ecs_.UntagResource(r); !st.ok()) {
+      return TargetCallFailed(t, Res(t.name()), "UntagResource", st.error(), kStepAct);
+    }
+    Record(Res(t.name()), "UntagResource", kOk, fmt::format("{}", fmt::join(drop, ", ")));
+    return std::nullopt;
+  }
+
+  std::optional<StepOutcome> Tag(v1::EcsServiceTarget& t, const aws::EcsService& svc,
+                                 const std::string& key, const std::string& value) {
+    aws::TagResourceRequest r;
+    r.resource_arn = svc.arn;
+    r.tags[key] = value;
+    if (auto st = ecs_.TagResource(r); !st.ok()) {
+      return TargetCallFailed(t, Res(t.name()), "TagResource", st.error(), kStepAct);
+    }
+    Record(Res(t.name()), "TagResource", kOk, fmt::format("{}={}", key, value));
+    return std::nullopt;
+  }
+
+  // The marker tag first (naming the flags fleetkeeper turns on), then the suspension: a crash
+  // between them re-runs both, and a restore resumes only what fleetkeeper suspended.
+  std::optional<StepOutcome> SuspendScaling(v1::EcsServiceTarget& t, const aws::EcsService& svc,
+                                            const aws::ScalableTarget& scalable, bool marked) {
+    if (scalable.suspended.All()) {
+      Record(Res(t.name()), "RegisterScalableTarget", "skipped",
+             marked ? "scaling already suspended by fleetkeeper"
+                    : "scaling already suspended, not by fleetkeeper: restore leaves it so");
+      return std::nullopt;
+    }
+    if (!marked) {
+      if (auto problem = Tag(t, svc, kScalingSuspendedTag, FlagsToSuspend(scalable.suspended))) {
+        return problem;
+      }
+    }
+    if (auto st = SetSuspendedState(aas_, scalable, aws::SuspendedState{true, true, true});
+        !st.ok()) {
+      return TargetCallFailed(t, Res(t.name()), "RegisterScalableTarget", st.error(), kStepAct);
+    }
+    Record(Res(t.name()), "RegisterScalableTarget", kOk,
+           fmt::format("suspended dynamic scaling in and out and scheduled scaling while at zero "
+                       "(was {})",
+                       DescribeTarget(scalable)));
     return std::nullopt;
   }
 
@@ -307,32 +393,26 @@ class Step {
   // ---- verify ----
 
   std::optional<StepOutcome> VerifyServices(bool* next_round) {
-    auto found = ReadServices(ecs_, s_.cluster(), PendingServices(s_), false);
-    if (!found.ok()) return CallFailed(ctx_, kStepVerify, "DescribeServices", found.error());
-    for (auto& t : *s_.mutable_services()) {
-      if (Done(t.outcome())) continue;
-      auto it = found->by_name.find(t.name());
-      if (it == found->by_name.end()) {
-        Fail(t, Res(t.name()), "the service no longer exists");
-        continue;
-      }
-      const aws::EcsService& svc = it->second;
-      t.set_desired_after(svc.desired_count);
-      t.set_running_after(svc.running_count);
-      if (s_.action() == kRestart) {
-        VerifyDeployment(t, svc);
-      } else if (s_.action() == kStopTasks) {
-        if (auto problem = VerifyRound(t, svc, next_round)) return problem;
-      } else if (svc.desired_count == t.target() && svc.running_count == t.target() &&
-                 svc.pending_count == 0) {
-        const aws::EcsDeployment* primary = PrimaryOf(svc);
-        Converged(
-            t, fmt::format("desired {} -> {}, running {} -> {}; deployment {}", t.desired_before(),
-                           svc.desired_count, t.running_before(), svc.running_count,
-                           primary != nullptr ? DeploymentOf(*primary) : "none"));
-      }
-    }
-    return std::nullopt;
+    return ForEachPendingService(
+        kStepVerify, false,
+        [&](v1::EcsServiceTarget& t, const aws::EcsService& svc) -> std::optional<StepOutcome> {
+          t.set_desired_after(svc.desired_count);
+          t.set_running_after(svc.running_count);
+          if (s_.action() == kRestart) {
+            VerifyDeployment(t, svc);
+          } else if (s_.action() == kStopTasks) {
+            return VerifyRound(t, svc, next_round);
+          } else if (svc.desired_count == t.target() && svc.running_count == t.target() &&
+                     svc.pending_count == 0) {
+            const aws::EcsDeployment* primary = PrimaryOf(svc);
+            Converged(
+                t, fmt::format("desired {} -> {}, running {} -> {}; deployment {}{}",
+                               t.desired_before(), svc.desired_count, t.running_before(),
+                               svc.running_count,
+                               primary != nullptr ? DeploymentOf(*primary) : "none", AboveMax(t)));
+          }
+          return std::nullopt;
+        });
   }
 
   void Converged(v1::EcsServiceTarget& t, const std::string& detail) {
@@ -481,6 +561,7 @@ class Step {
   v1::EcsWorkflowState& s_;
   StepContext& ctx_;
   aws::Ecs& ecs_;
+  aws::ApplicationAutoScaling& aas_;
   const int64_t now_;
   std::vector<v1::Action> actions_;
 };

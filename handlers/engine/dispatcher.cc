@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "handlers/registry.h"
 #include "handlers/workflow.h"
 
@@ -38,6 +40,15 @@ Dispatcher::Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
 std::vector<std::string> Dispatcher::ActiveHandlers() const {
   std::vector<std::string> out;
   for (const auto& [kind, handler] : by_kind_) out.emplace_back(handler->name());
+  return out;
+}
+
+std::vector<WorkflowHandler*> Dispatcher::WorkflowHandlers() const {
+  std::vector<WorkflowHandler*> out;
+  for (const auto& [kind, handler] : by_kind_) {
+    auto* wh = dynamic_cast<WorkflowHandler*>(handler.get());
+    if (wh != nullptr && std::find(out.begin(), out.end(), wh) == out.end()) out.push_back(wh);
+  }
   return out;
 }
 

@@ -38,6 +38,9 @@ class Dispatcher {
   // The workflow handler registered under `name`, or null.
   WorkflowHandler* WorkflowHandlerNamed(const std::string& name) const;
 
+  // The workflow handlers built and enabled, each once.
+  std::vector<WorkflowHandler*> WorkflowHandlers() const;
+
   // Names of the handlers built and enabled, for the start-up line.
   std::vector<std::string> ActiveHandlers() const;
 

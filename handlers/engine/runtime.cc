@@ -14,6 +14,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "handlers/authorization.h"
 #include "handlers/engine/seen_ids.h"
 #include "handlers/event.h"
 
@@ -39,18 +40,22 @@ bool IsAppliedMark(const std::string& cell_key) { return cell_key.rfind(kApplied
 
 // What the runtime reads of a native request (a patch request, an ECS command): its id, which an
 // approval or a cancel may name instead of the workflow id (a request that came in an EventBridge
-// envelope has the envelope's id as its event id), and its own dry run.
+// envelope has the envelope's id as its event id), its own dry run, and who asked (whom an
+// approval may not come from).
 struct NativeRequestFields {
   const std::string& request_id;
   bool dry_run;
+  const std::string& requested_by;
 };
 std::optional<NativeRequestFields> NativeRequestOf(const v1::Event& event) {
   switch (event.body_case()) {
     case v1::Event::kPatchRequest:
       return NativeRequestFields{event.patch_request().request_id(),
-                                 event.patch_request().dry_run()};
+                                 event.patch_request().dry_run(),
+                                 event.patch_request().requested_by()};
     case v1::Event::kEcsCommand:
-      return NativeRequestFields{event.ecs_command().request_id(), event.ecs_command().dry_run()};
+      return NativeRequestFields{event.ecs_command().request_id(), event.ecs_command().dry_run(),
+                                 event.ecs_command().requested_by()};
     default:
       return std::nullopt;
   }
@@ -119,6 +124,11 @@ void MarkApplied(CellStore& store, const v1::Event& event) {
   google::protobuf::Int64Value mark;
   mark.set_value(at);
   store.Put(AppliedKey(resource), mark);
+}
+
+// What the log lines about a workflow carry (common/log.h).
+LogWorkflow LogFieldsOf(const v1::WorkflowCheckpoint& cp) {
+  return {cp.workflow_id(), cp.cell(), cp.handler(), cp.step()};
 }
 }  // namespace
 
@@ -261,6 +271,22 @@ size_t WorkflowRuntime::live_workflows() const {
   return n;
 }
 
+std::map<std::pair<std::string, std::string>, size_t> WorkflowRuntime::LiveWorkflowsByState()
+    const {
+  std::map<std::pair<std::string, std::string>, size_t> counts;
+  const int64_t now = clock_.NowMs();
+  for (const auto& [p, st] : partitions_) {
+    for (const auto& [id, wf] : st->workflows) {
+      if (wf.cp.has_final_result()) continue;
+      const char* state = wf.running                                               ? "running"
+                          : wf.cp.due_at_ms() > now || !wf.cp.waiting_on().empty() ? "waiting"
+                                                                                   : "ready";
+      ++counts[{wf.cp.handler(), state}];
+    }
+  }
+  return counts;
+}
+
 void WorkflowRuntime::Touch(int32_t partition) { touched_.insert(partition); }
 
 void WorkflowRuntime::Install(int32_t partition,
@@ -328,6 +354,7 @@ void WorkflowRuntime::Install(int32_t partition,
                              [](const auto& kv) { return !kv.second.cp.has_final_result(); }),
                st->dedup.size(), st->seen_events.size());
   partitions_[partition] = std::move(st);
+  timed_checked_ms_ = 0;  // a partition (re)installed: its timed workflows at the next pump
 }
 
 void WorkflowRuntime::Drop(int32_t partition) {
@@ -449,6 +476,17 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
                                                             : event.cancel().reason());
     delivered = "cancel delivered to workflow " + target + "; it ends at its next step";
   } else {
+    // The commands rule on approvals (DESIGN.md "Guarantees"): a refused approval never reaches
+    // the workflow, which keeps waiting for a valid one.
+    const auto request = NativeRequestOf(wf.cp.trigger());
+    if (std::string why = AuthorizeApproval(request ? request->requested_by : "", event.approval());
+        !why.empty()) {
+      out.Result(ResultFor(event, v1::Result::REJECTED,
+                           fmt::format("approval refused: {}; workflow {} still waits", why,
+                                       target),
+                           wf.cp.handler(), target));
+      return;
+    }
     *wf.cp.add_pending_signals() = event;
     delivered = "approval delivered to workflow " + target;
   }
@@ -563,8 +601,11 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   EmitCheckpoint(*st, cp, out);
   out.Result(ResultFor(event, v1::Result::IN_PROGRESS, "workflow " + cp.workflow_id() + " started",
                        d.handler, cp.workflow_id()));
-  spdlog::info("workflow {} admitted ({}), first step {}", cp.workflow_id(), cp.handler(),
-               cp.step());
+  {
+    LogWorkflowScope scope(event.id(), LogFieldsOf(cp));
+    spdlog::info("workflow {} admitted ({}), first step {}", cp.workflow_id(), cp.handler(),
+                 cp.step());
+  }
   st->workflows[cp.workflow_id()] = std::move(wf);
 }
 
@@ -601,7 +642,7 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
   EmitCheckpoint(st, wf.cp, out);
   out.Result(r);
   metrics::WorkflowsFinished(wf.cp.handler(), v1::Result::Status_Name(status)).Increment();
-  LogEventScope scope(wf.cp.trigger().id());
+  LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
   spdlog::info("workflow {} finished: {} {}", workflow_id, v1::Result::Status_Name(status), reason);
 }
 
@@ -621,7 +662,7 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   // A checkpoint from before the workflow kept its own setting follows the worker's.
   const bool dry_run = wf.cp.has_dry_run() ? wf.cp.dry_run() : options_.dry_run;
   executor_.Submit([this, handler, role, dry_run, c = std::move(completion)]() {
-    LogEventScope scope(c->cp.trigger().id());
+    LogWorkflowScope scope(c->cp.trigger().id(), LogFieldsOf(c->cp));
     if (clients_ == nullptr) {
       c->outcome = StepOutcome::Finish(v1::Result::FAILED, "no AWS client configured");
     } else {
@@ -677,6 +718,7 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
     Finish(*st, wf.cp.workflow_id(), o.status, o.reason, out);
     return;
   }
+  const std::string step_done = wf.cp.step();
   const bool same_step = o.next_step == wf.cp.step();
   if (o.retry_same_step) {
     wf.cp.set_attempt(wf.cp.attempt() + 1);
@@ -707,6 +749,13 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   }
   wf.committed = false;
   EmitCheckpoint(*st, wf.cp, out);
+  {
+    LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
+    // A step that waits and runs again (a poll) is not a change of state: debug only.
+    spdlog::log(same_step ? spdlog::level::debug : spdlog::level::info,
+                "workflow {} step {} -> {}{}", wf.cp.workflow_id(), step_done, wf.cp.step(),
+                wf.cp.waiting_on().empty() ? "" : ", waiting on " + wf.cp.waiting_on());
+  }
   if (o.publish_progress && !o.reason.empty()) {
     v1::Result progress =
         ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, o.reason, wf.cp.handler(),
@@ -752,7 +801,39 @@ void WorkflowRuntime::ExpireFinished(PartitionState& st, RuntimeOutput& out) {
   }
 }
 
+void WorkflowRuntime::StartTimedWorkflows(RuntimeOutput& out) {
+  const int64_t now = clock_.NowMs();
+  if (!options_.partition_of_cell || partitions_.empty()) return;
+  if (timed_checked_ms_ != 0 && now - timed_checked_ms_ < 1000) return;
+  timed_checked_ms_ = now;
+  for (WorkflowHandler* handler : dispatcher_.WorkflowHandlers()) {
+    for (v1::WorkflowCheckpoint& cp : handler->TimedWorkflows(now)) {
+      PartitionState* st = Find(options_.partition_of_cell(cp.cell()));
+      if (st == nullptr || st->workflows.count(cp.workflow_id()) != 0) continue;
+      const int64_t due = std::max(cp.due_at_ms(), now);
+      cp.set_schema_version(kCheckpointSchemaVersion);
+      if (!cp.has_dry_run()) cp.set_dry_run(options_.dry_run);
+      cp.set_deadline_ms(due + options_.workflow_deadline_ms);
+      cp.set_created_at_ms(now);
+      cp.set_updated_at_ms(now);
+      cp.set_waiting_on("timer (due " + FormatRfc3339(due) + ")");
+      LiveWorkflow wf;
+      wf.cp = cp;
+      wf.committed = false;  // its timer counts once the creation is committed
+      EmitCheckpoint(*st, cp, out);
+      out.Result(ResultFor(cp.trigger(), v1::Result::IN_PROGRESS,
+                           "workflow " + cp.workflow_id() + " due " + FormatRfc3339(due),
+                           cp.handler(), cp.workflow_id()));
+      spdlog::info("timed workflow {} ({}) created, due {}", cp.workflow_id(), cp.handler(),
+                   FormatRfc3339(due));
+      st->dirty = true;
+      st->workflows[cp.workflow_id()] = std::move(wf);
+    }
+  }
+}
+
 void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* touched) {
+  StartTimedWorkflows(out);
   std::deque<std::unique_ptr<Completion>> done;
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
@@ -779,8 +860,18 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
     for (const auto& id : ids) {
       LiveWorkflow& wf = st.workflows[id];
       if (wf.cp.cancel_requested()) {
-        Finish(st, id, v1::Result::CANCELLED, wf.cp.cancel_reason(), out);
-        continue;
+        const WorkflowHandler* h = HandlerFor(wf.cp);
+        const std::string cleanup = h == nullptr ? "" : h->CancelStep();
+        if (cleanup.empty()) {
+          Finish(st, id, v1::Result::CANCELLED, wf.cp.cancel_reason(), out);
+          continue;
+        }
+        if (wf.cp.step() != cleanup) {  // the handler's cancel step, from now on until it finishes
+          wf.cp.set_step(cleanup);
+          wf.cp.set_attempt(0);
+          wf.cp.set_due_at_ms(0);
+          wf.cp.clear_wait_signals();
+        }
       }
       if (wf.cp.deadline_ms() > 0 && now > wf.cp.deadline_ms()) {
         Finish(st, id, v1::Result::FAILED, "deadline", out);

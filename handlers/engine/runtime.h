@@ -39,6 +39,9 @@ struct RuntimeOptions {
   // Backpressure: at most this many steps queued or running on the executor; due steps beyond it
   // wait for the next pump (0 = unbounded).
   size_t max_running_steps = 64;
+  // The fleet.work partition of a cell ("<account>/<region>"), as the worker routes work items.
+  // Without it no timed workflow (WorkflowHandler::TimedWorkflows) is started.
+  std::function<int32_t(const std::string& cell)> partition_of_cell;
 };
 
 // Everything one work partition owns.
@@ -82,6 +85,9 @@ class WorkflowRuntime {
 
   // --- introspection -----------------------------------------------------------------------
   size_t live_workflows() const;
+  // Live workflows by (handler, state): "running" (a step on the executor), "ready" (due, waiting
+  // for a slot or for its checkpoint to commit), "waiting" (a timer, a signal or a hold).
+  std::map<std::pair<std::string, std::string>, size_t> LiveWorkflowsByState() const;
   size_t running_steps() const { return running_.load(); }
 
  private:
@@ -104,6 +110,8 @@ class WorkflowRuntime {
               const std::string& reason, RuntimeOutput& out);
   void ApplyCompletion(Completion& c, RuntimeOutput& out);
   void ExpireFinished(PartitionState& st, RuntimeOutput& out);
+  // Creates the handlers' timed workflows that are due to exist in the partitions owned here.
+  void StartTimedWorkflows(RuntimeOutput& out);
   WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
 
   const v1::WorkerConfig& config_;
@@ -117,6 +125,7 @@ class WorkflowRuntime {
   std::set<int32_t> touched_;        // partitions this batch wrote state for
   v1::Result result_scratch_;        // ResultFor's answer, reused (poll thread)
   std::atomic<size_t> running_{0};
+  int64_t timed_checked_ms_ = 0;     // last StartTimedWorkflows; 0 after an Install
 
   std::mutex completions_mu_;
   std::deque<std::unique_ptr<Completion>> completions_;

@@ -6,6 +6,8 @@
 #include <map>
 
 #include "awsclient/clients.h"
+#include "handlers/patch/instance.h"
+#include "handlers/report.h"
 
 namespace fleetkeeper::handlers::patch {
 namespace {
@@ -34,6 +36,7 @@ std::string InstanceSummary(const v1::PatchInstanceState& i) {
   if (i.outcome() == kPatched || i.rebooted()) {
     parts.push_back(i.rebooted() ? "rebooted" : "not rebooted");
   }
+  if (!i.baseline().empty()) parts.push_back("baseline: " + i.baseline());
   if (!i.backup_image_id().empty()) parts.push_back("backup " + i.backup_image_id());
   if (!i.rollback().empty()) parts.push_back(i.rollback());
   if (i.started_ms() > 0 && i.finished_ms() >= i.started_ms()) {
@@ -82,25 +85,68 @@ StepOutcome ReportStep(PatchTick& t) {
                        0,
                        {}});
   if (!t.ctx.dry_run()) {
-    Status put = t.ctx.aws().cloudwatch->PutMetricData(m);
-    t.Record("metrics:" + m.metric_namespace, "put-metric-data", put.ok() ? "succeeded" : kFailed,
-             put.ok() ? fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)
-                      : put.error().ToString());
+    t.actions.push_back(
+        PutMetrics(*t.ctx.aws().cloudwatch, m,
+                   fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)));
     if (!t.request.notify_topic_arn().empty()) {
-      aws::PublishRequest p;
-      p.topic_arn = t.request.notify_topic_arn();
-      p.subject = fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status));
       std::vector<std::string> lines = {reason};
       for (const auto& i : s.instances()) {
         lines.push_back(fmt::format("{} {}: {}", i.instance_id(), i.outcome(), InstanceSummary(i)));
       }
-      p.message = fmt::format("{}", fmt::join(lines, "\n"));
-      auto r = t.ctx.aws().sns->Publish(p);
-      t.Record(p.topic_arn, "sns-publish", r.ok() ? "succeeded" : kFailed,
-               r.ok() ? "summary " + r->message_id : r.error().ToString());
+      t.actions.push_back(PublishSummary(
+          *t.ctx.aws().sns, t.request.notify_topic_arn(),
+          fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status)), lines));
     }
   }
   StepOutcome o = StepOutcome::Finish(status, reason);
+  for (auto& a : t.actions) o.actions.push_back(std::move(a));
+  t.actions.clear();
+  return o;
+}
+
+StepOutcome CancelCampaign(PatchTick& t) {
+  const std::string& why = t.ctx.workflow().cancel_reason();
+  for (auto& i : *t.state.mutable_instances()) {
+    if (i.phase() == kPhaseDone) continue;
+    std::string detail = fmt::format("cancelled ({}) ", why);
+    if (i.phase() == kPhasePending || i.phase() == kPhaseStart) {
+      detail += "before it started";
+    } else {
+      detail += "during " + i.phase();
+      if (!i.command_id().empty() && i.command_status() != "Success") {
+        detail += fmt::format(", command {} left running", i.command_id());
+      }
+    }
+    if (i.deregistered()) {
+      // RegisterTargets of a registered target changes nothing: safe to send again after a crash.
+      if (Status s = ChangeMembership(t, i, true); !s.ok()) {
+        if (s.error().retriable && t.ctx.workflow().attempt() + 1 < 5) {
+          StepOutcome o = StepOutcome::Wait(kStepCancel, t.plan.poll_interval_ms);
+          o.retry_same_step = true;
+          o.reason = "cancel: registering " + i.instance_id() + " again: " + s.error().ToString();
+          o.actions = std::move(t.actions);
+          return o;
+        }
+        detail += "; NOT registered again: " + s.error().ToString();
+      } else {
+        i.set_deregistered(false);
+        detail += "; registered in its target groups again";
+      }
+    }
+    if (i.outcome().empty()) {
+      i.set_outcome(i.phase() == kPhasePending || i.phase() == kPhaseStart ? kNotStarted
+                                                                           : kCancelled);
+      i.set_detail(detail);
+    } else {
+      i.set_detail(i.detail() + "; " + detail);
+    }
+    if (i.finished_ms() == 0 && i.started_ms() > 0) i.set_finished_ms(t.now_ms);
+    i.set_phase(kPhaseDone);
+  }
+  for (const auto& i : t.state.instances()) {
+    t.Record(Resource(i.instance_id()), "patch", i.outcome(), InstanceSummary(i));
+  }
+  StepOutcome o = StepOutcome::Finish(v1::Result::CANCELLED, why.empty() ? "cancelled" : why);
   for (auto& a : t.actions) o.actions.push_back(std::move(a));
   t.actions.clear();
   return o;

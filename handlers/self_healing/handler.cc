@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "fleetkeeper/v1/self_healing_state.pb.h"
+#include "handlers/event.h"
 #include "handlers/self_healing/config_check.h"
 #include "handlers/self_healing/permissions.h"
 #include "handlers/self_healing/rules.h"
@@ -89,6 +90,7 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
     admitted_rules.push_back(rule);
   }
   if (state.actions_size() == 0) {
+    throttles.ReportBreaker(CellOf(event), now);
     std::vector<std::string> reasons = rejected;
     reasons.insert(reasons.end(), skipped.begin(), skipped.end());
     return Admission::Final(rejected.empty() ? v1::Result::SKIPPED : v1::Result::REJECTED,
@@ -106,6 +108,7 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
     throttles.RecordAction(*admitted_rules[static_cast<size_t>(i)], state.actions(i).resource(),
                            a.workflow.workflow_id(), now);
   }
+  throttles.ReportBreaker(CellOf(event), now);
   a.status = v1::Result::IN_PROGRESS;
   a.reason = fmt::format("rule {} matched alarm {}: {} {}", state.actions(0).rule(),
                          alarm.alarm_name(), state.actions(0).type(),
@@ -141,9 +144,11 @@ void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowChec
     actions.push_back(std::move(rejected));
     outcome = NextActionOrFinish(state, std::move(actions));
     wf.mutable_state()->PackFrom(state);
+    throttles.ReportBreaker(wf.cell(), now_ms);
     return;
   }
   throttles.RecordAction(round.rule_config(), round.resource(), wf.workflow_id(), now_ms);
+  throttles.ReportBreaker(wf.cell(), now_ms);
 }
 
 bool SelfHealingHandler::StepMutates(const std::string& step) const {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 
 namespace fleetkeeper::handlers::self_healing {
 
@@ -102,6 +103,14 @@ ThrottleVerdict CellThrottles::CheckBreaker(int admitting, int64_t now_ms) const
                         FormatRfc3339(oldest + breaker_window_ms()))};
   }
   return {ThrottleVerdict::Kind::kAct, ""};
+}
+
+void CellThrottles::ReportBreaker(const std::string& cell, int64_t now_ms) const {
+  const v1::HealingBreakerRecord rec = LoadBreaker(now_ms);
+  const int used = rec.action_times_ms_size();
+  const bool open = used >= breaker_max_actions();
+  const int64_t oldest = used > 0 ? rec.action_times_ms(0) : now_ms;
+  metrics::SetCircuitBreaker(cell, open, used, open ? oldest + breaker_window_ms() : 0);
 }
 
 void CellThrottles::RecordAction(const v1::HealingRule& rule, const std::string& resource,

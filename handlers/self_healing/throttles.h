@@ -53,6 +53,9 @@ class CellThrottles {
   void RecordAction(const v1::HealingRule& rule, const std::string& resource,
                     const std::string& workflow_id, int64_t now_ms);
 
+  // Publishes the breaker's state in `cell` (common/metrics.h SetCircuitBreaker) as of `now_ms`.
+  void ReportBreaker(const std::string& cell, int64_t now_ms) const;
+
   int32_t breaker_max_actions() const;
   int64_t breaker_window_ms() const;
 

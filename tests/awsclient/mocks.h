@@ -184,6 +184,14 @@ class MockCodeDeploy : public CodeDeploy {
   MOCK_METHOD(Result<ListDeploymentsResponse>, ListDeployments, (const ListDeploymentsRequest&),
               (override));
 };
+class MockApplicationAutoScaling : public ApplicationAutoScaling {
+ public:
+  MOCK_METHOD(Result<DescribeScalableTargetsResponse>, DescribeScalableTargets,
+              (const DescribeScalableTargetsRequest&), (override));
+  MOCK_METHOD(Result<std::string>, RegisterScalableTarget, (const RegisterScalableTargetRequest&),
+              (override));
+};
+
 class MockClientProvider : public ClientProvider {
  public:
   MOCK_METHOD(Result<CellClients*>, For,
@@ -205,6 +213,7 @@ struct MockCellClients {
     sts = Install<MockSts>(clients.sts);
     iam = Install<MockIam>(clients.iam);
     codedeploy = Install<MockCodeDeploy>(clients.codedeploy);
+    application_autoscaling = Install<MockApplicationAutoScaling>(clients.application_autoscaling);
     // By default the provider hands out this bundle for any cell.
     ON_CALL(provider, For(::testing::_, ::testing::_, ::testing::_))
         .WillByDefault(::testing::Return(Result<CellClients*>(&clients)));
@@ -221,6 +230,7 @@ struct MockCellClients {
   MockSts* sts = nullptr;
   MockIam* iam = nullptr;
   MockCodeDeploy* codedeploy = nullptr;
+  MockApplicationAutoScaling* application_autoscaling = nullptr;
   ::testing::NiceMock<MockClientProvider> provider;
 
  private:

@@ -1,4 +1,4 @@
-// libFuzzer harness: SNS message parsing and signature verification (consumers/sns_signature.h).
+// libFuzzer harness: SNS message parsing and signature verification (consumers/http/sns_signature.h).
 // The input is tried as a signed SNS message (parsed, its string to sign built, its signing URL
 // checked, its signature verified against a real SNS certificate) and as a certificate PEM that a
 // real signed message is verified against. Seeds: ../shared/testdata/sns and the SNS event
@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "consumers/sns_signature.h"
+#include "consumers/http/sns_signature.h"
 #include "tests/fuzz/fuzz_support.h"
 
-namespace fk = fleetkeeper::consumers;
+namespace fk = fleetkeeper::consumers::http;
 
 namespace {
 

@@ -29,6 +29,7 @@ struct MockCell {
   aws::testing::MockSns* sns;
   aws::testing::MockEcs* ecs;
   aws::testing::MockCodeDeploy* codedeploy;
+  aws::testing::MockApplicationAutoScaling* application_autoscaling;
 
   MockCell() {
     auto e = std::make_unique<::testing::NiceMock<aws::testing::MockEc2>>();
@@ -55,6 +56,9 @@ struct MockCell {
     auto d = std::make_unique<::testing::NiceMock<aws::testing::MockCodeDeploy>>();
     codedeploy = d.get();
     clients.codedeploy = std::move(d);
+    auto aas = std::make_unique<::testing::NiceMock<aws::testing::MockApplicationAutoScaling>>();
+    application_autoscaling = aas.get();
+    clients.application_autoscaling = std::move(aas);
   }
 };
 

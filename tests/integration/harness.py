@@ -7,12 +7,14 @@ import json
 import os
 import pathlib
 import random
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -100,16 +102,23 @@ class TopicSet:
         self.work_partitions = work_partitions
         self.max_message_bytes = max_message_bytes
 
-    def create(self, admin):
+    def create(self, admin, replicas=None):
+        """Creates the topics with one replica each, placed by the broker; or, with `replicas`
+        ({topic: {partition: broker id}}), those partitions on those brokers and every other
+        partition of every topic on broker 1."""
         big = {"max.message.bytes": str(self.max_message_bytes)}
-        topics = [NewTopic(t, n, 1, config=big) for t, n in self.input_partitions.items()]
-        topics += [
-            NewTopic(self.work, self.work_partitions, 1, config=big),
-            NewTopic(self.state, self.work_partitions, 1, config={**big, "cleanup.policy": "compact"}),
-            NewTopic(self.results, 6, 1, config=big),
-            NewTopic(self.dlq, 6, 1, config=big),
-            NewTopic(self.control, 1, 1, config={**big, "cleanup.policy": "compact"}),
-        ]
+        compact = {**big, "cleanup.policy": "compact"}
+        wanted = [(t, n, big) for t, n in self.input_partitions.items()]
+        wanted += [(self.work, self.work_partitions, big), (self.state, self.work_partitions, compact),
+                   (self.results, 6, big), (self.dlq, 6, big), (self.control, 1, compact)]
+        topics = []
+        for name, n, config in wanted:
+            if replicas is None:
+                topics.append(NewTopic(name, n, 1, config=config))
+            else:
+                assignment = [[replicas.get(name, {}).get(p, 1)] for p in range(n)]
+                topics.append(NewTopic(name, num_partitions=n,  # librdkafka wants the count too
+                                        replica_assignment=assignment, config=config))
         for fut in admin.create_topics(topics, operation_timeout=30).values():
             fut.result()
 
@@ -187,6 +196,49 @@ class WorkerProcess:
 
     def tail(self, n=4000):
         return self.log.read_text(errors="replace")[-n:]
+
+
+# --- the operator listener (docs/operations.md) ---------------------------------------------------
+
+def http_get(port, path, host="127.0.0.1", timeout=5):
+    """(status, body) of a GET on the worker's operator listener."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def listener_port(worker, timeout=30):
+    """The port the worker says its operator listener took."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = re.search(r"observability: /metrics, /healthz and /readyz on \S+:(\d+)",
+                      worker.tail(20000))
+        if m:
+            return int(m.group(1))
+        time.sleep(0.1)
+    raise AssertionError("the worker did not say where it listens:\n" + worker.tail())
+
+
+def metric(text, name, **labels):
+    """The sum of the samples of `name` in Prometheus text whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def series(text, name):
+    """The label sets of `name`'s samples, each a dict."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            out.append(dict(re.findall(r'(\w+)="([^"]*)"', line[len(name):line.index("}") + 1])))
+    return out
 
 
 # --- inputs ---------------------------------------------------------------------------------------

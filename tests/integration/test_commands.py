@@ -2,6 +2,7 @@
 (scripts/kafka.sh) and, for doctor's AWS checks, moto with authentication on
 (scripts/moto.sh start --name doctor --auth)."""
 
+import http.client
 import json
 import os
 import signal
@@ -258,8 +259,48 @@ def test_ingest_produces_eventbridge_and_sns_deliveries(tmp_path, topics):
         forged = sns.replace(b"Hello!", b"Hullo!")
         assert post(forged, {"x-amz-sns-message-type": "Notification"}) == 403
         assert post(b"{not json", {}) == 400
-        records = read_all(topics.inputs[0], 3, timeout=15)
-        assert sorted(m.value() for m in records) == sorted([event, sns])
+        # One kept-alive connection: a chunked body (as EventBridge API destinations may send),
+        # then a second request on the same connection.
+        chunked = json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": "x",
+                              "source": "aws.ssm", "detail": {}}).encode()
+        again = json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": "x",
+                            "source": "aws.ssm", "detail": {}}).encode()
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn.request("POST", "/", body=iter([chunked[:20], chunked[20:]]),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        first_reply = conn.getresponse()
+        assert first_reply.status == 200, first_reply.read()
+        first_reply.read()
+        sock = conn.sock
+        conn.request("POST", "/", body=again, headers={"Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+        assert conn.sock is sock, "the second request needed a new connection"
+        conn.close()
+        records = read_all(topics.inputs[0], 5, timeout=15)
+        assert sorted(m.value() for m in records) == sorted([event, sns, chunked, again])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_ingest_listens_on_ipv6(tmp_path, topics):
+    cfg = write_config(tmp_path, topics)
+    proc = subprocess.Popen([fleetkeeper_bin(), "ingest", "--config", str(cfg), "--listen",
+                             "[::1]:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("ingest listening on http://[::1]:"), first
+        base = first.split()[3].rstrip(",")
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as resp:
+            assert resp.status == 200
+        event = json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": "x",
+                            "source": "aws.ssm", "detail": {}}).encode()
+        req = urllib.request.Request(base + "/", data=event, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200
+        assert [m.value() for m in read_all(topics.inputs[0], 2, timeout=10)] == [event]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -3,16 +3,23 @@
 1 s state delay so that every verification waits), outcomes asserted through boto3, moto's
 recorder and the result events (read with read_committed).
 
+Schedules (handlers.ecs.schedules) are real five-field crons: the module computes, when it
+starts, the first whole minute at least SCHEDULE_LEAD seconds ahead and writes the two schedules
+of cluster "sched" for that minute and the next, in Asia/Kolkata (UTC+05:30, so that the zone
+is applied); the schedule test, last in the file, waits for them (at most about two minutes).
+
 Inputs: native commands in the JSON wrapper form {"ecs_command": {...}} (consumers/normalizer.h),
 and the same command as an EventBridge event of detail-type "Fleetkeeper ECS Command" (the
 envelope of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html).
 """
 
+import datetime
 import json
 import os
 import sys
 import time
 import uuid
+import zoneinfo
 
 import pytest
 from confluent_kafka import Producer
@@ -29,14 +36,47 @@ ACCOUNT = "123456789012"        # moto's account: the cell of the commands
 OUTSIDER = "999988887777"       # not in commands.allowed_accounts
 BIG_SERVICES = 520
 TAG = "fleetkeeper:previous-desired-count"
+SUSPENDED_TAG = "fleetkeeper:scaling-suspended"
 MUTATING = {"ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource", "ecs:StopTask",
-            "ecs:UpdateContainerInstancesState"}
+            "ecs:UpdateContainerInstancesState", "application-autoscaling:RegisterScalableTarget"}
+API_TARGET = "service/dev/api"   # dev/api is under Application Auto Scaling: min 1, max 4
+SCHEDULE_LEAD = 50               # seconds: the worker and the fleet are up by then
+ZONE = "Asia/Kolkata"
+
+
+def schedule_minutes():
+    """The first whole minute at least SCHEDULE_LEAD s ahead, and the next (UTC datetimes)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    first = (now + datetime.timedelta(seconds=SCHEDULE_LEAD + 60)).replace(second=0,
+                                                                           microsecond=0)
+    return first, first + datetime.timedelta(minutes=1)
+
+
+def cron_at(when):
+    local = when.astimezone(zoneinfo.ZoneInfo(ZONE))
+    return f"{local.minute} {local.hour} * * *"
+
+
+DOWN_AT, UP_AT = schedule_minutes()
 
 CONFIG = f"""
 commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: 1000}}
 handlers:
-  ecs: {{verify_timeout: 40s, poll_interval: 1s}}
+  ecs:
+    verify_timeout: 40s
+    poll_interval: 1s
+    schedules:
+      - {{name: sched-down, cron: "{cron_at(DOWN_AT)}", time_zone: {ZONE},
+         select: {{cluster: sched, services: ["night-*"], tag: "env=dev"}},
+         action: {{type: scale, to: 0}}}}
+      - {{name: sched-up, cron: "{cron_at(UP_AT)}", time_zone: {ZONE},
+         select: {{cluster: sched, services: ["*"]}}, action: {{type: restore}}}}
 """
+
+
+def occurrence_id(name, when):
+    """The trigger id of a schedule's occurrence: ecs-schedule:<name>@<RFC 3339 UTC, ms>."""
+    return f"ecs-schedule:{name}@{when.strftime('%Y-%m-%dT%H:%M:%S')}.000Z"
 
 
 def command(action, cluster="dev", account=ACCOUNT, **fields):
@@ -52,6 +92,17 @@ def command(action, cluster="dev", account=ACCOUNT, **fields):
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ecs")
     moto = Moto(tmp, env={"FK_MOTO_STATE_DELAY": "1"}, start_recording=True)
+    # Cluster sched, for the schedules: night-api (2, env=dev) and night-db (1, env=prod) are
+    # named by the glob, only night-api by the tag; day-web (1, env=dev) by neither. It exists
+    # before the worker starts, which plans the occurrences at once.
+    ecs = moto.client("ecs")
+    ecs.register_task_definition(family="sched", containerDefinitions=[
+        {"name": "app", "image": "nginx", "memory": 128}])
+    ecs.create_cluster(clusterName="sched")
+    for name, count, env_tag in (("night-api", 2, "dev"), ("night-db", 1, "prod"),
+                                 ("day-web", 1, "dev")):
+        ecs.create_service(cluster="sched", serviceName=name, taskDefinition="sched",
+                           desiredCount=count, tags=[{"key": "env", "value": env_tag}])
     topics = TopicSet(inputs=(3,), work_partitions=3)
     topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
     env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
@@ -104,6 +155,9 @@ def fleet(world):
     for i in range(BIG_SERVICES):
         ecs.create_service(cluster="big", serviceName=f"svc-{i:03d}", taskDefinition="app",
                            desiredCount=0)
+    moto.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=API_TARGET, ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1, MaxCapacity=4)
     wait_for(lambda: service(moto, "prod", "api")["runningCount"] == 2, "prod/api running 2")
     wait_for(lambda: service(moto, "dev", "web")["runningCount"] == 3, "dev/web running 3")
     return {"instance": instance, "host": host}
@@ -125,6 +179,20 @@ def service(moto, cluster, name):
 
 def tags_of(svc):
     return {t["key"]: t["value"] for t in svc.get("tags") or []}
+
+
+def scalable(moto, resource_id=API_TARGET):
+    targets = moto.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]
+    assert len(targets) == 1, targets
+    return targets[0]
+
+
+def suspended(target):
+    state = target.get("SuspendedState") or {}
+    return (state.get("DynamicScalingInSuspended", False),
+            state.get("DynamicScalingOutSuspended", False),
+            state.get("ScheduledScalingSuspended", False))
 
 
 def worker_mutations_since_reset(moto):
@@ -167,13 +235,23 @@ def test_list_clusters_and_tasks(world, fleet):
 # --- scale and restore --------------------------------------------------------------------------
 
 def test_scale_two_services_to_zero_and_restore(world, fleet):
+    """api is under Application Auto Scaling: its scaling is suspended while at zero and resumed
+    by the restore; web has no scalable target."""
     moto, run = world["moto"], world["run"]
+    assert suspended(scalable(moto)) == (False, False, False)
     r = run("scale", services=["api", "web"], desired_count=0)
     assert r["status"] == "SUCCEEDED", r
     api, web = service(moto, "dev", "api"), service(moto, "dev", "web")
     assert (api["desiredCount"], api["runningCount"]) == (0, 0)
     assert (web["desiredCount"], web["runningCount"]) == (0, 0)
     assert tags_of(api)[TAG] == "2" and tags_of(web)[TAG] == "3"
+    assert tags_of(api)[SUSPENDED_TAG] == "in,out,scheduled" and SUSPENDED_TAG not in tags_of(web)
+    target = scalable(moto)
+    assert suspended(target) == (True, True, True), target
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    registered = [a for a in r["actions"] if a["action"] == "RegisterScalableTarget"]
+    assert [a["resource"] for a in registered] == ["ecs:dev/api"], r["actions"]
+    assert "was min 1, max 4, scaling active" in registered[0]["detail"]
     verified = [a for a in r["actions"] if a["action"] == "verify"]
     assert {a["resource"] for a in verified} == {"ecs:dev/api", "ecs:dev/web"}
     assert any("desired 3 -> 0, running 3 -> 0" in a["detail"] for a in verified), verified
@@ -183,7 +261,18 @@ def test_scale_two_services_to_zero_and_restore(world, fleet):
     api, web = service(moto, "dev", "api"), service(moto, "dev", "web")
     assert (api["desiredCount"], api["runningCount"]) == (2, 2)
     assert (web["desiredCount"], web["runningCount"]) == (3, 3)
-    assert TAG not in tags_of(api) and TAG not in tags_of(web)
+    assert not {TAG, SUSPENDED_TAG} & (set(tags_of(api)) | set(tags_of(web)))
+    assert suspended(scalable(moto)) == (False, False, False)
+
+
+def test_scaling_above_the_scalable_targets_max_says_so(world, fleet):
+    moto, run = world["moto"], world["run"]
+    r = run("scale", services=["api"], desired_count=6)
+    assert r["status"] == "SUCCEEDED", r
+    assert "above the scalable target's max 4" in r["reason"], r["reason"]
+    assert service(moto, "dev", "api")["desiredCount"] == 6
+    r = run("scale", services=["api"], desired_count=2)
+    assert r["status"] == "SUCCEEDED" and "above" not in r["reason"], r
 
 
 def test_restore_without_tag_is_rejected(world, fleet):
@@ -263,6 +352,8 @@ def test_dry_run_lists_the_calls_and_makes_none(world, fleet):
                                          desiredStatus="RUNNING")["taskArns"][0]
     cases = [
         ("scale", {"services": ["web"], "desired_count": 0}, {"TagResource", "UpdateService"}),
+        ("scale", {"services": ["api"], "desired_count": 0},
+         {"TagResource", "RegisterScalableTarget", "UpdateService"}),
         ("restart", {"services": ["api"]}, {"UpdateService"}),
         ("stop_tasks", {"tasks": [task]}, {"StopTask"}),
         ("drain", {"cluster": "prod", "container_instances": [fleet["instance"]]},
@@ -358,3 +449,37 @@ def test_two_commands_on_one_service_run_one_after_the_other(world, fleet):
 
 def test_every_call_is_declared(world, fleet):
     assert_worker_actions_declared(world["moto"], world["worker"])
+
+
+# --- schedules (last: it waits for the minutes the module chose when it started) ----------------
+
+def test_schedule_scales_down_and_back(world, fleet):
+    """sched-down (night-* with env=dev: night-api only) at DOWN_AT, sched-up (restore, every
+    service of sched that has something to restore) a minute later; each occurrence once."""
+    moto, results = world["moto"], world["results"]
+    down_id, up_id = occurrence_id("sched-down", DOWN_AT), occurrence_id("sched-up", UP_AT)
+    wait = (UP_AT - datetime.datetime.now(datetime.timezone.utc)).total_seconds() + 90
+    r = results.wait_final(down_id, timeout=max(wait, 90))
+    assert r["status"] == "SUCCEEDED", r
+    assert r["workflow_id"], r
+    planned = [x for x in results.by_event.get(down_id, []) if x["status"] == "IN_PROGRESS"]
+    assert any("due " + DOWN_AT.strftime("%Y-%m-%dT%H:%M") in x["reason"] for x in planned), planned
+    night = service(moto, "sched", "night-api")
+    assert (night["desiredCount"], night["runningCount"]) == (0, 0)
+    assert tags_of(night)[TAG] == "2"
+    for name, count in (("night-db", 1), ("day-web", 1)):
+        svc = service(moto, "sched", name)
+        assert svc["desiredCount"] == count and TAG not in tags_of(svc), svc
+    # Not before its minute, and only the selected service was acted on.
+    assert r["finished_at"] >= occurrence_id("", DOWN_AT).split("@")[1], r
+    assert {a["resource"] for a in r["actions"] if a["action"] == "UpdateService"} == {
+        "ecs:sched/night-api"}, r["actions"]
+
+    r = results.wait_final(up_id, timeout=max(wait, 90))
+    assert r["status"] == "SUCCEEDED", r
+    night = service(moto, "sched", "night-api")
+    assert (night["desiredCount"], night["runningCount"]) == (2, 2)
+    assert TAG not in tags_of(night)
+    assert {a["resource"] for a in r["actions"] if a["action"] == "UpdateService"} == {
+        "ecs:sched/night-api"}, r["actions"]
+    assert len(results.finals(down_id)) == 1 and len(results.finals(up_id)) == 1

@@ -30,6 +30,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ROOT, Moto, fleetkeeper_bin  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "docker"))
+import seed_demo  # noqa: E402
+
 pytestmark = pytest.mark.e2e
 
 TESTDATA_EVENTS = ROOT.parent / "shared" / "testdata" / "events"
@@ -124,19 +127,10 @@ def worker_env(moto):
 
 
 def seed_rollout(moto, parameter):
-    """`parameter` holds an available AMI; one standalone instance runs an older one and is bound
-    to the parameter by tag. Returns (instance id, new image id)."""
-    ec2, ssm = moto.client("ec2"), moto.client("ssm")
-    images = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"]
-              if i.get("State", "available") == "available"]
-    old, new = images[0], images[1]
-    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-    instance = ec2.run_instances(
-        ImageId=old, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [
-            {"Key": "fleetkeeper:ami-parameter", "Value": parameter},
-            {"Key": "Name", "Value": f"first-run-{parameter}"}]}])["Instances"][0]["InstanceId"]
-    ssm.put_parameter(Name=parameter, Value=new, Type="String", Overwrite=True)
+    """The compose demo's seed (docker/seed_demo.py) on this moto: `parameter` holds an available
+    AMI; one standalone instance runs an older one. Returns (instance id, new image id)."""
+    instance, _, new = seed_demo.seed_rollout(moto.client("ec2"), moto.client("ssm"), parameter,
+                                              f"first-run-{parameter}")
     return instance, new
 
 

@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap)
+                     bootstrap, http_get, listener_port, metric)
 
 pytestmark = pytest.mark.e2e
 
@@ -373,6 +373,15 @@ def test_alarm_storm_is_bounded_by_the_breaker(world, fleet):
     reboots = moto.calls("RebootInstances")[reboots_before:]
     assert len(reboots) == BREAKER_MAX
     assert world["worker"].alive()
+    # /metrics shows the storm cell's breaker open until its window ends, the other cell's closed.
+    status, text = http_get(listener_port(world["worker"]), "/metrics")
+    assert status == 200
+    storm_cell, cell = f"{STORM_ACCOUNT}/{REGION}", f"{ACCOUNT}/{REGION}"
+    assert metric(text, "fleetkeeper_circuit_breaker_open", cell=storm_cell) == 1, text
+    assert metric(text, "fleetkeeper_circuit_breaker_actions", cell=storm_cell) == BREAKER_MAX
+    closes = metric(text, "fleetkeeper_circuit_breaker_closes_at_seconds", cell=storm_cell)
+    assert t0 + 500 < closes <= time.time() + 600, (t0, closes)
+    assert metric(text, "fleetkeeper_circuit_breaker_open", cell=cell) == 0, text
 
 
 def test_every_aws_action_the_worker_sent_is_declared(world, fleet):

@@ -60,7 +60,8 @@ class FakeEcs final : public aws::Ecs {
   // Mutating calls only ("UpdateService", "TagResource", ...), in order.
   std::vector<std::string> Mutations() const {
     static const std::set<std::string> kMutating = {"UpdateService", "TagResource", "UntagResource",
-                                                    "StopTask", "UpdateContainerInstancesState"};
+                                                    "StopTask", "UpdateContainerInstancesState",
+                                                    "RegisterScalableTarget"};
     std::vector<std::string> out;
     for (const auto& c : calls) {
       if (kMutating.count(c.substr(0, c.find(' '))) != 0) out.push_back(c);

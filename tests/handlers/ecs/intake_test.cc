@@ -109,8 +109,9 @@ TEST(EcsIntakeTest, StateCarriesTargetsAndTimeouts) {
   EXPECT_EQ(s->verify_timeout_ms(), kDefaultVerifyTimeoutMs);
 }
 
-TEST(EcsConfigTest, DefaultsAndSchedulesRefused) {
-  v1::EcsConfig c;
+TEST(EcsConfigTest, DefaultsAndChecks) {
+  v1::WorkerConfig w;
+  v1::EcsConfig& c = *w.mutable_handlers()->mutable_ecs();
   ApplyDefaults(c);
   EXPECT_EQ(c.verify_timeout().seconds(), 600);
   EXPECT_EQ(c.poll_interval().seconds(), 10);
@@ -121,16 +122,13 @@ TEST(EcsConfigTest, DefaultsAndSchedulesRefused) {
   std::vector<ConfigError> errors;
   std::vector<std::string> warnings;
   ConfigChecker check(errors, warnings);
-  Validate(c, check);
+  Validate(w, check);
   EXPECT_TRUE(errors.empty());
 
-  c.add_schedules()->set_name("dev-nights");
   c.mutable_poll_interval()->set_seconds(0);
-  Validate(c, check);
-  ASSERT_EQ(errors.size(), 2u);
+  Validate(w, check);
+  ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].path, "handlers.ecs.poll_interval");
-  EXPECT_EQ(errors[1].path, "handlers.ecs.schedules");
-  EXPECT_NE(errors[1].message.find("not built in this version"), std::string::npos);
 }
 
 TEST(EcsFactoryTest, DeclaresEveryCallAndFillsItsSection) {

@@ -9,6 +9,8 @@
 #include "fleetkeeper/v1/ecs_state.pb.h"
 #include "handlers/ecs/handler.h"
 #include "handlers/ecs/intake.h"
+#include "handlers/ecs/scaling.h"
+#include "tests/handlers/ecs/fake_aas.h"
 #include "tests/handlers/ecs/fake_ecs.h"
 #include "tests/handlers/step_harness.h"
 
@@ -17,6 +19,7 @@ namespace {
 
 using handlers::testing::FakeStepContext;
 using handlers::testing::RunToEnd;
+using testing::FakeApplicationAutoScaling;
 using testing::FakeEcs;
 
 class EcsStepsTest : public ::testing::Test {
@@ -25,6 +28,12 @@ class EcsStepsTest : public ::testing::Test {
     auto fake = std::make_unique<FakeEcs>();
     ecs_ = fake.get();
     clients_.ecs = std::move(fake);
+    auto aas = std::make_unique<FakeApplicationAutoScaling>(&ecs_->calls);
+    aas_ = aas.get();
+    clients_.application_autoscaling = std::move(aas);
+    auto cw = std::make_unique<::testing::NiceMock<aws::testing::MockCloudWatch>>();
+    cw_ = cw.get();
+    clients_.cloudwatch = std::move(cw);
     ecs_->AddCluster("dev");
     ecs_->AddService("dev", "api", 2);
     ecs_->AddService("dev", "web", 3);
@@ -75,6 +84,8 @@ class EcsStepsTest : public ::testing::Test {
   ManualClock clock_;
   aws::CellClients clients_;
   FakeEcs* ecs_ = nullptr;
+  FakeApplicationAutoScaling* aas_ = nullptr;
+  aws::testing::MockCloudWatch* cw_ = nullptr;
   v1::WorkflowCheckpoint last_;
 };
 
@@ -255,6 +266,178 @@ TEST_F(EcsStepsTest, UnknownStepFailsTheWorkflow) {
   StepOutcome o = handler.RunStep("rebalance", ctx);
   EXPECT_EQ(o.status, v1::Result::FAILED);
   EXPECT_NE(o.reason.find("unknown step \"rebalance\""), std::string::npos) << o.reason;
+}
+
+// A service under Application Auto Scaling: its scaling is suspended (marker tag first) before
+// the count drops, and a restore resumes it after the count is back; a service without a scalable
+// target is scaled as before.
+TEST_F(EcsStepsTest, ScaleToZeroSuspendsScalingAndRestoreResumesIt) {
+  aas_->Add("dev", "api", 1, 4);
+  auto scale = Command("scale", {"api", "web"});
+  scale.set_desired_count(0);
+  StepOutcome o = Run(scale);
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(ecs_->Mutations(),
+            (std::vector<std::string>{
+                "TagResource fleetkeeper:previous-desired-count=2",
+                "TagResource fleetkeeper:scaling-suspended=in,out,scheduled",
+                "RegisterScalableTarget service/dev/api suspended=in,out,scheduled",
+                "UpdateService api desired=0", "TagResource fleetkeeper:previous-desired-count=3",
+                "UpdateService web desired=0"}));
+  EXPECT_TRUE(aas_->targets["service/dev/api"].suspended.All());
+  const v1::Action* suspended = Find(o, "ecs:dev/api", "RegisterScalableTarget");
+  ASSERT_NE(suspended, nullptr);
+  EXPECT_NE(suspended->detail().find("(was min 1, max 4, scaling active)"), std::string::npos)
+      << suspended->detail();
+
+  ecs_->calls.clear();
+  o = Run(Command("restore", {"api", "web"}));
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(
+      ecs_->Mutations(),
+      (std::vector<std::string>{
+          "UpdateService api desired=2", "RegisterScalableTarget service/dev/api suspended=none",
+          "UntagResource fleetkeeper:scaling-suspended",
+          "UntagResource fleetkeeper:previous-desired-count", "UpdateService web desired=3",
+          "UntagResource fleetkeeper:previous-desired-count"}));
+  EXPECT_FALSE(aas_->targets["service/dev/api"].suspended.Any());
+  EXPECT_TRUE(ecs_->services["dev"]["api"].tags.empty());
+  EXPECT_EQ(ecs_->services["dev"]["api"].running_count, 2);
+}
+
+// What someone else suspended stays suspended: the marker names only the flags fleetkeeper turned
+// on, and a target suspended entirely before is left alone, with no marker.
+TEST_F(EcsStepsTest, RestoreResumesOnlyWhatFleetkeeperSuspended) {
+  aas_->Add("dev", "api", 0, 4).suspended.scheduled_scaling = true;
+  aas_->Add("dev", "web", 0, 6).suspended = aws::SuspendedState{true, true, true};
+  auto scale = Command("scale", {"api", "web"});
+  scale.set_desired_count(0);
+  ASSERT_EQ(Run(scale).status, v1::Result::SUCCEEDED);
+  EXPECT_EQ(ecs_->services["dev"]["api"].tags.at(kScalingSuspendedTag), "in,out");
+  EXPECT_EQ(ecs_->services["dev"]["web"].tags.count(kScalingSuspendedTag), 0u);
+  const v1::Action* skipped = Find(StepOutcome{}, "ecs:dev/web", "RegisterScalableTarget");
+  ASSERT_NE(skipped, nullptr);
+  EXPECT_EQ(skipped->status(), "skipped");
+  EXPECT_NE(skipped->detail().find("not by fleetkeeper"), std::string::npos);
+
+  ecs_->calls.clear();
+  ASSERT_EQ(Run(Command("restore", {"api", "web"})).status, v1::Result::SUCCEEDED);
+  const aws::SuspendedState api = aas_->targets["service/dev/api"].suspended;
+  EXPECT_FALSE(api.dynamic_scaling_in);
+  EXPECT_FALSE(api.dynamic_scaling_out);
+  EXPECT_TRUE(api.scheduled_scaling);
+  EXPECT_TRUE(aas_->targets["service/dev/web"].suspended.All());
+  for (const auto& call : ecs_->Mutations()) {
+    EXPECT_EQ(call.find("RegisterScalableTarget service/dev/web"), std::string::npos) << call;
+  }
+}
+
+// A crash after the suspension and before UpdateService: act runs again and scales once.
+TEST_F(EcsStepsTest, SuspendingRunAgainAfterACrashScalesOnce) {
+  aas_->Add("dev", "api", 1, 4);
+  auto scale = Command("scale", {"api"});
+  scale.set_desired_count(0);
+  auto wf = Admit(scale);
+  EcsHandler handler(config_);
+  FakeStepContext discover(&wf, &clients_, &clock_);
+  ASSERT_EQ(handler.RunStep("discover", discover).next_step, "act");
+  wf.set_step("act");
+  const v1::WorkflowCheckpoint before_act = wf;
+  // The first run's calls up to the suspension, as a worker that died before UpdateService left
+  // them.
+  ecs_->services["dev"]["api"].tags[kPreviousCountTag] = "2";
+  ecs_->services["dev"]["api"].tags[kScalingSuspendedTag] = "in,out,scheduled";
+  aas_->targets["service/dev/api"].suspended = aws::SuspendedState{true, true, true};
+  v1::WorkflowCheckpoint again = before_act;
+  FakeStepContext rerun(&again, &clients_, &clock_);
+  EXPECT_EQ(handler.RunStep("act", rerun).next_step, "verify");
+  EXPECT_EQ(ecs_->Mutations(), (std::vector<std::string>{"UpdateService api desired=0"}));
+  EXPECT_EQ(ecs_->services["dev"]["api"].tags.at(kScalingSuspendedTag), "in,out,scheduled");
+}
+
+TEST_F(EcsStepsTest, ScalingAboveTheScalableTargetsMaxSaysSo) {
+  aas_->Add("dev", "api", 1, 4);
+  auto scale = Command("scale", {"api", "web"});
+  scale.set_desired_count(6);
+  StepOutcome o = Run(scale);
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_NE(o.reason.find("api (desired 2 -> 6, running 2 -> 6; deployment"), std::string::npos)
+      << o.reason;
+  EXPECT_NE(o.reason.find("above the scalable target's max 4"), std::string::npos) << o.reason;
+  // web has no scalable target: nothing said.
+  const v1::Action* web = Find(o, "ecs:dev/web", "UpdateService");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->detail(), "desiredCount 3 -> 6");
+  const v1::Action* api = Find(o, "ecs:dev/api", "UpdateService");
+  ASSERT_NE(api, nullptr);
+  EXPECT_NE(api->detail().find("above the scalable target's max 4"), std::string::npos);
+}
+
+TEST_F(EcsStepsTest, DryRunOfAScalableServiceListsTheSuspension) {
+  aas_->Add("dev", "api", 1, 4);
+  auto scale = Command("scale", {"api"});
+  scale.set_desired_count(0);
+  StepOutcome o = Run(scale, true);
+  EXPECT_EQ(o.status, v1::Result::DRY_RUN) << o.reason;
+  EXPECT_TRUE(ecs_->Mutations().empty());
+  ASSERT_EQ(last_.actions_size(), 3);
+  EXPECT_EQ(last_.actions(1).detail(),
+            "would call RegisterScalableTarget: suspend dynamic and scheduled scaling while at "
+            "zero (now min 1, max 4, scaling active)");
+}
+
+TEST(EcsScaling, MarkerNamesTheFlagsTurnedOnAndResumedClearsOnlyThose) {
+  EXPECT_EQ(FlagsToSuspend({}), "in,out,scheduled");
+  EXPECT_EQ(FlagsToSuspend({false, false, true}), "in,out");
+  EXPECT_EQ(FlagsToSuspend({true, true, true}), "");
+  aws::SuspendedState all{true, true, true};
+  aws::SuspendedState r = Resumed(all, "in,out");
+  EXPECT_FALSE(r.dynamic_scaling_in);
+  EXPECT_FALSE(r.dynamic_scaling_out);
+  EXPECT_TRUE(r.scheduled_scaling);
+  EXPECT_FALSE(Resumed(all, "in,out,scheduled").Any());
+  EXPECT_TRUE(Resumed(all, "").All());
+  EXPECT_TRUE(Resumed(all, "bogus").All());  // an edited tag resumes nothing it does not name
+}
+
+// A finished mutating command puts its metrics (Targets, Failures, WorkflowFailures by Action and
+// Cluster); a failed put is in the result and changes nothing else; a dry run puts none.
+TEST_F(EcsStepsTest, AFinishedCommandPutsItsMetrics) {
+  aws::PutMetricDataRequest put;
+  EXPECT_CALL(*cw_, PutMetricData(::testing::_))
+      .WillOnce(::testing::DoAll(::testing::SaveArg<0>(&put), ::testing::Return(Ok{})))
+      .WillOnce(::testing::Return(Error(ErrorCode::kUnauthorized, "AccessDenied")));
+  ecs_->stuck = {"web"};
+  auto scale = Command("scale", {"api", "web"});
+  scale.set_desired_count(1);
+  StepOutcome o = Run(scale);
+  ASSERT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  EXPECT_EQ(put.metric_namespace, "FleetKeeper/ECS");
+  ASSERT_EQ(put.metrics.size(), 3u);
+  EXPECT_EQ(put.metrics[0].metric_name, "Targets");
+  EXPECT_EQ(put.metrics[0].value, 2.0);
+  EXPECT_EQ(put.metrics[1].metric_name, "Failures");
+  EXPECT_EQ(put.metrics[1].value, 1.0);
+  EXPECT_EQ(put.metrics[2].metric_name, "WorkflowFailures");
+  EXPECT_EQ(put.metrics[2].value, 0.0);
+  ASSERT_EQ(put.metrics[0].dimensions.size(), 2u);
+  EXPECT_EQ(put.metrics[0].dimensions[0].value, "scale");
+  EXPECT_EQ(put.metrics[0].dimensions[1].value, "dev");
+  const v1::Action* metrics = Find(o, "metrics:FleetKeeper/ECS", "put-metric-data");
+  ASSERT_NE(metrics, nullptr);
+  EXPECT_EQ(metrics->status(), "succeeded");
+
+  ecs_->stuck.clear();
+  o = Run(Command("restart", {"api"}));
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  metrics = Find(o, "metrics:FleetKeeper/ECS", "put-metric-data");
+  ASSERT_NE(metrics, nullptr);
+  EXPECT_EQ(metrics->status(), "failed");
+  EXPECT_NE(metrics->detail().find("AccessDenied"), std::string::npos);
+
+  auto dry = Command("scale", {"api"});
+  dry.set_desired_count(0);
+  EXPECT_EQ(Run(dry, true).status, v1::Result::DRY_RUN);  // no third put (WillOnce twice)
 }
 
 }  // namespace

@@ -83,9 +83,14 @@ class ScriptedHandler final : public WorkflowHandler {
 
   bool StepMutates(const std::string& step) const override { return mutating.count(step) > 0; }
   bool ExemptFromFreeze() const override { return exempt_from_freeze; }
+  std::string CancelStep() const override { return cancel_step; }
 
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override {
     return {"asg:" + wf.trigger().ecs_command().cluster()};
+  }
+
+  std::vector<v1::WorkflowCheckpoint> TimedWorkflows(int64_t now_ms) const override {
+    return timed ? timed(now_ms) : std::vector<v1::WorkflowCheckpoint>{};
   }
 
   void On(const std::string& step, Script script) {
@@ -105,6 +110,9 @@ class ScriptedHandler final : public WorkflowHandler {
   std::string first_step = "first";
   std::set<std::string> mutating;
   bool exempt_from_freeze = false;
+  std::string cancel_step;
+  // What TimedWorkflows answers (set before the first pump).
+  std::function<std::vector<v1::WorkflowCheckpoint>(int64_t)> timed;
 
  private:
   mutable std::mutex mu_;

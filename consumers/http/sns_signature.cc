@@ -1,4 +1,4 @@
-#include "consumers/sns_signature.h"
+#include "consumers/http/sns_signature.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "common/raii_openssl.h"
 
-namespace fleetkeeper::consumers {
+namespace fleetkeeper::consumers::http {
 namespace {
 
 using Json = nlohmann::json;
@@ -277,4 +277,4 @@ Status ValidateSigningCertUrl(std::string_view url) {
   return Ok{};
 }
 
-}  // namespace fleetkeeper::consumers
+}  // namespace fleetkeeper::consumers::http

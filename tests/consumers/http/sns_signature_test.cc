@@ -1,6 +1,6 @@
 // SNS signature verification against real signed messages and the certificates that signed them
 // (../shared/testdata/sns: aws-sdk-java-v2 and aws-php-sns-message-validator fixtures).
-#include "consumers/sns_signature.h"
+#include "consumers/http/sns_signature.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace fleetkeeper::consumers {
+namespace fleetkeeper::consumers::http {
 namespace {
 
 std::string Sns(const std::string& relative) {
@@ -237,4 +237,4 @@ TEST(SigningCertUrl, AcceptsSnsHostsOnly) {
 }
 
 }  // namespace
-}  // namespace fleetkeeper::consumers
+}  // namespace fleetkeeper::consumers::http

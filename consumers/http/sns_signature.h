@@ -13,7 +13,7 @@
 
 #include "common/error.h"
 
-namespace fleetkeeper::consumers {
+namespace fleetkeeper::consumers::http {
 
 // The members of an SNS message that its signature covers, and how it is signed.
 struct SnsSignedMessage {
@@ -50,4 +50,4 @@ Status VerifySnsSignature(const SnsSignedMessage& message, std::string_view cert
 // query or fragment: a forged message could otherwise point at a certificate of its own.
 Status ValidateSigningCertUrl(std::string_view url);
 
-}  // namespace fleetkeeper::consumers
+}  // namespace fleetkeeper::consumers::http

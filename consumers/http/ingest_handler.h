@@ -1,18 +1,18 @@
-// `fleetkeeper ingest` (DESIGN.md "Data flow", "Commands"): the HTTP endpoint that EventBridge API
-// destinations and SNS HTTPS subscriptions deliver to, producing each accepted body, as it is, to
-// the events topic (the first input topic). See docs/ingest.md.
+// What `fleetkeeper ingest` answers (DESIGN.md "Data flow", "Commands"): EventBridge API
+// destinations and SNS HTTPS subscriptions deliver to it, and each accepted body is produced, as
+// it is, to the events topic (the first input topic). See docs/ingest.md.
 //
 //   GET  /healthz                         200 "ok"
-//   POST with x-amz-sns-message-type      SNS: the signature is verified first (consumers/
-//                                         sns_signature.h); SubscriptionConfirmation -> GET its
-//                                         SubscribeURL; Notification -> produced;
+//   POST with x-amz-sns-message-type      SNS: the signature is verified first (sns_signature.h);
+//                                         SubscriptionConfirmation -> GET its SubscribeURL;
+//                                         Notification -> produced;
 //                                         UnsubscribeConfirmation -> acknowledged, not produced
 //   POST anything else                    an EventBridge event (a JSON object) -> produced
 //
 // Replies: 200 produced (acknowledged by the broker) or confirmed; 400 malformed; 401 missing or
 // wrong shared secret; 403 bad signature, forbidden certificate or SubscribeURL, or a topic not
-// allowed; 503 Kafka did not take the record (the sender retries); 502 the certificate or the
-// SubscribeURL could not be fetched.
+// allowed; 411 a POST with neither Content-Length nor chunked encoding; 503 Kafka did not take the
+// record (the sender retries); 502 the certificate or the SubscribeURL could not be fetched.
 #pragma once
 
 #include <functional>
@@ -20,13 +20,12 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "app/commands.h"
-#include "app/http_server.h"
 #include "common/error.h"
 
-namespace fleetkeeper::app {
+namespace fleetkeeper::consumers::http {
 
 struct IngestOptions {
   // EventBridge: when both are set, a POST without SNS headers must carry this header with this
@@ -39,6 +38,22 @@ struct IngestOptions {
   // SNS: a directory of signing certificates named as the last path segment of their
   // SigningCertURL, consulted before fetching (hosts without outbound HTTPS to SNS). Empty: none.
   std::string sns_certificate_dir;
+};
+
+// One request as the server read it (the body whole, chunked or not).
+struct IngestRequest {
+  std::string method;
+  std::string path;                            // without the query
+  std::map<std::string, std::string> headers;  // names lower-cased; a repeated name keeps the last
+  std::string body;
+
+  // The header's value, or empty.
+  std::string Header(const std::string& lower_name) const;
+};
+
+struct IngestReply {
+  int status = 200;
+  std::string body;  // text/plain
 };
 
 // The seams, so that tests run without the network or a broker:
@@ -64,14 +79,14 @@ class IngestHandler {
   IngestHandler(IngestOptions options, RecordSink sink, CertificateFetcher fetch_certificate,
                 UrlVisitor visit);
 
-  HttpServerReply Handle(const HttpServerRequest& request);
+  IngestReply Handle(const IngestRequest& request);
 
   size_t cached_certificates() const;
 
  private:
-  HttpServerReply HandleSns(const HttpServerRequest& request, const std::string& type);
-  HttpServerReply HandleEventBridge(const HttpServerRequest& request);
-  HttpServerReply Produce(IngestRecord record, const std::string& what);
+  IngestReply HandleSns(const IngestRequest& request, const std::string& type);
+  IngestReply HandleEventBridge(const IngestRequest& request);
+  IngestReply Produce(IngestRecord record, const std::string& what);
   Result<std::string> Certificate(const std::string& url);
 
   const IngestOptions options_;
@@ -82,9 +97,4 @@ class IngestHandler {
   std::map<std::string, std::string> certificates_;  // SigningCertURL -> PEM
 };
 
-// The command: `fleetkeeper ingest [--config FILE] [--listen 127.0.0.1:8080]`; the shared secret
-// comes from the environment (FLEETKEEPER_INGEST_SECRET), never the command line. Runs until
-// SIGTERM or SIGINT; exit 0 then, 2 on bad usage or configuration, 1 when it cannot start.
-int Ingest(const CommonOptions& options, const std::string& listen, IngestOptions ingest);
-
-}  // namespace fleetkeeper::app
+}  // namespace fleetkeeper::consumers::http
