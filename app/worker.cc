@@ -40,8 +40,6 @@ std::string OrDefault(const std::string& value, const char* fallback) {
   return value.empty() ? std::string(fallback) : value;
 }
 
-// How long an open batch waits for one more record before it commits.
-constexpr int64_t kBatchLingerMs = 2;
 // An empty batch ends after this long so that the runtime's timers are looked at this often,
 // however long batch_max_time lets a busy batch stay open.
 constexpr int64_t kIdlePumpMs = 100;
@@ -191,6 +189,12 @@ Status Worker::CreateConsumer() {
   // 0.77x kcat before, 0.88x after; bench/README.md). The prefetch stays bounded by
   // queued.max.messages.kbytes (64 MiB by default); the peak RSS did not change.
   if (!props.count("queued.min.messages")) props["queued.min.messages"] = "1000000";
+  // A partition that becomes fetchable (assigned, or resumed after its restore) is first fetched
+  // when the fetch in flight returns, and with nothing to read the broker holds that one for up
+  // to fetch.wait.max.ms (500 by default): a worker started with inputs waiting read the first
+  // one ~0.5 s after its partitions were ready (bench/README.md, start). An idle worker makes 10
+  // fetch requests a second instead of 2.
+  if (!props.count("fetch.wait.max.ms")) props["fetch.wait.max.ms"] = "100";
   consumers::GroupConsumer::Hooks hooks;
   hooks.on_rebalance = [this](const consumers::GroupConsumer::Change& change) {
     Rebalance(change);
@@ -489,14 +493,16 @@ void Worker::PollBatch() {
     const int64_t now = clock_.MonotonicMs();
     const int64_t remaining = deadline - now;
     if (remaining <= 0) break;
-    // A batch with records closes as soon as the fetched records run out (after a short linger),
-    // so under a trickle each record commits at once; under a backlog batches fill to
-    // batch_max_records or batch_max_time. An empty batch ends after kIdlePumpMs (the pump's
-    // cadence for timers); a completed step wakes it early.
+    // A batch with records closes as soon as the consumer has nothing more queued. The commit
+    // overlaps the next batch's reads, so under a steady rate a batch holds what arrived during
+    // the previous commit (batches grow with the rate, group commit style); under a backlog the
+    // prefetched queue does not run dry and batches fill to batch_max_records or batch_max_time.
+    // Waiting for one more record instead (a 2 ms linger, before) kept a batch open until
+    // batch_max_time whenever records came more often than that. An empty batch ends after
+    // kIdlePumpMs (the pump's cadence for timers); a completed step wakes it early.
     const bool has_content = batch_records_ > 0 || pumped > 0;
     if (!has_content && now >= idle_deadline) break;
-    const int64_t wait =
-        has_content ? std::min<int64_t>(remaining, kBatchLingerMs) : idle_deadline - now;
+    const int64_t wait = has_content ? 0 : idle_deadline - now;
     const int64_t poll_started = trace ? clock_.MonotonicMs() : 0;
     KafkaMessagePtr msg = consumer_->Poll(static_cast<int>(wait));
     if (trace) waited_ms += clock_.MonotonicMs() - poll_started;

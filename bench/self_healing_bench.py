@@ -297,6 +297,29 @@ def run_lambda(events, endpoint):
 
 # --- fleetkeeper --------------------------------------------------------------------------------
 
+def worker_config(prefix, topics, bootstrap, extra=""):
+    """The worker's YAML: the bench's topics, the self-healing rule `scale_out by 1` for every
+    HighCPU alarm naming a group, no cooldown, a breaker too large to trip; `extra` appended."""
+    return f"""kafka:
+  bootstrap.servers: "{bootstrap}"
+  group.id: "{prefix}"
+  transactional.id: "{prefix}-w"
+topics: {{inputs: [{topics['events']}], work: {topics['work']}, results: {topics['results']},
+         dlq: {topics['dlq']}, state: {topics['state']}, control: {topics['control']},
+         partitions: 6}}
+aws: {{region: {REGION}, default_account: "{ACCOUNT}"}}
+observability: {{listen: "127.0.0.1:0"}}
+handlers:
+  self_healing:
+    rules:
+      - name: high-cpu
+        match: {{alarm_name: "*HighCPU*", dimensions: {{AutoScalingGroupName: "*"}}}}
+        action: {{type: scale_out, by: 1}}
+        verify_timeout: 60s
+    circuit_breaker: {{max_actions: 100000000, within: 1s}}
+""" + extra
+
+
 def run_fleetkeeper(events, endpoint, binary, bootstrap, io_threads):
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -312,24 +335,8 @@ def run_fleetkeeper(events, endpoint, binary, bootstrap, io_threads):
         f.result()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="fk-heal-bench-"))
     config = workdir / "bench.yaml"
-    config.write_text(f"""kafka:
-  bootstrap.servers: "{bootstrap}"
-  group.id: "{prefix}"
-  transactional.id: "{prefix}-w"
-topics: {{inputs: [{topics['events']}], work: {topics['work']}, results: {topics['results']},
-         dlq: {topics['dlq']}, state: {topics['state']}, control: {topics['control']},
-         partitions: 6}}
-aws: {{region: {REGION}, default_account: "{ACCOUNT}"}}
-runtime: {{io_threads: {io_threads}}}
-handlers:
-  self_healing:
-    rules:
-      - name: high-cpu
-        match: {{alarm_name: "*HighCPU*", dimensions: {{AutoScalingGroupName: "*"}}}}
-        action: {{type: scale_out, by: 1}}
-        verify_timeout: 60s
-    circuit_breaker: {{max_actions: 100000000, within: 1s}}
-""")
+    config.write_text(worker_config(prefix, topics, bootstrap,
+                                    f"runtime: {{io_threads: {io_threads}}}\n"))
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench",
                AWS_SECRET_ACCESS_KEY="bench", AWS_REGION=REGION,
                AWS_CONFIG_FILE=str(workdir / "none"),

@@ -6,6 +6,8 @@
 #
 #   scripts/bench.sh            full size (a few minutes on 2 cores)
 #   scripts/bench.sh --quick    CI-sized: every benchmark runs, briefly
+#   scripts/bench.sh latency    only the named benchmarks: gbench (every bench/*_bench.cc),
+#                               pipeline, latency, self-healing, workflows, ami-rollout, patch
 #
 # Environment: FK_BUILD_DIR (default build); FK_KAFKA_BOOTSTRAP=HOST:PORT uses that running broker
 # and starts or stops none (otherwise scripts/kafka.sh start/stop, see FK_KAFKA_PORT there).
@@ -14,13 +16,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 quick=0
+all_benchmarks=(gbench pipeline latency self-healing workflows ami-rollout patch)
+declare -A selected=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) fk_die "unknown argument: $arg (see --help)" ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    gbench | pipeline | latency | self-healing | workflows | ami-rollout | patch) selected[$arg]=1 ;;
+    *) fk_die "unknown argument: $arg (benchmarks: ${all_benchmarks[*]}; see --help)" ;;
   esac
 done
+if ((${#selected[@]} == 0)); then
+  for name in "${all_benchmarks[@]}"; do selected[$name]=1; done
+fi
+wanted() { [[ -n "${selected[$1]:-}" ]]; }
 
 build_dir="${FK_BUILD_DIR:-build}"
 out_dir="${FK_CACHE}/bench"
@@ -47,8 +56,10 @@ mapfile -t gbench_targets < <(for f in bench/*_bench.cc; do
 done)
 
 build() {
+  local targets=(fleetkeeper)
+  wanted gbench && targets+=("${gbench_targets[@]}")
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-    ninja -C "$build_dir" -j2 fleetkeeper "${gbench_targets[@]}"
+    ninja -C "$build_dir" -j2 "${targets[@]}"
 }
 
 run_gbench() {
@@ -80,6 +91,13 @@ run_pipeline() {
   local args=(--fleetkeeper "${build_dir}/app/fleetkeeper" --json "${out_dir}/pipeline.json")
   ((quick)) && args+=(--quick)
   .venv/bin/python bench/pipeline/pipeline_bench.py "${args[@]}" | tee "${out_dir}/pipeline.txt"
+  return "${PIPESTATUS[0]}"
+}
+
+run_latency() {
+  local args=(--fleetkeeper "${build_dir}/app/fleetkeeper" --json "${out_dir}/latency.json")
+  ((quick)) && args+=(--quick)
+  .venv/bin/python bench/latency/latency_bench.py "${args[@]}" | tee "${out_dir}/latency.txt"
   return "${PIPESTATUS[0]}"
 }
 
@@ -116,15 +134,18 @@ run_workflows() {
 total_start=$SECONDS
 phase "install dependencies" scripts/install-deps.sh || exit 1
 phase "build" build || exit 1
-for target in "${gbench_targets[@]}"; do
-  phase "$target" run_gbench "$target"
-done
+if wanted gbench; then
+  for target in "${gbench_targets[@]}"; do
+    phase "$target" run_gbench "$target"
+  done
+fi
 if phase "start Kafka" start_broker; then
-  phase "pipeline vs kcat" run_pipeline
-  [[ -f bench/self_healing_bench.py ]] && phase "self-healing vs Lambda" run_self_healing
-  [[ -f bench/workflows/workflows_bench.py ]] && phase "workflow runtime" run_workflows
-  [[ -f bench/ami_rollout/ami_rollout_bench.py ]] && phase "AMI rollout on moto" run_ami_rollout
-  [[ -f bench/patch/patch_bench.py ]] && phase "rolling patch on moto" run_patch
+  wanted pipeline && phase "pipeline vs kcat" run_pipeline
+  wanted latency && phase "latency vs kcat" run_latency
+  wanted self-healing && phase "self-healing vs Lambda" run_self_healing
+  wanted workflows && phase "workflow runtime" run_workflows
+  wanted ami-rollout && phase "AMI rollout on moto" run_ami_rollout
+  wanted patch && phase "rolling patch on moto" run_patch
 fi
 stop_broker
 own_broker=0
@@ -133,9 +154,11 @@ echo
 echo "benchmark                            time  outcome"
 printf '%s\n' "${phase_lines[@]}"
 printf '%-34s %5ds\n' "total" "$((SECONDS - total_start))"
-if [[ -s "${out_dir}/pipeline.txt" ]]; then
-  echo
-  cat "${out_dir}/pipeline.txt"
-fi
+for name in pipeline latency; do
+  if wanted "$name" && [[ -s "${out_dir}/${name}.txt" ]]; then
+    echo
+    cat "${out_dir}/${name}.txt"
+  fi
+done
 echo "numbers (JSON): ${out_dir}/"
 ((failed == 0))

@@ -183,6 +183,7 @@ class Topics:
                    NewTopic(self.control, 1, 1, config=compact)]
         for fut in admin.create_topics(topics, operation_timeout=30).values():
             fut.result()
+        wait_for_topics(admin, [t.topic for t in topics])
 
     def delete(self, admin):
         names = self.inputs + [self.work, self.results, self.dlq, self.state, self.control]
@@ -203,6 +204,18 @@ class Topics:
                 return
             time.sleep(0.5)
         print(f"  (files of {self.prefix} still on disk after 120 s)", file=sys.stderr)
+
+
+def wait_for_topics(admin, names, timeout=30):
+    """Until the broker's metadata lists every topic of `names` with its partitions: a worker
+    started right after CreateTopics could find one unknown on a loaded machine."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        known = admin.list_topics(timeout=10).topics
+        if all(n in known and known[n].error is None and known[n].partitions for n in names):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"topics not in the broker's metadata after {timeout} s: {names}")
 
 
 def broker_data_dir():
@@ -248,6 +261,8 @@ class FleetkeeperPipeline:
             f"  control: {topics.control}",
             f"  partitions: {topics.work_partitions}",
             "aws: {region: us-east-1, default_account: '111122223333'}",
+            # Any free port: other workers on the machine may hold the default one.
+            "observability: {listen: '127.0.0.1:0'}",
             f"runtime: {{{self.runtime}}}",
             # FK_BENCH_LOG_LEVEL=debug: a line per batch (records, fill and commit times).
             f"log: {{level: {os.environ.get('FK_BENCH_LOG_LEVEL', 'info')}}}",
@@ -370,7 +385,10 @@ class ResultReader:
     def poll(self, parse_status):
         # Small batches: the read time of a batch stands for each of its records.
         msgs = self.consumer.consume(200, 0.05)
-        now = time.time_ns()
+        return self.take(msgs, time.time_ns(), parse_status)
+
+    def take(self, msgs, now, parse_status):
+        """Notes the stamped results among `msgs`, read at `now` (ns)."""
         for m in msgs:
             if m.error():
                 continue
@@ -447,6 +465,17 @@ def count_statuses(brokers, topics, phase, n, timeout):
     return statuses
 
 
+def peak_rss_kb(pid):
+    """VmHWM of a running process (kB), 0 when it cannot be read."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return float("nan")
@@ -483,6 +512,8 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
             threads = sorted(t for p in pipeline.pids() for t in thread_cpu_seconds(p).items())
             out["thread_cpu_us_per_event"] = [
                 [name, round(1e6 * s / args.events, 1)] for (_, name), s in threads if s > 0]
+            # The worker's peak resident memory so far: the backlog is where it peaks.
+            out["peak_rss_mb"] = peak_rss_kb(pipeline.pids()[0]) / 1024
         if broker:
             out["broker_cpu_us_per_event"] = 1e6 * (cpu_seconds(broker) - broker_cpu0) / args.events
         # The rate at which the pipeline wrote the results, from their timestamps (set by the

@@ -151,8 +151,8 @@ def checkpoint(i, version, now_ms):
     return "wf:" + wf_id, _field(1, cp)
 
 
-def bench_restore(records=100000):
-    topics, rec = new_topics(work_partitions=1), EffectRecorder().start()
+def write_checkpoints(topic, records):
+    """`records` checkpoint records (records / 4 workflows, 4 versions each) to partition 0."""
     p = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 50, "batch.size": 1000000})
     now = int(time.time() * 1000)
     for i in range(records // 4):
@@ -160,11 +160,17 @@ def bench_restore(records=100000):
             key, value = checkpoint(i, v, now)
             while True:
                 try:
-                    p.produce(topics.state, value=value, key=key, partition=0)
+                    p.produce(topic, value=value, key=key, partition=0)
                     break
                 except BufferError:
                     p.poll(0.05)
-    p.flush(120)
+    if p.flush(120) != 0:
+        raise RuntimeError("checkpoint records not all sent")
+
+
+def bench_restore(records=100000):
+    topics, rec = new_topics(work_partitions=1), EffectRecorder().start()
+    write_checkpoints(topics.state, records)
     w = worker(topics, rec, "restore")
     start = time.time()
     w.start(wait=False)

@@ -491,6 +491,43 @@ TEST_F(WorkerMockClusterTest, AtLeastOnceStateIsWrittenOnlyAfterTheOutcomesItRem
   }
 }
 
+TEST_F(WorkerMockClusterTest, ABatchClosesWhenNothingIsQueuedWhileRecordsKeepArriving) {
+  // Records arrive every millisecond for as long as the test runs, and a batch may stay open for a
+  // minute and a million records. A batch closes as soon as the consumer has nothing more queued,
+  // so the first input's outcome is committed while the others keep coming. Had a batch stayed
+  // open while records kept arriving (as when it closed only after a 2 ms linger with no record),
+  // the outcome would come after a minute, long past the 30 s this test waits for it.
+  InputProducer first(bootstrap_);
+  GoodInputs good;
+  auto [topic, value] = good.Make(0);
+  first.Send(topic, value, true);
+  first.Flush();
+  v1::WorkerConfig config = MockWorkerConfig();
+  config.mutable_runtime()->set_batch_max_records(1000000);
+  config.mutable_runtime()->mutable_batch_max_time()->set_seconds(60);
+  StartWorkerWith(config);
+  std::atomic<bool> done{false};
+  std::thread feeder([&] {
+    InputProducer more(bootstrap_);
+    for (int i = 1; !done.load(); ++i) {
+      auto [t, v] = good.Make(i);
+      more.Send(t, v, true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    more.Flush();
+  });
+  auto outcomes = CollectOutcomes(bootstrap_, first.delivered(), std::chrono::seconds(30));
+  done.store(true);
+  feeder.join();
+  EXPECT_EQ(StopWorker(), kExitOk);
+  ASSERT_EQ(first.delivered().size(), 1u);
+  auto it = outcomes.find(first.delivered().begin()->first);
+  ASSERT_TRUE(it != outcomes.end())
+      << "no outcome while records kept arriving: the batch stayed open";
+  const std::string& kind = it->second.front().kind;
+  EXPECT_TRUE(kind == "SKIPPED" || kind == "REJECTED") << kind << ": " << it->second.front().reason;
+}
+
 TEST_F(WorkerMockClusterTest, TimersFireOnAnIdleWorkerHoweverLongABatchMayStayOpen) {
   // A workflow of the test-only effect handler waits on two timers (300 ms, then 200 ms), then
   // fails for want of an effect URL. Nothing else arrives, so every batch is empty: an empty batch
