@@ -1,18 +1,9 @@
 #include "handlers/ecs/config.h"
 
+#include "common/duration.h"
 #include "handlers/ecs/schedules.h"
 
 namespace fleetkeeper::handlers::ecs {
-namespace {
-
-google::protobuf::Duration DurationOfMs(int64_t ms) {
-  google::protobuf::Duration d;
-  d.set_seconds(ms / 1000);
-  d.set_nanos(static_cast<int32_t>((ms % 1000) * 1'000'000));
-  return d;
-}
-
-}  // namespace
 
 void ApplyDefaults(v1::EcsConfig& config) {
   if (!config.has_verify_timeout()) {
@@ -31,6 +22,10 @@ void Validate(const v1::WorkerConfig& worker, ConfigChecker& check) {
   }
   if (config.has_poll_interval()) {
     check.Positive(ChildPath(path, "poll_interval"), config.poll_interval());
+  }
+  if (!config.notify_topic_arn().empty() && !IsSnsTopicArn(config.notify_topic_arn())) {
+    check.Fail(ChildPath(path, "notify_topic_arn"),
+               "\"" + config.notify_topic_arn() + "\" is not an SNS topic ARN");
   }
   ValidateSchedules(worker, check);
 }

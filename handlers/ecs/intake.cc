@@ -5,6 +5,7 @@
 #include <array>
 #include <set>
 
+#include "common/config_check.h"
 #include "common/duration.h"
 #include "handlers/handler.h"
 
@@ -107,6 +108,13 @@ Result<v1::EcsWorkflowState> ReadCommand(const v1::EcsCommand& c, const v1::EcsC
   if (action == kDrain && c.container_instances().empty()) {
     return Invalid("container_instances", "missing: drain names the container instances");
   }
+  if (!c.notify_topic_arn().empty()) {
+    if (IsListAction(action)) return Invalid("notify_topic_arn", "list actions send no summary");
+    if (!IsSnsTopicArn(c.notify_topic_arn())) {
+      return Invalid("notify_topic_arn",
+                     fmt::format("\"{}\" is not an SNS topic ARN", c.notify_topic_arn()));
+    }
+  }
 
   v1::EcsWorkflowState state;
   state.set_action(action);
@@ -129,6 +137,10 @@ Result<v1::EcsWorkflowState> ReadCommand(const v1::EcsCommand& c, const v1::EcsC
   for (const auto& name : c.services()) state.add_services()->set_name(name);
   for (const auto& arn : c.tasks()) state.add_tasks()->set_arn(arn);
   for (const auto& arn : c.container_instances()) state.add_instances()->set_arn(arn);
+  if (!IsListAction(action)) {
+    state.set_notify_topic_arn(c.notify_topic_arn().empty() ? config.notify_topic_arn()
+                                                            : c.notify_topic_arn());
+  }
   return state;
 }
 

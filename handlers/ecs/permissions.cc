@@ -20,6 +20,7 @@ std::vector<std::string> Permissions(const v1::WorkerConfig&) {
       "ecs:UntagResource",                  // restore
       "ecs:UpdateContainerInstancesState",  // drain
       "ecs:UpdateService",                  // scale, restore, restart
+      "sns:Publish",                        // notify_topic_arn: the summary of a command
   };
 }
 

@@ -31,6 +31,20 @@ void Report(const v1::EcsWorkflowState& s, StepContext& ctx, StepOutcome& outcom
       PutMetrics(*ctx.aws().cloudwatch, m,
                  fmt::format("{} {}: Targets {}, Failures {}, WorkflowFailures {}", s.action(),
                              NameOf(s.cluster()), targets, failures, failed ? 1 : 0)));
+  if (s.notify_topic_arn().empty()) return;
+  std::vector<std::string> lines = {outcome.reason};
+  for (const auto& t : s.services()) {
+    lines.push_back(fmt::format("service {}: {}", t.name(), t.outcome()));
+  }
+  for (const auto& t : s.tasks()) lines.push_back(fmt::format("task {}: {}", t.arn(), t.outcome()));
+  for (const auto& i : s.instances()) {
+    lines.push_back(fmt::format("container instance {}: {}", i.arn(), i.outcome()));
+  }
+  outcome.actions.push_back(PublishSummary(
+      *ctx.aws().sns, s.notify_topic_arn(),
+      fmt::format("fleetkeeper ecs {} {}: {}", s.action(), NameOf(s.cluster()),
+                  v1::Result::Status_Name(outcome.status)),
+      lines));
 }
 
 }  // namespace fleetkeeper::handlers::ecs

@@ -288,9 +288,15 @@ def test_restore_without_tag_is_rejected(world, fleet):
 
 def test_restart_waits_for_the_new_deployment(world, fleet):
     moto = world["moto"]
+    topic = moto.client("sns").create_topic(Name="ecs-summaries")["TopicArn"]
     before = service(moto, "prod", "api")["deployments"][0]["id"]
-    r = world["run"]("restart", cluster="prod", services=["api"])
+    r = world["run"]("restart", cluster="prod", services=["api"], notify_topic_arn=topic)
     assert r["status"] == "SUCCEEDED", r
+    # The summary went to the command's topic: the result says so, and moto saw the Publish.
+    [summary] = [a for a in r["actions"] if a["action"] == "sns-publish"]
+    assert summary["resource"] == topic and summary["status"] == "succeeded", summary
+    published = [b for b in moto.calls("Publish") if "ecs-summaries" in b]
+    assert len(published) == 1 and "restart" in published[0], published
     after = service(moto, "prod", "api")["deployments"]
     assert len(after) == 1 and after[0]["status"] == "PRIMARY" and after[0]["id"] != before
     assert after[0]["rolloutState"] == "COMPLETED"
@@ -391,6 +397,8 @@ def test_unauthorized_account_and_invalid_fields_are_rejected(world, fleet):
     assert r["status"] == "REJECTED" and 'unknown action "reboot"' in r["reason"], r
     r = run("restart", cluster=None, services=["api"])
     assert r["status"] == "REJECTED" and r["reason"].startswith("cluster:"), r
+    r = run("restart", services=["api"], notify_topic_arn="ecs-summaries")
+    assert r["status"] == "REJECTED" and r["reason"].startswith("notify_topic_arn:"), r
 
 
 def test_eventbridge_wrapped_command(world, fleet):

@@ -109,6 +109,31 @@ TEST(EcsIntakeTest, StateCarriesTargetsAndTimeouts) {
   EXPECT_EQ(s->verify_timeout_ms(), kDefaultVerifyTimeoutMs);
 }
 
+TEST(EcsIntakeTest, SummaryTopicFromTheCommandOrTheConfig) {
+  const std::string mine = "arn:aws:sns:us-east-1:111122223333:mine";
+  const std::string team = "arn:aws:sns:us-east-1:111122223333:team";
+  v1::EcsConfig config = Defaults();
+  v1::EcsCommand c = Scale({"api"}, 0);
+  auto s = ReadCommand(c, config);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->notify_topic_arn(), "");
+  config.set_notify_topic_arn(team);
+  EXPECT_EQ(ReadCommand(c, config)->notify_topic_arn(), team);
+  c.set_notify_topic_arn(mine);
+  EXPECT_EQ(ReadCommand(c, config)->notify_topic_arn(), mine);
+
+  c.set_notify_topic_arn("team-topic");
+  EXPECT_EQ(Problem(c), "notify_topic_arn: \"team-topic\" is not an SNS topic ARN");
+  v1::EcsCommand list;
+  list.set_action("list_services");
+  list.set_cluster("dev");
+  list.set_notify_topic_arn(mine);
+  EXPECT_EQ(Problem(list), "notify_topic_arn: list actions send no summary");
+  // A list action sends no summary, whatever the config says.
+  list.clear_notify_topic_arn();
+  EXPECT_EQ(ReadCommand(list, config)->notify_topic_arn(), "");
+}
+
 TEST(EcsConfigTest, DefaultsAndChecks) {
   v1::WorkerConfig w;
   v1::EcsConfig& c = *w.mutable_handlers()->mutable_ecs();
@@ -129,6 +154,13 @@ TEST(EcsConfigTest, DefaultsAndChecks) {
   Validate(w, check);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].path, "handlers.ecs.poll_interval");
+
+  c.mutable_poll_interval()->set_seconds(10);
+  c.set_notify_topic_arn("arn:aws:sqs:us-east-1:111122223333:q");
+  errors.clear();
+  Validate(w, check);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "handlers.ecs.notify_topic_arn");
 }
 
 TEST(EcsFactoryTest, DeclaresEveryCallAndFillsItsSection) {
