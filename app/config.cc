@@ -14,6 +14,7 @@
 #include "common/secrets.h"
 #include "handlers/ami_rollout/config.h"
 #include "handlers/ami_rollout/config_check.h"
+#include "handlers/engine/ledger.h"
 #include "handlers/registry.h"
 
 namespace fleetkeeper::app {
@@ -64,6 +65,7 @@ class Validator : public ConfigChecker {
     Aws(c.aws());
     Commands(c.commands());
     Observability(c.observability());
+    for (const auto& [key, why] : handlers::LedgerConfigErrors(c.safety())) Fail(key, why);
     OneOfValues("kafka_transactions", c.kafka_transactions(), {"auto", "on", "off"});
     OneOfValues("log.format", c.log().format(), {"text", "json"});
     OneOfValues("log.level", c.log().level(), {"trace", "debug", "info", "warn", "error"});
