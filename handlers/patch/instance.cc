@@ -6,6 +6,7 @@
 
 #include "awsclient/clients.h"
 #include "awsclient/http.h"
+#include "handlers/capacity.h"
 #include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::patch {
@@ -194,6 +195,27 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
       return Fail(t, i, "not patched: waited for the blast-radius budget: " + why);
     }
     return WaitFor(t, i, why);
+  }
+  if (CapacityLedger* ledger = t.ctx.capacity();
+      ledger != nullptr && !ledger->Holds(i.instance_id())) {
+    // The cell's ledger: another workflow may be replacing, rebooting or draining this instance
+    // or others of its groups. The reservation is checkpointed before the drain.
+    std::vector<std::string> arns;
+    for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
+    const auto& mu = t.plan.max_unavailable;
+    auto claim = ClaimInstance(t.ctx.aws(), i.instance_id(), arns, "",
+                               fmt::format("{}{}", mu.value, mu.percent ? "%" : ""));
+    if (!claim.ok()) {
+      return OnError(t, i, "describe-target-health", claim.error(), t.plan.drain_timeout_ms);
+    }
+    CapacityDecision d = ledger->Reserve(*claim);
+    if (!d.granted) {
+      if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
+        return Fail(t, i, "not patched: waited for the blast-radius budget: " + d.reason);
+      }
+      return WaitFor(t, i, "blast-radius ledger: " + d.reason);
+    }
+    return Progress::kCheckpoint;
   }
   // Marked before the calls: a crash in between re-registers rather than forgets.
   i.set_deregistered(true);
