@@ -186,6 +186,14 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
   return true;
 }
 
+// A drain held back by the budget waits, and says why each time the reason changes.
+Progress DrainWaits(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
+  if (i.detail() != "waiting: " + why) {
+    t.notes.push_back(fmt::format("instance {} waits: {}", i.instance_id(), why));
+  }
+  return WaitFor(t, i, why);
+}
+
 Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
   if (i.started_ms() == 0) i.set_started_ms(t.now_ms);
   if (i.target_groups().empty()) return Enter(t, i, kCommand, Progress::kContinue);
@@ -194,7 +202,7 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
     if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
       return Fail(t, i, "not patched: waited for the blast-radius budget: " + why);
     }
-    return WaitFor(t, i, why);
+    return DrainWaits(t, i, why);
   }
   if (CapacityLedger* ledger = t.ctx.capacity();
       ledger != nullptr && !ledger->Holds(i.instance_id())) {
@@ -213,7 +221,7 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
       if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
         return Fail(t, i, "not patched: waited for the blast-radius budget: " + d.reason);
       }
-      return WaitFor(t, i, "blast-radius ledger: " + d.reason);
+      return DrainWaits(t, i, "blast-radius ledger: " + d.reason);
     }
     return Progress::kCheckpoint;
   }

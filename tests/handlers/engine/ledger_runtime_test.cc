@@ -96,7 +96,9 @@ TEST(LedgerRuntime, AWorkflowThatCannotReserveIsHeldWithoutRunningItsStepUntilTh
   Batch refused = rig.Turn();  // b asks and is refused: it wants i-b
   ASSERT_EQ(RunsOf(rig.handler(), "take", IdOf(b)), 1u);
   for (const auto& cp : refused.Checkpoints()) {
-    if (cp.workflow_id() == IdOf(b)) EXPECT_EQ(cp.capacity_wanted().unit(), "i-b");
+    if (cp.workflow_id() == IdOf(b)) {
+      EXPECT_EQ(cp.capacity_wanted().unit(), "i-b");
+    }
   }
 
   // Due again while a still holds: held by the runtime, not run; said once, naming the group,
@@ -164,7 +166,9 @@ TEST(LedgerRuntime, AFinishedWorkflowReleasesWhatItHeld) {
   rig.clock().Advance(60000);
   Batch finished = rig.Turn();  // a finishes, b (due) is held in the same pass or runs next
   for (const auto& cp : finished.Checkpoints()) {
-    if (cp.workflow_id() == IdOf(a) && cp.has_final_result()) EXPECT_EQ(cp.reservations_size(), 0);
+    if (cp.workflow_id() == IdOf(a) && cp.has_final_result()) {
+      EXPECT_EQ(cp.reservations_size(), 0);
+    }
   }
   rig.clock().Advance(1000);
   rig.Turn();
