@@ -63,6 +63,9 @@ std::pair<int, std::string> ObservabilityServer::Healthz(const metrics::Health& 
 std::pair<int, std::string> ObservabilityServer::Readyz(const metrics::Health& health) {
   if (health.fenced.load()) return {503, "not ready: the producer was fenced\n"};
   if (health.stopping.load()) return {503, "not ready: stopping\n"};
+  if (health.brokers_down_since_ms.load() != 0) {
+    return {503, "not ready: no Kafka broker answers\n"};
+  }
   if (!health.restored.load()) return {503, "not ready: partitions not yet assigned and restored\n"};
   return {200, "ready\n"};
 }

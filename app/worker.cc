@@ -53,6 +53,9 @@ WorkerHooks WorkerHooks::FromEnvironment() {
   if (const char* v = std::getenv("FK_TEST_CRASH_BEFORE_COMMIT")) h.crash_before_commit_batch = std::atoi(v);
   if (const char* v = std::getenv("FK_TEST_ABORT_BATCH")) h.abort_batch = std::atoi(v);
   if (const char* v = std::getenv("FK_TEST_SLOW_COMMIT_BATCH")) h.slow_commit_batch = std::atoi(v);
+  if (const char* v = std::getenv("FK_TEST_HOLD_BEFORE_COMMIT")) {
+    h.hold_before_commit_batch = std::atoi(v);
+  }
   return h;
 }
 
@@ -352,6 +355,19 @@ void Worker::ReportHealth(int64_t now_ms) {
   health.restored = assigned_once_ && restores_ && restores_->in_flight() == 0;
   const bool frozen = control_ && control_->frozen();
   metrics::Frozen().Set(frozen ? 1 : 0);
+  // librdkafka says when every broker connection is down, not when one is back: ask for the
+  // broker list (no topics) once a second until a broker answers.
+  const int64_t down_since = health.brokers_down_since_ms.load();
+  if (down_since != 0 && output_ && now_ms - last_broker_probe_ms_ >= 1000) {
+    last_broker_probe_ms_ = now_ms;
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(output_->client(), 0, nullptr, &metadata, 200) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(metadata);
+      health.brokers_down_since_ms = 0;
+      spdlog::info("kafka: a broker answers again after {} ms", now_ms - down_since);
+    }
+  }
 }
 
 std::map<std::string, std::string> Worker::ReaderProps(const std::string& group_suffix) {
@@ -742,6 +758,12 @@ Worker::CommitOutcome Worker::RunCommit(std::shared_future<void> lane_closed) {
     spdlog::warn("test hook: SIGKILL between send_offsets_to_transaction and commit_transaction");
     std::raise(SIGKILL);
   }
+  if (hooks_.hold_before_commit_batch > 0 && batch_no == hooks_.hold_before_commit_batch) {
+    hooks_.hold_before_commit_batch = 0;
+    spdlog::warn("test hook: batch {} holds 5 s between send_offsets_to_transaction and "
+                 "commit_transaction", batch_no);
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+  }
   if (consumers::TxnResult committed = txn_->Commit(); !committed.ok()) return failed(committed);
   outcome.ok = true;
   return outcome;
@@ -854,6 +876,22 @@ bool Worker::CommitAtLeastOnce() {
   return true;
 }
 
+void Worker::ReportMissingOutputTopics() {
+  // librdkafka's reason for an aborted transaction ("Erroneous state", "Unknown topic or
+  // partition") names no topic: a deleted output topic would abort every batch unexplained.
+  const int64_t now = clock_.MonotonicMs();
+  if (!output_ || (last_topic_check_ms_ != 0 && now - last_topic_check_ms_ < 10000)) return;
+  last_topic_check_ms_ = now;
+  auto missing = consumers::MissingTopics(
+      output_->client(), {plan_.work, plan_.results, plan_.dlq, plan_.state}, 2000);
+  if (!missing.ok()) return;  // the broker is away: that is reported on its own
+  for (const auto& topic : *missing) {
+    spdlog::error("output topic {} does not exist: every batch aborts and is read again until it "
+                  "does (create it; topics.create makes missing topics only at start)",
+                  topic);
+  }
+}
+
 void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also) {
   if (ingest_) {
     ingest_->Drain();  // nothing more is produced into the transaction it aborts
@@ -862,6 +900,7 @@ void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKe
   }
   const std::string why = reason;  // it may be batch_failed_ itself
   spdlog::warn("aborting the batch: {}", why);
+  ReportMissingOutputTopics();
   if (transactional_) metrics::Transactions(false).Increment();
   ClearBatchFailure();
   if (txn_) {
@@ -944,6 +983,11 @@ void Worker::ClientError(rd_kafka_t* rk, int err, const char* reason) {
     SetFatal(code,
              fmt::format("fatal Kafka error (transactional.id {}): {}", transactional_id_, buf));
     return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    int64_t none = 0;
+    metrics::ProcessHealth().brokers_down_since_ms.compare_exchange_strong(
+        none, clock_.MonotonicMs());
   }
   spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }

@@ -64,6 +64,9 @@ struct WorkerHooks {
   int abort_batch = 0;
   // The Nth commit waits a second before it starts, so that the next batch is read meanwhile.
   int slow_commit_batch = 0;
+  // The Nth commit holds 5 s between send_offsets_to_transaction and commit_transaction, after
+  // logging so: the broker fault tests restart the transaction coordinator right then.
+  int hold_before_commit_batch = 0;
   // In-process tests: use this mock cluster (owned by the test) as the embedded broker, so that
   // faults can be injected into it.
   rd_kafka_mock_cluster_t* embedded_cluster = nullptr;
@@ -173,6 +176,8 @@ class Worker {
   void Rebalance(const consumers::GroupConsumer::Change& change);
   // /healthz and /readyz (common/metrics.h Health), and the freeze gauge; each loop turn.
   void ReportHealth(int64_t now_ms);
+  // After an abort, at most every 10 s: names an output topic the broker does not have.
+  void ReportMissingOutputTopics();
 
   v1::WorkerConfig config_;
   WorkerHooks hooks_;
@@ -211,6 +216,8 @@ class Worker {
   // The open batch: poll-thread only.
   bool txn_open_ = false;
   bool assigned_once_ = false;  // the group has assigned this worker its partitions once
+  int64_t last_broker_probe_ms_ = 0;
+  int64_t last_topic_check_ms_ = 0;  // ReportMissingOutputTopics' last metadata request  // ReportHealth's last look for a broker, after all were down
   std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
   // The slot in batch_offsets_ of the partition the last record came from (nullptr after a clear).
   int64_t* last_slot_ = nullptr;

@@ -68,6 +68,9 @@ struct Health {
   std::atomic<bool> restored{false};     // partitions assigned and every one restored
   std::atomic<bool> fenced{false};       // the producer was fenced: this worker is going away
   std::atomic<bool> stopping{false};     // shutting down: not ready, still alive
+  // Clock::MonotonicMs since which no Kafka broker answers (librdkafka's "all brokers down");
+  // 0 while one does. Not ready meanwhile: the worker can neither read nor commit.
+  std::atomic<int64_t> brokers_down_since_ms{0};
 };
 Health& ProcessHealth();
 

@@ -143,6 +143,18 @@ Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int tim
   return it->second;
 }
 
+Result<std::vector<std::string>> MissingTopics(rd_kafka_t* rk,
+                                               const std::vector<std::string>& topics,
+                                               int timeout_ms) {
+  auto existing = ExistingTopics(rk, timeout_ms);
+  if (!existing.ok()) return std::move(existing).take_error();
+  std::vector<std::string> missing;
+  for (const auto& topic : topics) {
+    if (!existing->count(topic)) missing.push_back(topic);
+  }
+  return missing;
+}
+
 Status EnsureTopics(rd_kafka_t* rk, const TopicPlan& plan, int timeout_ms) {
   auto wanted = WantedTopics(plan);
   auto existing = ExistingTopics(rk, timeout_ms);

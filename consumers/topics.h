@@ -30,4 +30,9 @@ Status CreateMockTopics(rd_kafka_mock_cluster_t* cluster, const TopicPlan& plan)
 // Partition count of a topic from the broker's metadata; kNotFound when absent.
 Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 
+// Those of `topics` the broker's metadata does not list (one metadata request).
+Result<std::vector<std::string>> MissingTopics(rd_kafka_t* rk,
+                                               const std::vector<std::string>& topics,
+                                               int timeout_ms);
+
 }  // namespace fleetkeeper::consumers

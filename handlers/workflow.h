@@ -157,6 +157,12 @@ class WorkflowHandler : public Handler {
   // Whether a freeze lets this handler's mutating steps run all the same (self-healing may be
   // configured so: a failing instance is already out of service).
   virtual bool ExemptFromFreeze() const { return false; }
+  // Optional: the step a cancel runs before the workflow ends, for what must not be left half
+  // done (a patch registers the instances it drained again). "" (the default): a cancel ends the
+  // workflow CANCELLED at its next step boundary. Otherwise, at that boundary the workflow moves to
+  // this step, which runs like any other (timers, freeze, locks) until it finishes the workflow,
+  // normally CANCELLED with the checkpoint's cancel_reason.
+  virtual std::string CancelStep() const { return ""; }
   // Optional. On the poll thread, when the outcome of `step` comes back and before it is
   // checkpointed: for budgets that live in the cell's durable store and that a step takes from
   // (the self-healing circuit breaker counts repeated actions). May change the workflow's state

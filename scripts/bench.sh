@@ -97,6 +97,13 @@ run_ami_rollout() {
   return "${PIPESTATUS[0]}"
 }
 
+run_patch() {
+  local args=(--bin "${build_dir}/app/fleetkeeper" --json "${out_dir}/patch.json")
+  ((quick)) && args+=(--quick)
+  .venv/bin/python bench/patch/patch_bench.py "${args[@]}" | tee "${out_dir}/patch.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 run_workflows() {
   # Quick: the checkpoint-commit run only (idle measures 30 s by design, restore writes 100k).
   local which=(idle commits restore)
@@ -117,6 +124,7 @@ if phase "start Kafka" start_broker; then
   [[ -f bench/self_healing_bench.py ]] && phase "self-healing vs Lambda" run_self_healing
   [[ -f bench/workflows/workflows_bench.py ]] && phase "workflow runtime" run_workflows
   [[ -f bench/ami_rollout/ami_rollout_bench.py ]] && phase "AMI rollout on moto" run_ami_rollout
+  [[ -f bench/patch/patch_bench.py ]] && phase "rolling patch on moto" run_patch
 fi
 stop_broker
 own_broker=0

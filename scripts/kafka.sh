@@ -7,9 +7,18 @@
 #                             .cache/kafka.env (FK_KAFKA_BOOTSTRAP=127.0.0.1:PORT)
 #   scripts/kafka.sh stop     stop it and wait until it is gone (safe from a trap, safe if not running)
 #   scripts/kafka.sh status   exit 0 and print the address when it runs, exit 3 otherwise
+#   scripts/kafka.sh resume   start it again on the data the last stop (or crash) left: a restart,
+#                             as after maintenance (the fault tests use it)
+#   scripts/kafka.sh crash    SIGKILL the broker: no controlled shutdown, its logs recovered on resume
+#   scripts/kafka.sh node2 start|stop|resume
+#                             a second, broker-only node (node.id 2) in the same cluster on
+#                             PORT+10, for faults of one broker while the other runs; start formats
+#                             it fresh, resume reuses its data. `stop` stops it too.
 #
 # Environment: FK_KAFKA_PORT (default 19092; the controller listens on PORT+1),
-# FK_KAFKA_START_TIMEOUT (seconds, default 90). Jars come from scripts/install-deps.sh.
+# FK_KAFKA_START_TIMEOUT (seconds, default 90), FK_KAFKA_ENVFILE (default .cache/kafka.env: where
+# start writes the address; a test's own broker writes elsewhere so that it does not replace the
+# suite's). Jars come from scripts/install-deps.sh.
 #
 # The broker also has a SASL_SSL listener on PORT+2 (SCRAM-SHA-512, a certificate from a CA made at
 # start): .cache/kafka-sasl.env names its address, the CA file, the user and a password made at
@@ -27,7 +36,7 @@ suffix=""
 run_dir="${FK_CACHE}/kafka-run${suffix}"
 libs="${FK_CACHE}/kafka-libs"
 pidfile="${FK_CACHE}/kafka${suffix}.pid"
-envfile="${FK_CACHE}/kafka.env"
+envfile="${FK_KAFKA_ENVFILE:-${FK_CACHE}/kafka.env}"
 sasl_envfile="${FK_CACHE}/kafka-sasl${suffix}.env"
 sasl_user="fleetkeeper"
 bootstrap="127.0.0.1:${port}"
@@ -125,7 +134,79 @@ running_pid() {
   echo "$pid"
 }
 
+node2_port=$((port + 10))
+node2_dir="${run_dir}/node2"
+node2_pidfile="${FK_CACHE}/kafka${suffix}-node2.pid"
+
+node2_stop() {
+  fk_stop_pidfile "$node2_pidfile" 30
+}
+
+node2_properties() {
+  cat >"${node2_dir}/server.properties" <<EOF
+process.roles=broker
+node.id=2
+controller.quorum.voters=1@127.0.0.1:${controller_port}
+listeners=PLAINTEXT://127.0.0.1:${node2_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:${node2_port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${node2_dir}/data
+auto.create.topics.enable=false
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+num.network.threads=2
+num.io.threads=2
+EOF
+}
+
+# Node 2 joins node 1's controller with node 1's cluster id; `fresh` formats its data first.
+node2_launch() {
+  local fresh="$1"
+  running_pid >/dev/null || fk_die "node 1 is not running on ${port}: run scripts/kafka.sh start"
+  node2_stop
+  fk_port_free "$node2_port" || fk_die "port ${node2_port} (node 2) is in use"
+  if [[ "$fresh" == fresh ]]; then
+    rm -rf "$node2_dir"
+    mkdir -p "${node2_dir}/data"
+    node2_properties
+    local cluster_id
+    cluster_id="$(sed -n 's/^cluster.id=//p' "${run_dir}/data/meta.properties")"
+    [[ -n "$cluster_id" ]] || fk_die "no cluster id in ${run_dir}/data/meta.properties"
+    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "${node2_dir}/server.properties" \
+      >>"${node2_dir}/server.log" 2>&1 || fk_die "StorageTool format (node 2) failed"
+  fi
+  [[ -f "${node2_dir}/server.properties" ]] || fk_die "node 2 has no data to resume: node2 start"
+  setsid "${java_args[@]}" kafka.Kafka "${node2_dir}/server.properties" \
+    </dev/null >>"${node2_dir}/server.log" 2>&1 &
+  echo $! >"$node2_pidfile"
+  local deadline=$((SECONDS + ${FK_KAFKA_START_TIMEOUT:-90}))
+  until broker_answers "127.0.0.1:${node2_port}"; do
+    fk_pid_alive "$(cat "$node2_pidfile")" ||
+      fk_die "node 2 exited during start; see ${node2_dir}/server.log"
+    ((SECONDS < deadline)) || fk_die "node 2 did not answer on 127.0.0.1:${node2_port}"
+    sleep 0.5
+  done
+  fk_log "node 2 up on 127.0.0.1:${node2_port}"
+}
+
+do_node2() {
+  case "${1:-}" in
+    start) node2_launch fresh ;;
+    resume) node2_launch keep ;;
+    stop) node2_stop ;;
+    *) fk_die "usage: scripts/kafka.sh node2 start|stop|resume" ;;
+  esac
+}
+
 do_stop() {
+  node2_stop
   if running_pid >/dev/null; then
     fk_log "stopping broker (pid $(cat "$pidfile"))"
   fi
@@ -156,6 +237,12 @@ do_start() {
     --add-scram "SCRAM-SHA-512=[name=${sasl_user},password=${sasl_password}]" \
     >>"${run_dir}/server.log" 2>&1 || fk_die "StorageTool format failed; see ${run_dir}/server.log"
 
+  launch "$sasl_password"
+}
+
+# Starts the broker on the data in run_dir and waits until it answers; writes the env files.
+launch() {
+  local sasl_password="$1"
   # setsid: the broker must not get the caller's terminal signals; stop is explicit.
   setsid "${java_args[@]}" kafka.Kafka "${run_dir}/server.properties" \
     </dev/null >>"${run_dir}/server.log" 2>&1 &
@@ -184,8 +271,31 @@ do_start() {
     echo "FK_KAFKA_SASL_USER=${sasl_user}"
     echo "FK_KAFKA_SASL_PASSWORD=${sasl_password}"
   } >"$sasl_envfile"
+  # resume reuses the SASL password made at start.
+  echo "$sasl_password" >"${run_dir}/sasl-password"
   fk_log "broker up (pid ${pid}), log ${run_dir}/server.log, env ${envfile}"
   echo "$bootstrap"
+}
+
+do_resume() {
+  [[ -f "${run_dir}/server.properties" && -f "${run_dir}/sasl-password" ]] ||
+    fk_die "no broker data in ${run_dir} to resume: run scripts/kafka.sh start"
+  if running_pid >/dev/null; then fk_die "the broker on port ${port} is running; stop it first"; fi
+  fk_port_free "$port" || fk_die "port ${port} is in use (set FK_KAFKA_PORT)"
+  fk_log "resuming broker on ${bootstrap} with its data"
+  launch "$(cat "${run_dir}/sasl-password")"
+}
+
+do_crash() {
+  local pid
+  pid="$(running_pid)" || fk_die "no broker running on port ${port}"
+  fk_log "SIGKILL broker (pid ${pid})"
+  kill -KILL "$pid"
+  while fk_pid_alive "$pid"; do sleep 0.1; done
+  # A JVM's leader thread turns zombie before its other threads are gone and its sockets closed.
+  local deadline=$((SECONDS + 30))
+  until fk_port_free "$port" || ((SECONDS >= deadline)); do sleep 0.1; done
+  rm -f "$pidfile"
 }
 
 do_status() {
@@ -202,5 +312,8 @@ case "${1:-}" in
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  resume) do_resume ;;
+  crash) do_crash ;;
+  node2) do_node2 "${2:-}" ;;
+  *) sed -n '2,23p' "$0" >&2; exit 2 ;;
 esac

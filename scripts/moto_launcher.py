@@ -13,7 +13,8 @@ Port 0 picks a free port; the chosen one is printed ("listening on http://HOST:P
 to --port-file. Environment: FK_MOTO_TIME_SCALE (multiplier for warmups, checkpoint delays and bake
 times, default 1), FK_MOTO_STATE_DELAY (seconds in transitional states, default 0), and moto's own
 (MOTO_ENABLE_RECORDING, MOTO_RECORDER_FILEPATH, INITIAL_NO_AUTH_ACTION_COUNT). Stops on SIGTERM or
-SIGINT.
+SIGINT. AWS faults for the worker's requests (throttling, 5xx, resets, an outage, delays) are set
+at run time with POST /fleetkeeper-faults (motofill/faults.py); none by default.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> int:
     )
 
     import motofill
+    from motofill import faults
     from motofill.core import MODEL_LOCK
 
     motofill.install()
@@ -99,7 +101,7 @@ def main() -> int:
         with MODEL_LOCK:
             return list(dispatcher(environ, start_response))
 
-    server = make_server(args.host, args.port, app, threaded=True,
+    server = make_server(args.host, args.port, faults.wrap(app), threaded=True,
                          request_handler=MotoRequestHandler)
     port = server.server_address[1]
     if args.port_file:

@@ -69,19 +69,28 @@ def log(msg: str) -> None:
 # --- moto ---------------------------------------------------------------------------------------
 
 class Moto:
-    """The launcher's moto, started and stopped under our own name only."""
+    """The launcher's moto, started and stopped under our own name only (the patch benchmark
+    uses it under its own)."""
 
-    def __init__(self, state_delay: float):
+    def __init__(self, state_delay: float, name: str = MOTO_NAME):
+        self.name = name
         env = dict(os.environ, FK_MOTO_STATE_DELAY=str(state_delay))
-        subprocess.run([str(ROOT / "scripts" / "moto.sh"), "start", "--name", MOTO_NAME, "--auth"],
+        subprocess.run([str(ROOT / "scripts" / "moto.sh"), "start", "--name", name, "--auth"],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         values = {}
-        for line in (ROOT / ".cache" / f"moto-{MOTO_NAME}.env").read_text().splitlines():
+        for line in (ROOT / ".cache" / f"moto-{name}.env").read_text().splitlines():
             k, _, v = line.partition("=")
             values[k.strip()] = v.strip()
         self.endpoint = values["FK_MOTO_ENDPOINT"]
         self.key = values["AWS_ACCESS_KEY_ID"]
         self.secret = values["AWS_SECRET_ACCESS_KEY"]
+
+    def worker_env(self, workdir: pathlib.Path) -> dict:
+        """A worker's environment: this moto's endpoint and keys, no shared AWS config."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.key,
+                "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_REGION": REGION,
+                "AWS_CONFIG_FILE": str(workdir / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "none")}
 
     def client(self, service):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
@@ -114,7 +123,7 @@ class Moto:
         return counts
 
     def stop(self):
-        subprocess.run([str(ROOT / "scripts" / "moto.sh"), "stop", "--name", MOTO_NAME],
+        subprocess.run([str(ROOT / "scripts" / "moto.sh"), "stop", "--name", self.name],
                        check=False, stdout=subprocess.DEVNULL)
 
 
@@ -197,9 +206,15 @@ class Rollouts:
 
     def run(self, moto: Moto, parameter: str, timeout: float) -> tuple[dict, float]:
         event = parameter_store_change(parameter)
+        return self.send_and_wait(moto, event, event["id"], timeout)
+
+    def send_and_wait(self, moto: Moto, message: dict, correlation_id: str,
+                      timeout: float) -> tuple[dict, float]:
+        """Produces `message` with the recorder reset, and waits for the final result whose
+        correlation id is `correlation_id` (the patch benchmark sends its requests so too)."""
         moto.reset_recording()
         acked = []
-        self.producer.produce(self.topics.inputs[0], value=json.dumps(event).encode(),
+        self.producer.produce(self.topics.inputs[0], value=json.dumps(message).encode(),
                               on_delivery=lambda err, _m: acked.append(err))
         self.producer.flush(30)
         if acked != [None]:
@@ -211,9 +226,9 @@ class Rollouts:
                 if m.error():
                     continue
                 r = json.loads(m.value())
-                if r["correlation_id"] == event["id"] and r["status"] != "IN_PROGRESS":
+                if r["correlation_id"] == correlation_id and r["status"] != "IN_PROGRESS":
                     return r, time.monotonic() - start
-        raise RuntimeError(f"no final result for {parameter} within {timeout:.0f}s")
+        raise RuntimeError(f"no final result for {correlation_id} within {timeout:.0f}s")
 
     def close(self):
         self.consumer.close()
@@ -226,6 +241,11 @@ def summarize_calls(counts: collections.Counter, n: int) -> dict:
             "mutating_per_instance": mutating / n if n else float(mutating),
             "reads_per_instance": (total - mutating) / n if n else float(total - mutating),
             "by_api": dict(counts.most_common())}
+
+
+def print_calls_by_api(calls: dict, n: int) -> None:
+    for api, count in calls["by_api"].items():
+        print(f"    {api:34s} {count:6d}  {count / n:6.2f}/instance")
 
 
 def main() -> int:
@@ -282,11 +302,8 @@ handlers:
     {poll_key}replacement: {{strategy: relaunch, max_concurrency: {c}, max_unavailable: 1,
                   step_timeout: 300s}}
 """)
-        env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.key,
-               "AWS_SECRET_ACCESS_KEY": moto.secret, "AWS_REGION": REGION,
-               "AWS_CONFIG_FILE": str(workdir / "none"),
-               "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "none")}
-        worker = WorkerProcess(config, "ami-bench", env=env, workdir=workdir).start()
+        worker = WorkerProcess(config, "ami-bench", env=moto.worker_env(workdir),
+                               workdir=workdir).start()
         rollouts = Rollouts(topics)
 
         measured = {}
@@ -335,8 +352,7 @@ handlers:
               f"{fleet_calls['mutating_per_instance']:.2f} mutating, "
               f"{fleet_calls['reads_per_instance']:.2f} reads; alone: "
               f"{out['baseline_calls_per_instance']:.0f})")
-        for api, count in fleet_calls["by_api"].items():
-            print(f"    {api:34s} {count:6d}  {count / n:6.2f}/instance")
+        print_calls_by_api(fleet_calls, n)
         if args.json:
             pathlib.Path(args.json).write_text(json.dumps(out, indent=1))
         return 0

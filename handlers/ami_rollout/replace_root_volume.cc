@@ -1,4 +1,5 @@
 #include "handlers/ami_rollout/replacement_phases.h"
+#include "handlers/root_volume.h"
 
 namespace fleetkeeper::handlers::ami_rollout::replacement {
 
@@ -12,34 +13,17 @@ Progress PrepareTask(RolloutTick& t, v1::InstanceRollout& r, const char* purpose
 
 // Starts a root volume replacement with `image`, or finds the one an earlier run started.
 Result<std::string> EnsureTask(RolloutTick& t, v1::InstanceRollout& r, const std::string& image) {
-  aws::DescribeReplaceRootVolumeTasksRequest find;
-  find.filters = {{"instance-id", {Old(r)}}};
-  auto tasks = t.ctx.aws().ec2->DescribeReplaceRootVolumeTasks(find);
-  if (!tasks.ok()) return tasks.error();
-  for (const auto& task : tasks->tasks) {
-    auto tag = task.tags.find(kTokenTag);
-    if (tag != task.tags.end() && tag->second == r.task_token()) return task.id;
-  }
-  aws::CreateReplaceRootVolumeTaskRequest req;
-  req.instance_id = Old(r);
-  req.image_id = image;
-  req.delete_replaced_root_volume = false;  // the old root stays as a way back
-  req.client_token = r.task_token();
-  req.tag_specifications.push_back({"replace-root-volume-task", {{kTokenTag, r.task_token()}}});
-  auto task = t.ctx.aws().ec2->CreateReplaceRootVolumeTask(req);
+  auto task = EnsureRootVolumeTask(*t.ctx.aws().ec2, Old(r), image, r.task_token());
   if (!task.ok()) return task.error();
-  t.RecordCall(Resource(Old(r)), "create-replace-root-volume-task",
-               fmt::format("task {} with {}", task->id, image), task->request_id);
-  return task->id;
+  if (!task->request_id.empty()) {
+    t.RecordCall(Resource(Old(r)), "create-replace-root-volume-task",
+                 fmt::format("task {} with {}", task->task_id, image), task->request_id);
+  }
+  return task->task_id;
 }
 
 Result<aws::ReplaceRootVolumeTask> DescribeTask(RolloutTick& t, const std::string& id) {
-  aws::DescribeReplaceRootVolumeTasksRequest req;
-  req.task_ids = {id};
-  auto tasks = t.ctx.aws().ec2->DescribeReplaceRootVolumeTasks(req);
-  if (!tasks.ok()) return tasks.error();
-  if (tasks->tasks.empty()) return Error(ErrorCode::kNotFound, "replace task " + id + " is gone");
-  return tasks->tasks.front();
+  return DescribeRootVolumeTask(*t.ctx.aws().ec2, id);
 }
 
 Progress CreateTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback) {
@@ -56,8 +40,7 @@ Progress WaitTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback) {
   if (task->state == "succeeded") {
     return Enter(t, r, rollback ? kRbStartOld : kWaitNewRunning, Progress::kCheckpoint);
   }
-  if (task->state == "failed" || task->state == "failed-detached") {
-    // "failed": EC2 put the original root volume back; "failed-detached": it could not.
+  if (RootVolumeTaskFailed(task->state)) {
     return Fail(t, r, fmt::format("replace root volume task {} {}", id, task->state));
   }
   return WaitFor(t, r, fmt::format("replace root volume task {} ({})", id, task->state));

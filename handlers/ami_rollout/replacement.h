@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "handlers/ami_rollout/steps.h"
+#include "handlers/root_volume.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
 
@@ -43,8 +44,8 @@ bool ReplacementActive(const v1::InstanceRollout& instance);
 std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const RolloutConfig& config,
                                  const v1::InstanceRollout& instance);
 
-// Tag set on resources this workflow creates, so that a re-run finds them.
-inline constexpr char kTokenTag[] = "fleetkeeper:token";
+// Tags set on resources this workflow creates, so that a re-run finds them (and kTokenTag,
+// handlers/root_volume.h).
 inline constexpr char kReplacesTag[] = "fleetkeeper:replaces";
 inline constexpr char kRetireAfterTag[] = "fleetkeeper:retire-after";
 

@@ -1,6 +1,7 @@
 #include "handlers/ami_rollout/replacement_phases.h"
 
 #include "awsclient/pagination.h"
+#include "handlers/poll_grid.h"
 #include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::ami_rollout::replacement {
@@ -48,13 +49,10 @@ bool Waits(const std::string& phase) {
   return kWaiting.count(phase) > 0;
 }
 
-// The next look at AWS for a waiting replacement: the first point of a grid of poll_interval
-// (counted from the epoch, the same for every workflow of the worker) at least half an interval
-// away. Waiters of a cell thus look together, and their reads go out as one call; looking at once
-// after the call that started a transition would only ever see the transition in progress.
+// The next look at AWS for a waiting replacement, on the worker's poll grid (handlers/poll_grid.h):
+// waiters of a cell look together, and their reads go out as one call.
 int64_t NextPoll(const RolloutTick& t) {
-  const int64_t p = std::max<int64_t>(t.config.poll_interval_ms, 1);
-  return ((t.now_ms + p / 2) / p + 1) * p;
+  return NextPollOnGrid(t.now_ms, t.config.poll_interval_ms);
 }
 
 // Every phase change is checkpointed before the next phase runs (callers pass kCheckpoint): a

@@ -14,6 +14,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "handlers/authorization.h"
 #include "handlers/engine/ledger.h"
 #include "handlers/engine/seen_ids.h"
 #include "handlers/event.h"
@@ -40,18 +41,22 @@ bool IsAppliedMark(const std::string& cell_key) { return cell_key.rfind(kApplied
 
 // What the runtime reads of a native request (a patch request, an ECS command): its id, which an
 // approval or a cancel may name instead of the workflow id (a request that came in an EventBridge
-// envelope has the envelope's id as its event id), and its own dry run.
+// envelope has the envelope's id as its event id), its own dry run, and who asked (whom an
+// approval may not come from).
 struct NativeRequestFields {
   const std::string& request_id;
   bool dry_run;
+  const std::string& requested_by;
 };
 std::optional<NativeRequestFields> NativeRequestOf(const v1::Event& event) {
   switch (event.body_case()) {
     case v1::Event::kPatchRequest:
       return NativeRequestFields{event.patch_request().request_id(),
-                                 event.patch_request().dry_run()};
+                                 event.patch_request().dry_run(),
+                                 event.patch_request().requested_by()};
     case v1::Event::kEcsCommand:
-      return NativeRequestFields{event.ecs_command().request_id(), event.ecs_command().dry_run()};
+      return NativeRequestFields{event.ecs_command().request_id(), event.ecs_command().dry_run(),
+                                 event.ecs_command().requested_by()};
     default:
       return std::nullopt;
   }
@@ -457,6 +462,17 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
                                                             : event.cancel().reason());
     delivered = "cancel delivered to workflow " + target + "; it ends at its next step";
   } else {
+    // The commands rule on approvals (DESIGN.md "Guarantees"): a refused approval never reaches
+    // the workflow, which keeps waiting for a valid one.
+    const auto request = NativeRequestOf(wf.cp.trigger());
+    if (std::string why = AuthorizeApproval(request ? request->requested_by : "", event.approval());
+        !why.empty()) {
+      out.Result(ResultFor(event, v1::Result::REJECTED,
+                           fmt::format("approval refused: {}; workflow {} still waits", why,
+                                       target),
+                           wf.cp.handler(), target));
+      return;
+    }
     *wf.cp.add_pending_signals() = event;
     delivered = "approval delivered to workflow " + target;
   }
@@ -791,8 +807,18 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
     for (const auto& id : ids) {
       LiveWorkflow& wf = st.workflows[id];
       if (wf.cp.cancel_requested()) {
-        Finish(st, id, v1::Result::CANCELLED, wf.cp.cancel_reason(), out);
-        continue;
+        const WorkflowHandler* h = HandlerFor(wf.cp);
+        const std::string cleanup = h == nullptr ? "" : h->CancelStep();
+        if (cleanup.empty()) {
+          Finish(st, id, v1::Result::CANCELLED, wf.cp.cancel_reason(), out);
+          continue;
+        }
+        if (wf.cp.step() != cleanup) {  // the handler's cancel step, from now on until it finishes
+          wf.cp.set_step(cleanup);
+          wf.cp.set_attempt(0);
+          wf.cp.set_due_at_ms(0);
+          wf.cp.clear_wait_signals();
+        }
       }
       if (wf.cp.deadline_ms() > 0 && now > wf.cp.deadline_ms()) {
         Finish(st, id, v1::Result::FAILED, "deadline", out);

@@ -1,12 +1,15 @@
 #include "handlers/patch/discovery.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 
 #include "awsclient/clients.h"
 #include "awsclient/pagination.h"
 #include "handlers/capacity.h"
+#include "handlers/patch/instance.h"
+#include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::patch {
 namespace {
@@ -55,7 +58,10 @@ v1::PatchInstanceState* Find(v1::PatchWorkflowState& s, const std::string& id) {
   return nullptr;
 }
 
-Status ReadTargetGroups(PatchTick& t, const std::vector<std::string>& ids) {
+// Reads the target groups of `ids`; each one's health in them goes into `unhealthy` (instance ->
+// "<state> in <group>") when the load balancer counts it out of service.
+Status ReadTargetGroups(PatchTick& t, const std::vector<std::string>& ids,
+                        std::map<std::string, std::string>& unhealthy) {
   std::set<std::string> wanted(ids.begin(), ids.end());
   return ForEachInstanceTargetGroup(*t.ctx.aws().elbv2, [&](const auto& tg, const auto& health) {
     const int size = static_cast<int>(health.descriptions.size());
@@ -65,8 +71,43 @@ Status ReadTargetGroups(PatchTick& t, const std::vector<std::string>& ids) {
       m->set_arn(tg.arn);
       m->set_port(h.target.port.value_or(0));
       m->set_size(size);
+      if (OutOfService(h)) {
+        unhealthy[h.target.id] = fmt::format("{}{} in {}", h.state,
+                                             h.reason.empty() ? "" : " (" + h.reason + ")",
+                                             tg.arn);
+      }
     }
   });
+}
+
+// Baseline health of the instances that can be patched now: target health in each of their
+// groups and the HTTP check, once each. An instance unhealthy before the patch is skipped: its
+// checks after the patch could not tell the patch's harm from what was already wrong (and would
+// roll back a good patch).
+void RecordBaseline(PatchTick& t, const std::map<std::string, std::string>& unhealthy) {
+  const bool http = t.request.has_health_check() && !t.request.health_check().url().empty();
+  for (auto& i : *t.state.mutable_instances()) {
+    if (i.phase() != kPhasePending) continue;  // skipped, or stopped: no baseline to read
+    if (auto it = unhealthy.find(i.instance_id()); it != unhealthy.end()) {
+      Skip(i, "unhealthy before the patch: " + it->second);
+      continue;
+    }
+    std::vector<std::string> parts;
+    if (!i.target_groups().empty()) {
+      parts.push_back(fmt::format("healthy in {} target group(s)", i.target_groups_size()));
+    }
+    if (http) {
+      const HealthProbe probe = ProbeHealth(t, i);
+      if (!probe.ok) {
+        Skip(i, fmt::format("unhealthy before the patch: health check {} answered {} (expected "
+                            "HTTP {})",
+                            probe.url, probe.got, t.plan.health_expect_status));
+        continue;
+      }
+      parts.push_back("health check " + probe.got);
+    }
+    i.set_baseline(parts.empty() ? "no health check" : fmt::format("{}", fmt::join(parts, ", ")));
+  }
 }
 
 }  // namespace
@@ -124,7 +165,9 @@ Status Discover(PatchTick& t) {
     if (i.phase() != kPhaseDone) eligible.push_back(i.instance_id());
   }
   if (eligible.empty()) return Ok{};
-  if (Status s = ReadTargetGroups(t, eligible); !s.ok()) return s;
+  std::map<std::string, std::string> unhealthy;
+  if (Status s = ReadTargetGroups(t, eligible, unhealthy); !s.ok()) return s;
+  RecordBaseline(t, unhealthy);
   std::vector<std::string> ready;
   for (const auto& i : t.state.instances()) {
     if (i.phase() == kPhasePending) ready.push_back(i.instance_id());

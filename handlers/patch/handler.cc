@@ -67,6 +67,8 @@ StepOutcome PatchHandler::RunStep(const std::string& step, StepContext& context)
 
 bool PatchHandler::StepMutates(const std::string& step) const { return steps_.Mutates(step); }
 
+std::string PatchHandler::CancelStep() const { return kStepCancel; }
+
 std::vector<std::string> PatchHandler::LockedResources(const v1::WorkflowCheckpoint& wf) const {
   v1::PatchWorkflowState state;
   if (!wf.state().UnpackTo(&state)) return {};

@@ -23,6 +23,8 @@ class PatchHandler final : public WorkflowHandler {
   Admission Admit(const v1::Event& event, const AdmissionContext& context) override;
   StepOutcome RunStep(const std::string& step, StepContext& context) override;
   bool StepMutates(const std::string& step) const override;
+  // A cancel registers the instances it drained again before the workflow ends (steps.h).
+  std::string CancelStep() const override;
   // The instances the campaign patches: two workflows never patch one instance at once.
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
 

@@ -7,6 +7,8 @@
 #include "awsclient/clients.h"
 #include "awsclient/http.h"
 #include "handlers/capacity.h"
+#include "handlers/poll_grid.h"
+#include "handlers/root_volume.h"
 #include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::patch {
@@ -23,6 +25,10 @@ constexpr char kVerify[] = "verify";
 constexpr char kRegister[] = "register";
 constexpr char kHealthyWait[] = "healthy-wait";
 constexpr char kHealthCheck[] = "health-check";
+constexpr char kRollbackDrain[] = "rollback-drain";
+constexpr char kRollbackPrepare[] = "rollback-prepare";
+constexpr char kRollbackTask[] = "rollback-task";
+constexpr char kRollbackWait[] = "rollback-wait";
 
 Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progress p) {
   i.set_phase(phase);
@@ -35,7 +41,7 @@ Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progr
 // way back into service keeps its failure as its detail.
 Progress WaitFor(PatchTick& t, v1::PatchInstanceState& i, const std::string& what) {
   if (i.outcome().empty()) i.set_detail("waiting: " + what);
-  i.set_next_poll_ms(t.now_ms + t.plan.poll_interval_ms);
+  i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
   t.WakeAt(i.next_poll_ms());
   return Progress::kWait;
 }
@@ -51,12 +57,28 @@ Progress Finish(PatchTick& t, v1::PatchInstanceState& i) {
   return Progress::kDone;
 }
 
-// A failure: before the drain nothing is to be undone; after it, the instance goes back into
-// its target groups.
-Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
-  FailInstance(t, i, why);
+// Whether a failed instance is restored from its AMI backup: rollback_policy instance, a backup,
+// and a patch command sent (before it, nothing on the instance changed).
+bool RollsBack(const PatchTick& t, const v1::PatchInstanceState& i) {
+  return t.plan.rollback_policy == "instance" && !i.backup_image_id().empty() &&
+         !i.command_id().empty();
+}
+
+// Back into service after a failure (and its rollback): registered again if drained.
+Progress Return(PatchTick& t, v1::PatchInstanceState& i) {
   if (i.deregistered()) return Enter(t, i, kRegister, Progress::kContinue);
   return Finish(t, i);
+}
+
+// A failure: before the command nothing is to be undone; after it, the instance is rolled back
+// from its backup when the policy says so; a drained instance goes back into its target groups.
+Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
+  const bool first = i.outcome() != kFailed;  // a failure on the way back does not roll back
+  FailInstance(t, i, why);
+  if (first && RollsBack(t, i)) {
+    return Enter(t, i, kRollbackDrain, Progress::kContinue);
+  }
+  return Return(t, i);
 }
 
 // An AWS error: retriable ones are tried again at the next poll (within the phase's timeout).
@@ -73,31 +95,29 @@ aws::TargetsRequest Targets(const v1::PatchTargetGroup& tg, const std::string& i
   return TargetsOf(tg.arn(), tg.port(), instance);
 }
 
+// The health of every target of the group (`fresh`: read since this run last changed the group).
+Result<const std::vector<aws::TargetHealthDescription>*> GroupHealth(PatchTick& t,
+                                                                     const std::string& arn,
+                                                                     bool fresh) {
+  auto& cache = fresh ? t.member_health : t.budget_health;
+  if (auto it = cache.find(arn); it != cache.end()) return &it->second;
+  auto h = t.ctx.aws().elbv2->DescribeTargetHealth({arn, {}});
+  if (!h.ok()) return h.error();
+  t.budget_health[arn] = h->descriptions;
+  t.member_health[arn] = std::move(h->descriptions);
+  return &cache[arn];
+}
+
 // The instance's state in the group as the load balancer reports it, or "not registered".
 Result<std::string> StateIn(PatchTick& t, const v1::PatchTargetGroup& tg, const std::string& id) {
-  auto h = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), Targets(tg, id).targets});
+  auto h = GroupHealth(t, tg.arn(), true);
   if (!h.ok()) return h.error();
-  for (const auto& d : h->descriptions) {
+  for (const auto& d : **h) {
     if (d.target.id != id) continue;
     // A group no load balancer uses reports its targets unused: nothing to wait for.
     return d.state == "unused" && d.reason == "Target.NotInUse" ? std::string("healthy") : d.state;
   }
   return std::string("not registered");
-}
-
-// Registers the instance in each of its groups again (`into`), or deregisters it, recording
-// each call.
-Status ChangeMembership(PatchTick& t, const v1::PatchInstanceState& i, bool into) {
-  auto& elb = *t.ctx.aws().elbv2;
-  for (const auto& tg : i.target_groups()) {
-    const auto req = Targets(tg, i.instance_id());
-    auto r = into ? elb.RegisterTargets(req) : elb.DeregisterTargets(req);
-    if (!r.ok()) return r.error();
-    t.Record(Resource(i.instance_id()), into ? "register-targets" : "deregister-targets",
-             "succeeded", tg.arn());
-    t.actions.back().set_aws_request_id(r->request_id);
-  }
-  return Ok{};
 }
 
 // ---- backup ----------------------------------------------------------------------------------
@@ -165,13 +185,13 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
         if (Drained(other)) ++ours;
       }
     }
-    auto health = t.ctx.aws().elbv2->DescribeTargetHealth({tg.arn(), {}});
+    auto health = GroupHealth(t, tg.arn(), false);
     if (!health.ok()) {
       *why = fmt::format("cannot read the health of {}: {}", tg.arn(), health.error().ToString());
       return false;
     }
     int others = 0;
-    for (const auto& d : health->descriptions) {
+    for (const auto& d : **health) {
       if (!mine.count(d.target.id) && OutOfService(d)) ++others;
     }
     const int64_t budget = t.plan.max_unavailable.Of(tg.size());
@@ -289,7 +309,10 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
     t.Record(Resource(i.instance_id()), "send-command", "succeeded",
              fmt::format("{} found after a restart (token {}): not sent again", found,
                          i.command_token()));
-    return Enter(t, i, kCommandWait, Progress::kCheckpoint);
+    Enter(t, i, kCommandWait, Progress::kCheckpoint);
+  // SSM knows the invocation a moment after SendCommand: the first look is on the grid.
+  i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
+  return Progress::kCheckpoint;
   }
   aws::SendCommandRequest req;
   req.document_name = kDocument;
@@ -304,7 +327,10 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
   t.Record(Resource(i.instance_id()), "send-command", "succeeded",
            fmt::format("{} {} Operation={} RebootOption={}", kDocument, sent->command_id,
                        t.plan.operation, t.plan.reboot_option));
-  return Enter(t, i, kCommandWait, Progress::kCheckpoint);
+  Enter(t, i, kCommandWait, Progress::kCheckpoint);
+  // SSM knows the invocation a moment after SendCommand: the first look is on the grid.
+  i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
+  return Progress::kCheckpoint;
 }
 
 // The command's status for the instance from the signals delivered since the last step, or "".
@@ -335,7 +361,7 @@ Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i) {
     } else if (!NotYetInvoked(r.error()) && !r.error().retriable) {
       return OnError(t, i, "get-command-invocation", r.error(), t.plan.command_timeout_ms);
     }
-    i.set_next_poll_ms(t.now_ms + t.plan.poll_interval_ms);
+    i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
   }
   if (!status.empty()) i.set_command_status(status);
   t.wait_signals.insert("ssm-command:" + i.command_id());
@@ -358,17 +384,33 @@ Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i) {
   return Enter(t, i, may_reboot ? kStatusOk : kVerify, Progress::kCheckpoint);
 }
 
-Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
+// Reads the status of `i` and of every other instance of the batch due for the same look, once a
+// run (DescribeInstanceStatus takes many ids).
+Status ReadStatuses(PatchTick& t, const v1::PatchInstanceState& i) {
+  if (t.instance_status.count(i.instance_id())) return Ok{};
   aws::DescribeInstanceStatusRequest req;
   req.instance_ids = {i.instance_id()};
+  for (const auto& other : t.state.instances()) {
+    if (other.instance_id() != i.instance_id() && other.phase() == kStatusOk &&
+        other.batch() == i.batch() && other.next_poll_ms() <= t.now_ms &&
+        !t.instance_status.count(other.instance_id())) {
+      req.instance_ids.push_back(other.instance_id());
+    }
+  }
   req.include_all_instances = true;
   auto r = t.ctx.aws().ec2->DescribeInstanceStatus(req);
-  if (!r.ok()) {
-    return OnError(t, i, "describe-instance-status", r.error(), t.plan.status_ok_timeout_ms);
+  if (!r.ok()) return r.error();
+  for (auto& s : r->statuses) t.instance_status[s.instance_id] = std::move(s);
+  for (const auto& id : req.instance_ids) t.instance_status.try_emplace(id);  // no status yet
+  return Ok{};
+}
+
+Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
+  if (Status read = ReadStatuses(t, i); !read.ok()) {
+    return OnError(t, i, "describe-instance-status", read.error(), t.plan.status_ok_timeout_ms);
   }
   std::string now = "no status yet";
-  for (const auto& s : r->statuses) {
-    if (s.instance_id != i.instance_id()) continue;
+  if (const auto& s = t.instance_status.at(i.instance_id()); !s.instance_id.empty()) {
     const bool ok = s.state.name == "running" && s.instance_status == "ok" &&
                     (s.system_status == "ok" || s.system_status == "not-applicable");
     if (ok) return Enter(t, i, kVerify, Progress::kContinue);
@@ -431,10 +473,9 @@ Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
     if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
       i.set_deregistered(false);
       if (i.outcome() == kFailed) return Finish(t, i);
-      FailInstance(t, i,
-                   fmt::format("not healthy in {} within {}s after re-registering (now {})",
-                               tg.arn(), t.plan.status_ok_timeout_ms / 1000, state));
-      return Finish(t, i);
+      return Fail(t, i,
+                  fmt::format("not healthy in {} within {}s after re-registering (now {})",
+                              tg.arn(), t.plan.status_ok_timeout_ms / 1000, state));
     }
     return WaitFor(t, i, fmt::format("healthy in {} (now {})", tg.arn(), state));
   }
@@ -455,6 +496,98 @@ std::string Substitute(std::string url, const v1::PatchInstanceState& i) {
 
 Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
   if (!t.request.has_health_check() || t.request.health_check().url().empty()) return Finish(t, i);
+  const HealthProbe probe = ProbeHealth(t, i);
+  if (probe.ok) {
+    t.Record(Resource(i.instance_id()), "health-check", "succeeded", probe.url + ": " + probe.got);
+    return Finish(t, i);
+  }
+  i.set_health_attempts(i.health_attempts() + 1);
+  if (i.health_attempts() <= t.plan.health_retries) {
+    return WaitFor(t, i,
+                   fmt::format("health check {} ({}), attempt {}", probe.url, probe.got,
+                               i.health_attempts()));
+  }
+  return Fail(t, i,
+              fmt::format("health check {} answered {} (expected HTTP {}) after {} attempts",
+                          probe.url, probe.got, t.plan.health_expect_status, i.health_attempts()));
+}
+
+// ---- rollback from the AMI backup ------------------------------------------------------------
+// The instance's root volume is replaced by its backup's in place (handlers/root_volume.h, the
+// AMI rollout's replace-root-volume machinery): it keeps its id, addresses and data volumes.
+
+// A rollback that cannot go on: the result says so, and the instance goes back into service.
+Progress RollbackFailed(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
+  i.set_rollback(fmt::format("rollback from backup {} failed: {}", i.backup_image_id(), why));
+  t.Record(Resource(i.instance_id()), "rollback", kFailed, i.rollback());
+  t.notes.push_back(fmt::format("{}: {}", i.instance_id(), i.rollback()));
+  return Return(t, i);
+}
+
+Progress OnRollbackError(PatchTick& t, v1::PatchInstanceState& i, const std::string& call,
+                         const Error& e) {
+  if (e.retriable && !TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
+    return WaitFor(t, i, fmt::format("{} failed ({}), trying again", call, e.ToString()));
+  }
+  return RollbackFailed(t, i, fmt::format("{}: {}", call, e.ToString()));
+}
+
+// The root volume is replaced with a reboot: out of its target groups first, as for the patch.
+Progress RollbackDrain(PatchTick& t, v1::PatchInstanceState& i) {
+  if (!i.deregistered() && !i.target_groups().empty()) {
+    i.set_deregistered(true);  // before the calls: a crash in between re-registers
+    if (Status s = ChangeMembership(t, i, false); !s.ok()) {
+      return OnRollbackError(t, i, "deregister-targets", s.error());
+    }
+  }
+  return Enter(t, i, kRollbackPrepare, Progress::kContinue);
+}
+
+Progress RollbackPrepare(PatchTick& t, v1::PatchInstanceState& i) {
+  // Checkpointed before the task is created: a run after a crash finds the task by this token.
+  i.set_rollback_token(t.ctx.IdempotencyToken("patch-rollback:" + i.instance_id()));
+  return Enter(t, i, kRollbackTask, Progress::kCheckpoint);
+}
+
+Progress RollbackTask(PatchTick& t, v1::PatchInstanceState& i) {
+  auto task = EnsureRootVolumeTask(*t.ctx.aws().ec2, i.instance_id(), i.backup_image_id(),
+                                   i.rollback_token());
+  if (!task.ok()) return OnRollbackError(t, i, "create-replace-root-volume-task", task.error());
+  i.set_rollback_task_id(task->task_id);
+  if (!task->request_id.empty()) {
+    t.Record(Resource(i.instance_id()), "create-replace-root-volume-task", "succeeded",
+             fmt::format("rollback: task {} restores backup {}", task->task_id,
+                         i.backup_image_id()));
+    t.actions.back().set_aws_request_id(task->request_id);
+  }
+  i.set_rollback(fmt::format("rolling back from backup {} (task {})", i.backup_image_id(),
+                             task->task_id));
+  return Enter(t, i, kRollbackWait, Progress::kCheckpoint);
+}
+
+Progress RollbackWait(PatchTick& t, v1::PatchInstanceState& i) {
+  auto task = DescribeRootVolumeTask(*t.ctx.aws().ec2, i.rollback_task_id());
+  if (!task.ok()) return OnRollbackError(t, i, "describe-replace-root-volume-tasks", task.error());
+  if (task->state == "succeeded") {
+    i.set_rolled_back(true);
+    i.set_rollback(fmt::format("rolled back: root volume restored from backup {} (task {})",
+                               i.backup_image_id(), i.rollback_task_id()));
+    t.Record(Resource(i.instance_id()), "rollback", "succeeded", i.rollback());
+    return Return(t, i);
+  }
+  if (RootVolumeTaskFailed(task->state)) {
+    return RollbackFailed(t, i, "task " + i.rollback_task_id() + " " + task->state);
+  }
+  if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
+    return RollbackFailed(t, i, fmt::format("task {} still {} after {}s", i.rollback_task_id(),
+                                            task->state, t.plan.status_ok_timeout_ms / 1000));
+  }
+  return WaitFor(t, i, fmt::format("rollback task {} {}", i.rollback_task_id(), task->state));
+}
+
+}  // namespace
+
+HealthProbe ProbeHealth(const PatchTick& t, const v1::PatchInstanceState& i) {
   aws::HttpOptions options;
   options.request_timeout_ms = t.plan.health_timeout_ms;
   options.connect_timeout_ms = std::min<int64_t>(t.plan.health_timeout_ms, 3'000);
@@ -462,23 +595,26 @@ Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
   aws::HttpRequest req;
   req.url = Substitute(t.request.health_check().url(), i);
   auto r = http.Send(req);
-  const std::string got = r.ok() ? fmt::format("HTTP {}", r->status) : r.error().message;
-  if (r.ok() && r->status == t.plan.health_expect_status) {
-    t.Record(Resource(i.instance_id()), "health-check", "succeeded", req.url + ": " + got);
-    return Finish(t, i);
-  }
-  i.set_health_attempts(i.health_attempts() + 1);
-  if (i.health_attempts() <= t.plan.health_retries) {
-    return WaitFor(
-        t, i, fmt::format("health check {} ({}), attempt {}", req.url, got, i.health_attempts()));
-  }
-  FailInstance(t, i,
-               fmt::format("health check {} answered {} (expected HTTP {}) after {} attempts",
-                           req.url, got, t.plan.health_expect_status, i.health_attempts()));
-  return Finish(t, i);
+  HealthProbe probe;
+  probe.url = req.url;
+  probe.got = r.ok() ? fmt::format("HTTP {}", r->status) : r.error().message;
+  probe.ok = r.ok() && r->status == t.plan.health_expect_status;
+  return probe;
 }
 
-}  // namespace
+Status ChangeMembership(PatchTick& t, const v1::PatchInstanceState& i, bool into) {
+  auto& elb = *t.ctx.aws().elbv2;
+  for (const auto& tg : i.target_groups()) {
+    const auto req = Targets(tg, i.instance_id());
+    t.member_health.erase(tg.arn());
+    auto r = into ? elb.RegisterTargets(req) : elb.DeregisterTargets(req);
+    if (!r.ok()) return r.error();
+    t.Record(Resource(i.instance_id()), into ? "register-targets" : "deregister-targets",
+             "succeeded", tg.arn());
+    t.actions.back().set_aws_request_id(r->request_id);
+  }
+  return Ok{};
+}
 
 bool Drained(const v1::PatchInstanceState& i) { return i.deregistered(); }
 
@@ -487,13 +623,10 @@ void FailInstance(PatchTick& t, v1::PatchInstanceState& i, const std::string& wh
   i.set_outcome(kFailed);
   i.set_detail(why);
   t.state.set_failures(t.state.failures() + 1);
-  if (t.plan.rollback_policy == "instance" && !i.backup_image_id().empty()) {
-    // DESIGN.md asks for the AMI rollout's replace-root-volume machinery here; it is not callable
-    // from this handler yet, so the backup is kept and the result says so.
-    i.set_rollback(
-        fmt::format("not rolled back: restoring from backup {} is not built yet; the "
-                    "backup is kept",
-                    i.backup_image_id()));
+  if (RollsBack(t, i)) {
+    i.set_rollback("to be rolled back from backup " + i.backup_image_id());
+  } else if (t.plan.rollback_policy == "instance" && !i.backup_image_id().empty()) {
+    i.set_rollback("not rolled back: it failed before its patch command, nothing changed");
   } else if (t.plan.rollback_policy == "instance") {
     i.set_rollback("not rolled back: no AMI backup");
   } else if (t.plan.rollback_policy == "abort") {
@@ -524,6 +657,10 @@ Progress AdvanceInstance(PatchTick& t, v1::PatchInstanceState& i) {
   if (p == kRegister) return Register(t, i);
   if (p == kHealthyWait) return HealthyWait(t, i);
   if (p == kHealthCheck) return HealthCheck(t, i);
+  if (p == kRollbackDrain) return RollbackDrain(t, i);
+  if (p == kRollbackPrepare) return RollbackPrepare(t, i);
+  if (p == kRollbackTask) return RollbackTask(t, i);
+  if (p == kRollbackWait) return RollbackWait(t, i);
   if (p == kPhaseDone) return Progress::kDone;
   FailInstance(t, i, "unknown phase \"" + p + "\" (a checkpoint of a newer version?)");
   return Finish(t, i);

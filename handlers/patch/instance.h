@@ -25,6 +25,19 @@ Progress AdvanceInstance(PatchTick& t, v1::PatchInstanceState& i);
 // Whether the instance is out of its target groups now (deregistered, not yet back).
 bool Drained(const v1::PatchInstanceState& i);
 
+// Registers the instance in each of its target groups again (`into`), or deregisters it,
+// recording each call.
+Status ChangeMembership(PatchTick& t, const v1::PatchInstanceState& i, bool into);
+
+// One HTTP health check of the instance: health_check.url with {private_ip} and {instance_id}
+// substituted, answered with the expected status within the timeout or not.
+struct HealthProbe {
+  bool ok = false;
+  std::string url;
+  std::string got;  // "HTTP 200", or the transport error
+};
+HealthProbe ProbeHealth(const PatchTick& t, const v1::PatchInstanceState& i);
+
 // Marks the instance failed (counting against max_errors) with `why`, noting what rollback does.
 void FailInstance(PatchTick& t, v1::PatchInstanceState& i, const std::string& why);
 

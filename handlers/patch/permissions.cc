@@ -8,10 +8,12 @@ std::vector<std::string> Permissions(const v1::WorkerConfig&) {
   return {
       "cloudwatch:PutMetricData",                // report
       "ec2:CreateImage",                         // backup (tags images and snapshots on create)
+      "ec2:CreateReplaceRootVolumeTask",         // rollback from the backup
       "ec2:CreateTags",                          // required by CreateImage's TagSpecifications
       "ec2:DescribeImages",                      // backup found again, backup available
       "ec2:DescribeInstanceStatus",              // start-stopped, status checks after a reboot
       "ec2:DescribeInstances",                   // discovery
+      "ec2:DescribeReplaceRootVolumeTasks",      // rollback found again, rollback done
       "ec2:StartInstances",                      // start_stopped
       "elasticloadbalancing:DeregisterTargets",  // drain
       "elasticloadbalancing:DescribeTargetGroups",

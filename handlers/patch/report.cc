@@ -6,6 +6,7 @@
 #include <map>
 
 #include "awsclient/clients.h"
+#include "handlers/patch/instance.h"
 
 namespace fleetkeeper::handlers::patch {
 namespace {
@@ -34,6 +35,7 @@ std::string InstanceSummary(const v1::PatchInstanceState& i) {
   if (i.outcome() == kPatched || i.rebooted()) {
     parts.push_back(i.rebooted() ? "rebooted" : "not rebooted");
   }
+  if (!i.baseline().empty()) parts.push_back("baseline: " + i.baseline());
   if (!i.backup_image_id().empty()) parts.push_back("backup " + i.backup_image_id());
   if (!i.rollback().empty()) parts.push_back(i.rollback());
   if (i.started_ms() > 0 && i.finished_ms() >= i.started_ms()) {
@@ -101,6 +103,54 @@ StepOutcome ReportStep(PatchTick& t) {
     }
   }
   StepOutcome o = StepOutcome::Finish(status, reason);
+  for (auto& a : t.actions) o.actions.push_back(std::move(a));
+  t.actions.clear();
+  return o;
+}
+
+StepOutcome CancelCampaign(PatchTick& t) {
+  const std::string& why = t.ctx.workflow().cancel_reason();
+  for (auto& i : *t.state.mutable_instances()) {
+    if (i.phase() == kPhaseDone) continue;
+    std::string detail = fmt::format("cancelled ({}) ", why);
+    if (i.phase() == kPhasePending || i.phase() == kPhaseStart) {
+      detail += "before it started";
+    } else {
+      detail += "during " + i.phase();
+      if (!i.command_id().empty() && i.command_status() != "Success") {
+        detail += fmt::format(", command {} left running", i.command_id());
+      }
+    }
+    if (i.deregistered()) {
+      // RegisterTargets of a registered target changes nothing: safe to send again after a crash.
+      if (Status s = ChangeMembership(t, i, true); !s.ok()) {
+        if (s.error().retriable && t.ctx.workflow().attempt() + 1 < 5) {
+          StepOutcome o = StepOutcome::Wait(kStepCancel, t.plan.poll_interval_ms);
+          o.retry_same_step = true;
+          o.reason = "cancel: registering " + i.instance_id() + " again: " + s.error().ToString();
+          o.actions = std::move(t.actions);
+          return o;
+        }
+        detail += "; NOT registered again: " + s.error().ToString();
+      } else {
+        i.set_deregistered(false);
+        detail += "; registered in its target groups again";
+      }
+    }
+    if (i.outcome().empty()) {
+      i.set_outcome(i.phase() == kPhasePending || i.phase() == kPhaseStart ? kNotStarted
+                                                                           : kCancelled);
+      i.set_detail(detail);
+    } else {
+      i.set_detail(i.detail() + "; " + detail);
+    }
+    if (i.finished_ms() == 0 && i.started_ms() > 0) i.set_finished_ms(t.now_ms);
+    i.set_phase(kPhaseDone);
+  }
+  for (const auto& i : t.state.instances()) {
+    t.Record(Resource(i.instance_id()), "patch", i.outcome(), InstanceSummary(i));
+  }
+  StepOutcome o = StepOutcome::Finish(v1::Result::CANCELLED, why.empty() ? "cancelled" : why);
   for (auto& a : t.actions) o.actions.push_back(std::move(a));
   t.actions.clear();
   return o;

@@ -80,8 +80,9 @@ StepOutcome DryRunPlan(PatchTick& t) {
                                 t.plan.reboot_option));
     if (!i.target_groups().empty()) would.push_back("register it again and wait healthy");
     t.Record(Resource(i.instance_id()), "patch", kDryRun,
-             fmt::format("batch {}/{}: would {}", i.batch() + 1, t.state.batches(),
-                         fmt::join(would, ", ")));
+             fmt::format("batch {}/{}: would {}{}", i.batch() + 1, t.state.batches(),
+                         fmt::join(would, ", "),
+                         i.baseline().empty() ? "" : "; baseline: " + i.baseline()));
   }
   return WithTick(
       StepOutcome::Finish(
@@ -110,6 +111,10 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
   for (const auto& i : t.state.instances()) {
     if (i.outcome() == kSkipped) {
       t.Record(Resource(i.instance_id()), "eligibility", kSkipped, i.detail());
+    } else {
+      t.Record(Resource(i.instance_id()), "eligibility", "eligible",
+               i.baseline().empty() ? "stopped: started before its batch"
+                                    : "baseline: " + i.baseline());
     }
   }
   bool any = false;
@@ -125,8 +130,10 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
 
 // ---- gate ------------------------------------------------------------------------------------
 
-StepOutcome GateStep(PatchTick& t) {
-  if (!t.plan.approval_required || t.state.approved()) return StepOutcome::Next(kStepStartStopped);
+// The first approval among the step's signals that counts (`*approval`), or null; approvals that
+// do not count (the runtime refuses them already; a checkpoint from before it may hold one) are
+// noted and recorded.
+const v1::Approval* FirstValidApproval(PatchTick& t, const std::string& gate) {
   for (const auto& e : t.ctx.signals()) {
     if (e.body_case() != v1::Event::kApproval) continue;
     const auto& a = e.approval();
@@ -135,35 +142,81 @@ StepOutcome GateStep(PatchTick& t) {
       t.Record("request:" + t.request.request_id(), "approval", "rejected", why);
       continue;
     }
-    if (a.has_approved() && !a.approved()) {
+    t.Record("request:" + t.request.request_id(), "approval",
+             a.has_approved() && !a.approved() ? "denied" : "succeeded",
+             fmt::format("{} by {}{}", gate, a.approver(),
+                         a.comment().empty() ? "" : ": " + a.comment()));
+    return &a;
+  }
+  return nullptr;
+}
+
+// Still waiting at a gate opened at `since_ms`: the wait (the note said once), or nullopt when the
+// approval timeout has passed.
+std::optional<StepOutcome> AwaitApproval(PatchTick& t, const char* step, int64_t since_ms,
+                                         const std::string& gate) {
+  const int64_t deadline = since_ms + t.plan.approval_timeout_ms;
+  if (t.now_ms >= deadline) return std::nullopt;
+  StepOutcome o = StepOutcome::Wait(step, deadline - t.now_ms,
+                                    {"approval:" + t.ctx.workflow().workflow_id()});
+  if (since_ms == t.now_ms || (t.ctx.signals().empty() && t.notes.empty())) {
+    t.notes.push_back(fmt::format("waiting for an approval {} of workflow {} by someone other than {}",
+                                  gate, t.ctx.workflow().workflow_id(), t.request.requested_by()));
+  }
+  return o;
+}
+
+StepOutcome GateStep(PatchTick& t) {
+  if (!t.plan.approval_required || t.state.approved()) return StepOutcome::Next(kStepStartStopped);
+  constexpr char kGate[] = "before the first batch";
+  if (const v1::Approval* a = FirstValidApproval(t, kGate)) {
+    if (a->has_approved() && !a->approved()) {
       return WithTick(
           StepOutcome::Finish(v1::Result::CANCELLED,
-                              fmt::format("approval denied by {}{}; nothing patched", a.approver(),
-                                          a.comment().empty() ? "" : ": " + a.comment())),
+                              fmt::format("approval denied by {}{}; nothing patched", a->approver(),
+                                          a->comment().empty() ? "" : ": " + a->comment())),
           t);
     }
     t.state.set_approved(true);
-    t.state.set_approved_by(a.approver());
-    t.Record("request:" + t.request.request_id(), "approval", "succeeded",
-             "approved by " + a.approver());
+    t.state.set_approved_by(a->approver());
     return WithTick(
-        Progressing(StepOutcome::Next(kStepStartStopped), "approved by " + a.approver()), t);
+        Progressing(StepOutcome::Next(kStepStartStopped), "approved by " + a->approver()), t);
   }
-  const int64_t deadline = t.state.gate_since_ms() + t.plan.approval_timeout_ms;
-  if (t.now_ms >= deadline) {
-    return WithTick(StepOutcome::Finish(
-                        v1::Result::FAILED,
-                        fmt::format("approval_required: no approval within {}s; nothing patched",
-                                    t.plan.approval_timeout_ms / 1000)),
-                    t);
+  if (auto wait = AwaitApproval(t, kStepGate, t.state.gate_since_ms(), kGate)) {
+    return WithTick(std::move(*wait), t);
   }
-  StepOutcome o = StepOutcome::Wait(kStepGate, deadline - t.now_ms,
-                                    {"approval:" + t.ctx.workflow().workflow_id()});
-  if (t.ctx.signals().empty() && t.notes.empty()) {
-    t.notes.push_back(fmt::format("waiting for an approval of workflow {} by someone other than {}",
-                                  t.ctx.workflow().workflow_id(), t.request.requested_by()));
+  return WithTick(StepOutcome::Finish(
+                      v1::Result::FAILED,
+                      fmt::format("approval_required: no approval within {}s; nothing patched",
+                                  t.plan.approval_timeout_ms / 1000)),
+                  t);
+}
+
+// approval_after_first_batch: once the first batch is done, the rest wait for an approval. A
+// denial or the timeout stops new batches (the first batch's outcome stands). The wait, or nullopt
+// to go on.
+std::optional<StepOutcome> ContinueGate(PatchTick& t) {
+  auto& s = t.state;
+  constexpr char kGate[] = "after the first batch";
+  if (s.continue_gate_since_ms() == 0) {
+    s.set_continue_gate_since_ms(t.now_ms);
+  } else if (const v1::Approval* a = FirstValidApproval(t, kGate)) {
+    if (a->has_approved() && !a->approved()) {
+      s.set_stopped_reason(fmt::format("approval after the first batch denied by {}{}: no new batch "
+                                       "starts",
+                                       a->approver(), a->comment().empty() ? "" : ": " + a->comment()));
+      return std::nullopt;
+    }
+    s.set_continue_approved(true);
+    s.set_continue_approved_by(a->approver());
+    t.notes.push_back("the remaining batches approved by " + a->approver());
+    return std::nullopt;
   }
-  return WithTick(o, t);
+  if (auto wait = AwaitApproval(t, kStepPatch, s.continue_gate_since_ms(), kGate)) return wait;
+  s.set_stopped_reason(fmt::format("no approval after the first batch within {}s: no new batch "
+                                   "starts",
+                                   t.plan.approval_timeout_ms / 1000));
+  return std::nullopt;
 }
 
 // Outside the request's maintenance window: a wait for its next opening (said once), else none.
@@ -178,8 +231,10 @@ std::optional<StepOutcome> WaitForWindow(PatchTick& t, const char* step, const s
   StepOutcome o = StepOutcome::Wait(step, opens - t.now_ms);
   if (t.state.window_waiting()) return o;
   t.state.set_window_waiting(true);
-  return Progressing(o, fmt::format("outside the maintenance window: {} waits {}s for it to open",
-                                    what, (opens - t.now_ms) / 1000));
+  return Progressing(o, fmt::format("outside the maintenance window: {} waits {}s for it to open "
+                                    "at {}",
+                                    what, (opens - t.now_ms) / 1000,
+                                    w.recurring.schedule().zone().FormatLocal(opens)));
 }
 
 // ---- start-stopped ---------------------------------------------------------------------------
@@ -279,6 +334,10 @@ std::optional<StepOutcome> NextBatch(PatchTick& t) {
   if (s.stopped_reason().empty() && s.failures() > s.max_errors()) {
     s.set_stopped_reason(fmt::format("{} failure(s) exceed max_errors {}: no new batch starts",
                                      s.failures(), s.max_errors()));
+  }
+  if (s.stopped_reason().empty() && s.current_batch() == 0 && s.batches() > 1 &&
+      t.request.approval_after_first_batch() && !s.continue_approved()) {
+    if (auto wait = ContinueGate(t)) return wait;
   }
   if (!s.stopped_reason().empty() || s.current_batch() + 1 >= s.batches()) {
     for (auto& i : *s.mutable_instances()) {
@@ -386,7 +445,9 @@ StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& co
        def(kStepGate, false, GateStep), def(kStepStartStopped, true, StartStoppedStep),
        def(kStepPatch, true, PatchStep),
        // SNS and CloudWatch only: a freeze does not hold the report.
-       def(kStepReport, false, ReportStep)});
+       def(kStepReport, false, ReportStep),
+       // Registers drained instances again: held by a freeze like any mutating step.
+       def(kStepCancel, true, CancelCampaign)});
 }
 
 }  // namespace fleetkeeper::handlers::patch

@@ -2,6 +2,7 @@
 //
 //   discover ─▶ gate ─▶ start-stopped ─▶ patch (repeats until every batch is done) ─▶ report
 //           └▶ (dry run: finish DRY_RUN with the plan; over max_targets: REJECTED)
+//   any step ─(cancel)─▶ cancel: registers the drained instances again, ends CANCELLED
 //
 // `patch` advances every instance of the current batch through its own phase machine
 // (instance.h) as far as it can without waiting, then checkpoints: the instances of a batch
@@ -11,10 +12,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "awsclient/ec2.h"
+#include "awsclient/elbv2.h"
 #include "common/error.h"
 #include "fleetkeeper/v1/patch_state.pb.h"
 #include "handlers/patch/config.h"
@@ -28,6 +32,7 @@ inline constexpr char kStepGate[] = "gate";
 inline constexpr char kStepStartStopped[] = "start-stopped";
 inline constexpr char kStepPatch[] = "patch";
 inline constexpr char kStepReport[] = "report";
+inline constexpr char kStepCancel[] = "cancel";
 
 // Instance outcomes, as they appear in the result's actions.
 inline constexpr char kPatched[] = "patched";
@@ -35,6 +40,7 @@ inline constexpr char kFailed[] = "failed";
 inline constexpr char kSkipped[] = "skipped";
 inline constexpr char kNotStarted[] = "not-started";
 inline constexpr char kDryRun[] = "dry-run";
+inline constexpr char kCancelled[] = "cancelled";
 
 // Instance phases.
 inline constexpr char kPhasePending[] = "pending";
@@ -62,6 +68,17 @@ struct PatchTick {
   std::set<std::string> wait_signals;  // "ssm-command:<id>"
   int64_t next_wake_ms = 0;            // 0 = the poll interval
   std::vector<std::string> notes;      // progress worth publishing
+
+  // Whole target groups' DescribeTargetHealth, shared by the instances one run advances (a batch
+  // moves together), by group ARN. `budget_health` serves the blast-radius budget, which counts
+  // this campaign's instances from the state, not from the read: one read a run is enough.
+  // `member_health` serves our instances' own states and is dropped when this run registers or
+  // deregisters a target of the group.
+  std::map<std::string, std::vector<aws::TargetHealthDescription>> budget_health;
+  std::map<std::string, std::vector<aws::TargetHealthDescription>> member_health;
+  // DescribeInstanceStatus of the instances waiting for status checks, read once a run for all of
+  // them, by instance id.
+  std::map<std::string, aws::InstanceStatus> instance_status;
 
   void Record(const std::string& resource, const std::string& action, const std::string& status,
               const std::string& detail, const Error* error = nullptr);

@@ -8,6 +8,7 @@ Test hooks (instance tags, set with CreateTags):
                                  that found N missing (without it: no patch state yet)
 - fk-test:ssm-ping=X             a running instance's PingStatus (e.g. ConnectionLost: the agent
                                  stopped answering), instead of Online
+- fk-test:ssm-command-seconds=N  commands on the instance run N seconds (default: the state delay)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ COMMAND_STATUS_TAG = "fk-test:ssm-command-status"
 PATCH_MISSING_TAG = "fk-test:patch-missing"
 PING_TAG = "fk-test:ssm-ping"
 SCANNED_TAG = "fk-test:patch-scanned-missing"
+COMMAND_SECONDS_TAG = "fk-test:ssm-command-seconds"
 INSTALLED_BASE = 40
 
 
@@ -71,11 +73,14 @@ def _install_send_command() -> None:
                   else "aws:runShellScript")
         self.invocations = []
         finals = {}
+        duration = state_delay()
         for instance_id in self.instance_ids:
             invocation = self.invocation_response(instance_id, plugin)
             instance = backend.get_instance_by_id(instance_id)
             final = _tags(instance).get(COMMAND_STATUS_TAG, "Success") if instance else "Failed"
             finals[instance_id] = final
+            if instance and COMMAND_SECONDS_TAG in _tags(instance):
+                duration = max(duration, float(_tags(instance)[COMMAND_SECONDS_TAG]))
             invocation.update(Status="InProgress", StatusDetails="InProgress", ResponseCode=-1)
             self.invocations.append(invocation)
         self.status = "InProgress"
@@ -93,8 +98,8 @@ def _install_send_command() -> None:
             self.status_details = self.status
             self.fk_finished_at = utcnow()
 
-        if state_delay() > 0:
-            TIMERS.call_later(state_delay(), finish)
+        if duration > 0:
+            TIMERS.call_later(duration, finish)
         else:
             finish()
 

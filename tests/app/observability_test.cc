@@ -58,6 +58,17 @@ TEST(Readyz, OnlyRestoredAndNotFencedIsReady) {
   EXPECT_EQ(ObservabilityServer::Readyz(health).first, 503);
 }
 
+TEST(Readyz, NotReadyWhileNoBrokerAnswers) {
+  metrics::Health health;
+  health.restored = true;
+  health.brokers_down_since_ms = 12345;
+  auto down = ObservabilityServer::Readyz(health);
+  EXPECT_EQ(down.first, 503);
+  EXPECT_EQ(down.second, "not ready: no Kafka broker answers\n");
+  health.brokers_down_since_ms = 0;
+  EXPECT_EQ(ObservabilityServer::Readyz(health).first, 200);
+}
+
 TEST(ObservabilityServer, ServesMetricsAndProbesOnLoopback) {
   metrics::Health health;
   ManualClock clock;

@@ -100,16 +100,23 @@ class TopicSet:
         self.work_partitions = work_partitions
         self.max_message_bytes = max_message_bytes
 
-    def create(self, admin):
+    def create(self, admin, replicas=None):
+        """Creates the topics with one replica each, placed by the broker; or, with `replicas`
+        ({topic: {partition: broker id}}), those partitions on those brokers and every other
+        partition of every topic on broker 1."""
         big = {"max.message.bytes": str(self.max_message_bytes)}
-        topics = [NewTopic(t, n, 1, config=big) for t, n in self.input_partitions.items()]
-        topics += [
-            NewTopic(self.work, self.work_partitions, 1, config=big),
-            NewTopic(self.state, self.work_partitions, 1, config={**big, "cleanup.policy": "compact"}),
-            NewTopic(self.results, 6, 1, config=big),
-            NewTopic(self.dlq, 6, 1, config=big),
-            NewTopic(self.control, 1, 1, config={**big, "cleanup.policy": "compact"}),
-        ]
+        compact = {**big, "cleanup.policy": "compact"}
+        wanted = [(t, n, big) for t, n in self.input_partitions.items()]
+        wanted += [(self.work, self.work_partitions, big), (self.state, self.work_partitions, compact),
+                   (self.results, 6, big), (self.dlq, 6, big), (self.control, 1, compact)]
+        topics = []
+        for name, n, config in wanted:
+            if replicas is None:
+                topics.append(NewTopic(name, n, 1, config=config))
+            else:
+                assignment = [[replicas.get(name, {}).get(p, 1)] for p in range(n)]
+                topics.append(NewTopic(name, num_partitions=n,  # librdkafka wants the count too
+                                        replica_assignment=assignment, config=config))
         for fut in admin.create_topics(topics, operation_timeout=30).values():
             fut.result()
 

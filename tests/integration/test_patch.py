@@ -45,7 +45,7 @@ handlers:
 
 # Calls that change something: none of them may appear in a dry run or a refusal.
 MUTATING = ("CreateImage", "SendCommand", "DeregisterTargets", "RegisterTargets",
-            "StartInstances", "StopInstances", "CreateTags")
+            "StartInstances", "StopInstances", "CreateTags", "CreateReplaceRootVolumeTask")
 
 
 def request(zone_or_targets, **fields):
@@ -161,7 +161,7 @@ def _calls(moto):
 def _instances_of(action, params):
     if action == "SendCommand":
         return params.get("InstanceIds", [])
-    if action == "CreateImage":
+    if action in ("CreateImage", "CreateReplaceRootVolumeTask"):
         return [params.get("InstanceId")]
     if action in ("DeregisterTargets", "RegisterTargets"):
         return [v for k, v in params.items() if k.startswith("Targets.member.") and k.endswith(".Id")]
@@ -173,6 +173,14 @@ def _instances_of(action, params):
 def _mutations(calls, instances):
     wanted = set(instances)
     return [(a, i) for a, p in calls if a in MUTATING for i in _instances_of(a, p) if i in wanted]
+
+
+def _wait_for_a_command(moto, instances, timeout):
+    """Until the worker has sent SendCommand to one of `instances` (or `timeout` seconds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not any(
+            a == "SendCommand" for a, _ in _mutations(_calls(moto), instances)):
+        time.sleep(0.1)
 
 
 def _final_actions(result):
@@ -223,10 +231,21 @@ def test_a_landing_zone_is_patched_in_batches_within_its_budgets(world, fleet):
     for iid in zone[:10]:
         want = "failed" if iid in fleet["failing"] else "patched"
         assert finals[iid]["status"] == want, finals[iid]
+    # Failed instances rolled back from their AMI backups (a replace-root-volume task each), before
+    # they went back into their target groups; patched ones were not touched.
+    tasks = moto.client("ec2").describe_replace_root_volume_tasks()["ReplaceRootVolumeTasks"]
+    restored = {t["InstanceId"]: t for t in tasks if t["InstanceId"] in zone}
+    assert sorted(restored) == sorted(fleet["failing"]), restored
     for iid in fleet["failing"]:
         assert "ended Failed" in finals[iid]["detail"], finals[iid]
-        # Rollback from the backup is not built: the result says so and keeps the backup.
-        assert "not rolled back" in finals[iid]["detail"], finals[iid]
+        assert "rolled back: root volume restored from backup ami-" in finals[iid]["detail"], \
+            finals[iid]
+        backup = finals[iid]["detail"].split("restored from backup ", 1)[1].split(" ", 1)[0]
+        assert restored[iid]["ImageId"] == backup, (restored[iid], backup)
+        assert restored[iid]["TaskState"] == "succeeded", restored[iid]
+        order = [a for a, i in seq if i == iid]
+        assert order.index("SendCommand") < order.index("CreateReplaceRootVolumeTask") < \
+            len(order) - 1 - order[::-1].index("RegisterTargets"), (iid, order)
     for iid in zone[10:]:
         assert finals[iid]["status"] == "not-started", finals[iid]
     ok = finals[zone[1]]
@@ -285,26 +304,41 @@ def test_approval_waits_and_the_requesters_own_approval_does_not_count(world, fl
     assert any("waiting for an approval" in p for p in progress()), progress()
     signal = {"request_id": rid, "account": ACCOUNT, "region": REGION}
     world["send"]({"approval": {**signal, "approver": "alice"}})
+
+    def refused():
+        with results.lock:
+            return [r for rs in results.by_event.values() for r in rs
+                    if r["status"] == "REJECTED" and "alice requested this change" in r["reason"]]
+
     deadline = time.time() + 30
-    while time.time() < deadline and not any("ignored" in p for p in progress()):
+    while time.time() < deadline and not refused():
         time.sleep(0.2)
-    assert any('approval by "alice" ignored' in p for p in progress()), progress()
+    # The approval's own result is REJECTED naming the rule; the workflow keeps waiting.
+    [own] = refused()
+    assert "approvals must come from someone else" in own["reason"], own
+    assert "still waits" in own["reason"], own
     time.sleep(2)
+    assert not results.finals(rid), results.finals(rid)
     assert not _mutations(_calls(moto), ids), "patched on the requester's own approval"
     world["send"]({"approval": {**signal, "approver": "bob"}})
     r = results.wait_final(rid, timeout=120)
     server.shutdown()
     assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
     assert sorted(i for a, i in _mutations(_calls(moto), ids) if a == "SendCommand") == sorted(ids)
-    # The HTTP health check ran for each patched instance, its id in the URL.
-    assert sorted(_HealthEndpoint.seen) == sorted(ids), _HealthEndpoint.seen
+    # The HTTP health check ran for each instance before (its baseline) and after the patch, its
+    # id in the URL; the baseline is in the eligibility report and the final result.
+    assert sorted(_HealthEndpoint.seen) == sorted(ids * 2), _HealthEndpoint.seen
+    for iid in ids:
+        assert "baseline: health check HTTP 200" in _final_actions(r)[iid]["detail"], r
 
 
 def test_outside_its_window_a_request_waits_and_a_cancel_ends_it(world, fleet):
     moto, results = world["moto"], world["results"]
     ids = _run(moto.client("ec2"), fleet["subnet"], fleet["image"], {"Environment": "window"})
-    hour = time.gmtime().tm_hour
-    window = {"start": f"{(hour + 3) % 24:02d}:00", "end": f"{(hour + 4) % 24:02d}:00"}
+    # In Tokyo's time (UTC+9 all year): the window opens three hours from now there.
+    hour = (time.gmtime().tm_hour + 9) % 24
+    window = {"start": f"{(hour + 3) % 24:02d}:00", "end": f"{(hour + 4) % 24:02d}:00",
+              "time_zone": "Asia/Tokyo"}
     req = request("window", maintenance_window=window, backup_ami=False)
     rid = req["patch_request"]["request_id"]
     world["send"](req)
@@ -317,12 +351,47 @@ def test_outside_its_window_a_request_waits_and_a_cancel_ends_it(world, fleet):
     while time.time() < deadline and not waiting():
         time.sleep(0.2)
     assert waiting(), results.by_event.get(rid)
+    [note] = [x["reason"] for x in results.by_event[rid] if "outside the maintenance" in x["reason"]]
+    waits = int(note.split(" waits ", 1)[1].split("s ", 1)[0])
+    assert 2 * 3600 - 60 < waits <= 3 * 3600, note  # the next whole hour, plus two, in Tokyo
+    assert f"T{window['start']}:00+09:00" in note, note
     assert not _mutations(_calls(moto), ids)
     world["send"]({"cancel": {"request_id": rid, "account": ACCOUNT, "region": REGION,
                               "reason": "window moved"}})
     r = results.wait_final(rid, timeout=60)
     assert r["status"] == "CANCELLED" and r["reason"] == "window moved", r
     assert not _mutations(_calls(moto), ids)
+
+
+def test_a_cancel_registers_the_drained_instances_again(world, fleet):
+    moto, results = world["moto"], world["results"]
+    ec2, elb = moto.client("ec2"), moto.client("elbv2")
+    # Commands here run a minute: the cancel comes while an instance is out of its group.
+    ids = sorted(_run(ec2, fleet["subnet"], fleet["image"],
+                      {"Environment": "cancel", "fk-test:ssm-command-seconds": "60"}, 2))
+    arn = elb.create_target_group(Name="web-cancel", Protocol="HTTP", Port=80,
+                                  VpcId=fleet["subnet"]["VpcId"],
+                                  TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": i, "Port": 80} for i in ids])
+    time.sleep(1.5)  # healthy after the registration delay: the baseline reads it
+    req = request("cancel", backup_ami=False, max_concurrency="2")
+    rid = req["patch_request"]["request_id"]
+    world["send"](req)
+    _wait_for_a_command(moto, ids, 60)
+    drained = [i for a, i in _mutations(_calls(moto), ids) if a == "DeregisterTargets"]
+    assert drained, _mutations(_calls(moto), ids)
+    world["send"]({"cancel": {"request_id": rid, "account": ACCOUNT, "region": REGION,
+                              "reason": "change window moved"}})
+    r = results.wait_final(rid, timeout=60)
+    assert r["status"] == "CANCELLED" and r["reason"] == "change window moved", r
+    seq = _mutations(_calls(moto), ids)
+    for iid in drained:
+        order = [a for a, i in seq if i == iid]
+        assert order[-1] == "RegisterTargets", (iid, order)
+        detail = _final_actions(r)[iid]["detail"]
+        assert "registered in its target groups again" in detail, detail
+    health = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    assert sorted(h["Target"]["Id"] for h in health) == ids, health
 
 
 def test_refusals_and_dry_run_touch_nothing(world, fleet):
@@ -355,10 +424,7 @@ def test_kill_9_mid_campaign_sends_no_command_twice(world, fleet):
     req = request("crash", max_concurrency="50%", max_errors="0")
     rid = req["patch_request"]["request_id"]
     world["send"](req)
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(
-            a == "SendCommand" for a, _ in _mutations(_calls(moto), ids)):
-        time.sleep(0.1)
+    _wait_for_a_command(moto, ids, 120)
     assert any(a == "SendCommand" for a, _ in _mutations(_calls(moto), ids)), worker.tail()
     assert worker.kill() == -9
     worker.start()

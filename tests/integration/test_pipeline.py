@@ -7,7 +7,7 @@ import signal
 import time
 
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, bootstrap,
                      collect_outcomes)
@@ -102,3 +102,25 @@ def test_second_process_with_same_transactional_id_fences_the_first(topics, tmp_
     assert last.startswith("fleetkeeper: ") and tid in last, old.tail()
     outcomes = run_until_done(driver, topics, [new])
     assert_exactly_one(outcomes, driver.delivered)
+
+
+def test_a_missing_dlq_topic_holds_the_batch_naming_it_and_loses_nothing(topics, tmp_path):
+    w = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-dlq"}, extra=NO_AWS),
+                      "dlq", workdir=tmp_path).start()
+    admin = AdminClient({"bootstrap.servers": bootstrap()})
+    # The dead-letter topic goes away under a running worker (an operator's mistake, a retention
+    # tool): unreadable inputs cannot be parked, so no batch may commit past them.
+    admin.delete_topics([topics.dlq], operation_timeout=30)[topics.dlq].result()
+    driver = InputDriver(topics, 3000, rate=1500).start()
+    clear = f"output topic {topics.dlq} does not exist: every batch aborts and is read again"
+    deadline = time.time() + 90
+    while clear not in w.log.read_text(errors="replace"):
+        assert time.time() < deadline, f"no error naming {topics.dlq}:\n{w.tail()}"
+        assert w.alive(), w.tail()
+        time.sleep(0.2)
+    time.sleep(5)  # the batch keeps failing meanwhile
+    assert w.alive(), w.tail()
+    admin.create_topics([NewTopic(topics.dlq, 6, 1)], operation_timeout=30)[topics.dlq].result()
+    outcomes = run_until_done(driver, topics, [w], timeout=240)
+    assert_exactly_one(outcomes, driver.delivered)
+    assert "DLQ" in {o[0][0] for o in outcomes.values()}

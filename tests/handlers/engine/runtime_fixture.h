@@ -83,6 +83,7 @@ class ScriptedHandler final : public WorkflowHandler {
 
   bool StepMutates(const std::string& step) const override { return mutating.count(step) > 0; }
   bool ExemptFromFreeze() const override { return exempt_from_freeze; }
+  std::string CancelStep() const override { return cancel_step; }
 
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override {
     return {"asg:" + wf.trigger().ecs_command().cluster()};
@@ -105,6 +106,7 @@ class ScriptedHandler final : public WorkflowHandler {
   std::string first_step = "first";
   std::set<std::string> mutating;
   bool exempt_from_freeze = false;
+  std::string cancel_step;
 
  private:
   mutable std::mutex mu_;

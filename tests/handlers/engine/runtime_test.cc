@@ -135,6 +135,46 @@ TEST(WorkflowRuntime, ApprovalSignalWakesAWaitBeforeItsTimer) {
   EXPECT_EQ(rig.handler().runs().back().signals, 1u);  // the step sees the approval
 }
 
+// The commands rule on approvals: one from the requester, or without an approver, is REJECTED
+// naming the rule and never reaches the workflow, which keeps waiting for a valid one.
+TEST(WorkflowRuntime, AnApprovalFromTheRequesterIsRejectedAndTheWorkflowKeepsWaiting) {
+  RuntimeRig rig;
+  rig.handler().On("first", [](StepContext& c) {
+    return StepOutcome::Wait("second", 3600000, {"approval:" + c.workflow().workflow_id()});
+  });
+  rig.Own(kP);
+  v1::Event ev = EcsCommand("req-own", "web");
+  ev.mutable_ecs_command()->set_requested_by("alice");
+  rig.Consume(kP, ev);
+  rig.Commit();
+  rig.Turn();
+
+  Batch own = rig.Consume(kP, ApprovalFor(IdOf(ev)));  // approver "alice"
+  auto refused = own.Results(v1::Result::REJECTED);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_THAT(refused[0].reason(), HasSubstr("alice requested this change and cannot approve it"));
+  EXPECT_THAT(refused[0].reason(), HasSubstr("still waits"));
+  EXPECT_EQ(refused[0].workflow_id(), IdOf(ev));
+  v1::Event anonymous = ApprovalFor(IdOf(ev));
+  anonymous.set_id("approval-anonymous");
+  anonymous.mutable_approval()->clear_approver();
+  auto nameless = rig.Consume(kP, anonymous).Results(v1::Result::REJECTED);
+  ASSERT_EQ(nameless.size(), 1u);
+  EXPECT_THAT(nameless[0].reason(), HasSubstr("must name its approver"));
+  rig.Commit();
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "second"), 0u) << "a refused approval woke the workflow";
+
+  v1::Event bob = ApprovalFor(IdOf(ev));
+  bob.set_id("approval-bob");
+  bob.mutable_approval()->set_approver("bob");
+  ASSERT_EQ(rig.Consume(kP, bob).Results(v1::Result::SUCCEEDED).size(), 1u);
+  rig.Commit();
+  rig.Turn();
+  ASSERT_EQ(RunsOf(rig.handler(), "second"), 1u);
+  EXPECT_EQ(rig.handler().runs().back().signals, 1u);  // only bob's approval reached it
+}
+
 TEST(WorkflowRuntime, WaitForASignalWithoutTimerWaitsForTheSignal) {
   RuntimeRig rig;
   rig.handler().On("first", [](StepContext& c) {
@@ -223,6 +263,42 @@ TEST(WorkflowRuntime, CancelEndsTheWorkflowAtItsNextStepBoundary) {
   Batch late = rig.Consume(kP, again);
   ASSERT_EQ(late.Results(v1::Result::REJECTED).size(), 1u);
   EXPECT_THAT(late.Results()[0].reason(), HasSubstr("finished workflow " + IdOf(ev)));
+}
+
+// A handler with a cancel step: a cancel moves the workflow to that step at its next boundary;
+// the step runs (and may wait on a timer) until it finishes the workflow.
+TEST(WorkflowRuntime, ACancelRunsTheHandlersCancelStepUntilItFinishes) {
+  RuntimeRig rig;
+  rig.handler().cancel_step = "undo";
+  rig.handler().mutating = {"undo"};
+  rig.handler().On("first", [](StepContext&) { return StepOutcome::Wait("second", 3600000); });
+  rig.handler().On("undo", [](StepContext& c) {
+    if (c.workflow().attempt() == 0) {
+      StepOutcome o = StepOutcome::Wait("undo", 5000);
+      o.retry_same_step = true;
+      return o;
+    }
+    return StepOutcome::Finish(v1::Result::CANCELLED, "undone: " + c.workflow().cancel_reason());
+  });
+  rig.Own(kP);
+  const v1::Event ev = EcsCommand("req-undo", "web");
+  rig.Consume(kP, ev);
+  rig.Commit();
+  rig.Turn();
+  rig.Consume(kP, CancelFor(IdOf(ev), "change window moved"));
+  rig.Commit();
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "undo"), 1u);
+  EXPECT_EQ(RunsOf(rig.handler(), "second"), 0u) << "a cancelled workflow ran its next step";
+  EXPECT_EQ(rig.runtime().live_workflows(), 1u) << "the cancel step's wait is respected";
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "undo"), 1u) << "ran before its timer";
+  rig.clock().Advance(5000);
+  auto ended = rig.Turn().Results(v1::Result::CANCELLED);
+  EXPECT_EQ(RunsOf(rig.handler(), "undo"), 2u);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].reason(), "undone: change window moved");
+  EXPECT_EQ(rig.runtime().live_workflows(), 0u);
 }
 
 // A request that came in an EventBridge envelope has the envelope's id as its event id; approvals

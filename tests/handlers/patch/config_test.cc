@@ -80,7 +80,14 @@ TEST(PatchRequest, EveryBadFieldIsNamed) {
          auto* w = r.mutable_maintenance_window();
          w->set_start("22:00");
          w->set_end("02:00");
-         w->set_time_zone("Europe/Berlin");
+         w->set_time_zone("Mars/Olympus_Mons");
+       }},
+      {"maintenance_window.time_zone",
+       [](auto& r) {
+         auto* w = r.mutable_maintenance_window();
+         w->set_start("22:00");
+         w->set_end("02:00");
+         w->set_time_zone("+02:00");  // an offset, not a zone: Etc/GMT-2 is the zone
        }},
   };
   for (const auto& c : cases) {
@@ -157,18 +164,35 @@ TEST(MaintenanceWindow, InsideAcrossMidnightAndNextOpening) {
   EXPECT_EQ(NextOpening(*w, opens + 1), opens + 7 * 24 * 60 * kMinute);
 }
 
-TEST(MaintenanceWindow, AnOffsetShiftsTheLocalClock) {
+TEST(MaintenanceWindow, AnIanaTimeZoneShiftsTheLocalClockAndUtcIsTheDefault) {
   v1::MaintenanceWindow in;
-  in.set_start("00:00");
-  in.set_end("01:00");
-  in.set_time_zone("+02:00");  // 22:13 UTC is 00:13 local, Wednesday
-  auto w = ParseWindow(in);
-  ASSERT_TRUE(w.ok()) << w.error().message;
-  EXPECT_TRUE(InsideWindow(*w, kTuesdayEvening));
-  in.set_time_zone("UTC-05:00");
-  w = ParseWindow(in);
-  ASSERT_TRUE(w.ok()) << w.error().message;
-  EXPECT_FALSE(InsideWindow(*w, kTuesdayEvening));
+  in.set_start("23:00");
+  in.set_end("00:00");
+  in.add_days("tue");
+  auto utc = ParseWindow(in);
+  ASSERT_TRUE(utc.ok()) << utc.error().message;
+  EXPECT_FALSE(InsideWindow(*utc, kTuesdayEvening));  // 22:13 UTC
+  in.set_time_zone("Europe/Berlin");  // 23:13 local in November (UTC+1), still Tuesday
+  auto berlin = ParseWindow(in);
+  ASSERT_TRUE(berlin.ok()) << berlin.error().message;
+  EXPECT_TRUE(InsideWindow(*berlin, kTuesdayEvening));
+  in.set_time_zone("America/New_York");  // 17:13 local: opens at 23:00 local = 04:00 UTC
+  auto ny = ParseWindow(in);
+  ASSERT_TRUE(ny.ok()) << ny.error().message;
+  EXPECT_FALSE(InsideWindow(*ny, kTuesdayEvening));
+  EXPECT_EQ(NextOpening(*ny, kTuesdayEvening) - kTuesdayEvening, 5 * 60 * kMinute + 46 * kMinute +
+                                                                      40'000);
+}
+
+TEST(MaintenanceWindow, TheCronExpressionOfAWindow) {
+  v1::MaintenanceWindow in;
+  in.set_start("22:30");
+  in.set_end("04:00");
+  in.add_days("Sat");
+  in.add_days("Sunday");
+  EXPECT_EQ(*WindowExpression(in), "30 22 * * 6,0");
+  in.clear_days();
+  EXPECT_EQ(*WindowExpression(in), "30 22 * * *");
 }
 
 }  // namespace

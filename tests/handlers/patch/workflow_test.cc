@@ -203,6 +203,18 @@ class PatchWorkflow : public ::testing::Test {
     return o;
   }
 
+  // Drives the workflow a step at a time until it waits for an approval; that wait.
+  StepOutcome DriveToApprovalWait(v1::WorkflowCheckpoint& wf) {
+    StepOutcome o;
+    for (int k = 0; k < 200; ++k) {
+      o = Drive(wf, {}, {}, 1);
+      if (!o.wait_signals.empty() && o.wait_signals.front() == "approval:" + wf.workflow_id()) {
+        break;
+      }
+    }
+    return o;
+  }
+
   // Originals out of their target groups right now.
   int Drained(const std::vector<std::string>& ids) {
     int n = 0;
@@ -293,8 +305,72 @@ TEST_F(PatchWorkflow, NoNewBatchOnceFailuresExceedMaxErrors) {
   EXPECT_EQ(failed->status(), "failed");
   EXPECT_NE(failed->detail().find("command cmd-1 ended Failed"), std::string::npos)
       << failed->detail();
-  EXPECT_NE(failed->detail().find("not rolled back: restoring from backup"), std::string::npos);
+  // rollback_policy instance (the default): the root volume is restored from the backup in place.
+  EXPECT_NE(failed->detail().find("rolled back: root volume restored from backup ami-backup"),
+            std::string::npos)
+      << failed->detail();
+  for (const std::string& id : {ids[0], ids[2]}) {
+    const std::string backup = fleet.instances.at(id).instance.image_id;
+    EXPECT_EQ(backup.rfind("ami-backup", 0), 0u) << id << " runs " << backup;
+  }
+  EXPECT_EQ(fleet.instances.at(ids[1]).instance.image_id, "ami-old");  // patched: not touched
+  EXPECT_EQ(fleet.tasks.size(), 2u);
   EXPECT_EQ(Drained(ids), 0);  // failed instances went back into their groups
+}
+
+TEST_F(PatchWorkflow, AFailedRollbackIsReportedAndTheInstanceStillGoesBackIntoService) {
+  auto ids = LandingZone(4);
+  ssm.failing = {ids[0]};
+  fleet.rrv_outcome = "failed";
+  auto a = Admit(Request([](auto& r) { r.set_max_errors("2"); }));
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  const v1::Action* failed = FinalAction(a.workflow, ids[0]);
+  EXPECT_NE(failed->detail().find("rollback from backup ami-backup"), std::string::npos)
+      << failed->detail();
+  EXPECT_NE(failed->detail().find(" failed: task replacevol-"), std::string::npos)
+      << failed->detail();
+  EXPECT_EQ(Drained(ids), 0);
+}
+
+TEST_F(PatchWorkflow, NoRollbackWithoutABackupOrBeforeTheCommand) {
+  auto ids = LandingZone(4);
+  ssm.failing = {ids[0]};
+  auto a = Admit(Request([](auto& r) {
+    r.set_max_errors("2");
+    r.set_backup_ami(false);
+  }));
+  Drive(a.workflow);
+  EXPECT_NE(FinalAction(a.workflow, ids[0])->detail().find("not rolled back: no AMI backup"),
+            std::string::npos);
+  EXPECT_TRUE(fleet.tasks.empty());
+}
+
+// A cancel runs the workflow's cancel step: instances drained at that moment are registered in
+// their target groups again, and the result says where each one was.
+TEST_F(PatchWorkflow, ACancelRegistersTheDrainedInstancesAgain) {
+  auto ids = LandingZone(8);
+  auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  for (int k = 0; k < 200 && Drained(ids) == 0; ++k) Drive(wf, {}, {}, 1);
+  ASSERT_GT(Drained(ids), 0) << "never drained anything";
+  // What the runtime does with a cancel: the handler's cancel step runs next.
+  wf.set_cancel_requested(true);
+  wf.set_cancel_reason("change window moved");
+  wf.set_step(handler->CancelStep());
+  wf.set_attempt(0);
+  auto o = Drive(wf);
+  ASSERT_EQ(o.kind, StepOutcome::Kind::kFinish);
+  EXPECT_EQ(o.status, v1::Result::CANCELLED);
+  EXPECT_EQ(o.reason, "change window moved");
+  EXPECT_EQ(Drained(ids), 0) << "a drained instance was left out of its target groups";
+  const v1::Action* first = FinalAction(wf, ids[0]);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->status(), "cancelled");
+  EXPECT_NE(first->detail().find("registered in its target groups again"), std::string::npos)
+      << first->detail();
+  EXPECT_EQ(FinalAction(wf, ids[7])->status(), "not-started");
+  for (int k = 2; k < 8; ++k) EXPECT_EQ(ssm.SendsTo(ids[k]), 0) << k;
 }
 
 TEST_F(PatchWorkflow, RollbackPolicyAbortStopsNewBatchesAtTheFirstFailure) {
@@ -367,6 +443,9 @@ TEST_F(PatchWorkflow, ACommandProgressEventEndsTheWaitWithoutAPoll) {
       // command the step waits on: deliver it and run the step now.
       for (const auto& key : o.wait_signals) {
         if (key.rfind("ssm-command:", 0) != 0) continue;
+        // SSM sends the event once the command has ended: the fake's command ends too.
+        auto& sent = ssm.Find(key.substr(12));
+        sent.reads = std::max(sent.reads, 1);
         v1::Event e;
         e.mutable_command_progress()->set_command_id(key.substr(12));
         e.mutable_command_progress()->set_status("Success");
@@ -410,6 +489,70 @@ TEST_F(PatchWorkflow, ApprovalFromTheRequesterIsIgnoredAndAnotherApproverLetsItS
   o = Drive(wf, {}, {other});
   EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
   for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1);
+}
+
+void GateAfterFirstBatch(v1::PatchRequest& r) {
+  r.set_approval_after_first_batch(true);
+  r.set_backup_ami(false);
+}
+
+// approval_after_first_batch: the first batch runs, then the rest wait for an approval.
+TEST_F(PatchWorkflow, AfterTheFirstBatchTheRestWaitForAnApproval) {
+  auto ids = LandingZone(8);
+  auto a = Admit(Request(GateAfterFirstBatch));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  StepOutcome o = DriveToApprovalWait(wf);
+  ASSERT_EQ(o.kind, StepOutcome::Kind::kWait) << o.reason;
+  EXPECT_NE(o.reason.find("waiting for an approval after the first batch"), std::string::npos)
+      << o.reason;
+  EXPECT_EQ(ssm.SendsTo(ids[0]) + ssm.SendsTo(ids[1]), 2);
+  for (int k = 2; k < 8; ++k) EXPECT_EQ(ssm.SendsTo(ids[k]), 0) << k;
+  EXPECT_EQ(Drained(ids), 0);
+
+  v1::Event bob;
+  bob.mutable_approval()->set_workflow_id(wf.workflow_id());
+  bob.mutable_approval()->set_approver("bob");
+  o = Drive(wf, {}, {bob});
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1) << id;
+}
+
+TEST_F(PatchWorkflow, ADeniedApprovalAfterTheFirstBatchStopsTheRest) {
+  auto ids = LandingZone(8);
+  auto a = Admit(Request(GateAfterFirstBatch));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  StepOutcome o = DriveToApprovalWait(wf);
+  v1::Event no;
+  no.mutable_approval()->set_workflow_id(wf.workflow_id());
+  no.mutable_approval()->set_approver("bob");
+  no.mutable_approval()->set_approved(false);
+  o = Drive(wf, {}, {no});
+  EXPECT_EQ(o.status, v1::Result::PARTIAL) << o.reason;
+  EXPECT_NE(o.reason.find("approval after the first batch denied by bob"), std::string::npos)
+      << o.reason;
+  for (int k = 2; k < 8; ++k) EXPECT_EQ(FinalAction(wf, ids[k])->status(), "not-started") << k;
+}
+
+// Baseline health before the patch: an instance its load balancer already counts unhealthy is
+// skipped with the reason; the others carry their baseline in the eligibility report.
+TEST_F(PatchWorkflow, AnInstanceUnhealthyBeforeThePatchIsSkippedAndTheBaselineIsReported) {
+  auto ids = LandingZone(4);
+  fleet.target_groups.at(tg_a).targets[ids[0]] = "unhealthy";
+  auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
+  auto o = Drive(a.workflow);
+  EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  const v1::Action* sick = FinalAction(a.workflow, ids[0]);
+  EXPECT_EQ(sick->status(), "skipped");
+  EXPECT_EQ(sick->detail().rfind("unhealthy before the patch: unhealthy in " + tg_a, 0), 0u)
+      << sick->detail();
+  EXPECT_EQ(ssm.SendsTo(ids[0]), 0);
+  bool reported = false;
+  for (const auto& act : a.workflow.actions()) {
+    reported |= act.resource() == Resource(ids[1]) && act.action() == "eligibility" &&
+                act.detail() == "baseline: healthy in 1 target group(s)";
+  }
+  EXPECT_TRUE(reported) << "no baseline in the eligibility report";
+  EXPECT_NE(FinalAction(a.workflow, ids[1])->detail().find("baseline: healthy"), std::string::npos);
 }
 
 TEST_F(PatchWorkflow, ApprovalDeadlineFailsWithNothingTouched) {
