@@ -16,6 +16,7 @@
 #include "handlers/ami_rollout/config_check.h"
 #include "handlers/engine/blackout.h"
 #include "handlers/engine/guards.h"
+#include "handlers/engine/ledger.h"
 #include "handlers/registry.h"
 
 namespace fleetkeeper::app {
@@ -66,6 +67,7 @@ class Validator : public ConfigChecker {
     Aws(c.aws());
     Commands(c.commands());
     Observability(c.observability());
+    for (const auto& [key, why] : handlers::LedgerConfigErrors(c.safety())) Fail(key, why);
     OneOfValues("kafka_transactions", c.kafka_transactions(), {"auto", "on", "off"});
     OneOfValues("log.format", c.log().format(), {"text", "json"});
     OneOfValues("log.level", c.log().level(), {"trace", "debug", "info", "warn", "error"});

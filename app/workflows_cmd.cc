@@ -154,6 +154,14 @@ nlohmann::json WorkflowJson(const v1::WorkflowCheckpoint& wf, int64_t now_ms) {
   j["event_id"] = wf.trigger().id();
   j["dedup_key"] = wf.trigger().dedup_key();
   j["locks"] = std::vector<std::string>(wf.locks().begin(), wf.locks().end());
+  // What it holds out of service in the cell's blast-radius ledger (docs/safety.md).
+  nlohmann::json capacity = nlohmann::json::array();
+  for (const auto& r : wf.reservations()) {
+    capacity.push_back({{"group", r.group()}, {"unit", r.unit()},
+                        {"since", FormatRfc3339(r.since_ms())},
+                        {"max_unavailable", r.max_unavailable()}});
+  }
+  j["capacity"] = std::move(capacity);
   j["schema_version"] = wf.schema_version();
   if (wf.has_final_result()) {
     j["reason"] = wf.final_result().reason();

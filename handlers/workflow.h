@@ -67,6 +67,34 @@ struct StepOutcome {
   }
 };
 
+// What the cell's blast-radius ledger answered to a claim (handlers/engine/ledger.h).
+struct CapacityDecision {
+  bool granted = false;
+  // Not granted: which group holds it back, with its counts and who holds them. Granted over a
+  // group's budget under the self-healing margin: says so (it goes into the workflow's result).
+  std::string reason;
+  bool over_budget = false;
+  int64_t waiting_since_ms = 0;  // refused: since when this workflow has wanted the unit
+};
+
+// The cell's blast-radius ledger as a step sees it: every handler that takes capacity out of
+// service reserves it here first, checkpoints, and only then makes the call; it releases the
+// capacity once it is back. Reservations live in the workflow's checkpoint (`reservations`), so
+// a restart restores them before any step runs. Thread-safe; never blocks on I/O.
+class CapacityLedger {
+ public:
+  virtual ~CapacityLedger() = default;
+  // Reserves claim.unit in every group of the claim, or none. A unit this workflow holds already
+  // is granted again (with the claim's aliases). Refused, the claim is kept in the checkpoint
+  // (`capacity_wanted`): the runtime then holds this workflow's mutating steps while other
+  // workflows' reservations leave no room, until claim.wait_until_ms, and the step, run again,
+  // decides what a timeout means.
+  virtual CapacityDecision Reserve(const v1::CapacityClaim& claim) = 0;
+  // The unit is back in service: releases it in every group.
+  virtual void Release(const std::string& unit) = 0;
+  virtual bool Holds(const std::string& unit) const = 0;
+};
+
 // What a step sees. Lives on the executor thread for the duration of one step.
 class StepContext {
  public:
@@ -83,6 +111,9 @@ class StepContext {
   // Deterministic token for the current (workflow, step, attempt) plus a discriminator (e.g. the
   // instance id), at most 64 characters: what goes into ClientToken and similar fields.
   virtual std::string IdempotencyToken(const std::string& discriminator) const = 0;
+  // The cell's blast-radius ledger. Null only in contexts that run a handler's steps alone (unit
+  // tests of a handler's own logic, which have no cell); the runtime always gives one.
+  virtual CapacityLedger* capacity() { return nullptr; }
 };
 
 // A handler's steps by name: the function that runs each and whether it changes AWS resources

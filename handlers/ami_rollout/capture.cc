@@ -8,6 +8,7 @@
 
 #include "awsclient/aws_error.h"
 #include "awsclient/pagination.h"
+#include "handlers/capacity.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
 
@@ -253,27 +254,15 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
 
   // Target groups: ELBv2 has no "groups of a target" call, so look into each instance group once
   // for all the instances.
-  aws::DescribeTargetGroupsRequest treq;
-  Status paged = aws::ForEachPage(
-      std::move(treq),
-      [&](const auto& page_request) { return aws.elbv2->DescribeTargetGroups(page_request); },
-      [&](auto& page) -> Status {
-        for (const auto& tg : page.target_groups) {
-          if (!tg.target_type.empty() && tg.target_type != "instance") continue;
-          auto health = aws.elbv2->DescribeTargetHealth({tg.arn, {}});
-          if (!health.ok()) return health.error();
-          for (const auto& h : health->descriptions) {
-            auto it = by_id.find(h.target.id);
-            if (it == by_id.end()) continue;
-            auto* m = it->second.second->add_target_groups();
-            m->set_arn(tg.arn);
-            m->set_port(h.target.port.value_or(0));
-          }
-        }
-        return Ok{};
-      });
-  if (!paged.ok()) return paged;
-  return Ok{};
+  return ForEachInstanceTargetGroup(*aws.elbv2, [&](const auto& tg, const auto& health) {
+    for (const auto& h : health.descriptions) {
+      auto it = by_id.find(h.target.id);
+      if (it == by_id.end()) continue;
+      auto* m = it->second.second->add_target_groups();
+      m->set_arn(tg.arn);
+      m->set_port(h.target.port.value_or(0));
+    }
+  });
 }
 
 }  // namespace fleetkeeper::handlers::ami_rollout

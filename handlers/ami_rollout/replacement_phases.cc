@@ -2,6 +2,7 @@
 
 #include "awsclient/pagination.h"
 #include "handlers/poll_grid.h"
+#include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::ami_rollout::replacement {
 
@@ -238,10 +239,7 @@ const aws::VolumeAttachment* AttachmentTo(const aws::Volume& v, const std::strin
 }
 
 aws::TargetsRequest Targets(const v1::TargetGroupMembership& tg, const std::string& instance) {
-  aws::TargetDescription d;
-  d.id = instance;
-  if (tg.port() > 0) d.port = tg.port();
-  return {tg.arn(), {d}};
+  return TargetsOf(tg.arn(), tg.port(), instance);
 }
 
 // ---- shared phases -----------------------------------------------------------------------

@@ -12,19 +12,16 @@
 #include "handlers/ami_rollout/asg_rollout.h"
 #include "handlers/ami_rollout/replacement.h"
 #include "handlers/ami_rollout/targets.h"
+#include "handlers/capacity.h"
+#include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
 
 void RolloutTick::Record(const std::string& resource, const std::string& action,
                          const std::string& status, const std::string& detail,
                          const Error* error) {
-  v1::Action a;
-  a.set_resource(resource);
-  a.set_action(action);
-  a.set_status(status);
-  a.set_detail(detail);
-  if (error != nullptr) a.set_aws_request_id(error->request_id);
-  actions.push_back(std::move(a));
+  actions.push_back(
+      ActionOf(resource, action, status, detail, error != nullptr ? error->request_id : ""));
 }
 
 void RolloutTick::RecordCall(const std::string& resource, const std::string& action,
@@ -157,15 +154,6 @@ StepOutcome PlanStep(RolloutTick& t) {
   return WithActions(o, t);
 }
 
-// Whether the load balancer counts the target out of service. "unused" counts only for a stopped
-// or terminated instance (Target.InvalidState): a target group no load balancer uses shows every
-// target unused, and a budget of such a group would never let a replacement start.
-bool OutOfService(const aws::TargetHealthDescription& d) {
-  if (d.state == "healthy") return false;
-  if (d.state == "unused") return d.reason == "Target.InvalidState";
-  return true;
-}
-
 // The targets of `arn` out of service now that are not one of `ours` ("<id> <state>"):
 // replacements by other workflows (self-healing included) and failures nobody acts on take from
 // the same budget. The group is read once a tick; `ours` differs from candidate to candidate.
@@ -253,6 +241,53 @@ bool BudgetHeldTooLong(RolloutTick& t, v1::InstanceRollout& r, const std::string
   return true;
 }
 
+// Reserves the candidate in the cell's ledger, with every one of its target groups read now:
+// other workflows' replacements, drains and reboots take from the same budget. "" when granted
+// (the capture phase checkpoints it before the first call that takes the instance down), else
+// what holds it back.
+std::string ReserveInLedger(RolloutTick& t, const v1::InstanceRollout& r) {
+  CapacityLedger* ledger = t.ctx.capacity();
+  if (ledger == nullptr || r.capture().target_groups().empty()) return "";
+  std::vector<std::string> arns;
+  for (const auto& tg : r.capture().target_groups()) arns.push_back(tg.arn());
+  auto claim = ClaimInstance(t.ctx.aws(), r.instance_id(), arns, "",
+                             std::to_string(t.config.max_unavailable));
+  if (!claim.ok()) return "cannot read its target groups: " + claim.error().ToString();
+  CapacityDecision d = ledger->Reserve(*claim);
+  return d.granted ? "" : "blast-radius ledger: " + d.reason;
+}
+
+// A replacement's new instance stands for the old one's capacity (its warm-up is not counted
+// twice); a replacement that is over gives its capacity back.
+void FollowInLedger(RolloutTick& t) {
+  CapacityLedger* ledger = t.ctx.capacity();
+  if (ledger == nullptr) return;
+  for (const auto& r : t.state.instances()) {
+    if (!ledger->Holds(r.instance_id())) continue;
+    if (!ReplacementActive(r)) {
+      ledger->Release(r.instance_id());
+      continue;
+    }
+    if (r.new_instance_id().empty() || r.new_instance_id() == r.instance_id()) continue;
+    bool aliased = false;
+    for (const auto& held : t.ctx.workflow().reservations()) {
+      if (held.unit() != r.instance_id()) continue;
+      for (const auto& a : held.aliases()) aliased = aliased || a == r.new_instance_id();
+    }
+    if (aliased) continue;
+    v1::CapacityClaim claim;
+    claim.set_unit(r.instance_id());
+    claim.add_aliases(r.new_instance_id());
+    for (const auto& held : t.ctx.workflow().reservations()) {
+      if (held.unit() != r.instance_id()) continue;
+      auto* g = claim.add_groups();
+      g->set_group(held.group());
+      g->set_default_max_unavailable(held.max_unavailable());
+    }
+    ledger->Reserve(claim);  // a unit this workflow holds is always granted again
+  }
+}
+
 template <typename Target, typename Advance>
 Progress Drive(RolloutTick& t, Target& target, Advance advance) {
   // Bounded: a phase machine that keeps saying "continue" is a bug, not a reason to spin.
@@ -313,11 +348,20 @@ StepOutcome RollOut(RolloutTick& t) {
       waiting = true;
       continue;
     }
+    if (std::string refused = ReserveInLedger(t, r); !refused.empty()) {
+      if (BudgetHeldTooLong(t, r, refused)) {
+        checkpoint = true;
+        continue;
+      }
+      waiting = true;
+      continue;
+    }
     r.set_budget_blocked_since_ms(0);
     starting.push_back(&r);
   }
   StartReplacements(t, starting);
   for (auto* r : starting) account(Drive(t, *r, AdvanceInstance));
+  FollowInLedger(t);
 
   StepOutcome o;
   if (checkpoint) {

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "handlers/authorization.h"
+#include "handlers/engine/ledger.h"
 #include "handlers/engine/seen_ids.h"
 #include "handlers/event.h"
 
@@ -159,6 +160,7 @@ struct PartitionState {
   // nothing per event (most alarms start nothing and set none).
   size_t applied_marks = 0;
   std::map<std::string, std::string> locks;         // resource -> workflow id
+  std::unique_ptr<CellLedgers> ledgers;             // capacity out of service, per cell
   int64_t last_expiry_ms = 0;
   // Pump scans a partition's workflows only when something changed (`dirty`: a work item, a
   // completion, a commit, a hold) or when its earliest timer or deadline (`next_wake_ms`) has come:
@@ -214,8 +216,10 @@ class WorkflowRuntime::Store final : public CellStore {
 // What a step sees, on an executor thread. Owns a copy of the checkpoint.
 class WorkflowRuntime::Context final : public StepContext {
  public:
-  Context(v1::WorkflowCheckpoint* cp, aws::CellClients* clients, const Clock& clock, bool dry_run)
-      : cp_(cp), clients_(clients), clock_(clock), dry_run_(dry_run) {
+  Context(v1::WorkflowCheckpoint* cp, aws::CellClients* clients, const Clock& clock, bool dry_run,
+          std::shared_ptr<BlastRadiusLedger> ledger)
+      : cp_(cp), clients_(clients), clock_(clock), dry_run_(dry_run),
+        capacity_(std::move(ledger), cp, clock) {
     signals_.assign(cp->pending_signals().begin(), cp->pending_signals().end());
   }
   const v1::WorkflowCheckpoint& workflow() const override { return *cp_; }
@@ -229,6 +233,7 @@ class WorkflowRuntime::Context final : public StepContext {
                                     cp_->attempt(), discriminator);
     return "fk-" + Sha256Hex(basis, 24);
   }
+  CapacityLedger* capacity() override { return &capacity_; }
 
  private:
   v1::WorkflowCheckpoint* cp_;
@@ -236,6 +241,7 @@ class WorkflowRuntime::Context final : public StepContext {
   const Clock& clock_;
   bool dry_run_;
   std::vector<v1::Event> signals_;
+  StepCapacity capacity_;
 };
 
 WorkflowRuntime::WorkflowRuntime(const v1::WorkerConfig& config, RuntimeOptions options,
@@ -296,6 +302,7 @@ void WorkflowRuntime::Install(int32_t partition,
   auto st = std::make_unique<PartitionState>();
   st->partition = partition;
   st->generation = next_generation++;
+  st->ledgers = std::make_unique<CellLedgers>(config_.safety());
   const int64_t now = clock_.NowMs();
   for (const auto& [key, value] : records) {
     if (value.empty()) {  // tombstone
@@ -348,6 +355,7 @@ void WorkflowRuntime::Install(int32_t partition,
   for (const auto& [id, wf] : st->workflows) {
     if (wf.cp.has_final_result()) continue;
     for (const auto& r : wf.cp.locks()) st->locks[r] = id;
+    st->ledgers->Follow(wf.cp);
   }
   spdlog::info("partition {} restored: {} workflows ({} live), {} dedup records, {} seen events",
                partition, st->workflows.size(),
@@ -619,7 +627,9 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
                              RuntimeOutput& out) {
   auto& wf = st.workflows[workflow_id];
   const int64_t now = clock_.NowMs();
-  v1::Result r = ResultFor(wf.cp.trigger(), status, reason, wf.cp.handler(), workflow_id);
+  st.ledgers->ReleaseAll(wf.cp);
+  v1::Result r = ResultFor(wf.cp.trigger(), status, WithCapacityNotes(reason, wf.cp),
+                           wf.cp.handler(), workflow_id);
   for (const auto& a : wf.cp.actions()) *r.add_actions() = a;
   r.set_started_at(FormatRfc3339(wf.cp.created_at_ms()));
   *wf.cp.mutable_final_result() = r;
@@ -666,7 +676,8 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   if (acct != config_.aws().accounts().end()) role = acct->second.role_arn();
   // A checkpoint from before the workflow kept its own setting follows the worker's.
   const bool dry_run = wf.cp.has_dry_run() ? wf.cp.dry_run() : options_.dry_run;
-  executor_.Submit([this, handler, role, dry_run, c = std::move(completion)]() {
+  executor_.Submit([this, handler, role, dry_run, ledger = st.ledgers->For(wf.cp.cell()),
+                    c = std::move(completion)]() {
     LogWorkflowScope scope(c->cp.trigger().id(), LogFieldsOf(c->cp));
     if (clients_ == nullptr) {
       c->outcome = StepOutcome::Finish(v1::Result::FAILED, "no AWS client configured");
@@ -677,7 +688,7 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
             v1::Result::FAILED, "AWS clients for cell " + c->cp.cell() + ": " +
                                     cell.error().ToString());
       } else {
-        Context ctx(&c->cp, *cell, clock_, dry_run);
+        Context ctx(&c->cp, *cell, clock_, dry_run, ledger);
         const int64_t started = clock_.MonotonicMs();
         c->outcome = handler->RunStep(c->cp.step(), ctx);
         metrics::StepDuration(c->cp.handler())
@@ -718,6 +729,7 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   for (const auto& a : c.outcome.actions) *cp.add_actions() = a;
   cp.set_updated_at_ms(now);
   wf.cp = std::move(cp);
+  st->ledgers->Follow(wf.cp);
   const StepOutcome& o = c.outcome;
   if (o.kind == StepOutcome::Kind::kFinish) {
     Finish(*st, wf.cp.workflow_id(), o.status, o.reason, out);
@@ -942,7 +954,9 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
             }
           }
         }
-        // A freeze or a lock ends without a change to this partition: look again at each pump.
+        if (hold.empty()) hold = CapacityHold(*st.ledgers, wf.cp, now);
+        // A freeze or a lock ends without a change to this partition, and a capacity hold when
+        // its claim's wait passes: look again at each pump. Guards set their own timers.
         const bool recheck = !hold.empty();
         if (hold.empty()) hold = SafetyHold(st, wf.cp, *handler, now, &wake, out);
         if (!hold.empty()) {

@@ -7,6 +7,7 @@
 
 #include "awsclient/clients.h"
 #include "awsclient/pagination.h"
+#include "handlers/capacity.h"
 #include "handlers/patch/instance.h"
 #include "handlers/target_health.h"
 
@@ -62,31 +63,21 @@ v1::PatchInstanceState* Find(v1::PatchWorkflowState& s, const std::string& id) {
 Status ReadTargetGroups(PatchTick& t, const std::vector<std::string>& ids,
                         std::map<std::string, std::string>& unhealthy) {
   std::set<std::string> wanted(ids.begin(), ids.end());
-  auto& elb = *t.ctx.aws().elbv2;
-  return aws::ForEachPage(
-      aws::DescribeTargetGroupsRequest{},
-      [&](const auto& page_request) { return elb.DescribeTargetGroups(page_request); },
-      [&](auto& page) -> Status {
-        for (const auto& tg : page.target_groups) {
-          if (!tg.target_type.empty() && tg.target_type != "instance") continue;
-          auto health = elb.DescribeTargetHealth({tg.arn, {}});
-          if (!health.ok()) return health.error();
-          const int size = static_cast<int>(health->descriptions.size());
-          for (const auto& h : health->descriptions) {
-            if (!wanted.count(h.target.id)) continue;
-            auto* m = Find(t.state, h.target.id)->add_target_groups();
-            m->set_arn(tg.arn);
-            m->set_port(h.target.port.value_or(0));
-            m->set_size(size);
-            if (OutOfService(h)) {
-              unhealthy[h.target.id] = fmt::format("{}{} in {}", h.state,
-                                                   h.reason.empty() ? "" : " (" + h.reason + ")",
-                                                   tg.arn);
-            }
-          }
-        }
-        return Ok{};
-      });
+  return ForEachInstanceTargetGroup(*t.ctx.aws().elbv2, [&](const auto& tg, const auto& health) {
+    const int size = static_cast<int>(health.descriptions.size());
+    for (const auto& h : health.descriptions) {
+      if (!wanted.count(h.target.id)) continue;
+      auto* m = Find(t.state, h.target.id)->add_target_groups();
+      m->set_arn(tg.arn);
+      m->set_port(h.target.port.value_or(0));
+      m->set_size(size);
+      if (OutOfService(h)) {
+        unhealthy[h.target.id] = fmt::format("{}{} in {}", h.state,
+                                             h.reason.empty() ? "" : " (" + h.reason + ")",
+                                             tg.arn);
+      }
+    }
+  });
 }
 
 // Baseline health of the instances that can be patched now: target health in each of their

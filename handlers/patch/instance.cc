@@ -6,6 +6,7 @@
 
 #include "awsclient/clients.h"
 #include "awsclient/http.h"
+#include "handlers/capacity.h"
 #include "handlers/poll_grid.h"
 #include "handlers/root_volume.h"
 #include "handlers/target_health.h"
@@ -205,6 +206,14 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
   return true;
 }
 
+// A drain held back by the budget waits, and says why each time the reason changes.
+Progress DrainWaits(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
+  if (i.detail() != "waiting: " + why) {
+    t.notes.push_back(fmt::format("instance {} waits: {}", i.instance_id(), why));
+  }
+  return WaitFor(t, i, why);
+}
+
 Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
   if (i.started_ms() == 0) i.set_started_ms(t.now_ms);
   if (i.target_groups().empty()) return Enter(t, i, kCommand, Progress::kContinue);
@@ -213,7 +222,28 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
     if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
       return Fail(t, i, "not patched: waited for the blast-radius budget: " + why);
     }
-    return WaitFor(t, i, why);
+    return DrainWaits(t, i, why);
+  }
+  if (CapacityLedger* ledger = t.ctx.capacity();
+      ledger != nullptr && !ledger->Holds(i.instance_id())) {
+    // The cell's ledger: another workflow may be replacing, rebooting or draining this instance
+    // or others of its groups. The reservation is checkpointed before the drain.
+    std::vector<std::string> arns;
+    for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
+    const auto& mu = t.plan.max_unavailable;
+    auto claim = ClaimInstance(t.ctx.aws(), i.instance_id(), arns, "",
+                               fmt::format("{}{}", mu.value, mu.percent ? "%" : ""));
+    if (!claim.ok()) {
+      return OnError(t, i, "describe-target-health", claim.error(), t.plan.drain_timeout_ms);
+    }
+    CapacityDecision d = ledger->Reserve(*claim);
+    if (!d.granted) {
+      if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
+        return Fail(t, i, "not patched: waited for the blast-radius budget: " + d.reason);
+      }
+      return DrainWaits(t, i, "blast-radius ledger: " + d.reason);
+    }
+    return Progress::kCheckpoint;
   }
   // Marked before the calls: a crash in between re-registers rather than forgets.
   i.set_deregistered(true);

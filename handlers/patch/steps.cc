@@ -383,6 +383,12 @@ StepOutcome PatchStep(PatchTick& t) {
       break;
     }
   }
+  // Instances back in service (or given up on) give their capacity back to the cell's ledger.
+  if (CapacityLedger* ledger = t.ctx.capacity()) {
+    for (const auto& i : s.instances()) {
+      if (i.phase() == kPhaseDone && ledger->Holds(i.instance_id())) ledger->Release(i.instance_id());
+    }
+  }
   if (checkpoint || BatchDone(s, s.current_batch())) {
     return WithTick(StepOutcome::Next(kStepPatch), t);
   }

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "handlers/capacity.h"
+
 namespace fleetkeeper::handlers::self_healing {
 
 // ---------------------------------------------------------------------------------------------
@@ -111,5 +113,44 @@ StepOutcome HealingStep::AfterActions(std::vector<v1::Action> actions) {
 }
 
 // A step of the current action over the HealingWorkflowState packed in the context: unpacked for
+
+std::optional<StepOutcome> HealingStep::TakeOutOfService(const std::string& step) {
+  CapacityLedger* ledger = ctx_.capacity();
+  const std::string id = action_.instance_id();
+  if (ledger == nullptr || id.empty() || ledger->Holds(id)) return std::nullopt;
+  auto groups = TargetGroupsOf(*ctx_.aws().elbv2, id);
+  if (!groups.ok()) return AwsError(step, "DescribeTargetHealth", groups.error());
+  // Self-healing has no budget of its own: the safety section's applies, plus its margin.
+  auto claim = ClaimInstance(ctx_.aws(), id, *groups, action_.asg_name(), "");
+  if (!claim.ok()) return AwsError(step, "describe the groups of " + id, claim.error());
+  if (claim->groups().empty()) return std::nullopt;  // in no group: no budget to take from
+  claim->set_self_healing(true);
+  claim->set_hold_steps(true);
+  claim->set_wait_until_ms(now_ + VerifyTimeoutMs());
+  CapacityDecision d = ledger->Reserve(*claim);
+  if (!d.granted) {
+    if (now_ - d.waiting_since_ms >= VerifyTimeoutMs()) {
+      return Failed(fmt::format("{} not taken out of service: waited {} s for the blast-radius "
+                                "budget: {}",
+                                id, VerifyTimeoutMs() / 1000, d.reason));
+    }
+    StepOutcome o = WaitFor(step, PollMs());
+    o.reason = fmt::format("{} {}: waiting for capacity: {}", action_.type(), Res(), d.reason);
+    o.publish_progress = d.waiting_since_ms >= now_;  // once, when the wait begins
+    return o;
+  }
+  // Checkpointed before the call that takes the instance down, so a restart finds it reserved.
+  std::vector<v1::Action> actions;
+  if (d.over_budget) {
+    actions.push_back(MakeAction("instance:" + id, "reserve-capacity", "over-budget", d.reason));
+  }
+  StepOutcome o = Next(step, std::move(actions));
+  if (d.over_budget) {
+    o.reason = fmt::format("{} {}: over the blast-radius budget under the self-healing margin: {}",
+                           action_.type(), Res(), d.reason);
+    o.publish_progress = true;
+  }
+  return o;
+}
 
 }  // namespace fleetkeeper::handlers::self_healing

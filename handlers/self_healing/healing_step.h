@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,11 @@ class HealingStep {
     action_.set_status(status);
     action_.set_detail(detail);
     action_.set_verify_deadline_ms(0);
+    // The instance is back in service, or gone and replaced, or the action gave up on it: the
+    // ledger no longer holds it for this action (target reads count it while it stays out).
+    if (auto* ledger = ctx_.capacity(); ledger != nullptr && !action_.instance_id().empty()) {
+      ledger->Release(action_.instance_id());
+    }
     action_.set_transient_failures(0);
     StepOutcome o = Conclude(std::move(actions));
     if (o.kind != StepOutcome::Kind::kFinish) {
@@ -261,6 +267,10 @@ class HealingStep {
  private:
   StepOutcome ScaleOutVerify(std::vector<v1::Action> actions = {});
   StepOutcome ReplaceTerminate(bool decrement, const std::string& step);
+  // Before `step` takes the action's instance out of service: reserves it in the cell's ledger
+  // (its target groups, its Auto Scaling group). Empty when the step may go on; otherwise what it
+  // returns: the reservation's checkpoint, a wait for room, or a failure after the verify timeout.
+  std::optional<StepOutcome> TakeOutOfService(const std::string& step);
   StepOutcome Conclude(std::vector<v1::Action> actions);
   StepOutcome AfterActions(std::vector<v1::Action> actions);
 

@@ -5,7 +5,8 @@
 namespace fleetkeeper::handlers::self_healing {
 namespace {
 
-// What the steps of one action type call (steps.cc), verification included.
+// What the steps of one action type call (steps.cc), verification included. Actions that take an
+// instance out of service read its groups first for the cell's blast-radius ledger.
 std::vector<const char*> ActionsOf(const std::string& type) {
   if (type == "scale_out") {
     return {"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity"};
@@ -19,10 +20,17 @@ std::vector<const char*> ActionsOf(const std::string& type) {
             "ec2:DescribeInstanceStatus",
             "ec2:RebootInstances",
             "ec2:StopInstances",
-            "ec2:StartInstances"};
+            "ec2:StartInstances",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth"};
   }
   if (type == "reboot_instance") {
-    return {"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:RebootInstances"};
+    return {"autoscaling:DescribeAutoScalingGroups",
+            "ec2:DescribeInstances",
+            "ec2:DescribeInstanceStatus",
+            "ec2:RebootInstances",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth"};
   }
   if (type == "ecs_force_deploy") return {"ecs:DescribeServices", "ecs:UpdateService"};
   if (type == "stop_deployment") {

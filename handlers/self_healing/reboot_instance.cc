@@ -20,6 +20,7 @@ StepOutcome HealingStep::RebootSend() {
                               inst->state.name));
   }
   if (dry_run()) return DryRun(fmt::format("reboot instance {}", id));
+  if (auto wait = TakeOutOfService(step::kRebootSend)) return *wait;
   aws::InstanceIdsRequest r;
   r.instance_ids = {id};
   if (auto st = ctx_.aws().ec2->RebootInstances(r); !st.ok()) {

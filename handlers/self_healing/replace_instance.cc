@@ -102,6 +102,7 @@ StepOutcome HealingStep::ReplaceInspect() {
 }
 
 StepOutcome HealingStep::ReplaceTerminate(bool decrement, const std::string& step_name) {
+  if (auto wait = TakeOutOfService(step_name)) return *wait;
   const std::string id = action_.instance_id();
   std::vector<v1::Action> actions;
   // Re-read: a resumed step finds the instance already on its way out and does not ask again.
@@ -214,6 +215,7 @@ StepOutcome HealingStep::ReplaceVerifyGroup() {
 }
 
 StepOutcome HealingStep::ReplaceReboot() {
+  if (auto wait = TakeOutOfService(step::kReplaceReboot)) return *wait;
   aws::InstanceIdsRequest r;
   r.instance_ids = {action_.instance_id()};
   if (auto st = ctx_.aws().ec2->RebootInstances(r); !st.ok()) {
@@ -249,6 +251,7 @@ StepOutcome HealingStep::ReplaceCheckReboot() {
 }
 
 StepOutcome HealingStep::ReplaceStop() {
+  if (auto wait = TakeOutOfService(step::kReplaceStop)) return *wait;
   auto inst = Ec2Instance(action_.instance_id());
   if (!inst.ok()) return AwsError(step::kReplaceStop, "DescribeInstances", inst.error());
   std::vector<v1::Action> actions;

@@ -30,8 +30,12 @@ TEST(SelfHealingPermissions, EachActionTypeDeclaresItsStepsAndTheRecoveryMetrics
 
   v1::WorkerConfig reboot;
   AddRule(reboot, "reboot_instance");
-  EXPECT_EQ(Permissions(reboot), (Actions{"cloudwatch:PutMetricData", "ec2:DescribeInstanceStatus",
-                                          "ec2:DescribeInstances", "ec2:RebootInstances"}));
+  // Its groups are read for the blast-radius ledger before the reboot.
+  EXPECT_EQ(Permissions(reboot),
+            (Actions{"autoscaling:DescribeAutoScalingGroups", "cloudwatch:PutMetricData",
+                     "ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ec2:RebootInstances",
+                     "elasticloadbalancing:DescribeTargetGroups",
+                     "elasticloadbalancing:DescribeTargetHealth"}));
 
   v1::WorkerConfig ecs;
   AddRule(ecs, "ecs_force_deploy");
@@ -53,7 +57,9 @@ TEST(SelfHealingPermissions, EachActionTypeDeclaresItsStepsAndTheRecoveryMetrics
             (Actions{"autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity",
                      "autoscaling:TerminateInstanceInAutoScalingGroup", "cloudwatch:PutMetricData",
                      "ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ec2:RebootInstances",
-                     "ec2:StartInstances", "ec2:StopInstances", "sns:Publish"}));
+                     "ec2:StartInstances", "ec2:StopInstances",
+                     "elasticloadbalancing:DescribeTargetGroups",
+                     "elasticloadbalancing:DescribeTargetHealth", "sns:Publish"}));
 }
 
 TEST(SelfHealingPermissions, ANotifyTopicReportsEveryActionOverSns) {
