@@ -20,12 +20,12 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from harness import Moto, Results, TopicSet, WorkerProcess, bootstrap
+from harness import (Moto, Results, TopicSet, WorkerProcess, bootstrap, http_get, listener_port,
+                     metric)
 from test_ami_rollout import parameter_store_change
-from test_observability import get, listener_port
 from test_self_healing import alarm_eventbridge, event_id
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 REGION = "us-east-1"
 PARAM = "/ami/faults/linux"
@@ -123,16 +123,6 @@ def standalone_on(moto, image):
     return [i["InstanceId"] for r in reservations for i in r["Instances"]]
 
 
-def metric_sum(text, name, **labels):
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def test_throttling_and_server_errors_leave_every_workflow_succeeded(world):
     moto, results, send = world["moto"], world["results"], world["send"]
     faults(moto, throttle=0.2, server_error=0.05, seed=11)
@@ -155,12 +145,12 @@ def test_throttling_and_server_errors_leave_every_workflow_succeeded(world):
     requests = sum(c.get("requests", 0) for c in seen.values())
     assert throttled > 0 and errors > 0, seen
     port = listener_port(world["worker"])
-    status, text = get(port, "/metrics")
+    status, text = http_get(port, "/metrics")
     assert status == 200
-    calls = metric_sum(text, "fleetkeeper_aws_calls_total")
-    retries = metric_sum(text, "fleetkeeper_aws_retries_total")
-    rate = metric_sum(text, "fleetkeeper_aws_adaptive_rate", service="ec2")
-    quota = metric_sum(text, "fleetkeeper_aws_retry_quota_available", service="ec2")
+    calls = metric(text, "fleetkeeper_aws_calls_total")
+    retries = metric(text, "fleetkeeper_aws_retries_total")
+    rate = metric(text, "fleetkeeper_aws_adaptive_rate", service="ec2")
+    quota = metric(text, "fleetkeeper_aws_retry_quota_available", service="ec2")
     # The figures docs/reliability.md records.
     print(f"\nAWS faults: {requests} requests, {throttled} throttled, {errors} 5xx; "
           f"{calls:.0f} calls, {retries:.0f} retries ({retries / calls:.2f} per call); "

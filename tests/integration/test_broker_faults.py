@@ -16,8 +16,6 @@ import pathlib
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
@@ -25,12 +23,11 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, collect_outcomes,
-                     listener_port)
+                     http_get, listener_port)
 from test_workflows import (ResultReader, assert_one_effect_per_workflow, ecs_command, produce,
                             worker_env)
-from effect_recorder import EffectRecorder
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("FK_FAULT_KAFKA_PORT", "19392"))
@@ -73,13 +70,6 @@ def topics(broker, monkeypatch):
     return t
 
 
-@pytest.fixture
-def recorder():
-    r = EffectRecorder().start()
-    yield r
-    r.stop()
-
-
 @pytest.fixture(autouse=True)
 def workers():
     """Every worker a scenario starts; killed at the end even when the scenario fails midway."""
@@ -89,19 +79,11 @@ def workers():
         w.kill()
 
 
-def readyz(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
 def wait_readyz(port, status, timeout, what):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
-        last = readyz(port)
+        last = http_get(port, "/readyz")
         if last[0] == status:
             return last
         time.sleep(0.25)

@@ -28,7 +28,6 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from effect_recorder import EffectRecorder  # noqa: E402
 from harness import TopicSet, WorkerProcess, bootstrap, eventbridge, fleetkeeper_bin  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -45,12 +44,6 @@ def topics():
     t.create(AdminClient({"bootstrap.servers": bootstrap()}))
     return t
 
-
-@pytest.fixture
-def recorder():
-    r = EffectRecorder().start()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
