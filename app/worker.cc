@@ -54,6 +54,9 @@ WorkerHooks WorkerHooks::FromEnvironment() {
   if (const char* v = std::getenv("FK_TEST_HOLD_BEFORE_COMMIT")) {
     h.hold_before_commit_batch = std::atoi(v);
   }
+  if (const char* v = std::getenv("FK_TEST_LINGER_AFTER_FENCE_MS")) {
+    h.linger_after_fence_ms = std::atoi(v);
+  }
   return h;
 }
 
@@ -348,6 +351,10 @@ int Worker::Run() {
   code = fatal_code_.load();  // the last commit, or the ingest lane, may have failed since
   if (code != 0) {
     std::fprintf(stderr, "fleetkeeper: %s\n", fatal_reason_.c_str());
+    if (code == kExitFenced && hooks_.linger_after_fence_ms > 0) {
+      // Test hook: the operator listener answers (503, fenced) a while before the process exits.
+      std::this_thread::sleep_for(std::chrono::milliseconds(hooks_.linger_after_fence_ms));
+    }
   } else {
     spdlog::info("stopped: {} records done in {} batches, {} ms of them committing", records_done_.load(),
                  batches_committed_, commit_ms_total_);

@@ -67,6 +67,8 @@ struct WorkerHooks {
   // The Nth commit holds 5 s between send_offsets_to_transaction and commit_transaction, after
   // logging so: the broker fault tests restart the transaction coordinator right then.
   int hold_before_commit_batch = 0;
+  // A fenced worker waits this long before it exits, its operator listener still answering.
+  int linger_after_fence_ms = 0;
   // In-process tests: use this mock cluster (owned by the test) as the embedded broker, so that
   // faults can be injected into it.
   rd_kafka_mock_cluster_t* embedded_cluster = nullptr;

@@ -57,19 +57,19 @@ def cron_at(when):
     return f"{local.minute} {local.hour} * * *"
 
 
-DOWN_AT, UP_AT = schedule_minutes()
-
-CONFIG = f"""
+def config(down_at, up_at):
+    """The worker's config, with the two schedules at these minutes."""
+    return f"""
 commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: 1000}}
 handlers:
   ecs:
     verify_timeout: 40s
     poll_interval: 1s
     schedules:
-      - {{name: sched-down, cron: "{cron_at(DOWN_AT)}", time_zone: {ZONE},
+      - {{name: sched-down, cron: "{cron_at(down_at)}", time_zone: {ZONE},
          select: {{cluster: sched, services: ["night-*"], tag: "env=dev"}},
          action: {{type: scale, to: 0}}}}
-      - {{name: sched-up, cron: "{cron_at(UP_AT)}", time_zone: {ZONE},
+      - {{name: sched-up, cron: "{cron_at(up_at)}", time_zone: {ZONE},
          select: {{cluster: sched, services: ["*"]}}, action: {{type: restore}}}}
 """
 
@@ -108,8 +108,11 @@ def world(tmp_path_factory):
     env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
            "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    # The schedules' minutes count from the worker's start, not from the module's import: the
+    # modules before this one may take longer than the lead.
+    down_at, up_at = schedule_minutes()
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-ecs"},
-                                              extra=CONFIG),
+                                              extra=config(down_at, up_at)),
                            "ecs", env=env, workdir=tmp).start()
     results = Results(topics.results, group_prefix="ecs-reader-")
     producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
@@ -124,7 +127,8 @@ def world(tmp_path_factory):
         send(body)
         return results.wait_final(rid, timeout=timeout)
 
-    yield {"moto": moto, "worker": worker, "results": results, "send": send, "run": run}
+    yield {"moto": moto, "worker": worker, "results": results, "send": send, "run": run,
+           "down_at": down_at, "up_at": up_at}
     results.close()
     worker.stop()
     moto.stop()
@@ -465,6 +469,7 @@ def test_schedule_scales_down_and_back(world, fleet):
     """sched-down (night-* with env=dev: night-api only) at DOWN_AT, sched-up (restore, every
     service of sched that has something to restore) a minute later; each occurrence once."""
     moto, results = world["moto"], world["results"]
+    DOWN_AT, UP_AT = world["down_at"], world["up_at"]  # noqa: N806 (the docstring's names)
     down_id, up_id = occurrence_id("sched-down", DOWN_AT), occurrence_id("sched-up", UP_AT)
     wait = (UP_AT - datetime.datetime.now(datetime.timezone.utc)).total_seconds() + 90
     r = results.wait_final(down_id, timeout=max(wait, 90))

@@ -191,8 +191,10 @@ def test_workflows_by_state_and_json_logs_with_the_workflow_fields(topics, tmp_p
 
 def test_a_fenced_worker_goes_not_ready_before_it_exits(topics, tmp_path):
     tid = topics.prefix + "-fenced"
+    # The fence and the exit are a few milliseconds apart: the test hook keeps the fenced process
+    # (and its listener) up a second longer, so that the probe sees the 503 every time.
     old = WorkerProcess(topics.config_yaml({"transactional.id": tid}, extra=NO_AWS), "old",
-                        workdir=tmp_path).start()
+                        env={"FK_TEST_LINGER_AFTER_FENCE_MS": "1000"}, workdir=tmp_path).start()
     answers = []
     try:
         port = listener_port(old)
