@@ -42,6 +42,9 @@ def seed_rollout(ec2, ssm, parameter, name):
         TagSpecifications=[{"ResourceType": "instance", "Tags": [
             {"Key": "fleetkeeper:ami-parameter", "Value": parameter},
             {"Key": "Name", "Value": name}]}])["Instances"][0]["InstanceId"]
+    # Running before the parameter moves: a rollout skips an instance that is still pending.
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance],
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     ssm.put_parameter(Name=parameter, Value=new, Type="String", Overwrite=True)
     return instance, old, new
 
