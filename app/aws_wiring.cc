@@ -16,9 +16,8 @@ namespace fleetkeeper::app {
 namespace {
 
 bool IsAccountId(const std::string& account) {
-  return account.size() == 12 && std::all_of(account.begin(), account.end(), [](unsigned char c) {
-           return std::isdigit(c) != 0;
-         });
+  return account.size() == 12 && std::all_of(account.begin(), account.end(),
+                                             [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 aws::EndpointConfig ProfileEndpoints() {

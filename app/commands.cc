@@ -94,7 +94,8 @@ int RunWorker(const CommonOptions& options) {
     ObservabilityOptions options;
     if (listen.ok()) options.listen = *listen;
     auto poll = config.kafka().find("max.poll.interval.ms");
-    if (poll != config.kafka().end()) options.max_poll_interval_ms = std::atoll(poll->second.c_str());
+    if (poll != config.kafka().end())
+      options.max_poll_interval_ms = std::atoll(poll->second.c_str());
     auto server =
         ObservabilityServer::Start(options, SystemClock::Instance(), metrics::ProcessHealth());
     if (!listen.ok() || !server.ok()) {

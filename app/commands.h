@@ -8,7 +8,7 @@
 namespace fleetkeeper::app {
 
 struct CommonOptions {
-  std::string config_path;   // empty: defaults + environment
+  std::string config_path;  // empty: defaults + environment
 };
 
 int RunWorker(const CommonOptions& options);

@@ -130,8 +130,8 @@ class Validator : public ConfigChecker {
       Fail("aws.region", "not an AWS region name such as us-east-1: " + Quoted(a.region()));
     }
     if (!a.default_account().empty() && !IsAccountId(a.default_account())) {
-      Fail("aws.default_account", "expected a 12-digit account id, got " +
-                                      Quoted(a.default_account()));
+      Fail("aws.default_account",
+           "expected a 12-digit account id, got " + Quoted(a.default_account()));
     }
     // Sorted, so that errors come out in a stable order.
     const std::map<std::string, v1::AwsAccountConfig> accounts(a.accounts().begin(),
@@ -145,8 +145,10 @@ class Validator : public ConfigChecker {
       if (account.role_arn().empty()) {
         Fail(role, "required: the role to assume in this account");
       } else if (!IsRoleArn(account.role_arn())) {
-        Fail(role, "expected an IAM role ARN such as arn:aws:iam::111122223333:role/fleetkeeper, "
-                   "got " + Quoted(account.role_arn()));
+        Fail(role,
+             "expected an IAM role ARN such as arn:aws:iam::111122223333:role/fleetkeeper, "
+             "got " +
+                 Quoted(account.role_arn()));
       } else if (IsAccountId(id) && account.role_arn().find(":" + id + ":") == std::string::npos) {
         Warn(role, "the role belongs to another account than " + id);
       }
@@ -256,8 +258,8 @@ void AppendExcluded(const Environment& env, const std::string& variable, bool in
     if (names[i].empty()) {
       errors.push_back(ConfigError{IndexPath(variable, i), "must not be empty", 0});
     } else if (instance_ids && !IsInstanceId(names[i])) {
-      errors.push_back(ConfigError{IndexPath(variable, i),
-                                   "not an EC2 instance id: " + Quoted(names[i]), 0});
+      errors.push_back(
+          ConfigError{IndexPath(variable, i), "not an EC2 instance id: " + Quoted(names[i]), 0});
     } else if (!Contains(target, names[i])) {
       *target.Add() = names[i];
     }
@@ -289,9 +291,11 @@ void ApplyAsgConfigurations(const Environment& env, v1::AmiRolloutConfig& ami,
     const auto& merged = ami.asg_configurations().at(asg);
     if (merged.has_min_healthy_percentage() && merged.has_max_healthy_percentage() &&
         merged.max_healthy_percentage() - merged.min_healthy_percentage() > 100) {
-      errors.push_back(ConfigError{
-          path, "merged with the config file, MaxHealthyPercentage - MinHealthyPercentage " +
-                    std::string("exceeds 100"), 0});
+      errors.push_back(
+          ConfigError{path,
+                      "merged with the config file, MaxHealthyPercentage - MinHealthyPercentage " +
+                          std::string("exceeds 100"),
+                      0});
     }
   }
 }
@@ -310,8 +314,8 @@ void ApplyEnvironment(const Environment& env, v1::WorkerConfig& config,
     } else if (lower == "false" || lower == "0") {
       config.set_dry_run(false);
     } else {
-      errors.push_back(ConfigError{"FLEETKEEPER_DRY_RUN",
-                                   "expected true, false, 1 or 0, got " + Quoted(*v), 0});
+      errors.push_back(
+          ConfigError{"FLEETKEEPER_DRY_RUN", "expected true, false, 1 or 0, got " + Quoted(*v), 0});
     }
   }
   if (auto v = value("FLEETKEEPER_LOG_FORMAT")) {
@@ -405,12 +409,12 @@ Environment Environment::Process() {
 }
 
 Environment Environment::FromMap(std::map<std::string, std::string> variables) {
-  return Environment{[vars = std::move(variables)](
-                         const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  }};
+  return Environment{
+      [vars = std::move(variables)](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+      }};
 }
 
 Result<LoadedConfig> LoadConfigText(std::string_view yaml, const Environment& env) {

@@ -90,24 +90,24 @@ std::string ResultsTopic(const v1::WorkerConfig& config);
 std::string DlqTopic(const v1::WorkerConfig& config);
 std::string StateTopic(const v1::WorkerConfig& config);
 std::string ControlTopic(const v1::WorkerConfig& config);
-bool CreateTopics(const v1::WorkerConfig& config);                  // true
-int32_t TopicPartitions(const v1::WorkerConfig& config);            // 12
-int64_t MaxMessageBytes(const v1::WorkerConfig& config);            // 4 MiB
-int32_t ReplicationFactor(const v1::WorkerConfig& config);          // -1 = broker default
-int32_t IoThreads(const v1::WorkerConfig& config);                  // 32
-int32_t BatchMaxRecords(const v1::WorkerConfig& config);            // 30000
-int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);             // 300
-int32_t MaxPendingPerPartition(const v1::WorkerConfig& config);     // 1000
-int64_t DedupRetentionMs(const v1::WorkerConfig& config);           // 7 days
-bool ResultsAsProtobuf(const v1::WorkerConfig& config);             // false: JSON
-std::string KafkaGroupId(const v1::WorkerConfig& config);           // fleetkeeper
+bool CreateTopics(const v1::WorkerConfig& config);               // true
+int32_t TopicPartitions(const v1::WorkerConfig& config);         // 12
+int64_t MaxMessageBytes(const v1::WorkerConfig& config);         // 4 MiB
+int32_t ReplicationFactor(const v1::WorkerConfig& config);       // -1 = broker default
+int32_t IoThreads(const v1::WorkerConfig& config);               // 32
+int32_t BatchMaxRecords(const v1::WorkerConfig& config);         // 30000
+int64_t BatchMaxTimeMs(const v1::WorkerConfig& config);          // 300
+int32_t MaxPendingPerPartition(const v1::WorkerConfig& config);  // 1000
+int64_t DedupRetentionMs(const v1::WorkerConfig& config);        // 7 days
+bool ResultsAsProtobuf(const v1::WorkerConfig& config);          // false: JSON
+std::string KafkaGroupId(const v1::WorkerConfig& config);        // fleetkeeper
 // Empty: no brokers configured, so the worker starts the embedded broker.
 std::string BootstrapServers(const v1::WorkerConfig& config);
 enum class KafkaTransactions { kAuto, kOn, kOff };
 KafkaTransactions KafkaTransactionsMode(const v1::WorkerConfig& config);  // auto
-bool DryRun(const v1::WorkerConfig& config);                        // false
-bool JsonLogs(const v1::WorkerConfig& config);                      // false: text
-std::string LogLevel(const v1::WorkerConfig& config);               // info
-int32_t MaxTargets(const v1::WorkerConfig& config);                 // 500
+bool DryRun(const v1::WorkerConfig& config);                              // false
+bool JsonLogs(const v1::WorkerConfig& config);                            // false: text
+std::string LogLevel(const v1::WorkerConfig& config);                     // info
+int32_t MaxTargets(const v1::WorkerConfig& config);                       // 500
 
 }  // namespace fleetkeeper::app

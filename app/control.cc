@@ -46,10 +46,9 @@ int WriteAndReport(const CommonOptions& options, const char* command, bool froze
     std::fprintf(stderr, "fleetkeeper %s: %s\n", command, written.error().message.c_str());
     return written.error().code == ErrorCode::kInvalidInput ? 2 : 1;
   }
-  std::printf("%s by %s at %s%s%s (%s partition %d offset %lld)\n",
-              frozen ? "frozen" : "unfrozen", record.by().c_str(), record.at().c_str(),
-              reason.empty() ? "" : ": ", reason.c_str(), written->topic.c_str(),
-              written->partition, static_cast<long long>(written->offset));
+  std::printf("%s by %s at %s%s%s (%s partition %d offset %lld)\n", frozen ? "frozen" : "unfrozen",
+              record.by().c_str(), record.at().c_str(), reason.empty() ? "" : ": ", reason.c_str(),
+              written->topic.c_str(), written->partition, static_cast<long long>(written->offset));
   return 0;
 }
 

@@ -127,10 +127,18 @@ DoctorCheck SimulateHandler(aws::Iam& iam, const std::string& principal,
 std::string FormatCheck(const DoctorCheck& check) {
   const char* status = "ok";
   switch (check.outcome) {
-    case CheckOutcome::kOk: status = "ok"; break;
-    case CheckOutcome::kWarn: status = "warn"; break;
-    case CheckOutcome::kFail: status = "FAIL"; break;
-    case CheckOutcome::kSkip: status = "skip"; break;
+    case CheckOutcome::kOk:
+      status = "ok";
+      break;
+    case CheckOutcome::kWarn:
+      status = "warn";
+      break;
+    case CheckOutcome::kFail:
+      status = "FAIL";
+      break;
+    case CheckOutcome::kSkip:
+      status = "skip";
+      break;
   }
   return fmt::format("{:<5} {}: {}", status, check.name, check.detail);
 }
@@ -164,18 +172,19 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
   std::vector<DoctorCheck> out;
   const std::string bootstrap = BootstrapServers(config);
   if (bootstrap.empty()) {
-    out.push_back(Ok("kafka", "no kafka.bootstrap.servers: `run` starts the embedded in-memory "
-                              "broker (nothing is kept across restarts)"));
+    out.push_back(Ok("kafka",
+                     "no kafka.bootstrap.servers: `run` starts the embedded in-memory "
+                     "broker (nothing is kept across restarts)"));
     return out;
   }
   std::map<std::string, std::string> props(config.kafka().begin(), config.kafka().end());
   // Only what a producer-side admin client accepts; the worker's consumer and transaction
   // settings would only produce warnings here.
-  for (const char* k : {"group.id", "partition.assignment.strategy", "enable.auto.commit",
-                        "enable.auto.offset.store", "auto.offset.reset", "isolation.level",
-                        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-                        "group.instance.id", "fetch.max.bytes", "max.partition.fetch.bytes",
-                        "transactional.id", "transaction.timeout.ms"}) {
+  for (const char* k :
+       {"group.id", "partition.assignment.strategy", "enable.auto.commit",
+        "enable.auto.offset.store", "auto.offset.reset", "isolation.level", "session.timeout.ms",
+        "heartbeat.interval.ms", "max.poll.interval.ms", "group.instance.id", "fetch.max.bytes",
+        "max.partition.fetch.bytes", "transactional.id", "transaction.timeout.ms"}) {
     props.erase(k);
   }
   auto conf = consumers::MakeKafkaConf(props);
@@ -231,17 +240,18 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
     if (!existing.count(t)) missing.push_back(t);
   }
   if (!missing.empty() && !plan.create) {
-    out.push_back(Fail("topics", fmt::format("missing and topics.create is false: {}",
-                                             Join(missing))));
+    out.push_back(
+        Fail("topics", fmt::format("missing and topics.create is false: {}", Join(missing))));
     return out;
   }
   if (auto st = consumers::EnsureTopics(rk.get(), plan, timeout_ms); !st.ok()) {
     out.push_back(Fail("topics", st.error().message));
     return out;
   }
-  std::string detail = fmt::format("{} present; {} and {} compacted; {} and {} have the same "
-                                   "partition count",
-                                   wanted.size(), plan.state, plan.control, plan.work, plan.state);
+  std::string detail = fmt::format(
+      "{} present; {} and {} compacted; {} and {} have the same "
+      "partition count",
+      wanted.size(), plan.state, plan.control, plan.work, plan.state);
   if (!missing.empty()) detail += "; created " + Join(missing);
   out.push_back(Ok("topics", detail));
   return out;
@@ -284,9 +294,9 @@ std::vector<DoctorCheck> AwsChecks(const v1::WorkerConfig& config,
     }
     auto who = (*cell)->sts->GetCallerIdentity();
     if (!who.ok()) {
-      out.push_back(Fail(name, fmt::format("cannot act as {}: {}",
-                                           config.aws().accounts().at(account).role_arn(),
-                                           Describe(who.error()))));
+      out.push_back(Fail(
+          name, fmt::format("cannot act as {}: {}", config.aws().accounts().at(account).role_arn(),
+                            Describe(who.error()))));
       continue;
     }
     out.push_back(Ok(name, "assumed: " + who->arn));

@@ -46,8 +46,8 @@ Result<std::string> FetchCertificate(aws::HttpClient& http, const std::string& d
   auto response = http.Send(request);
   if (!response.ok()) return response.error();
   if (response->status != 200) {
-    return Error(ErrorCode::kUnavailable,
-                 fmt::format("GET {}: HTTP {}", url, response->status), true);
+    return Error(ErrorCode::kUnavailable, fmt::format("GET {}: HTTP {}", url, response->status),
+                 true);
   }
   if (response->body.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
     return InvalidInput("GET " + url + ": the answer is not a PEM certificate");
@@ -90,8 +90,10 @@ int Ingest(const CommonOptions& options, const std::string& listen, IngestOption
   }
   if (const char* secret = std::getenv("FLEETKEEPER_INGEST_SECRET")) ingest.secret = secret;
   if (!ingest.secret_header.empty() && ingest.secret.empty()) {
-    std::fprintf(stderr, "fleetkeeper ingest: --secret-header %s needs the secret in "
-                         "FLEETKEEPER_INGEST_SECRET\n", ingest.secret_header.c_str());
+    std::fprintf(stderr,
+                 "fleetkeeper ingest: --secret-header %s needs the secret in "
+                 "FLEETKEEPER_INGEST_SECRET\n",
+                 ingest.secret_header.c_str());
     return 2;
   }
   for (auto& c : ingest.secret_header) c = static_cast<char>(std::tolower(c));

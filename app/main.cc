@@ -23,7 +23,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> replay_paths;
   std::string replay_topic, replay_bootstrap;
   auto* replay = cli.add_subcommand("replay", "Produce recorded events (JSON files or JSON lines)");
-  replay->add_option("paths", replay_paths, "FILE or DIR (.json = one record, .jsonl = a record a line)")
+  replay
+      ->add_option("paths", replay_paths,
+                   "FILE or DIR (.json = one record, .jsonl = a record a line)")
       ->required();
   replay->add_option("--topic", replay_topic, "Topic (default: the first input topic)");
   replay->add_option("--bootstrap", replay_bootstrap, "Broker address (default: the config's)");
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
   IngestOptions ingest_options;
   auto* ingest = cli.add_subcommand("ingest", "HTTP endpoint for EventBridge and SNS deliveries");
   ingest->add_option("--config", common.config_path, "YAML configuration file");
-  ingest->add_option("--listen", ingest_listen, "HOST:PORT or [V6]:PORT to listen on (default 127.0.0.1:8080)");
+  ingest->add_option("--listen", ingest_listen,
+                     "HOST:PORT or [V6]:PORT to listen on (default 127.0.0.1:8080)");
   ingest->add_option("--secret-header", ingest_options.secret_header,
                      "EventBridge: header that must carry FLEETKEEPER_INGEST_SECRET");
   ingest->add_option("--sns-topic", ingest_topics, "SNS: accept only this topic ARN (repeatable)");
@@ -70,8 +73,9 @@ int main(int argc, char** argv) {
 
   std::string workflows_action, workflow_id, cancel_reason;
   bool workflows_json = false;
-  auto* workflows = cli.add_subcommand("workflows", "Durable workflows in fleet.state: list, show "
-                                                    "ID, cancel ID");
+  auto* workflows = cli.add_subcommand("workflows",
+                                       "Durable workflows in fleet.state: list, show "
+                                       "ID, cancel ID");
   workflows->add_option("action", workflows_action, "list | show | cancel")
       ->required()
       ->check(CLI::IsMember({"list", "show", "cancel"}));

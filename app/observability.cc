@@ -25,7 +25,8 @@ std::pair<int, std::string> ObservabilityServer::Readyz(const metrics::Health& h
   if (health.brokers_down_since_ms.load() != 0) {
     return {503, "not ready: no Kafka broker answers\n"};
   }
-  if (!health.restored.load()) return {503, "not ready: partitions not yet assigned and restored\n"};
+  if (!health.restored.load())
+    return {503, "not ready: partitions not yet assigned and restored\n"};
   return {200, "ready\n"};
 }
 
@@ -40,7 +41,7 @@ Result<std::unique_ptr<ObservabilityServer>> ObservabilityServer::Start(
     res.set_content(metrics::TextExposition(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/healthz", [&clock, &health, started_ms, max_poll](const httplib::Request&,
-                                                                  httplib::Response& res) {
+                                                                 httplib::Response& res) {
     auto [status, body] = Healthz(health, clock.MonotonicMs(), started_ms, max_poll);
     res.status = status;
     res.set_content(body, "text/plain; charset=utf-8");

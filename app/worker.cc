@@ -48,7 +48,8 @@ constexpr int64_t kIdlePumpMs = 100;
 
 WorkerHooks WorkerHooks::FromEnvironment() {
   WorkerHooks h;
-  if (const char* v = std::getenv("FK_TEST_CRASH_BEFORE_COMMIT")) h.crash_before_commit_batch = std::atoi(v);
+  if (const char* v = std::getenv("FK_TEST_CRASH_BEFORE_COMMIT"))
+    h.crash_before_commit_batch = std::atoi(v);
   if (const char* v = std::getenv("FK_TEST_ABORT_BATCH")) h.abort_batch = std::atoi(v);
   if (const char* v = std::getenv("FK_TEST_SLOW_COMMIT_BATCH")) h.slow_commit_batch = std::atoi(v);
   if (const char* v = std::getenv("FK_TEST_HOLD_BEFORE_COMMIT")) {
@@ -116,9 +117,8 @@ Status Worker::StartEmbeddedBroker() {
 }
 
 Status Worker::CreateProducer() {
-  const consumers::ClientRole role = transactional_
-                                         ? consumers::ClientRole::kTransactionalProducer
-                                         : consumers::ClientRole::kProducer;
+  const consumers::ClientRole role = transactional_ ? consumers::ClientRole::kTransactionalProducer
+                                                    : consumers::ClientRole::kProducer;
   consumers::KafkaProperties props = consumers::PropertiesFor(role, kafka_props_);
   // A full producer queue may hold the poll thread for a third of max.poll.interval.ms at most.
   int64_t max_poll_interval_ms = 300000;  // librdkafka's default
@@ -234,9 +234,10 @@ Status Worker::Start() {
   }
   if (embedded_) {
     if (auto st = StartEmbeddedBroker(); !st.ok()) return st;
-    spdlog::info("embedded Kafka-protocol broker listening on {} (in memory: nothing is kept "
-                 "across restarts)",
-                 bootstrap_);
+    spdlog::info(
+        "embedded Kafka-protocol broker listening on {} (in memory: nothing is kept "
+        "across restarts)",
+        bootstrap_);
     std::printf("embedded broker: %s (in memory)\n", bootstrap_.c_str());
     std::fflush(stdout);
   } else {
@@ -244,10 +245,11 @@ Status Worker::Start() {
   }
   if (embedded_) bs = kafka_props_.find("bootstrap.servers");
   if (!transactional_) {
-    spdlog::warn("running at-least-once: a batch's offsets are committed after its records are "
-                 "acknowledged; a crash may repeat a batch ({})",
-                 embedded_ ? "the embedded broker does not store offsets committed in a transaction"
-                           : "kafka_transactions: off");
+    spdlog::warn(
+        "running at-least-once: a batch's offsets are committed after its records are "
+        "acknowledged; a crash may repeat a batch ({})",
+        embedded_ ? "the embedded broker does not store offsets committed in a transaction"
+                  : "kafka_transactions: off");
   }
   if (auto st = CreateProducer(); !st.ok()) return st;
   if (!embedded_) {
@@ -262,9 +264,10 @@ Status Worker::Start() {
   if (const char* test = std::getenv("FK_TEST_HANDLERS");
       test != nullptr && std::strstr(test, "effect") != nullptr) {
     // The durability tests' handler (handlers/testing/effect_handler.h): never in production.
-    spdlog::critical("TEST-ONLY handler active (FK_TEST_HANDLERS={}): ecs_command events go to "
-                     "test_effect, which POSTs to FK_TEST_EFFECT_URL instead of calling ECS",
-                     test);
+    spdlog::critical(
+        "TEST-ONLY handler active (FK_TEST_HANDLERS={}): ecs_command events go to "
+        "test_effect, which POSTs to FK_TEST_EFFECT_URL instead of calling ECS",
+        test);
     overrides.emplace_back(v1::Event::kEcsCommand,
                            std::make_unique<handlers::testing::EffectHandler>(
                                handlers::testing::EffectHandlerOptions::FromEnvironment()));
@@ -274,8 +277,7 @@ Status Worker::Start() {
   aws_clients_ = MakeClientProvider(config_);
   handlers::RuntimeOptions ropts;
   ropts.dry_run = config_.dry_run();
-  ropts.max_running_steps =
-      4 * static_cast<size_t>(IoThreads(config_));
+  ropts.max_running_steps = 4 * static_cast<size_t>(IoThreads(config_));
   if (config_.runtime().has_dedup_retention()) {
     ropts.dedup_retention_ms = config_.runtime().dedup_retention().seconds() * 1000;
   }
@@ -302,11 +304,12 @@ Status Worker::Start() {
   runtime_->SetCompletionNotifier([c = consumer_.get()] { c->Wake(); });
   std::string active;
   for (const auto& h : dispatcher_->ActiveHandlers()) active += (active.empty() ? "" : ", ") + h;
-  spdlog::info("worker started: bootstrap {}, group {}, {}, work topic {} ({} partitions), "
-               "handlers: {}",
-               bootstrap_, kafka_props_["group.id"],
-               transactional_ ? "transactional.id " + transactional_id_ : "at-least-once",
-               plan_.work, out_topics_.work_partitions, active.empty() ? "none" : active);
+  spdlog::info(
+      "worker started: bootstrap {}, group {}, {}, work topic {} ({} partitions), "
+      "handlers: {}",
+      bootstrap_, kafka_props_["group.id"],
+      transactional_ ? "transactional.id " + transactional_id_ : "at-least-once", plan_.work,
+      out_topics_.work_partitions, active.empty() ? "none" : active);
   return Ok{};
 }
 
@@ -333,7 +336,8 @@ int Worker::Run() {
           "progress: {} records done, {} in the last {} s in {} batches ({} records and {} ms of "
           "commit per batch)",
           records_done_.load(), records, (now - last_report) / 1000, batches,
-          batches ? records / batches : 0, batches ? (commit_ms_total_ - last_commit_ms) / batches : 0);
+          batches ? records / batches : 0,
+          batches ? (commit_ms_total_ - last_commit_ms) / batches : 0);
       last_report = now;
       last_records = records_done_.load();
       last_batches = batches_committed_;
@@ -356,8 +360,8 @@ int Worker::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(hooks_.linger_after_fence_ms));
     }
   } else {
-    spdlog::info("stopped: {} records done in {} batches, {} ms of them committing", records_done_.load(),
-                 batches_committed_, commit_ms_total_);
+    spdlog::info("stopped: {} records done in {} batches, {} ms of them committing",
+                 records_done_.load(), batches_committed_, commit_ms_total_);
   }
   return code;
 }
@@ -467,7 +471,7 @@ void Worker::Close() {
   // their consumer: rd_kafka_destroy waits for every message of its handle and would hang.
   held_.clear();
   if (restores_) restores_->Close();  // before the consumer they ask for committed offsets
-  executor_.reset();   // no step completes (and wakes the consumer) after this
+  executor_.reset();                  // no step completes (and wakes the consumer) after this
   // The revoke in a graceful close commits the open batch; the consumer stays usable meanwhile.
   if (consumer_) consumer_->Close(fatal_code_.load() == 0);
   if (output_) {
@@ -789,8 +793,10 @@ Worker::CommitOutcome Worker::RunCommit(std::shared_future<void> lane_closed) {
   }
   if (hooks_.hold_before_commit_batch > 0 && batch_no == hooks_.hold_before_commit_batch) {
     hooks_.hold_before_commit_batch = 0;
-    spdlog::warn("test hook: batch {} holds 5 s between send_offsets_to_transaction and "
-                 "commit_transaction", batch_no);
+    spdlog::warn(
+        "test hook: batch {} holds 5 s between send_offsets_to_transaction and "
+        "commit_transaction",
+        batch_no);
     std::this_thread::sleep_for(std::chrono::seconds(5));
   }
   if (consumers::TxnResult committed = txn_->Commit(); !committed.ok()) return failed(committed);
@@ -812,8 +818,8 @@ bool Worker::FinishCommit() {
     for (const auto& m : held) parts.emplace_back(rd_kafka_topic_name(m->rkt), m->partition);
     return parts;
   };
-  spdlog::debug("commit of {} records: {} in {} ms, {} records read meanwhile",
-                committing_records_, outcome.ok ? "committed" : "failed", took,
+  spdlog::debug("commit of {} records: {} in {} ms, {} records read meanwhile", committing_records_,
+                outcome.ok ? "committed" : "failed", took,
                 batch_records_ + static_cast<int>(held.size()));
   if (outcome.fatal_code != 0) SetFatal(outcome.fatal_code, outcome.why);
   if (fatal_code_.load() != 0) {
@@ -917,9 +923,10 @@ void Worker::ReportMissingOutputTopics() {
       output_->client(), {plan_.work, plan_.results, plan_.dlq, plan_.state}, 2000);
   if (!missing.ok()) return;  // the broker is away: that is reported on its own
   for (const auto& topic : *missing) {
-    spdlog::error("output topic {} does not exist: every batch aborts and is read again until it "
-                  "does (create it; topics.create makes missing topics only at start)",
-                  topic);
+    spdlog::error(
+        "output topic {} does not exist: every batch aborts and is read again until it "
+        "does (create it; topics.create makes missing topics only at start)",
+        topic);
   }
 }
 
@@ -936,8 +943,7 @@ void Worker::AbortBatch(const std::string& reason, const std::vector<PartitionKe
   ClearBatchFailure();
   if (txn_) {
     if (consumers::TxnResult aborted = txn_->Abort(txn_open_); !aborted.ok()) {
-      SetFatal(aborted.kind == consumers::TxnResult::Kind::kFenced ? kExitFenced
-                                                                   : kExitKafkaFatal,
+      SetFatal(aborted.kind == consumers::TxnResult::Kind::kFenced ? kExitFenced : kExitKafkaFatal,
                aborted.why);
       return;
     }
@@ -1017,8 +1023,8 @@ void Worker::ClientError(rd_kafka_t* rk, int err, const char* reason) {
   }
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     int64_t none = 0;
-    metrics::ProcessHealth().brokers_down_since_ms.compare_exchange_strong(
-        none, clock_.MonotonicMs());
+    metrics::ProcessHealth().brokers_down_since_ms.compare_exchange_strong(none,
+                                                                           clock_.MonotonicMs());
   }
   spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }

@@ -54,7 +54,7 @@ namespace fleetkeeper::app {
 // Exit codes of `fleetkeeper run`.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitStartFailed = 2;
-inline constexpr int kExitFenced = 3;      // another live process holds our transactional.id
+inline constexpr int kExitFenced = 3;  // another live process holds our transactional.id
 inline constexpr int kExitKafkaFatal = 4;
 
 struct WorkerHooks {
@@ -124,8 +124,8 @@ class Worker {
   // The outcome of a commit run on the committer thread.
   struct CommitOutcome {
     bool ok = false;
-    int fatal_code = 0;   // with `why`: the worker must stop
-    std::string why;      // not ok and not fatal: abort the batch (and the one read meanwhile)
+    int fatal_code = 0;  // with `why`: the worker must stop
+    std::string why;     // not ok and not fatal: abort the batch (and the one read meanwhile)
   };
 
   void PollBatch();
@@ -206,9 +206,9 @@ class Worker {
   std::unique_ptr<consumers::GroupConsumer> consumer_;  // woken by step completions
   std::unique_ptr<handlers::Dispatcher> dispatcher_;
   std::unique_ptr<aws::ClientProvider> aws_clients_;
-  std::unique_ptr<Executor> executor_;          // workflow steps (runtime.io_threads)
+  std::unique_ptr<Executor> executor_;  // workflow steps (runtime.io_threads)
   std::unique_ptr<handlers::WorkflowRuntime> runtime_;
-  v1::Event work_event_;  // the work item being processed (poll thread)
+  v1::Event work_event_;                            // the work item being processed (poll thread)
   std::unique_ptr<consumers::ControlLog> control_;  // the freeze state, read in full at start
   std::unique_ptr<consumers::PartitionRestores> restores_;  // of the work partitions assigned
   // Committed offset of each owned work partition: sent again by transactions that write state
@@ -219,8 +219,9 @@ class Worker {
   bool txn_open_ = false;
   bool assigned_once_ = false;  // the group has assigned this worker its partitions once
   int64_t last_broker_probe_ms_ = 0;
-  int64_t last_topic_check_ms_ = 0;  // ReportMissingOutputTopics' last metadata request  // ReportHealth's last look for a broker, after all were down
-  std::map<PartitionKey, int64_t> batch_offsets_;   // next offset to commit per partition
+  int64_t last_topic_check_ms_ = 0;  // ReportMissingOutputTopics' last metadata request  //
+                                     // ReportHealth's last look for a broker, after all were down
+  std::map<PartitionKey, int64_t> batch_offsets_;  // next offset to commit per partition
   // The slot in batch_offsets_ of the partition the last record came from (nullptr after a clear).
   int64_t* last_slot_ = nullptr;
   const rd_kafka_topic_t* last_rkt_ = nullptr;
@@ -238,10 +239,10 @@ class Worker {
   std::map<PartitionKey, int64_t> committing_offsets_;
   int64_t committing_records_ = 0;
   int64_t commit_started_ms_ = 0;
-  int64_t committing_opened_ms_ = 0;           // batch_opened_ms_ of the batch committing
-  CommitOutcome commit_outcome_;               // written by the committer before it ends
+  int64_t committing_opened_ms_ = 0;  // batch_opened_ms_ of the batch committing
+  CommitOutcome commit_outcome_;      // written by the committer before it ends
   std::atomic<bool> commit_done_{false};
-  std::vector<KafkaMessagePtr> held_;          // work items read during the commit
+  std::vector<KafkaMessagePtr> held_;  // work items read during the commit
   int64_t batches_committed_ = 0;
   int64_t commit_ms_total_ = 0;  // time spent committing, for the progress line
   std::atomic<int64_t> records_done_{0};

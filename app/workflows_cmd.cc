@@ -157,7 +157,8 @@ nlohmann::json WorkflowJson(const v1::WorkflowCheckpoint& wf, int64_t now_ms) {
   // What it holds out of service in the cell's blast-radius ledger (docs/safety.md).
   nlohmann::json capacity = nlohmann::json::array();
   for (const auto& r : wf.reservations()) {
-    capacity.push_back({{"group", r.group()}, {"unit", r.unit()},
+    capacity.push_back({{"group", r.group()},
+                        {"unit", r.unit()},
                         {"since", FormatRfc3339(r.since_ms())},
                         {"max_unavailable", r.max_unavailable()}});
   }
@@ -169,7 +170,9 @@ nlohmann::json WorkflowJson(const v1::WorkflowCheckpoint& wf, int64_t now_ms) {
   }
   nlohmann::json actions = nlohmann::json::array();
   for (const auto& a : wf.actions()) {
-    actions.push_back({{"resource", a.resource()}, {"action", a.action()}, {"status", a.status()},
+    actions.push_back({{"resource", a.resource()},
+                       {"action", a.action()},
+                       {"status", a.status()},
                        {"detail", a.detail()}});
   }
   j["actions"] = std::move(actions);
@@ -185,9 +188,9 @@ std::string WorkflowTable(const std::vector<v1::WorkflowCheckpoint>& workflows, 
     cell_width = std::max(cell_width, wf.cell().size());
     step_width = std::max(step_width, wf.step().size());
   }
-  std::string out = fmt::format("{:<{}}  {:<10}  {:<{}}  {:<{}}  {:>7}  {}\n", "WORKFLOW", id_width,
-                                "STATUS", "CELL", cell_width, "STEP", step_width, "AGE",
-                                "WAITING ON");
+  std::string out =
+      fmt::format("{:<{}}  {:<10}  {:<{}}  {:<{}}  {:>7}  {}\n", "WORKFLOW", id_width, "STATUS",
+                  "CELL", cell_width, "STEP", step_width, "AGE", "WAITING ON");
   for (const auto& wf : workflows) {
     std::string waiting = WaitingOn(wf, now_ms);
     out += fmt::format("{:<{}}  {:<10}  {:<{}}  {:<{}}  {:>7}  {}\n", wf.workflow_id(), id_width,
@@ -248,8 +251,7 @@ int Cancel(const v1::WorkerConfig& config, const std::string& workflow_id,
   }
   auto producer = MakeCommandProducer(config, &SetDeliveryCallback);
   if (!producer.ok()) {
-    std::fprintf(stderr, "fleetkeeper workflows cancel: %s\n",
-                 producer.error().message.c_str());
+    std::fprintf(stderr, "fleetkeeper workflows cancel: %s\n", producer.error().message.c_str());
     return producer.error().code == ErrorCode::kInvalidInput ? 2 : 1;
   }
   const std::string topic = CommandsTopic(config);
@@ -270,7 +272,8 @@ int Cancel(const v1::WorkerConfig& config, const std::string& workflow_id,
     return 1;
   }
   if (json) {
-    std::printf("%s\n", nlohmann::json{{"workflow_id", workflow_id}, {"topic", topic},
+    std::printf("%s\n", nlohmann::json{{"workflow_id", workflow_id},
+                                       {"topic", topic},
                                        {"cancel", nlohmann::json::parse(*record)}}
                             .dump()
                             .c_str());

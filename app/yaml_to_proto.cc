@@ -40,24 +40,35 @@ int LineOf(const YAML::Node& node, int fallback) {
 
 const char* NodeKind(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return IsQuoted(node) ? "a quoted string" : "a scalar";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return IsQuoted(node) ? "a quoted string" : "a scalar";
+    default:
+      return "nothing";
   }
 }
 
 // What a field expects, as a user reads it in an error.
 std::string ExpectedType(const FieldDescriptor* field) {
   switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: return "integer (int32)";
-    case FieldDescriptor::CPPTYPE_INT64: return "integer (int64)";
-    case FieldDescriptor::CPPTYPE_UINT32: return "non-negative integer (uint32)";
-    case FieldDescriptor::CPPTYPE_UINT64: return "non-negative integer (uint64)";
+    case FieldDescriptor::CPPTYPE_INT32:
+      return "integer (int32)";
+    case FieldDescriptor::CPPTYPE_INT64:
+      return "integer (int64)";
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return "non-negative integer (uint32)";
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return "non-negative integer (uint64)";
     case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: return "number";
-    case FieldDescriptor::CPPTYPE_BOOL: return "true or false";
-    case FieldDescriptor::CPPTYPE_STRING: return "string";
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return "number";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return "true or false";
+    case FieldDescriptor::CPPTYPE_STRING:
+      return "string";
     case FieldDescriptor::CPPTYPE_ENUM: {
       std::string names;
       const auto* e = field->enum_type();
@@ -125,10 +136,14 @@ std::optional<ScalarValue> ConvertScalar(const YAML::Node& node, const FieldDesc
     return std::nullopt;
   }
   switch (type) {
-    case FieldDescriptor::CPPTYPE_INT32: return IntegerValue<int32_t>(text, field, problem);
-    case FieldDescriptor::CPPTYPE_INT64: return IntegerValue<int64_t>(text, field, problem);
-    case FieldDescriptor::CPPTYPE_UINT32: return IntegerValue<uint32_t>(text, field, problem);
-    case FieldDescriptor::CPPTYPE_UINT64: return IntegerValue<uint64_t>(text, field, problem);
+    case FieldDescriptor::CPPTYPE_INT32:
+      return IntegerValue<int32_t>(text, field, problem);
+    case FieldDescriptor::CPPTYPE_INT64:
+      return IntegerValue<int64_t>(text, field, problem);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return IntegerValue<uint32_t>(text, field, problem);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return IntegerValue<uint64_t>(text, field, problem);
     case FieldDescriptor::CPPTYPE_DOUBLE:
     case FieldDescriptor::CPPTYPE_FLOAT: {
       char* end = nullptr;
@@ -229,8 +244,7 @@ class Converter {
   Converter(std::vector<ConfigError>& errors, const Getenv* getenv)
       : errors_(errors), getenv_(getenv) {}
 
-  void ConvertMessage(const YAML::Node& node, Message& message, const std::string& path,
-                      int line) {
+  void ConvertMessage(const YAML::Node& node, Message& message, const std::string& path, int line) {
     if (!node.IsDefined() || node.IsNull()) return;
     if (!node.IsMap()) {
       Fail(path, std::string("expected a mapping, got ") + NodeKind(node), LineOf(node, line));

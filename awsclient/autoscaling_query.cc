@@ -241,8 +241,7 @@ class AutoScalingQueryClient final : public AutoScaling {
     p.SetListIfNotEmpty("InstanceRefreshIds", r.instance_refresh_ids);
     p.SetIf("MaxRecords", r.max_records);
     p.SetIfNotEmpty("NextToken", r.next_token);
-    return CallAndRead<DescribeInstanceRefreshesResponse>(*t_, kService, p,
-                                                          ReadDescribeRefreshes);
+    return CallAndRead<DescribeInstanceRefreshesResponse>(*t_, kService, p, ReadDescribeRefreshes);
   }
 
   Result<InstanceRefreshIdResponse> CancelInstanceRefresh(const AsgNameRequest& r) override {
@@ -278,10 +277,9 @@ class AutoScalingQueryClient final : public AutoScaling {
     QueryParams p = Params("TerminateInstanceInAutoScalingGroup");
     p.Set("InstanceId", r.instance_id);
     p.Set("ShouldDecrementDesiredCapacity", r.should_decrement_desired_capacity);
-    return CallAndRead<ScalingActivity>(*t_, kService, p,
-                                        [](XmlReader& x, pugi::xml_node result) {
-                                          return ReadActivity(x, result.child("Activity"));
-                                        });
+    return CallAndRead<ScalingActivity>(*t_, kService, p, [](XmlReader& x, pugi::xml_node result) {
+      return ReadActivity(x, result.child("Activity"));
+    });
   }
 
   Result<RequestReceipt> UpdateAutoScalingGroup(const UpdateAutoScalingGroupRequest& r) override {

@@ -166,8 +166,7 @@ bool IsThrottlingCode(std::string_view code) {
 }
 
 bool IsClockSkewCode(std::string_view code) {
-  return code == "RequestTimeTooSkewed" || code == "RequestExpired" ||
-         code == "RequestInTheFuture";
+  return code == "RequestTimeTooSkewed" || code == "RequestExpired" || code == "RequestInTheFuture";
 }
 
 bool IsPossibleClockSkewCode(std::string_view code) {
@@ -220,8 +219,8 @@ ErrorCode ErrorCodeFor(std::string_view code, int status) {
   if (IsThrottlingCode(code)) return ErrorCode::kThrottled;
   if (IsCallerRefusedCode(code)) return ErrorCode::kUnauthorized;
   if (EndsWith(code, "NotFound") || EndsWith(code, ".NotFound") ||
-      EndsWith(code, "NotFoundException") || code == "NoSuchEntity" ||
-      code == "ResourceNotFound" || code == "InvalidInstanceID.NotFound") {
+      EndsWith(code, "NotFoundException") || code == "NoSuchEntity" || code == "ResourceNotFound" ||
+      code == "InvalidInstanceID.NotFound") {
     return ErrorCode::kNotFound;
   }
   if (code.empty() && status == 429) return ErrorCode::kThrottled;

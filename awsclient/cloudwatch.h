@@ -23,8 +23,8 @@ struct MetricDatum {
   std::string metric_name;
   std::vector<MetricDimension> dimensions;
   double value = 0;
-  std::string unit;          // Count | Seconds | Percent | ... ; empty = None
-  int64_t timestamp_ms = 0;  // 0 = the time CloudWatch receives it
+  std::string unit;                       // Count | Seconds | Percent | ... ; empty = None
+  int64_t timestamp_ms = 0;               // 0 = the time CloudWatch receives it
   std::optional<int> storage_resolution;  // 1 = high resolution
 };
 

@@ -38,8 +38,8 @@ struct DeploymentInfo {
   int64_t create_time_ms = 0;
   int64_t complete_time_ms = 0;
   std::optional<bool> auto_rollback_enabled;
-  std::string rollback_deployment_id;              // the deployment that rolls this one back
-  std::string rollback_triggering_deployment_id;   // set on a rollback deployment
+  std::string rollback_deployment_id;             // the deployment that rolls this one back
+  std::string rollback_triggering_deployment_id;  // set on a rollback deployment
   std::string rollback_message;
 };
 
@@ -76,8 +76,8 @@ struct DeploymentGroupInfo {
   std::string application_name;
   std::string deployment_group_name;
   std::string deployment_group_id;
-  bool alarms_enabled = false;            // alarmConfiguration.enabled
-  std::vector<std::string> alarm_names;   // alarmConfiguration.alarms[].name
+  bool alarms_enabled = false;           // alarmConfiguration.enabled
+  std::vector<std::string> alarm_names;  // alarmConfiguration.alarms[].name
 };
 
 struct BatchGetDeploymentGroupsResponse {
@@ -86,7 +86,7 @@ struct BatchGetDeploymentGroupsResponse {
 };
 
 struct ListDeploymentsRequest {
-  std::string application_name;       // with deployment_group_name, or neither
+  std::string application_name;  // with deployment_group_name, or neither
   std::string deployment_group_name;
   std::vector<std::string> include_only_statuses;
   std::string next_token;

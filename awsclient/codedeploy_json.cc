@@ -85,8 +85,8 @@ class CodeDeployJsonClient final : public CodeDeploy {
 
   Result<DeploymentInfo> GetDeployment(const GetDeploymentRequest& r) override {
     json body = {{"deploymentId", r.deployment_id}};
-    return CallJsonAndRead<DeploymentInfo>(*t_, kService, kCodeDeployTargetPrefix,
-                                           "GetDeployment", body, ReadDeployment);
+    return CallJsonAndRead<DeploymentInfo>(*t_, kService, kCodeDeployTargetPrefix, "GetDeployment",
+                                           body, ReadDeployment);
   }
 
   Result<ListApplicationsResponse> ListApplications(const ListApplicationsRequest& r) override {
@@ -114,9 +114,9 @@ class CodeDeployJsonClient final : public CodeDeploy {
     }
     json body = {{"applicationName", r.application_name},
                  {"deploymentGroupNames", r.deployment_group_names}};
-    return CallJsonAndRead<BatchGetDeploymentGroupsResponse>(
-        *t_, kService, kCodeDeployTargetPrefix, "BatchGetDeploymentGroups", body,
-        ReadDeploymentGroups);
+    return CallJsonAndRead<BatchGetDeploymentGroupsResponse>(*t_, kService, kCodeDeployTargetPrefix,
+                                                             "BatchGetDeploymentGroups", body,
+                                                             ReadDeploymentGroups);
   }
 
   Result<ListDeploymentsResponse> ListDeployments(const ListDeploymentsRequest& r) override {

@@ -313,8 +313,8 @@ Result<Credentials> ProfileProvider::Resolve() {
       !profile_.empty() || !Env("AWS_PROFILE").empty() || !Env("AWS_DEFAULT_PROFILE").empty();
   const std::string name = profile_.empty() ? SelectedProfileName() : profile_;
   if (config->Find(name) == nullptr) {
-    std::string message = "profile '" + name + "' not found in " + config->config_path +
-                          " or " + config->credentials_path;
+    std::string message = "profile '" + name + "' not found in " + config->config_path + " or " +
+                          config->credentials_path;
     // A profile asked for by name must exist; the implicit "default" may be absent.
     return explicit_choice ? InvalidInput("AWS_PROFILE: " + message)
                            : Error(ErrorCode::kNotFound, message);
@@ -374,9 +374,9 @@ Result<Credentials> ProfileProvider::ResolveProfile(const SharedConfig& config,
       if (!src.ok()) return src.error();
       source = *src;
     } else if (!token_file.empty()) {
-      WebIdentityProvider web(context_, sts,
-                              WebIdentityProvider::Params{token_file, role_arn,
-                                                          profile->Get("role_session_name")});
+      WebIdentityProvider web(
+          context_, sts,
+          WebIdentityProvider::Params{token_file, role_arn, profile->Get("role_session_name")});
       auto creds = web.Resolve();
       if (creds.ok()) creds->source = "profile " + name + ": " + creds->source;
       return creds;
@@ -503,13 +503,14 @@ Result<Credentials> ContainerProvider::Resolve() {
                               host == "169.254.170.2" || host == "169.254.170.23" ||
                               host == "[fd00:ec2::23]";
     if (parts->scheme == "http" && !allowed_http) {
-      return InvalidInput("AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is allowed only to "
-                          "loopback or the ECS/EKS credential hosts, not '" + host + "'");
+      return InvalidInput(
+          "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is allowed only to "
+          "loopback or the ECS/EKS credential hosts, not '" +
+          host + "'");
     }
     url = full;
   } else {
-    return Error(ErrorCode::kNotFound,
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI not set");
+    return Error(ErrorCode::kNotFound, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI not set");
   }
   HttpRequest request;
   request.url = url;
@@ -518,8 +519,7 @@ Result<Credentials> ContainerProvider::Resolve() {
   if (std::string file = Env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); !file.empty()) {
     auto text = ReadWholeFile(file, "container authorization token file");
     if (!text.ok()) {
-      return InvalidInput("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '" + file +
-                          "' cannot be read");
+      return InvalidInput("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '" + file + "' cannot be read");
     }
     token = Trim(*text);
   } else {
@@ -584,8 +584,8 @@ Result<std::string> ImdsGet(HttpClient& http, const std::string& path) {
                                            std::to_string(token->status));
   }
   if (token->status != 200) {
-    return Error(ErrorCode::kUnavailable, "IMDSv2 token request answered HTTP " +
-                                              std::to_string(token->status));
+    return Error(ErrorCode::kUnavailable,
+                 "IMDSv2 token request answered HTTP " + std::to_string(token->status));
   }
   RegisterSecret(token->body);
   HttpRequest get;
@@ -598,8 +598,8 @@ Result<std::string> ImdsGet(HttpClient& http, const std::string& path) {
     return Error(ErrorCode::kNotFound, "instance metadata " + path + ": not found");
   }
   if (response->status != 200) {
-    return Error(ErrorCode::kUnavailable, "instance metadata " + path + ": HTTP " +
-                                              std::to_string(response->status));
+    return Error(ErrorCode::kUnavailable,
+                 "instance metadata " + path + ": HTTP " + std::to_string(response->status));
   }
   return response->body;
 }

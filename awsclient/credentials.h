@@ -50,7 +50,7 @@ ProviderContext DefaultProviderContext();
 
 struct Profile {
   std::string name;
-  std::map<std::string, std::string> values;  // lower-case keys; credentials file wins
+  std::map<std::string, std::string> values;             // lower-case keys; credentials file wins
   std::map<std::string, std::string> service_endpoints;  // AUTO_SCALING -> url
 
   std::string Get(const std::string& key) const {

@@ -43,12 +43,12 @@ struct InstanceNetworkInterface {
   std::string vpc_id;
   std::string description;
   std::string status;
-  std::string private_ip;            // the primary private IPv4 address
+  std::string private_ip;              // the primary private IPv4 address
   std::vector<PrivateIp> private_ips;  // primary and secondary addresses
-  std::string public_ip;             // from the association, if any
+  std::string public_ip;               // from the association, if any
   std::vector<SecurityGroupRef> security_groups;
   std::string attachment_id;
-  int device_index = 0;              // 0 = the primary interface
+  int device_index = 0;  // 0 = the primary interface
   bool delete_on_termination = false;
   bool source_dest_check = true;
 };
@@ -69,11 +69,11 @@ struct Placement {
 };
 
 struct MetadataOptions {
-  std::string state;                // pending | applied (responses only)
-  std::string http_tokens;          // optional | required
+  std::string state;        // pending | applied (responses only)
+  std::string http_tokens;  // optional | required
   std::optional<int64_t> http_put_response_hop_limit;
-  std::string http_endpoint;        // enabled | disabled
-  std::string http_protocol_ipv6;   // enabled | disabled
+  std::string http_endpoint;           // enabled | disabled
+  std::string http_protocol_ipv6;      // enabled | disabled
   std::string instance_metadata_tags;  // enabled | disabled
 };
 
@@ -164,21 +164,21 @@ struct RunInstancesRequest {
   // Idempotency: the same token returns the instances of the first call (up to 64 ASCII chars).
   // Empty: the client makes a fresh one per call, which every retry of that call reuses.
   std::string client_token;
-  std::string subnet_id;           // only without network_interfaces
-  std::string private_ip;          // only without network_interfaces
+  std::string subnet_id;                        // only without network_interfaces
+  std::string private_ip;                       // only without network_interfaces
   std::vector<std::string> security_group_ids;  // only without network_interfaces
   std::vector<NetworkInterfaceSpec> network_interfaces;
   std::string key_name;
   std::string iam_instance_profile_arn;
   std::string iam_instance_profile_name;
-  std::string user_data_base64;    // passed through as DescribeInstanceAttribute returns it
+  std::string user_data_base64;  // passed through as DescribeInstanceAttribute returns it
   std::optional<MetadataOptions> metadata_options;
   std::vector<BlockDeviceMappingSpec> block_device_mappings;
   std::optional<Placement> placement;
   std::optional<bool> disable_api_termination;
   std::optional<bool> disable_api_stop;
   std::string instance_initiated_shutdown_behavior;  // stop | terminate
-  std::string cpu_credits;         // CreditSpecification.CpuCredits: standard | unlimited
+  std::string cpu_credits;  // CreditSpecification.CpuCredits: standard | unlimited
   std::optional<bool> ebs_optimized;
   std::vector<TagSpecification> tag_specifications;
 };
@@ -361,7 +361,7 @@ struct DescribeInstanceAttributeRequest {
 
 struct InstanceAttribute {
   std::string instance_id;
-  std::string value;  // as documented per attribute above
+  std::string value;     // as documented per attribute above
   bool present = false;  // false when the instance has no value for it (no user data)
   bool bool_value() const { return value == "true"; }
 };
@@ -386,16 +386,16 @@ struct LaunchTemplateVersion {
 };
 
 struct CreateLaunchTemplateVersionRequest {
-  std::string launch_template_id;    // id or name
+  std::string launch_template_id;  // id or name
   std::string launch_template_name;
-  std::string source_version;        // a version number as text; the new version copies it
+  std::string source_version;  // a version number as text; the new version copies it
   std::string version_description;
-  std::string image_id;              // the only overridden field of LaunchTemplateData
+  std::string image_id;      // the only overridden field of LaunchTemplateData
   std::string client_token;  // empty: a fresh one per call, reused by its retries
 };
 
 struct DescribeLaunchTemplateVersionsRequest {
-  std::string launch_template_id;    // id or name
+  std::string launch_template_id;  // id or name
   std::string launch_template_name;
   std::vector<std::string> versions;  // numbers, "$Latest", "$Default"; empty = all
   std::optional<bool> resolve_alias;  // ResolveAlias: return the AMI id behind resolve:ssm
@@ -450,7 +450,7 @@ struct ReplaceRootVolumeTask {
   std::string image_id;
   std::string snapshot_id;
   std::optional<bool> delete_replaced_root_volume;
-  std::string start_time;     // as AWS writes it
+  std::string start_time;  // as AWS writes it
   std::string complete_time;
   Tags tags;
   std::string request_id = {};  // set on the answer of CreateReplaceRootVolumeTask only
@@ -549,9 +549,9 @@ struct NetworkInterface {
   std::string interface_type;  // interface | efa | trunk | ...
   std::string status;          // available | attaching | in-use | detaching | associated
   std::string mac_address;
-  std::string private_ip;             // the primary private IPv4 address
+  std::string private_ip;              // the primary private IPv4 address
   std::vector<PrivateIp> private_ips;  // primary and secondary addresses
-  std::string public_ip;              // from the association, if any
+  std::string public_ip;               // from the association, if any
   std::vector<SecurityGroupRef> security_groups;
   bool source_dest_check = true;
   bool requester_managed = false;  // made by an AWS service (ELB, Lambda...): not ours to move
@@ -561,7 +561,7 @@ struct NetworkInterface {
 
 struct DescribeNetworkInterfacesRequest {
   std::vector<std::string> network_interface_ids;
-  Filters filters;  // e.g. {"attachment.instance-id", {id}}
+  Filters filters;                 // e.g. {"attachment.instance-id", {id}}
   std::optional<int> max_results;  // not allowed together with network_interface_ids
   std::string next_token;
 };
@@ -599,7 +599,7 @@ struct ModifyNetworkInterfaceAttributeRequest {
 
 struct AssignPrivateIpAddressesRequest {
   std::string network_interface_id;
-  std::vector<std::string> private_ips;  // these addresses, or
+  std::vector<std::string> private_ips;           // these addresses, or
   std::optional<int> secondary_private_ip_count;  // this many chosen by AWS
   // Take addresses held by another interface of the subnet (else that is an error).
   std::optional<bool> allow_reassignment;
@@ -652,8 +652,8 @@ class Ec2 {
       const DescribeReplaceRootVolumeTasksRequest& r) = 0;
   virtual Result<RequestReceipt> ModifyInstanceAttribute(
       const ModifyInstanceAttributeRequest& r) = 0;
-  virtual Result<DescribeInstanceCreditSpecificationsResponse>
-  DescribeInstanceCreditSpecifications(const DescribeInstanceCreditSpecificationsRequest& r) = 0;
+  virtual Result<DescribeInstanceCreditSpecificationsResponse> DescribeInstanceCreditSpecifications(
+      const DescribeInstanceCreditSpecificationsRequest& r) = 0;
   virtual Result<ModifyInstanceCreditSpecificationResponse> ModifyInstanceCreditSpecification(
       const ModifyInstanceCreditSpecificationRequest& r) = 0;
   virtual Result<DescribeNetworkInterfacesResponse> DescribeNetworkInterfaces(

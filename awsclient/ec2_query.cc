@@ -84,9 +84,12 @@ void SetNetworkInterfaces(QueryParams& p, const std::vector<NetworkInterfaceSpec
 
 const char* AttributeName(InstanceAttributeName a) {
   switch (a) {
-    case InstanceAttributeName::kUserData: return "userData";
-    case InstanceAttributeName::kDisableApiTermination: return "disableApiTermination";
-    case InstanceAttributeName::kDisableApiStop: return "disableApiStop";
+    case InstanceAttributeName::kUserData:
+      return "userData";
+    case InstanceAttributeName::kDisableApiTermination:
+      return "disableApiTermination";
+    case InstanceAttributeName::kDisableApiStop:
+      return "disableApiStop";
     case InstanceAttributeName::kInstanceInitiatedShutdownBehavior:
       return "instanceInitiatedShutdownBehavior";
   }
@@ -788,10 +791,10 @@ class Ec2QueryClient final : public Ec2 {
     if (set.size() != 1) {
       std::string names;
       for (const std::string& name : set) names += (names.empty() ? "" : ", ") + name;
-      return Error(ErrorCode::kInvalidInput,
-                   "ModifyInstanceAttribute of " + r.instance_id +
-                       ": set exactly one attribute per call, got " + std::to_string(set.size()) +
-                       (names.empty() ? "" : " (" + names + ")"));
+      return Error(ErrorCode::kInvalidInput, "ModifyInstanceAttribute of " + r.instance_id +
+                                                 ": set exactly one attribute per call, got " +
+                                                 std::to_string(set.size()) +
+                                                 (names.empty() ? "" : " (" + names + ")"));
     }
     QueryParams p = Params("ModifyInstanceAttribute");
     p.Set("InstanceId", r.instance_id);

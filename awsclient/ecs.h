@@ -116,7 +116,7 @@ struct EcsTask {
   std::string last_status;
   std::string desired_status;
   std::string stopped_reason;
-  std::string group;  // service:<name>
+  std::string group;          // service:<name>
   std::string health_status;  // HEALTHY | UNHEALTHY | UNKNOWN
   std::string container_instance_arn;
   std::string launch_type;

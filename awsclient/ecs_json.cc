@@ -229,8 +229,7 @@ class EcsJsonClient final : public Ecs {
     SetIfNotEmpty(body, "status", r.status);
     SetIfNotEmpty(body, "filter", r.filter);
     SetPaging(body, r.max_results, r.next_token);
-    return Call<ArnPage>(*t_, "ListContainerInstances", body,
-                         ArnReader("containerInstanceArns"));
+    return Call<ArnPage>(*t_, "ListContainerInstances", body, ArnReader("containerInstanceArns"));
   }
 
   Result<UpdateContainerInstancesStateResponse> UpdateContainerInstancesState(
@@ -310,9 +309,8 @@ Result<DescribeClustersResponse> ParseDescribeClusters(const std::string& body) 
 }
 
 Result<DescribeTasksResponse> ParseDescribeTasks(const std::string& body) {
-  return ReadJsonBody<DescribeTasksResponse>("DescribeTasks",
-                                             ParseJsonResponse("DescribeTasks", body),
-                                             ReadDescribeTasks);
+  return ReadJsonBody<DescribeTasksResponse>(
+      "DescribeTasks", ParseJsonResponse("DescribeTasks", body), ReadDescribeTasks);
 }
 
 }  // namespace fleetkeeper::aws

@@ -42,7 +42,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
       transfer->response->headers.clear();
     } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
       transfer->response->headers.emplace_back(Trim(line.substr(0, colon)),
-                                                Trim(line.substr(colon + 1)));
+                                               Trim(line.substr(colon + 1)));
     }
     return size * count;
   });

@@ -39,7 +39,7 @@ struct HttpOptions {
   int64_t read_stall_ms = 20'000;       // fail when no byte arrives for this long
   bool reuse_connections = true;        // false only for benchmarks' baseline
   size_t max_idle_handles = 32;
-  std::string ca_bundle;                // empty: the system store
+  std::string ca_bundle;  // empty: the system store
 };
 
 // Thread-safe: concurrent Send() calls each take a handle from the pool.

@@ -12,7 +12,7 @@
 namespace fleetkeeper::aws {
 
 struct SimulatePrincipalPolicyRequest {
-  std::string policy_source_arn;  // the user, group or role whose policies are simulated
+  std::string policy_source_arn;           // the user, group or role whose policies are simulated
   std::vector<std::string> action_names;   // e.g. "ec2:RunInstances"
   std::vector<std::string> resource_arns;  // empty = "*"
   std::string next_token;                  // Marker

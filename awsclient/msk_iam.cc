@@ -46,8 +46,8 @@ Result<MskAuthToken> MskIamAuthToken(const Credentials& credentials, const std::
   if (!url.ok()) return url.error();
   // X-Amz-Date has whole seconds: the lifetime counts from the second the URL names.
   const int64_t signed_at_ms = now_ms - now_ms % 1000;
-  return MskAuthToken{Base64UrlNoPadding(*url),
-                      signed_at_ms + kMskTokenLifetimeSeconds * 1000, credentials.access_key_id};
+  return MskAuthToken{Base64UrlNoPadding(*url), signed_at_ms + kMskTokenLifetimeSeconds * 1000,
+                      credentials.access_key_id};
 }
 
 }  // namespace fleetkeeper::aws

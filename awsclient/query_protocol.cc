@@ -37,9 +37,9 @@ std::string NewIdempotencyToken() {
   high = (high & ~uint64_t{0xF000}) | uint64_t{0x4000};          // version 4
   low = (low & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // RFC 4122 variant
   char out[37];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
-                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
+  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+                static_cast<unsigned>((high >> 16) & 0xFFFF), static_cast<unsigned>(high & 0xFFFF),
+                static_cast<unsigned>(low >> 48),
                 static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
   return out;
 }
@@ -141,8 +141,8 @@ Result<XmlResponse> ParseQueryResponse(QueryFlavor flavor, const std::string& ac
   const std::string root_name = action + "Response";
   pugi::xml_node root = response.doc.document_element();
   if (root_name != root.name()) {
-    return MalformedResponse(action, "root element is <" + std::string(root.name()) +
-                                         ">, expected <" + root_name + ">");
+    return MalformedResponse(
+        action, "root element is <" + std::string(root.name()) + ">, expected <" + root_name + ">");
   }
   if (flavor == QueryFlavor::kEc2) {
     response.result = root;

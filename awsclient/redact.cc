@@ -19,13 +19,13 @@ const std::vector<Pattern>& Patterns() {
     const auto flags = std::regex::ECMAScript | std::regex::icase;
     std::vector<Pattern> p;
     // Header lines: "Authorization: AWS4-HMAC-SHA256 Credential=..." up to the end of the line.
-    p.push_back({std::regex(R"re(((?:authorization|x-amz-security-token)\s*:\s*)[^\r\n"]+)re",
-                            flags),
-                 "$1[REDACTED]"});
+    p.push_back(
+        {std::regex(R"re(((?:authorization|x-amz-security-token)\s*:\s*)[^\r\n"]+)re", flags),
+         "$1[REDACTED]"});
     // Header pairs rendered as JSON: "Authorization": "AWS4-..." or ["Authorization", "..."].
-    p.push_back({std::regex(R"re(("(?:authorization|x-amz-security-token)"\s*[:,]\s*")[^"]*)re",
-                            flags),
-                 "$1[REDACTED]"});
+    p.push_back(
+        {std::regex(R"re(("(?:authorization|x-amz-security-token)"\s*[:,]\s*")[^"]*)re", flags),
+         "$1[REDACTED]"});
     // Presigned URL parameters.
     p.push_back({std::regex(R"re(((?:x-amz-credential|x-amz-signature|x-amz-security-token)=))re"
                             R"re([^&\s"']*)re",

@@ -33,9 +33,9 @@ RandomSource DefaultRandom();
 enum class RetryMode { kStandard, kAdaptive };
 
 struct RetryConfig {
-  int max_attempts = 3;               // first attempt included
+  int max_attempts = 3;  // first attempt included
   RetryMode mode = RetryMode::kStandard;
-  int64_t base_backoff_ms = 1000;     // b in b * 2^i
+  int64_t base_backoff_ms = 1000;  // b in b * 2^i
   int64_t max_backoff_ms = 20'000;
   int quota_capacity = 500;
 

@@ -54,8 +54,8 @@ bool SignedTransport::CorrectClockSkew(const Error& error, const Headers& header
   const int64_t current = clock_offset_ms_.load();
   if (!certain && std::llabs(skew - current) < options_.skew_threshold_ms) return false;
   clock_offset_ms_.store(skew);
-  spdlog::warn("aws: clock skew of {} ms against the {} answer; re-signing with server time",
-               skew, error.aws_code);
+  spdlog::warn("aws: clock skew of {} ms against the {} answer; re-signing with server time", skew,
+               error.aws_code);
   return true;
 }
 
@@ -106,8 +106,8 @@ Result<ServiceResponse> SignedTransport::Attempts(const ServiceRequest& request)
   }
   // An endpoint with a base path (a proxy's prefix) keeps it in front of the request path.
   const std::string path = url->path == "/" ? request.path : url->path + request.path;
-  const std::string base = endpoint->url.substr(
-      0, endpoint->url.size() - (url->path == "/" ? 0 : url->path.size()));
+  const std::string base =
+      endpoint->url.substr(0, endpoint->url.size() - (url->path == "/" ? 0 : url->path.size()));
 
   HttpRequest http;
   http.method = request.method;
@@ -169,8 +169,8 @@ Result<ServiceResponse> SignedTransport::Attempts(const ServiceRequest& request)
                     out.request_id, attempt);
       return out;
     } else {
-      error = ParseAwsError(request.protocol, response->status, response->headers,
-                            response->body, what);
+      error = ParseAwsError(request.protocol, response->status, response->headers, response->body,
+                            what);
       answer_headers = response->headers;
       if (options_.limiter) options_.limiter->RecordResponse(error.code == ErrorCode::kThrottled);
       if (CorrectClockSkew(error, answer_headers)) error.retriable = true;

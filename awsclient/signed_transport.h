@@ -22,12 +22,12 @@ struct TransportOptions {
   std::string region;
   EndpointConfig endpoints;  // the profile's endpoint_url / services section
   RetryConfig retry;
-  std::shared_ptr<HttpClient> http;          // null: a private client
-  std::shared_ptr<RetryQuota> quota;         // null: a private quota of retry.quota_capacity
+  std::shared_ptr<HttpClient> http;              // null: a private client
+  std::shared_ptr<RetryQuota> quota;             // null: a private quota of retry.quota_capacity
   std::shared_ptr<AdaptiveRateLimiter> limiter;  // null: a private one in adaptive mode
   const Clock* clock = &SystemClock::Instance();
   Sleeper* sleeper = &RealSleeper::Instance();
-  RandomSource random;                       // null: DefaultRandom()
+  RandomSource random;  // null: DefaultRandom()
   // Beyond this difference between our clock and the server's Date header, a signature error is
   // taken for clock skew: the offset is corrected and the call re-signed.
   int64_t skew_threshold_ms = 4 * 60 * 1000;

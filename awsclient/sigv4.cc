@@ -121,7 +121,7 @@ std::string CanonicalQuery(Params params) {
 }
 
 struct CanonicalHeaders {
-  std::string block;   // "name:value\n" lines
+  std::string block;         // "name:value\n" lines
   std::string signed_names;  // "a;b;c"
 };
 
@@ -229,8 +229,7 @@ std::string UriDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
-        hex(text[i + 2]) >= 0) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
       i += 2;
     } else {
@@ -287,8 +286,8 @@ Result<SigningResult> SignRequest(const SignableRequest& request, const Credenti
   return result;
 }
 
-Result<SigningResult> PresignRequest(const SignableRequest& request,
-                                     const Credentials& credentials, const SigningParams& params) {
+Result<SigningResult> PresignRequest(const SignableRequest& request, const Credentials& credentials,
+                                     const SigningParams& params) {
   if (auto st = Validate(request, credentials, params); !st) return st.error();
   if (params.expires_seconds <= 0 || params.expires_seconds > 7 * 24 * 3600) {
     return InvalidInput("presign expires_seconds: must be within 1..604800, got " +

@@ -60,10 +60,11 @@ Result<SigningResult> SignRequest(const SignableRequest& request, const Credenti
 
 // Presigning: X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires, -Security-Token and
 // -Signature are returned in added_query, already encoded.
-Result<SigningResult> PresignRequest(const SignableRequest& request,
-                                     const Credentials& credentials, const SigningParams& params);
+Result<SigningResult> PresignRequest(const SignableRequest& request, const Credentials& credentials,
+                                     const SigningParams& params);
 
-// Helpers exposed for the transport, redaction and tests (Sha256Hex and HexEncode: common/digest.h).
+// Helpers exposed for the transport, redaction and tests (Sha256Hex and HexEncode:
+// common/digest.h).
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw bytes
 // RFC 3986 encoding with SigV4's unreserved set (A-Z a-z 0-9 - . _ ~); '/' kept if keep_slash.
 std::string UriEncode(std::string_view text, bool keep_slash = false);

@@ -44,7 +44,7 @@ struct SendCommandRequest {
   std::vector<CommandTarget> targets;
   std::map<std::string, std::vector<std::string>> parameters;
   std::optional<int> timeout_seconds;  // delivery timeout
-  std::string max_concurrency;  // "10" or "10%"
+  std::string max_concurrency;         // "10" or "10%"
   std::string max_errors;
   std::string comment;
 };

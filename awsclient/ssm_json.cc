@@ -101,21 +101,21 @@ class SsmJsonClient final : public Ssm {
       const GetCommandInvocationRequest& r) override {
     json body = {{"CommandId", r.command_id}, {"InstanceId", r.instance_id}};
     if (!r.plugin_name.empty()) body["PluginName"] = r.plugin_name;
-    return Call<CommandInvocationDetail>(
-        *t_, "GetCommandInvocation", body, [](JsonReader& x, const json& b) {
-          CommandInvocationDetail d;
-          x.Require(b, "Status");
-          d.command_id = x.Str(b, "CommandId");
-          d.instance_id = x.Str(b, "InstanceId");
-          d.status = x.Str(b, "Status");
-          d.status_details = x.Str(b, "StatusDetails");
-          d.response_code = x.Int(b, "ResponseCode");
-          d.standard_output = x.Str(b, "StandardOutputContent");
-          d.standard_error = x.Str(b, "StandardErrorContent");
-          d.execution_start = x.Str(b, "ExecutionStartDateTime");
-          d.execution_end = x.Str(b, "ExecutionEndDateTime");
-          return d;
-        });
+    return Call<CommandInvocationDetail>(*t_, "GetCommandInvocation", body,
+                                         [](JsonReader& x, const json& b) {
+                                           CommandInvocationDetail d;
+                                           x.Require(b, "Status");
+                                           d.command_id = x.Str(b, "CommandId");
+                                           d.instance_id = x.Str(b, "InstanceId");
+                                           d.status = x.Str(b, "Status");
+                                           d.status_details = x.Str(b, "StatusDetails");
+                                           d.response_code = x.Int(b, "ResponseCode");
+                                           d.standard_output = x.Str(b, "StandardOutputContent");
+                                           d.standard_error = x.Str(b, "StandardErrorContent");
+                                           d.execution_start = x.Str(b, "ExecutionStartDateTime");
+                                           d.execution_end = x.Str(b, "ExecutionEndDateTime");
+                                           return d;
+                                         });
   }
 
   Result<ListCommandInvocationsResponse> ListCommandInvocations(
@@ -210,7 +210,7 @@ std::unique_ptr<Ssm> MakeSsmClient(std::shared_ptr<Transport> transport) {
 
 Result<Parameter> ParseGetParameter(const std::string& body) {
   return ReadJsonBody<Parameter>("GetParameter", ParseJsonResponse("GetParameter", body),
-                             ReadParameter);
+                                 ReadParameter);
 }
 
 Result<Command> ParseSendCommand(const std::string& body) {

@@ -32,20 +32,20 @@ struct RequestReceipt {
 };
 
 struct ServiceRequest {
-  std::string service;      // endpoint prefix and signing name: ec2, autoscaling, ssm, ...
-  std::string operation;    // e.g. "DescribeInstances", for logs, errors and metrics
+  std::string service;    // endpoint prefix and signing name: ec2, autoscaling, ssm, ...
+  std::string operation;  // e.g. "DescribeInstances", for logs, errors and metrics
   Protocol protocol = Protocol::kQuery;
   std::string method = "POST";
   std::string path = "/";
-  Headers headers;          // protocol headers (Content-Type, X-Amz-Target); never auth headers
-  std::string body;         // already serialized; the idempotency token, if any, is in it
+  Headers headers;   // protocol headers (Content-Type, X-Amz-Target); never auth headers
+  std::string body;  // already serialized; the idempotency token, if any, is in it
 };
 
 struct ServiceResponse {
   int status = 0;
   Headers headers;
   std::string body;
-  std::string request_id;   // x-amzn-RequestId / x-amz-request-id / <RequestId>
+  std::string request_id;  // x-amzn-RequestId / x-amz-request-id / <RequestId>
   int attempts = 1;
 };
 

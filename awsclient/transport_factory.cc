@@ -7,9 +7,8 @@ namespace fleetkeeper::aws {
 namespace {
 
 bool IsAccountId(const std::string& account) {
-  return account.size() == 12 && std::all_of(account.begin(), account.end(), [](unsigned char c) {
-           return std::isdigit(c) != 0;
-         });
+  return account.size() == 12 && std::all_of(account.begin(), account.end(),
+                                             [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 // arn:partition:iam::account:role/path/name -> account, or empty when not a role ARN.

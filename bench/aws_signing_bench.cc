@@ -22,8 +22,9 @@ SignableRequest DescribeInstances() {
   r.path = "/";
   r.headers = {{"Host", "ec2.eu-west-1.amazonaws.com"},
                {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-  r.body = "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag%3Afleet&"
-           "Filter.1.Value.1=web&MaxResults=1000";
+  r.body =
+      "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag%3Afleet&"
+      "Filter.1.Value.1=web&MaxResults=1000";
   return r;
 }
 
@@ -70,7 +71,11 @@ void BM_TransportCall(benchmark::State& state) {
   options.region = "eu-west-1";
   options.http = std::make_shared<HttpClient>(http);
   SignedTransport transport(std::make_shared<FixedCredentials>(), options);
-  ServiceRequest request{"ec2", "DescribeInstances", Protocol::kEc2Query, "POST", "/",
+  ServiceRequest request{"ec2",
+                         "DescribeInstances",
+                         Protocol::kEc2Query,
+                         "POST",
+                         "/",
                          {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}},
                          DescribeInstances().body};
   for (auto _ : state) {

@@ -73,9 +73,11 @@ constexpr Form kJsonForms[] = {
      "events/awsdocs-aws-systems-manager-user-guide/parameter-store-change-create.json"},
     {"EventBridgeCloudTrailPutParameter", false, "eventbridge/ssm-cloudtrail-putparameter.json"},
     {"EventBridgeAlarm", true,
-     "events/awsdocs-amazon-cloudwatch-user-guide/cloudwatch-alarm-state-change-single-metric.json"},
+     "events/awsdocs-amazon-cloudwatch-user-guide/"
+     "cloudwatch-alarm-state-change-single-metric.json"},
     {"SnsAlarm", false, "sns/http-alarm-single-metric.json"},
-    {"SnsLambdaAlarm", true, "events/aws-lambda-go/cloudwatch-alarm-sns-payload-single-metric.json"},
+    {"SnsLambdaAlarm", true,
+     "events/aws-lambda-go/cloudwatch-alarm-sns-payload-single-metric.json"},
     {"SnsWrappedEventBridge", false, "sns/http-eventbridge-parameter-change.json"},
     {"NativeJson", false, "native/patch-request-wrapped.json"},
 };
@@ -116,10 +118,10 @@ void BM_NativeProtobuf(benchmark::State& state) {
     state.SkipWithError("native/patch-request.json is not a PatchRequest");
     return;
   }
-  NormalizeLoop(state, request.SerializeAsString(),
-                {{"content-type", "application/x-protobuf"},
-                 {"fk-type", "fleetkeeper.v1.PatchRequest"}},
-                Disposition::kEvent);
+  NormalizeLoop(
+      state, request.SerializeAsString(),
+      {{"content-type", "application/x-protobuf"}, {"fk-type", "fleetkeeper.v1.PatchRequest"}},
+      Disposition::kEvent);
 }
 BENCHMARK(BM_NativeProtobuf);
 

@@ -136,9 +136,8 @@ void BM_RestoreStatePartition(benchmark::State& state) {
     rig.reset();
     state.ResumeTiming();
   }
-  state.counters["records/s"] =
-      benchmark::Counter(static_cast<double>(state.range(0)) * state.iterations(),
-                         benchmark::Counter::kIsRate);
+  state.counters["records/s"] = benchmark::Counter(
+      static_cast<double>(state.range(0)) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
 // Idle: every workflow waits on a timer an hour away; the worker pumps once per poll loop

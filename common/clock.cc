@@ -40,7 +40,8 @@ void CivilFromDays(int64_t days, int64_t* year, int* month, int* day) {
   const int64_t day_of_era = days - era * 146097;
   const int64_t year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const int64_t mp = (5 * day_of_year + 2) / 153;
   *day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);
   *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
@@ -160,8 +161,9 @@ int64_t ParseRfc3339Ms(std::string_view text) {
   // linear in the result.
   const int64_t month0 = mo - 1;
   const int64_t carry = month0 >= 0 ? month0 / 12 : (month0 - 11) / 12;
-  const int64_t secs = DaysFromCivil(y + carry, static_cast<int>(month0 - carry * 12) + 1, d) * 86400 +
-                       h * 3600 + mi * 60 + s - offset_s;
+  const int64_t secs =
+      DaysFromCivil(y + carry, static_cast<int>(month0 - carry * 12) + 1, d) * 86400 + h * 3600 +
+      mi * 60 + s - offset_s;
   return secs * 1000 + frac_ms;
 }
 

@@ -31,7 +31,10 @@ class ManualClock final : public Clock {
   explicit ManualClock(int64_t now_ms = 1'700'000'000'000) : now_ms_(now_ms), mono_ms_(0) {}
   int64_t NowMs() const override { return now_ms_; }
   int64_t MonotonicMs() const override { return mono_ms_; }
-  void Advance(int64_t ms) { now_ms_ += ms; mono_ms_ += ms; }
+  void Advance(int64_t ms) {
+    now_ms_ += ms;
+    mono_ms_ += ms;
+  }
 
  private:
   int64_t now_ms_;

@@ -103,8 +103,8 @@ void ConfigChecker::AtLeast(const std::string& path, int64_t value, int64_t min)
 
 void ConfigChecker::InRange(const std::string& path, int64_t value, int64_t min, int64_t max) {
   if (value < min || value > max) {
-    Fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                   ", got " + std::to_string(value));
+    Fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                   std::to_string(value));
   }
 }
 
@@ -134,8 +134,9 @@ void ConfigChecker::NonEmptyNames(const std::string& path,
 void ConfigChecker::MetricsNamespace(const std::string& path, const std::string& ns) {
   if (ns.empty()) return;
   if (ns.size() > 255 || ns.rfind("AWS/", 0) == 0) {
-    Fail(path, "a CloudWatch namespace has at most 255 characters and does not start with "
-               "\"AWS/\"");
+    Fail(path,
+         "a CloudWatch namespace has at most 255 characters and does not start with "
+         "\"AWS/\"");
   }
 }
 

@@ -35,12 +35,12 @@ std::string Quoted(std::string_view text);
 bool IsBlank(std::string_view text);
 
 // AWS names. Each predicate is the documented shape, not a lookup.
-bool IsAccountId(std::string_view text);          // 12 digits
-bool IsInstanceId(const std::string& text);       // i- and 8 or 17 hex digits
-bool IsRoleArn(const std::string& text);          // arn:aws:iam::<account>:role/<path/name>
-bool IsExternalId(const std::string& text);       // AssumeRole's ExternalId
-bool IsSnsTopicArn(const std::string& text);      // arn:aws:sns:<region>:<account>:<name>
-bool IsRegion(const std::string& text);           // us-east-1
+bool IsAccountId(std::string_view text);      // 12 digits
+bool IsInstanceId(const std::string& text);   // i- and 8 or 17 hex digits
+bool IsRoleArn(const std::string& text);      // arn:aws:iam::<account>:role/<path/name>
+bool IsExternalId(const std::string& text);   // AssumeRole's ExternalId
+bool IsSnsTopicArn(const std::string& text);  // arn:aws:sns:<region>:<account>:<name>
+bool IsRegion(const std::string& text);       // us-east-1
 
 // Collects errors and warnings, each naming its key path. Checks never stop at the first error.
 class ConfigChecker {

@@ -28,12 +28,12 @@ struct Field {
 
 constexpr std::array<const char*, 12> kMonthNames = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                                      "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-constexpr std::array<const char*, 12> kDayNames = {"SUN", "MON", "TUE", "WED", "THU",
-                                                   "FRI", "SAT", nullptr};
+constexpr std::array<const char*, 12> kDayNames = {"SUN", "MON", "TUE", "WED",
+                                                   "THU", "FRI", "SAT", nullptr};
 
 constexpr Field kFields[] = {
-    {"minute", 0, 59, nullptr},       {"hour", 0, 23, nullptr},
-    {"day-of-month", 1, 31, nullptr}, {"month", 1, 12, &kMonthNames},
+    {"minute", 0, 59, nullptr},        {"hour", 0, 23, nullptr},
+    {"day-of-month", 1, 31, nullptr},  {"month", 1, 12, &kMonthNames},
     {"day-of-week", 0, 7, &kDayNames},
 };
 
@@ -94,8 +94,8 @@ std::string ParseField(std::string_view text, const Field& field, std::vector<bo
       const size_t dash = range.find('-');
       const auto first = ParseValue(range.substr(0, dash), field);
       if (!first) {
-        return bad(fmt::format("\"{}\" is not a value ({}-{}{})", range.substr(0, dash),
-                               field.low, field.high, field.names ? " or a name" : ""));
+        return bad(fmt::format("\"{}\" is not a value ({}-{}{})", range.substr(0, dash), field.low,
+                               field.high, field.names ? " or a name" : ""));
       }
       low = *first;
       high = *first;
@@ -149,8 +149,8 @@ std::optional<TimeZone> TimeZone::Find(std::string_view name, std::string* error
     return TimeZone(std::string(name), zone);
   } catch (const std::exception&) {
     if (error) {
-      *error = fmt::format("unknown time zone \"{}\" (an IANA name such as UTC or Europe/Paris)",
-                           name);
+      *error =
+          fmt::format("unknown time zone \"{}\" (an IANA name such as UTC or Europe/Paris)", name);
     }
     return std::nullopt;
   }
@@ -205,11 +205,21 @@ std::optional<Schedule> Schedule::Parse(std::string_view expression, const TimeZ
     for (unsigned v = 0; v < bits.size(); ++v) {
       if (!bits[v]) continue;
       switch (i) {
-        case 0: schedule.minutes_.set(v); break;
-        case 1: schedule.hours_.set(v); break;
-        case 2: schedule.days_of_month_.set(v); break;
-        case 3: schedule.months_.set(v); break;
-        default: schedule.days_of_week_.set(v % 7); break;
+        case 0:
+          schedule.minutes_.set(v);
+          break;
+        case 1:
+          schedule.hours_.set(v);
+          break;
+        case 2:
+          schedule.days_of_month_.set(v);
+          break;
+        case 3:
+          schedule.months_.set(v);
+          break;
+        default:
+          schedule.days_of_week_.set(v % 7);
+          break;
       }
     }
     if (i == 2) schedule.day_of_month_star_ = star;

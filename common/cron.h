@@ -67,8 +67,8 @@ class Schedule {
   std::optional<int64_t> LatestAtOrBefore(int64_t unix_ms, int64_t lookback_ms) const;
 
  private:
-  Schedule(std::string expression, TimeZone zone) : expression_(std::move(expression)),
-                                                    zone_(std::move(zone)) {}
+  Schedule(std::string expression, TimeZone zone)
+      : expression_(std::move(expression)), zone_(std::move(zone)) {}
   bool MatchesDay(unsigned day_of_month, unsigned month, unsigned day_of_week) const;
 
   std::string expression_;

@@ -49,8 +49,8 @@ std::string Sha256Hex(std::string_view data, size_t bytes) {
                stderr);
     std::abort();
   }
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest),
-                                    std::min<size_t>(bytes, length)));
+  return HexEncode(
+      std::string_view(reinterpret_cast<const char*>(digest), std::min<size_t>(bytes, length)));
 }
 
 }  // namespace fleetkeeper

@@ -30,11 +30,20 @@ std::optional<google::protobuf::Duration> ParseDuration(std::string_view text) {
       i += 2;
     } else if (i < text.size()) {
       switch (text[i]) {
-        case 's': unit_ms = 1000; break;
-        case 'm': unit_ms = 60 * 1000; break;
-        case 'h': unit_ms = 3600 * 1000; break;
-        case 'd': unit_ms = kSecondsPerDay * 1000; break;
-        default: return std::nullopt;
+        case 's':
+          unit_ms = 1000;
+          break;
+        case 'm':
+          unit_ms = 60 * 1000;
+          break;
+        case 'h':
+          unit_ms = 3600 * 1000;
+          break;
+        case 'd':
+          unit_ms = kSecondsPerDay * 1000;
+          break;
+        default:
+          return std::nullopt;
       }
       ++i;
     } else {
@@ -52,11 +61,8 @@ std::string FormatDuration(const google::protobuf::Duration& duration) {
   int64_t millis = duration.seconds() * 1000 + duration.nanos() / kNanosPerMilli;
   if (millis <= 0) return "0s";
   std::string out;
-  const std::pair<int64_t, const char*> units[] = {{kSecondsPerDay * 1000, "d"},
-                                                   {3600 * 1000, "h"},
-                                                   {60 * 1000, "m"},
-                                                   {1000, "s"},
-                                                   {1, "ms"}};
+  const std::pair<int64_t, const char*> units[] = {
+      {kSecondsPerDay * 1000, "d"}, {3600 * 1000, "h"}, {60 * 1000, "m"}, {1000, "s"}, {1, "ms"}};
   for (const auto& [unit_ms, suffix] : units) {
     if (millis >= unit_ms) {
       out += std::to_string(millis / unit_ms) + suffix;

@@ -4,21 +4,36 @@ namespace fleetkeeper {
 
 const char* ToString(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return "invalid input";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kAlreadyExists: return "already exists";
-    case ErrorCode::kInProgress: return "in progress";
-    case ErrorCode::kUnauthorized: return "unauthorized";
-    case ErrorCode::kThrottled: return "throttled";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kNetwork: return "network";
-    case ErrorCode::kAws: return "aws";
-    case ErrorCode::kKafka: return "kafka";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kCancelled: return "cancelled";
-    case ErrorCode::kNotImplemented: return "not implemented";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidInput:
+      return "invalid input";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kAlreadyExists:
+      return "already exists";
+    case ErrorCode::kInProgress:
+      return "in progress";
+    case ErrorCode::kUnauthorized:
+      return "unauthorized";
+    case ErrorCode::kThrottled:
+      return "throttled";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kNetwork:
+      return "network";
+    case ErrorCode::kAws:
+      return "aws";
+    case ErrorCode::kKafka:
+      return "kafka";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kNotImplemented:
+      return "not implemented";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

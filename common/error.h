@@ -11,15 +11,15 @@
 namespace fleetkeeper {
 
 enum class ErrorCode {
-  kInvalidInput,      // bad input data: names the field and the reason
+  kInvalidInput,  // bad input data: names the field and the reason
   kNotFound,
   kAlreadyExists,
-  kInProgress,        // an idempotent retry found the operation still running
+  kInProgress,  // an idempotent retry found the operation still running
   kUnauthorized,
   kThrottled,
   kTimeout,
   kNetwork,
-  kAws,               // an AWS service error: see aws_code / request_id
+  kAws,  // an AWS service error: see aws_code / request_id
   kKafka,
   kConflict,
   kUnavailable,
@@ -34,8 +34,8 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   bool retriable = false;
-  std::string aws_code;      // e.g. "InvalidInstanceID.NotFound", "ThrottlingException"
-  std::string request_id;    // AWS request id, when there is one
+  std::string aws_code;    // e.g. "InvalidInstanceID.NotFound", "ThrottlingException"
+  std::string request_id;  // AWS request id, when there is one
   int http_status = 0;
 
   Error() = default;
@@ -46,7 +46,9 @@ struct Error {
   std::string ToString() const;
 };
 
-inline Error InvalidInput(std::string msg) { return Error(ErrorCode::kInvalidInput, std::move(msg)); }
+inline Error InvalidInput(std::string msg) {
+  return Error(ErrorCode::kInvalidInput, std::move(msg));
+}
 inline Error NotImplemented(std::string msg) {
   return Error(ErrorCode::kNotImplemented, std::move(msg));
 }
@@ -56,22 +58,37 @@ inline Error Internal(std::string msg) { return Error(ErrorCode::kInternal, std:
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}        // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-  Error&& take_error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& take_error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -83,12 +100,18 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Ok) {}                                            // NOLINT
-  Result(Error error) : e_(std::move(error)) {}            // NOLINT
+  Result(Ok) {}                                  // NOLINT
+  Result(Error error) : e_(std::move(error)) {}  // NOLINT
   bool ok() const { return !e_.has_value(); }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { assert(!ok()); return *e_; }
-  Error&& take_error() && { assert(!ok()); return std::move(*e_); }
+  const Error& error() const {
+    assert(!ok());
+    return *e_;
+  }
+  Error&& take_error() && {
+    assert(!ok());
+    return std::move(*e_);
+  }
 
  private:
   std::optional<Error> e_;

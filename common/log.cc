@@ -20,11 +20,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -74,8 +84,8 @@ class TextFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto level = spdlog::level::to_string_view(msg.level);
-    std::string line = FormatRfc3339(ToEpochMs(msg.time)) + " " +
-                       std::string(level.data(), level.size());
+    std::string line =
+        FormatRfc3339(ToEpochMs(msg.time)) + " " + std::string(level.data(), level.size());
     if (!t_event_id.empty()) line += " [" + t_event_id + "]";
     line += " ";
     line += ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size()));

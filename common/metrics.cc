@@ -24,74 +24,91 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 // Every family, registered once.
 struct Families {
   prometheus::Registry registry;
-  prometheus::Family<prometheus::Counter>& records = prometheus::BuildCounter()
-      .Name("fleetkeeper_records_total")
-      .Help("Input records by topic and the outcome they got")
-      .Register(registry);
-  prometheus::Family<prometheus::Histogram>& commit = prometheus::BuildHistogram()
-      .Name("fleetkeeper_commit_duration_seconds")
-      .Help("Transaction (or offset) commit")
-      .Register(registry);
-  prometheus::Family<prometheus::Counter>& transactions = prometheus::BuildCounter()
-      .Name("fleetkeeper_transactions_total")
-      .Help("Kafka transactions by result")
-      .Register(registry);
-  prometheus::Family<prometheus::Histogram>& batch = prometheus::BuildHistogram()
-      .Name("fleetkeeper_batch_duration_seconds")
-      .Help("A batch, from when it starts filling to the end of its commit")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& lag = prometheus::BuildGauge()
-      .Name("fleetkeeper_consumer_lag")
-      .Help("Records on an assigned partition not read yet")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& workflows = prometheus::BuildGauge()
-      .Name("fleetkeeper_workflows")
-      .Help("Live workflows of this worker's partitions by handler and state")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& breaker_open = prometheus::BuildGauge()
-      .Name("fleetkeeper_circuit_breaker_open")
-      .Help("1 while the cell's self-healing circuit breaker is open (as of its last decision)")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& breaker_actions = prometheus::BuildGauge()
-      .Name("fleetkeeper_circuit_breaker_actions")
-      .Help("Self-healing actions within the cell's breaker window (as of its last decision)")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& breaker_closes = prometheus::BuildGauge()
-      .Name("fleetkeeper_circuit_breaker_closes_at_seconds")
-      .Help("Unix time the cell's open circuit breaker closes; 0 while closed")
-      .Register(registry);
-  prometheus::Family<prometheus::Counter>& finished = prometheus::BuildCounter()
-      .Name("fleetkeeper_workflows_finished_total")
-      .Help("Finished workflows by handler and final status")
-      .Register(registry);
-  prometheus::Family<prometheus::Histogram>& steps = prometheus::BuildHistogram()
-      .Name("fleetkeeper_step_duration_seconds")
-      .Help("One workflow step on the executor, AWS calls included")
-      .Register(registry);
-  prometheus::Family<prometheus::Counter>& aws_calls = prometheus::BuildCounter()
-      .Name("fleetkeeper_aws_calls_total")
-      .Help("AWS API calls by service, operation and outcome")
-      .Register(registry);
-  prometheus::Family<prometheus::Counter>& aws_retries = prometheus::BuildCounter()
-      .Name("fleetkeeper_aws_retries_total")
-      .Help("AWS call attempts after the first")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& aws_quota = prometheus::BuildGauge()
-      .Name("fleetkeeper_aws_retry_quota_available")
-      .Help("Tokens left in the AWS client's retry quota")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& aws_rate = prometheus::BuildGauge()
-      .Name("fleetkeeper_aws_adaptive_rate")
-      .Help("The adaptive rate limiter's send rate, requests per second (0: off)")
-      .Register(registry);
+  prometheus::Family<prometheus::Counter>& records =
+      prometheus::BuildCounter()
+          .Name("fleetkeeper_records_total")
+          .Help("Input records by topic and the outcome they got")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& commit =
+      prometheus::BuildHistogram()
+          .Name("fleetkeeper_commit_duration_seconds")
+          .Help("Transaction (or offset) commit")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& transactions =
+      prometheus::BuildCounter()
+          .Name("fleetkeeper_transactions_total")
+          .Help("Kafka transactions by result")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& batch =
+      prometheus::BuildHistogram()
+          .Name("fleetkeeper_batch_duration_seconds")
+          .Help("A batch, from when it starts filling to the end of its commit")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& lag =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_consumer_lag")
+          .Help("Records on an assigned partition not read yet")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& workflows =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_workflows")
+          .Help("Live workflows of this worker's partitions by handler and state")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& breaker_open =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_circuit_breaker_open")
+          .Help("1 while the cell's self-healing circuit breaker is open (as of its last decision)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& breaker_actions =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_circuit_breaker_actions")
+          .Help("Self-healing actions within the cell's breaker window (as of its last decision)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& breaker_closes =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_circuit_breaker_closes_at_seconds")
+          .Help("Unix time the cell's open circuit breaker closes; 0 while closed")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& finished =
+      prometheus::BuildCounter()
+          .Name("fleetkeeper_workflows_finished_total")
+          .Help("Finished workflows by handler and final status")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& steps =
+      prometheus::BuildHistogram()
+          .Name("fleetkeeper_step_duration_seconds")
+          .Help("One workflow step on the executor, AWS calls included")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& aws_calls =
+      prometheus::BuildCounter()
+          .Name("fleetkeeper_aws_calls_total")
+          .Help("AWS API calls by service, operation and outcome")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& aws_retries =
+      prometheus::BuildCounter()
+          .Name("fleetkeeper_aws_retries_total")
+          .Help("AWS call attempts after the first")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& aws_quota =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_aws_retry_quota_available")
+          .Help("Tokens left in the AWS client's retry quota")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& aws_rate =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_aws_adaptive_rate")
+          .Help("The adaptive rate limiter's send rate, requests per second (0: off)")
+          .Register(registry);
   prometheus::Family<prometheus::Gauge>& frozen = prometheus::BuildGauge()
-      .Name("fleetkeeper_frozen")
-      .Help("1 while a freeze holds mutating steps")
-      .Register(registry);
-  prometheus::Family<prometheus::Gauge>& ready = prometheus::BuildGauge()
-      .Name("fleetkeeper_ready")
-      .Help("1 when the worker is ready (partitions assigned and restored, producer not fenced)")
-      .Register(registry);
+                                                      .Name("fleetkeeper_frozen")
+                                                      .Help("1 while a freeze holds mutating steps")
+                                                      .Register(registry);
+  prometheus::Family<prometheus::Gauge>& ready =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_ready")
+          .Help(
+              "1 when the worker is ready (partitions assigned and restored, producer not fenced)")
+          .Register(registry);
 };
 
 Families& F() {
@@ -142,7 +159,8 @@ void SetWorkflows(const WorkflowCounts& counts) {
   static std::set<std::pair<std::string, std::string>> reported;
   std::lock_guard lock(mu);
   for (const auto& key : reported) {
-    if (!counts.count(key)) F().workflows.Add({{"handler", key.first}, {"state", key.second}}).Set(0);
+    if (!counts.count(key))
+      F().workflows.Add({{"handler", key.first}, {"state", key.second}}).Set(0);
   }
   for (const auto& [key, n] : counts) {
     F().workflows.Add({{"handler", key.first}, {"state", key.second}}).Set(static_cast<double>(n));

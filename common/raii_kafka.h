@@ -19,8 +19,7 @@ using KafkaGroupMetadataPtr =
     CHandle<rd_kafka_consumer_group_metadata_t, rd_kafka_consumer_group_metadata_destroy>;
 using KafkaAdminOptionsPtr = CHandle<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>;
 using KafkaNewTopicPtr = CHandle<rd_kafka_NewTopic_t, rd_kafka_NewTopic_destroy>;
-using KafkaConfigResourcePtr =
-    CHandle<rd_kafka_ConfigResource_t, rd_kafka_ConfigResource_destroy>;
+using KafkaConfigResourcePtr = CHandle<rd_kafka_ConfigResource_t, rd_kafka_ConfigResource_destroy>;
 using KafkaTopicPtr = CHandle<rd_kafka_topic_t, rd_kafka_topic_destroy>;
 
 // rd_kafka_t needs close-before-destroy for consumers; owners call rd_kafka_consumer_close first.

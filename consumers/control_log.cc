@@ -92,7 +92,8 @@ Result<ControlWrite> WriteControlRecord(rd_kafka_t* producer, const std::string&
   if (!partitions.ok()) {
     Error e = std::move(partitions).take_error();
     if (e.code == ErrorCode::kNotFound) {
-      e.message = "topic " + topic + " is missing: `fleetkeeper doctor` or `run` creates it "
+      e.message = "topic " + topic +
+                  " is missing: `fleetkeeper doctor` or `run` creates it "
                   "when topics.create is true";
     }
     return e;
@@ -105,8 +106,8 @@ Result<ControlWrite> WriteControlRecord(rd_kafka_t* producer, const std::string&
       RD_KAFKA_V_KEY(const_cast<char*>(kControlKey), sizeof(kControlKey) - 1),
       RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_HEADER("fk-type", kControlType, -1),
-      RD_KAFKA_V_HEADER("content-type", "application/x-protobuf", -1),
-      RD_KAFKA_V_OPAQUE(&delivery), RD_KAFKA_V_END);
+      RD_KAFKA_V_HEADER("content-type", "application/x-protobuf", -1), RD_KAFKA_V_OPAQUE(&delivery),
+      RD_KAFKA_V_END);
   if (err) return KafkaError(err, "producing to " + topic);
   rd_kafka_flush(producer, timeout_ms);
   if (!delivery.done) {

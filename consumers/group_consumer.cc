@@ -24,8 +24,9 @@ KafkaTopicPartitionsPtr ListOf(const std::vector<GroupConsumer::PartitionKey>& p
 
 }  // namespace
 
-Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(
-    const KafkaProperties& properties, const std::vector<std::string>& topics, Hooks hooks) {
+Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(const KafkaProperties& properties,
+                                                             const std::vector<std::string>& topics,
+                                                             Hooks hooks) {
   std::unique_ptr<GroupConsumer> out(new GroupConsumer(std::move(hooks)));
   ClientCallbacks callbacks;
   callbacks.opaque = out.get();
@@ -100,8 +101,7 @@ Status GroupConsumer::Rewind(const std::vector<PartitionKey>& partitions) {
 }
 
 rd_kafka_resp_err_t GroupConsumer::Commit(const std::map<PartitionKey, int64_t>& offsets) {
-  KafkaTopicPartitionsPtr list(
-      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  KafkaTopicPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, off] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
   }
@@ -121,9 +121,8 @@ void GroupConsumer::Close(bool graceful) {
 
 void GroupConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  InvokeCallback("rebalance", [&] {
-    static_cast<GroupConsumer*>(opaque)->Rebalance(rk, err, partitions);
-  });
+  InvokeCallback("rebalance",
+                 [&] { static_cast<GroupConsumer*>(opaque)->Rebalance(rk, err, partitions); });
 }
 
 void GroupConsumer::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

@@ -88,7 +88,7 @@ class GroupConsumer {
 
   const Hooks hooks_;
   KafkaPtr client_;
-  KafkaQueuePtr queue_;  // the consumer's queue, which Wake yields
+  KafkaQueuePtr queue_;                  // the consumer's queue, which Wake yields
   std::set<PartitionKey> lag_reported_;  // ReportLag's series
 };
 

@@ -63,7 +63,7 @@ class IngestStage {
     KafkaMessagePtr msg;
     Kind kind = Kind::kRecord;
   };
-  void OnItem(Item& item);            // lane thread
+  void OnItem(Item& item);               // lane thread
   void Process(KafkaMessagePtr& owned);  // lane thread
   void ProduceFor(const InputRecord& input, OutRecord out);
 

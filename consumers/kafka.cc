@@ -41,8 +41,12 @@ int32_t Murmur2Partition(std::string_view key, int32_t partition_count) {
     h ^= k;
   }
   switch (length % 4) {
-    case 3: h ^= static_cast<uint32_t>(data[(length & ~3u) + 2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<uint32_t>(data[(length & ~3u) + 1]) << 8; [[fallthrough]];
+    case 3:
+      h ^= static_cast<uint32_t>(data[(length & ~3u) + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(data[(length & ~3u) + 1]) << 8;
+      [[fallthrough]];
     case 1:
       h ^= static_cast<uint32_t>(data[length & ~3u]);
       h *= m;
@@ -62,9 +66,8 @@ std::vector<std::pair<std::string, std::string>> MessageHeaders(const rd_kafka_m
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
     out.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : "");
   }
   return out;

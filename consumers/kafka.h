@@ -26,7 +26,7 @@ struct OutRecord {
   std::string topic;
   int32_t partition = RD_KAFKA_PARTITION_UA;  // explicit for fleet.work / fleet.state
   std::string key;
-  std::optional<std::string> value;           // nullopt = tombstone
+  std::optional<std::string> value;  // nullopt = tombstone
   std::vector<OutHeader> headers;
   // The input record this output stands for (for the produce-failure → DLQ path).
   std::string source_topic;

@@ -19,7 +19,7 @@ constexpr std::array<std::string_view, 5> kProducerOnly = {
     "transactional.id", "transaction.timeout.ms", "enable.idempotence", "linger.ms", "acks"};
 // Of those, what only a transactional producer takes.
 constexpr std::array<std::string_view, 2> kTransactionalOnly = {"transactional.id",
-                                                                 "transaction.timeout.ms"};
+                                                                "transaction.timeout.ms"};
 // Properties only a consumer takes.
 constexpr std::array<std::string_view, 14> kConsumerOnly = {
     "group.id",
@@ -137,8 +137,7 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const TopicPlan& p
     (void)SetConf(conf.get(), "log_level", "3");
     // The mock cluster lives inside a client instance; a producer with no brokers is the cheapest.
     char errstr[512];
-    broker->owner_.reset(
-        rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), errstr, sizeof(errstr)));
+    broker->owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), errstr, sizeof(errstr)));
     if (!broker->owner_) {
       return Error(ErrorCode::kKafka, fmt::format("embedded broker: {}", errstr));
     }

@@ -78,7 +78,7 @@ class EmbeddedBroker {
  private:
   EmbeddedBroker() = default;
 
-  KafkaPtr owner_;                            // the handle the cluster lives in; null if adopted
+  KafkaPtr owner_;  // the handle the cluster lives in; null if adopted
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::string bootstrap_;
 };

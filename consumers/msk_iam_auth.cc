@@ -44,8 +44,8 @@ void RefreshToken(rd_kafka_t* rk, const char* oauthbearer_config, void* /*opaque
   }
   auto credentials = Credentials().Resolve();
   if (!credentials.ok()) return fail(credentials.error().ToString());
-  auto token = aws::MskIamAuthToken(*credentials, region, SystemClock::Instance().NowMs(),
-                                    kUserAgent);
+  auto token =
+      aws::MskIamAuthToken(*credentials, region, SystemClock::Instance().NowMs(), kUserAgent);
   if (!token.ok()) return fail(token.error().ToString());
   char errstr[512];
   if (rd_kafka_oauthbearer_set_token(rk, token->token.c_str(), token->expires_at_ms,

@@ -66,8 +66,12 @@ std::string AlarmDedupKey(const v1::AlarmStateChange& alarm, const std::string& 
   std::string key;
   key.reserve(kPrefix.size() + identity.size() + 1 + alarm.state().size() + 1 +
               canonical_time.size());
-  key.append(kPrefix).append(identity).append(":").append(alarm.state()).append(":").append(
-      canonical_time);
+  key.append(kPrefix)
+      .append(identity)
+      .append(":")
+      .append(alarm.state())
+      .append(":")
+      .append(canonical_time);
   return key;
 }
 
@@ -127,8 +131,7 @@ void DecodeEventBridgeAlarm(JsonObjectReader& detail, const std::vector<std::str
 }
 
 bool IsSnsAlarmNotification(const JsonValue& message) {
-  return message.is_object() && message.contains("AlarmName") &&
-         message.contains("NewStateValue");
+  return message.is_object() && message.contains("AlarmName") && message.contains("NewStateValue");
 }
 
 void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
@@ -150,7 +153,8 @@ void DecodeSnsAlarmNotification(JsonObjectReader& message, v1::Event* event) {
     if (!arn || arn->service != "cloudwatch" || arn->region.empty()) {
       message.problems().Note(JoinPath(message.path(), "AlarmArn") +
                               ": expected arn:<partition>:cloudwatch:<region>:<account>:alarm:"
-                              "<name>, got " + Quoted(alarm->alarm_arn()));
+                              "<name>, got " +
+                              Quoted(alarm->alarm_arn()));
     } else {
       event->set_region(arn->region);
     }

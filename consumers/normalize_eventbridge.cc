@@ -103,9 +103,8 @@ void DecodeInstanceState(JsonObjectReader& detail, v1::Event& event) {
 }  // namespace
 
 bool LooksLikeEventBridge(const JsonValue& document) {
-  return document.is_object() &&
-         (document.contains("detail-type") || document.contains("detail") ||
-          document.contains("source"));
+  return document.is_object() && (document.contains("detail-type") || document.contains("detail") ||
+                                  document.contains("source"));
 }
 
 Normalized NormalizeEventBridge(const JsonValue& document, const std::string& path,
@@ -146,8 +145,8 @@ Normalized NormalizeEventBridge(const JsonValue& document, const std::string& pa
     carrier.origin = event.origin();
     carrier.account = event.account();
     carrier.region = event.region();
-    DecodeNativeJson(*kind, *document.find("detail"), JoinPath(path, "detail"), options,
-                     carrier, out);
+    DecodeNativeJson(*kind, *document.find("detail"), JoinPath(path, "detail"), options, carrier,
+                     out);
     return out;
   }
 

@@ -332,8 +332,8 @@ Result<JsonDocument> ParseJsonDocument(std::string_view text, size_t max_depth,
   const simdjson::error_code again =
       document.parser_->parse(rewritten.data(), rewritten.size(), true).get(document.root_);
   if (again != simdjson::SUCCESS) {
-    return InvalidInput(std::string(what) + ": JSON not readable: " +
-                        simdjson::error_message(again));
+    return InvalidInput(std::string(what) +
+                        ": JSON not readable: " + simdjson::error_message(again));
   }
   return document;
 }
@@ -488,8 +488,7 @@ std::map<std::string, std::string> JsonObjectReader::OptionalStringMap(std::stri
   value->for_each_member([&](std::string_view name, JsonValue member) {
     if (bad) return;
     if (!member.is_string()) {
-      problems_->Note(JoinPath(JoinPath(path_, key), name) + ": " +
-                      TypeMismatch("string", member));
+      problems_->Note(JoinPath(JoinPath(path_, key), name) + ": " + TypeMismatch("string", member));
       bad = true;
       return;
     }
@@ -519,8 +518,8 @@ std::string RequiredTime(JsonObjectReader& object, std::string_view key) {
   if (text.empty()) return "";
   std::optional<std::string> canonical = CanonicalTime(text);
   if (!canonical) {
-    object.problems().Note(JoinPath(object.path(), key) +
-                           ": expected an RFC 3339 timestamp, got " + Quoted(text));
+    object.problems().Note(JoinPath(object.path(), key) + ": expected an RFC 3339 timestamp, got " +
+                           Quoted(text));
     return "";
   }
   return *canonical;

@@ -25,8 +25,8 @@ struct NativeKindNames {
 constexpr std::array<NativeKindNames, 4> kNativeKinds{{
     {NativeKind::kPatchRequest, "fleetkeeper.v1.PatchRequest", "Fleetkeeper Patch Request",
      "patch_request", "patchRequest", "patch"},
-    {NativeKind::kEcsCommand, "fleetkeeper.v1.EcsCommand", "Fleetkeeper ECS Command",
-     "ecs_command", "ecsCommand", "ecs"},
+    {NativeKind::kEcsCommand, "fleetkeeper.v1.EcsCommand", "Fleetkeeper ECS Command", "ecs_command",
+     "ecsCommand", "ecs"},
     {NativeKind::kApproval, "fleetkeeper.v1.Approval", "Fleetkeeper Approval", "approval",
      "approval", "approval"},
     {NativeKind::kCancel, "fleetkeeper.v1.Cancel", "Fleetkeeper Cancel", "cancel", "cancel",
@@ -136,8 +136,9 @@ void CompleteSignal(Signal& signal, const NativeKindNames& names, const std::str
     }
     target = signal.request_id();
   } else {
-    return Unreadable(out, kind + ": cannot be routed: needs workflow_id, or request_id with "
-                                  "account and region");
+    return Unreadable(out, kind +
+                               ": cannot be routed: needs workflow_id, or request_id with "
+                               "account and region");
   }
   std::string identity = std::string(names.id_prefix) + ":" + target;
   if (!qualifier.empty()) identity += ":" + qualifier;
@@ -332,8 +333,8 @@ void DecodeValue(const JsonValue& value, const FieldDescriptor* field, const Val
 }
 
 // A map key: JSON keys are strings; non-string key types are read from their text.
-void DecodeMapKey(std::string_view key, const FieldDescriptor* key_field,
-                  const std::string& path, Message& entry, FieldProblems& problems) {
+void DecodeMapKey(std::string_view key, const FieldDescriptor* key_field, const std::string& path,
+                  Message& entry, FieldProblems& problems) {
   const Reflection* reflection = entry.GetReflection();
   if (key_field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
     return reflection->SetString(&entry, key_field, std::string(key));

@@ -26,10 +26,10 @@ std::string NativeTypeName(NativeKind kind);
 // EventBridge event adds its id, time, origin and account/region as a last-resort cell.
 struct NativeCarrier {
   std::string source_format = "native";
-  std::string id;            // empty: derived from the request (see normalizer.h)
-  std::string time;          // canonical RFC 3339, or empty
-  std::string origin;        // empty: the message name
-  std::string account;       // used after the request's own and the configured default
+  std::string id;       // empty: derived from the request (see normalizer.h)
+  std::string time;     // canonical RFC 3339, or empty
+  std::string origin;   // empty: the message name
+  std::string account;  // used after the request's own and the configured default
   std::string region;
 };
 

@@ -42,8 +42,8 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
   event.set_time(RequiredTime(sns, "Timestamp"));
   event.set_origin("sns " + topic_arn);
   CellFromTopicArn(topic_arn, event);
-  if (sns.problems().any()) return Finish(std::move(out), Disposition::kUnreadable,
-                                          sns.problems().first());
+  if (sns.problems().any())
+    return Finish(std::move(out), Disposition::kUnreadable, sns.problems().first());
 
   if (type == "SubscriptionConfirmation" || type == "UnsubscribeConfirmation") {
     return Finish(std::move(out), Disposition::kSkipped,
@@ -56,8 +56,8 @@ Normalized NormalizeSnsMessage(JsonObjectReader& sns, const NormalizeOptions& op
   }
 
   const std::string_view message_text = sns.StringView("Message");
-  if (sns.problems().any()) return Finish(std::move(out), Disposition::kUnreadable,
-                                          sns.problems().first());
+  if (sns.problems().any())
+    return Finish(std::move(out), Disposition::kUnreadable, sns.problems().first());
   const std::string message_path = JoinPath(sns.path(), "Message");
   Result<JsonDocument> parsed =
       ParseJsonDocument(message_text, options.max_json_depth, message_path);

@@ -90,12 +90,12 @@ rd_kafka_resp_err_t OutputProducer::ProduceNow(const OutRecord& out) {
     void* tag = deliveries_.Add(out.source_topic, out.source_partition, out.source_offset);
     const void* value = out.value ? out.value->data() : nullptr;
     size_t value_len = out.value ? out.value->size() : 0;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        client_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(out.partition),
-        RD_KAFKA_V_KEY(out.key.data(), out.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-        RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(client_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(out.partition),
+                          RD_KAFKA_V_KEY(out.key.data(), out.key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                          RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
     rd_kafka_headers_destroy(hdrs);
     deliveries_.Drop(tag);
@@ -135,8 +135,8 @@ std::optional<std::string> OutputProducer::ProduceFor(const InputRecord& input, 
   }
   err = Produce(DlqRecord(input, why, options_.outputs));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return fmt::format("record {}/{}@{} cannot be dead-lettered: {}", input.topic,
-                       input.partition, input.offset, rd_kafka_err2str(err));
+    return fmt::format("record {}/{}@{} cannot be dead-lettered: {}", input.topic, input.partition,
+                       input.offset, rd_kafka_err2str(err));
   }
   return std::nullopt;
 }
@@ -201,8 +201,7 @@ void OutputProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
     auto* self = static_cast<OutputProducer*>(opaque);
     const std::optional<Source> source = self->deliveries_.Find(msg->_private);
     const char* topic = rd_kafka_topic_name(msg->rkt);
-    std::string why = fmt::format("producing to {} failed: {}", topic,
-                                  rd_kafka_err2str(msg->err));
+    std::string why = fmt::format("producing to {} failed: {}", topic, rd_kafka_err2str(msg->err));
     if (!source) {
       spdlog::warn("delivery failed for an output of an ended batch: {}", why);
     } else {

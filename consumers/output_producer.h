@@ -42,9 +42,9 @@ class OutputProducer {
 
   struct Options {
     ClientRole role = ClientRole::kProducer;
-    KafkaProperties properties;         // complete: PropertiesFor(role, ...) and the caller's own
-    std::vector<std::string> topics;    // opened once (others are opened per record)
-    OutputTopics outputs;               // the dead-letter topic and its record limit
+    KafkaProperties properties;       // complete: PropertiesFor(role, ...) and the caller's own
+    std::vector<std::string> topics;  // opened once (others are opened per record)
+    OutputTopics outputs;             // the dead-letter topic and its record limit
     // At least once, records for this topic are held for the commit (TakeHeld), not produced.
     std::string held_topic;
     int64_t queue_full_limit_ms = 100000;  // longest wait for room in the producer queue

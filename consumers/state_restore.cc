@@ -88,8 +88,8 @@ PartitionRestores::Done PartitionRestores::Run(int32_t partition, uint64_t ticke
   KafkaTopicPartitionsPtr tp(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(tp.get(), work_topic_.c_str(), partition);
   if (auto err = rd_kafka_committed(consumer_, tp.get(), 60000)) {
-    done.error = KafkaError(err, fmt::format("committed offset of {}/{}", work_topic_, partition))
-                     .message;
+    done.error =
+        KafkaError(err, fmt::format("committed offset of {}/{}", work_topic_, partition)).message;
   } else {
     committed = tp->elems[0].offset;
   }

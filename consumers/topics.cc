@@ -81,9 +81,9 @@ Status CreateTopics(rd_kafka_t* rk, const std::map<std::string, Wanted>& missing
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
       const char* msg = rd_kafka_topic_result_error_string(results[i]);
-      return Error(ErrorCode::kKafka,
-                   fmt::format("topic {}: cannot create it: {}", rd_kafka_topic_result_name(results[i]),
-                               msg ? msg : rd_kafka_err2str(err)));
+      return Error(ErrorCode::kKafka, fmt::format("topic {}: cannot create it: {}",
+                                                  rd_kafka_topic_result_name(results[i]),
+                                                  msg ? msg : rd_kafka_err2str(err)));
     }
     spdlog::info("created topic {}", rd_kafka_topic_result_name(results[i]));
   }
@@ -118,8 +118,9 @@ Result<std::map<std::string, std::string>> CleanupPolicies(rd_kafka_t* rk,
   for (size_t i = 0; i < cnt; ++i) {
     std::string name = rd_kafka_ConfigResource_name(rs[i]);
     if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Error(ErrorCode::kKafka, fmt::format("topic {}: cannot read its configuration: {}",
-                                                  name, rd_kafka_ConfigResource_error_string(rs[i])));
+      return Error(ErrorCode::kKafka,
+                   fmt::format("topic {}: cannot read its configuration: {}", name,
+                               rd_kafka_ConfigResource_error_string(rs[i])));
     }
     size_t ecnt = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &ecnt);
@@ -165,9 +166,9 @@ Status EnsureTopics(rd_kafka_t* rk, const TopicPlan& plan, int timeout_ms) {
   }
   if (!missing.empty()) {
     if (!plan.create) {
-      return Error(ErrorCode::kNotFound,
-                   fmt::format("topic {} is missing and topics.create is false",
-                               missing.begin()->first));
+      return Error(
+          ErrorCode::kNotFound,
+          fmt::format("topic {} is missing and topics.create is false", missing.begin()->first));
     }
     if (auto st = CreateTopics(rk, missing, plan, timeout_ms); !st.ok()) return st;
     existing = ExistingTopics(rk, timeout_ms);

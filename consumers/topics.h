@@ -16,7 +16,7 @@ struct TopicPlan {
   std::vector<std::string> inputs;
   std::string work, results, dlq, state, control;
   bool create = true;
-  int32_t partitions = 12;          // fleet.work and fleet.state (and any other topic we create)
+  int32_t partitions = 12;  // fleet.work and fleet.state (and any other topic we create)
   int64_t max_message_bytes = 4 * 1024 * 1024;
   int32_t replication_factor = -1;  // -1: the broker's default
 };

@@ -32,8 +32,7 @@ TxnResult Transaction::Begin() {
 
 TxnResult Transaction::SendOffsets(rd_kafka_t* consumer,
                                    const std::map<PartitionKey, int64_t>& offsets) {
-  KafkaTopicPartitionsPtr list(
-      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  KafkaTopicPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, off] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
   }

@@ -46,9 +46,10 @@ std::string AuthorizeTargetCount(const v1::CommandsConfig& commands, size_t targ
 std::string AuthorizeApproval(const std::string& requested_by, const v1::Approval& approval) {
   if (approval.approver().empty()) return "an approval must name its approver";
   if (!requested_by.empty() && approval.approver() == requested_by) {
-    return fmt::format("{} requested this change and cannot approve it: approvals must come "
-                       "from someone else",
-                       approval.approver());
+    return fmt::format(
+        "{} requested this change and cannot approve it: approvals must come "
+        "from someone else",
+        approval.approver());
   }
   return "";
 }

@@ -25,8 +25,7 @@ std::string ResultId(const v1::Result& result) {
 std::string CellOf(const v1::Event& event) { return event.account() + "/" + event.region(); }
 
 void FillResult(v1::Result* r, const v1::Event& event, v1::Result::Status status,
-                std::string reason, std::string handler, int64_t now_ms,
-                std::string workflow_id) {
+                std::string reason, std::string handler, int64_t now_ms, std::string workflow_id) {
   r->Clear();
   r->set_workflow_id(std::move(workflow_id));
   r->set_correlation_id(event.id());

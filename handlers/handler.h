@@ -54,7 +54,7 @@ struct AdmissionContext {
   const v1::WorkerConfig& config;
   const Clock& clock;
   bool frozen = false;
-  CellStore* store = nullptr;   // the event's cell; never null inside the worker
+  CellStore* store = nullptr;  // the event's cell; never null inside the worker
 };
 
 struct Admission {

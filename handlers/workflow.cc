@@ -34,8 +34,7 @@ std::string WorkflowId(const std::string& account, const std::string& region,
 
 v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& kind,
                                    const std::string& handler, const std::string& first_step,
-                                   const google::protobuf::Message& initial_state,
-                                   int64_t now_ms) {
+                                   const google::protobuf::Message& initial_state, int64_t now_ms) {
   v1::WorkflowCheckpoint wf;
   wf.set_schema_version(kCheckpointSchemaVersion);
   wf.set_workflow_id(WorkflowId(event.account(), event.region(), kind, event.dedup_key()));
@@ -65,7 +64,8 @@ StepOutcome StepTable::Run(const std::string& step, StepContext& context) const 
   const StepDef* def = Find(step);
   if (def == nullptr) {
     return StepOutcome::Finish(v1::Result::FAILED, handler_ + " workflow has unknown step \"" +
-                                                       step + "\" (a checkpoint of a newer version?)");
+                                                       step +
+                                                       "\" (a checkpoint of a newer version?)");
   }
   return def->run(context);
 }

@@ -6,8 +6,8 @@
 // the outcome back to the poll thread, commits the new checkpoint (and any progress or final
 // result) in the next Kafka transaction, and only then schedules the next step. A step therefore
 // must be safe to run again after a crash: it re-reads AWS before it acts, and every mutating call
-// carries an idempotency token from StepContext::IdempotencyToken (same workflow, step and attempt →
-// same token).
+// carries an idempotency token from StepContext::IdempotencyToken (same workflow, step and attempt
+// → same token).
 #pragma once
 
 #include <google/protobuf/any.pb.h>
@@ -39,10 +39,10 @@ struct StepOutcome {
   int64_t wait_ms = 0;                    // kWait: timer, relative to now; 0 = no timer
   std::vector<std::string> wait_signals;  // kWait: signal keys (see SignalKeyOf)
   v1::Result::Status status = v1::Result::STATUS_UNSPECIFIED;  // kFinish
-  std::string reason;                     // kFinish: why; kNext/kWait: progress note (optional)
-  std::vector<v1::Action> actions;        // actions taken in this step, appended to the result
-  bool publish_progress = false;          // emit an IN_PROGRESS result with `reason`
-  bool retry_same_step = false;           // kWait on the same step with attempt + 1
+  std::string reason;               // kFinish: why; kNext/kWait: progress note (optional)
+  std::vector<v1::Action> actions;  // actions taken in this step, appended to the result
+  bool publish_progress = false;    // emit an IN_PROGRESS result with `reason`
+  bool retry_same_step = false;     // kWait on the same step with attempt + 1
 
   static StepOutcome Next(std::string step) {
     StepOutcome o;
@@ -50,7 +50,8 @@ struct StepOutcome {
     o.next_step = std::move(step);
     return o;
   }
-  static StepOutcome Wait(std::string step, int64_t wait_ms, std::vector<std::string> signals = {}) {
+  static StepOutcome Wait(std::string step, int64_t wait_ms,
+                          std::vector<std::string> signals = {}) {
     StepOutcome o;
     o.kind = Kind::kWait;
     o.next_step = std::move(step);
@@ -195,8 +196,7 @@ std::string WorkflowId(const std::string& account, const std::string& region,
 // Helper for handlers' Admit: the initial checkpoint of a workflow for `event`.
 v1::WorkflowCheckpoint NewWorkflow(const v1::Event& event, const std::string& kind,
                                    const std::string& handler, const std::string& first_step,
-                                   const google::protobuf::Message& initial_state,
-                                   int64_t now_ms);
+                                   const google::protobuf::Message& initial_state, int64_t now_ms);
 
 inline constexpr uint32_t kCheckpointSchemaVersion = 1;
 

@@ -24,8 +24,9 @@ build_packages=(
   libhowardhinnant-date-dev prometheus-cpp-dev libcpp-httplib-dev curl
   kcat  # the README's walkthrough reads the results with it
 )
-# clang and its compiler-rt (libFuzzer, ASan, UBSan) for the fuzz harnesses (scripts/fuzz.sh).
-test_packages=(openjdk-17-jre-headless maven clang libclang-rt-14-dev)
+# clang and its compiler-rt (libFuzzer, ASan, UBSan) for the fuzz harnesses (scripts/fuzz.sh); clang-format
+# for the format check (tests/static/test_format.py).
+test_packages=(openjdk-17-jre-headless maven clang libclang-rt-14-dev clang-format)
 
 python_bin="${FK_PYTHON:-$(command -v python3 || true)}"
 

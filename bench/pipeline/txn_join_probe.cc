@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
 
   const std::string value(1000, 'x');
   const auto partition_of = [&](int i) {
-    const int joined = one_by_one ? std::min(partitions, 1 + i / (records / partitions))
-                                  : partitions;
+    const int joined =
+        one_by_one ? std::min(partitions, 1 + i / (records / partitions)) : partitions;
     return static_cast<int32_t>(i % joined);
   };
   const auto started = std::chrono::steady_clock::now();
@@ -127,12 +127,12 @@ int main(int argc, char** argv) {
     Check(rd_kafka_begin_transaction(producer.get()), "begin_transaction");
     for (int i = 0; i < records; ++i) {
       rd_kafka_resp_err_t err;
-      while ((err = rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                      RD_KAFKA_V_PARTITION(partition_of(i)),
-                                      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()),
-                                                       value.size()),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-             RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      while (
+          (err = rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                   RD_KAFKA_V_PARTITION(partition_of(i)),
+                                   RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+          RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(producer.get(), 1);
       }
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) Die(rd_kafka_err2str(err));
@@ -143,10 +143,11 @@ int main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("librdkafka %s: %d transactions of %d records over %d partitions, joining %s: "
-              "%.2f s\n",
-              rd_kafka_version_str(), transactions, records, partitions,
-              one_by_one ? "one by one" : "together", seconds);
+  std::printf(
+      "librdkafka %s: %d transactions of %d records over %d partitions, joining %s: "
+      "%.2f s\n",
+      rd_kafka_version_str(), transactions, records, partitions,
+      one_by_one ? "one by one" : "together", seconds);
   PrintThreadCpu();
   return 0;
 }

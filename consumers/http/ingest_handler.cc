@@ -47,8 +47,8 @@ Status ValidateSubscribeUrl(const std::string& url) {
     return InvalidInput("SubscribeURL: not an https:// URL");
   }
   size_t end = url.find_first_of("/?#", kScheme.size());
-  std::string host = url.substr(kScheme.size(), end == std::string::npos ? std::string::npos
-                                                                         : end - kScheme.size());
+  std::string host = url.substr(
+      kScheme.size(), end == std::string::npos ? std::string::npos : end - kScheme.size());
   if (host.find_first_of("@:") != std::string::npos) {
     return InvalidInput("SubscribeURL: credentials or a port are not allowed");
   }
@@ -111,8 +111,7 @@ IngestReply IngestHandler::Produce(IngestRecord record, const std::string& what)
   return Text(200, "accepted");
 }
 
-IngestReply IngestHandler::HandleSns(const IngestRequest& request,
-                                         const std::string& type) {
+IngestReply IngestHandler::HandleSns(const IngestRequest& request, const std::string& type) {
   auto message = ParseSnsSignedMessage(request.body);
   if (!message.ok()) return Text(400, "SNS message: " + message.error().message);
   if (message->type != type) {
@@ -155,8 +154,7 @@ IngestReply IngestHandler::HandleSns(const IngestRequest& request,
     return Text(200, "acknowledged");
   }
   if (type != "Notification") return Text(400, "SNS message type " + type + " is unknown");
-  IngestRecord record{request.body,
-                      {{"content-type", "application/json"}, {"fk-ingest", "sns"}}};
+  IngestRecord record{request.body, {{"content-type", "application/json"}, {"fk-ingest", "sns"}}};
   return Produce(std::move(record), "SNS notification " + message->message_id);
 }
 

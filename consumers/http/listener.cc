@@ -37,8 +37,7 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   const std::string_view port_text = text.substr(colon + 1);
   int port = -1;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535) {
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
     return bad("the port must be a number from 0 to 65535");
   }
   if (!host.empty() && host.front() == '[') {

@@ -32,8 +32,7 @@ class BoundServer {
   // Binds `server` (routes and limits already set) and starts serving. An address that cannot be
   // bound is an error that starts with `what` (the config key or option naming the address).
   static Result<std::unique_ptr<BoundServer>> Start(std::unique_ptr<httplib::Server> server,
-                                                    const ListenAddress& at,
-                                                    std::string_view what);
+                                                    const ListenAddress& at, std::string_view what);
   ~BoundServer();  // stops accepting, finishes the requests in progress
   BoundServer(const BoundServer&) = delete;
   BoundServer& operator=(const BoundServer&) = delete;

@@ -61,7 +61,7 @@ Result<std::vector<unsigned char>> DecodeBase64(std::string_view text) {
   }
   std::vector<unsigned char> bytes(text.size() / 4 * 3 + 3);
   std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(),
-                                                                       EVP_ENCODE_CTX_free);
+                                                                      EVP_ENCODE_CTX_free);
   if (!ctx) return Internal("EVP_ENCODE_CTX_new failed");
   EVP_DecodeInit(ctx.get());
   int written = 0;
@@ -77,8 +77,7 @@ Result<std::vector<unsigned char>> DecodeBase64(std::string_view text) {
 }
 
 bool IssuedTo(X509* certificate, std::string_view host) {
-  return !host.empty() &&
-         X509_check_host(certificate, host.data(), host.size(), 0, nullptr) == 1;
+  return !host.empty() && X509_check_host(certificate, host.data(), host.size(), 0, nullptr) == 1;
 }
 
 // The host of an https:// URL, or "".

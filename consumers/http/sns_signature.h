@@ -17,17 +17,17 @@ namespace fleetkeeper::consumers::http {
 
 // The members of an SNS message that its signature covers, and how it is signed.
 struct SnsSignedMessage {
-  std::string type;                    // Notification | SubscriptionConfirmation |
-                                       // UnsubscribeConfirmation
+  std::string type;  // Notification | SubscriptionConfirmation |
+                     // UnsubscribeConfirmation
   std::string message_id;
   std::string topic_arn;
   std::optional<std::string> subject;  // Notification only; signed only when present
   std::string message;
-  std::string timestamp;               // as sent; also the instant the certificate must be valid
-  std::string token;                   // confirmations only
-  std::string subscribe_url;           // confirmations only
-  std::string signature_version;       // "1" = SHA1withRSA, "2" = SHA256withRSA
-  std::string signature;               // base64
+  std::string timestamp;          // as sent; also the instant the certificate must be valid
+  std::string token;              // confirmations only
+  std::string subscribe_url;      // confirmations only
+  std::string signature_version;  // "1" = SHA1withRSA, "2" = SHA256withRSA
+  std::string signature;          // base64
   std::string signing_cert_url;
 };
 

@@ -171,8 +171,8 @@ Progress PinGroup(RolloutTick& t, v1::AsgRollout& a) {
 }
 
 Progress CreateVersion(RolloutTick& t, v1::AsgRollout& a) {
-  auto v = EnsureVersion(t, a, a.source_version(), t.state.image_id(), "rollout",
-                         a.version_token());
+  auto v =
+      EnsureVersion(t, a, a.source_version(), t.state.image_id(), "rollout", a.version_token());
   if (!v.ok()) return OnError(t, a, "create-launch-template-version", v.error());
   a.set_new_version(*v);
   return EnterPhase(t, a, kCheckRefresh, Progress::kCheckpoint);
@@ -202,10 +202,9 @@ Progress CheckRefresh(RolloutTick& t, v1::AsgRollout& a) {
   }
   if (active == nullptr) return EnterPhase(t, a, kStartRefresh, Progress::kContinue);
 
-  const std::string other =
-      fmt::format("instance refresh {} ({}, desired version {}) is already running", active->id,
-                  active->status, DesiredVersionOf(*active).empty() ? "unspecified"
-                                                                    : DesiredVersionOf(*active));
+  const std::string other = fmt::format(
+      "instance refresh {} ({}, desired version {}) is already running", active->id, active->status,
+      DesiredVersionOf(*active).empty() ? "unspecified" : DesiredVersionOf(*active));
   switch (t.config.refresh_in_progress) {
     case RefreshInProgressPolicy::kReject:
       t.Record(Resource(a), "instance-refresh", kRejected, other);
@@ -329,14 +328,16 @@ Progress AdvanceAsg(RolloutTick& t, v1::AsgRollout& a) {
 std::string DescribeAsgPlan(const v1::AmiRolloutState& state, const v1::AsgRollout& a) {
   std::string plan;
   if (a.needs_pin()) {
-    plan += fmt::format("create-launch-template-version {} from version {} with ImageId {} and "
-                        "update-auto-scaling-group to it (pin); ",
-                        TemplateLabel(a), a.source_version(), a.running_image_id());
+    plan += fmt::format(
+        "create-launch-template-version {} from version {} with ImageId {} and "
+        "update-auto-scaling-group to it (pin); ",
+        TemplateLabel(a), a.source_version(), a.running_image_id());
   }
-  plan += fmt::format("create-launch-template-version {} from version {} with ImageId {}; "
-                      "start-instance-refresh with DesiredConfiguration.{} at that version",
-                      TemplateLabel(a), a.source_version(), state.image_id(),
-                      a.mixed_instances() ? "MixedInstancesPolicy" : "LaunchTemplate");
+  plan += fmt::format(
+      "create-launch-template-version {} from version {} with ImageId {}; "
+      "start-instance-refresh with DesiredConfiguration.{} at that version",
+      TemplateLabel(a), a.source_version(), state.image_id(),
+      a.mixed_instances() ? "MixedInstancesPolicy" : "LaunchTemplate");
   return plan + " [" + a.plan() + "]";
 }
 

@@ -57,10 +57,18 @@ Status CaptureAttributes(aws::Ec2& ec2, const std::string& id, v1::InstanceCaptu
     auto r = ec2.DescribeInstanceAttribute({id, attr});
     if (!r.ok()) return r.error();
     switch (attr) {
-      case Attr::kUserData: c->set_user_data_base64(r->present ? r->value : ""); break;
-      case Attr::kDisableApiTermination: c->set_disable_api_termination(r->bool_value()); break;
-      case Attr::kDisableApiStop: c->set_disable_api_stop(r->bool_value()); break;
-      case Attr::kInstanceInitiatedShutdownBehavior: c->set_shutdown_behavior(r->value); break;
+      case Attr::kUserData:
+        c->set_user_data_base64(r->present ? r->value : "");
+        break;
+      case Attr::kDisableApiTermination:
+        c->set_disable_api_termination(r->bool_value());
+        break;
+      case Attr::kDisableApiStop:
+        c->set_disable_api_stop(r->bool_value());
+        break;
+      case Attr::kInstanceInitiatedShutdownBehavior:
+        c->set_shutdown_behavior(r->value);
+        break;
     }
   }
   return Ok{};
@@ -105,8 +113,8 @@ using CaptureById = std::map<std::string, std::pair<const aws::Instance*, v1::In
 template <typename Chunk>
 Status ForEachChunk(const std::vector<std::string>& ids, size_t size, Chunk chunk) {
   for (size_t at = 0; at < ids.size(); at += size) {
-    Status s = chunk(std::vector<std::string>(ids.begin() + at,
-                                              ids.begin() + std::min(ids.size(), at + size)));
+    Status s = chunk(
+        std::vector<std::string>(ids.begin() + at, ids.begin() + std::min(ids.size(), at + size)));
     if (!s.ok()) return s;
   }
   return Ok{};

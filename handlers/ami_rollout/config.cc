@@ -102,9 +102,12 @@ std::set<std::string> RolloutConfig::BoundInstances(const std::string& parameter
 
 const char* ToString(RefreshInProgressPolicy policy) {
   switch (policy) {
-    case RefreshInProgressPolicy::kWait: return "wait";
-    case RefreshInProgressPolicy::kCancelAndRestart: return "cancel-and-restart";
-    case RefreshInProgressPolicy::kReject: return "reject";
+    case RefreshInProgressPolicy::kWait:
+      return "wait";
+    case RefreshInProgressPolicy::kCancelAndRestart:
+      return "cancel-and-restart";
+    case RefreshInProgressPolicy::kReject:
+      return "reject";
   }
   return "wait";
 }

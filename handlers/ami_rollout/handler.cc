@@ -14,9 +14,8 @@ namespace fleetkeeper::handlers::ami_rollout {
 
 AmiRolloutHandler::AmiRolloutHandler(RolloutConfig config)
     : config_(std::move(config)),
-      steps_(RolloutSteps(config_, [this](aws::Ec2& ec2) -> aws::Ec2ReadCoalescer& {
-        return ReadsFor(ec2);
-      })) {}
+      steps_(RolloutSteps(
+          config_, [this](aws::Ec2& ec2) -> aws::Ec2ReadCoalescer& { return ReadsFor(ec2); })) {}
 
 Admission AmiRolloutHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
   if (event.body_case() != v1::Event::kParameterChange) {
@@ -52,9 +51,7 @@ aws::Ec2ReadCoalescer& AmiRolloutHandler::ReadsFor(aws::Ec2& ec2) {
   return *reads;
 }
 
-bool AmiRolloutHandler::StepMutates(const std::string& step) const {
-  return steps_.Mutates(step);
-}
+bool AmiRolloutHandler::StepMutates(const std::string& step) const { return steps_.Mutates(step); }
 
 std::vector<std::string> AmiRolloutHandler::LockedResources(
     const v1::WorkflowCheckpoint& wf) const {

@@ -73,8 +73,8 @@ Progress ProtectNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (r.capture().disable_api_termination()) {
     aws::ModifyInstanceAttributeRequest req;
     req.disable_api_termination = true;
-    if (auto held = ApplySetting(t, r, New(r), req,
-                                 "DisableApiTermination on, as on the old instance")) {
+    if (auto held =
+            ApplySetting(t, r, New(r), req, "DisableApiTermination on, as on the old instance")) {
       return *held;
     }
   }
@@ -171,13 +171,13 @@ Progress Launch(RolloutTick& t, v1::InstanceRollout& r) {
   if (run->instances.empty()) return Fail(t, r, "run-instances returned no instance");
   r.set_new_instance_id(run->instances.front().id);
   r.set_new_private_ip(run->instances.front().private_ip);
-  t.RecordCall(Resource(r.new_instance_id()), "run-instances",
-               fmt::format("replacement for {} from {} ({}{})", Old(r), t.state.image_id(),
-                           r.capture().instance_type(),
-                           r.capture().cpu_credits().empty()
-                               ? ""
-                               : ", CPU credits " + r.capture().cpu_credits()),
-               run->request_id);
+  t.RecordCall(
+      Resource(r.new_instance_id()), "run-instances",
+      fmt::format(
+          "replacement for {} from {} ({}{})", Old(r), t.state.image_id(),
+          r.capture().instance_type(),
+          r.capture().cpu_credits().empty() ? "" : ", CPU credits " + r.capture().cpu_credits()),
+      run->request_id);
   return Enter(t, r, kWaitNewRunning, Progress::kCheckpoint);
 }
 
@@ -216,9 +216,10 @@ Progress StopNew(RolloutTick& t, v1::InstanceRollout& r) {
   if (!StopsNew(t.config, r)) return Enter(t, r, kMoveEip, Progress::kCheckpoint);
   CallOutcome s = StopNow(t, New(r));
   if (!s.ok()) return OnError(t, r, "stop-instances", s.error());
-  t.RecordCall(Resource(New(r)), "stop-instances",
-               "stopped to attach the data volumes, network interfaces and addresses (attach_live is off)",
-               *s);
+  t.RecordCall(
+      Resource(New(r)), "stop-instances",
+      "stopped to attach the data volumes, network interfaces and addresses (attach_live is off)",
+      *s);
   return Enter(t, r, kWaitNewStopped, Progress::kCheckpoint);
 }
 
@@ -252,8 +253,9 @@ Progress WaitAttached(RolloutTick& t, v1::InstanceRollout& r, const std::string&
       return WaitFor(t, r, dv.volume_id() + " attached to " + to);
     }
     if (att->device != dv.device()) {
-      return Fail(t, r, fmt::format("{} is attached to {} at {}, not {}", dv.volume_id(), to,
-                                    att->device, dv.device()));
+      return Fail(t, r,
+                  fmt::format("{} is attached to {} at {}, not {}", dv.volume_id(), to, att->device,
+                              dv.device()));
     }
   }
   return Enter(t, r, next, Progress::kCheckpoint);
@@ -323,8 +325,8 @@ Progress TerminateOld(RolloutTick& t, v1::InstanceRollout& r) {
       return OnError(t, r, "terminate-instances", term.error());
     }
     // The new instance serves already: a failed clean-up is reported, not rolled back.
-    const std::string kept = "old instance " + Old(r) + " not terminated: " +
-                             term.error().ToString();
+    const std::string kept =
+        "old instance " + Old(r) + " not terminated: " + term.error().ToString();
     t.Record(Resource(Old(r)), "terminate-instances", kFailed, kept, &term.error());
     return Done(t, r, kSucceeded, SuccessDetail(t, r, kept));
   }

@@ -72,8 +72,9 @@ Progress WaitInterfacesDetached(RolloutTick& t, v1::InstanceRollout& r) {
       return WaitFor(t, r, fmt::format("{} to detach (now {})", id, n.attachment->status));
     }
     if (n.attachment) {
-      return Fail(t, r, fmt::format("network interface {} was attached to {} meanwhile", id,
-                                    n.attachment->instance_id));
+      return Fail(t, r,
+                  fmt::format("network interface {} was attached to {} meanwhile", id,
+                              n.attachment->instance_id));
     }
   }
   return Enter(t, r, kPrepareLaunch, Progress::kCheckpoint);
@@ -155,8 +156,8 @@ std::optional<Progress> RestoreDeleteOnTermination(
     auto m = t.ctx.aws().ec2->ModifyNetworkInterfaceAttribute(
         {si.network_interface_id(), it->second.attachment->attachment_id, true});
     if (!m.ok()) {
-      if (auto stop = SettingFailed(t, r, resource, "modify-network-interface-attribute",
-                                    m.error())) {
+      if (auto stop =
+              SettingFailed(t, r, resource, "modify-network-interface-attribute", m.error())) {
         return stop;
       }
       continue;
@@ -181,9 +182,10 @@ Progress WaitInterfacesAttached(RolloutTick& t, v1::InstanceRollout& r, const st
       return WaitFor(t, r, si.network_interface_id() + " attached to " + to);
     }
     if (it->second.attachment->device_index != si.device_index()) {
-      return Fail(t, r, fmt::format("{} is attached to {} at device {}, not {}",
-                                    si.network_interface_id(), to,
-                                    it->second.attachment->device_index, si.device_index()));
+      return Fail(
+          t, r,
+          fmt::format("{} is attached to {} at device {}, not {}", si.network_interface_id(), to,
+                      it->second.attachment->device_index, si.device_index()));
     }
   }
   if (restore) {
@@ -234,8 +236,7 @@ Progress MovePrivateIps(RolloutTick& t, v1::InstanceRollout& r, const std::strin
       auto u = t.ctx.aws().ec2->UnassignPrivateIpAddresses({eni->id, held});
       if (!u.ok()) return OnError(t, r, "unassign-private-ip-addresses", u.error());
       t.RecordCall(Resource(from), "unassign-private-ip-addresses",
-                   fmt::format("{}{} from {}", why, fmt::join(held, ","), eni->id),
-                   u->request_id);
+                   fmt::format("{}{} from {}", why, fmt::join(held, ","), eni->id), u->request_id);
     }
   }
   auto dst = Describe(t, to);

@@ -57,15 +57,14 @@ void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*
   std::set<std::string> instances, volumes, statuses, interfaces;
   std::vector<std::string> tokens, stop, start, terminate;
   static const std::set<std::string> kVolumePhases = {
-      kDetachVolumes,   kWaitVolumesDetached, kAttachVolumes, kWaitVolumesAttached,
-      kRbReleaseVolumes, kRbAttachVolumes,    kRbWaitAttached};
+      kDetachVolumes,    kWaitVolumesDetached, kAttachVolumes, kWaitVolumesAttached,
+      kRbReleaseVolumes, kRbAttachVolumes,     kRbWaitAttached};
   static const std::set<std::string> kInterfacePhases = {
-      kDetachInterfaces,    kWaitInterfacesDetached, kAttachInterfaces,
-      kWaitInterfacesAttached, kProtectNew,          kRbReleaseInterfaces,
-      kRbAttachInterfaces,  kRbWaitInterfaces};
+      kDetachInterfaces, kWaitInterfacesDetached, kAttachInterfaces,   kWaitInterfacesAttached,
+      kProtectNew,       kRbReleaseInterfaces,    kRbAttachInterfaces, kRbWaitInterfaces};
   static const std::set<std::string> kInstancePhases = {
-      kCapture,        kWaitOldStopped,   kWaitNewRunning,      kWaitNewStopped,
-      kMovePrivateIps, kWaitNewStarted,   kRbTerminateNew,      kRbReleaseInterfaces,
+      kCapture,          kWaitOldStopped, kWaitNewRunning,  kWaitNewStopped,
+      kMovePrivateIps,   kWaitNewStarted, kRbTerminateNew,  kRbReleaseInterfaces,
       kRbMovePrivateIps, kRbStartOld,     kRbWaitOldRunning};
   for (const v1::InstanceRollout* r : due) {
     const std::string& p = r->phase();
@@ -112,8 +111,7 @@ void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*
     }
   }
   if (!interfaces.empty()) {
-    if (auto r = ReadInterfaces(*t.ctx.aws().ec2, {interfaces.begin(), interfaces.end()});
-        r.ok()) {
+    if (auto r = ReadInterfaces(*t.ctx.aws().ec2, {interfaces.begin(), interfaces.end()}); r.ok()) {
       p.interfaces = std::move(*r);
       p.asked_interfaces = std::move(interfaces);
     }
@@ -249,7 +247,8 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
   std::vector<std::string> steps;
   std::vector<std::string> tgs;
   for (const auto& tg : c.target_groups()) tgs.push_back(tg.arn());
-  if (!tgs.empty()) steps.push_back(fmt::format("deregister-targets from {}", fmt::join(tgs, ", ")));
+  if (!tgs.empty())
+    steps.push_back(fmt::format("deregister-targets from {}", fmt::join(tgs, ", ")));
   if (!Relaunch(r)) {
     steps.push_back(fmt::format("create-replace-root-volume-task with {} (was {})",
                                 state.image_id(), c.image_id()));
@@ -259,7 +258,8 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
     const std::string enis = InterfaceList(c);
     if (c.disable_api_stop()) steps.push_back("modify-instance-attribute DisableApiStop off (old)");
     steps.push_back("stop-instances");
-    if (!volumes.empty()) steps.push_back(fmt::format("detach-volume {}", fmt::join(volumes, ", ")));
+    if (!volumes.empty())
+      steps.push_back(fmt::format("detach-volume {}", fmt::join(volumes, ", ")));
     if (!enis.empty()) steps.push_back("detach-network-interface " + enis);
     steps.push_back(fmt::format("run-instances {} {} in {} with ClientToken{}", state.image_id(),
                                 c.instance_type(), c.subnet_id(),
@@ -273,15 +273,15 @@ std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const Rollout
     }
     if (!enis.empty()) attach.push_back("attach-network-interface " + enis);
     if (MovesPrivateIps(r)) {
-      attach.push_back(fmt::format("move secondary private IPs {} (unassign-private-ip-addresses, "
-                                   "assign-private-ip-addresses)",
-                                   fmt::join(c.secondary_private_ips(), ",")));
+      attach.push_back(
+          fmt::format("move secondary private IPs {} (unassign-private-ip-addresses, "
+                      "assign-private-ip-addresses)",
+                      fmt::join(c.secondary_private_ips(), ",")));
     }
     if (!attach.empty()) {
-      steps.push_back(StopsNew(config, r)
-                          ? fmt::format("stop the new instance, {}, start it",
-                                        fmt::join(attach, ", "))
-                          : fmt::format("{}", fmt::join(attach, ", ")));
+      steps.push_back(StopsNew(config, r) ? fmt::format("stop the new instance, {}, start it",
+                                                        fmt::join(attach, ", "))
+                                          : fmt::format("{}", fmt::join(attach, ", ")));
     }
     if (!c.eip_public_ip().empty()) steps.push_back("associate-address " + c.eip_public_ip());
   }

@@ -27,25 +27,34 @@ bool MovesPrivateIps(const v1::InstanceRollout& r) {
 // Whether the new instance is stopped for its attachments (DESIGN.md: stop, attach, start), so
 // that it boots with its volumes, interfaces and addresses in place.
 bool StopsNew(const RolloutConfig& config, const v1::InstanceRollout& r) {
-  return !config.attach_live && (r.capture().data_volumes_size() > 0 || MovesInterfaces(r) ||
-                                 MovesPrivateIps(r));
+  return !config.attach_live &&
+         (r.capture().data_volumes_size() > 0 || MovesInterfaces(r) || MovesPrivateIps(r));
 }
 // What the new instance gets only once it is healthy, so that a rollback can still terminate it.
 bool ProtectsNew(const v1::InstanceRollout& r) {
   const auto& enis = r.capture().secondary_interfaces();
   return r.capture().disable_api_termination() || r.capture().disable_api_stop() ||
-         std::any_of(enis.begin(), enis.end(), [](const auto& e) {
-           return e.delete_on_termination();
-         });
+         std::any_of(enis.begin(), enis.end(),
+                     [](const auto& e) { return e.delete_on_termination(); });
 }
 
 // Phases that wait for AWS to reach a state; the others act as soon as they are entered.
 bool Waits(const std::string& phase) {
-  static const std::set<std::string> kWaiting = {
-      kDrainOld,         kWaitOldStopped,         kWaitVolumesDetached, kWaitInterfacesDetached,
-      kWaitNewRunning,   kWaitNewStopped,         kWaitVolumesAttached, kWaitInterfacesAttached,
-      kWaitNewStarted,   kWaitNewHealthy,         kWaitTask,            kRbWaitAttached,
-      kRbWaitInterfaces, kRbWaitTask,             kRbWaitOldRunning};
+  static const std::set<std::string> kWaiting = {kDrainOld,
+                                                 kWaitOldStopped,
+                                                 kWaitVolumesDetached,
+                                                 kWaitInterfacesDetached,
+                                                 kWaitNewRunning,
+                                                 kWaitNewStopped,
+                                                 kWaitVolumesAttached,
+                                                 kWaitInterfacesAttached,
+                                                 kWaitNewStarted,
+                                                 kWaitNewHealthy,
+                                                 kWaitTask,
+                                                 kRbWaitAttached,
+                                                 kRbWaitInterfaces,
+                                                 kRbWaitTask,
+                                                 kRbWaitOldRunning};
   return kWaiting.count(phase) > 0;
 }
 
@@ -92,8 +101,9 @@ bool TimedOut(const RolloutTick& t, const v1::InstanceRollout& r) {
 // Waits for `what`, woken by state-change events of the instances involved, until step_timeout.
 Progress WaitFor(RolloutTick& t, v1::InstanceRollout& r, const std::string& what) {
   if (TimedOut(t, r)) {
-    return Fail(t, r, fmt::format("timed out after {}s waiting for {}",
-                                  t.config.step_timeout_ms / 1000, what));
+    return Fail(
+        t, r,
+        fmt::format("timed out after {}s waiting for {}", t.config.step_timeout_ms / 1000, what));
   }
   r.set_next_poll_ms(NextPoll(t));
   t.wait_signals.insert("instance:" + Old(r));
@@ -101,11 +111,10 @@ Progress WaitFor(RolloutTick& t, v1::InstanceRollout& r, const std::string& what
   return Progress::kWait;
 }
 
-Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what,
-                 const Error& e) {
+Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what, const Error& e) {
   if (aws::IsTransientFailure(e)) {
-    t.notes.push_back(fmt::format("instance {}: {} will be retried: {}", Old(r), what,
-                                  e.ToString()));
+    t.notes.push_back(
+        fmt::format("instance {}: {} will be retried: {}", Old(r), what, e.ToString()));
     return WaitFor(t, r, what + " (retrying)");
   }
   t.Record(Resource(Old(r)), what, kFailed, e.message, &e);
@@ -140,10 +149,9 @@ Result<std::map<std::string, Item>> ReadThrough(std::set<std::string>& asked,
 // cell's other readers) when the tick did not ask for it.
 Result<aws::Instance> Describe(RolloutTick& t, const std::string& id) {
   TickReads& p = t.prefetched;
-  auto read = ReadThrough(p.asked_instances, p.instances, {id},
-                          [&](const std::vector<std::string>& ids) {
-                            return t.reads.Instances(ids);
-                          });
+  auto read =
+      ReadThrough(p.asked_instances, p.instances, {id},
+                  [&](const std::vector<std::string>& ids) { return t.reads.Instances(ids); });
   if (!read.ok()) return read.error();
   auto it = read->find(id);
   if (it == read->end()) return Error(ErrorCode::kNotFound, "instance " + id + " not found");
@@ -155,10 +163,9 @@ Result<std::map<std::string, aws::Volume>> DataVolumes(RolloutTick& t,
   std::vector<std::string> ids;
   for (const auto& v : r.capture().data_volumes()) ids.push_back(v.volume_id());
   TickReads& p = t.prefetched;
-  return ReadThrough(p.asked_volumes, p.volumes, ids,
-                     [&](const std::vector<std::string>& missing) {
-                       return t.reads.Volumes(missing);
-                     });
+  return ReadThrough(p.asked_volumes, p.volumes, ids, [&](const std::vector<std::string>& missing) {
+    return t.reads.Volumes(missing);
+  });
 }
 
 // DescribeNetworkInterfaces by id (an unknown id fails the call, as in EC2).
@@ -197,16 +204,15 @@ CallOutcome ChangeState(const std::map<std::string, CallOutcome>& batched, const
   return it != batched.end() ? it->second : alone();
 }
 
-
 // Instances launched with any of `tokens` (one DescribeInstances, the client-token filter's values
 // are alternatives), kept in the tick by token; terminated ones do not count.
 Status FindByClientTokens(RolloutTick& t, const std::vector<std::string>& tokens) {
   constexpr size_t kMaxFilterValues = 200;  // EC2's limit per filter
   for (size_t at = 0; at < tokens.size(); at += kMaxFilterValues) {
     aws::DescribeInstancesRequest find;
-    find.filters = {{"client-token",
-                     {tokens.begin() + at,
-                      tokens.begin() + std::min(tokens.size(), at + kMaxFilterValues)}}};
+    find.filters = {
+        {"client-token",
+         {tokens.begin() + at, tokens.begin() + std::min(tokens.size(), at + kMaxFilterValues)}}};
     Status paged = aws::ForEachPage(
         std::move(find),
         [&](const auto& page_request) { return t.ctx.aws().ec2->DescribeInstances(page_request); },
@@ -328,12 +334,12 @@ std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
       parts.push_back(fmt::format("private IP {} -> {}", c.private_ip(), r.new_private_ip()));
     }
     if (MovesPrivateIps(r)) {
-      parts.push_back(fmt::format("secondary private IPs {} moved",
-                                  fmt::join(c.secondary_private_ips(), ",")));
+      parts.push_back(
+          fmt::format("secondary private IPs {} moved", fmt::join(c.secondary_private_ips(), ",")));
     }
   } else {
-    parts.push_back(fmt::format("root volume replaced with {} (was {})", t.state.image_id(),
-                                c.image_id()));
+    parts.push_back(
+        fmt::format("root volume replaced with {} (was {})", t.state.image_id(), c.image_id()));
   }
   if (!c.eip_public_ip().empty() && Relaunch(r)) {
     parts.push_back("Elastic IP " + c.eip_public_ip() + " moved");
@@ -358,8 +364,9 @@ Progress WaitNewHealthy(RolloutTick& t, v1::InstanceRollout& r) {
   if (auto found = p.statuses.find(New(r)); found != p.statuses.end()) {
     const aws::InstanceStatus& st = found->second;
     if (st.instance_status == "impaired" || st.system_status == "impaired") {
-      return Fail(t, r, fmt::format("{} status checks impaired (instance {}, system {})", New(r),
-                                    st.instance_status, st.system_status));
+      return Fail(t, r,
+                  fmt::format("{} status checks impaired (instance {}, system {})", New(r),
+                              st.instance_status, st.system_status));
     }
     ok = st.state.name == "running" && st.instance_status == "ok" &&
          (st.system_status == "ok" || st.system_status == "not-applicable");

@@ -97,8 +97,7 @@ Progress Done(RolloutTick& t, v1::InstanceRollout& r, const std::string& outcome
               const std::string& detail);
 Progress Fail(RolloutTick& t, v1::InstanceRollout& r, const std::string& why);
 Progress WaitFor(RolloutTick& t, v1::InstanceRollout& r, const std::string& what);
-Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what,
-                 const Error& e);
+Progress OnError(RolloutTick& t, v1::InstanceRollout& r, const std::string& what, const Error& e);
 Result<aws::Instance> Describe(RolloutTick& t, const std::string& id);
 Result<std::map<std::string, aws::Volume>> DataVolumes(RolloutTick& t,
                                                        const v1::InstanceRollout& r);
@@ -165,8 +164,7 @@ Progress MovePrivateIps(RolloutTick& t, v1::InstanceRollout& r, const std::strin
                         const std::string& to, const char* next);
 Progress RetireOld(RolloutTick& t, v1::InstanceRollout& r);
 Progress KeepOld(RolloutTick& t, v1::InstanceRollout& r);
-Progress PrepareTask(RolloutTick& t, v1::InstanceRollout& r, const char* purpose,
-                     const char* next);
+Progress PrepareTask(RolloutTick& t, v1::InstanceRollout& r, const char* purpose, const char* next);
 Result<aws::ReplaceRootVolumeTask> DescribeTask(RolloutTick& t, const std::string& id);
 Progress CreateTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback);
 Progress WaitTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback);

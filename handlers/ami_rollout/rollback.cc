@@ -13,8 +13,8 @@ Progress RbTerminateNew(RolloutTick& t, v1::InstanceRollout& r) {
         return OnError(t, r, "deregister-targets", s.error());
       }
       if (s.ok()) {
-        t.RecordCall(Resource(r.new_instance_id()), "deregister-targets",
-                     "rollback: " + tg.arn(), s->request_id);
+        t.RecordCall(Resource(r.new_instance_id()), "deregister-targets", "rollback: " + tg.arn(),
+                     s->request_id);
       }
     }
     r.set_new_registered(false);
@@ -92,8 +92,7 @@ Progress RbRegisterOld(RolloutTick& t, v1::InstanceRollout& r) {
     for (const auto& tg : r.capture().target_groups()) {
       auto s = t.ctx.aws().elbv2->RegisterTargets(Targets(tg, Old(r)));
       if (!s.ok()) return OnError(t, r, "register-targets", s.error());
-      t.RecordCall(Resource(Old(r)), "register-targets", "rollback: " + tg.arn(),
-                   s->request_id);
+      t.RecordCall(Resource(Old(r)), "register-targets", "rollback: " + tg.arn(), s->request_id);
     }
   }
   if (r.old_stop_protection_lifted()) {

@@ -18,8 +18,7 @@
 namespace fleetkeeper::handlers::ami_rollout {
 
 void RolloutTick::Record(const std::string& resource, const std::string& action,
-                         const std::string& status, const std::string& detail,
-                         const Error* error) {
+                         const std::string& status, const std::string& detail, const Error* error) {
   actions.push_back(
       ActionOf(resource, action, status, detail, error != nullptr ? error->request_id : ""));
 }
@@ -62,9 +61,8 @@ StepOutcome ReadFailed(RolloutTick& t, const std::string& step, const std::strin
     return WithActions(o, t);
   }
   t.Record("parameter:" + t.state.parameter(), what, kFailed, e.message, &e);
-  return WithActions(StepOutcome::Finish(v1::Result::FAILED,
-                                         fmt::format("{} failed: {}", what, e.ToString())),
-                     t);
+  return WithActions(
+      StepOutcome::Finish(v1::Result::FAILED, fmt::format("{} failed: {}", what, e.ToString())), t);
 }
 
 StepOutcome ReadParameter(RolloutTick& t) {
@@ -91,8 +89,8 @@ StepOutcome ReadParameter(RolloutTick& t) {
   auto images = t.ctx.aws().ec2->DescribeImages(ireq);
   if (!images.ok() && aws::ClassifyFailure(images.error()) == aws::FailureKind::kInput) {
     return StepOutcome::Finish(v1::Result::REJECTED,
-                               fmt::format("{}: AMI {} cannot be described ({}): nothing done",
-                                           key, value, images.error().ToString()));
+                               fmt::format("{}: AMI {} cannot be described ({}): nothing done", key,
+                                           value, images.error().ToString()));
   }
   if (!images.ok()) return ReadFailed(t, kStepReadParameter, "describe-images", images.error());
   const aws::Image* image = nullptr;
@@ -106,9 +104,9 @@ StepOutcome ReadParameter(RolloutTick& t) {
   if (image->state != "available") {
     return StepOutcome::Finish(
         v1::Result::REJECTED,
-        fmt::format("{}: AMI {} is {}, not available{}: nothing done", key, value, image->state,
-                    image->state_reason_message.empty() ? "" : " (" + image->state_reason_message +
-                                                                   ")"));
+        fmt::format(
+            "{}: AMI {} is {}, not available{}: nothing done", key, value, image->state,
+            image->state_reason_message.empty() ? "" : " (" + image->state_reason_message + ")"));
   }
   t.state.set_image_id(value);
   t.state.set_image_name(image->name);
@@ -158,7 +156,7 @@ StepOutcome PlanStep(RolloutTick& t) {
 // replacements by other workflows (self-healing included) and failures nobody acts on take from
 // the same budget. The group is read once a tick; `ours` differs from candidate to candidate.
 Result<std::vector<std::string>> OthersOutOfService(RolloutTick& t, const std::string& arn,
-                                                   const std::set<std::string>& ours) {
+                                                    const std::set<std::string>& ours) {
   auto& cache = t.prefetched.out_of_service;
   auto it = cache.find(arn);
   if (it == cache.end()) {
@@ -214,10 +212,10 @@ bool MayStart(RolloutTick& t, const v1::InstanceRollout& candidate,
       return false;
     }
     if (unavailable[tg.arn()] + static_cast<int>(others->size()) >= t.config.max_unavailable) {
-      *why = fmt::format("target group {} has {} other target(s) out of service ({}); "
-                         "max_unavailable is {}",
-                         tg.arn(), others->size(), fmt::join(*others, ", "),
-                         t.config.max_unavailable);
+      *why = fmt::format(
+          "target group {} has {} other target(s) out of service ({}); "
+          "max_unavailable is {}",
+          tg.arn(), others->size(), fmt::join(*others, ", "), t.config.max_unavailable);
       return false;
     }
   }
@@ -371,8 +369,8 @@ StepOutcome RollOut(RolloutTick& t) {
     // refresh is followed every poll interval; keep_old_for sleeps until its time.
     int64_t wait_ms = t.config.poll_interval_ms;
     if (t.next_wake_ms > 0) {
-      wait_ms = asg_waiting ? std::min(wait_ms, t.next_wake_ms - t.now_ms)
-                            : t.next_wake_ms - t.now_ms;
+      wait_ms =
+          asg_waiting ? std::min(wait_ms, t.next_wake_ms - t.now_ms) : t.next_wake_ms - t.now_ms;
     }
     o = StepOutcome::Wait(kStepRollOut, std::max<int64_t>(wait_ms, 10),
                           {t.wait_signals.begin(), t.wait_signals.end()});
@@ -506,9 +504,9 @@ std::function<StepOutcome(StepContext&)> OverState(const RolloutConfig& config,
   return [&config, reads, step](StepContext& ctx) {
     v1::AmiRolloutState state;
     if (!ctx.mutable_state()->UnpackTo(&state)) {
-      return StepOutcome::Finish(v1::Result::FAILED,
-                                 "the workflow state is not an AmiRolloutState: " +
-                                     ctx.mutable_state()->type_url());
+      return StepOutcome::Finish(
+          v1::Result::FAILED,
+          "the workflow state is not an AmiRolloutState: " + ctx.mutable_state()->type_url());
     }
     RolloutTick t(ctx, config, state, reads(*ctx.aws().ec2));
     StepOutcome o = step(t);

@@ -98,18 +98,18 @@ struct RolloutTick {
   int64_t now_ms;
   TickReads prefetched;
 
-  std::vector<v1::Action> actions;       // appended to the workflow's result
-  std::set<std::string> wait_signals;    // "refresh:<asg>", "instance:<id>"
-  int64_t next_wake_ms = 0;              // 0 = the poll interval
-  std::vector<std::string> notes;        // progress worth publishing
+  std::vector<v1::Action> actions;     // appended to the workflow's result
+  std::set<std::string> wait_signals;  // "refresh:<asg>", "instance:<id>"
+  int64_t next_wake_ms = 0;            // 0 = the poll interval
+  std::vector<std::string> notes;      // progress worth publishing
 
   // Records an AWS call or decision in the result. `error`, when given, supplies the AWS request
   // id and the error text.
   void Record(const std::string& resource, const std::string& action, const std::string& status,
               const std::string& detail, const Error* error = nullptr);
   // Records a call that succeeded, with the request id AWS gave it.
-  void RecordCall(const std::string& resource, const std::string& action,
-                  const std::string& detail, const std::string& request_id);
+  void RecordCall(const std::string& resource, const std::string& action, const std::string& detail,
+                  const std::string& request_id);
   // Asks to be woken no later than `at_ms`.
   void WakeAt(int64_t at_ms);
 };

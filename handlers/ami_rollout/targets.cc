@@ -141,10 +141,11 @@ std::string PreferencesText(const v1::RefreshPreferences& p) {
   if (p.has_max_healthy_percentage()) {
     parts.push_back(fmt::format("MaxHealthyPercentage={}", p.max_healthy_percentage()));
   }
-  if (p.has_instance_warmup()) parts.push_back(fmt::format("InstanceWarmup={}", p.instance_warmup()));
+  if (p.has_instance_warmup())
+    parts.push_back(fmt::format("InstanceWarmup={}", p.instance_warmup()));
   if (p.checkpoint_percentages_size() > 0) {
-    parts.push_back(fmt::format("CheckpointPercentages=[{}]",
-                                fmt::join(p.checkpoint_percentages(), ",")));
+    parts.push_back(
+        fmt::format("CheckpointPercentages=[{}]", fmt::join(p.checkpoint_percentages(), ",")));
   }
   if (p.has_checkpoint_delay()) {
     parts.push_back(fmt::format("CheckpointDelay={}", p.checkpoint_delay()));
@@ -193,7 +194,8 @@ Status PlanGroups(RolloutTick& t) {
     }
     if (how.empty()) {
       auto tag = g.tags.find(kParameterTag);
-      if (tag != g.tags.end() && tag->second == parameter) how = std::string("tag ") + kParameterTag;
+      if (tag != g.tags.end() && tag->second == parameter)
+        how = std::string("tag ") + kParameterTag;
     }
     if (how.empty() && bound_by_config.count(g.name)) how = "config binding";
     if (!how.empty()) bound.emplace_back(&g, how);
@@ -303,9 +305,10 @@ Status PlanGroups(RolloutTick& t) {
     if (resolved_image == t.state.image_id() && images->all_on_image) {
       a->set_phase(kPhaseDone);
       a->set_outcome(kCurrent);
-      a->set_detail(fmt::format("already current: version {} resolves to {} and all {} InService "
-                                "instances run it",
-                                v->version_number, t.state.image_id(), images->in_service));
+      a->set_detail(
+          fmt::format("already current: version {} resolves to {} and all {} InService "
+                      "instances run it",
+                      v->version_number, t.state.image_id(), images->in_service));
       continue;
     }
 
@@ -321,9 +324,10 @@ Status PlanGroups(RolloutTick& t) {
           pin_image.rfind(kResolveSsm, 0) != 0) {
         a->set_needs_pin(true);
         a->set_running_image_id(pin_image);
-        note = fmt::format("AutoRollback needs a pinned version ({}): pinning a copy of version "
-                           "{} with {} first",
-                           why, v->version_number, pin_image);
+        note = fmt::format(
+            "AutoRollback needs a pinned version ({}): pinning a copy of version "
+            "{} with {} first",
+            why, v->version_number, pin_image);
       } else {
         prefs.set_auto_rollback(false);
         note = fmt::format("AutoRollback off: Auto Scaling refuses it because {}; {}", why,
@@ -333,12 +337,11 @@ Status PlanGroups(RolloutTick& t) {
       }
     }
     *a->mutable_preferences() = prefs;
-    a->set_plan(fmt::format("{}version {} of {} -> new version with {}; {}{}",
-                              a->mixed_instances() ? "mixed instances; " : "", v->version_number,
-                              a->launch_template_name().empty() ? a->launch_template_id()
-                                                                : a->launch_template_name(),
-                              t.state.image_id(), PreferencesText(prefs),
-                              note.empty() ? "" : "; " + note));
+    a->set_plan(fmt::format(
+        "{}version {} of {} -> new version with {}; {}{}",
+        a->mixed_instances() ? "mixed instances; " : "", v->version_number,
+        a->launch_template_name().empty() ? a->launch_template_id() : a->launch_template_name(),
+        t.state.image_id(), PreferencesText(prefs), note.empty() ? "" : "; " + note));
   }
   return Ok{};
 }
@@ -397,8 +400,9 @@ Status PlanInstances(RolloutTick& t) {
       if (auto parsed = ParseStrategy(tag->second)) {
         strategy = *parsed;
       } else {
-        rejected = fmt::format("tag {}=\"{}\": the strategy must be relaunch or replace-root-volume",
-                               kStrategyTag, tag->second);
+        rejected =
+            fmt::format("tag {}=\"{}\": the strategy must be relaunch or replace-root-volume",
+                        kStrategyTag, tag->second);
       }
     }
     if (!skip.empty()) {
@@ -481,12 +485,12 @@ std::string ReplacementBlocker(const v1::InstanceCapture& c, ReplacementStrategy
     if (strategy != ReplacementStrategy::kRelaunch) break;
     if (eni.requester_managed() ||
         (!eni.interface_type().empty() && eni.interface_type() != "interface")) {
-      return fmt::format("its network interface {} at device {} ({}) cannot be moved to another "
-                         "instance; {}",
-                         eni.network_interface_id(), eni.device_index(),
-                         eni.requester_managed() ? "managed by an AWS service"
-                                                 : "type " + eni.interface_type(),
-                         kUseReplaceRootVolume);
+      return fmt::format(
+          "its network interface {} at device {} ({}) cannot be moved to another "
+          "instance; {}",
+          eni.network_interface_id(), eni.device_index(),
+          eni.requester_managed() ? "managed by an AWS service" : "type " + eni.interface_type(),
+          kUseReplaceRootVolume);
     }
   }
   if (c.root_device_name().empty()) return "it has no EBS root device";

@@ -39,26 +39,26 @@ StepOutcome Reported(const v1::EcsWorkflowState& s, StepContext& ctx, StepOutcom
 EcsHandler::EcsHandler(const v1::WorkerConfig& config)
     : config_(config.handlers().ecs()),
       commands_(config.commands()),
-      steps_(kHandlerName,
-             {
-                 {kStepDiscover, false,
-                  [this](StepContext& ctx) {
-                    return WithState(
-                        ctx, [&](v1::EcsWorkflowState& s) { return Discover(s, ctx, commands_); });
-                  }},
-                 {kStepAct, true,
-                  [](StepContext& ctx) {
-                    return WithState(ctx, [&](v1::EcsWorkflowState& s) {
-                      return Reported(s, ctx, Act(s, ctx));
-                    });
-                  }},
-                 {kStepVerify, false,
-                  [](StepContext& ctx) {
-                    return WithState(ctx, [&](v1::EcsWorkflowState& s) {
-                      return Reported(s, ctx, Verify(s, ctx));
-                    });
-                  }},
-             }) {
+      steps_(kHandlerName, {
+                               {kStepDiscover, false,
+                                [this](StepContext& ctx) {
+                                  return WithState(ctx, [&](v1::EcsWorkflowState& s) {
+                                    return Discover(s, ctx, commands_);
+                                  });
+                                }},
+                               {kStepAct, true,
+                                [](StepContext& ctx) {
+                                  return WithState(ctx, [&](v1::EcsWorkflowState& s) {
+                                    return Reported(s, ctx, Act(s, ctx));
+                                  });
+                                }},
+                               {kStepVerify, false,
+                                [](StepContext& ctx) {
+                                  return WithState(ctx, [&](v1::EcsWorkflowState& s) {
+                                    return Reported(s, ctx, Verify(s, ctx));
+                                  });
+                                }},
+                           }) {
   ApplyDefaults(config_);
   schedules_ = ReadSchedules(config);
 }

@@ -40,11 +40,11 @@ void Report(const v1::EcsWorkflowState& s, StepContext& ctx, StepOutcome& outcom
   for (const auto& i : s.instances()) {
     lines.push_back(fmt::format("container instance {}: {}", i.arn(), i.outcome()));
   }
-  outcome.actions.push_back(PublishSummary(
-      *ctx.aws().sns, s.notify_topic_arn(),
-      fmt::format("fleetkeeper ecs {} {}: {}", s.action(), NameOf(s.cluster()),
-                  v1::Result::Status_Name(outcome.status)),
-      lines));
+  outcome.actions.push_back(
+      PublishSummary(*ctx.aws().sns, s.notify_topic_arn(),
+                     fmt::format("fleetkeeper ecs {} {}: {}", s.action(), NameOf(s.cluster()),
+                                 v1::Result::Status_Name(outcome.status)),
+                     lines));
 }
 
 }  // namespace fleetkeeper::handlers::ecs

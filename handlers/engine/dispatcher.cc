@@ -92,10 +92,10 @@ Dispatch Dispatcher::Route(const v1::Event& event, bool frozen, CellStore* store
   if (it == by_kind_.end()) {
     auto off = disabled_.find(kind);
     d.status = v1::Result::REJECTED;
-    d.reason = off != disabled_.end()
-                   ? fmt::format("no enabled handler for {} events: {}", EventKindName(kind),
-                                 off->second)
-                   : fmt::format("no handler for {} events", EventKindName(kind));
+    d.reason =
+        off != disabled_.end()
+            ? fmt::format("no enabled handler for {} events: {}", EventKindName(kind), off->second)
+            : fmt::format("no handler for {} events", EventKindName(kind));
     return d;
   }
   AdmissionContext ctx{config_, clock_, frozen, store};

@@ -50,8 +50,8 @@ Result<int> MaxUnavailableOf(const std::string& text, int size) {
   int value = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
   if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
-    return InvalidInput(fmt::format("\"{}\" is neither a count nor a percentage (\"2\", \"25%\")",
-                                    text));
+    return InvalidInput(
+        fmt::format("\"{}\" is neither a count nor a percentage (\"2\", \"25%\")", text));
   }
   if (percent) {
     if (value < 1 || value > 100) {
@@ -187,21 +187,22 @@ CapacityDecision BlastRadiusLedger::Evaluate(const std::string& workflow_id,
       std::vector<std::string> who = reserved;
       who.insert(who.end(), observed.begin(), observed.end());
       if (after > allowed) {
-        d.reason = fmt::format("{}: {} of {} out of service ({}); max_unavailable {}{}",
-                               cg.group(), others, cg.size(), fmt::join(who, ", "), *limit,
+        d.reason = fmt::format("{}: {} of {} out of service ({}); max_unavailable {}{}", cg.group(),
+                               others, cg.size(), fmt::join(who, ", "), *limit,
                                claim.self_healing() ? fmt::format(" + margin {}", Margin()) : "");
         return d;
       }
       if (floor > 0 && cg.size() - after < floor) {
-        d.reason = fmt::format("{}: {} of {} in service, and it keeps at least {} ({})",
-                               cg.group(), cg.size() - others, cg.size(), floor,
+        d.reason = fmt::format("{}: {} of {} in service, and it keeps at least {} ({})", cg.group(),
+                               cg.size() - others, cg.size(), floor,
                                who.empty() ? "none out" : fmt::format("{}", fmt::join(who, ", ")));
         return d;
       }
       if (after > *limit) {
-        over.push_back(fmt::format("{}: {} of {} out of service, {} over max_unavailable {} "
-                                   "under the self-healing margin",
-                                   cg.group(), after, cg.size(), after - *limit, *limit));
+        over.push_back(
+            fmt::format("{}: {} of {} out of service, {} over max_unavailable {} "
+                        "under the self-healing margin",
+                        cg.group(), after, cg.size(), after - *limit, *limit));
       }
     }
     v1::CapacityReservation r;
@@ -272,8 +273,8 @@ void BlastRadiusLedger::Set(const std::string& workflow_id, const Reservations& 
     if (!inserted && it->second.workflow_id != workflow_id) {
       // Two checkpoints claim the same unit (a unit is never granted twice, so only a bug or a
       // hand-edited state can do this): the first restored keeps it, and it is said.
-      spdlog::error("ledger: {} in {} is held by {} and also restored for {}", r.unit(),
-                    r.group(), it->second.workflow_id, workflow_id);
+      spdlog::error("ledger: {} in {} is held by {} and also restored for {}", r.unit(), r.group(),
+                    it->second.workflow_id, workflow_id);
     }
   }
 }
@@ -338,9 +339,10 @@ std::string CapacityHold(CellLedgers& ledgers, const v1::WorkflowCheckpoint& wf,
 
 std::string WithCapacityNotes(const std::string& reason, const v1::WorkflowCheckpoint& wf) {
   if (wf.capacity_notes().empty()) return reason;
-  return fmt::format("{}; took capacity beyond the blast-radius budget under the self-healing "
-                     "margin: {}",
-                     reason, fmt::join(wf.capacity_notes(), "; "));
+  return fmt::format(
+      "{}; took capacity beyond the blast-radius budget under the self-healing "
+      "margin: {}",
+      reason, fmt::join(wf.capacity_notes(), "; "));
 }
 
 // ---- StepCapacity ------------------------------------------------------------------------------
@@ -355,7 +357,8 @@ StepCapacity::StepCapacity(std::shared_ptr<BlastRadiusLedger> ledger, v1::Workfl
 
 CapacityDecision StepCapacity::Reserve(const v1::CapacityClaim& claim) {
   const int64_t now = clock_.NowMs();
-  CapacityDecision d = ledger_->Reserve(cp_->workflow_id(), claim, now, cp_->mutable_reservations());
+  CapacityDecision d =
+      ledger_->Reserve(cp_->workflow_id(), claim, now, cp_->mutable_reservations());
   if (d.granted) {
     if (d.over_budget && !Mentions(cp_->capacity_notes(), d.reason)) {
       cp_->add_capacity_notes(d.reason);

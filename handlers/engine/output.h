@@ -16,12 +16,13 @@
 namespace fleetkeeper::handlers {
 
 // fleet.state keys.
-std::string WorkflowKey(const std::string& workflow_id);      // "wf:<id>"
-std::string DedupKeyRecord(const std::string& dedup_key);     // "dedup:<key>"
-std::string EventIdRecord(const std::string& event_id);       // "event:<id>", read only
+std::string WorkflowKey(const std::string& workflow_id);   // "wf:<id>"
+std::string DedupKeyRecord(const std::string& dedup_key);  // "dedup:<key>"
+std::string EventIdRecord(const std::string& event_id);    // "event:<id>", read only
 // "seen:<at_ms>/<first id>": the event ids a partition saw in one batch (SeenEvents).
 std::string SeenEventsRecord(int64_t at_ms, const std::string& first_event_id);
-std::string CellStoreRecord(const std::string& cell, const std::string& key);  // "cell:<cell>|<key>"
+std::string CellStoreRecord(const std::string& cell,
+                            const std::string& key);  // "cell:<cell>|<key>"
 
 // Outputs arrive in the order the runtime decides them, which is the order they must be
 // produced in. Poll thread only, like the runtime's methods that take one.

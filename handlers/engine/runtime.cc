@@ -77,7 +77,7 @@ std::string StaleResource(const v1::Event& event) {
       return "parameter:" + event.parameter_change().name();
     case v1::Event::kAlarm:
       return "alarm:" + (event.alarm().alarm_arn().empty() ? event.alarm().alarm_name()
-                                                            : event.alarm().alarm_arn());
+                                                           : event.alarm().alarm_arn());
     default:
       return "";
   }
@@ -140,14 +140,14 @@ struct LiveWorkflow {
   v1::WorkflowCheckpoint cp;
   bool committed = false;  // its latest checkpoint is committed: the next step may start
   bool running = false;
-  std::string last_note;   // last waiting note published, so a hold is reported once
+  std::string last_note;  // last waiting note published, so a hold is reported once
 };
 
 struct PartitionState {
   int32_t partition = 0;
   uint64_t generation = 0;
   std::map<std::string, LiveWorkflow> workflows;
-  std::map<std::string, v1::DedupRecord> dedup;     // dedup key -> owner
+  std::map<std::string, v1::DedupRecord> dedup;  // dedup key -> owner
   SeenIds seen_events;  // every event id of the retention window -> first seen (ms)
   // The fleet.state records that hold those ids ("seen:" per batch, "event:" per id from before)
   // -> the newest time in them: each is tombstoned once that is past the retention.
@@ -155,12 +155,12 @@ struct PartitionState {
   // Ids first seen in the open batch, written as SeenEvents records when it closes (EndBatch).
   std::vector<std::string> batch_seen;
   int64_t batch_seen_ms = 0;
-  std::map<std::string, v1::CellRecord> store;      // CellStoreRecord key -> value
+  std::map<std::string, v1::CellRecord> store;  // CellStoreRecord key -> value
   // Stale-rule marks (`applied/<resource>` cell records) in `store`: none, and the rule costs
   // nothing per event (most alarms start nothing and set none).
   size_t applied_marks = 0;
-  std::map<std::string, std::string> locks;         // resource -> workflow id
-  std::unique_ptr<CellLedgers> ledgers;             // capacity out of service, per cell
+  std::map<std::string, std::string> locks;  // resource -> workflow id
+  std::unique_ptr<CellLedgers> ledgers;      // capacity out of service, per cell
   int64_t last_expiry_ms = 0;
   // Pump scans a partition's workflows only when something changed (`dirty`: a work item, a
   // completion, a commit, a hold) or when its earliest timer or deadline (`next_wake_ms`) has come:
@@ -206,7 +206,6 @@ class WorkflowRuntime::Store final : public CellStore {
   }
 
  private:
-
   WorkflowRuntime& rt_;
   PartitionState& st_;
   std::string cell_;
@@ -218,7 +217,10 @@ class WorkflowRuntime::Context final : public StepContext {
  public:
   Context(v1::WorkflowCheckpoint* cp, aws::CellClients* clients, const Clock& clock, bool dry_run,
           std::shared_ptr<BlastRadiusLedger> ledger)
-      : cp_(cp), clients_(clients), clock_(clock), dry_run_(dry_run),
+      : cp_(cp),
+        clients_(clients),
+        clock_(clock),
+        dry_run_(dry_run),
         capacity_(std::move(ledger), cp, clock) {
     signals_.assign(cp->pending_signals().begin(), cp->pending_signals().end());
   }
@@ -229,8 +231,8 @@ class WorkflowRuntime::Context final : public StepContext {
   bool dry_run() const override { return dry_run_; }
   const std::vector<v1::Event>& signals() const override { return signals_; }
   std::string IdempotencyToken(const std::string& discriminator) const override {
-    std::string basis = fmt::format("{}|{}|{}|{}", cp_->workflow_id(), cp_->step(),
-                                    cp_->attempt(), discriminator);
+    std::string basis =
+        fmt::format("{}|{}|{}|{}", cp_->workflow_id(), cp_->step(), cp_->attempt(), discriminator);
     return "fk-" + Sha256Hex(basis, 24);
   }
   CapacityLedger* capacity() override { return &capacity_; }
@@ -417,8 +419,8 @@ WorkflowHandler* WorkflowRuntime::HandlerFor(const v1::WorkflowCheckpoint& wf) c
 const v1::Result& WorkflowRuntime::ResultFor(const v1::Event& event, v1::Result::Status status,
                                              std::string reason, std::string handler,
                                              std::string workflow_id) {
-  FillResult(&result_scratch_, event, status, std::move(reason), std::move(handler),
-                        clock_.NowMs(), std::move(workflow_id));
+  FillResult(&result_scratch_, event, status, std::move(reason), std::move(handler), clock_.NowMs(),
+             std::move(workflow_id));
   return result_scratch_;
 }
 
@@ -469,12 +471,12 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
   }
   auto it = st.workflows.find(target);
   if (it == st.workflows.end() || it->second.cp.has_final_result()) {
-    out.Result(ResultFor(event, v1::Result::REJECTED,
-                         fmt::format("{} names {} workflow {}", kind,
-                                     it == st.workflows.end() ? "unknown" : "finished",
-                                     named.empty() && target.empty() ? "for request " + request
-                                                                     : target),
-                         "", target));
+    out.Result(
+        ResultFor(event, v1::Result::REJECTED,
+                  fmt::format("{} names {} workflow {}", kind,
+                              it == st.workflows.end() ? "unknown" : "finished",
+                              named.empty() && target.empty() ? "for request " + request : target),
+                  "", target));
     return;
   }
   LiveWorkflow& wf = it->second;
@@ -490,10 +492,10 @@ void WorkflowRuntime::OnControlSignal(PartitionState& st, const v1::Event& event
     const auto request = NativeRequestOf(wf.cp.trigger());
     if (std::string why = AuthorizeApproval(request ? request->requested_by : "", event.approval());
         !why.empty()) {
-      out.Result(ResultFor(event, v1::Result::REJECTED,
-                           fmt::format("approval refused: {}; workflow {} still waits", why,
-                                       target),
-                           wf.cp.handler(), target));
+      out.Result(
+          ResultFor(event, v1::Result::REJECTED,
+                    fmt::format("approval refused: {}; workflow {} still waits", why, target),
+                    wf.cp.handler(), target));
       return;
     }
     *wf.cp.add_pending_signals() = event;
@@ -510,10 +512,9 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   PartitionState* st = Find(partition);
   if (st == nullptr) {
     // The worker pauses a partition until it is restored, so this is a bug, not an input error.
-    spdlog::error("work item for partition {} which is not restored; answering FAILED",
-                  partition);
-    out.Result(ResultFor(event, v1::Result::FAILED, "internal: partition state not restored", "",
-                         ""));
+    spdlog::error("work item for partition {} which is not restored; answering FAILED", partition);
+    out.Result(
+        ResultFor(event, v1::Result::FAILED, "internal: partition state not restored", "", ""));
     return;
   }
   st->dirty = true;
@@ -555,10 +556,10 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
   if (!event.dedup_key().empty()) {
     auto d = st->dedup.find(event.dedup_key());
     if (d != st->dedup.end()) {
-      out.Result(ResultFor(event, v1::Result::SKIPPED,
-                           "duplicate: workflow " + d->second.workflow_id() + " owns " +
-                               event.dedup_key(),
-                           "", d->second.workflow_id()));
+      out.Result(
+          ResultFor(event, v1::Result::SKIPPED,
+                    "duplicate: workflow " + d->second.workflow_id() + " owns " + event.dedup_key(),
+                    "", d->second.workflow_id()));
       return;
     }
   }
@@ -684,9 +685,9 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
     } else {
       auto cell = clients_->For(c->cp.trigger().account(), c->cp.trigger().region(), role);
       if (!cell.ok()) {
-        c->outcome = StepOutcome::Finish(
-            v1::Result::FAILED, "AWS clients for cell " + c->cp.cell() + ": " +
-                                    cell.error().ToString());
+        c->outcome =
+            StepOutcome::Finish(v1::Result::FAILED, "AWS clients for cell " + c->cp.cell() + ": " +
+                                                        cell.error().ToString());
       } else {
         Context ctx(&c->cp, *cell, clock_, dry_run, ledger);
         const int64_t started = clock_.MonotonicMs();
@@ -749,10 +750,9 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
     // comes; 0 would mean "now" and run the next step at once.
     wf.cp.set_due_at_ms(o.wait_ms > 0 ? now + o.wait_ms : kNoTimer);
     for (const auto& s : o.wait_signals) wf.cp.add_wait_signals(s);
-    wf.cp.set_waiting_on(o.wait_signals.empty()
-                             ? fmt::format("timer ({} ms)", o.wait_ms)
-                             : fmt::format("signal {} or timer ({} ms)", o.wait_signals.front(),
-                                           o.wait_ms));
+    wf.cp.set_waiting_on(o.wait_signals.empty() ? fmt::format("timer ({} ms)", o.wait_ms)
+                                                : fmt::format("signal {} or timer ({} ms)",
+                                                              o.wait_signals.front(), o.wait_ms));
     if (o.wait_ms <= 0 && o.wait_signals.empty()) wf.cp.set_due_at_ms(now);
     // A signal that arrived while the step ran wakes the wait at once.
     for (const auto& ev : wf.cp.pending_signals()) {
@@ -774,9 +774,8 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
                 wf.cp.waiting_on().empty() ? "" : ", waiting on " + wf.cp.waiting_on());
   }
   if (o.publish_progress && !o.reason.empty()) {
-    v1::Result progress =
-        ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, o.reason, wf.cp.handler(),
-                  wf.cp.workflow_id());
+    v1::Result progress = ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, o.reason,
+                                    wf.cp.handler(), wf.cp.workflow_id());
     for (const auto& a : o.actions) *progress.add_actions() = a;
     out.Result(progress);
   }
@@ -967,8 +966,8 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
             // The hold is checkpointed too, so that readers of fleet.state (`fleetkeeper
             // workflows`) see what the workflow waits for, not the wait it finished.
             EmitCheckpoint(st, wf.cp, out);
-            out.Result(ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold,
-                                 wf.cp.handler(), id));
+            out.Result(
+                ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold, wf.cp.handler(), id));
           }
           continue;
         }

@@ -102,12 +102,11 @@ class WorkflowRuntime {
   void Touch(int32_t partition);
   void EmitCheckpoint(PartitionState& st, const v1::WorkflowCheckpoint& wf, RuntimeOutput& out);
   // The result in result_scratch_, valid until the next call: copy it to keep it.
-  const v1::Result& ResultFor(const v1::Event& event, v1::Result::Status status,
-                              std::string reason, std::string handler, std::string workflow_id);
+  const v1::Result& ResultFor(const v1::Event& event, v1::Result::Status status, std::string reason,
+                              std::string handler, std::string workflow_id);
   bool DeliverSignal(PartitionState& st, const v1::Event& event, std::string* workflow_id);
   // An approval or a cancel: to the workflow it names by id, or by its request's request_id.
-  void OnControlSignal(PartitionState& st, const v1::Event& event,
-                       RuntimeOutput& out);
+  void OnControlSignal(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
   void StartStep(PartitionState& st, const std::string& workflow_id);
   void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,
               const std::string& reason, RuntimeOutput& out);
@@ -130,10 +129,10 @@ class WorkflowRuntime {
   const Clock& clock_;
 
   std::map<int32_t, std::unique_ptr<PartitionState>> partitions_;
-  std::set<int32_t> touched_;        // partitions this batch wrote state for
-  v1::Result result_scratch_;        // ResultFor's answer, reused (poll thread)
+  std::set<int32_t> touched_;  // partitions this batch wrote state for
+  v1::Result result_scratch_;  // ResultFor's answer, reused (poll thread)
   std::atomic<size_t> running_{0};
-  int64_t timed_checked_ms_ = 0;     // last StartTimedWorkflows; 0 after an Install
+  int64_t timed_checked_ms_ = 0;  // last StartTimedWorkflows; 0 after an Install
 
   std::mutex completions_mu_;
   std::deque<std::unique_ptr<Completion>> completions_;

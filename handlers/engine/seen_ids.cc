@@ -33,8 +33,8 @@ size_t SeenIds::Probe(const Digest& d) const {
 }
 
 void SeenIds::Grow() {
-  std::vector<Slot> old = std::exchange(
-      slots_, std::vector<Slot>(slots_.empty() ? kInitialSlots : slots_.size() * 2));
+  std::vector<Slot> old =
+      std::exchange(slots_, std::vector<Slot>(slots_.empty() ? kInitialSlots : slots_.size() * 2));
   for (const Slot& s : old) {
     if (s.at_ms != kEmpty) slots_[Probe(s.key)] = s;
   }

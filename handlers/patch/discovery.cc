@@ -73,8 +73,7 @@ Status ReadTargetGroups(PatchTick& t, const std::vector<std::string>& ids,
       m->set_size(size);
       if (OutOfService(h)) {
         unhealthy[h.target.id] = fmt::format("{}{} in {}", h.state,
-                                             h.reason.empty() ? "" : " (" + h.reason + ")",
-                                             tg.arn);
+                                             h.reason.empty() ? "" : " (" + h.reason + ")", tg.arn);
       }
     }
   });

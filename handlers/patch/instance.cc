@@ -310,9 +310,9 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
              fmt::format("{} found after a restart (token {}): not sent again", found,
                          i.command_token()));
     Enter(t, i, kCommandWait, Progress::kCheckpoint);
-  // SSM knows the invocation a moment after SendCommand: the first look is on the grid.
-  i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
-  return Progress::kCheckpoint;
+    // SSM knows the invocation a moment after SendCommand: the first look is on the grid.
+    i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
+    return Progress::kCheckpoint;
   }
   aws::SendCommandRequest req;
   req.document_name = kDocument;
@@ -503,9 +503,9 @@ Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
   }
   i.set_health_attempts(i.health_attempts() + 1);
   if (i.health_attempts() <= t.plan.health_retries) {
-    return WaitFor(t, i,
-                   fmt::format("health check {} ({}), attempt {}", probe.url, probe.got,
-                               i.health_attempts()));
+    return WaitFor(
+        t, i,
+        fmt::format("health check {} ({}), attempt {}", probe.url, probe.got, i.health_attempts()));
   }
   return Fail(t, i,
               fmt::format("health check {} answered {} (expected HTTP {}) after {} attempts",
@@ -555,13 +555,13 @@ Progress RollbackTask(PatchTick& t, v1::PatchInstanceState& i) {
   if (!task.ok()) return OnRollbackError(t, i, "create-replace-root-volume-task", task.error());
   i.set_rollback_task_id(task->task_id);
   if (!task->request_id.empty()) {
-    t.Record(Resource(i.instance_id()), "create-replace-root-volume-task", "succeeded",
-             fmt::format("rollback: task {} restores backup {}", task->task_id,
-                         i.backup_image_id()));
+    t.Record(
+        Resource(i.instance_id()), "create-replace-root-volume-task", "succeeded",
+        fmt::format("rollback: task {} restores backup {}", task->task_id, i.backup_image_id()));
     t.actions.back().set_aws_request_id(task->request_id);
   }
-  i.set_rollback(fmt::format("rolling back from backup {} (task {})", i.backup_image_id(),
-                             task->task_id));
+  i.set_rollback(
+      fmt::format("rolling back from backup {} (task {})", i.backup_image_id(), task->task_id));
   return Enter(t, i, kRollbackWait, Progress::kCheckpoint);
 }
 
@@ -579,8 +579,9 @@ Progress RollbackWait(PatchTick& t, v1::PatchInstanceState& i) {
     return RollbackFailed(t, i, "task " + i.rollback_task_id() + " " + task->state);
   }
   if (TimedOut(t, i, t.plan.status_ok_timeout_ms)) {
-    return RollbackFailed(t, i, fmt::format("task {} still {} after {}s", i.rollback_task_id(),
-                                            task->state, t.plan.status_ok_timeout_ms / 1000));
+    return RollbackFailed(t, i,
+                          fmt::format("task {} still {} after {}s", i.rollback_task_id(),
+                                      task->state, t.plan.status_ok_timeout_ms / 1000));
   }
   return WaitFor(t, i, fmt::format("rollback task {} {}", i.rollback_task_id(), task->state));
 }

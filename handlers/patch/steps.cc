@@ -112,9 +112,9 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
     if (i.outcome() == kSkipped) {
       t.Record(Resource(i.instance_id()), "eligibility", kSkipped, i.detail());
     } else {
-      t.Record(Resource(i.instance_id()), "eligibility", "eligible",
-               i.baseline().empty() ? "stopped: started before its batch"
-                                    : "baseline: " + i.baseline());
+      t.Record(
+          Resource(i.instance_id()), "eligibility", "eligible",
+          i.baseline().empty() ? "stopped: started before its batch" : "baseline: " + i.baseline());
     }
   }
   bool any = false;
@@ -157,11 +157,12 @@ std::optional<StepOutcome> AwaitApproval(PatchTick& t, const char* step, int64_t
                                          const std::string& gate) {
   const int64_t deadline = since_ms + t.plan.approval_timeout_ms;
   if (t.now_ms >= deadline) return std::nullopt;
-  StepOutcome o = StepOutcome::Wait(step, deadline - t.now_ms,
-                                    {"approval:" + t.ctx.workflow().workflow_id()});
+  StepOutcome o =
+      StepOutcome::Wait(step, deadline - t.now_ms, {"approval:" + t.ctx.workflow().workflow_id()});
   if (since_ms == t.now_ms || (t.ctx.signals().empty() && t.notes.empty())) {
-    t.notes.push_back(fmt::format("waiting for an approval {} of workflow {} by someone other than {}",
-                                  gate, t.ctx.workflow().workflow_id(), t.request.requested_by()));
+    t.notes.push_back(
+        fmt::format("waiting for an approval {} of workflow {} by someone other than {}", gate,
+                    t.ctx.workflow().workflow_id(), t.request.requested_by()));
   }
   return o;
 }
@@ -185,11 +186,11 @@ StepOutcome GateStep(PatchTick& t) {
   if (auto wait = AwaitApproval(t, kStepGate, t.state.gate_since_ms(), kGate)) {
     return WithTick(std::move(*wait), t);
   }
-  return WithTick(StepOutcome::Finish(
-                      v1::Result::FAILED,
-                      fmt::format("approval_required: no approval within {}s; nothing patched",
-                                  t.plan.approval_timeout_ms / 1000)),
-                  t);
+  return WithTick(
+      StepOutcome::Finish(v1::Result::FAILED,
+                          fmt::format("approval_required: no approval within {}s; nothing patched",
+                                      t.plan.approval_timeout_ms / 1000)),
+      t);
 }
 
 // approval_after_first_batch: once the first batch is done, the rest wait for an approval. A
@@ -202,9 +203,10 @@ std::optional<StepOutcome> ContinueGate(PatchTick& t) {
     s.set_continue_gate_since_ms(t.now_ms);
   } else if (const v1::Approval* a = FirstValidApproval(t, kGate)) {
     if (a->has_approved() && !a->approved()) {
-      s.set_stopped_reason(fmt::format("approval after the first batch denied by {}{}: no new batch "
-                                       "starts",
-                                       a->approver(), a->comment().empty() ? "" : ": " + a->comment()));
+      s.set_stopped_reason(
+          fmt::format("approval after the first batch denied by {}{}: no new batch "
+                      "starts",
+                      a->approver(), a->comment().empty() ? "" : ": " + a->comment()));
       return std::nullopt;
     }
     s.set_continue_approved(true);
@@ -213,9 +215,10 @@ std::optional<StepOutcome> ContinueGate(PatchTick& t) {
     return std::nullopt;
   }
   if (auto wait = AwaitApproval(t, kStepPatch, s.continue_gate_since_ms(), kGate)) return wait;
-  s.set_stopped_reason(fmt::format("no approval after the first batch within {}s: no new batch "
-                                   "starts",
-                                   t.plan.approval_timeout_ms / 1000));
+  s.set_stopped_reason(
+      fmt::format("no approval after the first batch within {}s: no new batch "
+                  "starts",
+                  t.plan.approval_timeout_ms / 1000));
   return std::nullopt;
 }
 
@@ -386,7 +389,8 @@ StepOutcome PatchStep(PatchTick& t) {
   // Instances back in service (or given up on) give their capacity back to the cell's ledger.
   if (CapacityLedger* ledger = t.ctx.capacity()) {
     for (const auto& i : s.instances()) {
-      if (i.phase() == kPhaseDone && ledger->Holds(i.instance_id())) ledger->Release(i.instance_id());
+      if (i.phase() == kPhaseDone && ledger->Holds(i.instance_id()))
+        ledger->Release(i.instance_id());
     }
   }
   if (checkpoint || BatchDone(s, s.current_batch())) {

@@ -20,8 +20,9 @@ void ValidateRule(const v1::HealingRule& rule, const std::string& rp,
   const std::string ap = ChildPath(rp, "action");
   const std::string type_path = ChildPath(ap, "type");
   if (a.type().empty()) {
-    check.Fail(type_path, "required: one of scale_out | replace_instance | reboot_instance | "
-                          "ecs_force_deploy | stop_deployment | notify");
+    check.Fail(type_path,
+               "required: one of scale_out | replace_instance | reboot_instance | "
+               "ecs_force_deploy | stop_deployment | notify");
   } else {
     check.OneOfValues(type_path, a.type(),
                       {"scale_out", "replace_instance", "reboot_instance", "ecs_force_deploy",
@@ -112,12 +113,12 @@ void Validate(const v1::SelfHealingConfig& s, const std::string& p, ConfigChecke
   const std::string bp = ChildPath(p, "circuit_breaker");
   check.AtLeast(ChildPath(bp, "max_actions"), s.circuit_breaker().max_actions(), 1);
   check.Positive(ChildPath(bp, "within"), s.circuit_breaker().within());
-  check.MetricsNamespace(ChildPath(ChildPath(p, "metrics"), "namespace"),
-                         s.metrics().namespace_());
+  check.MetricsNamespace(ChildPath(ChildPath(p, "metrics"), "namespace"), s.metrics().namespace_());
   if (!s.notify_topic_arn().empty() && !IsSnsTopicArn(s.notify_topic_arn())) {
     check.Fail(ChildPath(p, "notify_topic_arn"),
                "expected an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:alerts, "
-               "got " + Quoted(s.notify_topic_arn()));
+               "got " +
+                   Quoted(s.notify_topic_arn()));
   }
   check.NonEmptyNames(ChildPath(p, "excluded_resources"), s.excluded_resources());
 }

@@ -20,10 +20,10 @@ StepOutcome HealingStep::EcsPlan() {
   // one, and a resumed kEcsForce that finds one does not force again.
   action_.set_ecs_primary_before(primary != nullptr ? primary->id : "");
   if (dry_run()) {
-    return DryRun(fmt::format("force a new deployment of ECS service {} in cluster {} "
-                              "(desired {}, running {})",
-                              s->name, action_.ecs_cluster(), s->desired_count,
-                              s->running_count));
+    return DryRun(
+        fmt::format("force a new deployment of ECS service {} in cluster {} "
+                    "(desired {}, running {})",
+                    s->name, action_.ecs_cluster(), s->desired_count, s->running_count));
   }
   return Next(step::kEcsForce);
 }
@@ -45,11 +45,11 @@ StepOutcome HealingStep::EcsForce() {
     auto res = ctx_.aws().ecs->UpdateService(r);
     if (!res.ok()) return AwsError(step::kEcsForce, "UpdateService", res.error());
     if (const auto* p = Primary(*res); p != nullptr) action_.set_ecs_new_deployment(p->id);
-    actions.push_back(MakeAction(Res(), "UpdateService", "ok",
-                                 "forceNewDeployment; new deployment " +
-                                     (action_.ecs_new_deployment().empty()
-                                          ? std::string("pending")
-                                          : action_.ecs_new_deployment())));
+    actions.push_back(
+        MakeAction(Res(), "UpdateService", "ok",
+                   "forceNewDeployment; new deployment " + (action_.ecs_new_deployment().empty()
+                                                                ? std::string("pending")
+                                                                : action_.ecs_new_deployment())));
   }
   StartVerifying();
   return WaitFor(step::kEcsVerify, PollMs(), std::move(actions));
@@ -67,25 +67,24 @@ StepOutcome HealingStep::EcsVerify() {
                        primary->running_count, primary->desired_count);
   }
   if (is_new && primary->rollout_state == "FAILED") {
-    return Failed(fmt::format("deployment {} failed: {}", primary->id,
-                              primary->rollout_state_reason),
-                  {MakeAction(Res(), "verify", "failed", seen)});
+    return Failed(
+        fmt::format("deployment {} failed: {}", primary->id, primary->rollout_state_reason),
+        {MakeAction(Res(), "verify", "failed", seen)});
   }
   // Services without the deployment circuit breaker report no rolloutState: then the new
   // deployment is done when it is the only one and runs its desired count.
-  const bool complete =
-      is_new && (primary->rollout_state == "COMPLETED" ||
-                 (primary->rollout_state.empty() && s->deployments.size() == 1 &&
-                  primary->running_count >= primary->desired_count));
+  const bool complete = is_new && (primary->rollout_state == "COMPLETED" ||
+                                   (primary->rollout_state.empty() && s->deployments.size() == 1 &&
+                                    primary->running_count >= primary->desired_count));
   if (complete) {
     return Done("succeeded",
                 fmt::format("forced a new deployment of {}; verified: {}", s->name, seen),
                 {MakeAction(Res(), "verify", "ok", seen)});
   }
   if (VerifyExpired()) {
-    return Failed(fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000,
-                              seen),
-                  {MakeAction(Res(), "verify", "failed", seen)});
+    return Failed(
+        fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000, seen),
+        {MakeAction(Res(), "verify", "failed", seen)});
   }
   return WaitFor(step::kEcsVerify, PollMs());
 }

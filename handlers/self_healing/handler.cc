@@ -73,8 +73,8 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
     };
     if (const std::string pattern = ExcludedBy(config_, *target); !pattern.empty()) {
       hold({ThrottleVerdict::Kind::kRejected,
-            fmt::format("excluded: {} matches excluded_resources entry \"{}\"",
-                        target->resource(), pattern)});
+            fmt::format("excluded: {} matches excluded_resources entry \"{}\"", target->resource(),
+                        pattern)});
       continue;
     }
     if (auto v = throttles.CheckRule(*rule, target->resource(), now); !v.act()) {
@@ -111,8 +111,7 @@ Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionConte
   throttles.ReportBreaker(CellOf(event), now);
   a.status = v1::Result::IN_PROGRESS;
   a.reason = fmt::format("rule {} matched alarm {}: {} {}", state.actions(0).rule(),
-                         alarm.alarm_name(), state.actions(0).type(),
-                         state.actions(0).resource());
+                         alarm.alarm_name(), state.actions(0).type(), state.actions(0).resource());
   return a;
 }
 
@@ -151,9 +150,7 @@ void SelfHealingHandler::OnStepOutcome(const std::string& step, v1::WorkflowChec
   throttles.ReportBreaker(wf.cell(), now_ms);
 }
 
-bool SelfHealingHandler::StepMutates(const std::string& step) const {
-  return steps_.Mutates(step);
-}
+bool SelfHealingHandler::StepMutates(const std::string& step) const { return steps_.Mutates(step); }
 
 std::vector<std::string> SelfHealingHandler::LockedResources(
     const v1::WorkflowCheckpoint& wf) const {

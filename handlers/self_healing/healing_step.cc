@@ -22,11 +22,10 @@ StepOutcome HealingStep::Conclude(std::vector<v1::Action> actions) {
     datum.metric_name = metric;
     datum.value = 1;
     datum.unit = "Count";
-    const std::map<std::string, std::string> vars = {
-        {"{rule}", action_.rule()},
-        {"{action}", action_.type()},
-        {"{resource}", action_.resource()},
-        {"{alarm}", state_.alarm_name()}};
+    const std::map<std::string, std::string> vars = {{"{rule}", action_.rule()},
+                                                     {"{action}", action_.type()},
+                                                     {"{resource}", action_.resource()},
+                                                     {"{alarm}", state_.alarm_name()}};
     for (const auto& [name, value] : config_.metrics().dimensions()) {
       auto it = vars.find(value);
       datum.dimensions.push_back({name, it != vars.end() ? it->second : value});
@@ -34,39 +33,36 @@ StepOutcome HealingStep::Conclude(std::vector<v1::Action> actions) {
     put.metrics.push_back(std::move(datum));
     // Metrics and notifications report on the action; their failure does not undo it.
     if (auto st = ctx_.aws().cloudwatch->PutMetricData(put); !st.ok()) {
-      actions.push_back(MakeAction("cloudwatch:" + put.metric_namespace, "PutMetricData",
-                                   "failed", metric + ": " + st.error().ToString(),
-                                   st.error().request_id));
+      actions.push_back(MakeAction("cloudwatch:" + put.metric_namespace, "PutMetricData", "failed",
+                                   metric + ": " + st.error().ToString(), st.error().request_id));
     } else {
-      actions.push_back(MakeAction("cloudwatch:" + put.metric_namespace, "PutMetricData", "ok",
-                                   metric + " +1"));
+      actions.push_back(
+          MakeAction("cloudwatch:" + put.metric_namespace, "PutMetricData", "ok", metric + " +1"));
     }
     if (!config_.notify_topic_arn().empty() && action_.type() != "notify") {
       aws::PublishRequest r;
       r.topic_arn = config_.notify_topic_arn();
       r.subject = fmt::format("fleetkeeper self-healing {}: {} on {}", action_.status(),
-                              action_.type(), action_.resource()).substr(0, 100);
+                              action_.type(), action_.resource())
+                      .substr(0, 100);
       r.message = fmt::format("Alarm {}: rule {} {} {} on {}.\n{}\nWorkflow: {}",
-                              state_.alarm_name(), action_.rule(), action_.status(),
-                              action_.type(), action_.resource(), action_.detail(),
-                              ctx_.workflow().workflow_id());
+                              state_.alarm_name(), action_.rule(), action_.status(), action_.type(),
+                              action_.resource(), action_.detail(), ctx_.workflow().workflow_id());
       auto res = ctx_.aws().sns->Publish(r);
-      actions.push_back(res.ok() ? MakeAction(r.topic_arn, "Publish", "ok",
-                                              "SNS message " + res->message_id)
-                                 : MakeAction(r.topic_arn, "Publish", "failed",
-                                              res.error().ToString(), res.error().request_id));
+      actions.push_back(
+          res.ok() ? MakeAction(r.topic_arn, "Publish", "ok", "SNS message " + res->message_id)
+                   : MakeAction(r.topic_arn, "Publish", "failed", res.error().ToString(),
+                                res.error().request_id));
     }
   }
   if (action_.status() == "succeeded" && !dry_run() && rule_.repeat_while_alarm()) {
     // Whether a repeat may act is the cell's circuit breaker's call, made when the re-read finds
     // the alarm still in ALARM (SelfHealingHandler::OnStepOutcome).
-    const int64_t wait =
-        std::max<int64_t>(rule_.has_cooldown() ? DurationMs(rule_.cooldown())
-                                               : kDefaultRepeatIntervalMs,
-                          1000);
+    const int64_t wait = std::max<int64_t>(
+        rule_.has_cooldown() ? DurationMs(rule_.cooldown()) : kDefaultRepeatIntervalMs, 1000);
     StepOutcome o = WaitFor(step::kRepeatCheck, wait, actions);
-    o.reason = fmt::format("re-reading alarm {} in {} s (repeat_while_alarm)",
-                           state_.alarm_name(), wait / 1000);
+    o.reason = fmt::format("re-reading alarm {} in {} s (repeat_while_alarm)", state_.alarm_name(),
+                           wait / 1000);
     return o;
   }
   return AfterActions(std::move(actions));
@@ -85,9 +81,9 @@ StepOutcome HealingStep::RepeatCheck() {
   for (const auto& a : res->composite_alarms) {
     if (a.name == state_.alarm_name()) now_state = a.state_value;
   }
-  std::vector<v1::Action> actions = {MakeAction(
-      "alarm:" + state_.alarm_name(), "DescribeAlarms", "ok",
-      now_state.empty() ? std::string("alarm no longer exists") : "state " + now_state)};
+  std::vector<v1::Action> actions = {
+      MakeAction("alarm:" + state_.alarm_name(), "DescribeAlarms", "ok",
+                 now_state.empty() ? std::string("alarm no longer exists") : "state " + now_state)};
   if (now_state != "ALARM") return AfterActions(std::move(actions));
   // Still in ALARM: act again, as the rule was admitted, in a new round.
   v1::HealingActionState again;
@@ -130,9 +126,10 @@ std::optional<StepOutcome> HealingStep::TakeOutOfService(const std::string& step
   CapacityDecision d = ledger->Reserve(*claim);
   if (!d.granted) {
     if (now_ - d.waiting_since_ms >= VerifyTimeoutMs()) {
-      return Failed(fmt::format("{} not taken out of service: waited {} s for the blast-radius "
-                                "budget: {}",
-                                id, VerifyTimeoutMs() / 1000, d.reason));
+      return Failed(
+          fmt::format("{} not taken out of service: waited {} s for the blast-radius "
+                      "budget: {}",
+                      id, VerifyTimeoutMs() / 1000, d.reason));
     }
     StepOutcome o = WaitFor(step, PollMs());
     o.reason = fmt::format("{} {}: waiting for capacity: {}", action_.type(), Res(), d.reason);

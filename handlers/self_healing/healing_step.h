@@ -49,15 +49,13 @@ inline bool Healthy(const aws::AsgInstance& i) {
   return i.lifecycle_state == "InService" && i.health_status != "Unhealthy";
 }
 
-inline int64_t CountInService(const aws::AutoScalingGroup& g,
-                              const std::string& except = "") {
+inline int64_t CountInService(const aws::AutoScalingGroup& g, const std::string& except = "") {
   return std::count_if(g.instances.begin(), g.instances.end(), [&](const aws::AsgInstance& i) {
     return Healthy(i) && i.instance_id != except;
   });
 }
 
-inline const aws::AsgInstance* FindInstance(const aws::AutoScalingGroup& g,
-                                            const std::string& id) {
+inline const aws::AsgInstance* FindInstance(const aws::AutoScalingGroup& g, const std::string& id) {
   for (const auto& i : g.instances) {
     if (i.instance_id == id) return &i;
   }
@@ -78,14 +76,11 @@ class HealingStep {
         rule_(action_.rule_config()),
         now_(ctx.clock().NowMs()) {}
 
-
  private:
   // ---- outcome helpers ----
   // The workflow's own setting (see WorkflowCheckpoint.dry_run); a checkpoint older than that
   // field has the one this handler recorded at admission.
-  bool dry_run() const {
-    return ctx_.workflow().has_dry_run() ? ctx_.dry_run() : state_.dry_run();
-  }
+  bool dry_run() const { return ctx_.workflow().has_dry_run() ? ctx_.dry_run() : state_.dry_run(); }
   int64_t VerifyTimeoutMs() const {
     return rule_.has_verify_timeout() ? DurationMs(rule_.verify_timeout())
                                       : kDefaultVerifyTimeoutMs;
@@ -149,8 +144,7 @@ class HealingStep {
       return o;
     }
     const std::string what = fmt::format("{} failed: {}", call, e.ToString());
-    return Done("failed", what,
-                {MakeAction(Res(), action_.type(), "failed", what, e.request_id)});
+    return Done("failed", what, {MakeAction(Res(), action_.type(), "failed", what, e.request_id)});
   }
   StepOutcome DryRun(const std::string& would) {
     return Done("dry_run", "dry run: would " + would,
@@ -208,9 +202,9 @@ class HealingStep {
       if (s.name == action_.ecs_service() || s.arn == action_.ecs_service()) return std::move(s);
     }
     std::string why = res->failures.empty() ? "" : ": " + res->failures.front().reason;
-    return Error(ErrorCode::kNotFound, fmt::format("ECS service {} not found in cluster {}{}",
-                                                   action_.ecs_service(), action_.ecs_cluster(),
-                                                   why));
+    return Error(ErrorCode::kNotFound,
+                 fmt::format("ECS service {} not found in cluster {}{}", action_.ecs_service(),
+                             action_.ecs_cluster(), why));
   }
   static const aws::EcsDeployment* Primary(const aws::EcsService& s) {
     for (const auto& d : s.deployments) {
@@ -227,8 +221,11 @@ class HealingStep {
   }
   std::string ConfigExclusion() const {
     const std::string pattern = ExcludedBy(config_, action_);
-    return pattern.empty() ? "" : fmt::format("excluded: {} matches excluded_resources entry "
-                                              "\"{}\"", Res(), pattern);
+    return pattern.empty() ? ""
+                           : fmt::format(
+                                 "excluded: {} matches excluded_resources entry "
+                                 "\"{}\"",
+                                 Res(), pattern);
   }
 
   // ---- steps (public: the step table names them) ----
@@ -240,9 +237,7 @@ class HealingStep {
   StepOutcome ReplaceTerminateInstance() {
     return ReplaceTerminate(false, step::kReplaceTerminate);
   }
-  StepOutcome ReplaceTerminateOld() {
-    return ReplaceTerminate(true, step::kReplaceTerminateOld);
-  }
+  StepOutcome ReplaceTerminateOld() { return ReplaceTerminate(true, step::kReplaceTerminateOld); }
   StepOutcome ReplaceSurge();
   StepOutcome ReplaceWaitNew();
   StepOutcome ReplaceVerifyGroup();

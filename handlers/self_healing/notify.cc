@@ -11,8 +11,9 @@ StepOutcome HealingStep::NotifyPublish() {
   const v1::Event& trigger = ctx_.workflow().trigger();
   aws::PublishRequest r;
   r.topic_arn = topic;
-  r.subject = fmt::format("fleetkeeper: alarm {} is {}", state_.alarm_name(),
-                          trigger.alarm().state()).substr(0, 100);
+  r.subject =
+      fmt::format("fleetkeeper: alarm {} is {}", state_.alarm_name(), trigger.alarm().state())
+          .substr(0, 100);
   r.message = fmt::format("Alarm {} ({}) changed to {} at {}: {}\nRule: {}\nWorkflow: {}",
                           state_.alarm_name(), state_.alarm_arn(), trigger.alarm().state(),
                           trigger.alarm().state_time(), trigger.alarm().reason(), action_.rule(),

@@ -46,8 +46,8 @@ StepOutcome HealingStep::ReplaceInspect() {
     return AwsError(step::kReplaceInspect, "DescribeInstances", inst.error());
   }
   if (inst->state.name == "terminated" || inst->state.name == "shutting-down") {
-    return Done("succeeded", fmt::format("instance {} is already {}: nothing to replace", id,
-                                         inst->state.name));
+    return Done("succeeded",
+                fmt::format("instance {} is already {}: nothing to replace", id, inst->state.name));
   }
   if (auto why = ExclusionOf(inst->tags, "instance " + id); !why.empty()) return Excluded(why);
   if (action_.asg_name().empty()) {
@@ -60,9 +60,10 @@ StepOutcome HealingStep::ReplaceInspect() {
   if (action_.asg_name().empty()) {
     action_.set_mode("reboot");
     if (dry_run()) {
-      return DryRun(fmt::format("reboot standalone instance {}, then stop and start it if its "
-                                "status checks still fail",
-                                id));
+      return DryRun(
+          fmt::format("reboot standalone instance {}, then stop and start it if its "
+                      "status checks still fail",
+                      id));
     }
     return Next(step::kReplaceReboot);
   }
@@ -72,8 +73,8 @@ StepOutcome HealingStep::ReplaceInspect() {
     return Excluded(why);
   }
   if (FindInstance(*g, id) == nullptr) {
-    return Done("succeeded", fmt::format("instance {} is no longer in {}: nothing to replace",
-                                         id, g->name));
+    return Done("succeeded",
+                fmt::format("instance {} is no longer in {}: nothing to replace", id, g->name));
   }
   action_.clear_instances_before();
   for (const auto& i : g->instances) action_.add_instances_before(i.instance_id);
@@ -86,17 +87,19 @@ StepOutcome HealingStep::ReplaceInspect() {
     action_.set_mode("surge");
     action_.set_target_capacity(g->desired_capacity + 1);
     if (dry_run()) {
-      return DryRun(fmt::format("raise desired capacity of {} from {} to {}, wait for the new "
-                                "instance InService, then terminate {} with decrement",
-                                g->name, g->desired_capacity, g->desired_capacity + 1, id));
+      return DryRun(
+          fmt::format("raise desired capacity of {} from {} to {}, wait for the new "
+                      "instance InService, then terminate {} with decrement",
+                      g->name, g->desired_capacity, g->desired_capacity + 1, id));
     }
     return Next(step::kReplaceSurge);
   }
   action_.set_mode("terminate");
   if (dry_run()) {
-    return DryRun(fmt::format("terminate {} in {} without decrementing desired capacity {} "
-                              "(the group launches its replacement)",
-                              id, g->name, g->desired_capacity));
+    return DryRun(
+        fmt::format("terminate {} in {} without decrementing desired capacity {} "
+                    "(the group launches its replacement)",
+                    id, g->name, g->desired_capacity));
   }
   return Next(step::kReplaceTerminate);
 }
@@ -112,18 +115,18 @@ StepOutcome HealingStep::ReplaceTerminate(bool decrement, const std::string& ste
                         : inst->state.name == "terminated" || inst->state.name == "shutting-down";
   if (!inst.ok() && !gone) return AwsError(step_name, "DescribeInstances", inst.error());
   if (gone) {
-    actions.push_back(MakeAction("instance:" + id, "TerminateInstanceInAutoScalingGroup",
-                                 "skipped", "already terminating"));
+    actions.push_back(MakeAction("instance:" + id, "TerminateInstanceInAutoScalingGroup", "skipped",
+                                 "already terminating"));
   } else {
     aws::TerminateInstanceInAutoScalingGroupRequest r;
     r.instance_id = id;
     r.should_decrement_desired_capacity = decrement;
     auto res = ctx_.aws().autoscaling->TerminateInstanceInAutoScalingGroup(r);
     if (!res.ok()) return AwsError(step_name, "TerminateInstanceInAutoScalingGroup", res.error());
-    actions.push_back(MakeAction(
-        "instance:" + id, "TerminateInstanceInAutoScalingGroup", "ok",
-        fmt::format("{} desired capacity; activity {}", decrement ? "decrementing" : "keeping",
-                    res->activity_id)));
+    actions.push_back(
+        MakeAction("instance:" + id, "TerminateInstanceInAutoScalingGroup", "ok",
+                   fmt::format("{} desired capacity; activity {}",
+                               decrement ? "decrementing" : "keeping", res->activity_id)));
   }
   StartVerifying();
   return WaitFor(step::kReplaceVerifyGroup, PollMs(), std::move(actions));
@@ -135,9 +138,9 @@ StepOutcome HealingStep::ReplaceSurge() {
   if (!g.ok()) return AwsError(step::kReplaceSurge, "DescribeAutoScalingGroups", g.error());
   std::vector<v1::Action> actions;
   if (g->desired_capacity >= target) {
-    actions.push_back(MakeAction("asg:" + g->name, "SetDesiredCapacity", "skipped",
-                                 fmt::format("desired capacity is already {}",
-                                             g->desired_capacity)));
+    actions.push_back(
+        MakeAction("asg:" + g->name, "SetDesiredCapacity", "skipped",
+                   fmt::format("desired capacity is already {}", g->desired_capacity)));
   } else {
     aws::SetDesiredCapacityRequest r;
     r.asg_name = g->name;
@@ -149,8 +152,7 @@ StepOutcome HealingStep::ReplaceSurge() {
     actions.push_back(MakeAction("asg:" + g->name, "SetDesiredCapacity", "ok",
                                  fmt::format("desired capacity {} -> {} to launch a replacement "
                                              "for {} first (group at its minimum healthy)",
-                                             g->desired_capacity, target,
-                                             action_.instance_id())));
+                                             g->desired_capacity, target, action_.instance_id())));
   }
   StartVerifying();
   return WaitFor(step::kReplaceWaitNew, PollMs(), std::move(actions));
@@ -165,17 +167,17 @@ StepOutcome HealingStep::ReplaceWaitNew() {
     if (before.count(i.instance_id) == 0 && Healthy(i)) {
       action_.set_new_instance_id(i.instance_id);
       action_.set_verify_deadline_ms(0);
-      return Next(step::kReplaceTerminateOld,
-                  {MakeAction("instance:" + i.instance_id, "wait InService", "ok",
-                              "replacement InService before terminating " +
-                                  action_.instance_id())});
+      return Next(
+          step::kReplaceTerminateOld,
+          {MakeAction("instance:" + i.instance_id, "wait InService", "ok",
+                      "replacement InService before terminating " + action_.instance_id())});
     }
   }
   if (VerifyExpired()) {
-    return Failed(fmt::format("no new instance of {} reached InService within {} s; desired "
-                              "capacity left at {}, {} not terminated",
-                              g->name, VerifyTimeoutMs() / 1000, g->desired_capacity,
-                              action_.instance_id()));
+    return Failed(
+        fmt::format("no new instance of {} reached InService within {} s; desired "
+                    "capacity left at {}, {} not terminated",
+                    g->name, VerifyTimeoutMs() / 1000, g->desired_capacity, action_.instance_id()));
   }
   return WaitFor(step::kReplaceWaitNew, PollMs());
 }
@@ -193,23 +195,21 @@ StepOutcome HealingStep::ReplaceVerifyGroup() {
     if (before.count(i.instance_id) == 0 && Healthy(i)) fresh.push_back(i.instance_id);
   }
   const int64_t in_service = CountInService(*g, old_id);
-  const std::string seen =
-      fmt::format("{} {}; desired {}, {} InService; new: {}", old_id,
-                  old_out ? "out of the group" : "still " + old->lifecycle_state,
-                  g->desired_capacity, in_service, fresh.empty() ? "none" : fmt::format(
-                      "{}", fmt::join(fresh, ",")));
+  const std::string seen = fmt::format(
+      "{} {}; desired {}, {} InService; new: {}", old_id,
+      old_out ? "out of the group" : "still " + old->lifecycle_state, g->desired_capacity,
+      in_service, fresh.empty() ? "none" : fmt::format("{}", fmt::join(fresh, ",")));
   if (old_out && !fresh.empty() && in_service >= g->desired_capacity) {
     if (action_.new_instance_id().empty()) action_.set_new_instance_id(fresh.front());
     return Done("succeeded",
                 fmt::format("replaced {} with {} in {}; verified: {} of {} InService", old_id,
-                            action_.new_instance_id(), g->name, in_service,
-                            g->desired_capacity),
+                            action_.new_instance_id(), g->name, in_service, g->desired_capacity),
                 {MakeAction(Res(), "verify", "ok", seen)});
   }
   if (VerifyExpired()) {
-    return Failed(fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000,
-                              seen),
-                  {MakeAction(Res(), "verify", "failed", seen)});
+    return Failed(
+        fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000, seen),
+        {MakeAction(Res(), "verify", "failed", seen)});
   }
   return WaitFor(step::kReplaceVerifyGroup, PollMs());
 }
@@ -240,8 +240,7 @@ StepOutcome HealingStep::ReplaceCheckReboot() {
   }
   const int64_t grace = std::min(kMaxRebootGraceMs, VerifyTimeoutMs() / 2);
   if (now_ - action_.phase_started_ms() < grace) {
-    return WaitFor(step::kReplaceCheckReboot, PollMs(), {},
-                   {"instance:" + action_.instance_id()});
+    return WaitFor(step::kReplaceCheckReboot, PollMs(), {}, {"instance:" + action_.instance_id()});
   }
   action_.set_stop_started(true);
   return Next(step::kReplaceStop,
@@ -314,8 +313,7 @@ StepOutcome HealingStep::ReplaceVerifyStarted() {
                               action_.instance_id(), *problem),
                   {MakeAction(Res(), "verify", "failed", *problem)});
   }
-  return WaitFor(step::kReplaceVerifyStarted, PollMs(), {},
-                 {"instance:" + action_.instance_id()});
+  return WaitFor(step::kReplaceVerifyStarted, PollMs(), {}, {"instance:" + action_.instance_id()});
 }
 
 }  // namespace fleetkeeper::handlers::self_healing

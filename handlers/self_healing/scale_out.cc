@@ -23,8 +23,7 @@ StepOutcome HealingStep::ScaleOutPlan() {
                           g->max_size)
             : fmt::format("no change: desired capacity {} is already at least {}", desired,
                           a.has_to() ? a.to() : target);
-    return Done("succeeded", why,
-                {MakeAction(Res(), "SetDesiredCapacity", "skipped", why)});
+    return Done("succeeded", why, {MakeAction(Res(), "SetDesiredCapacity", "skipped", why)});
   }
   const std::string plan = fmt::format("set desired capacity of {} from {} to {} (MaxSize {})",
                                        g->name, desired, target, g->max_size);
@@ -48,9 +47,9 @@ StepOutcome HealingStep::ScaleOutSet() {
   if (!g.ok()) return AwsError(step::kScaleOutSet, "DescribeAutoScalingGroups", g.error());
   std::vector<v1::Action> actions;
   if (g->desired_capacity >= target) {
-    actions.push_back(MakeAction(Res(), "SetDesiredCapacity", "skipped",
-                                 fmt::format("desired capacity is already {} (target {})",
-                                             g->desired_capacity, target)));
+    actions.push_back(MakeAction(
+        Res(), "SetDesiredCapacity", "skipped",
+        fmt::format("desired capacity is already {} (target {})", g->desired_capacity, target)));
   } else {
     aws::SetDesiredCapacityRequest r;
     r.asg_name = action_.asg_name();
@@ -59,9 +58,9 @@ StepOutcome HealingStep::ScaleOutSet() {
     if (auto st = ctx_.aws().autoscaling->SetDesiredCapacity(r); !st.ok()) {
       return AwsError(step::kScaleOutSet, "SetDesiredCapacity", st.error());
     }
-    actions.push_back(MakeAction(Res(), "SetDesiredCapacity", "ok",
-                                 fmt::format("desired capacity {} -> {}", g->desired_capacity,
-                                             target)));
+    actions.push_back(
+        MakeAction(Res(), "SetDesiredCapacity", "ok",
+                   fmt::format("desired capacity {} -> {}", g->desired_capacity, target)));
   }
   StartVerifying();
   // Verify at once: a group that is already there needs no further checkpoint.
@@ -76,8 +75,8 @@ StepOutcome HealingStep::ScaleOutVerify(std::vector<v1::Action> actions) {
   }
   const int64_t target = action_.target_capacity();
   const int64_t in_service = CountInService(*g);
-  const std::string seen = fmt::format("desired {}, {} InService (target {})",
-                                       g->desired_capacity, in_service, target);
+  const std::string seen =
+      fmt::format("desired {}, {} InService (target {})", g->desired_capacity, in_service, target);
   if (g->desired_capacity >= target && in_service >= target) {
     const std::string detail =
         fmt::format("scaled {} from {} to {}; verified: {} instances InService", g->name,
@@ -87,9 +86,9 @@ StepOutcome HealingStep::ScaleOutVerify(std::vector<v1::Action> actions) {
   }
   if (VerifyExpired()) {
     actions.push_back(MakeAction(Res(), "verify", "failed", seen));
-    return Failed(fmt::format("verification timed out after {} s: {}",
-                              VerifyTimeoutMs() / 1000, seen),
-                  std::move(actions));
+    return Failed(
+        fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000, seen),
+        std::move(actions));
   }
   return WaitFor(step::kScaleOutVerify, PollMs(), std::move(actions));
 }

@@ -48,8 +48,7 @@ std::string FirstStepOf(const std::string& action_type) {
   return "";
 }
 
-StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state,
-                               std::vector<v1::Action> actions) {
+StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state, std::vector<v1::Action> actions) {
   for (int i = 0; i < state.actions_size(); ++i) {
     if (state.actions(i).status() == "pending") {
       state.set_current(i);
@@ -82,9 +81,7 @@ StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state,
 
 StepTable HealingSteps(const v1::SelfHealingConfig& config) {
   using namespace step;
-  const auto over = [&config](StepOutcome (HealingStep::*run)()) {
-    return OverState(config, run);
-  };
+  const auto over = [&config](StepOutcome (HealingStep::*run)()) { return OverState(config, run); };
   // Mutating: the steps that make the call a decision drove (a freeze holds them back).
   return StepTable(kHandlerName,
                    {

@@ -11,7 +11,8 @@ namespace fleetkeeper::handlers::self_healing {
 
 // The deployments an alarm guards, when the alarm does not name one: the rule's deployment group,
 // or the groups (of the rule's application, else of every application) whose alarm configuration
-// lists the alarm; with `application` alone and no group of it listing the alarm, all of its groups.
+// lists the alarm; with `application` alone and no group of it listing the alarm, all of its
+// groups.
 Result<std::vector<aws::DeploymentGroupInfo>> HealingStep::GuardedGroups() {
   aws::CodeDeploy& cd = *ctx_.aws().codedeploy;
   const auto& act = rule_.action();
@@ -79,9 +80,8 @@ StepOutcome HealingStep::DeployFind() {
     return Failed(fmt::format(
         "no CodeDeploy deployment group {} lists alarm {} in its alarm configuration; name the "
         "group in the rule (action.application, action.deployment_group)",
-        rule_.action().application().empty()
-            ? std::string("in this account and region")
-            : "of application " + rule_.action().application(),
+        rule_.action().application().empty() ? std::string("in this account and region")
+                                             : "of application " + rule_.action().application(),
         state_.alarm_name()));
   }
   // Created and Queued ones are about to roll out the same revision; Baking and the finished
@@ -105,8 +105,7 @@ StepOutcome HealingStep::DeployFind() {
         &aws::ListDeploymentsResponse::deployments);
     if (!ids.ok()) return AwsError(step::kDeployFind, "ListDeployments", ids.error());
     for (const auto& id : *ids) {
-      const std::string pattern =
-          ExcludedByAny(config_, {id, group, "deployment-group:" + group});
+      const std::string pattern = ExcludedByAny(config_, {id, group, "deployment-group:" + group});
       if (!pattern.empty()) {
         actions.push_back(MakeAction("deployment:" + id, "StopDeployment", "skipped",
                                      fmt::format("excluded: deployment {} of {} matches "
@@ -118,8 +117,8 @@ StepOutcome HealingStep::DeployFind() {
     }
   }
   if (action_.deployment_ids_size() == 0) {
-    const std::string why = fmt::format("no active deployment in {}: nothing to stop",
-                                        fmt::join(searched, ", "));
+    const std::string why =
+        fmt::format("no active deployment in {}: nothing to stop", fmt::join(searched, ", "));
     actions.push_back(MakeAction(Res(), "ListDeployments", "ok", why));
     return Done("succeeded", why, std::move(actions));
   }
@@ -151,11 +150,11 @@ StepOutcome HealingStep::DeployStop() {
     }
     if (st == "Stopped") {
       stopping.push_back(id);  // by this step before a restart, or by someone else
-      actions.push_back(MakeAction("deployment:" + id, "StopDeployment", "skipped",
-                                   "already Stopped" + (d->rollback_deployment_id.empty()
-                                                            ? std::string()
-                                                            : ", rolled back by " +
-                                                                  d->rollback_deployment_id)));
+      actions.push_back(
+          MakeAction("deployment:" + id, "StopDeployment", "skipped",
+                     "already Stopped" + (d->rollback_deployment_id.empty()
+                                              ? std::string()
+                                              : ", rolled back by " + d->rollback_deployment_id)));
       continue;
     }
     if (dry_run()) {
@@ -173,9 +172,9 @@ StepOutcome HealingStep::DeployStop() {
     }
     if (!res.ok()) return AwsError(step::kDeployStop, "StopDeployment", res.error());
     stopping.push_back(id);
-    actions.push_back(MakeAction("deployment:" + id, "StopDeployment", "ok",
-                                 fmt::format("{}: autoRollbackEnabled; {} {}", where, res->status,
-                                             res->status_message)));
+    actions.push_back(MakeAction(
+        "deployment:" + id, "StopDeployment", "ok",
+        fmt::format("{}: autoRollbackEnabled; {} {}", where, res->status, res->status_message)));
   }
   if (!would.empty()) {
     return DryRun(fmt::format("stop {} with automatic rollback", fmt::join(would, ", ")));
@@ -195,10 +194,9 @@ StepOutcome HealingStep::DeployVerify() {
   for (const auto& id : action_.deployment_ids()) {
     auto d = ctx_.aws().codedeploy->GetDeployment({id});
     if (!d.ok()) return AwsError(step::kDeployVerify, "GetDeployment", d.error());
-    seen.push_back(fmt::format("deployment {} {}{}", id, d->status,
-                               d->rollback_deployment_id.empty()
-                                   ? ""
-                                   : ", rolled back by " + d->rollback_deployment_id));
+    seen.push_back(fmt::format(
+        "deployment {} {}{}", id, d->status,
+        d->rollback_deployment_id.empty() ? "" : ", rolled back by " + d->rollback_deployment_id));
     if (d->status == "Succeeded") finished.push_back(id);
     if (d->status != "Stopped" && d->status != "Failed" && d->status != "Succeeded") {
       pending.push_back(id);
@@ -214,9 +212,9 @@ StepOutcome HealingStep::DeployVerify() {
                 {MakeAction(Res(), "verify", "ok", all)});
   }
   if (VerifyExpired()) {
-    return Failed(fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000,
-                              all),
-                  {MakeAction(Res(), "verify", "failed", all)});
+    return Failed(
+        fmt::format("verification timed out after {} s: {}", VerifyTimeoutMs() / 1000, all),
+        {MakeAction(Res(), "verify", "failed", all)});
   }
   return WaitFor(step::kDeployVerify, PollMs());
 }

@@ -34,8 +34,8 @@ inline constexpr char kEffectHandlerName[] = "test_effect";
 inline constexpr char kEffectWorkflowKind[] = "test-effect";
 
 struct EffectHandlerOptions {
-  std::string url;                // where effects go; empty: every effect step fails the workflow
-  int crash_after_effect = 0;     // 0: never
+  std::string url;             // where effects go; empty: every effect step fails the workflow
+  int crash_after_effect = 0;  // 0: never
   int64_t arm_wait_ms = 300;
   int64_t await_wait_ms = 1500;
   int64_t retry_wait_ms = 500;

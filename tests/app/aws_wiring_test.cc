@@ -24,15 +24,20 @@ constexpr char kRole[] = "arn:aws:iam::111122223333:role/fleetkeeper";
 
 std::string CallerIdentityXml(const std::string& arn) {
   return "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
-         "<GetCallerIdentityResult><Arn>" + arn + "</Arn><UserId>AIDAEXAMPLE</UserId>"
-         "<Account>" + arn.substr(13, 12) + "</Account></GetCallerIdentityResult>"
+         "<GetCallerIdentityResult><Arn>" +
+         arn +
+         "</Arn><UserId>AIDAEXAMPLE</UserId>"
+         "<Account>" +
+         arn.substr(13, 12) +
+         "</Account></GetCallerIdentityResult>"
          "<ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>"
          "</GetCallerIdentityResponse>";
 }
 
 LoopbackReply FakeSts(const LoopbackRequest& r) {
   if (r.body.find("Action=AssumeRole") != std::string::npos) {
-    return {200, {},
+    return {200,
+            {},
             "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
             "<AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>"
             "<SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token"
@@ -44,7 +49,8 @@ LoopbackReply FakeSts(const LoopbackRequest& r) {
   }
   if (r.body.find("Action=GetCallerIdentity") != std::string::npos) {
     bool assumed = r.Header("Authorization").find("ASIAROLE/") != std::string::npos;
-    return {200, {},
+    return {200,
+            {},
             CallerIdentityXml(assumed ? "arn:aws:sts::111122223333:assumed-role/fleetkeeper/fk"
                                       : "arn:aws:iam::999988887777:user/base")};
   }

@@ -305,11 +305,10 @@ TEST(ConfigTest, SelfHealingRuleChecks) {
             "only for type scale_out");
   EXPECT_TRUE(
       HasSubstring(OnlyErrorAt(head + "      - {name: a}", r0 + ".action.type"), "required"));
-  EXPECT_TRUE(HasSubstring(
-      OnlyErrorAt(head + "      - {name: a, action: {type: reboot_instance}, "
-                         "threshold: {within: 60s}}",
-                  r0 + ".threshold.count"),
-      "required"));
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt(head + "      - {name: a, action: {type: reboot_instance}, "
+                                              "threshold: {within: 60s}}",
+                                       r0 + ".threshold.count"),
+                           "required"));
   EXPECT_TRUE(HasSubstring(
       OnlyErrorAt(head + "      - {name: a, action: {type: notify}, threshold: {count: 2}}\n"
                          "    notify_topic_arn: \"arn:aws:sns:us-east-1:111122223333:t\"",
@@ -323,13 +322,14 @@ TEST(ConfigTest, SelfHealingRuleChecks) {
       OnlyErrorAt("handlers: {self_healing: {notify_topic_arn: \"arn:aws:sqs:us-east-1:1:q\"}}",
                   "handlers.self_healing.notify_topic_arn"),
       "SNS topic ARN"));
-  EXPECT_TRUE(HasSubstring(
-      OnlyErrorAt("handlers: {self_healing: {circuit_breaker: {max_actions: 0}}}",
-                  "handlers.self_healing.circuit_breaker.max_actions"),
-      "at least 1"));
+  EXPECT_TRUE(
+      HasSubstring(OnlyErrorAt("handlers: {self_healing: {circuit_breaker: {max_actions: 0}}}",
+                               "handlers.self_healing.circuit_breaker.max_actions"),
+                   "at least 1"));
   // Valid: threshold complete, a scale_out with `to`, the state defaults to ALARM.
-  auto c = MustLoad(head + "      - {name: a, action: {type: scale_out, to: 4}, "
-                           "threshold: {count: 2, within: 1m}}");
+  auto c = MustLoad(head +
+                    "      - {name: a, action: {type: scale_out, to: 4}, "
+                    "threshold: {count: 2, within: 1m}}");
   EXPECT_EQ(c.handlers().self_healing().rules(0).match().state(), "ALARM");
 }
 
@@ -362,14 +362,12 @@ TEST(ConfigTest, RefreshPreferenceChecks) {
 }
 
 TEST(ConfigTest, AmiRolloutTargetChecks) {
-  EXPECT_TRUE(HasSubstring(
-      OnlyErrorAt("handlers: {ami_rollout: {bindings: [{parameter: /ami/x}]}}",
-                  "handlers.ami_rollout.bindings[0]"),
-      "no asgs and no instances"));
-  EXPECT_TRUE(HasSubstring(
-      OnlyErrorAt("handlers: {ami_rollout: {bindings: [{asgs: [a]}]}}",
-                  "handlers.ami_rollout.bindings[0].parameter"),
-      "required"));
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt("handlers: {ami_rollout: {bindings: [{parameter: /ami/x}]}}",
+                                       "handlers.ami_rollout.bindings[0]"),
+                           "no asgs and no instances"));
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt("handlers: {ami_rollout: {bindings: [{asgs: [a]}]}}",
+                                       "handlers.ami_rollout.bindings[0].parameter"),
+                           "required"));
   EXPECT_TRUE(HasSubstring(
       OnlyErrorAt("handlers: {ami_rollout: {excluded_instances: [i-0123456789abcdef0, web-1]}}",
                   "handlers.ami_rollout.excluded_instances[1]"),
@@ -400,22 +398,21 @@ TEST(ConfigTest, TopLevelAndAwsChecks) {
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("aws: {accounts: {\"111122223333\": {external_id: e1}}}",
                                        "aws.accounts[\"111122223333\"].role_arn"),
                            "required"));
-  EXPECT_TRUE(HasSubstring(
-      OnlyErrorAt("commands: {allowed_accounts: [\"111122223333\", abc]}",
-                  "commands.allowed_accounts[1]"),
-      "12-digit"));
+  EXPECT_TRUE(HasSubstring(OnlyErrorAt("commands: {allowed_accounts: [\"111122223333\", abc]}",
+                                       "commands.allowed_accounts[1]"),
+                           "12-digit"));
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("commands: {max_targets: 0}", "commands.max_targets"),
                            "at least 1"));
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("topics: {dlq: \"bad topic\"}", "topics.dlq"),
                            "not a valid Kafka topic name"));
-  EXPECT_TRUE(HasSubstring(OnlyErrorAt("topics: {replication_factor: 0}",
-                                       "topics.replication_factor"),
-                           "between 1 and 32767"));
+  EXPECT_TRUE(
+      HasSubstring(OnlyErrorAt("topics: {replication_factor: 0}", "topics.replication_factor"),
+                   "between 1 and 32767"));
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("runtime: {results_format: avro}", "runtime.results_format"),
                            "json | protobuf"));
-  EXPECT_TRUE(HasSubstring(OnlyErrorAt("kafka: {bootstrap.servers: \"\"}",
-                                       "kafka[\"bootstrap.servers\"]"),
-                           "must not be empty"));
+  EXPECT_TRUE(
+      HasSubstring(OnlyErrorAt("kafka: {bootstrap.servers: \"\"}", "kafka[\"bootstrap.servers\"]"),
+                   "must not be empty"));
   // Unquoted `on` is the string "on" here (YAML 1.2), as DESIGN.md writes it.
   EXPECT_EQ(MustLoad("kafka_transactions: on\n").kafka_transactions(), "on");
 }
@@ -490,8 +487,8 @@ TEST(ConfigEnvTest, DryRunLogFormatAndBootstrapServers) {
                    .dry_run());
   EXPECT_TRUE(MustLoad("", Environment::FromMap({{"FLEETKEEPER_DRY_RUN", "true"}})).dry_run());
   // Empty means unset: Terraform and compose files often write "".
-  EXPECT_TRUE(MustLoad("dry_run: true", Environment::FromMap({{"FLEETKEEPER_DRY_RUN", ""}}))
-                  .dry_run());
+  EXPECT_TRUE(
+      MustLoad("dry_run: true", Environment::FromMap({{"FLEETKEEPER_DRY_RUN", ""}})).dry_run());
 }
 
 TEST(ConfigEnvTest, AnEnvironmentWithoutLookupHasNoVariables) {
@@ -501,9 +498,8 @@ TEST(ConfigEnvTest, AnEnvironmentWithoutLookupHasNoVariables) {
 }
 
 TEST(ConfigEnvTest, BadVariablesAreErrorsNamingTheVariable) {
-  auto errors = ValidateConfigText(
-      "",
-      Environment::FromMap({{"FLEETKEEPER_DRY_RUN", "yes"}, {"FLEETKEEPER_LOG_FORMAT", "xml"}}));
+  auto errors = ValidateConfigText("", Environment::FromMap({{"FLEETKEEPER_DRY_RUN", "yes"},
+                                                             {"FLEETKEEPER_LOG_FORMAT", "xml"}}));
   EXPECT_EQ(ErrorAt(errors, "FLEETKEEPER_DRY_RUN"), "expected true, false, 1 or 0, got \"yes\"");
   EXPECT_EQ(ErrorAt(errors, "FLEETKEEPER_LOG_FORMAT"), "expected text or json, got \"xml\"");
   EXPECT_EQ(errors.size(), 2u);
@@ -523,9 +519,8 @@ TEST(ConfigEnvTest, ExcludedListsCommaSeparatedOrJsonAreAppended) {
 
   auto json_asgs = MustLoad("", Environment::FromMap({{"EXCLUDED_ASGS", R"(["x", "y"])"}}));
   EXPECT_EQ(json_asgs.handlers().ami_rollout().excluded_asgs_size(), 2);
-  auto csv_instances =
-      MustLoad("", Environment::FromMap(
-                       {{"EXCLUDED_INSTANCES", "i-01234567, i-0123456789abcdef0"}}));
+  auto csv_instances = MustLoad(
+      "", Environment::FromMap({{"EXCLUDED_INSTANCES", "i-01234567, i-0123456789abcdef0"}}));
   EXPECT_EQ(csv_instances.handlers().ami_rollout().excluded_instances(1), "i-0123456789abcdef0");
 }
 
@@ -533,13 +528,13 @@ TEST(ConfigEnvTest, ExcludedListErrors) {
   EXPECT_TRUE(HasSubstring(
       OnlyErrorAt("", "EXCLUDED_ASGS", Environment::FromMap({{"EXCLUDED_ASGS", "[\"a\","}})),
       "malformed JSON"));
-  EXPECT_EQ(OnlyErrorAt("", "EXCLUDED_ASGS[1]",
-                        Environment::FromMap({{"EXCLUDED_ASGS", R"(["a", 3])"}})),
-            "expected a string");
-  EXPECT_TRUE(HasSubstring(OnlyErrorAt("", "EXCLUDED_INSTANCES[1]",
-                                       Environment::FromMap(
-                                           {{"EXCLUDED_INSTANCES", "i-01234567,web-1"}})),
-                           "not an EC2 instance id: \"web-1\""));
+  EXPECT_EQ(
+      OnlyErrorAt("", "EXCLUDED_ASGS[1]", Environment::FromMap({{"EXCLUDED_ASGS", R"(["a", 3])"}})),
+      "expected a string");
+  EXPECT_TRUE(
+      HasSubstring(OnlyErrorAt("", "EXCLUDED_INSTANCES[1]",
+                               Environment::FromMap({{"EXCLUDED_INSTANCES", "i-01234567,web-1"}})),
+                   "not an EC2 instance id: \"web-1\""));
 }
 
 TEST(ConfigEnvTest, AsgConfigurationsMergeOverTheFileKeyByKey) {
@@ -563,10 +558,10 @@ handlers:
   const auto& web = ami.asg_configurations().at("web-asg");
   EXPECT_EQ(web.min_healthy_percentage(), 100);
   EXPECT_EQ(web.max_healthy_percentage(), 200);
-  EXPECT_EQ(std::vector<int>(web.checkpoint_percentages().begin(),
-                             web.checkpoint_percentages().end()),
-            (std::vector<int>{50, 100}));  // replaced, not appended
-  EXPECT_TRUE(web.skip_matching());         // kept from the file
+  EXPECT_EQ(
+      std::vector<int>(web.checkpoint_percentages().begin(), web.checkpoint_percentages().end()),
+      (std::vector<int>{50, 100}));  // replaced, not appended
+  EXPECT_TRUE(web.skip_matching());  // kept from the file
   EXPECT_EQ(web.alarm_specification().alarms(0), "web-5xx");
   EXPECT_EQ(web.scale_in_protected_instances(), "Ignore");
 
@@ -607,9 +602,9 @@ TEST(ConfigEnvTest, AsgConfigurationsErrorsNameVariableAsgAndKey) {
                            "malformed JSON"));
   EXPECT_TRUE(HasSubstring(OnlyErrorAt("", "ASG_CONFIGURATIONS", env(R"(["web-asg"])")),
                            "JSON object keyed by ASG name"));
-  EXPECT_TRUE(HasSubstring(OnlyErrorAt("", "ASG_CONFIGURATIONS[\"web-asg\"]",
-                                       env(R"({"web-asg": 5})")),
-                           "expected a mapping"));
+  EXPECT_TRUE(
+      HasSubstring(OnlyErrorAt("", "ASG_CONFIGURATIONS[\"web-asg\"]", env(R"({"web-asg": 5})")),
+                   "expected a mapping"));
   // Min from the file and max from the variable must still be at most 100 apart.
   EXPECT_TRUE(HasSubstring(
       OnlyErrorAt("handlers: {ami_rollout: {asg_configurations: {w: {MinHealthyPercentage: 50}}}}",

@@ -48,9 +48,9 @@ class ControlOnMockCluster : public ::testing::Test {
 
   // Every record of partition 0 of `topic`, as a worker's control reader sees it.
   std::vector<v1::ControlRecord> ReadBack(const std::string& topic, size_t want) {
-    auto conf = consumers::MakeKafkaConf(
-        {{"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(cluster_)},
-         {"group.id", "control-test"}});
+    auto conf =
+        consumers::MakeKafkaConf({{"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(cluster_)},
+                                  {"group.id", "control-test"}});
     EXPECT_TRUE(conf.ok());
     char errstr[256];
     KafkaPtr c(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
@@ -80,8 +80,8 @@ class ControlOnMockCluster : public ::testing::Test {
 
 TEST_F(ControlOnMockCluster, FreezeThenUnfreezeAreReadBackInOrder) {
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "ops.control", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  auto first = WriteControlRecord(config_, MakeControlRecord(true, "deploy freeze", "a@h", 0),
-                                  10000);
+  auto first =
+      WriteControlRecord(config_, MakeControlRecord(true, "deploy freeze", "a@h", 0), 10000);
   ASSERT_TRUE(first.ok()) << first.error().ToString();
   auto second = WriteControlRecord(config_, MakeControlRecord(false, "", "a@h", 1000), 10000);
   ASSERT_TRUE(second.ok()) << second.error().ToString();

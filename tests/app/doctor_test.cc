@@ -144,8 +144,9 @@ TEST_F(DoctorAwsTest, DeniedActionsFailNamingEachAction) {
 }
 
 TEST_F(DoctorAwsTest, ADeniedSimulationIsSaidPlainlyAndIsNotAFailure) {
-  Error denied(ErrorCode::kUnauthorized, "User is not authorized to perform "
-                                         "iam:SimulatePrincipalPolicy");
+  Error denied(ErrorCode::kUnauthorized,
+               "User is not authorized to perform "
+               "iam:SimulatePrincipalPolicy");
   denied.aws_code = "AccessDenied";
   denied.http_status = 403;
   EXPECT_CALL(*cell_.iam, SimulatePrincipalPolicy(_))
@@ -182,8 +183,8 @@ TEST_F(DoctorAwsTest, EachConfiguredRoleIsAssumedAndSimulated) {
   Error unreachable(ErrorCode::kAws, "not authorized to perform sts:AssumeRole");
   unreachable.aws_code = "AccessDenied";
   ON_CALL(*cell_.sts, GetCallerIdentity())
-      .WillByDefault(Return(aws::CallerIdentity{
-          "999988887777", "arn:aws:iam::999988887777:user/ops", "AIDA"}));
+      .WillByDefault(Return(
+          aws::CallerIdentity{"999988887777", "arn:aws:iam::999988887777:user/ops", "AIDA"}));
   aws::testing::MockCellClients broken;
   ON_CALL(*broken.sts, GetCallerIdentity())
       .WillByDefault(Return(Result<aws::CallerIdentity>(unreachable)));

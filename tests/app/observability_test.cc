@@ -112,8 +112,8 @@ TEST(ObservabilityServer, AnAddressInUseIsAnErrorNamingTheKey) {
   ManualClock clock;
   auto first = ObservabilityServer::Start({ListenAddress{"127.0.0.1", 0}, 300'000}, clock, health);
   ASSERT_TRUE(first.ok());
-  auto second = ObservabilityServer::Start(
-      {ListenAddress{"127.0.0.1", (*first)->port()}, 300'000}, clock, health);
+  auto second = ObservabilityServer::Start({ListenAddress{"127.0.0.1", (*first)->port()}, 300'000},
+                                           clock, health);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find("observability.listen"), std::string::npos);
 }

@@ -181,8 +181,8 @@ std::string Header(const rd_kafka_message_t* msg, const char* name) {
 // Reads the results and DLQ topics from the start with a plain consumer, as a user would, until
 // every expected input has an outcome or the deadline passes.
 std::map<Source, std::vector<Outcome>> CollectOutcomes(const std::string& bootstrap,
-                                                        const std::map<Source, bool>& expected,
-                                                        std::chrono::seconds timeout) {
+                                                       const std::map<Source, bool>& expected,
+                                                       std::chrono::seconds timeout) {
   KafkaPtr consumer = NewClient(RD_KAFKA_CONSUMER, MakeConf({{"bootstrap.servers", bootstrap},
                                                              {"group.id", "outcome-reader"},
                                                              {"auto.offset.reset", "earliest"},
@@ -243,13 +243,16 @@ kafka:
   heartbeat.interval.ms: "1000"
 )") + extra_kafka + R"(
 topics:
-  inputs: [)" + kEvents + ", " + kCommands + R"(]
+  inputs: [)" + kEvents +
+                     ", " + kCommands + R"(]
   work: )" + kWork + R"(
-  results: )" + kResults + R"(
+  results: )" + kResults +
+                     R"(
   dlq: )" + kDlq + R"(
   state: mock.state
   control: mock.control
-  partitions: )" + std::to_string(kPartitions) + R"(
+  partitions: )" + std::to_string(kPartitions) +
+                     R"(
 runtime:
   batch_max_records: 50
 aws: {region: us-east-1, default_account: "111122223333"}
@@ -336,10 +339,9 @@ TEST_F(WorkerMockClusterTest, EveryInputGetsAnOutcomeThroughCommitProduceAndBrok
   //    and produced again).
   send(300);
   inputs.Flush();
-  rd_kafka_mock_push_request_errors(cluster_, kProduceApi, 3,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  rd_kafka_mock_push_request_errors(
+      cluster_, kProduceApi, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
   rd_kafka_mock_push_request_errors(cluster_, kOffsetCommitApi, 2,
                                     RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID,
                                     RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);

@@ -17,21 +17,21 @@ class MockEc2 : public Ec2 {
   MOCK_METHOD(Result<DescribeInstancesResponse>, DescribeInstances,
               (const DescribeInstancesRequest&), (override));
   MOCK_METHOD(Result<RunInstancesResponse>, RunInstances, (const RunInstancesRequest&), (override));
-  MOCK_METHOD(Result<InstanceStateChanges>, StartInstances,
-              (const InstanceIdsRequest&), (override));
-  MOCK_METHOD(Result<InstanceStateChanges>, StopInstances,
-              (const StopInstancesRequest&), (override));
+  MOCK_METHOD(Result<InstanceStateChanges>, StartInstances, (const InstanceIdsRequest&),
+              (override));
+  MOCK_METHOD(Result<InstanceStateChanges>, StopInstances, (const StopInstancesRequest&),
+              (override));
   MOCK_METHOD(Status, RebootInstances, (const InstanceIdsRequest&), (override));
-  MOCK_METHOD(Result<InstanceStateChanges>, TerminateInstances,
-              (const InstanceIdsRequest&), (override));
+  MOCK_METHOD(Result<InstanceStateChanges>, TerminateInstances, (const InstanceIdsRequest&),
+              (override));
   MOCK_METHOD(Result<DescribeInstanceStatusResponse>, DescribeInstanceStatus,
               (const DescribeInstanceStatusRequest&), (override));
   MOCK_METHOD(Result<CreateImageResponse>, CreateImage, (const CreateImageRequest&), (override));
-  MOCK_METHOD(Result<DescribeImagesResponse>, DescribeImages,
-              (const DescribeImagesRequest&), (override));
+  MOCK_METHOD(Result<DescribeImagesResponse>, DescribeImages, (const DescribeImagesRequest&),
+              (override));
   MOCK_METHOD(Status, DeregisterImage, (const DeregisterImageRequest&), (override));
-  MOCK_METHOD(Result<DescribeVolumesResponse>, DescribeVolumes,
-              (const DescribeVolumesRequest&), (override));
+  MOCK_METHOD(Result<DescribeVolumesResponse>, DescribeVolumes, (const DescribeVolumesRequest&),
+              (override));
   MOCK_METHOD(Result<VolumeAttachment>, AttachVolume, (const AttachVolumeRequest&), (override));
   MOCK_METHOD(Result<VolumeAttachment>, DetachVolume, (const DetachVolumeRequest&), (override));
   MOCK_METHOD(Result<RequestReceipt>, CreateTags, (const CreateTagsRequest&), (override));
@@ -43,8 +43,8 @@ class MockEc2 : public Ec2 {
               (const DescribeLaunchTemplateVersionsRequest&), (override));
   MOCK_METHOD(Result<DescribeAddressesResponse>, DescribeAddresses,
               (const DescribeAddressesRequest&), (override));
-  MOCK_METHOD(Result<AssociateAddressResponse>, AssociateAddress,
-              (const AssociateAddressRequest&), (override));
+  MOCK_METHOD(Result<AssociateAddressResponse>, AssociateAddress, (const AssociateAddressRequest&),
+              (override));
   MOCK_METHOD(Result<ReplaceRootVolumeTask>, CreateReplaceRootVolumeTask,
               (const CreateReplaceRootVolumeTaskRequest&), (override));
   MOCK_METHOD(Result<DescribeReplaceRootVolumeTasksResponse>, DescribeReplaceRootVolumeTasks,
@@ -78,15 +78,16 @@ class MockAutoScaling : public AutoScaling {
               (const StartInstanceRefreshRequest&), (override));
   MOCK_METHOD(Result<DescribeInstanceRefreshesResponse>, DescribeInstanceRefreshes,
               (const DescribeInstanceRefreshesRequest&), (override));
-  MOCK_METHOD(Result<InstanceRefreshIdResponse>, CancelInstanceRefresh,
-              (const AsgNameRequest&), (override));
-  MOCK_METHOD(Result<InstanceRefreshIdResponse>, RollbackInstanceRefresh,
-              (const AsgNameRequest&), (override));
+  MOCK_METHOD(Result<InstanceRefreshIdResponse>, CancelInstanceRefresh, (const AsgNameRequest&),
+              (override));
+  MOCK_METHOD(Result<InstanceRefreshIdResponse>, RollbackInstanceRefresh, (const AsgNameRequest&),
+              (override));
   MOCK_METHOD(Status, SetDesiredCapacity, (const SetDesiredCapacityRequest&), (override));
   MOCK_METHOD(Status, SetInstanceHealth, (const SetInstanceHealthRequest&), (override));
   MOCK_METHOD(Result<ScalingActivity>, TerminateInstanceInAutoScalingGroup,
               (const TerminateInstanceInAutoScalingGroupRequest&), (override));
-  MOCK_METHOD(Result<RequestReceipt>, UpdateAutoScalingGroup, (const UpdateAutoScalingGroupRequest&), (override));
+  MOCK_METHOD(Result<RequestReceipt>, UpdateAutoScalingGroup,
+              (const UpdateAutoScalingGroupRequest&), (override));
   MOCK_METHOD(Status, CompleteLifecycleAction, (const CompleteLifecycleActionRequest&), (override));
   MOCK_METHOD(Status, RecordLifecycleActionHeartbeat,
               (const RecordLifecycleActionHeartbeatRequest&), (override));
@@ -121,8 +122,8 @@ class MockElbv2 : public Elbv2 {
 class MockCloudWatch : public CloudWatch {
  public:
   MOCK_METHOD(Status, PutMetricData, (const PutMetricDataRequest&), (override));
-  MOCK_METHOD(Result<DescribeAlarmsResponse>, DescribeAlarms,
-              (const DescribeAlarmsRequest&), (override));
+  MOCK_METHOD(Result<DescribeAlarmsResponse>, DescribeAlarms, (const DescribeAlarmsRequest&),
+              (override));
   MOCK_METHOD(Result<GetMetricStatisticsResponse>, GetMetricStatistics,
               (const GetMetricStatisticsRequest&), (override));
 };
@@ -135,18 +136,18 @@ class MockSns : public Sns {
 class MockEcs : public Ecs {
  public:
   MOCK_METHOD(Result<ArnPage>, ListClusters, (const ListClustersRequest&), (override));
-  MOCK_METHOD(Result<DescribeClustersResponse>, DescribeClusters,
-              (const DescribeClustersRequest&), (override));
+  MOCK_METHOD(Result<DescribeClustersResponse>, DescribeClusters, (const DescribeClustersRequest&),
+              (override));
   MOCK_METHOD(Result<ArnPage>, ListServices, (const ListServicesRequest&), (override));
-  MOCK_METHOD(Result<DescribeServicesResponse>, DescribeServices,
-              (const DescribeServicesRequest&), (override));
+  MOCK_METHOD(Result<DescribeServicesResponse>, DescribeServices, (const DescribeServicesRequest&),
+              (override));
   MOCK_METHOD(Result<EcsService>, UpdateService, (const UpdateServiceRequest&), (override));
   MOCK_METHOD(Result<ArnPage>, ListTasks, (const ListTasksRequest&), (override));
   MOCK_METHOD(Result<DescribeTasksResponse>, DescribeTasks, (const DescribeTasksRequest&),
               (override));
   MOCK_METHOD(Result<EcsTask>, StopTask, (const StopTaskRequest&), (override));
-  MOCK_METHOD(Result<ArnPage>, ListContainerInstances,
-              (const ListContainerInstancesRequest&), (override));
+  MOCK_METHOD(Result<ArnPage>, ListContainerInstances, (const ListContainerInstancesRequest&),
+              (override));
   MOCK_METHOD(Result<UpdateContainerInstancesStateResponse>, UpdateContainerInstancesState,
               (const UpdateContainerInstancesStateRequest&), (override));
   MOCK_METHOD(Result<DescribeContainerInstancesResponse>, DescribeContainerInstances,
@@ -172,11 +173,11 @@ class MockIam : public Iam {
 
 class MockCodeDeploy : public CodeDeploy {
  public:
-  MOCK_METHOD(Result<StopDeploymentResponse>, StopDeployment,
-              (const StopDeploymentRequest&), (override));
+  MOCK_METHOD(Result<StopDeploymentResponse>, StopDeployment, (const StopDeploymentRequest&),
+              (override));
   MOCK_METHOD(Result<DeploymentInfo>, GetDeployment, (const GetDeploymentRequest&), (override));
-  MOCK_METHOD(Result<ListApplicationsResponse>, ListApplications,
-              (const ListApplicationsRequest&), (override));
+  MOCK_METHOD(Result<ListApplicationsResponse>, ListApplications, (const ListApplicationsRequest&),
+              (override));
   MOCK_METHOD(Result<ListDeploymentGroupsResponse>, ListDeploymentGroups,
               (const ListDeploymentGroupsRequest&), (override));
   MOCK_METHOD(Result<BatchGetDeploymentGroupsResponse>, BatchGetDeploymentGroups,
@@ -195,8 +196,7 @@ class MockApplicationAutoScaling : public ApplicationAutoScaling {
 class MockClientProvider : public ClientProvider {
  public:
   MOCK_METHOD(Result<CellClients*>, For,
-              (const std::string& account, const std::string& region,
-               const std::string& role_arn),
+              (const std::string& account, const std::string& region, const std::string& role_arn),
               (override));
 };
 

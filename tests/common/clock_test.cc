@@ -61,8 +61,15 @@ TEST(Rfc3339, FormatMatchesGmtimeOverFourMillennia) {
   std::mt19937_64 rng(7);
   // Year 0000 to 9999, both ends, epoch boundaries, leap days and negative times included.
   std::uniform_int_distribution<int64_t> any(-62167219200000, 253402300799999);
-  std::vector<int64_t> cases = {0, -1, 1, 999, -1000, -62167219200000, 253402300799999,
-                                951782400000 /* 2000-02-29 */, 4107542400000 /* 2100-03-01 */,
+  std::vector<int64_t> cases = {0,
+                                -1,
+                                1,
+                                999,
+                                -1000,
+                                -62167219200000,
+                                253402300799999,
+                                951782400000 /* 2000-02-29 */,
+                                4107542400000 /* 2100-03-01 */,
                                 -2203891200000 /* 1900-03-01 */,
                                 253402300800000 /* 10000-01-01, five digits */,
                                 -62198755200000 /* year -1 */};

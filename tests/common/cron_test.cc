@@ -96,7 +96,8 @@ TEST(Cron, SpringForwardRunsTheSkippedTimeWhenTheClocksJump) {
 }
 
 TEST(Cron, FallBackRunsTheRepeatedTimeOnce) {
-  // New York repeats 01:00-02:00 local on 2026-11-01: 01:30 EDT (05:30 UTC) runs, 01:30 EST does not.
+  // New York repeats 01:00-02:00 local on 2026-11-01: 01:30 EDT (05:30 UTC) runs, 01:30 EST does
+  // not.
   const Schedule s = Cron("30 1 * * *", "America/New_York");
   EXPECT_EQ(s.NextAfter(Utc(2026, 11, 1, 4)), Utc(2026, 11, 1, 5, 30));
   EXPECT_EQ(s.NextAfter(Utc(2026, 11, 1, 5, 30)), Utc(2026, 11, 2, 6, 30));
@@ -138,7 +139,8 @@ TEST(Cron, ErrorsNameTheFieldAndTheValue) {
   EXPECT_EQ(ParseError("*/0 * * * *"),
             "cron minute field \"*/0\": the step after '/' must be a number from 1");
   EXPECT_NE(ParseError("0 0 12 * ? 2026").find("has 6 fields; expected 5"), std::string::npos);
-  EXPECT_EQ(ParseError("0 0 31 2 *"), "cron \"0 0 31 2 *\" never fires: no such day in those months");
+  EXPECT_EQ(ParseError("0 0 31 2 *"),
+            "cron \"0 0 31 2 *\" never fires: no such day in those months");
   EXPECT_NE(ParseError("@every 0s").find("@every takes a duration of at least 1s"),
             std::string::npos);
   std::string error;
@@ -148,8 +150,7 @@ TEST(Cron, ErrorsNameTheFieldAndTheValue) {
 
 TEST(Cron, FormatLocalShowsTheOffset) {
   EXPECT_EQ(Zone("Europe/Paris").FormatLocal(Utc(2026, 12, 7, 8, 30)), "2026-12-07T09:30:00+01:00");
-  EXPECT_EQ(Zone("America/New_York").FormatLocal(Utc(2026, 7, 1, 12)),
-            "2026-07-01T08:00:00-04:00");
+  EXPECT_EQ(Zone("America/New_York").FormatLocal(Utc(2026, 7, 1, 12)), "2026-07-01T08:00:00-04:00");
 }
 
 }  // namespace

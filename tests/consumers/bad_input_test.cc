@@ -45,13 +45,13 @@ Json ValidEnvelope() {
     "detail": {"operation": "Update", "name": "/ami/linux/test", "type": "String"}})");
 }
 
-#define EXPECT_UNREADABLE_BECAUSE(result, expected_reason)                  \
-  do {                                                                      \
-    const Normalized& r_ = (result);                                        \
-    EXPECT_EQ(r_.disposition, Disposition::kUnreadable) << r_.reason;       \
-    EXPECT_EQ(r_.reason, expected_reason);                                  \
-    EXPECT_EQ(r_.event.source().offset(), 7);                               \
-    EXPECT_EQ(EventKind(r_.event), "");                                     \
+#define EXPECT_UNREADABLE_BECAUSE(result, expected_reason)            \
+  do {                                                                \
+    const Normalized& r_ = (result);                                  \
+    EXPECT_EQ(r_.disposition, Disposition::kUnreadable) << r_.reason; \
+    EXPECT_EQ(r_.reason, expected_reason);                            \
+    EXPECT_EQ(r_.event.source().offset(), 7);                         \
+    EXPECT_EQ(EventKind(r_.event), "");                               \
   } while (0)
 
 TEST(BadInput, ValidEnvelopeIsAnEvent) {
@@ -62,8 +62,7 @@ TEST(BadInput, ValidEnvelopeIsAnEvent) {
 
 TEST(BadInput, EmptyAndBlankPayloads) {
   EXPECT_UNREADABLE_BECAUSE(NormalizePayload(""), "payload: empty");
-  EXPECT_UNREADABLE_BECAUSE(NormalizePayload(" \n\t "),
-                            "payload: empty, expected a JSON document");
+  EXPECT_UNREADABLE_BECAUSE(NormalizePayload(" \n\t "), "payload: empty, expected a JSON document");
 }
 
 TEST(BadInput, BinaryGarbageAndInvalidUtf8) {
@@ -113,8 +112,8 @@ TEST(BadInput, TopLevelMustBeAnObject) {
 }
 
 TEST(BadInput, MissingEnvelopeFieldsAreNamed) {
-  for (const std::string field : {"id", "detail-type", "source", "account", "region", "time",
-                                  "detail"}) {
+  for (const std::string field :
+       {"id", "detail-type", "source", "account", "region", "time", "detail"}) {
     Json envelope = ValidEnvelope();
     envelope.erase(field);
     EXPECT_UNREADABLE_BECAUSE(NormalizePayload(envelope.dump()), field + ": missing");
@@ -175,8 +174,8 @@ TEST(BadInput, WrongTypesInAlarmsAreNamed) {
   EXPECT_UNREADABLE_BECAUSE(NormalizePayload(sns.dump()),
                             "Message.Trigger.Dimensions[0].Value: expected string, got number");
 
-  message = Json::parse(Json::parse(Fixture("sns/http-alarm-single-metric.json"))["Message"]
-                            .get<std::string>());
+  message = Json::parse(
+      Json::parse(Fixture("sns/http-alarm-single-metric.json"))["Message"].get<std::string>());
   message["AlarmArn"] = "not-an-arn";
   sns["Message"] = message.dump();
   EXPECT_UNREADABLE_BECAUSE(
@@ -206,8 +205,7 @@ TEST(BadInput, SnsProblemsAreNamed) {
   EXPECT_UNREADABLE_BECAUSE(NormalizePayload(lambda.dump()),
                             "Records: expected exactly 1 SNS record, got 0");
   lambda["Records"] = "none";
-  EXPECT_UNREADABLE_BECAUSE(NormalizePayload(lambda.dump()),
-                            "Records: expected array, got string");
+  EXPECT_UNREADABLE_BECAUSE(NormalizePayload(lambda.dump()), "Records: expected array, got string");
 
   // A well-formed message that is neither an alarm nor an EventBridge event is noise.
   sns = Json::parse(Fixture("sns/http-alarm-single-metric.json"));
@@ -290,8 +288,8 @@ TEST(BadInput, MegabytePayloadsAreHandledQuickly) {
 
 TEST(BadInput, RandomMutationsOfEveryFormNeverEscape) {
   const std::string fixtures[] = {
-      "eventbridge/cloudwatch-alarm-composite.json", "sns/lambda-alarm-metric-math.json",
-      "sns/http-eventbridge-parameter-change.json", "native/patch-request-wrapped.json",
+      "eventbridge/cloudwatch-alarm-composite.json",  "sns/lambda-alarm-metric-math.json",
+      "sns/http-eventbridge-parameter-change.json",   "native/patch-request-wrapped.json",
       "eventbridge/ssm-cloudtrail-putparameter.json",
   };
   std::mt19937 random(20240514);

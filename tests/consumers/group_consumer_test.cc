@@ -22,8 +22,8 @@ class GroupConsumerTest : public testing::EmbeddedBrokerTest {
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(StartBroker(2));
     auto producer = NewClient(ClientRole::kProducer,
-                              {{"bootstrap.servers", broker_->bootstrap()}, {"log_level", "3"}},
-                              {}, "producer");
+                              {{"bootstrap.servers", broker_->bootstrap()}, {"log_level", "3"}}, {},
+                              "producer");
     ASSERT_TRUE(producer.ok()) << producer.error().message;
     producer_ = std::move(*producer);
     GroupConsumer::Hooks hooks;

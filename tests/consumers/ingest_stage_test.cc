@@ -56,11 +56,10 @@ class IngestStageTest : public testing::EmbeddedBrokerTest {
   }
 
   KafkaPtr Reader(const std::string& group) {
-    auto reader = NewClient(ClientRole::kReader,
-                            {{"bootstrap.servers", broker_->bootstrap()},
-                             {"group.id", group},
-                             {"log_level", "3"}},
-                            {}, "reader");
+    auto reader = NewClient(
+        ClientRole::kReader,
+        {{"bootstrap.servers", broker_->bootstrap()}, {"group.id", group}, {"log_level", "3"}}, {},
+        "reader");
     EXPECT_TRUE(reader.ok());
     return reader.ok() ? std::move(*reader) : nullptr;
   }

@@ -90,9 +90,9 @@ TEST(ParseJsonText, NumbersStringsAndDuplicateKeysAsNlohmannReadsThem) {
 
 TEST(ParseJsonText, WhatOnlyNlohmannReadsStillParses) {
   // Integers beyond 64 bits (as doubles) and a leading byte-order mark: simdjson refuses both.
-  for (const std::string& text : {std::string(R"({"n": 18446744073709551616})"),
-                                 std::string(R"({"n": -9223372036854775809})"),
-                                 std::string("\xEF\xBB\xBF{\"a\": 1}")}) {
+  for (const std::string& text :
+       {std::string(R"({"n": 18446744073709551616})"),
+        std::string(R"({"n": -9223372036854775809})"), std::string("\xEF\xBB\xBF{\"a\": 1}")}) {
     ExpectSameDocument(Expect(text, text), Json::parse(text), text);
   }
 }

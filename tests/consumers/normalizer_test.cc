@@ -37,7 +37,7 @@ NormalizeOptions Options() {
 }
 
 Normalized Decode(const std::string& payload, std::vector<RecordHeader> headers = {},
-               const NormalizeOptions& options = Options()) {
+                  const NormalizeOptions& options = Options()) {
   InputRecord record;
   record.payload = payload;
   record.headers = std::move(headers);
@@ -81,9 +81,9 @@ TEST(NormalizeEventBridge, ParameterStoreCreateFromSsmGuide) {
 }
 
 TEST(NormalizeEventBridge, SingleMetricAlarmFromCloudWatchGuide) {
-  const Normalized n = Decode(Shared(
-      "events/awsdocs-amazon-cloudwatch-user-guide/"
-      "cloudwatch-alarm-state-change-single-metric.json"));
+  const Normalized n =
+      Decode(Shared("events/awsdocs-amazon-cloudwatch-user-guide/"
+                    "cloudwatch-alarm-state-change-single-metric.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.id(), "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92");
   EXPECT_EQ(CellOf(n.event), "123456789012/us-east-1");
@@ -106,8 +106,9 @@ TEST(NormalizeEventBridge, SingleMetricAlarmFromCloudWatchGuide) {
 }
 
 TEST(NormalizeEventBridge, CommandInvocationFromSsmGuide) {
-  const Normalized n = Decode(Shared("events/awsdocs-aws-systems-manager-user-guide/"
-                                  "ec2-command-invocation-status-change-notification.json"));
+  const Normalized n =
+      Decode(Shared("events/awsdocs-aws-systems-manager-user-guide/"
+                    "ec2-command-invocation-status-change-notification.json"));
   EXPECT_EVENT(n);
   EXPECT_EQ(EventKind(n.event), "command_progress");
   EXPECT_EQ(n.event.id(), "4780e1b8-f56b-4de5-95f2-95db273d1602");
@@ -143,8 +144,9 @@ TEST(NormalizeEventBridge, InstanceStateWithMisspeltInstanceIdIsUnreadable) {
 
 // The Auto Scaling guide publishes its samples with a "yyyy-mm-ddThh:mm:ssZ" placeholder time.
 TEST(NormalizeEventBridge, RefreshSamplesWithPlaceholderTimeAreUnreadable) {
-  const Normalized n = Decode(Shared("events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
-                                  "ec2-auto-scaling-instance-refresh-started.json"));
+  const Normalized n =
+      Decode(Shared("events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
+                    "ec2-auto-scaling-instance-refresh-started.json"));
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "time: expected an RFC 3339 timestamp, got \"yyyy-mm-ddThh:mm:ssZ\"");
 }
@@ -157,9 +159,10 @@ std::string WithTime(std::string payload, const std::string& time) {
 
 TEST(NormalizeEventBridge, RefreshStartedAndSucceededFromAutoScalingGuide) {
   for (const std::string status : {"Started", "Succeeded"}) {
-    const std::string file = "events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
-                             "ec2-auto-scaling-instance-refresh-" +
-                             std::string(status == "Started" ? "started" : "succeeded") + ".json";
+    const std::string file =
+        "events/awsdocs-amazon-ec2-auto-scaling-user-guide/"
+        "ec2-auto-scaling-instance-refresh-" +
+        std::string(status == "Started" ? "started" : "succeeded") + ".json";
     const Normalized n = Decode(WithTime(Shared(file), "2024-05-14T11:00:00Z"));
     EXPECT_EVENT(n);
     EXPECT_EQ(EventKind(n.event), "refresh_progress");
@@ -534,10 +537,9 @@ TEST(NormalizeNative, ProtobufBinary) {
           .ok());
   const std::string bytes = request.SerializeAsString();
   const Normalized n = Decode(bytes, {{"content-type", "application/x-protobuf"},
-                                   {"fk-type", "fleetkeeper.v1.PatchRequest"}});
+                                      {"fk-type", "fleetkeeper.v1.PatchRequest"}});
   ExpectPatchRequest(n);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(n.event.patch_request(),
-                                                                 request));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(n.event.patch_request(), request));
 }
 
 TEST(NormalizeNative, EcsCommandTakesConfiguredDefaults) {
@@ -627,7 +629,10 @@ TEST(NormalizeNative, CancelWithMalformedOrContradictedWorkflowId) {
 }
 
 TEST(NormalizeNative, HeaderProblemsAreNamed) {
-  Normalized n = Decode("\x0a\x03" "abc", {{"content-type", "application/x-protobuf"}});
+  Normalized n = Decode(
+      "\x0a\x03"
+      "abc",
+      {{"content-type", "application/x-protobuf"}});
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "fk-type header: missing; a protobuf payload needs it to name the message");
 
@@ -636,7 +641,7 @@ TEST(NormalizeNative, HeaderProblemsAreNamed) {
   EXPECT_EQ(n.reason.rfind("fk-type header: unknown message type \"fleetkeeper.v1.Nope\"", 0), 0u);
 
   n = Decode("\xff\xff\xff\xff", {{"Content-Type", "application/x-protobuf; proto=x"},
-                               {"FK-Type", "fleetkeeper.v1.Cancel"}});
+                                  {"FK-Type", "fleetkeeper.v1.Cancel"}});
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "payload: not a valid protobuf fleetkeeper.v1.Cancel");
 }

@@ -25,12 +25,18 @@ namespace fleetkeeper::consumers {
 namespace {
 
 const KafkaProperties kEverything = {
-    {"bootstrap.servers", "broker:9092"},     {"client.id", "fk"},
-    {"transactional.id", "fk-1"},             {"transaction.timeout.ms", "60000"},
-    {"enable.idempotence", "true"},           {"linger.ms", "5"},
-    {"acks", "all"},                          {"group.id", "fleetkeeper"},
-    {"partition.assignment.strategy", "range"}, {"session.timeout.ms", "10000"},
-    {"group.instance.id", "host-1"},          {"auto.offset.reset", "latest"},
+    {"bootstrap.servers", "broker:9092"},
+    {"client.id", "fk"},
+    {"transactional.id", "fk-1"},
+    {"transaction.timeout.ms", "60000"},
+    {"enable.idempotence", "true"},
+    {"linger.ms", "5"},
+    {"acks", "all"},
+    {"group.id", "fleetkeeper"},
+    {"partition.assignment.strategy", "range"},
+    {"session.timeout.ms", "10000"},
+    {"group.instance.id", "host-1"},
+    {"auto.offset.reset", "latest"},
     {"queued.min.messages", "1000"},
 };
 
@@ -120,11 +126,10 @@ class PipelineOnEmbeddedBroker : public testing::EmbeddedBrokerTest {
            std::optional<std::string> value) {
     void* bytes = value ? value->data() : nullptr;
     const size_t size = value ? value->size() : 0;
-    ASSERT_EQ(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                RD_KAFKA_V_PARTITION(partition),
-                                RD_KAFKA_V_KEY(key.data(), key.size()),
-                                RD_KAFKA_V_VALUE(bytes, size),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+    ASSERT_EQ(rd_kafka_producev(
+                  producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                  RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(bytes, size),
+                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(rd_kafka_flush(producer_.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
@@ -196,12 +201,12 @@ TEST_F(PipelineOnEmbeddedBroker, ReadStateLogReadsEachPartitionToItsEndInOrder) 
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   std::map<int32_t, Records> seen;
   std::vector<std::string> tombstones;
-  auto unread = ReadStateLog(
-      reader->get(), plan_.state, {0, 1, 2}, 10000, 10, nullptr,
-      [&](int32_t p, std::string_view key, const char* value, size_t size) {
-        if (value == nullptr) tombstones.emplace_back(key);
-        seen[p].emplace_back(std::string(key), value ? std::string(value, size) : "");
-      });
+  auto unread =
+      ReadStateLog(reader->get(), plan_.state, {0, 1, 2}, 10000, 10, nullptr,
+                   [&](int32_t p, std::string_view key, const char* value, size_t size) {
+                     if (value == nullptr) tombstones.emplace_back(key);
+                     seen[p].emplace_back(std::string(key), value ? std::string(value, size) : "");
+                   });
   rd_kafka_consumer_close(reader->get());
   ASSERT_TRUE(unread.ok()) << unread.error().message;
   EXPECT_TRUE(unread->empty());

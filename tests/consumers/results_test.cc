@@ -1,5 +1,5 @@
-// The result JSON written directly (SerializeResult) against protobuf's JSON mapping (ToJson), which
-// it replaces on the record path: same fields, same values, same schema for readers.
+// The result JSON written directly (SerializeResult) against protobuf's JSON mapping (ToJson),
+// which it replaces on the record path: same fields, same values, same schema for readers.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -27,8 +27,8 @@ void ExpectSameAsProtobufMapping(const v1::Result& r) {
 }
 
 TEST(ResultJson, MatchesTheProtobufMappingForAPlainResult) {
-  v1::Result r = MakeResult(SampleEvent(), v1::Result::SKIPPED, "no rule matches alarm HighCPU",
-                            "", 1795335222452);
+  v1::Result r = MakeResult(SampleEvent(), v1::Result::SKIPPED, "no rule matches alarm HighCPU", "",
+                            1795335222452);
   ExpectSameAsProtobufMapping(r);
   auto j = nlohmann::json::parse(SerializeResult(r, ResultFormat::kJson));
   EXPECT_EQ(j["status"], "SKIPPED");
@@ -86,7 +86,13 @@ TEST(ResultJson, InvalidUtf8BecomesReplacementCharacters) {
   v1::Result r;
   // A lone continuation byte, a truncated 3-byte sequence, an overlong '/', a surrogate, and a
   // code point above U+10FFFF: each is replaced, the text around it kept.
-  r.set_reason(std::string("a\x80" "b\xE2\x82" "c\xC0\xAF" "d\xED\xA0\x80" "e\xF4\x90\x80\x80" "f"));
+  r.set_reason(
+      std::string("a\x80"
+                  "b\xE2\x82"
+                  "c\xC0\xAF"
+                  "d\xED\xA0\x80"
+                  "e\xF4\x90\x80\x80"
+                  "f"));
   const std::string out = SerializeResult(r, ResultFormat::kJson);
   ASSERT_TRUE(nlohmann::json::accept(out)) << out;
   const std::string reason = nlohmann::json::parse(out)["reason"];

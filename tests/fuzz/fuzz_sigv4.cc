@@ -45,10 +45,9 @@ aws::SignableRequest ReadRequest(std::string_view text) {
       continue;
     }
     const size_t colon = line.find(':');
-    request.headers.emplace_back(std::string(line.substr(0, colon)),
-                                 colon == std::string_view::npos
-                                     ? std::string()
-                                     : std::string(line.substr(colon + 1)));
+    request.headers.emplace_back(
+        std::string(line.substr(0, colon)),
+        colon == std::string_view::npos ? std::string() : std::string(line.substr(colon + 1)));
   }
   request.body = std::string(text);
   return request;

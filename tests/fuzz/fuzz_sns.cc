@@ -1,8 +1,8 @@
-// libFuzzer harness: SNS message parsing and signature verification (consumers/http/sns_signature.h).
-// The input is tried as a signed SNS message (parsed, its string to sign built, its signing URL
-// checked, its signature verified against a real SNS certificate) and as a certificate PEM that a
-// real signed message is verified against. Seeds: ../shared/testdata/sns and the SNS event
-// fixtures.
+// libFuzzer harness: SNS message parsing and signature verification
+// (consumers/http/sns_signature.h). The input is tried as a signed SNS message (parsed, its string
+// to sign built, its signing URL checked, its signature verified against a real SNS certificate)
+// and as a certificate PEM that a real signed message is verified against. Seeds:
+// ../shared/testdata/sns and the SNS event fixtures.
 
 #include <cstddef>
 #include <cstdint>

@@ -13,13 +13,12 @@
 #include <spdlog/spdlog.h>
 
 // A violated invariant aborts, which libFuzzer reports as a crash with the input that caused it.
-#define FK_FUZZ_CHECK(condition, what)                                              \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      std::fprintf(stderr, "fuzz invariant violated at %s:%d: %s\n", __FILE__,      \
-                   __LINE__, what);                                                 \
-      std::abort();                                                                 \
-    }                                                                               \
+#define FK_FUZZ_CHECK(condition, what)                                                          \
+  do {                                                                                          \
+    if (!(condition)) {                                                                         \
+      std::fprintf(stderr, "fuzz invariant violated at %s:%d: %s\n", __FILE__, __LINE__, what); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (false)
 
 namespace fleetkeeper::fuzz {
@@ -43,8 +42,10 @@ inline std::string ReadRepoFile(const std::string& relative) {
   const std::string path = (root != nullptr ? std::string(root) + "/" : std::string()) + relative;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::fprintf(stderr, "fuzz harness: cannot read %s (run from the repo root or set "
-                 "FK_FUZZ_ROOT)\n", path.c_str());
+    std::fprintf(stderr,
+                 "fuzz harness: cannot read %s (run from the repo root or set "
+                 "FK_FUZZ_ROOT)\n",
+                 path.c_str());
     std::exit(2);
   }
   std::ostringstream text;
@@ -55,8 +56,8 @@ inline std::string ReadRepoFile(const std::string& relative) {
 }  // namespace fleetkeeper::fuzz
 
 // Every harness quiets the logs before its first input.
-#define FK_FUZZ_QUIET_INIT                                                          \
-  extern "C" int LLVMFuzzerInitialize(int*, char***) {                              \
-    fleetkeeper::fuzz::QuietLogs();                                                 \
-    return 0;                                                                       \
+#define FK_FUZZ_QUIET_INIT                             \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) { \
+    fleetkeeper::fuzz::QuietLogs();                    \
+    return 0;                                          \
   }

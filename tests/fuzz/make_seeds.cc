@@ -27,11 +27,16 @@ void Write(const std::filesystem::path& path, const std::string& bytes) {
 
 const google::protobuf::Message* NativeBody(const v1::Event& event) {
   switch (event.body_case()) {
-    case v1::Event::kPatchRequest: return &event.patch_request();
-    case v1::Event::kEcsCommand: return &event.ecs_command();
-    case v1::Event::kApproval: return &event.approval();
-    case v1::Event::kCancel: return &event.cancel();
-    default: return nullptr;
+    case v1::Event::kPatchRequest:
+      return &event.patch_request();
+    case v1::Event::kEcsCommand:
+      return &event.ecs_command();
+    case v1::Event::kApproval:
+      return &event.approval();
+    case v1::Event::kCancel:
+      return &event.cancel();
+    default:
+      return nullptr;
   }
 }
 

@@ -24,12 +24,11 @@ class AuthMoto : public MotoTest {
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html).
   std::string MakeRole(const std::string& name, const std::string& trusted_arn,
                        const std::string& external_id = "") {
-    nlohmann::json trust = {
-        {"Version", "2012-10-17"},
-        {"Statement",
-         {{{"Effect", "Allow"},
-           {"Principal", {{"AWS", trusted_arn}}},
-           {"Action", {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"}}}}}};
+    nlohmann::json trust = {{"Version", "2012-10-17"},
+                            {"Statement",
+                             {{{"Effect", "Allow"},
+                               {"Principal", {{"AWS", trusted_arn}}},
+                               {"Action", {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"}}}}}};
     if (!external_id.empty()) {
       trust["Statement"][0]["Condition"] = {{"StringEquals", {{"sts:ExternalId", external_id}}}};
     }
@@ -37,11 +36,9 @@ class AuthMoto : public MotoTest {
     create.Set("RoleName", name);
     create.Set("AssumeRolePolicyDocument", trust.dump());
     XmlResponse role = Query("iam", create);
-    nlohmann::json policy = {{"Version", "2012-10-17"},
-                             {"Statement",
-                              {{{"Effect", "Allow"},
-                                {"Action", {"ec2:Describe*"}},
-                                {"Resource", "*"}}}}};
+    nlohmann::json policy = {
+        {"Version", "2012-10-17"},
+        {"Statement", {{{"Effect", "Allow"}, {"Action", {"ec2:Describe*"}}, {"Resource", "*"}}}}};
     QueryParams put(QueryFlavor::kQuery, "PutRolePolicy", kIamVersion);
     put.Set("RoleName", name);
     put.Set("PolicyName", "describe-only");
@@ -130,8 +127,8 @@ TEST_F(AuthMoto, TypedAssumeRoleAndWebIdentity) {
 
   // A role whose trust policy names someone else is refused. (moto does not check that a role
   // exists: an unknown role ARN is assumed.)
-  const std::string untrusted = MakeRole(Unique("fk-untrusted"),
-                                         "arn:aws:iam::" + me->account + ":user/someone-else");
+  const std::string untrusted =
+      MakeRole(Unique("fk-untrusted"), "arn:aws:iam::" + me->account + ":user/someone-else");
   Result<AssumeRoleResponse> refused = clients_->sts->AssumeRole({untrusted, "s", {}, "", ""});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnauthorized) << refused.error().ToString();
@@ -173,8 +170,8 @@ TEST_F(AuthMoto, TransportFactoryAssumesTheCellsRole) {
   EXPECT_EQ(factory.size(), 2u);
 
   // A role the user may not assume fails at the first call of the cell, naming the role.
-  const std::string untrusted = MakeRole(Unique("fk-untrusted"),
-                                         "arn:aws:iam::" + me->account + ":user/someone-else");
+  const std::string untrusted =
+      MakeRole(Unique("fk-untrusted"), "arn:aws:iam::" + me->account + ":user/someone-else");
   Result<std::shared_ptr<Transport>> denied_cell =
       factory.Get(me->account, MotoRegion(), untrusted);
   ASSERT_TRUE(denied_cell.ok()) << denied_cell.error().ToString();

@@ -284,8 +284,7 @@ TEST_F(AutoScalingMoto, LifecycleActionsAndStandby) {
   ASSERT_FALSE(wrong_instance.ok());
   EXPECT_EQ(wrong_instance.error().aws_code, "ValidationError");
 
-  Result<ScalingActivities> entered =
-      clients_->autoscaling->EnterStandby({g.name, {second}, true});
+  Result<ScalingActivities> entered = clients_->autoscaling->EnterStandby({g.name, {second}, true});
   ASSERT_TRUE(entered.ok()) << entered.error().ToString();
   ASSERT_FALSE(entered->activities.empty());
   AutoScalingGroup standby = Describe(g.name);

@@ -321,8 +321,8 @@ TEST_F(Ec2Moto, LaunchTemplateVersionFromSourceVersion) {
   for (const LaunchTemplateVersion& v : all->versions) images[v.version_number] = v.image_id;
   EXPECT_EQ(images, (std::map<int64_t, std::string>{{1, ami}, {2, new_ami}}));
 
-  Result<LaunchTemplateVersion> missing_source = clients_->ec2->CreateLaunchTemplateVersion(
-      {template_id, "", "9", "", new_ami, ""});
+  Result<LaunchTemplateVersion> missing_source =
+      clients_->ec2->CreateLaunchTemplateVersion({template_id, "", "9", "", new_ami, ""});
   ASSERT_FALSE(missing_source.ok());
   EXPECT_NE(missing_source.error().aws_code, "") << missing_source.error().ToString();
 }
@@ -527,9 +527,8 @@ TEST_F(Ec2Moto, SecondaryInterfaceMovesBetweenStoppedInstances) {
   ASSERT_TRUE(
       clients_->ec2->ModifyNetworkInterfaceAttribute({eni_id, first->attachment_id, true}).ok());
   ASSERT_TRUE(clients_->ec2->StopInstances({{old_id, new_id}, {}, {}}).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    return InstanceState(old_id) == "stopped" && InstanceState(new_id) == "stopped";
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return InstanceState(old_id) == "stopped" && InstanceState(new_id) == "stopped"; }));
 
   auto interfaces_of = [&](const std::string& instance) {
     Result<DescribeNetworkInterfacesResponse> r = clients_->ec2->DescribeNetworkInterfaces(
@@ -604,8 +603,8 @@ TEST_F(Ec2Moto, SecondaryAddressesMoveToTheNewPrimaryInterface) {
     Result<DescribeNetworkInterfacesResponse> r = clients_->ec2->DescribeNetworkInterfaces(
         {{}, {{"attachment.instance-id", {instance}}}, {}, ""});
     EXPECT_TRUE(r.ok()) << r.error().ToString();
-    for (const NetworkInterface& eni : r.ok() ? r->network_interfaces
-                                             : std::vector<NetworkInterface>{}) {
+    for (const NetworkInterface& eni :
+         r.ok() ? r->network_interfaces : std::vector<NetworkInterface>{}) {
       if (eni.attachment && eni.attachment->device_index == 0) return eni;
     }
     return NetworkInterface{};
@@ -632,8 +631,7 @@ TEST_F(Ec2Moto, SecondaryAddressesMoveToTheNewPrimaryInterface) {
   // What relaunch does: read the old interface's secondary addresses, release, re-assign.
   std::set<std::string> captured = secondaries(primary_of(old_id));
   std::vector<std::string> moving(captured.begin(), captured.end());
-  Result<RequestReceipt> released =
-      clients_->ec2->UnassignPrivateIpAddresses({old_eni, moving});
+  Result<RequestReceipt> released = clients_->ec2->UnassignPrivateIpAddresses({old_eni, moving});
   ASSERT_TRUE(released.ok()) << released.error().ToString();
   EXPECT_FALSE(released->request_id.empty());
   Result<AssignPrivateIpAddressesResponse> taken =

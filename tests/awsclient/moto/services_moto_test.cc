@@ -94,8 +94,7 @@ TEST_F(ServicesMoto, Elbv2TargetsRegisterDescribeDeregister) {
       clients_->elbv2->RegisterTargets({arn, {{first, 8080, ""}, {second, {}, ""}}});
   ASSERT_TRUE(registered_call.ok()) << registered_call.error().ToString();
   EXPECT_FALSE(registered_call->request_id.empty()) << "the request id goes into results";
-  Result<DescribeTargetHealthResponse> health =
-      clients_->elbv2->DescribeTargetHealth({arn, {}});
+  Result<DescribeTargetHealthResponse> health = clients_->elbv2->DescribeTargetHealth({arn, {}});
   ASSERT_TRUE(health.ok()) << health.error().ToString();
   ASSERT_EQ(health->descriptions.size(), 2u);
   std::set<std::string> registered;
@@ -110,7 +109,8 @@ TEST_F(ServicesMoto, Elbv2TargetsRegisterDescribeDeregister) {
     return h.ok() && h->descriptions.size() == 1 && h->descriptions[0].state == "healthy";
   })) << "a running instance becomes healthy";
 
-  Result<RequestReceipt> deregistered = clients_->elbv2->DeregisterTargets({arn, {{second, {}, ""}}});
+  Result<RequestReceipt> deregistered =
+      clients_->elbv2->DeregisterTargets({arn, {{second, {}, ""}}});
   ASSERT_TRUE(deregistered.ok()) << deregistered.error().ToString();
   EXPECT_FALSE(deregistered->request_id.empty());
   EXPECT_TRUE(WaitFor([&] {
@@ -121,8 +121,8 @@ TEST_F(ServicesMoto, Elbv2TargetsRegisterDescribeDeregister) {
     }
     return true;
   })) << "the deregistered target is gone or draining";
-  Result<DescribeTargetGroupsResponse> unknown = clients_->elbv2->DescribeTargetGroups(
-      {{}, {Unique("absent").substr(0, 32)}, "", {}, ""});
+  Result<DescribeTargetGroupsResponse> unknown =
+      clients_->elbv2->DescribeTargetGroups({{}, {Unique("absent").substr(0, 32)}, "", {}, ""});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound) << unknown.error().ToString();
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{first, second}}).ok());
@@ -224,8 +224,7 @@ TEST_F(ServicesMoto, SnsPublishIsSentAsAsked) {
   EXPECT_NE(sent.find("Subject=fleetkeeper"), std::string::npos) << sent;
   EXPECT_NE(sent.find("StringValue=cpu-high"), std::string::npos) << sent;
 
-  Result<PublishResponse> nowhere =
-      clients_->sns->Publish({topic_arn + "-absent", "", "x", {}});
+  Result<PublishResponse> nowhere = clients_->sns->Publish({topic_arn + "-absent", "", "x", {}});
   ASSERT_FALSE(nowhere.ok());
   EXPECT_EQ(nowhere.error().code, ErrorCode::kNotFound) << nowhere.error().ToString();
 }
@@ -239,17 +238,17 @@ TEST_F(ServicesMoto, EcsClusterServiceTasksAndContainerInstances) {
       Json("ecs", kEcsTargetPrefix, "CreateCluster", {{"clusterName", cluster}});
   const std::string cluster_arn = created["cluster"].value("clusterArn", "");
   ASSERT_FALSE(cluster_arn.empty());
-  nlohmann::json instance = Json(
-      "ecs", kEcsTargetPrefix, "RegisterContainerInstance",
-      {{"cluster", cluster},
-       {"instanceIdentityDocument", nlohmann::json{{"instanceId", host}}.dump()}});
+  nlohmann::json instance =
+      Json("ecs", kEcsTargetPrefix, "RegisterContainerInstance",
+           {{"cluster", cluster},
+            {"instanceIdentityDocument", nlohmann::json{{"instanceId", host}}.dump()}});
   const std::string container_instance_arn =
       instance["containerInstance"].value("containerInstanceArn", "");
-  nlohmann::json task_definition = Json(
-      "ecs", kEcsTargetPrefix, "RegisterTaskDefinition",
-      {{"family", cluster},
-       {"containerDefinitions",
-        {{{"name", "web"}, {"image", "nginx"}, {"memory", 128}, {"cpu", 128}}}}});
+  nlohmann::json task_definition =
+      Json("ecs", kEcsTargetPrefix, "RegisterTaskDefinition",
+           {{"family", cluster},
+            {"containerDefinitions",
+             {{{"name", "web"}, {"image", "nginx"}, {"memory", 128}, {"cpu", 128}}}}});
   const std::string task_definition_arn =
       task_definition["taskDefinition"].value("taskDefinitionArn", "");
   Json("ecs", kEcsTargetPrefix, "CreateService",
@@ -362,10 +361,9 @@ TEST_F(ServicesMoto, IamSimulatesTheTestUsersPolicy) {
   ASSERT_TRUE(simulated.ok()) << simulated.error().ToString();
   std::map<std::string, std::string> decisions;
   for (const EvaluationResult& r : simulated->results) decisions[r.action_name] = r.decision;
-  EXPECT_EQ(decisions, (std::map<std::string, std::string>{
-                           {"ec2:DescribeInstances", "allowed"},
-                           {"monitoring:PutMetricData", "allowed"},
-                           {"s3:GetObject", "implicitDeny"}}));
+  EXPECT_EQ(decisions, (std::map<std::string, std::string>{{"ec2:DescribeInstances", "allowed"},
+                                                           {"monitoring:PutMetricData", "allowed"},
+                                                           {"s3:GetObject", "implicitDeny"}}));
 }
 
 TEST_F(ServicesMoto, CodeDeployStopWithRollback) {
@@ -443,9 +441,9 @@ TEST_F(ServicesMoto, CodeDeployFindsTheActiveDeploymentsOfTheGroupsAnAlarmGuards
   Result<ListDeploymentGroupsResponse> groups =
       clients_->codedeploy->ListDeploymentGroups({app, ""});
   ASSERT_TRUE(groups.ok()) << groups.error().ToString();
-  EXPECT_EQ(std::set<std::string>(groups->deployment_groups.begin(),
-                                  groups->deployment_groups.end()),
-            (std::set<std::string>{"guarded", "plain"}));
+  EXPECT_EQ(
+      std::set<std::string>(groups->deployment_groups.begin(), groups->deployment_groups.end()),
+      (std::set<std::string>{"guarded", "plain"}));
 
   Result<BatchGetDeploymentGroupsResponse> infos =
       clients_->codedeploy->BatchGetDeploymentGroups({app, {"guarded", "plain", "gone"}});

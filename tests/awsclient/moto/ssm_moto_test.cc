@@ -96,9 +96,8 @@ TEST_F(SsmMoto, CommandsOnARunningInstance) {
 
   ASSERT_TRUE(clients_->ec2->StopInstances({{id}, {}, {}}).ok());
   ASSERT_TRUE(WaitFor([&] { return InstanceState(id) == "stopped"; }));
-  Result<DescribeInstanceInformationResponse> online =
-      clients_->ssm->DescribeInstanceInformation(
-          {{{"InstanceIds", {id}}, {"PingStatus", {"Online"}}}, {}, ""});
+  Result<DescribeInstanceInformationResponse> online = clients_->ssm->DescribeInstanceInformation(
+      {{{"InstanceIds", {id}}, {"PingStatus", {"Online"}}}, {}, ""});
   ASSERT_TRUE(online.ok()) << online.error().ToString();
   EXPECT_TRUE(online->instances.empty()) << "a stopped instance is not Online";
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{id}}).ok());
@@ -115,9 +114,8 @@ TEST_F(SsmMoto, PatchStatesAfterRunPatchBaseline) {
   ASSERT_TRUE(before.ok()) << before.error().ToString();
   EXPECT_TRUE(before->states.empty()) << "no patch operation has run yet";
 
-  for (const auto& [id, operation] :
-       std::vector<std::pair<std::string, std::string>>{{scanned, "Scan"},
-                                                        {installed, "Install"}}) {
+  for (const auto& [id, operation] : std::vector<std::pair<std::string, std::string>>{
+           {scanned, "Scan"}, {installed, "Install"}}) {
     SendCommandRequest send;
     send.document_name = "AWS-RunPatchBaseline";
     send.targets = {{"InstanceIds", {id}}};

@@ -55,12 +55,12 @@ TEST(AwsErrorTest, BotocoreRecordedXmlErrorsParseAsBotocoreDoes) {
 
 // botocore's protocol test cases for error outputs of the three protocols we speak.
 TEST(AwsErrorTest, BotocoreProtocolErrorCasesYieldTheExpectedCode) {
-  const fs::path dir = fs::path(FK_SHARED_TESTDATA) / "aws-responses" / "botocore-protocols" /
-                       "output";
+  const fs::path dir =
+      fs::path(FK_SHARED_TESTDATA) / "aws-responses" / "botocore-protocols" / "output";
   int checked = 0;
-  for (auto [file, protocol] : {std::pair{"json.json", Protocol::kJson11},
-                                std::pair{"query.json", Protocol::kQuery},
-                                std::pair{"ec2.json", Protocol::kEc2Query}}) {
+  for (auto [file, protocol] :
+       {std::pair{"json.json", Protocol::kJson11}, std::pair{"query.json", Protocol::kQuery},
+        std::pair{"ec2.json", Protocol::kEc2Query}}) {
     auto suites = nlohmann::json::parse(ReadFile(dir / file));
     for (const auto& suite : suites) {
       for (const auto& c : suite["cases"]) {
@@ -76,7 +76,7 @@ TEST(AwsErrorTest, BotocoreProtocolErrorCasesYieldTheExpectedCode) {
         const std::string body =
             response.contains("body") && response["body"].is_string() ? response["body"] : "";
         Error error = ParseAwsError(protocol, c["response"]["status_code"].get<int>(), headers,
-                                   body, "svc GreetingWithErrors");
+                                    body, "svc GreetingWithErrors");
         EXPECT_EQ(error.aws_code, c["errorCode"].get<std::string>());
         if (c.contains("error") && c["error"].contains("Message")) {
           EXPECT_NE(error.message.find(c["error"]["Message"].get<std::string>()),
@@ -95,7 +95,8 @@ TEST(AwsErrorTest, HtmlFiveHundredIsARetriableErrorWithStatusAndSnippet) {
   const std::string html =
       "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
       "<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was "
-      "unable to complete your request.</p>\n" + std::string(2000, 'x');
+      "unable to complete your request.</p>\n" +
+      std::string(2000, 'x');
   Error error = ParseAwsError(Protocol::kEc2Query, 500, {{"Content-Type", "text/html"}}, html,
                               "ec2 CreateReplaceRootVolumeTask");
   EXPECT_EQ(error.code, ErrorCode::kUnavailable);
@@ -230,9 +231,9 @@ TEST(AwsErrorTest, FailuresAreTransientTheCallersOwnOrAboutTheInput) {
 // verdict on what the call named: never "not found", never a reason to reject the input.
 TEST(AwsErrorTest, AnAnswerWithoutAnAwsCodeIsNeverAboutTheInput) {
   for (int status : {404, 400, 409}) {
-    const Error e = ParseAwsError(Protocol::kJson11, status, {},
-                                  "<html><body><h1>Not Found</h1></body></html>",
-                                  "ssm GetParameter");
+    const Error e =
+        ParseAwsError(Protocol::kJson11, status, {}, "<html><body><h1>Not Found</h1></body></html>",
+                      "ssm GetParameter");
     EXPECT_EQ(ClassifyFailure(e), FailureKind::kCaller) << e.ToString();
     EXPECT_FALSE(IsNotFoundAnswer(e)) << e.ToString();
   }
@@ -269,8 +270,8 @@ TEST(AwsErrorTest, ErrorMessagesNeverCarryASignature) {
 // the code in X-Amzn-ErrorType too; a JSON 1.1 service then gets an XML body. Codes and messages:
 // https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
 std::string MotoAuthBody(const std::string& code, const std::string& message) {
-  return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>" +
-         code + "</Code><Message>" + message +
+  return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>" + code +
+         "</Code><Message>" + message +
          "</Message><Type>Sender</Type></Error></Errors></ErrorResponse>";
 }
 
@@ -306,8 +307,7 @@ TEST(AwsErrorTest, MotoWrappedAuthErrorsGiveTheirCode) {
   EXPECT_NE(denied.message.find("sqs:ListQueues"), std::string::npos) << denied.message;
 
   // A JSON 1.1 service: the code from the header, the message from the XML body.
-  Error json = ParseAwsError(Protocol::kJson11, 403,
-                             {{"X-Amzn-ErrorType", "InvalidClientTokenId"}},
+  Error json = ParseAwsError(Protocol::kJson11, 403, {{"X-Amzn-ErrorType", "InvalidClientTokenId"}},
                              MotoAuthBody("InvalidClientTokenId",
                                           "The security token included in the request is "
                                           "invalid."),
@@ -316,9 +316,9 @@ TEST(AwsErrorTest, MotoWrappedAuthErrorsGiveTheirCode) {
   EXPECT_EQ(json.code, ErrorCode::kUnauthorized);
   EXPECT_NE(json.message.find("security token included"), std::string::npos) << json.message;
   // Without the header, the XML body alone is enough.
-  Error json_bare = ParseAwsError(Protocol::kJson11, 403, {},
-                                  MotoAuthBody("AccessDenied", "not authorized"),
-                                  "ecs ListClusters");
+  Error json_bare =
+      ParseAwsError(Protocol::kJson11, 403, {}, MotoAuthBody("AccessDenied", "not authorized"),
+                    "ecs ListClusters");
   EXPECT_EQ(json_bare.aws_code, "AccessDenied");
 }
 

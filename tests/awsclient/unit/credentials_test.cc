@@ -48,13 +48,13 @@ class TempDir {
 };
 
 std::string StsCredentialsXml(const std::string& action, const std::string& key) {
-  return "<" + action + "Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><" +
-         action + "Result><Credentials><AccessKeyId>" + key +
+  return "<" + action + "Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><" + action +
+         "Result><Credentials><AccessKeyId>" + key +
          "</AccessKeyId><SecretAccessKey>assumed-secret-" + key +
          "</SecretAccessKey><SessionToken>assumed-token-" + key +
-         "</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></" +
-         action + "Result><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></" +
-         action + "Response>";
+         "</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></" + action +
+         "Result><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></" + action +
+         "Response>";
 }
 
 LoopbackReply FakeSts(const LoopbackRequest& r) {
@@ -100,8 +100,9 @@ TEST_F(CredentialsTest, ProfileStaticKeysCredentialsFileWinsOverConfig) {
                                          "[profile prod]\naws_access_key_id = AKIACONFIG\n"
                                          "aws_secret_access_key = config-secret\n"));
   env_.Set("AWS_SHARED_CREDENTIALS_FILE",
-           dir_.Write("credentials", "# comment\n[prod]\naws_access_key_id = AKIACREDS\n"
-                                     "aws_secret_access_key = creds-secret\n"));
+           dir_.Write("credentials",
+                      "# comment\n[prod]\naws_access_key_id = AKIACREDS\n"
+                      "aws_secret_access_key = creds-secret\n"));
   env_.Set("AWS_PROFILE", "prod");
   auto creds = ProfileProvider(context_).Resolve();
   ASSERT_TRUE(creds.ok()) << creds.error().ToString();
@@ -121,11 +122,12 @@ TEST_F(CredentialsTest, ProfileWithRoleArnAssumesTheRoleWithSourceProfileKeys) {
   LoopbackServer sts(FakeSts);
   env_.Set("AWS_ENDPOINT_URL_STS", sts.url());
   env_.Set("AWS_CONFIG_FILE",
-           dir_.Write("config", "[profile base]\naws_access_key_id = AKIABASE\n"
-                                "aws_secret_access_key = base-secret\n"
-                                "[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/ops\n"
-                                "source_profile = base\nexternal_id = ext-42\n"
-                                "region = eu-central-1\n"));
+           dir_.Write("config",
+                      "[profile base]\naws_access_key_id = AKIABASE\n"
+                      "aws_secret_access_key = base-secret\n"
+                      "[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/ops\n"
+                      "source_profile = base\nexternal_id = ext-42\n"
+                      "region = eu-central-1\n"));
   env_.Set("AWS_PROFILE", "ops");
   auto creds = ProfileProvider(context_).Resolve();
   ASSERT_TRUE(creds.ok()) << creds.error().ToString();
@@ -166,8 +168,10 @@ TEST_F(CredentialsTest, WebIdentityFromTheEnvironmentAsOnEks) {
 TEST_F(CredentialsTest, ContainerCredentialsWithAuthorizationTokenFile) {
   LoopbackServer ecs([](const LoopbackRequest& r) -> LoopbackReply {
     if (r.Header("Authorization") != "pod-identity-token") return {401, {}, "unauthorized"};
-    return {200, {}, R"({"AccessKeyId":"ASIAECS","SecretAccessKey":"ecs-secret",)"
-                     R"("Token":"ecs-token","Expiration":"2099-01-01T00:00:00Z"})"};
+    return {200,
+            {},
+            R"({"AccessKeyId":"ASIAECS","SecretAccessKey":"ecs-secret",)"
+            R"("Token":"ecs-token","Expiration":"2099-01-01T00:00:00Z"})"};
   });
   env_.Set("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs.url() + "/v2/credentials/abc");
   env_.Set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", dir_.Write("ecs", "pod-identity-token\n"));
@@ -193,9 +197,11 @@ LoopbackReply FakeImds(const LoopbackRequest& r) {
   if (r.Header("X-aws-ec2-metadata-token") != "imds-session-token") return {401, {}, ""};
   if (r.target == "/latest/meta-data/iam/security-credentials/") return {200, {}, "fleet-role"};
   if (r.target == "/latest/meta-data/iam/security-credentials/fleet-role") {
-    return {200, {}, R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS",)"
-                     R"("SecretAccessKey":"imds-secret","Token":"imds-token",)"
-                     R"("Expiration":"2099-01-01T00:00:00Z"})"};
+    return {200,
+            {},
+            R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS",)"
+            R"("SecretAccessKey":"imds-secret","Token":"imds-token",)"
+            R"("Expiration":"2099-01-01T00:00:00Z"})"};
   }
   return {404, {}, ""};
 }
@@ -307,10 +313,11 @@ TEST(CachedProviderTest, ServesStillValidCredentialsWhenARefreshFails) {
 
 TEST(SharedConfigTest, ServicesSectionGivesPerServiceEndpoints) {
   SharedConfig config;
-  ASSERT_TRUE(ParseSharedConfigText("[profile local]\nservices = moto\nregion = us-east-1\n"
-                                    "[services moto]\nec2 =\n  endpoint_url = http://h:1\n"
-                                    "auto_scaling =\n  endpoint_url = http://h:2\n",
-                                    true, "config", config));
+  ASSERT_TRUE(
+      ParseSharedConfigText("[profile local]\nservices = moto\nregion = us-east-1\n"
+                            "[services moto]\nec2 =\n  endpoint_url = http://h:1\n"
+                            "auto_scaling =\n  endpoint_url = http://h:2\n",
+                            true, "config", config));
   ASSERT_NE(config.Find("local"), nullptr);
   EXPECT_EQ(config.services["moto"]["EC2"], "http://h:1");
   EXPECT_EQ(config.services["moto"]["AUTO_SCALING"], "http://h:2");
@@ -344,7 +351,12 @@ TEST_F(CredentialsTest, FactoryGivesOneTransportPerCellAndAssumesTheCellsRole) {
   EXPECT_NE(a->get(), c->get());
   EXPECT_EQ((*c)->region(), "us-east-1");
 
-  ServiceRequest request{"ec2", "DescribeInstances", Protocol::kEc2Query, "POST", "/", {},
+  ServiceRequest request{"ec2",
+                         "DescribeInstances",
+                         Protocol::kEc2Query,
+                         "POST",
+                         "/",
+                         {},
                          "Action=DescribeInstances&Version=2016-11-15"};
   auto first = (*a)->Call(request);
   auto second = (*c)->Call(request);

@@ -38,24 +38,24 @@ class CountingEc2 {
  public:
   CountingEc2() {
     ON_CALL(ec2, DescribeInstances(_))
-        .WillByDefault(Invoke([this](const DescribeInstancesRequest& r)
-                                  -> Result<DescribeInstancesResponse> {
-          {
-            std::unique_lock lock(mu);
-            calls.emplace_back(r.instance_ids.begin(), r.instance_ids.end());
-            if (calls.size() == 1 && hold_first) {
-              first_arrived.set_value();
-              cv.wait(lock, [this] { return released; });
-            }
-          }
-          DescribeInstancesResponse out;
-          for (const auto& id : r.instance_ids) {
-            if (id == "i-gone") return NotFound(id);
-            if (id == "i-forgotten") continue;  // terminated long ago: EC2 no longer lists it
-            out.instances.push_back(Running(id));
-          }
-          return out;
-        }));
+        .WillByDefault(
+            Invoke([this](const DescribeInstancesRequest& r) -> Result<DescribeInstancesResponse> {
+              {
+                std::unique_lock lock(mu);
+                calls.emplace_back(r.instance_ids.begin(), r.instance_ids.end());
+                if (calls.size() == 1 && hold_first) {
+                  first_arrived.set_value();
+                  cv.wait(lock, [this] { return released; });
+                }
+              }
+              DescribeInstancesResponse out;
+              for (const auto& id : r.instance_ids) {
+                if (id == "i-gone") return NotFound(id);
+                if (id == "i-forgotten") continue;  // terminated long ago: EC2 no longer lists it
+                out.instances.push_back(Running(id));
+              }
+              return out;
+            }));
   }
 
   void Release() {
@@ -153,12 +153,12 @@ TEST(Ec2ReadCoalescer, AnUnknownIdFailsOnlyTheCallerThatAskedForIt) {
 
 TEST(Ec2ReadCoalescer, AnyOtherErrorReachesEveryCallerOfTheCall) {
   ::testing::NiceMock<MockEc2> ec2;
-  EXPECT_CALL(ec2, DescribeInstances(_)).WillOnce(Invoke([](const DescribeInstancesRequest&)
-                                                             -> Result<DescribeInstancesResponse> {
-    Error e(ErrorCode::kThrottled, "Rate exceeded", true);
-    e.aws_code = "RequestLimitExceeded";
-    return e;
-  }));
+  EXPECT_CALL(ec2, DescribeInstances(_))
+      .WillOnce(Invoke([](const DescribeInstancesRequest&) -> Result<DescribeInstancesResponse> {
+        Error e(ErrorCode::kThrottled, "Rate exceeded", true);
+        e.aws_code = "RequestLimitExceeded";
+        return e;
+      }));
   Ec2ReadCoalescer reads(ec2);
   auto r = reads.Instances({"i-1", "i-2"});
   ASSERT_FALSE(r.ok());
@@ -200,17 +200,17 @@ TEST(Ec2ReadCoalescer, VolumesAndStatusesAreReadByIdToo) {
         return out;
       }));
   EXPECT_CALL(ec2, DescribeInstanceStatus(_))
-      .WillOnce(Invoke([](const DescribeInstanceStatusRequest& r)
-                           -> Result<DescribeInstanceStatusResponse> {
-        // Stopped and pending instances must be listed too.
-        EXPECT_EQ(r.include_all_instances, std::optional<bool>(true));
-        DescribeInstanceStatusResponse out;
-        InstanceStatus s;
-        s.instance_id = "i-1";
-        s.instance_status = "ok";
-        out.statuses.push_back(s);
-        return out;
-      }));
+      .WillOnce(Invoke(
+          [](const DescribeInstanceStatusRequest& r) -> Result<DescribeInstanceStatusResponse> {
+            // Stopped and pending instances must be listed too.
+            EXPECT_EQ(r.include_all_instances, std::optional<bool>(true));
+            DescribeInstanceStatusResponse out;
+            InstanceStatus s;
+            s.instance_id = "i-1";
+            s.instance_status = "ok";
+            out.statuses.push_back(s);
+            return out;
+          }));
   Ec2ReadCoalescer reads(ec2);
   auto v = reads.Volumes({"vol-2", "vol-1"});
   ASSERT_TRUE(v.ok());

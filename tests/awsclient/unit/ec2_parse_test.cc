@@ -149,8 +149,7 @@ TEST(Ec2Parse, DescribeVolumesMatchesBotocore) {
       EXPECT_EQ(volume.attachments[a].instance_id, Str(ea, "InstanceId"));
       EXPECT_EQ(volume.attachments[a].device, Str(ea, "Device"));
       EXPECT_EQ(volume.attachments[a].state, Str(ea, "State"));
-      EXPECT_EQ(volume.attachments[a].delete_on_termination,
-                ea["DeleteOnTermination"].get<bool>());
+      EXPECT_EQ(volume.attachments[a].delete_on_termination, ea["DeleteOnTermination"].get<bool>());
       EXPECT_EQ(volume.attachments[a].attach_time_ms, TimeOf(ea, "AttachTime"));
     }
   }
@@ -249,8 +248,7 @@ TEST(Ec2Parse, MalformedInstanceIsAnError) {
       "<instanceId>i-1</instanceId><instanceState><code>sixteen</code></instanceState>"
       "</item></instancesSet></item></reservationSet></DescribeInstancesResponse>");
   ASSERT_FALSE(parsed.ok());
-  EXPECT_NE(parsed.error().message.find("instanceState/code is not an integer"),
-            std::string::npos)
+  EXPECT_NE(parsed.error().message.find("instanceState/code is not an integer"), std::string::npos)
       << parsed.error().message;
 }
 
@@ -348,17 +346,23 @@ TEST(Ec2Client, RunInstancesSerializesTheFullLaunchSpec) {
   EXPECT_EQ(sent.protocol, Protocol::kEc2Query);
   std::map<std::string, std::string> form = FormOf(sent.body);
   std::map<std::string, std::string> expected = {
-      {"Action", "RunInstances"}, {"Version", "2016-11-15"}, {"ImageId", "ami-new"},
-      {"InstanceType", "m5.large"}, {"MinCount", "1"}, {"MaxCount", "1"},
+      {"Action", "RunInstances"},
+      {"Version", "2016-11-15"},
+      {"ImageId", "ami-new"},
+      {"InstanceType", "m5.large"},
+      {"MinCount", "1"},
+      {"MaxCount", "1"},
       {"ClientToken", "wf-1-i-old-2"},
-      {"NetworkInterface.1.DeviceIndex", "0"}, {"NetworkInterface.1.SubnetId", "subnet-1"},
+      {"NetworkInterface.1.DeviceIndex", "0"},
+      {"NetworkInterface.1.SubnetId", "subnet-1"},
       {"NetworkInterface.1.PrivateIpAddresses.1.PrivateIpAddress", "10.0.0.5"},
       {"NetworkInterface.1.PrivateIpAddresses.1.Primary", "true"},
       {"NetworkInterface.1.PrivateIpAddresses.2.PrivateIpAddress", "10.0.0.6"},
       {"NetworkInterface.1.PrivateIpAddresses.2.Primary", "false"},
       {"NetworkInterface.1.SecurityGroupId.1", "sg-1"},
       {"NetworkInterface.1.SecurityGroupId.2", "sg-2"},
-      {"NetworkInterface.2.DeviceIndex", "1"}, {"NetworkInterface.2.NetworkInterfaceId", "eni-2"},
+      {"NetworkInterface.2.DeviceIndex", "1"},
+      {"NetworkInterface.2.NetworkInterfaceId", "eni-2"},
       {"KeyName", "ops"},
       {"IamInstanceProfile.Arn", "arn%3Aaws%3Aiam%3A%3A1%3Ainstance-profile%2Fweb"},
       {"UserData", "IyEvYmluL3No"},
@@ -367,17 +371,23 @@ TEST(Ec2Client, RunInstancesSerializesTheFullLaunchSpec) {
       {"MetadataOptions.HttpEndpoint", "enabled"},
       {"BlockDeviceMapping.1.DeviceName", "%2Fdev%2Fxvda"},
       {"BlockDeviceMapping.1.Ebs.VolumeSize", "50"},
-      {"BlockDeviceMapping.1.Ebs.VolumeType", "gp3"}, {"BlockDeviceMapping.1.Ebs.Iops", "4000"},
+      {"BlockDeviceMapping.1.Ebs.VolumeType", "gp3"},
+      {"BlockDeviceMapping.1.Ebs.Iops", "4000"},
       {"BlockDeviceMapping.1.Ebs.Throughput", "250"},
       {"BlockDeviceMapping.1.Ebs.KmsKeyId", "key-1"},
       {"BlockDeviceMapping.1.Ebs.Encrypted", "true"},
       {"BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true"},
-      {"Placement.AvailabilityZone", "us-east-1a"}, {"Placement.Tenancy", "default"},
-      {"Placement.GroupName", "pg-1"}, {"DisableApiTermination", "true"},
-      {"DisableApiStop", "false"}, {"InstanceInitiatedShutdownBehavior", "stop"},
-      {"CreditSpecification.CpuCredits", "unlimited"}, {"EbsOptimized", "true"},
+      {"Placement.AvailabilityZone", "us-east-1a"},
+      {"Placement.Tenancy", "default"},
+      {"Placement.GroupName", "pg-1"},
+      {"DisableApiTermination", "true"},
+      {"DisableApiStop", "false"},
+      {"InstanceInitiatedShutdownBehavior", "stop"},
+      {"CreditSpecification.CpuCredits", "unlimited"},
+      {"EbsOptimized", "true"},
       {"TagSpecification.1.ResourceType", "instance"},
-      {"TagSpecification.1.Tag.1.Key", "Name"}, {"TagSpecification.1.Tag.1.Value", "web-1"},
+      {"TagSpecification.1.Tag.1.Key", "Name"},
+      {"TagSpecification.1.Tag.1.Value", "web-1"},
       {"TagSpecification.1.Tag.2.Key", "fleetkeeper%3Aworkflow"},
       {"TagSpecification.1.Tag.2.Value", "wf-1"},
   };

@@ -67,8 +67,7 @@ TEST(Ec2RelaunchParse, DescribeNetworkInterfacesMatchesBotocore) {
     EXPECT_EQ(eni.attachment->device_index, a["DeviceIndex"].get<int>());
     EXPECT_EQ(eni.attachment->status, a["Status"]);
     EXPECT_EQ(eni.attachment->delete_on_termination, a["DeleteOnTermination"].get<bool>());
-    EXPECT_EQ(eni.attachment->attach_time_ms,
-              ParseRfc3339Ms(a["AttachTime"].get<std::string>()));
+    EXPECT_EQ(eni.attachment->attach_time_ms, ParseRfc3339Ms(a["AttachTime"].get<std::string>()));
     EXPECT_TRUE(eni.tags.empty());
   }
   // The first interface holds two secondary addresses: the ones relaunch moves.
@@ -143,18 +142,17 @@ TEST(Ec2RelaunchParse, DescribeInstanceCreditSpecifications) {
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceCreditSpecification.html
 // and API_UnsuccessfulInstanceCreditSpecificationItem.html (error: code, message).
 TEST(Ec2RelaunchParse, ModifyInstanceCreditSpecificationListsBothOutcomes) {
-  Result<ModifyInstanceCreditSpecificationResponse> parsed =
-      ParseModifyInstanceCreditSpecification(
-          "<ModifyInstanceCreditSpecificationResponse>"
-          "<requestId>5ad0d7f3-f76a-4e8b-8b1c-example</requestId>"
-          "<successfulInstanceCreditSpecificationSet><item>"
-          "<instanceId>i-1234567890abcdef0</instanceId></item>"
-          "</successfulInstanceCreditSpecificationSet>"
-          "<unsuccessfulInstanceCreditSpecificationSet><item>"
-          "<instanceId>i-0598c7d356eba48d7</instanceId><error>"
-          "<code>IncorrectInstanceState</code><message>The instance is not burstable</message>"
-          "</error></item></unsuccessfulInstanceCreditSpecificationSet>"
-          "</ModifyInstanceCreditSpecificationResponse>");
+  Result<ModifyInstanceCreditSpecificationResponse> parsed = ParseModifyInstanceCreditSpecification(
+      "<ModifyInstanceCreditSpecificationResponse>"
+      "<requestId>5ad0d7f3-f76a-4e8b-8b1c-example</requestId>"
+      "<successfulInstanceCreditSpecificationSet><item>"
+      "<instanceId>i-1234567890abcdef0</instanceId></item>"
+      "</successfulInstanceCreditSpecificationSet>"
+      "<unsuccessfulInstanceCreditSpecificationSet><item>"
+      "<instanceId>i-0598c7d356eba48d7</instanceId><error>"
+      "<code>IncorrectInstanceState</code><message>The instance is not burstable</message>"
+      "</error></item></unsuccessfulInstanceCreditSpecificationSet>"
+      "</ModifyInstanceCreditSpecificationResponse>");
   ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
   EXPECT_EQ(parsed->successful_instance_ids, std::vector<std::string>{"i-1234567890abcdef0"});
   ASSERT_EQ(parsed->unsuccessful.size(), 1u);
@@ -234,8 +232,9 @@ TEST(Ec2RelaunchParse, MutatingAnswersCarryTheBodyRequestId) {
 
 TEST(Ec2RelaunchClient, ModifyInstanceAttributeSendsOneAttributeAndReturnsTheRequestId) {
   auto transport = std::make_shared<FakeTransport>();
-  const std::string ok = "<ModifyInstanceAttributeResponse><requestId>body-id</requestId>"
-                         "<return>true</return></ModifyInstanceAttributeResponse>";
+  const std::string ok =
+      "<ModifyInstanceAttributeResponse><requestId>body-id</requestId>"
+      "<return>true</return></ModifyInstanceAttributeResponse>";
   for (int i = 0; i < 7; ++i) transport->Respond(ok, "req-" + std::to_string(i));
   std::unique_ptr<Ec2> ec2 = MakeEc2Client(transport);
 
@@ -248,11 +247,13 @@ TEST(Ec2RelaunchClient, ModifyInstanceAttributeSendsOneAttributeAndReturnsTheReq
   requests[4].user_data_base64 = "IyEvYmluL3NoCg==";  // "#!/bin/sh\n"
   requests[5].ebs_optimized = true;
   requests[6].instance_type = "m5.large";
-  const std::vector<std::string> expected = {
-      "DisableApiTermination.Value=true", "DisableApiStop.Value=false",
-      "InstanceInitiatedShutdownBehavior.Value=terminate", "SourceDestCheck.Value=false",
-      "UserData.Value=IyEvYmluL3NoCg%3D%3D", "EbsOptimized.Value=true",
-      "InstanceType.Value=m5.large"};
+  const std::vector<std::string> expected = {"DisableApiTermination.Value=true",
+                                             "DisableApiStop.Value=false",
+                                             "InstanceInitiatedShutdownBehavior.Value=terminate",
+                                             "SourceDestCheck.Value=false",
+                                             "UserData.Value=IyEvYmluL3NoCg%3D%3D",
+                                             "EbsOptimized.Value=true",
+                                             "InstanceType.Value=m5.large"};
   for (size_t i = 0; i < requests.size(); ++i) {
     Result<RequestReceipt> receipt = ec2->ModifyInstanceAttribute(requests[i]);
     ASSERT_TRUE(receipt.ok()) << receipt.error().ToString();
@@ -301,18 +302,22 @@ TEST(Ec2RelaunchClient, CreditAndInterfaceRequestsOnTheWire) {
       "<AttachNetworkInterfaceResponse><attachmentId>eni-attach-9</attachmentId>"
       "</AttachNetworkInterfaceResponse>",
       "attach-req");
-  transport->Respond("<DetachNetworkInterfaceResponse><return>true</return>"
-                     "</DetachNetworkInterfaceResponse>",
-                     "detach-req");
-  transport->Respond("<ModifyNetworkInterfaceAttributeResponse><return>true</return>"
-                     "</ModifyNetworkInterfaceAttributeResponse>",
-                     "dot-req");
-  transport->Respond("<AssignPrivateIpAddressesResponse><networkInterfaceId>eni-2"
-                     "</networkInterfaceId></AssignPrivateIpAddressesResponse>",
-                     "assign-req");
-  transport->Respond("<UnassignPrivateIpAddressesResponse><return>true</return>"
-                     "</UnassignPrivateIpAddressesResponse>",
-                     "unassign-req");
+  transport->Respond(
+      "<DetachNetworkInterfaceResponse><return>true</return>"
+      "</DetachNetworkInterfaceResponse>",
+      "detach-req");
+  transport->Respond(
+      "<ModifyNetworkInterfaceAttributeResponse><return>true</return>"
+      "</ModifyNetworkInterfaceAttributeResponse>",
+      "dot-req");
+  transport->Respond(
+      "<AssignPrivateIpAddressesResponse><networkInterfaceId>eni-2"
+      "</networkInterfaceId></AssignPrivateIpAddressesResponse>",
+      "assign-req");
+  transport->Respond(
+      "<UnassignPrivateIpAddressesResponse><return>true</return>"
+      "</UnassignPrivateIpAddressesResponse>",
+      "unassign-req");
   std::unique_ptr<Ec2> ec2 = MakeEc2Client(transport);
   const auto& sent = transport->requests();
 

@@ -34,8 +34,8 @@ class FakeTransport final : public Transport {
     std::lock_guard<std::mutex> lock(mu_);
     requests_.push_back(request);
     if (answers_.empty()) {
-      return Error(ErrorCode::kInternal, "FakeTransport: no answer queued for " +
-                                             request.operation);
+      return Error(ErrorCode::kInternal,
+                   "FakeTransport: no answer queued for " + request.operation);
     }
     Result<ServiceResponse> next = std::move(answers_.front());
     answers_.pop_front();

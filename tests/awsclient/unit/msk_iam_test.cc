@@ -57,9 +57,9 @@ TEST(MskIamToken, MatchesBotocoresPresignedUrlParameterForParameter) {
   ASSERT_EQ(cases.size(), 2u);
   for (const auto& c : cases) {
     SCOPED_TRACE(c["name"].get<std::string>());
-    Credentials credentials{c["access_key_id"], c["secret_access_key"],
-                            c["session_token"].is_null() ? "" : c["session_token"].get<std::string>(),
-                            0, "test"};
+    Credentials credentials{
+        c["access_key_id"], c["secret_access_key"],
+        c["session_token"].is_null() ? "" : c["session_token"].get<std::string>(), 0, "test"};
     const int64_t now_ms = ParseRfc3339Ms(c["time"].get<std::string>()) + 250;
     auto token = MskIamAuthToken(credentials, c["region"], now_ms, "fleetkeeper/test");
     ASSERT_TRUE(token.ok()) << token.error().ToString();

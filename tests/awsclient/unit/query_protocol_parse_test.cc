@@ -124,7 +124,7 @@ TEST(QueryProtocol, PercentEncodesReservedCharacters) {
 
 TEST(QueryProtocol, FiltersPerFlavor) {
   std::map<std::string, std::vector<std::string>> filters{{"tag:Name", {"web", "api"}},
-                                                         {"instance-state-name", {"running"}}};
+                                                          {"instance-state-name", {"running"}}};
   QueryParams e = Ec2("DescribeInstances");
   e.SetFilters("Filter", filters, "Name", "Value");
   EXPECT_EQ(e.Encode(),
@@ -163,8 +163,8 @@ TEST(XmlResponse, RejectsGarbageAndWrongRoot) {
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().message.find("DescribeInstances: malformed response: not XML"),
             std::string::npos);
-  Result<XmlResponse> wrong = ParseQueryResponse(QueryFlavor::kEc2, "DescribeInstances",
-                                                 "<DescribeImagesResponse/>");
+  Result<XmlResponse> wrong =
+      ParseQueryResponse(QueryFlavor::kEc2, "DescribeInstances", "<DescribeImagesResponse/>");
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message.find("<DescribeImagesResponse>"), std::string::npos);
 }

@@ -69,8 +69,7 @@ TEST(RedactTest, RegisteredSecretsAreRedactedInAnyForm) {
   const std::string secret = "registered-secret-value-12345";
   EXPECT_NE(Redact("free text " + secret).find(secret), std::string::npos);
   RegisterSecret(secret);
-  EXPECT_EQ(Redact("free text " + secret + " and again " + secret).find(secret),
-            std::string::npos);
+  EXPECT_EQ(Redact("free text " + secret + " and again " + secret).find(secret), std::string::npos);
 }
 
 TEST(RedactTest, OrdinaryTextIsUnchanged) {

@@ -101,8 +101,7 @@ TEST_F(RegionTest, NoSourceIsANotFoundErrorThatSaysWhatToSet) {
   auto region = ResolveRegion();  // IMDS disabled by ScopedAwsEnv, no config files
   ASSERT_FALSE(region.ok());
   EXPECT_EQ(region.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(region.error().message.find("AWS_REGION"), std::string::npos)
-      << region.error().message;
+  EXPECT_NE(region.error().message.find("AWS_REGION"), std::string::npos) << region.error().message;
 }
 
 TEST_F(RegionTest, ABrokenConfigFileIsReportedNotSkipped) {

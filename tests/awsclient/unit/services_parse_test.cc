@@ -57,11 +57,13 @@ void AppendXml(const json& value, std::string& out) {
 
 // The query-protocol response a service would send for `output`.
 std::string QueryXml(const std::string& action, const json& output) {
-  std::string out = "<" + action + "Response xmlns=\"https://example.com/doc/\"><" + action +
-                    "Result>";
+  std::string out =
+      "<" + action + "Response xmlns=\"https://example.com/doc/\"><" + action + "Result>";
   AppendXml(output, out);
-  out += "</" + action + "Result><ResponseMetadata><RequestId>req-1</RequestId>"
-         "</ResponseMetadata></" + action + "Response>";
+  out += "</" + action +
+         "Result><ResponseMetadata><RequestId>req-1</RequestId>"
+         "</ResponseMetadata></" +
+         action + "Response>";
   return out;
 }
 
@@ -164,9 +166,9 @@ TEST(AutoScalingParse, DescribeInstanceRefreshesExample) {
 
 TEST(AutoScalingClient, StartInstanceRefreshSendsEveryPreference) {
   auto transport = std::make_shared<FakeTransport>();
-  transport->Respond(QueryXml("StartInstanceRefresh",
-                              Example("autoscaling-2011-01-01-examples-1.json",
-                                      "StartInstanceRefresh")));
+  transport->Respond(
+      QueryXml("StartInstanceRefresh",
+               Example("autoscaling-2011-01-01-examples-1.json", "StartInstanceRefresh")));
   StartInstanceRefreshRequest r;
   r.asg_name = "web";
   r.desired_configuration = RefreshDesiredConfiguration{LaunchTemplateSpec{"lt-1", "", "7"}, {}};
@@ -180,8 +182,8 @@ TEST(AutoScalingClient, StartInstanceRefreshSendsEveryPreference) {
   r.preferences.scale_in_protected_instances = "Wait";
   r.preferences.standby_instances = "Ignore";
   r.preferences.alarms = {"web-5xx"};
-  Result<StartInstanceRefreshResponse> answer = MakeAutoScalingClient(transport)->
-      StartInstanceRefresh(r);
+  Result<StartInstanceRefreshResponse> answer =
+      MakeAutoScalingClient(transport)->StartInstanceRefresh(r);
   ASSERT_TRUE(answer.ok()) << answer.error().ToString();
   EXPECT_EQ(answer->instance_refresh_id,
             Str(Example("autoscaling-2011-01-01-examples-1.json", "StartInstanceRefresh"),
@@ -201,8 +203,8 @@ TEST(AutoScalingClient, StartInstanceRefreshSendsEveryPreference) {
 
 TEST(AutoScalingClient, TerminateAndStandbyActivities) {
   auto transport = std::make_shared<FakeTransport>();
-  json terminate = Example("autoscaling-2011-01-01-examples-1.json",
-                           "TerminateInstanceInAutoScalingGroup");
+  json terminate =
+      Example("autoscaling-2011-01-01-examples-1.json", "TerminateInstanceInAutoScalingGroup");
   json standby = Example("autoscaling-2011-01-01-examples-1.json", "EnterStandby");
   transport->Respond(QueryXml("TerminateInstanceInAutoScalingGroup", terminate));
   transport->Respond(QueryXml("EnterStandby", standby));
@@ -258,8 +260,8 @@ TEST(SnsParse, RecordedPublish) {
 TEST(SnsClient, PublishSerializesMessageAttributesAsAMap) {
   auto transport = std::make_shared<FakeTransport>();
   transport->Respond(ReadTestdata("aws-responses/botocore-xml/sns-publish.xml"));
-  PublishRequest r{"arn:aws:sns:us-east-1:1:ops", "Patched", "ok",
-                   {{"severity", {"String", "low"}}}};
+  PublishRequest r{
+      "arn:aws:sns:us-east-1:1:ops", "Patched", "ok", {{"severity", {"String", "low"}}}};
   ASSERT_TRUE(MakeSnsClient(transport)->Publish(r).ok());
   EXPECT_EQ(transport->last().body,
             "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3Aops&"
@@ -289,8 +291,8 @@ TEST(SsmRecorded, GetParameterRequestsAndAnswers) {
   int compared = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     if (entry.path().extension() != ".json") continue;
-    json exchanges = json::parse(ReadTestdata(
-        std::filesystem::relative(entry.path(), FK_SHARED_TESTDATA).string()));
+    json exchanges = json::parse(
+        ReadTestdata(std::filesystem::relative(entry.path(), FK_SHARED_TESTDATA).string()));
     for (const json& x : exchanges) {
       const json& headers = x["request"]["headers"];
       if (!headers.contains("X-Amz-Target") ||
@@ -375,10 +377,10 @@ TEST(EcsParse, DescribeServicesExample) {
 }
 
 TEST(EcsParse, ListExamples) {
-  for (auto [operation, key] : {std::pair{"ListClusters", "clusterArns"},
-                                std::pair{"ListServices", "serviceArns"},
-                                std::pair{"ListTasks", "taskArns"},
-                                std::pair{"ListContainerInstances", "containerInstanceArns"}}) {
+  for (auto [operation, key] :
+       {std::pair{"ListClusters", "clusterArns"}, std::pair{"ListServices", "serviceArns"},
+        std::pair{"ListTasks", "taskArns"},
+        std::pair{"ListContainerInstances", "containerInstanceArns"}}) {
     json expected = Example("ecs-2014-11-13-examples-1.json", operation);
     Result<ArnPage> page = ParseArnPage(operation, expected.dump());
     ASSERT_TRUE(page.ok()) << page.error().ToString();
@@ -401,8 +403,7 @@ TEST(EcsClient, UpdateServiceAndTags) {
   EXPECT_EQ(testing::HeaderOf(transport->requests()[0], "X-Amz-Target"),
             "AmazonEC2ContainerServiceV20141113.UpdateService");
   ASSERT_TRUE(ecs->TagResource({"arn:svc", {{"fleetkeeper:previous-desired", "4"}}}).ok());
-  EXPECT_EQ(json::parse(transport->requests()[1].body),
-            json::parse(R"({"resourceArn":"arn:svc",
+  EXPECT_EQ(json::parse(transport->requests()[1].body), json::parse(R"({"resourceArn":"arn:svc",
                             "tags":[{"key":"fleetkeeper:previous-desired","value":"4"}]})"));
   Result<Tags> tags = ecs->ListTagsForResource({"arn:cluster"});
   ASSERT_TRUE(tags.ok()) << tags.error().ToString();

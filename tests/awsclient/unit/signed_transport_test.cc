@@ -48,8 +48,9 @@ std::string HttpDate(int64_t epoch_ms) {
 LoopbackReply Ec2Error(int status, const std::string& code) {
   return {status,
           {{"Content-Type", "text/xml;charset=UTF-8"}},
-          "<Response><Errors><Error><Code>" + code + "</Code><Message>m</Message></Error>"
-          "</Errors><RequestID>req-err</RequestID></Response>"};
+          "<Response><Errors><Error><Code>" + code +
+              "</Code><Message>m</Message></Error>"
+              "</Errors><RequestID>req-err</RequestID></Response>"};
 }
 
 LoopbackReply Ok() {
@@ -69,8 +70,7 @@ class SignedTransportTest : public ::testing::Test {
   }
 
   std::unique_ptr<SignedTransport> MakeTransport(const LoopbackServer& server,
-                                                 RetryConfig retry = {},
-                                                 HttpOptions http = {}) {
+                                                 RetryConfig retry = {}, HttpOptions http = {}) {
     env_.Set("AWS_ENDPOINT_URL", server.url());
     TransportOptions options;
     options.region = "eu-west-1";
@@ -196,9 +196,8 @@ TEST_F(SignedTransportTest, GivesUpAfterMaxAttemptsWithTheLastError) {
 }
 
 TEST_F(SignedTransportTest, ThrottlingIsRetriedAndReportedAsThrottled) {
-  LoopbackServer server([](const LoopbackRequest&) {
-    return Ec2Error(503, "RequestLimitExceeded");
-  });
+  LoopbackServer server(
+      [](const LoopbackRequest&) { return Ec2Error(503, "RequestLimitExceeded"); });
   auto transport = MakeTransport(server);
   auto response = transport->Call(Describe());
   ASSERT_FALSE(response.ok());
@@ -209,9 +208,8 @@ TEST_F(SignedTransportTest, ThrottlingIsRetriedAndReportedAsThrottled) {
 }
 
 TEST_F(SignedTransportTest, ClientErrorsAreNotRetried) {
-  LoopbackServer server([](const LoopbackRequest&) {
-    return Ec2Error(400, "InvalidParameterValue");
-  });
+  LoopbackServer server(
+      [](const LoopbackRequest&) { return Ec2Error(400, "InvalidParameterValue"); });
   auto transport = MakeTransport(server);
   auto response = transport->Call(Describe());
   ASSERT_FALSE(response.ok());

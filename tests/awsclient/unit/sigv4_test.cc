@@ -107,8 +107,8 @@ std::vector<std::string> CaseNames() {
 }
 
 std::string Head(const SuiteRequest& r, const std::string& query) {
-  std::string out = r.method + " " + r.path + (query.empty() ? "" : "?" + query) + " " +
-                    r.version + "\n";
+  std::string out =
+      r.method + " " + r.path + (query.empty() ? "" : "?" + query) + " " + r.version + "\n";
   for (const auto& line : r.header_lines) out += line + "\n";
   return out;
 }
@@ -159,9 +159,9 @@ TEST(SigV4Suite, EveryCaseHasBothForms) {
   auto names = CaseNames();
   EXPECT_EQ(names.size(), 38u);
   for (const auto& name : names) {
-    for (const char* file : {"context.json", "request.txt", "header-signature.txt",
-                             "query-signature.txt", "header-signed-request.txt",
-                             "query-signed-request.txt"}) {
+    for (const char* file :
+         {"context.json", "request.txt", "header-signature.txt", "query-signature.txt",
+          "header-signed-request.txt", "query-signed-request.txt"}) {
       EXPECT_TRUE(fs::exists(kSuite / name / file)) << name << "/" << file;
     }
   }

@@ -1,8 +1,8 @@
-// `fleetkeeper ingest`'s server over a real loopback socket: a raw HTTP client talks to the server on port
-// 0; the broker and the network are replaced by a recording sink, a certificate fetcher that
-// serves the PEMs of ../shared/testdata/sns, and a recording URL visitor. The SNS messages are real
-// signed deliveries (aws-sdk-java-v2 fixtures); their HTTP form follows "Parsing message formats"
-// in the SNS developer guide:
+// `fleetkeeper ingest`'s server over a real loopback socket: a raw HTTP client talks to the server
+// on port 0; the broker and the network are replaced by a recording sink, a certificate fetcher
+// that serves the PEMs of ../shared/testdata/sns, and a recording URL visitor. The SNS messages are
+// real signed deliveries (aws-sdk-java-v2 fixtures); their HTTP form follows "Parsing message
+// formats" in the SNS developer guide:
 // https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html
 #include "consumers/http/ingest_server.h"
 
@@ -105,8 +105,8 @@ std::string Post(const std::string& body, const std::string& extra_headers = "")
 }
 
 std::string SnsPost(const std::string& type, const std::string& body) {
-  return Post(body, "x-amz-sns-message-type: " + type +
-                        "\r\nContent-Type: text/plain; charset=UTF-8\r\n");
+  return Post(
+      body, "x-amz-sns-message-type: " + type + "\r\nContent-Type: text/plain; charset=UTF-8\r\n");
 }
 
 class IngestServerTest : public ::testing::Test {
@@ -264,15 +264,20 @@ TEST_F(IngestServerTest, ChunkedBodyIsProducedWhole) {
     chunked += fmt::format("{:x}\r\n{}\r\n", part.size(), part);
   }
   chunked += "0\r\n\r\n";
-  std::string r = Exchange(port(), "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                   "Content-Type: application/json\r\n\r\n" + chunked);
+  std::string r = Exchange(port(),
+                           "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                           "Content-Type: application/json\r\n\r\n" +
+                               chunked);
   EXPECT_EQ(StatusOf(r), 200) << r;
   ASSERT_EQ(produced_.size(), 1u);
   EXPECT_EQ(produced_[0].value, event);
   // Chunked does not get around the body limit.
   std::string big = fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", 2000, std::string(2000, ' '));
-  EXPECT_EQ(StatusOf(Exchange(port(), "POST / HTTP/1.1\r\nHost: x\r\n"
-                                      "Transfer-Encoding: chunked\r\n\r\n" + big)), 413);
+  EXPECT_EQ(StatusOf(Exchange(port(),
+                              "POST / HTTP/1.1\r\nHost: x\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n" +
+                                  big)),
+            413);
   EXPECT_EQ(produced_.size(), 1u);
 }
 
@@ -316,8 +321,7 @@ TEST_F(IngestServerTest, AnAddressInUseIsAnErrorNamingTheOption) {
   same.listen = ListenAddress{"127.0.0.1", port()};
   auto second = IngestServer::Start(same, *handler_);
   ASSERT_FALSE(second.ok());
-  EXPECT_NE(second.error().message.find("--listen: cannot listen on 127.0.0.1:"),
-            std::string::npos)
+  EXPECT_NE(second.error().message.find("--listen: cannot listen on 127.0.0.1:"), std::string::npos)
       << second.error().message;
 }
 

@@ -98,9 +98,9 @@ TEST(SnsSignature, CertificateMustBeValidAtTheMessageTimestamp) {
   // above. A 2026 message must not verify with it, nor with the expired test certificate.
   const SnsSignedMessage message =
       Parse("aws-sdk-java-v2/sns-message-manager/test-notification-no-subject.json");
-  for (const std::string& certificate : {std::string(kPhpCert),
-                                        std::string("aws-sdk-java-v2/sns-message-manager/"
-                                                    "expired-cert.pem")}) {
+  for (const std::string& certificate :
+       {std::string(kPhpCert), std::string("aws-sdk-java-v2/sns-message-manager/"
+                                           "expired-cert.pem")}) {
     const Status verified = VerifySnsSignature(message, Sns(certificate));
     ASSERT_FALSE(verified.ok()) << certificate;
     EXPECT_EQ(verified.error().message,

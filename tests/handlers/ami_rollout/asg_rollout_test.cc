@@ -48,8 +48,8 @@ TEST_F(AsgRolloutTest, RefreshesGroupsBoundByResolveSsmTagAndConfigButNotExclude
   fleet.AddGroup("env-excluded", fleet.AddTemplate("a", std::string("resolve:ssm:") + kParameter),
                  "1", kOldAmi);
   ami().add_excluded_asgs("env-excluded");
-  fleet.AddGroup("tag-excluded", fleet.AddTemplate("b", kOldAmi), "1", kOldAmi).tags =
-      {{kParameterTag, kParameter}, {kExcludeTag, "true"}};
+  fleet.AddGroup("tag-excluded", fleet.AddTemplate("b", kOldAmi), "1", kOldAmi).tags = {
+      {kParameterTag, kParameter}, {kExcludeTag, "true"}};
   // Bound to another parameter: never touched, never listed.
   fleet.AddGroup("other", fleet.AddTemplate("c", "resolve:ssm:/ami/windows"), "1", kOldAmi);
 
@@ -260,12 +260,12 @@ TEST_F(AsgRolloutTest, PinBeforeRefreshPinsTheRunningImageThenRefreshesWithAutoR
   // Pin, then version, then refresh: the group was never refreshed while on an alias.
   std::vector<std::string> order;
   for (const auto& m : fleet.mutations) {
-    if (m != "CreateLaunchTemplateVersion" || order.empty() || order.back() != m) order.push_back(m);
+    if (m != "CreateLaunchTemplateVersion" || order.empty() || order.back() != m)
+      order.push_back(m);
   }
-  EXPECT_EQ(order, (std::vector<std::string>{"CreateLaunchTemplateVersion",
-                                             "UpdateAutoScalingGroup",
-                                             "CreateLaunchTemplateVersion",
-                                             "StartInstanceRefresh"}));
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"CreateLaunchTemplateVersion", "UpdateAutoScalingGroup",
+                                      "CreateLaunchTemplateVersion", "StartInstanceRefresh"}));
 }
 
 TEST_F(AsgRolloutTest, RefreshThatRollsBackIsReportedAsRolledBack) {
@@ -281,7 +281,8 @@ TEST_F(AsgRolloutTest, RefreshThatRollsBackIsReportedAsRolledBack) {
   EXPECT_EQ(ActionFor("asg:web-asg", "instance-refresh")->status(), "rolled-back");
   // It was followed through its progress: IN_PROGRESS notes with percentages were published.
   bool progress = false;
-  for (const auto& o : outcomes) progress = progress || o.reason.find("% complete") != std::string::npos;
+  for (const auto& o : outcomes)
+    progress = progress || o.reason.find("% complete") != std::string::npos;
   EXPECT_TRUE(progress);
 }
 
@@ -351,12 +352,12 @@ TEST_F(RefreshInProgressTest, ARefreshToOurVersionIsResumedNotRestarted) {
   outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock);
   EXPECT_EQ(outcomes.back().status, v1::Result::SUCCEEDED) << Describe();
   EXPECT_EQ(fleet.refresh_requests.size(), 1u);  // not started twice
-  EXPECT_EQ(LatestVersion(lt), 2);                // and one version only
+  EXPECT_EQ(LatestVersion(lt), 2);               // and one version only
 }
 
 TEST_F(AsgRolloutTest, DryRunPlansEveryGroupAndChangesNothing) {
-  fleet.AddGroup("web-asg", fleet.AddTemplate("web", std::string("resolve:ssm:") + kParameter),
-                 "1", kOldAmi);
+  fleet.AddGroup("web-asg", fleet.AddTemplate("web", std::string("resolve:ssm:") + kParameter), "1",
+                 kOldAmi);
   const std::string lt = fleet.AddTemplate("shared", kOldAmi);
   fleet.AddGroup("target", lt, "$Latest", kOldAmi).tags[kParameterTag] = kParameter;
   fleet.AddGroup("bystander", lt, "$Latest", kOldAmi);
@@ -388,7 +389,8 @@ TEST_F(AsgRolloutTest, StartRefreshFailureFailsThatGroupOnly) {
   }
   EXPECT_EQ(failed, 1);
   const auto* call = ActionFor("asg:a", "start-instance-refresh");
-  if (call == nullptr || call->status() != "failed") call = ActionFor("asg:b", "start-instance-refresh");
+  if (call == nullptr || call->status() != "failed")
+    call = ActionFor("asg:b", "start-instance-refresh");
   ASSERT_NE(call, nullptr);
   EXPECT_EQ(call->aws_request_id(), "req-ValidationError");
 }

@@ -194,7 +194,8 @@ class FakeFleet {
   // The primary interface with id `eni`, or nullptr.
   aws::InstanceNetworkInterface* PrimaryInterface(const std::string& eni) {
     for (auto& [id, f] : instances) {
-      if (f.instance.network_interfaces.front().id == eni) return &f.instance.network_interfaces.front();
+      if (f.instance.network_interfaces.front().id == eni)
+        return &f.instance.network_interfaces.front();
     }
     return nullptr;
   }
@@ -281,7 +282,7 @@ class FakeFleet {
   std::map<std::string, FakeTargetGroup> target_groups;
   std::map<std::string, FakeTemplate> templates;
   std::map<std::string, aws::AutoScalingGroup> groups;
-  std::map<std::string, std::vector<aws::InstanceRefresh>> refreshes;  // newest first
+  std::map<std::string, std::vector<aws::InstanceRefresh>> refreshes;        // newest first
   std::map<std::string, aws::StartInstanceRefreshRequest> refresh_requests;  // by refresh id
   std::vector<aws::UpdateAutoScalingGroupRequest> group_updates;
   std::vector<aws::ReplaceRootVolumeTask> tasks;
@@ -295,8 +296,8 @@ class FakeFleet {
   // attach or detach (EC2's reads are eventually consistent).
   int lagging_interface_reads = 0;
   std::map<std::string, aws::NetworkInterface> interfaces_before_change;
-  std::vector<std::string> mutations;           // every mutating call, in order
-  int max_out_of_service = 0;                   // most original instances stopped at once
+  std::vector<std::string> mutations;  // every mutating call, in order
+  int max_out_of_service = 0;          // most original instances stopped at once
   std::map<std::string, std::pair<Error, int>> failures;
 
  private:
@@ -334,9 +335,9 @@ class FakeFleet {
     max_out_of_service = std::max(max_out_of_service, n);
   }
   void SetState(FakeInstance& f, const std::string& transient, const std::string& final_state) {
-    static const std::map<std::string, int> codes = {
-        {"pending", 0},   {"running", 16}, {"shutting-down", 32},
-        {"terminated", 48}, {"stopping", 64}, {"stopped", 80}};
+    static const std::map<std::string, int> codes = {{"pending", 0},        {"running", 16},
+                                                     {"shutting-down", 32}, {"terminated", 48},
+                                                     {"stopping", 64},      {"stopped", 80}};
     f.instance.state = {codes.at(transient), transient};
     f.next_state = final_state;
     TrackOutOfService();
@@ -379,8 +380,8 @@ class FakeFleet {
     for (const auto& [vid, v] : volumes) {
       for (const auto& a : v.attachments) {
         if (a.instance_id == i.id) {
-          i.block_devices.push_back({a.device, vid, "attached",
-                                     a.delete_on_termination.value_or(false), 0});
+          i.block_devices.push_back(
+              {a.device, vid, "attached", a.delete_on_termination.value_or(false), 0});
         }
       }
     }
@@ -432,213 +433,225 @@ inline void FakeFleet::Install() {
   auto& ec2 = *cell_.ec2;
   auto& asg = *cell_.autoscaling;
 
-  ON_CALL(*cell_.ssm, GetParameter(_)).WillByDefault(Invoke([this](const aws::GetParameterRequest& r)
-                                                                -> Result<aws::Parameter> {
-    if (auto e = Injected("GetParameter")) return *e;
-    auto it = parameters.find(r.name);
-    if (it == parameters.end()) {
-      Error e(ErrorCode::kNotFound, "ParameterNotFound");
-      e.aws_code = "ParameterNotFound";
-      return e;
-    }
-    aws::Parameter p;
-    p.name = r.name;
-    p.value = it->second.first;
-    p.version = it->second.second;
-    return p;
-  }));
-
-  ON_CALL(ec2, DescribeImages(_)).WillByDefault(Invoke([this](const aws::DescribeImagesRequest& r)
-                                                           -> Result<aws::DescribeImagesResponse> {
-    if (auto e = Injected("DescribeImages")) return *e;
-    aws::DescribeImagesResponse out;
-    for (const auto& id : r.image_ids) {
-      auto it = images.find(id);
-      if (it == images.end()) {
-        Error e(ErrorCode::kNotFound, "The image id '[" + id + "]' does not exist");
-        e.aws_code = "InvalidAMIID.NotFound";
-        return e;
-      }
-      out.images.push_back(it->second);
-    }
-    return out;
-  }));
-
-  ON_CALL(ec2, DescribeInstances(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeInstancesRequest& r) -> Result<aws::DescribeInstancesResponse> {
-        if (auto e = Injected("DescribeInstances")) return *e;
-        aws::DescribeInstancesResponse out;
-        for (const auto& id : r.instance_ids) {
-          if (!instances.count(id)) {
-            Error e(ErrorCode::kNotFound, "The instance ID '" + id + "' does not exist");
-            e.aws_code = "InvalidInstanceID.NotFound";
-            return e;
-          }
+  ON_CALL(*cell_.ssm, GetParameter(_))
+      .WillByDefault(Invoke([this](const aws::GetParameterRequest& r) -> Result<aws::Parameter> {
+        if (auto e = Injected("GetParameter")) return *e;
+        auto it = parameters.find(r.name);
+        if (it == parameters.end()) {
+          Error e(ErrorCode::kNotFound, "ParameterNotFound");
+          e.aws_code = "ParameterNotFound";
+          return e;
         }
-        for (auto& [id, f] : instances) {
-          if (!r.instance_ids.empty() &&
-              std::find(r.instance_ids.begin(), r.instance_ids.end(), id) == r.instance_ids.end()) {
-            continue;
-          }
-          bool match = true;
-          for (const auto& [name, values] : r.filters) {
-            std::string have;
-            if (name == "client-token") {
-              have = f.instance.client_token;
-            } else if (name.rfind("tag:", 0) == 0) {
-              auto t = f.instance.tags.find(name.substr(4));
-              if (t == f.instance.tags.end()) {
-                match = false;
-                break;
+        aws::Parameter p;
+        p.name = r.name;
+        p.value = it->second.first;
+        p.version = it->second.second;
+        return p;
+      }));
+
+  ON_CALL(ec2, DescribeImages(_))
+      .WillByDefault(Invoke(
+          [this](const aws::DescribeImagesRequest& r) -> Result<aws::DescribeImagesResponse> {
+            if (auto e = Injected("DescribeImages")) return *e;
+            aws::DescribeImagesResponse out;
+            for (const auto& id : r.image_ids) {
+              auto it = images.find(id);
+              if (it == images.end()) {
+                Error e(ErrorCode::kNotFound, "The image id '[" + id + "]' does not exist");
+                e.aws_code = "InvalidAMIID.NotFound";
+                return e;
               }
-              have = t->second;
+              out.images.push_back(it->second);
             }
-            if (std::find(values.begin(), values.end(), have) == values.end()) match = false;
-          }
-          if (match) out.instances.push_back(Snapshot(f));
-        }
-        Settle();
-        return out;
-      }));
-
-  ON_CALL(ec2, DescribeInstanceAttribute(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeInstanceAttributeRequest& r) -> Result<aws::InstanceAttribute> {
-        const FakeInstance& f = instances.at(r.instance_id);
-        aws::InstanceAttribute a;
-        a.instance_id = r.instance_id;
-        a.present = true;
-        switch (r.attribute) {
-          case aws::InstanceAttributeName::kUserData: a.value = f.user_data; break;
-          case aws::InstanceAttributeName::kDisableApiTermination:
-            a.value = f.disable_api_termination ? "true" : "false";
-            break;
-          case aws::InstanceAttributeName::kDisableApiStop:
-            a.value = f.disable_api_stop ? "true" : "false";
-            break;
-          case aws::InstanceAttributeName::kInstanceInitiatedShutdownBehavior:
-            a.value = f.shutdown_behavior;
-            break;
-        }
-        return a;
-      }));
-
-  ON_CALL(ec2, DescribeVolumes(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeVolumesRequest& r) -> Result<aws::DescribeVolumesResponse> {
-        if (auto e = Injected("DescribeVolumes")) return *e;
-        aws::DescribeVolumesResponse out;
-        for (const auto& [id, v] : volumes) {
-          if (!r.volume_ids.empty() &&
-              std::find(r.volume_ids.begin(), r.volume_ids.end(), id) == r.volume_ids.end()) {
-            continue;
-          }
-          auto f = r.filters.find("attachment.instance-id");
-          if (f != r.filters.end() &&
-              (v.attachments.empty() ||
-               std::find(f->second.begin(), f->second.end(),
-                         v.attachments.front().instance_id) == f->second.end())) {
-            continue;
-          }
-          out.volumes.push_back(v);
-        }
-        return out;
-      }));
-
-  ON_CALL(ec2, DescribeAddresses(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeAddressesRequest& r) -> Result<aws::DescribeAddressesResponse> {
-        aws::DescribeAddressesResponse out;
-        auto f = r.filters.find("instance-id");
-        for (const auto& a : addresses) {
-          if (f == r.filters.end() ||
-              std::find(f->second.begin(), f->second.end(), a.instance_id) != f->second.end()) {
-            out.addresses.push_back(a);
-          }
-        }
-        return out;
-      }));
-
-  ON_CALL(ec2, RunInstances(_)).WillByDefault(Invoke(
-      [this](const aws::RunInstancesRequest& r) -> Result<aws::RunInstancesResponse> {
-        Mutation("RunInstances");
-        if (auto e = Injected("RunInstances")) return *e;
-        aws::RunInstancesResponse out;
-        for (auto& [id, f] : instances) {
-          if (!r.client_token.empty() && f.instance.client_token == r.client_token) {
-            out.instances.push_back(f.instance);  // idempotent, as EC2 documents
             return out;
-          }
-        }
-        FakeInstance& f = AddInstance(r.image_id);
-        f.instance.instance_type = r.instance_type;
-        f.instance.subnet_id = r.subnet_id;
-        f.instance.key_name = r.key_name;
-        f.instance.iam_instance_profile_arn = r.iam_instance_profile_arn;
-        f.instance.client_token = r.client_token;
-        f.instance.security_groups.clear();
-        for (const auto& sg : r.security_group_ids) f.instance.security_groups.push_back({sg, ""});
-        if (r.metadata_options) f.instance.metadata_options = r.metadata_options;
-        if (r.placement) f.instance.placement = *r.placement;
-        f.instance.ebs_optimized = r.ebs_optimized.value_or(false);
-        f.user_data = r.user_data_base64;
-        f.disable_api_termination = r.disable_api_termination.value_or(false);
-        f.disable_api_stop = r.disable_api_stop.value_or(false);
-        f.shutdown_behavior = r.instance_initiated_shutdown_behavior;
-        f.cpu_credits = r.cpu_credits;
-        for (const auto& ts : r.tag_specifications) {
-          if (ts.resource_type == "instance") f.instance.tags = ts.tags;
-        }
-        for (const auto& bd : r.block_device_mappings) {
-          if (bd.device_name != f.instance.root_device_name || !bd.ebs) continue;
-          for (auto& [vid, v] : volumes) {
-            if (AttachedTo(vid) == f.instance.id) {
-              v.size_gib = bd.ebs->volume_size_gib.value_or(8);
-              v.volume_type = bd.ebs->volume_type;
-              v.kms_key_id = bd.ebs->kms_key_id;
-            }
-          }
-        }
-        SetState(f, "pending", "running");
-        out.instances.push_back(f.instance);
-        out.request_id = NextRequestId();
-        return out;
-      }));
+          }));
 
-  ON_CALL(ec2, StopInstances(_)).WillByDefault(Invoke(
-      [this](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {
-        Mutation("StopInstances");
-        if (auto e = Injected("StopInstances")) return *e;
-        // One stop-protected instance fails the whole call (API_StopInstances.html).
-        for (const auto& id : r.instance_ids) {
-          if (instances.at(id).disable_api_stop) {
-            return AwsError("OperationNotPermitted", "The instance '" + id +
-                                                         "' may not be stopped. Modify its "
-                                                         "'disableApiStop' instance attribute");
-          }
-        }
-        for (const auto& id : r.instance_ids) SetState(instances.at(id), "stopping", "stopped");
-        return Changes();
-      }));
-  ON_CALL(ec2, StartInstances(_)).WillByDefault(Invoke(
-      [this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
-        Mutation("StartInstances");
-        if (auto e = Injected("StartInstances")) return *e;
-        for (const auto& id : r.instance_ids) SetState(instances.at(id), "pending", "running");
-        return Changes();
-      }));
-  ON_CALL(ec2, TerminateInstances(_)).WillByDefault(Invoke(
-      [this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
-        Mutation("TerminateInstances");
-        if (auto e = Injected("TerminateInstances")) return *e;
-        for (const auto& id : r.instance_ids) {
-          if (instances.at(id).disable_api_termination) {
-            return AwsError("OperationNotPermitted", "termination protection");
-          }
-          SetState(instances.at(id), "shutting-down", "terminated");
-        }
-        return Changes();
-      }));
-  ON_CALL(ec2, DescribeInstanceStatus(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeInstanceStatusRequest& r)
-          -> Result<aws::DescribeInstanceStatusResponse> {
+  ON_CALL(ec2, DescribeInstances(_))
+      .WillByDefault(Invoke(
+          [this](const aws::DescribeInstancesRequest& r) -> Result<aws::DescribeInstancesResponse> {
+            if (auto e = Injected("DescribeInstances")) return *e;
+            aws::DescribeInstancesResponse out;
+            for (const auto& id : r.instance_ids) {
+              if (!instances.count(id)) {
+                Error e(ErrorCode::kNotFound, "The instance ID '" + id + "' does not exist");
+                e.aws_code = "InvalidInstanceID.NotFound";
+                return e;
+              }
+            }
+            for (auto& [id, f] : instances) {
+              if (!r.instance_ids.empty() && std::find(r.instance_ids.begin(), r.instance_ids.end(),
+                                                       id) == r.instance_ids.end()) {
+                continue;
+              }
+              bool match = true;
+              for (const auto& [name, values] : r.filters) {
+                std::string have;
+                if (name == "client-token") {
+                  have = f.instance.client_token;
+                } else if (name.rfind("tag:", 0) == 0) {
+                  auto t = f.instance.tags.find(name.substr(4));
+                  if (t == f.instance.tags.end()) {
+                    match = false;
+                    break;
+                  }
+                  have = t->second;
+                }
+                if (std::find(values.begin(), values.end(), have) == values.end()) match = false;
+              }
+              if (match) out.instances.push_back(Snapshot(f));
+            }
+            Settle();
+            return out;
+          }));
+
+  ON_CALL(ec2, DescribeInstanceAttribute(_))
+      .WillByDefault(Invoke(
+          [this](const aws::DescribeInstanceAttributeRequest& r) -> Result<aws::InstanceAttribute> {
+            const FakeInstance& f = instances.at(r.instance_id);
+            aws::InstanceAttribute a;
+            a.instance_id = r.instance_id;
+            a.present = true;
+            switch (r.attribute) {
+              case aws::InstanceAttributeName::kUserData:
+                a.value = f.user_data;
+                break;
+              case aws::InstanceAttributeName::kDisableApiTermination:
+                a.value = f.disable_api_termination ? "true" : "false";
+                break;
+              case aws::InstanceAttributeName::kDisableApiStop:
+                a.value = f.disable_api_stop ? "true" : "false";
+                break;
+              case aws::InstanceAttributeName::kInstanceInitiatedShutdownBehavior:
+                a.value = f.shutdown_behavior;
+                break;
+            }
+            return a;
+          }));
+
+  ON_CALL(ec2, DescribeVolumes(_))
+      .WillByDefault(Invoke(
+          [this](const aws::DescribeVolumesRequest& r) -> Result<aws::DescribeVolumesResponse> {
+            if (auto e = Injected("DescribeVolumes")) return *e;
+            aws::DescribeVolumesResponse out;
+            for (const auto& [id, v] : volumes) {
+              if (!r.volume_ids.empty() &&
+                  std::find(r.volume_ids.begin(), r.volume_ids.end(), id) == r.volume_ids.end()) {
+                continue;
+              }
+              auto f = r.filters.find("attachment.instance-id");
+              if (f != r.filters.end() &&
+                  (v.attachments.empty() ||
+                   std::find(f->second.begin(), f->second.end(),
+                             v.attachments.front().instance_id) == f->second.end())) {
+                continue;
+              }
+              out.volumes.push_back(v);
+            }
+            return out;
+          }));
+
+  ON_CALL(ec2, DescribeAddresses(_))
+      .WillByDefault(Invoke(
+          [this](const aws::DescribeAddressesRequest& r) -> Result<aws::DescribeAddressesResponse> {
+            aws::DescribeAddressesResponse out;
+            auto f = r.filters.find("instance-id");
+            for (const auto& a : addresses) {
+              if (f == r.filters.end() ||
+                  std::find(f->second.begin(), f->second.end(), a.instance_id) != f->second.end()) {
+                out.addresses.push_back(a);
+              }
+            }
+            return out;
+          }));
+
+  ON_CALL(ec2, RunInstances(_))
+      .WillByDefault(
+          Invoke([this](const aws::RunInstancesRequest& r) -> Result<aws::RunInstancesResponse> {
+            Mutation("RunInstances");
+            if (auto e = Injected("RunInstances")) return *e;
+            aws::RunInstancesResponse out;
+            for (auto& [id, f] : instances) {
+              if (!r.client_token.empty() && f.instance.client_token == r.client_token) {
+                out.instances.push_back(f.instance);  // idempotent, as EC2 documents
+                return out;
+              }
+            }
+            FakeInstance& f = AddInstance(r.image_id);
+            f.instance.instance_type = r.instance_type;
+            f.instance.subnet_id = r.subnet_id;
+            f.instance.key_name = r.key_name;
+            f.instance.iam_instance_profile_arn = r.iam_instance_profile_arn;
+            f.instance.client_token = r.client_token;
+            f.instance.security_groups.clear();
+            for (const auto& sg : r.security_group_ids)
+              f.instance.security_groups.push_back({sg, ""});
+            if (r.metadata_options) f.instance.metadata_options = r.metadata_options;
+            if (r.placement) f.instance.placement = *r.placement;
+            f.instance.ebs_optimized = r.ebs_optimized.value_or(false);
+            f.user_data = r.user_data_base64;
+            f.disable_api_termination = r.disable_api_termination.value_or(false);
+            f.disable_api_stop = r.disable_api_stop.value_or(false);
+            f.shutdown_behavior = r.instance_initiated_shutdown_behavior;
+            f.cpu_credits = r.cpu_credits;
+            for (const auto& ts : r.tag_specifications) {
+              if (ts.resource_type == "instance") f.instance.tags = ts.tags;
+            }
+            for (const auto& bd : r.block_device_mappings) {
+              if (bd.device_name != f.instance.root_device_name || !bd.ebs) continue;
+              for (auto& [vid, v] : volumes) {
+                if (AttachedTo(vid) == f.instance.id) {
+                  v.size_gib = bd.ebs->volume_size_gib.value_or(8);
+                  v.volume_type = bd.ebs->volume_type;
+                  v.kms_key_id = bd.ebs->kms_key_id;
+                }
+              }
+            }
+            SetState(f, "pending", "running");
+            out.instances.push_back(f.instance);
+            out.request_id = NextRequestId();
+            return out;
+          }));
+
+  ON_CALL(ec2, StopInstances(_))
+      .WillByDefault(
+          Invoke([this](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {
+            Mutation("StopInstances");
+            if (auto e = Injected("StopInstances")) return *e;
+            // One stop-protected instance fails the whole call (API_StopInstances.html).
+            for (const auto& id : r.instance_ids) {
+              if (instances.at(id).disable_api_stop) {
+                return AwsError("OperationNotPermitted", "The instance '" + id +
+                                                             "' may not be stopped. Modify its "
+                                                             "'disableApiStop' instance attribute");
+              }
+            }
+            for (const auto& id : r.instance_ids) SetState(instances.at(id), "stopping", "stopped");
+            return Changes();
+          }));
+  ON_CALL(ec2, StartInstances(_))
+      .WillByDefault(
+          Invoke([this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
+            Mutation("StartInstances");
+            if (auto e = Injected("StartInstances")) return *e;
+            for (const auto& id : r.instance_ids) SetState(instances.at(id), "pending", "running");
+            return Changes();
+          }));
+  ON_CALL(ec2, TerminateInstances(_))
+      .WillByDefault(
+          Invoke([this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
+            Mutation("TerminateInstances");
+            if (auto e = Injected("TerminateInstances")) return *e;
+            for (const auto& id : r.instance_ids) {
+              if (instances.at(id).disable_api_termination) {
+                return AwsError("OperationNotPermitted", "termination protection");
+              }
+              SetState(instances.at(id), "shutting-down", "terminated");
+            }
+            return Changes();
+          }));
+  ON_CALL(ec2, DescribeInstanceStatus(_))
+      .WillByDefault(Invoke([this](const aws::DescribeInstanceStatusRequest& r)
+                                -> Result<aws::DescribeInstanceStatusResponse> {
         aws::DescribeInstanceStatusResponse out;
         for (const auto& id : r.instance_ids) {
           const auto& i = instances.at(id).instance;
@@ -649,68 +662,72 @@ inline void FakeFleet::Install() {
         return out;
       }));
 
-  ON_CALL(ec2, DetachVolume(_)).WillByDefault(Invoke(
-      [this](const aws::DetachVolumeRequest& r) -> Result<aws::VolumeAttachment> {
-        Mutation("DetachVolume");
-        if (auto e = Injected("DetachVolume")) return *e;
-        auto& v = volumes.at(r.volume_id);
-        if (v.attachments.empty()) {
-          return AwsError("IncorrectState", "volume " + r.volume_id + " is not attached");
+  ON_CALL(ec2, DetachVolume(_))
+      .WillByDefault(
+          Invoke([this](const aws::DetachVolumeRequest& r) -> Result<aws::VolumeAttachment> {
+            Mutation("DetachVolume");
+            if (auto e = Injected("DetachVolume")) return *e;
+            auto& v = volumes.at(r.volume_id);
+            if (v.attachments.empty()) {
+              return AwsError("IncorrectState", "volume " + r.volume_id + " is not attached");
+            }
+            aws::VolumeAttachment a = v.attachments.front();
+            v.attachments.clear();
+            v.state = "available";
+            a.state = "detaching";
+            a.request_id = NextRequestId();
+            return a;
+          }));
+  ON_CALL(ec2, AttachVolume(_))
+      .WillByDefault(
+          Invoke([this](const aws::AttachVolumeRequest& r) -> Result<aws::VolumeAttachment> {
+            Mutation("AttachVolume");
+            if (auto e = Injected("AttachVolume")) return *e;
+            auto& v = volumes.at(r.volume_id);
+            if (!v.attachments.empty()) return AwsError("VolumeInUse", r.volume_id + " is in use");
+            v.attachments.push_back({r.volume_id, r.instance_id, r.device, "attached", false, 0});
+            v.state = "in-use";
+            aws::VolumeAttachment a = v.attachments.front();
+            a.request_id = NextRequestId();
+            return a;
+          }));
+  ON_CALL(ec2, AssociateAddress(_))
+      .WillByDefault(Invoke(
+          [this](const aws::AssociateAddressRequest& r) -> Result<aws::AssociateAddressResponse> {
+            Mutation("AssociateAddress");
+            if (auto e = Injected("AssociateAddress")) return *e;
+            // PrivateIpAddress must be one of the instance's; without it, the primary address
+            // (API_AssociateAddress.html).
+            const aws::Instance& i = instances.at(r.instance_id).instance;
+            std::string ip = r.private_ip.empty() ? i.private_ip : r.private_ip;
+            const auto& held = i.network_interfaces.front().private_ips;
+            if (ip != i.private_ip && std::none_of(held.begin(), held.end(), [&](const auto& p) {
+                  return p.address == ip;
+                })) {
+              return AwsError("InvalidParameterValue",
+                              ip + " is not an address of " + r.instance_id);
+            }
+            for (auto& a : addresses) {
+              if (a.allocation_id == r.allocation_id) {
+                a.instance_id = r.instance_id;
+                a.private_ip = ip;
+              }
+            }
+            return aws::AssociateAddressResponse{"eipassoc-1", NextRequestId()};
+          }));
+  ON_CALL(ec2, CreateTags(_))
+      .WillByDefault(Invoke([this](const aws::CreateTagsRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("CreateTags");
+        if (auto e = Injected("CreateTags")) return *e;
+        for (const auto& id : r.resource_ids) {
+          for (const auto& [k, v] : r.tags) instances.at(id).instance.tags[k] = v;
         }
-        aws::VolumeAttachment a = v.attachments.front();
-        v.attachments.clear();
-        v.state = "available";
-        a.state = "detaching";
-        a.request_id = NextRequestId();
-        return a;
+        return aws::RequestReceipt{NextRequestId()};
       }));
-  ON_CALL(ec2, AttachVolume(_)).WillByDefault(Invoke(
-      [this](const aws::AttachVolumeRequest& r) -> Result<aws::VolumeAttachment> {
-        Mutation("AttachVolume");
-        if (auto e = Injected("AttachVolume")) return *e;
-        auto& v = volumes.at(r.volume_id);
-        if (!v.attachments.empty()) return AwsError("VolumeInUse", r.volume_id + " is in use");
-        v.attachments.push_back({r.volume_id, r.instance_id, r.device, "attached", false, 0});
-        v.state = "in-use";
-        aws::VolumeAttachment a = v.attachments.front();
-        a.request_id = NextRequestId();
-        return a;
-      }));
-  ON_CALL(ec2, AssociateAddress(_)).WillByDefault(Invoke(
-      [this](const aws::AssociateAddressRequest& r) -> Result<aws::AssociateAddressResponse> {
-        Mutation("AssociateAddress");
-        if (auto e = Injected("AssociateAddress")) return *e;
-        // PrivateIpAddress must be one of the instance's; without it, the primary address
-        // (API_AssociateAddress.html).
-        const aws::Instance& i = instances.at(r.instance_id).instance;
-        std::string ip = r.private_ip.empty() ? i.private_ip : r.private_ip;
-        const auto& held = i.network_interfaces.front().private_ips;
-        if (ip != i.private_ip && std::none_of(held.begin(), held.end(), [&](const auto& p) {
-              return p.address == ip;
-            })) {
-          return AwsError("InvalidParameterValue", ip + " is not an address of " + r.instance_id);
-        }
-        for (auto& a : addresses) {
-          if (a.allocation_id == r.allocation_id) {
-            a.instance_id = r.instance_id;
-            a.private_ip = ip;
-          }
-        }
-        return aws::AssociateAddressResponse{"eipassoc-1", NextRequestId()};
-      }));
-  ON_CALL(ec2, CreateTags(_)).WillByDefault(Invoke([this](const aws::CreateTagsRequest& r)
-                                                       -> Result<aws::RequestReceipt> {
-    Mutation("CreateTags");
-    if (auto e = Injected("CreateTags")) return *e;
-    for (const auto& id : r.resource_ids) {
-      for (const auto& [k, v] : r.tags) instances.at(id).instance.tags[k] = v;
-    }
-    return aws::RequestReceipt{NextRequestId()};
-  }));
 
-  ON_CALL(ec2, DescribeLaunchTemplateVersions(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeLaunchTemplateVersionsRequest& r)
-          -> Result<aws::DescribeLaunchTemplateVersionsResponse> {
+  ON_CALL(ec2, DescribeLaunchTemplateVersions(_))
+      .WillByDefault(Invoke([this](const aws::DescribeLaunchTemplateVersionsRequest& r)
+                                -> Result<aws::DescribeLaunchTemplateVersionsResponse> {
         if (auto e = Injected("DescribeLaunchTemplateVersions")) return *e;
         FakeTemplate* t = nullptr;
         for (auto& [id, tpl] : templates) {
@@ -734,9 +751,9 @@ inline void FakeFleet::Install() {
         }
         return out;
       }));
-  ON_CALL(ec2, CreateLaunchTemplateVersion(_)).WillByDefault(Invoke(
-      [this](const aws::CreateLaunchTemplateVersionRequest& r)
-          -> Result<aws::LaunchTemplateVersion> {
+  ON_CALL(ec2, CreateLaunchTemplateVersion(_))
+      .WillByDefault(Invoke([this](const aws::CreateLaunchTemplateVersionRequest& r)
+                                -> Result<aws::LaunchTemplateVersion> {
         Mutation("CreateLaunchTemplateVersion");
         if (auto e = Injected("CreateLaunchTemplateVersion")) return *e;
         FakeTemplate& t = templates.at(r.launch_template_id);
@@ -753,9 +770,9 @@ inline void FakeFleet::Install() {
         return v;
       }));
 
-  ON_CALL(ec2, CreateReplaceRootVolumeTask(_)).WillByDefault(Invoke(
-      [this](const aws::CreateReplaceRootVolumeTaskRequest& r)
-          -> Result<aws::ReplaceRootVolumeTask> {
+  ON_CALL(ec2, CreateReplaceRootVolumeTask(_))
+      .WillByDefault(Invoke([this](const aws::CreateReplaceRootVolumeTaskRequest& r)
+                                -> Result<aws::ReplaceRootVolumeTask> {
         Mutation("CreateReplaceRootVolumeTask");
         if (auto e = Injected("CreateReplaceRootVolumeTask")) return *e;
         aws::ReplaceRootVolumeTask t;
@@ -768,9 +785,9 @@ inline void FakeFleet::Install() {
         t.request_id = NextRequestId();
         return t;
       }));
-  ON_CALL(ec2, DescribeReplaceRootVolumeTasks(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeReplaceRootVolumeTasksRequest& r)
-          -> Result<aws::DescribeReplaceRootVolumeTasksResponse> {
+  ON_CALL(ec2, DescribeReplaceRootVolumeTasks(_))
+      .WillByDefault(Invoke([this](const aws::DescribeReplaceRootVolumeTasksRequest& r)
+                                -> Result<aws::DescribeReplaceRootVolumeTasksResponse> {
         aws::DescribeReplaceRootVolumeTasksResponse out;
         for (auto& t : tasks) {
           if (!r.task_ids.empty() &&
@@ -788,25 +805,26 @@ inline void FakeFleet::Install() {
         return out;
       }));
 
-  ON_CALL(ec2, ModifyInstanceAttribute(_)).WillByDefault(Invoke(
-      [this](const aws::ModifyInstanceAttributeRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("ModifyInstanceAttribute");
-        if (auto e = Injected("ModifyInstanceAttribute")) return *e;
-        FakeInstance& f = instances.at(r.instance_id);
-        if (r.disable_api_termination) f.disable_api_termination = *r.disable_api_termination;
-        if (r.disable_api_stop) f.disable_api_stop = *r.disable_api_stop;
-        if (!r.instance_initiated_shutdown_behavior.empty()) {
-          f.shutdown_behavior = r.instance_initiated_shutdown_behavior;
-        }
-        if (r.source_dest_check) {
-          f.instance.network_interfaces.front().source_dest_check = *r.source_dest_check;
-        }
-        if (r.user_data_base64) f.user_data = *r.user_data_base64;
-        return aws::RequestReceipt{NextRequestId()};
-      }));
-  ON_CALL(ec2, DescribeInstanceCreditSpecifications(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeInstanceCreditSpecificationsRequest& r)
-          -> Result<aws::DescribeInstanceCreditSpecificationsResponse> {
+  ON_CALL(ec2, ModifyInstanceAttribute(_))
+      .WillByDefault(Invoke(
+          [this](const aws::ModifyInstanceAttributeRequest& r) -> Result<aws::RequestReceipt> {
+            Mutation("ModifyInstanceAttribute");
+            if (auto e = Injected("ModifyInstanceAttribute")) return *e;
+            FakeInstance& f = instances.at(r.instance_id);
+            if (r.disable_api_termination) f.disable_api_termination = *r.disable_api_termination;
+            if (r.disable_api_stop) f.disable_api_stop = *r.disable_api_stop;
+            if (!r.instance_initiated_shutdown_behavior.empty()) {
+              f.shutdown_behavior = r.instance_initiated_shutdown_behavior;
+            }
+            if (r.source_dest_check) {
+              f.instance.network_interfaces.front().source_dest_check = *r.source_dest_check;
+            }
+            if (r.user_data_base64) f.user_data = *r.user_data_base64;
+            return aws::RequestReceipt{NextRequestId()};
+          }));
+  ON_CALL(ec2, DescribeInstanceCreditSpecifications(_))
+      .WillByDefault(Invoke([this](const aws::DescribeInstanceCreditSpecificationsRequest& r)
+                                -> Result<aws::DescribeInstanceCreditSpecificationsResponse> {
         if (auto e = Injected("DescribeInstanceCreditSpecifications")) return *e;
         aws::DescribeInstanceCreditSpecificationsResponse out;
         for (const auto& id : r.instance_ids) {
@@ -814,9 +832,9 @@ inline void FakeFleet::Install() {
         }
         return out;
       }));
-  ON_CALL(ec2, ModifyInstanceCreditSpecification(_)).WillByDefault(Invoke(
-      [this](const aws::ModifyInstanceCreditSpecificationRequest& r)
-          -> Result<aws::ModifyInstanceCreditSpecificationResponse> {
+  ON_CALL(ec2, ModifyInstanceCreditSpecification(_))
+      .WillByDefault(Invoke([this](const aws::ModifyInstanceCreditSpecificationRequest& r)
+                                -> Result<aws::ModifyInstanceCreditSpecificationResponse> {
         Mutation("ModifyInstanceCreditSpecification");
         aws::ModifyInstanceCreditSpecificationResponse out;
         for (const auto& spec : r.specifications) {
@@ -829,9 +847,9 @@ inline void FakeFleet::Install() {
 
   // Interfaces take one DescribeNetworkInterfaces to settle (attaching -> attached, detaching ->
   // available), as instances do.
-  ON_CALL(ec2, DescribeNetworkInterfaces(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeNetworkInterfacesRequest& r)
-          -> Result<aws::DescribeNetworkInterfacesResponse> {
+  ON_CALL(ec2, DescribeNetworkInterfaces(_))
+      .WillByDefault(Invoke([this](const aws::DescribeNetworkInterfacesRequest& r)
+                                -> Result<aws::DescribeNetworkInterfacesResponse> {
         if (auto e = Injected("DescribeNetworkInterfaces")) return *e;
         aws::DescribeNetworkInterfacesResponse out;
         const bool lag = lagging_interface_reads > 0;
@@ -841,9 +859,8 @@ inline void FakeFleet::Install() {
             return AwsError("InvalidNetworkInterfaceID.NotFound", "no interface " + id);
           }
           auto old = interfaces_before_change.find(id);
-          out.network_interfaces.push_back(lag && old != interfaces_before_change.end()
-                                               ? old->second
-                                               : interfaces.at(id));
+          out.network_interfaces.push_back(
+              lag && old != interfaces_before_change.end() ? old->second : interfaces.at(id));
         }
         auto f = r.filters.find("attachment.instance-id");
         for (const auto& id : f == r.filters.end() ? std::vector<std::string>{} : f->second) {
@@ -859,9 +876,9 @@ inline void FakeFleet::Install() {
         }
         return out;
       }));
-  ON_CALL(ec2, AttachNetworkInterface(_)).WillByDefault(Invoke(
-      [this](const aws::AttachNetworkInterfaceRequest& r)
-          -> Result<aws::AttachNetworkInterfaceResponse> {
+  ON_CALL(ec2, AttachNetworkInterface(_))
+      .WillByDefault(Invoke([this](const aws::AttachNetworkInterfaceRequest& r)
+                                -> Result<aws::AttachNetworkInterfaceResponse> {
         Mutation("AttachNetworkInterface");
         if (auto e = Injected("AttachNetworkInterface")) return *e;
         auto& n = interfaces.at(r.network_interface_id);
@@ -884,22 +901,24 @@ inline void FakeFleet::Install() {
         n.status = "in-use";
         return aws::AttachNetworkInterfaceResponse{a.attachment_id, std::nullopt, NextRequestId()};
       }));
-  ON_CALL(ec2, DetachNetworkInterface(_)).WillByDefault(Invoke(
-      [this](const aws::DetachNetworkInterfaceRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("DetachNetworkInterface");
-        if (auto e = Injected("DetachNetworkInterface")) return *e;
-        for (auto& [id, n] : interfaces) {
-          if (n.attachment && n.attachment->attachment_id == r.attachment_id) {
-            interfaces_before_change.insert_or_assign(id, n);
-            n.attachment->status = "detaching";
-            n.status = "detaching";
-            return aws::RequestReceipt{NextRequestId()};
-          }
-        }
-        return AwsError("InvalidAttachmentID.NotFound", "no attachment " + r.attachment_id);
-      }));
-  ON_CALL(ec2, ModifyNetworkInterfaceAttribute(_)).WillByDefault(Invoke(
-      [this](const aws::ModifyNetworkInterfaceAttributeRequest& r) -> Result<aws::RequestReceipt> {
+  ON_CALL(ec2, DetachNetworkInterface(_))
+      .WillByDefault(Invoke(
+          [this](const aws::DetachNetworkInterfaceRequest& r) -> Result<aws::RequestReceipt> {
+            Mutation("DetachNetworkInterface");
+            if (auto e = Injected("DetachNetworkInterface")) return *e;
+            for (auto& [id, n] : interfaces) {
+              if (n.attachment && n.attachment->attachment_id == r.attachment_id) {
+                interfaces_before_change.insert_or_assign(id, n);
+                n.attachment->status = "detaching";
+                n.status = "detaching";
+                return aws::RequestReceipt{NextRequestId()};
+              }
+            }
+            return AwsError("InvalidAttachmentID.NotFound", "no attachment " + r.attachment_id);
+          }));
+  ON_CALL(ec2, ModifyNetworkInterfaceAttribute(_))
+      .WillByDefault(Invoke([this](const aws::ModifyNetworkInterfaceAttributeRequest& r)
+                                -> Result<aws::RequestReceipt> {
         Mutation("ModifyNetworkInterfaceAttribute");
         auto& n = interfaces.at(r.network_interface_id);
         if (!n.attachment || n.attachment->attachment_id != r.attachment_id) {
@@ -911,14 +930,15 @@ inline void FakeFleet::Install() {
 
   // A secondary address belongs to one interface of the subnet at a time; AllowReassignment takes
   // it from the interface that holds it (API_AssignPrivateIpAddresses.html).
-  ON_CALL(ec2, AssignPrivateIpAddresses(_)).WillByDefault(Invoke(
-      [this](const aws::AssignPrivateIpAddressesRequest& r)
-          -> Result<aws::AssignPrivateIpAddressesResponse> {
+  ON_CALL(ec2, AssignPrivateIpAddresses(_))
+      .WillByDefault(Invoke([this](const aws::AssignPrivateIpAddressesRequest& r)
+                                -> Result<aws::AssignPrivateIpAddressesResponse> {
         Mutation("AssignPrivateIpAddresses");
         if (auto e = Injected("AssignPrivateIpAddresses")) return *e;
         auto* to = PrimaryInterface(r.network_interface_id);
         if (to == nullptr) {
-          return AwsError("InvalidNetworkInterfaceID.NotFound", "no interface " + r.network_interface_id);
+          return AwsError("InvalidNetworkInterfaceID.NotFound",
+                          "no interface " + r.network_interface_id);
         }
         for (const auto& ip : r.private_ips) {
           for (auto& [id, f] : instances) {
@@ -938,31 +958,34 @@ inline void FakeFleet::Install() {
         return aws::AssignPrivateIpAddressesResponse{r.network_interface_id, r.private_ips,
                                                      NextRequestId()};
       }));
-  ON_CALL(ec2, UnassignPrivateIpAddresses(_)).WillByDefault(Invoke(
-      [this](const aws::UnassignPrivateIpAddressesRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("UnassignPrivateIpAddresses");
-        if (auto e = Injected("UnassignPrivateIpAddresses")) return *e;
-        auto* from = PrimaryInterface(r.network_interface_id);
-        if (from == nullptr) {
-          return AwsError("InvalidNetworkInterfaceID.NotFound", "no interface " + r.network_interface_id);
-        }
-        for (const auto& ip : r.private_ips) {
-          std::erase_if(from->private_ips, [&](const aws::PrivateIp& p) {
-            return !p.primary && p.address == ip;
-          });
-        }
-        return aws::RequestReceipt{NextRequestId()};
-      }));
+  ON_CALL(ec2, UnassignPrivateIpAddresses(_))
+      .WillByDefault(Invoke(
+          [this](const aws::UnassignPrivateIpAddressesRequest& r) -> Result<aws::RequestReceipt> {
+            Mutation("UnassignPrivateIpAddresses");
+            if (auto e = Injected("UnassignPrivateIpAddresses")) return *e;
+            auto* from = PrimaryInterface(r.network_interface_id);
+            if (from == nullptr) {
+              return AwsError("InvalidNetworkInterfaceID.NotFound",
+                              "no interface " + r.network_interface_id);
+            }
+            for (const auto& ip : r.private_ips) {
+              std::erase_if(from->private_ips,
+                            [&](const aws::PrivateIp& p) { return !p.primary && p.address == ip; });
+            }
+            return aws::RequestReceipt{NextRequestId()};
+          }));
 
   auto& elb = *cell_.elbv2;
-  ON_CALL(elb, DescribeTargetGroups(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeTargetGroupsRequest&) -> Result<aws::DescribeTargetGroupsResponse> {
+  ON_CALL(elb, DescribeTargetGroups(_))
+      .WillByDefault(Invoke([this](const aws::DescribeTargetGroupsRequest&)
+                                -> Result<aws::DescribeTargetGroupsResponse> {
         aws::DescribeTargetGroupsResponse out;
         for (const auto& [arn, tg] : target_groups) out.target_groups.push_back(tg.group);
         return out;
       }));
-  ON_CALL(elb, DescribeTargetHealth(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeTargetHealthRequest& r) -> Result<aws::DescribeTargetHealthResponse> {
+  ON_CALL(elb, DescribeTargetHealth(_))
+      .WillByDefault(Invoke([this](const aws::DescribeTargetHealthRequest& r)
+                                -> Result<aws::DescribeTargetHealthResponse> {
         aws::DescribeTargetHealthResponse out;
         auto& tg = target_groups.at(r.target_group_arn);
         for (auto it = tg.recover_after_reads.begin(); it != tg.recover_after_reads.end();) {
@@ -990,29 +1013,29 @@ inline void FakeFleet::Install() {
         }
         return out;
       }));
-  ON_CALL(elb, RegisterTargets(_)).WillByDefault(Invoke([this](const aws::TargetsRequest& r)
-                                                            -> Result<aws::RequestReceipt> {
-    Mutation("RegisterTargets");
-    if (auto e = Injected("RegisterTargets")) return *e;
-    auto& tg = target_groups.at(r.target_group_arn);
-    for (const auto& t : r.targets) {
-      const bool is_new = instances.at(t.id).instance.tags.count("fleetkeeper:replaces") > 0;
-      tg.targets[t.id] = is_new ? new_instance_health : "healthy";
-      tg.ports[t.id] = t.port.value_or(80);
-    }
-    return aws::RequestReceipt{NextRequestId()};
-  }));
-  ON_CALL(elb, DeregisterTargets(_)).WillByDefault(Invoke([this](const aws::TargetsRequest& r)
-                                                              -> Result<aws::RequestReceipt> {
-    Mutation("DeregisterTargets");
-    if (auto e = Injected("DeregisterTargets")) return *e;
-    for (const auto& t : r.targets) target_groups.at(r.target_group_arn).targets.erase(t.id);
-    return aws::RequestReceipt{NextRequestId()};
-  }));
+  ON_CALL(elb, RegisterTargets(_))
+      .WillByDefault(Invoke([this](const aws::TargetsRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("RegisterTargets");
+        if (auto e = Injected("RegisterTargets")) return *e;
+        auto& tg = target_groups.at(r.target_group_arn);
+        for (const auto& t : r.targets) {
+          const bool is_new = instances.at(t.id).instance.tags.count("fleetkeeper:replaces") > 0;
+          tg.targets[t.id] = is_new ? new_instance_health : "healthy";
+          tg.ports[t.id] = t.port.value_or(80);
+        }
+        return aws::RequestReceipt{NextRequestId()};
+      }));
+  ON_CALL(elb, DeregisterTargets(_))
+      .WillByDefault(Invoke([this](const aws::TargetsRequest& r) -> Result<aws::RequestReceipt> {
+        Mutation("DeregisterTargets");
+        if (auto e = Injected("DeregisterTargets")) return *e;
+        for (const auto& t : r.targets) target_groups.at(r.target_group_arn).targets.erase(t.id);
+        return aws::RequestReceipt{NextRequestId()};
+      }));
 
-  ON_CALL(asg, DescribeAutoScalingGroups(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeAutoScalingGroupsRequest& r)
-          -> Result<aws::DescribeAutoScalingGroupsResponse> {
+  ON_CALL(asg, DescribeAutoScalingGroups(_))
+      .WillByDefault(Invoke([this](const aws::DescribeAutoScalingGroupsRequest& r)
+                                -> Result<aws::DescribeAutoScalingGroupsResponse> {
         if (auto e = Injected("DescribeAutoScalingGroups")) return *e;
         aws::DescribeAutoScalingGroupsResponse out;
         for (const auto& [name, g] : groups) {
@@ -1022,19 +1045,20 @@ inline void FakeFleet::Install() {
         }
         return out;
       }));
-  ON_CALL(asg, UpdateAutoScalingGroup(_)).WillByDefault(Invoke(
-      [this](const aws::UpdateAutoScalingGroupRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("UpdateAutoScalingGroup");
-        if (auto e = Injected("UpdateAutoScalingGroup")) return *e;
-        group_updates.push_back(r);
-        auto& g = groups.at(r.asg_name);
-        if (r.launch_template) g.launch_template = r.launch_template;
-        if (r.mixed_instances_policy) g.mixed_instances_policy = r.mixed_instances_policy;
-        return aws::RequestReceipt{NextRequestId()};
-      }));
-  ON_CALL(asg, StartInstanceRefresh(_)).WillByDefault(Invoke(
-      [this](const aws::StartInstanceRefreshRequest& r)
-          -> Result<aws::StartInstanceRefreshResponse> {
+  ON_CALL(asg, UpdateAutoScalingGroup(_))
+      .WillByDefault(Invoke(
+          [this](const aws::UpdateAutoScalingGroupRequest& r) -> Result<aws::RequestReceipt> {
+            Mutation("UpdateAutoScalingGroup");
+            if (auto e = Injected("UpdateAutoScalingGroup")) return *e;
+            group_updates.push_back(r);
+            auto& g = groups.at(r.asg_name);
+            if (r.launch_template) g.launch_template = r.launch_template;
+            if (r.mixed_instances_policy) g.mixed_instances_policy = r.mixed_instances_policy;
+            return aws::RequestReceipt{NextRequestId()};
+          }));
+  ON_CALL(asg, StartInstanceRefresh(_))
+      .WillByDefault(Invoke([this](const aws::StartInstanceRefreshRequest& r)
+                                -> Result<aws::StartInstanceRefreshResponse> {
         Mutation("StartInstanceRefresh");
         if (auto e = Injected("StartInstanceRefresh")) return *e;
         auto& list = refreshes[r.asg_name];
@@ -1056,9 +1080,9 @@ inline void FakeFleet::Install() {
         refresh_requests[x.id] = r;
         return aws::StartInstanceRefreshResponse{x.id, NextRequestId()};
       }));
-  ON_CALL(asg, DescribeInstanceRefreshes(_)).WillByDefault(Invoke(
-      [this](const aws::DescribeInstanceRefreshesRequest& r)
-          -> Result<aws::DescribeInstanceRefreshesResponse> {
+  ON_CALL(asg, DescribeInstanceRefreshes(_))
+      .WillByDefault(Invoke([this](const aws::DescribeInstanceRefreshesRequest& r)
+                                -> Result<aws::DescribeInstanceRefreshesResponse> {
         aws::DescribeInstanceRefreshesResponse out;
         for (auto& x : refreshes[r.asg_name]) {
           if (!r.instance_refresh_ids.empty() &&
@@ -1077,22 +1101,23 @@ inline void FakeFleet::Install() {
         }
         return out;
       }));
-  ON_CALL(asg, CancelInstanceRefresh(_)).WillByDefault(Invoke(
-      [this](const aws::AsgNameRequest& r) -> Result<aws::InstanceRefreshIdResponse> {
-        Mutation("CancelInstanceRefresh");
-        for (auto& x : refreshes[r.asg_name]) {
-          if (x.status == "InProgress" || x.status == "Pending") {
-            x.status = "Cancelling";
-            return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
-          }
-        }
-        Error e(ErrorCode::kNotFound, "no active refresh");
-        e.aws_code = "ActiveInstanceRefreshNotFound";
-        return e;
-      }));
+  ON_CALL(asg, CancelInstanceRefresh(_))
+      .WillByDefault(
+          Invoke([this](const aws::AsgNameRequest& r) -> Result<aws::InstanceRefreshIdResponse> {
+            Mutation("CancelInstanceRefresh");
+            for (auto& x : refreshes[r.asg_name]) {
+              if (x.status == "InProgress" || x.status == "Pending") {
+                x.status = "Cancelling";
+                return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
+              }
+            }
+            Error e(ErrorCode::kNotFound, "no active refresh");
+            e.aws_code = "ActiveInstanceRefreshNotFound";
+            return e;
+          }));
 
-  ON_CALL(*cell_.cloudwatch, PutMetricData(_)).WillByDefault(Invoke(
-      [this](const aws::PutMetricDataRequest& r) -> Status {
+  ON_CALL(*cell_.cloudwatch, PutMetricData(_))
+      .WillByDefault(Invoke([this](const aws::PutMetricDataRequest& r) -> Status {
         metrics.push_back(r);
         return Ok{};
       }));

@@ -133,15 +133,15 @@ TEST_F(HandlerTest, ANewerVersionDuringTheRolloutIsRolledOutToo) {
   ON_CALL(*cell.ec2, AttachVolume(::testing::_))
       .WillByDefault(::testing::Return(FakeFleet::AwsError("Unused", "")));
   ON_CALL(*cell.ec2, StopInstances(::testing::_))
-      .WillByDefault(::testing::Invoke([&](const aws::StopInstancesRequest& r)
-                                           -> Result<aws::InstanceStateChanges> {
-        if (!moved) fleet.AddParameter(kParameter, third, 8);
-        moved = true;
-        for (const auto& i : r.instance_ids) {
-          fleet.instances.at(i).instance.state = {80, "stopped"};
-        }
-        return aws::InstanceStateChanges{};
-      }));
+      .WillByDefault(::testing::Invoke(
+          [&](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {
+            if (!moved) fleet.AddParameter(kParameter, third, 8);
+            moved = true;
+            for (const auto& i : r.instance_ids) {
+              fleet.instances.at(i).instance.state = {80, "stopped"};
+            }
+            return aws::InstanceStateChanges{};
+          }));
 
   StepOutcome last = Run();
 
@@ -242,8 +242,8 @@ TEST(RefreshStatusTest, ActiveStatusesAreTheRunningOnes) {
   for (const char* s : {"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"}) {
     EXPECT_TRUE(RefreshActive(s)) << s;
   }
-  for (const char* s : {"Successful", "Failed", "Cancelled", "RollbackSuccessful",
-                        "RollbackFailed"}) {
+  for (const char* s :
+       {"Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed"}) {
     EXPECT_FALSE(RefreshActive(s)) << s;
   }
 }

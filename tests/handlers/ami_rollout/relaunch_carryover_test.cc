@@ -30,7 +30,8 @@ class CarryOverTest : public RolloutTest {
     f.instance.instance_type = "t3.small";
     f.cpu_credits = "standard";  // not T3's launch default
     old_id = f.instance.id;
-    for (const auto& ip : ips) f.instance.network_interfaces.front().private_ips.push_back({ip, false});
+    for (const auto& ip : ips)
+      f.instance.network_interfaces.front().private_ips.push_back({ip, false});
     data = fleet.AddVolume(old_id, "/dev/sdf", 100);
     eni = fleet.AddInterface(old_id, 1, /*delete_on_termination=*/true);
     eip = fleet.AddEip(old_id);
@@ -207,22 +208,29 @@ TEST_P(CarryOverFailureTest, RollsTheInterfaceBackToTheOldInstance) {
 
 INSTANTIATE_TEST_SUITE_P(AroundTheMove, CarryOverFailureTest,
                          ::testing::Values("DetachNetworkInterface", "AttachNetworkInterface",
-                                           "UnassignPrivateIpAddresses",
-                                           "AssignPrivateIpAddresses", "StartInstances",
-                                           "AssociateAddress", "RegisterTargets"));
+                                           "UnassignPrivateIpAddresses", "AssignPrivateIpAddresses",
+                                           "StartInstances", "AssociateAddress",
+                                           "RegisterTargets"));
 
 TEST_F(CarryOverTest, EveryCallThatChangedSomethingHasItsRequestIdInTheResult) {
   StepOutcome last = Run();
   ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
 
   // Every EC2 and ELBv2 call that changed something.
-  const std::set<std::string> ec2 = {
-      "deregister-targets",       "register-targets",
-      "stop-instances",           "detach-volume",          "detach-network-interface",
-      "run-instances",            "attach-volume",          "attach-network-interface",
-      "start-instances",          "associate-address",      "modify-network-interface-attribute",
-      "terminate-instances",      "unassign-private-ip-addresses",
-      "assign-private-ip-addresses"};
+  const std::set<std::string> ec2 = {"deregister-targets",
+                                     "register-targets",
+                                     "stop-instances",
+                                     "detach-volume",
+                                     "detach-network-interface",
+                                     "run-instances",
+                                     "attach-volume",
+                                     "attach-network-interface",
+                                     "start-instances",
+                                     "associate-address",
+                                     "modify-network-interface-attribute",
+                                     "terminate-instances",
+                                     "unassign-private-ip-addresses",
+                                     "assign-private-ip-addresses"};
   std::set<std::string> seen;
   for (const auto& a : wf.actions()) {
     if (!ec2.count(a.action())) continue;

@@ -18,9 +18,9 @@ using ::testing::HasSubstr;
 class ReplacementTest : public RolloutTest {
  protected:
   void SetUp() override {
-    FakeInstance& f = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter},
-                                                  {"Name", "web-1"},
-                                                  {"aws:cloudformation:stack-name", "s"}});
+    FakeInstance& f = fleet.AddInstance(
+        kOldAmi,
+        {{kParameterTag, kParameter}, {"Name", "web-1"}, {"aws:cloudformation:stack-name", "s"}});
     old_id = f.instance.id;
     data = fleet.AddVolume(old_id, "/dev/sdf", 100);
     logs = fleet.AddVolume(old_id, "/dev/sdg", 50);
@@ -72,7 +72,7 @@ TEST_F(ReplacementTest, RelaunchMovesEverythingToAnEquivalentInstanceOnTheNewAmi
   EXPECT_EQ(fresh.metadata_options->http_put_response_hop_limit, 2);
   EXPECT_EQ(fleet.instances.at(*replacement).user_data, "IyEvYmluL3NoCmVjaG8gaGk=");
   EXPECT_EQ(fresh.tags.at("Name"), "web-1");
-  EXPECT_EQ(fresh.tags.at(kParameterTag), kParameter);   // stays bound for the next rollout
+  EXPECT_EQ(fresh.tags.at(kParameterTag), kParameter);  // stays bound for the next rollout
   EXPECT_FALSE(fresh.tags.count("aws:cloudformation:stack-name"));
   // Volumes at the same devices, the Elastic IP, the target group.
   EXPECT_EQ(fleet.AttachedTo(data), *replacement);
@@ -137,16 +137,16 @@ TEST_F(ReplacementTest, UnhealthyReplacementTimesOutAndRollsBack) {
 TEST_F(ReplacementTest, ReplacementThatDiesAtLaunchRollsBack) {
   // The new instance goes straight to terminated (e.g. a broken AMI).
   ON_CALL(*cell.ec2, RunInstances(::testing::_))
-      .WillByDefault(::testing::Invoke([this](const aws::RunInstancesRequest& r)
-                                           -> Result<aws::RunInstancesResponse> {
-        FakeInstance& f = fleet.AddInstance(r.image_id, {{"fleetkeeper:replaces", old_id}});
-        f.instance.client_token = r.client_token;
-        f.instance.state = {48, "terminated"};
-        f.instance.state_reason_code = "Server.InternalError";
-        aws::RunInstancesResponse out;
-        out.instances.push_back(f.instance);
-        return out;
-      }));
+      .WillByDefault(::testing::Invoke(
+          [this](const aws::RunInstancesRequest& r) -> Result<aws::RunInstancesResponse> {
+            FakeInstance& f = fleet.AddInstance(r.image_id, {{"fleetkeeper:replaces", old_id}});
+            f.instance.client_token = r.client_token;
+            f.instance.state = {48, "terminated"};
+            f.instance.state_reason_code = "Server.InternalError";
+            aws::RunInstancesResponse out;
+            out.instances.push_back(f.instance);
+            return out;
+          }));
 
   StepOutcome last = Run();
 
@@ -162,13 +162,13 @@ TEST_F(ReplacementTest, CrashAfterRunInstancesFindsTheInstanceByClientToken) {
   // The endpoint no longer deduplicates by token (moto does not): recovery must come from the
   // client-token filter, before any second call.
   ON_CALL(*cell.ec2, RunInstances(::testing::_))
-      .WillByDefault(::testing::Invoke([this](const aws::RunInstancesRequest& r)
-                                           -> Result<aws::RunInstancesResponse> {
-        FakeInstance& f = fleet.AddInstance(r.image_id, {{"fleetkeeper:replaces", old_id}});
-        aws::RunInstancesResponse out;
-        out.instances.push_back(f.instance);
-        return out;
-      }));
+      .WillByDefault(::testing::Invoke(
+          [this](const aws::RunInstancesRequest& r) -> Result<aws::RunInstancesResponse> {
+            FakeInstance& f = fleet.AddInstance(r.image_id, {{"fleetkeeper:replaces", old_id}});
+            aws::RunInstancesResponse out;
+            out.instances.push_back(f.instance);
+            return out;
+          }));
 
   outcomes = handlers::testing::RunToEnd(Handler(), wf, cell.clients, clock);
 
@@ -261,7 +261,8 @@ TEST_F(ReplacementTest, DryRunOfAStopProtectedInstanceListsTheProtectionChanges)
 }
 
 TEST_F(ReplacementTest, ExclusionsAndOtherParametersAreLeftAlone) {
-  const std::string by_config = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
+  const std::string by_config =
+      fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
   ami().add_excluded_instances(by_config);
   const std::string by_tag =
       fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}, {kExcludeTag, "True"}}).instance.id;
@@ -280,7 +281,8 @@ TEST_F(ReplacementTest, ExclusionsAndOtherParametersAreLeftAlone) {
   EXPECT_FALSE(fleet.ReplacementOf(other));
   EXPECT_TRUE(fleet.ReplacementOf(bound));
   EXPECT_TRUE(fleet.ReplacementOf(old_id));
-  EXPECT_THAT(ActionFor("instance:" + by_config, "skip")->detail(), HasSubstr("EXCLUDED_INSTANCES"));
+  EXPECT_THAT(ActionFor("instance:" + by_config, "skip")->detail(),
+              HasSubstr("EXCLUDED_INSTANCES"));
   EXPECT_THAT(ActionFor("instance:" + by_tag, "skip")->detail(), HasSubstr("tag"));
   EXPECT_EQ(ActionFor("instance:" + other, "skip"), nullptr);
 }
@@ -354,8 +356,7 @@ TEST_F(BudgetTest, ABoundTargetOutOfServiceIsReplacedFirstNotHeldBackByItself) {
   // A second bound member, failing its checks: it holds the healthy one back (two would be out),
   // but not itself, since replacing it takes nothing more out of service.
   fleet.target_groups.at(tg).targets.erase(outsider);
-  const std::string failing =
-      fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
+  const std::string failing = fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}}).instance.id;
   fleet.target_groups.at(tg).targets[failing] = "unhealthy";
   fleet.target_groups.at(tg).ports[failing] = 80;
   StepOutcome last = Run();
@@ -412,9 +413,10 @@ class ReplaceRootVolumeTest : public ReplacementTest {
 };
 
 TEST_F(ReplacementTest, AnInstancesStrategyTagChoosesForIt) {
-  const std::string tagged =
-      fleet.AddInstance(kOldAmi, {{kParameterTag, kParameter}, {kStrategyTag, "replace-root-volume"}})
-          .instance.id;
+  const std::string tagged = fleet
+                                 .AddInstance(kOldAmi, {{kParameterTag, kParameter},
+                                                        {kStrategyTag, "replace-root-volume"}})
+                                 .instance.id;
   StepOutcome last = Run();
 
   ASSERT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
@@ -459,14 +461,14 @@ TEST_F(ReplaceRootVolumeTest, KeepsTheInstanceAndItsVolumes) {
 
 TEST_F(ReplaceRootVolumeTest, FailedHealthCheckRollsBackWithASecondTaskToTheOldImage) {
   ON_CALL(*cell.elbv2, RegisterTargets(::testing::_))
-      .WillByDefault(::testing::Invoke([this](const aws::TargetsRequest& r)
-                                           -> Result<aws::RequestReceipt> {
-        // Unhealthy on the new image, healthy again on the old one.
-        const bool new_image = fleet.Get(old_id).image_id == kNewAmi;
-        fleet.target_groups.at(r.target_group_arn).targets[old_id] =
-            new_image ? "unhealthy" : "healthy";
-        return aws::RequestReceipt{"req-rrv"};
-      }));
+      .WillByDefault(
+          ::testing::Invoke([this](const aws::TargetsRequest& r) -> Result<aws::RequestReceipt> {
+            // Unhealthy on the new image, healthy again on the old one.
+            const bool new_image = fleet.Get(old_id).image_id == kNewAmi;
+            fleet.target_groups.at(r.target_group_arn).targets[old_id] =
+                new_image ? "unhealthy" : "healthy";
+            return aws::RequestReceipt{"req-rrv"};
+          }));
   ami().mutable_replacement()->mutable_step_timeout()->set_seconds(60);
 
   StepOutcome last = Run();
@@ -542,8 +544,9 @@ TEST_F(CohortTest, AStateChangeRefusedForOneInstanceFailsThatReplacementOnly) {
   // The joint StopInstances is refused, and so is the first instance's own one: EC2 fails a call
   // for all its instances when one of them is in the wrong state.
   fleet.FailOn("StopInstances",
-               FakeFleet::AwsError("IncorrectInstanceState", "The instance is not in a state "
-                                                             "from which it can be stopped."),
+               FakeFleet::AwsError("IncorrectInstanceState",
+                                   "The instance is not in a state "
+                                   "from which it can be stopped."),
                2);
 
   StepOutcome last = Run();

@@ -59,8 +59,11 @@ class FakeEcs final : public aws::Ecs {
   }
   // Mutating calls only ("UpdateService", "TagResource", ...), in order.
   std::vector<std::string> Mutations() const {
-    static const std::set<std::string> kMutating = {"UpdateService", "TagResource", "UntagResource",
-                                                    "StopTask", "UpdateContainerInstancesState",
+    static const std::set<std::string> kMutating = {"UpdateService",
+                                                    "TagResource",
+                                                    "UntagResource",
+                                                    "StopTask",
+                                                    "UpdateContainerInstancesState",
                                                     "RegisterScalableTarget"};
     std::vector<std::string> out;
     for (const auto& c : calls) {

@@ -111,7 +111,8 @@ TEST(LedgerRuntime, AWorkflowThatCannotReserveIsHeldWithoutRunningItsStepUntilTh
   EXPECT_EQ(RunsOf(rig.handler(), "take", IdOf(b)), 1u);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_THAT(notes[0].reason(), HasSubstr("waiting for capacity to take i-b out: tg:web: "
-                                           "1 of 6 out of service (i-a by " + IdOf(a) + ")"));
+                                           "1 of 6 out of service (i-a by " +
+                                           IdOf(a) + ")"));
 
   // a gives its capacity back: b runs its step and reserves.
   rig.clock().Advance(2000);
@@ -146,8 +147,8 @@ TEST(LedgerRuntime, ARestoreRebuildsTheLedgerFromCheckpointsBeforeAnyStepRuns) {
   notes = rig.Turn().Results(v1::Result::IN_PROGRESS);
   bool named = false;
   for (const auto& n : notes) {
-    named = named || n.reason().find("i-a in tg:web is held by workflow " + IdOf(a)) !=
-                         std::string::npos;
+    named = named ||
+            n.reason().find("i-a in tg:web is held by workflow " + IdOf(a)) != std::string::npos;
   }
   EXPECT_TRUE(named);
 }

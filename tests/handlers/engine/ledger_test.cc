@@ -13,7 +13,8 @@ namespace {
 using ::testing::HasSubstr;
 using Reservations = google::protobuf::RepeatedPtrField<v1::CapacityReservation>;
 
-constexpr char kTg[] = "tg:arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0f1e";
+constexpr char kTg[] =
+    "tg:arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0f1e";
 constexpr int64_t kNow = 1'700'000'000'000;
 
 v1::CapacityGroup Group(const std::string& name, int size, std::vector<std::string> out = {},

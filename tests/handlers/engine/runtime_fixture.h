@@ -53,8 +53,8 @@ class ScriptedHandler final : public WorkflowHandler {
     state.set_value(event.ecs_command().cluster());
     Admission a;
     a.kind = Admission::Kind::kWorkflow;
-    a.workflow = NewWorkflow(event, "scripted", "scripted", first_step, state,
-                             context.clock.NowMs());
+    a.workflow =
+        NewWorkflow(event, "scripted", "scripted", first_step, state, context.clock.NowMs());
     return a;
   }
 
@@ -64,8 +64,7 @@ class ScriptedHandler final : public WorkflowHandler {
     {
       std::lock_guard<std::mutex> lock(mu_);
       runs_.push_back({context.workflow().workflow_id(), step, context.workflow().attempt(),
-                       context.signals().size(), context.IdempotencyToken("x"),
-                       context.dry_run()});
+                       context.signals().size(), context.IdempotencyToken("x"), context.dry_run()});
       auto it = scripts_.find(step);
       if (it != scripts_.end()) script = it->second;
       if (StepMutates(step)) {
@@ -73,8 +72,8 @@ class ScriptedHandler final : public WorkflowHandler {
         max_active_[resource] = std::max(max_active_[resource], now);
       }
     }
-    StepOutcome out = script ? script(context)
-                             : StepOutcome::Finish(v1::Result::SUCCEEDED, "scripted: done");
+    StepOutcome out =
+        script ? script(context) : StepOutcome::Finish(v1::Result::SUCCEEDED, "scripted: done");
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (StepMutates(step)) --active_[resource];
@@ -271,8 +270,7 @@ inline v1::Event CancelFor(const std::string& workflow_id, const std::string& re
 }
 
 // An alarm state change of "web-5xx" in the default cell at `time` (also its state time).
-inline v1::Event AlarmAt(const std::string& id, const std::string& time,
-                         const std::string& state) {
+inline v1::Event AlarmAt(const std::string& id, const std::string& time, const std::string& state) {
   v1::Event e;
   e.set_id(id);
   e.set_dedup_key("alarm:web-5xx:" + state + ":" + time);
@@ -317,9 +315,7 @@ class RuntimeRig {
     }
   }
 
-  static RuntimeOptions DefaultOptions() {
-    return RuntimeOptions{};
-  }
+  static RuntimeOptions DefaultOptions() { return RuntimeOptions{}; }
 
   // A fresh partition (nothing in fleet.state).
   void Own(int32_t partition) { runtime_->Install(partition, {}); }

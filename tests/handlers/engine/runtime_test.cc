@@ -410,7 +410,7 @@ TEST(WorkflowRuntime, LockedResourceSerializesMutatingStepsAndSaysWhoHoldsIt) {
   EXPECT_THAT(notes[0].reason(), HasSubstr("waiting for asg:shared (held by "));
   const std::string holder = notes[0].workflow_id() == IdOf(a) ? IdOf(b) : IdOf(a);
   EXPECT_THAT(notes[0].reason(), HasSubstr(holder));
-  ASSERT_EQ(first.Checkpoints().size(), 3u);  // two that ran, and the waiter's hold
+  ASSERT_EQ(first.Checkpoints().size(), 3u);      // two that ran, and the waiter's hold
   EXPECT_EQ(RunsOf(rig.handler(), "first"), 2u);  // the holder and the unrelated workflow
 
   for (int i = 0; i < 6; ++i) {
@@ -425,8 +425,7 @@ TEST(WorkflowRuntime, LockedResourceSerializesMutatingStepsAndSaysWhoHoldsIt) {
     return r.workflow_id == holder && r.step == "second";
   });
   auto waiter_start = std::find_if(runs.begin(), runs.end(), [&](const StepRun& r) {
-    return r.workflow_id != holder && r.step == "first" &&
-           r.workflow_id != IdOf(other);
+    return r.workflow_id != holder && r.step == "first" && r.workflow_id != IdOf(other);
   });
   EXPECT_LT(holder_done - runs.begin(), waiter_start - runs.begin());
   // The note is published once, not at every pump.
@@ -739,9 +738,9 @@ TEST(WorkflowRuntime, FinishedWorkflowsAndDedupRecordsExpireWithTombstones) {
   rig.clock().Advance(120000);
   auto tombstones = rig.Turn().Tombstones();
   std::sort(tombstones.begin(), tombstones.end());
-  EXPECT_EQ(tombstones, (std::vector<std::string>{"dedup:ecs:req-13",
-                                                  SeenEventsRecord(seen_at, "req-13"),
-                                                  "wf:" + IdOf(ev)}));
+  EXPECT_EQ(tombstones,
+            (std::vector<std::string>{"dedup:ecs:req-13", SeenEventsRecord(seen_at, "req-13"),
+                                      "wf:" + IdOf(ev)}));
   // A restore from the compacted log sees none of it: the request id is free again.
   rig.runtime().Drop(kP);
   rig.Restore(kP);
@@ -784,15 +783,15 @@ TEST(WorkflowRuntime, WorkItemForAPartitionNotRestoredFailsInsteadOfGuessing) {
 
 // The SeenEvents records of fleet.state partition p: key -> ids, in offset order.
 std::vector<std::pair<std::string, std::vector<std::string>>> SeenRecords(RuntimeRig& rig,
-                                                                           int32_t p) {
+                                                                          int32_t p) {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   for (const auto& [key, value] : rig.state(p)) {
     if (key.rfind("seen:", 0) != 0 || value.empty()) continue;
     v1::StateRecord sr;
     EXPECT_TRUE(sr.ParseFromString(value)) << key;
     EXPECT_EQ(sr.record_case(), v1::StateRecord::kSeen) << key;
-    out.emplace_back(key, std::vector<std::string>(sr.seen().event_ids().begin(),
-                                                   sr.seen().event_ids().end()));
+    out.emplace_back(
+        key, std::vector<std::string>(sr.seen().event_ids().begin(), sr.seen().event_ids().end()));
   }
   return out;
 }

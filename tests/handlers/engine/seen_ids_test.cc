@@ -18,7 +18,7 @@ TEST(SeenIdsTest, InsertOnceThenSeen) {
   EXPECT_TRUE(ids.Insert("a", 100));
   EXPECT_FALSE(ids.Insert("a", 200));  // the first time is kept
   EXPECT_EQ(ids.SeenAt("a"), 100);
-  EXPECT_TRUE(ids.Insert("", 5));      // the empty id is an id like any other
+  EXPECT_TRUE(ids.Insert("", 5));  // the empty id is an id like any other
   EXPECT_EQ(ids.SeenAt(""), 5);
   EXPECT_EQ(ids.size(), 2u);
 }

@@ -180,8 +180,8 @@ TEST(MaintenanceWindow, AnIanaTimeZoneShiftsTheLocalClockAndUtcIsTheDefault) {
   auto ny = ParseWindow(in);
   ASSERT_TRUE(ny.ok()) << ny.error().message;
   EXPECT_FALSE(InsideWindow(*ny, kTuesdayEvening));
-  EXPECT_EQ(NextOpening(*ny, kTuesdayEvening) - kTuesdayEvening, 5 * 60 * kMinute + 46 * kMinute +
-                                                                      40'000);
+  EXPECT_EQ(NextOpening(*ny, kTuesdayEvening) - kTuesdayEvening,
+            5 * 60 * kMinute + 46 * kMinute + 40'000);
 }
 
 TEST(MaintenanceWindow, TheCronExpressionOfAWindow) {

@@ -130,8 +130,7 @@ TEST_F(AdmissionTest, CooldownRejectsUntilItEndsAndSurvivesARestart) {
   clock_.Advance(100'001);  // 300 s after the action
   EXPECT_EQ(Admit(Cpu(30)).kind, Admission::Kind::kWorkflow);
   // A different group has its own cooldown.
-  EXPECT_EQ(Admit(Cpu(31, {{"AutoScalingGroupName", "api-asg"}})).kind,
-            Admission::Kind::kWorkflow);
+  EXPECT_EQ(Admit(Cpu(31, {{"AutoScalingGroupName", "api-asg"}})).kind, Admission::Kind::kWorkflow);
 }
 
 TEST_F(AdmissionTest, OnceWithinSkipsRepeatsOfAFactAlreadyActedOn) {
@@ -183,8 +182,7 @@ TEST_F(AdmissionTest, CircuitBreakerCapsActionsPerCellWithinItsWindow) {
   }
   EXPECT_EQ(acted, 3);
   clock_.Advance(600'000);  // the first actions leave the window
-  EXPECT_EQ(Admit(Cpu(20, {{"AutoScalingGroupName", "asg-x"}})).kind,
-            Admission::Kind::kWorkflow);
+  EXPECT_EQ(Admit(Cpu(20, {{"AutoScalingGroupName", "asg-x"}})).kind, Admission::Kind::kWorkflow);
 }
 
 TEST_F(AdmissionTest, BreakerCountsEveryActionOfOneEvent) {

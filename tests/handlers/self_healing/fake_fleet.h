@@ -180,8 +180,10 @@ class FakeFleet {
               return a;
             }
           }
-          Error e(ErrorCode::kAws, "Instance Id not found - No managed instance found for "
-                                   "instance ID: " + r.instance_id);
+          Error e(ErrorCode::kAws,
+                  "Instance Id not found - No managed instance found for "
+                  "instance ID: " +
+                      r.instance_id);
           e.aws_code = "ValidationError";
           return e;
         });
@@ -229,47 +231,47 @@ class FakeFleet {
           return Ok{};
         });
     ON_CALL(*cell_.ec2, StopInstances(_))
-        .WillByDefault([this](const aws::StopInstancesRequest& r)
-                           -> Result<aws::InstanceStateChanges> {
-          Result<aws::InstanceStateChanges> out = aws::InstanceStateChanges{};
-          if (Fails("StopInstances", &out)) return out;
-          for (const auto& id : r.instance_ids) instances[id].state.name = "stopped";
-          return aws::InstanceStateChanges{};
-        });
+        .WillByDefault(
+            [this](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {
+              Result<aws::InstanceStateChanges> out = aws::InstanceStateChanges{};
+              if (Fails("StopInstances", &out)) return out;
+              for (const auto& id : r.instance_ids) instances[id].state.name = "stopped";
+              return aws::InstanceStateChanges{};
+            });
     ON_CALL(*cell_.ec2, StartInstances(_))
-        .WillByDefault([this](const aws::InstanceIdsRequest& r)
-                           -> Result<aws::InstanceStateChanges> {
-          Result<aws::InstanceStateChanges> out = aws::InstanceStateChanges{};
-          if (Fails("StartInstances", &out)) return out;
-          for (const auto& id : r.instance_ids) {
-            instances[id].state.name = "running";
-            health[id] = InstanceHealth{};  // new hardware
-          }
-          return aws::InstanceStateChanges{};
-        });
+        .WillByDefault(
+            [this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
+              Result<aws::InstanceStateChanges> out = aws::InstanceStateChanges{};
+              if (Fails("StartInstances", &out)) return out;
+              for (const auto& id : r.instance_ids) {
+                instances[id].state.name = "running";
+                health[id] = InstanceHealth{};  // new hardware
+              }
+              return aws::InstanceStateChanges{};
+            });
     ON_CALL(*cell_.ecs, DescribeServices(_))
-        .WillByDefault([this](const aws::DescribeServicesRequest& r)
-                           -> Result<aws::DescribeServicesResponse> {
-          Result<aws::DescribeServicesResponse> out = aws::DescribeServicesResponse{};
-          if (Fails("DescribeServices", &out)) return out;
-          aws::DescribeServicesResponse resp;
-          for (const auto& n : r.services) {
-            auto it = services.find(n);
-            if (it == services.end()) {
-              resp.failures.push_back({n, "MISSING", ""});
-              continue;
-            }
-            if (ecs_completes && it->second.deployments.size() > 1) {
-              // The new deployment replaced the old tasks: only the PRIMARY one is left.
-              auto& deps = it->second.deployments;
-              deps.erase(deps.begin() + 1, deps.end());
-              deps.front().rollout_state = "COMPLETED";
-              deps.front().running_count = deps.front().desired_count;
-            }
-            resp.services.push_back(it->second);
-          }
-          return resp;
-        });
+        .WillByDefault(
+            [this](const aws::DescribeServicesRequest& r) -> Result<aws::DescribeServicesResponse> {
+              Result<aws::DescribeServicesResponse> out = aws::DescribeServicesResponse{};
+              if (Fails("DescribeServices", &out)) return out;
+              aws::DescribeServicesResponse resp;
+              for (const auto& n : r.services) {
+                auto it = services.find(n);
+                if (it == services.end()) {
+                  resp.failures.push_back({n, "MISSING", ""});
+                  continue;
+                }
+                if (ecs_completes && it->second.deployments.size() > 1) {
+                  // The new deployment replaced the old tasks: only the PRIMARY one is left.
+                  auto& deps = it->second.deployments;
+                  deps.erase(deps.begin() + 1, deps.end());
+                  deps.front().rollout_state = "COMPLETED";
+                  deps.front().running_count = deps.front().desired_count;
+                }
+                resp.services.push_back(it->second);
+              }
+              return resp;
+            });
     ON_CALL(*cell_.ecs, UpdateService(_))
         .WillByDefault([this](const aws::UpdateServiceRequest& r) -> Result<aws::EcsService> {
           Result<aws::EcsService> out = aws::EcsService{};
@@ -299,25 +301,25 @@ class FakeFleet {
           return it->second;
         });
     ON_CALL(*cell_.codedeploy, StopDeployment(_))
-        .WillByDefault([this](const aws::StopDeploymentRequest& r)
-                           -> Result<aws::StopDeploymentResponse> {
-          Result<aws::StopDeploymentResponse> out = aws::StopDeploymentResponse{};
-          if (Fails("StopDeployment", &out)) return out;
-          auto& d = deployments.at(r.deployment_id);
-          d.status = "Stopped";
-          if (r.auto_rollback_enabled.value_or(false)) d.rollback_deployment_id = "d-ROLLBACK";
-          aws::StopDeploymentResponse resp;
-          resp.status = "Succeeded";
-          return resp;
-        });
+        .WillByDefault(
+            [this](const aws::StopDeploymentRequest& r) -> Result<aws::StopDeploymentResponse> {
+              Result<aws::StopDeploymentResponse> out = aws::StopDeploymentResponse{};
+              if (Fails("StopDeployment", &out)) return out;
+              auto& d = deployments.at(r.deployment_id);
+              d.status = "Stopped";
+              if (r.auto_rollback_enabled.value_or(false)) d.rollback_deployment_id = "d-ROLLBACK";
+              aws::StopDeploymentResponse resp;
+              resp.status = "Succeeded";
+              return resp;
+            });
     ON_CALL(*cell_.codedeploy, ListApplications(_))
-        .WillByDefault([this](const aws::ListApplicationsRequest&)
-                           -> Result<aws::ListApplicationsResponse> {
-          Result<aws::ListApplicationsResponse> out = aws::ListApplicationsResponse{};
-          if (Fails("ListApplications", &out)) return out;
-          for (const auto& [app, groups] : deployment_groups) out->applications.push_back(app);
-          return out;
-        });
+        .WillByDefault(
+            [this](const aws::ListApplicationsRequest&) -> Result<aws::ListApplicationsResponse> {
+              Result<aws::ListApplicationsResponse> out = aws::ListApplicationsResponse{};
+              if (Fails("ListApplications", &out)) return out;
+              for (const auto& [app, groups] : deployment_groups) out->applications.push_back(app);
+              return out;
+            });
     ON_CALL(*cell_.codedeploy, ListDeploymentGroups(_))
         .WillByDefault([this](const aws::ListDeploymentGroupsRequest& r)
                            -> Result<aws::ListDeploymentGroupsResponse> {
@@ -343,20 +345,20 @@ class FakeFleet {
           return out;
         });
     ON_CALL(*cell_.codedeploy, ListDeployments(_))
-        .WillByDefault([this](const aws::ListDeploymentsRequest& r)
-                           -> Result<aws::ListDeploymentsResponse> {
-          Result<aws::ListDeploymentsResponse> out = aws::ListDeploymentsResponse{};
-          if (Fails("ListDeployments", &out)) return out;
-          const auto& want = r.include_only_statuses;
-          for (const auto& [id, d] : deployments) {
-            if (d.application_name == r.application_name &&
-                d.deployment_group_name == r.deployment_group_name &&
-                std::find(want.begin(), want.end(), d.status) != want.end()) {
-              out->deployments.push_back(id);
-            }
-          }
-          return out;
-        });
+        .WillByDefault(
+            [this](const aws::ListDeploymentsRequest& r) -> Result<aws::ListDeploymentsResponse> {
+              Result<aws::ListDeploymentsResponse> out = aws::ListDeploymentsResponse{};
+              if (Fails("ListDeployments", &out)) return out;
+              const auto& want = r.include_only_statuses;
+              for (const auto& [id, d] : deployments) {
+                if (d.application_name == r.application_name &&
+                    d.deployment_group_name == r.deployment_group_name &&
+                    std::find(want.begin(), want.end(), d.status) != want.end()) {
+                  out->deployments.push_back(id);
+                }
+              }
+              return out;
+            });
     ON_CALL(*cell_.cloudwatch, PutMetricData(_))
         .WillByDefault([this](const aws::PutMetricDataRequest& r) -> Status {
           Result<Ok> out = Ok{};
@@ -365,20 +367,20 @@ class FakeFleet {
           return Ok{};
         });
     ON_CALL(*cell_.cloudwatch, DescribeAlarms(_))
-        .WillByDefault([this](const aws::DescribeAlarmsRequest& r)
-                           -> Result<aws::DescribeAlarmsResponse> {
-          Result<aws::DescribeAlarmsResponse> out = aws::DescribeAlarmsResponse{};
-          if (Fails("DescribeAlarms", &out)) return out;
-          aws::DescribeAlarmsResponse resp;
-          for (const auto& n : r.alarm_names) {
-            if (!alarm_states.count(n)) continue;
-            aws::MetricAlarm a;
-            a.name = n;
-            a.state_value = alarm_states[n];
-            resp.metric_alarms.push_back(a);
-          }
-          return resp;
-        });
+        .WillByDefault(
+            [this](const aws::DescribeAlarmsRequest& r) -> Result<aws::DescribeAlarmsResponse> {
+              Result<aws::DescribeAlarmsResponse> out = aws::DescribeAlarmsResponse{};
+              if (Fails("DescribeAlarms", &out)) return out;
+              aws::DescribeAlarmsResponse resp;
+              for (const auto& n : r.alarm_names) {
+                if (!alarm_states.count(n)) continue;
+                aws::MetricAlarm a;
+                a.name = n;
+                a.state_value = alarm_states[n];
+                resp.metric_alarms.push_back(a);
+              }
+              return resp;
+            });
     ON_CALL(*cell_.sns, Publish(_))
         .WillByDefault([this](const aws::PublishRequest& r) -> Result<aws::PublishResponse> {
           Result<aws::PublishResponse> out = aws::PublishResponse{};

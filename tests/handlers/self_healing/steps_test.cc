@@ -323,7 +323,7 @@ TEST_F(StepsTest, ReplaceAtMinimumHealthyLaunchesFirstThenTerminatesWithDecremen
                              "StatusCheckFailed"));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
-  EXPECT_EQ(fleet_.Calls("SetDesiredCapacity"), 1);  // raised to 3 for the surge
+  EXPECT_EQ(fleet_.Calls("SetDesiredCapacity"), 1);        // raised to 3 for the surge
   EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 2);  // and decremented back
   const auto ids = fleet_.InstanceIds("web-asg");
   EXPECT_EQ(std::count(ids.begin(), ids.end(), sick), 0);
@@ -343,8 +343,7 @@ TEST_F(StepsTest, ReplaceWithOnlyTheGroupDimensionPicksTheImpairedInstance) {
   fleet_.AddGroup("web-asg", 1, 3, 4);
   const std::string sick = fleet_.InstanceIds("web-asg")[2];
   fleet_.health[sick].system_status = "impaired";
-  auto wf = Admit(AlarmEvent("web-StatusCheckFailed", "ALARM", kWebAsg, "t1",
-                             "StatusCheckFailed"));
+  auto wf = Admit(AlarmEvent("web-StatusCheckFailed", "ALARM", kWebAsg, "t1", "StatusCheckFailed"));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
   EXPECT_EQ(fleet_.instances[sick].state.name, "terminated");
