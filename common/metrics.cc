@@ -69,6 +69,16 @@ struct Families {
           .Name("fleetkeeper_circuit_breaker_closes_at_seconds")
           .Help("Unix time the cell's open circuit breaker closes; 0 while closed")
           .Register(registry);
+  prometheus::Family<prometheus::Gauge>& capacity_reserved =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_capacity_reserved")
+          .Help("Units workflows hold out of service in a group of the cell's blast-radius ledger")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& capacity_claims =
+      prometheus::BuildCounter()
+          .Name("fleetkeeper_capacity_claims_total")
+          .Help("Capacity claims on the cell's blast-radius ledger, granted or refused")
+          .Register(registry);
   prometheus::Family<prometheus::Counter>& finished =
       prometheus::BuildCounter()
           .Name("fleetkeeper_workflows_finished_total")
@@ -173,6 +183,21 @@ void SetCircuitBreaker(std::string_view cell, bool open, int actions, int64_t cl
   F().breaker_open.Add(labels).Set(open ? 1 : 0);
   F().breaker_actions.Add(labels).Set(actions);
   F().breaker_closes.Add(labels).Set(open ? static_cast<double>(closes_at_ms) / 1000.0 : 0);
+}
+
+void SetCapacityReserved(std::string_view cell, std::string_view group, size_t units) {
+  const Labels labels{{"cell", S(cell)}, {"group", S(group)}};
+  prometheus::Gauge& gauge = F().capacity_reserved.Add(labels);
+  if (units == 0) {
+    F().capacity_reserved.Remove(&gauge);
+  } else {
+    gauge.Set(static_cast<double>(units));
+  }
+}
+
+prometheus::Counter& CapacityClaims(std::string_view cell, bool granted) {
+  return F().capacity_claims.Add(
+      {{"cell", S(cell)}, {"decision", granted ? "granted" : "refused"}});
 }
 
 prometheus::Counter& WorkflowsFinished(std::string_view handler, std::string_view status) {

@@ -77,6 +77,15 @@ prometheus::Gauge& Frozen();
 // fleetkeeper_circuit_breaker_closes_at_seconds{cell} the Unix time it closes (0 while closed).
 void SetCircuitBreaker(std::string_view cell, bool open, int actions, int64_t closes_at_ms);
 
+// The blast-radius ledger of a cell (docs/safety.md "Ledger"):
+// fleetkeeper_capacity_reserved{cell, group}: units (instances, tasks) workflows hold out of
+// service in a group ("tg:<arn>", "asg:<name>", "ecs:<cluster>/<service>"); a group nobody holds
+// capacity in has no series. Set by the ledger on every change; removed with it.
+void SetCapacityReserved(std::string_view cell, std::string_view group, size_t units);
+// fleetkeeper_capacity_claims_total{cell, decision}: claims granted | refused (a refused claim
+// waits for capacity; a rising refused rate with flat grants is a workflow stuck on the budget).
+prometheus::Counter& CapacityClaims(std::string_view cell, bool granted);
+
 // --- the process ------------------------------------------------------------------------------
 // fleetkeeper_ready: 1 when /readyz answers ready.
 prometheus::Gauge& Ready();

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include <spdlog/spdlog.h>
 
 namespace fleetkeeper::handlers {
@@ -227,7 +228,9 @@ CapacityDecision BlastRadiusLedger::Reserve(const std::string& workflow_id,
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::CapacityReservation> grant;
   CapacityDecision d = Evaluate(workflow_id, claim, &grant);
+  if (!cell_.empty() && !retired_) metrics::CapacityClaims(cell_, d.granted).Increment();
   if (!d.granted) return d;
+  const auto before = SizesLocked();
   EraseLocked(workflow_id, claim.unit());
   RemoveUnit(held, claim.unit());
   for (auto& r : grant) {
@@ -235,6 +238,7 @@ CapacityDecision BlastRadiusLedger::Reserve(const std::string& workflow_id,
     groups_[r.group()][r.unit()] = Entry{workflow_id, r};
     if (held != nullptr) *held->Add() = r;
   }
+  PublishLocked(before);
   return d;
 }
 
@@ -256,12 +260,15 @@ void BlastRadiusLedger::EraseLocked(const std::string& workflow_id, const std::s
 void BlastRadiusLedger::Release(const std::string& workflow_id, const std::string& unit,
                                 Reservations* held) {
   std::lock_guard<std::mutex> lock(mu_);
+  const auto before = SizesLocked();
   EraseLocked(workflow_id, unit);
   RemoveUnit(held, unit);
+  PublishLocked(before);
 }
 
 void BlastRadiusLedger::Set(const std::string& workflow_id, const Reservations& held) {
   std::lock_guard<std::mutex> lock(mu_);
+  const auto before = SizesLocked();
   for (auto git = groups_.begin(); git != groups_.end();) {
     for (auto it = git->second.begin(); it != git->second.end();) {
       it = it->second.workflow_id == workflow_id ? git->second.erase(it) : std::next(it);
@@ -275,6 +282,37 @@ void BlastRadiusLedger::Set(const std::string& workflow_id, const Reservations& 
       // hand-edited state can do this): the first restored keeps it, and it is said.
       spdlog::error("ledger: {} in {} is held by {} and also restored for {}", r.unit(), r.group(),
                     it->second.workflow_id, workflow_id);
+    }
+  }
+  PublishLocked(before);
+}
+
+BlastRadiusLedger::~BlastRadiusLedger() { Retire(); }
+
+void BlastRadiusLedger::Retire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (retired_) return;
+  std::map<std::string, size_t> before = SizesLocked();
+  groups_.clear();
+  PublishLocked(before);  // every series to none
+  retired_ = true;
+}
+
+std::map<std::string, size_t> BlastRadiusLedger::SizesLocked() const {
+  std::map<std::string, size_t> sizes;
+  for (const auto& [group, units] : groups_) sizes[group] = units.size();
+  return sizes;
+}
+
+void BlastRadiusLedger::PublishLocked(const std::map<std::string, size_t>& before) {
+  if (cell_.empty() || retired_) return;
+  for (const auto& [group, n] : before) {
+    if (!groups_.count(group)) metrics::SetCapacityReserved(cell_, group, 0);
+  }
+  for (const auto& [group, units] : groups_) {
+    auto was = before.find(group);
+    if (was == before.end() || was->second != units.size()) {
+      metrics::SetCapacityReserved(cell_, group, units.size());
     }
   }
 }
@@ -302,8 +340,12 @@ std::map<std::string, int> BlastRadiusLedger::Holders() const {
 
 std::shared_ptr<BlastRadiusLedger> CellLedgers::For(const std::string& cell) {
   auto& l = cells_[cell];
-  if (!l) l = std::make_shared<BlastRadiusLedger>(safety_);
+  if (!l) l = std::make_shared<BlastRadiusLedger>(safety_, cell);
   return l;
+}
+
+CellLedgers::~CellLedgers() {
+  for (auto& [cell, ledger] : cells_) ledger->Retire();
 }
 
 void CellLedgers::Follow(const v1::WorkflowCheckpoint& wf) {

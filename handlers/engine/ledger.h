@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -43,7 +44,17 @@ inline constexpr int kDefaultSelfHealingMargin = 1;
 
 class BlastRadiusLedger {
  public:
-  explicit BlastRadiusLedger(const v1::SafetyConfig& safety) : safety_(safety) {}
+  // `cell` names the ledger in its metrics (fleetkeeper_capacity_reserved{cell, group}); a ledger
+  // without a cell (unit tests) reports none.
+  explicit BlastRadiusLedger(const v1::SafetyConfig& safety, std::string cell = "")
+      : safety_(safety), cell_(std::move(cell)) {}
+  ~BlastRadiusLedger();
+  BlastRadiusLedger(const BlastRadiusLedger&) = delete;
+  BlastRadiusLedger& operator=(const BlastRadiusLedger&) = delete;
+
+  // The partition owning the cell was dropped: the ledger's series go, and it reports no more
+  // (a step still running on it writes to a ledger nobody reads; the new owner reports its own).
+  void Retire();
 
   // Grants or refuses `claim` for `workflow_id` (see the header comment). Granted, the reservations
   // are in the ledger and replace those of the same unit in `*held` (the workflow's checkpoint).
@@ -80,10 +91,15 @@ class BlastRadiusLedger {
   int FloorOf(const v1::CapacityGroup& group) const;
   int Margin() const;
   void EraseLocked(const std::string& workflow_id, const std::string& unit);
+  // Sets fleetkeeper_capacity_reserved of every group in `before` or now in the ledger.
+  void PublishLocked(const std::map<std::string, size_t>& before);
+  std::map<std::string, size_t> SizesLocked() const;
 
   const v1::SafetyConfig& safety_;
+  const std::string cell_;
   mutable std::mutex mu_;
   Groups groups_;
+  bool retired_ = false;
 };
 
 // The ledgers of the cells one work partition owns, by cell ("<account>/<region>"). Ledgers are
@@ -92,6 +108,9 @@ class BlastRadiusLedger {
 class CellLedgers {
  public:
   explicit CellLedgers(const v1::SafetyConfig& safety) : safety_(safety) {}
+  ~CellLedgers();  // retires its ledgers
+  CellLedgers(const CellLedgers&) = delete;
+  CellLedgers& operator=(const CellLedgers&) = delete;
   std::shared_ptr<BlastRadiusLedger> For(const std::string& cell);
   // Restores a workflow's reservations (Install) or follows its new checkpoint.
   void Follow(const v1::WorkflowCheckpoint& wf);

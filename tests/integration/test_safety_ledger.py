@@ -25,7 +25,8 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, bootstrap,  # noqa: E402
-                     fleetkeeper_bin)
+                     fleetkeeper_bin, http_get, listener_port)
+from aws_events import parameter_store_change, status_check_alarm  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -55,36 +56,6 @@ safety:
 """
 
 
-def parameter_store_change(name):
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Parameter Store Change",
-        "source": "aws.ssm", "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-        "resources": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"],
-        "detail": {"operation": "Update", "name": name, "type": "String", "description": ""},
-    }
-
-
-def status_check_alarm(instance_id):
-    name = f"{instance_id}-StatusCheckFailed"
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch", "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-        "resources": [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"],
-        "detail": {
-            "alarmName": name,
-            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": stamp},
-            "previousState": {"value": "OK", "timestamp": "2024-05-01T00:00:00.000+0000"},
-            "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {
-                "namespace": "AWS/EC2", "name": "StatusCheckFailed",
-                "dimensions": {"InstanceId": instance_id}},
-                "period": 60, "stat": "Maximum"}, "returnData": True}]},
-        },
-    }
-
-
 def patch_request(instance_ids):
     return {"patch_request": {
         "request_id": f"chg-{uuid.uuid4().hex[:8]}", "requested_by": "alice", "account": ACCOUNT,
@@ -101,9 +72,7 @@ def world(tmp_path_factory):
     topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
     results = Results(topics.results, group_prefix="ledger-reader-", poll=0.2)
     producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
-    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    env = moto.worker_env(tmp, REGION)
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-ledger"},
                                               extra=CONFIG), "ledger", env=env,
                            workdir=tmp).start()
@@ -210,6 +179,43 @@ class OutOfService:
         return max((s[1] for s in self.samples), default=0)
 
 
+class LedgerMetrics:
+    """Samples the worker's /metrics every 0.2 s: fleetkeeper_capacity_reserved of one target
+    group (0 while it has no series) and the claims counters of the cell."""
+
+    def __init__(self, worker, arn):
+        self.port, self.series = listener_port(worker), f'group="tg:{arn}"}}'
+        self.reserved, self.stopped = [], False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def scrape(self):
+        status, body = http_get(self.port, "/metrics")
+        assert status == 200, body
+        return body
+
+    def _run(self):
+        while not self.stopped:
+            try:
+                body = self.scrape()
+            except Exception:  # the worker busy or restarting: the next sample
+                time.sleep(0.2)
+                continue
+            lines = [ln for ln in body.splitlines()
+                     if ln.startswith("fleetkeeper_capacity_reserved{") and self.series in ln]
+            self.reserved.append(float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0)
+            time.sleep(0.2)
+
+    def claims(self, decision):
+        return sum(float(ln.rsplit(" ", 1)[1]) for ln in self.scrape().splitlines()
+                   if ln.startswith("fleetkeeper_capacity_claims_total{") and
+                   f'decision="{decision}"' in ln)
+
+    def stop(self):
+        self.stopped = True
+        self.thread.join(10)
+
+
 def _sequence_out(moto, members):
     """From the recorder, in call order: the members taken down (DeregisterTargets, StopInstances,
     TerminateInstances) and not yet back (RegisterTargets of the same id or of its replacement,
@@ -288,6 +294,7 @@ def test_three_handlers_share_one_budget_per_target_group(world, fleet):
     rid = patch["patch_request"]["request_id"]
     monitor = OutOfService(moto, fleet["web"], 6, rebooting=fleet["healing"],
                            done=lambda: bool(results.finals(alarm["id"])))
+    ledger = LedgerMetrics(world["worker"], fleet["web"])
     moto.record_from_here()
     # Within the same second: the rollout, the self-healing replacement and the patch drain.
     send(0, change, alarm)
@@ -299,6 +306,7 @@ def test_three_handlers_share_one_budget_per_target_group(world, fleet):
         patched = results.wait_final(rid, timeout=300)
     finally:
         most = monitor.stop()
+        ledger.stop()
     assert rollout["status"] == "SUCCEEDED", json.dumps(rollout, indent=1)
     assert healed["status"] == "SUCCEEDED", json.dumps(healed, indent=1)
     assert patched["status"] == "SUCCEEDED", json.dumps(patched, indent=1)
@@ -321,6 +329,16 @@ def test_three_handlers_share_one_budget_per_target_group(world, fleet):
     notes = [r["reason"] for e in (change["id"], rid) for r in results.by_event.get(e, [])
              if r["status"] == "IN_PROGRESS"]
     assert any(" waits: " in n and "out of service" in n for n in notes), notes
+    # /metrics showed the ledger: units reserved in the group while the three ran, never beyond
+    # what the budget (and the margin, when used) allows; none left once all finished; and the
+    # wait above was a refused claim.
+    assert max(ledger.reserved, default=0) >= 1, ledger.reserved
+    assert max(ledger.reserved) <= (2 if over else 1), ledger.reserved
+    deadline = time.time() + 10  # released as each workflow finished
+    while f'group="tg:{fleet["web"]}"' in ledger.scrape() and time.time() < deadline:
+        time.sleep(0.2)
+    assert f'group="tg:{fleet["web"]}"' not in ledger.scrape()
+    assert ledger.claims("granted") >= 3 and ledger.claims("refused") >= 1
 
 
 def test_reservations_survive_kill_9_and_still_hold_back_others(world, fleet):

@@ -4,8 +4,12 @@
 // unit another workflow holds.
 #include "handlers/engine/ledger.h"
 
+#include <memory>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "common/metrics.h"
 
 namespace fleetkeeper::handlers {
 namespace {
@@ -221,6 +225,75 @@ TEST(LedgerConfig, ErrorsNameTheKey) {
   EXPECT_THAT(by_key["safety.self_healing_margin"], HasSubstr("0 or more"));
   EXPECT_THAT(by_key["safety.ecs_min_running[\"prod\"]"], HasSubstr("<cluster>/<service>"));
   EXPECT_TRUE(LedgerConfigErrors(v1::SafetyConfig{}).empty());
+}
+
+// fleetkeeper_capacity_reserved{cell, group} follows every change; refused and granted claims are
+// counted; a retired ledger (its partition dropped) leaves no series.
+class LedgerMetricsTest : public ::testing::Test {
+ protected:
+  // The line of `series` in /metrics, or "" when the series is absent.
+  static std::string Line(const std::string& series) {
+    std::string text = metrics::TextExposition();
+    size_t at = text.find(series + " ");
+    if (at == std::string::npos) return "";
+    return text.substr(at, text.find('\n', at) - at);
+  }
+  static std::string Reserved(const std::string& cell, const std::string& group) {
+    return Line("fleetkeeper_capacity_reserved{cell=\"" + cell + "\",group=\"" + group + "\"}");
+  }
+  static double Claims(const std::string& cell, const std::string& decision) {
+    return metrics::CapacityClaims(cell, decision == "granted").Value();
+  }
+  v1::SafetyConfig safety;
+  std::map<std::string, Reservations> held;
+};
+
+TEST_F(LedgerMetricsTest, ReservedUnitsFollowReserveReleaseAndSet) {
+  const std::string cell = "111122223333/eu-west-1";
+  BlastRadiusLedger ledger(safety, cell);
+  const double granted = Claims(cell, "granted"), refused = Claims(cell, "refused");
+  ASSERT_TRUE(
+      ledger.Reserve("a", Claim("i-1", {Group(kTg, 6, {}, "2")}), kNow, &held["a"]).granted);
+  ASSERT_TRUE(ledger
+                  .Reserve("b", Claim("i-2", {Group(kTg, 6, {}, "2"), Group("asg:web", 4)}), kNow,
+                           &held["b"])
+                  .granted);
+  EXPECT_EQ(Reserved(cell, kTg),
+            "fleetkeeper_capacity_reserved{cell=\"" + cell + "\",group=\"" + kTg + "\"} 2");
+  EXPECT_THAT(Reserved(cell, "asg:web"), ::testing::EndsWith("} 1"));
+  EXPECT_FALSE(
+      ledger.Reserve("c", Claim("i-3", {Group(kTg, 6, {}, "2")}), kNow, &held["c"]).granted);
+  EXPECT_EQ(Claims(cell, "granted"), granted + 2);
+  EXPECT_EQ(Claims(cell, "refused"), refused + 1);
+
+  ledger.Release("b", "i-2", &held["b"]);
+  EXPECT_THAT(Reserved(cell, kTg), ::testing::EndsWith("} 1"));
+  EXPECT_EQ(Reserved(cell, "asg:web"), "") << "a group nobody holds capacity in has no series";
+
+  ledger.Set("a", {});  // the workflow finished
+  EXPECT_EQ(Reserved(cell, kTg), "");
+  ledger.Set("a", held["a"]);  // restored from its checkpoint
+  EXPECT_THAT(Reserved(cell, kTg), ::testing::EndsWith("} 1"));
+}
+
+TEST_F(LedgerMetricsTest, ARetiredLedgerLeavesNoSeriesAndReportsNoMore) {
+  const std::string cell = "111122223333/ap-south-1";
+  auto ledger = std::make_shared<BlastRadiusLedger>(safety, cell);
+  ASSERT_TRUE(ledger->Reserve("a", Claim("i-1", {Group(kTg, 6)}), kNow, &held["a"]).granted);
+  ASSERT_THAT(Reserved(cell, kTg), ::testing::EndsWith("} 1"));
+  ledger->Retire();
+  EXPECT_EQ(Reserved(cell, kTg), "");
+  // A step still running on the dropped partition's ledger changes nothing in /metrics.
+  ASSERT_TRUE(
+      ledger->Reserve("b", Claim("i-2", {Group(kTg, 6, {}, "3")}), kNow, &held["b"]).granted);
+  EXPECT_EQ(Reserved(cell, kTg), "");
+}
+
+TEST_F(LedgerMetricsTest, ALedgerWithoutACellReportsNothing) {
+  BlastRadiusLedger ledger(safety);
+  ASSERT_TRUE(
+      ledger.Reserve("a", Claim("i-1", {Group("tg:no-cell", 6)}), kNow, &held["a"]).granted);
+  EXPECT_EQ(metrics::TextExposition().find("tg:no-cell"), std::string::npos);
 }
 
 }  // namespace
