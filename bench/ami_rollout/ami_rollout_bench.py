@@ -52,7 +52,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from harness import TopicSet, WorkerProcess, bootstrap  # noqa: E402
 # The trigger, as the end-to-end test sends it (its docstring cites the event's documentation).
-from test_ami_rollout import parameter_store_change  # noqa: E402
+from aws_events import parameter_store_change  # noqa: E402
 
 REGION = "us-east-1"
 MOTO_NAME = "amibench"
@@ -248,6 +248,37 @@ def print_calls_by_api(calls: dict, n: int) -> None:
         print(f"    {api:34s} {count:6d}  {count / n:6.2f}/instance")
 
 
+def start_worker(moto: Moto, workdir: pathlib.Path, name: str, extra_config: str):
+    """Topics of their own and a worker on them, talking to `moto`: (topics, worker)."""
+    topics = TopicSet(inputs=(1,), work_partitions=3)
+    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
+    config = topics.config_yaml({"transactional.id": f"{topics.prefix}-{name}"},
+                                extra=extra_config)
+    return topics, WorkerProcess(config, name, env=moto.worker_env(workdir),
+                                 workdir=workdir).start()
+
+
+def measure(moto: Moto, worker, runs: dict, run_one) -> dict | None:
+    """Runs `runs` (key -> (name, instances)) one after another: `run_one(key, name, count)`
+    returns (result, seconds, problems). The makespan and AWS calls of each run, or None (after
+    saying why) when one did not end as it should: SUCCEEDED, or SKIPPED for no instances."""
+    measured = {}
+    for key, (name, count) in runs.items():
+        result, seconds, problems = run_one(key, name, count)
+        calls = summarize_calls(moto.recorded_actions(), count)
+        expected = "SUCCEEDED" if count else "SKIPPED"
+        if result["status"] != expected or problems:
+            log(f"{key}: {result['status']} {result['reason'][:300]}")
+            for p in problems[:10]:
+                log(f"  {p}")
+            log(f"worker log: {worker.log}")
+            return None
+        measured[key] = {"instances": count, "makespan_s": seconds, "calls": calls}
+        log(f"{key}: {count} instance(s) in {seconds:.2f}s, {calls['total']} calls "
+            f"({calls['per_instance']:.1f} per instance)")
+    return measured
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=os.environ.get("FK_BIN",
@@ -292,36 +323,24 @@ def main() -> int:
         log(f"fleet of {n + 1} instances with {2 * (n + 1)} data volumes made in "
             f"{time.monotonic() - t0:.1f}s")
 
-        topics = TopicSet(inputs=(1,), work_partitions=3)
-        topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
         poll_key = f"poll_interval: {int(poll * 1000)}ms\n    " if poll > 0 else ""
-        config = topics.config_yaml({"transactional.id": topics.prefix + "-ami-bench"}, extra=f"""
+        topics, worker = start_worker(moto, workdir, "ami-bench", f"""
 handlers:
   self_healing: {{enabled: false}}
   ami_rollout:
     {poll_key}replacement: {{strategy: relaunch, max_concurrency: {c}, max_unavailable: 1,
                   step_timeout: 300s}}
 """)
-        worker = WorkerProcess(config, "ami-bench", env=moto.worker_env(workdir),
-                               workdir=workdir).start()
         rollouts = Rollouts(topics)
 
-        measured = {}
-        for key, (parameter, count) in runs.items():
+        def run_one(key, parameter, count):
             ssm.put_parameter(Name=parameter, Value=new, Type="String", Overwrite=True)
             result, seconds = rollouts.run(moto, parameter, timeout=600 + 30 * count)
-            calls = summarize_calls(moto.recorded_actions(), count)
-            problems = check_replaced(moto, fleets[key], new)
-            expected = "SUCCEEDED" if count else "SKIPPED"
-            if result["status"] != expected or problems:
-                log(f"{key}: {result['status']} {result['reason'][:300]}")
-                for p in problems[:10]:
-                    log(f"  {p}")
-                log(f"worker log: {worker.log}")
-                return 1
-            measured[key] = {"instances": count, "makespan_s": seconds, "calls": calls}
-            log(f"{key}: {count} instance(s) in {seconds:.2f}s, {calls['total']} calls "
-                f"({calls['per_instance']:.1f} per instance)")
+            return result, seconds, check_replaced(moto, fleets[key], new)
+
+        measured = measure(moto, worker, runs, run_one)
+        if measured is None:
+            return 1
 
         t1 = measured["baseline"]["makespan_s"]
         fixed = measured["fixed"]["makespan_s"]

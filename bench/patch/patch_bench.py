@@ -43,14 +43,13 @@ import tempfile
 import time
 import uuid
 
-from confluent_kafka.admin import AdminClient
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench" / "ami_rollout"))
-from harness import TopicSet, WorkerProcess, bootstrap  # noqa: E402
-# The launcher's moto under a name of our own, the request/result driver, the calls by API.
-from ami_rollout_bench import Moto, Rollouts, print_calls_by_api, summarize_calls  # noqa: E402
+# The launcher's moto under a name of our own, the request/result driver, the calls by API, the
+# worker's start and the three measured runs.
+from ami_rollout_bench import (Moto, Rollouts, measure, print_calls_by_api,  # noqa: E402
+                               start_worker)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
@@ -158,9 +157,7 @@ def main() -> int:
         log(f"fleet of {n + 1} instances in {args.groups + 1} target groups made in "
             f"{time.monotonic() - t0:.1f}s")
 
-        topics = TopicSet(inputs=(1,), work_partitions=3)
-        topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-        config = topics.config_yaml({"transactional.id": topics.prefix + "-patch-bench"}, extra=f"""
+        topics, worker = start_worker(moto, workdir, "patch-bench", f"""
 commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: {n + 10}}}
 handlers:
   self_healing: {{enabled: false}}
@@ -168,26 +165,17 @@ handlers:
     defaults: {{poll_interval: {int(poll * 1000)}ms, max_unavailable: "{pct}%",
                command_timeout: 600s, status_ok_timeout: 300s, drain_timeout: 600s}}
 """)
-        worker = WorkerProcess(config, "patch-bench", env=moto.worker_env(workdir),
-                               workdir=workdir).start()
         driver = Rollouts(topics)
         fields = {"max_concurrency": f"{pct}%", "max_errors": "0", "operation": "Install",
                   "reboot_option": "RebootIfNeeded", "backup_ami": args.backup}
 
-        measured = {}
-        for key, (zone, count) in runs.items():
+        def run_one(key, zone, count):
             result, seconds = campaign(driver, moto, zone, fields, timeout=600 + 5 * count)
-            calls = summarize_calls(moto.recorded_actions(), count)
-            expected = "SUCCEEDED" if count else "SKIPPED"
-            missing = unpatched(result, zones[key])
-            if result["status"] != expected or missing:
-                log(f"{key}: {result['status']} {result['reason'][:300]}")
-                log(f"  not patched: {missing[:10]}")
-                log(f"worker log: {worker.log}")
-                return 1
-            measured[key] = {"instances": count, "makespan_s": seconds, "calls": calls}
-            log(f"{key}: {count} instance(s) in {seconds:.2f}s, {calls['total']} calls "
-                f"({calls['per_instance']:.1f} per instance)")
+            return result, seconds, [f"not patched: {i}" for i in unpatched(result, zones[key])]
+
+        measured = measure(moto, worker, runs, run_one)
+        if measured is None:
+            return 1
 
         t1 = measured["baseline"]["makespan_s"]
         fixed = measured["fixed"]["makespan_s"]

@@ -423,6 +423,14 @@ class Moto:
         if start_recording:
             self.post("/moto-api/recorder/start-recording")
 
+    def worker_env(self, tmp, region="us-east-1", **extra):
+        """The AWS environment of a worker that talks to this moto only: its endpoint, test keys,
+        and no shared config or credentials file of the machine's (`tmp`/none does not exist)."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": region,
+                "AWS_CONFIG_FILE": str(tmp / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"), **extra}
+
     def post(self, path):
         req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
         return urllib.request.urlopen(req, timeout=10).read()

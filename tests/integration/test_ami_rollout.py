@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
                      bootstrap)
+from aws_events import parameter_store_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +30,6 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
 PARAM = "/ami/linux/test"
 OTHER_PARAM = "/ami/linux/other"
-
-
-def parameter_store_change(name):
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Parameter Store Change",
-        "source": "aws.ssm", "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-        "resources": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"],
-        "detail": {"operation": "Update", "name": name, "type": "String", "description": ""},
-    }
 
 
 def cloudtrail_put_parameter(name, value, version):
@@ -209,14 +200,11 @@ def _instance(moto, iid):
 
 def test_parameter_change_rolls_the_new_ami_out(world, fleet):
     moto, results, topics = world["moto"], world["results"], world["topics"]
-    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-           "AWS_CONFIG_FILE": str(world["tmp"] / "none"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(world["tmp"] / "none"),
-           # The original Lambda's variables, as users set them today.
-           "EXCLUDED_ASGS": "excluded-asg",
-           "EXCLUDED_INSTANCES": json.dumps([fleet["excluded"]]),
-           "ASG_CONFIGURATIONS": json.dumps({"ssm-asg": {"MinHealthyPercentage": 0}})}
+    env = moto.worker_env(
+        world["tmp"], REGION,
+        # The original Lambda's variables, as users set them today.
+        EXCLUDED_ASGS="excluded-asg", EXCLUDED_INSTANCES=json.dumps([fleet["excluded"]]),
+        ASG_CONFIGURATIONS=json.dumps({"ssm-asg": {"MinHealthyPercentage": 0}}))
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-ami"},
                                               extra=CONFIG), "ami", env=env,
                            workdir=world["tmp"]).start()

@@ -23,8 +23,8 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ROOT, Results, TopicSet, WorkerProcess, bootstrap  # noqa: E402
-from test_ami_rollout import parameter_store_change  # noqa: E402
-from test_self_healing import alarm_eventbridge  # noqa: E402
+from aws_events import parameter_store_change  # noqa: E402
+from aws_events import alarm_state_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -162,7 +162,7 @@ def scenarios(aws):
 
 
 def status_check_alarm(aws):
-    return alarm_eventbridge(f"errors-StatusCheckFailed-{uuid.uuid4().hex[:6]}",
+    return alarm_state_change(f"errors-StatusCheckFailed-{uuid.uuid4().hex[:6]}",
                              {"InstanceId": aws["instance"]}, metric="StatusCheckFailed")
 
 

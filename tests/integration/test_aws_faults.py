@@ -22,8 +22,9 @@ from confluent_kafka.admin import AdminClient
 
 from harness import (Moto, Results, TopicSet, WorkerProcess, bootstrap, http_get, listener_port,
                      metric)
-from test_ami_rollout import parameter_store_change
-from test_self_healing import alarm_eventbridge, event_id
+from aws_events import parameter_store_change  # noqa: E402
+from aws_events import alarm_state_change  # noqa: E402
+from test_self_healing import event_id  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -77,9 +78,7 @@ def world(tmp_path_factory):
     storm = [i["InstanceId"] for i in ec2.run_instances(
         ImageId=images[0], MinCount=STORM, MaxCount=STORM, InstanceType="t3.micro")["Instances"]]
 
-    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION, "AWS_RETRY_MODE": "adaptive",
-           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    env = moto.worker_env(tmp, REGION, AWS_RETRY_MODE="adaptive")
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-faults"},
                                               extra=CONFIG), "faults", env=env, workdir=tmp).start()
     results = Results(topics.results, group_prefix="faults-reader-", poll=0.2)
@@ -128,9 +127,9 @@ def test_throttling_and_server_errors_leave_every_workflow_succeeded(world):
     faults(moto, throttle=0.2, server_error=0.05, seed=11)
     image = world["images"][1]
     rollout = roll_out(world, image)
-    storm = [alarm_eventbridge(f"storm-{i}", {"InstanceId": iid}, account="123456789012")
+    storm = [alarm_state_change(f"storm-{i}", {"InstanceId": iid}, account="123456789012")
              for i, iid in enumerate(world["storm"])]
-    cpu = alarm_eventbridge("faults-HighCPU", {"AutoScalingGroupName": "faults-asg"})
+    cpu = alarm_state_change("faults-HighCPU", {"AutoScalingGroupName": "faults-asg"})
     send(*storm, cpu)
     for e in [*storm, cpu]:
         r = results.wait_final(event_id(e), timeout=240)

@@ -29,6 +29,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ROOT, Moto, fleetkeeper_bin  # noqa: E402
+from aws_events import parameter_store_change  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "docker"))
 import seed_demo  # noqa: E402
@@ -272,14 +273,7 @@ def test_one_event_delivered_three_times_gets_one_final_result(first_run):
     moto, worker = first_run["moto"], first_run["worker"]
     parameter = "/first-run/redelivered"
     _, new_image = seed_rollout(moto, parameter)
-    event = {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Parameter Store Change",
-        "source": "aws.ssm", "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-        "resources": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{parameter}"],
-        "detail": {"operation": "Update", "name": parameter, "type": "String",
-                   "description": ""},
-    }
+    event = parameter_store_change(parameter, ACCOUNT, REGION)
     producer = Producer({"bootstrap.servers": worker.bootstrap})
     for _ in range(3):
         producer.produce("fleet.events", value=json.dumps(event).encode())

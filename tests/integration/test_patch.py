@@ -64,9 +64,7 @@ def world(tmp_path_factory):
     topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
     results = Results(topics.results, group_prefix="patch-reader-", poll=0.2)
     producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
-    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    env = moto.worker_env(tmp, REGION)
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-patch"},
                                               extra=CONFIG), "patch", env=env,
                            workdir=tmp).start()

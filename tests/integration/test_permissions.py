@@ -18,8 +18,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
                      aws_action, bootstrap, worker_actions)
 # The suites' own event shapes and rollout settings.
-from test_ami_rollout import CONFIG as AMI_CONFIG, parameter_store_change  # noqa: E402
-from test_self_healing import alarm_eventbridge  # noqa: E402
+from aws_events import parameter_store_change  # noqa: E402
+from test_ami_rollout import CONFIG as AMI_CONFIG  # noqa: E402
+from aws_events import alarm_state_change  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -62,11 +63,6 @@ def _send(topics, *events):
     producer.flush(30)
 
 
-def _aws_env(moto, tmp):
-    return {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-            "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
-
 
 @pytest.fixture
 def services(tmp_path):
@@ -80,7 +76,7 @@ def services(tmp_path):
         started["results"] = Results(topics.results, group_prefix="perm-reader-", poll=0.2)
         worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-perm"},
                                                   extra=config),
-                               "perm", env=_aws_env(moto, tmp_path), workdir=tmp_path)
+                               "perm", env=moto.worker_env(tmp_path, REGION), workdir=tmp_path)
         started["worker"] = worker
         return moto, topics, started["results"], worker
 
@@ -248,13 +244,13 @@ def test_self_healing_sends_only_declared_actions(services):
         AutoScalingGroupNames=["heal-asg"])["AutoScalingGroups"][0]["Instances"]][0]
 
     worker.start()
-    events = [alarm_eventbridge("heal-HighCPU", {"AutoScalingGroupName": "heal-asg"}),
-              alarm_eventbridge("member-StatusCheckFailed", {"InstanceId": member}),
-              alarm_eventbridge("solo-StatusCheckFailed", {"InstanceId": solo}),
-              alarm_eventbridge("box-Hung", {"InstanceId": hung}),
-              alarm_eventbridge("api-5xx", {"ClusterName": "prod", "ServiceName": "api"}),
-              alarm_eventbridge("shop-DeployErrors", {}),
-              alarm_eventbridge("oncall-Page", {})]
+    events = [alarm_state_change("heal-HighCPU", {"AutoScalingGroupName": "heal-asg"}),
+              alarm_state_change("member-StatusCheckFailed", {"InstanceId": member}),
+              alarm_state_change("solo-StatusCheckFailed", {"InstanceId": solo}),
+              alarm_state_change("box-Hung", {"InstanceId": hung}),
+              alarm_state_change("api-5xx", {"ClusterName": "prod", "ServiceName": "api"}),
+              alarm_state_change("shop-DeployErrors", {}),
+              alarm_state_change("oncall-Page", {})]
     _send(topics, *events)
     for e in events:
         r = results.wait_final(e["id"], timeout=120)

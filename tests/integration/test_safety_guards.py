@@ -25,8 +25,8 @@ from confluent_kafka.admin import AdminClient
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
                      aws_action, bootstrap, fleetkeeper_bin)
-from test_ami_rollout import parameter_store_change  # noqa: E402
-from test_self_healing import alarm_eventbridge  # noqa: E402
+from aws_events import parameter_store_change  # noqa: E402
+from aws_events import alarm_state_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -172,7 +172,7 @@ safety:
     assert f"paused by alarm {ALARM}" in shown, shown
 
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
-    send(alarm_eventbridge(ALARM, dimensions, state="OK", metric="HTTPCode_Target_5XX_Count"))
+    send(alarm_state_change(ALARM, dimensions, state="OK", metric="HTTPCode_Target_5XX_Count"))
     final = results.wait_final(change["id"], timeout=240)
     assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
     assert len(mutating_calls(moto)) > len(during)

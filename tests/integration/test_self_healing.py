@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
                      bootstrap, http_get, listener_port, metric)
+from aws_events import alarm_state_change, state_time_at  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -35,32 +36,6 @@ STORM_ALARMS = 20
 
 
 # --- events -----------------------------------------------------------------------------------
-
-def state_time_at(epoch_s):
-    """A StateChangeTime as CloudWatch writes it, to the millisecond."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + \
-        f".{int(epoch_s * 1000) % 1000:03d}+0000"
-
-
-def alarm_eventbridge(name, dimensions, state="ALARM", state_time=None, account=ACCOUNT,
-                      metric="CPUUtilization"):
-    state_time = state_time or state_time_at(time.time())
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch", "account": account,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-        "resources": [f"arn:aws:cloudwatch:{REGION}:{account}:alarm:{name}"],
-        "detail": {
-            "alarmName": name,
-            "state": {"value": state, "reason": "Threshold Crossed", "timestamp": state_time},
-            "previousState": {"value": "OK" if state == "ALARM" else "ALARM",
-                              "timestamp": "2024-05-01T00:00:00.000+0000"},
-            "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {
-                "namespace": "AWS/EC2", "name": metric, "dimensions": dimensions},
-                "period": 60, "stat": "Average"}, "returnData": True}]},
-        },
-    }
-
 
 def now_state_time():
     return state_time_at(time.time())
@@ -133,9 +108,7 @@ def world(tmp_path_factory):
     moto = Moto(tmp, env={"MOTO_ECS_SERVICE_RUNNING": "2"}, start_recording=True)
     topics = TopicSet(inputs=(3,), work_partitions=3)
     topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    env = moto.worker_env(tmp, REGION)
     worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-heal"},
                                               extra=CONFIG),
                            "heal", env=env, workdir=tmp).start()
@@ -195,7 +168,7 @@ def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
     moto, results, send = world["moto"], world["results"], world["send"]
     cpu = {"AutoScalingGroupName": "web-asg"}
     t0 = time.time()
-    first = alarm_eventbridge("web-HighCPU", cpu, state_time=state_time_at(t0))
+    first = alarm_state_change("web-HighCPU", cpu, state_time=state_time_at(t0))
     send(first)
     r = results.wait_final(event_id(first))
     assert r["status"] == "SUCCEEDED", r
@@ -205,7 +178,7 @@ def test_scale_out_cooldown_redelivery_and_max_size(world, fleet):
 
     # 20 more ALARM events for the same group within the cooldown: each REJECTED, still 3.
     # Each a state change after the first (an older one would be SKIPPED as stale).
-    more = [alarm_eventbridge("web-HighCPU", cpu, state_time=state_time_at(t0 + 0.001 * (i + 1)))
+    more = [alarm_state_change("web-HighCPU", cpu, state_time=state_time_at(t0 + 0.001 * (i + 1)))
             for i in range(20)]
     send(*more)
     for e in more:
@@ -247,7 +220,7 @@ def test_a_state_change_older_than_the_last_applied_is_skipped_as_stale(world, f
     # hour ago, delivered late, changes nothing (DESIGN.md; docs/workflows.md, "Stale events").
     moto, results, send = world["moto"], world["results"], world["send"]
     before = desired(moto)
-    late = alarm_eventbridge("web-HighCPU", {"AutoScalingGroupName": "web-asg"},
+    late = alarm_state_change("web-HighCPU", {"AutoScalingGroupName": "web-asg"},
                              state_time=state_time_at(time.time() - 3600))
     send(late)
     r = results.wait_final(event_id(late))
@@ -260,7 +233,7 @@ def test_status_check_on_group_instance_is_replaced(world, fleet):
     moto, results, send = world["moto"], world["results"], world["send"]
     before = in_service(moto)
     sick = before[0]
-    e = alarm_eventbridge("web-StatusCheckFailed", {"InstanceId": sick}, metric="StatusCheckFailed")
+    e = alarm_state_change("web-StatusCheckFailed", {"InstanceId": sick}, metric="StatusCheckFailed")
     send(e)
     r = results.wait_final(event_id(e))
     assert r["status"] == "SUCCEEDED", r
@@ -276,7 +249,7 @@ def test_status_check_on_group_instance_is_replaced(world, fleet):
 def test_status_check_on_standalone_instance_reboots_it(world, fleet):
     moto, results, send = world["moto"], world["results"], world["send"]
     sid = fleet["standalone"]
-    e = alarm_eventbridge("solo-StatusCheckFailed", {"InstanceId": sid},
+    e = alarm_state_change("solo-StatusCheckFailed", {"InstanceId": sid},
                           metric="StatusCheckFailed")
     send(e)
     r = results.wait_final(event_id(e))
@@ -290,7 +263,7 @@ def test_ecs_alarm_forces_a_new_deployment(world, fleet):
     ecs = moto.client("ecs")
     before = ecs.describe_services(cluster="prod", services=["api"])["services"][0][
         "deployments"][0]["id"]
-    e = alarm_eventbridge("api-5xx", {"ClusterName": "prod", "ServiceName": "api"},
+    e = alarm_state_change("api-5xx", {"ClusterName": "prod", "ServiceName": "api"},
                           metric="HTTPCode_Target_5XX_Count")
     send(e)
     r = results.wait_final(event_id(e))
@@ -316,7 +289,7 @@ def test_codedeploy_alarm_stops_the_deployment_of_the_group_that_lists_it(world,
     prod, canary = (codedeploy.create_deployment(
         applicationName="shop", deploymentGroupName=g, revision=revision)["deploymentId"]
         for g in ("prod", "canary"))
-    e = alarm_eventbridge("shop-DeployErrors", {}, metric="HTTPCode_Target_5XX_Count")
+    e = alarm_state_change("shop-DeployErrors", {}, metric="HTTPCode_Target_5XX_Count")
     send(e)
     r = results.wait_final(event_id(e))
     assert r["status"] == "SUCCEEDED", r
@@ -330,7 +303,7 @@ def test_codedeploy_alarm_stops_the_deployment_of_the_group_that_lists_it(world,
 
 def test_ok_is_skipped(world, fleet):
     results, send = world["results"], world["send"]
-    e = alarm_eventbridge("web-HighCPU", {"AutoScalingGroupName": "web-asg"}, state="OK")
+    e = alarm_state_change("web-HighCPU", {"AutoScalingGroupName": "web-asg"}, state="OK")
     send(e)
     r = results.wait_final(event_id(e))
     assert r["status"] == "SKIPPED" and "web-HighCPU" in r["reason"], r
@@ -343,13 +316,13 @@ def test_alarm_storm_is_bounded_by_the_breaker(world, fleet):
     events = []
     for i in range(STORM_EVENTS):
         k = i % STORM_ALARMS
-        events.append(alarm_eventbridge(
+        events.append(alarm_state_change(
             f"storm-{k}", {"InstanceId": storm[k]}, account=STORM_ACCOUNT,
             state_time=f"2024-05-02T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000+0000"))
     t0 = time.time()
     send(*events)
     # While the storm is processed, the worker still answers other cells.
-    probe = alarm_eventbridge("web-HighCPU", {"AutoScalingGroupName": "web-asg"}, state="OK")
+    probe = alarm_state_change("web-HighCPU", {"AutoScalingGroupName": "web-asg"}, state="OK")
     send(probe)
     assert results.wait_final(event_id(probe), timeout=60)["status"] == "SKIPPED"
 
