@@ -13,6 +13,11 @@ Both sides read input records and make two hops, as fleetkeeper does:
 Every input ends SKIPPED or REJECTED in fleetkeeper (no AWS call): alarms no rule matches,
 instance refresh events with no workflow, deleted parameters, approvals naming unknown workflows.
 
+fleetkeeper runs as two sides in each round, to show what the operator listener costs: with the
+listener on and /metrics scraped every second (a Prometheus scrape is 15-60 s: this is the heavy
+case), and with `observability.listen: off`. `--before BIN` adds a third fleetkeeper side running
+another binary (an older build) on the same broker in the same rounds.
+
 Two measurements per side:
   throughput  N records are loaded before the pipeline starts; events/s is the rate at which the
               pipeline wrote their results (the results' record timestamps) between the 5 % and
@@ -38,7 +43,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 import uuid
 
 from confluent_kafka import Consumer, Producer
@@ -232,11 +239,13 @@ def broker_data_dir():
 class FleetkeeperPipeline:
     name = "fleetkeeper"
 
-    def __init__(self, binary, brokers, topics, workdir):
+    def __init__(self, binary, brokers, topics, workdir, name="fleetkeeper", listener=True):
         self.binary = binary
         self.topics = topics
-        self.log = workdir / "fleetkeeper.log"
-        self.config = workdir / "fleetkeeper.yaml"
+        self.name, self.listener = name, listener
+        self.log = workdir / f"{name}.log"
+        self.config = workdir / f"{name}.yaml"
+        self.scraper = None
         # Settings to compare, read once: they go into the config and into describe().
         # FK_BENCH_KAFKA: extra librdkafka properties, e.g. '"linger.ms": "20"'.
         # FK_BENCH_TXN: kafka_transactions (on by default).
@@ -262,7 +271,7 @@ class FleetkeeperPipeline:
             f"  partitions: {topics.work_partitions}",
             "aws: {region: us-east-1, default_account: '111122223333'}",
             # Any free port: other workers on the machine may hold the default one.
-            "observability: {listen: '127.0.0.1:0'}",
+            "observability: {listen: " + ("'127.0.0.1:0'" if listener else "'off'") + "}",
             f"runtime: {{{self.runtime}}}",
             # FK_BENCH_LOG_LEVEL=debug: a line per batch (records, fill and commit times).
             f"log: {{level: {os.environ.get('FK_BENCH_LOG_LEVEL', 'info')}}}",
@@ -273,8 +282,10 @@ class FleetkeeperPipeline:
 
     def describe(self):
         extra = f", kafka: {{{', '.join(self.kafka_extra)}}}" if self.kafka_extra else ""
-        return (f"fleetkeeper run, kafka_transactions: {self.txn}, "
-                f"runtime: {self.runtime or 'default batching'}{extra}")
+        listener = ("listener on, /metrics scraped every 1 s" if self.listener
+                    else "listener off")
+        return (f"{self.binary} run, kafka_transactions: {self.txn}, "
+                f"runtime: {self.runtime or 'default batching'}{extra}, {listener}")
 
     def start(self):
         self.logfh = open(self.log, "w")
@@ -290,6 +301,8 @@ class FleetkeeperPipeline:
             if time.time() > deadline:
                 raise RuntimeError("fleetkeeper did not start in 60 s; see " + str(self.log))
             time.sleep(0.05)
+        if self.listener:
+            self.scraper = Scraper(self.log)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -298,6 +311,8 @@ class FleetkeeperPipeline:
         return [self.proc.pid] if self.proc else []
 
     def stop(self):
+        if self.scraper:
+            self.scraper.stop()
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -307,6 +322,37 @@ class FleetkeeperPipeline:
                 self.proc.wait()
         if self.logfh:
             self.logfh.close()
+
+
+class Scraper:
+    """GETs the worker's /metrics once a second, as a (very eager) Prometheus would."""
+
+    def __init__(self, log):
+        m = None
+        deadline = time.time() + 10
+        while m is None and time.time() < deadline:
+            m = re.search(r"observability: /metrics, /healthz and /readyz on \S+:(\d+)",
+                          log.read_text(errors="replace"))
+            time.sleep(0.05)
+        if m is None:
+            raise RuntimeError(f"the worker did not say where it listens; see {log}")
+        self.url = f"http://127.0.0.1:{m.group(1)}/metrics"
+        self.scrapes, self.stopped = 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped.wait(1.0):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    r.read()
+                self.scrapes += 1
+            except OSError:
+                pass  # the worker stopping
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(10)
 
 
 class KcatPipeline:
@@ -487,7 +533,7 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
     topics = Topics(side)
     topics.create(admin)
     pipeline = make_pipeline(topics)
-    parse_status = side == "fleetkeeper"
+    parse_status = side.startswith("fleetkeeper")
     out = {"pipeline": pipeline.describe()}
     try:
         # Throughput: the backlog is in place before the pipeline starts.
@@ -506,7 +552,7 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
         out["cpu_us_per_event"] = 1e6 * sum(cpu_seconds(p) for p in pipeline.pids()) / args.events
         # This driver's own CPU (reading the results) over the same phase: it shares the cores.
         out["driver_cpu_us_per_event"] = 1e6 * (time.process_time() - driver0) / args.events
-        if side == "fleetkeeper":
+        if parse_status:
             # Per thread, in creation order (the poll thread first, then each librdkafka client's
             # main and broker threads): which of them the CPU goes to.
             threads = sorted(t for p in pipeline.pids() for t in thread_cpu_seconds(p).items())
@@ -550,6 +596,8 @@ def run_side(side, make_pipeline, brokers, admin, args, workdir):
                 statuses[status] = statuses.get(status, 0) + n
             out["statuses"] = statuses
         reader.close()
+        if getattr(pipeline, "scraper", None):
+            out["metrics_scrapes"] = pipeline.scraper.scrapes
     finally:
         pipeline.stop()
         topics.delete(admin)
@@ -586,6 +634,10 @@ def main():
     ap.add_argument("--json", help="write the numbers here")
     ap.add_argument("--only", choices=("kcat", "fleetkeeper"),
                     help="run one side alone (for iterating; no ratio)")
+    ap.add_argument("--before", metavar="BIN",
+                    help="another fleetkeeper binary (an older build) as one more side")
+    ap.add_argument("--no-listener-side", action="store_true",
+                    help="leave out the side with the operator listener off")
     ap.add_argument("--rounds", type=int, default=3,
                     help="kcat then fleetkeeper, this many times; the round with the median ratio "
                          "is reported (a single run moves by a third with the broker's own load)")
@@ -602,24 +654,34 @@ def main():
     admin = AdminClient({"bootstrap.servers": brokers})
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="fk-bench-pipeline-"))
     report = {"machine": machine(), "broker": "Apache Kafka 3.9.1 (scripts/kafka.sh), 1 node"}
-    # kcat first in each round: the baseline, then the same data path through fleetkeeper.
-    sides = (args.only,) if args.only else ("kcat", "fleetkeeper")
+    # kcat first in each round: the baseline, then the same data path through fleetkeeper: with
+    # the operator listener scraped, without it, and the --before binary.
+    factories = {"kcat": lambda t: KcatPipeline(args.kcat, brokers, t, workdir),
+                 "fleetkeeper": lambda t: FleetkeeperPipeline(args.fleetkeeper, brokers, t,
+                                                              workdir)}
+    if not args.no_listener_side:
+        factories["fleetkeeper-nolistener"] = lambda t: FleetkeeperPipeline(
+            args.fleetkeeper, brokers, t, workdir, "fleetkeeper-nolistener", listener=False)
+    if args.before:
+        factories["fleetkeeper-before"] = lambda t: FleetkeeperPipeline(
+            args.before, brokers, t, workdir, "fleetkeeper-before")
+    if args.only == "kcat":
+        sides = ("kcat",)
+    elif args.only == "fleetkeeper":
+        sides = tuple(name for name in factories if name != "kcat")
+    else:
+        sides = tuple(factories)
     rounds = []
     for _ in range(max(args.rounds, 1)):
-        r = {}
-        if "kcat" in sides:
-            r["kcat"] = run_side(
-                "kcat", lambda t: KcatPipeline(args.kcat, brokers, t, workdir), brokers, admin,
-                args, workdir)
-        if "fleetkeeper" in sides:
-            r["fleetkeeper"] = run_side(
-                "fleetkeeper",
-                lambda t: FleetkeeperPipeline(args.fleetkeeper, brokers, t, workdir),
-                brokers, admin, args, workdir)
-        if len(r) == 2:
-            r["ratio"] = r["fleetkeeper"]["events_per_s"] / r["kcat"]["events_per_s"]
+        r = {side: run_side(side, factories[side], brokers, admin, args, workdir)
+             for side in sides}
+        if "kcat" in r:
+            for side in sides[1:]:
+                suffix = side[len("fleetkeeper"):].replace("-", "_")
+                r["ratio" + suffix] = r[side]["events_per_s"] / r["kcat"]["events_per_s"]
         rounds.append(r)
-    key = (lambda r: r["ratio"]) if len(sides) == 2 else (lambda r: r[sides[0]]["events_per_s"])
+    key = (lambda r: r["ratio"]) if "ratio" in rounds[0] else (
+        lambda r: r[sides[0]]["events_per_s"])
     median = sorted(rounds, key=key)[(len(rounds) - 1) // 2]
     report.update(median)
     report["rounds"] = rounds
@@ -628,14 +690,14 @@ def main():
     m = report["machine"]
     print(f"pipeline benchmark: {m['cpus']} CPUs ({m['cpu']}), load average "
           f"{m['load_average'][0]:.1f}; logs in {workdir}")
-    print(f"  {'side':<14} {'events/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+    print(f"  {'side':<26} {'events/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'cpu us/ev':>10} {'broker us/ev':>13} {'driver us/ev':>13}  (throughput: {args.events} events; "
           f"latency: {args.latency_events} at {args.latency_rate:g}/s)")
     for i, rnd in enumerate(rounds, 1):
         for side in sides:
             r = rnd[side]
             label = f"{side} #{i}" if len(rounds) > 1 else side
-            print(f"  {label:<14} {r['events_per_s']:>8.0f} {r['p50_ms']:>8.1f} "
+            print(f"  {label:<26} {r['events_per_s']:>8.0f} {r['p50_ms']:>8.1f} "
                   f"{r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} {r['cpu_us_per_event']:>10.1f} "
                   f"{r.get('broker_cpu_us_per_event', float('nan')):>13.1f} "
                   f"{r['driver_cpu_us_per_event']:>13.1f}")
@@ -643,12 +705,22 @@ def main():
                 print("    threads us/ev: " + ", ".join(
                     f"{name} {us:g}" for name, us in r["thread_cpu_us_per_event"]))
         if "ratio" in rnd and len(rounds) > 1:
-            print(f"  ratio #{i}: {rnd['ratio']:.2f}x")
+            print("  " + ", ".join(f"{k} #{i}: {v:.2f}x" for k, v in rnd.items()
+                                   if k.startswith("ratio")))
     if "ratio" in report:
         print(f"  ratio fleetkeeper/kcat: {report['ratio']:.2f}x (median of {len(rounds)} "
-              f"round(s); target >= 0.8x)")
+              f"round(s); target >= 0.8x; listener on, /metrics scraped every second, "
+              f"{fk.get('metrics_scrapes', 0)} scrapes)")
+    for side in (sides[2:] if "ratio" in report else ()):
+        suffix = side[len("fleetkeeper"):].replace("-", "_")
+        ratios = sorted(rnd["ratio" + suffix] for rnd in rounds)
+        mains = sorted(rnd["ratio"] for rnd in rounds)
+        print(f"  ratio {side}/kcat: {report['ratio' + suffix]:.2f}x in the same round "
+              f"(all rounds: {', '.join(f'{x:.2f}' for x in ratios)}; fleetkeeper's: "
+              f"{', '.join(f'{x:.2f}' for x in mains)})")
     print(f"  fleetkeeper outcomes: {fk.get('statuses')}")
-    unexpected = {s: c for s, c in fk.get("statuses", {}).items()
+    unexpected = {f"{side}: {s}": c for side in sides if side.startswith("fleetkeeper")
+                  for s, c in report[side].get("statuses", {}).items()
                   if s not in ("SKIPPED", "REJECTED")}
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
