@@ -14,8 +14,8 @@ Every input ends SKIPPED or REJECTED in fleetkeeper (no AWS call): alarms no rul
 instance refresh events with no workflow, deleted parameters, approvals naming unknown workflows.
 
 fleetkeeper runs as two sides in each round, to show what the operator listener costs: with the
-listener on and /metrics scraped every second (a Prometheus scrape is 15-60 s: this is the heavy
-case), and with `observability.listen: off`. `--before BIN` adds a third fleetkeeper side running
+listener on and /metrics scraped every 0.1 s (`--scrape-interval`; a Prometheus scrapes every
+15-60 s, so this is a hundred times the load or more), and with `observability.listen: off`. `--before BIN` adds a third fleetkeeper side running
 another binary (an older build) on the same broker in the same rounds.
 
 Two measurements per side:
@@ -239,10 +239,11 @@ def broker_data_dir():
 class FleetkeeperPipeline:
     name = "fleetkeeper"
 
-    def __init__(self, binary, brokers, topics, workdir, name="fleetkeeper", listener=True):
+    def __init__(self, binary, brokers, topics, workdir, name="fleetkeeper", listener=True,
+                 scrape_interval=0.1):
         self.binary = binary
         self.topics = topics
-        self.name, self.listener = name, listener
+        self.name, self.listener, self.scrape_interval = name, listener, scrape_interval
         self.log = workdir / f"{name}.log"
         self.config = workdir / f"{name}.yaml"
         self.scraper = None
@@ -282,7 +283,7 @@ class FleetkeeperPipeline:
 
     def describe(self):
         extra = f", kafka: {{{', '.join(self.kafka_extra)}}}" if self.kafka_extra else ""
-        listener = ("listener on, /metrics scraped every 1 s" if self.listener
+        listener = (f"listener on, /metrics scraped every {self.scrape_interval:g} s" if self.listener
                     else "listener off")
         return (f"{self.binary} run, kafka_transactions: {self.txn}, "
                 f"runtime: {self.runtime or 'default batching'}{extra}, {listener}")
@@ -302,7 +303,7 @@ class FleetkeeperPipeline:
                 raise RuntimeError("fleetkeeper did not start in 60 s; see " + str(self.log))
             time.sleep(0.05)
         if self.listener:
-            self.scraper = Scraper(self.log)
+            self.scraper = Scraper(self.log, self.scrape_interval)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -325,9 +326,9 @@ class FleetkeeperPipeline:
 
 
 class Scraper:
-    """GETs the worker's /metrics once a second, as a (very eager) Prometheus would."""
+    """GETs the worker's /metrics every `interval` seconds, as a (very eager) Prometheus would."""
 
-    def __init__(self, log):
+    def __init__(self, log, interval):
         m = None
         deadline = time.time() + 10
         while m is None and time.time() < deadline:
@@ -337,12 +338,12 @@ class Scraper:
         if m is None:
             raise RuntimeError(f"the worker did not say where it listens; see {log}")
         self.url = f"http://127.0.0.1:{m.group(1)}/metrics"
-        self.scrapes, self.stopped = 0, threading.Event()
+        self.interval, self.scrapes, self.stopped = interval, 0, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
-        while not self.stopped.wait(1.0):
+        while not self.stopped.wait(self.interval):
             try:
                 with urllib.request.urlopen(self.url, timeout=5) as r:
                     r.read()
@@ -636,6 +637,8 @@ def main():
                     help="run one side alone (for iterating; no ratio)")
     ap.add_argument("--before", metavar="BIN",
                     help="another fleetkeeper binary (an older build) as one more side")
+    ap.add_argument("--scrape-interval", type=float, default=0.1,
+                    help="seconds between the listener side's GETs of /metrics")
     ap.add_argument("--no-listener-side", action="store_true",
                     help="leave out the side with the operator listener off")
     ap.add_argument("--rounds", type=int, default=3,
@@ -657,14 +660,15 @@ def main():
     # kcat first in each round: the baseline, then the same data path through fleetkeeper: with
     # the operator listener scraped, without it, and the --before binary.
     factories = {"kcat": lambda t: KcatPipeline(args.kcat, brokers, t, workdir),
-                 "fleetkeeper": lambda t: FleetkeeperPipeline(args.fleetkeeper, brokers, t,
-                                                              workdir)}
+                 "fleetkeeper": lambda t: FleetkeeperPipeline(
+                     args.fleetkeeper, brokers, t, workdir, scrape_interval=args.scrape_interval)}
     if not args.no_listener_side:
         factories["fleetkeeper-nolistener"] = lambda t: FleetkeeperPipeline(
             args.fleetkeeper, brokers, t, workdir, "fleetkeeper-nolistener", listener=False)
     if args.before:
         factories["fleetkeeper-before"] = lambda t: FleetkeeperPipeline(
-            args.before, brokers, t, workdir, "fleetkeeper-before")
+            args.before, brokers, t, workdir, "fleetkeeper-before",
+            scrape_interval=args.scrape_interval)
     if args.only == "kcat":
         sides = ("kcat",)
     elif args.only == "fleetkeeper":
@@ -709,7 +713,7 @@ def main():
                                    if k.startswith("ratio")))
     if "ratio" in report:
         print(f"  ratio fleetkeeper/kcat: {report['ratio']:.2f}x (median of {len(rounds)} "
-              f"round(s); target >= 0.8x; listener on, /metrics scraped every second, "
+              f"round(s); target >= 0.8x; listener on, /metrics scraped every {args.scrape_interval:g} s, "
               f"{fk.get('metrics_scrapes', 0)} scrapes)")
     for side in (sides[2:] if "ratio" in report else ()):
         suffix = side[len("fleetkeeper"):].replace("-", "_")
