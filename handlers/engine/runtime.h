@@ -130,6 +130,11 @@ class WorkflowRuntime {
   WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
   // The safety guards' hold of a due mutating step (alarm guards, blackout windows), or "". They
   // end with an alarm event, a guard read or a timer, never by polling: `wake` gets the timer.
+  // A due mutating step of `wf` held by a freeze, a lock, the blast-radius budget or a safety
+  // guard: reports the hold once and returns true. Otherwise takes the step's locks, false.
+  bool HoldMutatingStep(PartitionState& st, const std::string& id, LiveWorkflow& wf,
+                        const WorkflowHandler& handler, bool frozen, int64_t now, int64_t* wake,
+                        RuntimeOutput& out);
   std::string SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
                          const WorkflowHandler& handler, int64_t now, int64_t* wake,
                          RuntimeOutput& out);

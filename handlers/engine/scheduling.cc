@@ -92,6 +92,47 @@ void WorkflowRuntime::StartTimedWorkflows(RuntimeOutput& out) {
   }
 }
 
+bool WorkflowRuntime::HoldMutatingStep(PartitionState& st, const std::string& id, LiveWorkflow& wf,
+                                       const WorkflowHandler& handler, bool frozen, int64_t now,
+                                       int64_t* wake, RuntimeOutput& out) {
+  std::string hold;
+  if (frozen && !handler.ExemptFromFreeze()) {
+    hold = "frozen: mutating step " + wf.cp.step() + " held";
+  } else {
+    for (const auto& r : handler.LockedResources(wf.cp)) {
+      auto l = st.locks.find(r);
+      if (l != st.locks.end() && l->second != id) {
+        hold = "waiting for " + r + " (held by " + l->second + ")";
+        break;
+      }
+    }
+  }
+  if (hold.empty()) hold = CapacityHold(*st.ledgers, wf.cp, now);
+  // A freeze or a lock ends without a change to this partition, and a capacity hold when
+  // its claim's wait passes: look again at each pump. Guards set their own timers.
+  const bool recheck = !hold.empty();
+  if (hold.empty()) hold = SafetyHold(st, wf.cp, handler, now, wake, out);
+  if (!hold.empty()) {
+    if (recheck) st.dirty = true;
+    if (wf.last_note != hold) {
+      wf.last_note = hold;
+      wf.cp.set_waiting_on(hold);
+      // The hold is checkpointed too, so that readers of fleet.state (`fleetkeeper
+      // workflows`) see what the workflow waits for, not the wait it finished.
+      EmitCheckpoint(st, wf.cp, out);
+      out.Result(ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold, wf.cp.handler(), id));
+    }
+    return true;
+  }
+  for (const auto& r : handler.LockedResources(wf.cp)) {
+    if (!st.locks.count(r)) {
+      st.locks[r] = id;
+      wf.cp.add_locks(r);
+    }
+  }
+  return false;
+}
+
 void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* touched) {
   StartTimedWorkflows(out);
   std::deque<std::unique_ptr<Completion>> done;
@@ -169,43 +210,9 @@ void WorkflowRuntime::Pump(bool frozen, RuntimeOutput& out, std::set<int32_t>* t
         st.dirty = true;  // due, but the executor is full: look again at the next pump
         continue;
       }
-      if (handler->StepMutates(wf.cp.step())) {
-        std::string hold;
-        if (frozen && !handler->ExemptFromFreeze()) {
-          hold = "frozen: mutating step " + wf.cp.step() + " held";
-        } else {
-          for (const auto& r : handler->LockedResources(wf.cp)) {
-            auto l = st.locks.find(r);
-            if (l != st.locks.end() && l->second != id) {
-              hold = "waiting for " + r + " (held by " + l->second + ")";
-              break;
-            }
-          }
-        }
-        if (hold.empty()) hold = CapacityHold(*st.ledgers, wf.cp, now);
-        // A freeze or a lock ends without a change to this partition, and a capacity hold when
-        // its claim's wait passes: look again at each pump. Guards set their own timers.
-        const bool recheck = !hold.empty();
-        if (hold.empty()) hold = SafetyHold(st, wf.cp, *handler, now, &wake, out);
-        if (!hold.empty()) {
-          if (recheck) st.dirty = true;
-          if (wf.last_note != hold) {
-            wf.last_note = hold;
-            wf.cp.set_waiting_on(hold);
-            // The hold is checkpointed too, so that readers of fleet.state (`fleetkeeper
-            // workflows`) see what the workflow waits for, not the wait it finished.
-            EmitCheckpoint(st, wf.cp, out);
-            out.Result(
-                ResultFor(wf.cp.trigger(), v1::Result::IN_PROGRESS, hold, wf.cp.handler(), id));
-          }
-          continue;
-        }
-        for (const auto& r : handler->LockedResources(wf.cp)) {
-          if (!st.locks.count(r)) {
-            st.locks[r] = id;
-            wf.cp.add_locks(r);
-          }
-        }
+      if (handler->StepMutates(wf.cp.step()) &&
+          HoldMutatingStep(st, id, wf, *handler, frozen, now, &wake, out)) {
+        continue;
       }
       wf.last_note.clear();
       StartStep(st, id);
