@@ -26,7 +26,7 @@ namespace fleetkeeper::app {
 namespace {
 
 constexpr int kTimeoutMs = 30000;
-// The runtime's due_at_ms for a wait with no timer (handlers/engine/runtime.cc).
+// The runtime's due_at_ms for a wait with no timer (handlers/engine/partition_state.h).
 constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::max();
 
 int64_t NowMs() {

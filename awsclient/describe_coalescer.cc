@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "awsclient/pagination.h"
+
 namespace fleetkeeper::aws {
 
 bool IsIdNotFound(const Error& e) {
@@ -107,20 +109,6 @@ namespace {
 // call is one page and the query string stays far below the service's request size limit.
 constexpr size_t kMaxIdsPerCall = 500;
 
-template <typename Request, typename Response, typename Item>
-Result<std::vector<Item>> AllPages(Request req,
-                                   const std::function<Result<Response>(const Request&)>& call,
-                                   std::vector<Item> Response::*items) {
-  std::vector<Item> out;
-  do {
-    auto r = call(req);
-    if (!r.ok()) return r.error();
-    for (auto& i : (*r).*items) out.push_back(std::move(i));
-    req.next_token = r->next_token;
-  } while (!req.next_token.empty());
-  return out;
-}
-
 }  // namespace
 
 Ec2ReadCoalescer::Ec2ReadCoalescer(Ec2& ec2)
@@ -128,7 +116,7 @@ Ec2ReadCoalescer::Ec2ReadCoalescer(Ec2& ec2)
           [&ec2](const std::vector<std::string>& ids) {
             DescribeInstancesRequest req;
             req.instance_ids = ids;
-            return AllPages<DescribeInstancesRequest, DescribeInstancesResponse, Instance>(
+            return CollectAll(
                 req, [&ec2](const auto& r) { return ec2.DescribeInstances(r); },
                 &DescribeInstancesResponse::instances);
           },
@@ -137,7 +125,7 @@ Ec2ReadCoalescer::Ec2ReadCoalescer(Ec2& ec2)
           [&ec2](const std::vector<std::string>& ids) {
             DescribeVolumesRequest req;
             req.volume_ids = ids;
-            return AllPages<DescribeVolumesRequest, DescribeVolumesResponse, Volume>(
+            return CollectAll(
                 req, [&ec2](const auto& r) { return ec2.DescribeVolumes(r); },
                 &DescribeVolumesResponse::volumes);
           },
@@ -147,8 +135,7 @@ Ec2ReadCoalescer::Ec2ReadCoalescer(Ec2& ec2)
             DescribeInstanceStatusRequest req;
             req.instance_ids = ids;
             req.include_all_instances = true;
-            return AllPages<DescribeInstanceStatusRequest, DescribeInstanceStatusResponse,
-                            InstanceStatus>(
+            return CollectAll(
                 req, [&ec2](const auto& r) { return ec2.DescribeInstanceStatus(r); },
                 &DescribeInstanceStatusResponse::statuses);
           },

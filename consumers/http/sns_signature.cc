@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/raii_openssl.h"
+#include "consumers/json_screen.h"
 
 namespace fleetkeeper::consumers::http {
 namespace {
@@ -28,31 +29,6 @@ Result<std::optional<std::string>> Member(const Json& object, const char* key) {
     return InvalidInput(std::string(key) + ": expected string, got " + it->type_name());
   }
   return std::optional<std::string>(it->get<std::string>());
-}
-
-// Bracket depth outside strings, so that nlohmann's recursive parser never sees a deep document.
-bool NestsDeeperThan(std::string_view text, size_t max_depth) {
-  size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return true;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
 }
 
 Result<std::vector<unsigned char>> DecodeBase64(std::string_view text) {
@@ -99,9 +75,8 @@ bool IsRegionLabel(std::string_view label) {
 }  // namespace
 
 Result<SnsSignedMessage> ParseSnsSignedMessage(std::string_view json) {
-  if (NestsDeeperThan(json, kMaxSnsMessageDepth)) {
-    return InvalidInput("SNS message: JSON nested deeper than " +
-                        std::to_string(kMaxSnsMessageDepth) + " levels");
+  if (std::string why = ScreenJsonText(json, kMaxSnsMessageDepth, "SNS message"); !why.empty()) {
+    return InvalidInput(std::move(why));
   }
   Json document;
   try {

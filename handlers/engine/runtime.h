@@ -47,8 +47,9 @@ struct RuntimeOptions {
   std::function<int32_t(const std::string& cell)> partition_of_cell;
 };
 
-// Everything one work partition owns.
+// Everything one work partition owns, and one of its workflows (partition_state.h).
 struct PartitionState;
+struct LiveWorkflow;
 
 class WorkflowRuntime {
  public:
@@ -104,9 +105,21 @@ class WorkflowRuntime {
   // The result in result_scratch_, valid until the next call: copy it to keep it.
   const v1::Result& ResultFor(const v1::Event& event, v1::Result::Status status, std::string reason,
                               std::string handler, std::string workflow_id);
+  // What arrived (work_items.cc): a request, which may admit a workflow; a cancel or an approval,
+  // to the workflow it names by id or by its request's request_id; a progress signal, to the
+  // workflows waiting for it.
+  void Admit(PartitionState& st, const v1::Event& event, bool frozen, int64_t now,
+             RuntimeOutput& out);
+  void OnCancel(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
+  void OnApproval(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
+  void OnProgressSignal(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
+  // The live workflow a cancel or an approval names, or null once the event is answered REJECTED.
+  LiveWorkflow* ControlTarget(PartitionState& st, const v1::Event& event, const std::string& named,
+                              const std::string& request, RuntimeOutput& out);
   bool DeliverSignal(PartitionState& st, const v1::Event& event, std::string* workflow_id);
-  // An approval or a cancel: to the workflow it names by id, or by its request's request_id.
-  void OnControlSignal(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
+  // `event` reached `wf`: it wakes, is checkpointed, and the event SUCCEEDED saying `delivered`.
+  void SignalDelivered(PartitionState& st, LiveWorkflow& wf, const v1::Event& event,
+                       const std::string& delivered, RuntimeOutput& out);
   void StartStep(PartitionState& st, const std::string& workflow_id);
   void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,
               const std::string& reason, RuntimeOutput& out);
@@ -117,6 +130,11 @@ class WorkflowRuntime {
   WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
   // The safety guards' hold of a due mutating step (alarm guards, blackout windows), or "". They
   // end with an alarm event, a guard read or a timer, never by polling: `wake` gets the timer.
+  // A due mutating step of `wf` held by a freeze, a lock, the blast-radius budget or a safety
+  // guard: reports the hold once and returns true. Otherwise takes the step's locks, false.
+  bool HoldMutatingStep(PartitionState& st, const std::string& id, LiveWorkflow& wf,
+                        const WorkflowHandler& handler, bool frozen, int64_t now, int64_t* wake,
+                        RuntimeOutput& out);
   std::string SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
                          const WorkflowHandler& handler, int64_t now, int64_t* wake,
                          RuntimeOutput& out);

@@ -146,7 +146,11 @@ TEST(SnsSignature, MalformedInputsAreNamed) {
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.error().message, "Type: expected string, got number");
   parsed = ParseSnsSignedMessage(std::string(100'000, '['));
-  EXPECT_FALSE(parsed.ok());
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().message, "SNS message: JSON nested deeper than 16 levels at byte 16");
+  parsed = ParseSnsSignedMessage("{\"Type\": \"\xC3\x28\"}");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().message, "SNS message: not valid UTF-8 at byte 10");
   parsed = ParseSnsSignedMessage("[]");
   EXPECT_FALSE(parsed.ok());
 }

@@ -71,6 +71,19 @@ class EcsStepsTest : public ::testing::Test {
     last_ = wf;
     return outcomes.back();
   }
+  // Runs one step of `wf` as the runtime would, by a fresh handler (a worker that restarted).
+  StepOutcome RunStep(const std::string& step, v1::WorkflowCheckpoint* wf) {
+    EcsHandler handler(config_);
+    FakeStepContext ctx(wf, &clients_, &clock_);
+    return handler.RunStep(step, ctx);
+  }
+  // The workflow of `c` admitted and discovered, about to run act.
+  v1::WorkflowCheckpoint AtAct(const v1::EcsCommand& c) {
+    v1::WorkflowCheckpoint wf = Admit(c);
+    EXPECT_EQ(RunStep("discover", &wf).next_step, "act");
+    wf.set_step("act");
+    return wf;
+  }
   const v1::Action* Find(const StepOutcome& o, const std::string& resource,
                          const std::string& action) {
     for (const auto& a : last_.actions()) {
@@ -121,18 +134,12 @@ TEST_F(EcsStepsTest, ScaleToZeroTagsFirstThenRestoreBringsTheCountsBack) {
 TEST_F(EcsStepsTest, ActRunAgainAfterACrashDoesNotScaleTwice) {
   auto scale = Command("scale", {"api"});
   scale.set_desired_count(5);
-  auto wf = Admit(scale);
-  EcsHandler handler(config_);
-  FakeStepContext discover(&wf, &clients_, &clock_);
-  ASSERT_EQ(handler.RunStep("discover", discover).next_step, "act");
-  wf.set_step("act");
-  const v1::WorkflowCheckpoint before_act = wf;
-  FakeStepContext act(&wf, &clients_, &clock_);
-  ASSERT_EQ(handler.RunStep("act", act).next_step, "verify");
+  const v1::WorkflowCheckpoint before_act = AtAct(scale);
+  v1::WorkflowCheckpoint wf = before_act;
+  ASSERT_EQ(RunStep("act", &wf).next_step, "verify");
   // The worker died before the checkpoint: the next owner runs act again from before_act.
   v1::WorkflowCheckpoint again = before_act;
-  FakeStepContext rerun(&again, &clients_, &clock_);
-  StepOutcome o = handler.RunStep("act", rerun);
+  StepOutcome o = RunStep("act", &again);
   EXPECT_EQ(o.next_step, "verify");
   EXPECT_EQ(ecs_->Mutations(), (std::vector<std::string>{"UpdateService api desired=5"}));
   ASSERT_EQ(o.actions.size(), 1u);
@@ -261,9 +268,7 @@ TEST_F(EcsStepsTest, DrainReportsStuckInstances) {
 
 TEST_F(EcsStepsTest, UnknownStepFailsTheWorkflow) {
   auto wf = Admit(Command("list_clusters"));
-  EcsHandler handler(config_);
-  FakeStepContext ctx(&wf, &clients_, &clock_);
-  StepOutcome o = handler.RunStep("rebalance", ctx);
+  StepOutcome o = RunStep("rebalance", &wf);
   EXPECT_EQ(o.status, v1::Result::FAILED);
   EXPECT_NE(o.reason.find("unknown step \"rebalance\""), std::string::npos) << o.reason;
 }
@@ -337,20 +342,14 @@ TEST_F(EcsStepsTest, SuspendingRunAgainAfterACrashScalesOnce) {
   aas_->Add("dev", "api", 1, 4);
   auto scale = Command("scale", {"api"});
   scale.set_desired_count(0);
-  auto wf = Admit(scale);
-  EcsHandler handler(config_);
-  FakeStepContext discover(&wf, &clients_, &clock_);
-  ASSERT_EQ(handler.RunStep("discover", discover).next_step, "act");
-  wf.set_step("act");
-  const v1::WorkflowCheckpoint before_act = wf;
+  const v1::WorkflowCheckpoint before_act = AtAct(scale);
   // The first run's calls up to the suspension, as a worker that died before UpdateService left
   // them.
   ecs_->services["dev"]["api"].tags[kPreviousCountTag] = "2";
   ecs_->services["dev"]["api"].tags[kScalingSuspendedTag] = "in,out,scheduled";
   aas_->targets["service/dev/api"].suspended = aws::SuspendedState{true, true, true};
   v1::WorkflowCheckpoint again = before_act;
-  FakeStepContext rerun(&again, &clients_, &clock_);
-  EXPECT_EQ(handler.RunStep("act", rerun).next_step, "verify");
+  EXPECT_EQ(RunStep("act", &again).next_step, "verify");
   EXPECT_EQ(ecs_->Mutations(), (std::vector<std::string>{"UpdateService api desired=0"}));
   EXPECT_EQ(ecs_->services["dev"]["api"].tags.at(kScalingSuspendedTag), "in,out,scheduled");
 }

@@ -284,6 +284,11 @@ inline v1::Event AlarmAt(const std::string& id, const std::string& time, const s
   return e;
 }
 
+// The id the scripted handler gives the workflow that `e` starts.
+inline std::string IdOf(const v1::Event& e) {
+  return WorkflowId(e.account(), e.region(), "scripted", e.dedup_key());
+}
+
 // How many times the scripted handler ran `step`.
 inline size_t RunsOf(const ScriptedHandler& h, const std::string& step) {
   auto runs = h.runs();
