@@ -15,7 +15,8 @@
 #include "app/control.h"
 #include "app/observability.h"
 #include "app/replay_records.h"
-#include "app/worker.h"
+#include "app/run_cmd.h"
+#include "app/test_hooks.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -108,7 +109,8 @@ int RunWorker(const CommonOptions& options) {
     spdlog::info("observability: /metrics, /healthz and /readyz on {}:{}", options.listen.host,
                  observability->port());
   }
-  Worker worker(config, WorkerHooks::FromEnvironment());
+  EnvironmentFaults faults;
+  Worker worker(config, HooksFromEnvironment(&faults));
   g_worker = &worker;
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;

@@ -1,4 +1,4 @@
-// The worker's at-least-once path on the embedded broker (librdkafka's mock cluster) with faults
+// The pipeline's at-least-once path on the embedded broker (librdkafka's mock cluster) with faults
 // injected into it: failed offset commits, failed produce requests, the broker down and up again.
 // Whatever happens, every input record must end with at least one outcome: a result on the results
 // topic or a DLQ record (DESIGN.md "Guarantees"; duplicates are allowed at least once).
@@ -19,13 +19,21 @@
 #include <tuple>
 #include <vector>
 
-#include "app/config.h"
-#include "app/worker.h"
+#include "awsclient/clients.h"
+#include "common/executor.h"
 #include "common/raii_kafka.h"
+#include "consumers/pipeline.h"
+#include "consumers/pipeline_clients.h"
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/result.pb.h"
+#include "handlers/engine/blackout.h"
+#include "handlers/engine/dispatcher.h"
+#include "handlers/engine/guards.h"
+#include "handlers/engine/runtime.h"
+#include "handlers/registry.h"
+#include "handlers/testing/effect_handler.h"
 
-namespace fleetkeeper::app {
+namespace fleetkeeper::consumers {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -233,34 +241,125 @@ std::map<Source, std::vector<Outcome>> CollectOutcomes(const std::string& bootst
   return out;
 }
 
-// `extra_kafka`: more lines of the kafka: map, each "  key: value\n".
-v1::WorkerConfig MockWorkerConfig(const std::string& extra_kafka = "") {
-  // No bootstrap.servers: the worker uses the embedded broker, here the test's mock cluster.
-  std::string yaml = std::string(R"(
-kafka:
-  group.id: mock-workers
-  session.timeout.ms: "6000"
-  heartbeat.interval.ms: "1000"
-)") + extra_kafka + R"(
-topics:
-  inputs: [)" + kEvents +
-                     ", " + kCommands + R"(]
-  work: )" + kWork + R"(
-  results: )" + kResults +
-                     R"(
-  dlq: )" + kDlq + R"(
-  state: mock.state
-  control: mock.control
-  partitions: )" + std::to_string(kPartitions) +
-                     R"(
-runtime:
-  batch_max_records: 50
-aws: {region: us-east-1, default_account: "111122223333"}
-)";
-  auto loaded = LoadConfigText(yaml, Environment::FromMap({}));
-  EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
-  return loaded.ok() ? loaded->config : v1::WorkerConfig();
+// How a test runs the pipeline.
+struct MockRun {
+  KafkaProperties extra_kafka;  // more `kafka:` properties
+  int batch_max_records = 50;
+  int64_t batch_max_ms = 300;
+  // ecs_command events go to the test-only effect handler, which waits `effect_await_ms` for an
+  // approval.
+  bool effect_handler = false;
+  int64_t effect_await_ms = 1500;
+};
+
+// The options app/ would resolve from the configuration. No bootstrap.servers: the pipeline uses
+// the embedded broker, here the test's mock cluster.
+PipelineOptions MockOptions(const MockRun& run) {
+  PipelineOptions o;
+  o.kafka = {{"group.id", "mock-workers"},
+             {"session.timeout.ms", "6000"},
+             {"heartbeat.interval.ms", "1000"}};
+  for (const auto& [k, v] : run.extra_kafka) o.kafka[k] = v;
+  o.plan.inputs = {kEvents, kCommands};
+  o.plan.work = kWork;
+  o.plan.results = kResults;
+  o.plan.dlq = kDlq;
+  o.plan.state = "mock.state";
+  o.plan.control = "mock.control";
+  o.plan.partitions = kPartitions;
+  o.outputs.work = kWork;
+  o.outputs.results = kResults;
+  o.outputs.dlq = kDlq;
+  o.outputs.dlq_max_message_bytes = o.plan.max_message_bytes;
+  o.normalize.default_account = "111122223333";
+  o.normalize.default_region = "us-east-1";
+  o.batch_max_records = run.batch_max_records;
+  o.batch_max_ms = run.batch_max_ms;
+  return o;
 }
+
+// The workflow engine's configuration: every handler's defaults.
+v1::WorkerConfig EngineConfig() {
+  v1::WorkerConfig c;
+  c.mutable_aws()->set_region("us-east-1");
+  c.mutable_aws()->set_default_account("111122223333");
+  for (const handlers::HandlerFactory* factory : handlers::HandlerCatalog()) {
+    factory->ApplyDefaults(c);
+  }
+  handlers::ApplyAlarmGuardDefaults(*c.mutable_safety());
+  handlers::ApplyBlackoutDefaults(*c.mutable_safety());
+  return c;
+}
+
+// Every cell gets clients that reach no service: the tests' inputs make no AWS call.
+class NoServiceClients final : public aws::ClientProvider {
+ public:
+  Result<aws::CellClients*> For(const std::string&, const std::string&,
+                                const std::string&) override {
+    return &none_;
+  }
+
+ private:
+  aws::CellClients none_;
+};
+
+// The pipeline wired as `fleetkeeper run` wires it (app/run_cmd.cc).
+class MockWorker {
+ public:
+  MockWorker(const MockRun& run, rd_kafka_mock_cluster_t* cluster)
+      : run_(run), cluster_(cluster), config_(EngineConfig()) {}
+
+  // Runs until RequestStop; returns the exit code.
+  int Run() {
+    const fleetkeeper::Clock& clock = SystemClock::Instance();
+    auto opened = PipelineClients::Open(MockOptions(run_), "mock-txn", stop_, clock, cluster_);
+    if (!opened.ok()) {
+      ADD_FAILURE() << "cannot start: " << opened.error().message;
+      return kExitStartFailed;
+    }
+    std::unique_ptr<PipelineClients> clients = std::move(*opened);
+    std::vector<std::pair<handlers::EventKind, std::unique_ptr<handlers::Handler>>> overrides;
+    if (run_.effect_handler) {
+      handlers::testing::EffectHandlerOptions effect;
+      effect.await_wait_ms = run_.effect_await_ms;
+      overrides.emplace_back(v1::Event::kEcsCommand,
+                             std::make_unique<handlers::testing::EffectHandler>(effect));
+    }
+    handlers::Dispatcher dispatcher(config_, clock, std::move(overrides));
+    auto executor = std::make_unique<Executor>(4);
+    handlers::RuntimeOptions ropts;
+    ropts.max_running_steps = 16;
+    const int32_t partitions = clients->options().outputs.work_partitions;
+    ropts.partition_of_cell = [partitions](const std::string& cell) {
+      return Murmur2Partition(cell, partitions);
+    };
+    NoServiceClients aws_clients;
+    handlers::WorkflowRuntime runtime(config_, ropts, dispatcher, &aws_clients, *executor, clock);
+    Pipeline pipeline(*clients, runtime, stop_, stats_, clock);
+    if (auto st = pipeline.Start(); !st.ok()) {
+      ADD_FAILURE() << "cannot start: " << st.error().message;
+      return kExitStartFailed;
+    }
+    pipeline.Run();
+    pipeline.Stop();
+    executor.reset();
+    clients->Close(!stop_.failed());
+    return stop_.code();
+  }
+  void RequestStop() { stop_.Request(); }
+
+  int64_t records_done() const { return stats_.records_done.load(); }
+  int64_t batches_failed() const { return stats_.batches_failed.load(); }
+  int64_t commits_failed() const { return stats_.commits_failed.load(); }
+  size_t poisoned_inputs() const { return stats_.poisoned_inputs.load(); }
+
+ private:
+  const MockRun run_;
+  rd_kafka_mock_cluster_t* const cluster_;
+  const v1::WorkerConfig config_;
+  PipelineStop stop_;
+  BatchStats stats_;
+};
 
 class WorkerMockClusterTest : public ::testing::Test {
  protected:
@@ -288,14 +387,8 @@ class WorkerMockClusterTest : public ::testing::Test {
     spdlog::set_level(spdlog::level::info);
   }
 
-  void StartWorker(const std::string& extra_kafka = "") {
-    StartWorkerWith(MockWorkerConfig(extra_kafka));
-  }
-
-  void StartWorkerWith(const v1::WorkerConfig& config) {
-    WorkerHooks hooks;
-    hooks.embedded_cluster = cluster_;
-    worker_ = std::make_unique<Worker>(config, hooks);
+  void StartWorker(const MockRun& run = {}) {
+    worker_ = std::make_unique<MockWorker>(run, cluster_);
     thread_ = std::thread([this] { exit_code_ = worker_->Run(); });
   }
 
@@ -310,7 +403,7 @@ class WorkerMockClusterTest : public ::testing::Test {
   KafkaPtr owner_;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;  // lives in owner_, destroyed first
   std::string bootstrap_;
-  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<MockWorker> worker_;
   std::thread thread_;
   std::atomic<int> exit_code_{-1};
 };
@@ -429,7 +522,8 @@ TEST_F(WorkerMockClusterTest, AFullProducerQueueRetriesTheBatchInsteadOfStalling
       cluster_, 1, kProduceApi, 6, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR,
       2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500,
       RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500);
-  StartWorker("  queue.buffering.max.messages: \"10\"\n  max.poll.interval.ms: \"6000\"\n");
+  StartWorker(
+      {.extra_kafka = {{"queue.buffering.max.messages", "10"}, {"max.poll.interval.ms", "6000"}}});
 
   auto outcomes = CollectOutcomes(bootstrap_, inputs.delivered(), std::chrono::seconds(90));
   const int64_t failed = worker_->batches_failed();
@@ -479,7 +573,8 @@ TEST_F(WorkerMockClusterTest, AtLeastOnceStateIsWrittenOnlyAfterTheOutcomesItRem
   rd_kafka_mock_broker_push_request_error_rtts(
       cluster_, 1, kProduceApi, 4, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR,
       2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR, 2500);
-  StartWorker("  queue.buffering.max.messages: \"9\"\n  max.poll.interval.ms: \"6000\"\n");
+  StartWorker(
+      {.extra_kafka = {{"queue.buffering.max.messages", "9"}, {"max.poll.interval.ms", "6000"}}});
 
   auto outcomes = CollectOutcomes(bootstrap_, work.delivered(), std::chrono::seconds(60));
   const int64_t failed = worker_->batches_failed();
@@ -504,10 +599,7 @@ TEST_F(WorkerMockClusterTest, ABatchClosesWhenNothingIsQueuedWhileRecordsKeepArr
   auto [topic, value] = good.Make(0);
   first.Send(topic, value, true);
   first.Flush();
-  v1::WorkerConfig config = MockWorkerConfig();
-  config.mutable_runtime()->set_batch_max_records(1000000);
-  config.mutable_runtime()->mutable_batch_max_time()->set_seconds(60);
-  StartWorkerWith(config);
+  StartWorker({.extra_kafka = {}, .batch_max_records = 1000000, .batch_max_ms = 60000});
   std::atomic<bool> done{false};
   std::thread feeder([&] {
     InputProducer more(bootstrap_);
@@ -536,23 +628,20 @@ TEST_F(WorkerMockClusterTest, TimersFireOnAnIdleWorkerHoweverLongABatchMayStayOp
   // ends after 100 ms and the runtime looks at its timers then, whatever batch_max_time allows a
   // busy batch. Were an empty batch to wait out batch_max_time (60 s here), the result would come
   // after two minutes, long past the 30 s this test waits for it.
-  ASSERT_EQ(setenv("FK_TEST_HANDLERS", "effect", 1), 0);
-  ASSERT_EQ(setenv("FK_TEST_EFFECT_AWAIT_MS", "200", 1), 0);
-  ASSERT_EQ(unsetenv("FK_TEST_EFFECT_URL"), 0);
   InputProducer inputs(bootstrap_);
   nlohmann::json command = nlohmann::json::parse(ReadFixture("native/ecs-command-wrapped.json"));
   command["ecs_command"]["request_id"] = "idle-timers-1";
   inputs.Send(kCommands, command.dump(), true);
   inputs.Flush();
-  v1::WorkerConfig config = MockWorkerConfig();
-  config.mutable_runtime()->mutable_batch_max_time()->set_seconds(60);
-  StartWorkerWith(config);
+  StartWorker({.extra_kafka = {},
+               .batch_max_records = 50,
+               .batch_max_ms = 60000,
+               .effect_handler = true,
+               .effect_await_ms = 200});
 
   auto outcomes = CollectOutcomes(bootstrap_, inputs.delivered(), std::chrono::seconds(30));
   const int64_t commits_failed = worker_->commits_failed();
   EXPECT_EQ(StopWorker(), kExitOk);
-  unsetenv("FK_TEST_HANDLERS");
-  unsetenv("FK_TEST_EFFECT_AWAIT_MS");
   ASSERT_EQ(inputs.delivered().size(), 1u);
   auto it = outcomes.find(inputs.delivered().begin()->first);
   ASSERT_TRUE(it != outcomes.end()) << "no result: the workflow's timers were not looked at";
@@ -566,4 +655,4 @@ TEST_F(WorkerMockClusterTest, TimersFireOnAnIdleWorkerHoweverLongABatchMayStayOp
 }
 
 }  // namespace
-}  // namespace fleetkeeper::app
+}  // namespace fleetkeeper::consumers
