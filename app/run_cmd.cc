@@ -99,8 +99,8 @@ int Worker::Run() {
   }
   // Built in order, stopped in reverse (the clients last: the pipeline's revoke runs in their
   // close).
-  auto opened = consumers::PipelineClients::Open(std::move(options), transactional_id, stop_, clock,
-                                                 hooks_.embedded_cluster);
+  auto opened =
+      consumers::PipelineClients::Open(std::move(options), transactional_id, stop_, clock);
   if (!opened.ok()) return StartFailed(opened.error().message);
   std::unique_ptr<consumers::PipelineClients> clients = std::move(*opened);
   const int32_t work_partitions = clients->options().outputs.work_partitions;

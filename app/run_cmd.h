@@ -2,9 +2,6 @@
 // workflow runtime (handlers/engine), the pipeline (consumers/pipeline.h); stopped in reverse.
 #pragma once
 
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -26,8 +23,8 @@ using consumers::kExitKafkaFatal;
 using consumers::kExitOk;
 using consumers::kExitStartFailed;
 
-// What a test adds to the worker: the test executable's hooks (tests/testing/test_hooks.h), or an
-// in-process test's broker. The production executable adds nothing.
+// What the test executable adds to the worker (tests/testing/test_hooks.h). The production
+// executable adds nothing.
 struct RunHooks {
   consumers::CommitFaults* commit_faults = nullptr;
   // A fenced worker waits this long before it exits, its operator listener still answering.
@@ -35,9 +32,6 @@ struct RunHooks {
   // Handlers that replace the catalog's for their event kinds.
   std::function<std::vector<std::pair<handlers::EventKind, std::unique_ptr<handlers::Handler>>>()>
       handler_overrides;
-  // Use this mock cluster (owned by the test) as the embedded broker, so that faults can be
-  // injected into it.
-  rd_kafka_mock_cluster_t* embedded_cluster = nullptr;
 };
 
 // The pipeline's options from the configuration, defaults applied.

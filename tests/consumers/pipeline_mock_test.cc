@@ -31,7 +31,7 @@
 #include "handlers/engine/guards.h"
 #include "handlers/engine/runtime.h"
 #include "handlers/registry.h"
-#include "handlers/testing/effect_handler.h"
+#include "tests/testing/effect_handler.h"
 
 namespace fleetkeeper::consumers {
 namespace {

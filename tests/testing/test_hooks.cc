@@ -1,4 +1,4 @@
-#include "app/test_hooks.h"
+#include "tests/testing/test_hooks.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <thread>
 
-#include "handlers/testing/effect_handler.h"
+#include "tests/testing/effect_handler.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -64,7 +64,7 @@ RunHooks HooksFromEnvironment(EnvironmentFaults* faults) {
   const char* test = std::getenv("FK_TEST_HANDLERS");
   if (test != nullptr && std::strstr(test, "effect") != nullptr) {
     hooks.handler_overrides = [test = std::string(test)] {
-      // The durability tests' handler (handlers/testing/effect_handler.h): never in production.
+      // The durability tests' handler (tests/testing/effect_handler.h): never in production.
       spdlog::critical(
           "TEST-ONLY handler active (FK_TEST_HANDLERS={}): ecs_command events go to "
           "test_effect, which POSTs to FK_TEST_EFFECT_URL instead of calling ECS",

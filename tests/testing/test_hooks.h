@@ -1,5 +1,6 @@
 // The test hooks the environment asks for (FK_TEST_*): faults in the commit of a batch, a linger
-// after a fence, and the durability tests' effect handler (handlers/testing/effect_handler.h).
+// after a fence, and the durability tests' effect handler (tests/testing/effect_handler.h). Only
+// the test executable `fleetkeeper-test` reads them.
 #pragma once
 
 #include <cstdint>
