@@ -39,6 +39,7 @@ struct BatchStats {
   std::atomic<int64_t> batches_committed{0};
   std::atomic<int64_t> commit_ms{0};       // time spent committing
   std::atomic<size_t> poisoned_inputs{0};  // inputs left to dead-letter when the pipeline stopped
+  std::atomic<int64_t> producers_replaced{0};  // failed for good, not fenced (Pipeline)
 };
 
 class Batch {

@@ -24,7 +24,6 @@ Pipeline::Pipeline(PipelineClients& clients, handlers::WorkflowRuntime& runtime,
       options_(clients.options()),
       plan_(options_.plan),
       out_topics_(options_.outputs),
-      output_(clients.output()),
       runtime_(runtime),
       stop_(stop),
       stats_(stats),
@@ -38,27 +37,56 @@ Status Pipeline::Start() {
   hooks.on_rebalance = [this](const GroupConsumer::Change& change) { Rebalance(change); };
   if (auto st = clients_.OpenConsumer(std::move(hooks)); !st.ok()) return st;
   GroupConsumer& consumer = clients_.consumer();
-  batch_ =
-      std::make_unique<Batch>(output_, clients_.transaction(), consumer, clock_, stats_, faults_);
   KafkaProperties reader = clients_.ReaderProperties(".reader");
   reader["enable.partition.eof"] = "true";
   restores_ = std::make_unique<PartitionRestores>(std::move(reader), consumer.client(), plan_.work,
                                                   plan_.state, clock_);
+  BuildProducerSide();
+  // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
+  // for the batch to close: the executor refills as fast as steps finish.
+  runtime_.SetCompletionNotifier([c = &consumer] { c->Wake(); });
+  return Ok{};
+}
+
+void Pipeline::BuildProducerSide() {
+  batch_ = std::make_unique<Batch>(output(), clients_.transaction(), clients_.consumer(), clock_,
+                                   stats_, faults_);
   health_ = std::make_unique<HealthReporter>(
-      output_.client(), std::vector<std::string>{plan_.work, plan_.results, plan_.dlq, plan_.state},
-      clock_, [this] {
+      output().client(),
+      std::vector<std::string>{plan_.work, plan_.results, plan_.dlq, plan_.state}, clock_, [this] {
         clients_.consumer().ReportLag();
         metrics::SetWorkflows(runtime_.LiveWorkflowsByState());
       });
   IngestStage::Hooks ingest;
   ingest.fail_batch = [this](std::string why) { batch_->Fail(std::move(why)); };
   ingest.stopped = [this] { return stop_.failed(); };
-  ingest_ = std::make_unique<IngestStage>(output_, out_topics_, options_.normalize, clock_,
+  ingest_ = std::make_unique<IngestStage>(output(), out_topics_, options_.normalize, clock_,
                                           std::move(ingest));
-  // A completed step wakes the consumer poll, so that the next step (or the result) does not wait
-  // for the batch to close: the executor refills as fast as steps finish.
-  runtime_.SetCompletionNotifier([c = &consumer] { c->Wake(); });
-  return Ok{};
+}
+
+bool Pipeline::ReplaceProducer(const std::string& why) {
+  // Some fatal errors would come back with every producer (a broken configuration): after a few
+  // in a row without a commit, the pipeline stops as it did before it tried.
+  constexpr int kMaxReplacements = 3;
+  if (++producer_replacements_ > kMaxReplacements) return false;
+  spdlog::warn(
+      "the producer failed for good ({}): a new producer with transactional.id {} takes over "
+      "and the batch is read again",
+      why, clients_.transactional_id());
+  Batch::Offsets offsets = batch_->offsets();  // to read again
+  // Everything that holds the failed producer goes first; the lane is drained already.
+  ingest_.reset();
+  health_.reset();
+  batch_.reset();
+  if (Status st = clients_.ReplaceProducer(); !st.ok()) {
+    stop_.Fail(kExitKafkaFatal,
+               fmt::format("cannot replace the failed producer: {}", st.error().message));
+    return false;
+  }
+  BuildProducerSide();
+  batch_->offsets() = std::move(offsets);
+  ++stats_.producers_replaced;
+  return true;
 }
 
 void Pipeline::Run() {
@@ -68,7 +96,7 @@ void Pipeline::Run() {
   int64_t last_commit_ms = 0;
   while (!stop_.requested()) {
     PollBatch();
-    output_.Poll(0);
+    output().Poll(0);
     const int64_t now = clock_.MonotonicMs();
     // Ready: the group has given this worker its partitions (possibly none: more workers than
     // partitions) and every one of them is restored.
@@ -113,7 +141,7 @@ void Pipeline::Stop() {
   // before their consumer: rd_kafka_destroy waits for every message of its handle and would hang.
   held_.clear();
   if (restores_) restores_->Close();  // before the consumer they ask for committed offsets
-  stats_.poisoned_inputs = output_.poisoned_inputs();
+  stats_.poisoned_inputs = output().poisoned_inputs();
 }
 
 void Pipeline::StartRestore(int32_t partition) {
@@ -142,7 +170,7 @@ size_t Pipeline::ProduceStateRecords(const std::vector<OutRecord>& outs,
   if (outs.empty()) return 0;
   if (!EnsureTransaction()) return 0;
   for (auto& out : outs) {
-    if (rd_kafka_resp_err_t err = output_.Produce(out); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_resp_err_t err = output().Produce(out); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       // A checkpoint or result the batch cannot carry: the batch must not commit without it.
       batch_->Fail(fmt::format("cannot produce a workflow record to {}: {}", out.topic,
                                rd_kafka_err2str(err)));
@@ -205,7 +233,7 @@ void Pipeline::PollBatch() {
       if (!ConsumerErrorOk(msg.get())) return;
       continue;
     }
-    if (!EnsureTransaction()) return;
+    if (!EnsureTransaction(msg.get())) return;
     Admit(msg);
     if (stop_.failed()) return;
     if (batch_->failing()) break;  // it will be read again: stop adding to it
@@ -260,7 +288,7 @@ void Pipeline::OverlapCommit() {
     // A rebalance in the poll above finished the commit and began the next batch: carry on
     // normally.
     if (!batch_->committing()) {
-      if (!EnsureTransaction()) return;
+      if (!EnsureTransaction(msg.get())) return;
       Admit(msg);
       return;
     }
@@ -274,14 +302,17 @@ void Pipeline::OverlapCommit() {
   if (batch_->committing()) FinishCommit();
 }
 
-bool Pipeline::EnsureTransaction() {
+bool Pipeline::EnsureTransaction(const rd_kafka_message_t* msg) {
   const TxnResult begun = batch_->Begin();
   if (begun.ok()) return true;
   if (begun.kind == TxnResult::Kind::kFenced) {
     stop_.Fail(kExitFenced, begun.why);
-  } else {
-    spdlog::error("{}", begun.why);
+    return false;
   }
+  spdlog::error("{}", begun.why);
+  // The record at hand is not in the batch: it is read again, not passed over.
+  if (msg != nullptr) clients_.consumer().SeekBack(msg);
+  if (begun.kind == TxnResult::Kind::kProducerFailed) AbortBatch(begun.why);
   return false;
 }
 
@@ -307,7 +338,7 @@ void Pipeline::ProcessWork(const rd_kafka_message_t* msg) {
     const InputRecord whole = InputOf(msg);
     ProduceFor(whole, DlqRecord(whole, why, out_topics_));
   };
-  if (std::optional<std::string> why = output_.Poisoned(in)) {
+  if (std::optional<std::string> why = output().Poisoned(in)) {
     dead_letter(*why);
     return;
   }
@@ -327,7 +358,7 @@ void Pipeline::ProcessWork(const rd_kafka_message_t* msg) {
 }
 
 void Pipeline::ProduceFor(const InputRecord& input, OutRecord out) {
-  if (std::optional<std::string> failed = output_.ProduceFor(input, std::move(out))) {
+  if (std::optional<std::string> failed = output().ProduceFor(input, std::move(out))) {
     batch_->Fail(std::move(*failed));
   }
 }
@@ -352,7 +383,7 @@ bool Pipeline::CommitBatch() {
     RestoreTouched();
   }
   batch_->Clear();
-  output_.EndBatch();
+  output().EndBatch();
   return ok;
 }
 
@@ -414,6 +445,7 @@ bool Pipeline::FinishCommit() {
     return false;
   }
   batch_->ApplyCommit(done);
+  producer_replacements_ = 0;
   Committed(done.offsets);
   // What was read meanwhile joins a new transaction: the lane produces the staged outputs, and the
   // work items are processed now, in the order they came.
@@ -445,12 +477,18 @@ void Pipeline::AbortBatch(const std::string& reason, const std::vector<Partition
   if (batch_->transactional()) metrics::Transactions(false).Increment();
   batch_->ClearFailure();
   if (TxnResult aborted = batch_->Abort(); !aborted.ok()) {
-    stop_.Fail(aborted.kind == TxnResult::Kind::kFenced ? kExitFenced : kExitKafkaFatal,
-               aborted.why);
-    return;
+    // librdkafka turns some aborts fatal (EndTxn answered INVALID_TXN_STATE after a produce to a
+    // deleted topic, docs/reliability.md): a new producer takes over, the batch is read again.
+    const bool replaced =
+        aborted.kind == TxnResult::Kind::kProducerFailed && ReplaceProducer(aborted.why);
+    if (!replaced) {
+      stop_.Fail(aborted.kind == TxnResult::Kind::kFenced ? kExitFenced : kExitKafkaFatal,
+                 aborted.why);
+      return;
+    }
   }
-  output_.CollectDeliveryFailures();
-  output_.EndBatch();
+  output().CollectDeliveryFailures();
+  output().EndBatch();
   std::set<PartitionKey> parts(also.begin(), also.end());
   for (const auto& [tp, off] : batch_->offsets()) parts.insert(tp);
   RewindPartitions({parts.begin(), parts.end()});

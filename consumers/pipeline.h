@@ -70,7 +70,9 @@ class Pipeline {
   bool Process(KafkaMessagePtr& msg);
   void ProcessWork(const rd_kafka_message_t* msg);
   void ProduceFor(const InputRecord& input, OutRecord out);
-  bool EnsureTransaction();
+  // Begins the batch's transaction unless one is open. False when it cannot: the pipeline is
+  // stopping, or the batch was aborted (and `msg`, the record at hand, if any, is read again).
+  bool EnsureTransaction(const rd_kafka_message_t* msg = nullptr);
   // Collects finished steps and starts due ones; returns the records it produced.
   size_t RunPump();
   // Produces the runtime's records into the batch; every partition in `touched` gets an offset in
@@ -91,6 +93,13 @@ class Pipeline {
   // Aborts the open transaction and rewinds every partition the open batch (and `also`) read.
   void AbortBatch(const std::string& reason, const std::vector<PartitionKey>& also = {});
   void RewindPartitions(const std::vector<PartitionKey>& partitions);
+  // The producer failed for good without being fenced (`why`): a new one with the same
+  // transactional.id takes over, with a new batch, lane and health reporter around it. False
+  // when it cannot (or failed too often without a commit in between).
+  bool ReplaceProducer(const std::string& why);
+  // The batch, the health reporter and the ingest lane: around the clients' producer.
+  void BuildProducerSide();
+  OutputProducer& output() { return clients_.output(); }
   void RestoreTouched();
   void StartRestore(int32_t partition);
   void DrainRestores();
@@ -102,7 +111,6 @@ class Pipeline {
   const PipelineOptions& options_;
   const TopicPlan& plan_;
   const OutputTopics& out_topics_;
-  OutputProducer& output_;
   handlers::WorkflowRuntime& runtime_;
   PipelineStop& stop_;
   BatchStats& stats_;
@@ -122,6 +130,7 @@ class Pipeline {
   bool assigned_once_ = false;         // the group has assigned this worker its partitions once
   std::vector<KafkaMessagePtr> held_;  // work items read during the commit
   bool stopped_ = false;
+  int producer_replacements_ = 0;  // since the last commit
 };
 
 }  // namespace fleetkeeper::consumers

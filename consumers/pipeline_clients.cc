@@ -115,9 +115,17 @@ Status PipelineClients::CreateProducer() {
   producer.queue_full_limit_ms = queue_full_limit_ms;
   OutputProducer::Hooks hooks;
   hooks.on_error = [this](rd_kafka_t* rk, int err, const char* reason) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL && transactional_ && !ProducerFenced(rk)) {
+      ProducerFatal(rk, reason);
+      return;
+    }
     stop_.ClientError(rk, err, reason, transactional_id_, clock_);
   };
   hooks.on_fatal = [this](const std::string& why) {
+    if (transactional_ && output_ && !ProducerFenced(output_->client())) {
+      ProducerFatal(output_->client(), why);
+      return;
+    }
     stop_.Fail(kExitFenced, fmt::format("fatal producer error for transactional.id {}: {}",
                                         transactional_id_, why));
   };
@@ -128,6 +136,21 @@ Status PipelineClients::CreateProducer() {
   if (!transactional_) return Ok{};
   txn_ = std::make_unique<Transaction>(output_->client(), transactional_id_);
   return txn_->Init(60000);
+}
+
+void PipelineClients::ProducerFatal(rd_kafka_t* rk, const std::string& why) {
+  char buf[512];
+  rd_kafka_fatal_error(rk, buf, sizeof(buf));
+  spdlog::error(
+      "fatal producer error for transactional.id {}: {} ({}); the batch aborts and a new "
+      "producer takes over",
+      transactional_id_, buf, why);
+}
+
+Status PipelineClients::ReplaceProducer() {
+  output_.reset();  // a failed producer's records fail at once: nothing to wait for
+  txn_.reset();
+  return CreateProducer();
 }
 
 Status PipelineClients::OpenConsumer(GroupConsumer::Hooks hooks) {

@@ -52,6 +52,11 @@ class PipelineClients {
   GroupConsumer& consumer() { return *consumer_; }
   ControlLog& control() { return *control_; }
 
+  // Transactional: the producer failed for good without being fenced (TxnResult::kProducerFailed).
+  // A new one with the same transactional.id replaces it: init_transactions fences the old one
+  // and aborts its open transaction. Whatever held the old producer must be rebuilt.
+  Status ReplaceProducer();
+
   // Leaves the group (its revoke hook runs when `graceful`), then flushes the producer (when
   // `graceful`) and destroys it, then the broker.
   void Close(bool graceful);
@@ -61,6 +66,9 @@ class PipelineClients {
       : options_(std::move(options)), stop_(stop), clock_(clock) {}
   Status StartBroker(rd_kafka_mock_cluster_t* adopted);
   Status CreateProducer();
+  // The producer's fatal error `why`: a fence stops the pipeline; anything else, with
+  // transactions, waits for the failed transaction call and ReplaceProducer.
+  void ProducerFatal(rd_kafka_t* rk, const std::string& why);
 
   PipelineOptions options_;
   PipelineStop& stop_;

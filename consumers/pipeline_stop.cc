@@ -7,6 +7,13 @@
 
 namespace fleetkeeper::consumers {
 
+bool ProducerFenced(rd_kafka_t* rk) {
+  char buf[512];
+  const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+  return orig == RD_KAFKA_RESP_ERR__FENCED || orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+         orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
 void PipelineStop::Fail(int code, const std::string& why) {
   int expected = 0;
   if (code_.compare_exchange_strong(expected, code)) {
@@ -22,11 +29,8 @@ void PipelineStop::ClientError(rd_kafka_t* rk, int err, const char* reason,
                                const std::string& transactional_id, const Clock& clock) {
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char buf[512];
-    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-    int code = orig == RD_KAFKA_RESP_ERR__FENCED || orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-                       orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH
-                   ? kExitFenced
-                   : kExitKafkaFatal;
+    rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    const int code = ProducerFenced(rk) ? kExitFenced : kExitKafkaFatal;
     Fail(code, fmt::format("fatal Kafka error (transactional.id {}): {}", transactional_id, buf));
     return;
   }

@@ -18,6 +18,9 @@ inline constexpr int kExitStartFailed = 2;
 inline constexpr int kExitFenced = 3;  // another live process holds our transactional.id
 inline constexpr int kExitKafkaFatal = 4;
 
+// Whether the fatal error `rk` has is a fence: another producer took our transactional.id.
+bool ProducerFenced(rd_kafka_t* rk);
+
 class PipelineStop {
  public:
   // Async-signal-safe: a graceful stop (the open batch commits).
