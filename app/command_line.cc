@@ -1,9 +1,9 @@
 #include "app/command_line.h"
 
 #include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
 
 #include "app/build_info.h"
+#include "consumers/record_sender.h"
 
 namespace fleetkeeper::app {
 
@@ -37,7 +37,7 @@ std::optional<int> ParseCommandLine(CLI::App& cli, int argc, const char* const* 
 
 std::string VersionText() {
   return fmt::format("fleetkeeper {}\ncommit {}\nlibrdkafka {}", kBuildVersion, kBuildCommit,
-                     rd_kafka_version_str());
+                     consumers::LibrdkafkaVersion());
 }
 
 }  // namespace fleetkeeper::app

@@ -15,13 +15,14 @@
 #include "app/control.h"
 #include "app/observability.h"
 #include "app/replay_records.h"
-#include "app/worker.h"
+#include "app/run_cmd.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/raii_kafka.h"
 #include "consumers/kafka.h"
 #include "consumers/normalizer.h"
+#include "consumers/record_sender.h"
 #include "consumers/results.h"
 
 namespace fleetkeeper::app {
@@ -61,31 +62,9 @@ Result<std::string> ReadAll(const std::string& path) {
   return ReadFileContents(path);
 }
 
-// Delivery reports of one replay; librdkafka calls OnReplayDelivery from poll/flush on the
-// replaying thread.
-struct ReplayTally {
-  size_t delivered = 0;
-  size_t failed = 0;
-  rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
-};
-
-void OnReplayDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
-  auto* tally = static_cast<ReplayTally*>(msg->_private);
-  if (tally == nullptr) return;
-  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    ++tally->delivered;
-    return;
-  }
-  if (tally->failed++ == 0) tally->first_error = msg->err;
-}
-
-void SetReplayDeliveryCallback(rd_kafka_conf_t* conf, void*) {
-  rd_kafka_conf_set_dr_msg_cb(conf, &OnReplayDelivery);
-}
-
 }  // namespace
 
-int RunWorker(const CommonOptions& options) {
+int RunWorker(const CommonOptions& options, const RunHooks& hooks) {
   v1::WorkerConfig config;
   if (!LoadOrReport(options, &config, /*worker=*/true)) return kExitStartFailed;
   std::unique_ptr<ObservabilityServer> observability;
@@ -108,7 +87,7 @@ int RunWorker(const CommonOptions& options) {
     spdlog::info("observability: /metrics, /healthz and /readyz on {}:{}", options.listen.host,
                  observability->port());
   }
-  Worker worker(config, WorkerHooks::FromEnvironment());
+  Worker worker(config, hooks);
   g_worker = &worker;
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
@@ -137,40 +116,27 @@ int Replay(const CommonOptions& options, const std::vector<std::string>& paths,
     std::fprintf(stderr, "fleetkeeper replay: %s\n", files.error().message.c_str());
     return 1;
   }
-  auto producer = MakeCommandProducer(config, &SetReplayDeliveryCallback);
+  auto producer = MakeCommandProducer(config, &consumers::RecordSender::ConfigureDelivery);
   if (!producer.ok()) {
     std::fprintf(stderr, "fleetkeeper replay: %s\n", producer.error().message.c_str());
     return 2;
   }
   const std::string to = topic.empty() ? InputTopics(config).front() : topic;
-  ReplayTally tally;
-  size_t sent = 0;
+  consumers::RecordSender sender(std::move(*producer));
   for (const auto& file : *files) {
     for (const auto& record : file.records) {
-      for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            producer->get(), RD_KAFKA_V_TOPIC(to.c_str()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(record.data()), record.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&tally), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          rd_kafka_poll(producer->get(), 100);
-          continue;
-        }
-        if (err) {
-          std::fprintf(stderr, "fleetkeeper replay: %s: %s\n", file.path.c_str(),
-                       rd_kafka_err2str(err));
-          rd_kafka_flush(producer->get(), 30000);
-          return 1;
-        }
-        break;
+      if (std::string err = sender.Send(to, {}, record); !err.empty()) {
+        std::fprintf(stderr, "fleetkeeper replay: %s: %s\n", file.path.c_str(), err.c_str());
+        sender.Flush(30000);
+        return 1;
       }
-      ++sent;
     }
   }
-  rd_kafka_flush(producer->get(), 30000);
+  const consumers::RecordSender::Tally& tally = sender.Flush(30000);
+  const size_t sent = tally.sent;
   if (tally.failed > 0) {
     std::fprintf(stderr, "fleetkeeper replay: %zu of %zu records not written to %s: %s\n",
-                 tally.failed, sent, to.c_str(), rd_kafka_err2str(tally.first_error));
+                 tally.failed, sent, to.c_str(), tally.first_error.c_str());
     return 1;
   }
   if (tally.delivered < sent) {

@@ -5,13 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "app/run_cmd.h"
+
 namespace fleetkeeper::app {
 
 struct CommonOptions {
   std::string config_path;  // empty: defaults + environment
 };
 
-int RunWorker(const CommonOptions& options);
+// `fleetkeeper run`; `hooks`: the test executable's (app/run_cmd.h), none in production.
+int RunWorker(const CommonOptions& options, const RunHooks& hooks);
 int Replay(const CommonOptions& options, const std::vector<std::string>& paths,
            const std::string& topic, const std::string& bootstrap);
 int Inspect(const CommonOptions& options, const std::string& path);

@@ -78,8 +78,8 @@ v1::ControlRecord MakeControlRecord(bool frozen, const std::string& reason, cons
   return r;
 }
 
-Result<KafkaPtr> MakeCommandProducer(const v1::WorkerConfig& config,
-                                     void (*conf_hook)(rd_kafka_conf_t*, void*), void* hook_arg) {
+Result<KafkaPtr> MakeCommandProducer(const v1::WorkerConfig& config, consumers::ConfHook conf_hook,
+                                     void* hook_arg) {
   if (BootstrapServers(config).empty()) {
     return InvalidInput(
         "kafka.bootstrap.servers is not set: the embedded broker lives inside `fleetkeeper run` "

@@ -6,12 +6,11 @@
 #include <cstdint>
 #include <string>
 
-#include <librdkafka/rdkafka.h>
-
 #include "app/commands.h"
 #include "common/error.h"
 #include "common/raii_kafka.h"
 #include "consumers/control_log.h"
+#include "consumers/kafka_clients.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/workflow.pb.h"
 
@@ -26,7 +25,7 @@ v1::ControlRecord MakeControlRecord(bool frozen, const std::string& reason, cons
 // ingest). `conf_hook`, when given, may set callbacks and an opaque on the conf before creation.
 // Fails when no broker is configured: the embedded one lives inside `fleetkeeper run`.
 Result<KafkaPtr> MakeCommandProducer(const v1::WorkerConfig& config,
-                                     void (*conf_hook)(rd_kafka_conf_t*, void*) = nullptr,
+                                     consumers::ConfHook conf_hook = nullptr,
                                      void* hook_arg = nullptr);
 
 // Loads --config (or the defaults) and the environment overrides for a command; on error prints

@@ -1,7 +1,6 @@
 #include "app/doctor.h"
 
 #include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include "common/log.h"
 #include "common/raii.h"
 #include "consumers/kafka.h"
+#include "consumers/kafka_clients.h"
 #include "consumers/topics.h"
 
 namespace fleetkeeper::app {
@@ -187,48 +187,24 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
         "max.partition.fetch.bytes", "transactional.id", "transaction.timeout.ms"}) {
     props.erase(k);
   }
-  auto conf = consumers::MakeKafkaConf(props);
-  if (!conf.ok()) {
-    out.push_back(Fail("kafka", conf.error().message));
+  consumers::ClientCallbacks callbacks;
+  callbacks.log_through_spdlog = false;  // a command's librdkafka lines go to stderr as they are
+  auto rk = consumers::NewClient(consumers::ClientRole::kProducer, props, callbacks, "client");
+  if (!rk.ok()) {
+    out.push_back(Fail("kafka", rk.error().message));
     return out;
   }
-  char errstr[512];
-  KafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), errstr, sizeof(errstr)));
-  if (!rk) {
-    out.push_back(Fail("kafka", errstr));
-    return out;
-  }
-  const rd_kafka_metadata_t* md = nullptr;
-  std::set<std::string> existing;
   const consumers::TopicPlan wanted_plan = PlanOf(config);
   std::set<std::string> wanted_topics(wanted_plan.inputs.begin(), wanted_plan.inputs.end());
   wanted_topics.insert({wanted_plan.work, wanted_plan.results, wanted_plan.dlq, wanted_plan.state,
                         wanted_plan.control});
-  // A topic created a moment ago reaches the broker's metadata cache a little later: look again
-  // a few times before calling a topic missing.
-  for (int attempt = 0;; ++attempt) {
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 1, nullptr, &md, timeout_ms);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out.push_back(Fail("kafka", fmt::format("{} not reachable in {} ms: {}", bootstrap,
-                                              timeout_ms, rd_kafka_err2str(err))));
-      return out;
-    }
-    existing.clear();
-    for (int i = 0; i < md->topic_cnt; ++i) {
-      // A topic still electing its leader exists all the same.
-      if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        existing.insert(md->topics[i].topic);
-      }
-    }
-    bool all_there = true;
-    for (const auto& t : wanted_topics) all_there = all_there && existing.count(t) > 0;
-    if (all_there || attempt >= 5) break;
-    rd_kafka_metadata_destroy(md);
-    md = nullptr;
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto cluster = consumers::DescribeCluster(rk->get(), wanted_topics, timeout_ms);
+  if (!cluster.ok()) {
+    out.push_back(Fail("kafka", fmt::format("{} {}", bootstrap, cluster.error().message)));
+    return out;
   }
-  int brokers = md->broker_cnt;
-  rd_kafka_metadata_destroy(md);
+  const std::set<std::string>& existing = cluster->topics;
+  const int brokers = cluster->brokers;
   out.push_back(Ok("kafka", fmt::format("{} reachable ({} broker{})", bootstrap, brokers,
                                         brokers == 1 ? "" : "s")));
 
@@ -244,7 +220,7 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
         Fail("topics", fmt::format("missing and topics.create is false: {}", Join(missing))));
     return out;
   }
-  if (auto st = consumers::EnsureTopics(rk.get(), plan, timeout_ms); !st.ok()) {
+  if (auto st = consumers::EnsureTopics(rk->get(), plan, timeout_ms); !st.ok()) {
     out.push_back(Fail("topics", st.error().message));
     return out;
   }

@@ -1,7 +1,6 @@
 #include "app/workflows_cmd.h"
 
 #include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 #include "common/raii_kafka.h"
 #include "consumers/kafka.h"
 #include "consumers/kafka_clients.h"
+#include "consumers/record_sender.h"
 #include "consumers/state_restore.h"
 #include "consumers/topics.h"
 
@@ -78,15 +78,9 @@ Result<std::vector<v1::WorkflowCheckpoint>> ReadWorkflows(const v1::WorkerConfig
                                                           int timeout_ms) {
   auto made = StateReader(config);
   if (!made.ok()) return std::move(made).take_error();
-  rd_kafka_t* rk = made->get();
-  const std::string topic = StateTopic(config);
-  auto partitions = consumers::PartitionCount(rk, topic, timeout_ms);
-  if (!partitions.ok()) return std::move(partitions).take_error();
-  std::vector<int32_t> all(*partitions);
-  for (int32_t p = 0; p < *partitions; ++p) all[p] = p;
   std::map<std::string, v1::WorkflowCheckpoint> latest;
-  auto unread = consumers::ReadStateLog(
-      rk, topic, all, timeout_ms, 20, nullptr,
+  Status read = consumers::ReadWholeStateLog(
+      std::move(*made), StateTopic(config), timeout_ms,
       [&latest](int32_t, std::string_view key, const char* value, size_t size) {
         if (key.rfind("wf:", 0) != 0) return;
         if (value == nullptr) {
@@ -99,13 +93,7 @@ Result<std::vector<v1::WorkflowCheckpoint>> ReadWorkflows(const v1::WorkerConfig
         }
         latest[record.workflow().workflow_id()] = record.workflow();
       });
-  rd_kafka_consumer_close(rk);
-  if (!unread.ok()) return std::move(unread).take_error();
-  if (!unread->empty()) {
-    return Error(ErrorCode::kTimeout,
-                 fmt::format("{}: {} partitions not read to their end within {} ms", topic,
-                             unread->size(), timeout_ms));
-  }
+  if (!read.ok()) return std::move(read).take_error();
   std::vector<v1::WorkflowCheckpoint> out;
   out.reserve(latest.size());
   for (auto& [id, wf] : latest) out.push_back(std::move(wf));
@@ -225,23 +213,6 @@ std::string CommandsTopic(const v1::WorkerConfig& config) {
 
 namespace {
 
-struct Delivery {
-  bool done = false;
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-};
-
-// Called by librdkafka from flush on this thread; it cannot throw.
-void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
-  auto* d = static_cast<Delivery*>(msg->_private);
-  if (d == nullptr) return;
-  d->done = true;
-  d->err = msg->err;
-}
-
-void SetDeliveryCallback(rd_kafka_conf_t* conf, void*) {
-  rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);
-}
-
 int Cancel(const v1::WorkerConfig& config, const std::string& workflow_id,
            const std::string& reason, bool json) {
   auto record = CancelRecord(workflow_id, reason, WhoAmI());
@@ -249,26 +220,19 @@ int Cancel(const v1::WorkerConfig& config, const std::string& workflow_id,
     std::fprintf(stderr, "fleetkeeper workflows cancel: %s\n", record.error().message.c_str());
     return 2;
   }
-  auto producer = MakeCommandProducer(config, &SetDeliveryCallback);
+  auto producer = MakeCommandProducer(config, &consumers::RecordSender::ConfigureDelivery);
   if (!producer.ok()) {
     std::fprintf(stderr, "fleetkeeper workflows cancel: %s\n", producer.error().message.c_str());
     return producer.error().code == ErrorCode::kInvalidInput ? 2 : 1;
   }
   const std::string topic = CommandsTopic(config);
-  Delivery delivery;
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-      RD_KAFKA_V_KEY(workflow_id.data(), workflow_id.size()),
-      RD_KAFKA_V_VALUE(record->data(), record->size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_HEADER("content-type", "application/json", -1), RD_KAFKA_V_OPAQUE(&delivery),
-      RD_KAFKA_V_END);
-  if (!err) {
-    rd_kafka_flush(producer->get(), kTimeoutMs);
-    err = !delivery.done ? RD_KAFKA_RESP_ERR__TIMED_OUT : delivery.err;
-  }
-  if (err) {
+  consumers::RecordSender sender(std::move(*producer));
+  std::string err =
+      sender.Send(topic, workflow_id, *record, {{"content-type", "application/json"}});
+  if (err.empty()) err = sender.Flush(kTimeoutMs).Why();
+  if (!err.empty()) {
     std::fprintf(stderr, "fleetkeeper workflows cancel: producing to %s: %s\n", topic.c_str(),
-                 rd_kafka_err2str(err));
+                 err.c_str());
     return 1;
   }
   if (json) {

@@ -17,7 +17,7 @@
 #include "handlers/engine/dispatcher.h"
 #include "handlers/engine/runtime.h"
 #include "handlers/engine/seen_ids.h"
-#include "handlers/testing/effect_handler.h"
+#include "tests/testing/effect_handler.h"
 
 namespace fleetkeeper::handlers {
 namespace {

@@ -31,6 +31,9 @@ enum class ClientRole {
 // `properties` without those a client of `role` does not take.
 KafkaProperties PropertiesFor(ClientRole role, const KafkaProperties& properties);
 
+// Sets callbacks (and an opaque) on a client's conf before the client is created.
+using ConfHook = void (*)(rd_kafka_conf_t* conf, void* arg);
+
 // librdkafka callbacks a client is created with; null ones are not set.
 struct ClientCallbacks {
   void* opaque = nullptr;
@@ -39,7 +42,7 @@ struct ClientCallbacks {
                     void*) = nullptr;
   void (*error)(rd_kafka_t*, int, const char*, void*) = nullptr;
   // Called on the conf before creation, for anything else (a command's delivery callback).
-  void (*conf_hook)(rd_kafka_conf_t*, void*) = nullptr;
+  ConfHook conf_hook = nullptr;
   void* conf_hook_arg = nullptr;
   // librdkafka's log lines through spdlog (LogKafka), or librdkafka's own stderr logger.
   bool log_through_spdlog = true;

@@ -5,6 +5,7 @@
 
 #include "common/raii_kafka.h"
 #include "consumers/kafka.h"
+#include "consumers/topics.h"
 
 namespace fleetkeeper::consumers {
 
@@ -50,6 +51,23 @@ Result<std::set<int32_t>> ReadStateLog(rd_kafka_t* reader, const std::string& to
           static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0);
   }
   return pending;
+}
+
+Status ReadWholeStateLog(KafkaPtr reader, const std::string& topic, int timeout_ms,
+                         const StateVisitor& visit) {
+  auto partitions = PartitionCount(reader.get(), topic, timeout_ms);
+  if (!partitions.ok()) return std::move(partitions).take_error();
+  std::vector<int32_t> all(*partitions);
+  for (int32_t p = 0; p < *partitions; ++p) all[p] = p;
+  auto unread = ReadStateLog(reader.get(), topic, all, timeout_ms, 20, nullptr, visit);
+  rd_kafka_consumer_close(reader.get());
+  if (!unread.ok()) return std::move(unread).take_error();
+  if (!unread->empty()) {
+    return Error(ErrorCode::kTimeout,
+                 fmt::format("{}: {} partitions not read to their end within {} ms", topic,
+                             unread->size(), timeout_ms));
+  }
+  return Ok{};
 }
 
 PartitionRestores::PartitionRestores(KafkaProperties reader_properties, rd_kafka_t* consumer,

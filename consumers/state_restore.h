@@ -38,6 +38,12 @@ Result<std::set<int32_t>> ReadStateLog(rd_kafka_t* reader, const std::string& to
                                        int watermark_attempts, const std::atomic<bool>* stop,
                                        const StateVisitor& visit);
 
+// Reads every partition of `topic` through `reader` (an assign()-only consumer with
+// enable.partition.eof, closed after) to its last stable offset, calling `visit` for each record.
+// Fails when a partition is not read to its end within `timeout_ms`.
+Status ReadWholeStateLog(KafkaPtr reader, const std::string& topic, int timeout_ms,
+                         const StateVisitor& visit);
+
 // Restores of the work partitions the worker is assigned, each on a thread of its own while the
 // poll thread goes on. Poll thread only, except where noted.
 class PartitionRestores {

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/raii_kafka.h"
 #include "consumers/kafka.h"
@@ -204,6 +206,31 @@ Status CreateMockTopics(rd_kafka_mock_cluster_t* cluster, const TopicPlan& plan)
     }
   }
   return Ok{};
+}
+
+Result<ClusterView> DescribeCluster(rd_kafka_t* rk, const std::set<std::string>& wanted,
+                                    int timeout_ms) {
+  ClusterView view;
+  for (int attempt = 0;; ++attempt) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Error(ErrorCode::kKafka,
+                   fmt::format("not reachable in {} ms: {}", timeout_ms, rd_kafka_err2str(err)));
+    }
+    view.brokers = md->broker_cnt;
+    view.topics.clear();
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        view.topics.insert(md->topics[i].topic);
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    bool all_there = true;
+    for (const auto& t : wanted) all_there = all_there && view.topics.count(t) > 0;
+    if (all_there || attempt >= 5) return view;
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
 }
 
 }  // namespace fleetkeeper::consumers

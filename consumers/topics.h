@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,17 @@ Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int tim
 Result<std::vector<std::string>> MissingTopics(rd_kafka_t* rk,
                                                const std::vector<std::string>& topics,
                                                int timeout_ms);
+
+// What the cluster's metadata lists.
+struct ClusterView {
+  int brokers = 0;
+  std::set<std::string> topics;  // a topic still electing its leader counts
+};
+// The brokers and topics of the cluster `rk` talks to. A topic created a moment ago reaches the
+// broker's metadata cache a little later: until every one of `wanted` is listed it asks again, up
+// to 5 more times 400 ms apart. Fails naming librdkafka's reason when no broker answers within
+// `timeout_ms`.
+Result<ClusterView> DescribeCluster(rd_kafka_t* rk, const std::set<std::string>& wanted,
+                                    int timeout_ms);
 
 }  // namespace fleetkeeper::consumers

@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include "common/raii_kafka.h"
+#include "consumers/pipeline_stop.h"
 
 namespace fleetkeeper::consumers {
 
 TxnResult Transaction::Failed(const char* call, const rd_kafka_error_t* err) const {
   if (rd_kafka_error_is_fatal(err)) {
-    return {TxnResult::Kind::kFenced,
+    return {ProducerFenced(producer_) ? TxnResult::Kind::kFenced : TxnResult::Kind::kProducerFailed,
             fmt::format("transactional.id {}: {}", transactional_id_, rd_kafka_error_string(err))};
   }
   return {TxnResult::Kind::kAbortable, fmt::format("{}: {}", call, rd_kafka_error_string(err))};

@@ -19,8 +19,11 @@ struct TxnResult {
   enum class Kind {
     kOk,
     kAbortable,  // this transaction cannot commit: abort it and read its batch again
-    kFenced,     // the producer is fenced or failed for good: the process must stop
-    kFailed,     // the abort itself failed for good: the process must stop
+    kFenced,     // the producer is fenced: another process has our transactional.id, stop
+    // The producer failed for good without being fenced (librdkafka made the error fatal): a new
+    // producer with the same transactional.id can take over, and the batch is read again.
+    kProducerFailed,
+    kFailed,  // the abort itself failed for good: the process must stop
   };
   Kind kind = Kind::kOk;
   std::string why;  // not kOk: what failed, e.g. "commit_transaction: <librdkafka's reason>"

@@ -1,5 +1,5 @@
 """Durable workflows on the real broker (scripts/kafka.sh start): a `fleetkeeper run` process with the
-test-only effect handler (handlers/testing/effect_handler.h) and a loopback effect recorder.
+test-only effect handler (tests/testing/effect_handler.h) and a loopback effect recorder.
 
   idle     N workflows (default 10,000) admitted, each then waiting on a one-hour timer: the
            worker's RSS and its CPU use over 30 s of idling.

@@ -27,7 +27,7 @@ class WorkflowHandler;
 class Dispatcher {
  public:
   // `overrides` (event kind -> handler) replace the catalog's handler for those kinds: for tests,
-  // and for the test-only handlers the worker installs when FK_TEST_HANDLERS asks for them.
+  // and for the test-only handlers of the test executable (tests/testing/test_hooks.h).
   Dispatcher(const v1::WorkerConfig& config, const Clock& clock,
              std::vector<std::pair<EventKind, std::unique_ptr<Handler>>> overrides = {});
 

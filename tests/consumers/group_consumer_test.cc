@@ -1,6 +1,6 @@
 // The worker's group member on the embedded broker (librdkafka's mock cluster): the rebalance is
 // handed to the owner, and Rewind reads a partition again from its committed offset. Rebalances
-// between workers and fencing are in tests/app/worker_mock_test.cc and tests/integration.
+// between workers and fencing are in tests/consumers/pipeline_mock_test.cc and tests/integration.
 #include "consumers/group_consumer.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // The pipeline's producer on the embedded broker (librdkafka's mock cluster): an output that
 // cannot be produced sends its input to the dead-letter topic instead, and a batch that can carry
 // neither is told why. Delivery failures reported later (poisoned inputs) are covered by the
-// worker's mock-cluster tests (tests/app/worker_mock_test.cc).
+// worker's mock-cluster tests (tests/consumers/pipeline_mock_test.cc).
 #include "consumers/output_producer.h"
 
 #include <gtest/gtest.h>

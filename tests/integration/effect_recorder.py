@@ -1,5 +1,5 @@
 """A loopback HTTP server standing in for the outside world of the test-only `test_effect` workflow
-handler (handlers/testing/effect_handler.h): it records every POST with its `Idempotency-Key`
+handler (tests/testing/effect_handler.h): it records every POST with its `Idempotency-Key`
 header, its body (the workflow id) and when it arrived, and answers 200 (or, while `fail` is set,
 503). Binds 127.0.0.1 port 0; the tests hand its URL to the worker as FK_TEST_EFFECT_URL."""
 

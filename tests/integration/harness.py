@@ -86,6 +86,30 @@ def fleetkeeper_bin():
     return path
 
 
+# The settings only the test executable reads (tests/testing/test_hooks.h, effect_handler.h): the
+# production one has no test hooks, so a worker given one of these runs `fleetkeeper-test`.
+TEST_HOOKS = frozenset({
+    "FK_TEST_CRASH_BEFORE_COMMIT", "FK_TEST_ABORT_BATCH", "FK_TEST_SLOW_COMMIT_BATCH",
+    "FK_TEST_HOLD_BEFORE_COMMIT", "FK_TEST_LINGER_AFTER_FENCE_MS", "FK_TEST_HANDLERS",
+    "FK_TEST_EFFECT_URL", "FK_TEST_CRASH_AFTER_EFFECT", "FK_TEST_EFFECT_AWAIT_MS"})
+
+
+def fleetkeeper_test_bin():
+    """The test executable of the build FK_BIN comes from (<build>/tests/fleetkeeper-test), or
+    FK_TEST_BIN."""
+    default = pathlib.Path(fleetkeeper_bin()).resolve().parents[1] / "tests" / "fleetkeeper-test"
+    path = os.environ.get("FK_TEST_BIN", str(default))
+    if not os.path.exists(path):
+        raise RuntimeError(f"fleetkeeper-test not found at {path}: build it first (or set "
+                           "FK_TEST_BIN)")
+    return path
+
+
+def worker_bin(env):
+    """The executable for a worker run with `env`: the test one when a test hook is set."""
+    return fleetkeeper_test_bin() if TEST_HOOKS & set(env) else fleetkeeper_bin()
+
+
 class TopicSet:
     """A fresh, uniquely named set of fleetkeeper topics, created up front with the partition counts
     a scenario wants, so tests never share state."""
@@ -163,7 +187,7 @@ class WorkerProcess:
         self.logfh = open(self.log, "a")
         self.logfh.write(f"--- start {self.starts}\n")
         self.logfh.flush()
-        self.proc = subprocess.Popen([fleetkeeper_bin(), "run", "--config", str(self.config)],
+        self.proc = subprocess.Popen([worker_bin(env), "run", "--config", str(self.config)],
                                      stdout=self.logfh, stderr=subprocess.STDOUT, env=env)
         if wait:
             self.wait_started()

@@ -3,7 +3,7 @@ step's effect and its checkpoint, two workers taking over each other's cells (SI
 the session timeout), redelivery, dedup keys, freeze, and the `workflows` command.
 
 The worker runs the test-only `test_effect` handler (FK_TEST_HANDLERS=effect; see
-handlers/testing/effect_handler.h): every native ECS command becomes a workflow that waits 300 ms,
+tests/testing/effect_handler.h): every native ECS command becomes a workflow that waits 300 ms,
 then waits for its approval or 1.5 s, then POSTs its effect, with an idempotency key, to a loopback
 recorder started here (effect_recorder.py). A re-run of a step after a crash reuses its key, so
 "one effect per workflow" is "one distinct key per workflow", whatever the number of POSTs.

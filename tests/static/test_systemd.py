@@ -46,7 +46,7 @@ def test_runs_the_worker_and_stops_it_gracefully():
         "/usr/local/bin/fleetkeeper run --config /etc/fleetkeeper/fleetkeeper.yaml"]
     assert service["KillSignal"] == ["SIGTERM"]
     assert service["Restart"] == ["on-failure"]
-    # Exit 2 is a bad configuration (app/worker.h): restarting would loop.
+    # Exit 2 is a bad configuration (consumers/pipeline_stop.h): restarting would loop.
     assert service["RestartPreventExitStatus"] == ["2"]
     assert unit()["Install"]["WantedBy"] == ["multi-user.target"]
 

@@ -1,6 +1,6 @@
-// The test-only effect handler the durability tests run (handlers/testing/effect_handler.h): its
+// The test-only effect handler the durability tests run (tests/testing/effect_handler.h): its
 // steps, and its effect against a loopback server that records the request.
-#include "handlers/testing/effect_handler.h"
+#include "tests/testing/effect_handler.h"
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>

@@ -1,4 +1,4 @@
-#include "handlers/testing/effect_handler.h"
+#include "tests/testing/effect_handler.h"
 
 #include <google/protobuf/wrappers.pb.h>
 #include <spdlog/spdlog.h>

@@ -1,7 +1,7 @@
 // TEST-ONLY. A workflow handler that exists for the durability tests of the workflow runtime
-// (tests/integration/test_workflows.py) and nothing else: it never touches AWS. The worker installs
-// it only when the environment variable FK_TEST_HANDLERS contains "effect", and then says so
-// loudly.
+// (tests/integration/test_workflows.py) and nothing else: it never touches AWS. Only the test
+// executable `fleetkeeper-test` (tests/testing/test_hooks.h) installs it, when the environment
+// variable FK_TEST_HANDLERS contains "effect", and then says so loudly.
 //
 // It admits every `ecs_command` event (any action) as a workflow of three steps:
 //   "arm"    → wait 300 ms (a timer);
