@@ -121,6 +121,9 @@ class FakeStepContext final : public StepContext {
   }
 
   CapacityLedger* capacity() override { return capacity_.get(); }
+  google::protobuf::RepeatedPtrField<v1::TaggedGuard>* mutable_tagged_guards() override {
+    return wf_->mutable_tagged_guards();
+  }
 
   // The worker's setting, for a checkpoint that has none of its own.
   void set_dry_run(bool v) { dry_run_ = v; }
