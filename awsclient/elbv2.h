@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,16 @@ struct DescribeTargetGroupsResponse {
   std::string next_token;  // NextMarker
 };
 
+// DescribeTags: the tags of up to 20 load balancers, target groups, listeners or rules.
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTags.html
+struct DescribeTagsRequest {
+  std::vector<std::string> resource_arns;  // at most 20
+};
+
+struct DescribeTagsResponse {
+  std::map<std::string, std::map<std::string, std::string>> tags;  // resource ARN -> key -> value
+};
+
 // Thread-safe.
 class Elbv2 {
  public:
@@ -78,6 +89,7 @@ class Elbv2 {
       const DescribeTargetHealthRequest& r) = 0;
   virtual Result<DescribeTargetGroupsResponse> DescribeTargetGroups(
       const DescribeTargetGroupsRequest& r) = 0;
+  virtual Result<DescribeTagsResponse> DescribeTags(const DescribeTagsRequest& r) = 0;
 };
 
 std::unique_ptr<Elbv2> MakeElbv2Client(std::shared_ptr<Transport> transport);
@@ -85,5 +97,6 @@ std::unique_ptr<Elbv2> MakeElbv2Client(std::shared_ptr<Transport> transport);
 // Response parsers, exposed for the parsing tests.
 Result<DescribeTargetHealthResponse> ParseDescribeTargetHealth(const std::string& xml);
 Result<DescribeTargetGroupsResponse> ParseDescribeTargetGroups(const std::string& xml);
+Result<DescribeTagsResponse> ParseDescribeTags(const std::string& xml);
 
 }  // namespace fleetkeeper::aws

@@ -63,6 +63,16 @@ auto ReadTargetGroups = [](XmlReader& r, pugi::xml_node result) {
   return out;
 };
 
+auto ReadTags = [](XmlReader& r, pugi::xml_node result) {
+  DescribeTagsResponse out;
+  for (pugi::xml_node n : r.Members(result, "TagDescriptions")) {
+    r.Require(n, "ResourceArn");
+    auto& tags = out.tags[r.Text(n, "ResourceArn")];
+    for (pugi::xml_node t : r.Members(n, "Tags")) tags[r.Text(t, "Key")] = r.Text(t, "Value");
+  }
+  return out;
+};
+
 class Elbv2QueryClient final : public Elbv2 {
  public:
   explicit Elbv2QueryClient(std::shared_ptr<Transport> t) : t_(std::move(t)) {}
@@ -100,6 +110,16 @@ class Elbv2QueryClient final : public Elbv2 {
     return CallAndRead<DescribeTargetGroupsResponse>(*t_, kService, p, ReadTargetGroups);
   }
 
+  Result<DescribeTagsResponse> DescribeTags(const DescribeTagsRequest& r) override {
+    if (r.resource_arns.empty() || r.resource_arns.size() > 20) {
+      return InvalidInput("DescribeTags takes 1 to 20 resource ARNs, got " +
+                          std::to_string(r.resource_arns.size()));
+    }
+    QueryParams p = Params("DescribeTags");
+    p.SetListIfNotEmpty("ResourceArns", r.resource_arns);
+    return CallAndRead<DescribeTagsResponse>(*t_, kService, p, ReadTags);
+  }
+
  private:
   std::shared_ptr<Transport> t_;
 };
@@ -118,6 +138,10 @@ Result<DescribeTargetHealthResponse> ParseDescribeTargetHealth(const std::string
 Result<DescribeTargetGroupsResponse> ParseDescribeTargetGroups(const std::string& xml) {
   return ParseAndRead<DescribeTargetGroupsResponse>(QueryFlavor::kQuery, "DescribeTargetGroups",
                                                     xml, ReadTargetGroups);
+}
+
+Result<DescribeTagsResponse> ParseDescribeTags(const std::string& xml) {
+  return ParseAndRead<DescribeTagsResponse>(QueryFlavor::kQuery, "DescribeTags", xml, ReadTags);
 }
 
 }  // namespace fleetkeeper::aws

@@ -115,6 +115,12 @@ class StepContext {
   // The cell's blast-radius ledger. Null only in contexts that run a handler's steps alone (unit
   // tests of a handler's own logic, which have no cell); the runtime always gives one.
   virtual CapacityLedger* capacity() { return nullptr; }
+  // The workflow's guard alarms named by tags on its groups (`tagged_guards` of the checkpoint;
+  // handlers/group_guards.h reads and records them). Null where there is no checkpoint to keep
+  // them in.
+  virtual google::protobuf::RepeatedPtrField<v1::TaggedGuard>* mutable_tagged_guards() {
+    return nullptr;
+  }
 };
 
 // A handler's steps by name: the function that runs each and whether it changes AWS resources

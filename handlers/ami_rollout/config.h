@@ -50,6 +50,8 @@ struct RolloutConfig {
   int64_t step_timeout_ms = kDefaultStepTimeoutMs;
   std::string metrics_namespace;
   int64_t poll_interval_ms = kDefaultPollIntervalMs;
+  // The tag keys of safety.guards naming guard alarms on the groups (handlers/group_guards.h).
+  std::vector<std::string> guard_tags;
 
   static RolloutConfig From(const v1::WorkerConfig& worker);
 

@@ -13,6 +13,7 @@
 #include "handlers/ami_rollout/replacement.h"
 #include "handlers/ami_rollout/targets.h"
 #include "handlers/capacity.h"
+#include "handlers/group_guards.h"
 #include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
@@ -297,6 +298,17 @@ Progress Drive(RolloutTick& t, Target& target, Advance advance) {
 }
 
 StepOutcome RollOut(RolloutTick& t) {
+  // Guard alarms named by a tag on the target groups captured so far: each group read once per
+  // workflow (handlers/group_guards.h).
+  if (!t.config.guard_tags.empty()) {
+    std::vector<std::string> arns;
+    for (const auto& r : t.state.instances()) {
+      for (const auto& tg : r.capture().target_groups()) arns.push_back(tg.arn());
+    }
+    if (Status s = RecordTargetGroupGuards(t.ctx, t.config.guard_tags, arns); !s.ok()) {
+      return ReadFailed(t, kStepRollOut, "describe-tags", s.error());
+    }
+  }
   bool checkpoint = false;
   bool waiting = false;
   bool asg_waiting = false;

@@ -9,6 +9,7 @@
 
 #include "awsclient/aws_error.h"
 #include "awsclient/pagination.h"
+#include "handlers/group_guards.h"
 
 namespace fleetkeeper::handlers::ami_rollout {
 namespace {
@@ -199,6 +200,10 @@ Status PlanGroups(RolloutTick& t) {
     }
     if (how.empty() && bound_by_config.count(g.name)) how = "config binding";
     if (!how.empty()) bound.emplace_back(&g, how);
+  }
+  // Guard alarms a tag on a group names: its tags came with DescribeAutoScalingGroups.
+  for (const auto& [g, how] : bound) {
+    RecordTaggedGuards(t.ctx, t.config.guard_tags, "asg:" + g->name, g->tags);
   }
   for (const auto& name : bound_by_config) {
     if (!by_name.count(name)) {

@@ -10,6 +10,7 @@
 
 #include "awsclient/aws_error.h"
 #include "awsclient/clients.h"
+#include "handlers/ecs/capacity.h"
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/listing.h"
 #include "handlers/ecs/reads.h"
@@ -45,7 +46,8 @@ class Step {
         ctx_(ctx),
         ecs_(*ctx.aws().ecs),
         aas_(*ctx.aws().application_autoscaling),
-        now_(ctx.clock().NowMs()) {}
+        now_(ctx.clock().NowMs()),
+        budget_(ctx, ecs_, state.cluster(), std::to_string(std::max(1, state.max_concurrency()))) {}
 
   StepOutcome Act() {
     const std::string& action = s_.action();
@@ -67,7 +69,17 @@ class Step {
       problem = ActOnServices();
     }
     if (problem) return *problem;
-    s_.set_verify_deadline_ms(now_ + s_.verify_timeout_ms());
+    if (checkpoint_first_) {
+      // Reserved in the ledger: the checkpoint holds the reservations before any call is made.
+      StepOutcome o = StepOutcome::Next(kStepAct);
+      o.actions = std::move(actions_);
+      return o;
+    }
+    // A round that sent nothing (every task waits for the ledger) keeps the verification's
+    // deadline of what was sent before.
+    if (sent_ || s_.verify_deadline_ms() == 0) {
+      s_.set_verify_deadline_ms(now_ + s_.verify_timeout_ms());
+    }
     StepOutcome o = StepOutcome::Wait(kStepVerify, s_.poll_ms());
     o.actions = std::move(actions_);
     o.reason =
@@ -88,7 +100,8 @@ class Step {
       problem = VerifyServices(&next_round);
     }
     if (problem) return *problem;
-    if (next_round) {
+    if (auto problem = ReleaseWhatIsBack()) return *problem;
+    if (next_round || WaitingForCapacity(s_)) {
       StepOutcome o = StepOutcome::Next(kStepAct);
       o.actions = std::move(actions_);
       return o;
@@ -102,6 +115,13 @@ class Step {
     }
     if (pending) TimeOut();
     return Finish();
+  }
+
+  std::optional<StepOutcome> ReleaseWhatIsBack() {
+    if (Status st = budget_.ReleaseDone(s_); !st.ok()) {
+      return CallFailed(ctx_, kStepVerify, "DescribeServices", st.error());
+    }
+    return std::nullopt;
   }
 
  private:
@@ -165,7 +185,7 @@ class Step {
             return SetDesired(t, svc, it == scalable.end() ? nullptr : &it->second);
           }
           if (s_.action() == kRestart) return ForceDeployment(t, svc);
-          if (s_.action() == kStopTasks) return StopRound(t);
+          if (s_.action() == kStopTasks) return StopRound(t, svc);
           return std::nullopt;
         });
   }
@@ -300,19 +320,54 @@ class Step {
   }
 
   // One round of stop_tasks for a whole service: at most max_concurrency of the tasks it had when
-  // the command was read. verify waits for their replacements before the next round.
-  std::optional<StepOutcome> StopRound(v1::EcsServiceTarget& t) {
+  // the command was read, each reserved in the cell's ledger first (checkpointed, then stopped).
+  // verify waits for their replacements before the next round.
+  std::optional<StepOutcome> StopRound(v1::EcsServiceTarget& t, const aws::EcsService& svc) {
     const std::set<std::string> stopped(t.stopped().begin(), t.stopped().end());
-    int sent = 0;
+    std::vector<std::string> round;
     for (const auto& task : t.tasks()) {
-      if (sent >= s_.max_concurrency()) break;
+      if (static_cast<int>(round.size()) >= s_.max_concurrency()) break;
       if (stopped.count(task) != 0) continue;
+      std::string why;
+      const Claimed c = budget_.Claim(task, {&svc}, &why);
+      if (c == Claimed::kRefused) {
+        if (std::string fail = CapacityWait(t, now_, s_.verify_timeout_ms(), why); !fail.empty()) {
+          Fail(t, Res(t.name()), fail);
+          return std::nullopt;
+        }
+        if (round.empty()) Note(Res(t.name()), t.detail());
+        break;
+      }
+      checkpoint_first_ |= c == Claimed::kGranted;
+      round.push_back(task);
+    }
+    if (checkpoint_first_ || round.empty()) return std::nullopt;
+    t.set_capacity_wait_since_ms(0);
+    for (const auto& task : round) {
       t.add_stopped(task);
-      ++sent;
+      sent_ = true;
       if (auto problem = StopOne(t, task)) return problem;
       if (Done(t.outcome())) return std::nullopt;
     }
     return std::nullopt;
+  }
+
+  // A target the ledger refused: it waits (said once), or fails after verify_timeout.
+  template <typename T>
+  void Refused(T& target, const std::string& resource, const std::string& why) {
+    if (std::string fail = CapacityWait(target, now_, s_.verify_timeout_ms(), why); !fail.empty()) {
+      Fail(target, resource, fail);
+    } else {
+      Note(resource, target.detail());
+    }
+  }
+
+  // A wait for the ledger, said once in the workflow's actions.
+  void Note(const std::string& resource, const std::string& detail) {
+    for (const auto& a : ctx_.workflow().actions()) {
+      if (a.resource() == resource && a.detail() == detail) return;
+    }
+    Record(resource, "reserve-capacity", "waiting", detail);
   }
 
   template <typename T>
@@ -331,18 +386,39 @@ class Step {
     return std::nullopt;
   }
 
+  // Each task of a service reserved in the ledger first (all that it grants, then one
+  // checkpoint), then stopped; the others wait for capacity to come back.
   std::optional<StepOutcome> StopNamedTasks() {
     auto found = ReadTasks(ecs_, s_.cluster(), PendingNames(s_.tasks()));
     if (!found.ok()) return CallFailed(ctx_, kStepAct, "DescribeTasks", found.error());
+    std::vector<v1::EcsTaskTarget*> ready;
     for (auto& t : *s_.mutable_tasks()) {
-      if (Done(t.outcome())) continue;
+      if (Done(t.outcome()) || t.stop_sent()) continue;
+      const std::string resource = TaskResource(s_.cluster(), t.arn());
       auto it = found->by_name.find(t.arn());
       if (it != found->by_name.end() && it->second.desired_status == "STOPPED") {
-        Record(TaskResource(s_.cluster(), t.arn()), "StopTask", "skipped",
-               "already stopping (desired status STOPPED)");
+        t.set_stop_sent(true);
+        Record(resource, "StopTask", "skipped", "already stopping (desired status STOPPED)");
         continue;
       }
-      if (auto problem = StopOne(t, t.arn())) return problem;
+      std::string why;
+      auto c = budget_.ClaimServices(
+          t.arn(), t.service().empty() ? std::vector<std::string>{} : std::vector{t.service()},
+          &why);
+      if (!c.ok()) return CallFailed(ctx_, kStepAct, "DescribeServices", c.error());
+      if (*c == Claimed::kRefused) {
+        Refused(t, resource, why);
+        continue;
+      }
+      checkpoint_first_ |= *c == Claimed::kGranted;
+      ready.push_back(&t);
+    }
+    if (checkpoint_first_) return std::nullopt;
+    for (auto* t : ready) {
+      t->set_stop_sent(true);
+      t->set_capacity_wait_since_ms(0);
+      sent_ = true;
+      if (auto problem = StopOne(*t, t->arn())) return problem;
     }
     return std::nullopt;
   }
@@ -352,15 +428,35 @@ class Step {
     if (!found.ok()) return CallFailed(ctx_, kStepAct, "DescribeContainerInstances", found.error());
     std::vector<std::string> to_drain;
     for (auto& i : *s_.mutable_instances()) {
-      if (Done(i.outcome())) continue;
+      if (Done(i.outcome()) || i.drain_sent()) continue;
+      const std::string resource = InstanceResource(s_.cluster(), i.arn());
       auto it = found->by_name.find(i.arn());
       if (it == found->by_name.end()) {
-        Fail(i, InstanceResource(s_.cluster(), i.arn()), "the container instance is gone");
-      } else if (it->second.status != "DRAINING") {
-        to_drain.push_back(i.arn());
+        Fail(i, resource, "the container instance is gone");
+        continue;
       }
+      if (it->second.status == "DRAINING") {
+        i.set_drain_sent(true);
+        continue;
+      }
+      // Its tasks leave their services: the instance is one unit in each of them.
+      std::string why;
+      auto c = budget_.ClaimInstance(i.arn(), &why);
+      if (!c.ok()) return CallFailed(ctx_, kStepAct, "ListTasks", c.error());
+      if (*c == Claimed::kRefused) {
+        Refused(i, resource, why);
+        continue;
+      }
+      checkpoint_first_ |= *c == Claimed::kGranted;
+      to_drain.push_back(i.arn());
     }
-    if (to_drain.empty()) return std::nullopt;
+    if (to_drain.empty() || checkpoint_first_) return std::nullopt;
+    for (auto& i : *s_.mutable_instances()) {
+      if (std::find(to_drain.begin(), to_drain.end(), i.arn()) == to_drain.end()) continue;
+      i.set_drain_sent(true);
+      i.set_capacity_wait_since_ms(0);
+    }
+    sent_ = true;
     aws::UpdateContainerInstancesStateRequest r;
     r.cluster = s_.cluster();
     r.container_instances = to_drain;
@@ -454,6 +550,12 @@ class Step {
       if (task.last_status != "STOPPED") return std::nullopt;
     }
     if (svc.running_count < svc.desired_count) return std::nullopt;
+    // The round's capacity is back.
+    if (CapacityLedger* ledger = ctx_.capacity()) {
+      for (const auto& task : round) {
+        if (ledger->Holds(task)) ledger->Release(task);
+      }
+    }
     if (t.stopped_size() < t.tasks_size()) {
       *next_round = true;
       return std::nullopt;
@@ -467,7 +569,7 @@ class Step {
     auto found = ReadTasks(ecs_, s_.cluster(), PendingNames(s_.tasks()));
     if (!found.ok()) return CallFailed(ctx_, kStepVerify, "DescribeTasks", found.error());
     for (auto& t : *s_.mutable_tasks()) {
-      if (Done(t.outcome())) continue;
+      if (Done(t.outcome()) || !t.stop_sent()) continue;  // unsent: waits for the ledger
       auto it = found->by_name.find(t.arn());
       // ECS forgets stopped tasks after a while: a task it no longer knows has stopped.
       if (it == found->by_name.end() || it->second.last_status == "STOPPED") {
@@ -488,7 +590,7 @@ class Step {
       return CallFailed(ctx_, kStepVerify, "DescribeContainerInstances", found.error());
     }
     for (auto& i : *s_.mutable_instances()) {
-      if (Done(i.outcome())) continue;
+      if (Done(i.outcome()) || !i.drain_sent()) continue;  // unsent: waits for the ledger
       auto it = found->by_name.find(i.arn());
       if (it == found->by_name.end()) {
         Fail(i, InstanceResource(s_.cluster(), i.arn()), "the container instance is gone");
@@ -563,6 +665,9 @@ class Step {
   aws::Ecs& ecs_;
   aws::ApplicationAutoScaling& aas_;
   const int64_t now_;
+  EcsCapacity budget_;
+  bool checkpoint_first_ = false;  // reserved now: checkpoint before the calls
+  bool sent_ = false;              // a call that takes capacity down was made
   std::vector<v1::Action> actions_;
 };
 

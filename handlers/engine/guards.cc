@@ -54,12 +54,22 @@ void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check) {
   for (int i = 0; i < safety.guards_size(); ++i) {
     const v1::AlarmGuard& g = safety.guards(i);
     const std::string path = IndexPath("safety.guards", static_cast<size_t>(i));
-    if (!g.tag().empty()) {
+    if (!g.tag().empty() && !g.alarm_name().empty()) {
       check.Fail(ChildPath(path, "tag"),
-                 "guard alarms listed in a tag on the group are not built yet; name the alarms "
-                 "with alarm_name (a name or a glob)");
+                 "a guard names its alarms either with alarm_name or with a tag on the group, "
+                 "not both");
+    } else if (!g.tag().empty()) {
+      if (IsBlank(g.tag()) || g.tag().size() > 128) {
+        check.Fail(ChildPath(path, "tag"), "a tag key of 1 to 128 characters");
+      }
+      if (!g.resources().empty()) {
+        check.Fail(ChildPath(path, "resources"),
+                   "a tag guard guards the group that carries the tag; resources are for "
+                   "alarm_name guards");
+      }
     } else if (IsBlank(g.alarm_name())) {
-      check.Fail(ChildPath(path, "alarm_name"), "a guard names its alarm (a name or a glob)");
+      check.Fail(ChildPath(path, "alarm_name"),
+                 "a guard names its alarm (a name or a glob), or a tag on the group listing them");
     }
     check.OneOfValues(ChildPath(path, "scope"), g.scope(),
                       {"any", "asg", "target_group", "instance", "ecs_service"});
@@ -79,8 +89,24 @@ void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check) {
 
 std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config) {
   const auto& safety = config.safety();
-  if (safety.guards_size() == 0 || DurationMs(safety.guard_poll_interval()) <= 0) return {};
-  return {"cloudwatch:DescribeAlarms"};
+  std::vector<std::string> out;
+  // A target group's tags (an Auto Scaling group's come with DescribeAutoScalingGroups, which the
+  // handlers reading them declare already).
+  if (!GuardTagKeys(safety).empty()) out.push_back("elasticloadbalancing:DescribeTags");
+  if (safety.guards_size() > 0 && DurationMs(safety.guard_poll_interval()) > 0) {
+    out.push_back("cloudwatch:DescribeAlarms");
+  }
+  return out;
+}
+
+std::vector<std::string> GuardTagKeys(const v1::SafetyConfig& safety) {
+  std::vector<std::string> out;
+  for (const auto& g : safety.guards()) {
+    if (!g.tag().empty() && std::find(out.begin(), out.end(), g.tag()) == out.end()) {
+      out.push_back(g.tag());
+    }
+  }
+  return out;
 }
 
 const v1::AlarmGuard* GuardFor(const v1::SafetyConfig& safety, const std::string& alarm_name) {
@@ -137,7 +163,11 @@ v1::AlarmStateChange AlarmStateOf(const aws::MetricAlarm& alarm) {
 
 bool ObserveGuardAlarm(const v1::SafetyConfig& safety, const v1::AlarmStateChange& alarm,
                        CellStore& store) {
-  if (alarm.alarm_name().empty() || GuardFor(safety, alarm.alarm_name()) == nullptr) return false;
+  if (alarm.alarm_name().empty()) return false;
+  // A tag on some group may name any alarm: with tag guards every alarm that fires is kept.
+  if (GuardFor(safety, alarm.alarm_name()) == nullptr && GuardTagKeys(safety).empty()) {
+    return false;
+  }
   v1::GuardAlarmStates states;
   if (const auto* any = store.Get(kGuardAlarmsKey)) any->UnpackTo(&states);
   auto it = states.alarms().find(alarm.alarm_name());
@@ -177,12 +207,33 @@ std::string AlarmHold(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoi
     if (alarm.state() != "ALARM") continue;
     // Self-healing acts on what its own alarm reports; that alarm must not stop it.
     if (wf.trigger().has_alarm() && wf.trigger().alarm().alarm_name() == name) continue;
-    const v1::AlarmGuard* guard = GuardFor(safety, name);
-    if (guard == nullptr) continue;  // no longer a guard in this config
-    for (const auto& lock : locks) {
-      if (AlarmWatches(*guard, alarm, lock)) {
-        return fmt::format("paused by alarm {} (in ALARM since {}, guarding {})", name,
-                           alarm.state_time().empty() ? "unknown" : alarm.state_time(), lock);
+    const std::string since = alarm.state_time().empty() ? "unknown" : alarm.state_time();
+    if (const v1::AlarmGuard* guard = GuardFor(safety, name)) {
+      for (const auto& lock : locks) {
+        if (AlarmWatches(*guard, alarm, lock)) {
+          return fmt::format("paused by alarm {} (in ALARM since {}, guarding {})", name, since,
+                             lock);
+        }
+      }
+    }
+    if (std::string lock = TaggedGuardOf(safety, wf, locks, name); !lock.empty()) {
+      return fmt::format("paused by alarm {} (in ALARM since {}, guarding {})", name, since, lock);
+    }
+  }
+  return "";
+}
+
+std::string TaggedGuardOf(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,
+                          const std::vector<std::string>& locks, const std::string& alarm_name) {
+  if (wf.tagged_guards().empty()) return "";
+  const std::vector<std::string> keys = GuardTagKeys(safety);
+  for (const auto& tagged : wf.tagged_guards()) {
+    // A tag no guard names any more (the config changed) guards nothing.
+    if (std::find(keys.begin(), keys.end(), tagged.tag()) == keys.end()) continue;
+    if (std::find(locks.begin(), locks.end(), tagged.lock()) == locks.end()) continue;
+    for (const auto& pattern : tagged.alarms()) {
+      if (GlobMatch(pattern, alarm_name)) {
+        return fmt::format("{}, named by its tag {}", tagged.lock(), tagged.tag());
       }
     }
   }
@@ -220,7 +271,8 @@ int64_t GuardAlarmPoller::Poll(int32_t partition, uint64_t generation, const std
   // no prefix lists every alarm of the cell.
   std::vector<std::string> names;
   std::set<std::string> prefixes;
-  bool all = false;
+  // Alarms a tag names are known only from the groups: every alarm of the cell is read.
+  bool all = !GuardTagKeys(safety).empty();
   for (const auto& g : safety.guards()) {
     if (g.alarm_name().empty()) continue;
     if (!IsGlob(g.alarm_name())) {

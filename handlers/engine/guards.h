@@ -38,6 +38,15 @@ void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check);
 // The AWS actions the guards call: cloudwatch:DescribeAlarms when the fallback reads alarms.
 std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config);
 
+// The tag keys of the guards that name their alarms by a tag on the group
+// (`{tag: "fleetkeeper:guard-alarms"}`), in config order.
+std::vector<std::string> GuardTagKeys(const v1::SafetyConfig& safety);
+
+// The lock among `locks` whose tag, recorded in `wf.tagged_guards`, names `alarm_name` (with the
+// tag: "asg:web, named by its tag fleetkeeper:guard-alarms"), or "".
+std::string TaggedGuardOf(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,
+                          const std::vector<std::string>& locks, const std::string& alarm_name);
+
 // The first guard of `safety.guards` that names the alarm, or null.
 const v1::AlarmGuard* GuardFor(const v1::SafetyConfig& safety, const std::string& alarm_name);
 

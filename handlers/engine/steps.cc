@@ -34,6 +34,9 @@ class WorkflowRuntime::Context final : public StepContext {
     return "fk-" + Sha256Hex(basis, 24);
   }
   CapacityLedger* capacity() override { return &capacity_; }
+  google::protobuf::RepeatedPtrField<v1::TaggedGuard>* mutable_tagged_guards() override {
+    return cp_->mutable_tagged_guards();
+  }
 
  private:
   v1::WorkflowCheckpoint* cp_;

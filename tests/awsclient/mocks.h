@@ -117,6 +117,7 @@ class MockElbv2 : public Elbv2 {
               (const DescribeTargetHealthRequest&), (override));
   MOCK_METHOD(Result<DescribeTargetGroupsResponse>, DescribeTargetGroups,
               (const DescribeTargetGroupsRequest&), (override));
+  MOCK_METHOD(Result<DescribeTagsResponse>, DescribeTags, (const DescribeTagsRequest&), (override));
 };
 
 class MockCloudWatch : public CloudWatch {

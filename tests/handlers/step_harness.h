@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "awsclient/credentials.h"
 #include "awsclient/signed_transport.h"
 #include "common/clock.h"
+#include "handlers/engine/ledger.h"
 #include "handlers/workflow.h"
 #include "tests/awsclient/mocks.h"
 
@@ -118,8 +120,17 @@ class FakeStepContext final : public StepContext {
     return std::to_string(std::hash<std::string>{}(token));
   }
 
+  CapacityLedger* capacity() override { return capacity_.get(); }
+  google::protobuf::RepeatedPtrField<v1::TaggedGuard>* mutable_tagged_guards() override {
+    return wf_->mutable_tagged_guards();
+  }
+
   // The worker's setting, for a checkpoint that has none of its own.
   void set_dry_run(bool v) { dry_run_ = v; }
+  // The cell's ledger, as the runtime gives it (none by default: a handler's own logic alone).
+  void set_ledger(std::shared_ptr<BlastRadiusLedger> ledger) {
+    capacity_ = std::make_unique<StepCapacity>(std::move(ledger), wf_, *clock_);
+  }
   std::vector<v1::Event>& mutable_signals() { return signals_; }
 
  private:
@@ -128,21 +139,33 @@ class FakeStepContext final : public StepContext {
   const Clock* clock_;
   bool dry_run_ = false;
   std::vector<v1::Event> signals_;
+  std::unique_ptr<StepCapacity> capacity_;
 };
 
 // Drives a workflow from its checkpoint to the end like the runtime: applies each outcome to the
 // checkpoint (step, attempt, actions), advances the manual clock through waits, and stops at
-// kFinish or after `max_steps`. Returns every outcome, in order.
-inline std::vector<StepOutcome> RunToEnd(WorkflowHandler& handler, v1::WorkflowCheckpoint& wf,
-                                         aws::CellClients& clients, ManualClock& clock,
-                                         bool dry_run = false, int max_steps = 500) {
+// kFinish or after `max_steps`. Returns every outcome, in order. With `ledger`, steps reserve in
+// it, and a finished workflow releases what it still holds, as the runtime does; `after_step`
+// (when given) sees the checkpoint after each step.
+inline std::vector<StepOutcome> RunToEnd(
+    WorkflowHandler& handler, v1::WorkflowCheckpoint& wf, aws::CellClients& clients,
+    ManualClock& clock, bool dry_run = false, int max_steps = 500,
+    std::shared_ptr<BlastRadiusLedger> ledger = nullptr,
+    const std::function<void(const StepOutcome&, const v1::WorkflowCheckpoint&)>& after_step =
+        nullptr) {
   std::vector<StepOutcome> outcomes;
   for (int i = 0; i < max_steps; ++i) {
     FakeStepContext ctx(&wf, &clients, &clock);
     ctx.set_dry_run(dry_run);
+    if (ledger) ctx.set_ledger(ledger);
     StepOutcome o = handler.RunStep(wf.step(), ctx);
     for (const auto& a : o.actions) *wf.add_actions() = a;
     outcomes.push_back(o);
+    if (o.kind == StepOutcome::Kind::kFinish && ledger) {
+      wf.clear_reservations();
+      ledger->Set(wf.workflow_id(), wf.reservations());
+    }
+    if (after_step) after_step(o, wf);
     if (o.kind == StepOutcome::Kind::kFinish) break;
     if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
     if (o.retry_same_step || o.next_step == wf.step()) {

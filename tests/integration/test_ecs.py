@@ -16,7 +16,9 @@ envelope of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-s
 import datetime
 import json
 import os
+import re
 import sys
+import threading
 import time
 import uuid
 import zoneinfo
@@ -61,6 +63,9 @@ def config(down_at, up_at):
     """The worker's config, with the two schedules at these minutes."""
     return f"""
 commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: 1000}}
+safety:
+  max_unavailable: {{per_ecs_service: {{"dev/ledger": "1"}}}}
+  ecs_min_running: {{"dev/floor": 2}}
 handlers:
   ecs:
     verify_timeout: 40s
@@ -152,7 +157,7 @@ def fleet(world):
     ecs.create_service(cluster="prod", serviceName="api", taskDefinition="app", desiredCount=2,
                        launchType="EC2")
     ecs.create_cluster(clusterName="dev")
-    for name, count in (("api", 2), ("web", 3), ("worker", 2)):
+    for name, count in (("api", 2), ("web", 3), ("worker", 2), ("ledger", 4), ("floor", 2)):
         ecs.create_service(cluster="dev", serviceName=name, taskDefinition="app",
                            desiredCount=count, launchType="EC2")
     ecs.create_cluster(clusterName="big")
@@ -335,6 +340,70 @@ def test_stop_a_named_task(world, fleet):
     r = world["run"]("stop_tasks", tasks=[task])
     assert r["status"] == "SUCCEEDED", r
     assert ecs.describe_tasks(cluster="dev", tasks=[task])["tasks"][0]["lastStatus"] == "STOPPED"
+
+
+def running_tasks(ecs, cluster, name):
+    """The service's tasks that are meant to run and do (desired and last status RUNNING)."""
+    arns = ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="RUNNING")["taskArns"]
+    if not arns:
+        return []
+    return [t["taskArn"] for t in ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+            if t["lastStatus"] == "RUNNING"]
+
+
+def test_stopping_named_tasks_keeps_the_service_within_its_budget(world, fleet):
+    """dev/ledger runs 4 tasks with safety.max_unavailable 1: stopping 3 of them by name stops
+    one, waits for its replacement, then the next; boto3 sampling ECS every 0.1 s never sees more
+    than one task out."""
+    moto = world["moto"]
+    ecs = moto.client("ecs")
+    wait_for(lambda: len(running_tasks(ecs, "dev", "ledger")) == 4, "dev/ledger running 4")
+    chosen = running_tasks(ecs, "dev", "ledger")[:3]
+    moto.record_from_here()
+    rid, body = command("stop_tasks", tasks=chosen)
+    samples, done = [], threading.Event()
+
+    def sample():
+        sampler = moto.client("ecs")
+        while not done.is_set():
+            samples.append(4 - len(running_tasks(sampler, "dev", "ledger")))
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        world["send"](body)
+        r = world["results"].wait_final(rid, timeout=120)
+    finally:
+        done.set()
+        thread.join()
+    assert r["status"] == "SUCCEEDED", r
+    assert len(samples) > 20 and max(samples) == 1, samples
+    stops = moto.calls("StopTask")
+    assert len(stops) == 3, stops
+    # The second and third tasks waited on the ledger, named with the one that held the budget.
+    waits = [a for a in r["actions"] if a["action"] == "reserve-capacity"]
+    assert {a["resource"].rsplit("/", 1)[1] for a in waits} >= {
+        t.rsplit("/", 1)[1] for t in chosen[1:]}, waits
+    assert all(re.search(r"ecs:dev/ledger: \d of 4 out of service \(.*\); max_unavailable 1",
+                         a["detail"]) for a in waits), waits
+    wait_for(lambda: len(running_tasks(ecs, "dev", "ledger")) == 4, "dev/ledger back to 4")
+
+
+def test_the_floor_refuses_stopping_below_ecs_min_running(world, fleet):
+    """dev/floor runs 2 tasks and safety.ecs_min_running keeps 2: stop_tasks waits, stops
+    nothing, and fails after its verify_timeout naming the floor."""
+    moto = world["moto"]
+    ecs = moto.client("ecs")
+    wait_for(lambda: len(running_tasks(ecs, "dev", "floor")) == 2, "dev/floor running 2")
+    before = running_tasks(ecs, "dev", "floor")
+    moto.record_from_here()
+    r = world["run"]("stop_tasks", services=["floor"], verify_timeout="4s")
+    assert r["status"] == "FAILED", r
+    assert "waited 4 s for the blast-radius ledger, nothing stopped: " \
+        "ecs:dev/floor: 2 of 2 in service, and it keeps at least 2" in r["reason"], r
+    assert moto.calls("StopTask") == []
+    assert sorted(running_tasks(ecs, "dev", "floor")) == sorted(before)
 
 
 def test_drain_moves_the_tasks_off_the_instance(world, fleet):

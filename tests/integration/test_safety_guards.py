@@ -8,6 +8,10 @@ delays), driven through the real Kafka broker.
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html);
   then the rollout finishes.
 - A blackout window a few seconds long delays the rollout's first mutating call until it closes.
+- A guard named by a tag on the group: an Auto Scaling group tagged
+  `fleetkeeper:guard-alarms` with its own alarm, rolled out together with two standalone
+  instances; the alarm set to ALARM mid-rollout (while the group's instance refresh runs) holds
+  every further mutating call of the workflow until it is OK.
 
 The "Parameter Store Change" event (test_ami_rollout.py) follows
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html."""
@@ -33,12 +37,17 @@ pytestmark = pytest.mark.e2e
 REGION = "us-east-1"
 GUARDED_PARAM = "/ami/guards/web"
 BLACKOUT_PARAM = "/ami/guards/batch"
+TAGGED_PARAM = "/ami/guards/tagged"
+TAGGED_ASG = "tagged-guard-asg"
+TAG_ALARM = "tagged-guard-cpu"
 ALARM = "guarded-web-5xx"
 
 ROLLOUT = """
 handlers:
   ami_rollout:
     replacement: {strategy: relaunch, max_concurrency: 1, max_unavailable: 1, step_timeout: 120s}
+    asg_configurations:
+      tagged-guard-asg: {MinHealthyPercentage: 50, InstanceWarmup: 300}
 """
 
 
@@ -83,13 +92,29 @@ def world(tmp_path_factory):
         return ids
 
     guarded = instances(GUARDED_PARAM, 2)
+    # The tag-guarded group and two standalone instances, all bound to TAGGED_PARAM (the
+    # instances by their tag, set by instances(); the group by its tag).
+    tagged = instances(TAGGED_PARAM, 2)
+    template = ec2.create_launch_template(
+        LaunchTemplateName="tagged-guard-lt",
+        LaunchTemplateData={"ImageId": old, "InstanceType": "t3.micro"})["LaunchTemplate"][
+        "LaunchTemplateId"]
+    moto.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName=TAGGED_ASG, MinSize=2, MaxSize=3, DesiredCapacity=2,
+        VPCZoneIdentifier=subnet["SubnetId"],
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+        Tags=[{"Key": "fleetkeeper:ami-parameter", "Value": TAGGED_PARAM,
+               "PropagateAtLaunch": False},
+              {"Key": "fleetkeeper:guard-alarms", "Value": f"unrelated-alarm, {TAG_ALARM[:-3]}*",
+               "PropagateAtLaunch": False}])
     elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80} for i in guarded])
     batch = instances(BLACKOUT_PARAM, 1)
     env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
            "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
     state = {"moto": moto, "tmp": tmp, "env": env, "old": old, "new": new, "tg": tg,
-             "guarded": guarded, "batch": batch, "workers": [], "readers": []}
+             "guarded": guarded, "batch": batch, "tagged": tagged, "workers": [],
+             "readers": []}
     yield state
     for r in state["readers"]:
         r.close()
@@ -115,6 +140,23 @@ def start(world, name, safety):
         producer.flush(30)
 
     return worker, results, send
+
+
+def start_rollout(world, name, param, guard):
+    """A worker with the one guard (polled every second), and the rollout of `param` to the new
+    image started with the recorder reset."""
+    worker, results, send = start(world, name, f"""
+safety:
+  guards:
+    - {guard}
+  guard_poll_interval: 1s
+""")
+    world["moto"].record_from_here()
+    world["moto"].client("ssm").put_parameter(Name=param, Value=world["new"], Type="String",
+                                              Overwrite=True)
+    change = parameter_store_change(param)
+    send(change)
+    return worker, results, send, change
 
 
 def progress(results, event_id, text):
@@ -143,17 +185,8 @@ def test_a_guard_alarm_pauses_the_rollout_until_it_is_ok(world):
                         ComparisonOperator="GreaterThanThreshold",
                         Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()])
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="quiet")
-    worker, results, send = start(world, "guards", """
-safety:
-  guards:
-    - {alarm_name: "*-5xx", scope: target_group}
-  guard_poll_interval: 1s
-""")
-    moto.record_from_here()
-    moto.client("ssm").put_parameter(Name=GUARDED_PARAM, Value=world["new"], Type="String",
-                                     Overwrite=True)
-    change = parameter_store_change(GUARDED_PARAM)
-    send(change)
+    worker, results, send, change = start_rollout(world, "guards", GUARDED_PARAM,
+                                                  '{alarm_name: "*-5xx", scope: target_group}')
 
     # Mid-rollout: the first instance is being replaced.
     wait_for("the first mutating call", lambda: mutating_calls(moto), 120, worker)
@@ -228,4 +261,42 @@ safety:
     final = results.wait_final(change["id"], timeout=180)
     assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
     assert mutating_calls(moto), "the rollout changed nothing after the window"
+    worker.stop()
+
+
+def test_a_guard_alarm_named_by_the_groups_tag_holds_its_rollout_until_ok(world):
+    """The group's own tag names the alarm (no alarm_name in the config): mid-rollout, while the
+    group's instance refresh runs (batches of one, 300 s warm-up each, 15 s at moto's time
+    scale; ROLLOUT's asg_configurations), the
+    alarm set to ALARM holds every further mutating call until it is OK; then the rollout
+    finishes."""
+    moto = world["moto"]
+    cw = moto.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName=TAG_ALARM, Namespace="AWS/EC2", MetricName="CPUUtilization",
+                        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=90.0,
+                        ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName=TAG_ALARM, StateValue="OK", StateReason="quiet")
+    worker, results, _, change = start_rollout(world, "tagged", TAGGED_PARAM,
+                                               '{tag: "fleetkeeper:guard-alarms"}')
+
+    wait_for("the instance refresh", lambda: "autoscaling:StartInstanceRefresh" in
+             mutating_calls(moto), 120, worker)
+    cw.set_alarm_state(AlarmName=TAG_ALARM, StateValue="ALARM", StateReason="cpu above 90")
+    paused = wait_for("the pause",
+                      lambda: progress(results, change["id"], f"paused by alarm {TAG_ALARM}"), 60,
+                      worker)
+    assert (f"guarding asg:{TAGGED_ASG}, named by its tag fleetkeeper:guard-alarms"
+            in paused[0]["reason"]), paused[0]
+    time.sleep(3)
+    during = mutating_calls(moto)
+    time.sleep(5)
+    assert mutating_calls(moto) == during, "a mutating call while the tagged alarm was in ALARM"
+    assert not results.finals(change["id"]), results.finals(change["id"])
+
+    cw.set_alarm_state(AlarmName=TAG_ALARM, StateValue="OK", StateReason="recovered")
+    final = results.wait_final(change["id"], timeout=240)
+    assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
+    assert len(mutating_calls(moto)) > len(during)
+    assert "cloudwatch:DescribeAlarms" in moto.worker_actions_sent()
+    assert_worker_actions_declared(moto, worker)
     worker.stop()

@@ -128,6 +128,39 @@ TEST_F(ServicesMoto, Elbv2TargetsRegisterDescribeDeregister) {
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{first, second}}).ok());
 }
 
+TEST_F(ServicesMoto, Elbv2DescribeTagsOfTargetGroups) {
+  auto [vpc_id, subnet_id] = MakeSubnet(72);
+  std::vector<std::string> arns;
+  for (int i = 0; i < 2; ++i) {
+    QueryParams create(QueryFlavor::kQuery, "CreateTargetGroup", kElbv2Version);
+    create.Set("Name", Unique("fk-tags").substr(0, 30) + std::to_string(i));
+    create.Set("Protocol", "HTTP");
+    create.Set("Port", 80);
+    create.Set("VpcId", vpc_id);
+    if (i == 0) {
+      create.Set("Tags.member.1.Key", "fleetkeeper:guard-alarms");
+      create.Set("Tags.member.1.Value", "web-5xx, web-latency-*");
+      create.Set("Tags.member.2.Key", "team");
+      create.Set("Tags.member.2.Value", "");
+    }
+    XmlResponse created = Query("elasticloadbalancing", create);
+    arns.push_back(
+        created.result.child("TargetGroups").child("member").child_value("TargetGroupArn"));
+    ASSERT_FALSE(arns.back().empty());
+  }
+  Result<DescribeTagsResponse> tags = clients_->elbv2->DescribeTags({arns});
+  ASSERT_TRUE(tags.ok()) << tags.error().ToString();
+  ASSERT_EQ(tags->tags.count(arns[0]), 1u);
+  EXPECT_EQ(tags->tags.at(arns[0]),
+            (std::map<std::string, std::string>{
+                {"fleetkeeper:guard-alarms", "web-5xx, web-latency-*"}, {"team", ""}}));
+  // A group without tags: listed with none, or not at all.
+  EXPECT_TRUE(tags->tags.count(arns[1]) == 0 || tags->tags.at(arns[1]).empty());
+  Result<DescribeTagsResponse> none = clients_->elbv2->DescribeTags({{}});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("1 to 20 resource ARNs"), std::string::npos);
+}
+
 TEST_F(ServicesMoto, CloudWatchMetricsAndAlarms) {
   const std::string ns = "FleetKeeper/" + Unique("test");
   const int64_t now = NowMs();

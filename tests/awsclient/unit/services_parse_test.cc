@@ -249,6 +249,19 @@ TEST(Elbv2Parse, TargetHealthAndTargetGroupsExamples) {
             e["LoadBalancerArns"].get<std::vector<std::string>>());
 }
 
+// The AWS documentation's example of DescribeTags (botocore's elbv2 examples), in the query
+// protocol's XML form.
+TEST(Elbv2Parse, DescribeTagsByResource) {
+  json tags = Example("elbv2-2015-12-01-examples-1.json", "DescribeTags");
+  Result<DescribeTagsResponse> parsed = ParseDescribeTags(QueryXml("DescribeTags", tags));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  const json& d = tags["TagDescriptions"][0];
+  ASSERT_EQ(parsed->tags.size(), 1u);
+  const auto& got = parsed->tags.at(Str(d, "ResourceArn"));
+  ASSERT_EQ(got.size(), d["Tags"].size());
+  for (const json& t : d["Tags"]) EXPECT_EQ(got.at(Str(t, "Key")), Str(t, "Value"));
+}
+
 TEST(SnsParse, RecordedPublish) {
   json expected = json::parse(ReadTestdata("aws-responses/botocore-xml/sns-publish.json"));
   Result<PublishResponse> parsed =

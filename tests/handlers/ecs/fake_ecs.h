@@ -135,8 +135,18 @@ class FakeEcs final : public aws::Ecs {
     return s;
   }
   Result<aws::ArnPage> ListTasks(const aws::ListTasksRequest& r) override {
-    calls.push_back("ListTasks " + r.service_name);
-    return Page(TasksOf(r.service_name), r.next_token);
+    calls.push_back("ListTasks " + r.service_name + r.container_instance);
+    std::vector<std::string> out;
+    for (const auto& arn : TasksOf(r.service_name)) {
+      if (r.container_instance.empty() || tasks[arn].container_instance_arn == r.container_instance)
+        out.push_back(arn);
+    }
+    return Page(out, r.next_token);
+  }
+  // Puts the running tasks `arns` on container instance `instance` (its running count follows).
+  void Place(const std::string& instance, const std::vector<std::string>& arns) {
+    for (const auto& arn : arns) tasks[arn].container_instance_arn = instance;
+    instances[instance].running_tasks = static_cast<int64_t>(arns.size());
   }
   Result<aws::DescribeTasksResponse> DescribeTasks(const aws::DescribeTasksRequest& r) override {
     calls.push_back("DescribeTasks");
@@ -172,6 +182,10 @@ class FakeEcs final : public aws::Ecs {
     for (const auto& arn : r.container_instances) {
       calls.push_back("UpdateContainerInstancesState " + arn + " " + r.status);
       instances[arn].status = r.status;
+      // Its service tasks are stopped; the scheduler starts them elsewhere on the next read.
+      for (auto& [task_arn, t] : tasks) {
+        if (r.status == "DRAINING" && t.container_instance_arn == arn) t.desired_status = "STOPPED";
+      }
       out.container_instances.push_back(instances[arn]);
     }
     return out;

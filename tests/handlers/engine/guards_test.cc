@@ -138,7 +138,9 @@ TEST(AlarmGuards, DescribeAlarmsAnswersTakeTheEventsShape) {
 
 TEST(AlarmGuards, ConfigErrorsNameTheKey) {
   auto safety = Guards({Guard(""), Guard("x", "cluster")});
-  safety.add_guards()->set_tag("fleetkeeper:guard-alarms");
+  auto* both = safety.add_guards();  // alarm_name or a tag, not both
+  both->set_tag("fleetkeeper:guard-alarms");
+  both->set_alarm_name("web-*");
   ApplyAlarmGuardDefaults(safety);  // as loading does, before the checks
   safety.set_on_guard_alarm("rollback");
   *safety.mutable_guard_poll_interval() = DurationOfMs(-1000);
