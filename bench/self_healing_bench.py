@@ -407,36 +407,51 @@ def main():
                     help="processes of the loopback endpoint (one saturated at ~3,300 calls/s)")
     ap.add_argument("--io-threads", type=int, default=32,
                     help="the worker's runtime.io_threads (32 is the default configuration)")
+    ap.add_argument("--before", metavar="BIN",
+                    help="another fleetkeeper binary (an older build), run after --bin on the "
+                         "same burst and compared with the same Lambda baseline")
     ap.add_argument("--json")
     args = ap.parse_args()
     events = [sns_lambda_event(i, args.groups) for i in range(args.events)]
     endpoint = LoopbackEndpoint(args.endpoint_procs, args.groups)
+    before = None
     try:
         fk = run_fleetkeeper(events, endpoint.url, args.bin, bootstrap(), args.io_threads)
+        if args.before:
+            before = run_fleetkeeper(events, endpoint.url, args.before, bootstrap(),
+                                     args.io_threads)
         lam = run_lambda(events[: args.lambda_events or args.events], endpoint.url)
     finally:
         calls, endpoint_cpu = endpoint.close()
     total_calls = sum(calls.values())
     ratio_rate = fk["events_per_s"] / lam["events_per_s"]
     ratio_p99 = lam["p99_ms"] / fk["p99_ms"]
+    sides = [("fleetkeeper", fk), ("lambda", lam)]
+    if before:
+        sides.insert(1, ("before", before))
     print(f"{'':14}{'events':>8}{'events/s':>11}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, r in (("fleetkeeper", fk), ("lambda", lam)):
+    for name, r in sides:
         print(f"{name:14}{r['events']:>8}{r['events_per_s']:>11.1f}{r['p50_ms']:>10.0f}"
               f"{r['p99_ms']:>10.0f}")
     print(f"fleetkeeper / lambda: {ratio_rate:.1f}x events/s, {ratio_p99:.1f}x lower p99 "
           f"(burst of {args.events}); fleetkeeper statuses {fk['statuses']}; endpoint calls "
           f"{calls}")
+    if before:
+        print(f"before ({args.before}) / lambda: "
+              f"{before['events_per_s'] / lam['events_per_s']:.1f}x events/s, "
+              f"{lam['p99_ms'] / before['p99_ms']:.1f}x lower p99; statuses {before['statuses']}")
     print(f"CPU per event: fleetkeeper worker {fk['cpu_ms_per_event']:.2f} ms, Kafka broker "
           f"{fk['broker_cpu_ms_per_event']:.2f} ms; lambda driver {lam['cpu_ms_per_event']:.2f} ms;"
           f" endpoint ({args.endpoint_procs} processes) {endpoint_cpu * 1000 / total_calls:.3f} ms "
           f"per call")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
-            {"fleetkeeper": fk, "lambda": lam, "ratio_events_per_s": ratio_rate,
+            {"fleetkeeper": fk, "before": before, "lambda": lam, "ratio_events_per_s": ratio_rate,
              "ratio_p99": ratio_p99, "endpoint_calls": calls,
              "endpoint_processes": args.endpoint_procs,
              "endpoint_cpu_ms_per_call": endpoint_cpu * 1000 / total_calls}, indent=2))
-    return 0 if fk["finished"] == fk["events"] else 1
+    done = all(r["finished"] == r["events"] for r in (fk, before) if r)
+    return 0 if done else 1
 
 
 if __name__ == "__main__":
