@@ -117,7 +117,8 @@ class WorkflowRuntime {
   WorkflowHandler* HandlerFor(const v1::WorkflowCheckpoint& wf) const;
   // The safety guards' hold of a due mutating step (alarm guards, blackout windows), or "". They
   // end with an alarm event, a guard read or a timer, never by polling: `wake` gets the timer.
-  std::string SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+  // A guard alarm whose handler rolls back sets wf.guard_rollback instead of holding.
+  std::string SafetyHold(PartitionState& st, v1::WorkflowCheckpoint& wf,
                          const WorkflowHandler& handler, int64_t now, int64_t* wake,
                          RuntimeOutput& out);
 
