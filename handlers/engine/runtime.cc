@@ -788,10 +788,15 @@ std::string WorkflowRuntime::SafetyHold(PartitionState& st, v1::WorkflowCheckpoi
   if (safety.guards_size() == 0 && safety.blackout_size() == 0) return "";
   const std::vector<std::string> locks = handler.LockedResources(wf);
   Store store(*this, st, wf.cell(), out);
-  // A workflow rolling back on a guard alarm is not held by the alarms (docs/safety.md).
-  if (wf.guard_rollback().empty()) {
+  // A workflow rolling back on a guard alarm is not held by the alarms; the alarms that roll it
+  // back watch what it has changed too (docs/safety.md).
+  if (!RollsBackOnGuardAlarm(safety, handler.name())) {
     if (std::string alarm = GuardAlarmFiring(safety, wf, locks, store); !alarm.empty()) {
-      if (!RollsBackOnGuardAlarm(safety, handler.name())) return "paused by " + alarm;
+      return "paused by " + alarm;
+    }
+  } else if (wf.guard_rollback().empty()) {
+    const std::vector<std::string> guarded = handler.GuardedResources(wf);
+    if (std::string alarm = GuardAlarmFiring(safety, wf, guarded, store); !alarm.empty()) {
       wf.set_guard_rollback("rolled back on guard " + alarm);
       spdlog::warn("workflow {}: {}", wf.workflow_id(), wf.guard_rollback());
       out.Result(ResultFor(wf.trigger(), v1::Result::IN_PROGRESS, "rolling back on guard " + alarm,

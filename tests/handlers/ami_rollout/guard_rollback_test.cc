@@ -5,6 +5,7 @@
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateReplaceRootVolumeTask.html).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "tests/handlers/ami_rollout/rollout_fixture.h"
@@ -93,7 +94,17 @@ class GuardRollbackTest : public RolloutTest {
 };
 
 TEST_F(GuardRollbackTest, AReplacedInstanceIsRelaunchedOnItsOldImageAndTheOthersAreLeftAlone) {
-  StepOutcome last = RunWithAlarmWhen([&] { return Replaced(ids[0]); });
+  bool guarded = false;  // an alarm on the replaced instance alone rolls the rollout back
+  StepOutcome last = RunWithAlarmWhen([&] {
+    if (!Replaced(ids[0])) return false;
+    const auto locked = Handler().LockedResources(wf);
+    const auto watched = Handler().GuardedResources(wf);
+    const std::string fresh = "instance:" + Rollout(ids[0])->new_instance_id();
+    guarded = std::count(locked.begin(), locked.end(), fresh) == 0 &&
+              std::count(watched.begin(), watched.end(), fresh) == 1;
+    return true;
+  });
+  EXPECT_TRUE(guarded);
 
   EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
   EXPECT_THAT(last.reason, HasSubstr("guard alarm web-5xx"));
