@@ -290,6 +290,8 @@ class FakeFleet {
   // How the next refreshes end: Successful | Failed | RollbackSuccessful; after how many looks.
   std::string refresh_outcome = "Successful";
   int refresh_looks = 1;
+  // RollbackInstanceRefresh refuses with this code (empty: it rolls the refresh back).
+  std::string refuse_rollback;
   std::string rrv_outcome = "succeeded";
   std::string new_instance_health = "healthy";  // target health of registered new instances
   // The next N DescribeNetworkInterfaces answers show each interface as it was before the last
@@ -1097,6 +1099,8 @@ inline void FakeFleet::Install() {
             if (x.percentage_complete >= 100) x.status = refresh_outcome;
           } else if (x.status == "Cancelling") {
             x.status = "Cancelled";
+          } else if (x.status == "RollbackInProgress") {
+            x.status = "RollbackSuccessful";
           }
         }
         return out;
@@ -1110,6 +1114,27 @@ inline void FakeFleet::Install() {
                 x.status = "Cancelling";
                 return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
               }
+            }
+            Error e(ErrorCode::kNotFound, "no active refresh");
+            e.aws_code = "ActiveInstanceRefreshNotFound";
+            return e;
+          }));
+
+  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RollbackInstanceRefresh.html
+  ON_CALL(asg, RollbackInstanceRefresh(_))
+      .WillByDefault(
+          Invoke([this](const aws::AsgNameRequest& r) -> Result<aws::InstanceRefreshIdResponse> {
+            for (auto& x : refreshes[r.asg_name]) {
+              if (x.status != "InProgress" && x.status != "Pending") continue;
+              if (!refuse_rollback.empty()) {
+                Error e(ErrorCode::kAws, "the refresh cannot be rolled back");
+                e.aws_code = refuse_rollback;
+                e.http_status = 400;
+                return e;
+              }
+              Mutation("RollbackInstanceRefresh");
+              x.status = "RollbackInProgress";
+              return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
             }
             Error e(ErrorCode::kNotFound, "no active refresh");
             e.aws_code = "ActiveInstanceRefreshNotFound";
