@@ -142,6 +142,8 @@ nlohmann::json WorkflowJson(const v1::WorkflowCheckpoint& wf, int64_t now_ms) {
   j["event_id"] = wf.trigger().id();
   j["dedup_key"] = wf.trigger().dedup_key();
   j["locks"] = std::vector<std::string>(wf.locks().begin(), wf.locks().end());
+  // Rolling back on a guard alarm (docs/safety.md): why, naming the alarm.
+  if (!wf.guard_rollback().empty()) j["guard_rollback"] = wf.guard_rollback();
   // What it holds out of service in the cell's blast-radius ledger (docs/safety.md).
   nlohmann::json capacity = nlohmann::json::array();
   for (const auto& r : wf.reservations()) {

@@ -161,6 +161,11 @@ class WorkflowHandler : public Handler {
   // Resources the workflow changes (e.g. "asg:web", "instance:i-0123", "tg:arn…"): two workflows
   // that share a resource never run mutating steps at the same time. Read from the checkpoint.
   virtual std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const = 0;
+  // Resources a guard alarm that rolls the workflow back watches (docs/safety.md, "Rollback on a
+  // guard alarm"): what it changes now and what it has changed, in LockedResources' names.
+  virtual std::vector<std::string> GuardedResources(const v1::WorkflowCheckpoint& wf) const {
+    return LockedResources(wf);
+  }
   // Whether a freeze lets this handler's mutating steps run all the same (self-healing may be
   // configured so: a failing instance is already out of service).
   virtual bool ExemptFromFreeze() const { return false; }

@@ -280,6 +280,11 @@ Progress FollowRefresh(RolloutTick& t, v1::AsgRollout& a) {
   if (refresh.status == "Successful") {
     return Finish(t, a, kSucceeded, where + " succeeded (" + t.state.image_id() + ")");
   }
+  if (refresh.status == "RollbackSuccessful" && a.guard_handled() && !a.guard_cancelled()) {
+    return Finish(
+        t, a, kRolledBack,
+        fmt::format("{}: {} rolled back by Auto Scaling", t.state.guard_rollback(), where));
+  }
   if (refresh.status == "RollbackSuccessful") {
     return Finish(t, a, kRolledBack,
                   where + " failed and was rolled back" +
@@ -289,6 +294,12 @@ Progress FollowRefresh(RolloutTick& t, v1::AsgRollout& a) {
     return Finish(t, a, kFailed, where + " " + refresh.status + reason);
   }
   if (refresh.status == "Cancelled") {
+    if (a.guard_cancelled()) {
+      return Finish(t, a, kFailed,
+                    fmt::format("{}: {} was cancelled (Auto Scaling refused to roll it back); the "
+                                "instances it had replaced keep {}",
+                                t.state.guard_rollback(), where, t.state.image_id()));
+    }
     return Finish(t, a, kFailed, where + " was cancelled outside this workflow" + reason);
   }
   if (refresh.percentage_complete && *refresh.percentage_complete != a.percentage_complete()) {
@@ -301,6 +312,50 @@ Progress FollowRefresh(RolloutTick& t, v1::AsgRollout& a) {
 }
 
 }  // namespace
+
+Progress RollBackAsgOnGuardAlarm(RolloutTick& t, v1::AsgRollout& a) {
+  const std::string& why = t.state.guard_rollback();
+  if (a.guard_handled() || why.empty()) return Progress::kContinue;
+  const std::string& phase = a.phase();
+  if (phase == kPhaseDone) {
+    a.set_guard_handled(true);
+    a.set_detail(a.detail() + "; not rolled back: the refresh had ended");
+    return Progress::kCheckpoint;
+  }
+  if (phase == kStartRefresh) return Progress::kContinue;  // started or not: known once it ran
+  if (phase != kFollowRefresh) {
+    a.set_guard_handled(true);
+    return Finish(t, a, kSkipped, why + ": the instance refresh was not started");
+  }
+  auto rolled = t.ctx.aws().autoscaling->RollbackInstanceRefresh({a.name()});
+  if (rolled.ok()) {
+    t.RecordCall(Resource(a), "rollback-instance-refresh",
+                 fmt::format("{}: refresh {}", why, rolled->instance_refresh_id),
+                 rolled->request_id);
+  } else if (aws::IsTransientFailure(rolled.error())) {
+    return OnError(t, a, "rollback-instance-refresh", rolled.error());
+  } else {
+    // Auto Scaling rolls back only a refresh it can (a desired configuration, no AutoRollback
+    // in the way, ...): otherwise the refresh is stopped where it is.
+    t.Record(Resource(a), "rollback-instance-refresh", kFailed, rolled.error().message,
+             &rolled.error());
+    auto cancelled = t.ctx.aws().autoscaling->CancelInstanceRefresh({a.name()});
+    if (!cancelled.ok() && aws::IsTransientFailure(cancelled.error())) {
+      return OnError(t, a, "cancel-instance-refresh", cancelled.error());
+    }
+    if (!cancelled.ok()) {
+      t.Record(Resource(a), "cancel-instance-refresh", kFailed, cancelled.error().message,
+               &cancelled.error());
+    } else {
+      t.RecordCall(Resource(a), "cancel-instance-refresh",
+                   fmt::format("{}: refresh {}", why, cancelled->instance_refresh_id),
+                   cancelled->request_id);
+      a.set_guard_cancelled(true);
+    }
+  }
+  a.set_guard_handled(true);
+  return Progress::kCheckpoint;
+}
 
 bool RefreshActive(const std::string& status) {
   return status == "Pending" || status == "InProgress" || status == "Cancelling" ||

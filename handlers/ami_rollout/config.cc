@@ -75,6 +75,7 @@ RolloutConfig RolloutConfig::From(const v1::WorkerConfig& worker) {
     out.step_timeout_ms = DurationMs(r.step_timeout());
   }
   out.metrics_namespace = c.metrics_namespace();
+  out.rolls_back_on_guard_alarm = RollsBackOnGuardAlarm(worker.safety(), "ami_rollout");
   if (c.has_poll_interval() && DurationMs(c.poll_interval()) > 0) {
     out.poll_interval_ms = DurationMs(c.poll_interval());
   }

@@ -49,6 +49,9 @@ struct RolloutConfig {
   bool attach_live = false;
   int64_t step_timeout_ms = kDefaultStepTimeoutMs;
   std::string metrics_namespace;
+  // safety.on_guard_alarm rolls ami_rollout back (handlers/engine/guards.h): an instance refresh
+  // under way is then rolled back or cancelled.
+  bool rolls_back_on_guard_alarm = false;
   int64_t poll_interval_ms = kDefaultPollIntervalMs;
   // The tag keys of safety.guards naming guard alarms on the groups (handlers/group_guards.h).
   std::vector<std::string> guard_tags;

@@ -74,6 +74,20 @@ std::vector<std::string> AmiRolloutHandler::LockedResources(
   return out;
 }
 
+std::vector<std::string> AmiRolloutHandler::GuardedResources(
+    const v1::WorkflowCheckpoint& wf) const {
+  std::vector<std::string> out = LockedResources(wf);
+  v1::AmiRolloutState state;
+  if (!wf.state().UnpackTo(&state)) return out;
+  for (const auto& r : state.instances()) {
+    if (r.phase() != kPhaseDone || r.outcome() != kSucceeded) continue;
+    out.push_back("instance:" + r.instance_id());
+    if (!r.new_instance_id().empty()) out.push_back("instance:" + r.new_instance_id());
+    for (const auto& tg : r.capture().target_groups()) out.push_back("tg:" + tg.arn());
+  }
+  return out;
+}
+
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config) {
   return std::make_unique<AmiRolloutHandler>(RolloutConfig::From(config));
 }

@@ -26,6 +26,8 @@ class AmiRolloutHandler final : public WorkflowHandler {
   StepOutcome RunStep(const std::string& step, StepContext& context) override;
   bool StepMutates(const std::string& step) const override;
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+  // Also the instances already replaced (both of them) and their target groups.
+  std::vector<std::string> GuardedResources(const v1::WorkflowCheckpoint& wf) const override;
 
  private:
   // The read coalescer of the cell whose EC2 client this is (made on first use, kept for the

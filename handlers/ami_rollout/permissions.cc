@@ -58,6 +58,11 @@ std::vector<std::string> Permissions(const v1::WorkerConfig& worker) {
   if (config.refresh_in_progress == RefreshInProgressPolicy::kCancelAndRestart) {
     a.insert("autoscaling:CancelInstanceRefresh");
   }
+  if (config.rolls_back_on_guard_alarm) {
+    // A refresh under way on a guard alarm (asg_rollout.cc, RollBackAsgOnGuardAlarm).
+    a.insert("autoscaling:RollbackInstanceRefresh");
+    a.insert("autoscaling:CancelInstanceRefresh");
+  }
   if (!config.metrics_namespace.empty()) a.insert("cloudwatch:PutMetricData");
   return {a.begin(), a.end()};
 }

@@ -103,7 +103,7 @@ Progress PrepareLaunch(RolloutTick& t, v1::InstanceRollout& r) {
 aws::RunInstancesRequest LaunchRequest(const RolloutTick& t, const v1::InstanceRollout& r) {
   const auto& c = r.capture();
   aws::RunInstancesRequest req;
-  req.image_id = t.state.image_id();
+  req.image_id = TargetImage(t, r);
   req.instance_type = c.instance_type();
   req.client_token = r.launch_token();
   req.subnet_id = c.subnet_id();
@@ -174,7 +174,7 @@ Progress Launch(RolloutTick& t, v1::InstanceRollout& r) {
   t.RecordCall(
       Resource(r.new_instance_id()), "run-instances",
       fmt::format(
-          "replacement for {} from {} ({}{})", Old(r), t.state.image_id(),
+          "replacement for {} from {} ({}{})", Old(r), TargetImage(t, r),
           r.capture().instance_type(),
           r.capture().cpu_credits().empty() ? "" : ", CPU credits " + r.capture().cpu_credits()),
       run->request_id);

@@ -27,7 +27,7 @@ Result<aws::ReplaceRootVolumeTask> DescribeTask(RolloutTick& t, const std::strin
 }
 
 Progress CreateTask(RolloutTick& t, v1::InstanceRollout& r, bool rollback) {
-  auto id = EnsureTask(t, r, rollback ? r.capture().image_id() : t.state.image_id());
+  auto id = EnsureTask(t, r, rollback ? r.capture().image_id() : TargetImage(t, r));
   if (!id.ok()) return OnError(t, r, "create-replace-root-volume-task", id.error());
   (rollback ? r.mutable_rollback_task_id() : r.mutable_replace_task_id())->assign(*id);
   return Enter(t, r, rollback ? kRbWaitTask : kWaitTask, Progress::kCheckpoint);

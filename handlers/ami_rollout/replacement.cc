@@ -150,7 +150,7 @@ void StartReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& 
     auto it = read->find(ids[k]);
     if (it == read->end()) continue;
     const aws::Instance& i = p.instances.insert_or_assign(it->first, it->second).first->second;
-    if (i.image_id == t.state.image_id() || i.state.name != "running") continue;
+    if (i.image_id == TargetImage(t, *starting[k]) || i.state.name != "running") continue;
     to_capture.push_back(&i);
     captures.push_back(&out[k]);
   }
@@ -211,7 +211,11 @@ Progress AdvanceInstance(RolloutTick& t, v1::InstanceRollout& r) {
   if (p == kProtectNew) return ProtectNew(t, r);
   if (p == kRetireOld) return RetireOld(t, r);
   if (p == kKeepOld) return KeepOld(t, r);
-  if (p == kPrepareTask) return PrepareTask(t, r, "replace-root", kCreateTask);
+  if (p == kPrepareTask) {
+    // A reversal on a guard alarm replaces the same root again: its own token.
+    return PrepareTask(t, r, r.reverses().empty() ? "replace-root" : "guard-rollback-root",
+                       kCreateTask);
+  }
   if (p == kCreateTask) return CreateTask(t, r, false);
   if (p == kWaitTask) return WaitTask(t, r, false);
   if (p == kRbTerminateNew) return RbTerminateNew(t, r);

@@ -40,6 +40,16 @@ void StartReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& 
 // target groups, against max_unavailable).
 bool ReplacementActive(const v1::InstanceRollout& instance);
 
+// The rollback on a guard alarm (guard_rollback.cc), for every instance not yet decided: stops
+// what has not started, sends replacements under way down their rollback path and reverses those
+// that succeeded. Returns whether it changed the state (a checkpoint is due).
+bool ApplyGuardRollback(RolloutTick& t);
+
+// The outcome of a reversal on a guard alarm (one with `reverses`) that ended with `outcome`:
+// rolled-back when it reached its image, rollback-failed (saying why) otherwise.
+void SettleReversal(RolloutTick& t, v1::InstanceRollout& r, const std::string& outcome,
+                    const std::string& detail);
+
 // What a dry run says would happen to the instance.
 std::string DescribeInstancePlan(const v1::AmiRolloutState& state, const RolloutConfig& config,
                                  const v1::InstanceRollout& instance);

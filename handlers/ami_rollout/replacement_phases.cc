@@ -7,6 +7,9 @@
 namespace fleetkeeper::handlers::ami_rollout::replacement {
 
 bool InRollback(const v1::InstanceRollout& r) { return r.phase().rfind("rollback-", 0) == 0; }
+const std::string& TargetImage(const RolloutTick& t, const v1::InstanceRollout& r) {
+  return r.target_image_id().empty() ? t.state.image_id() : r.target_image_id();
+}
 bool Relaunch(const v1::InstanceRollout& r) {
   return StrategyOf(r) == ReplacementStrategy::kRelaunch;
 }
@@ -76,6 +79,10 @@ Progress Enter(RolloutTick& t, v1::InstanceRollout& r, const char* phase, Progre
 
 Progress Done(RolloutTick& t, v1::InstanceRollout& r, const std::string& outcome,
               const std::string& detail) {
+  if (!r.reverses().empty()) {
+    SettleReversal(t, r, outcome, detail);
+    return Enter(t, r, kPhaseDone, Progress::kDone);
+  }
   r.set_outcome(outcome);
   r.set_detail(detail);
   return Enter(t, r, kPhaseDone, Progress::kDone);
@@ -253,8 +260,8 @@ aws::TargetsRequest Targets(const v1::TargetGroupMembership& tg, const std::stri
 Progress Capture(RolloutTick& t, v1::InstanceRollout& r) {
   auto i = Describe(t, Old(r));
   if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
-  if (i->image_id == t.state.image_id()) {
-    return Done(t, r, kCurrent, "already runs " + t.state.image_id());
+  if (i->image_id == TargetImage(t, r)) {
+    return Done(t, r, kCurrent, "already runs " + TargetImage(t, r));
   }
   if (i->state.name != "running") {
     return Done(t, r, kFailed, "the instance is " + i->state.name + ", not running: not replaced");
@@ -324,7 +331,7 @@ std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
   const auto& c = r.capture();
   std::vector<std::string> parts;
   if (Relaunch(r)) {
-    parts.push_back(fmt::format("replaced by {} ({})", r.new_instance_id(), t.state.image_id()));
+    parts.push_back(fmt::format("replaced by {} ({})", r.new_instance_id(), TargetImage(t, r)));
     for (const auto& v : c.data_volumes()) {
       parts.push_back(fmt::format("{} attached at {}", v.volume_id(), v.device()));
     }
@@ -339,7 +346,7 @@ std::string SuccessDetail(const RolloutTick& t, const v1::InstanceRollout& r,
     }
   } else {
     parts.push_back(
-        fmt::format("root volume replaced with {} (was {})", t.state.image_id(), c.image_id()));
+        fmt::format("root volume replaced with {} (was {})", TargetImage(t, r), c.image_id()));
   }
   if (!c.eip_public_ip().empty() && Relaunch(r)) {
     parts.push_back("Elastic IP " + c.eip_public_ip() + " moved");

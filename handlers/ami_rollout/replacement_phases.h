@@ -85,6 +85,9 @@ CallOutcome RequestIdOf(const Result<Answer>& answer) {
 }
 
 bool InRollback(const v1::InstanceRollout& r);
+// The image the replacement puts on the instance: the rollout's, or the one a reversal on a guard
+// alarm goes back to.
+const std::string& TargetImage(const RolloutTick& t, const v1::InstanceRollout& r);
 bool Relaunch(const v1::InstanceRollout& r);
 std::string Resource(const std::string& id);
 std::string Old(const v1::InstanceRollout& r);

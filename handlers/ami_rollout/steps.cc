@@ -235,10 +235,13 @@ bool BudgetHeldTooLong(RolloutTick& t, v1::InstanceRollout& r, const std::string
   r.set_outcome(kFailed);
   r.set_detail(fmt::format("not replaced: waited {}s for the blast-radius budget: {}",
                            t.config.step_timeout_ms / 1000, held));
+  if (!r.reverses().empty()) SettleReversal(t, r, kFailed, r.detail());
   r.set_phase(kPhaseDone);
   r.set_phase_started_ms(t.now_ms);
   return true;
 }
+
+}  // namespace
 
 // Reserves the candidate in the cell's ledger, with every one of its target groups read now:
 // other workflows' replacements, drains and reboots take from the same budget. "" when granted
@@ -255,6 +258,8 @@ std::string ReserveInLedger(RolloutTick& t, const v1::InstanceRollout& r) {
   CapacityDecision d = ledger->Reserve(*claim);
   return d.granted ? "" : "blast-radius ledger: " + d.reason;
 }
+
+namespace {
 
 // A replacement's new instance stands for the old one's capacity (its warm-up is not counted
 // twice); a replacement that is over gives its capacity back.
@@ -316,7 +321,10 @@ StepOutcome RollOut(RolloutTick& t) {
     if (p == Progress::kCheckpoint) checkpoint = true;
     if (p == Progress::kWait) waiting = true;
   };
+  // A guard alarm's rollback (guard_rollback.cc) decides first what each target gets.
+  if (ApplyGuardRollback(t)) checkpoint = true;
   for (auto& a : *t.state.mutable_asgs()) {
+    account(RollBackAsgOnGuardAlarm(t, a));
     Progress p = Drive(t, a, AdvanceAsg);
     account(p);
     if (p == Progress::kWait) asg_waiting = true;
@@ -405,8 +413,9 @@ void RecordOutcomes(RolloutTick& t) {
   }
   for (const auto& r : t.state.instances()) {
     if (r.phase() != kPhaseDone) continue;
-    t.Record("instance:" + r.instance_id(), r.strategy(), r.outcome(),
-             fmt::format("{}: {}", key, r.detail()));
+    // A reversal on a guard alarm reports under the instance the rollout replaced.
+    t.Record("instance:" + (r.reverses().empty() ? r.instance_id() : r.reverses()), r.strategy(),
+             r.outcome(), fmt::format("{}: {}", key, r.detail()));
   }
   for (const auto& s : t.state.skipped()) {
     t.Record(s.resource(), "skip", kSkipped, fmt::format("{}: {}", key, s.reason()));
@@ -414,6 +423,8 @@ void RecordOutcomes(RolloutTick& t) {
 }
 
 StepOutcome CheckVersion(RolloutTick& t) {
+  // A rollout rolled back on a guard alarm does not go on to a newer version.
+  if (!t.state.guard_rollback().empty()) return StepOutcome::Next(kStepReport);
   auto p = t.ctx.aws().ssm->GetParameter({t.state.parameter(), false});
   if (p.ok() && p->version > t.state.parameter_version() && t.state.restarts() < kMaxRestarts) {
     RecordOutcomes(t);
@@ -501,6 +512,11 @@ StepOutcome Report(RolloutTick& t) {
   }
   if (t.state.superseded_size() > 0) {
     reason += fmt::format(" (after {})", fmt::join(t.state.superseded(), ", "));
+  }
+  // The result schema has no rolled-back status: FAILED, the reason naming the alarm.
+  if (!t.state.guard_rollback().empty()) {
+    status = v1::Result::FAILED;
+    reason = t.state.guard_rollback() + ": " + reason;
   }
   return WithActions(StepOutcome::Finish(status, reason), t);
 }

@@ -114,6 +114,10 @@ struct RolloutTick {
   void WakeAt(int64_t at_ms);
 };
 
+// Reserves the instance in the cell's ledger, with every one of its target groups read now. ""
+// when granted, else what holds it back.
+std::string ReserveInLedger(RolloutTick& t, const v1::InstanceRollout& r);
+
 // The read coalescer of the cell whose EC2 client this is.
 using ReadsOfCell = std::function<aws::Ec2ReadCoalescer&(aws::Ec2&)>;
 

@@ -1,11 +1,14 @@
 #include "handlers/engine/guards.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <limits>
+#include <iterator>
 #include <set>
+#include <string_view>
 
 #include "awsclient/clients.h"
 #include "awsclient/cloudwatch.h"
@@ -38,6 +41,15 @@ std::string LiteralPrefix(const std::string& pattern) {
 }
 
 bool IsGlob(const std::string& pattern) { return pattern.find_first_of("*?") != std::string::npos; }
+
+// The workflow handlers, and those whose workflows can roll back what they changed, per instance.
+constexpr std::string_view kHandlerNames[] = {"ami_rollout", "patch", "self_healing", "ecs"};
+constexpr std::string_view kRollbackHandlers[] = {"ami_rollout", "patch"};
+
+bool CanRollBack(std::string_view handler) {
+  return std::find(std::begin(kRollbackHandlers), std::end(kRollbackHandlers), handler) !=
+         std::end(kRollbackHandlers);
+}
 }  // namespace
 
 void ApplyAlarmGuardDefaults(v1::SafetyConfig& safety) {
@@ -75,16 +87,31 @@ void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check) {
                       {"any", "asg", "target_group", "instance", "ecs_service"});
     check.NonEmptyNames(ChildPath(path, "resources"), g.resources());
   }
-  if (safety.on_guard_alarm() == "rollback") {
-    check.Fail("safety.on_guard_alarm",
-               "rollback on a guard alarm is not built yet; pause is (workflows wait until the "
-               "alarm is OK)");
-  } else {
-    check.OneOfValues("safety.on_guard_alarm", safety.on_guard_alarm(), {"pause"});
+  check.OneOfValues("safety.on_guard_alarm", safety.on_guard_alarm(), {"pause", "rollback"});
+  for (const auto& [handler, action] : safety.on_guard_alarm_per_handler()) {
+    const std::string path = KeyPath("safety.on_guard_alarm_per_handler", handler);
+    check.OneOfValues(path, action, {"pause", "rollback"});
+    const bool known = std::find(std::begin(kHandlerNames), std::end(kHandlerNames), handler) !=
+                       std::end(kHandlerNames);
+    if (!known) {
+      check.Fail(path, fmt::format("no handler is named {}; handlers: {}", handler,
+                                   fmt::join(kHandlerNames, ", ")));
+    } else if (action == "rollback" && !CanRollBack(handler)) {
+      check.Fail(path, fmt::format("{} has no rollback on a guard alarm (only {}); use pause",
+                                   handler, fmt::join(kRollbackHandlers, ", ")));
+    }
   }
   if (DurationMs(safety.guard_poll_interval()) < 0) {
     check.Fail("safety.guard_poll_interval", "must not be negative (0s: alarm events only)");
   }
+}
+
+bool RollsBackOnGuardAlarm(const v1::SafetyConfig& safety, std::string_view handler) {
+  // A handler's own entry (validation allows rollback only for those that can), else the default
+  // for the handlers that can.
+  auto it = safety.on_guard_alarm_per_handler().find(std::string(handler));
+  if (it != safety.on_guard_alarm_per_handler().end()) return it->second == "rollback";
+  return CanRollBack(handler) && safety.on_guard_alarm() == "rollback";
 }
 
 std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config) {
@@ -197,8 +224,8 @@ bool ObserveGuardAlarm(const v1::SafetyConfig& safety, const v1::AlarmStateChang
   return true;
 }
 
-std::string AlarmHold(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,
-                      const std::vector<std::string>& locks, const CellStore& store) {
+std::string GuardAlarmFiring(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,
+                             const std::vector<std::string>& locks, const CellStore& store) {
   if (safety.guards_size() == 0) return "";
   const auto* any = store.Get(kGuardAlarmsKey);
   v1::GuardAlarmStates states;
@@ -211,13 +238,12 @@ std::string AlarmHold(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoi
     if (const v1::AlarmGuard* guard = GuardFor(safety, name)) {
       for (const auto& lock : locks) {
         if (AlarmWatches(*guard, alarm, lock)) {
-          return fmt::format("paused by alarm {} (in ALARM since {}, guarding {})", name, since,
-                             lock);
+          return fmt::format("alarm {} (in ALARM since {}, guarding {})", name, since, lock);
         }
       }
     }
     if (std::string lock = TaggedGuardOf(safety, wf, locks, name); !lock.empty()) {
-      return fmt::format("paused by alarm {} (in ALARM since {}, guarding {})", name, since, lock);
+      return fmt::format("alarm {} (in ALARM since {}, guarding {})", name, since, lock);
     }
   }
   return "";
@@ -238,6 +264,12 @@ std::string TaggedGuardOf(const v1::SafetyConfig& safety, const v1::WorkflowChec
     }
   }
   return "";
+}
+
+std::string AlarmHold(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,
+                      const std::vector<std::string>& locks, const CellStore& store) {
+  std::string alarm = GuardAlarmFiring(safety, wf, locks, store);
+  return alarm.empty() ? "" : "paused by " + alarm;
 }
 
 // --- DescribeAlarms fallback -------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config_check.h"
@@ -34,6 +35,11 @@ inline constexpr char kGuardAlarmsKey[] = "safety/guard-alarms";
 // every error naming its key.
 void ApplyAlarmGuardDefaults(v1::SafetyConfig& safety);
 void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check);
+
+// Whether a guard alarm in ALARM rolls back the workflows of `handler` (a handler's name) instead
+// of pausing them: safety.on_guard_alarm_per_handler, else safety.on_guard_alarm, for the handlers
+// that can roll back per instance (ami_rollout, patch); the others always pause.
+bool RollsBackOnGuardAlarm(const v1::SafetyConfig& safety, std::string_view handler);
 
 // The AWS actions the guards call: cloudwatch:DescribeAlarms when the fallback reads alarms.
 std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config);
@@ -63,6 +69,11 @@ v1::AlarmStateChange AlarmStateOf(const aws::MetricAlarm& alarm);
 // is not older than the one recorded. Writes only a change. Returns whether it wrote.
 bool ObserveGuardAlarm(const v1::SafetyConfig& safety, const v1::AlarmStateChange& alarm,
                        CellStore& store);
+
+// The guard alarm in ALARM that watches one of `locks` of `wf`: "alarm X (in ALARM since T,
+// guarding L)", or "". A self-healing workflow triggered by an alarm is never held by that alarm.
+std::string GuardAlarmFiring(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,
+                             const std::vector<std::string>& locks, const CellStore& store);
 
 // Why a mutating step of `wf`, changing `locks`, may not start: "paused by alarm X (…)", or "".
 // A self-healing workflow triggered by an alarm is never paused by that same alarm.

@@ -135,7 +135,8 @@ class WorkflowRuntime {
   bool HoldMutatingStep(PartitionState& st, const std::string& id, LiveWorkflow& wf,
                         const WorkflowHandler& handler, bool frozen, int64_t now, int64_t* wake,
                         RuntimeOutput& out);
-  std::string SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+  // A guard alarm whose handler rolls back sets wf.guard_rollback instead of holding.
+  std::string SafetyHold(PartitionState& st, v1::WorkflowCheckpoint& wf,
                          const WorkflowHandler& handler, int64_t now, int64_t* wake,
                          RuntimeOutput& out);
 

@@ -10,14 +10,26 @@
 
 namespace fleetkeeper::handlers {
 
-std::string WorkflowRuntime::SafetyHold(PartitionState& st, const v1::WorkflowCheckpoint& wf,
+std::string WorkflowRuntime::SafetyHold(PartitionState& st, v1::WorkflowCheckpoint& wf,
                                         const WorkflowHandler& handler, int64_t now, int64_t* wake,
                                         RuntimeOutput& out) {
   const auto& safety = config_.safety();
   if (safety.guards_size() == 0 && safety.blackout_size() == 0) return "";
   const std::vector<std::string> locks = handler.LockedResources(wf);
   Store store(*this, st, wf.cell(), out);
-  if (std::string alarm = AlarmHold(safety, wf, locks, store); !alarm.empty()) return alarm;
+  // A workflow rolling back on a guard alarm is not held by the alarms; the alarms that roll it
+  // back watch what it has changed too (docs/safety.md).
+  if (!RollsBackOnGuardAlarm(safety, handler.name())) {
+    if (std::string alarm = AlarmHold(safety, wf, locks, store); !alarm.empty()) return alarm;
+  } else if (wf.guard_rollback().empty()) {
+    const std::vector<std::string> guarded = handler.GuardedResources(wf);
+    if (std::string alarm = GuardAlarmFiring(safety, wf, guarded, store); !alarm.empty()) {
+      wf.set_guard_rollback("rolled back on guard " + alarm);
+      spdlog::warn("workflow {}: {}", wf.workflow_id(), wf.guard_rollback());
+      out.Result(ResultFor(wf.trigger(), v1::Result::IN_PROGRESS, "rolling back on guard " + alarm,
+                           wf.handler(), wf.workflow_id()));
+    }
+  }
   if (!blackout_) blackout_.emplace(safety);  // the config is final by the first step
   auto window = blackout_->HoldAt(wf, locks, now);
   if (!window) return "";

@@ -80,6 +80,17 @@ std::vector<std::string> PatchHandler::LockedResources(const v1::WorkflowCheckpo
   return out;
 }
 
+std::vector<std::string> PatchHandler::GuardedResources(const v1::WorkflowCheckpoint& wf) const {
+  std::vector<std::string> out = LockedResources(wf);
+  v1::PatchWorkflowState state;
+  if (!wf.state().UnpackTo(&state)) return out;
+  for (const auto& i : state.instances()) {
+    if (i.outcome() == kSkipped) continue;
+    for (const auto& tg : i.target_groups()) out.push_back("tg:" + tg.arn());
+  }
+  return out;
+}
+
 namespace {
 
 class PatchFactory final : public HandlerFactory {

@@ -27,6 +27,8 @@ class PatchHandler final : public WorkflowHandler {
   std::string CancelStep() const override;
   // The instances the campaign patches: two workflows never patch one instance at once.
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+  // Also their target groups: a guard alarm on a group rolls back the campaign patching into it.
+  std::vector<std::string> GuardedResources(const v1::WorkflowCheckpoint& wf) const override;
 
  private:
   v1::PatchConfig config_;

@@ -14,22 +14,6 @@
 namespace fleetkeeper::handlers::patch {
 namespace {
 
-constexpr char kBackup[] = "backup";
-constexpr char kBackupWait[] = "backup-wait";
-constexpr char kDrain[] = "drain";
-constexpr char kDraining[] = "draining";
-constexpr char kCommand[] = "command";
-constexpr char kCommandWait[] = "command-wait";
-constexpr char kStatusOk[] = "status-ok";
-constexpr char kVerify[] = "verify";
-constexpr char kRegister[] = "register";
-constexpr char kHealthyWait[] = "healthy-wait";
-constexpr char kHealthCheck[] = "health-check";
-constexpr char kRollbackDrain[] = "rollback-drain";
-constexpr char kRollbackPrepare[] = "rollback-prepare";
-constexpr char kRollbackTask[] = "rollback-task";
-constexpr char kRollbackWait[] = "rollback-wait";
-
 Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progress p) {
   i.set_phase(phase);
   i.set_phase_started_ms(t.now_ms);
@@ -73,7 +57,8 @@ Progress Return(PatchTick& t, v1::PatchInstanceState& i) {
 // A failure: before the command nothing is to be undone; after it, the instance is rolled back
 // from its backup when the policy says so; a drained instance goes back into its target groups.
 Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
-  const bool first = i.outcome() != kFailed;  // a failure on the way back does not roll back
+  // A failure on the way back (after a rollback, too) does not roll back.
+  const bool first = i.outcome() != kFailed && !i.rolled_back();
   FailInstance(t, i, why);
   if (first && RollsBack(t, i)) {
     return Enter(t, i, kRollbackDrain, Progress::kContinue);
@@ -214,6 +199,18 @@ Progress DrainWaits(PatchTick& t, v1::PatchInstanceState& i, const std::string& 
   return WaitFor(t, i, why);
 }
 
+// Reserves the instance in each of its target groups, read now.
+Result<CapacityDecision> ReserveInLedger(PatchTick& t, const v1::PatchInstanceState& i,
+                                         CapacityLedger& ledger) {
+  std::vector<std::string> arns;
+  for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
+  const auto& mu = t.plan.max_unavailable;
+  auto claim = ClaimInstance(t.ctx.aws(), i.instance_id(), arns, "",
+                             fmt::format("{}{}", mu.value, mu.percent ? "%" : ""));
+  if (!claim.ok()) return claim.error();
+  return ledger.Reserve(*claim);
+}
+
 Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
   if (i.started_ms() == 0) i.set_started_ms(t.now_ms);
   if (i.target_groups().empty()) return Enter(t, i, kCommand, Progress::kContinue);
@@ -228,20 +225,13 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
       ledger != nullptr && !ledger->Holds(i.instance_id())) {
     // The cell's ledger: another workflow may be replacing, rebooting or draining this instance
     // or others of its groups. The reservation is checkpointed before the drain.
-    std::vector<std::string> arns;
-    for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
-    const auto& mu = t.plan.max_unavailable;
-    auto claim = ClaimInstance(t.ctx.aws(), i.instance_id(), arns, "",
-                               fmt::format("{}{}", mu.value, mu.percent ? "%" : ""));
-    if (!claim.ok()) {
-      return OnError(t, i, "describe-target-health", claim.error(), t.plan.drain_timeout_ms);
-    }
-    CapacityDecision d = ledger->Reserve(*claim);
-    if (!d.granted) {
+    auto d = ReserveInLedger(t, i, *ledger);
+    if (!d.ok()) return OnError(t, i, "describe-target-health", d.error(), t.plan.drain_timeout_ms);
+    if (!d->granted) {
       if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
-        return Fail(t, i, "not patched: waited for the blast-radius budget: " + d.reason);
+        return Fail(t, i, "not patched: waited for the blast-radius budget: " + d->reason);
       }
-      return DrainWaits(t, i, "blast-radius ledger: " + d.reason);
+      return DrainWaits(t, i, "blast-radius ledger: " + d->reason);
     }
     return Progress::kCheckpoint;
   }
@@ -519,6 +509,7 @@ Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
 // A rollback that cannot go on: the result says so, and the instance goes back into service.
 Progress RollbackFailed(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
   i.set_rollback(fmt::format("rollback from backup {} failed: {}", i.backup_image_id(), why));
+  if (i.outcome() == kRolledBack) i.set_outcome(kRollbackFailed);
   t.Record(Resource(i.instance_id()), "rollback", kFailed, i.rollback());
   t.notes.push_back(fmt::format("{}: {}", i.instance_id(), i.rollback()));
   return Return(t, i);
@@ -563,6 +554,28 @@ Progress RollbackTask(PatchTick& t, v1::PatchInstanceState& i) {
   i.set_rollback(
       fmt::format("rolling back from backup {} (task {})", i.backup_image_id(), task->task_id));
   return Enter(t, i, kRollbackWait, Progress::kCheckpoint);
+}
+
+// An instance patched in an earlier batch, to be restored on a guard alarm: its capacity is
+// reserved first, as for its drain, within drain_timeout.
+Progress GuardReserve(PatchTick& t, v1::PatchInstanceState& i) {
+  CapacityLedger* ledger = t.ctx.capacity();
+  if (ledger == nullptr || i.target_groups().empty() || ledger->Holds(i.instance_id())) {
+    return Enter(t, i, kRollbackDrain, Progress::kCheckpoint);
+  }
+  auto d = ReserveInLedger(t, i, *ledger);
+  if (!d.ok()) return OnRollbackError(t, i, "describe-target-health", d.error());
+  if (d->granted) return Enter(t, i, kRollbackDrain, Progress::kCheckpoint);
+  if (TimedOut(t, i, t.plan.drain_timeout_ms)) {
+    i.set_outcome(kRollbackFailed);
+    i.set_rollback(
+        fmt::format("not rolled back from backup {}: waited {}s for the blast-radius "
+                    "budget: {}",
+                    i.backup_image_id(), t.plan.drain_timeout_ms / 1000, d->reason));
+    t.Record(Resource(i.instance_id()), "rollback", kFailed, i.rollback());
+    return Finish(t, i);
+  }
+  return WaitFor(t, i, "blast-radius ledger: " + d->reason);
 }
 
 Progress RollbackWait(PatchTick& t, v1::PatchInstanceState& i) {
@@ -662,6 +675,7 @@ Progress AdvanceInstance(PatchTick& t, v1::PatchInstanceState& i) {
   if (p == kRollbackPrepare) return RollbackPrepare(t, i);
   if (p == kRollbackTask) return RollbackTask(t, i);
   if (p == kRollbackWait) return RollbackWait(t, i);
+  if (p == kGuardReserve) return GuardReserve(t, i);
   if (p == kPhaseDone) return Progress::kDone;
   FailInstance(t, i, "unknown phase \"" + p + "\" (a checkpoint of a newer version?)");
   return Finish(t, i);

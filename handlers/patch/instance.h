@@ -11,6 +11,26 @@
 
 namespace fleetkeeper::handlers::patch {
 
+// Released phase names (besides kPhasePending and kPhaseDone, steps.h).
+inline constexpr char kBackup[] = "backup";
+inline constexpr char kBackupWait[] = "backup-wait";
+inline constexpr char kDrain[] = "drain";
+inline constexpr char kDraining[] = "draining";
+inline constexpr char kCommand[] = "command";
+inline constexpr char kCommandWait[] = "command-wait";
+inline constexpr char kStatusOk[] = "status-ok";
+inline constexpr char kVerify[] = "verify";
+inline constexpr char kRegister[] = "register";
+inline constexpr char kHealthyWait[] = "healthy-wait";
+inline constexpr char kHealthCheck[] = "health-check";
+inline constexpr char kRollbackDrain[] = "rollback-drain";
+inline constexpr char kRollbackPrepare[] = "rollback-prepare";
+inline constexpr char kRollbackTask[] = "rollback-task";
+inline constexpr char kRollbackWait[] = "rollback-wait";
+// On a guard alarm, an instance patched in an earlier batch reserves its capacity in the ledger
+// before its rollback from the backup takes it out of service.
+inline constexpr char kGuardReserve[] = "guard-rollback-reserve";
+
 // What advancing an instance by one phase did.
 enum class Progress {
   kContinue,    // go on with the next phase now
@@ -37,6 +57,13 @@ struct HealthProbe {
   std::string got;  // "HTTP 200", or the transport error
 };
 HealthProbe ProbeHealth(const PatchTick& t, const v1::PatchInstanceState& i);
+
+// The rollback on a guard alarm (guard_rollback.cc): stops what has not been patched and sends
+// the patched instances back to their backups, once per instance. Returns whether it changed the
+// state (a checkpoint is due).
+bool ApplyGuardRollback(PatchTick& t);
+// Whether the rollback on a guard alarm has instances still to decide or to restore.
+bool GuardRollbackUnderWay(const v1::PatchWorkflowState& s);
 
 // Marks the instance failed (counting against max_errors) with `why`, noting what rollback does.
 void FailInstance(PatchTick& t, v1::PatchInstanceState& i, const std::string& why);

@@ -46,6 +46,8 @@ std::string InstanceSummary(const v1::PatchInstanceState& i) {
 }
 
 v1::Result::Status CampaignStatus(const v1::PatchWorkflowState& s) {
+  // The result schema has no rolled-back status: FAILED, the reason naming the alarm.
+  if (!s.guard_rollback().empty()) return v1::Result::FAILED;
   int patched = 0, unpatched = 0;
   for (const auto& i : s.instances()) {
     if (i.outcome() == kPatched) ++patched;

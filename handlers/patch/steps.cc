@@ -369,16 +369,20 @@ std::optional<StepOutcome> NextBatch(PatchTick& t) {
 
 StepOutcome PatchStep(PatchTick& t) {
   auto& s = t.state;
-  if (s.current_batch() < 0 || BatchDone(s, s.current_batch())) {
+  // A guard alarm's rollback (guard_rollback.cc) decides first, and ends before the report.
+  bool checkpoint = ApplyGuardRollback(t);
+  const bool guard = GuardRollbackUnderWay(s);
+  if (!guard && (s.current_batch() < 0 || BatchDone(s, s.current_batch()))) {
     if (s.current_batch() >= 0 && s.batch_reported() <= s.current_batch()) {
       s.set_batch_reported(s.current_batch() + 1);
       t.notes.push_back(BatchSummary(s, s.current_batch()));
     }
     if (auto o = NextBatch(t)) return WithTick(std::move(*o), t);
   }
-  bool checkpoint = false;
   for (auto& i : *s.mutable_instances()) {
-    if (i.batch() != s.current_batch() || i.phase() == kPhaseDone) continue;
+    if (i.phase() == kPhaseDone) continue;
+    // Instances of other batches move only when the rollback on a guard alarm restores them.
+    if (i.batch() != s.current_batch() && !(guard && i.guard_handled())) continue;
     for (int step = 0; step < 32; ++step) {
       const Progress p = AdvanceInstance(t, i);
       if (p == Progress::kContinue) continue;
@@ -393,7 +397,7 @@ StepOutcome PatchStep(PatchTick& t) {
         ledger->Release(i.instance_id());
     }
   }
-  if (checkpoint || BatchDone(s, s.current_batch())) {
+  if (checkpoint || (BatchDone(s, s.current_batch()) && !GuardRollbackUnderWay(s))) {
     return WithTick(StepOutcome::Next(kStepPatch), t);
   }
   const int64_t wake = t.next_wake_ms > 0 ? std::max<int64_t>(t.next_wake_ms - t.now_ms, 1)

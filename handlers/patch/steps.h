@@ -41,6 +41,8 @@ inline constexpr char kSkipped[] = "skipped";
 inline constexpr char kNotStarted[] = "not-started";
 inline constexpr char kDryRun[] = "dry-run";
 inline constexpr char kCancelled[] = "cancelled";
+inline constexpr char kRolledBack[] = "rolled-back";          // on a guard alarm, from the backup
+inline constexpr char kRollbackFailed[] = "rollback-failed";  // on a guard alarm
 
 // Instance phases.
 inline constexpr char kPhasePending[] = "pending";

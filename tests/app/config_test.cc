@@ -647,12 +647,13 @@ TEST(ConfigTest, SafetyErrorsNameTheirKeys) {
   auto errors = ValidateConfigText(
       "safety:\n"
       "  guards: [{tag: fleetkeeper:guard-alarms, alarm_name: web-5xx}]\n"
-      "  on_guard_alarm: rollback\n"
+      "  on_guard_alarm_per_handler: {ecs: rollback}\n"
       "  blackout: [{cron: \"0 9 * *\", duration: 1h, time_zone: Europe/Nowhere}]\n",
       NoEnv());
   EXPECT_EQ(errors.size(), 4u) << Describe(errors);
   EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.guards[0].tag"), "not both"));
-  EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.on_guard_alarm"), "not built"));
+  EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.on_guard_alarm_per_handler[\"ecs\"]"),
+                           "ecs has no rollback on a guard alarm"));
   EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.blackout[0].cron"), "4 fields"));
   EXPECT_TRUE(HasSubstring(ErrorAt(errors, "safety.blackout[0].time_zone"), "Europe/Nowhere"));
 }

@@ -551,6 +551,59 @@ def worker_actions(entries):
     return out
 
 
+def worker_mutating_calls(moto):
+    """The worker's recorded calls that change something, in order: (IAM action, the request's
+    body and URL, where its parameters are)."""
+    out = []
+    for e in moto.recorded():
+        action = aws_action(e) if _header(e, "User-Agent").startswith("fleetkeeper") else None
+        if action is None:
+            continue
+        op = action.split(":", 1)[1]
+        if op.startswith(("Describe", "Get", "List")) or op == "PutMetricData":
+            continue
+        body = e.get("body") or ""
+        if e.get("body_encoded"):
+            body = base64.b64decode(body).decode(errors="replace")
+        out.append((action, body + " " + (e.get("url") or "")))
+    return out
+
+
+def wait_for(what, predicate, timeout, worker):
+    """predicate()'s first truthy value within `timeout` seconds, else a failure with the worker's
+    log."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n{worker.tail()}")
+
+
+# --- a fleet of standalone instances on moto, for AMI rollouts ------------------------------------
+
+def rollout_images_and_subnet(ec2, region="us-east-1"):
+    """Two available images of moto's catalogue (old, new) and a subnet in the region's first
+    zone."""
+    images = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"]
+              if i.get("State", "available") == "available"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                            "Values": [f"{region}a"]}])["Subnets"][0]
+    return images[0], images[1], subnet
+
+
+def launch_running(ec2, image, subnet, n, tags):
+    """`n` t3.micro instances of `image` in `subnet` with `tags`, once running: their ids."""
+    ids = [i["InstanceId"] for i in ec2.run_instances(
+        ImageId=image, MinCount=n, MaxCount=n, InstanceType="t3.micro",
+        SubnetId=subnet["SubnetId"],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])["Instances"]]
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids,
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return ids
+
+
 def declared_actions(config_path, env=None):
     """`fleetkeeper permissions --json` for a config: {owner: [actions]}."""
     r = subprocess.run([fleetkeeper_bin(), "permissions", "--config", str(config_path), "--json"],

@@ -28,9 +28,9 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     aws_action, bootstrap, fleetkeeper_bin)
-from aws_events import parameter_store_change  # noqa: E402
-from aws_events import alarm_state_change  # noqa: E402
+                     bootstrap, fleetkeeper_bin, launch_running,
+                     rollout_images_and_subnet, wait_for, worker_mutating_calls)
+from aws_events import alarm_state_change, parameter_store_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -53,18 +53,7 @@ handlers:
 
 def mutating_calls(moto):
     """The worker's recorded calls that change something, in order."""
-    out = []
-    for e in moto.recorded():
-        agent = next((v for k, v in (e.get("headers") or {}).items() if k.lower() == "user-agent"),
-                     "")
-        action = aws_action(e) if agent.startswith("fleetkeeper") else None
-        if action is None:
-            continue
-        op = action.split(":", 1)[1]
-        if op.startswith(("Describe", "Get", "List")) or op == "PutMetricData":
-            continue
-        out.append(action)
-    return out
+    return [action for action, _ in worker_mutating_calls(moto)]
 
 
 @pytest.fixture(scope="module")
@@ -72,24 +61,14 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("guards")
     moto = Moto(tmp, env={"FK_MOTO_STATE_DELAY": "0.3", "FK_MOTO_TIME_SCALE": "0.05"})
     ec2, ssm, elb = moto.client("ec2"), moto.client("ssm"), moto.client("elbv2")
-    images = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"]
-              if i.get("State", "available") == "available"]
-    old, new = images[0], images[1]
-    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
-                                            "Values": [f"{REGION}a"]}])["Subnets"][0]
+    old, new, subnet = rollout_images_and_subnet(ec2, REGION)
     tg = elb.create_target_group(Name="guarded", Protocol="HTTP", Port=80, VpcId=subnet["VpcId"],
                                  TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
 
     def instances(param, n):
         ssm.put_parameter(Name=param, Value=old, Type="String")
-        ids = [i["InstanceId"] for i in ec2.run_instances(
-            ImageId=old, MinCount=n, MaxCount=n, InstanceType="t3.micro",
-            SubnetId=subnet["SubnetId"],
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                {"Key": "fleetkeeper:ami-parameter", "Value": param}]}])["Instances"]]
-        ec2.get_waiter("instance_running").wait(InstanceIds=ids,
-                                                WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        return ids
+        return launch_running(ec2, old, subnet, n,
+                              [{"Key": "fleetkeeper:ami-parameter", "Value": param}])
 
     guarded = instances(GUARDED_PARAM, 2)
     # The tag-guarded group and two standalone instances, all bound to TAGGED_PARAM (the
@@ -109,9 +88,7 @@ def world(tmp_path_factory):
                "PropagateAtLaunch": False}])
     elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80} for i in guarded])
     batch = instances(BLACKOUT_PARAM, 1)
-    env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-           "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none")}
+    env = moto.worker_env(tmp, REGION)
     state = {"moto": moto, "tmp": tmp, "env": env, "old": old, "new": new, "tg": tg,
              "guarded": guarded, "batch": batch, "tagged": tagged, "workers": [],
              "readers": []}
@@ -163,16 +140,6 @@ def progress(results, event_id, text):
     with results.lock:
         return [r for r in results.by_event.get(event_id, [])
                 if r["status"] == "IN_PROGRESS" and text in r["reason"]]
-
-
-def wait_for(what, predicate, timeout, worker):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{worker.tail()}")
 
 
 def test_a_guard_alarm_pauses_the_rollout_until_it_is_ok(world):

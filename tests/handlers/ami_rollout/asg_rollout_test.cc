@@ -407,5 +407,45 @@ TEST_F(AsgRolloutTest, ThrottledCallsAreRetriedNotFailed) {
   EXPECT_EQ(last.status, v1::Result::SUCCEEDED) << Describe();
 }
 
+// A guard alarm with on_guard_alarm rollback while the group's refresh runs: Auto Scaling rolls
+// it back (RollbackInstanceRefresh), or, when it refuses, the refresh is cancelled and the result
+// says the replaced instances keep the new image.
+class AsgGuardRollbackTest : public AsgRolloutTest {
+ protected:
+  StepOutcome RunWithAlarmDuringTheRefresh() {
+    fleet.AddGroup("web-asg", fleet.AddTemplate("web", kOldAmi), "1", kOldAmi).tags[kParameterTag] =
+        kParameter;
+    fleet.refresh_looks = 10;
+    return RunStepwise([&] {
+      if (wf.guard_rollback().empty() && Refreshed("web-asg")) {
+        wf.set_guard_rollback("rolled back on guard alarm web-5xx (in ALARM since T)");
+      }
+      return false;
+    });
+  }
+};
+
+TEST_F(AsgGuardRollbackTest, ARefreshUnderWayIsRolledBackByAutoScaling) {
+  StepOutcome last = RunWithAlarmDuringTheRefresh();
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  EXPECT_THAT(last.reason, HasSubstr("guard alarm web-5xx"));
+  EXPECT_NE(ActionFor("asg:web-asg", "rollback-instance-refresh"), nullptr) << Describe();
+  const v1::Action* a = ActionFor("asg:web-asg", "instance-refresh");
+  ASSERT_NE(a, nullptr) << Describe();
+  EXPECT_EQ(a->status(), "rolled-back") << a->detail();
+  EXPECT_THAT(a->detail(), HasSubstr("rolled back by Auto Scaling"));
+}
+
+TEST_F(AsgGuardRollbackTest, ARefusedRollbackCancelsTheRefreshAndSaysSo) {
+  fleet.refuse_rollback = "ValidationError";
+  StepOutcome last = RunWithAlarmDuringTheRefresh();
+  EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
+  EXPECT_NE(ActionFor("asg:web-asg", "cancel-instance-refresh"), nullptr) << Describe();
+  const v1::Action* a = ActionFor("asg:web-asg", "instance-refresh");
+  ASSERT_NE(a, nullptr) << Describe();
+  EXPECT_EQ(a->status(), "failed") << a->detail();
+  EXPECT_THAT(a->detail(), HasSubstr("keep " + std::string(kNewAmi)));
+}
+
 }  // namespace
 }  // namespace fleetkeeper::handlers::ami_rollout::testing

@@ -290,6 +290,8 @@ class FakeFleet {
   // How the next refreshes end: Successful | Failed | RollbackSuccessful; after how many looks.
   std::string refresh_outcome = "Successful";
   int refresh_looks = 1;
+  // RollbackInstanceRefresh refuses with this code (empty: it rolls the refresh back).
+  std::string refuse_rollback;
   std::string rrv_outcome = "succeeded";
   std::string new_instance_health = "healthy";  // target health of registered new instances
   // The next N DescribeNetworkInterfaces answers show each interface as it was before the last

@@ -133,6 +133,8 @@ inline void FakeFleet::InstallGroups() {
             if (x.percentage_complete >= 100) x.status = refresh_outcome;
           } else if (x.status == "Cancelling") {
             x.status = "Cancelled";
+          } else if (x.status == "RollbackInProgress") {
+            x.status = "RollbackSuccessful";
           }
         }
         return out;
@@ -146,6 +148,27 @@ inline void FakeFleet::InstallGroups() {
                 x.status = "Cancelling";
                 return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
               }
+            }
+            Error e(ErrorCode::kNotFound, "no active refresh");
+            e.aws_code = "ActiveInstanceRefreshNotFound";
+            return e;
+          }));
+
+  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RollbackInstanceRefresh.html
+  ON_CALL(asg, RollbackInstanceRefresh(_))
+      .WillByDefault(
+          Invoke([this](const aws::AsgNameRequest& r) -> Result<aws::InstanceRefreshIdResponse> {
+            for (auto& x : refreshes[r.asg_name]) {
+              if (x.status != "InProgress" && x.status != "Pending") continue;
+              if (!refuse_rollback.empty()) {
+                Error e(ErrorCode::kAws, "the refresh cannot be rolled back");
+                e.aws_code = refuse_rollback;
+                e.http_status = 400;
+                return e;
+              }
+              Mutation("RollbackInstanceRefresh");
+              x.status = "RollbackInProgress";
+              return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
             }
             Error e(ErrorCode::kNotFound, "no active refresh");
             e.aws_code = "ActiveInstanceRefreshNotFound";

@@ -34,7 +34,7 @@ TEST(AmiRolloutPermissions, ARelaunchDeclaresEveryCallThatCarriesTheInstanceOver
   }
   // An instance's fleetkeeper:replacement-strategy tag may choose replace-root-volume.
   EXPECT_TRUE(Has(actions, "ec2:CreateReplaceRootVolumeTask"));
-  // Only with the settings that call them; the rollout never rolls a refresh back itself.
+  // Only with the settings that call them; the rollout rolls a refresh back only on a guard alarm.
   for (const char* a : {"autoscaling:UpdateAutoScalingGroup", "autoscaling:CancelInstanceRefresh",
                         "cloudwatch:PutMetricData", "autoscaling:RollbackInstanceRefresh"}) {
     EXPECT_FALSE(Has(actions, a)) << a;
@@ -55,6 +55,12 @@ TEST(AmiRolloutPermissions, SettingsThatCallMoreDeclareMore) {
   // An instance tagged relaunch is still relaunched.
   EXPECT_TRUE(Has(actions, "ec2:CreateReplaceRootVolumeTask"));
   EXPECT_TRUE(Has(actions, "ec2:RunInstances"));
+  EXPECT_FALSE(Has(actions, "autoscaling:RollbackInstanceRefresh"));
+  // Rollback on a guard alarm rolls back (or cancels) a refresh under way.
+  (*config.mutable_safety()->mutable_on_guard_alarm_per_handler())["ami_rollout"] = "rollback";
+  const auto rolling = Permissions(config);
+  EXPECT_TRUE(Has(rolling, "autoscaling:RollbackInstanceRefresh"));
+  EXPECT_TRUE(Has(rolling, "autoscaling:CancelInstanceRefresh"));
 }
 
 }  // namespace

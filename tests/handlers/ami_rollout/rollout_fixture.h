@@ -68,15 +68,21 @@ class RolloutTest : public ::testing::Test {
   // Runs a new workflow with every step run twice from the checkpoint it started with (a kill -9
   // after its calls, before its checkpoint); returns the last outcome.
   StepOutcome RunEachStepTwice() {
+    return RunStepwise([] { return true; });
+  }
+
+  // Runs a new workflow step by step; before each step `before()` may change `wf` (as the runtime
+  // does between steps) and says whether the step runs twice from the checkpoint it started with.
+  StepOutcome RunStepwise(const std::function<bool()>& before, int max_steps = 600) {
     wf = Admit();
     StepOutcome o;
-    for (int i = 0; i < 300; ++i) {
-      v1::WorkflowCheckpoint before = wf;
-      {
+    for (int i = 0; i < max_steps; ++i) {
+      if (before()) {
+        v1::WorkflowCheckpoint start = wf;
         handlers::testing::FakeStepContext first(&wf, &cell.clients, &clock);
         Handler().RunStep(wf.step(), first);
+        wf = start;
       }
-      wf = before;
       handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
       o = Handler().RunStep(wf.step(), ctx);
       for (const auto& a : o.actions) *wf.add_actions() = a;

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "awsclient/cloudwatch.h"
 #include "common/duration.h"
 #include "fleetkeeper/v1/safety_guards.pb.h"
@@ -142,7 +144,10 @@ TEST(AlarmGuards, ConfigErrorsNameTheKey) {
   both->set_tag("fleetkeeper:guard-alarms");
   both->set_alarm_name("web-*");
   ApplyAlarmGuardDefaults(safety);  // as loading does, before the checks
-  safety.set_on_guard_alarm("rollback");
+  safety.set_on_guard_alarm("undo");
+  (*safety.mutable_on_guard_alarm_per_handler())["self_healing"] = "rollback";
+  (*safety.mutable_on_guard_alarm_per_handler())["patches"] = "pause";
+  (*safety.mutable_on_guard_alarm_per_handler())["ami_rollout"] = "retreat";
   *safety.mutable_guard_poll_interval() = DurationOfMs(-1000);
   std::vector<ConfigError> errors;
   std::vector<std::string> warnings;
@@ -150,10 +155,33 @@ TEST(AlarmGuards, ConfigErrorsNameTheKey) {
   ValidateAlarmGuards(safety, check);
   std::vector<std::string> paths;
   for (const auto& e : errors) paths.push_back(e.path);
-  EXPECT_THAT(paths,
-              ::testing::UnorderedElementsAre(
-                  "safety.guards[0].alarm_name", "safety.guards[1].scope", "safety.guards[2].tag",
-                  "safety.on_guard_alarm", "safety.guard_poll_interval"));
+  EXPECT_THAT(
+      paths,
+      ::testing::UnorderedElementsAre(
+          "safety.guards[0].alarm_name", "safety.guards[1].scope", "safety.guards[2].tag",
+          "safety.on_guard_alarm", "safety.on_guard_alarm_per_handler[\"self_healing\"]",
+          "safety.on_guard_alarm_per_handler[\"patches\"]",
+          "safety.on_guard_alarm_per_handler[\"ami_rollout\"]", "safety.guard_poll_interval"));
+}
+
+TEST(AlarmGuards, RollbackIsPerHandlerForTheHandlersThatCan) {
+  v1::SafetyConfig safety;
+  ApplyAlarmGuardDefaults(safety);
+  EXPECT_FALSE(RollsBackOnGuardAlarm(safety, "ami_rollout")) << "pause by default";
+  (*safety.mutable_on_guard_alarm_per_handler())["patch"] = "rollback";
+  EXPECT_TRUE(RollsBackOnGuardAlarm(safety, "patch"));
+  EXPECT_FALSE(RollsBackOnGuardAlarm(safety, "ami_rollout"));
+  safety.set_on_guard_alarm("rollback");
+  (*safety.mutable_on_guard_alarm_per_handler())["ami_rollout"] = "pause";
+  EXPECT_FALSE(RollsBackOnGuardAlarm(safety, "ami_rollout")) << "the handler's entry wins";
+  EXPECT_TRUE(RollsBackOnGuardAlarm(safety, "patch"));
+  EXPECT_FALSE(RollsBackOnGuardAlarm(safety, "self_healing")) << "it has no rollback: it pauses";
+  EXPECT_FALSE(RollsBackOnGuardAlarm(safety, "ecs"));
+  std::vector<ConfigError> errors;
+  std::vector<std::string> warnings;
+  ConfigChecker check(errors, warnings);
+  ValidateAlarmGuards(safety, check);
+  EXPECT_TRUE(errors.empty()) << errors.front().path;
 }
 
 // An alarm on the Auto Scaling group "web".
@@ -215,6 +243,57 @@ TEST(AlarmGuards, AGuardAlarmPausesMutatingStepsOnItsGroupUntilOk) {
   EXPECT_EQ(RunsOf(rig.handler(), "act"), 2u);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].correlation_id(), "req-web");
+}
+
+// With on_guard_alarm rollback for the handler, the alarm does not hold the workflow: the runtime
+// marks it (guard_rollback, checkpointed, kept by a restore) and its steps run, rolling back.
+TEST(AlarmGuards, WithRollbackTheAlarmMarksTheWorkflowAndItsStepsRun) {
+  RuntimeRig rig;
+  *rig.config().mutable_safety() = Guards({Guard("web-*")});
+  // The scripted handler stands for one that rolls back (validation allows only ami_rollout and
+  // patch).
+  (*rig.config().mutable_safety()->mutable_on_guard_alarm_per_handler())["scripted"] = "rollback";
+  rig.handler().mutating = {"act", "undo"};
+  std::mutex mu;
+  std::vector<std::string> seen;  // guard_rollback as each mutating step saw it
+  auto record = [&](const char* next) {
+    return [&, next](StepContext& c) {
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back(c.workflow().guard_rollback());
+      return StepOutcome::Next(next);
+    };
+  };
+  rig.handler().On("first", [](StepContext&) { return StepOutcome::Next("act"); });
+  rig.handler().On("act", record("undo"));
+  rig.handler().On("undo", [&](StepContext& c) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(c.workflow().guard_rollback());
+    return StepOutcome::Finish(v1::Result::FAILED, c.workflow().guard_rollback());
+  });
+  rig.Own(kP);
+  rig.Consume(kP, WebAlarm("alarm-1", "ALARM", "2026-12-06T10:00:00Z"));
+  rig.Consume(kP, EcsCommand("req-web", "web"));
+  rig.Commit();
+  rig.Turn();
+  Batch marked = rig.Turn();
+  auto notes = marked.Results(v1::Result::IN_PROGRESS);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_THAT(notes[0].reason(), HasSubstr("rolling back on guard alarm web-5xx"));
+  bool checkpointed = false;
+  for (const auto& cp : marked.Checkpoints()) {
+    checkpointed |= cp.guard_rollback().find("rolled back on guard alarm web-5xx") == 0;
+  }
+  EXPECT_TRUE(checkpointed) << "the decision is in fleet.state";
+
+  // A new owner restores the decision: the next mutating step runs while the alarm is in ALARM.
+  rig.runtime().Drop(kP);
+  rig.Restore(kP);
+  auto done = rig.Turn().Results(v1::Result::FAILED);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_THAT(done[0].reason(), HasSubstr("guarding asg:web"));
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& s : seen) EXPECT_THAT(s, HasSubstr("rolled back on guard alarm web-5xx"));
 }
 
 }  // namespace

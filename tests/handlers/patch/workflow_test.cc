@@ -643,5 +643,43 @@ TEST_F(PatchWorkflow, StartsStoppedInstancesWhenAskedAndPatchesThem) {
   EXPECT_EQ(FinalAction(a.workflow, stopped)->status(), "patched");
 }
 
+// A guard alarm with on_guard_alarm rollback (the runtime sets guard_rollback between two steps):
+// the patched instances are restored from their backups, the others are left as they are.
+TEST_F(PatchWorkflow, AGuardAlarmRestoresThePatchedInstancesAndStartsNothingMore) {
+  auto ids = LandingZone(8);
+  auto a = Admit(Request([](auto& r) { r.set_max_errors("8"); }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  std::set<std::string> first_batch;
+  auto o = Drive(wf, [&] {
+    v1::PatchWorkflowState s;
+    wf.state().UnpackTo(&s);
+    if (!wf.guard_rollback().empty() || s.current_batch() < 1) return;
+    for (const auto& i : s.instances()) {
+      if (i.batch() == 0 && i.outcome() == kPatched) first_batch.insert(i.instance_id());
+    }
+    wf.set_guard_rollback("rolled back on guard alarm web-5xx (in ALARM since 2026-12-07T01:50Z)");
+  });
+  EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
+  EXPECT_NE(o.reason.find("guard alarm web-5xx"), std::string::npos) << o.reason;
+  ASSERT_EQ(first_batch.size(), 2u);
+  for (const auto& id : ids) {
+    const v1::Action* final = FinalAction(wf, id);
+    ASSERT_NE(final, nullptr) << id;
+    const std::string image = fleet.instances.at(id).instance.image_id;
+    if (first_batch.count(id)) {
+      EXPECT_EQ(final->status(), "rolled-back") << final->detail();
+      EXPECT_NE(final->detail().find("web-5xx"), std::string::npos) << final->detail();
+      EXPECT_NE(final->detail().find("restored from backup"), std::string::npos) << final->detail();
+      EXPECT_EQ(image.rfind("ami-backup", 0), 0u) << id << " runs " << image;
+    } else {
+      EXPECT_EQ(final->status(), "not-started") << id << ": " << final->detail();
+      EXPECT_EQ(ssm.SendsTo(id), 0) << id;
+      EXPECT_EQ(image, "ami-old") << id;
+    }
+  }
+  EXPECT_EQ(fleet.tasks.size(), 2u);  // one restore per patched instance
+  EXPECT_EQ(Drained(ids), 0);         // everyone back in service
+}
+
 }  // namespace
 }  // namespace fleetkeeper::handlers::patch
