@@ -11,6 +11,10 @@ namespace fleetkeeper::consumers {
 namespace {
 
 constexpr int kAdminTimeoutMs = 15000;
+// How long the producer's authentication may keep failing before its start gives up: a broker
+// that refuses the credentials refuses them again, but one refusal may be a race (a SCRAM user
+// just created, an MSK IAM token being refreshed).
+constexpr int64_t kAuthGraceMs = 5000;
 
 }  // namespace
 
@@ -70,6 +74,11 @@ Status PipelineClients::StartBroker(rd_kafka_mock_cluster_t* adopted) {
 }
 
 Status PipelineClients::CreateProducer() {
+  {
+    std::lock_guard lock(auth_mu_);
+    auth_failure_.clear();  // an earlier producer's
+    auth_failing_since_ms_ = 0;
+  }
   const KafkaProperties& kafka = options_.kafka;
   const ClientRole role =
       transactional_ ? ClientRole::kTransactionalProducer : ClientRole::kProducer;
@@ -115,6 +124,11 @@ Status PipelineClients::CreateProducer() {
   producer.queue_full_limit_ms = queue_full_limit_ms;
   OutputProducer::Hooks hooks;
   hooks.on_error = [this](rd_kafka_t* rk, int err, const char* reason) {
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+      std::lock_guard lock(auth_mu_);
+      auth_failure_ = reason;
+      if (auth_failing_since_ms_ == 0) auth_failing_since_ms_ = clock_.MonotonicMs();
+    }
     if (err == RD_KAFKA_RESP_ERR__FATAL && transactional_ && !ProducerFenced(rk)) {
       ProducerFatal(rk, reason);
       return;
@@ -135,7 +149,13 @@ Status PipelineClients::CreateProducer() {
   output_ = std::move(*output);
   if (!transactional_) return Ok{};
   txn_ = std::make_unique<Transaction>(output_->client(), transactional_id_);
-  return txn_->Init(60000);
+  return txn_->Init(60000, [this]() -> std::optional<std::string> {
+    std::lock_guard lock(auth_mu_);
+    if (auth_failure_.empty() || clock_.MonotonicMs() - auth_failing_since_ms_ < kAuthGraceMs) {
+      return std::nullopt;
+    }
+    return "the broker refused the producer's authentication: " + auth_failure_;
+  });
 }
 
 void PipelineClients::ProducerFatal(rd_kafka_t* rk, const std::string& why) {

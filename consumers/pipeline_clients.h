@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/clock.h"
@@ -77,6 +78,12 @@ class PipelineClients {
   bool transactional_ = true;
   std::string bootstrap_;
   std::string transactional_id_;
+  // The producer's last authentication failure (SASL, MSK IAM), from its error callback, and when
+  // the first one came: the producer's start gives up once they have lasted kAuthGraceMs rather
+  // than wait out its timeout.
+  std::mutex auth_mu_;
+  std::string auth_failure_;
+  int64_t auth_failing_since_ms_ = 0;
   // Declared before the clients: it must outlive every client that talks to it.
   std::unique_ptr<EmbeddedBroker> embedded_broker_;
   std::unique_ptr<OutputProducer> output_;

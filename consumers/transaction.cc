@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/raii_kafka.h"
 #include "consumers/pipeline_stop.h"
 
@@ -15,14 +17,29 @@ TxnResult Transaction::Failed(const char* call, const rd_kafka_error_t* err) con
   return {TxnResult::Kind::kAbortable, fmt::format("{}: {}", call, rd_kafka_error_string(err))};
 }
 
-Status Transaction::Init(int timeout_ms) {
-  KafkaErrorPtr err(rd_kafka_init_transactions(producer_, timeout_ms));
-  if (err) {
+Status Transaction::Init(int timeout_ms,
+                         const std::function<std::optional<std::string>()>& give_up) {
+  constexpr int kSliceMs = 1000;
+  for (int left = timeout_ms;;) {
+    const int slice = std::min(left, kSliceMs);
+    left -= slice;
+    KafkaErrorPtr err(rd_kafka_init_transactions(producer_, slice));
+    if (!err) return Ok{};
+    // A timed-out init_transactions resumes where it was when called again.
+    const bool timed_out = rd_kafka_error_code(err.get()) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (timed_out && left > 0) {
+      rd_kafka_poll(producer_, 0);  // the error callback reports what the wait is stuck on
+      if (give_up == nullptr) continue;
+      if (auto why = give_up()) {
+        return Error(ErrorCode::kKafka, fmt::format("init_transactions for transactional.id {}: {}",
+                                                    transactional_id_, *why));
+      }
+      continue;
+    }
     return Error(ErrorCode::kKafka,
                  fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
                              rd_kafka_error_string(err.get())));
   }
-  return Ok{};
 }
 
 TxnResult Transaction::Begin() {

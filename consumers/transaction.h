@@ -7,7 +7,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -39,7 +41,10 @@ class Transaction {
       : producer_(producer), transactional_id_(std::move(transactional_id)) {}
 
   // Registers the transactional.id with the coordinator, fencing any older producer with it.
-  Status Init(int timeout_ms);
+  // Waits up to `timeout_ms` in slices of a second, serving the producer's callbacks in between;
+  // `give_up`, asked after each slice, ends the wait early with the reason it returns (a failed
+  // authentication never heals by waiting).
+  Status Init(int timeout_ms, const std::function<std::optional<std::string>()>& give_up = nullptr);
   // The caller keeps whether a transaction is open: Begin when none is, Commit or Abort one.
   TxnResult Begin();
   // Adds the consumed `offsets` (next offset per partition) to the transaction, with the group

@@ -19,6 +19,7 @@
 #include "consumers/kafka_clients.h"
 #include "consumers/state_restore.h"
 #include "consumers/topics.h"
+#include "consumers/transaction.h"
 #include "tests/consumers/embedded_broker_fixture.h"
 
 namespace fleetkeeper::consumers {
@@ -137,6 +138,46 @@ class PipelineOnEmbeddedBroker : public testing::EmbeddedBrokerTest {
   ClientCallbacks producer_callbacks_;
   KafkaPtr producer_;
 };
+
+// A producer whose coordinator never answers (nothing listens on the port): Init waits in slices
+// and asks `give_up` after each; the reason it returns ends the wait and is the error.
+KafkaPtr UnreachableTransactionalProducer() {
+  auto producer = NewClient(ClientRole::kTransactionalProducer,
+                            {{"bootstrap.servers", "127.0.0.1:1"}, {"transactional.id", "fk-t"}},
+                            {}, "producer");
+  EXPECT_TRUE(producer.ok()) << producer.error().message;
+  return std::move(*producer);
+}
+
+TEST(TransactionInit, GiveUpEndsTheWaitWithItsReason) {
+  KafkaPtr producer = UnreachableTransactionalProducer();
+  Transaction txn(producer.get(), "fk-t");
+  int asked = 0;
+  Status st = txn.Init(60000, [&]() -> std::optional<std::string> {
+    if (++asked < 2) return std::nullopt;
+    return std::string("the broker refused the producer's authentication");
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(st.error().message,
+            "init_transactions for transactional.id fk-t: the broker refused the producer's "
+            "authentication");
+}
+
+TEST(TransactionInit, WithoutAReasonToGiveUpItWaitsOutItsTimeout) {
+  KafkaPtr producer = UnreachableTransactionalProducer();
+  Transaction txn(producer.get(), "fk-t");
+  int asked = 0;
+  Status st = txn.Init(2500, [&]() -> std::optional<std::string> {
+    ++asked;
+    return std::nullopt;
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(asked, 2);  // after the slices of 1,000 and 1,000 ms; the last 500 ms time out
+  EXPECT_NE(st.error().message.find("init_transactions for transactional.id fk-t: "),
+            std::string::npos);
+  EXPECT_NE(st.error().message.find("Timed out"), std::string::npos) << st.error().message;
+}
 
 TEST_F(PipelineOnEmbeddedBroker, TheBrokerHasThePlansTopics) {
   for (const std::string& topic : {plan_.work, plan_.state}) {
