@@ -74,6 +74,7 @@ consumers::PipelineOptions PipelineOptionsFrom(const v1::WorkerConfig& config) {
   o.batch_max_records = BatchMaxRecords(config);
   o.batch_max_ms = BatchMaxTimeMs(config);
   if (o.batch_max_ms <= 0) o.batch_max_ms = kDefaultBatchMaxTimeMs;
+  o.max_pending_per_partition = MaxPendingPerPartition(config);
   return o;
 }
 

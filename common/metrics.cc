@@ -113,6 +113,13 @@ struct Families {
                                                       .Name("fleetkeeper_frozen")
                                                       .Help("1 while a freeze holds mutating steps")
                                                       .Register(registry);
+  prometheus::Family<prometheus::Gauge>& backpressured =
+      prometheus::BuildGauge()
+          .Name("fleetkeeper_backpressure_paused_partitions")
+          .Help(
+              "Work partitions paused because they hold runtime.max_pending_per_partition "
+              "unfinished workflows")
+          .Register(registry);
   prometheus::Family<prometheus::Gauge>& ready =
       prometheus::BuildGauge()
           .Name("fleetkeeper_ready")
@@ -222,6 +229,7 @@ prometheus::Gauge& AwsAdaptiveRate(std::string_view service) {
 }
 prometheus::Gauge& Frozen() { return F().frozen.Add({}); }
 prometheus::Gauge& Ready() { return F().ready.Add({}); }
+prometheus::Gauge& BackpressurePaused() { return F().backpressured.Add({}); }
 
 Health& ProcessHealth() {
   static Health* health = new Health();  // never destroyed, as the families

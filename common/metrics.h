@@ -86,6 +86,10 @@ void SetCapacityReserved(std::string_view cell, std::string_view group, size_t u
 // waits for capacity; a rising refused rate with flat grants is a workflow stuck on the budget).
 prometheus::Counter& CapacityClaims(std::string_view cell, bool granted);
 
+// fleetkeeper_backpressure_paused_partitions: fleet.work partitions paused because they hold
+// runtime.max_pending_per_partition unfinished workflows (their new work waits on the broker).
+prometheus::Gauge& BackpressurePaused();
+
 // --- the process ------------------------------------------------------------------------------
 // fleetkeeper_ready: 1 when /readyz answers ready.
 prometheus::Gauge& Ready();

@@ -39,7 +39,8 @@ struct BatchStats {
   std::atomic<int64_t> batches_committed{0};
   std::atomic<int64_t> commit_ms{0};       // time spent committing
   std::atomic<size_t> poisoned_inputs{0};  // inputs left to dead-letter when the pipeline stopped
-  std::atomic<int64_t> producers_replaced{0};  // failed for good, not fenced (Pipeline)
+  std::atomic<int64_t> producers_replaced{0};   // failed for good, not fenced (Pipeline)
+  std::atomic<int64_t> backpressure_pauses{0};  // work partitions paused (Pipeline)
 };
 
 class Batch {

@@ -401,6 +401,32 @@ void Pipeline::Committed(const Batch::Offsets& offsets) {
     if (tp.first == plan_.work) work_committed_[tp.second] = off;
   }
   runtime_.OnCommitted();
+  ApplyBackpressure();
+}
+
+void Pipeline::ApplyBackpressure() {
+  const size_t high = static_cast<size_t>(options_.max_pending_per_partition);
+  if (high == 0) return;
+  const size_t low = high * 3 / 4;
+  for (const auto& [p, committed] : work_committed_) {
+    const size_t n = runtime_.UnfinishedWorkflows(p);
+    const bool paused = backpressured_.count(p) > 0;
+    if (!paused && n >= high) {
+      clients_.consumer().Pause(plan_.work, p, true);
+      backpressured_.insert(p);
+      ++stats_.backpressure_pauses;
+      spdlog::info(
+          "{} [{}] paused: {} unfinished workflows (runtime.max_pending_per_partition {}); new "
+          "work waits on the broker until they are down to {}",
+          plan_.work, p, n, high, low);
+    } else if (paused && n <= low) {
+      clients_.consumer().Pause(plan_.work, p, false);
+      backpressured_.erase(p);
+      metrics::BackpressurePaused().Set(static_cast<double>(backpressured_.size()));
+      spdlog::info("{} [{}] resumed: {} unfinished workflows", plan_.work, p, n);
+    }
+  }
+  metrics::BackpressurePaused().Set(static_cast<double>(backpressured_.size()));
 }
 
 void Pipeline::StartCommit() {
@@ -539,6 +565,8 @@ void Pipeline::Rebalance(const GroupConsumer::Change& change) {
     restores_->Cancel(p);  // a restore in flight is discarded
     runtime_.Drop(p);
     work_committed_.erase(p);
+    backpressured_.erase(p);
+    metrics::BackpressurePaused().Set(static_cast<double>(backpressured_.size()));
     // Every paused partition is resumed before it is unassigned.
     clients_.consumer().Pause(plan_.work, p, false);
   }

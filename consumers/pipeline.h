@@ -101,6 +101,9 @@ class Pipeline {
   void BuildProducerSide();
   OutputProducer& output() { return clients_.output(); }
   void RestoreTouched();
+  // After a commit: pauses the work partitions at options_.max_pending_per_partition unfinished
+  // workflows and resumes those down to three quarters of it.
+  void ApplyBackpressure();
   void StartRestore(int32_t partition);
   void DrainRestores();
   // The group assigned partitions (their restores start) or is taking them (the open batch
@@ -127,6 +130,7 @@ class Pipeline {
   // Committed offset of each owned work partition: sent again by transactions that write state
   // for a cell without consuming from its partition, so that a zombie is fenced.
   std::map<int32_t, int64_t> work_committed_;
+  std::set<int32_t> backpressured_;    // work partitions paused by ApplyBackpressure
   bool assigned_once_ = false;         // the group has assigned this worker its partitions once
   std::vector<KafkaMessagePtr> held_;  // work items read during the commit
   bool stopped_ = false;

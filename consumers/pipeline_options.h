@@ -21,6 +21,10 @@ struct PipelineOptions {
   std::string transactions = "auto";
   int batch_max_records = 1;
   int64_t batch_max_ms = 1;
+  // Backpressure (runtime.max_pending_per_partition): a fleet.work partition with this many
+  // unfinished workflows is paused, so that new work waits on the broker rather than in memory;
+  // it is resumed once they are down to three quarters of it. 0: never paused.
+  int max_pending_per_partition = 0;
 };
 
 }  // namespace fleetkeeper::consumers

@@ -41,6 +41,14 @@ size_t WorkflowRuntime::live_workflows() const {
   return n;
 }
 
+size_t WorkflowRuntime::UnfinishedWorkflows(int32_t partition) const {
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return 0;
+  size_t n = 0;
+  for (const auto& [id, wf] : it->second->workflows) n += wf.cp.has_final_result() ? 0 : 1;
+  return n;
+}
+
 std::map<std::pair<std::string, std::string>, size_t> WorkflowRuntime::LiveWorkflowsByState()
     const {
   std::map<std::pair<std::string, std::string>, size_t> counts;

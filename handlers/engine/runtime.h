@@ -89,6 +89,8 @@ class WorkflowRuntime {
 
   // --- introspection -----------------------------------------------------------------------
   size_t live_workflows() const;
+  // Workflows of partition p without a final result (0 when p is not owned here).
+  size_t UnfinishedWorkflows(int32_t partition) const;
   // Live workflows by (handler, state): "running" (a step on the executor), "ready" (due, waiting
   // for a slot or for its checkpoint to commit), "waiting" (a timer, a signal or a hold).
   std::map<std::pair<std::string, std::string>, size_t> LiveWorkflowsByState() const;

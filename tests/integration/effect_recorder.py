@@ -1,7 +1,8 @@
 """A loopback HTTP server standing in for the outside world of the test-only `test_effect` workflow
 handler (tests/testing/effect_handler.h): it records every POST with its `Idempotency-Key`
-header, its body (the workflow id) and when it arrived, and answers 200 (or, while `fail` is set,
-503). Binds 127.0.0.1 port 0; the tests hand its URL to the worker as FK_TEST_EFFECT_URL."""
+header, its body (the workflow id) and when it arrived, and answers 200. While `fail` is set it
+answers 503 and counts the POST in `refused` instead: a refused effect was not applied. Binds
+127.0.0.1 port 0; the tests hand its URL to the worker as FK_TEST_EFFECT_URL."""
 
 import collections
 import http.server
@@ -14,6 +15,7 @@ class EffectRecorder:
         self.lock = threading.Lock()
         self.requests = []          # (monotonic time, workflow id, idempotency key)
         self.fail = False
+        self.refused = 0
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -24,8 +26,12 @@ class EffectRecorder:
                 body = self.rfile.read(length).decode(errors="replace")
                 key = self.headers.get("Idempotency-Key", "")
                 with recorder.lock:
-                    recorder.requests.append((time.monotonic(), body, key))
-                    status = 503 if recorder.fail else 200
+                    if recorder.fail:
+                        recorder.refused += 1
+                        status = 503
+                    else:
+                        recorder.requests.append((time.monotonic(), body, key))
+                        status = 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
