@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fault suites (docs/reliability.md, issue 24): broker faults (a broker of their own stopped,
 # crashed, a partition leader taken away) and AWS faults (throttling, 5xx, resets, a 60 s outage
-# through the moto launcher's fault injection), each with workflows in flight. About 9 minutes:
+# through the moto launcher's fault injection), each with workflows in flight, and a flood of a
+# million inputs under a memory bound (test_flood.py). About 10 minutes:
 # outside the test command's 40-minute budget, so they are their own command, and their last
 # result is recorded in docs/reliability.md.
 #

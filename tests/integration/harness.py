@@ -384,6 +384,7 @@ def collect_outcomes(topics, expected, timeout=180):
                   "max.partition.fetch.bytes": 16 * 1024 * 1024})
     c.subscribe([topics.results, topics.dlq])
     outcomes = {}
+    missing = len(expected)  # expected inputs without an outcome yet
     deadline = time.time() + timeout
     settle_until = None
     while time.time() < deadline:
@@ -395,15 +396,18 @@ def collect_outcomes(topics, expected, timeout=180):
                 h = dict(m.headers() or [])
                 src = (h["fk-source-topic"].decode(), int(h["fk-source-partition"]),
                        int(h["fk-source-offset"]))
-                outcomes.setdefault(src, []).append(("DLQ", h.get("fk-error", b"").decode(errors="replace")))
+                outcome = ("DLQ", h.get("fk-error", b"").decode(errors="replace"))
             else:
                 r = json.loads(m.value())
                 if r["status"] == "IN_PROGRESS":
                     continue
                 s = r["source"]
                 src = (s["topic"], int(s["partition"]), int(s["offset"]))
-                outcomes.setdefault(src, []).append((r["status"], r["reason"]))
-        if settle_until is None and all(k in outcomes for k in expected):
+                outcome = (r["status"], r["reason"])
+            if src not in outcomes and src in expected:
+                missing -= 1
+            outcomes.setdefault(src, []).append(outcome)
+        if settle_until is None and missing == 0:
             settle_until = time.time() + 5
         if settle_until is not None and time.time() > settle_until:
             break
