@@ -20,6 +20,52 @@ std::string Counts(const v1::PatchWorkflowState& s) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// The campaign's CloudWatch metrics and, when the request names a topic, its SNS summary (the
+// reason, then a line per instance). Best effort: a failed publish is an action in the result,
+// it does not change the outcome. Nothing in a dry run.
+void PublishReport(PatchTick& t, v1::Result::Status status, const std::string& reason) {
+  if (t.ctx.dry_run()) return;
+  const auto& s = t.state;
+  int patched = 0, failed = 0;
+  int64_t total_ms = 0;
+  for (const auto& i : s.instances()) {
+    if (i.outcome() == kPatched) {
+      ++patched;
+      total_ms += i.finished_ms() - i.started_ms();
+    }
+    if (i.outcome() == kFailed) ++failed;
+  }
+  aws::PutMetricDataRequest m;
+  m.metric_namespace = t.plan.metrics_namespace;
+  const std::vector<aws::MetricDimension> dims = {{"RequestId", t.request.request_id()}};
+  m.metrics.push_back({"InstancesPatched", dims, static_cast<double>(patched), "Count", 0, {}});
+  m.metrics.push_back({"PatchFailures", dims, static_cast<double>(failed), "Count", 0, {}});
+  m.metrics.push_back({"PatchDuration",
+                       dims,
+                       patched > 0 ? static_cast<double>(total_ms) / 1000.0 / patched : 0.0,
+                       "Seconds",
+                       0,
+                       {}});
+  t.actions.push_back(
+      PutMetrics(*t.ctx.aws().cloudwatch, m,
+                 fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)));
+  if (t.request.notify_topic_arn().empty()) return;
+  std::vector<std::string> lines = {reason};
+  for (const auto& i : s.instances()) {
+    lines.push_back(fmt::format("{} {}: {}", i.instance_id(), i.outcome(), InstanceSummary(i)));
+  }
+  t.actions.push_back(
+      PublishSummary(*t.ctx.aws().sns, t.request.notify_topic_arn(),
+                     fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status)), lines));
+}
+
+StepOutcome FinishCampaign(PatchTick& t, v1::Result::Status status, std::string reason) {
+  StepOutcome o = StepOutcome::Finish(status, std::move(reason));
+  for (auto& a : t.actions) o.actions.push_back(std::move(a));
+  t.actions.clear();
+  return o;
+}
+
 }  // namespace
 
 std::string InstanceSummary(const v1::PatchInstanceState& i) {
@@ -59,51 +105,15 @@ v1::Result::Status CampaignStatus(const v1::PatchWorkflowState& s) {
 
 StepOutcome ReportStep(PatchTick& t) {
   const auto& s = t.state;
-  int patched = 0, failed = 0;
-  int64_t total_ms = 0;
   for (const auto& i : s.instances()) {
     t.Record(Resource(i.instance_id()), "patch", i.outcome(), InstanceSummary(i));
-    if (i.outcome() == kPatched) {
-      ++patched;
-      total_ms += i.finished_ms() - i.started_ms();
-    }
-    if (i.outcome() == kFailed) ++failed;
   }
   const v1::Result::Status status = CampaignStatus(s);
   std::string reason = fmt::format("patch {}: {} of {} instance(s): {}", t.request.request_id(),
                                    v1::Result::Status_Name(status), s.instances_size(), Counts(s));
   if (!s.stopped_reason().empty()) reason += "; " + s.stopped_reason();
-
-  // Reporting is best effort: a failed publish is in the result, it does not change the outcome.
-  aws::PutMetricDataRequest m;
-  m.metric_namespace = t.plan.metrics_namespace;
-  const std::vector<aws::MetricDimension> dims = {{"RequestId", t.request.request_id()}};
-  m.metrics.push_back({"InstancesPatched", dims, static_cast<double>(patched), "Count", 0, {}});
-  m.metrics.push_back({"PatchFailures", dims, static_cast<double>(failed), "Count", 0, {}});
-  m.metrics.push_back({"PatchDuration",
-                       dims,
-                       patched > 0 ? static_cast<double>(total_ms) / 1000.0 / patched : 0.0,
-                       "Seconds",
-                       0,
-                       {}});
-  if (!t.ctx.dry_run()) {
-    t.actions.push_back(
-        PutMetrics(*t.ctx.aws().cloudwatch, m,
-                   fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)));
-    if (!t.request.notify_topic_arn().empty()) {
-      std::vector<std::string> lines = {reason};
-      for (const auto& i : s.instances()) {
-        lines.push_back(fmt::format("{} {}: {}", i.instance_id(), i.outcome(), InstanceSummary(i)));
-      }
-      t.actions.push_back(PublishSummary(
-          *t.ctx.aws().sns, t.request.notify_topic_arn(),
-          fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status)), lines));
-    }
-  }
-  StepOutcome o = StepOutcome::Finish(status, reason);
-  for (auto& a : t.actions) o.actions.push_back(std::move(a));
-  t.actions.clear();
-  return o;
+  PublishReport(t, status, reason);
+  return FinishCampaign(t, status, std::move(reason));
 }
 
 StepOutcome CancelCampaign(PatchTick& t) {
@@ -148,10 +158,12 @@ StepOutcome CancelCampaign(PatchTick& t) {
   for (const auto& i : t.state.instances()) {
     t.Record(Resource(i.instance_id()), "patch", i.outcome(), InstanceSummary(i));
   }
-  StepOutcome o = StepOutcome::Finish(v1::Result::CANCELLED, why.empty() ? "cancelled" : why);
-  for (auto& a : t.actions) o.actions.push_back(std::move(a));
-  t.actions.clear();
-  return o;
+  // The same report as a campaign that ran to its end: what was patched before the cancel.
+  PublishReport(t, v1::Result::CANCELLED,
+                fmt::format("patch {}: CANCELLED ({}) with {} instance(s): {}",
+                            t.request.request_id(), why.empty() ? "no reason given" : why,
+                            t.state.instances_size(), Counts(t.state)));
+  return FinishCampaign(t, v1::Result::CANCELLED, why.empty() ? "cancelled" : why);
 }
 
 }  // namespace fleetkeeper::handlers::patch

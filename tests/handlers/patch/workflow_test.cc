@@ -373,6 +373,48 @@ TEST_F(PatchWorkflow, ACancelRegistersTheDrainedInstancesAgain) {
   for (int k = 2; k < 8; ++k) EXPECT_EQ(ssm.SendsTo(ids[k]), 0) << k;
 }
 
+// A cancelled campaign reports as a finished one does: its CloudWatch metrics and the SNS summary
+// of the request's topic, with where each instance was.
+TEST_F(PatchWorkflow, ACancelPublishesTheSummaryAndTheMetrics) {
+  auto ids = LandingZone(4);
+  auto a = Admit(Request([](auto& r) {
+    r.set_backup_ami(false);
+    r.set_notify_topic_arn("arn:aws:sns:us-east-1:111122223333:patching");
+  }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  for (int k = 0; k < 200 && Drained(ids) == 0; ++k) Drive(wf, {}, {}, 1);
+  ASSERT_GT(Drained(ids), 0) << "never drained anything";
+  std::vector<aws::PublishRequest> published;
+  EXPECT_CALL(*cell.sns, Publish(_)).WillOnce([&](const aws::PublishRequest& r) {
+    published.push_back(r);
+    return Result<aws::PublishResponse>(aws::PublishResponse{"msg-1"});
+  });
+  std::vector<aws::PutMetricDataRequest> metrics;
+  EXPECT_CALL(*cell.cloudwatch, PutMetricData(_)).WillOnce([&](const aws::PutMetricDataRequest& r) {
+    metrics.push_back(r);
+    return Status(Ok{});
+  });
+  wf.set_cancel_requested(true);
+  wf.set_cancel_reason("change window moved");
+  wf.set_step(handler->CancelStep());
+  wf.set_attempt(0);
+  auto o = Drive(wf);
+  ASSERT_EQ(o.status, v1::Result::CANCELLED);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].topic_arn, "arn:aws:sns:us-east-1:111122223333:patching");
+  EXPECT_EQ(published[0].subject, "fleetkeeper patch CANCELLED");
+  EXPECT_NE(published[0].message.find("patch chg-1: CANCELLED (change window moved) with 4 "
+                                      "instance(s)"),
+            std::string::npos)
+      << published[0].message;
+  EXPECT_NE(published[0].message.find(ids[3] + " not-started"), std::string::npos)
+      << published[0].message;
+  ASSERT_EQ(metrics.size(), 1u);
+  ASSERT_EQ(metrics[0].metrics.size(), 3u);
+  EXPECT_EQ(metrics[0].metrics[0].metric_name, "InstancesPatched");
+  EXPECT_EQ(metrics[0].metrics[1].metric_name, "PatchFailures");
+}
+
 TEST_F(PatchWorkflow, RollbackPolicyAbortStopsNewBatchesAtTheFirstFailure) {
   auto ids = LandingZone(8);
   ssm.failing = {ids[1]};
