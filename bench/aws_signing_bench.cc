@@ -8,7 +8,7 @@
 
 #include "awsclient/signed_transport.h"
 #include "awsclient/sigv4.h"
-#include "tests/awsclient/unit/loopback_server.h"
+#include "tests/testing/loopback_server.h"
 
 namespace fleetkeeper::aws {
 namespace {

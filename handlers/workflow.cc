@@ -75,4 +75,11 @@ bool StepTable::Mutates(const std::string& step) const {
   return def != nullptr && def->mutates;
 }
 
+std::string StepIdempotencyToken(const v1::WorkflowCheckpoint& wf,
+                                 const std::string& discriminator) {
+  const std::string basis =
+      wf.workflow_id() + "|" + wf.step() + "|" + std::to_string(wf.attempt()) + "|" + discriminator;
+  return "fk-" + Sha256Hex(basis, 24);
+}
+
 }  // namespace fleetkeeper::handlers

@@ -97,6 +97,12 @@ class CapacityLedger {
 };
 
 // What a step sees. Lives on the executor thread for the duration of one step.
+// The contract's idempotency token: "fk-" and 48 hex digits of the SHA-256 of the workflow id,
+// step, attempt and `discriminator`. The same after a crash for the same (workflow, step,
+// attempt); a retry of the step (attempt + 1) gets a new one.
+std::string StepIdempotencyToken(const v1::WorkflowCheckpoint& wf,
+                                 const std::string& discriminator);
+
 class StepContext {
  public:
   virtual ~StepContext() = default;
@@ -110,7 +116,8 @@ class StepContext {
   // Signals delivered since the previous step (progress events, approvals), oldest first.
   virtual const std::vector<v1::Event>& signals() const = 0;
   // Deterministic token for the current (workflow, step, attempt) plus a discriminator (e.g. the
-  // instance id), at most 64 characters: what goes into ClientToken and similar fields.
+  // instance id), at most 64 characters: what goes into ClientToken and similar fields. The
+  // runtime's is StepIdempotencyToken.
   virtual std::string IdempotencyToken(const std::string& discriminator) const = 0;
   // The cell's blast-radius ledger. Null only in contexts that run a handler's steps alone (unit
   // tests of a handler's own logic, which have no cell); the runtime always gives one.

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include "awsclient/clients.h"
-#include "common/digest.h"
 #include "common/metrics.h"
 #include "handlers/engine/partition_state.h"
 
@@ -29,9 +28,7 @@ class WorkflowRuntime::Context final : public StepContext {
   bool dry_run() const override { return dry_run_; }
   const std::vector<v1::Event>& signals() const override { return signals_; }
   std::string IdempotencyToken(const std::string& discriminator) const override {
-    std::string basis =
-        fmt::format("{}|{}|{}|{}", cp_->workflow_id(), cp_->step(), cp_->attempt(), discriminator);
-    return "fk-" + Sha256Hex(basis, 24);
+    return StepIdempotencyToken(*cp_, discriminator);
   }
   CapacityLedger* capacity() override { return &capacity_; }
   google::protobuf::RepeatedPtrField<v1::TaggedGuard>* mutable_tagged_guards() override {

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "tests/awsclient/unit/loopback_server.h"
-#include "tests/awsclient/unit/scoped_env.h"
+#include "tests/testing/loopback_server.h"
+#include "tests/testing/scoped_env.h"
 
 namespace fleetkeeper::app {
 namespace {

@@ -3,12 +3,12 @@
 #include "app/control.h"
 
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <cstring>
 
 #include "common/raii_kafka.h"
 #include "consumers/kafka.h"
+#include "tests/testing/mock_cluster.h"
 
 namespace fleetkeeper::app {
 namespace {
@@ -32,25 +32,15 @@ TEST(ControlRecord, NoBrokerIsAClearErrorNotAnEmbeddedOne) {
 class ControlOnMockCluster : public ::testing::Test {
  protected:
   void SetUp() override {
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
-    owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)));
-    ASSERT_TRUE(owner_);
-    cluster_ = rd_kafka_mock_cluster_new(owner_.get(), 1);
-    ASSERT_NE(cluster_, nullptr);
-    (*config_.mutable_kafka())["bootstrap.servers"] = rd_kafka_mock_cluster_bootstraps(cluster_);
+    ASSERT_TRUE(cluster_.ok());
+    (*config_.mutable_kafka())["bootstrap.servers"] = cluster_.bootstrap();
     config_.mutable_topics()->set_control("ops.control");
-  }
-  void TearDown() override {
-    if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
   }
 
   // Every record of partition 0 of `topic`, as a worker's control reader sees it.
   std::vector<v1::ControlRecord> ReadBack(const std::string& topic, size_t want) {
-    auto conf =
-        consumers::MakeKafkaConf({{"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(cluster_)},
-                                  {"group.id", "control-test"}});
+    auto conf = consumers::MakeKafkaConf(
+        {{"bootstrap.servers", cluster_.bootstrap()}, {"group.id", "control-test"}});
     EXPECT_TRUE(conf.ok());
     char errstr[256];
     KafkaPtr c(rd_kafka_new(RD_KAFKA_CONSUMER, conf->release(), errstr, sizeof(errstr)));
@@ -73,13 +63,12 @@ class ControlOnMockCluster : public ::testing::Test {
     return out;
   }
 
-  KafkaPtr owner_;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  fleetkeeper::testing::MockCluster cluster_;
   v1::WorkerConfig config_;
 };
 
 TEST_F(ControlOnMockCluster, FreezeThenUnfreezeAreReadBackInOrder) {
-  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, "ops.control", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(cluster_.CreateTopic("ops.control", 1), RD_KAFKA_RESP_ERR_NO_ERROR);
   auto first =
       WriteControlRecord(config_, MakeControlRecord(true, "deploy freeze", "a@h", 0), 10000);
   ASSERT_TRUE(first.ok()) << first.error().ToString();

@@ -10,7 +10,7 @@
 #include <algorithm>
 
 #include "handlers/registry.h"
-#include "tests/awsclient/mocks.h"
+#include "tests/testing/aws_mocks.h"
 
 namespace fleetkeeper::app {
 namespace {

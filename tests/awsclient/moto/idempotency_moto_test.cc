@@ -7,7 +7,7 @@
 
 #include "awsclient/http.h"
 #include "tests/awsclient/moto/moto_fixture.h"
-#include "tests/awsclient/unit/loopback_server.h"
+#include "tests/testing/loopback_server.h"
 
 namespace fleetkeeper::aws::moto_test {
 namespace {

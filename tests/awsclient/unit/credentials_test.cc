@@ -18,8 +18,8 @@
 
 #include "awsclient/sigv4.h"
 #include "awsclient/transport_factory.h"
-#include "tests/awsclient/unit/loopback_server.h"
-#include "tests/awsclient/unit/scoped_env.h"
+#include "tests/testing/loopback_server.h"
+#include "tests/testing/scoped_env.h"
 
 namespace fleetkeeper::aws {
 namespace {

@@ -10,7 +10,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/awsclient/mocks.h"
+#include "tests/testing/aws_mocks.h"
 
 namespace fleetkeeper::aws {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/awsclient/unit/scoped_env.h"
+#include "tests/testing/scoped_env.h"
 
 namespace fleetkeeper::aws {
 namespace {

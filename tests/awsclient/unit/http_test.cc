@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/awsclient/unit/loopback_server.h"
+#include "tests/testing/loopback_server.h"
 
 namespace fleetkeeper::aws {
 namespace {

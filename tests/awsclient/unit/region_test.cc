@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/awsclient/unit/loopback_server.h"
-#include "tests/awsclient/unit/scoped_env.h"
+#include "tests/testing/loopback_server.h"
+#include "tests/testing/scoped_env.h"
 
 namespace fleetkeeper::aws {
 namespace {

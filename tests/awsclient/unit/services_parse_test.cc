@@ -16,7 +16,7 @@
 #include "awsclient/ssm.h"
 #include "awsclient/sts.h"
 #include "common/clock.h"
-#include "tests/awsclient/mocks.h"
+#include "tests/testing/aws_mocks.h"
 #include "tests/awsclient/unit/fake_transport.h"
 
 namespace fleetkeeper::aws {

@@ -13,8 +13,8 @@
 
 #include "common/metrics.h"
 #include "tests/awsclient/unit/fake_time.h"
-#include "tests/awsclient/unit/loopback_server.h"
-#include "tests/awsclient/unit/scoped_env.h"
+#include "tests/testing/loopback_server.h"
+#include "tests/testing/scoped_env.h"
 
 namespace fleetkeeper::aws {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::ami_rollout::testing {
 

@@ -13,7 +13,7 @@
 #include "handlers/ami_rollout/handler.h"
 #include "handlers/ami_rollout/steps.h"
 #include "tests/handlers/ami_rollout/fake_fleet.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::ami_rollout::testing {
 

@@ -11,7 +11,7 @@
 #include "handlers/ecs/steps.h"
 #include "tests/handlers/ecs/fake_aas.h"
 #include "tests/handlers/ecs/fake_ecs.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::ecs {
 namespace {

@@ -14,7 +14,7 @@
 #include "handlers/engine/ledger.h"
 #include "tests/handlers/ecs/fake_aas.h"
 #include "tests/handlers/ecs/fake_ecs.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::ecs::testing {
 

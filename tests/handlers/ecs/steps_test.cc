@@ -13,7 +13,7 @@
 #include "tests/handlers/ecs/fake_aas.h"
 #include "tests/handlers/ecs/fake_ecs.h"
 #include "tests/handlers/ecs/steps_fixture.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::ecs {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers {
 namespace {

@@ -2,97 +2,43 @@
 // steps, and its effect against a loopback server that records the request.
 #include "tests/testing/effect_handler.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <google/protobuf/wrappers.pb.h>
 
 #include <string>
-#include <thread>
 
 #include "awsclient/clients.h"
 #include "common/clock.h"
+#include "tests/testing/loopback_server.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::testing {
 namespace {
 
+using aws::testing::LoopbackReply;
+using aws::testing::LoopbackRequest;
+using aws::testing::LoopbackServer;
 using ::testing::HasSubstr;
 
-class Context final : public StepContext {
- public:
-  explicit Context(v1::WorkflowCheckpoint wf) : wf_(std::move(wf)) {}
-  const v1::WorkflowCheckpoint& workflow() const override { return wf_; }
-  google::protobuf::Any* mutable_state() override { return wf_.mutable_state(); }
-  aws::CellClients& aws() override { return cell_; }
-  const Clock& clock() const override { return clock_; }
-  bool dry_run() const override { return false; }
-  const std::vector<v1::Event>& signals() const override { return signals_; }
-  std::string IdempotencyToken(const std::string& d) const override {
-    return wf_.workflow_id() + "|" + wf_.step() + "|" + std::to_string(wf_.attempt()) + "|" + d;
-  }
-  std::vector<v1::Event> signals_;
-
- private:
-  v1::WorkflowCheckpoint wf_;
-  aws::CellClients cell_;
-  ManualClock clock_;
+// A step context over a copy of `wf`, with no AWS clients (the effect handler calls none).
+struct Context {
+  explicit Context(v1::WorkflowCheckpoint checkpoint) : wf(std::move(checkpoint)) {}
+  v1::WorkflowCheckpoint wf;
+  aws::CellClients clients;
+  ManualClock clock;
+  FakeStepContext ctx{&wf, &clients, &clock};
 };
 
-// Accepts one HTTP request on 127.0.0.1, keeps it, answers `status`.
-class OneShotServer {
- public:
-  explicit OneShotServer(int status) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    listen(fd_, 1);
-    thread_ = std::thread([this, status] {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      char buf[4096];
-      for (;;) {
-        ssize_t n = read(c, buf, sizeof(buf));
-        if (n <= 0) break;
-        request_.append(buf, static_cast<size_t>(n));
-        size_t head = request_.find("\r\n\r\n");
-        if (head != std::string::npos) {
-          size_t cl = request_.find("Content-Length: ");
-          size_t want = cl == std::string::npos ? 0 : std::stoul(request_.substr(cl + 16));
-          if (request_.size() >= head + 4 + want) break;
-        }
-      }
-      std::string answer = "HTTP/1.1 " + std::to_string(status) +
-                           " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)!write(c, answer.data(), answer.size());
-      close(c);
-    });
-  }
-  ~OneShotServer() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/effect"; }
-  std::string request() {
-    if (thread_.joinable()) thread_.join();
-    return request_;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::string request_;
-};
+// A loopback peer for the effect: answers `status` to every POST and keeps the requests.
+LoopbackServer EffectPeer(int status) {
+  return LoopbackServer([status](const LoopbackRequest&) {
+    LoopbackReply reply;
+    reply.status = status;
+    return reply;
+  });
+}
 
 v1::Event Command() {
   v1::Event e;
@@ -142,14 +88,14 @@ TEST(EffectHandler, ArmWaitsThenAwaitWaitsForItsApprovalOrATimer) {
   EffectHandler h({});
   v1::WorkflowCheckpoint wf = Admitted(h);
   Context arm(wf);
-  StepOutcome o = h.RunStep("arm", arm);
+  StepOutcome o = h.RunStep("arm", arm.ctx);
   EXPECT_EQ(o.kind, StepOutcome::Kind::kWait);
   EXPECT_EQ(o.next_step, "await");
   EXPECT_EQ(o.wait_ms, 300);
 
   wf.set_step("await");
   Context await(wf);
-  o = h.RunStep("await", await);
+  o = h.RunStep("await", await.ctx);
   EXPECT_EQ(o.kind, StepOutcome::Kind::kWait);
   EXPECT_EQ(o.next_step, "effect");
   EXPECT_EQ(o.wait_ms, 1500);
@@ -158,40 +104,44 @@ TEST(EffectHandler, ArmWaitsThenAwaitWaitsForItsApprovalOrATimer) {
   Context approved(wf);
   v1::Event approval;
   approval.mutable_approval()->set_workflow_id(wf.workflow_id());
-  approved.signals_.push_back(approval);
-  o = h.RunStep("await", approved);
+  approved.ctx.mutable_signals().push_back(approval);
+  o = h.RunStep("await", approved.ctx);
   EXPECT_EQ(o.kind, StepOutcome::Kind::kNext);
   EXPECT_EQ(o.next_step, "effect");
 }
 
 TEST(EffectHandler, EffectPostsTheWorkflowIdWithItsIdempotencyKey) {
-  OneShotServer server(200);
+  LoopbackServer server = EffectPeer(200);
   EffectHandlerOptions o;
-  o.url = server.url();
+  o.url = server.url() + "/effect";
   EffectHandler h(o);
   v1::WorkflowCheckpoint wf = Admitted(h);
   wf.set_step("effect");
   wf.set_attempt(2);
   Context ctx(wf);
-  StepOutcome out = h.RunStep("effect", ctx);
+  StepOutcome out = h.RunStep("effect", ctx.ctx);
   EXPECT_EQ(out.kind, StepOutcome::Kind::kFinish);
   EXPECT_EQ(out.status, v1::Result::SUCCEEDED);
-  std::string request = server.request();
-  EXPECT_THAT(request, HasSubstr("POST /effect HTTP/1.1"));
-  EXPECT_THAT(request, HasSubstr("Idempotency-Key: " + wf.workflow_id() + "|effect|2|effect"));
-  EXPECT_THAT(request, HasSubstr("\r\n\r\n" + wf.workflow_id()));
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/effect");
+  // The contract's token of (workflow, step "effect", attempt 2, "effect").
+  EXPECT_EQ(requests[0].Header("Idempotency-Key"), StepIdempotencyToken(wf, "effect"));
+  EXPECT_THAT(requests[0].Header("Idempotency-Key"), ::testing::StartsWith("fk-"));
+  EXPECT_EQ(requests[0].body, wf.workflow_id());
   EXPECT_EQ(h.effects_sent(), 1);
 }
 
 TEST(EffectHandler, EffectRetriesTheStepOnAnErrorStatusOrNoServer) {
-  OneShotServer server(503);
+  LoopbackServer server = EffectPeer(503);
   EffectHandlerOptions o;
-  o.url = server.url();
+  o.url = server.url() + "/effect";
   EffectHandler h(o);
   v1::WorkflowCheckpoint wf = Admitted(h);
   wf.set_step("effect");
   Context ctx(wf);
-  StepOutcome out = h.RunStep("effect", ctx);
+  StepOutcome out = h.RunStep("effect", ctx.ctx);
   EXPECT_EQ(out.kind, StepOutcome::Kind::kWait);
   EXPECT_EQ(out.next_step, "effect");
   EXPECT_TRUE(out.retry_same_step);
@@ -200,7 +150,7 @@ TEST(EffectHandler, EffectRetriesTheStepOnAnErrorStatusOrNoServer) {
   EffectHandlerOptions closed;
   closed.url = "http://127.0.0.1:1/effect";  // nothing listens on port 1
   EffectHandler nobody(closed);
-  out = nobody.RunStep("effect", ctx);
+  out = nobody.RunStep("effect", ctx.ctx);
   EXPECT_TRUE(out.retry_same_step);
   EXPECT_THAT(out.reason, HasSubstr("effect failed: "));
 }
@@ -209,10 +159,10 @@ TEST(EffectHandler, UnknownStepOrNoUrlFailsTheWorkflowWithAReason) {
   EffectHandler h({});
   v1::WorkflowCheckpoint wf = Admitted(h);
   Context ctx(wf);
-  StepOutcome out = h.RunStep("renamed-step", ctx);
+  StepOutcome out = h.RunStep("renamed-step", ctx.ctx);
   EXPECT_EQ(out.status, v1::Result::FAILED);
   EXPECT_EQ(out.reason, "test_effect: unknown step renamed-step");
-  out = h.RunStep("effect", ctx);
+  out = h.RunStep("effect", ctx.ctx);
   EXPECT_EQ(out.status, v1::Result::FAILED);
   EXPECT_THAT(out.reason, HasSubstr("FK_TEST_EFFECT_URL"));
 }

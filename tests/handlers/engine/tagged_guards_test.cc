@@ -8,7 +8,7 @@
 #include "handlers/engine/guards.h"
 #include "handlers/group_guards.h"
 #include "tests/handlers/self_healing/fake_fleet.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::testing {
 namespace {

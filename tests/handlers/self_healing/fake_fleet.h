@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "handlers/handler.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::self_healing::testing {
 

@@ -11,7 +11,7 @@
 #include "handlers/self_healing/handler.h"
 #include "tests/handlers/self_healing/events.h"
 #include "tests/handlers/self_healing/fake_fleet.h"
-#include "tests/handlers/step_harness.h"
+#include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::self_healing::testing {
 

@@ -16,7 +16,7 @@
 #include "common/clock.h"
 #include "handlers/engine/ledger.h"
 #include "handlers/workflow.h"
-#include "tests/awsclient/mocks.h"
+#include "tests/testing/aws_mocks.h"
 
 namespace fleetkeeper::handlers::testing {
 
@@ -114,10 +114,9 @@ class FakeStepContext final : public StepContext {
   // As the runtime's: the workflow's own setting, else (an older checkpoint) the worker's.
   bool dry_run() const override { return wf_->has_dry_run() ? wf_->dry_run() : dry_run_; }
   const std::vector<v1::Event>& signals() const override { return signals_; }
+  // The contract's token, as the runtime's context makes it.
   std::string IdempotencyToken(const std::string& discriminator) const override {
-    std::string token = wf_->workflow_id() + "|" + wf_->step() + "|" +
-                        std::to_string(wf_->attempt()) + "|" + discriminator;
-    return std::to_string(std::hash<std::string>{}(token));
+    return StepIdempotencyToken(*wf_, discriminator);
   }
 
   CapacityLedger* capacity() override { return capacity_.get(); }

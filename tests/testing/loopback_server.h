@@ -1,5 +1,6 @@
-// A tiny threaded HTTP/1.1 server on 127.0.0.1, port 0, for the AWS client tests: it plays
-// IMDSv2, the ECS credentials endpoint, STS and the AWS services. Keep-alive is supported so that
+// A tiny threaded HTTP/1.1 server on 127.0.0.1, port 0, for every test that needs an HTTP peer:
+// it plays IMDSv2, the ECS credentials endpoint, STS, the AWS services, and the outside world of
+// the test-only effect handler. Keep-alive is supported so that
 // connection reuse is observable; a reply can be delayed, or dropped by closing the connection
 // after the request was read (the "answer lost" case of the idempotency tests).
 #pragma once
