@@ -445,5 +445,31 @@ TEST_F(PatchWorkflow, AGuardAlarmRestoresThePatchedInstancesAndStartsNothingMore
   EXPECT_EQ(Drained(ids), 0);         // everyone back in service
 }
 
+// Without a backup (backup_ami false) a patched instance cannot be restored: the result says so
+// and it stays patched; nothing more starts.
+TEST_F(PatchWorkflow, AGuardAlarmCannotRestoreAnInstancePatchedWithoutABackup) {
+  auto ids = LandingZone(4);
+  auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  auto o = Drive(wf, [&] {
+    v1::PatchWorkflowState s;
+    wf.state().UnpackTo(&s);
+    if (wf.guard_rollback().empty() && s.current_batch() >= 1) {
+      wf.set_guard_rollback(
+          "rolled back on guard alarm web-5xx (in ALARM since 2026-12-07T01:50Z)");
+    }
+  });
+  EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
+  const v1::Action* first = FinalAction(wf, ids[0]);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->status(), "patched") << first->detail();
+  EXPECT_NE(first->detail().find("not rolled back: no AMI backup"), std::string::npos)
+      << first->detail();
+  EXPECT_TRUE(fleet.tasks.empty());
+  EXPECT_EQ(ssm.SendsTo(ids[0]), 1);
+  EXPECT_EQ(ssm.SendsTo(ids[3]), 0);
+  EXPECT_EQ(Drained(ids), 0);
+}
+
 }  // namespace
 }  // namespace fleetkeeper::handlers::patch::testing
