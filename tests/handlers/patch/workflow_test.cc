@@ -446,15 +446,18 @@ TEST_F(PatchWorkflow, AGuardAlarmRestoresThePatchedInstancesAndStartsNothingMore
 }
 
 // Without a backup (backup_ami false) a patched instance cannot be restored: the result says so
-// and it stays patched; nothing more starts.
+// and it stays patched. The next batch's instance, drained when the alarm comes but not yet sent
+// its command, goes back into its target groups unpatched.
 TEST_F(PatchWorkflow, AGuardAlarmCannotRestoreAnInstancePatchedWithoutABackup) {
   auto ids = LandingZone(4);
   auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
   v1::WorkflowCheckpoint& wf = a.workflow;
+  v1::PatchInstanceState second_at_alarm;
   auto o = Drive(wf, [&] {
     v1::PatchWorkflowState s;
     wf.state().UnpackTo(&s);
     if (wf.guard_rollback().empty() && s.current_batch() >= 1) {
+      second_at_alarm = s.instances(1);
       wf.set_guard_rollback(
           "rolled back on guard alarm web-5xx (in ALARM since 2026-12-07T01:50Z)");
     }
@@ -467,8 +470,14 @@ TEST_F(PatchWorkflow, AGuardAlarmCannotRestoreAnInstancePatchedWithoutABackup) {
       << first->detail();
   EXPECT_TRUE(fleet.tasks.empty());
   EXPECT_EQ(ssm.SendsTo(ids[0]), 1);
+
+  ASSERT_EQ(second_at_alarm.instance_id(), ids[1]);
+  ASSERT_TRUE(second_at_alarm.deregistered()) << second_at_alarm.phase();
+  ASSERT_TRUE(second_at_alarm.command_id().empty()) << second_at_alarm.phase();
+  EXPECT_EQ(FinalAction(wf, ids[1])->status(), "not-started");
+  EXPECT_EQ(ssm.SendsTo(ids[1]), 0);
   EXPECT_EQ(ssm.SendsTo(ids[3]), 0);
-  EXPECT_EQ(Drained(ids), 0);
+  EXPECT_EQ(Drained(ids), 0);  // the drained one is back in its group
 }
 
 }  // namespace
