@@ -31,8 +31,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, assert_worker_actions_declared, launch_running,  # noqa: E402
-                     patch_mutations, rollout_images_and_subnet, start_worker, wait_for,
-                     worker_calls, worker_mutating_calls)
+                     rollout_images_and_subnet, start_worker, wait_for, worker_mutating_calls)
+from recorded_calls import patch_mutations, worker_calls  # noqa: E402
 from aws_events import MOTO_ACCOUNT, parameter_store_change  # noqa: E402
 from test_safety_guards import worker_show  # noqa: E402
 

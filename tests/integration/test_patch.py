@@ -25,7 +25,8 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap, patch_mutations, worker_calls)
+                     bootstrap)
+from recorded_calls import patch_mutations, worker_calls  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
