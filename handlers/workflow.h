@@ -173,6 +173,12 @@ class WorkflowHandler : public Handler {
   virtual std::vector<std::string> GuardedResources(const v1::WorkflowCheckpoint& wf) const {
     return LockedResources(wf);
   }
+  // Resources a guard alarm that pauses the workflow watches (docs/safety.md, "Alarm guards"):
+  // by default the ones it locks. A handler that takes capacity out of groups it does not lock
+  // adds them (a patch drains its instances from target groups other workflows share).
+  virtual std::vector<std::string> PausingResources(const v1::WorkflowCheckpoint& wf) const {
+    return LockedResources(wf);
+  }
   // Whether a freeze lets this handler's mutating steps run all the same (self-healing may be
   // configured so: a failing instance is already out of service).
   virtual bool ExemptFromFreeze() const { return false; }

@@ -20,7 +20,8 @@ std::string WorkflowRuntime::SafetyHold(PartitionState& st, v1::WorkflowCheckpoi
   // A workflow rolling back on a guard alarm is not held by the alarms; the alarms that roll it
   // back watch what it has changed too (docs/safety.md).
   if (!RollsBackOnGuardAlarm(safety, handler.name())) {
-    if (std::string alarm = AlarmHold(safety, wf, locks, store); !alarm.empty()) return alarm;
+    const std::vector<std::string> watched = handler.PausingResources(wf);
+    if (std::string alarm = AlarmHold(safety, wf, watched, store); !alarm.empty()) return alarm;
   } else if (wf.guard_rollback().empty()) {
     const std::vector<std::string> guarded = handler.GuardedResources(wf);
     if (std::string alarm = GuardAlarmFiring(safety, wf, guarded, store); !alarm.empty()) {

@@ -7,6 +7,7 @@
 
 #include "fleetkeeper/v1/patch_state.pb.h"
 #include "handlers/authorization.h"
+#include "handlers/engine/guards.h"
 #include "handlers/patch/config.h"
 #include "handlers/patch/permissions.h"
 #include "handlers/patch/steps.h"
@@ -16,7 +17,8 @@ namespace fleetkeeper::handlers::patch {
 PatchHandler::PatchHandler(const v1::WorkerConfig& config)
     : config_(config.handlers().patch()),
       commands_(config.commands()),
-      steps_(PatchSteps(config_, commands_)) {}
+      guard_tags_(GuardTagKeys(config.safety())),
+      steps_(PatchSteps(config_, commands_, guard_tags_)) {}
 
 std::string_view PatchHandler::name() const { return kHandlerName; }
 
@@ -88,7 +90,13 @@ std::vector<std::string> PatchHandler::GuardedResources(const v1::WorkflowCheckp
     if (i.outcome() == kSkipped) continue;
     for (const auto& tg : i.target_groups()) out.push_back("tg:" + tg.arn());
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+std::vector<std::string> PatchHandler::PausingResources(const v1::WorkflowCheckpoint& wf) const {
+  return GuardedResources(wf);
 }
 
 namespace {

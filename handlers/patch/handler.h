@@ -29,10 +29,13 @@ class PatchHandler final : public WorkflowHandler {
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
   // Also their target groups: a guard alarm on a group rolls back the campaign patching into it.
   std::vector<std::string> GuardedResources(const v1::WorkflowCheckpoint& wf) const override;
+  // The same: a guard alarm on an instance or a group of the campaign pauses it.
+  std::vector<std::string> PausingResources(const v1::WorkflowCheckpoint& wf) const override;
 
  private:
   v1::PatchConfig config_;
   v1::CommandsConfig commands_;
+  std::vector<std::string> guard_tags_;  // GuardTagKeys of safety.guards
   StepTable steps_;
 };
 

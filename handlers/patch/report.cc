@@ -111,7 +111,13 @@ StepOutcome ReportStep(PatchTick& t) {
   const v1::Result::Status status = CampaignStatus(s);
   std::string reason = fmt::format("patch {}: {} of {} instance(s): {}", t.request.request_id(),
                                    v1::Result::Status_Name(status), s.instances_size(), Counts(s));
-  if (!s.stopped_reason().empty()) reason += "; " + s.stopped_reason();
+  if (!s.guard_rollback().empty()) {
+    // docs/safety.md, "The result": a rollback on a guard alarm leads with the alarm (its stop
+    // reason says the same).
+    reason = s.guard_rollback() + ": " + reason;
+  } else if (!s.stopped_reason().empty()) {
+    reason += "; " + s.stopped_reason();
+  }
   PublishReport(t, status, reason);
   return FinishCampaign(t, status, std::move(reason));
 }

@@ -8,6 +8,7 @@
 
 #include "awsclient/clients.h"
 #include "handlers/authorization.h"
+#include "handlers/group_guards.h"
 #include "handlers/patch/discovery.h"
 #include "handlers/patch/instance.h"
 #include "handlers/patch/report.h"
@@ -92,12 +93,28 @@ StepOutcome DryRunPlan(PatchTick& t) {
       t);
 }
 
-StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands) {
+// Guard alarms named by a tag on the target groups the campaign drains from: read once, at
+// discovery, into the checkpoint (handlers/group_guards.h), like the AMI rollout's.
+Status RecordGuardTags(PatchTick& t, const std::vector<std::string>& guard_tags) {
+  std::vector<std::string> arns;
+  for (const auto& i : t.state.instances()) {
+    for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
+  }
+  Status s = RecordTargetGroupGuards(t.ctx, guard_tags, arns);
+  if (s.ok()) return s;
+  Error e = s.error();
+  e.message = "describe-tags of the target groups (guard alarms by tag): " + e.message;
+  return e;
+}
+
+StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands,
+                         const std::vector<std::string>& guard_tags) {
   Status s = Discover(t);
   if (!s.ok()) return ReadFailed(t, kStepDiscover, s.error());
   if (std::string why = AuthorizeTargetCount(commands, t.state.discovered()); !why.empty()) {
     return StepOutcome::Finish(v1::Result::REJECTED, why);
   }
+  if (s = RecordGuardTags(t, guard_tags); !s.ok()) return ReadFailed(t, kStepDiscover, s.error());
   // Batches are planned over the instances that can be patched now plus those to be started (a
   // dry run's plan); start-stopped plans them again over the ones that came up.
   for (auto& i : *t.state.mutable_instances()) {
@@ -441,21 +458,24 @@ StepOutcome WithState(StepContext& ctx, const v1::PatchConfig& config,
 
 }  // namespace
 
-StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& commands) {
+StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& commands,
+                     const std::vector<std::string>& guard_tags) {
   auto def = [&config](const char* name, bool mutates, std::function<StepOutcome(PatchTick&)> run) {
     return StepDef{name, mutates, [&config, run = std::move(run)](StepContext& ctx) {
                      return WithState(ctx, config, run);
                    }};
   };
-  return StepTable(
-      kHandlerName,
-      {def(kStepDiscover, false, [&commands](PatchTick& t) { return DiscoverStep(t, commands); }),
-       def(kStepGate, false, GateStep), def(kStepStartStopped, true, StartStoppedStep),
-       def(kStepPatch, true, PatchStep),
-       // SNS and CloudWatch only: a freeze does not hold the report.
-       def(kStepReport, false, ReportStep),
-       // Registers drained instances again: held by a freeze like any mutating step.
-       def(kStepCancel, true, CancelCampaign)});
+  return StepTable(kHandlerName,
+                   {def(kStepDiscover, false,
+                        [&commands, &guard_tags](PatchTick& t) {
+                          return DiscoverStep(t, commands, guard_tags);
+                        }),
+                    def(kStepGate, false, GateStep), def(kStepStartStopped, true, StartStoppedStep),
+                    def(kStepPatch, true, PatchStep),
+                    // SNS and CloudWatch only: a freeze does not hold the report.
+                    def(kStepReport, false, ReportStep),
+                    // Registers drained instances again: held by a freeze like any mutating step.
+                    def(kStepCancel, true, CancelCampaign)});
 }
 
 }  // namespace fleetkeeper::handlers::patch

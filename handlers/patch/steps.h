@@ -87,9 +87,11 @@ struct PatchTick {
   void WakeAt(int64_t at_ms);
 };
 
-// The workflow's steps over the PatchWorkflowState packed in the context. `config` and `commands`
-// must outlive the table.
-StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& commands);
+// The workflow's steps over the PatchWorkflowState packed in the context. `guard_tags` are the
+// tag keys that name guard alarms on a group (GuardTagKeys of handlers/engine/guards.h), read from
+// the target groups at discovery. `config`, `commands` and `guard_tags` must outlive the table.
+StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& commands,
+                     const std::vector<std::string>& guard_tags);
 
 // "instance:<id>": the resource name of an instance in results and locks.
 std::string Resource(const std::string& instance_id);

@@ -21,7 +21,7 @@ import uuid
 
 import boto3
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -571,6 +571,28 @@ def worker_mutating_calls(moto):
             body = base64.b64decode(body).decode(errors="replace")
         out.append((action, body + " " + (e.get("url") or "")))
     return out
+
+
+def start_worker(world, name, extra):
+    """A worker with `extra` appended to its config, on topics of its own (one input topic), for
+    the suites whose module fixture `world` holds its environment ("env", "tmp") and collects
+    what to stop ("workers", "readers"): (worker, results, send(*messages))."""
+    topics = TopicSet(inputs=(3,), work_partitions=3)
+    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
+    results = Results(topics.results, group_prefix=f"{name}-reader-", poll=0.2)
+    world["readers"].append(results)
+    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-" + name},
+                                              extra=extra),
+                           name, env=world["env"], workdir=world["tmp"]).start()
+    world["workers"].append(worker)
+    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
+
+    def send(*messages):
+        for m in messages:
+            producer.produce(topics.inputs[0], value=json.dumps(m).encode())
+        producer.flush(30)
+
+    return worker, results, send
 
 
 def wait_for(what, predicate, timeout, worker):

@@ -10,22 +10,30 @@ fallback read): the replaced instance goes back to the old AMI (relaunched again
 volume carried over), the two others are never touched, and the result says rolled back, naming
 the alarm.
 
+A patch campaign, with `on_guard_alarm_per_handler: {patch: rollback}`, over three instances of
+one target group, one instance per batch: the guard alarm on the group is set to ALARM while the
+second instance's patch command runs; the first (patched) and the second (once its command has
+ended) are restored from their AMI backups (root volume replaced by the backup's, out of the group
+and back in), the third is never touched, and the result says rolled back, naming the alarm.
+
 The "Parameter Store Change" event (test_ami_rollout.py) follows
-https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html."""
+https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html;
+the patch request is fleetkeeper's native PatchRequest (proto/fleetkeeper/v1/event.proto, the
+protobuf JSON mapping), as in test_patch.py."""
 
 import json
 import os
 import sys
+import time
+import uuid
 
 import pytest
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap, launch_running, rollout_images_and_subnet, wait_for,
-                     worker_mutating_calls)
-from aws_events import parameter_store_change  # noqa: E402
+from harness import (Moto, assert_worker_actions_declared, launch_running,  # noqa: E402
+                     rollout_images_and_subnet, start_worker, wait_for, worker_mutating_calls)
+from recorded_calls import patch_mutations, worker_calls  # noqa: E402
+from aws_events import MOTO_ACCOUNT, parameter_store_change  # noqa: E402
 from test_safety_guards import worker_show  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +53,23 @@ safety:
   on_guard_alarm_per_handler: {ami_rollout: rollback}
   guard_poll_interval: 1s
 """
+
+PATCH_ALARM = "rb-patch-5xx"
+PATCH_CONFIG = f"""
+commands: {{allowed_accounts: ["{MOTO_ACCOUNT}"]}}
+handlers:
+  patch:
+    defaults: {{poll_interval: 1s, max_unavailable: "2", command_timeout: 120s,
+               status_ok_timeout: 60s, drain_timeout: 60s, backup_timeout: 60s}}
+safety:
+  guards:
+    - {{alarm_name: "rb-*-5xx", scope: target_group}}
+  on_guard_alarm_per_handler: {{patch: rollback}}
+  guard_poll_interval: 1s
+"""
+# The calls of a patch campaign that change an instance or its membership.
+PATCH_MUTATING = ("CreateImage", "SendCommand", "DeregisterTargets", "RegisterTargets",
+                  "CreateReplaceRootVolumeTask", "StartInstances")
 
 
 @pytest.fixture(scope="module")
@@ -108,21 +133,12 @@ def test_a_guard_alarm_rolls_the_replaced_instance_back_and_leaves_the_others(wo
                                      "Value": world["web"].split(":")[-1]}])
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="quiet")
 
-    topics = TopicSet(inputs=(3,), work_partitions=3)
-    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    results = Results(topics.results, group_prefix="rollback-reader-", poll=0.2)
-    world["readers"].append(results)
-    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-rollback"},
-                                              extra=CONFIG),
-                           "rollback", env=world["env"], workdir=world["tmp"]).start()
-    world["workers"].append(worker)
+    worker, results, send = start_worker(world, "rollback", CONFIG)
     moto.record_from_here()
     moto.client("ssm").put_parameter(Name=PARAM, Value=world["new"], Type="String",
                                      Overwrite=True)
     change = parameter_store_change(PARAM)
-    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
-    producer.produce(topics.inputs[0], value=json.dumps(change).encode())
-    producer.flush(30)
+    send(change)
 
     # The first instance is replaced: its replacement runs the new AMI, the old one is gone.
     def replaced():
@@ -167,5 +183,113 @@ def test_a_guard_alarm_rolls_the_replaced_instance_back_and_leaves_the_others(wo
         assert not touching, f"{i} was touched: {touching}"
         state = ec2.describe_instances(InstanceIds=[i])["Reservations"][0]["Instances"][0]
         assert state["State"]["Name"] == "running" and state["ImageId"] == world["old"], state
+    assert_worker_actions_declared(moto, worker)
+    worker.stop()
+
+
+def test_a_guard_alarm_restores_the_patched_instances_from_their_backups(world):
+    moto = world["moto"]
+    ec2, elb, cw = moto.client("ec2"), moto.client("elbv2"), moto.client("cloudwatch")
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                            "Values": [f"{REGION}a"]}])["Subnets"][0]
+    zone = "rb-patch"
+    ids = sorted(launch_running(ec2, world["old"], subnet, 3, [
+        {"Key": "Environment", "Value": zone}, {"Key": "fk-test:patch-scanned-missing",
+                                                "Value": "2"}]))
+    first, second, third = ids  # one batch each, in this order (sorted ids)
+    # The second instance's command runs long enough for the alarm to come while it runs.
+    ec2.create_tags(Resources=[second], Tags=[{"Key": "fk-test:ssm-command-seconds",
+                                               "Value": "8"}])
+    tg = elb.create_target_group(Name="rb-patch-web", Protocol="HTTP", Port=80,
+                                 VpcId=subnet["VpcId"],
+                                 TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80} for i in ids])
+
+    def healthy():
+        health = elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        return sorted(h["Target"]["Id"] for h in health
+                      if h["TargetHealth"]["State"] in ("healthy", "unused"))
+
+    # Healthy after the registration delay: the baseline reads it.
+    deadline = time.time() + 30
+    while healthy() != ids and time.time() < deadline:
+        time.sleep(0.2)
+    cw.put_metric_alarm(AlarmName=PATCH_ALARM, Namespace="AWS/ApplicationELB",
+                        MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=5.0,
+                        ComparisonOperator="GreaterThanThreshold",
+                        Dimensions=[{"Name": "TargetGroup", "Value": tg.split(":")[-1]}])
+    cw.set_alarm_state(AlarmName=PATCH_ALARM, StateValue="OK", StateReason="quiet")
+
+    worker, results, send = start_worker(world, "patch-rollback", PATCH_CONFIG)
+    moto.record_from_here()
+    rid = f"chg-{uuid.uuid4().hex[:8]}"
+    send({"patch_request": {"request_id": rid, "requested_by": "alice", "account": MOTO_ACCOUNT,
+                            "region": REGION, "targets": [{"landing_zone": zone}],
+                            "max_concurrency": "1", "max_errors": "0", "backup_ami": True,
+                            "operation": "Install", "reboot_option": "NoReboot"}})
+
+    def mutations():
+        return patch_mutations(worker_calls(moto), ids, PATCH_MUTATING)
+
+    # Mid-campaign: the first instance is patched and back in service, the second's command runs.
+    wait_for("the second instance's command",
+             lambda: ("SendCommand", second) in mutations(), 120, worker)
+    before = mutations()
+    assert ("RegisterTargets", first) in before, before
+    cw.set_alarm_state(AlarmName=PATCH_ALARM, StateValue="ALARM", StateReason="5xx above 5")
+
+    final = results.wait_final(rid, timeout=180)
+    assert final["status"] == "FAILED", json.dumps(final, indent=1)
+    # docs/safety.md, "The result": the reason starts with the alarm.
+    assert final["reason"].startswith(f"rolled back on guard alarm {PATCH_ALARM}"), final["reason"]
+    assert f"guarding tg:{tg}" in final["reason"], final["reason"]
+    shown = worker_show(worker, final["workflow_id"])
+    [line] = [x for x in shown.splitlines() if x.startswith("guard_rollback:")]
+    assert f"rolled back on guard alarm {PATCH_ALARM}" in line, shown
+    assert any(f"rolling back on guard alarm {PATCH_ALARM}" in r["reason"]
+               for r in results.by_event[rid] if r["status"] == "IN_PROGRESS"), \
+        results.by_event[rid]
+    outcomes = {a["resource"].split(":", 1)[1]: a for a in final["actions"]
+                if a["action"] == "patch" and a["resource"].startswith("instance:")}
+
+    # The two instances the campaign changed: restored from their own backup, out of the group
+    # for the replacement of their root volume and back in after it.
+    after = mutations()
+    tasks = {t["InstanceId"]: t for t in
+             ec2.describe_replace_root_volume_tasks()["ReplaceRootVolumeTasks"]
+             if t["InstanceId"] in ids}
+    assert sorted(tasks) == [first, second], tasks
+    for i in (first, second):
+        assert outcomes[i]["status"] == "rolled-back", json.dumps(final, indent=1)
+        assert PATCH_ALARM in outcomes[i]["detail"], outcomes[i]
+        [backup] = ec2.describe_images(Owners=["self"], Filters=[
+            {"Name": "tag:fleetkeeper:backup-of", "Values": [i]},
+            {"Name": "tag:fleetkeeper:patch-request", "Values": [rid]}])["Images"]
+        assert f"restored from backup {backup['ImageId']}" in outcomes[i]["detail"], outcomes[i]
+        assert tasks[i]["ImageId"] == backup["ImageId"] and tasks[i]["TaskState"] == "succeeded", \
+            tasks[i]
+        [now] = ec2.describe_instances(InstanceIds=[i])["Reservations"][0]["Instances"]
+        assert now["ImageId"] == backup["ImageId"], now
+        order = [a for a, x in after if x == i]
+        task = order.index("CreateReplaceRootVolumeTask")
+        assert order.index("SendCommand") < task, (i, order)
+        membership = [a for a in order[:task] if a in ("DeregisterTargets", "RegisterTargets")]
+        assert membership[-1] == "DeregisterTargets", (i, order)
+        assert "RegisterTargets" in order[task:], (i, order)
+
+    # Nothing new after the alarm: no backup and no command; the third never touched.
+    new = after[len(before):]
+    assert not [c for c in new if c[0] in ("CreateImage", "SendCommand")], new
+    assert not [c for c in after if c[1] == third], after
+    assert outcomes[third]["status"] == "not-started", outcomes[third]
+    assert PATCH_ALARM in outcomes[third]["detail"], outcomes[third]
+    [untouched] = ec2.describe_instances(InstanceIds=[third])["Reservations"][0]["Instances"]
+    assert untouched["ImageId"] == world["old"], untouched
+    # Everyone back in service.
+    deadline = time.time() + 30
+    while healthy() != ids and time.time() < deadline:
+        time.sleep(0.2)
+    assert healthy() == ids, elb.describe_target_health(TargetGroupArn=tg)
     assert_worker_actions_declared(moto, worker)
     worker.stop()

@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
                      bootstrap)
+from recorded_calls import patch_mutations, worker_calls  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -132,52 +133,15 @@ def fleet(world):
 
 # --- reading the recorder --------------------------------------------------------------------
 
-def _calls(moto):
-    """The worker's recorded calls in order: (action, parsed parameters)."""
-    import base64
-    import urllib.parse
-    from harness import aws_action, _header
-    out = []
-    for e in moto.recorded():
-        if not _header(e, "User-Agent").startswith("fleetkeeper"):
-            continue
-        action = aws_action(e)
-        if not action:
-            continue
-        body = e.get("body") or ""
-        if e.get("body_encoded"):
-            body = base64.b64decode(body).decode(errors="replace")
-        try:
-            params = json.loads(body) if body.startswith("{") else \
-                {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
-        except ValueError:
-            params = {}
-        out.append((action.split(":", 1)[1], params))
-    return out
-
-
-def _instances_of(action, params):
-    if action == "SendCommand":
-        return params.get("InstanceIds", [])
-    if action in ("CreateImage", "CreateReplaceRootVolumeTask"):
-        return [params.get("InstanceId")]
-    if action in ("DeregisterTargets", "RegisterTargets"):
-        return [v for k, v in params.items() if k.startswith("Targets.member.") and k.endswith(".Id")]
-    if action == "StartInstances":
-        return [v for k, v in params.items() if k.startswith("InstanceId.")]
-    return []
-
-
 def _mutations(calls, instances):
-    wanted = set(instances)
-    return [(a, i) for a, p in calls if a in MUTATING for i in _instances_of(a, p) if i in wanted]
+    return patch_mutations(calls, instances, MUTATING)
 
 
 def _wait_for_a_command(moto, instances, timeout):
     """Until the worker has sent SendCommand to one of `instances` (or `timeout` seconds)."""
     deadline = time.time() + timeout
     while time.time() < deadline and not any(
-            a == "SendCommand" for a, _ in _mutations(_calls(moto), instances)):
+            a == "SendCommand" for a, _ in _mutations(worker_calls(moto), instances)):
         time.sleep(0.1)
 
 
@@ -199,7 +163,7 @@ def test_a_landing_zone_is_patched_in_batches_within_its_budgets(world, fleet):
     r = results.wait_final(rid, timeout=300)
     assert r["status"] == "PARTIAL", json.dumps(r, indent=1)
     assert "3 failure(s) exceed max_errors 2" in r["reason"], r["reason"]
-    calls = _calls(moto)
+    calls = worker_calls(moto)
     seq = _mutations(calls, zone)
 
     # Never more than 25% of the 20 out of service at once, never more than half of a group.
@@ -317,12 +281,13 @@ def test_approval_waits_and_the_requesters_own_approval_does_not_count(world, fl
     assert "still waits" in own["reason"], own
     time.sleep(2)
     assert not results.finals(rid), results.finals(rid)
-    assert not _mutations(_calls(moto), ids), "patched on the requester's own approval"
+    assert not _mutations(worker_calls(moto), ids), "patched on the requester's own approval"
     world["send"]({"approval": {**signal, "approver": "bob"}})
     r = results.wait_final(rid, timeout=120)
     server.shutdown()
     assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
-    assert sorted(i for a, i in _mutations(_calls(moto), ids) if a == "SendCommand") == sorted(ids)
+    sent = [i for a, i in _mutations(worker_calls(moto), ids) if a == "SendCommand"]
+    assert sorted(sent) == sorted(ids), sent
     # The HTTP health check ran for each instance before (its baseline) and after the patch, its
     # id in the URL; the baseline is in the eligibility report and the final result.
     assert sorted(_HealthEndpoint.seen) == sorted(ids * 2), _HealthEndpoint.seen
@@ -353,12 +318,12 @@ def test_outside_its_window_a_request_waits_and_a_cancel_ends_it(world, fleet):
     waits = int(note.split(" waits ", 1)[1].split("s ", 1)[0])
     assert 2 * 3600 - 60 < waits <= 3 * 3600, note  # the next whole hour, plus two, in Tokyo
     assert f"T{window['start']}:00+09:00" in note, note
-    assert not _mutations(_calls(moto), ids)
+    assert not _mutations(worker_calls(moto), ids)
     world["send"]({"cancel": {"request_id": rid, "account": ACCOUNT, "region": REGION,
                               "reason": "window moved"}})
     r = results.wait_final(rid, timeout=60)
     assert r["status"] == "CANCELLED" and r["reason"] == "window moved", r
-    assert not _mutations(_calls(moto), ids)
+    assert not _mutations(worker_calls(moto), ids)
 
 
 def test_a_cancel_registers_the_drained_instances_again(world, fleet):
@@ -376,13 +341,13 @@ def test_a_cancel_registers_the_drained_instances_again(world, fleet):
     rid = req["patch_request"]["request_id"]
     world["send"](req)
     _wait_for_a_command(moto, ids, 60)
-    drained = [i for a, i in _mutations(_calls(moto), ids) if a == "DeregisterTargets"]
-    assert drained, _mutations(_calls(moto), ids)
+    drained = [i for a, i in _mutations(worker_calls(moto), ids) if a == "DeregisterTargets"]
+    assert drained, _mutations(worker_calls(moto), ids)
     world["send"]({"cancel": {"request_id": rid, "account": ACCOUNT, "region": REGION,
                               "reason": "change window moved"}})
     r = results.wait_final(rid, timeout=60)
     assert r["status"] == "CANCELLED" and r["reason"] == "change window moved", r
-    seq = _mutations(_calls(moto), ids)
+    seq = _mutations(worker_calls(moto), ids)
     for iid in drained:
         order = [a for a, i in seq if i == iid]
         assert order[-1] == "RegisterTargets", (iid, order)
@@ -411,7 +376,7 @@ def test_refusals_and_dry_run_touch_nothing(world, fleet):
     first = plans[fleet["zone"][0]]
     assert first["status"] == "dry-run" and "batch 1/4: would back it up" in first["detail"], first
     assert "drain it from" in first["detail"], first
-    mutating = [a for a, _ in _calls(moto) if a in MUTATING]
+    mutating = [a for a, _ in worker_calls(moto) if a in MUTATING]
     assert mutating == [], mutating
 
 
@@ -423,14 +388,14 @@ def test_kill_9_mid_campaign_sends_no_command_twice(world, fleet):
     rid = req["patch_request"]["request_id"]
     world["send"](req)
     _wait_for_a_command(moto, ids, 120)
-    assert any(a == "SendCommand" for a, _ in _mutations(_calls(moto), ids)), worker.tail()
+    assert any(a == "SendCommand" for a, _ in _mutations(worker_calls(moto), ids)), worker.tail()
     assert worker.kill() == -9
     worker.start()
     r = results.wait_final(rid, timeout=300)
     assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
-    sent = [i for a, i in _mutations(_calls(moto), ids) if a == "SendCommand"]
+    sent = [i for a, i in _mutations(worker_calls(moto), ids) if a == "SendCommand"]
     assert sorted(sent) == ids, sent
-    images = [i for a, i in _mutations(_calls(moto), ids) if a == "CreateImage"]
+    images = [i for a, i in _mutations(worker_calls(moto), ids) if a == "CreateImage"]
     assert sorted(images) == ids, images
 
 

@@ -12,6 +12,10 @@ delays), driven through the real Kafka broker.
   `fleetkeeper:guard-alarms` with its own alarm, rolled out together with two standalone
   instances; the alarm set to ALARM mid-rollout (while the group's instance refresh runs) holds
   every further mutating call of the workflow until it is OK.
+- The same tag on a target group a patch campaign drains from: the alarm it names, set to ALARM
+  while the campaign's first command runs, pauses the campaign until it is OK; the patch request
+  is fleetkeeper's native PatchRequest (proto/fleetkeeper/v1/event.proto, the protobuf JSON
+  mapping), as in test_patch.py.
 
 The "Parameter Store Change" event (test_ami_rollout.py) follows
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html."""
@@ -21,16 +25,15 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap, fleetkeeper_bin, launch_running,
-                     rollout_images_and_subnet, wait_for, worker_mutating_calls)
-from aws_events import alarm_state_change, parameter_store_change  # noqa: E402
+from harness import (Moto, assert_worker_actions_declared, fleetkeeper_bin,  # noqa: E402
+                     launch_running, rollout_images_and_subnet, start_worker, wait_for,
+                     worker_mutating_calls)
+from aws_events import MOTO_ACCOUNT, alarm_state_change, parameter_store_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +44,7 @@ TAGGED_PARAM = "/ami/guards/tagged"
 TAGGED_ASG = "tagged-guard-asg"
 TAG_ALARM = "tagged-guard-cpu"
 ALARM = "guarded-web-5xx"
+PATCH_TAG_ALARM = "tagged-patch-latency"
 
 ROLLOUT = """
 handlers:
@@ -101,22 +105,7 @@ def world(tmp_path_factory):
 
 
 def start(world, name, safety):
-    topics = TopicSet(inputs=(3,), work_partitions=3)
-    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    results = Results(topics.results, group_prefix=f"{name}-reader-", poll=0.2)
-    world["readers"].append(results)
-    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-" + name},
-                                              extra=ROLLOUT + safety),
-                           name, env=world["env"], workdir=world["tmp"]).start()
-    world["workers"].append(worker)
-    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
-
-    def send(*events):
-        for e in events:
-            producer.produce(topics.inputs[0], value=json.dumps(e).encode())
-        producer.flush(30)
-
-    return worker, results, send
+    return start_worker(world, name, ROLLOUT + safety)
 
 
 def start_rollout(world, name, param, guard):
@@ -265,5 +254,75 @@ def test_a_guard_alarm_named_by_the_groups_tag_holds_its_rollout_until_ok(world)
     assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
     assert len(mutating_calls(moto)) > len(during)
     assert "cloudwatch:DescribeAlarms" in moto.worker_actions_sent()
+    assert_worker_actions_declared(moto, worker)
+    worker.stop()
+
+
+def test_a_guard_alarm_named_by_a_target_groups_tag_pauses_a_patch_campaign(world):
+    """A patch campaign (one instance per batch, no backup) over two instances of a target group
+    whose tag names the alarm: set to ALARM while the first instance's command runs (it runs 5 s),
+    the alarm holds every further mutating call of the campaign until it is OK."""
+    moto = world["moto"]
+    ec2, elb, cw = moto.client("ec2"), moto.client("elbv2"), moto.client("cloudwatch")
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                            "Values": [f"{REGION}a"]}])["Subnets"][0]
+    first, second = sorted(launch_running(ec2, world["old"], subnet, 2,
+                                          [{"Key": "Environment", "Value": "tagged-patch"}]))
+    ec2.create_tags(Resources=[first], Tags=[{"Key": "fk-test:ssm-command-seconds",
+                                              "Value": "5"}])
+    tg = elb.create_target_group(Name="tagged-patch", Protocol="HTTP", Port=80,
+                                 VpcId=subnet["VpcId"],
+                                 TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elb.add_tags(ResourceArns=[tg], Tags=[{"Key": "fleetkeeper:guard-alarms",
+                                           "Value": f"{PATCH_TAG_ALARM}, unrelated-*"}])
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80}
+                                                     for i in (first, second)])
+    deadline = time.time() + 30  # healthy after the registration delay: the baseline reads it
+    while time.time() < deadline and not all(
+            h["TargetHealth"]["State"] == "healthy" for h in
+            elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]):
+        time.sleep(0.2)
+    cw.put_metric_alarm(AlarmName=PATCH_TAG_ALARM, Namespace="AWS/ApplicationELB",
+                        MetricName="TargetResponseTime", Statistic="Average", Period=60,
+                        EvaluationPeriods=1, Threshold=1.0,
+                        ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName=PATCH_TAG_ALARM, StateValue="OK", StateReason="quiet")
+    worker, results, send = start_worker(world, "tagged-patch", f"""
+commands: {{allowed_accounts: ["{MOTO_ACCOUNT}"]}}
+handlers:
+  patch:
+    defaults: {{poll_interval: 1s, command_timeout: 120s, status_ok_timeout: 60s,
+               drain_timeout: 60s}}
+safety:
+  guards:
+    - {{tag: "fleetkeeper:guard-alarms"}}
+  guard_poll_interval: 1s
+""")
+    moto.record_from_here()
+    rid = f"chg-{uuid.uuid4().hex[:8]}"
+    send({"patch_request": {"request_id": rid, "requested_by": "alice", "account": MOTO_ACCOUNT,
+                            "region": REGION, "targets": [{"landing_zone": "tagged-patch"}],
+                            "max_concurrency": "1", "backup_ami": False, "operation": "Install",
+                            "reboot_option": "NoReboot"}})
+
+    wait_for("the first command", lambda: "ssm:SendCommand" in mutating_calls(moto), 60, worker)
+    cw.set_alarm_state(AlarmName=PATCH_TAG_ALARM, StateValue="ALARM", StateReason="slow")
+    paused = wait_for("the pause",
+                      lambda: progress(results, rid, f"paused by alarm {PATCH_TAG_ALARM}"), 30,
+                      worker)
+    assert (f"guarding tg:{tg}, named by its tag fleetkeeper:guard-alarms"
+            in paused[0]["reason"]), paused[0]
+    time.sleep(1)
+    during = mutating_calls(moto)
+    time.sleep(4)  # the first command has ended meanwhile: its instance waits to go back in
+    assert mutating_calls(moto) == during, "a mutating call while the tagged alarm was in ALARM"
+    assert "ssm:SendCommand" not in during[during.index("ssm:SendCommand") + 1:], during
+    assert not results.finals(rid), results.finals(rid)
+
+    cw.set_alarm_state(AlarmName=PATCH_TAG_ALARM, StateValue="OK", StateReason="recovered")
+    final = results.wait_final(rid, timeout=120)
+    assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
+    assert mutating_calls(moto).count("ssm:SendCommand") == 2
+    assert "elasticloadbalancing:DescribeTags" in moto.worker_actions_sent()
     assert_worker_actions_declared(moto, worker)
     worker.stop()

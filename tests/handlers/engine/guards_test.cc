@@ -11,6 +11,7 @@
 #include "common/duration.h"
 #include "fleetkeeper/v1/safety_guards.pb.h"
 #include "handlers/registry.h"
+#include "tests/handlers/engine/guard_alarms.h"
 #include "tests/handlers/engine/runtime_fixture.h"
 #include "tests/handlers/self_healing/fake_fleet.h"
 
@@ -23,17 +24,6 @@ using ::testing::HasSubstr;
 constexpr int32_t kP = 2;
 constexpr char kTgArn[] =
     "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef";
-
-v1::AlarmStateChange Alarm(const std::string& name, const std::string& state,
-                           const std::string& time,
-                           std::map<std::string, std::string> dimensions = {}) {
-  v1::AlarmStateChange a;
-  a.set_alarm_name(name);
-  a.set_state(state);
-  a.set_state_time(time);
-  for (auto& [k, v] : dimensions) (*a.mutable_dimensions())[k] = v;
-  return a;
-}
 
 v1::AlarmGuard Guard(const std::string& name, const std::string& scope = "any") {
   v1::AlarmGuard g;
@@ -243,6 +233,36 @@ TEST(AlarmGuards, AGuardAlarmPausesMutatingStepsOnItsGroupUntilOk) {
   EXPECT_EQ(RunsOf(rig.handler(), "act"), 2u);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].correlation_id(), "req-web");
+}
+
+// A handler may be paused by alarms on resources it does not lock (a patch drains its instances
+// from target groups it shares with other workflows): PausingResources, not LockedResources.
+TEST(AlarmGuards, AnAlarmOnAResourceTheHandlerIsPausedByButDoesNotLockHoldsIt) {
+  RuntimeRig rig;
+  *rig.config().mutable_safety() = Guards({Guard("web-*", "target_group")});
+  rig.handler().mutating = {"act"};
+  rig.handler().also_paused_by = {std::string("tg:") + kTgArn};
+  rig.handler().On("first", [](StepContext&) { return StepOutcome::Next("act"); });
+  rig.Own(kP);
+  v1::Event alarm = AlarmAt("alarm-1", "2026-12-06T10:00:00Z", "ALARM");
+  (*alarm.mutable_alarm()->mutable_dimensions())["TargetGroup"] =
+      "targetgroup/web/0123456789abcdef";
+  rig.Consume(kP, alarm);
+  rig.Consume(kP, EcsCommand("req-db", "db"));  // locks asg:db only
+  rig.Commit();
+  rig.Turn();
+  auto notes = rig.Turn().Results(v1::Result::IN_PROGRESS);
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "act"), 0u);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_THAT(notes[0].reason(), HasSubstr(std::string("guarding tg:") + kTgArn));
+
+  v1::Event ok = AlarmAt("alarm-2", "2026-12-06T10:05:00Z", "OK");
+  (*ok.mutable_alarm()->mutable_dimensions())["TargetGroup"] = "targetgroup/web/0123456789abcdef";
+  rig.Consume(kP, ok);
+  rig.Commit();
+  rig.Turn();
+  EXPECT_EQ(RunsOf(rig.handler(), "act"), 1u);
 }
 
 // With on_guard_alarm rollback for the handler, the alarm does not hold the workflow: the runtime

@@ -88,6 +88,11 @@ class ScriptedHandler final : public WorkflowHandler {
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override {
     return {"asg:" + wf.trigger().ecs_command().cluster()};
   }
+  std::vector<std::string> PausingResources(const v1::WorkflowCheckpoint& wf) const override {
+    std::vector<std::string> out = LockedResources(wf);
+    out.insert(out.end(), also_paused_by.begin(), also_paused_by.end());
+    return out;
+  }
 
   std::vector<v1::WorkflowCheckpoint> TimedWorkflows(int64_t now_ms) const override {
     return timed ? timed(now_ms) : std::vector<v1::WorkflowCheckpoint>{};
@@ -111,6 +116,8 @@ class ScriptedHandler final : public WorkflowHandler {
   std::set<std::string> mutating;
   bool exempt_from_freeze = false;
   std::string cancel_step;
+  // Resources besides its lock whose guard alarms pause a workflow (as a patch's target groups).
+  std::vector<std::string> also_paused_by;
   // What TimedWorkflows answers (set before the first pump).
   std::function<std::vector<v1::WorkflowCheckpoint>(int64_t)> timed;
 

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "handlers/engine/guards.h"
 #include "handlers/group_guards.h"
+#include "tests/handlers/engine/guard_alarms.h"
 #include "tests/handlers/self_healing/fake_fleet.h"
 #include "tests/testing/step_harness.h"
 
@@ -26,15 +27,6 @@ v1::SafetyConfig TagGuard() {
   s.add_guards()->set_tag(kTag);
   ApplyAlarmGuardDefaults(s);
   return s;
-}
-
-v1::AlarmStateChange Alarm(const std::string& name, const std::string& state,
-                           const std::string& time) {
-  v1::AlarmStateChange a;
-  a.set_alarm_name(name);
-  a.set_state(state);
-  a.set_state_time(time);
-  return a;
 }
 
 TEST(TaggedGuards, TheTagListsAlarmNamesAndGlobsSeparatedByCommas) {

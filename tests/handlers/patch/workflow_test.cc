@@ -1,249 +1,11 @@
-// The rolling patch workflow driven step by step like the runtime, over the AMI rollout tests'
-// in-memory fleet (EC2, ELBv2) plus the Systems Manager behaviour patching needs: commands that
-// run for one status read and end Success (or Failed for chosen instances), invocations listed
-// with their comment, managed instances Online, and patch states before and after.
+// The rolling patch workflow driven step by step like the runtime, over the fixture's in-memory
+// fleet and Systems Manager (patch_fixture.h).
 #include <gtest/gtest.h>
 
-#include "handlers/patch/handler.h"
-#include "handlers/patch/steps.h"
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/handlers/patch/patch_fixture.h"
 
-namespace fleetkeeper::handlers::patch {
+namespace fleetkeeper::handlers::patch::testing {
 namespace {
-
-using ::testing::_;
-using ::testing::Invoke;
-using FakeFleet = ami_rollout::testing::FakeFleet;
-
-constexpr char kAccount[] = "111122223333";
-constexpr char kRegion[] = "us-east-1";
-
-// Systems Manager over the fleet's instances.
-struct FakeSsm {
-  struct Sent {
-    std::string id;
-    std::string instance;
-    std::string comment;
-    std::string operation;
-    int reads = 0;
-  };
-  FakeFleet& fleet;
-  std::vector<Sent> commands;
-  std::set<std::string> failing;  // commands on these end Failed
-  std::set<std::string> offline;  // ConnectionLost
-  std::vector<std::string>
-      calls;  // mutating calls in order: "CreateImage i-..", "SendCommand i-.."
-
-  FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
-    ON_CALL(*cell.ssm, SendCommand(_))
-        .WillByDefault(Invoke([this](const aws::SendCommandRequest& r) -> Result<aws::Command> {
-          Sent s{"cmd-" + std::to_string(commands.size() + 1), r.instance_ids.at(0), r.comment,
-                 r.parameters.at("Operation").at(0)};
-          commands.push_back(s);
-          calls.push_back("SendCommand " + s.instance);
-          return aws::Command{s.id, r.document_name, "Pending", r.instance_ids, 0};
-        }));
-    ON_CALL(*cell.ssm, GetCommandInvocation(_))
-        .WillByDefault(Invoke([this](const aws::GetCommandInvocationRequest& r)
-                                  -> Result<aws::CommandInvocationDetail> {
-          aws::CommandInvocationDetail d;
-          d.command_id = r.command_id;
-          d.instance_id = r.instance_id;
-          Sent& s = Find(r.command_id);
-          if (s.reads == 0) {
-            // As SSM answers right after SendCommand, before the invocation exists.
-            ++s.reads;
-            Error e(ErrorCode::kAws, "InvocationDoesNotExist");
-            e.aws_code = "InvocationDoesNotExist";
-            return e;
-          }
-          d.status = Status(s);
-          return d;
-        }));
-    ON_CALL(*cell.ssm, ListCommandInvocations(_))
-        .WillByDefault(Invoke([this](const aws::ListCommandInvocationsRequest& r)
-                                  -> Result<aws::ListCommandInvocationsResponse> {
-          aws::ListCommandInvocationsResponse out;
-          for (auto& s : commands) {
-            if (!r.instance_id.empty() && s.instance != r.instance_id) continue;
-            aws::CommandInvocation i;
-            i.command_id = s.id;
-            i.instance_id = s.instance;
-            i.document_name = kDocument;
-            i.comment = s.comment;
-            i.status = Status(s);
-            out.invocations.push_back(i);
-          }
-          return out;
-        }));
-    ON_CALL(*cell.ssm, DescribeInstanceInformation(_))
-        .WillByDefault(Invoke([this](const aws::DescribeInstanceInformationRequest& r)
-                                  -> Result<aws::DescribeInstanceInformationResponse> {
-          aws::DescribeInstanceInformationResponse out;
-          for (const auto& id : r.filters.at("InstanceIds")) {
-            const auto& i = fleet.instances.at(id).instance;
-            if (i.state.name == "terminated") continue;
-            aws::InstanceInformation info;
-            info.instance_id = id;
-            info.ping_status =
-                i.state.name == "running" && !offline.count(id) ? "Online" : "ConnectionLost";
-            out.instances.push_back(info);
-          }
-          return out;
-        }));
-    ON_CALL(*cell.ssm, DescribeInstancePatchStates(_))
-        .WillByDefault(Invoke([this](const aws::DescribeInstancePatchStatesRequest& r)
-                                  -> Result<aws::DescribeInstancePatchStatesResponse> {
-          aws::DescribeInstancePatchStatesResponse out;
-          for (const auto& id : r.instance_ids) {
-            aws::InstancePatchState st;
-            st.instance_id = id;
-            st.missing = 3;
-            st.installed = 40;
-            for (auto& s : commands) {
-              if (s.instance != id || Status(s) != "Success" || s.operation != "Install") continue;
-              st.missing = 0;
-              st.installed = 43;
-            }
-            out.states.push_back(st);
-          }
-          return out;
-        }));
-    ON_CALL(*cell.ec2, CreateImage(_))
-        .WillByDefault(
-            Invoke([this](const aws::CreateImageRequest& r) -> Result<aws::CreateImageResponse> {
-              calls.push_back("CreateImage " + r.instance_id);
-              const std::string id = "ami-backup" + std::to_string(calls.size());
-              fleet.AddImage(id, "available");
-              return aws::CreateImageResponse{id};
-            }));
-  }
-
-  Sent& Find(const std::string& id) {
-    for (auto& s : commands) {
-      if (s.id == id) return s;
-    }
-    throw std::runtime_error("no command " + id);
-  }
-  // InProgress until the first status read, then the instance's final status.
-  std::string Status(const Sent& s) const {
-    if (s.reads == 0) return "InProgress";
-    return failing.count(s.instance) ? "Failed" : "Success";
-  }
-  int SendsTo(const std::string& instance) const {
-    int n = 0;
-    for (const auto& s : commands) n += s.instance == instance ? 1 : 0;
-    return n;
-  }
-};
-
-class PatchWorkflow : public ::testing::Test {
- protected:
-  PatchWorkflow() : fleet(cell), ssm(cell, fleet) {
-    ApplyPatchDefaults(*config.mutable_handlers()->mutable_patch());
-    config.mutable_handlers()->mutable_patch()->mutable_defaults()->set_max_unavailable("50%");
-  }
-
-  // A landing zone of `n` running instances, half in each of two target groups.
-  std::vector<std::string> LandingZone(int n) {
-    std::vector<std::string> ids;
-    for (int k = 0; k < n; ++k) {
-      ids.push_back(fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id);
-    }
-    tg_a = fleet.AddTargetGroup("web-a", {ids.begin(), ids.begin() + n / 2});
-    tg_b = fleet.AddTargetGroup("web-b", {ids.begin() + n / 2, ids.end()});
-    return ids;
-  }
-
-  v1::Event Request(const std::function<void(v1::PatchRequest&)>& edit = {}) {
-    v1::Event e;
-    e.set_id("evt-1");
-    e.set_dedup_key("patch:chg-1");
-    e.set_account(kAccount);
-    e.set_region(kRegion);
-    auto* r = e.mutable_patch_request();
-    r->set_request_id("chg-1");
-    r->set_requested_by("alice");
-    r->add_targets()->set_landing_zone("prod");
-    r->set_max_concurrency("25%");
-    r->set_max_errors("1");
-    if (edit) edit(*r);
-    return e;
-  }
-
-  Admission Admit(const v1::Event& e) {
-    handler = std::make_unique<PatchHandler>(config);
-    return handler->Admit(e, AdmissionContext{config, clock, false, nullptr});
-  }
-
-  // Drives the workflow like the runtime; after every step `observe` runs. Returns the final
-  // outcome (or the last one after `max_steps`).
-  StepOutcome Drive(v1::WorkflowCheckpoint& wf, const std::function<void()>& observe = {},
-                    std::vector<v1::Event> signals = {}, int max_steps = 2000) {
-    StepOutcome o;
-    for (int k = 0; k < max_steps; ++k) {
-      handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
-      ctx.mutable_signals() = signals;
-      signals.clear();
-      o = handler->RunStep(wf.step(), ctx);
-      for (const auto& a : o.actions) *wf.add_actions() = a;
-      if (o.publish_progress) notes.push_back(o.reason);
-      if (observe) observe();
-      if (o.kind == StepOutcome::Kind::kFinish) break;
-      if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
-      wf.set_attempt(o.retry_same_step ? wf.attempt() + 1
-                                       : (o.next_step == wf.step() ? wf.attempt() : 0));
-      wf.set_step(o.next_step);
-      if (o.kind == StepOutcome::Kind::kWait && !wait_signals_seen.empty() &&
-          o.wait_signals.empty()) {
-        wait_signals_seen.clear();
-      }
-      for (const auto& s : o.wait_signals) wait_signals_seen.insert(s);
-    }
-    return o;
-  }
-
-  // Drives the workflow a step at a time until it waits for an approval; that wait.
-  StepOutcome DriveToApprovalWait(v1::WorkflowCheckpoint& wf) {
-    StepOutcome o;
-    for (int k = 0; k < 200; ++k) {
-      o = Drive(wf, {}, {}, 1);
-      if (!o.wait_signals.empty() && o.wait_signals.front() == "approval:" + wf.workflow_id()) {
-        break;
-      }
-    }
-    return o;
-  }
-
-  // Originals out of their target groups right now.
-  int Drained(const std::vector<std::string>& ids) {
-    int n = 0;
-    for (const auto& id : ids) {
-      bool in = false;
-      for (const auto& [arn, tg] : fleet.target_groups) in |= tg.targets.count(id) > 0;
-      n += in ? 0 : 1;
-    }
-    return n;
-  }
-
-  const v1::Action* FinalAction(const v1::WorkflowCheckpoint& wf, const std::string& id) {
-    const v1::Action* last = nullptr;
-    for (const auto& a : wf.actions()) {
-      if (a.resource() == Resource(id) && a.action() == "patch") last = &a;
-    }
-    return last;
-  }
-
-  handlers::testing::MockCell cell;
-  FakeFleet fleet;
-  FakeSsm ssm;
-  ManualClock clock;
-  v1::WorkerConfig config;
-  std::unique_ptr<PatchHandler> handler;
-  std::string tg_a, tg_b;
-  std::vector<std::string> notes;
-  std::set<std::string> wait_signals_seen;
-};
 
 TEST_F(PatchWorkflow, PatchesALandingZoneInBatchesWithABackupBeforeEachCommand) {
   auto ids = LandingZone(8);
@@ -702,7 +464,9 @@ TEST_F(PatchWorkflow, AGuardAlarmRestoresThePatchedInstancesAndStartsNothingMore
     wf.set_guard_rollback("rolled back on guard alarm web-5xx (in ALARM since 2026-12-07T01:50Z)");
   });
   EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
-  EXPECT_NE(o.reason.find("guard alarm web-5xx"), std::string::npos) << o.reason;
+  // docs/safety.md, "The result": the reason leads with the alarm.
+  EXPECT_EQ(o.reason.rfind("rolled back on guard alarm web-5xx (in ALARM since", 0), 0u)
+      << o.reason;
   ASSERT_EQ(first_batch.size(), 2u);
   for (const auto& id : ids) {
     const v1::Action* final = FinalAction(wf, id);
@@ -723,5 +487,40 @@ TEST_F(PatchWorkflow, AGuardAlarmRestoresThePatchedInstancesAndStartsNothingMore
   EXPECT_EQ(Drained(ids), 0);         // everyone back in service
 }
 
+// Without a backup (backup_ami false) a patched instance cannot be restored: the result says so
+// and it stays patched. The next batch's instance, drained when the alarm comes but not yet sent
+// its command, goes back into its target groups unpatched.
+TEST_F(PatchWorkflow, AGuardAlarmCannotRestoreAnInstancePatchedWithoutABackup) {
+  auto ids = LandingZone(4);
+  auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  v1::PatchInstanceState second_at_alarm;
+  auto o = Drive(wf, [&] {
+    v1::PatchWorkflowState s;
+    wf.state().UnpackTo(&s);
+    if (wf.guard_rollback().empty() && s.current_batch() >= 1) {
+      second_at_alarm = s.instances(1);
+      wf.set_guard_rollback(
+          "rolled back on guard alarm web-5xx (in ALARM since 2026-12-07T01:50Z)");
+    }
+  });
+  EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
+  const v1::Action* first = FinalAction(wf, ids[0]);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->status(), "patched") << first->detail();
+  EXPECT_NE(first->detail().find("not rolled back: no AMI backup"), std::string::npos)
+      << first->detail();
+  EXPECT_TRUE(fleet.tasks.empty());
+  EXPECT_EQ(ssm.SendsTo(ids[0]), 1);
+
+  ASSERT_EQ(second_at_alarm.instance_id(), ids[1]);
+  ASSERT_TRUE(second_at_alarm.deregistered()) << second_at_alarm.phase();
+  ASSERT_TRUE(second_at_alarm.command_id().empty()) << second_at_alarm.phase();
+  EXPECT_EQ(FinalAction(wf, ids[1])->status(), "not-started");
+  EXPECT_EQ(ssm.SendsTo(ids[1]), 0);
+  EXPECT_EQ(ssm.SendsTo(ids[3]), 0);
+  EXPECT_EQ(Drained(ids), 0);  // the drained one is back in its group
+}
+
 }  // namespace
-}  // namespace fleetkeeper::handlers::patch
+}  // namespace fleetkeeper::handlers::patch::testing
