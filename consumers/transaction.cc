@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "common/raii_kafka.h"
 #include "consumers/pipeline_stop.h"
@@ -19,26 +21,41 @@ TxnResult Transaction::Failed(const char* call, const rd_kafka_error_t* err) con
 
 Status Transaction::Init(int timeout_ms,
                          const std::function<std::optional<std::string>()>& give_up) {
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
   constexpr int kSliceMs = 1000;
-  for (int left = timeout_ms;;) {
-    const int slice = std::min(left, kSliceMs);
-    left -= slice;
-    KafkaErrorPtr err(rd_kafka_init_transactions(producer_, slice));
+  const auto deadline = steady_clock::now() + milliseconds(timeout_ms);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    const auto started = steady_clock::now();
+    KafkaErrorPtr err(rd_kafka_init_transactions(
+        producer_, static_cast<int>(std::clamp<int64_t>(left, 1, kSliceMs))));
     if (!err) return Ok{};
-    // A timed-out init_transactions resumes where it was when called again.
-    const bool timed_out = rd_kafka_error_code(err.get()) == RD_KAFKA_RESP_ERR__TIMED_OUT;
-    if (timed_out && left > 0) {
-      rd_kafka_poll(producer_, 0);  // the error callback reports what the wait is stuck on
-      if (give_up == nullptr) continue;
-      if (auto why = give_up()) {
-        return Error(ErrorCode::kKafka, fmt::format("init_transactions for transactional.id {}: {}",
-                                                    transactional_id_, *why));
-      }
-      continue;
+    // A timed-out init_transactions resumes where it was when called again. A slice may also end
+    // on an error the whole call would have retried itself, such as the coordinator still loading
+    // on a broker just started: call again, after a pause if it answered at once.
+    const rd_kafka_resp_err_t code = rd_kafka_error_code(err.get());
+    const bool again =
+        !rd_kafka_error_is_fatal(err.get()) &&
+        (code == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+         code == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+         code == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+         code == RD_KAFKA_RESP_ERR_NOT_COORDINATOR || rd_kafka_error_is_retriable(err.get()));
+    if (!again || steady_clock::now() >= deadline) {
+      return Error(ErrorCode::kKafka,
+                   fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
+                               rd_kafka_error_string(err.get())));
     }
-    return Error(ErrorCode::kKafka,
-                 fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
-                             rd_kafka_error_string(err.get())));
+    if (steady_clock::now() - started < milliseconds(100)) {
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    rd_kafka_poll(producer_, 0);  // the error callback reports what the wait is stuck on
+    if (give_up == nullptr) continue;
+    if (auto why = give_up()) {
+      return Error(ErrorCode::kKafka, fmt::format("init_transactions for transactional.id {}: {}",
+                                                  transactional_id_, *why));
+    }
   }
 }
 

@@ -41,9 +41,10 @@ class Transaction {
       : producer_(producer), transactional_id_(std::move(transactional_id)) {}
 
   // Registers the transactional.id with the coordinator, fencing any older producer with it.
-  // Waits up to `timeout_ms` in slices of a second, serving the producer's callbacks in between;
-  // `give_up`, asked after each slice, ends the wait early with the reason it returns (a failed
-  // authentication never heals by waiting).
+  // Waits up to `timeout_ms` in slices of up to a second, calling again after a slice that timed
+  // out or ended on a retriable error (a coordinator still loading), and serving the producer's
+  // callbacks in between; `give_up`, asked after each slice, ends the wait early with the reason
+  // it returns (a failed authentication never heals by waiting).
   Status Init(int timeout_ms, const std::function<std::optional<std::string>()>& give_up = nullptr);
   // The caller keeps whether a transaction is open: Begin when none is, Commit or Abort one.
   TxnResult Begin();
