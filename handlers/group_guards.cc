@@ -45,6 +45,8 @@ void RecordTaggedGuards(StepContext& ctx, const std::vector<std::string>& tag_ke
     g->set_tag(key);
     auto it = tags.find(key);
     if (it == tags.end()) continue;
+    g->set_value(it->second);
+    // Parsed for every key; only a guard's key is read as alarms (TaggedGuardOf).
     for (auto& alarm : GuardAlarmsOfTag(it->second)) g->add_alarms(std::move(alarm));
   }
 }

@@ -1,8 +1,10 @@
-// Guard alarms named by a tag on a group (safety.guards[].tag, docs/safety.md "Alarm guards"):
-// a handler reads the tag when its workflow plans or first meets a group, and records what it
-// names in the workflow's checkpoint (`tagged_guards`), once per workflow and group; the engine's
-// alarm guards (handlers/engine/guards.h) then hold the workflow's mutating steps on that group
-// while one of those alarms is in ALARM.
+// Tags on a group that the safety guards read (docs/safety.md): guard alarms named by a tag
+// (safety.guards[].tag, "Alarm guards") and blackout windows by tag (safety.blackout[].tags).
+// A handler reads the tags when its workflow plans or first meets a group, and records them in the
+// workflow's checkpoint (`tagged_guards`), once per workflow and group; the engine's alarm guards
+// (handlers/engine/guards.h) then hold the workflow's mutating steps on that group while one of
+// those alarms is in ALARM, and its blackout windows (handlers/engine/blackout.h) while a window
+// for one of those tags is open.
 #pragma once
 
 #include <map>
@@ -23,9 +25,9 @@ std::vector<std::string> GuardAlarmsOfTag(const std::string& value);
 // Whether the workflow has recorded `lock` already (with or without alarms).
 bool TaggedGuardsKnown(StepContext& ctx, const std::string& lock);
 
-// Records the guard alarms the tags of `lock` ("asg:<name>", "tg:<arn>") name, for each tag key of
-// `tag_keys` (GuardTagKeys of handlers/engine/guards.h). A group without the tag is recorded
-// with no alarms, so it is not read again.
+// Records the tags of `lock` ("asg:<name>", "tg:<arn>") for each tag key of `tag_keys`
+// (GroupTagKeys of handlers/engine/guards.h): the value, and the guard alarms it names. A group
+// without the tag is recorded with no value and no alarms, so it is not read again.
 void RecordTaggedGuards(StepContext& ctx, const std::vector<std::string>& tag_keys,
                         const std::string& lock, const std::map<std::string, std::string>& tags);
 

@@ -53,7 +53,7 @@ v1::RefreshPreferences EffectiveRefreshPreferences(const v1::AmiRolloutConfig& a
 RolloutConfig RolloutConfig::From(const v1::WorkerConfig& worker) {
   const v1::AmiRolloutConfig& c = worker.handlers().ami_rollout();
   RolloutConfig out;
-  out.guard_tags = GuardTagKeys(worker.safety());
+  out.group_tag_keys = GroupTagKeys(worker.safety());
   out.bindings.assign(c.bindings().begin(), c.bindings().end());
   out.excluded_asgs.insert(c.excluded_asgs().begin(), c.excluded_asgs().end());
   out.excluded_instances.insert(c.excluded_instances().begin(), c.excluded_instances().end());

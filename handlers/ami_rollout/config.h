@@ -53,8 +53,9 @@ struct RolloutConfig {
   // under way is then rolled back or cancelled.
   bool rolls_back_on_guard_alarm = false;
   int64_t poll_interval_ms = kDefaultPollIntervalMs;
-  // The tag keys of safety.guards naming guard alarms on the groups (handlers/group_guards.h).
-  std::vector<std::string> guard_tags;
+  // The tag keys the safety guards read on the groups: guard alarms named by a tag, blackout
+  // windows by tag (GroupTagKeys, handlers/group_guards.h).
+  std::vector<std::string> group_tag_keys;
 
   static RolloutConfig From(const v1::WorkerConfig& worker);
 

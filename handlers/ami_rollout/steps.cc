@@ -303,15 +303,23 @@ Progress Drive(RolloutTick& t, Target& target, Advance advance) {
 }
 
 StepOutcome RollOut(RolloutTick& t) {
-  // Guard alarms named by a tag on the target groups captured so far: each group read once per
-  // workflow (handlers/group_guards.h).
-  if (!t.config.guard_tags.empty()) {
+  // The tags (guard alarms, blackout windows) of the target groups captured so far: each group
+  // read once per workflow (handlers/group_guards.h). A capture ends its tick with a checkpoint
+  // before the instance's first mutating call, so the groups are read here, at the start of the
+  // next tick; when that read recorded new groups, the tick ends with a checkpoint at once, so
+  // that the engine's guards decide with those tags before any call on the groups is made.
+  if (!t.config.group_tag_keys.empty()) {
     std::vector<std::string> arns;
     for (const auto& r : t.state.instances()) {
       for (const auto& tg : r.capture().target_groups()) arns.push_back(tg.arn());
     }
-    if (Status s = RecordTargetGroupGuards(t.ctx, t.config.guard_tags, arns); !s.ok()) {
+    auto* recorded = t.ctx.mutable_tagged_guards();
+    const int before = recorded == nullptr ? 0 : recorded->size();
+    if (Status s = RecordTargetGroupGuards(t.ctx, t.config.group_tag_keys, arns); !s.ok()) {
       return ReadFailed(t, kStepRollOut, "describe-tags", s.error());
+    }
+    if (recorded != nullptr && recorded->size() > before) {
+      return WithActions(StepOutcome::Next(kStepRollOut), t);
     }
   }
   bool checkpoint = false;

@@ -203,7 +203,7 @@ Status PlanGroups(RolloutTick& t) {
   }
   // Guard alarms a tag on a group names: its tags came with DescribeAutoScalingGroups.
   for (const auto& [g, how] : bound) {
-    RecordTaggedGuards(t.ctx, t.config.guard_tags, "asg:" + g->name, g->tags);
+    RecordTaggedGuards(t.ctx, t.config.group_tag_keys, "asg:" + g->name, g->tags);
   }
   for (const auto& name : bound_by_config) {
     if (!by_name.count(name)) {

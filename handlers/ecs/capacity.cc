@@ -24,13 +24,20 @@ v1::CapacityGroup ServiceGroup(const std::string& cluster, const aws::EcsService
 }
 
 Claimed EcsCapacity::Claim(const std::string& unit,
-                           const std::vector<const aws::EcsService*>& services, std::string* why) {
+                           const std::vector<const aws::EcsService*>& services, std::string* why,
+                           const std::map<std::string, int>& tasks_of) {
   CapacityLedger* ledger = ctx_.capacity();
   if (ledger == nullptr || services.empty()) return Claimed::kNothing;
   if (ledger->Holds(unit)) return Claimed::kHeld;
   v1::CapacityClaim claim;
   claim.set_unit(unit);
-  for (const auto* svc : services) *claim.add_groups() = ServiceGroup(cluster_, *svc, limit_);
+  for (const auto* svc : services) {
+    v1::CapacityGroup* g = claim.add_groups();
+    *g = ServiceGroup(cluster_, *svc, limit_);
+    if (auto n = tasks_of.find(svc->name); n != tasks_of.end() && n->second > 1) {
+      g->set_units(n->second);
+    }
+  }
   CapacityDecision d = ledger->Reserve(claim);
   if (d.granted) return Claimed::kGranted;
   *why = d.reason;
@@ -39,14 +46,15 @@ Claimed EcsCapacity::Claim(const std::string& unit,
 
 Result<Claimed> EcsCapacity::ClaimServices(const std::string& unit,
                                            const std::vector<std::string>& services,
-                                           std::string* why) {
+                                           std::string* why,
+                                           const std::map<std::string, int>& tasks_of) {
   if (ctx_.capacity() == nullptr || services.empty()) return Claimed::kNothing;
   if (ctx_.capacity()->Holds(unit)) return Claimed::kHeld;
   auto found = ReadServices(ecs_, cluster_, services, false);
   if (!found.ok()) return std::move(found).take_error();
   std::vector<const aws::EcsService*> read;
   for (const auto& [name, svc] : found->by_name) read.push_back(&svc);
-  return Claim(unit, read, why);
+  return Claim(unit, read, why, tasks_of);
 }
 
 Result<Claimed> EcsCapacity::ClaimInstance(const std::string& instance_arn, std::string* why) {
@@ -65,12 +73,15 @@ Result<Claimed> EcsCapacity::ClaimInstance(const std::string& instance_arn, std:
   } while (!r.next_token.empty());
   auto tasks = ReadTasks(ecs_, cluster_, arns);
   if (!tasks.ok()) return std::move(tasks).take_error();
-  std::set<std::string> services;
+  // Draining stops every task on the instance: each counts against its service's budget.
+  std::map<std::string, int> tasks_of;
   for (const auto& [arn, task] : tasks->by_name) {
     const std::string service = ServiceOfGroup(task.group);
-    if (!service.empty()) services.insert(service);
+    if (!service.empty()) ++tasks_of[service];
   }
-  return ClaimServices(instance_arn, {services.begin(), services.end()}, why);
+  std::vector<std::string> services;
+  for (const auto& [service, n] : tasks_of) services.push_back(service);
+  return ClaimServices(instance_arn, services, why, tasks_of);
 }
 
 bool EcsCapacity::Holds(const std::string& unit) const {

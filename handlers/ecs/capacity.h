@@ -1,9 +1,11 @@
 // The ECS steps' side of the cell's blast-radius ledger (docs/safety.md, "Ledger"): a service as a
 // ledger group, and the claims of stop_tasks (a task in its service) and drain (a container
-// instance in every service it runs tasks of), read now, reserved before the call that takes the
-// capacity down and released when the services run their desired count again.
+// instance in every service it runs tasks of, counting each of its tasks of the service), read
+// now, reserved before the call that takes the capacity down and released when the services run
+// their desired count again.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,14 +36,16 @@ class EcsCapacity {
   EcsCapacity(StepContext& ctx, aws::Ecs& ecs, std::string cluster, std::string default_limit)
       : ctx_(ctx), ecs_(ecs), cluster_(std::move(cluster)), limit_(std::move(default_limit)) {}
 
-  // `unit` (a task ARN) in the groups of `services`, as read now.
+  // `unit` (a task ARN) in the groups of `services`, as read now; in a service named in
+  // `tasks_of` it counts for that many units (CapacityGroup.units), elsewhere for one.
   Claimed Claim(const std::string& unit, const std::vector<const aws::EcsService*>& services,
-                std::string* why);
+                std::string* why, const std::map<std::string, int>& tasks_of = {});
   // `unit` in the services named: read now (DescribeServices).
   Result<Claimed> ClaimServices(const std::string& unit, const std::vector<std::string>& services,
-                                std::string* why);
+                                std::string* why, const std::map<std::string, int>& tasks_of = {});
   // A container instance: every service that has a task on it (ListTasks, DescribeTasks,
-  // DescribeServices), counted once per service.
+  // DescribeServices), counted once per task of the service that runs on it: draining stops
+  // them all.
   Result<Claimed> ClaimInstance(const std::string& instance_arn, std::string* why);
 
   bool Holds(const std::string& unit) const;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/duration.h"
 #include "common/glob.h"
 #include "fleetkeeper/v1/safety_guards.pb.h"
@@ -56,7 +58,29 @@ void ValidateBlackout(const v1::SafetyConfig& safety, ConfigChecker& check) {
     }
     check.NonEmptyNames(ChildPath(path, "cells"), w.cells());
     check.NonEmptyNames(ChildPath(path, "resources"), w.resources());
+    for (const auto& [key, value] : w.tags()) {
+      // AWS tag limits: keys of 1-128 characters, values of at most 256.
+      if (IsBlank(key)) {
+        check.Fail(ChildPath(path, "tags"),
+                   "a tag key cannot be blank (for any value of a key, give it the value \"\")");
+      } else if (key.size() > 128) {
+        check.Fail(KeyPath(ChildPath(path, "tags"), key), "a tag key has at most 128 characters");
+      } else if (value.size() > 256) {
+        check.Fail(KeyPath(ChildPath(path, "tags"), key),
+                   "a tag value (or its glob) has at most 256 characters");
+      }
+    }
   }
+}
+
+std::vector<std::string> BlackoutTagKeys(const v1::SafetyConfig& safety) {
+  std::vector<std::string> out;
+  for (const auto& w : safety.blackout()) {
+    for (const auto& [key, value] : w.tags()) {
+      if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+    }
+  }
+  return out;
 }
 
 BlackoutCalendar::BlackoutCalendar(const v1::SafetyConfig& safety)
@@ -74,16 +98,27 @@ BlackoutCalendar::BlackoutCalendar(const v1::SafetyConfig& safety)
     windows_.push_back(Window{WindowName(w, i),
                               RecurringWindow(std::move(*schedule), DurationMs(w.duration())),
                               {w.cells().begin(), w.cells().end()},
-                              {w.resources().begin(), w.resources().end()}});
+                              {w.resources().begin(), w.resources().end()},
+                              {w.tags().begin(), w.tags().end()}});
   }
 }
 
 bool BlackoutCalendar::Applies(const Window& w, const v1::WorkflowCheckpoint& wf,
-                               const std::vector<std::string>& locks) const {
+                               const std::vector<std::string>& locks, std::string* why) const {
   if (!w.cells.empty() && !AnyGlobMatches(w.cells, wf.cell())) return false;
-  if (w.resources.empty()) return true;
+  if (w.resources.empty() && w.tags.empty()) return true;
   for (const auto& lock : locks) {
     if (AnyGlobMatches(w.resources, lock)) return true;
+  }
+  // By tag: the groups' tags as the workflow recorded them, for the groups it changes now.
+  for (const auto& tagged : wf.tagged_guards()) {
+    if (!tagged.has_value()) continue;
+    auto it = w.tags.find(tagged.tag());
+    if (it == w.tags.end()) continue;
+    if (!it->second.empty() && !GlobMatch(it->second, tagged.value())) continue;
+    if (std::find(locks.begin(), locks.end(), tagged.lock()) == locks.end()) continue;
+    *why = fmt::format(", for {} tagged {}={}", tagged.lock(), tagged.tag(), tagged.value());
+    return true;
   }
   return false;
 }
@@ -95,20 +130,24 @@ std::optional<BlackoutHold> BlackoutCalendar::HoldAt(const v1::WorkflowCheckpoin
   if (exempt_self_healing_ && wf.trigger().has_alarm()) return std::nullopt;
   const Window* holding = nullptr;
   int64_t until = 0;
+  std::string holding_why;
   for (const auto& w : windows_) {
-    if (!Applies(w, wf, locks)) continue;
+    std::string why;
+    if (!Applies(w, wf, locks, &why)) continue;
     auto closes = w.recurring.OpenUntil(now_ms);
     if (closes && *closes > until) {
       until = *closes;
       holding = &w;
+      holding_why = std::move(why);
     }
   }
   if (holding == nullptr) return std::nullopt;
   const Schedule& s = holding->recurring.schedule();
-  return BlackoutHold{fmt::format("blackout window {} until {} ({} {}, {})", holding->name,
-                                  s.zone().FormatLocal(until), s.expression(), s.zone().name(),
-                                  FormatDuration(DurationOfMs(holding->recurring.duration_ms()))),
-                      until};
+  return BlackoutHold{
+      fmt::format("blackout window {} until {} ({} {}, {}){}", holding->name,
+                  s.zone().FormatLocal(until), s.expression(), s.zone().name(),
+                  FormatDuration(DurationOfMs(holding->recurring.duration_ms())), holding_why),
+      until};
 }
 
 }  // namespace fleetkeeper::handlers

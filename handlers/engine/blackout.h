@@ -1,13 +1,15 @@
 // Blackout windows (docs/safety.md, "Blackout windows"): like an SSM Change Calendar, windows
 // that open at each occurrence of a cron expression in a time zone and last a fixed duration.
-// Inside a window that applies to a workflow (every cell and resource, or the cells and lock
-// names the window lists) no mutating step starts; self-healing may be exempt. A held workflow
-// waits for the window's end on a timer.
+// Inside a window that applies to a workflow (every cell and resource, or the cells, lock names
+// and group tags the window lists) no mutating step starts; self-healing may be exempt. A held
+// workflow waits for the window's end on a timer. A window by tag matches the tags the workflow
+// recorded of its groups (`tagged_guards`, handlers/group_guards.h).
 //
 // Thread-safety: const methods may be called from any thread; the poll thread calls them.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,8 +25,13 @@ namespace fleetkeeper::handlers {
 void ApplyBlackoutDefaults(v1::SafetyConfig& safety);
 void ValidateBlackout(const v1::SafetyConfig& safety, ConfigChecker& check);
 
+// The tag keys the windows select by (`safety.blackout[].tags`), in config order.
+std::vector<std::string> BlackoutTagKeys(const v1::SafetyConfig& safety);
+
 struct BlackoutHold {
-  std::string reason;    // "blackout window <name> until <local time> (<cron> <zone>, <duration>)"
+  // "blackout window <name> until <local time> (<cron> <zone>, <duration>)", and for a window by
+  // tag ", for <lock> tagged <key>=<value>"
+  std::string reason;
   int64_t until_ms = 0;  // when the window closes
 };
 
@@ -37,7 +44,7 @@ class BlackoutCalendar {
   bool empty() const { return windows_.empty(); }
 
   // The hold of a mutating step of `wf`, changing `locks`, at `now_ms`: the open window that
-  // applies and closes last, or nullopt.
+  // applies and closes last, or nullopt. Windows by tag read `wf.tagged_guards`.
   std::optional<BlackoutHold> HoldAt(const v1::WorkflowCheckpoint& wf,
                                      const std::vector<std::string>& locks, int64_t now_ms) const;
 
@@ -47,9 +54,11 @@ class BlackoutCalendar {
     RecurringWindow recurring;
     std::vector<std::string> cells;
     std::vector<std::string> resources;
+    std::map<std::string, std::string> tags;  // key -> value glob, "" any value
   };
+  // Whether `w` holds `wf`; `*why` then says, for a window by tag, which group's tag it matched.
   bool Applies(const Window& w, const v1::WorkflowCheckpoint& wf,
-               const std::vector<std::string>& locks) const;
+               const std::vector<std::string>& locks, std::string* why) const;
 
   std::vector<Window> windows_;
   bool exempt_self_healing_ = false;

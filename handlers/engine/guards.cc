@@ -16,6 +16,7 @@
 #include "common/duration.h"
 #include "common/glob.h"
 #include "fleetkeeper/v1/safety_guards.pb.h"
+#include "handlers/engine/blackout.h"
 
 namespace fleetkeeper::handlers {
 
@@ -119,7 +120,7 @@ std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config) {
   std::vector<std::string> out;
   // A target group's tags (an Auto Scaling group's come with DescribeAutoScalingGroups, which the
   // handlers reading them declare already).
-  if (!GuardTagKeys(safety).empty()) out.push_back("elasticloadbalancing:DescribeTags");
+  if (!GroupTagKeys(safety).empty()) out.push_back("elasticloadbalancing:DescribeTags");
   if (safety.guards_size() > 0 && DurationMs(safety.guard_poll_interval()) > 0) {
     out.push_back("cloudwatch:DescribeAlarms");
   }
@@ -132,6 +133,14 @@ std::vector<std::string> GuardTagKeys(const v1::SafetyConfig& safety) {
     if (!g.tag().empty() && std::find(out.begin(), out.end(), g.tag()) == out.end()) {
       out.push_back(g.tag());
     }
+  }
+  return out;
+}
+
+std::vector<std::string> GroupTagKeys(const v1::SafetyConfig& safety) {
+  std::vector<std::string> out = GuardTagKeys(safety);
+  for (auto& key : BlackoutTagKeys(safety)) {
+    if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(std::move(key));
   }
   return out;
 }

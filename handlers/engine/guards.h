@@ -48,6 +48,10 @@ std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config);
 // (`{tag: "fleetkeeper:guard-alarms"}`), in config order.
 std::vector<std::string> GuardTagKeys(const v1::SafetyConfig& safety);
 
+// The tag keys a workflow records of its groups (`tagged_guards`, handlers/group_guards.h): the
+// guards' (GuardTagKeys) and the blackout windows' (BlackoutTagKeys of blackout.h).
+std::vector<std::string> GroupTagKeys(const v1::SafetyConfig& safety);
+
 // The lock among `locks` whose tag, recorded in `wf.tagged_guards`, names `alarm_name` (with the
 // tag: "asg:web, named by its tag fleetkeeper:guard-alarms"), or "".
 std::string TaggedGuardOf(const v1::SafetyConfig& safety, const v1::WorkflowCheckpoint& wf,

@@ -16,6 +16,9 @@ namespace {
 
 using Reservations = google::protobuf::RepeatedPtrField<v1::CapacityReservation>;
 
+// Units a claim's group or a reservation counts for (CapacityGroup.units): at least 1.
+int UnitsOf(int32_t units) { return std::max(1, static_cast<int>(units)); }
+
 bool Mentions(const google::protobuf::RepeatedPtrField<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -148,6 +151,7 @@ CapacityDecision BlastRadiusLedger::Evaluate(const std::string& workflow_id,
     const Entry* mine = nullptr;
     std::set<std::string> covered;
     std::vector<std::string> reserved;
+    int reserved_units = 0;
     for (const auto& [unit, e] : units) {
       const auto& r = e.reservation;
       const bool same = unit == claim.unit() || Mentions(r.aliases(), claim.unit()) ||
@@ -163,7 +167,10 @@ CapacityDecision BlastRadiusLedger::Evaluate(const std::string& workflow_id,
         mine = &e;
         continue;
       }
-      reserved.push_back(fmt::format("{} by {}", unit, e.workflow_id));
+      const int n = UnitsOf(r.units());
+      reserved_units += n;
+      reserved.push_back(n > 1 ? fmt::format("{} ({} units) by {}", unit, n, e.workflow_id)
+                               : fmt::format("{} by {}", unit, e.workflow_id));
     }
     bool self_out = false;
     std::vector<std::string> observed;
@@ -180,23 +187,27 @@ CapacityDecision BlastRadiusLedger::Evaluate(const std::string& workflow_id,
       d.reason = fmt::format("max_unavailable of {}: {}", cg.group(), limit.error().message);
       return d;
     }
-    const int others = static_cast<int>(reserved.size() + observed.size());
-    const int after = others + 1;
+    const int others = reserved_units + static_cast<int>(observed.size());
+    const int claimed = UnitsOf(cg.units());
+    const int after = others + claimed;
+    const std::string takes = claimed > 1 ? fmt::format("; the claim takes {}", claimed) : "";
     const int floor = FloorOf(cg);
     if (mine == nullptr && !self_out) {
       const int allowed = *limit + (claim.self_healing() ? Margin() : 0);
       std::vector<std::string> who = reserved;
       who.insert(who.end(), observed.begin(), observed.end());
       if (after > allowed) {
-        d.reason = fmt::format("{}: {} of {} out of service ({}); max_unavailable {}{}", cg.group(),
-                               others, cg.size(), fmt::join(who, ", "), *limit,
-                               claim.self_healing() ? fmt::format(" + margin {}", Margin()) : "");
+        d.reason =
+            fmt::format("{}: {} of {} out of service ({}); max_unavailable {}{}{}", cg.group(),
+                        others, cg.size(), fmt::join(who, ", "), *limit,
+                        claim.self_healing() ? fmt::format(" + margin {}", Margin()) : "", takes);
         return d;
       }
       if (floor > 0 && cg.size() - after < floor) {
-        d.reason = fmt::format("{}: {} of {} in service, and it keeps at least {} ({})", cg.group(),
-                               cg.size() - others, cg.size(), floor,
-                               who.empty() ? "none out" : fmt::format("{}", fmt::join(who, ", ")));
+        d.reason =
+            fmt::format("{}: {} of {} in service, and it keeps at least {} ({}){}", cg.group(),
+                        cg.size() - others, cg.size(), floor,
+                        who.empty() ? "none out" : fmt::format("{}", fmt::join(who, ", ")), takes);
         return d;
       }
       if (after > *limit) {
@@ -214,6 +225,7 @@ CapacityDecision BlastRadiusLedger::Evaluate(const std::string& workflow_id,
     r.set_size(cg.size() > 0 || mine == nullptr ? cg.size() : mine->reservation.size());
     r.set_min_in_service(floor);
     r.set_max_unavailable(limit_text);
+    if (claimed > 1) r.set_units(claimed);
     grant->push_back(std::move(r));
   }
   d.granted = true;
@@ -300,7 +312,11 @@ void BlastRadiusLedger::Retire() {
 
 std::map<std::string, size_t> BlastRadiusLedger::SizesLocked() const {
   std::map<std::string, size_t> sizes;
-  for (const auto& [group, units] : groups_) sizes[group] = units.size();
+  for (const auto& [group, units] : groups_) {
+    size_t n = 0;
+    for (const auto& [unit, e] : units) n += static_cast<size_t>(UnitsOf(e.reservation.units()));
+    sizes[group] = n;
+  }
   return sizes;
 }
 
@@ -309,11 +325,9 @@ void BlastRadiusLedger::PublishLocked(const std::map<std::string, size_t>& befor
   for (const auto& [group, n] : before) {
     if (!groups_.count(group)) metrics::SetCapacityReserved(cell_, group, 0);
   }
-  for (const auto& [group, units] : groups_) {
+  for (const auto& [group, n] : SizesLocked()) {
     auto was = before.find(group);
-    if (was == before.end() || was->second != units.size()) {
-      metrics::SetCapacityReserved(cell_, group, units.size());
-    }
+    if (was == before.end() || was->second != n) metrics::SetCapacityReserved(cell_, group, n);
   }
 }
 

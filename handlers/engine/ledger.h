@@ -4,11 +4,13 @@
 //
 // A step claims one unit (an instance, a task) in every group it belongs to, with what it just
 // read of each group: its size, its floor (MinSize, an ECS service's configured minimum) and the
-// units out of service for any reason. The ledger grants the claim when, in every group, the units
-// reserved by any workflow plus those the read found out of service and nobody reserved stay
-// within max_unavailable after the claim, and the group keeps its floor in service. A unit already
-// out of service takes nothing more when it is claimed; a unit another workflow holds is never
-// granted twice (a patch drain of an instance a rollout is replacing waits).
+// units out of service for any reason. A unit may count for several in a group (`units`: a
+// drained ECS container instance counts each of its running tasks of the service). The ledger
+// grants the claim when, in every group, the units reserved by any workflow plus those the read
+// found out of service and nobody reserved stay within max_unavailable after the claim, and the
+// group keeps its floor in service. A unit already out of service takes nothing more when it is
+// claimed; a unit another workflow holds is never granted twice (a patch drain of an instance a
+// rollout is replacing waits).
 //
 // The reservations of a workflow are the `reservations` of its checkpoint: the runtime rebuilds
 // the ledger from them when it restores a partition, releases them when the workflow finishes,

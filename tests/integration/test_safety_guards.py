@@ -7,7 +7,9 @@ delays), driven through the real Kafka broker.
   is OK again (set through moto, and announced by the "CloudWatch Alarm State Change" event of
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html);
   then the rollout finishes.
-- A blackout window a few seconds long delays the rollout's first mutating call until it closes.
+- A blackout window a few seconds long delays the rollout's first mutating call until it closes;
+  so does one that names a tag (`Environment: prod`) the rollout's target group carries (read with
+  ELBv2 DescribeTags).
 - A guard named by a tag on the group: an Auto Scaling group tagged
   `fleetkeeper:guard-alarms` with its own alarm, rolled out together with two standalone
   instances; the alarm set to ALARM mid-rollout (while the group's instance refresh runs) holds
@@ -30,9 +32,9 @@ import uuid
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Moto, assert_worker_actions_declared, fleetkeeper_bin,  # noqa: E402
-                     launch_running, rollout_images_and_subnet, start_worker, wait_for,
-                     worker_mutating_calls)
+from harness import (Moto, assert_worker_actions_declared, declared_actions,  # noqa: E402
+                     fleetkeeper_bin, launch_running, rollout_images_and_subnet, start_worker,
+                     wait_for, worker_mutating_calls)
 from aws_events import MOTO_ACCOUNT, alarm_state_change, parameter_store_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +42,7 @@ pytestmark = pytest.mark.e2e
 REGION = "us-east-1"
 GUARDED_PARAM = "/ami/guards/web"
 BLACKOUT_PARAM = "/ami/guards/batch"
+TAG_BLACKOUT_PARAM = "/ami/guards/prod"
 TAGGED_PARAM = "/ami/guards/tagged"
 TAGGED_ASG = "tagged-guard-asg"
 TAG_ALARM = "tagged-guard-cpu"
@@ -92,9 +95,17 @@ def world(tmp_path_factory):
                "PropagateAtLaunch": False}])
     elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 80} for i in guarded])
     batch = instances(BLACKOUT_PARAM, 1)
+    # One instance behind a target group tagged Environment=prod, for the window by tag.
+    prod = instances(TAG_BLACKOUT_PARAM, 1)
+    prod_tg = elb.create_target_group(Name="prod-web", Protocol="HTTP", Port=80,
+                                      VpcId=subnet["VpcId"], TargetType="instance",
+                                      Tags=[{"Key": "Environment", "Value": "prod"}])[
+        "TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=prod_tg, Targets=[{"Id": prod[0], "Port": 80}])
     env = moto.worker_env(tmp, REGION)
     state = {"moto": moto, "tmp": tmp, "env": env, "old": old, "new": new, "tg": tg,
-             "guarded": guarded, "batch": batch, "tagged": tagged, "workers": [],
+             "guarded": guarded, "batch": batch, "tagged": tagged, "prod_tg": prod_tg,
+             "workers": [],
              "readers": []}
     yield state
     for r in state["readers"]:
@@ -185,29 +196,33 @@ def worker_show(worker, workflow_id):
     return r.stdout
 
 
-def test_a_blackout_window_delays_the_first_mutating_call_until_it_ends(world):
-    moto = world["moto"]
-    # The window opened at the start of this minute and closes 10 s from now (a duration over a
-    # minute is fine): no waiting for the next minute.
+def window_closing_in(seconds):
+    """A daily window that opened at the start of this minute and closes `seconds` from now (a
+    duration over a minute is fine): no waiting for the next minute. (cron, duration, ends)."""
     now = time.time()
     opened = now - now % 60
-    duration = int(now + 10 - opened) + 1
-    ends = opened + duration
+    duration = int(now + seconds - opened) + 1
     minute = time.gmtime(opened)
-    cron = f"{minute.tm_min} {minute.tm_hour} * * *"
-    worker, results, send = start(world, "blackout", f"""
+    return f"{minute.tm_min} {minute.tm_hour} * * *", duration, opened + duration
+
+
+def rollout_held_by_window(world, name, param, window, ends):
+    """Starts a worker with the one blackout `window` and rolls `param` out: no mutating call
+    until the window ends, then the rollout succeeds. Returns the hold's progress result."""
+    moto = world["moto"]
+    worker, results, send = start(world, name, f"""
 safety:
   blackout:
-    - {{name: release-freeze, cron: "{cron}", duration: {duration}s, time_zone: UTC}}
+    - {window}
 """)
     assert time.time() < ends - 3, "the worker took too long to start for this window"
     moto.record_from_here()
-    moto.client("ssm").put_parameter(Name=BLACKOUT_PARAM, Value=world["new"], Type="String",
+    moto.client("ssm").put_parameter(Name=param, Value=world["new"], Type="String",
                                      Overwrite=True)
-    change = parameter_store_change(BLACKOUT_PARAM)
+    change = parameter_store_change(param)
     send(change)
     held = wait_for("the blackout hold",
-                    lambda: progress(results, change["id"], "blackout window release-freeze until"),
+                    lambda: progress(results, change["id"], f"blackout window {name} until"),
                     max(1, ends - time.time()), worker)
     until = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ends))
     assert until in held[0]["reason"], held[0]
@@ -218,6 +233,27 @@ safety:
     assert final["status"] == "SUCCEEDED", json.dumps(final, indent=1)
     assert mutating_calls(moto), "the rollout changed nothing after the window"
     worker.stop()
+    return held[0], worker
+
+
+def test_a_blackout_window_delays_the_first_mutating_call_until_it_ends(world):
+    cron, duration, ends = window_closing_in(10)
+    rollout_held_by_window(world, "release-freeze", BLACKOUT_PARAM,
+                           f'{{name: release-freeze, cron: "{cron}", duration: {duration}s, '
+                           f'time_zone: UTC}}', ends)
+
+
+def test_a_blackout_window_by_tag_holds_the_rollout_of_a_tagged_target_group(world):
+    """The window names no resource, only a tag; the rollout's target group carries it."""
+    cron, duration, ends = window_closing_in(10)
+    held, worker = rollout_held_by_window(world, "prod-freeze", TAG_BLACKOUT_PARAM,
+                                  f'{{name: prod-freeze, cron: "{cron}", duration: {duration}s, '
+                                  f'tags: {{Environment: prod}}}}', ends)
+    assert f"for tg:{world['prod_tg']} tagged Environment=prod" in held["reason"], held
+    # The group's tags were read once, with an action the config's safety section declares.
+    assert len(world["moto"].calls("DescribeTags")) == 1, world["moto"].calls("DescribeTags")
+    declared = declared_actions(worker.config, worker.env)
+    assert "elasticloadbalancing:DescribeTags" in declared.get("safety", []), declared
 
 
 def test_a_guard_alarm_named_by_the_groups_tag_holds_its_rollout_until_ok(world):

@@ -2,10 +2,12 @@
 // run with a real BlastRadiusLedger in the fake step context: the reservation is in the
 // checkpoint before the call that takes the task down, at most max_unavailable tasks of a service
 // are out at once, a refused task waits (no call) and times out after verify_timeout, the floor
-// (safety.ecs_min_running) refuses naming itself, and capacity comes back when the service runs
-// its desired count again.
+// (safety.ecs_min_running) refuses naming itself, a drain counts each task of a service on the
+// instance, and capacity comes back when the service runs its desired count again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "handlers/ecs/capacity.h"
@@ -197,6 +199,53 @@ TEST_F(EcsCapacityTest, DrainWaitsForTheBudgetOfAServiceItsTasksBelongTo) {
   EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
   EXPECT_NE(o.reason.find("nothing stopped: ecs:dev/web"), std::string::npos) << o.reason;
   EXPECT_EQ(ecs_->instances[ci].status, "ACTIVE");
+}
+
+// Draining stops every task on the instance: two tasks of web there take two of web's budget.
+TEST_F(EcsCapacityTest, DrainCountsEachTaskOfAServiceOnTheInstance) {
+  (*safety_.mutable_max_unavailable()->mutable_per_ecs_service())["dev/web"] = "2";
+  const std::string ci = ecs_->AddInstance("dev", 0);
+  const auto web = ecs_->TasksOf("web");
+  ecs_->Place(ci, {web[0], web[1], ecs_->TasksOf("api").front()});
+  auto drain = Command("drain");
+  drain.add_container_instances(ci);
+  std::map<std::string, int> held;  // group -> units the drain held, at most
+  StepOutcome o =
+      Run(drain, false, ledger_, [&](const StepOutcome&, const v1::WorkflowCheckpoint& wf) {
+        for (const auto& r : wf.reservations()) {
+          held[r.group()] = std::max(held[r.group()], std::max(1, r.units()));
+        }
+      });
+  ASSERT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
+  EXPECT_EQ(held, (std::map<std::string, int>{{"ecs:dev/api", 1}, {kWeb, 2}}));
+  EXPECT_TRUE(ledger_->Holders().empty());
+}
+
+// A drain of an instance running two of web's three tasks, refused by the ledger: the failure
+// names web's budget and what the claim takes, and the instance is not drained.
+TEST_F(EcsCapacityTest, ADrainWhoseTasksWouldExceedTheBudgetOrFloorWaitsWithNothingDrained) {
+  auto refused = [&](const std::string& reason) {
+    const std::string ci = ecs_->AddInstance("dev", 0);
+    const auto web = ecs_->TasksOf("web");
+    ecs_->Place(ci, {web[0], web[1]});
+    auto drain = Command("drain");
+    drain.add_container_instances(ci);
+    StepOutcome o = Run(drain, false, ledger_);
+    EXPECT_EQ(o.status, v1::Result::FAILED) << o.reason;
+    EXPECT_NE(o.reason.find(reason), std::string::npos) << o.reason;
+    EXPECT_EQ(ecs_->instances[ci].status, "ACTIVE");
+  };
+  // One unit of web held elsewhere, and the drain takes two: 3 > max_unavailable 2.
+  (*safety_.mutable_max_unavailable()->mutable_per_ecs_service())["dev/web"] = "2";
+  HoldOne("other-wf", "x-task");
+  refused(
+      "ecs:dev/web: 1 of 3 out of service (x-task by other-wf); max_unavailable 2; the claim "
+      "takes 2");
+  // Nothing held, a budget of 3, but a floor of 2: draining would leave 1 running.
+  ledger_->Release("other-wf", "x-task", nullptr);
+  (*safety_.mutable_max_unavailable()->mutable_per_ecs_service())["dev/web"] = "3";
+  (*safety_.mutable_ecs_min_running())["dev/web"] = 2;
+  refused("ecs:dev/web: 3 of 3 in service, and it keeps at least 2 (none out); the claim takes 2");
 }
 
 }  // namespace

@@ -1,13 +1,17 @@
 // Blackout windows (handlers/engine/blackout.h): which windows hold which workflows and until
-// when, their config checks, and the runtime waiting for a window's end on a timer.
+// when (by cell, resource or group tag), their config checks, and the runtime waiting for a
+// window's end on a timer.
 #include "handlers/engine/blackout.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/duration.h"
 #include "fleetkeeper/v1/safety_guards.pb.h"
+#include "handlers/engine/guards.h"
 #include "tests/handlers/engine/runtime_fixture.h"
 
 namespace fleetkeeper::handlers::testing {
@@ -84,6 +88,75 @@ TEST(BlackoutCalendar, AWindowForSomeCellsOrResourcesHoldsOnlyThose) {
   EXPECT_FALSE(calendar.HoldAt(Workflow("111122223333/eu-west-1"), {"asg:db"}, now));
 }
 
+// A group's tag as the workflow recorded it (handlers/group_guards.h); no value: read, no tag.
+void Tagged(v1::WorkflowCheckpoint& wf, const std::string& lock, const std::string& key,
+            const char* value) {
+  v1::TaggedGuard* g = wf.add_tagged_guards();
+  g->set_lock(lock);
+  g->set_tag(key);
+  if (value != nullptr) g->set_value(value);
+}
+
+TEST(BlackoutCalendar, AWindowByTagHoldsTheWorkflowsWhoseGroupsCarryTheTag) {
+  auto w = Window("0 9 * * *", kHour);
+  w.set_name("prod-freeze");
+  (*w.mutable_tags())["Environment"] = "prod*";
+  (*w.mutable_tags())["Critical"] = "";  // the key alone: any value
+  BlackoutCalendar calendar(Windows({w}));
+  const int64_t now = At("2026-12-07T09:10:00Z");
+  const std::string tg = "tg:arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/01";
+
+  v1::WorkflowCheckpoint prod = Workflow();
+  Tagged(prod, "asg:batch", "Environment", "staging");
+  Tagged(prod, tg, "Environment", "production");
+  auto hold = calendar.HoldAt(prod, {"asg:batch", tg, "instance:i-1"}, now);
+  ASSERT_TRUE(hold);
+  EXPECT_THAT(hold->reason, HasSubstr("blackout window prod-freeze until 2026-12-07T10:00:00"));
+  EXPECT_THAT(hold->reason, HasSubstr("for " + tg + " tagged Environment=production"));
+  // The tagged group is no longer among what the workflow changes: not held.
+  EXPECT_FALSE(calendar.HoldAt(prod, {"asg:batch", "instance:i-1"}, now));
+  // Outside the window: not held.
+  EXPECT_FALSE(calendar.HoldAt(prod, {tg}, At("2026-12-07T10:00:00Z")));
+
+  v1::WorkflowCheckpoint critical = Workflow();
+  Tagged(critical, "asg:db", "Critical", "");
+  EXPECT_TRUE(calendar.HoldAt(critical, {"asg:db"}, now));
+
+  v1::WorkflowCheckpoint other = Workflow();
+  Tagged(other, "asg:web", "Environment", "staging");
+  Tagged(other, "asg:web", "Critical", nullptr);  // read: the group has no such tag
+  Tagged(other, "asg:web", "Team", "prod");       // a key no window names
+  EXPECT_FALSE(calendar.HoldAt(other, {"asg:web"}, now));
+  // Tags never read (a handler that records none) hold nothing.
+  EXPECT_FALSE(calendar.HoldAt(Workflow(), {"asg:web"}, now));
+
+  // A window with both resources and tags holds what either names.
+  w.add_resources("asg:web");
+  BlackoutCalendar both(Windows({w}));
+  EXPECT_TRUE(both.HoldAt(other, {"asg:web"}, now));
+  EXPECT_TRUE(both.HoldAt(critical, {"asg:db"}, now));
+  EXPECT_FALSE(both.HoldAt(Workflow(), {"asg:db"}, now));
+}
+
+TEST(BlackoutCalendar, TagKeysOfTheWindowsAreReadOnTheGroupsWithDescribeTags) {
+  auto a = Window("0 9 * * *", kHour);
+  (*a.mutable_tags())["Environment"] = "prod";
+  auto b = Window("0 22 * * *", kHour);
+  (*b.mutable_tags())["Environment"] = "staging";
+  (*b.mutable_tags())["Critical"] = "";
+  v1::SafetyConfig safety = Windows({a, b, Window("0 1 * * *", kHour)});
+  std::vector<std::string> keys = BlackoutTagKeys(safety);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"Critical", "Environment"}));
+  safety.add_guards()->set_tag("fleetkeeper:guard-alarms");
+  EXPECT_EQ(GroupTagKeys(safety).front(), "fleetkeeper:guard-alarms");
+  EXPECT_EQ(GroupTagKeys(safety).size(), 3u);
+  v1::WorkerConfig config;
+  *config.mutable_safety() = Windows({a});
+  EXPECT_EQ(AlarmGuardPermissions(config),
+            std::vector<std::string>{"elasticloadbalancing:DescribeTags"});
+}
+
 TEST(BlackoutCalendar, SelfHealingRunsInsideWhenTheConfigExemptsIt) {
   auto safety = Windows({Window("0 9 * * *", kHour)});
   v1::WorkflowCheckpoint healing = Workflow();
@@ -110,6 +183,20 @@ TEST(BlackoutCalendar, ConfigErrorsNameTheKey) {
                          "safety.blackout[0].cron", "safety.blackout[1].time_zone",
                          "safety.blackout[2].duration", "safety.blackout[3].cron",
                          "safety.blackout[4].duration"));
+  errors.clear();
+  auto blank_key = Window("0 9 * * *", kHour);
+  (*blank_key.mutable_tags())[" "] = "prod";
+  auto long_key = Window("0 9 * * *", kHour);
+  (*long_key.mutable_tags())[std::string(129, 'k')] = "";
+  auto long_value = Window("0 9 * * *", kHour);
+  (*long_value.mutable_tags())["Environment"] = std::string(257, 'v');
+  ValidateBlackout(Windows({blank_key, long_key, long_value}), check);
+  paths.clear();
+  for (const auto& e : errors) paths.push_back(e.path);
+  EXPECT_THAT(paths,
+              ::testing::ElementsAre("safety.blackout[0].tags",
+                                     "safety.blackout[1].tags[\"" + std::string(129, 'k') + "\"]",
+                                     "safety.blackout[2].tags[\"Environment\"]"));
   errors.clear();
   ValidateBlackout(Windows({Window("0 9 * * MON-FRI", kHour, "America/New_York")}), check);
   EXPECT_TRUE(errors.empty()) << errors[0].ToString();

@@ -104,6 +104,10 @@ TEST(TaggedGuards, TagsAreRecordedOncePerWorkflowAndGroup) {
   EXPECT_EQ(wf.tagged_guards(1).alarms(0), "web-latency-*");
   EXPECT_EQ(wf.tagged_guards(2).lock(), "tg:arn:other");
   EXPECT_EQ(wf.tagged_guards(2).alarms_size(), 0);
+  // The value is kept too, for blackout windows by tag; a group without the tag has none.
+  EXPECT_EQ(wf.tagged_guards(0).value(), "web-5xx");
+  EXPECT_EQ(wf.tagged_guards(1).value(), "web-latency-*");
+  EXPECT_FALSE(wf.tagged_guards(2).has_value());
 
   // No tag guard configured: nothing is read or recorded.
   v1::WorkflowCheckpoint other;
