@@ -1,249 +1,16 @@
-// The rolling patch workflow driven step by step like the runtime, over the AMI rollout tests'
-// in-memory fleet (EC2, ELBv2) plus the Systems Manager behaviour patching needs: commands that
-// run for one status read and end Success (or Failed for chosen instances), invocations listed
-// with their comment, managed instances Online, and patch states before and after.
+// The rolling patch workflow driven step by step like the runtime, over the fake fleet and Systems
+// Manager of workflow_fixture.h.
 #include <gtest/gtest.h>
 
-#include "handlers/patch/handler.h"
-#include "handlers/patch/steps.h"
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/handlers/patch/workflow_fixture.h"
 
 namespace fleetkeeper::handlers::patch {
 namespace {
 
-using ::testing::_;
-using ::testing::Invoke;
-using FakeFleet = ami_rollout::testing::FakeFleet;
-
-constexpr char kAccount[] = "111122223333";
-constexpr char kRegion[] = "us-east-1";
-
-// Systems Manager over the fleet's instances.
-struct FakeSsm {
-  struct Sent {
-    std::string id;
-    std::string instance;
-    std::string comment;
-    std::string operation;
-    int reads = 0;
-  };
-  FakeFleet& fleet;
-  std::vector<Sent> commands;
-  std::set<std::string> failing;  // commands on these end Failed
-  std::set<std::string> offline;  // ConnectionLost
-  std::vector<std::string>
-      calls;  // mutating calls in order: "CreateImage i-..", "SendCommand i-.."
-
-  FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
-    ON_CALL(*cell.ssm, SendCommand(_))
-        .WillByDefault(Invoke([this](const aws::SendCommandRequest& r) -> Result<aws::Command> {
-          Sent s{"cmd-" + std::to_string(commands.size() + 1), r.instance_ids.at(0), r.comment,
-                 r.parameters.at("Operation").at(0)};
-          commands.push_back(s);
-          calls.push_back("SendCommand " + s.instance);
-          return aws::Command{s.id, r.document_name, "Pending", r.instance_ids, 0};
-        }));
-    ON_CALL(*cell.ssm, GetCommandInvocation(_))
-        .WillByDefault(Invoke([this](const aws::GetCommandInvocationRequest& r)
-                                  -> Result<aws::CommandInvocationDetail> {
-          aws::CommandInvocationDetail d;
-          d.command_id = r.command_id;
-          d.instance_id = r.instance_id;
-          Sent& s = Find(r.command_id);
-          if (s.reads == 0) {
-            // As SSM answers right after SendCommand, before the invocation exists.
-            ++s.reads;
-            Error e(ErrorCode::kAws, "InvocationDoesNotExist");
-            e.aws_code = "InvocationDoesNotExist";
-            return e;
-          }
-          d.status = Status(s);
-          return d;
-        }));
-    ON_CALL(*cell.ssm, ListCommandInvocations(_))
-        .WillByDefault(Invoke([this](const aws::ListCommandInvocationsRequest& r)
-                                  -> Result<aws::ListCommandInvocationsResponse> {
-          aws::ListCommandInvocationsResponse out;
-          for (auto& s : commands) {
-            if (!r.instance_id.empty() && s.instance != r.instance_id) continue;
-            aws::CommandInvocation i;
-            i.command_id = s.id;
-            i.instance_id = s.instance;
-            i.document_name = kDocument;
-            i.comment = s.comment;
-            i.status = Status(s);
-            out.invocations.push_back(i);
-          }
-          return out;
-        }));
-    ON_CALL(*cell.ssm, DescribeInstanceInformation(_))
-        .WillByDefault(Invoke([this](const aws::DescribeInstanceInformationRequest& r)
-                                  -> Result<aws::DescribeInstanceInformationResponse> {
-          aws::DescribeInstanceInformationResponse out;
-          for (const auto& id : r.filters.at("InstanceIds")) {
-            const auto& i = fleet.instances.at(id).instance;
-            if (i.state.name == "terminated") continue;
-            aws::InstanceInformation info;
-            info.instance_id = id;
-            info.ping_status =
-                i.state.name == "running" && !offline.count(id) ? "Online" : "ConnectionLost";
-            out.instances.push_back(info);
-          }
-          return out;
-        }));
-    ON_CALL(*cell.ssm, DescribeInstancePatchStates(_))
-        .WillByDefault(Invoke([this](const aws::DescribeInstancePatchStatesRequest& r)
-                                  -> Result<aws::DescribeInstancePatchStatesResponse> {
-          aws::DescribeInstancePatchStatesResponse out;
-          for (const auto& id : r.instance_ids) {
-            aws::InstancePatchState st;
-            st.instance_id = id;
-            st.missing = 3;
-            st.installed = 40;
-            for (auto& s : commands) {
-              if (s.instance != id || Status(s) != "Success" || s.operation != "Install") continue;
-              st.missing = 0;
-              st.installed = 43;
-            }
-            out.states.push_back(st);
-          }
-          return out;
-        }));
-    ON_CALL(*cell.ec2, CreateImage(_))
-        .WillByDefault(
-            Invoke([this](const aws::CreateImageRequest& r) -> Result<aws::CreateImageResponse> {
-              calls.push_back("CreateImage " + r.instance_id);
-              const std::string id = "ami-backup" + std::to_string(calls.size());
-              fleet.AddImage(id, "available");
-              return aws::CreateImageResponse{id};
-            }));
-  }
-
-  Sent& Find(const std::string& id) {
-    for (auto& s : commands) {
-      if (s.id == id) return s;
-    }
-    throw std::runtime_error("no command " + id);
-  }
-  // InProgress until the first status read, then the instance's final status.
-  std::string Status(const Sent& s) const {
-    if (s.reads == 0) return "InProgress";
-    return failing.count(s.instance) ? "Failed" : "Success";
-  }
-  int SendsTo(const std::string& instance) const {
-    int n = 0;
-    for (const auto& s : commands) n += s.instance == instance ? 1 : 0;
-    return n;
-  }
-};
-
-class PatchWorkflow : public ::testing::Test {
- protected:
-  PatchWorkflow() : fleet(cell), ssm(cell, fleet) {
-    ApplyPatchDefaults(*config.mutable_handlers()->mutable_patch());
-    config.mutable_handlers()->mutable_patch()->mutable_defaults()->set_max_unavailable("50%");
-  }
-
-  // A landing zone of `n` running instances, half in each of two target groups.
-  std::vector<std::string> LandingZone(int n) {
-    std::vector<std::string> ids;
-    for (int k = 0; k < n; ++k) {
-      ids.push_back(fleet.AddInstance("ami-old", {{"Environment", "prod"}}).instance.id);
-    }
-    tg_a = fleet.AddTargetGroup("web-a", {ids.begin(), ids.begin() + n / 2});
-    tg_b = fleet.AddTargetGroup("web-b", {ids.begin() + n / 2, ids.end()});
-    return ids;
-  }
-
-  v1::Event Request(const std::function<void(v1::PatchRequest&)>& edit = {}) {
-    v1::Event e;
-    e.set_id("evt-1");
-    e.set_dedup_key("patch:chg-1");
-    e.set_account(kAccount);
-    e.set_region(kRegion);
-    auto* r = e.mutable_patch_request();
-    r->set_request_id("chg-1");
-    r->set_requested_by("alice");
-    r->add_targets()->set_landing_zone("prod");
-    r->set_max_concurrency("25%");
-    r->set_max_errors("1");
-    if (edit) edit(*r);
-    return e;
-  }
-
-  Admission Admit(const v1::Event& e) {
-    handler = std::make_unique<PatchHandler>(config);
-    return handler->Admit(e, AdmissionContext{config, clock, false, nullptr});
-  }
-
-  // Drives the workflow like the runtime; after every step `observe` runs. Returns the final
-  // outcome (or the last one after `max_steps`).
-  StepOutcome Drive(v1::WorkflowCheckpoint& wf, const std::function<void()>& observe = {},
-                    std::vector<v1::Event> signals = {}, int max_steps = 2000) {
-    StepOutcome o;
-    for (int k = 0; k < max_steps; ++k) {
-      handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
-      ctx.mutable_signals() = signals;
-      signals.clear();
-      o = handler->RunStep(wf.step(), ctx);
-      for (const auto& a : o.actions) *wf.add_actions() = a;
-      if (o.publish_progress) notes.push_back(o.reason);
-      if (observe) observe();
-      if (o.kind == StepOutcome::Kind::kFinish) break;
-      if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms > 0 ? o.wait_ms : 1000);
-      wf.set_attempt(o.retry_same_step ? wf.attempt() + 1
-                                       : (o.next_step == wf.step() ? wf.attempt() : 0));
-      wf.set_step(o.next_step);
-      if (o.kind == StepOutcome::Kind::kWait && !wait_signals_seen.empty() &&
-          o.wait_signals.empty()) {
-        wait_signals_seen.clear();
-      }
-      for (const auto& s : o.wait_signals) wait_signals_seen.insert(s);
-    }
-    return o;
-  }
-
-  // Drives the workflow a step at a time until it waits for an approval; that wait.
-  StepOutcome DriveToApprovalWait(v1::WorkflowCheckpoint& wf) {
-    StepOutcome o;
-    for (int k = 0; k < 200; ++k) {
-      o = Drive(wf, {}, {}, 1);
-      if (!o.wait_signals.empty() && o.wait_signals.front() == "approval:" + wf.workflow_id()) {
-        break;
-      }
-    }
-    return o;
-  }
-
-  // Originals out of their target groups right now.
-  int Drained(const std::vector<std::string>& ids) {
-    int n = 0;
-    for (const auto& id : ids) {
-      bool in = false;
-      for (const auto& [arn, tg] : fleet.target_groups) in |= tg.targets.count(id) > 0;
-      n += in ? 0 : 1;
-    }
-    return n;
-  }
-
-  const v1::Action* FinalAction(const v1::WorkflowCheckpoint& wf, const std::string& id) {
-    const v1::Action* last = nullptr;
-    for (const auto& a : wf.actions()) {
-      if (a.resource() == Resource(id) && a.action() == "patch") last = &a;
-    }
-    return last;
-  }
-
-  handlers::testing::MockCell cell;
-  FakeFleet fleet;
-  FakeSsm ssm;
-  ManualClock clock;
-  v1::WorkerConfig config;
-  std::unique_ptr<PatchHandler> handler;
-  std::string tg_a, tg_b;
-  std::vector<std::string> notes;
-  std::set<std::string> wait_signals_seen;
-};
+using testing::FakeSsm;
+using testing::kAccount;
+using testing::kRegion;
+using testing::PatchWorkflow;
 
 TEST_F(PatchWorkflow, PatchesALandingZoneInBatchesWithABackupBeforeEachCommand) {
   auto ids = LandingZone(8);
@@ -392,28 +159,14 @@ TEST_F(PatchWorkflow, AResumedStepFindsTheCommandInsteadOfSendingItAgain) {
   auto ids = LandingZone(4);
   auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
   v1::WorkflowCheckpoint& wf = a.workflow;
-  // Run until the first command is sent, keeping the checkpoint from just before it.
-  v1::WorkflowCheckpoint before_send;
-  for (int k = 0; k < 200 && ssm.commands.empty(); ++k) {
-    before_send = wf;
-    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
-    StepOutcome o = handler->RunStep(wf.step(), ctx);
-    ASSERT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
-    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
-    wf.set_step(o.next_step);
-  }
-  ASSERT_EQ(ssm.commands.size(), 1u);
+  v1::WorkflowCheckpoint before_send = RunUntilFirstSend(wf);
   // The crash: the step's outcome (the command id) never committed; the worker resumes from the
   // checkpoint that holds only the token.
   wf = before_send;
   auto o = Drive(wf);
   EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
   for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1) << id;
-  bool found_again = false;
-  for (const auto& act : wf.actions()) {
-    found_again |= act.detail().find("found after a restart") != std::string::npos;
-  }
-  EXPECT_TRUE(found_again);
+  EXPECT_TRUE(FoundAgain(wf));
 }
 
 TEST_F(PatchWorkflow, ACommandProgressEventEndsTheWaitWithoutAPoll) {
