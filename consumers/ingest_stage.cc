@@ -120,7 +120,8 @@ void IngestStage::Process(KafkaMessagePtr& owned) {
   switch (n.disposition) {
     case Disposition::kEvent:
       if (spdlog::should_log(spdlog::level::debug)) {  // not two strings per event for nothing
-        spdlog::debug("ingest: {} -> cell {}", EventKind(n.event), CellOf(n.event));
+        spdlog::debug("ingest: {} -> cell {}", handlers::EventKindName(n.event.body_case()),
+                      CellOf(n.event));
       }
       emit(WorkRecord(n.event, topics_));
       break;

@@ -162,12 +162,4 @@ Normalized Normalize(const InputRecord& record, const NormalizeOptions& options)
   return out;
 }
 
-std::string EventKind(const v1::Event& event) {
-  static const google::protobuf::OneofDescriptor* const body =
-      v1::Event::descriptor()->FindOneofByName("body");
-  const google::protobuf::FieldDescriptor* field =
-      v1::Event::GetReflection()->GetOneofFieldDescriptor(event, body);
-  return field == nullptr ? "" : field->name();
-}
-
 }  // namespace fleetkeeper::consumers

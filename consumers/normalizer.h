@@ -94,8 +94,4 @@ Normalized Normalize(const InputRecord& record, const NormalizeOptions& options)
 // stages).
 using handlers::CellOf;
 
-// The name of the event's body field ("parameter_change", "alarm", "patch_request", ...), or ""
-// when no body is set.
-std::string EventKind(const v1::Event& event);
-
 }  // namespace fleetkeeper::consumers

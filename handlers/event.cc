@@ -22,6 +22,13 @@ std::string ResultId(const v1::Result& result) {
 
 }  // namespace
 
+std::string_view EventKindName(EventKind kind) {
+  // A oneof case is its field's number.
+  const google::protobuf::FieldDescriptor* field =
+      v1::Event::descriptor()->FindFieldByNumber(static_cast<int>(kind));
+  return field == nullptr ? std::string_view("unknown") : std::string_view(field->name());
+}
+
 std::string CellOf(const v1::Event& event) { return event.account() + "/" + event.region(); }
 
 void FillResult(v1::Result* r, const v1::Event& event, v1::Result::Status status,

@@ -1,15 +1,23 @@
-// What both stages derive from a normalized event: its cell, the unit of ownership, and the
-// result that answers it (DESIGN.md "Result event"). The ingest stage answers SKIPPED events with
-// a result, the workflow engine everything else; neither layer includes the other for these.
+// What both stages derive from a normalized event: its kind, its cell (the unit of ownership), and
+// the result that answers it (DESIGN.md "Result event"). The ingest stage answers SKIPPED events
+// with a result, the workflow engine everything else; neither layer includes the other for these.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/result.pb.h"
 
 namespace fleetkeeper::handlers {
+
+// What an event is: the case of its body oneof, compared as a typed value, never as a string.
+using EventKind = v1::Event::BodyCase;
+
+// The body field's name ("parameter_change", "alarm", ...) for logs and reasons; "unknown" for an
+// event with no body.
+std::string_view EventKindName(EventKind kind);
 
 // "<account>/<region>": the fleet.work key and the unit of ownership.
 std::string CellOf(const v1::Event& event);

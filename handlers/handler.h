@@ -17,19 +17,13 @@
 #include "fleetkeeper/v1/event.pb.h"
 #include "fleetkeeper/v1/result.pb.h"
 #include "fleetkeeper/v1/workflow.pb.h"
+#include "handlers/event.h"
 
 namespace fleetkeeper::handlers {
 
 // Durations in milliseconds (common/duration.h), as handlers have always named them.
 using fleetkeeper::DurationMs;
 using fleetkeeper::DurationOfMs;
-
-// What an event is: the case of its body oneof, compared as a typed value, never as a string.
-using EventKind = v1::Event::BodyCase;
-
-// The body field's name ("parameter_change", "alarm", ...) for logs and reasons; "unknown" for an
-// event with no body.
-std::string_view EventKindName(EventKind kind);
 
 // AWS progress events: signals to the workflow that waits for them, never work of their own.
 inline bool IsProgressSignal(EventKind kind) {

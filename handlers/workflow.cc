@@ -5,13 +5,6 @@
 
 namespace fleetkeeper::handlers {
 
-std::string_view EventKindName(EventKind kind) {
-  // A oneof case is its field's number.
-  const google::protobuf::FieldDescriptor* field =
-      v1::Event::descriptor()->FindFieldByNumber(static_cast<int>(kind));
-  return field == nullptr ? std::string_view("unknown") : std::string_view(field->name());
-}
-
 std::string SignalKeyOf(const v1::Event& event) {
   switch (event.body_case()) {
     case v1::Event::kCommandProgress:

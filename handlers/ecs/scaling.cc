@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "awsclient/pagination.h"
 #include "handlers/ecs/reads.h"
 
 namespace fleetkeeper::handlers::ecs {
@@ -34,17 +35,19 @@ Result<std::map<std::string, aws::ScalableTarget>> ReadScalableTargets(
                           ids.begin() + static_cast<std::ptrdiff_t>(
                                             std::min(ids.size(), i + aws::kMaxScalableTargetIds)));
     r.scalable_dimension = aws::kEcsDesiredCount;
-    do {
-      auto page = aas.DescribeScalableTargets(r);
-      if (!page.ok()) return std::move(page).take_error();
-      for (auto& t : page->targets) {
-        auto it = service_of.find(t.resource_id);
-        if (it != service_of.end() && t.scalable_dimension == aws::kEcsDesiredCount) {
-          out[it->second] = std::move(t);
-        }
-      }
-      r.next_token = page->next_token;
-    } while (!r.next_token.empty());
+    Status paged = aws::ForEachPage(
+        std::move(r),
+        [&](const auto& page_request) { return aas.DescribeScalableTargets(page_request); },
+        [&](aws::DescribeScalableTargetsResponse& page) -> Status {
+          for (auto& t : page.targets) {
+            auto it = service_of.find(t.resource_id);
+            if (it != service_of.end() && t.scalable_dimension == aws::kEcsDesiredCount) {
+              out[it->second] = std::move(t);
+            }
+          }
+          return Ok{};
+        });
+    if (!paged.ok()) return std::move(paged).take_error();
   }
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include "awsclient/clients.h"
 #include "awsclient/cloudwatch.h"
+#include "awsclient/pagination.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/glob.h"
@@ -333,26 +334,27 @@ int64_t GuardAlarmPoller::Poll(int32_t partition, uint64_t generation, const std
             spdlog::warn("guard alarms of {}: {}", cell, clients.error().ToString());
             return;
           }
-          for (int page = 0; page < kMaxAlarmPages; ++page) {
-            auto r = (*clients)->cloudwatch->DescribeAlarms(request);
-            if (!r.ok()) {
-              spdlog::warn("guard alarms of {}: DescribeAlarms: {}", cell, r.error().ToString());
-              return;
-            }
-            for (const auto& a : r->metric_alarms) answer.alarms.push_back(AlarmStateOf(a));
-            for (const auto& c : r->composite_alarms) {
-              v1::AlarmStateChange s;
-              s.set_alarm_name(c.name);
-              s.set_alarm_arn(c.arn);
-              s.set_state(c.state_value);
-              if (c.state_updated_ms > 0) s.set_state_time(FormatRfc3339(c.state_updated_ms));
-              answer.alarms.push_back(std::move(s));
-            }
-            if (r->next_token.empty()) return;
-            request.next_token = r->next_token;
+          auto& cloudwatch = *(*clients)->cloudwatch;
+          const Status paged = aws::ForEachPage(
+              std::move(request), [&](const auto& r) { return cloudwatch.DescribeAlarms(r); },
+              [&](const aws::DescribeAlarmsResponse& page) -> Status {
+                for (const auto& a : page.metric_alarms) answer.alarms.push_back(AlarmStateOf(a));
+                for (const auto& c : page.composite_alarms) {
+                  v1::AlarmStateChange s;
+                  s.set_alarm_name(c.name);
+                  s.set_alarm_arn(c.arn);
+                  s.set_state(c.state_value);
+                  if (c.state_updated_ms > 0) s.set_state_time(FormatRfc3339(c.state_updated_ms));
+                  answer.alarms.push_back(std::move(s));
+                }
+                return Ok{};
+              },
+              kMaxAlarmPages);
+          // The pages read before the error (or the cap) count: the alarms are read in part.
+          if (!paged.ok()) {
+            spdlog::warn("guard alarms of {}: DescribeAlarms: {}; read in part", cell,
+                         paged.error().ToString());
           }
-          spdlog::warn("guard alarms of {}: more than {} pages of alarms; read in part", cell,
-                       kMaxAlarmPages);
         };
         auto request = [](std::vector<std::string> alarm_names, std::string prefix) {
           aws::DescribeAlarmsRequest r;

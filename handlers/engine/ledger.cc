@@ -242,15 +242,18 @@ CapacityDecision BlastRadiusLedger::Reserve(const std::string& workflow_id,
   CapacityDecision d = Evaluate(workflow_id, claim, &grant);
   if (!cell_.empty() && !retired_) metrics::CapacityClaims(cell_, d.granted).Increment();
   if (!d.granted) return d;
-  const auto before = SizesLocked();
-  EraseLocked(workflow_id, claim.unit());
+  std::set<std::string> touched;
+  EraseLocked(workflow_id, claim.unit(), &touched);
   RemoveUnit(held, claim.unit());
   for (auto& r : grant) {
     if (r.since_ms() == 0) r.set_since_ms(now_ms);
+    // Evaluate granted it: the unit is in no other workflow's hands in this group.
     groups_[r.group()][r.unit()] = Entry{workflow_id, r};
+    held_by_[workflow_id].emplace(r.unit(), r.group());
+    touched.insert(r.group());
     if (held != nullptr) *held->Add() = r;
   }
-  PublishLocked(before);
+  PublishLocked(touched);
   return d;
 }
 
@@ -261,42 +264,61 @@ CapacityDecision BlastRadiusLedger::Check(const std::string& workflow_id,
   return Evaluate(workflow_id, claim, &grant);
 }
 
-void BlastRadiusLedger::EraseLocked(const std::string& workflow_id, const std::string& unit) {
-  for (auto git = groups_.begin(); git != groups_.end();) {
-    auto it = git->second.find(unit);
-    if (it != git->second.end() && it->second.workflow_id == workflow_id) git->second.erase(it);
-    git = git->second.empty() ? groups_.erase(git) : std::next(git);
+void BlastRadiusLedger::DropLocked(const std::string& group, const std::string& unit) {
+  auto git = groups_.find(group);
+  if (git == groups_.end()) return;
+  git->second.erase(unit);
+  if (git->second.empty()) groups_.erase(git);
+}
+
+void BlastRadiusLedger::EraseLocked(const std::string& workflow_id, const std::string& unit,
+                                    std::set<std::string>* touched) {
+  auto mine = held_by_.find(workflow_id);
+  if (mine == held_by_.end()) return;
+  auto& entries = mine->second;
+  for (auto it = entries.lower_bound({unit, ""}); it != entries.end() && it->first == unit;) {
+    DropLocked(it->second, unit);
+    touched->insert(it->second);
+    it = entries.erase(it);
   }
+  if (entries.empty()) held_by_.erase(mine);
 }
 
 void BlastRadiusLedger::Release(const std::string& workflow_id, const std::string& unit,
                                 Reservations* held) {
   std::lock_guard<std::mutex> lock(mu_);
-  const auto before = SizesLocked();
-  EraseLocked(workflow_id, unit);
+  std::set<std::string> touched;
+  EraseLocked(workflow_id, unit, &touched);
   RemoveUnit(held, unit);
-  PublishLocked(before);
+  PublishLocked(touched);
 }
 
 void BlastRadiusLedger::Set(const std::string& workflow_id, const Reservations& held) {
   std::lock_guard<std::mutex> lock(mu_);
-  const auto before = SizesLocked();
-  for (auto git = groups_.begin(); git != groups_.end();) {
-    for (auto it = git->second.begin(); it != git->second.end();) {
-      it = it->second.workflow_id == workflow_id ? git->second.erase(it) : std::next(it);
+  auto mine = held_by_.find(workflow_id);
+  // Most workflows hold nothing, step after step: nothing to look at.
+  if (held.empty() && mine == held_by_.end()) return;
+  std::set<std::string> touched;
+  if (mine != held_by_.end()) {
+    for (const auto& [unit, group] : mine->second) {
+      DropLocked(group, unit);
+      touched.insert(group);
     }
-    git = git->second.empty() ? groups_.erase(git) : std::next(git);
+    held_by_.erase(mine);
   }
   for (const auto& r : held) {
     auto [it, inserted] = groups_[r.group()].emplace(r.unit(), Entry{workflow_id, r});
-    if (!inserted && it->second.workflow_id != workflow_id) {
+    if (inserted) {
+      held_by_[workflow_id].emplace(r.unit(), r.group());
+      touched.insert(r.group());
+    } else if (it->second.workflow_id != workflow_id) {
       // Two checkpoints claim the same unit (a unit is never granted twice, so only a bug or a
       // hand-edited state can do this): the first restored keeps it, and it is said.
       spdlog::error("ledger: {} in {} is held by {} and also restored for {}", r.unit(), r.group(),
                     it->second.workflow_id, workflow_id);
     }
   }
-  PublishLocked(before);
+  PublishLocked(touched);
 }
 
 BlastRadiusLedger::~BlastRadiusLedger() { Retire(); }
@@ -304,30 +326,25 @@ BlastRadiusLedger::~BlastRadiusLedger() { Retire(); }
 void BlastRadiusLedger::Retire() {
   std::lock_guard<std::mutex> lock(mu_);
   if (retired_) return;
-  std::map<std::string, size_t> before = SizesLocked();
+  std::set<std::string> every;
+  for (const auto& [group, units] : groups_) every.insert(group);
   groups_.clear();
-  PublishLocked(before);  // every series to none
+  held_by_.clear();
+  PublishLocked(every);  // every series to none
   retired_ = true;
 }
 
-std::map<std::string, size_t> BlastRadiusLedger::SizesLocked() const {
-  std::map<std::string, size_t> sizes;
-  for (const auto& [group, units] : groups_) {
-    size_t n = 0;
-    for (const auto& [unit, e] : units) n += static_cast<size_t>(UnitsOf(e.reservation.units()));
-    sizes[group] = n;
-  }
-  return sizes;
-}
-
-void BlastRadiusLedger::PublishLocked(const std::map<std::string, size_t>& before) {
+void BlastRadiusLedger::PublishLocked(const std::set<std::string>& touched) {
   if (cell_.empty() || retired_) return;
-  for (const auto& [group, n] : before) {
-    if (!groups_.count(group)) metrics::SetCapacityReserved(cell_, group, 0);
-  }
-  for (const auto& [group, n] : SizesLocked()) {
-    auto was = before.find(group);
-    if (was == before.end() || was->second != n) metrics::SetCapacityReserved(cell_, group, n);
+  for (const auto& group : touched) {
+    auto git = groups_.find(group);
+    size_t n = 0;  // units, not reservations: a drain may take several tasks of a service
+    if (git != groups_.end()) {
+      for (const auto& [unit, e] : git->second) {
+        n += static_cast<size_t>(UnitsOf(e.reservation.units()));
+      }
+    }
+    metrics::SetCapacityReserved(cell_, group, n);
   }
 }
 
@@ -344,8 +361,8 @@ std::vector<v1::CapacityReservation> BlastRadiusLedger::ReservationsOf(
 std::map<std::string, int> BlastRadiusLedger::Holders() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, int> out;
-  for (const auto& [g, units] : groups_) {
-    for (const auto& [unit, e] : units) ++out[e.workflow_id];
+  for (const auto& [workflow_id, entries] : held_by_) {
+    out[workflow_id] = static_cast<int>(entries.size());
   }
   return out;
 }
@@ -363,9 +380,12 @@ CellLedgers::~CellLedgers() {
 }
 
 void CellLedgers::Follow(const v1::WorkflowCheckpoint& wf) {
-  if (wf.reservations().empty() && cells_.count(wf.cell()) == 0) return;
   static const Reservations kNone;
-  For(wf.cell())->Set(wf.workflow_id(), wf.has_final_result() ? kNone : wf.reservations());
+  const Reservations& held = wf.has_final_result() ? kNone : wf.reservations();
+  // No ledger yet: the workflow holds nothing there. A workflow that holds nothing and is to hold
+  // nothing costs Set one lookup.
+  if (held.empty() && cells_.count(wf.cell()) == 0) return;
+  For(wf.cell())->Set(wf.workflow_id(), held);
 }
 
 void CellLedgers::ReleaseAll(v1::WorkflowCheckpoint& wf) {

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,15 +93,22 @@ class BlastRadiusLedger {
   std::string LimitOf(const v1::CapacityGroup& group) const;
   int FloorOf(const v1::CapacityGroup& group) const;
   int Margin() const;
-  void EraseLocked(const std::string& workflow_id, const std::string& unit);
-  // Sets fleetkeeper_capacity_reserved of every group in `before` or now in the ledger.
-  void PublishLocked(const std::map<std::string, size_t>& before);
-  std::map<std::string, size_t> SizesLocked() const;
+  // Removes the entry of `unit` in `group` (held_by_ is the caller's), and the group once empty.
+  void DropLocked(const std::string& group, const std::string& unit);
+  // Removes the entries of `unit` held by `workflow_id`, adding their groups to `*touched`.
+  void EraseLocked(const std::string& workflow_id, const std::string& unit,
+                   std::set<std::string>* touched);
+  // Sets fleetkeeper_capacity_reserved of each group in `touched` to its units now (none: no
+  // series); the other groups' series are left as they are.
+  void PublishLocked(const std::set<std::string>& touched);
 
   const v1::SafetyConfig& safety_;
   const std::string cell_;
   mutable std::mutex mu_;
   Groups groups_;
+  // workflow id -> (unit, group) of each entry it holds in groups_: a workflow's entries without a
+  // scan of every group, and a workflow holding nothing is not in it.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> held_by_;
   bool retired_ = false;
 };
 

@@ -6,6 +6,7 @@
 
 #include "awsclient/clients.h"
 #include "awsclient/http.h"
+#include "awsclient/pagination.h"
 #include "handlers/capacity.h"
 #include "handlers/poll_grid.h"
 #include "handlers/root_volume.h"
@@ -13,6 +14,9 @@
 
 namespace fleetkeeper::handlers::patch {
 namespace {
+
+// ListCommandInvocations pages searched for the command token before the command is sent.
+constexpr int kCommandSearchPages = 20;
 
 Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progress p) {
   i.set_phase(phase);
@@ -275,22 +279,21 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
   aws::ListCommandInvocationsRequest list;
   list.instance_id = i.instance_id();
   std::string found;
-  Status listed = Ok{};
-  for (int page = 0; page < 20; ++page) {
-    auto r = ssm.ListCommandInvocations(list);
-    if (!r.ok()) {
-      listed = r.error();
-      break;
-    }
-    for (const auto& inv : r->invocations) {
-      if (inv.document_name == kDocument &&
-          inv.comment.find(i.command_token()) != std::string::npos) {
-        found = inv.command_id;
-      }
-    }
-    if (!found.empty() || r->next_token.empty()) break;
-    list.next_token = r->next_token;
-  }
+  int pages = 0;
+  const Status listed = aws::ForEachPageUntil(
+      std::move(list), [&](const auto& r) { return ssm.ListCommandInvocations(r); },
+      [&](const aws::ListCommandInvocationsResponse& page) -> Result<aws::Paging> {
+        for (const auto& inv : page.invocations) {
+          if (inv.document_name == kDocument &&
+              inv.comment.find(i.command_token()) != std::string::npos) {
+            found = inv.command_id;
+          }
+        }
+        // Not found in kCommandSearchPages pages means not sent: an instance that runs many
+        // commands is patched, not failed on pagination.h's page cap.
+        return !found.empty() || ++pages == kCommandSearchPages ? aws::Paging::kDone
+                                                                : aws::Paging::kNext;
+      });
   if (!listed.ok()) {
     return OnError(t, i, "list-command-invocations", listed.error(), t.plan.command_timeout_ms);
   }

@@ -31,7 +31,7 @@ TEST(NormalizeEventBridge, ParameterStoreCreateFromSsmGuide) {
   EXPECT_EQ(n.event.time(), "2017-05-22T16:43:48.000Z");
   EXPECT_EQ(n.event.dedup_key(), "param:foo");
   EXPECT_EQ(n.event.origin(), "aws.ssm / Parameter Store Change");
-  EXPECT_EQ(EventKind(n.event), "parameter_change");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kParameterChange);
   EXPECT_EQ(n.event.parameter_change().name(), "foo");
   EXPECT_EQ(n.event.parameter_change().operation(), "Create");
   EXPECT_EQ(n.event.parameter_change().type(), "String");
@@ -49,7 +49,7 @@ TEST(NormalizeEventBridge, SingleMetricAlarmFromCloudWatchGuide) {
   EXPECT_EVENT(n);
   EXPECT_EQ(n.event.id(), "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92");
   EXPECT_EQ(CellOf(n.event), "123456789012/us-east-1");
-  EXPECT_EQ(EventKind(n.event), "alarm");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kAlarm);
   const v1::AlarmStateChange& alarm = n.event.alarm();
   EXPECT_EQ(alarm.alarm_name(), "ServerCpuTooHigh");
   EXPECT_EQ(alarm.alarm_arn(), "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh");
@@ -72,7 +72,7 @@ TEST(NormalizeEventBridge, CommandInvocationFromSsmGuide) {
       Decode(Shared("events/awsdocs-aws-systems-manager-user-guide/"
                     "ec2-command-invocation-status-change-notification.json"));
   EXPECT_EVENT(n);
-  EXPECT_EQ(EventKind(n.event), "command_progress");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kCommandProgress);
   EXPECT_EQ(n.event.id(), "4780e1b8-f56b-4de5-95f2-95db273d1602");
   EXPECT_EQ(n.event.dedup_key(), n.event.id());
   EXPECT_EQ(CellOf(n.event), "123456789012/us-east-1");
@@ -87,7 +87,7 @@ TEST(NormalizeEventBridge, InstanceStateFromEc2GuideHasNoVersionField) {
   const Normalized n = Decode(Shared(
       "events/awsdocs-amazon-ec2-user-guide/ec2-instance-state-change-notification-pending.json"));
   EXPECT_EVENT(n);
-  EXPECT_EQ(EventKind(n.event), "instance_state");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kInstanceState);
   EXPECT_EQ(n.event.id(), "7bf73129-1428-4cd3-a780-95db273d1602");
   EXPECT_EQ(n.event.dedup_key(), n.event.id());
   EXPECT_EQ(n.event.instance_state().instance_id(), "i-abcd1111");
@@ -101,7 +101,7 @@ TEST(NormalizeEventBridge, InstanceStateWithMisspeltInstanceIdIsUnreadable) {
   EXPECT_UNREADABLE(n);
   EXPECT_EQ(n.reason, "detail.instance-id: missing");
   EXPECT_EQ(n.event.id(), "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
-  EXPECT_EQ(EventKind(n.event), "");
+  EXPECT_EQ(n.event.body_case(), v1::Event::BODY_NOT_SET);
 }
 
 // The Auto Scaling guide publishes its samples with a "yyyy-mm-ddThh:mm:ssZ" placeholder time.
@@ -127,7 +127,7 @@ TEST(NormalizeEventBridge, RefreshStartedAndSucceededFromAutoScalingGuide) {
         std::string(status == "Started" ? "started" : "succeeded") + ".json";
     const Normalized n = Decode(WithTime(Shared(file), "2024-05-14T11:00:00Z"));
     EXPECT_EVENT(n);
-    EXPECT_EQ(EventKind(n.event), "refresh_progress");
+    EXPECT_EQ(n.event.body_case(), v1::Event::kRefreshProgress);
     EXPECT_EQ(CellOf(n.event), "123456789012/us-west-2");
     EXPECT_EQ(n.event.dedup_key(), n.event.id());
     EXPECT_EQ(n.event.refresh_progress().auto_scaling_group_name(), "my-auto-scaling-group");
@@ -166,7 +166,7 @@ TEST(NormalizeEventBridge, UnsupportedServiceEventsAreSkippedNamingThem) {
     EXPECT_EQ(CellOf(n.event), c.cell) << c.file;
     EXPECT_FALSE(n.event.id().empty()) << c.file;
     EXPECT_EQ(n.event.source_format(), "eventbridge");
-    EXPECT_EQ(EventKind(n.event), "");
+    EXPECT_EQ(n.event.body_case(), v1::Event::BODY_NOT_SET);
     EXPECT_TRUE(n.event.dedup_key().empty());
     EXPECT_EQ(n.event.source().offset(), 42);
   }
@@ -209,7 +209,7 @@ TEST(NormalizeEventBridge, CloudTrailPutParameterWithErrorCodeIsSkipped) {
   EXPECT_NE(n.reason.find("errorCode ParameterAlreadyExists"), std::string::npos) << n.reason;
   EXPECT_EQ(n.event.id(), "3e2f1a0b-5c6d-4e7f-8a9b-0c1d2e3f4a03");
   EXPECT_EQ(CellOf(n.event), "111122223333/eu-west-1");
-  EXPECT_EQ(EventKind(n.event), "");
+  EXPECT_EQ(n.event.body_case(), v1::Event::BODY_NOT_SET);
 }
 
 TEST(NormalizeEventBridge, CloudTrailOfOtherSsmCallsIsSkippedNamingTheCall) {
@@ -296,7 +296,7 @@ TEST(NormalizeEventBridge, CompositeAlarmCarriesItsRule) {
 TEST(NormalizeEventBridge, NativeRequestThroughPutEvents) {
   const Normalized n = Decode(Fixture("eventbridge/fleetkeeper-patch-request.json"));
   EXPECT_EVENT(n);
-  EXPECT_EQ(EventKind(n.event), "patch_request");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kPatchRequest);
   EXPECT_EQ(n.event.id(), "5b0f8e2c-3d4a-4b6c-9e7f-1a2b3c4d5e6f");
   EXPECT_EQ(n.event.dedup_key(), "patch:patch-2024-05-14-web");
   EXPECT_EQ(n.event.source_format(), "eventbridge");

@@ -22,7 +22,7 @@ const std::vector<RecordHeader> kPatchJsonHeaders = {{"fk-type", "fleetkeeper.v1
 
 void ExpectPatchRequest(const Normalized& n) {
   EXPECT_EVENT(n);
-  EXPECT_EQ(EventKind(n.event), "patch_request");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kPatchRequest);
   EXPECT_EQ(n.event.id(), "patch-2024-05-14-db");
   EXPECT_EQ(n.event.dedup_key(), "patch:patch-2024-05-14-db");
   EXPECT_EQ(n.event.source_format(), "native");
@@ -63,7 +63,7 @@ TEST(NormalizeNative, ProtobufBinary) {
 TEST(NormalizeNative, EcsCommandTakesConfiguredDefaults) {
   const Normalized n = Decode(Fixture("native/ecs-command-wrapped.json"));
   EXPECT_EVENT(n);
-  EXPECT_EQ(EventKind(n.event), "ecs_command");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kEcsCommand);
   EXPECT_EQ(n.event.id(), "ecs-restart-0001");
   EXPECT_EQ(n.event.dedup_key(), "ecs:ecs-restart-0001");
   EXPECT_EQ(CellOf(n.event), "999988887777/ap-southeast-2");
@@ -88,7 +88,7 @@ TEST(NormalizeNative, MissingRequestId) {
 TEST(NormalizeNative, ApprovalByWorkflowIdTakesItsCell) {
   const Normalized n = Decode(Fixture("native/approval-by-workflow.json"));
   EXPECT_EVENT(n);
-  EXPECT_EQ(EventKind(n.event), "approval");
+  EXPECT_EQ(n.event.body_case(), v1::Event::kApproval);
   EXPECT_EQ(CellOf(n.event), "444455556666/eu-west-1");
   EXPECT_EQ(n.event.id(), "approval:444455556666/eu-west-1/patch-3f2a9c1d:carol:approved");
   EXPECT_EQ(n.event.dedup_key(), n.event.id());
@@ -115,7 +115,7 @@ TEST(NormalizeNative, ApprovalByRequestIdWithoutCellCannotBeRouted) {
 TEST(NormalizeNative, CancelByWorkflowAndByRequest) {
   const Normalized by_workflow = Decode(Fixture("native/cancel-by-workflow.json"));
   EXPECT_EVENT(by_workflow);
-  EXPECT_EQ(EventKind(by_workflow.event), "cancel");
+  EXPECT_EQ(by_workflow.event.body_case(), v1::Event::kCancel);
   EXPECT_EQ(CellOf(by_workflow.event), "444455556666/eu-west-1");
   EXPECT_EQ(by_workflow.event.id(), "cancel:444455556666/eu-west-1/patch-3f2a9c1d");
 
@@ -186,7 +186,7 @@ TEST(NormalizeNative, JsonFieldProblemsAreNamed) {
     const Normalized n = Decode(payload);
     EXPECT_UNREADABLE(n);
     EXPECT_EQ(n.reason, reason) << payload;
-    EXPECT_EQ(EventKind(n.event), "") << payload;
+    EXPECT_EQ(n.event.body_case(), v1::Event::BODY_NOT_SET) << payload;
   }
   // With the fk-type header the payload is the message itself.
   const Normalized n = Decode(R"({"request_id": 7})", kPatchJsonHeaders);
@@ -204,32 +204,7 @@ TEST(NormalizeNative, JsonAcceptsLowerCamelNamesAndNulls) {
   EXPECT_EQ(n.event.ecs_command().cluster(), "");
 }
 
-// --- EventKind and CellOf ---------------------------------------------------------------------
-
-TEST(EventKind, NamesTheBodyField) {
-  v1::Event event;
-  EXPECT_EQ(EventKind(event), "");
-  event.mutable_parameter_change();
-  EXPECT_EQ(EventKind(event), "parameter_change");
-  event.mutable_alarm();
-  EXPECT_EQ(EventKind(event), "alarm");
-  event.mutable_patch_request();
-  EXPECT_EQ(EventKind(event), "patch_request");
-  event.mutable_ecs_command();
-  EXPECT_EQ(EventKind(event), "ecs_command");
-  event.mutable_approval();
-  EXPECT_EQ(EventKind(event), "approval");
-  event.mutable_cancel();
-  EXPECT_EQ(EventKind(event), "cancel");
-  event.mutable_command_progress();
-  EXPECT_EQ(EventKind(event), "command_progress");
-  event.mutable_refresh_progress();
-  EXPECT_EQ(EventKind(event), "refresh_progress");
-  event.mutable_instance_state();
-  EXPECT_EQ(EventKind(event), "instance_state");
-  event.clear_body();
-  EXPECT_EQ(EventKind(event), "");
-}
+// --- CellOf ----------------------------------------------------------------------------------
 
 TEST(CellOf, IsAccountSlashRegion) {
   v1::Event event;

@@ -145,6 +145,16 @@ class InputProducer {
     rd_kafka_poll(rk_.get(), 0);
   }
 
+  // Sends GoodInputs' records 0 to count - 1 and waits until the broker has them all.
+  void SendGood(int count) {
+    GoodInputs good;
+    for (int n = 0; n < count; ++n) {
+      auto [topic, value] = good.Make(n);
+      Send(topic, value, true);
+    }
+    Flush();
+  }
+
   // Waits until every record sent so far is acknowledged; the broker may be down for a while.
   void Flush() {
     ASSERT_EQ(rd_kafka_flush(rk_.get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);

@@ -110,12 +110,7 @@ TEST_F(WorkerMockClusterTest, AFullProducerQueueRetriesTheBatchInsteadOfStalling
   // room for a third of max.poll.interval.ms (2 s here); then the batch is read again from its
   // committed offsets: not dead-lettered, not committed without its outputs.
   InputProducer inputs(bootstrap_);
-  GoodInputs good;
-  for (int n = 0; n < 200; ++n) {
-    auto [topic, value] = good.Make(n);
-    inputs.Send(topic, value, true);
-  }
-  inputs.Flush();
+  inputs.SendGood(200);
   // Pushed once the test's own inputs are acknowledged: from then on only the worker produces.
   rd_kafka_mock_broker_push_request_error_rtts(
       cluster_, 1, kProduceApi, 6, RD_KAFKA_RESP_ERR_NO_ERROR, 2500, RD_KAFKA_RESP_ERR_NO_ERROR,

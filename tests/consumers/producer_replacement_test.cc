@@ -25,12 +25,7 @@ class ProducerReplacementTest : public WorkerMockClusterTest {};
 
 TEST_F(ProducerReplacementTest, AFatalAbortReplacesTheProducerAndEveryInputStillGetsAnOutcome) {
   InputProducer inputs(bootstrap_);
-  GoodInputs good;
-  for (int i = 0; i < 40; ++i) {
-    auto [topic, value] = good.Make(i);
-    inputs.Send(topic, value, true);
-  }
-  inputs.Flush();
+  inputs.SendGood(40);
   // The abort of the first batch is answered INVALID_TXN_STATE, which librdkafka makes fatal.
   rd_kafka_mock_push_request_errors(cluster_, kEndTxnApi, 1, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE);
   AbortFirstBatch faults;

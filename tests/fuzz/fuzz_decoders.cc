@@ -12,6 +12,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "consumers/normalizer.h"
+#include "handlers/event.h"
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
 #include "fleetkeeper/v1/ecs_state.pb.h"
 #include "fleetkeeper/v1/event.pb.h"
@@ -48,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   v1::Event event;
   if (Decode(event, data, size) && !event.id().empty()) {
     (void)fleetkeeper::consumers::CellOf(event);
-    (void)fleetkeeper::consumers::EventKind(event);
+    (void)fleetkeeper::handlers::EventKindName(event.body_case());
   }
 
   v1::StateRecord record;

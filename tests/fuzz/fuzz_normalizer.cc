@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "consumers/normalizer.h"
+#include "handlers/event.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace fk = fleetkeeper::consumers;
@@ -27,7 +28,7 @@ void Check(const fk::InputRecord& record, const fk::NormalizeOptions& options) {
       FK_FUZZ_CHECK(!out.event.id().empty(), "kEvent without an id");
       FK_FUZZ_CHECK(out.reason.empty(), "kEvent with a reason");
       (void)fk::CellOf(out.event);
-      (void)fk::EventKind(out.event);
+      (void)fleetkeeper::handlers::EventKindName(out.event.body_case());
       break;
     case fk::Disposition::kSkipped:
     case fk::Disposition::kUnreadable:

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "consumers/normalizer.h"
+#include "handlers/event.h"
 #include "fleetkeeper/v1/workflow.pb.h"
 
 namespace fk = fleetkeeper::consumers;
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
     wf->set_schema_version(1);
     wf->set_workflow_id(normalized.event.account() + "/" + normalized.event.region() + "/fuzz-" +
                         std::to_string(i));
-    wf->set_kind(fk::EventKind(normalized.event));
+    wf->set_kind(std::string(fleetkeeper::handlers::EventKindName(normalized.event.body_case())));
     wf->set_cell(fk::CellOf(normalized.event));
     wf->set_step("start");
     *wf->mutable_trigger() = normalized.event;

@@ -258,5 +258,52 @@ TEST(Pagination, StopsAtFirstError) {
   EXPECT_EQ(all.error().code, ErrorCode::kThrottled);
 }
 
+TEST(Pagination, AnEarlyStopReadsNoFurtherPageAndIsNoError) {
+  std::vector<std::string> seen;
+  auto fetch = [&](const PageRequest& r) -> Result<Page> {
+    seen.push_back(r.next_token);
+    if (r.next_token.empty()) return Page{{1, 2}, "t1"};
+    if (r.next_token == "t1") return Page{{3, 4}, "t2"};
+    return Page{{5}, ""};
+  };
+  int found = 0;
+  Status status = ForEachPageUntil(PageRequest{}, fetch, [&](const Page& page) -> Result<Paging> {
+    for (int item : page.items) {
+      if (item == 3) found = item;
+    }
+    return found != 0 ? Paging::kDone : Paging::kNext;
+  });
+  ASSERT_TRUE(status.ok()) << status.error().ToString();
+  EXPECT_EQ(found, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"", "t1"})) << "a page was read after the stop";
+
+  // Never done: every page is read, as ForEachPage would.
+  seen.clear();
+  int pages = 0;
+  status = ForEachPageUntil(PageRequest{}, fetch, [&](const Page&) -> Result<Paging> {
+    ++pages;
+    return Paging::kNext;
+  });
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(pages, 3);
+}
+
+TEST(Pagination, AnEarlyStopKeepsTheCapAndTheCallbacksErrors) {
+  auto endless = [](const PageRequest& r) -> Result<Page> { return Page{{1}, r.next_token + "x"}; };
+  Status capped = ForEachPageUntil(
+      PageRequest{}, endless, [](const Page&) -> Result<Paging> { return Paging::kNext; }, 4);
+  ASSERT_FALSE(capped.ok());
+  EXPECT_NE(capped.error().message.find("more than 4 pages"), std::string::npos);
+
+  int pages = 0;
+  Status refused = ForEachPageUntil(PageRequest{}, endless, [&](const Page&) -> Result<Paging> {
+    if (++pages == 2) return InvalidInput("page 2 is malformed");
+    return Paging::kNext;
+  });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "page 2 is malformed");
+  EXPECT_EQ(pages, 2);
+}
+
 }  // namespace
 }  // namespace fleetkeeper::aws

@@ -3,6 +3,7 @@
 // "RegisterScalableTarget <resource id> suspended=<in,out,scheduled | none>" into `log`.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,11 +30,18 @@ class FakeApplicationAutoScaling final : public aws::ApplicationAutoScaling {
   Result<aws::DescribeScalableTargetsResponse> DescribeScalableTargets(
       const aws::DescribeScalableTargetsRequest& r) override {
     ++describes;
-    aws::DescribeScalableTargetsResponse out;
+    std::vector<aws::ScalableTarget> found;
     for (const auto& id : r.resource_ids) {
       auto it = targets.find(id);
-      if (it != targets.end()) out.targets.push_back(it->second);
+      if (it != targets.end()) found.push_back(it->second);
     }
+    // NextToken: the index of the page's first target.
+    const size_t start = r.next_token.empty() ? 0 : std::stoul(r.next_token);
+    const size_t end = page_size == 0 ? found.size() : std::min(found.size(), start + page_size);
+    aws::DescribeScalableTargetsResponse out;
+    out.targets.assign(found.begin() + static_cast<std::ptrdiff_t>(std::min(start, end)),
+                       found.begin() + static_cast<std::ptrdiff_t>(end));
+    if (end < found.size()) out.next_token = std::to_string(end);
     return out;
   }
   Result<std::string> RegisterScalableTarget(const aws::RegisterScalableTargetRequest& r) override {
@@ -56,6 +64,7 @@ class FakeApplicationAutoScaling final : public aws::ApplicationAutoScaling {
   }
 
   std::map<std::string, aws::ScalableTarget> targets;
+  size_t page_size = 0;  // targets per DescribeScalableTargets page; 0: all on one
   int describes = 0;
 
  private:

@@ -320,6 +320,28 @@ TEST(EcsScaling, MarkerNamesTheFlagsTurnedOnAndResumedClearsOnlyThose) {
   EXPECT_TRUE(Resumed(all, "bogus").All());  // an edited tag resumes nothing it does not name
 }
 
+TEST(EcsScaling, ScalableTargetsAreReadFromEveryPageOfEveryCall) {
+  std::vector<std::string> log;
+  testing::FakeApplicationAutoScaling aas(&log);
+  aas.page_size = 3;
+  // More services than one call takes (aws::kMaxScalableTargetIds), every one but the last with a
+  // scalable target.
+  std::vector<std::string> services;
+  for (size_t n = 0; n < aws::kMaxScalableTargetIds + 5; ++n) {
+    services.push_back("svc-" + std::to_string(n));
+    if (n + 1 < aws::kMaxScalableTargetIds + 5) aas.Add("dev", services.back(), 1, 4);
+  }
+  auto read = ReadScalableTargets(aas, "arn:aws:ecs:us-east-1:111122223333:cluster/dev", services);
+  ASSERT_TRUE(read.ok()) << read.error().ToString();
+  EXPECT_EQ(read->size(), services.size() - 1);
+  EXPECT_EQ(read->count("svc-0"), 1u);
+  EXPECT_EQ(read->count("svc-" + std::to_string(aws::kMaxScalableTargetIds + 3)), 1u);
+  EXPECT_EQ(read->count(services.back()), 0u) << "a service without a target is absent";
+  EXPECT_EQ(read->at("svc-7").resource_id, aws::EcsServiceResourceId("dev", "svc-7"));
+  // 50 ids in 17 pages of 3, then 4 targets of the last 5 ids in 2 pages.
+  EXPECT_EQ(aas.describes, 19);
+}
+
 // A finished mutating command puts its metrics (Targets, Failures, WorkflowFailures by Action and
 // Cluster); a failed put is in the result and changes nothing else; a dry run puts none.
 TEST_F(EcsStepsTest, AFinishedCommandPutsItsMetrics) {

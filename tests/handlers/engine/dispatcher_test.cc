@@ -61,7 +61,13 @@ TEST(Dispatcher, AnEventWithoutABodyIsRejected) {
 
 TEST(EventKind, NamesAreTheBodyFieldsNames) {
   EXPECT_EQ(EventKindName(v1::Event::kParameterChange), "parameter_change");
+  EXPECT_EQ(EventKindName(v1::Event::kAlarm), "alarm");
+  EXPECT_EQ(EventKindName(v1::Event::kPatchRequest), "patch_request");
   EXPECT_EQ(EventKindName(v1::Event::kEcsCommand), "ecs_command");
+  EXPECT_EQ(EventKindName(v1::Event::kApproval), "approval");
+  EXPECT_EQ(EventKindName(v1::Event::kCancel), "cancel");
+  EXPECT_EQ(EventKindName(v1::Event::kCommandProgress), "command_progress");
+  EXPECT_EQ(EventKindName(v1::Event::kRefreshProgress), "refresh_progress");
   EXPECT_EQ(EventKindName(v1::Event::kInstanceState), "instance_state");
   EXPECT_EQ(EventKindName(v1::Event::BODY_NOT_SET), "unknown");
   EXPECT_TRUE(IsProgressSignal(v1::Event::kRefreshProgress));

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <mutex>
 
 #include "awsclient/cloudwatch.h"
@@ -14,6 +15,7 @@
 #include "tests/handlers/engine/guard_alarms.h"
 #include "tests/handlers/engine/runtime_fixture.h"
 #include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/aws_mocks.h"
 
 namespace fleetkeeper::handlers::testing {
 namespace {
@@ -314,6 +316,78 @@ TEST(AlarmGuards, WithRollbackTheAlarmMarksTheWorkflowAndItsStepsRun) {
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_EQ(seen.size(), 2u);
   for (const auto& s : seen) EXPECT_THAT(s, HasSubstr("rolled back on guard alarm web-5xx"));
+}
+
+// The DescribeAlarms fallback reads every page of each request (names, then each glob's prefix);
+// an error after some pages keeps what those pages said.
+class GuardAlarmPollerTest : public ::testing::Test {
+ protected:
+  GuardAlarmPollerTest() { *config_.mutable_safety() = Guards({Guard("web-5xx"), Guard("api-*")}); }
+
+  static aws::DescribeAlarmsResponse Page(std::vector<std::string> metric,
+                                          std::vector<std::string> composite, std::string next) {
+    aws::DescribeAlarmsResponse r;
+    for (auto& name : metric) {
+      aws::MetricAlarm a;
+      a.name = std::move(name);
+      a.state_value = "ALARM";
+      r.metric_alarms.push_back(std::move(a));
+    }
+    for (auto& name : composite) {
+      aws::CompositeAlarm c;
+      c.name = std::move(name);
+      c.state_value = "OK";
+      r.composite_alarms.push_back(std::move(c));
+    }
+    r.next_token = std::move(next);
+    return r;
+  }
+
+  // One poll of the cell; the alarm names and states it read.
+  std::vector<std::string> PollOnce() {
+    Executor executor(1);
+    GuardAlarmPoller poller(config_, &aws_.provider, executor);
+    std::promise<void> answered;
+    poller.Poll(kP, 1, "111122223333", "us-east-1", 1000, [&] { answered.set_value(); });
+    EXPECT_EQ(answered.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    std::vector<std::string> read;
+    poller.Collect([&](int32_t, uint64_t, const std::string& cell, const auto& alarm) {
+      EXPECT_EQ(cell, "111122223333/us-east-1");
+      read.push_back(alarm.alarm_name() + "=" + alarm.state());
+    });
+    return read;
+  }
+
+  v1::WorkerConfig config_;
+  aws::testing::MockCellClients aws_;
+};
+
+TEST_F(GuardAlarmPollerTest, EveryPageOfEveryRequestIsRead) {
+  std::vector<std::string> asked;  // "names" or the prefix, and the token of each request
+  ON_CALL(*aws_.cloudwatch, DescribeAlarms(::testing::_))
+      .WillByDefault(
+          [&](const aws::DescribeAlarmsRequest& r) -> Result<aws::DescribeAlarmsResponse> {
+            asked.push_back((r.alarm_names.empty() ? r.alarm_name_prefix : "names") + "@" +
+                            r.next_token);
+            if (!r.alarm_names.empty()) return Page({"web-5xx"}, {}, "");
+            if (r.next_token.empty()) return Page({"api-1"}, {}, "t1");
+            if (r.next_token == "t1") return Page({"api-2"}, {"api-all"}, "t2");
+            return Page({"api-3"}, {}, "");
+          });
+  EXPECT_THAT(PollOnce(), ::testing::ElementsAre("web-5xx=ALARM", "api-1=ALARM", "api-2=ALARM",
+                                                 "api-all=OK", "api-3=ALARM"));
+  EXPECT_THAT(asked, ::testing::ElementsAre("names@", "api-@", "api-@t1", "api-@t2"));
+}
+
+TEST_F(GuardAlarmPollerTest, AFailedPageKeepsThePagesReadBeforeIt) {
+  ON_CALL(*aws_.cloudwatch, DescribeAlarms(::testing::_))
+      .WillByDefault(
+          [&](const aws::DescribeAlarmsRequest& r) -> Result<aws::DescribeAlarmsResponse> {
+            if (!r.alarm_names.empty()) return Page({"web-5xx"}, {}, "");
+            if (r.next_token.empty()) return Page({"api-1"}, {}, "t1");
+            return Error(ErrorCode::kThrottled, "Rate exceeded", true);
+          });
+  EXPECT_THAT(PollOnce(), ::testing::ElementsAre("web-5xx=ALARM", "api-1=ALARM"));
 }
 
 }  // namespace

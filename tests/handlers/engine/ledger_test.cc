@@ -5,6 +5,7 @@
 #include "handlers/engine/ledger.h"
 
 #include <memory>
+#include <random>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -204,6 +205,19 @@ TEST_F(LedgerTest, SetRestoresAWorkflowsReservationsAndEmptyReleasesThem) {
   EXPECT_TRUE(restored.Reserve("patch", Claim("i-2", {Group(kTg, 6)}), kNow, &none).granted);
 }
 
+TEST_F(LedgerTest, AUnitRestoredForTwoWorkflowsStaysWithTheFirstWhateverTheSecondDoes) {
+  ASSERT_TRUE(Reserve("rollout", Claim("i-1", {Group(kTg, 6)})).granted);
+  ledger.Set("patch", held["rollout"]);  // a hand-edited checkpoint claiming the same unit
+  EXPECT_EQ(ledger.Holders(), (std::map<std::string, int>{{"rollout", 1}}));
+  ledger.Release("patch", "i-1", &held["patch"]);
+  ledger.Set("patch", {});
+  EXPECT_EQ(ledger.Holders(), (std::map<std::string, int>{{"rollout", 1}}));
+  ASSERT_EQ(ledger.ReservationsOf(kTg).size(), 1u);
+  ledger.Set("rollout", {});
+  EXPECT_TRUE(ledger.Holders().empty());
+  EXPECT_TRUE(ledger.ReservationsOf(kTg).empty());
+}
+
 TEST_F(LedgerTest, AClaimWithoutAUnitOrGroupIsRefusedWithAReason) {
   EXPECT_THAT(Reserve("a", Claim("", {Group(kTg, 6)})).reason, HasSubstr("names no unit"));
   EXPECT_THAT(Reserve("a", Claim("i-1", {})).reason, HasSubstr("no group"));
@@ -274,6 +288,72 @@ TEST_F(LedgerMetricsTest, ReservedUnitsFollowReserveReleaseAndSet) {
   EXPECT_EQ(Reserved(cell, kTg), "");
   ledger.Set("a", held["a"]);  // restored from its checkpoint
   EXPECT_THAT(Reserved(cell, kTg), ::testing::EndsWith("} 1"));
+}
+
+TEST_F(LedgerMetricsTest, ACallRewritesTheSeriesOfTheGroupsItTouchesAndNoOther) {
+  const std::string cell = "111122223333/ca-central-1";
+  BlastRadiusLedger ledger(safety, cell);
+  ASSERT_TRUE(
+      ledger.Reserve("a", Claim("i-1", {Group(kTg, 6, {}, "2")}), kNow, &held["a"]).granted);
+  ASSERT_TRUE(ledger.Reserve("b", Claim("i-2", {Group("asg:web", 4)}), kNow, &held["b"]).granted);
+  // asg:web's series set by hand: a call that rewrote it would put back 1.
+  metrics::SetCapacityReserved(cell, "asg:web", 9);
+  ASSERT_TRUE(
+      ledger.Reserve("c", Claim("i-3", {Group(kTg, 6, {}, "2")}), kNow, &held["c"]).granted);
+  EXPECT_THAT(Reserved(cell, kTg), ::testing::EndsWith("} 2"));
+  ledger.Release("a", "i-1", &held["a"]);
+  ledger.Set("a", held["a"]);  // a step of a workflow that holds nothing now
+  ledger.Set("idle", {});      // a step of one that never held anything
+  ledger.Set("c", held["c"]);  // a step that changed nothing of what it holds
+  EXPECT_THAT(Reserved(cell, kTg), ::testing::EndsWith("} 1"));
+  EXPECT_THAT(Reserved(cell, "asg:web"), ::testing::EndsWith("} 9"))
+      << "a call that did not touch asg:web rewrote its series";
+  ledger.Release("b", "i-2", &held["b"]);
+  EXPECT_EQ(Reserved(cell, "asg:web"), "");
+}
+
+TEST_F(LedgerMetricsTest, TheSeriesStayRightThroughManyMixedCalls) {
+  const std::string cell = "111122223333/sa-east-1";
+  BlastRadiusLedger ledger(safety, cell);
+  const std::vector<std::string> groups = {kTg, "asg:web", "asg:api", "ecs:dev/api"};
+  const std::vector<std::string> workflows = {"a", "b", "c"};
+  std::mt19937 random(19);  // a fixed seed: the same calls on every run
+  auto pick = [&](size_t n) { return static_cast<size_t>(random() % n); };
+  for (int call = 0; call < 600; ++call) {
+    const std::string& wf = workflows[pick(workflows.size())];
+    const std::string unit = "i-" + std::to_string(pick(8));
+    switch (pick(4)) {
+      case 0:
+      case 1: {  // a claim in one group or two (refused when another workflow holds the unit)
+        std::vector<v1::CapacityGroup> in = {Group(groups[pick(groups.size())], 20, {}, "100%")};
+        const std::string& second = groups[pick(groups.size())];
+        if (pick(2) == 0 && second != in[0].group()) in.push_back(Group(second, 20, {}, "100%"));
+        ledger.Reserve(wf, Claim(unit, std::move(in)), kNow + call, &held[wf]);
+        break;
+      }
+      case 2:
+        ledger.Release(wf, unit, &held[wf]);
+        break;
+      default:  // a step's new checkpoint: the same reservations, or none (it finished)
+        if (pick(3) == 0) held[wf].Clear();
+        ledger.Set(wf, held[wf]);
+    }
+    // What the checkpoints hold, counted apart from the ledger.
+    std::map<std::string, int> holders;
+    std::map<std::string, int> units;
+    for (const auto& [id, reservations] : held) {
+      if (!reservations.empty()) holders[id] = reservations.size();
+      for (const auto& r : reservations) ++units[r.group()];
+    }
+    ASSERT_EQ(ledger.Holders(), holders) << "after call " << call;
+    for (const auto& g : groups) {
+      const std::string want = units[g] == 0
+                                   ? ""
+                                   : "fleetkeeper_capacity_reserved{cell=\"" + cell +
+                                         "\",group=\"" + g + "\"} " + std::to_string(units[g]);
+      ASSERT_EQ(Reserved(cell, g), want) << "after call " << call;
+    }
+  }
 }
 
 TEST_F(LedgerMetricsTest, ARetiredLedgerLeavesNoSeriesAndReportsNoMore) {

@@ -1,15 +1,18 @@
 // The rolling patch workflow's test fixture: the AMI rollout tests' in-memory fleet (EC2, ELBv2)
-// plus the Systems Manager behaviour patching needs (commands that run for one status read and
-// end Success, or Failed for chosen instances; invocations listed with their comment; managed
-// instances Online; patch states before and after), and a driver that runs the workflow step by
-// step like the runtime.
+// plus the Systems Manager behaviour patching needs: commands that run for one status read and end
+// Success (or Failed for chosen instances), invocations listed with their comment (in pages when
+// asked), managed instances Online, and patch states before and after; and a driver that runs the
+// workflow step by step like the runtime.
 #pragma once
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,11 @@ struct FakeSsm {
   std::set<std::string> offline;  // ConnectionLost
   std::vector<std::string>
       calls;  // mutating calls in order: "CreateImage i-..", "SendCommand i-.."
+  // ListCommandInvocations: invocations of another document listed before this fleet's commands
+  // for each instance, the page size (0: one page), and every request as "<instance>@<token>".
+  int other_invocations = 0;
+  size_t page_size = 0;
+  std::vector<std::string> list_requests;
 
   FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
     ON_CALL(*cell.ssm, SendCommand(_))
@@ -71,7 +79,16 @@ struct FakeSsm {
     ON_CALL(*cell.ssm, ListCommandInvocations(_))
         .WillByDefault(Invoke([this](const aws::ListCommandInvocationsRequest& r)
                                   -> Result<aws::ListCommandInvocationsResponse> {
-          aws::ListCommandInvocationsResponse out;
+          list_requests.push_back(r.instance_id + "@" + r.next_token);
+          std::vector<aws::CommandInvocation> all;
+          for (int k = 0; k < other_invocations; ++k) {
+            aws::CommandInvocation i;
+            i.command_id = "cmd-other-" + std::to_string(k);
+            i.instance_id = r.instance_id;
+            i.document_name = "AWS-RunShellScript";
+            i.status = "Success";
+            all.push_back(i);
+          }
           for (auto& s : commands) {
             if (!r.instance_id.empty() && s.instance != r.instance_id) continue;
             aws::CommandInvocation i;
@@ -80,8 +97,14 @@ struct FakeSsm {
             i.document_name = kDocument;
             i.comment = s.comment;
             i.status = Status(s);
-            out.invocations.push_back(i);
+            all.push_back(i);
           }
+          // NextToken: the index of the page's first invocation.
+          const size_t start = r.next_token.empty() ? 0 : std::stoul(r.next_token);
+          const size_t end = page_size == 0 ? all.size() : std::min(all.size(), start + page_size);
+          aws::ListCommandInvocationsResponse out;
+          for (size_t k = start; k < end; ++k) out.invocations.push_back(all[k]);
+          if (end < all.size()) out.next_token = std::to_string(end);
           return out;
         }));
     ON_CALL(*cell.ssm, DescribeInstanceInformation(_))
@@ -221,6 +244,30 @@ class PatchWorkflow : public ::testing::Test {
       }
     }
     return o;
+  }
+
+  // Runs single steps until the first command is sent; the checkpoint from just before that step
+  // (it holds the command's token, not the command), as a crash right after the send leaves it.
+  v1::WorkflowCheckpoint RunUntilFirstSend(v1::WorkflowCheckpoint& wf) {
+    v1::WorkflowCheckpoint before_send;
+    for (int k = 0; k < 200 && ssm.commands.empty(); ++k) {
+      before_send = wf;
+      handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
+      StepOutcome o = handler->RunStep(wf.step(), ctx);
+      EXPECT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
+      if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
+      wf.set_step(o.next_step);
+    }
+    EXPECT_EQ(ssm.commands.size(), 1u);
+    return before_send;
+  }
+
+  // Whether a command was adopted after a restart instead of being sent again.
+  static bool FoundAgain(const v1::WorkflowCheckpoint& wf) {
+    for (const auto& act : wf.actions()) {
+      if (act.detail().find("found after a restart") != std::string::npos) return true;
+    }
+    return false;
   }
 
   // Originals out of their target groups right now.

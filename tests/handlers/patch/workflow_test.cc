@@ -196,28 +196,14 @@ TEST_F(PatchWorkflow, AResumedStepFindsTheCommandInsteadOfSendingItAgain) {
   auto ids = LandingZone(4);
   auto a = Admit(Request([](auto& r) { r.set_backup_ami(false); }));
   v1::WorkflowCheckpoint& wf = a.workflow;
-  // Run until the first command is sent, keeping the checkpoint from just before it.
-  v1::WorkflowCheckpoint before_send;
-  for (int k = 0; k < 200 && ssm.commands.empty(); ++k) {
-    before_send = wf;
-    handlers::testing::FakeStepContext ctx(&wf, &cell.clients, &clock);
-    StepOutcome o = handler->RunStep(wf.step(), ctx);
-    ASSERT_NE(o.kind, StepOutcome::Kind::kFinish) << o.reason;
-    if (o.kind == StepOutcome::Kind::kWait) clock.Advance(o.wait_ms);
-    wf.set_step(o.next_step);
-  }
-  ASSERT_EQ(ssm.commands.size(), 1u);
+  v1::WorkflowCheckpoint before_send = RunUntilFirstSend(wf);
   // The crash: the step's outcome (the command id) never committed; the worker resumes from the
   // checkpoint that holds only the token.
   wf = before_send;
   auto o = Drive(wf);
   EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
   for (const auto& id : ids) EXPECT_EQ(ssm.SendsTo(id), 1) << id;
-  bool found_again = false;
-  for (const auto& act : wf.actions()) {
-    found_again |= act.detail().find("found after a restart") != std::string::npos;
-  }
-  EXPECT_TRUE(found_again);
+  EXPECT_TRUE(FoundAgain(wf));
 }
 
 TEST_F(PatchWorkflow, ACommandProgressEventEndsTheWaitWithoutAPoll) {

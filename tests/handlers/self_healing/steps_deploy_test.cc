@@ -33,10 +33,18 @@ aws::EcsService Service(const std::string& name) {
   return s;
 }
 
-TEST_F(StepsTest, EcsForceDeployWaitsForTheNewDeploymentToComplete) {
-  AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
-  fleet_.services["api"] = Service("api");
-  fleet_.ecs_completes = false;
+// An ecs_force_deploy rule for the 5xx alarm of service "api", whose new deployment stays
+// IN_PROGRESS until the test lets it complete.
+class EcsForceDeployTest : public StepsTest {
+ protected:
+  void SetUp() override {
+    AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
+    fleet_.services["api"] = Service("api");
+    fleet_.ecs_completes = false;
+  }
+};
+
+TEST_F(EcsForceDeployTest, WaitsForTheNewDeploymentToComplete) {
   auto wf = Admit(ApiAlarm());
   RunUntil(wf, "ecs.verify");
   {
@@ -53,10 +61,7 @@ TEST_F(StepsTest, EcsForceDeployWaitsForTheNewDeploymentToComplete) {
   EXPECT_EQ(fleet_.Calls("UpdateService"), 1);
 }
 
-TEST_F(StepsTest, EcsForceDeployIsNotRepeatedWhenResumed) {
-  AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
-  fleet_.services["api"] = Service("api");
-  fleet_.ecs_completes = false;
+TEST_F(EcsForceDeployTest, IsNotRepeatedWhenResumed) {
   auto wf = Admit(ApiAlarm());
   RunUntil(wf, "ecs.force");
   const auto checkpoint = wf;
@@ -70,10 +75,7 @@ TEST_F(StepsTest, EcsForceDeployIsNotRepeatedWhenResumed) {
   EXPECT_EQ(fleet_.Calls("UpdateService"), 1);
 }
 
-TEST_F(StepsTest, EcsFailedRolloutFails) {
-  AddRule(config_, "ecs", "*5xx*", "ecs_force_deploy");
-  fleet_.services["api"] = Service("api");
-  fleet_.ecs_completes = false;
+TEST_F(EcsForceDeployTest, AFailedRolloutFails) {
   auto wf = Admit(ApiAlarm());
   RunUntil(wf, "ecs.verify");
   auto& dep = fleet_.services["api"].deployments.front();
