@@ -177,16 +177,11 @@ std::vector<DoctorCheck> KafkaChecks(const v1::WorkerConfig& config, int timeout
                      "broker (nothing is kept across restarts)"));
     return out;
   }
-  std::map<std::string, std::string> props(config.kafka().begin(), config.kafka().end());
-  // Only what a producer-side admin client accepts; the worker's consumer and transaction
-  // settings would only produce warnings here.
-  for (const char* k :
-       {"group.id", "partition.assignment.strategy", "enable.auto.commit",
-        "enable.auto.offset.store", "auto.offset.reset", "isolation.level", "session.timeout.ms",
-        "heartbeat.interval.ms", "max.poll.interval.ms", "group.instance.id", "fetch.max.bytes",
-        "max.partition.fetch.bytes", "transactional.id", "transaction.timeout.ms"}) {
-    props.erase(k);
-  }
+  // A plain producer's properties (the one filter by role): the worker's consumer and
+  // transaction settings would only produce warnings here.
+  const consumers::KafkaProperties props = consumers::PropertiesFor(
+      consumers::ClientRole::kProducer,
+      consumers::KafkaProperties(config.kafka().begin(), config.kafka().end()));
   consumers::ClientCallbacks callbacks;
   callbacks.log_through_spdlog = false;  // a command's librdkafka lines go to stderr as they are
   auto rk = consumers::NewClient(consumers::ClientRole::kProducer, props, callbacks, "client");

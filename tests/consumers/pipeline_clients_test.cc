@@ -173,7 +173,10 @@ TEST(TransactionInit, WithoutAReasonToGiveUpItWaitsOutItsTimeout) {
     return std::nullopt;
   });
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(asked, 2);  // after the slices of 1,000 and 1,000 ms; the last 500 ms time out
+  // Asked after each slice of up to 1,000 ms that ended before the deadline: two, or three when
+  // the last 500 ms slice ends a moment early.
+  EXPECT_GE(asked, 2);
+  EXPECT_LE(asked, 3);
   EXPECT_NE(st.error().message.find("init_transactions for transactional.id fk-t: "),
             std::string::npos);
   EXPECT_NE(st.error().message.find("Timed out"), std::string::npos) << st.error().message;
