@@ -45,7 +45,9 @@ TEST(TimedWorkflows, CreatedAheadRunOnceAtTheirTimeAndTheNextIsPlanned) {
   EXPECT_GT(cps[0].deadline_ms(), first);
   EXPECT_EQ(cps[0].waiting_on(), "timer (due " + FormatRfc3339(first) + ")");
   for (const auto& r : created.records) {
-    if (r.topic == kStateTopic) EXPECT_EQ(r.partition, kP) << r.key;  // results go by key
+    if (r.topic == kStateTopic) {
+      EXPECT_EQ(r.partition, kP) << r.key;  // results go by key
+    }
   }
   ASSERT_EQ(created.Results(v1::Result::IN_PROGRESS).size(), 1u);
 
