@@ -146,6 +146,8 @@ void Pipeline::Stop() {
 
 void Pipeline::StartRestore(int32_t partition) {
   clients_.consumer().Pause(plan_.work, partition, true);
+  // The restore resumes it when done; the next commit pauses it again if it is still full.
+  backpressured_.erase(partition);
   restores_->Start(partition);
 }
 
