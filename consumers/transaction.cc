@@ -25,6 +25,10 @@ Status Transaction::Init(int timeout_ms,
   using std::chrono::steady_clock;
   constexpr int kSliceMs = 1000;
   const auto deadline = steady_clock::now() + milliseconds(timeout_ms);
+  auto failed = [this](std::string_view why) {
+    return Error(ErrorCode::kKafka, fmt::format("init_transactions for transactional.id {}: {}",
+                                                transactional_id_, why));
+  };
   for (;;) {
     const auto left =
         std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()).count();
@@ -42,20 +46,13 @@ Status Transaction::Init(int timeout_ms,
          code == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
          code == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
          code == RD_KAFKA_RESP_ERR_NOT_COORDINATOR || rd_kafka_error_is_retriable(err.get()));
-    if (!again || steady_clock::now() >= deadline) {
-      return Error(ErrorCode::kKafka,
-                   fmt::format("init_transactions for transactional.id {}: {}", transactional_id_,
-                               rd_kafka_error_string(err.get())));
-    }
+    if (!again || steady_clock::now() >= deadline) return failed(rd_kafka_error_string(err.get()));
     if (steady_clock::now() - started < milliseconds(100)) {
       std::this_thread::sleep_for(milliseconds(100));
     }
     rd_kafka_poll(producer_, 0);  // the error callback reports what the wait is stuck on
     if (give_up == nullptr) continue;
-    if (auto why = give_up()) {
-      return Error(ErrorCode::kKafka, fmt::format("init_transactions for transactional.id {}: {}",
-                                                  transactional_id_, *why));
-    }
+    if (auto why = give_up()) return failed(*why);
   }
 }
 

@@ -35,9 +35,7 @@ std::vector<int32_t> WorkflowRuntime::OwnedPartitions() const {
 
 size_t WorkflowRuntime::live_workflows() const {
   size_t n = 0;
-  for (const auto& [p, st] : partitions_) {
-    for (const auto& [id, wf] : st->workflows) n += wf.cp.has_final_result() ? 0 : 1;
-  }
+  for (const auto& [p, st] : partitions_) n += UnfinishedWorkflows(p);
   return n;
 }
 
