@@ -39,11 +39,13 @@ case "$mode" in
   tsan)
     sanitize=thread
     targets=(fk_aws_tests fk_consumers_tests fk_handlers_tests fk_app_tests)
-    # The tests whose code under test starts threads (the ingest lane, the worker's committer and
-    # executor on the mock cluster, the ingest server's connections, the runtime's executor, the
-    # describe coalescer's waiters); the rest of the unit suite is single-threaded.
+    # The tests whose code under test starts threads (the ingest lane, the pipeline's committer and
+    # executor on the mock cluster and the embedded broker, the ingest server's connections, the
+    # runtime's executor, the describe coalescer's waiters); the rest of the unit suite is
+    # single-threaded.
     threaded="Lane|WorkerMockClusterTest|ControlOnMockCluster|IngestServerTest"
-    threaded+="|WorkflowRuntime|EffectHandler|Ec2ReadCoalescer"
+    threaded+="|WorkflowRuntime|EffectHandler|Ec2ReadCoalescer|ParameterHold|LedgerRuntime"
+    threaded+="|PipelineOnEmbeddedBroker|ControlLogOnEmbeddedBroker|IngestStageTest"
     : "${filter:=^(${threaded})\.}"
     ;;
 esac

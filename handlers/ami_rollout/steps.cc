@@ -403,7 +403,7 @@ StepOutcome RollOut(RolloutTick& t) {
     o = StepOutcome::Wait(kStepRollOut, std::max<int64_t>(wait_ms, 10),
                           {t.wait_signals.begin(), t.wait_signals.end()});
   } else {
-    o = StepOutcome::Next(kStepCheckVersion);
+    o = StepOutcome::Next(kStepReport);
   }
   if (!t.notes.empty()) {
     o.reason = fmt::format("{}", fmt::join(t.notes, "; "));
@@ -428,30 +428,6 @@ void RecordOutcomes(RolloutTick& t) {
   for (const auto& s : t.state.skipped()) {
     t.Record(s.resource(), "skip", kSkipped, fmt::format("{}: {}", key, s.reason()));
   }
-}
-
-StepOutcome CheckVersion(RolloutTick& t) {
-  // A rollout rolled back on a guard alarm does not go on to a newer version.
-  if (!t.state.guard_rollback().empty()) return StepOutcome::Next(kStepReport);
-  auto p = t.ctx.aws().ssm->GetParameter({t.state.parameter(), false});
-  if (p.ok() && p->version > t.state.parameter_version() && t.state.restarts() < kMaxRestarts) {
-    RecordOutcomes(t);
-    t.Record("parameter:" + t.state.parameter(), "restart", kSucceeded,
-             fmt::format("{} was rolled out; the parameter is now at version {}: rolling that "
-                         "out too",
-                         VersionedKey(t.state), p->version));
-    t.state.add_superseded(VersionedKey(t.state));
-    t.state.set_restarts(t.state.restarts() + 1);
-    t.state.clear_asgs();
-    t.state.clear_instances();
-    t.state.clear_skipped();
-    StepOutcome o = StepOutcome::Next(kStepReadParameter);
-    o.reason = fmt::format("parameter {} moved to version {} during the rollout",
-                           t.state.parameter(), p->version);
-    o.publish_progress = true;
-    return WithActions(o, t);
-  }
-  return StepOutcome::Next(kStepReport);
 }
 
 void PutMetrics(RolloutTick& t, const std::map<std::string, int>& counts) {
@@ -526,7 +502,47 @@ StepOutcome Report(RolloutTick& t) {
     status = v1::Result::FAILED;
     reason = t.state.guard_rollback() + ": " + reason;
   }
-  return WithActions(StepOutcome::Finish(status, reason), t);
+  t.state.set_reported(true);
+  t.state.set_report_status(status);
+  t.state.set_report_reason(reason);
+  return WithActions(StepOutcome::Next(kStepCheckVersion), t);
+}
+
+// The last step: the parameter is read once more after the report, so that a put made during the
+// rollout is rolled out too. Its event, a duplicate of this workflow's key, is held as a signal
+// until a read that began after it (the runtime runs this step again if one arrives meanwhile).
+StepOutcome CheckVersion(RolloutTick& t) {
+  // A checkpoint written before the report came first reports now, then comes back.
+  if (!t.state.reported()) return StepOutcome::Next(kStepReport);
+  const StepOutcome finish = StepOutcome::Finish(t.state.report_status(), t.state.report_reason());
+  // A rollout rolled back on a guard alarm does not go on to a newer version.
+  if (!t.state.guard_rollback().empty()) return finish;
+  auto p = t.ctx.aws().ssm->GetParameter({t.state.parameter(), false});
+  if (!p.ok() || p->version <= t.state.parameter_version()) return finish;
+  if (t.state.restarts() >= kMaxRestarts) {
+    return StepOutcome::Finish(
+        t.state.report_status(),
+        fmt::format("{}; the parameter is now at version {}, not rolled out by this workflow "
+                    "after {} newer versions: put it again to roll it out",
+                    t.state.report_reason(), p->version, kMaxRestarts));
+  }
+  t.Record("parameter:" + t.state.parameter(), "restart", kSucceeded,
+           fmt::format("{} was rolled out; the parameter is now at version {}: rolling that "
+                       "out too",
+                       VersionedKey(t.state), p->version));
+  t.state.add_superseded(VersionedKey(t.state));
+  t.state.set_restarts(t.state.restarts() + 1);
+  t.state.clear_asgs();
+  t.state.clear_instances();
+  t.state.clear_skipped();
+  t.state.set_reported(false);
+  t.state.clear_report_status();
+  t.state.clear_report_reason();
+  StepOutcome o = StepOutcome::Next(kStepReadParameter);
+  o.reason = fmt::format("parameter {} moved to version {} during the rollout", t.state.parameter(),
+                         p->version);
+  o.publish_progress = true;
+  return WithActions(o, t);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ struct LiveWorkflow {
   v1::WorkflowCheckpoint cp;
   bool committed = false;  // its latest checkpoint is committed: the next step may start
   bool running = false;
+  int signals_seen = 0;   // while a step runs: how many of the pending signals it was given
   std::string last_note;  // last waiting note published, so a hold is reported once
 };
 

@@ -112,6 +112,11 @@ class WorkflowRuntime {
   // workflows waiting for it.
   void Admit(PartitionState& st, const v1::Event& event, bool frozen, int64_t now,
              RuntimeOutput& out);
+  // A duplicate parameter change for `owner`, unfinished: held as its signal. True if held.
+  bool HoldForOwner(PartitionState& st, const std::string& owner, const v1::Event& event,
+                    RuntimeOutput& out);
+  // Parameter changes among `wf`'s pending signals from index `seen` on.
+  static int UnseenParameterChanges(const LiveWorkflow& wf, int seen);
   void OnCancel(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
   void OnApproval(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
   void OnProgressSignal(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
@@ -126,6 +131,10 @@ class WorkflowRuntime {
   void Finish(PartitionState& st, const std::string& workflow_id, v1::Result::Status status,
               const std::string& reason, RuntimeOutput& out);
   void ApplyCompletion(Completion& c, RuntimeOutput& out);
+  // A finishing step that only read, run while a duplicate parameter change arrived: run it
+  // again instead (true) rather than finish on a read older than that put.
+  bool RunAgainToSeeParameterChange(PartitionState& st, LiveWorkflow& wf, const Completion& c,
+                                    RuntimeOutput& out);
   void ExpireFinished(PartitionState& st, RuntimeOutput& out);
   // Creates the handlers' timed workflows that are due to exist in the partitions owned here.
   void StartTimedWorkflows(RuntimeOutput& out);

@@ -87,6 +87,7 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   auto& wf = st.workflows[workflow_id];
   WorkflowHandler* handler = HandlerFor(wf.cp);
   wf.running = true;
+  wf.signals_seen = wf.cp.pending_signals_size();
   ++running_;
   // std::function needs a copyable task: the completion travels in a shared_ptr.
   auto completion = std::make_shared<Completion>();
@@ -126,6 +127,25 @@ void WorkflowRuntime::StartStep(PartitionState& st, const std::string& workflow_
   });
 }
 
+bool WorkflowRuntime::RunAgainToSeeParameterChange(PartitionState& st, LiveWorkflow& wf,
+                                                   const Completion& c, RuntimeOutput& out) {
+  // A duplicate of the trigger arrived while this step ran (HoldForOwner): the put it reports may
+  // be newer than anything the step read, so a step that only reads does not finish the workflow
+  // on what it read. Its outcome is dropped and it runs again, from the same checkpoint, seeing
+  // the signal. (A step that changed AWS finishes: its effects are recorded in its outcome.)
+  if (c.outcome.kind != StepOutcome::Kind::kFinish) return false;
+  if (UnseenParameterChanges(wf, c.cp.pending_signals_size()) == 0) return false;
+  WorkflowHandler* handler = HandlerFor(wf.cp);
+  if (handler == nullptr || handler->StepMutates(wf.cp.step())) return false;
+  wf.committed = false;
+  wf.cp.set_due_at_ms(0);
+  EmitCheckpoint(st, wf.cp, out);
+  LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
+  spdlog::info("workflow {}: a parameter change arrived while step {} ran; running it again",
+               wf.cp.workflow_id(), wf.cp.step());
+  return true;
+}
+
 void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   PartitionState* st = Find(c.partition);
   if (st == nullptr || st->generation != c.generation) return;  // dropped since: discard
@@ -134,6 +154,7 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   if (it == st->workflows.end()) return;
   LiveWorkflow& wf = it->second;
   wf.running = false;
+  if (RunAgainToSeeParameterChange(*st, wf, c, out)) return;
   // The step's copy carries its state changes; signals it has seen are consumed.
   v1::WorkflowCheckpoint cp = std::move(c.cp);
   const int consumed = cp.pending_signals_size();

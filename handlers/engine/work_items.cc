@@ -92,10 +92,12 @@ void WorkflowRuntime::Admit(PartitionState& st, const v1::Event& event, bool fro
   if (!event.dedup_key().empty()) {
     auto d = st.dedup.find(event.dedup_key());
     if (d != st.dedup.end()) {
-      out.Result(
-          ResultFor(event, v1::Result::SKIPPED,
-                    "duplicate: workflow " + d->second.workflow_id() + " owns " + event.dedup_key(),
-                    "", d->second.workflow_id()));
+      std::string reason =
+          "duplicate: workflow " + d->second.workflow_id() + " owns " + event.dedup_key();
+      if (HoldForOwner(st, d->second.workflow_id(), event, out)) {
+        reason += " (it reads the parameter again before it finishes)";
+      }
+      out.Result(ResultFor(event, v1::Result::SKIPPED, reason, "", d->second.workflow_id()));
       return;
     }
   }
@@ -157,6 +159,31 @@ void WorkflowRuntime::Admit(PartitionState& st, const v1::Event& event, bool fro
                  cp.step());
   }
   st.workflows[cp.workflow_id()] = std::move(wf);
+}
+
+bool WorkflowRuntime::HoldForOwner(PartitionState& st, const std::string& owner,
+                                   const v1::Event& event, RuntimeOutput& out) {
+  // A parameter change carries the parameter's name, not its version: the put it reports may be
+  // newer than the owner's last read of the parameter. The owner gets it as a signal, checkpointed
+  // with it in this transaction, and does not finish before a read that began after it (see
+  // ApplyCompletion).
+  if (!event.has_parameter_change()) return false;
+  auto w = st.workflows.find(owner);
+  if (w == st.workflows.end() || w->second.cp.has_final_result()) return false;
+  LiveWorkflow& wf = w->second;
+  if (UnseenParameterChanges(wf, wf.running ? wf.signals_seen : 0) > 0) return true;  // one will do
+  *wf.cp.add_pending_signals() = event;
+  wf.committed = false;
+  EmitCheckpoint(st, wf.cp, out);
+  return true;
+}
+
+int WorkflowRuntime::UnseenParameterChanges(const LiveWorkflow& wf, int seen) {
+  int n = 0;
+  for (int i = seen; i < wf.cp.pending_signals_size(); ++i) {
+    if (wf.cp.pending_signals(i).has_parameter_change()) ++n;
+  }
+  return n;
 }
 
 void WorkflowRuntime::OnProgressSignal(PartitionState& st, const v1::Event& event,

@@ -20,6 +20,9 @@ Configured at run time over HTTP, so that a test can change them mid-run:
   drops after the server acted.
 - outage_seconds: from now on for that long, every request's connection is reset before moto
   sees it.
+- hold_answer_ms: {action: ms}: moto serves the request at once, and its answer is held that long
+  before it is written (counted as "answered" when moto has served it), as when a reply is slow
+  on its way back: what the worker reads is as old as the moment moto answered.
 A new POST replaces the whole configuration (and restarts the outage clock); counts accumulate.
 """
 
@@ -178,6 +181,13 @@ def wrap(app: Callable, faults: Faults | None = None) -> Callable:
             status, headers, payload = _error(environ, _service(environ), decision)
             start_response(status, headers + [("Content-Length", str(len(payload)))])
             return [payload]
+        hold = float(faults.config.get("hold_answer_ms", {}).get(action, 0)) / 1000
+        if hold > 0:
+            answer = list(app(environ, start_response))
+            with faults.lock:
+                faults.count(action, "answered")
+            time.sleep(hold)
+            return answer
         answer = app(environ, start_response)
         if decision == "reset-after":
             list(answer)  # moto has acted; the answer is lost
