@@ -356,7 +356,7 @@ def run_fleetkeeper(events, endpoint, binary, bootstrap, io_threads):
                              "auto.offset.reset": "earliest", "enable.auto.commit": False})
         consumer.subscribe([topics["results"]])
         producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-        sent, done, statuses = {}, {}, {}
+        sent, done, statuses, skipped = {}, {}, {}, {}
         broker = broker_pid()
         worker_cpu0, broker_cpu0 = cpu_seconds(proc.pid), cpu_seconds(broker)
         start = time.perf_counter()
@@ -376,6 +376,9 @@ def run_fleetkeeper(events, endpoint, binary, bootstrap, io_threads):
                     continue
                 done[r["correlation_id"]] = time.perf_counter()
                 statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+                if r["status"] == "SKIPPED":  # why, by the reason's first words
+                    why = " ".join(r.get("reason", "").split(":")[0].split()[:4])
+                    skipped[why] = skipped.get(why, 0) + 1
         total = max(done.values()) - start if done else float("nan")
         # Where the time went: the worker's and the broker's CPU over the run, per event.
         worker_cpu = cpu_seconds(proc.pid) - worker_cpu0
@@ -383,7 +386,7 @@ def run_fleetkeeper(events, endpoint, binary, bootstrap, io_threads):
         consumer.close()
         latencies = [done[k] - sent[k] for k in done]
         return {"events": len(events), "finished": len(done), "statuses": statuses,
-                "seconds": total, "events_per_s": len(done) / total,
+                "skipped_why": skipped, "seconds": total, "events_per_s": len(done) / total,
                 "p50_ms": percentile(latencies, 50) * 1000,
                 "p99_ms": percentile(latencies, 99) * 1000,
                 "cpu_ms_per_event": worker_cpu * 1000 / len(events),
@@ -434,7 +437,8 @@ def main():
         print(f"{name:14}{r['events']:>8}{r['events_per_s']:>11.1f}{r['p50_ms']:>10.0f}"
               f"{r['p99_ms']:>10.0f}")
     print(f"fleetkeeper / lambda: {ratio_rate:.1f}x events/s, {ratio_p99:.1f}x lower p99 "
-          f"(burst of {args.events}); fleetkeeper statuses {fk['statuses']}; endpoint calls "
+          f"(burst of {args.events}); fleetkeeper statuses {fk['statuses']} (SKIPPED: "
+          f"{fk['skipped_why']}); endpoint calls "
           f"{calls}")
     if before:
         print(f"before ({args.before}) / lambda: "

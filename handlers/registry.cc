@@ -2,7 +2,7 @@
 
 #include "handlers/ami_rollout/handler.h"
 #include "handlers/ecs/handler.h"
-#include "handlers/engine/guards.h"
+#include "handlers/safety_config.h"
 #include "handlers/patch/handler.h"
 #include "handlers/self_healing/handler.h"
 

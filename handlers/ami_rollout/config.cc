@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "handlers/engine/guards.h"
+#include "handlers/safety_config.h"
 #include "handlers/handler.h"
 
 namespace fleetkeeper::handlers::ami_rollout {

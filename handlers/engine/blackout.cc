@@ -73,16 +73,6 @@ void ValidateBlackout(const v1::SafetyConfig& safety, ConfigChecker& check) {
   }
 }
 
-std::vector<std::string> BlackoutTagKeys(const v1::SafetyConfig& safety) {
-  std::vector<std::string> out;
-  for (const auto& w : safety.blackout()) {
-    for (const auto& [key, value] : w.tags()) {
-      if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
-    }
-  }
-  return out;
-}
-
 BlackoutCalendar::BlackoutCalendar(const v1::SafetyConfig& safety)
     : exempt_self_healing_(safety.exempt_self_healing()) {
   for (int i = 0; i < safety.blackout_size(); ++i) {

@@ -18,15 +18,13 @@
 #include "common/cron.h"
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/workflow.pb.h"
+#include "handlers/safety_config.h"
 
 namespace fleetkeeper::handlers {
 
 // `safety.blackout` and `safety.exempt_self_healing`: defaults and checks, errors naming the key.
 void ApplyBlackoutDefaults(v1::SafetyConfig& safety);
 void ValidateBlackout(const v1::SafetyConfig& safety, ConfigChecker& check);
-
-// The tag keys the windows select by (`safety.blackout[].tags`), in config order.
-std::vector<std::string> BlackoutTagKeys(const v1::SafetyConfig& safety);
 
 struct BlackoutHold {
   // "blackout window <name> until <local time> (<cron> <zone>, <duration>)", and for a window by

@@ -46,12 +46,6 @@ bool IsGlob(const std::string& pattern) { return pattern.find_first_of("*?") != 
 
 // The workflow handlers, and those whose workflows can roll back what they changed, per instance.
 constexpr std::string_view kHandlerNames[] = {"ami_rollout", "patch", "self_healing", "ecs"};
-constexpr std::string_view kRollbackHandlers[] = {"ami_rollout", "patch"};
-
-bool CanRollBack(std::string_view handler) {
-  return std::find(std::begin(kRollbackHandlers), std::end(kRollbackHandlers), handler) !=
-         std::end(kRollbackHandlers);
-}
 }  // namespace
 
 void ApplyAlarmGuardDefaults(v1::SafetyConfig& safety) {
@@ -98,52 +92,14 @@ void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check) {
     if (!known) {
       check.Fail(path, fmt::format("no handler is named {}; handlers: {}", handler,
                                    fmt::join(kHandlerNames, ", ")));
-    } else if (action == "rollback" && !CanRollBack(handler)) {
+    } else if (action == "rollback" && !CanRollBackOnGuardAlarm(handler)) {
       check.Fail(path, fmt::format("{} has no rollback on a guard alarm (only {}); use pause",
-                                   handler, fmt::join(kRollbackHandlers, ", ")));
+                                   handler, fmt::join(kGuardRollbackHandlers, ", ")));
     }
   }
   if (DurationMs(safety.guard_poll_interval()) < 0) {
     check.Fail("safety.guard_poll_interval", "must not be negative (0s: alarm events only)");
   }
-}
-
-bool RollsBackOnGuardAlarm(const v1::SafetyConfig& safety, std::string_view handler) {
-  // A handler's own entry (validation allows rollback only for those that can), else the default
-  // for the handlers that can.
-  auto it = safety.on_guard_alarm_per_handler().find(std::string(handler));
-  if (it != safety.on_guard_alarm_per_handler().end()) return it->second == "rollback";
-  return CanRollBack(handler) && safety.on_guard_alarm() == "rollback";
-}
-
-std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config) {
-  const auto& safety = config.safety();
-  std::vector<std::string> out;
-  // A target group's tags (an Auto Scaling group's come with DescribeAutoScalingGroups, which the
-  // handlers reading them declare already).
-  if (!GroupTagKeys(safety).empty()) out.push_back("elasticloadbalancing:DescribeTags");
-  if (safety.guards_size() > 0 && DurationMs(safety.guard_poll_interval()) > 0) {
-    out.push_back("cloudwatch:DescribeAlarms");
-  }
-  return out;
-}
-
-std::vector<std::string> GuardTagKeys(const v1::SafetyConfig& safety) {
-  std::vector<std::string> out;
-  for (const auto& g : safety.guards()) {
-    if (!g.tag().empty() && std::find(out.begin(), out.end(), g.tag()) == out.end()) {
-      out.push_back(g.tag());
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> GroupTagKeys(const v1::SafetyConfig& safety) {
-  std::vector<std::string> out = GuardTagKeys(safety);
-  for (auto& key : BlackoutTagKeys(safety)) {
-    if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(std::move(key));
-  }
-  return out;
 }
 
 const v1::AlarmGuard* GuardFor(const v1::SafetyConfig& safety, const std::string& alarm_name) {

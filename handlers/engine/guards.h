@@ -20,6 +20,7 @@
 #include "fleetkeeper/v1/config.pb.h"
 #include "fleetkeeper/v1/workflow.pb.h"
 #include "handlers/handler.h"
+#include "handlers/safety_config.h"
 
 namespace fleetkeeper::aws {
 class ClientProvider;
@@ -35,22 +36,6 @@ inline constexpr char kGuardAlarmsKey[] = "safety/guard-alarms";
 // every error naming its key.
 void ApplyAlarmGuardDefaults(v1::SafetyConfig& safety);
 void ValidateAlarmGuards(const v1::SafetyConfig& safety, ConfigChecker& check);
-
-// Whether a guard alarm in ALARM rolls back the workflows of `handler` (a handler's name) instead
-// of pausing them: safety.on_guard_alarm_per_handler, else safety.on_guard_alarm, for the handlers
-// that can roll back per instance (ami_rollout, patch); the others always pause.
-bool RollsBackOnGuardAlarm(const v1::SafetyConfig& safety, std::string_view handler);
-
-// The AWS actions the guards call: cloudwatch:DescribeAlarms when the fallback reads alarms.
-std::vector<std::string> AlarmGuardPermissions(const v1::WorkerConfig& config);
-
-// The tag keys of the guards that name their alarms by a tag on the group
-// (`{tag: "fleetkeeper:guard-alarms"}`), in config order.
-std::vector<std::string> GuardTagKeys(const v1::SafetyConfig& safety);
-
-// The tag keys a workflow records of its groups (`tagged_guards`, handlers/group_guards.h): the
-// guards' (GuardTagKeys) and the blackout windows' (BlackoutTagKeys of blackout.h).
-std::vector<std::string> GroupTagKeys(const v1::SafetyConfig& safety);
 
 // The lock among `locks` whose tag, recorded in `wf.tagged_guards`, names `alarm_name` (with the
 // tag: "asg:web, named by its tag fleetkeeper:guard-alarms"), or "".

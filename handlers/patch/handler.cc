@@ -7,7 +7,7 @@
 
 #include "fleetkeeper/v1/patch_state.pb.h"
 #include "handlers/authorization.h"
-#include "handlers/engine/guards.h"
+#include "handlers/safety_config.h"
 #include "handlers/patch/config.h"
 #include "handlers/patch/permissions.h"
 #include "handlers/patch/steps.h"
