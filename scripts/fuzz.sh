@@ -58,8 +58,10 @@ declare -A max_len=([fuzz_aws_xml]=16384 [fuzz_aws_json]=16384)
 # Options of one harness. fuzz_http: no leak check between inputs. Its server answers on its own
 # threads, which may still hold an earlier connection's request when libFuzzer checks; with the
 # hand-written server a 5-minute run once reported such locals as leaked, and the input it blamed
-# ran clean alone and in 20 reruns (docs/reliability.md). Leaks in the server stay covered by the
-# ingest server's unit tests under scripts/sanitize.sh, whose leak check runs at exit.
+# ran clean alone and in 20 reruns (docs/reliability.md). LeakSanitizer still checks the whole
+# process when the harness exits (ASAN_OPTIONS below; libFuzzer's flag only stops the check after
+# each input), and a leak then fails the run; the ingest server's unit tests under
+# scripts/sanitize.sh check it at exit too.
 declare -A extra=([fuzz_http]="-detect_leaks=0")
 harnesses=(fuzz_normalizer fuzz_sns fuzz_aws_xml fuzz_aws_json fuzz_config fuzz_decoders fuzz_sigv4
   fuzz_http)
