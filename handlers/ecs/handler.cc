@@ -4,6 +4,7 @@
 
 #include "fleetkeeper/v1/ecs_state.pb.h"
 #include "handlers/authorization.h"
+#include "handlers/engine/guards.h"
 #include "handlers/ecs/config.h"
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/permissions.h"
@@ -39,11 +40,12 @@ StepOutcome Reported(const v1::EcsWorkflowState& s, StepContext& ctx, StepOutcom
 EcsHandler::EcsHandler(const v1::WorkerConfig& config)
     : config_(config.handlers().ecs()),
       commands_(config.commands()),
+      group_tag_keys_(GroupTagKeys(config.safety())),
       steps_(kHandlerName, {
                                {kStepDiscover, false,
                                 [this](StepContext& ctx) {
                                   return WithState(ctx, [&](v1::EcsWorkflowState& s) {
-                                    return Discover(s, ctx, commands_);
+                                    return Discover(s, ctx, commands_, group_tag_keys_);
                                   });
                                 }},
                                {kStepAct, true,
