@@ -455,7 +455,7 @@ def test_dry_run_lists_the_calls_and_makes_none(world, fleet):
     ]
     for action, fields, calls in cases:
         r = run(action, dry_run=True, **fields)
-        assert r["status"] == "DRY_RUN", r
+        assert r["status"] == "DRY_RUN", json.dumps(r, indent=1)
         assert {a["action"] for a in r["actions"]} == calls, r
         assert all(a["status"] == "dry-run" for a in r["actions"])
     assert worker_mutations_since_reset(moto) == []
