@@ -60,28 +60,12 @@ Result<Claimed> EcsCapacity::ClaimServices(const std::string& unit,
 Result<Claimed> EcsCapacity::ClaimInstance(const std::string& instance_arn, std::string* why) {
   if (ctx_.capacity() == nullptr) return Claimed::kNothing;
   if (ctx_.capacity()->Holds(instance_arn)) return Claimed::kHeld;
-  aws::ListTasksRequest r;
-  r.cluster = cluster_;
-  r.container_instance = instance_arn;
-  r.desired_status = "RUNNING";
-  std::vector<std::string> arns;
-  do {
-    auto page = ecs_.ListTasks(r);
-    if (!page.ok()) return std::move(page).take_error();
-    arns.insert(arns.end(), page->arns.begin(), page->arns.end());
-    r.next_token = page->next_token;
-  } while (!r.next_token.empty());
-  auto tasks = ReadTasks(ecs_, cluster_, arns);
-  if (!tasks.ok()) return std::move(tasks).take_error();
   // Draining stops every task on the instance: each counts against its service's budget.
-  std::map<std::string, int> tasks_of;
-  for (const auto& [arn, task] : tasks->by_name) {
-    const std::string service = ServiceOfGroup(task.group);
-    if (!service.empty()) ++tasks_of[service];
-  }
+  auto tasks_of = ServiceTasksOn(ecs_, cluster_, instance_arn);
+  if (!tasks_of.ok()) return std::move(tasks_of).take_error();
   std::vector<std::string> services;
-  for (const auto& [service, n] : tasks_of) services.push_back(service);
-  return ClaimServices(instance_arn, services, why, tasks_of);
+  for (const auto& [service, n] : *tasks_of) services.push_back(service);
+  return ClaimServices(instance_arn, services, why, *tasks_of);
 }
 
 bool EcsCapacity::Holds(const std::string& unit) const {

@@ -7,6 +7,7 @@
 
 #include "awsclient/clients.h"
 #include "handlers/authorization.h"
+#include "handlers/group_guards.h"
 #include "handlers/ecs/intake.h"
 #include "handlers/ecs/listing.h"
 #include "handlers/ecs/reads.h"
@@ -37,8 +38,13 @@ std::optional<int64_t> ParseCount(const std::string& text) {
 
 class Discovery {
  public:
-  Discovery(v1::EcsWorkflowState& state, StepContext& ctx, const v1::CommandsConfig& commands)
-      : s_(state), ctx_(ctx), commands_(commands), ecs_(*ctx.aws().ecs) {}
+  Discovery(v1::EcsWorkflowState& state, StepContext& ctx, const v1::CommandsConfig& commands,
+            const std::vector<std::string>& group_tag_keys)
+      : s_(state),
+        ctx_(ctx),
+        commands_(commands),
+        group_tag_keys_(group_tag_keys),
+        ecs_(*ctx.aws().ecs) {}
 
   StepOutcome Run() {
     const std::string& action = s_.action();
@@ -81,6 +87,9 @@ class Discovery {
       return StepOutcome::Finish(v1::Result::REJECTED, why);
     }
     if (ctx_.dry_run()) return Plan();
+    if (Status tags = RecordServiceTags(); !tags.ok()) {
+      return CallFailed(ctx_, kStepDiscover, "DescribeServices (tags)", tags.error());
+    }
     StepOutcome o = StepOutcome::Next(kStepAct);
     o.reason = fmt::format("{}: {} targets in cluster {}", action, targets, s_.cluster());
     return o;
@@ -130,6 +139,7 @@ class Discovery {
       *problem = CallFailed(ctx_, kStepDiscover, "DescribeServices", found.error());
       return false;
     }
+    for (const auto& [name, svc] : found->by_name) service_tags_[name] = svc.tags;
     if (!found->missing.empty()) {
       *problem = Rejected(fmt::format("service {} not found in cluster {}",
                                       fmt::join(found->missing, ", "), s_.cluster()));
@@ -261,8 +271,44 @@ class Discovery {
       target.set_ec2_instance_id(c.ec2_instance_id);
       target.set_status_before(c.status);
       target.set_running_before(c.running_tasks);
+      // Draining stops the instance's tasks: their services are locked with it (LockNames).
+      auto services = ServiceTasksOn(ecs_, s_.cluster(), c.arn);
+      if (!services.ok()) {
+        *problem = CallFailed(ctx_, kStepDiscover, "ListTasks", services.error());
+        return false;
+      }
+      target.clear_services();
+      for (const auto& [service, n] : *services) target.add_services(service);
     }
     return true;
+  }
+
+  // The tags of every service the command changes (its "ecs:" lock names), for the guards and
+  // blackout windows by tag (handlers/group_guards.h): from the services' read when discovery
+  // made one, else read here. Recorded before `act`, in discover's checkpoint.
+  Status RecordServiceTags() {
+    if (group_tag_keys_.empty() || ctx_.mutable_tagged_guards() == nullptr) return Ok{};
+    const std::string prefix = ServiceResource(s_.cluster(), "");
+    std::vector<std::string> unread;
+    for (const auto& lock : LockNames(s_)) {
+      if (lock.rfind(prefix, 0) != 0 || TaggedGuardsKnown(ctx_, lock)) continue;
+      const std::string name = lock.substr(prefix.size());
+      if (auto it = service_tags_.find(name); it != service_tags_.end()) {
+        RecordTaggedGuards(ctx_, group_tag_keys_, lock, it->second);
+      } else {
+        unread.push_back(name);
+      }
+    }
+    if (unread.empty()) return Ok{};
+    auto found = ReadServices(ecs_, s_.cluster(), unread, true);
+    if (!found.ok()) return std::move(found).take_error();
+    for (const auto& name : unread) {
+      auto it = found->by_name.find(name);
+      // A service that is gone has no tags: recorded without them, not read again.
+      RecordTaggedGuards(ctx_, group_tag_keys_, ServiceResource(s_.cluster(), name),
+                         it == found->by_name.end() ? aws::Tags{} : it->second.tags);
+    }
+    return Ok{};
   }
 
   // A dry run: each call the action would make, and none made.
@@ -330,14 +376,17 @@ class Discovery {
   v1::EcsWorkflowState& s_;
   StepContext& ctx_;
   const v1::CommandsConfig& commands_;
+  const std::vector<std::string>& group_tag_keys_;
   aws::Ecs& ecs_;
+  std::map<std::string, aws::Tags> service_tags_;  // by service name, from Services()
 };
 
 }  // namespace
 
 StepOutcome Discover(v1::EcsWorkflowState& state, StepContext& ctx,
-                     const v1::CommandsConfig& commands) {
-  return Discovery(state, ctx, commands).Run();
+                     const v1::CommandsConfig& commands,
+                     const std::vector<std::string>& group_tag_keys) {
+  return Discovery(state, ctx, commands, group_tag_keys).Run();
 }
 
 }  // namespace fleetkeeper::handlers::ecs

@@ -9,6 +9,7 @@
 #include "handlers/ecs/permissions.h"
 #include "handlers/ecs/report.h"
 #include "handlers/ecs/steps.h"
+#include "handlers/safety_config.h"
 
 namespace fleetkeeper::handlers::ecs {
 namespace {
@@ -39,11 +40,12 @@ StepOutcome Reported(const v1::EcsWorkflowState& s, StepContext& ctx, StepOutcom
 EcsHandler::EcsHandler(const v1::WorkerConfig& config)
     : config_(config.handlers().ecs()),
       commands_(config.commands()),
+      group_tag_keys_(GroupTagKeys(config.safety())),
       steps_(kHandlerName, {
                                {kStepDiscover, false,
                                 [this](StepContext& ctx) {
                                   return WithState(ctx, [&](v1::EcsWorkflowState& s) {
-                                    return Discover(s, ctx, commands_);
+                                    return Discover(s, ctx, commands_, group_tag_keys_);
                                   });
                                 }},
                                {kStepAct, true,

@@ -39,6 +39,7 @@ class EcsHandler final : public WorkflowHandler {
  private:
   v1::EcsConfig config_;
   v1::CommandsConfig commands_;
+  std::vector<std::string> group_tag_keys_;  // GroupTagKeys of the safety section
   std::vector<ScheduleEntry> schedules_;
   StepTable steps_;
 };

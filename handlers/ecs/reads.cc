@@ -144,6 +144,24 @@ Result<std::vector<std::string>> AllTaskArns(aws::Ecs& ecs, const std::string& c
   return AllArns(r, [&](const aws::ListTasksRequest& q) { return ecs.ListTasks(q); });
 }
 
+Result<std::map<std::string, int>> ServiceTasksOn(aws::Ecs& ecs, const std::string& cluster,
+                                                  const std::string& instance_arn) {
+  aws::ListTasksRequest r;
+  r.cluster = cluster;
+  r.container_instance = instance_arn;
+  r.desired_status = "RUNNING";
+  auto arns = AllArns(r, [&](const aws::ListTasksRequest& q) { return ecs.ListTasks(q); });
+  if (!arns.ok()) return std::move(arns).take_error();
+  auto tasks = ReadTasks(ecs, cluster, *arns);
+  if (!tasks.ok()) return std::move(tasks).take_error();
+  std::map<std::string, int> out;
+  for (const auto& [arn, task] : tasks->by_name) {
+    const std::string service = ServiceOfGroup(task.group);
+    if (!service.empty()) ++out[service];
+  }
+  return out;
+}
+
 const aws::EcsDeployment* PrimaryOf(const aws::EcsService& service) {
   for (const auto& d : service.deployments) {
     if (d.status == "PRIMARY") return &d;

@@ -45,6 +45,11 @@ Result<std::vector<std::string>> AllServiceArns(aws::Ecs& ecs, const std::string
 Result<std::vector<std::string>> AllTaskArns(aws::Ecs& ecs, const std::string& cluster,
                                              const std::string& service);
 
+// The services of the RUNNING tasks on a container instance, each with how many of its tasks run
+// there (tasks not started by a service are left out): what draining it stops.
+Result<std::map<std::string, int>> ServiceTasksOn(aws::Ecs& ecs, const std::string& cluster,
+                                                  const std::string& instance_arn);
+
 // The PRIMARY deployment, or null.
 const aws::EcsDeployment* PrimaryOf(const aws::EcsService& service);
 

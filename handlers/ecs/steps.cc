@@ -690,6 +690,9 @@ std::vector<std::string> LockNames(const v1::EcsWorkflowState& state) {
   }
   for (const auto& i : state.instances()) {
     out.push_back(InstanceResource(state.cluster(), i.arn()));
+    for (const auto& service : i.services()) {
+      out.push_back(ServiceResource(state.cluster(), service));
+    }
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -29,13 +29,17 @@ inline constexpr char kStepVerify[] = "verify";
 inline constexpr char kOk[] = "ok";
 inline constexpr char kFailed[] = "failed";
 
+// `group_tag_keys`: the tag keys the safety guards and blackout windows read of the services the
+// command changes (GroupTagKeys of handlers/engine/guards.h), recorded here before `act`.
 StepOutcome Discover(v1::EcsWorkflowState& state, StepContext& ctx,
-                     const v1::CommandsConfig& commands);
+                     const v1::CommandsConfig& commands,
+                     const std::vector<std::string>& group_tag_keys);
 StepOutcome Act(v1::EcsWorkflowState& state, StepContext& ctx);
 StepOutcome Verify(v1::EcsWorkflowState& state, StepContext& ctx);
 
 // The lock names of what the workflow changes: "ecs:<cluster>/<service>" (the names self-healing's
-// ecs_force_deploy takes too), "ecs-task:<cluster>/<task>", "ecs-instance:<cluster>/<instance>".
+// ecs_force_deploy takes too; a drain's include the services of the instance's tasks),
+// "ecs-task:<cluster>/<task>", "ecs-instance:<cluster>/<instance>".
 std::vector<std::string> LockNames(const v1::EcsWorkflowState& state);
 
 }  // namespace fleetkeeper::handlers::ecs

@@ -94,7 +94,8 @@ BlackoutCalendar::BlackoutCalendar(const v1::SafetyConfig& safety)
 }
 
 bool BlackoutCalendar::Applies(const Window& w, const v1::WorkflowCheckpoint& wf,
-                               const std::vector<std::string>& locks, std::string* why) const {
+                               const std::vector<std::string>& locks,
+                               const std::vector<std::string>& groups, std::string* why) const {
   if (!w.cells.empty() && !AnyGlobMatches(w.cells, wf.cell())) return false;
   if (w.resources.empty() && w.tags.empty()) return true;
   for (const auto& lock : locks) {
@@ -106,7 +107,7 @@ bool BlackoutCalendar::Applies(const Window& w, const v1::WorkflowCheckpoint& wf
     auto it = w.tags.find(tagged.tag());
     if (it == w.tags.end()) continue;
     if (!it->second.empty() && !GlobMatch(it->second, tagged.value())) continue;
-    if (std::find(locks.begin(), locks.end(), tagged.lock()) == locks.end()) continue;
+    if (std::find(groups.begin(), groups.end(), tagged.lock()) == groups.end()) continue;
     *why = fmt::format(", for {} tagged {}={}", tagged.lock(), tagged.tag(), tagged.value());
     return true;
   }
@@ -115,6 +116,7 @@ bool BlackoutCalendar::Applies(const Window& w, const v1::WorkflowCheckpoint& wf
 
 std::optional<BlackoutHold> BlackoutCalendar::HoldAt(const v1::WorkflowCheckpoint& wf,
                                                      const std::vector<std::string>& locks,
+                                                     const std::vector<std::string>& groups,
                                                      int64_t now_ms) const {
   // Self-healing workflows are the ones an alarm started.
   if (exempt_self_healing_ && wf.trigger().has_alarm()) return std::nullopt;
@@ -123,7 +125,7 @@ std::optional<BlackoutHold> BlackoutCalendar::HoldAt(const v1::WorkflowCheckpoin
   std::string holding_why;
   for (const auto& w : windows_) {
     std::string why;
-    if (!Applies(w, wf, locks, &why)) continue;
+    if (!Applies(w, wf, locks, groups, &why)) continue;
     auto closes = w.recurring.OpenUntil(now_ms);
     if (closes && *closes > until) {
       until = *closes;

@@ -42,9 +42,17 @@ class BlackoutCalendar {
   bool empty() const { return windows_.empty(); }
 
   // The hold of a mutating step of `wf`, changing `locks`, at `now_ms`: the open window that
-  // applies and closes last, or nullopt. Windows by tag read `wf.tagged_guards`.
+  // applies and closes last, or nullopt. Windows by `resources` match `locks`; windows by tag
+  // read `wf.tagged_guards` for the groups of `groups` (the ones the workflow takes capacity out
+  // of: its PausingResources, which a patch or self-healing workflow does not lock), by default
+  // `locks`.
   std::optional<BlackoutHold> HoldAt(const v1::WorkflowCheckpoint& wf,
-                                     const std::vector<std::string>& locks, int64_t now_ms) const;
+                                     const std::vector<std::string>& locks, int64_t now_ms) const {
+    return HoldAt(wf, locks, locks, now_ms);
+  }
+  std::optional<BlackoutHold> HoldAt(const v1::WorkflowCheckpoint& wf,
+                                     const std::vector<std::string>& locks,
+                                     const std::vector<std::string>& groups, int64_t now_ms) const;
 
  private:
   struct Window {
@@ -56,7 +64,8 @@ class BlackoutCalendar {
   };
   // Whether `w` holds `wf`; `*why` then says, for a window by tag, which group's tag it matched.
   bool Applies(const Window& w, const v1::WorkflowCheckpoint& wf,
-               const std::vector<std::string>& locks, std::string* why) const;
+               const std::vector<std::string>& locks, const std::vector<std::string>& groups,
+               std::string* why) const;
 
   std::vector<Window> windows_;
   bool exempt_self_healing_ = false;

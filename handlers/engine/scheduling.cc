@@ -16,11 +16,13 @@ std::string WorkflowRuntime::SafetyHold(PartitionState& st, v1::WorkflowCheckpoi
   const auto& safety = config_.safety();
   if (safety.guards_size() == 0 && safety.blackout_size() == 0) return "";
   const std::vector<std::string> locks = handler.LockedResources(wf);
+  // The groups the workflow takes capacity out of: what a guard alarm that pauses it and a
+  // window by tag watch.
+  const std::vector<std::string> watched = handler.PausingResources(wf);
   Store store(*this, st, wf.cell(), out);
   // A workflow rolling back on a guard alarm is not held by the alarms; the alarms that roll it
   // back watch what it has changed too (docs/safety.md).
   if (!RollsBackOnGuardAlarm(safety, handler.name())) {
-    const std::vector<std::string> watched = handler.PausingResources(wf);
     if (std::string alarm = AlarmHold(safety, wf, watched, store); !alarm.empty()) return alarm;
   } else if (wf.guard_rollback().empty()) {
     const std::vector<std::string> guarded = handler.GuardedResources(wf);
@@ -32,7 +34,7 @@ std::string WorkflowRuntime::SafetyHold(PartitionState& st, v1::WorkflowCheckpoi
     }
   }
   if (!blackout_) blackout_.emplace(safety);  // the config is final by the first step
-  auto window = blackout_->HoldAt(wf, locks, now);
+  auto window = blackout_->HoldAt(wf, locks, watched, now);
   if (!window) return "";
   *wake = std::min(*wake, window->until_ms);
   return window->reason;

@@ -17,7 +17,7 @@ namespace fleetkeeper::handlers::patch {
 PatchHandler::PatchHandler(const v1::WorkerConfig& config)
     : config_(config.handlers().patch()),
       commands_(config.commands()),
-      guard_tags_(GuardTagKeys(config.safety())),
+      guard_tags_(GroupTagKeys(config.safety())),
       steps_(PatchSteps(config_, commands_, guard_tags_)) {}
 
 std::string_view PatchHandler::name() const { return kHandlerName; }

@@ -35,7 +35,7 @@ class PatchHandler final : public WorkflowHandler {
  private:
   v1::PatchConfig config_;
   v1::CommandsConfig commands_;
-  std::vector<std::string> guard_tags_;  // GuardTagKeys of safety.guards
+  std::vector<std::string> guard_tags_;  // GroupTagKeys: of the guards and the blackout windows
   StepTable steps_;
 };
 

@@ -93,8 +93,9 @@ StepOutcome DryRunPlan(PatchTick& t) {
       t);
 }
 
-// Guard alarms named by a tag on the target groups the campaign drains from: read once, at
-// discovery, into the checkpoint (handlers/group_guards.h), like the AMI rollout's.
+// Guard alarms named by a tag on the target groups the campaign drains from, and the tags blackout
+// windows select by: read once, at discovery, into the checkpoint (handlers/group_guards.h), like
+// the AMI rollout's.
 Status RecordGuardTags(PatchTick& t, const std::vector<std::string>& guard_tags) {
   std::vector<std::string> arns;
   for (const auto& i : t.state.instances()) {

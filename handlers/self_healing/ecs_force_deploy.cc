@@ -15,6 +15,7 @@ StepOutcome HealingStep::EcsPlan() {
   if (auto why = ExclusionOf(s->tags, "ECS service " + s->name); !why.empty()) {
     return Excluded(why);
   }
+  RecordGroupTags("ecs:" + action_.ecs_cluster() + "/" + action_.ecs_service(), s->tags);
   const auto* primary = Primary(*s);
   // Recorded before kEcsForce: the verification waits for a PRIMARY deployment other than this
   // one, and a resumed kEcsForce that finds one does not force again.

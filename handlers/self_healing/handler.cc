@@ -7,6 +7,7 @@
 
 #include "fleetkeeper/v1/self_healing_state.pb.h"
 #include "handlers/event.h"
+#include "handlers/safety_config.h"
 #include "handlers/self_healing/config_check.h"
 #include "handlers/self_healing/permissions.h"
 #include "handlers/self_healing/rules.h"
@@ -16,7 +17,9 @@
 namespace fleetkeeper::handlers::self_healing {
 
 SelfHealingHandler::SelfHealingHandler(const v1::WorkerConfig& config)
-    : config_(config.handlers().self_healing()), steps_(HealingSteps(config_)) {}
+    : config_(config.handlers().self_healing()),
+      group_tag_keys_(GroupTagKeys(config.safety())),
+      steps_(HealingSteps(config_, group_tag_keys_)) {}
 
 Admission SelfHealingHandler::Admit(const v1::Event& event, const AdmissionContext& context) {
   if (event.body_case() != v1::Event::kAlarm) {
@@ -160,6 +163,15 @@ std::vector<std::string> SelfHealingHandler::LockedResources(
   for (const auto& a : state.actions()) {
     for (auto& name : LockNamesOf(a)) out.push_back(std::move(name));
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> SelfHealingHandler::PausingResources(
+    const v1::WorkflowCheckpoint& wf) const {
+  std::vector<std::string> out = LockedResources(wf);
+  for (const auto& tagged : wf.tagged_guards()) out.push_back(tagged.lock());
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

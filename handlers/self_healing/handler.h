@@ -34,6 +34,9 @@ class SelfHealingHandler final : public WorkflowHandler {
   StepOutcome RunStep(const std::string& step, StepContext& context) override;
   bool StepMutates(const std::string& step) const override;
   std::vector<std::string> LockedResources(const v1::WorkflowCheckpoint& wf) const override;
+  // Its locks and the groups whose tags it recorded (an instance's target groups, which it does
+  // not lock): what its guards by tag and blackout windows by tag watch (docs/safety.md).
+  std::vector<std::string> PausingResources(const v1::WorkflowCheckpoint& wf) const override;
   // handlers.self_healing.exempt_from_freeze.
   bool ExemptFromFreeze() const override { return config_.exempt_from_freeze(); }
 
@@ -45,7 +48,8 @@ class SelfHealingHandler final : public WorkflowHandler {
 
  private:
   v1::SelfHealingConfig config_;
-  StepTable steps_;  // over config_
+  std::vector<std::string> group_tag_keys_;  // GroupTagKeys of the safety section
+  StepTable steps_;                          // over config_ and group_tag_keys_
 };
 
 std::unique_ptr<Handler> MakeHandler(const v1::WorkerConfig& config);

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "handlers/capacity.h"
+#include "handlers/group_guards.h"
 
 namespace fleetkeeper::handlers::self_healing {
 
@@ -110,12 +111,42 @@ StepOutcome HealingStep::AfterActions(std::vector<v1::Action> actions) {
 
 // A step of the current action over the HealingWorkflowState packed in the context: unpacked for
 
+void HealingStep::RecordGroupTags(const std::string& lock, const aws::Tags& tags) {
+  RecordTaggedGuards(ctx_, group_tag_keys_, lock, tags);
+}
+
+std::optional<StepOutcome> HealingStep::RecordInstanceGroupTags(
+    const std::string& step, const std::vector<std::string>& target_groups) {
+  auto* recorded = ctx_.mutable_tagged_guards();
+  if (group_tag_keys_.empty() || recorded == nullptr) return std::nullopt;
+  const int before = recorded->size();
+  if (const std::string lock = "asg:" + action_.asg_name();
+      !action_.asg_name().empty() && !TaggedGuardsKnown(ctx_, lock)) {
+    auto g = Group(action_.asg_name());
+    if (!g.ok()) return AwsError(step, "DescribeAutoScalingGroups", g.error());
+    RecordGroupTags(lock, g->tags);
+  }
+  if (Status s = RecordTargetGroupGuards(ctx_, group_tag_keys_, target_groups); !s.ok()) {
+    return AwsError(step, "DescribeTags", s.error());
+  }
+  if (recorded->size() == before) return std::nullopt;
+  StepOutcome o = Next(step);
+  o.reason = fmt::format("{} {}: read the tags of {} group(s) of {}", action_.type(), Res(),
+                         recorded->size() - before, action_.instance_id());
+  return o;
+}
+
 std::optional<StepOutcome> HealingStep::TakeOutOfService(const std::string& step) {
   CapacityLedger* ledger = ctx_.capacity();
   const std::string id = action_.instance_id();
-  if (ledger == nullptr || id.empty() || ledger->Holds(id)) return std::nullopt;
+  const bool reads_tags = !group_tag_keys_.empty() && ctx_.mutable_tagged_guards() != nullptr;
+  const bool reserves = ledger != nullptr && !ledger->Holds(id);
+  if (id.empty() || (!reserves && !reads_tags)) return std::nullopt;
   auto groups = TargetGroupsOf(*ctx_.aws().elbv2, id);
   if (!groups.ok()) return AwsError(step, "DescribeTargetHealth", groups.error());
+  // Before anything is reserved or taken down: a guard or window by tag decides with them.
+  if (auto tags = RecordInstanceGroupTags(step, *groups)) return *tags;
+  if (!reserves) return std::nullopt;
   // Self-healing has no budget of its own: the safety section's applies, plus its margin.
   auto claim = ClaimInstance(ctx_.aws(), id, *groups, action_.asg_name(), "");
   if (!claim.ok()) return AwsError(step, "describe the groups of " + id, claim.error());

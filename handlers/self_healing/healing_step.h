@@ -67,9 +67,10 @@ inline const aws::AsgInstance* FindInstance(const aws::AutoScalingGroup& g, cons
 // (scale_out.cc, replace_instance.cc, …).
 class HealingStep {
  public:
-  HealingStep(const v1::SelfHealingConfig& config, v1::HealingWorkflowState& state,
-              StepContext& ctx)
+  HealingStep(const v1::SelfHealingConfig& config, const std::vector<std::string>& group_tag_keys,
+              v1::HealingWorkflowState& state, StepContext& ctx)
       : config_(config),
+        group_tag_keys_(group_tag_keys),
         state_(state),
         ctx_(ctx),
         action_(*state.mutable_actions(state.current())),
@@ -266,10 +267,21 @@ class HealingStep {
   // (its target groups, its Auto Scaling group). Empty when the step may go on; otherwise what it
   // returns: the reservation's checkpoint, a wait for room, or a failure after the verify timeout.
   std::optional<StepOutcome> TakeOutOfService(const std::string& step);
+  // The tags of a group the action changes (`lock`: "asg:<name>", "ecs:<cluster>/<service>"),
+  // for the guards and blackout windows by tag (handlers/group_guards.h); once per workflow and
+  // group, and only when the safety section selects by tag. The step that reads them ends with a
+  // checkpoint before the first call on the group, so the engine decides with them.
+  void RecordGroupTags(const std::string& lock, const aws::Tags& tags);
+  // The same for the groups of the action's instance that no earlier step read (its target
+  // groups `target_groups`; its Auto Scaling group): empty when there was nothing new, else the
+  // checkpoint of them and `step` again, or the failure of the read.
+  std::optional<StepOutcome> RecordInstanceGroupTags(const std::string& step,
+                                                     const std::vector<std::string>& target_groups);
   StepOutcome Conclude(std::vector<v1::Action> actions);
   StepOutcome AfterActions(std::vector<v1::Action> actions);
 
   const v1::SelfHealingConfig& config_;
+  const std::vector<std::string>& group_tag_keys_;
   v1::HealingWorkflowState& state_;
   StepContext& ctx_;
   v1::HealingActionState& action_;

@@ -72,6 +72,7 @@ StepOutcome HealingStep::ReplaceInspect() {
   if (auto why = ExclusionOf(g->tags, "Auto Scaling group " + g->name); !why.empty()) {
     return Excluded(why);
   }
+  RecordGroupTags("asg:" + g->name, g->tags);
   if (FindInstance(*g, id) == nullptr) {
     return Done("succeeded",
                 fmt::format("instance {} is no longer in {}: nothing to replace", id, g->name));

@@ -12,6 +12,7 @@ StepOutcome HealingStep::ScaleOutPlan() {
   if (auto why = ExclusionOf(g->tags, "Auto Scaling group " + g->name); !why.empty()) {
     return Excluded(why);
   }
+  RecordGroupTags("asg:" + g->name, g->tags);
   const auto& a = rule_.action();
   const int64_t desired = g->desired_capacity;
   int64_t target = a.has_to() ? a.to() : desired + (a.has_by() ? a.by() : 1);

@@ -15,8 +15,9 @@ namespace {
 // A step of the current action over the HealingWorkflowState packed in the context: unpacked for
 // the step, packed back after.
 std::function<StepOutcome(StepContext&)> OverState(const v1::SelfHealingConfig& config,
+                                                   const std::vector<std::string>& group_tag_keys,
                                                    StepOutcome (HealingStep::*run)()) {
-  return [&config, run](StepContext& ctx) {
+  return [&config, &group_tag_keys, run](StepContext& ctx) {
     v1::HealingWorkflowState state;
     if (!ctx.mutable_state()->UnpackTo(&state)) {
       return StepOutcome::Finish(
@@ -30,7 +31,7 @@ std::function<StepOutcome(StepContext&)> OverState(const v1::SelfHealingConfig& 
                                  fmt::format("self-healing workflow state has no action {} of {}",
                                              state.current(), state.actions_size()));
     }
-    StepOutcome out = (HealingStep(config, state, ctx).*run)();
+    StepOutcome out = (HealingStep(config, group_tag_keys, state, ctx).*run)();
     ctx.mutable_state()->PackFrom(state);
     return out;
   };
@@ -79,9 +80,12 @@ StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state, std::vector<v1::
   return o;
 }
 
-StepTable HealingSteps(const v1::SelfHealingConfig& config) {
+StepTable HealingSteps(const v1::SelfHealingConfig& config,
+                       const std::vector<std::string>& group_tag_keys) {
   using namespace step;
-  const auto over = [&config](StepOutcome (HealingStep::*run)()) { return OverState(config, run); };
+  const auto over = [&config, &group_tag_keys](StepOutcome (HealingStep::*run)()) {
+    return OverState(config, group_tag_keys, run);
+  };
   // Mutating: the steps that make the call a decision drove (a freeze holds them back).
   return StepTable(kHandlerName,
                    {

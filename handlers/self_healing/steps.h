@@ -53,7 +53,9 @@ StepOutcome NextActionOrFinish(v1::HealingWorkflowState& state, std::vector<v1::
 // The workflow's steps, each over the HealingWorkflowState packed in the context and its current
 // action; mutating ones change AWS resources (a freeze holds them back; a dry run never calls
 // them). Never throws: AWS errors end the action as failed (retriable ones are retried a few
-// times first). `config` must outlive the table.
-StepTable HealingSteps(const v1::SelfHealingConfig& config);
+// times first). `group_tag_keys`: the tag keys the safety guards and blackout windows read of the
+// groups an action changes (GroupTagKeys of handlers/engine/guards.h). Both must outlive the table.
+StepTable HealingSteps(const v1::SelfHealingConfig& config,
+                       const std::vector<std::string>& group_tag_keys);
 
 }  // namespace fleetkeeper::handlers::self_healing

@@ -250,9 +250,15 @@ def _install_paging() -> None:
 
     def list_tasks(original: Any, self: EC2ContainerServiceResponse) -> ActionResult:
         tasks = self.ecs_backend.list_tasks(
-            self._get_param("cluster", "default"), self._get_param("containerInstance"),
+            self._get_param("cluster", "default"), None,
             self._get_param("family"), self._get_param("startedBy"), None,
             self._get_param("desiredStatus"))
+        # containerInstance, its ID or full ARN
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html), filtered
+        # here: moto's own filter fails on a task placed on no container instance.
+        instance = self._get_param("containerInstance")
+        if instance:
+            tasks = [t for t in tasks if instance in (t.container_instance_arn or "")]
         service = self._get_param("serviceName")
         if service:
             tasks = [t for t in tasks if t.group == f"service:{service.split('/')[-1]}"]

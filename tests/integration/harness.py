@@ -595,6 +595,16 @@ def start_worker(world, name, extra):
     return worker, results, send
 
 
+def stop_world(world):
+    """The end of a `world` fixture of start_worker's suites: its readers closed, its workers
+    stopped, its moto stopped."""
+    for r in world["readers"]:
+        r.close()
+    for w in world["workers"]:
+        w.stop()
+    world["moto"].stop()
+
+
 def wait_for(what, predicate, timeout, worker):
     """predicate()'s first truthy value within `timeout` seconds, else a failure with the worker's
     log."""

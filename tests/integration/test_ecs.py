@@ -415,8 +415,20 @@ def test_drain_moves_the_tasks_off_the_instance(world, fleet):
     assert on_host["runningTasksCount"] == 2
     # Both of api's tasks run there: the drain takes two of api's budget (one unit per task,
     # docs/safety.md), which config() sets to two (with the default one it would wait).
-    r = world["run"]("drain", cluster="prod", container_instances=[fleet["instance"]])
+    # A scale of api sent right behind it shares the service's lock with the drain (the drain
+    # locks the services of the instance's tasks): one waits for the other.
+    drain_id, drain = command("drain", cluster="prod", container_instances=[fleet["instance"]])
+    scale_id, scale = command("scale", cluster="prod", services=["api"], desired_count=2)
+    world["send"](drain)
+    world["send"](scale)
+    r = world["results"].wait_final(drain_id, timeout=90)
     assert r["status"] == "SUCCEEDED", json.dumps(r, indent=1)
+    s = world["results"].wait_final(scale_id, timeout=90)
+    assert s["status"] == "SUCCEEDED", json.dumps(s, indent=1)
+    waited = [x["reason"] for x in world["results"].by_event.get(scale_id, []) +
+              world["results"].by_event.get(drain_id, [])
+              if x["status"] == "IN_PROGRESS" and "waiting for ecs:prod/api (held by" in x["reason"]]
+    assert waited, (world["results"].by_event.get(scale_id), world["results"].by_event.get(drain_id))
     now = ecs.describe_container_instances(cluster="prod", containerInstances=[
         fleet["instance"]])["containerInstances"][0]
     assert now["status"] == "DRAINING" and now["runningTasksCount"] == 0
@@ -443,7 +455,7 @@ def test_dry_run_lists_the_calls_and_makes_none(world, fleet):
     ]
     for action, fields, calls in cases:
         r = run(action, dry_run=True, **fields)
-        assert r["status"] == "DRY_RUN", r
+        assert r["status"] == "DRY_RUN", json.dumps(r, indent=1)
         assert {a["action"] for a in r["actions"]} == calls, r
         assert all(a["status"] == "dry-run" for a in r["actions"])
     assert worker_mutations_since_reset(moto) == []

@@ -31,7 +31,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, assert_worker_actions_declared, launch_running,  # noqa: E402
-                     rollout_images_and_subnet, start_worker, wait_for, worker_mutating_calls)
+                     rollout_images_and_subnet, start_worker, stop_world, wait_for,
+                     worker_mutating_calls)
 from recorded_calls import patch_mutations, worker_calls  # noqa: E402
 from aws_events import MOTO_ACCOUNT, parameter_store_change  # noqa: E402
 from test_safety_guards import worker_show  # noqa: E402
@@ -107,11 +108,7 @@ def world(tmp_path_factory):
     state = {"moto": moto, "tmp": tmp, "env": env, "old": old, "new": new, "web": web,
              "first": first, "held": held, "volume": volume, "workers": [], "readers": []}
     yield state
-    for r in state["readers"]:
-        r.close()
-    for w in state["workers"]:
-        w.stop()
-    moto.stop()
+    stop_world(state)
 
 
 def replacement_of(ec2, instance_id):
@@ -291,5 +288,90 @@ def test_a_guard_alarm_restores_the_patched_instances_from_their_backups(world):
     while healthy() != ids and time.time() < deadline:
         time.sleep(0.2)
     assert healthy() == ids, elb.describe_target_health(TargetGroupArn=tg)
+    assert_worker_actions_declared(moto, worker)
+    worker.stop()
+
+
+ASG = "rb-asg"
+ASG_PARAM = "/ami/rollback/asg"
+ASG_ALARM = "rb-asg-cpu"
+
+
+def test_a_guard_alarm_rolls_the_groups_instance_refresh_back(world):
+    """An AMI rollout of an Auto Scaling group (two instances, launch template version 1): its
+    instance refresh replaces one instance per batch (MinHealthyPercentage 50, 300 s warm-up:
+    15 s at moto's time scale). The guard alarm on the group is set to ALARM once the refresh
+    runs: the rollout asks Auto Scaling to roll the refresh back (RollbackInstanceRefresh, served
+    by scripts/motofill/autoscaling.py after
+    https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RollbackInstanceRefresh.html),
+    the refresh ends RollbackSuccessful with every instance of the group on the old AMI and the
+    group's launch template version unchanged, and the result says rolled back, naming the
+    alarm."""
+    moto = world["moto"]
+    ec2, cw, asg = moto.client("ec2"), moto.client("cloudwatch"), moto.client("autoscaling")
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone",
+                                            "Values": [f"{REGION}a"]}])["Subnets"][0]
+    moto.client("ssm").put_parameter(Name=ASG_PARAM, Value=world["old"], Type="String")
+    template = ec2.create_launch_template(
+        LaunchTemplateName="rb-asg-lt",
+        LaunchTemplateData={"ImageId": world["old"], "InstanceType": "t3.micro"})[
+        "LaunchTemplate"]["LaunchTemplateId"]
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=ASG, MinSize=2, MaxSize=3, DesiredCapacity=2,
+        VPCZoneIdentifier=subnet["SubnetId"],
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+        Tags=[{"Key": "fleetkeeper:ami-parameter", "Value": ASG_PARAM,
+               "PropagateAtLaunch": False}])
+    cw.put_metric_alarm(AlarmName=ASG_ALARM, Namespace="AWS/EC2", MetricName="CPUUtilization",
+                        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=90.0,
+                        ComparisonOperator="GreaterThanThreshold",
+                        Dimensions=[{"Name": "AutoScalingGroupName", "Value": ASG}])
+    cw.set_alarm_state(AlarmName=ASG_ALARM, StateValue="OK", StateReason="quiet")
+
+    worker, results, send = start_worker(world, "asg-rollback", f"""
+handlers:
+  ami_rollout:
+    poll_interval: 1s
+    asg_configurations:
+      {ASG}: {{MinHealthyPercentage: 50, InstanceWarmup: 300}}
+safety:
+  guards:
+    - {{alarm_name: "{ASG_ALARM}", scope: asg}}
+  on_guard_alarm_per_handler: {{ami_rollout: rollback}}
+  guard_poll_interval: 1s
+""")
+    moto.record_from_here()
+    moto.client("ssm").put_parameter(Name=ASG_PARAM, Value=world["new"], Type="String",
+                                     Overwrite=True)
+    change = parameter_store_change(ASG_PARAM)
+    send(change)
+
+    def refresh():
+        found = asg.describe_instance_refreshes(AutoScalingGroupName=ASG)["InstanceRefreshes"]
+        return found[0] if found and found[0]["Status"] == "InProgress" else None
+
+    started = wait_for("the instance refresh", refresh, 120, worker)
+    cw.set_alarm_state(AlarmName=ASG_ALARM, StateValue="ALARM", StateReason="cpu above 90")
+
+    final = results.wait_final(change["id"], timeout=240)
+    assert final["status"] == "FAILED", json.dumps(final, indent=1)
+    assert f"rolled back on guard alarm {ASG_ALARM}" in final["reason"], final["reason"]
+    [rolled] = [a for a in final["actions"] if a["resource"] == f"asg:{ASG}"
+                and a["status"] == "rolled-back"]
+    assert "rolled back by Auto Scaling" in rolled["detail"], rolled
+    assert len(moto.calls("RollbackInstanceRefresh")) == 1
+    assert moto.calls("CancelInstanceRefresh") == []
+
+    [ended] = [r for r in asg.describe_instance_refreshes(
+        AutoScalingGroupName=ASG)["InstanceRefreshes"]
+        if r["InstanceRefreshId"] == started["InstanceRefreshId"]]
+    assert ended["Status"] == "RollbackSuccessful", ended
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[ASG])["AutoScalingGroups"][0]
+    assert group["LaunchTemplate"]["Version"] == "1", group["LaunchTemplate"]
+    ids = [i["InstanceId"] for i in group["Instances"]]
+    assert len(ids) == 2, group["Instances"]
+    images = {i["ImageId"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
+              for i in r["Instances"]}
+    assert images == {world["old"]}, images
     assert_worker_actions_declared(moto, worker)
     worker.stop()

@@ -34,7 +34,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, assert_worker_actions_declared, declared_actions,  # noqa: E402
                      fleetkeeper_bin, launch_running, rollout_images_and_subnet, start_worker,
-                     wait_for, worker_mutating_calls)
+                     stop_world, wait_for, worker_mutating_calls)
 from aws_events import MOTO_ACCOUNT, alarm_state_change, parameter_store_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -108,11 +108,7 @@ def world(tmp_path_factory):
              "workers": [],
              "readers": []}
     yield state
-    for r in state["readers"]:
-        r.close()
-    for w in state["workers"]:
-        w.stop()
-    moto.stop()
+    stop_world(state)
 
 
 def start(world, name, safety):

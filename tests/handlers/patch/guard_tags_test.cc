@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "handlers/engine/blackout.h"
 #include "handlers/engine/guards.h"
 #include "tests/handlers/engine/guard_alarms.h"
 #include "tests/handlers/patch/patch_fixture.h"
@@ -76,6 +77,34 @@ TEST_F(PatchTagGuards, DiscoveryReadsEachGroupsTagOnceAndAnAlarmItNamesGuardsThe
   auto o = Drive(wf);
   EXPECT_EQ(o.status, v1::Result::SUCCEEDED) << o.reason;
   EXPECT_EQ(wf.tagged_guards_size(), 2);
+}
+
+// A blackout window by tag holds a campaign whose target group carries the tag: the groups it
+// drains from are what it watches (PausingResources), though it locks only its instances.
+TEST_F(PatchWorkflow, AWindowByATargetGroupsTagHoldsTheCampaign) {
+  auto* w = config.mutable_safety()->add_blackout();
+  w->set_name("prod-monday");
+  w->set_cron("0 9 * * MON");
+  w->mutable_duration()->set_seconds(3600);
+  (*w->mutable_tags())["Environment"] = "prod";
+  ApplyBlackoutDefaults(*config.mutable_safety());
+  LandingZone(4);
+  aws::DescribeTagsResponse answer;
+  answer.tags[tg_b] = {{"Environment", "prod"}};
+  EXPECT_CALL(*cell.elbv2, DescribeTags(_)).WillOnce(::testing::Return(answer));
+  auto a = Admit(Request());
+  v1::WorkflowCheckpoint& wf = a.workflow;
+  Drive(wf, {}, {}, 1);                        // discover
+  constexpr int64_t kMonday9 = 1796634000000;  // 2026-12-07T09:00:00Z
+  auto hold =
+      BlackoutCalendar(config.safety())
+          .HoldAt(wf, handler->LockedResources(wf), handler->PausingResources(wf), kMonday9 + 1000);
+  ASSERT_TRUE(hold.has_value());
+  EXPECT_THAT(hold->reason, HasSubstr("for tg:" + tg_b + " tagged Environment=prod"));
+  // Matched against its locks alone (its instances), the window would not see the group.
+  EXPECT_FALSE(BlackoutCalendar(config.safety())
+                   .HoldAt(wf, handler->LockedResources(wf), kMonday9 + 1000)
+                   .has_value());
 }
 
 TEST_F(PatchWorkflow, WithoutATagGuardNoTagIsRead) {
