@@ -7,7 +7,9 @@
 
 #include "awsclient/clients.h"
 #include "awsclient/http.h"
+#include "awsclient/pagination.h"
 #include "handlers/capacity.h"
+#include "handlers/patch/discovery.h"
 #include "handlers/poll_grid.h"
 #include "handlers/root_volume.h"
 #include "handlers/target_health.h"
@@ -207,18 +209,20 @@ Progress DrainWaits(PatchTick& t, v1::PatchInstanceState& i, const std::string& 
   return WaitFor(t, i, why);
 }
 
-// Reserves the instance in each of its target groups, read now.
+// Reserves the instance in each of its target groups, as this run read them (one read of a group
+// for the claims of every instance of the batch in it).
 Result<CapacityDecision> ReserveInLedger(PatchTick& t, const v1::PatchInstanceState& i,
                                          CapacityLedger& ledger) {
-  std::vector<std::string> arns;
-  for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
   const auto& mu = t.plan.max_unavailable;
   const std::string share = fmt::format("{}{}", mu.value, mu.percent ? "%" : "");
-  auto& aws = t.ctx.aws();
-  const std::string id = i.instance_id();
-  auto claim = t.Io([&] { return ClaimInstance(aws, id, arns, "", share); });
-  if (!claim.ok()) return claim.error();
-  return ledger.Reserve(*claim);
+  v1::CapacityClaim claim;
+  claim.set_unit(i.instance_id());
+  for (const auto& tg : i.target_groups()) {
+    auto health = GroupHealth(t, tg.arn(), false);
+    if (!health.ok()) return health.error();
+    *claim.add_groups() = TargetGroupCapacity(tg.arn(), **health, share);
+  }
+  return ledger.Reserve(claim);
 }
 
 Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
@@ -292,15 +296,18 @@ Status ReadStatuses(PatchTick& t, const v1::PatchInstanceState& i) {
       });
 }
 
+bool ChecksOk(const aws::InstanceStatus& s) {
+  return !s.instance_id.empty() && s.state.name == "running" && s.instance_status == "ok" &&
+         (s.system_status == "ok" || s.system_status == "not-applicable");
+}
+
 Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
   if (Status read = ReadStatuses(t, i); !read.ok()) {
     return OnError(t, i, "describe-instance-status", read.error(), t.plan.status_ok_timeout_ms);
   }
   std::string now = "no status yet";
   if (const auto& s = t.shared->instance_status.at(i.instance_id()); !s.instance_id.empty()) {
-    const bool ok = s.state.name == "running" && s.instance_status == "ok" &&
-                    (s.system_status == "ok" || s.system_status == "not-applicable");
-    if (ok) return Enter(t, i, kVerify, Progress::kContinue);
+    if (ChecksOk(s)) return Enter(t, i, kVerify, Progress::kContinue);
     now =
         fmt::format("{}, instance {}, system {}", s.state.name, s.instance_status, s.system_status);
   }
@@ -312,16 +319,59 @@ Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
   return WaitFor(t, i, "status checks (" + now + ")");
 }
 
+// Whether `other` verifies its patch in this run, as `i` does: due in verify, or in status-ok with
+// its checks passing in this run's read (it moves on to verify now).
+bool VerifiesNow(const PatchTick& t, const v1::PatchInstanceState& i,
+                 const v1::PatchInstanceState& other) {
+  if (other.batch() != i.batch() || other.next_poll_ms() > t.now_ms) return false;
+  if (other.phase() == kVerify) return true;
+  if (other.phase() != kStatusOk) return false;
+  const auto& read = t.shared->instance_status;
+  const auto s = read.find(other.instance_id());
+  return s != read.end() && ChecksOk(s->second);
+}
+
+// Reads the patch state of `i` and of every other instance of the batch that verifies now, once a
+// run (DescribeInstancePatchStates takes many ids).
+Status ReadPatchStates(PatchTick& t, const v1::PatchInstanceState& i) {
+  auto& known = t.shared->patch_states;
+  return t.ShareRead(
+      "patch-states", [&] { return known.count(i.instance_id()) > 0; },
+      [&]() -> Status {
+        std::vector<std::string> ids = {i.instance_id()};
+        for (const auto& other : t.state.instances()) {
+          if (other.instance_id() != i.instance_id() && !known.count(other.instance_id()) &&
+              VerifiesNow(t, i, other)) {
+            ids.push_back(other.instance_id());
+          }
+        }
+        auto& ssm = *t.ctx.aws().ssm;
+        for (const auto& chunk : Chunks(ids, kSsmIdsPerCall)) {
+          aws::DescribeInstancePatchStatesRequest req;
+          req.instance_ids = chunk;
+          std::vector<aws::InstancePatchState> states;
+          Status read = t.Io([&] {
+            return aws::ForEachPage(
+                std::move(req), [&](const auto& r) { return ssm.DescribeInstancePatchStates(r); },
+                [&](auto& page) -> Status {
+                  for (auto& s : page.states) states.push_back(std::move(s));
+                  return Ok{};
+                });
+          });
+          if (!read.ok()) return read;
+          for (auto& s : states) known[s.instance_id] = std::move(s);
+          for (const auto& id : chunk) known.try_emplace(id);  // none reported
+        }
+        return Ok{};
+      });
+}
+
 Progress Verify(PatchTick& t, v1::PatchInstanceState& i) {
-  aws::DescribeInstancePatchStatesRequest req;
-  req.instance_ids = {i.instance_id()};
-  auto& ssm = *t.ctx.aws().ssm;
-  auto r = t.Io([&] { return ssm.DescribeInstancePatchStates(req); });
-  if (!r.ok()) {
-    return OnError(t, i, "describe-instance-patch-states", r.error(), t.plan.status_ok_timeout_ms);
+  if (Status read = ReadPatchStates(t, i); !read.ok()) {
+    return OnError(t, i, "describe-instance-patch-states", read.error(),
+                   t.plan.status_ok_timeout_ms);
   }
-  for (const auto& s : r->states) {
-    if (s.instance_id != i.instance_id()) continue;
+  if (const auto& s = t.shared->patch_states.at(i.instance_id()); !s.instance_id.empty()) {
     i.set_has_after(true);
     i.set_missing_after(s.missing);
     i.set_failed_after(s.failed);

@@ -23,6 +23,7 @@
 
 #include "awsclient/ec2.h"
 #include "awsclient/elbv2.h"
+#include "awsclient/ssm.h"
 #include "common/error.h"
 #include "fleetkeeper/v1/patch_state.pb.h"
 #include "handlers/patch/config.h"
@@ -69,6 +70,9 @@ struct RunShared {
   // DescribeInstanceStatus of the instances waiting for status checks, read once a run for all of
   // them, by instance id.
   std::map<std::string, aws::InstanceStatus> instance_status;
+  // DescribeInstancePatchStates of the instances that verify their patch in this run, read once
+  // for all of them, by instance id (an empty state: none reported).
+  std::map<std::string, aws::InstancePatchState> patch_states;
   // The batch's command look, once a run (instance.cc): invocation status by
   // "<command id>/<instance id>".
   std::map<std::string, std::string> command_status;

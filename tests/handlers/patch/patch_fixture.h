@@ -50,6 +50,8 @@ struct FakeSsm {
   size_t page_size = 0;
   std::vector<std::string> list_requests;
   int looks = 0;  // ListCommandInvocations pages read by DocumentName (a batch's command look)
+  int gets = 0;   // GetCommandInvocation requests
+  std::vector<size_t> patch_state_reads;  // DescribeInstancePatchStates: the ids of each request
 
   FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
     ON_CALL(*cell.ssm, SendCommand(_))
@@ -66,6 +68,7 @@ struct FakeSsm {
           aws::CommandInvocationDetail d;
           d.command_id = r.command_id;
           d.instance_id = r.instance_id;
+          ++gets;
           Sent& s = Find(r.command_id);
           if (s.reads == 0) {
             // As SSM answers right after SendCommand, before the invocation exists.
@@ -140,6 +143,7 @@ struct FakeSsm {
         .WillByDefault(Invoke([this](const aws::DescribeInstancePatchStatesRequest& r)
                                   -> Result<aws::DescribeInstancePatchStatesResponse> {
           aws::DescribeInstancePatchStatesResponse out;
+          patch_state_reads.push_back(r.instance_ids.size());
           for (const auto& id : r.instance_ids) {
             aws::InstancePatchState st;
             st.instance_id = id;
