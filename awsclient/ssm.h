@@ -80,8 +80,11 @@ struct ListCommandInvocationsRequest {
   std::string command_id;
   std::string instance_id;
   bool details = false;
-  std::optional<int> max_results;
+  std::optional<int> max_results;  // 1..50
   std::string next_token;
+  // CommandFilter key -> value: InvokedAfter and InvokedBefore ("2026-07-07T00:00:00Z"), Status,
+  // DocumentName (e.g. every AWS-RunPatchBaseline invocation since a time, whatever its command).
+  std::map<std::string, std::string> filters;
 };
 
 struct CommandPluginResult {
@@ -178,6 +181,10 @@ class Ssm {
 };
 
 std::unique_ptr<Ssm> MakeSsmClient(std::shared_ptr<Transport> transport);
+
+// An InvokedAfter/InvokedBefore filter value: UTC to the second below `epoch_ms`
+// ("2026-07-07T00:00:00Z", API_CommandFilter).
+std::string CommandFilterTime(int64_t epoch_ms);
 
 // Response parsers, exposed for the recorded-response tests.
 Result<Parameter> ParseGetParameter(const std::string& body);

@@ -5,6 +5,7 @@
 
 #include "awsclient/json_protocol.h"
 #include "awsclient/ssm.h"
+#include "common/clock.h"
 
 namespace fleetkeeper::aws {
 namespace {
@@ -123,6 +124,12 @@ class SsmJsonClient final : public Ssm {
     json body = json::object();
     if (!r.command_id.empty()) body["CommandId"] = r.command_id;
     if (!r.instance_id.empty()) body["InstanceId"] = r.instance_id;
+    if (!r.filters.empty()) {
+      json filters = json::array();
+      for (const auto& [key, value] : r.filters)
+        filters.push_back({{"key", key}, {"value", value}});
+      body["Filters"] = std::move(filters);
+    }
     if (r.details) body["Details"] = true;
     if (r.max_results) body["MaxResults"] = *r.max_results;
     if (!r.next_token.empty()) body["NextToken"] = r.next_token;
@@ -206,6 +213,11 @@ class SsmJsonClient final : public Ssm {
 
 std::unique_ptr<Ssm> MakeSsmClient(std::shared_ptr<Transport> transport) {
   return std::make_unique<SsmJsonClient>(std::move(transport));
+}
+
+std::string CommandFilterTime(int64_t epoch_ms) {
+  const int64_t seconds = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+  return FormatRfc3339(seconds * 1000).substr(0, 19) + "Z";  // without the .000
 }
 
 Result<Parameter> ParseGetParameter(const std::string& body) {

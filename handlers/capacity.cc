@@ -5,20 +5,26 @@
 
 namespace fleetkeeper::handlers {
 
-Result<v1::CapacityGroup> ReadTargetGroup(aws::Elbv2& elb, const std::string& arn,
-                                          const std::string& default_max_unavailable) {
-  auto health = elb.DescribeTargetHealth({arn, {}});
-  if (!health.ok()) return health.error();
+v1::CapacityGroup TargetGroupCapacity(const std::string& arn,
+                                      const std::vector<aws::TargetHealthDescription>& health,
+                                      const std::string& default_max_unavailable) {
   v1::CapacityGroup g;
   g.set_group("tg:" + arn);
   g.set_default_max_unavailable(default_max_unavailable);
   int size = 0;
-  for (const auto& d : health->descriptions) {
+  for (const auto& d : health) {
     ++size;
     if (OutOfService(d)) g.add_out_of_service(d.target.id);
   }
   g.set_size(size);
   return g;
+}
+
+Result<v1::CapacityGroup> ReadTargetGroup(aws::Elbv2& elb, const std::string& arn,
+                                          const std::string& default_max_unavailable) {
+  auto health = elb.DescribeTargetHealth({arn, {}});
+  if (!health.ok()) return health.error();
+  return TargetGroupCapacity(arn, health->descriptions, default_max_unavailable);
 }
 
 Result<v1::CapacityGroup> ReadAutoScalingGroup(aws::AutoScaling& autoscaling,

@@ -13,7 +13,12 @@
 
 namespace fleetkeeper::handlers {
 
-// A target group: its registered targets (size) and those out of service (target_health.h).
+// A target group: its registered targets (size) and those out of service (target_health.h), from
+// a DescribeTargetHealth of the whole group read now (by ReadTargetGroup, or by a caller that
+// shares one read among the claims of several instances).
+v1::CapacityGroup TargetGroupCapacity(const std::string& arn,
+                                      const std::vector<aws::TargetHealthDescription>& health,
+                                      const std::string& default_max_unavailable);
 Result<v1::CapacityGroup> ReadTargetGroup(aws::Elbv2& elb, const std::string& arn,
                                           const std::string& default_max_unavailable);
 

@@ -210,6 +210,7 @@ Result<PatchPlan> ResolvePlan(const v1::PatchRequest& r, const v1::PatchConfig& 
     if (h.has_retries()) p.health_retries = h.retries();
   }
   p.metrics_namespace = config.metrics().namespace_();
+  p.parallel_instances = config.has_parallel_instances() ? config.parallel_instances() : 1;
   return p;
 }
 
@@ -227,6 +228,7 @@ void ApplyPatchDefaults(v1::PatchConfig& c) {
   DefaultDuration(d->mutable_poll_interval(), d->has_poll_interval(), 15 * kSecond);
   if (d->max_unavailable().empty()) d->set_max_unavailable("1");
   if (c.metrics().namespace_().empty()) c.mutable_metrics()->set_namespace_("FleetKeeper/Patch");
+  if (!c.has_parallel_instances()) c.set_parallel_instances(16);
 }
 
 void ValidatePatchConfig(const v1::PatchConfig& c, ConfigChecker& check) {
@@ -247,6 +249,7 @@ void ValidatePatchConfig(const v1::PatchConfig& c, ConfigChecker& check) {
   check.Positive(ChildPath(base, "drain_timeout"), d.drain_timeout());
   check.Positive(ChildPath(base, "poll_interval"), d.poll_interval());
   check.MetricsNamespace("handlers.patch.metrics.namespace", c.metrics().namespace_());
+  check.InRange("handlers.patch.parallel_instances", c.parallel_instances(), 1, 64);
 }
 
 }  // namespace fleetkeeper::handlers::patch

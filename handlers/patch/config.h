@@ -51,6 +51,7 @@ struct PatchPlan {
   int health_expect_status = 200;
   int health_retries = 3;
   std::string metrics_namespace;
+  int parallel_instances = 1;  // handlers.patch.parallel_instances
 };
 
 // The plan of a valid request under a config whose defaults are filled in; otherwise the first

@@ -12,10 +12,6 @@
 #include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::patch {
-namespace {
-
-// SSM takes at most 50 instance ids per filter and per DescribeInstancePatchStates call.
-constexpr size_t kSsmIdsPerCall = 50;
 
 std::vector<std::vector<std::string>> Chunks(const std::vector<std::string>& ids, size_t n) {
   std::vector<std::vector<std::string>> out;
@@ -25,6 +21,8 @@ std::vector<std::vector<std::string>> Chunks(const std::vector<std::string>& ids
   }
   return out;
 }
+
+namespace {
 
 // The DescribeInstances requests one target stands for.
 std::vector<aws::DescribeInstancesRequest> RequestsOf(const v1::PatchTarget& target) {

@@ -11,6 +11,11 @@
 
 namespace fleetkeeper::handlers::patch {
 
+// SSM takes at most 50 instance ids per filter and per DescribeInstancePatchStates call.
+inline constexpr size_t kSsmIdsPerCall = 50;
+// `ids` in runs of at most `n`, in order.
+std::vector<std::vector<std::string>> Chunks(const std::vector<std::string>& ids, size_t n);
+
 // Fills state.instances with every instance the targets name, in instance id order, each
 // eligible (phase pending, or start for a stopped one with start_stopped) or skipped with the
 // reason; reads the target groups and patch states of the eligible ones.

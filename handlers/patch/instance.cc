@@ -2,21 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "awsclient/clients.h"
 #include "awsclient/http.h"
 #include "awsclient/pagination.h"
 #include "handlers/capacity.h"
+#include "handlers/patch/discovery.h"
 #include "handlers/poll_grid.h"
 #include "handlers/root_volume.h"
 #include "handlers/target_health.h"
 
 namespace fleetkeeper::handlers::patch {
-namespace {
-
-// ListCommandInvocations pages searched for the command token before the command is sent.
-constexpr int kCommandSearchPages = 20;
 
 Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progress p) {
   i.set_phase(phase);
@@ -25,8 +23,6 @@ Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progr
   return p;
 }
 
-// Waits for the next poll of this instance; `what` goes into its detail. A failed instance on its
-// way back into service keeps its failure as its detail.
 Progress WaitFor(PatchTick& t, v1::PatchInstanceState& i, const std::string& what) {
   if (i.outcome().empty()) i.set_detail("waiting: " + what);
   i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
@@ -45,21 +41,16 @@ Progress Finish(PatchTick& t, v1::PatchInstanceState& i) {
   return Progress::kDone;
 }
 
-// Whether a failed instance is restored from its AMI backup: rollback_policy instance, a backup,
-// and a patch command sent (before it, nothing on the instance changed).
 bool RollsBack(const PatchTick& t, const v1::PatchInstanceState& i) {
   return t.plan.rollback_policy == "instance" && !i.backup_image_id().empty() &&
          !i.command_id().empty();
 }
 
-// Back into service after a failure (and its rollback): registered again if drained.
 Progress Return(PatchTick& t, v1::PatchInstanceState& i) {
   if (i.deregistered()) return Enter(t, i, kRegister, Progress::kContinue);
   return Finish(t, i);
 }
 
-// A failure: before the command nothing is to be undone; after it, the instance is rolled back
-// from its backup when the policy says so; a drained instance goes back into its target groups.
 Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
   // A failure on the way back (after a rollback, too) does not roll back.
   const bool first = i.outcome() != kFailed && !i.rolled_back();
@@ -70,7 +61,6 @@ Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why) {
   return Return(t, i);
 }
 
-// An AWS error: retriable ones are tried again at the next poll (within the phase's timeout).
 Progress OnError(PatchTick& t, v1::PatchInstanceState& i, const std::string& call, const Error& e,
                  int64_t timeout_ms) {
   if (e.retriable && !TimedOut(t, i, timeout_ms)) {
@@ -80,20 +70,30 @@ Progress OnError(PatchTick& t, v1::PatchInstanceState& i, const std::string& cal
   return Fail(t, i, fmt::format("{}: {}", call, e.ToString()));
 }
 
+namespace {
+
 aws::TargetsRequest Targets(const v1::PatchTargetGroup& tg, const std::string& instance) {
   return TargetsOf(tg.arn(), tg.port(), instance);
 }
 
-// The health of every target of the group (`fresh`: read since this run last changed the group).
+// The health of every target of the group (`fresh`: read since this run last changed the group),
+// read once for every instance of the run. The pointer is good until the caller's next Io.
 Result<const std::vector<aws::TargetHealthDescription>*> GroupHealth(PatchTick& t,
                                                                      const std::string& arn,
                                                                      bool fresh) {
-  auto& cache = fresh ? t.member_health : t.budget_health;
-  if (auto it = cache.find(arn); it != cache.end()) return &it->second;
-  auto h = t.ctx.aws().elbv2->DescribeTargetHealth({arn, {}});
-  if (!h.ok()) return h.error();
-  t.budget_health[arn] = h->descriptions;
-  t.member_health[arn] = std::move(h->descriptions);
+  RunShared& run = *t.shared;
+  auto& cache = fresh ? run.member_health : run.budget_health;
+  Status read = t.ShareRead(
+      "target-health " + arn, [&] { return cache.count(arn) > 0; },
+      [&]() -> Status {
+        auto& elb = *t.ctx.aws().elbv2;
+        auto h = t.Io([&] { return elb.DescribeTargetHealth({arn, {}}); });
+        if (!h.ok()) return h.error();
+        run.budget_health[arn] = h->descriptions;
+        run.member_health[arn] = std::move(h->descriptions);
+        return Ok{};
+      });
+  if (!read.ok()) return read.error();
   return &cache[arn];
 }
 
@@ -118,7 +118,7 @@ Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
   aws::DescribeImagesRequest find;
   find.owners = {"self"};
   find.filters = {{"name", {i.backup_name()}}};
-  auto found = ec2.DescribeImages(find);
+  auto found = t.Io([&] { return ec2.DescribeImages(find); });
   if (!found.ok()) return OnError(t, i, "describe-images", found.error(), t.plan.backup_timeout_ms);
   if (!found->images.empty()) {
     i.set_backup_image_id(found->images.front().id);
@@ -132,7 +132,7 @@ Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
   req.no_reboot = true;
   aws::Tags tags = {{kRequestTag, t.request.request_id()}, {kBackupOfTag, i.instance_id()}};
   req.tag_specifications = {{"image", std::move(tags)}};
-  auto made = ec2.CreateImage(req);
+  auto made = t.Io([&] { return ec2.CreateImage(req); });
   if (!made.ok()) return OnError(t, i, "create-image", made.error(), t.plan.backup_timeout_ms);
   i.set_backup_image_id(made->image_id);
   t.Record(Resource(i.instance_id()), "create-image", "succeeded",
@@ -143,7 +143,8 @@ Progress Backup(PatchTick& t, v1::PatchInstanceState& i) {
 Progress BackupWait(PatchTick& t, v1::PatchInstanceState& i) {
   aws::DescribeImagesRequest req;
   req.image_ids = {i.backup_image_id()};
-  auto r = t.ctx.aws().ec2->DescribeImages(req);
+  auto& ec2 = *t.ctx.aws().ec2;
+  auto r = t.Io([&] { return ec2.DescribeImages(req); });
   if (!r.ok()) return OnError(t, i, "describe-images", r.error(), t.plan.backup_timeout_ms);
   const std::string state = r->images.empty() ? "missing" : r->images.front().state;
   if (state == "available") return Enter(t, i, kDrain, Progress::kContinue);
@@ -164,6 +165,14 @@ Progress BackupWait(PatchTick& t, v1::PatchInstanceState& i) {
 // campaign's drained instances and the group's other targets out of service (other workflows,
 // failures nobody acts on). `why` says what holds it back.
 bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* why) {
+  // Every read first: from the count on, no other instance of the run moves until the drain is
+  // marked (Drain), so that two instances advancing at once never both take the last place.
+  for (const auto& tg : i.target_groups()) {
+    if (auto health = GroupHealth(t, tg.arn(), false); !health.ok()) {
+      *why = fmt::format("cannot read the health of {}: {}", tg.arn(), health.error().ToString());
+      return false;
+    }
+  }
   for (const auto& tg : i.target_groups()) {
     int ours = 0;
     std::set<std::string> mine;
@@ -174,11 +183,8 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
         if (Drained(other)) ++ours;
       }
     }
-    auto health = GroupHealth(t, tg.arn(), false);
-    if (!health.ok()) {
-      *why = fmt::format("cannot read the health of {}: {}", tg.arn(), health.error().ToString());
-      return false;
-    }
+    auto health = GroupHealth(t, tg.arn(), false);  // read above: no I/O
+    if (!health.ok()) return false;
     int others = 0;
     for (const auto& d : **health) {
       if (!mine.count(d.target.id) && OutOfService(d)) ++others;
@@ -203,16 +209,20 @@ Progress DrainWaits(PatchTick& t, v1::PatchInstanceState& i, const std::string& 
   return WaitFor(t, i, why);
 }
 
-// Reserves the instance in each of its target groups, read now.
+// Reserves the instance in each of its target groups, as this run read them (one read of a group
+// for the claims of every instance of the batch in it).
 Result<CapacityDecision> ReserveInLedger(PatchTick& t, const v1::PatchInstanceState& i,
                                          CapacityLedger& ledger) {
-  std::vector<std::string> arns;
-  for (const auto& tg : i.target_groups()) arns.push_back(tg.arn());
   const auto& mu = t.plan.max_unavailable;
-  auto claim = ClaimInstance(t.ctx.aws(), i.instance_id(), arns, "",
-                             fmt::format("{}{}", mu.value, mu.percent ? "%" : ""));
-  if (!claim.ok()) return claim.error();
-  return ledger.Reserve(*claim);
+  const std::string share = fmt::format("{}{}", mu.value, mu.percent ? "%" : "");
+  v1::CapacityClaim claim;
+  claim.set_unit(i.instance_id());
+  for (const auto& tg : i.target_groups()) {
+    auto health = GroupHealth(t, tg.arn(), false);
+    if (!health.ok()) return health.error();
+    *claim.add_groups() = TargetGroupCapacity(tg.arn(), **health, share);
+  }
+  return ledger.Reserve(claim);
 }
 
 Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
@@ -260,142 +270,35 @@ Progress Draining(PatchTick& t, v1::PatchInstanceState& i) {
   return Enter(t, i, kCommand, Progress::kContinue);
 }
 
-// ---- command ---------------------------------------------------------------------------------
-
-bool Terminal(const std::string& status) {
-  return status == "Success" || status == "Failed" || status == "TimedOut" ||
-         status == "Cancelled" || status == "DeliveryTimedOut" || status == "ExecutionTimedOut" ||
-         status == "Undeliverable" || status == "Terminated" || status == "InvalidPlatform" ||
-         status == "AccessDenied";
-}
-
-Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
-  if (i.command_token().empty()) {
-    // The token is checkpointed before the command is sent: a run after a crash looks for it.
-    i.set_command_token(t.ctx.IdempotencyToken("patch-command:" + i.instance_id()).substr(0, 32));
-    return Progress::kCheckpoint;
-  }
-  auto& ssm = *t.ctx.aws().ssm;
-  aws::ListCommandInvocationsRequest list;
-  list.instance_id = i.instance_id();
-  std::string found;
-  int pages = 0;
-  const Status listed = aws::ForEachPageUntil(
-      std::move(list), [&](const auto& r) { return ssm.ListCommandInvocations(r); },
-      [&](const aws::ListCommandInvocationsResponse& page) -> Result<aws::Paging> {
-        for (const auto& inv : page.invocations) {
-          if (inv.document_name == kDocument &&
-              inv.comment.find(i.command_token()) != std::string::npos) {
-            found = inv.command_id;
-          }
-        }
-        // Not found in kCommandSearchPages pages means not sent: an instance that runs many
-        // commands is patched, not failed on pagination.h's page cap.
-        return !found.empty() || ++pages == kCommandSearchPages ? aws::Paging::kDone
-                                                                : aws::Paging::kNext;
-      });
-  if (!listed.ok()) {
-    return OnError(t, i, "list-command-invocations", listed.error(), t.plan.command_timeout_ms);
-  }
-  if (!found.empty()) {
-    i.set_command_id(found);
-    t.Record(Resource(i.instance_id()), "send-command", "succeeded",
-             fmt::format("{} found after a restart (token {}): not sent again", found,
-                         i.command_token()));
-    Enter(t, i, kCommandWait, Progress::kCheckpoint);
-    // SSM knows the invocation a moment after SendCommand: the first look is on the grid.
-    i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
-    return Progress::kCheckpoint;
-  }
-  aws::SendCommandRequest req;
-  req.document_name = kDocument;
-  req.instance_ids = {i.instance_id()};
-  req.parameters = {{"Operation", {t.plan.operation}}, {"RebootOption", {t.plan.reboot_option}}};
-  req.timeout_seconds = 600;
-  req.comment =
-      fmt::format("fleetkeeper {} {}", t.request.request_id().substr(0, 40), i.command_token());
-  auto sent = ssm.SendCommand(req);
-  if (!sent.ok()) return OnError(t, i, "send-command", sent.error(), t.plan.command_timeout_ms);
-  i.set_command_id(sent->command_id);
-  t.Record(Resource(i.instance_id()), "send-command", "succeeded",
-           fmt::format("{} {} Operation={} RebootOption={}", kDocument, sent->command_id,
-                       t.plan.operation, t.plan.reboot_option));
-  Enter(t, i, kCommandWait, Progress::kCheckpoint);
-  // SSM knows the invocation a moment after SendCommand: the first look is on the grid.
-  i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
-  return Progress::kCheckpoint;
-}
-
-// The command's status for the instance from the signals delivered since the last step, or "".
-std::string SignalledStatus(const PatchTick& t, const v1::PatchInstanceState& i) {
-  std::string status;
-  for (const auto& e : t.ctx.signals()) {
-    if (e.body_case() != v1::Event::kCommandProgress) continue;
-    const auto& p = e.command_progress();
-    if (p.command_id() != i.command_id()) continue;
-    // A single-instance command: the command's own status is the invocation's.
-    if (p.invocation() && p.instance_id() != i.instance_id()) continue;
-    status = p.status();
-  }
-  return status;
-}
-
-// Right after SendCommand, SSM may not know the invocation yet (InvocationDoesNotExist).
-bool NotYetInvoked(const Error& e) {
-  return e.code == ErrorCode::kNotFound || e.aws_code == "InvocationDoesNotExist";
-}
-
-Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i) {
-  std::string status = SignalledStatus(t, i);
-  if (!Terminal(status) && t.now_ms >= i.next_poll_ms()) {
-    auto r = t.ctx.aws().ssm->GetCommandInvocation({i.command_id(), i.instance_id(), ""});
-    if (r.ok()) {
-      status = r->status;
-    } else if (!NotYetInvoked(r.error()) && !r.error().retriable) {
-      return OnError(t, i, "get-command-invocation", r.error(), t.plan.command_timeout_ms);
-    }
-    i.set_next_poll_ms(NextPollOnGrid(t.now_ms, t.plan.poll_interval_ms));
-  }
-  if (!status.empty()) i.set_command_status(status);
-  t.wait_signals.insert("ssm-command:" + i.command_id());
-  if (!Terminal(status)) {
-    if (TimedOut(t, i, t.plan.command_timeout_ms)) {
-      return Fail(t, i,
-                  fmt::format("command {} not finished within {}s (last status {})", i.command_id(),
-                              t.plan.command_timeout_ms / 1000,
-                              i.command_status().empty() ? "unknown" : i.command_status()));
-    }
-    i.set_detail(
-        fmt::format("waiting: command {} {}", i.command_id(), status.empty() ? "sent" : status));
-    t.WakeAt(i.next_poll_ms());
-    return Progress::kWait;
-  }
-  if (status != "Success") {
-    return Fail(t, i, fmt::format("{} command {} ended {}", kDocument, i.command_id(), status));
-  }
-  const bool may_reboot = t.plan.operation == "Install" && t.plan.reboot_option != "NoReboot";
-  return Enter(t, i, may_reboot ? kStatusOk : kVerify, Progress::kCheckpoint);
-}
-
 // Reads the status of `i` and of every other instance of the batch due for the same look, once a
 // run (DescribeInstanceStatus takes many ids).
 Status ReadStatuses(PatchTick& t, const v1::PatchInstanceState& i) {
-  if (t.instance_status.count(i.instance_id())) return Ok{};
-  aws::DescribeInstanceStatusRequest req;
-  req.instance_ids = {i.instance_id()};
-  for (const auto& other : t.state.instances()) {
-    if (other.instance_id() != i.instance_id() && other.phase() == kStatusOk &&
-        other.batch() == i.batch() && other.next_poll_ms() <= t.now_ms &&
-        !t.instance_status.count(other.instance_id())) {
-      req.instance_ids.push_back(other.instance_id());
-    }
-  }
-  req.include_all_instances = true;
-  auto r = t.ctx.aws().ec2->DescribeInstanceStatus(req);
-  if (!r.ok()) return r.error();
-  for (auto& s : r->statuses) t.instance_status[s.instance_id] = std::move(s);
-  for (const auto& id : req.instance_ids) t.instance_status.try_emplace(id);  // no status yet
-  return Ok{};
+  auto& known = t.shared->instance_status;
+  return t.ShareRead(
+      "instance-status", [&] { return known.count(i.instance_id()) > 0; },
+      [&]() -> Status {
+        aws::DescribeInstanceStatusRequest req;
+        req.instance_ids = {i.instance_id()};
+        for (const auto& other : t.state.instances()) {
+          if (other.instance_id() != i.instance_id() && other.phase() == kStatusOk &&
+              other.batch() == i.batch() && other.next_poll_ms() <= t.now_ms &&
+              !known.count(other.instance_id())) {
+            req.instance_ids.push_back(other.instance_id());
+          }
+        }
+        req.include_all_instances = true;
+        auto& ec2 = *t.ctx.aws().ec2;
+        auto r = t.Io([&] { return ec2.DescribeInstanceStatus(req); });
+        if (!r.ok()) return r.error();
+        for (auto& s : r->statuses) known[s.instance_id] = std::move(s);
+        for (const auto& id : req.instance_ids) known.try_emplace(id);  // no status yet
+        return Ok{};
+      });
+}
+
+bool ChecksOk(const aws::InstanceStatus& s) {
+  return !s.instance_id.empty() && s.state.name == "running" && s.instance_status == "ok" &&
+         (s.system_status == "ok" || s.system_status == "not-applicable");
 }
 
 Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
@@ -403,10 +306,8 @@ Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
     return OnError(t, i, "describe-instance-status", read.error(), t.plan.status_ok_timeout_ms);
   }
   std::string now = "no status yet";
-  if (const auto& s = t.instance_status.at(i.instance_id()); !s.instance_id.empty()) {
-    const bool ok = s.state.name == "running" && s.instance_status == "ok" &&
-                    (s.system_status == "ok" || s.system_status == "not-applicable");
-    if (ok) return Enter(t, i, kVerify, Progress::kContinue);
+  if (const auto& s = t.shared->instance_status.at(i.instance_id()); !s.instance_id.empty()) {
+    if (ChecksOk(s)) return Enter(t, i, kVerify, Progress::kContinue);
     now =
         fmt::format("{}, instance {}, system {}", s.state.name, s.instance_status, s.system_status);
   }
@@ -418,15 +319,59 @@ Progress StatusOk(PatchTick& t, v1::PatchInstanceState& i) {
   return WaitFor(t, i, "status checks (" + now + ")");
 }
 
+// Whether `other` verifies its patch in this run, as `i` does: due in verify, or in status-ok with
+// its checks passing in this run's read (it moves on to verify now).
+bool VerifiesNow(const PatchTick& t, const v1::PatchInstanceState& i,
+                 const v1::PatchInstanceState& other) {
+  if (other.batch() != i.batch() || other.next_poll_ms() > t.now_ms) return false;
+  if (other.phase() == kVerify) return true;
+  if (other.phase() != kStatusOk) return false;
+  const auto& read = t.shared->instance_status;
+  const auto s = read.find(other.instance_id());
+  return s != read.end() && ChecksOk(s->second);
+}
+
+// Reads the patch state of `i` and of every other instance of the batch that verifies now, once a
+// run (DescribeInstancePatchStates takes many ids).
+Status ReadPatchStates(PatchTick& t, const v1::PatchInstanceState& i) {
+  auto& known = t.shared->patch_states;
+  return t.ShareRead(
+      "patch-states", [&] { return known.count(i.instance_id()) > 0; },
+      [&]() -> Status {
+        std::vector<std::string> ids = {i.instance_id()};
+        for (const auto& other : t.state.instances()) {
+          if (other.instance_id() != i.instance_id() && !known.count(other.instance_id()) &&
+              VerifiesNow(t, i, other)) {
+            ids.push_back(other.instance_id());
+          }
+        }
+        auto& ssm = *t.ctx.aws().ssm;
+        for (const auto& chunk : Chunks(ids, kSsmIdsPerCall)) {
+          aws::DescribeInstancePatchStatesRequest req;
+          req.instance_ids = chunk;
+          std::vector<aws::InstancePatchState> states;
+          Status read = t.Io([&] {
+            return aws::ForEachPage(
+                std::move(req), [&](const auto& r) { return ssm.DescribeInstancePatchStates(r); },
+                [&](auto& page) -> Status {
+                  for (auto& s : page.states) states.push_back(std::move(s));
+                  return Ok{};
+                });
+          });
+          if (!read.ok()) return read;
+          for (auto& s : states) known[s.instance_id] = std::move(s);
+          for (const auto& id : chunk) known.try_emplace(id);  // none reported
+        }
+        return Ok{};
+      });
+}
+
 Progress Verify(PatchTick& t, v1::PatchInstanceState& i) {
-  aws::DescribeInstancePatchStatesRequest req;
-  req.instance_ids = {i.instance_id()};
-  auto r = t.ctx.aws().ssm->DescribeInstancePatchStates(req);
-  if (!r.ok()) {
-    return OnError(t, i, "describe-instance-patch-states", r.error(), t.plan.status_ok_timeout_ms);
+  if (Status read = ReadPatchStates(t, i); !read.ok()) {
+    return OnError(t, i, "describe-instance-patch-states", read.error(),
+                   t.plan.status_ok_timeout_ms);
   }
-  for (const auto& s : r->states) {
-    if (s.instance_id != i.instance_id()) continue;
+  if (const auto& s = t.shared->patch_states.at(i.instance_id()); !s.instance_id.empty()) {
     i.set_has_after(true);
     i.set_missing_after(s.missing);
     i.set_failed_after(s.failed);
@@ -489,7 +434,7 @@ std::string Substitute(std::string url, const v1::PatchInstanceState& i) {
 
 Progress HealthCheck(PatchTick& t, v1::PatchInstanceState& i) {
   if (!t.request.has_health_check() || t.request.health_check().url().empty()) return Finish(t, i);
-  const HealthProbe probe = ProbeHealth(t, i);
+  const HealthProbe probe = t.Io([&] { return ProbeHealth(t, i); });
   if (probe.ok) {
     t.Record(Resource(i.instance_id()), "health-check", "succeeded", probe.url + ": " + probe.got);
     return Finish(t, i);
@@ -544,8 +489,10 @@ Progress RollbackPrepare(PatchTick& t, v1::PatchInstanceState& i) {
 }
 
 Progress RollbackTask(PatchTick& t, v1::PatchInstanceState& i) {
-  auto task = EnsureRootVolumeTask(*t.ctx.aws().ec2, i.instance_id(), i.backup_image_id(),
-                                   i.rollback_token());
+  auto& ec2 = *t.ctx.aws().ec2;
+  auto task = t.Io([&] {
+    return EnsureRootVolumeTask(ec2, i.instance_id(), i.backup_image_id(), i.rollback_token());
+  });
   if (!task.ok()) return OnRollbackError(t, i, "create-replace-root-volume-task", task.error());
   i.set_rollback_task_id(task->task_id);
   if (!task->request_id.empty()) {
@@ -582,7 +529,8 @@ Progress GuardReserve(PatchTick& t, v1::PatchInstanceState& i) {
 }
 
 Progress RollbackWait(PatchTick& t, v1::PatchInstanceState& i) {
-  auto task = DescribeRootVolumeTask(*t.ctx.aws().ec2, i.rollback_task_id());
+  auto& ec2 = *t.ctx.aws().ec2;
+  auto task = t.Io([&] { return DescribeRootVolumeTask(ec2, i.rollback_task_id()); });
   if (!task.ok()) return OnRollbackError(t, i, "describe-replace-root-volume-tasks", task.error());
   if (task->state == "succeeded") {
     i.set_rolled_back(true);
@@ -623,8 +571,8 @@ Status ChangeMembership(PatchTick& t, const v1::PatchInstanceState& i, bool into
   auto& elb = *t.ctx.aws().elbv2;
   for (const auto& tg : i.target_groups()) {
     const auto req = Targets(tg, i.instance_id());
-    t.member_health.erase(tg.arn());
-    auto r = into ? elb.RegisterTargets(req) : elb.DeregisterTargets(req);
+    t.shared->member_health.erase(tg.arn());
+    auto r = t.Io([&] { return into ? elb.RegisterTargets(req) : elb.DeregisterTargets(req); });
     if (!r.ok()) return r.error();
     t.Record(Resource(i.instance_id()), into ? "register-targets" : "deregister-targets",
              "succeeded", tg.arn());

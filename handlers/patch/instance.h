@@ -2,7 +2,8 @@
 // request; wait available), deregister from its target groups within each group's budget and wait
 // for draining, AWS-RunPatchBaseline (the command token checkpointed before SendCommand and in its
 // Comment, so that after a crash the command is found by ListCommandInvocations, not sent again),
-// wait for the command (command_progress signals, else GetCommandInvocation on the poll grid),
+// wait for the command (command_progress signals, else on the poll grid one ListCommandInvocations
+// for the batch's commands due for a look, GetCommandInvocation for one it does not list),
 // status checks OK after a reboot, patch state after, re-register and wait healthy, the HTTP
 // health check. A failure after the drain re-registers the instance.
 #pragma once
@@ -41,6 +42,34 @@ enum class Progress {
 
 // Advances the instance by one phase; every phase re-reads AWS before it acts.
 Progress AdvanceInstance(PatchTick& t, v1::PatchInstanceState& i);
+
+// ---- what the phases share (instance.cc), and the command's phases (command.cc) -------------
+
+// Moves the instance into `phase` now, with no poll due yet; returns `p`.
+Progress Enter(PatchTick& t, v1::PatchInstanceState& i, const char* phase, Progress p);
+// Waits for the next poll of this instance; `what` goes into its detail. A failed instance on its
+// way back into service keeps its failure as its detail.
+Progress WaitFor(PatchTick& t, v1::PatchInstanceState& i, const std::string& what);
+// Whether the instance has been in its phase for `timeout_ms` or more.
+bool TimedOut(const PatchTick& t, const v1::PatchInstanceState& i, int64_t timeout_ms);
+// The instance has its outcome (patched unless it failed).
+Progress Finish(PatchTick& t, v1::PatchInstanceState& i);
+// Whether a failed instance is restored from its AMI backup: rollback_policy instance, a backup,
+// and a patch command sent (before it, nothing on the instance changed).
+bool RollsBack(const PatchTick& t, const v1::PatchInstanceState& i);
+// Back into service after a failure (and its rollback): registered again if drained.
+Progress Return(PatchTick& t, v1::PatchInstanceState& i);
+// A failure: before the command nothing is to be undone; after it, the instance is rolled back
+// from its backup when the policy says so; a drained instance goes back into its target groups.
+Progress Fail(PatchTick& t, v1::PatchInstanceState& i, const std::string& why);
+// An AWS error: retriable ones are tried again at the next poll (within the phase's timeout).
+Progress OnError(PatchTick& t, v1::PatchInstanceState& i, const std::string& call, const Error& e,
+                 int64_t timeout_ms);
+
+// AWS-RunPatchBaseline for the instance, found by its checkpointed token after a crash, else sent.
+Progress Command(PatchTick& t, v1::PatchInstanceState& i);
+// Waits for the instance's command to end: its signals, else the batch's look or its own read.
+Progress CommandWait(PatchTick& t, v1::PatchInstanceState& i);
 
 // Whether the instance is out of its target groups now (deregistered, not yet back).
 bool Drained(const v1::PatchInstanceState& i);

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include "awsclient/clients.h"
 #include "handlers/authorization.h"
@@ -385,6 +387,53 @@ std::optional<StepOutcome> NextBatch(PatchTick& t) {
   return std::nullopt;
 }
 
+// Advances the instance as far as it goes without waiting; whether a checkpoint is due.
+bool Advance(PatchTick& t, v1::PatchInstanceState& i) {
+  for (int step = 0; step < 32; ++step) {
+    const Progress p = AdvanceInstance(t, i);
+    if (p == Progress::kContinue) continue;
+    return p == Progress::kCheckpoint;
+  }
+  return false;
+}
+
+// Advances the instances, up to parallel_instances at once (a batch waits for its slowest
+// instance: one instance's calls need not wait for another's). Their actions and notes come out
+// in the instances' order, as when they advance one after another. Whether a checkpoint is due.
+bool AdvanceAll(PatchTick& t, const std::vector<v1::PatchInstanceState*>& moving) {
+  const size_t lanes =
+      std::min<size_t>(static_cast<size_t>(std::max(t.plan.parallel_instances, 1)), moving.size());
+  bool checkpoint = false;
+  if (lanes <= 1) {
+    for (auto* i : moving) checkpoint |= Advance(t, *i);
+    return checkpoint;
+  }
+  std::vector<PatchTick> ticks;
+  ticks.reserve(moving.size());
+  for (size_t k = 0; k < moving.size(); ++k) ticks.push_back(t.Lane());
+  std::vector<char> checkpoints(moving.size(), 0);
+  RunShared& shared = *t.shared;
+  shared.parallel = true;
+  size_t next = 0;
+  auto work = [&] {
+    std::lock_guard<std::mutex> turn(shared.turn);
+    while (next < moving.size()) {
+      const size_t k = next++;
+      checkpoints[k] = Advance(ticks[k], *moving[k]) ? 1 : 0;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t k = 1; k < lanes; ++k) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+  shared.parallel = false;
+  for (size_t k = 0; k < ticks.size(); ++k) {
+    t.Absorb(ticks[k]);
+    checkpoint |= checkpoints[k] != 0;
+  }
+  return checkpoint;
+}
+
 StepOutcome PatchStep(PatchTick& t) {
   auto& s = t.state;
   // A guard alarm's rollback (guard_rollback.cc) decides first, and ends before the report.
@@ -397,17 +446,14 @@ StepOutcome PatchStep(PatchTick& t) {
     }
     if (auto o = NextBatch(t)) return WithTick(std::move(*o), t);
   }
+  std::vector<v1::PatchInstanceState*> moving;
   for (auto& i : *s.mutable_instances()) {
     if (i.phase() == kPhaseDone) continue;
     // Instances of other batches move only when the rollback on a guard alarm restores them.
     if (i.batch() != s.current_batch() && !(guard && i.guard_handled())) continue;
-    for (int step = 0; step < 32; ++step) {
-      const Progress p = AdvanceInstance(t, i);
-      if (p == Progress::kContinue) continue;
-      checkpoint |= p == Progress::kCheckpoint;
-      break;
-    }
+    moving.push_back(&i);
   }
+  checkpoint |= AdvanceAll(t, moving);
   // Instances back in service (or given up on) give their capacity back to the cell's ledger.
   if (CapacityLedger* ledger = t.ctx.capacity()) {
     for (const auto& i : s.instances()) {
@@ -434,6 +480,35 @@ void PatchTick::Record(const std::string& resource, const std::string& action,
 
 void PatchTick::WakeAt(int64_t at_ms) {
   if (next_wake_ms == 0 || at_ms < next_wake_ms) next_wake_ms = at_ms;
+}
+
+PatchTick PatchTick::Lane() const {
+  PatchTick lane(ctx, request, plan, state);
+  lane.now_ms = now_ms;
+  lane.shared = shared;
+  return lane;
+}
+
+void PatchTick::Absorb(PatchTick& lane) {
+  for (auto& a : lane.actions) actions.push_back(std::move(a));
+  for (auto& n : lane.notes) notes.push_back(std::move(n));
+  wait_signals.insert(lane.wait_signals.begin(), lane.wait_signals.end());
+  if (lane.next_wake_ms > 0) WakeAt(lane.next_wake_ms);
+  lane.actions.clear();
+  lane.notes.clear();
+}
+
+Status PatchTick::ShareRead(const std::string& key, const std::function<bool()>& have,
+                            const std::function<Status()>& read) {
+  if (shared->parallel) {
+    shared->read_done.wait(shared->turn, [&] { return shared->reading.count(key) == 0; });
+  }
+  if (have()) return Ok{};
+  shared->reading.insert(key);
+  Status s = read();
+  shared->reading.erase(key);
+  if (shared->parallel) shared->read_done.notify_all();
+  return s;
 }
 
 std::string Resource(const std::string& instance_id) { return "instance:" + instance_id; }

@@ -11,14 +11,19 @@
 // window, and while failures stay within max_errors.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "awsclient/ec2.h"
 #include "awsclient/elbv2.h"
+#include "awsclient/ssm.h"
 #include "common/error.h"
 #include "fleetkeeper/v1/patch_state.pb.h"
 #include "handlers/patch/config.h"
@@ -53,6 +58,36 @@ inline constexpr char kPhaseDone[] = "done";
 inline constexpr char kRequestTag[] = "fleetkeeper:patch-request";
 inline constexpr char kBackupOfTag[] = "fleetkeeper:backup-of";
 
+// What the instances one run of a step advances share: the reads made once for all of them, and
+// their turns when several advance at once (handlers.patch.parallel_instances).
+struct RunShared {
+  // Whole target groups' DescribeTargetHealth, by group ARN (a batch moves together).
+  // `budget_health` serves the blast-radius budget, which counts this campaign's instances from
+  // the state, not from the read: one read a run is enough. `member_health` serves our instances'
+  // own states and is dropped when this run registers or deregisters a target of the group.
+  std::map<std::string, std::vector<aws::TargetHealthDescription>> budget_health;
+  std::map<std::string, std::vector<aws::TargetHealthDescription>> member_health;
+  // DescribeInstanceStatus of the instances waiting for status checks, read once a run for all of
+  // them, by instance id.
+  std::map<std::string, aws::InstanceStatus> instance_status;
+  // DescribeInstancePatchStates of the instances that verify their patch in this run, read once
+  // for all of them, by instance id (an empty state: none reported).
+  std::map<std::string, aws::InstancePatchState> patch_states;
+  // The batch's command look, once a run (instance.cc): invocation status by
+  // "<command id>/<instance id>".
+  std::map<std::string, std::string> command_status;
+  bool commands_looked = false;
+
+  // Several instances advancing at once take turns: each holds `turn` while it reads or changes
+  // the ticks, the state or the reads above, and lets go of it only around its AWS and HTTP calls
+  // (PatchTick::Io), which then overlap. A read several of them share is made by one while the
+  // others wait (`reading`, PatchTick::ShareRead).
+  bool parallel = false;
+  std::mutex turn;
+  std::condition_variable_any read_done;
+  std::set<std::string> reading;
+};
+
 // One run of a step: the context, the request, its plan and the unpacked state, plus what the
 // step reports.
 struct PatchTick {
@@ -71,20 +106,34 @@ struct PatchTick {
   int64_t next_wake_ms = 0;            // 0 = the poll interval
   std::vector<std::string> notes;      // progress worth publishing
 
-  // Whole target groups' DescribeTargetHealth, shared by the instances one run advances (a batch
-  // moves together), by group ARN. `budget_health` serves the blast-radius budget, which counts
-  // this campaign's instances from the state, not from the read: one read a run is enough.
-  // `member_health` serves our instances' own states and is dropped when this run registers or
-  // deregisters a target of the group.
-  std::map<std::string, std::vector<aws::TargetHealthDescription>> budget_health;
-  std::map<std::string, std::vector<aws::TargetHealthDescription>> member_health;
-  // DescribeInstanceStatus of the instances waiting for status checks, read once a run for all of
-  // them, by instance id.
-  std::map<std::string, aws::InstanceStatus> instance_status;
+  std::shared_ptr<RunShared> shared = std::make_shared<RunShared>();
 
   void Record(const std::string& resource, const std::string& action, const std::string& status,
               const std::string& detail, const Error* error = nullptr);
   void WakeAt(int64_t at_ms);
+
+  // A tick for one instance of this run: the same context, request, plan, state, time and shared
+  // reads; its own actions, notes, signals and wake-up, which Absorb adds to this tick's.
+  PatchTick Lane() const;
+  void Absorb(PatchTick& lane);
+
+  // Makes `call`, AWS or HTTP I/O that touches nothing of the ticks or the state, without holding
+  // the run's turn when instances advance at once.
+  template <class Call>
+  auto Io(Call&& call) -> decltype(call()) {
+    if (!shared->parallel) return call();
+    struct Away {
+      std::mutex& turn;
+      explicit Away(std::mutex& m) : turn(m) { turn.unlock(); }
+      ~Away() { turn.lock(); }
+    } away(shared->turn);
+    return call();
+  }
+  // A read that several instances of the run share, named `key`: waits while another instance
+  // makes it; then, unless `have()` says it is made, makes it with `read` (which stores what it
+  // read and may call Io). The read's error, or Ok.
+  Status ShareRead(const std::string& key, const std::function<bool()>& have,
+                   const std::function<Status()>& read);
 };
 
 // The workflow's steps over the PatchWorkflowState packed in the context. `guard_tags` are the

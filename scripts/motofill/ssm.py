@@ -13,7 +13,7 @@ Test hooks (instance tags, set with CreateTags):
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -109,6 +109,7 @@ def _install_send_command() -> None:
 
 # --- ListCommandInvocations -------------------------------------------------------------------
 # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html
+# Filters (API_CommandFilter.html): DocumentName, Status, InvokedAfter and InvokedBefore.
 
 def _invocation(command: Command, invocation: dict[str, Any], details: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
@@ -140,6 +141,16 @@ def _invocation(command: Command, invocation: dict[str, Any], details: bool) -> 
     return result
 
 
+def _filter_time(key: str, value: str) -> datetime:
+    """An InvokedAfter/InvokedBefore value (https://docs.aws.amazon.com/systems-manager/latest/
+    APIReference/API_CommandFilter.html: "2024-07-07T00:00:00Z") as moto's naive UTC time."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(
+            timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        raise ClientError("InvalidFilterValue", f"{key}: {value!r} is not a timestamp") from None
+
+
 def _install_list_command_invocations() -> None:
     def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
         command_id = self._get_param("CommandId")
@@ -147,9 +158,17 @@ def _install_list_command_invocations() -> None:
         details = bool(self._get_param("Details"))
         commands = self.ssm_backend.list_commands(command_id, None)
         filters = {f["key"]: f["value"] for f in self._get_param("Filters", []) or []}
+        after = _filter_time("InvokedAfter", filters["InvokedAfter"]) \
+            if "InvokedAfter" in filters else None
+        before = _filter_time("InvokedBefore", filters["InvokedBefore"]) \
+            if "InvokedBefore" in filters else None
         result = []
         for command in commands:
             if "DocumentName" in filters and command.document_name != filters["DocumentName"]:
+                continue
+            if after is not None and command.requested_date_time < after:
+                continue
+            if before is not None and command.requested_date_time > before:
                 continue
             for invocation in command.invocations:
                 if instance_id and invocation["InstanceId"] != instance_id:

@@ -100,3 +100,28 @@ def test_an_earlier_scan_and_a_lost_agent_are_test_hooks(aws):
     pings = {i["InstanceId"]: i["PingStatus"] for i in ssm.describe_instance_information(
         Filters=[{"Key": "InstanceIds", "Values": [scanned, lost]}])["InstanceInformationList"]}
     assert pings == {scanned: "Online", lost: "ConnectionLost"}
+
+
+def test_list_command_invocations_filters_by_document_and_time(aws):
+    """API_CommandFilter.html: DocumentName and InvokedAfter/InvokedBefore narrow the listing to
+    the invocations of one document since a time, whatever their command."""
+    import datetime
+    ids = launch(aws, 2)
+    ssm = aws("ssm")
+    shell = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=ids[:1],
+                             Parameters={"commands": ["true"]})["Command"]["CommandId"]
+    patch = [ssm.send_command(DocumentName="AWS-RunPatchBaseline", InstanceIds=[i],
+                              Parameters={"Operation": ["Scan"]})["Command"]["CommandId"]
+             for i in ids]
+    sent = ssm.list_commands(CommandId=patch[0])["Commands"][0]["RequestedDateTime"]
+    since = (sent - datetime.timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    listed = ssm.list_command_invocations(Filters=[
+        {"key": "DocumentName", "value": "AWS-RunPatchBaseline"},
+        {"key": "InvokedAfter", "value": since}])["CommandInvocations"]
+    assert {(i["CommandId"], i["InstanceId"]) for i in listed} >= set(zip(patch, ids))
+    assert shell not in {i["CommandId"] for i in listed}
+    later = (sent + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert ssm.list_command_invocations(Filters=[
+        {"key": "InvokedAfter", "value": later}])["CommandInvocations"] == []
+    assert {i["CommandId"] for i in ssm.list_command_invocations(Filters=[
+        {"key": "InvokedBefore", "value": later}])["CommandInvocations"]} >= {shell, *patch}

@@ -4,6 +4,8 @@
 // commands end with Success at once under moto.sh's default state delay of 0.
 #include <map>
 
+#include "common/clock.h"
+
 #include "tests/awsclient/moto/moto_fixture.h"
 
 namespace fleetkeeper::aws::moto_test {
@@ -140,6 +142,57 @@ TEST_F(SsmMoto, PatchStatesAfterRunPatchBaseline) {
   EXPECT_GT(by_id.at(installed).installed, 0);
   EXPECT_GE(by_id.at(installed).operation_end_ms, by_id.at(installed).operation_start_ms);
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{scanned, installed}}).ok());
+}
+
+// A command look for many instances at once: every AWS-RunPatchBaseline invocation since a time,
+// whatever its command (CommandFilter: DocumentName, InvokedAfter), in pages.
+TEST_F(SsmMoto, ListCommandInvocationsOfADocumentSinceATime) {
+  auto [vpc_id, subnet_id] = MakeSubnet(63);
+  auto [ami, other_ami] = TwoAmis();
+  const std::string a = LaunchInstance(ami, subnet_id);
+  const std::string b = LaunchInstance(ami, subnet_id);
+  auto send = [&](const std::string& document, const std::string& id,
+                  std::map<std::string, std::vector<std::string>> parameters) {
+    SendCommandRequest r;
+    r.document_name = document;
+    r.instance_ids = {id};
+    r.parameters = std::move(parameters);
+    Result<Command> c = clients_->ssm->SendCommand(r);
+    EXPECT_TRUE(c.ok()) << c.error().ToString();
+    return c.ok() ? c->command_id : std::string();
+  };
+  const std::string shell = send("AWS-RunShellScript", a, {{"commands", {"true"}}});
+  const std::string patch_a = send("AWS-RunPatchBaseline", a, {{"Operation", {"Scan"}}});
+  const std::string patch_b = send("AWS-RunPatchBaseline", b, {{"Operation", {"Scan"}}});
+  const int64_t sent_ms = SystemClock::Instance().NowMs();
+
+  ListCommandInvocationsRequest look;
+  look.filters = {{"DocumentName", "AWS-RunPatchBaseline"},
+                  {"InvokedAfter", CommandFilterTime(sent_ms - 60'000)}};
+  look.max_results = 1;
+  std::map<std::string, std::string> found;  // command id -> instance id
+  int pages = 0;
+  do {
+    Result<ListCommandInvocationsResponse> page = clients_->ssm->ListCommandInvocations(look);
+    ASSERT_TRUE(page.ok()) << page.error().ToString();
+    ++pages;
+    for (const CommandInvocation& i : page->invocations) {
+      EXPECT_EQ(i.document_name, "AWS-RunPatchBaseline");
+      found[i.command_id] = i.instance_id;
+    }
+    look.next_token = page->next_token;
+  } while (!look.next_token.empty() && pages < 100);
+  EXPECT_EQ(found.at(patch_a), a);
+  EXPECT_EQ(found.at(patch_b), b);
+  EXPECT_FALSE(found.count(shell)) << "another document's invocation";
+  EXPECT_GE(pages, 2) << "one invocation a page";
+
+  look = {};
+  look.filters = {{"InvokedAfter", CommandFilterTime(sent_ms + 3'600'000)}};
+  Result<ListCommandInvocationsResponse> later = clients_->ssm->ListCommandInvocations(look);
+  ASSERT_TRUE(later.ok()) << later.error().ToString();
+  EXPECT_TRUE(later->invocations.empty()) << "nothing invoked an hour from now";
+  ASSERT_TRUE(clients_->ec2->TerminateInstances({{a, b}}).ok());
 }
 
 }  // namespace

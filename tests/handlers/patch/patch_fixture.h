@@ -49,6 +49,9 @@ struct FakeSsm {
   int other_invocations = 0;
   size_t page_size = 0;
   std::vector<std::string> list_requests;
+  int looks = 0;  // ListCommandInvocations pages read by DocumentName (a batch's command look)
+  int gets = 0;   // GetCommandInvocation requests
+  std::vector<size_t> patch_state_reads;  // DescribeInstancePatchStates: the ids of each request
 
   FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
     ON_CALL(*cell.ssm, SendCommand(_))
@@ -65,6 +68,7 @@ struct FakeSsm {
           aws::CommandInvocationDetail d;
           d.command_id = r.command_id;
           d.instance_id = r.instance_id;
+          ++gets;
           Sent& s = Find(r.command_id);
           if (s.reads == 0) {
             // As SSM answers right after SendCommand, before the invocation exists.
@@ -80,8 +84,14 @@ struct FakeSsm {
         .WillByDefault(Invoke([this](const aws::ListCommandInvocationsRequest& r)
                                   -> Result<aws::ListCommandInvocationsResponse> {
           list_requests.push_back(r.instance_id + "@" + r.next_token);
+          // A look by DocumentName (and InvokedAfter, not modelled: every command is recent) is a
+          // status read of each command it lists, like GetCommandInvocation.
+          const auto document = r.filters.find("DocumentName");
+          auto listed = [&](const std::string& name) {
+            return document == r.filters.end() || document->second == name;
+          };
           std::vector<aws::CommandInvocation> all;
-          for (int k = 0; k < other_invocations; ++k) {
+          for (int k = 0; k < other_invocations && listed("AWS-RunShellScript"); ++k) {
             aws::CommandInvocation i;
             i.command_id = "cmd-other-" + std::to_string(k);
             i.instance_id = r.instance_id;
@@ -91,6 +101,7 @@ struct FakeSsm {
           }
           for (auto& s : commands) {
             if (!r.instance_id.empty() && s.instance != r.instance_id) continue;
+            if (!listed(kDocument)) continue;
             aws::CommandInvocation i;
             i.command_id = s.id;
             i.instance_id = s.instance;
@@ -105,6 +116,12 @@ struct FakeSsm {
           aws::ListCommandInvocationsResponse out;
           for (size_t k = start; k < end; ++k) out.invocations.push_back(all[k]);
           if (end < all.size()) out.next_token = std::to_string(end);
+          if (document != r.filters.end()) {
+            for (const auto& i : out.invocations) {
+              if (i.document_name == kDocument) ++Find(i.command_id).reads;
+            }
+            ++looks;
+          }
           return out;
         }));
     ON_CALL(*cell.ssm, DescribeInstanceInformation(_))
@@ -126,6 +143,7 @@ struct FakeSsm {
         .WillByDefault(Invoke([this](const aws::DescribeInstancePatchStatesRequest& r)
                                   -> Result<aws::DescribeInstancePatchStatesResponse> {
           aws::DescribeInstancePatchStatesResponse out;
+          patch_state_reads.push_back(r.instance_ids.size());
           for (const auto& id : r.instance_ids) {
             aws::InstancePatchState st;
             st.instance_id = id;
@@ -173,6 +191,9 @@ class PatchWorkflow : public ::testing::Test {
   PatchWorkflow() : fleet(cell), ssm(cell, fleet) {
     ApplyPatchDefaults(*config.mutable_handlers()->mutable_patch());
     config.mutable_handlers()->mutable_patch()->mutable_defaults()->set_max_unavailable("50%");
+    // The fakes are not thread-safe: the instances of a batch advance one after another here (the
+    // end-to-end tests run them at once against moto).
+    config.mutable_handlers()->mutable_patch()->set_parallel_instances(1);
   }
 
   // A landing zone of `n` running instances, half in each of two target groups.
