@@ -45,7 +45,7 @@ case "$mode" in
     # single-threaded.
     threaded="Lane|WorkerMockClusterTest|ControlOnMockCluster|IngestServerTest"
     threaded+="|WorkflowRuntime|EffectHandler|Ec2ReadCoalescer|ParameterHold|LedgerRuntime"
-    threaded+="|PipelineOnEmbeddedBroker|ControlLogOnEmbeddedBroker|IngestStageTest"
+    threaded+="|PipelineOnEmbeddedBroker|ControlLogOnEmbeddedBroker|IngestStageTest|ParallelInstances"
     : "${filter:=^(${threaded})\.}"
     ;;
 esac
