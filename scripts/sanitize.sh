@@ -39,13 +39,15 @@ case "$mode" in
   tsan)
     sanitize=thread
     targets=(fk_aws_tests fk_consumers_tests fk_handlers_tests fk_app_tests)
-    # The tests whose code under test starts threads (the ingest lane, the pipeline's committer and
-    # executor on the mock cluster and the embedded broker, the ingest server's connections, the
-    # runtime's executor, the describe coalescer's waiters); the rest of the unit suite is
-    # single-threaded.
-    threaded="Lane|WorkerMockClusterTest|ControlOnMockCluster|IngestServerTest"
-    threaded+="|WorkflowRuntime|EffectHandler|Ec2ReadCoalescer|ParameterHold|LedgerRuntime"
-    threaded+="|PipelineOnEmbeddedBroker|ControlLogOnEmbeddedBroker|IngestStageTest|ParallelInstances"
+    # The tests whose code under test starts threads (the ingest lane, the ingest server's
+    # connections, the runtime's executor, the describe coalescer's waiters, the patch step's
+    # parallel instances); the rest of the unit suite is single-threaded. Left out: the tests that
+    # start librdkafka clients (the pipeline on the mock cluster and the embedded broker, the
+    # control log, the ingest stage). Debian's librdkafka makes its threads with C11 thrd_create,
+    # which neither gcc 12's nor clang 14's TSan runtime intercepts: those threads run unknown to
+    # TSan and crash in it (SEGV near address 0) before any of our code runs (docs/reliability.md).
+    threaded="Lane|IngestServerTest|WorkflowRuntime|EffectHandler|Ec2ReadCoalescer|ParameterHold"
+    threaded+="|LedgerRuntime|ParallelInstances"
     : "${filter:=^(${threaded})\.}"
     ;;
 esac
