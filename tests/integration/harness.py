@@ -580,19 +580,14 @@ def worker_mutating_calls(moto):
 def moto_world(tmp, region="us-east-1", moto_env=None, start_recording=False):
     """The world of a module fixture: moto (`moto_env` adds launcher variables; `start_recording`
     records from the start), "tmp", "env" (a worker's environment that talks to this moto only)
-    and the lists "workers" and "readers". When the block ends, the readers are closed, then the
-    workers stopped, then moto."""
+    and the lists "workers" and "readers". When the block ends, stop_world stops them all."""
     moto = Moto(tmp, env=moto_env, start_recording=start_recording)
     world = {"moto": moto, "tmp": tmp, "env": moto.worker_env(tmp, region), "workers": [],
              "readers": []}
     try:
         yield world
     finally:
-        for r in world["readers"]:
-            r.close()
-        for w in world["workers"]:
-            w.stop()
-        moto.stop()
+        stop_world(world)
 
 
 class Lane:
