@@ -3,6 +3,7 @@ run as a subprocess, moto (scripts/moto_launcher.py), and readers that collect e
 read_committed."""
 
 import base64
+import contextlib
 import json
 import os
 import pathlib
@@ -573,26 +574,58 @@ def worker_mutating_calls(moto):
     return out
 
 
-def start_worker(world, name, extra):
-    """A worker with `extra` appended to its config, on topics of its own (one input topic), for
-    the suites whose module fixture `world` holds its environment ("env", "tmp") and collects
-    what to stop ("workers", "readers"): (worker, results, send(*messages))."""
-    topics = TopicSet(inputs=(3,), work_partitions=3)
-    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    results = Results(topics.results, group_prefix=f"{name}-reader-", poll=0.2)
-    world["readers"].append(results)
-    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-" + name},
-                                              extra=extra),
-                           name, env=world["env"], workdir=world["tmp"]).start()
-    world["workers"].append(worker)
-    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
+# --- a module's world: moto, and the workers and readers it stops ---------------------------------
 
-    def send(*messages):
+@contextlib.contextmanager
+def moto_world(tmp, region="us-east-1", moto_env=None, start_recording=False):
+    """The world of a module fixture: moto (`moto_env` adds launcher variables; `start_recording`
+    records from the start), "tmp", "env" (a worker's environment that talks to this moto only)
+    and the lists "workers" and "readers". When the block ends, stop_world stops them all."""
+    moto = Moto(tmp, env=moto_env, start_recording=start_recording)
+    world = {"moto": moto, "tmp": tmp, "env": moto.worker_env(tmp, region), "workers": [],
+             "readers": []}
+    try:
+        yield world
+    finally:
+        stop_world(world)
+
+
+class Lane:
+    """Topics of their own for one worker called `name` (one input topic of 3 partitions), a reader
+    of their results (consumer group "`name`-reader-...", checked every `poll` seconds) and a
+    sender to the input topic, in the world of `moto_world`, which closes the reader."""
+
+    def __init__(self, world, name, poll=0.2):
+        self.world, self.name = world, name
+        self.topics = TopicSet(inputs=(3,), work_partitions=3)
+        self.topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
+        self.results = Results(self.topics.results, group_prefix=f"{name}-reader-", poll=poll)
+        world["readers"].append(self.results)
+        self.producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
+
+    def send(self, *messages):
+        """Each message, as JSON, to the input topic; flushed."""
         for m in messages:
-            producer.produce(topics.inputs[0], value=json.dumps(m).encode())
-        producer.flush(30)
+            self.producer.produce(self.topics.inputs[0], value=json.dumps(m).encode())
+        self.producer.flush(30)
 
-    return worker, results, send
+    def start_worker(self, extra, env=None):
+        """A worker on these topics with `extra` appended to its config and `env` (the world's
+        when None), started; the world stops it."""
+        config = self.topics.config_yaml(
+            {"transactional.id": self.topics.prefix + "-" + self.name}, extra=extra)
+        worker = WorkerProcess(config, self.name, env=self.world["env"] if env is None else env,
+                               workdir=self.world["tmp"]).start()
+        self.world["workers"].append(worker)
+        return worker
+
+
+def start_worker(world, name, extra, poll=0.2):
+    """A worker with `extra` appended to its config, on a Lane of its own, for the suites whose
+    module fixture `world` holds its environment ("env", "tmp") and collects what to stop
+    ("workers", "readers"), as moto_world does: (worker, results, send(*messages))."""
+    lane = Lane(world, name, poll=poll)
+    return lane.start_worker(extra), lane.results, lane.send
 
 
 def stop_world(world):

@@ -16,12 +16,9 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap)
+from harness import Lane, assert_worker_actions_declared, moto_world  # noqa: E402
 from aws_events import parameter_store_change  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -60,24 +57,13 @@ handlers:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ami")
-    moto = Moto(tmp, env={"FK_MOTO_STATE_DELAY": "0.5", "FK_MOTO_TIME_SCALE": "0.05"})
-    topics = TopicSet(inputs=(3,), work_partitions=3)
-    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    results = Results(topics.results, group_prefix="ami-reader-", poll=0.2)
-    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
-
-    def send(*events):
-        for e in events:
-            producer.produce(topics.inputs[0], value=json.dumps(e).encode())
-        producer.flush(30)
-
-    state = {"moto": moto, "topics": topics, "results": results, "send": send, "tmp": tmp}
-    yield state
-    results.close()
-    if "worker" in state:
-        state["worker"].stop()
-    moto.stop()
+    """moto and the topics of the worker "ami", which test_parameter_change_rolls_the_new_ami_out
+    starts (world["worker"]) with the environment it tests."""
+    with moto_world(tmp_path_factory.mktemp("ami"), REGION,
+                    moto_env={"FK_MOTO_STATE_DELAY": "0.5", "FK_MOTO_TIME_SCALE": "0.05"}) as world:
+        lane = Lane(world, "ami")
+        world.update(lane=lane, results=lane.results, send=lane.send)
+        yield world
 
 
 def _template(ec2, name, image):
@@ -199,15 +185,13 @@ def _instance(moto, iid):
 
 
 def test_parameter_change_rolls_the_new_ami_out(world, fleet):
-    moto, results, topics = world["moto"], world["results"], world["topics"]
+    moto, results = world["moto"], world["results"]
     env = moto.worker_env(
         world["tmp"], REGION,
         # The original Lambda's variables, as users set them today.
         EXCLUDED_ASGS="excluded-asg", EXCLUDED_INSTANCES=json.dumps([fleet["excluded"]]),
         ASG_CONFIGURATIONS=json.dumps({"ssm-asg": {"MinHealthyPercentage": 0}}))
-    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-ami"},
-                                              extra=CONFIG), "ami", env=env,
-                           workdir=world["tmp"]).start()
+    worker = world["lane"].start_worker(CONFIG, env=env)
     world["worker"] = worker
 
     # Record only what the worker does from here on.

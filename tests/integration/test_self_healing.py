@@ -16,12 +16,10 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap, http_get, listener_port, metric)
+from harness import (assert_worker_actions_declared, http_get, listener_port, metric,  # noqa: E402
+                     moto_world, start_worker)
 from aws_events import alarm_state_change, state_time_at  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -103,29 +101,12 @@ handlers:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("heal")
     # ECS services report their desired tasks running (moto has no scheduler).
-    moto = Moto(tmp, env={"MOTO_ECS_SERVICE_RUNNING": "2"}, start_recording=True)
-    topics = TopicSet(inputs=(3,), work_partitions=3)
-    topics.create(AdminClient({"bootstrap.servers": bootstrap()}))
-    env = moto.worker_env(tmp, REGION)
-    worker = WorkerProcess(topics.config_yaml({"transactional.id": topics.prefix + "-heal"},
-                                              extra=CONFIG),
-                           "heal", env=env, workdir=tmp).start()
-    results = Results(topics.results, group_prefix="heal-reader-")
-    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 2})
-
-    def send(*events, raw=None):
-        for e in events:
-            producer.produce(topics.inputs[0], value=json.dumps(e).encode())
-        for r in raw or []:
-            producer.produce(topics.inputs[0], value=r)
-        producer.flush(30)
-
-    yield {"moto": moto, "topics": topics, "worker": worker, "results": results, "send": send}
-    results.close()
-    worker.stop()
-    moto.stop()
+    with moto_world(tmp_path_factory.mktemp("heal"), REGION,
+                    moto_env={"MOTO_ECS_SERVICE_RUNNING": "2"}, start_recording=True) as world:
+        worker, results, send = start_worker(world, "heal", CONFIG, poll=0.1)
+        world.update(worker=worker, results=results, send=send)
+        yield world
 
 
 @pytest.fixture(scope="module")

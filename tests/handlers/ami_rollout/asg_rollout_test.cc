@@ -378,7 +378,7 @@ TEST_F(AsgRolloutTest, StartRefreshFailureFailsThatGroupOnly) {
       kParameter;
   fleet.AddGroup("b", fleet.AddTemplate("b", kOldAmi), "1", kOldAmi).tags[kParameterTag] =
       kParameter;
-  fleet.FailOn("StartInstanceRefresh", FakeFleet::AwsError("ValidationError", "bad preference"));
+  fleet.FailOn("StartInstanceRefresh", FakeAccount::AwsError("ValidationError", "bad preference"));
 
   StepOutcome last = Run();
 

@@ -131,7 +131,7 @@ TEST_F(HandlerTest, ANewerVersionDuringTheRolloutIsRolledOutToo) {
   // The parameter moves on while the first replacement runs.
   bool moved = false;
   ON_CALL(*cell.ec2, AttachVolume(::testing::_))
-      .WillByDefault(::testing::Return(FakeFleet::AwsError("Unused", "")));
+      .WillByDefault(::testing::Return(FakeAccount::AwsError("Unused", "")));
   ON_CALL(*cell.ec2, StopInstances(::testing::_))
       .WillByDefault(::testing::Invoke(
           [&](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {

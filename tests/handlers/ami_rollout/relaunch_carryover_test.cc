@@ -97,7 +97,7 @@ TEST_F(CarryOverTest, AnElasticIpOnASecondaryAddressStaysOnThatAddress) {
 TEST_F(CarryOverTest, ARollbackPutsTheAddressesBackBeforeTheirElasticIp) {
   fleet.addresses.clear();
   eip = fleet.AddEip(old_id, ips[1]);
-  fleet.FailOn("RegisterTargets", FakeFleet::AwsError("InvalidTarget", "RegisterTargets failed"));
+  fleet.FailOn("RegisterTargets", FakeAccount::AwsError("InvalidTarget", "RegisterTargets failed"));
   StepOutcome last = Run();
 
   EXPECT_EQ(last.status, v1::Result::FAILED) << Describe();
@@ -186,7 +186,7 @@ class CarryOverFailureTest : public CarryOverTest,
 
 TEST_P(CarryOverFailureTest, RollsTheInterfaceBackToTheOldInstance) {
   const std::string op = GetParam();
-  fleet.FailOn(op, FakeFleet::AwsError("InvalidParameterValue", op + " failed"));
+  fleet.FailOn(op, FakeAccount::AwsError("InvalidParameterValue", op + " failed"));
 
   StepOutcome last = Run();
 

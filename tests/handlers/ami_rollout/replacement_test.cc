@@ -108,7 +108,7 @@ class RelaunchFailureTest : public ReplacementTest,
 TEST_P(RelaunchFailureTest, RollsBackToTheOldInstance) {
   const std::string op = GetParam();
   // StartInstances fails once: the new instance's start. The old one's restart must work.
-  fleet.FailOn(op, FakeFleet::AwsError("InsufficientInstanceCapacity", op + " failed"));
+  fleet.FailOn(op, FakeAccount::AwsError("InsufficientInstanceCapacity", op + " failed"));
 
   StepOutcome last = Run();
 
@@ -544,9 +544,9 @@ TEST_F(CohortTest, AStateChangeRefusedForOneInstanceFailsThatReplacementOnly) {
   // The joint StopInstances is refused, and so is the first instance's own one: EC2 fails a call
   // for all its instances when one of them is in the wrong state.
   fleet.FailOn("StopInstances",
-               FakeFleet::AwsError("IncorrectInstanceState",
-                                   "The instance is not in a state "
-                                   "from which it can be stopped."),
+               FakeAccount::AwsError("IncorrectInstanceState",
+                                     "The instance is not in a state "
+                                     "from which it can be stopped."),
                2);
 
   StepOutcome last = Run();

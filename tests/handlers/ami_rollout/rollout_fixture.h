@@ -1,5 +1,5 @@
-// A rollout test: a fake account (FakeFleet over MockCell), a config, the handler, and a driver
-// that admits a parameter-change event and runs the workflow to its end with a manual clock.
+// A rollout test: the fake AWS account (FakeAccount over MockCell), a config, the handler, and a
+// driver that admits a parameter-change event and runs the workflow to its end with a manual clock.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,10 +12,13 @@
 #include "fleetkeeper/v1/ami_rollout_state.pb.h"
 #include "handlers/ami_rollout/handler.h"
 #include "handlers/ami_rollout/steps.h"
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/testing/fake_account.h"
 #include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::ami_rollout::testing {
+
+using handlers::testing::FakeAccount;
+using handlers::testing::FakeInstance;
 
 inline constexpr char kParameter[] = "/ami/linux/test";
 inline constexpr char kOldAmi[] = "ami-0000000000000old0";
@@ -135,7 +138,7 @@ class RolloutTest : public ::testing::Test {
   }
 
   handlers::testing::MockCell cell;
-  FakeFleet fleet;
+  FakeAccount fleet;
   ManualClock clock;
   v1::WorkerConfig worker;
   std::unique_ptr<AmiRolloutHandler> handler;

@@ -10,13 +10,13 @@
 #include "handlers/engine/guards.h"
 #include "tests/handlers/ecs/steps_fixture.h"
 #include "tests/handlers/engine/guard_alarms.h"
-#include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/memory_cell_store.h"
 
 namespace fleetkeeper::handlers::ecs {
 namespace {
 
 using handlers::testing::Alarm;
-using self_healing::testing::MemoryCellStore;
+using handlers::testing::MemoryCellStore;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;

@@ -14,13 +14,13 @@
 #include "handlers/registry.h"
 #include "tests/handlers/engine/guard_alarms.h"
 #include "tests/handlers/engine/runtime_fixture.h"
-#include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/memory_cell_store.h"
 #include "tests/testing/aws_mocks.h"
 
 namespace fleetkeeper::handlers::testing {
 namespace {
 
-using self_healing::testing::MemoryCellStore;
+using handlers::testing::MemoryCellStore;
 using ::testing::HasSubstr;
 
 constexpr int32_t kP = 2;

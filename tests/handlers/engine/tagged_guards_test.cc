@@ -8,13 +8,13 @@
 #include "handlers/engine/guards.h"
 #include "handlers/group_guards.h"
 #include "tests/handlers/engine/guard_alarms.h"
-#include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/memory_cell_store.h"
 #include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::testing {
 namespace {
 
-using self_healing::testing::MemoryCellStore;
+using handlers::testing::MemoryCellStore;
 using ::testing::_;
 using ::testing::HasSubstr;
 using ::testing::Return;

@@ -9,13 +9,13 @@
 #include "handlers/engine/guards.h"
 #include "tests/handlers/engine/guard_alarms.h"
 #include "tests/handlers/patch/patch_fixture.h"
-#include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/memory_cell_store.h"
 
 namespace fleetkeeper::handlers::patch::testing {
 namespace {
 
 using handlers::testing::Alarm;
-using self_healing::testing::MemoryCellStore;
+using handlers::testing::MemoryCellStore;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 

@@ -1,4 +1,4 @@
-// The rolling patch workflow's test fixture: the AMI rollout tests' in-memory fleet (EC2, ELBv2)
+// The rolling patch workflow's test fixture: the fake AWS account (tests/testing/fake_account.h)
 // plus the Systems Manager behaviour patching needs: commands that run for one status read and end
 // Success (or Failed for chosen instances), invocations listed with their comment (in pages when
 // asked), managed instances Online, and patch states before and after; and a driver that runs the
@@ -18,13 +18,13 @@
 
 #include "handlers/patch/handler.h"
 #include "handlers/patch/steps.h"
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/testing/fake_account.h"
 
 namespace fleetkeeper::handlers::patch::testing {
 
+using handlers::testing::FakeAccount;
 using ::testing::_;
 using ::testing::Invoke;
-using FakeFleet = ami_rollout::testing::FakeFleet;
 
 inline constexpr char kAccount[] = "111122223333";
 inline constexpr char kRegion[] = "us-east-1";
@@ -38,7 +38,7 @@ struct FakeSsm {
     std::string operation;
     int reads = 0;
   };
-  FakeFleet& fleet;
+  FakeAccount& fleet;
   std::vector<Sent> commands;
   std::set<std::string> failing;  // commands on these end Failed
   std::set<std::string> offline;  // ConnectionLost
@@ -53,7 +53,7 @@ struct FakeSsm {
   int gets = 0;   // GetCommandInvocation requests
   std::vector<size_t> patch_state_reads;  // DescribeInstancePatchStates: the ids of each request
 
-  FakeSsm(handlers::testing::MockCell& cell, FakeFleet& f) : fleet(f) {
+  FakeSsm(handlers::testing::MockCell& cell, FakeAccount& f) : fleet(f) {
     ON_CALL(*cell.ssm, SendCommand(_))
         .WillByDefault(Invoke([this](const aws::SendCommandRequest& r) -> Result<aws::Command> {
           Sent s{"cmd-" + std::to_string(commands.size() + 1), r.instance_ids.at(0), r.comment,
@@ -311,7 +311,7 @@ class PatchWorkflow : public ::testing::Test {
   }
 
   handlers::testing::MockCell cell;
-  FakeFleet fleet;
+  FakeAccount fleet;
   FakeSsm ssm;
   ManualClock clock;
   v1::WorkerConfig config;

@@ -1,20 +1,21 @@
 // Admission: rule matching through the handler, every throttle, the circuit breaker, freeze and
 // exclusions, all durable in the cell store (a new handler over the same store remembers them).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "fleetkeeper/v1/self_healing_state.pb.h"
 #include "handlers/self_healing/handler.h"
 #include "handlers/self_healing/throttles.h"
 #include "tests/handlers/self_healing/events.h"
-#include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/memory_cell_store.h"
 
 namespace fleetkeeper::handlers::self_healing {
 namespace {
 
+using handlers::testing::MemoryCellStore;
 using testing::AddRule;
 using testing::AlarmEvent;
 using testing::BaseConfig;
-using testing::MemoryCellStore;
 using testing::Secs;
 
 const std::map<std::string, std::string> kWebAsg = {{"AutoScalingGroupName", "web-asg"}};

@@ -1,4 +1,4 @@
-// The fixture of the self-healing steps' tests: a handler over the stateful fake fleet, its steps
+// The fixture of the self-healing steps' tests: a handler over the fake AWS account, its steps
 // run the way the runtime runs them (RunToEnd over a checkpoint, a manual clock).
 #pragma once
 
@@ -10,12 +10,15 @@
 
 #include "handlers/self_healing/handler.h"
 #include "tests/handlers/self_healing/events.h"
-#include "tests/handlers/self_healing/fake_fleet.h"
+#include "tests/testing/fake_account.h"
+#include "tests/testing/memory_cell_store.h"
 #include "tests/testing/step_harness.h"
 
 namespace fleetkeeper::handlers::self_healing::testing {
 
+using handlers::testing::FakeAccount;
 using handlers::testing::FakeStepContext;
+using handlers::testing::MemoryCellStore;
 using handlers::testing::MockCell;
 using handlers::testing::RunToEnd;
 
@@ -115,7 +118,7 @@ class StepsTest : public ::testing::Test {
   ManualClock clock_;
   MemoryCellStore store_;
   MockCell cell_;
-  FakeFleet fleet_{cell_};
+  FakeAccount fleet_{cell_};
 };
 
 }  // namespace fleetkeeper::handlers::self_healing::testing

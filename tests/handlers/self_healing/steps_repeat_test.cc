@@ -55,7 +55,8 @@ TEST_F(StepsTest, NotifyTopicGetsOneMessagePerActionAndMetricsCarryDimensions) {
 TEST_F(StepsTest, MetricFailureDoesNotFailTheRecovery) {
   AddRule(config_, "cpu", "*HighCPU*", "scale_out")->mutable_action()->set_by(1);
   fleet_.AddGroup("web-asg", 1, 2, 4);
-  fleet_.failures["PutMetricData"] = Error(ErrorCode::kUnauthorized, "no cloudwatch:PutMetricData");
+  fleet_.FailOn("PutMetricData", Error(ErrorCode::kUnauthorized, "no cloudwatch:PutMetricData"),
+                handlers::testing::FakeAccount::kAlways);
   auto wf = Admit(Cpu(0));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED);

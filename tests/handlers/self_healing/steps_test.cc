@@ -120,7 +120,7 @@ TEST_F(StepsTest, AwsErrorFailsTheWorkflowWithIt) {
   Error denied(ErrorCode::kAws, "User is not authorized to perform autoscaling:SetDesiredCapacity");
   denied.aws_code = "AccessDenied";
   denied.request_id = "req-123";
-  fleet_.failures["SetDesiredCapacity"] = denied;
+  fleet_.FailOn("SetDesiredCapacity", denied, handlers::testing::FakeAccount::kAlways);
   auto wf = Admit(Cpu(0));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::FAILED);
@@ -135,7 +135,7 @@ TEST_F(StepsTest, RetriableErrorsAreRetriedThenSucceed) {
   AddRule(config_, "cpu", "*HighCPU*", "scale_out")->mutable_action()->set_by(1);
   fleet_.AddGroup("web-asg", 1, 2, 4);
   Error throttled(ErrorCode::kThrottled, "Rate exceeded", /*retry=*/true);
-  fleet_.failures["DescribeAutoScalingGroups"] = throttled;
+  fleet_.FailOn("DescribeAutoScalingGroups", throttled, handlers::testing::FakeAccount::kAlways);
   auto wf = Admit(Cpu(0));
   SelfHealingHandler handler(config_);
   FakeStepContext ctx(&wf, &cell_.clients, &clock_);
@@ -203,7 +203,7 @@ TEST_F(StepsTest, ReplaceInGroupTerminatesWithoutDecrementAndVerifiesTheReplacem
   AddRule(config_, "fail", "*StatusCheck*", "replace_instance");
   fleet_.AddGroup("web-asg", 1, 2, 4);
   const std::string sick = fleet_.InstanceIds("web-asg")[0];
-  fleet_.health[sick].instance_status = "impaired";
+  fleet_.instances.at(sick).instance_status = "impaired";
   auto wf = Admit(AlarmEvent("web-StatusCheckFailed", "ALARM", {{"InstanceId", sick}}, "t1",
                              "StatusCheckFailed"));
   auto out = Run(wf);
@@ -212,7 +212,7 @@ TEST_F(StepsTest, ReplaceInGroupTerminatesWithoutDecrementAndVerifiesTheReplacem
   EXPECT_EQ(ids.size(), 2u);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), sick), 0);
   EXPECT_EQ(fleet_.group("web-asg").desired_capacity, 2);
-  EXPECT_EQ(fleet_.instances[sick].state.name, "terminated");
+  EXPECT_EQ(fleet_.instances.at(sick).instance.state.name, "terminated");
   EXPECT_NE(FindAction(wf, "verify", "ok"), nullptr);
   EXPECT_EQ(fleet_.Calls("SetDesiredCapacity"), 0);
 }
@@ -244,18 +244,18 @@ TEST_F(StepsTest, ReplaceWithOnlyTheGroupDimensionPicksTheImpairedInstance) {
   AddRule(config_, "fail", "*StatusCheck*", "replace_instance");
   fleet_.AddGroup("web-asg", 1, 3, 4);
   const std::string sick = fleet_.InstanceIds("web-asg")[2];
-  fleet_.health[sick].system_status = "impaired";
+  fleet_.instances.at(sick).system_status = "impaired";
   auto wf = Admit(AlarmEvent("web-StatusCheckFailed", "ALARM", kWebAsg, "t1", "StatusCheckFailed"));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
-  EXPECT_EQ(fleet_.instances[sick].state.name, "terminated");
+  EXPECT_EQ(fleet_.instances.at(sick).instance.state.name, "terminated");
   EXPECT_EQ(fleet_.InstanceIds("web-asg").size(), 3u);
 }
 
 TEST_F(StepsTest, StandaloneInstanceIsRebootedAndVerified) {
   AddRule(config_, "fail", "*StatusCheck*", "replace_instance");
   fleet_.AddStandalone("i-0solo");
-  fleet_.health["i-0solo"].instance_status = "impaired";
+  fleet_.instances.at("i-0solo").instance_status = "impaired";
   auto wf = Admit(AlarmEvent("solo-StatusCheckFailed", "ALARM", {{"InstanceId", "i-0solo"}}));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::SUCCEEDED) << Final(out).reason;
@@ -283,7 +283,7 @@ TEST_F(StepsTest, StandaloneStillFailingAfterRebootIsStoppedAndStarted) {
   auto* r = AddRule(config_, "fail", "*StatusCheck*", "replace_instance");
   *r->mutable_verify_timeout() = Secs(120);
   fleet_.AddStandalone("i-0solo");
-  fleet_.health["i-0solo"].system_status = "impaired";
+  fleet_.instances.at("i-0solo").system_status = "impaired";
   fleet_.reboot_heals = false;
   auto wf = Admit(AlarmEvent("solo-StatusCheckFailed", "ALARM", {{"InstanceId", "i-0solo"}}));
   auto out = Run(wf);
@@ -291,7 +291,7 @@ TEST_F(StepsTest, StandaloneStillFailingAfterRebootIsStoppedAndStarted) {
   EXPECT_EQ(fleet_.Calls("RebootInstances"), 1);
   EXPECT_EQ(fleet_.Calls("StopInstances"), 1);
   EXPECT_EQ(fleet_.Calls("StartInstances"), 1);
-  EXPECT_EQ(fleet_.instances["i-0solo"].state.name, "running");
+  EXPECT_EQ(fleet_.instances.at("i-0solo").instance.state.name, "running");
   EXPECT_NE(Final(out).reason.find("stopped and started"), std::string::npos);
 }
 
@@ -319,7 +319,7 @@ TEST_F(StepsTest, RebootInstanceRebootsAndVerifiesStatusChecks) {
 TEST_F(StepsTest, RebootOfAStoppedInstanceFails) {
   AddRule(config_, "hang", "*Hung*", "reboot_instance");
   fleet_.AddStandalone("i-0app");
-  fleet_.instances["i-0app"].state.name = "stopped";
+  fleet_.instances.at("i-0app").instance.state.name = "stopped";
   auto wf = Admit(AlarmEvent("app-Hung", "ALARM", {{"InstanceId", "i-0app"}}));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::FAILED);
@@ -336,7 +336,8 @@ TEST_F(StepsTest, SeveralActionsReportPartialWhenOneFails) {
   first->set_continue_(true);
   AddRule(config_, "tell", "*HighCPU*", "notify");
   fleet_.AddGroup("web-asg", 1, 2, 4);
-  fleet_.failures["SetDesiredCapacity"] = Error(ErrorCode::kAws, "ValidationError");
+  fleet_.FailOn("SetDesiredCapacity", Error(ErrorCode::kAws, "ValidationError"),
+                handlers::testing::FakeAccount::kAlways);
   auto wf = Admit(Cpu(0));
   auto out = Run(wf);
   EXPECT_EQ(Final(out).status, v1::Result::PARTIAL) << Final(out).reason;

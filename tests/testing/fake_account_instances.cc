@@ -1,24 +1,22 @@
-// The fake fleet's parameters, images and instances: describing, launching, stopping, starting and
-// terminating them (FakeFleet::InstallInstances).
-#pragma once
+// The fake account's parameters, images and instances: describing, launching, stopping, starting,
+// rebooting and terminating them, and their status checks (FakeAccount::InstallInstances).
+#include <algorithm>
 
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/testing/fake_account.h"
 
-namespace fleetkeeper::handlers::ami_rollout::testing {
+namespace fleetkeeper::handlers::testing {
 
-inline void FakeFleet::InstallInstances() {
+void FakeAccount::InstallInstances() {
   using ::testing::_;
   using ::testing::Invoke;
   auto& ec2 = *cell_.ec2;
 
   ON_CALL(*cell_.ssm, GetParameter(_))
       .WillByDefault(Invoke([this](const aws::GetParameterRequest& r) -> Result<aws::Parameter> {
-        if (auto e = Injected("GetParameter")) return *e;
+        if (auto e = Call("GetParameter")) return *e;
         auto it = parameters.find(r.name);
         if (it == parameters.end()) {
-          Error e(ErrorCode::kNotFound, "ParameterNotFound");
-          e.aws_code = "ParameterNotFound";
-          return e;
+          return NotFound("ParameterNotFound", "ParameterNotFound");
         }
         aws::Parameter p;
         p.name = r.name;
@@ -30,14 +28,13 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, DescribeImages(_))
       .WillByDefault(Invoke(
           [this](const aws::DescribeImagesRequest& r) -> Result<aws::DescribeImagesResponse> {
-            if (auto e = Injected("DescribeImages")) return *e;
+            if (auto e = Call("DescribeImages")) return *e;
             aws::DescribeImagesResponse out;
             for (const auto& id : r.image_ids) {
               auto it = images.find(id);
               if (it == images.end()) {
-                Error e(ErrorCode::kNotFound, "The image id '[" + id + "]' does not exist");
-                e.aws_code = "InvalidAMIID.NotFound";
-                return e;
+                return NotFound("InvalidAMIID.NotFound",
+                                "The image id '[" + id + "]' does not exist");
               }
               out.images.push_back(it->second);
             }
@@ -47,13 +44,12 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, DescribeInstances(_))
       .WillByDefault(Invoke(
           [this](const aws::DescribeInstancesRequest& r) -> Result<aws::DescribeInstancesResponse> {
-            if (auto e = Injected("DescribeInstances")) return *e;
+            if (auto e = Call("DescribeInstances")) return *e;
             aws::DescribeInstancesResponse out;
             for (const auto& id : r.instance_ids) {
               if (!instances.count(id)) {
-                Error e(ErrorCode::kNotFound, "The instance ID '" + id + "' does not exist");
-                e.aws_code = "InvalidInstanceID.NotFound";
-                return e;
+                return NotFound("InvalidInstanceID.NotFound",
+                                "The instance ID '" + id + "' does not exist");
               }
             }
             for (auto& [id, f] : instances) {
@@ -85,6 +81,7 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, DescribeInstanceAttribute(_))
       .WillByDefault(Invoke(
           [this](const aws::DescribeInstanceAttributeRequest& r) -> Result<aws::InstanceAttribute> {
+            if (auto e = Call("DescribeInstanceAttribute")) return *e;
             const FakeInstance& f = instances.at(r.instance_id);
             aws::InstanceAttribute a;
             a.instance_id = r.instance_id;
@@ -109,7 +106,7 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, DescribeVolumes(_))
       .WillByDefault(Invoke(
           [this](const aws::DescribeVolumesRequest& r) -> Result<aws::DescribeVolumesResponse> {
-            if (auto e = Injected("DescribeVolumes")) return *e;
+            if (auto e = Call("DescribeVolumes")) return *e;
             aws::DescribeVolumesResponse out;
             for (const auto& [id, v] : volumes) {
               if (!r.volume_ids.empty() &&
@@ -131,6 +128,7 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, DescribeAddresses(_))
       .WillByDefault(Invoke(
           [this](const aws::DescribeAddressesRequest& r) -> Result<aws::DescribeAddressesResponse> {
+            if (auto e = Call("DescribeAddresses")) return *e;
             aws::DescribeAddressesResponse out;
             auto f = r.filters.find("instance-id");
             for (const auto& a : addresses) {
@@ -145,8 +143,7 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, RunInstances(_))
       .WillByDefault(
           Invoke([this](const aws::RunInstancesRequest& r) -> Result<aws::RunInstancesResponse> {
-            Mutation("RunInstances");
-            if (auto e = Injected("RunInstances")) return *e;
+            if (auto e = Call("RunInstances", true)) return *e;
             aws::RunInstancesResponse out;
             for (auto& [id, f] : instances) {
               if (!r.client_token.empty() && f.instance.client_token == r.client_token) {
@@ -193,8 +190,7 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, StopInstances(_))
       .WillByDefault(
           Invoke([this](const aws::StopInstancesRequest& r) -> Result<aws::InstanceStateChanges> {
-            Mutation("StopInstances");
-            if (auto e = Injected("StopInstances")) return *e;
+            if (auto e = Call("StopInstances", true)) return *e;
             // One stop-protected instance fails the whole call (API_StopInstances.html).
             for (const auto& id : r.instance_ids) {
               if (instances.at(id).disable_api_stop) {
@@ -209,16 +205,18 @@ inline void FakeFleet::InstallInstances() {
   ON_CALL(ec2, StartInstances(_))
       .WillByDefault(
           Invoke([this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
-            Mutation("StartInstances");
-            if (auto e = Injected("StartInstances")) return *e;
-            for (const auto& id : r.instance_ids) SetState(instances.at(id), "pending", "running");
+            if (auto e = Call("StartInstances", true)) return *e;
+            for (const auto& id : r.instance_ids) {
+              FakeInstance& f = instances.at(id);
+              SetState(f, "pending", "running");
+              f.system_status = f.instance_status = "ok";  // on new hardware
+            }
             return Changes();
           }));
   ON_CALL(ec2, TerminateInstances(_))
       .WillByDefault(
           Invoke([this](const aws::InstanceIdsRequest& r) -> Result<aws::InstanceStateChanges> {
-            Mutation("TerminateInstances");
-            if (auto e = Injected("TerminateInstances")) return *e;
+            if (auto e = Call("TerminateInstances", true)) return *e;
             for (const auto& id : r.instance_ids) {
               if (instances.at(id).disable_api_termination) {
                 return AwsError("OperationNotPermitted", "termination protection");
@@ -227,18 +225,35 @@ inline void FakeFleet::InstallInstances() {
             }
             return Changes();
           }));
+  // Status checks are reported while an instance runs; a read settles state changes, as
+  // DescribeInstances does.
   ON_CALL(ec2, DescribeInstanceStatus(_))
       .WillByDefault(Invoke([this](const aws::DescribeInstanceStatusRequest& r)
                                 -> Result<aws::DescribeInstanceStatusResponse> {
+        if (auto e = Call("DescribeInstanceStatus")) return *e;
         aws::DescribeInstanceStatusResponse out;
         for (const auto& id : r.instance_ids) {
-          const auto& i = instances.at(id).instance;
-          const bool up = i.state.name == "running";
-          out.statuses.push_back({id, "us-east-1a", i.state, up ? "ok" : "not-applicable",
-                                  up ? "ok" : "not-applicable"});
+          auto it = instances.find(id);
+          if (it == instances.end()) continue;
+          const FakeInstance& f = it->second;
+          const bool up = f.instance.state.name == "running";
+          out.statuses.push_back({id, f.instance.placement.availability_zone, f.instance.state,
+                                  up ? f.system_status : "not-applicable",
+                                  up ? f.instance_status : "not-applicable"});
         }
+        Settle();
         return out;
+      }));
+  ON_CALL(ec2, RebootInstances(_))
+      .WillByDefault(Invoke([this](const aws::InstanceIdsRequest& r) -> Status {
+        if (auto e = Call("RebootInstances", true)) return *e;
+        for (const auto& id : r.instance_ids) {
+          rebooted.push_back(id);
+          FakeInstance& f = instances.at(id);
+          if (reboot_heals) f.system_status = f.instance_status = "ok";
+        }
+        return Ok{};
       }));
 }
 
-}  // namespace fleetkeeper::handlers::ami_rollout::testing
+}  // namespace fleetkeeper::handlers::testing

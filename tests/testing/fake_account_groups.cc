@@ -1,12 +1,12 @@
-// The fake fleet's target groups, Auto Scaling groups and instance refreshes, and the metrics it
-// records (FakeFleet::InstallGroups).
-#pragma once
+// The fake account's Auto Scaling groups (sizes, instances, instance refreshes) and target groups
+// with their targets' health (FakeAccount::InstallGroups).
+#include <algorithm>
 
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/testing/fake_account.h"
 
-namespace fleetkeeper::handlers::ami_rollout::testing {
+namespace fleetkeeper::handlers::testing {
 
-inline void FakeFleet::InstallGroups() {
+void FakeAccount::InstallGroups() {
   using ::testing::_;
   using ::testing::Invoke;
   auto& asg = *cell_.autoscaling;
@@ -15,6 +15,7 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(elb, DescribeTargetGroups(_))
       .WillByDefault(Invoke([this](const aws::DescribeTargetGroupsRequest&)
                                 -> Result<aws::DescribeTargetGroupsResponse> {
+        if (auto e = Call("DescribeTargetGroups")) return *e;
         aws::DescribeTargetGroupsResponse out;
         for (const auto& [arn, tg] : target_groups) out.target_groups.push_back(tg.group);
         return out;
@@ -22,6 +23,7 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(elb, DescribeTargetHealth(_))
       .WillByDefault(Invoke([this](const aws::DescribeTargetHealthRequest& r)
                                 -> Result<aws::DescribeTargetHealthResponse> {
+        if (auto e = Call("DescribeTargetHealth")) return *e;
         aws::DescribeTargetHealthResponse out;
         auto& tg = target_groups.at(r.target_group_arn);
         for (auto it = tg.recover_after_reads.begin(); it != tg.recover_after_reads.end();) {
@@ -51,8 +53,7 @@ inline void FakeFleet::InstallGroups() {
       }));
   ON_CALL(elb, RegisterTargets(_))
       .WillByDefault(Invoke([this](const aws::TargetsRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("RegisterTargets");
-        if (auto e = Injected("RegisterTargets")) return *e;
+        if (auto e = Call("RegisterTargets", true)) return *e;
         auto& tg = target_groups.at(r.target_group_arn);
         for (const auto& t : r.targets) {
           const bool is_new = instances.at(t.id).instance.tags.count("fleetkeeper:replaces") > 0;
@@ -63,8 +64,7 @@ inline void FakeFleet::InstallGroups() {
       }));
   ON_CALL(elb, DeregisterTargets(_))
       .WillByDefault(Invoke([this](const aws::TargetsRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("DeregisterTargets");
-        if (auto e = Injected("DeregisterTargets")) return *e;
+        if (auto e = Call("DeregisterTargets", true)) return *e;
         for (const auto& t : r.targets) target_groups.at(r.target_group_arn).targets.erase(t.id);
         return aws::RequestReceipt{NextRequestId()};
       }));
@@ -72,10 +72,11 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(asg, DescribeAutoScalingGroups(_))
       .WillByDefault(Invoke([this](const aws::DescribeAutoScalingGroupsRequest& r)
                                 -> Result<aws::DescribeAutoScalingGroupsResponse> {
-        if (auto e = Injected("DescribeAutoScalingGroups")) return *e;
+        if (auto e = Call("DescribeAutoScalingGroups")) return *e;
         aws::DescribeAutoScalingGroupsResponse out;
-        for (const auto& [name, g] : groups) {
+        for (auto& [name, g] : groups) {
           if (r.names.empty() || std::find(r.names.begin(), r.names.end(), name) != r.names.end()) {
+            Reconcile(name);
             out.groups.push_back(g);
           }
         }
@@ -84,8 +85,7 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(asg, UpdateAutoScalingGroup(_))
       .WillByDefault(Invoke(
           [this](const aws::UpdateAutoScalingGroupRequest& r) -> Result<aws::RequestReceipt> {
-            Mutation("UpdateAutoScalingGroup");
-            if (auto e = Injected("UpdateAutoScalingGroup")) return *e;
+            if (auto e = Call("UpdateAutoScalingGroup", true)) return *e;
             group_updates.push_back(r);
             auto& g = groups.at(r.asg_name);
             if (r.launch_template) g.launch_template = r.launch_template;
@@ -95,8 +95,7 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(asg, StartInstanceRefresh(_))
       .WillByDefault(Invoke([this](const aws::StartInstanceRefreshRequest& r)
                                 -> Result<aws::StartInstanceRefreshResponse> {
-        Mutation("StartInstanceRefresh");
-        if (auto e = Injected("StartInstanceRefresh")) return *e;
+        if (auto e = Call("StartInstanceRefresh", true)) return *e;
         auto& list = refreshes[r.asg_name];
         for (const auto& x : list) {
           if (x.status == "InProgress" || x.status == "Pending" || x.status == "Cancelling") {
@@ -119,6 +118,7 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(asg, DescribeInstanceRefreshes(_))
       .WillByDefault(Invoke([this](const aws::DescribeInstanceRefreshesRequest& r)
                                 -> Result<aws::DescribeInstanceRefreshesResponse> {
+        if (auto e = Call("DescribeInstanceRefreshes")) return *e;
         aws::DescribeInstanceRefreshesResponse out;
         for (auto& x : refreshes[r.asg_name]) {
           if (!r.instance_refresh_ids.empty() &&
@@ -142,22 +142,21 @@ inline void FakeFleet::InstallGroups() {
   ON_CALL(asg, CancelInstanceRefresh(_))
       .WillByDefault(
           Invoke([this](const aws::AsgNameRequest& r) -> Result<aws::InstanceRefreshIdResponse> {
-            Mutation("CancelInstanceRefresh");
+            if (auto e = Call("CancelInstanceRefresh", true)) return *e;
             for (auto& x : refreshes[r.asg_name]) {
               if (x.status == "InProgress" || x.status == "Pending") {
                 x.status = "Cancelling";
                 return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
               }
             }
-            Error e(ErrorCode::kNotFound, "no active refresh");
-            e.aws_code = "ActiveInstanceRefreshNotFound";
-            return e;
+            return NotFound("ActiveInstanceRefreshNotFound", "no active refresh");
           }));
 
   // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RollbackInstanceRefresh.html
   ON_CALL(asg, RollbackInstanceRefresh(_))
       .WillByDefault(
           Invoke([this](const aws::AsgNameRequest& r) -> Result<aws::InstanceRefreshIdResponse> {
+            if (auto e = Call("RollbackInstanceRefresh")) return *e;
             for (auto& x : refreshes[r.asg_name]) {
               if (x.status != "InProgress" && x.status != "Pending") continue;
               if (!refuse_rollback.empty()) {
@@ -166,20 +165,49 @@ inline void FakeFleet::InstallGroups() {
                 e.http_status = 400;
                 return e;
               }
-              Mutation("RollbackInstanceRefresh");
+              mutations.push_back("RollbackInstanceRefresh");  // a refused one changes nothing
               x.status = "RollbackInProgress";
               return aws::InstanceRefreshIdResponse{x.id, NextRequestId()};
             }
-            Error e(ErrorCode::kNotFound, "no active refresh");
-            e.aws_code = "ActiveInstanceRefreshNotFound";
-            return e;
+            return NotFound("ActiveInstanceRefreshNotFound", "no active refresh");
           }));
 
-  ON_CALL(*cell_.cloudwatch, PutMetricData(_))
-      .WillByDefault(Invoke([this](const aws::PutMetricDataRequest& r) -> Status {
-        metrics.push_back(r);
+  ON_CALL(asg, SetDesiredCapacity(_))
+      .WillByDefault(Invoke([this](const aws::SetDesiredCapacityRequest& r) -> Status {
+        if (auto e = Call("SetDesiredCapacity", true)) return *e;
+        auto& g = groups.at(r.asg_name);
+        if (r.desired_capacity > g.max_size) {
+          Error e(ErrorCode::kAws, "New SetDesiredCapacity value is above max value");
+          e.aws_code = "ValidationError";
+          return e;
+        }
+        g.desired_capacity = r.desired_capacity;
+        Reconcile(r.asg_name);
         return Ok{};
+      }));
+  ON_CALL(asg, TerminateInstanceInAutoScalingGroup(_))
+      .WillByDefault(Invoke([this](const aws::TerminateInstanceInAutoScalingGroupRequest& r)
+                                -> Result<aws::ScalingActivity> {
+        if (auto e = Call("TerminateInstanceInAutoScalingGroup", true)) return *e;
+        for (auto& [name, g] : groups) {
+          auto& list = g.instances;
+          for (auto it = list.begin(); it != list.end(); ++it) {
+            if (it->instance_id != r.instance_id) continue;
+            list.erase(it);
+            Terminated(r.instance_id);
+            if (r.should_decrement_desired_capacity) --g.desired_capacity;
+            Reconcile(name);
+            aws::ScalingActivity a;
+            a.activity_id = "act-" + r.instance_id;
+            return a;
+          }
+        }
+        Error e(
+            ErrorCode::kAws,
+            "Instance Id not found - No managed instance found for instance ID: " + r.instance_id);
+        e.aws_code = "ValidationError";
+        return e;
       }));
 }
 
-}  // namespace fleetkeeper::handlers::ami_rollout::testing
+}  // namespace fleetkeeper::handlers::testing

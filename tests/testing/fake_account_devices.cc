@@ -1,12 +1,12 @@
-// What the fake fleet's instances carry: volumes, addresses, tags, launch templates, root volume
-// replacement tasks, attributes, CPU credits and network interfaces (FakeFleet::InstallDevices).
-#pragma once
+// What the fake account's instances carry: volumes, addresses, tags, launch templates, root volume
+// replacement tasks, attributes, CPU credits and network interfaces (FakeAccount::InstallDevices).
+#include <algorithm>
 
-#include "tests/handlers/ami_rollout/fake_fleet.h"
+#include "tests/testing/fake_account.h"
 
-namespace fleetkeeper::handlers::ami_rollout::testing {
+namespace fleetkeeper::handlers::testing {
 
-inline void FakeFleet::InstallDevices() {
+void FakeAccount::InstallDevices() {
   using ::testing::_;
   using ::testing::Invoke;
   auto& ec2 = *cell_.ec2;
@@ -14,8 +14,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, DetachVolume(_))
       .WillByDefault(
           Invoke([this](const aws::DetachVolumeRequest& r) -> Result<aws::VolumeAttachment> {
-            Mutation("DetachVolume");
-            if (auto e = Injected("DetachVolume")) return *e;
+            if (auto e = Call("DetachVolume", true)) return *e;
             auto& v = volumes.at(r.volume_id);
             if (v.attachments.empty()) {
               return AwsError("IncorrectState", "volume " + r.volume_id + " is not attached");
@@ -30,8 +29,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, AttachVolume(_))
       .WillByDefault(
           Invoke([this](const aws::AttachVolumeRequest& r) -> Result<aws::VolumeAttachment> {
-            Mutation("AttachVolume");
-            if (auto e = Injected("AttachVolume")) return *e;
+            if (auto e = Call("AttachVolume", true)) return *e;
             auto& v = volumes.at(r.volume_id);
             if (!v.attachments.empty()) return AwsError("VolumeInUse", r.volume_id + " is in use");
             v.attachments.push_back({r.volume_id, r.instance_id, r.device, "attached", false, 0});
@@ -43,8 +41,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, AssociateAddress(_))
       .WillByDefault(Invoke(
           [this](const aws::AssociateAddressRequest& r) -> Result<aws::AssociateAddressResponse> {
-            Mutation("AssociateAddress");
-            if (auto e = Injected("AssociateAddress")) return *e;
+            if (auto e = Call("AssociateAddress", true)) return *e;
             // PrivateIpAddress must be one of the instance's; without it, the primary address
             // (API_AssociateAddress.html).
             const aws::Instance& i = instances.at(r.instance_id).instance;
@@ -66,8 +63,7 @@ inline void FakeFleet::InstallDevices() {
           }));
   ON_CALL(ec2, CreateTags(_))
       .WillByDefault(Invoke([this](const aws::CreateTagsRequest& r) -> Result<aws::RequestReceipt> {
-        Mutation("CreateTags");
-        if (auto e = Injected("CreateTags")) return *e;
+        if (auto e = Call("CreateTags", true)) return *e;
         for (const auto& id : r.resource_ids) {
           for (const auto& [k, v] : r.tags) instances.at(id).instance.tags[k] = v;
         }
@@ -77,15 +73,13 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, DescribeLaunchTemplateVersions(_))
       .WillByDefault(Invoke([this](const aws::DescribeLaunchTemplateVersionsRequest& r)
                                 -> Result<aws::DescribeLaunchTemplateVersionsResponse> {
-        if (auto e = Injected("DescribeLaunchTemplateVersions")) return *e;
+        if (auto e = Call("DescribeLaunchTemplateVersions")) return *e;
         FakeTemplate* t = nullptr;
         for (auto& [id, tpl] : templates) {
           if (id == r.launch_template_id || tpl.name == r.launch_template_name) t = &tpl;
         }
         if (t == nullptr) {
-          Error e(ErrorCode::kNotFound, "no such template");
-          e.aws_code = "InvalidLaunchTemplateId.NotFound";
-          return e;
+          return NotFound("InvalidLaunchTemplateId.NotFound", "no such template");
         }
         aws::DescribeLaunchTemplateVersionsResponse out;
         for (const auto& v : r.versions) {
@@ -103,8 +97,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, CreateLaunchTemplateVersion(_))
       .WillByDefault(Invoke([this](const aws::CreateLaunchTemplateVersionRequest& r)
                                 -> Result<aws::LaunchTemplateVersion> {
-        Mutation("CreateLaunchTemplateVersion");
-        if (auto e = Injected("CreateLaunchTemplateVersion")) return *e;
+        if (auto e = Call("CreateLaunchTemplateVersion", true)) return *e;
         FakeTemplate& t = templates.at(r.launch_template_id);
         auto token = t.tokens.find(r.client_token);
         if (token != t.tokens.end()) return t.versions.at(token->second - 1);
@@ -122,8 +115,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, CreateReplaceRootVolumeTask(_))
       .WillByDefault(Invoke([this](const aws::CreateReplaceRootVolumeTaskRequest& r)
                                 -> Result<aws::ReplaceRootVolumeTask> {
-        Mutation("CreateReplaceRootVolumeTask");
-        if (auto e = Injected("CreateReplaceRootVolumeTask")) return *e;
+        if (auto e = Call("CreateReplaceRootVolumeTask", true)) return *e;
         aws::ReplaceRootVolumeTask t;
         t.id = NextId("replacevol-");
         t.instance_id = r.instance_id;
@@ -137,6 +129,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, DescribeReplaceRootVolumeTasks(_))
       .WillByDefault(Invoke([this](const aws::DescribeReplaceRootVolumeTasksRequest& r)
                                 -> Result<aws::DescribeReplaceRootVolumeTasksResponse> {
+        if (auto e = Call("DescribeReplaceRootVolumeTasks")) return *e;
         aws::DescribeReplaceRootVolumeTasksResponse out;
         for (auto& t : tasks) {
           if (!r.task_ids.empty() &&
@@ -157,8 +150,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, ModifyInstanceAttribute(_))
       .WillByDefault(Invoke(
           [this](const aws::ModifyInstanceAttributeRequest& r) -> Result<aws::RequestReceipt> {
-            Mutation("ModifyInstanceAttribute");
-            if (auto e = Injected("ModifyInstanceAttribute")) return *e;
+            if (auto e = Call("ModifyInstanceAttribute", true)) return *e;
             FakeInstance& f = instances.at(r.instance_id);
             if (r.disable_api_termination) f.disable_api_termination = *r.disable_api_termination;
             if (r.disable_api_stop) f.disable_api_stop = *r.disable_api_stop;
@@ -174,7 +166,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, DescribeInstanceCreditSpecifications(_))
       .WillByDefault(Invoke([this](const aws::DescribeInstanceCreditSpecificationsRequest& r)
                                 -> Result<aws::DescribeInstanceCreditSpecificationsResponse> {
-        if (auto e = Injected("DescribeInstanceCreditSpecifications")) return *e;
+        if (auto e = Call("DescribeInstanceCreditSpecifications")) return *e;
         aws::DescribeInstanceCreditSpecificationsResponse out;
         for (const auto& id : r.instance_ids) {
           if (!CreditsOf(id).empty()) out.specifications.push_back({id, CreditsOf(id)});
@@ -184,7 +176,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, ModifyInstanceCreditSpecification(_))
       .WillByDefault(Invoke([this](const aws::ModifyInstanceCreditSpecificationRequest& r)
                                 -> Result<aws::ModifyInstanceCreditSpecificationResponse> {
-        Mutation("ModifyInstanceCreditSpecification");
+        if (auto e = Call("ModifyInstanceCreditSpecification", true)) return *e;
         aws::ModifyInstanceCreditSpecificationResponse out;
         for (const auto& spec : r.specifications) {
           instances.at(spec.instance_id).cpu_credits = spec.cpu_credits;
@@ -199,7 +191,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, DescribeNetworkInterfaces(_))
       .WillByDefault(Invoke([this](const aws::DescribeNetworkInterfacesRequest& r)
                                 -> Result<aws::DescribeNetworkInterfacesResponse> {
-        if (auto e = Injected("DescribeNetworkInterfaces")) return *e;
+        if (auto e = Call("DescribeNetworkInterfaces")) return *e;
         aws::DescribeNetworkInterfacesResponse out;
         const bool lag = lagging_interface_reads > 0;
         if (lag) --lagging_interface_reads;
@@ -228,8 +220,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, AttachNetworkInterface(_))
       .WillByDefault(Invoke([this](const aws::AttachNetworkInterfaceRequest& r)
                                 -> Result<aws::AttachNetworkInterfaceResponse> {
-        Mutation("AttachNetworkInterface");
-        if (auto e = Injected("AttachNetworkInterface")) return *e;
+        if (auto e = Call("AttachNetworkInterface", true)) return *e;
         auto& n = interfaces.at(r.network_interface_id);
         if (n.attachment) {
           return AwsError("InvalidParameterValue", r.network_interface_id + " is in use");
@@ -253,8 +244,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, DetachNetworkInterface(_))
       .WillByDefault(Invoke(
           [this](const aws::DetachNetworkInterfaceRequest& r) -> Result<aws::RequestReceipt> {
-            Mutation("DetachNetworkInterface");
-            if (auto e = Injected("DetachNetworkInterface")) return *e;
+            if (auto e = Call("DetachNetworkInterface", true)) return *e;
             for (auto& [id, n] : interfaces) {
               if (n.attachment && n.attachment->attachment_id == r.attachment_id) {
                 interfaces_before_change.insert_or_assign(id, n);
@@ -268,7 +258,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, ModifyNetworkInterfaceAttribute(_))
       .WillByDefault(Invoke([this](const aws::ModifyNetworkInterfaceAttributeRequest& r)
                                 -> Result<aws::RequestReceipt> {
-        Mutation("ModifyNetworkInterfaceAttribute");
+        if (auto e = Call("ModifyNetworkInterfaceAttribute", true)) return *e;
         auto& n = interfaces.at(r.network_interface_id);
         if (!n.attachment || n.attachment->attachment_id != r.attachment_id) {
           return AwsError("InvalidAttachmentID.NotFound", "no attachment " + r.attachment_id);
@@ -282,8 +272,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, AssignPrivateIpAddresses(_))
       .WillByDefault(Invoke([this](const aws::AssignPrivateIpAddressesRequest& r)
                                 -> Result<aws::AssignPrivateIpAddressesResponse> {
-        Mutation("AssignPrivateIpAddresses");
-        if (auto e = Injected("AssignPrivateIpAddresses")) return *e;
+        if (auto e = Call("AssignPrivateIpAddresses", true)) return *e;
         auto* to = PrimaryInterface(r.network_interface_id);
         if (to == nullptr) {
           return AwsError("InvalidNetworkInterfaceID.NotFound",
@@ -310,8 +299,7 @@ inline void FakeFleet::InstallDevices() {
   ON_CALL(ec2, UnassignPrivateIpAddresses(_))
       .WillByDefault(Invoke(
           [this](const aws::UnassignPrivateIpAddressesRequest& r) -> Result<aws::RequestReceipt> {
-            Mutation("UnassignPrivateIpAddresses");
-            if (auto e = Injected("UnassignPrivateIpAddresses")) return *e;
+            if (auto e = Call("UnassignPrivateIpAddresses", true)) return *e;
             auto* from = PrimaryInterface(r.network_interface_id);
             if (from == nullptr) {
               return AwsError("InvalidNetworkInterfaceID.NotFound",
@@ -325,4 +313,4 @@ inline void FakeFleet::InstallDevices() {
           }));
 }
 
-}  // namespace fleetkeeper::handlers::ami_rollout::testing
+}  // namespace fleetkeeper::handlers::testing
