@@ -22,8 +22,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, collect_outcomes,
-                     http_get, listener_port)
+from harness import TopicSet, WorkerProcess, http_get, listener_port
+from inputs import InputDriver, assert_exactly_one, collect_outcomes
 from test_workflows import (ResultReader, assert_one_effect_per_workflow, ecs_command, produce,
                             worker_env)
 

@@ -19,8 +19,8 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, bootstrap,
-                     collect_outcomes)
+from harness import TopicSet, WorkerProcess, bootstrap
+from inputs import InputDriver, assert_exactly_one, collect_outcomes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 

@@ -17,8 +17,9 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from effect_recorder import EffectRecorder  # noqa: E402
-from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one,  # noqa: E402
-                     bootstrap, collect_outcomes, http_get, listener_port, metric, series)
+from harness import (TopicSet, WorkerProcess, bootstrap, http_get, listener_port,  # noqa: E402
+                     metric, series)
+from inputs import InputDriver, assert_exactly_one, collect_outcomes  # noqa: E402
 
 NO_AWS = "handlers:\n  ami_rollout: {enabled: false}\n"
 get = http_get

@@ -9,8 +9,8 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import (InputDriver, TopicSet, WorkerProcess, assert_exactly_one, bootstrap,
-                     collect_outcomes)
+from harness import TopicSet, WorkerProcess, bootstrap
+from inputs import InputDriver, assert_exactly_one, collect_outcomes
 
 N = 20000
 # These scenarios prove the Kafka guarantees; no event may need AWS. With the AMI rollout handler

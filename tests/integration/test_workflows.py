@@ -28,7 +28,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import TopicSet, WorkerProcess, bootstrap, eventbridge, fleetkeeper_bin  # noqa: E402
+from harness import TopicSet, WorkerProcess, bootstrap, fleetkeeper_bin  # noqa: E402
+from inputs import eventbridge  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
