@@ -29,7 +29,8 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Moto, Results, TopicSet, WorkerProcess, assert_worker_actions_declared,  # noqa: E402
-                     bootstrap, eventbridge, worker_actions)
+                     bootstrap, worker_actions)
+from inputs import eventbridge  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
