@@ -304,6 +304,18 @@ class Moto:
         req = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
         return urllib.request.urlopen(req, timeout=10).read()
 
+    def set_faults(self, **config):
+        """Replaces the launcher's faults for the worker's requests (scripts/motofill/faults.py;
+        none given: no faults)."""
+        req = urllib.request.Request(self.endpoint + "/fleetkeeper-faults",
+                                     data=json.dumps(config).encode(), method="POST")
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+    def fault_counts(self):
+        """What the launcher did to the worker's requests so far, by action: {action: {what: n}}."""
+        raw = urllib.request.urlopen(self.endpoint + "/fleetkeeper-faults", timeout=10).read()
+        return json.loads(raw)["counts"]
+
     def record_from_here(self):
         """Forgets the calls recorded so far and records from now on (worker_actions_sent keeps
         the worker's actions among them)."""

@@ -14,7 +14,6 @@ and test_self_healing.py (which cite the AWS documentation they follow)."""
 
 import json
 import time
-import urllib.request
 
 import pytest
 from confluent_kafka import Producer
@@ -96,17 +95,6 @@ def world(tmp_path_factory):
     moto.stop()
 
 
-def faults(moto, **config):
-    request = urllib.request.Request(moto.endpoint + "/fleetkeeper-faults",
-                                     data=json.dumps(config).encode(), method="POST")
-    return json.loads(urllib.request.urlopen(request, timeout=10).read())
-
-
-def injected(moto):
-    raw = urllib.request.urlopen(moto.endpoint + "/fleetkeeper-faults", timeout=10).read()
-    return json.loads(raw)["counts"]
-
-
 def roll_out(world, image):
     world["moto"].client("ssm").put_parameter(Name=PARAM, Value=image, Type="String",
                                               Overwrite=True)
@@ -124,7 +112,7 @@ def standalone_on(moto, image):
 
 def test_throttling_and_server_errors_leave_every_workflow_succeeded(world):
     moto, results, send = world["moto"], world["results"], world["send"]
-    faults(moto, throttle=0.2, server_error=0.05, seed=11)
+    moto.set_faults(throttle=0.2, server_error=0.05, seed=11)
     image = world["images"][1]
     rollout = roll_out(world, image)
     storm = [alarm_state_change(f"storm-{i}", {"InstanceId": iid}, account="123456789012")
@@ -138,7 +126,7 @@ def test_throttling_and_server_errors_leave_every_workflow_succeeded(world):
     assert r["status"] == "SUCCEEDED", (r["status"], r["reason"])
     assert len(standalone_on(moto, image)) == STANDALONE
 
-    seen = injected(moto)
+    seen = moto.fault_counts()
     throttled = sum(c.get("throttle", 0) for c in seen.values())
     errors = sum(c.get("error", 0) for c in seen.values())
     requests = sum(c.get("requests", 0) for c in seen.values())
@@ -157,20 +145,20 @@ def test_throttling_and_server_errors_leave_every_workflow_succeeded(world):
     assert retries > 0
     assert rate > 0, "the adaptive limiter never turned on"
     assert "retry quota" not in world["worker"].log.read_text(errors="replace")
-    faults(moto)
+    moto.set_faults()
 
 
 def test_a_reset_after_run_instances_makes_one_instance_per_replacement(world):
     moto, results = world["moto"], world["results"]
-    faults(moto, reset_after={"RunInstances": 2})
+    moto.set_faults(reset_after={"RunInstances": 2})
     image = world["images"][2]
     rollout = roll_out(world, image)
     r = results.wait_final(rollout["id"], timeout=420)
     assert r["status"] == "SUCCEEDED", (r["status"], r["reason"])
-    assert injected(moto)["RunInstances"]["reset-after"] == 2
+    assert moto.fault_counts()["RunInstances"]["reset-after"] == 2
     # Exactly one successor per replaced instance, although two launches lost their answer.
     assert len(standalone_on(moto, image)) == STANDALONE
-    faults(moto)
+    moto.set_faults()
 
 
 def test_an_aws_outage_of_60s_makes_the_rollout_wait_and_resume(world):
@@ -183,13 +171,13 @@ def test_an_aws_outage_of_60s_makes_the_rollout_wait_and_resume(world):
         assert time.time() < deadline, "the rollout never launched a replacement"
         time.sleep(0.2)
     started = time.time()
-    faults(moto, outage_seconds=60)
+    moto.set_faults(outage_seconds=60)
     time.sleep(60)
     assert not results.finals(rollout["id"]), results.finals(rollout["id"])
     r = results.wait_final(rollout["id"], timeout=420)
     assert r["status"] == "SUCCEEDED", (r["status"], r["reason"])
     assert time.time() - started > 60
     # The worker kept trying during the outage: its connections were reset, it did not give up.
-    assert sum(c.get("reset", 0) for c in injected(moto).values()) > 0, injected(moto)
+    assert sum(c.get("reset", 0) for c in moto.fault_counts().values()) > 0, moto.fault_counts()
     assert len(standalone_on(moto, image)) == STANDALONE
     assert worker.alive()

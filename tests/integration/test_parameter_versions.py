@@ -15,10 +15,8 @@ The "Parameter Store Change" event follows
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html
 (tests/integration/aws_events.py)."""
 
-import json
 import os
 import sys
-import urllib.request
 
 import pytest
 
@@ -62,21 +60,14 @@ def world(tmp_path_factory):
     moto.stop()
 
 
-def faults(moto, config=None):
-    url = moto.endpoint + "/fleetkeeper-faults"
-    data = None if config is None else json.dumps(config).encode()
-    req = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
-    return json.loads(urllib.request.urlopen(req, timeout=10).read())
-
-
 def answered(moto, action):
-    return faults(moto)["counts"].get(action, {}).get("answered", 0)
+    return moto.fault_counts().get(action, {}).get("answered", 0)
 
 
 def test_a_put_during_the_last_read_is_rolled_out_too(world):
     moto = world["moto"]
     ec2, ssm = moto.client("ec2"), moto.client("ssm")
-    faults(moto, {"hold_answer_ms": {"GetParameter": HOLD_MS}})
+    moto.set_faults(hold_answer_ms={"GetParameter": HOLD_MS})
     worker, results, send = start_worker(world, "versions", CONFIG)
 
     second = ssm.put_parameter(Name=PARAM, Value=world["new"], Type="String",
