@@ -54,4 +54,8 @@ void RuntimeRecords::Result(const v1::Result& result) {
   out_->push_back(ResultRecord(result, topics_));
 }
 
+void RuntimeRecords::WorkItem(const v1::Event& event) {
+  out_->push_back(WorkRecord(event, topics_));
+}
+
 }  // namespace fleetkeeper::consumers

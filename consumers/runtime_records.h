@@ -1,7 +1,8 @@
 // The pipeline's side of the workflow runtime's output port (handlers/engine/output.h): each
 // output becomes a record of the batch being built. State outputs go to the state topic's
 // partition p (the work partition they are for) under their fleet.state key, as a StateRecord or
-// a tombstone; results go to the results topic, keyed by correlation id.
+// a tombstone; results go to the results topic, keyed by correlation id; work items to the work
+// topic, keyed by their cell.
 #pragma once
 
 #include <string>
@@ -26,6 +27,7 @@ class RuntimeRecords final : public handlers::RuntimeOutput {
   void SeenEvents(int32_t partition, v1::SeenEvents&& seen) override;
   void Tombstone(int32_t partition, const std::string& state_key) override;
   void Result(const v1::Result& result) override;
+  void WorkItem(const v1::Event& event) override;
 
  private:
   void State(int32_t partition, std::string key, const v1::StateRecord& record);

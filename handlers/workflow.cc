@@ -15,6 +15,8 @@ std::string SignalKeyOf(const v1::Event& event) {
       return "instance:" + event.instance_state().instance_id();
     case v1::Event::kApproval:
       return "approval:" + event.approval().workflow_id();
+    case v1::Event::kFanOut:
+      return "fan-out:" + FanOutAddressee(event.fan_out());
     default:
       return "";
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "handlers/fanout.h"
 #include "handlers/handler.h"
 
 namespace fleetkeeper::aws {
@@ -43,6 +44,11 @@ struct StepOutcome {
   std::vector<v1::Action> actions;  // actions taken in this step, appended to the result
   bool publish_progress = false;    // emit an IN_PROGRESS result with `reason`
   bool retry_same_step = false;     // kWait on the same step with attempt + 1
+  // Work items for fleet.work, each routed by its own cell (account/region): produced in the
+  // transaction that checkpoints this outcome, so exactly once with it. Their ids must be
+  // deterministic (the same after a crash and a re-run of the step): the receiving partition
+  // drops an id it has seen. A fan-out's child requests and the parent's word to its children.
+  std::vector<v1::Event> emit;
 
   static StepOutcome Next(std::string step) {
     StepOutcome o;
@@ -210,7 +216,8 @@ class WorkflowHandler : public Handler {
 };
 
 // The signal key an event delivers, or "" when it is not a signal: "ssm-command:<command id>",
-// "refresh:<asg name>", "instance:<instance id>", "approval:<workflow id>".
+// "refresh:<asg name>", "instance:<instance id>", "approval:<workflow id>", "fan-out:<workflow id>"
+// (a FanOut for that workflow, parent or child).
 std::string SignalKeyOf(const v1::Event& event);
 
 // Deterministic workflow id: "<account>/<region>/<kind>-<first 16 hex of sha256(dedup_key)>".

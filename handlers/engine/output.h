@@ -43,6 +43,9 @@ class RuntimeOutput {
   virtual void Tombstone(int32_t partition, const std::string& state_key) = 0;
   // A result for fleet.results.
   virtual void Result(const v1::Result& result) = 0;
+  // A work item for fleet.work, keyed (and so partitioned) by its cell "<account>/<region>", as the
+  // ingest stage routes events: a fan-out's child request, a child's report to its parent.
+  virtual void WorkItem(const v1::Event& event) = 0;
 };
 
 }  // namespace fleetkeeper::handlers

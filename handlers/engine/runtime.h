@@ -109,7 +109,7 @@ class WorkflowRuntime {
                               std::string handler, std::string workflow_id);
   // What arrived (work_items.cc): a request, which may admit a workflow; a cancel or an approval,
   // to the workflow it names by id or by its request's request_id; a progress signal, to the
-  // workflows waiting for it.
+  // workflows waiting for it; a fan-out report, to the parent or child it names.
   void Admit(PartitionState& st, const v1::Event& event, bool frozen, int64_t now,
              RuntimeOutput& out);
   // A duplicate parameter change for `owner`, unfinished: held as its signal. True if held.
@@ -119,6 +119,8 @@ class WorkflowRuntime {
   static int UnseenParameterChanges(const LiveWorkflow& wf, int seen);
   void OnCancel(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
   void OnApproval(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
+  // A FanOut, to the parent or child workflow it names, as a signal.
+  void OnFanOut(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
   void OnProgressSignal(PartitionState& st, const v1::Event& event, RuntimeOutput& out);
   // The live workflow a cancel or an approval names, or null once the event is answered REJECTED.
   LiveWorkflow* ControlTarget(PartitionState& st, const v1::Event& event, const std::string& named,

@@ -78,6 +78,8 @@ void WorkflowRuntime::Finish(PartitionState& st, const std::string& workflow_id,
   }
   EmitCheckpoint(st, wf.cp, out);
   out.Result(r);
+  // A fan-out child's end goes to its parent, in this transaction (handlers/fanout.h).
+  if (wf.cp.trigger().has_parent()) out.WorkItem(ResultToParent(wf.cp, r));
   metrics::WorkflowsFinished(wf.cp.handler(), v1::Result::Status_Name(status)).Increment();
   LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
   spdlog::info("workflow {} finished: {} {}", workflow_id, v1::Result::Status_Name(status), reason);
@@ -176,6 +178,7 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   const StepOutcome& o = c.outcome;
   if (o.kind == StepOutcome::Kind::kFinish) {
     Finish(*st, wf.cp.workflow_id(), o.status, o.reason, out);
+    for (const auto& item : o.emit) out.WorkItem(item);
     return;
   }
   const std::string step_done = wf.cp.step();
@@ -208,6 +211,8 @@ void WorkflowRuntime::ApplyCompletion(Completion& c, RuntimeOutput& out) {
   }
   wf.committed = false;
   EmitCheckpoint(*st, wf.cp, out);
+  // In the transaction of the checkpoint that records them: exactly once with it.
+  for (const auto& item : o.emit) out.WorkItem(item);
   {
     LogWorkflowScope scope(wf.cp.trigger().id(), LogFieldsOf(wf.cp));
     // A step that waits and runs again (a poll) is not a change of state: debug only.

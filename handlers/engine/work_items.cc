@@ -1,5 +1,6 @@
 // What arrives on a work partition (WorkflowRuntime::OnWorkItem), by kind: a request that may
-// admit a workflow, an approval, a cancel, or a progress signal for a waiting workflow.
+// admit a workflow, an approval, a cancel, a progress signal for a waiting workflow, or a fan-out
+// report between a parent workflow and its children.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -75,6 +76,9 @@ void WorkflowRuntime::OnWorkItem(int32_t partition, const v1::Event& event, bool
       return;
     case v1::Event::kApproval:
       OnApproval(*st, event, out);
+      return;
+    case v1::Event::kFanOut:
+      OnFanOut(*st, event, out);
       return;
     default:
       break;
@@ -231,14 +235,21 @@ LiveWorkflow* WorkflowRuntime::ControlTarget(PartitionState& st, const v1::Event
     // Only in the signal's own cell: a request id names a request of that account and region.
     // A request id may have had a finished workflow before this one (see the dedup release in
     // Finish): the one still running wins.
+    // A fan-out's parent and its child in the parent's own cell answer to the same request id:
+    // the parent wins (it forwards to its children).
     const std::string cell = CellOf(event);
+    int best = -1;
     for (const auto& [id, wf] : st.workflows) {
       // A workflow started by an AWS event answers to that event's id.
       const auto trigger_request = NativeRequestOf(wf.cp.trigger());
       const std::string& answers_to =
           trigger_request ? trigger_request->request_id : wf.cp.trigger().id();
       if (answers_to != request || wf.cp.cell() != cell) continue;
-      if (target.empty() || !wf.cp.has_final_result()) target = id;
+      const int rank = (wf.cp.has_final_result() ? 0 : 2) + (wf.cp.trigger().has_parent() ? 0 : 1);
+      if (rank >= best) {
+        best = rank;
+        target = id;
+      }
     }
   }
   auto it = st.workflows.find(target);
@@ -282,6 +293,26 @@ void WorkflowRuntime::OnApproval(PartitionState& st, const v1::Event& event, Run
   }
   *wf->cp.add_pending_signals() = event;
   SignalDelivered(st, *wf, event, "approval delivered to workflow " + wf->cp.workflow_id(), out);
+}
+
+void WorkflowRuntime::OnFanOut(PartitionState& st, const v1::Event& event, RuntimeOutput& out) {
+  // A fan-out's parent and children (handlers/fanout.h) address each other by workflow id, each
+  // report a signal to the one it is for, delivered whatever that one waits for: a child's result
+  // must not be lost because its parent was in another step when it came.
+  const v1::FanOut& f = event.fan_out();
+  const std::string target = FanOutAddressee(f);
+  auto it = st.workflows.find(target);
+  if (it == st.workflows.end() || it->second.cp.has_final_result()) {
+    out.Result(ResultFor(event, v1::Result::SKIPPED,
+                         fmt::format("fan-out {} for {} workflow {}", f.kind(),
+                                     it == st.workflows.end() ? "unknown" : "finished", target),
+                         "", target));
+    return;
+  }
+  LiveWorkflow& wf = it->second;
+  *wf.cp.add_pending_signals() = event;
+  SignalDelivered(st, wf, event,
+                  fmt::format("fan-out {} delivered to workflow {}", f.kind(), target), out);
 }
 
 }  // namespace fleetkeeper::handlers

@@ -9,6 +9,7 @@
 #include "handlers/authorization.h"
 #include "handlers/safety_config.h"
 #include "handlers/patch/config.h"
+#include "handlers/patch/fanout.h"
 #include "handlers/patch/permissions.h"
 #include "handlers/patch/steps.h"
 
@@ -34,32 +35,36 @@ Admission PatchHandler::Admit(const v1::Event& event, const AdmissionContext& co
   if (auto plan = ResolvePlan(r, config_); !plan.ok()) {
     return Admission::Final(v1::Result::REJECTED, plan.error().message);
   }
-  std::set<std::string> cells;
-  for (const auto& t : r.targets()) {
-    cells.insert(fmt::format("{}/{}", t.account().empty() ? event.account() : t.account(),
-                             t.region().empty() ? event.region() : t.region()));
+  // A request over other cells than its own fans out one child workflow per cell (fanout.h), each
+  // authorized again when it is admitted in its cell: the parent refuses at once what a child
+  // would.
+  const bool fans_out = SpansCells(event);
+  std::set<std::string> cells = {CellOf(event)};
+  if (fans_out) {
+    const std::set<std::string> targets = TargetCells(event);
+    cells.insert(targets.begin(), targets.end());
   }
-  if (cells.size() > 1 ||
-      (cells.size() == 1 && *cells.begin() != event.account() + "/" + event.region())) {
-    return Admission::Final(
-        v1::Result::REJECTED,
-        fmt::format("the request spans cells ({}; its own cell is {}/{}): fan-out to one child "
-                    "workflow per cell is not built yet; send one request per account and region",
-                    fmt::join(cells, ", "), event.account(), event.region()));
-  }
-  if (std::string why = AuthorizeCell(context.config.commands(), event.account(), r.role_arn());
-      !why.empty()) {
-    return Admission::Final(v1::Result::REJECTED, why + "; nothing touched");
+  for (const auto& cell : cells) {
+    const std::string account = cell.substr(0, cell.find('/'));
+    if (std::string why = AuthorizeCell(context.config.commands(), account, r.role_arn());
+        !why.empty()) {
+      return Admission::Final(
+          v1::Result::REJECTED,
+          fmt::format("{}{}; nothing touched", why, fans_out ? " (cell " + cell + ")" : ""));
+    }
   }
   v1::PatchWorkflowState state;
   state.set_current_batch(-1);
   Admission a;
   a.kind = Admission::Kind::kWorkflow;
-  a.workflow =
-      NewWorkflow(event, kWorkflowKind, kHandlerName, kStepDiscover, state, context.clock.NowMs());
+  a.workflow = NewWorkflow(event, kWorkflowKind, kHandlerName,
+                           fans_out ? kStepFanOut : kStepDiscover, state, context.clock.NowMs());
   a.status = v1::Result::IN_PROGRESS;
-  a.reason = fmt::format("patch request {} by {}: discovering instances", r.request_id(),
-                         r.requested_by());
+  a.reason =
+      fans_out ? fmt::format("patch request {} by {}: one child workflow per cell ({})",
+                             r.request_id(), r.requested_by(), fmt::join(TargetCells(event), ", "))
+               : fmt::format("patch request {} by {}: discovering instances", r.request_id(),
+                             r.requested_by());
   return a;
 }
 

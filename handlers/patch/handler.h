@@ -17,9 +17,10 @@ class PatchHandler final : public WorkflowHandler {
   explicit PatchHandler(const v1::WorkerConfig& config);
 
   std::string_view name() const override;
-  // REJECTED, naming the field or the rule, for an invalid request, an account or role that
-  // `commands` does not allow, or targets in more than one cell (fan-out is not built yet);
-  // otherwise a workflow whose first step discovers the instances.
+  // REJECTED, naming the field or the rule, for an invalid request or an account or role that
+  // `commands` does not allow; otherwise a workflow whose first step discovers the instances, or,
+  // for targets in other cells than the request's own, a parent workflow that fans out one child
+  // workflow per cell (fanout.h).
   Admission Admit(const v1::Event& event, const AdmissionContext& context) override;
   StepOutcome RunStep(const std::string& step, StepContext& context) override;
   bool StepMutates(const std::string& step) const override;

@@ -12,6 +12,7 @@
 #include "handlers/authorization.h"
 #include "handlers/group_guards.h"
 #include "handlers/patch/discovery.h"
+#include "handlers/patch/fanout.h"
 #include "handlers/patch/instance.h"
 #include "handlers/patch/report.h"
 #include "handlers/patch/window.h"
@@ -22,17 +23,6 @@ namespace {
 
 // Discovery errors that may pass (throttling, a network blip) are tried again this many times.
 constexpr int kReadAttempts = 5;
-
-StepOutcome WithTick(StepOutcome o, PatchTick& t) {
-  for (auto& a : t.actions) o.actions.push_back(std::move(a));
-  t.actions.clear();
-  if (!t.notes.empty()) {
-    const std::string notes = fmt::format("{}", fmt::join(t.notes, "; "));
-    o.reason = o.reason.empty() ? notes : o.reason + "; " + notes;
-    o.publish_progress = true;
-  }
-  return o;
-}
 
 StepOutcome Progressing(StepOutcome o, std::string note) {
   o.reason = std::move(note);
@@ -110,23 +100,9 @@ Status RecordGuardTags(PatchTick& t, const std::vector<std::string>& guard_tags)
   return e;
 }
 
-StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands,
-                         const std::vector<std::string>& guard_tags) {
-  Status s = Discover(t);
-  if (!s.ok()) return ReadFailed(t, kStepDiscover, s.error());
-  if (std::string why = AuthorizeTargetCount(commands, t.state.discovered()); !why.empty()) {
-    return StepOutcome::Finish(v1::Result::REJECTED, why);
-  }
-  if (s = RecordGuardTags(t, guard_tags); !s.ok()) return ReadFailed(t, kStepDiscover, s.error());
-  // Batches are planned over the instances that can be patched now plus those to be started (a
-  // dry run's plan); start-stopped plans them again over the ones that came up.
-  for (auto& i : *t.state.mutable_instances()) {
-    if (i.phase() == kPhaseStart) i.set_phase(kPhasePending);
-  }
-  AssignBatches(t.state, t.plan);
-  for (auto& i : *t.state.mutable_instances()) {
-    if (i.initial_state() == "stopped" && i.outcome().empty()) i.set_phase(kPhaseStart);
-  }
+// Discovery is done (and, for a fan-out's child, the parent said go): a dry run's plan, or the
+// eligibility report and on to the gate.
+StepOutcome AfterDiscovery(PatchTick& t) {
   if (t.ctx.dry_run()) return DryRunPlan(t);
   for (const auto& i : t.state.instances()) {
     if (i.outcome() == kSkipped) {
@@ -148,13 +124,49 @@ StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands,
   return WithTick(Progressing(StepOutcome::Next(kStepGate), EligibilityReport(t.state)), t);
 }
 
+StepOutcome DiscoverStep(PatchTick& t, const v1::CommandsConfig& commands,
+                         const std::vector<std::string>& guard_tags) {
+  KeepEarlyApprovals(t);
+  Status s = Discover(t);
+  if (!s.ok()) return ReadFailed(t, kStepDiscover, s.error());
+  if (std::string why = AuthorizeTargetCount(commands, t.state.discovered()); !why.empty()) {
+    return StepOutcome::Finish(v1::Result::REJECTED, why);
+  }
+  if (s = RecordGuardTags(t, guard_tags); !s.ok()) return ReadFailed(t, kStepDiscover, s.error());
+  // Batches are planned over the instances that can be patched now plus those to be started (a
+  // dry run's plan); start-stopped plans them again over the ones that came up.
+  for (auto& i : *t.state.mutable_instances()) {
+    if (i.phase() == kPhaseStart) i.set_phase(kPhasePending);
+  }
+  AssignBatches(t.state, t.plan);
+  for (auto& i : *t.state.mutable_instances()) {
+    if (i.initial_state() == "stopped" && i.outcome().empty()) i.set_phase(kPhaseStart);
+  }
+  // A fan-out's child: nothing more before its parent has every cell's count.
+  if (auto wait = AwaitParent(t)) return *wait;
+  return AfterDiscovery(t);
+}
+
+// A fan-out's child, counted: waits for its parent's go (every cell's count within max_targets).
+StepOutcome FanOutWaitStep(PatchTick& t) {
+  KeepEarlyApprovals(t);
+  std::optional<StepOutcome> end;
+  if (!ParentSaidGo(t, &end)) return WithTick(std::move(*end), t);
+  return AfterDiscovery(t);
+}
+
 // ---- gate ------------------------------------------------------------------------------------
 
-// The first approval among the step's signals that counts (`*approval`), or null; approvals that
-// do not count (the runtime refuses them already; a checkpoint from before it may hold one) are
-// noted and recorded.
-const v1::Approval* FirstValidApproval(PatchTick& t, const std::string& gate) {
-  for (const auto& e : t.ctx.signals()) {
+// The first approval among `early` (kept from before the gate) and the step's signals that counts,
+// or null; approvals that do not count (the runtime refuses them already; a checkpoint from before
+// it may hold one) are noted and recorded.
+const v1::Approval* FirstValidApproval(PatchTick& t, const std::string& gate,
+                                       const std::vector<v1::Event>& early = {}) {
+  std::vector<const v1::Event*> approvals;
+  for (const auto& e : early) approvals.push_back(&e);
+  for (const auto& e : t.ctx.signals()) approvals.push_back(&e);
+  for (const v1::Event* ep : approvals) {
+    const v1::Event& e = *ep;
     if (e.body_case() != v1::Event::kApproval) continue;
     const auto& a = e.approval();
     if (std::string why = AuthorizeApproval(t.request.requested_by(), a); !why.empty()) {
@@ -188,9 +200,14 @@ std::optional<StepOutcome> AwaitApproval(PatchTick& t, const char* step, int64_t
 }
 
 StepOutcome GateStep(PatchTick& t) {
+  // Approvals kept from before the gate decide it now or never: a valid one opens it, the others
+  // do not count.
+  const std::vector<v1::Event> early(t.state.early_approvals().begin(),
+                                     t.state.early_approvals().end());
+  t.state.clear_early_approvals();
   if (!t.plan.approval_required || t.state.approved()) return StepOutcome::Next(kStepStartStopped);
   constexpr char kGate[] = "before the first batch";
-  if (const v1::Approval* a = FirstValidApproval(t, kGate)) {
+  if (const v1::Approval* a = FirstValidApproval(t, kGate, early)) {
     if (a->has_approved() && !a->approved()) {
       return WithTick(
           StepOutcome::Finish(v1::Result::CANCELLED,
@@ -472,6 +489,17 @@ StepOutcome PatchStep(PatchTick& t) {
 
 }  // namespace
 
+StepOutcome WithTick(StepOutcome o, PatchTick& t) {
+  for (auto& a : t.actions) o.actions.push_back(std::move(a));
+  t.actions.clear();
+  if (!t.notes.empty()) {
+    const std::string notes = fmt::format("{}", fmt::join(t.notes, "; "));
+    o.reason = o.reason.empty() ? notes : o.reason + "; " + notes;
+    o.publish_progress = true;
+  }
+  return o;
+}
+
 void PatchTick::Record(const std::string& resource, const std::string& action,
                        const std::string& status, const std::string& detail, const Error* error) {
   actions.push_back(
@@ -541,17 +569,25 @@ StepTable PatchSteps(const v1::PatchConfig& config, const v1::CommandsConfig& co
                      return WithState(ctx, config, run);
                    }};
   };
-  return StepTable(kHandlerName,
-                   {def(kStepDiscover, false,
-                        [&commands, &guard_tags](PatchTick& t) {
-                          return DiscoverStep(t, commands, guard_tags);
-                        }),
-                    def(kStepGate, false, GateStep), def(kStepStartStopped, true, StartStoppedStep),
-                    def(kStepPatch, true, PatchStep),
-                    // SNS and CloudWatch only: a freeze does not hold the report.
-                    def(kStepReport, false, ReportStep),
-                    // Registers drained instances again: held by a freeze like any mutating step.
-                    def(kStepCancel, true, CancelCampaign)});
+  return StepTable(
+      kHandlerName,
+      {def(kStepDiscover, false,
+           [&commands, &guard_tags](PatchTick& t) {
+             return DiscoverStep(t, commands, guard_tags);
+           }),
+       def(kStepGate, false, GateStep), def(kStepStartStopped, true, StartStoppedStep),
+       // A request over several cells: the parent's steps, and a child's wait for
+       // its parent's word (handlers/patch/fanout.h). They change nothing in AWS.
+       def(kStepFanOut, false, FanOutStep),
+       def(kStepChildren, false, [&commands](PatchTick& t) { return ChildrenStep(t, commands); }),
+       def(kStepFanOutWait, false, FanOutWaitStep), def(kStepPatch, true, PatchStep),
+       // SNS and CloudWatch only: a freeze does not hold the report.
+       def(kStepReport, false, ReportStep),
+       // Registers drained instances again: held by a freeze like any mutating step.
+       // A parent forwards the cancel to its children and waits for their ends.
+       def(kStepCancel, true, [](PatchTick& t) {
+         return SpansCells(t.ctx.workflow().trigger()) ? ParentCancel(t) : CancelCampaign(t);
+       })});
 }
 
 }  // namespace fleetkeeper::handlers::patch

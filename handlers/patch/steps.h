@@ -3,6 +3,8 @@
 //   discover ─▶ gate ─▶ start-stopped ─▶ patch (repeats until every batch is done) ─▶ report
 //           └▶ (dry run: finish DRY_RUN with the plan; over max_targets: REJECTED)
 //   any step ─(cancel)─▶ cancel: registers the drained instances again, ends CANCELLED
+//   a request over several cells: fan-out ─▶ children (fanout.h); each child runs the steps
+//   above, waiting after discover (fan-out-wait) for its parent's go
 //
 // `patch` advances every instance of the current batch through its own phase machine
 // (instance.h) as far as it can without waiting, then checkpoints: the instances of a batch
@@ -135,6 +137,9 @@ struct PatchTick {
   Status ShareRead(const std::string& key, const std::function<bool()>& have,
                    const std::function<Status()>& read);
 };
+
+// `o` with what `t` recorded: its actions, and its notes as the published progress reason.
+StepOutcome WithTick(StepOutcome o, PatchTick& t);
 
 // The workflow's steps over the PatchWorkflowState packed in the context. `guard_tags` are the
 // tag keys that name guard alarms on a group (GuardTagKeys of handlers/engine/guards.h), read from

@@ -168,6 +168,7 @@ class EmptyCellProvider final : public aws::ClientProvider {
 
 inline constexpr char kStateTopic[] = "state";
 inline constexpr char kResultsTopic[] = "results";
+inline constexpr char kWorkTopic[] = "work";
 
 // The topics the pipeline's records go to (consumers/runtime_records.h), results as protobuf.
 inline const std::string& StateTopic() {
@@ -178,6 +179,7 @@ inline const consumers::OutputTopics& OutTopics() {
   static const consumers::OutputTopics topics = [] {
     consumers::OutputTopics t;
     t.results = kResultsTopic;
+    t.work = kWorkTopic;
     t.result_format = consumers::ResultFormat::kProtobuf;
     return t;
   }();
@@ -205,6 +207,17 @@ struct Batch {
     std::vector<v1::Result> out;
     for (auto& r : Results()) {
       if (r.status() == status) out.push_back(r);
+    }
+    return out;
+  }
+  // The work items the runtime produced for fleet.work (a fan-out's), in order.
+  std::vector<v1::Event> WorkItems() const {
+    std::vector<v1::Event> out;
+    for (const auto& r : records) {
+      if (r.topic != kWorkTopic) continue;
+      v1::Event e;
+      EXPECT_TRUE(e.ParseFromString(*r.value));
+      out.push_back(e);
     }
     return out;
   }
