@@ -27,14 +27,10 @@ pytestmark = pytest.mark.e2e
 ACCOUNT = "123456789012"  # moto's account
 HOME, WEST = "us-east-1", "us-west-2"
 
-CONFIG = f"""
-commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: 50}}
-handlers:
-  patch:
-    defaults: {{poll_interval: 1s, max_unavailable: "50%", approval_timeout: 300s,
-               command_timeout: 120s, status_ok_timeout: 60s, drain_timeout: 60s,
-               backup_timeout: 60s}}
-"""
+# Short polls and timeouts for moto's delays; no target groups here, so no drain budget.
+CONFIG = (f'commands: {{allowed_accounts: ["{ACCOUNT}"], max_targets: 50}}\n'
+          "handlers: {patch: {defaults: {poll_interval: 1s, command_timeout: 120s, "
+          "status_ok_timeout: 60s, backup_timeout: 60s}}}\n")
 
 MUTATING = ("CreateImage", "SendCommand", "DeregisterTargets", "RegisterTargets",
             "StartInstances", "CreateTags", "CreateReplaceRootVolumeTask")
