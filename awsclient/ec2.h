@@ -69,6 +69,8 @@ class Ec2 {
       const AssignPrivateIpAddressesRequest& r) = 0;
   virtual Result<RequestReceipt> UnassignPrivateIpAddresses(
       const UnassignPrivateIpAddressesRequest& r) = 0;
+  virtual Result<InstanceLaunchData> GetLaunchTemplateData(
+      const GetLaunchTemplateDataRequest& r) = 0;
 };
 
 std::unique_ptr<Ec2> MakeEc2Client(std::shared_ptr<Transport> transport);
@@ -85,6 +87,7 @@ Result<InstanceStateChanges> ParseInstanceStateChanges(const std::string& action
 Result<VolumeAttachment> ParseVolumeAttachment(const std::string& action, const std::string& xml);
 Result<AssociateAddressResponse> ParseAssociateAddress(const std::string& xml);
 Result<InstanceAttribute> ParseDescribeInstanceAttribute(const std::string& xml);
+Result<InstanceLaunchData> ParseGetLaunchTemplateData(const std::string& xml);
 Result<DescribeNetworkInterfacesResponse> ParseDescribeNetworkInterfaces(const std::string& xml);
 Result<DescribeInstanceCreditSpecificationsResponse> ParseDescribeInstanceCreditSpecifications(
     const std::string& xml);

@@ -1,5 +1,6 @@
-// EC2 launch templates: versions (Describe/CreateLaunchTemplateVersion). The requests and answers
-// of the Ec2 interface (ec2.h), which handlers include. Times are epoch milliseconds (0 = absent).
+// EC2 launch templates: versions (Describe/CreateLaunchTemplateVersion) and an instance's own
+// configuration in launch template form (GetLaunchTemplateData). The requests and answers of the
+// Ec2 interface (ec2.h), which handlers include. Times are epoch milliseconds (0 = absent).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,34 @@ struct DescribeLaunchTemplateVersionsRequest {
 struct DescribeLaunchTemplateVersionsResponse {
   std::vector<LaunchTemplateVersion> versions;
   std::string next_token;
+};
+
+// GetLaunchTemplateData: the configuration of a running or stopped instance in the shape of a
+// launch template's data, in one call per instance (EC2 takes one InstanceId). It carries what
+// DescribeInstances leaves out and DescribeInstanceAttribute would otherwise read one attribute a
+// call: user data, termination and stop protection, shutdown behaviour, and the CPU credit option.
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ResponseLaunchTemplateData.html
+struct GetLaunchTemplateDataRequest {
+  std::string instance_id;
+};
+
+struct InstanceLaunchData {
+  std::string instance_id;  // the one asked about (the answer does not repeat it)
+  std::string image_id;
+  std::string instance_type;
+  std::string key_name;
+  std::string user_data_base64;  // as RunInstances takes it; "" when the instance has none
+  bool disable_api_termination = false;
+  bool disable_api_stop = false;
+  std::string instance_initiated_shutdown_behavior;  // stop | terminate
+  std::string cpu_credits;  // CreditSpecification.CpuCredits: standard | unlimited; burstable only
+  std::optional<bool> ebs_optimized;
+  std::string iam_instance_profile_arn;
+  std::string iam_instance_profile_name;
+  std::optional<MetadataOptions> metadata_options;
+  Placement placement;
+  std::string request_id = {};
 };
 
 }  // namespace fleetkeeper::aws

@@ -382,6 +382,42 @@ InstanceAttribute ReadInstanceAttribute(XmlReader& r, pugi::xml_node result) {
   return a;
 }
 
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html: the
+// members of <launchTemplateData> are those of ResponseLaunchTemplateData. An element that is
+// absent leaves its default (no user data, protections off).
+InstanceLaunchData ReadLaunchTemplateData(XmlReader& r, pugi::xml_node result) {
+  r.Require(result, "launchTemplateData");
+  pugi::xml_node d = result.child("launchTemplateData");
+  InstanceLaunchData out;
+  out.image_id = r.Text(d, "imageId");
+  out.instance_type = r.Text(d, "instanceType");
+  out.key_name = r.Text(d, "keyName");
+  out.user_data_base64 = r.Text(d, "userData");
+  out.disable_api_termination = r.Bool(d, "disableApiTermination");
+  out.disable_api_stop = r.Bool(d, "disableApiStop");
+  out.instance_initiated_shutdown_behavior = r.Text(d, "instanceInitiatedShutdownBehavior");
+  out.cpu_credits = r.Text(d.child("creditSpecification"), "cpuCredits");
+  out.ebs_optimized = r.OptBool(d, "ebsOptimized");
+  out.iam_instance_profile_arn = r.Text(d.child("iamInstanceProfile"), "arn");
+  out.iam_instance_profile_name = r.Text(d.child("iamInstanceProfile"), "name");
+  if (pugi::xml_node m = d.child("metadataOptions")) {
+    MetadataOptions o;
+    o.state = r.Text(m, "state");
+    o.http_tokens = r.Text(m, "httpTokens");
+    o.http_put_response_hop_limit = r.OptInt(m, "httpPutResponseHopLimit");
+    o.http_endpoint = r.Text(m, "httpEndpoint");
+    o.http_protocol_ipv6 = r.Text(m, "httpProtocolIpv6");
+    o.instance_metadata_tags = r.Text(m, "instanceMetadataTags");
+    out.metadata_options = o;
+  }
+  pugi::xml_node placement = d.child("placement");
+  out.placement.availability_zone = r.Text(placement, "availabilityZone");
+  out.placement.tenancy = r.Text(placement, "tenancy");
+  out.placement.group_name = r.Text(placement, "groupName");
+  out.placement.group_id = r.Text(placement, "groupId");
+  return out;
+}
+
 DescribeNetworkInterfacesResponse ReadDescribeNetworkInterfaces(XmlReader& r,
                                                                 pugi::xml_node result) {
   DescribeNetworkInterfacesResponse out;
@@ -470,6 +506,10 @@ Result<AssociateAddressResponse> ParseAssociateAddress(const std::string& xml) {
 }
 Result<InstanceAttribute> ParseDescribeInstanceAttribute(const std::string& xml) {
   return Parse<InstanceAttribute>("DescribeInstanceAttribute", xml, ReadInstanceAttribute);
+}
+
+Result<InstanceLaunchData> ParseGetLaunchTemplateData(const std::string& xml) {
+  return ParseRecorded<InstanceLaunchData>("GetLaunchTemplateData", xml, ReadLaunchTemplateData);
 }
 
 Result<DescribeNetworkInterfacesResponse> ParseDescribeNetworkInterfaces(const std::string& xml) {
