@@ -3,6 +3,7 @@
 // (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/, one page per action).
 #include "awsclient/ec2_xml.h"
 
+#include <optional>
 #include <utility>
 
 namespace fleetkeeper::aws::ec2_xml {
@@ -37,6 +38,20 @@ std::vector<PrivateIp> ReadPrivateIps(XmlReader& r, pugi::xml_node parent) {
     ips.push_back({ip.child_value("privateIpAddress"), r.Bool(ip, "primary")});
   }
   return ips;
+}
+
+// The <metadataOptions> of an instance or of launch template data; absent when the element is.
+std::optional<MetadataOptions> ReadMetadataOptions(XmlReader& r, pugi::xml_node parent) {
+  pugi::xml_node m = parent.child("metadataOptions");
+  if (!m) return std::nullopt;
+  MetadataOptions o;
+  o.state = r.Text(m, "state");
+  o.http_tokens = r.Text(m, "httpTokens");
+  o.http_put_response_hop_limit = r.OptInt(m, "httpPutResponseHopLimit");
+  o.http_endpoint = r.Text(m, "httpEndpoint");
+  o.http_protocol_ipv6 = r.Text(m, "httpProtocolIpv6");
+  o.instance_metadata_tags = r.Text(m, "instanceMetadataTags");
+  return o;
 }
 
 InstanceNetworkInterface ReadNetworkInterface(XmlReader& r, pugi::xml_node n) {
@@ -134,16 +149,7 @@ Instance ReadInstance(XmlReader& r, pugi::xml_node n) {
   i.ebs_optimized = r.Bool(n, "ebsOptimized");
   i.tags = ReadTags(r, n);
   i.launch_time_ms = r.TimeMs(n, "launchTime");
-  if (pugi::xml_node m = n.child("metadataOptions")) {
-    MetadataOptions o;
-    o.state = r.Text(m, "state");
-    o.http_tokens = r.Text(m, "httpTokens");
-    o.http_put_response_hop_limit = r.OptInt(m, "httpPutResponseHopLimit");
-    o.http_endpoint = r.Text(m, "httpEndpoint");
-    o.http_protocol_ipv6 = r.Text(m, "httpProtocolIpv6");
-    o.instance_metadata_tags = r.Text(m, "instanceMetadataTags");
-    i.metadata_options = std::move(o);
-  }
+  i.metadata_options = ReadMetadataOptions(r, n);
   i.client_token = r.Text(n, "clientToken");
   i.platform = r.Text(n, "platform");
   i.architecture = r.Text(n, "architecture");
@@ -400,16 +406,7 @@ InstanceLaunchData ReadLaunchTemplateData(XmlReader& r, pugi::xml_node result) {
   out.ebs_optimized = r.OptBool(d, "ebsOptimized");
   out.iam_instance_profile_arn = r.Text(d.child("iamInstanceProfile"), "arn");
   out.iam_instance_profile_name = r.Text(d.child("iamInstanceProfile"), "name");
-  if (pugi::xml_node m = d.child("metadataOptions")) {
-    MetadataOptions o;
-    o.state = r.Text(m, "state");
-    o.http_tokens = r.Text(m, "httpTokens");
-    o.http_put_response_hop_limit = r.OptInt(m, "httpPutResponseHopLimit");
-    o.http_endpoint = r.Text(m, "httpEndpoint");
-    o.http_protocol_ipv6 = r.Text(m, "httpProtocolIpv6");
-    o.instance_metadata_tags = r.Text(m, "instanceMetadataTags");
-    out.metadata_options = o;
-  }
+  out.metadata_options = ReadMetadataOptions(r, d);
   pugi::xml_node placement = d.child("placement");
   out.placement.availability_zone = r.Text(placement, "availabilityZone");
   out.placement.tenancy = r.Text(placement, "tenancy");
