@@ -41,6 +41,8 @@ class MockEc2 : public Ec2 {
               (const CreateLaunchTemplateVersionRequest&), (override));
   MOCK_METHOD(Result<DescribeLaunchTemplateVersionsResponse>, DescribeLaunchTemplateVersions,
               (const DescribeLaunchTemplateVersionsRequest&), (override));
+  MOCK_METHOD(Result<InstanceLaunchData>, GetLaunchTemplateData,
+              (const GetLaunchTemplateDataRequest&), (override));
   MOCK_METHOD(Result<DescribeAddressesResponse>, DescribeAddresses,
               (const DescribeAddressesRequest&), (override));
   MOCK_METHOD(Result<AssociateAddressResponse>, AssociateAddress, (const AssociateAddressRequest&),
