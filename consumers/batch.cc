@@ -12,15 +12,21 @@ Batch::~Batch() {
   if (committer_.joinable()) committer_.join();
 }
 
+namespace {
+constexpr int kBarrierTimeoutMs = 1000;
+}  // namespace
+
 TxnResult Batch::Begin() {
   if (txn_ == nullptr || txn_open_) return {};
   TxnResult begun = txn_->Begin();
   if (!begun.ok()) return begun;
   txn_open_ = true;
   if (!barrier_.empty()) {
-    // A failure leaves the transaction failed: its commit reports it and the batch is aborted and
+    // On the poll thread, so bounded (a broker outage must not hold it). A failure leaves the
+    // transaction failed or not: if failed, its commit reports it and the batch is aborted and
     // read again, as for any failed transaction.
-    if (TxnResult sent = txn_->SendOffsets(consumer_.client(), barrier_); !sent.ok()) {
+    if (TxnResult sent = txn_->SendOffsets(consumer_.client(), barrier_, kBarrierTimeoutMs);
+        !sent.ok()) {
       spdlog::debug("re-sending the last committed offset: {}", sent.why);
     }
     barrier_.clear();
