@@ -315,6 +315,15 @@ class Ec2QueryClient final : public Ec2 {
         });
   }
 
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html
+  Result<InstanceLaunchData> GetLaunchTemplateData(const GetLaunchTemplateDataRequest& r) override {
+    QueryParams p = Params("GetLaunchTemplateData");
+    p.Set("InstanceId", r.instance_id);
+    auto data = CallRecorded<InstanceLaunchData>(*t_, p, ReadLaunchTemplateData);
+    if (data.ok()) data->instance_id = r.instance_id;
+    return data;
+  }
+
   Result<DescribeAddressesResponse> DescribeAddresses(const DescribeAddressesRequest& r) override {
     QueryParams p = Params("DescribeAddresses");
     p.SetListIfNotEmpty("PublicIp", r.public_ips);

@@ -3,6 +3,7 @@
 // (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/, one page per action).
 #include "awsclient/ec2_xml.h"
 
+#include <optional>
 #include <utility>
 
 namespace fleetkeeper::aws::ec2_xml {
@@ -37,6 +38,20 @@ std::vector<PrivateIp> ReadPrivateIps(XmlReader& r, pugi::xml_node parent) {
     ips.push_back({ip.child_value("privateIpAddress"), r.Bool(ip, "primary")});
   }
   return ips;
+}
+
+// The <metadataOptions> of an instance or of launch template data; absent when the element is.
+std::optional<MetadataOptions> ReadMetadataOptions(XmlReader& r, pugi::xml_node parent) {
+  pugi::xml_node m = parent.child("metadataOptions");
+  if (!m) return std::nullopt;
+  MetadataOptions o;
+  o.state = r.Text(m, "state");
+  o.http_tokens = r.Text(m, "httpTokens");
+  o.http_put_response_hop_limit = r.OptInt(m, "httpPutResponseHopLimit");
+  o.http_endpoint = r.Text(m, "httpEndpoint");
+  o.http_protocol_ipv6 = r.Text(m, "httpProtocolIpv6");
+  o.instance_metadata_tags = r.Text(m, "instanceMetadataTags");
+  return o;
 }
 
 InstanceNetworkInterface ReadNetworkInterface(XmlReader& r, pugi::xml_node n) {
@@ -134,16 +149,7 @@ Instance ReadInstance(XmlReader& r, pugi::xml_node n) {
   i.ebs_optimized = r.Bool(n, "ebsOptimized");
   i.tags = ReadTags(r, n);
   i.launch_time_ms = r.TimeMs(n, "launchTime");
-  if (pugi::xml_node m = n.child("metadataOptions")) {
-    MetadataOptions o;
-    o.state = r.Text(m, "state");
-    o.http_tokens = r.Text(m, "httpTokens");
-    o.http_put_response_hop_limit = r.OptInt(m, "httpPutResponseHopLimit");
-    o.http_endpoint = r.Text(m, "httpEndpoint");
-    o.http_protocol_ipv6 = r.Text(m, "httpProtocolIpv6");
-    o.instance_metadata_tags = r.Text(m, "instanceMetadataTags");
-    i.metadata_options = std::move(o);
-  }
+  i.metadata_options = ReadMetadataOptions(r, n);
   i.client_token = r.Text(n, "clientToken");
   i.platform = r.Text(n, "platform");
   i.architecture = r.Text(n, "architecture");
@@ -382,6 +388,33 @@ InstanceAttribute ReadInstanceAttribute(XmlReader& r, pugi::xml_node result) {
   return a;
 }
 
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html: the
+// members of <launchTemplateData> are those of ResponseLaunchTemplateData. An element that is
+// absent leaves its default (no user data, protections off).
+InstanceLaunchData ReadLaunchTemplateData(XmlReader& r, pugi::xml_node result) {
+  r.Require(result, "launchTemplateData");
+  pugi::xml_node d = result.child("launchTemplateData");
+  InstanceLaunchData out;
+  out.image_id = r.Text(d, "imageId");
+  out.instance_type = r.Text(d, "instanceType");
+  out.key_name = r.Text(d, "keyName");
+  out.user_data_base64 = r.Text(d, "userData");
+  out.disable_api_termination = r.Bool(d, "disableApiTermination");
+  out.disable_api_stop = r.Bool(d, "disableApiStop");
+  out.instance_initiated_shutdown_behavior = r.Text(d, "instanceInitiatedShutdownBehavior");
+  out.cpu_credits = r.Text(d.child("creditSpecification"), "cpuCredits");
+  out.ebs_optimized = r.OptBool(d, "ebsOptimized");
+  out.iam_instance_profile_arn = r.Text(d.child("iamInstanceProfile"), "arn");
+  out.iam_instance_profile_name = r.Text(d.child("iamInstanceProfile"), "name");
+  out.metadata_options = ReadMetadataOptions(r, d);
+  pugi::xml_node placement = d.child("placement");
+  out.placement.availability_zone = r.Text(placement, "availabilityZone");
+  out.placement.tenancy = r.Text(placement, "tenancy");
+  out.placement.group_name = r.Text(placement, "groupName");
+  out.placement.group_id = r.Text(placement, "groupId");
+  return out;
+}
+
 DescribeNetworkInterfacesResponse ReadDescribeNetworkInterfaces(XmlReader& r,
                                                                 pugi::xml_node result) {
   DescribeNetworkInterfacesResponse out;
@@ -470,6 +503,10 @@ Result<AssociateAddressResponse> ParseAssociateAddress(const std::string& xml) {
 }
 Result<InstanceAttribute> ParseDescribeInstanceAttribute(const std::string& xml) {
   return Parse<InstanceAttribute>("DescribeInstanceAttribute", xml, ReadInstanceAttribute);
+}
+
+Result<InstanceLaunchData> ParseGetLaunchTemplateData(const std::string& xml) {
+  return ParseRecorded<InstanceLaunchData>("GetLaunchTemplateData", xml, ReadLaunchTemplateData);
 }
 
 Result<DescribeNetworkInterfacesResponse> ParseDescribeNetworkInterfaces(const std::string& xml) {

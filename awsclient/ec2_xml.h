@@ -23,6 +23,7 @@ DescribeVolumesResponse ReadDescribeVolumes(XmlReader& r, pugi::xml_node result)
 DescribeAddressesResponse ReadDescribeAddresses(XmlReader& r, pugi::xml_node result);
 AssociateAddressResponse ReadAssociateAddress(XmlReader& r, pugi::xml_node result);
 InstanceAttribute ReadInstanceAttribute(XmlReader& r, pugi::xml_node result);
+InstanceLaunchData ReadLaunchTemplateData(XmlReader& r, pugi::xml_node result);
 DescribeNetworkInterfacesResponse ReadDescribeNetworkInterfaces(XmlReader& r,
                                                                 pugi::xml_node result);
 DescribeInstanceCreditSpecificationsResponse ReadDescribeInstanceCreditSpecifications(

@@ -12,10 +12,25 @@ Batch::~Batch() {
   if (committer_.joinable()) committer_.join();
 }
 
+namespace {
+constexpr int kBarrierTimeoutMs = 1000;
+}  // namespace
+
 TxnResult Batch::Begin() {
   if (txn_ == nullptr || txn_open_) return {};
   TxnResult begun = txn_->Begin();
-  if (begun.ok()) txn_open_ = true;
+  if (!begun.ok()) return begun;
+  txn_open_ = true;
+  if (!barrier_.empty()) {
+    // On the poll thread, so bounded (a broker outage must not hold it). A failure leaves the
+    // transaction failed or not: if failed, its commit reports it and the batch is aborted and
+    // read again, as for any failed transaction.
+    if (TxnResult sent = txn_->SendOffsets(consumer_.client(), barrier_, kBarrierTimeoutMs);
+        !sent.ok()) {
+      spdlog::debug("re-sending the last committed offset: {}", sent.why);
+    }
+    barrier_.clear();
+  }
   return begun;
 }
 
@@ -128,6 +143,8 @@ Batch::Finished Batch::FinishCommit() {
 void Batch::ApplyCommit(const Finished& done) {
   ClearFailure();
   txn_open_ = false;
+  barrier_.clear();
+  if (!done.offsets.empty()) barrier_.insert(*done.offsets.begin());
   metrics::Transactions(true).Increment();
   metrics::CommitDuration().Observe(static_cast<double>(done.took_ms) / 1000.0);
   metrics::BatchDuration().Observe(static_cast<double>(clock_.MonotonicMs() - done.opened_ms) /

@@ -77,8 +77,15 @@ class Batch {
   // Something to commit: a transaction, consumed offsets, or state held for the commit.
   bool open() const { return txn_open_ || !offsets_.empty() || output_.holding(); }
   bool in_transaction() const { return txn_open_; }
-  // Begins a transaction unless one is open (or the batch is at least once).
+  // Begins a transaction unless one is open (or the batch is at least once). A transaction begun
+  // right after a commit first re-sends one offset that commit wrote (the same value: it changes
+  // nothing), so that the coordinator's CONCURRENT_TRANSACTIONS answer, given until the previous
+  // transaction's markers are written, is retried after retry.backoff.ms. Without it the first
+  // AddPartitionsToTxn takes that answer and librdkafka 2.0.2 retries it 20 ms later, whatever
+  // the configuration: most of a light batch's commit time (bench/README.md, "Latency").
   TxnResult Begin();
+  // Forgets the offset Begin re-sends (the assignment changed: it may no longer be ours).
+  void ForgetCommittedOffset() { barrier_.clear(); }
 
   // Records come in runs per partition: the run's offset slot is kept, not looked up (and its key
   // built) for each record. The key of a record that starts a new run, else nothing; take it
@@ -148,6 +155,8 @@ class Batch {
 
   // The open batch.
   bool txn_open_ = false;
+  // One offset the last commit wrote (empty: none, or the assignment changed since).
+  Offsets barrier_;
   Offsets offsets_;
   // The slot in offsets_ of the partition the last record came from (nullptr after a clear).
   int64_t* last_slot_ = nullptr;

@@ -540,6 +540,7 @@ void Pipeline::RewindPartitions(const std::vector<PartitionKey>& partitions) {
 void Pipeline::Rebalance(const GroupConsumer::Change& change) {
   if (change.assigned) {
     assigned_once_ = true;
+    batch_->ForgetCommittedOffset();
     // A work partition stays paused until its cells are restored from fleet.state.
     for (const auto& [topic, p] : change.partitions) {
       if (topic == plan_.work) StartRestore(p);
@@ -572,6 +573,7 @@ void Pipeline::Rebalance(const GroupConsumer::Change& change) {
     // Every paused partition is resumed before it is unassigned.
     clients_.consumer().Pause(plan_.work, p, false);
   }
+  batch_->ForgetCommittedOffset();  // the commit above may have named a revoked partition
 }
 
 }  // namespace fleetkeeper::consumers

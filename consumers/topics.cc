@@ -119,10 +119,13 @@ Result<std::map<std::string, std::string>> CleanupPolicies(rd_kafka_t* rk,
   std::map<std::string, std::string> out;
   for (size_t i = 0; i < cnt; ++i) {
     std::string name = rd_kafka_ConfigResource_name(rs[i]);
-    if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Error(ErrorCode::kKafka,
-                   fmt::format("topic {}: cannot read its configuration: {}", name,
-                               rd_kafka_ConfigResource_error_string(rs[i])));
+    rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[i]);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // kNotFound for a topic this broker does not know yet (EnsureTopics waits that out).
+      return Error(
+          err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? ErrorCode::kNotFound : ErrorCode::kKafka,
+          fmt::format("topic {}: cannot read its configuration: {}", name,
+                      rd_kafka_ConfigResource_error_string(rs[i])));
     }
     size_t ecnt = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &ecnt);
@@ -134,6 +137,45 @@ Result<std::map<std::string, std::string>> CleanupPolicies(rd_kafka_t* rk,
     }
   }
   return out;
+}
+
+// Topics just created are known to the controller before the broker answering has applied them
+// (KRaft propagates metadata asynchronously, even on one node): for a moment the metadata leaves
+// them out and DescribeConfigs answers UNKNOWN_TOPIC_OR_PART. Waits, up to `timeout_ms`, until
+// every name in `wanted` is listed, and returns the listing.
+Result<std::map<std::string, int32_t>> WaitListed(rd_kafka_t* rk,
+                                                  const std::map<std::string, Wanted>& wanted,
+                                                  int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto existing = ExistingTopics(rk, timeout_ms);
+    if (!existing.ok()) return existing;
+    std::string absent;
+    for (const auto& [name, want] : wanted) {
+      if (!existing->count(name)) absent = name;
+    }
+    if (absent.empty()) return existing;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error(ErrorCode::kTimeout,
+                   fmt::format("topic {}: created, but the broker does not list it after {} ms",
+                               absent, timeout_ms));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// CleanupPolicies, retried while a topic created a moment ago is still unknown to the broker.
+Result<std::map<std::string, std::string>> CleanupPoliciesOnceKnown(
+    rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto policies = CleanupPolicies(rk, topics, timeout_ms);
+    if (policies.ok() || policies.error().code != ErrorCode::kNotFound ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return policies;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace
@@ -173,10 +215,10 @@ Status EnsureTopics(rd_kafka_t* rk, const TopicPlan& plan, int timeout_ms) {
           fmt::format("topic {} is missing and topics.create is false", missing.begin()->first));
     }
     if (auto st = CreateTopics(rk, missing, plan, timeout_ms); !st.ok()) return st;
-    existing = ExistingTopics(rk, timeout_ms);
+    existing = WaitListed(rk, wanted, timeout_ms);
     if (!existing.ok()) return std::move(existing).take_error();
   }
-  auto policies = CleanupPolicies(rk, {plan.state, plan.control}, timeout_ms);
+  auto policies = CleanupPoliciesOnceKnown(rk, {plan.state, plan.control}, timeout_ms);
   if (!policies.ok()) return std::move(policies).take_error();
   for (const auto& t : {plan.state, plan.control}) {
     const std::string& policy = (*policies)[t];

@@ -63,17 +63,18 @@ TxnResult Transaction::Begin() {
 }
 
 TxnResult Transaction::SendOffsets(rd_kafka_t* consumer,
-                                   const std::map<PartitionKey, int64_t>& offsets) {
+                                   const std::map<PartitionKey, int64_t>& offsets, int timeout_ms) {
   KafkaTopicPartitionsPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, off] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
   }
   for (int attempt = 0;; ++attempt) {
     KafkaGroupMetadataPtr gmd(rd_kafka_consumer_group_metadata(consumer));
-    KafkaErrorPtr err(rd_kafka_send_offsets_to_transaction(producer_, list.get(), gmd.get(), -1));
+    KafkaErrorPtr err(
+        rd_kafka_send_offsets_to_transaction(producer_, list.get(), gmd.get(), timeout_ms));
     if (!err) return {};
-    if (!rd_kafka_error_is_fatal(err.get()) && rd_kafka_error_is_retriable(err.get()) &&
-        attempt < 5) {
+    if (timeout_ms < 0 && !rd_kafka_error_is_fatal(err.get()) &&
+        rd_kafka_error_is_retriable(err.get()) && attempt < 5) {
       continue;
     }
     return Failed("send_offsets_to_transaction", err.get());

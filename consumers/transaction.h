@@ -50,7 +50,9 @@ class Transaction {
   TxnResult Begin();
   // Adds the consumed `offsets` (next offset per partition) to the transaction, with the group
   // metadata `consumer` has now (a cached generation would not fence a zombie).
-  TxnResult SendOffsets(rd_kafka_t* consumer, const std::map<PartitionKey, int64_t>& offsets);
+  // `timeout_ms` >= 0: one attempt, waiting that long at most (else retried until it is answered).
+  TxnResult SendOffsets(rd_kafka_t* consumer, const std::map<PartitionKey, int64_t>& offsets,
+                        int timeout_ms = -1);
   TxnResult Commit();
   // Lets in-flight requests finish, then aborts the transaction if one is `open`.
   TxnResult Abort(bool open);

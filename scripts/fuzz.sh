@@ -5,6 +5,8 @@
 #
 #   scripts/fuzz.sh [--smoke]          each harness for 25 s (FK_FUZZ_SMOKE_SECONDS)
 #   scripts/fuzz.sh --minutes N        each harness for N minutes: the long campaign
+#   ... --runs N                       stop a harness after N executions if that comes first
+#                                      (the campaign: --minutes 60 --runs 10000000)
 #   ... --only NAME                    one harness (e.g. fuzz_sigv4); may repeat
 #   ... --jobs N                       harnesses run N at a time (default 1; FK_JOBS builds)
 #   ... --junit FILE                   also write one JUnit test case per harness (scripts/test.sh)
@@ -19,6 +21,7 @@ source scripts/lib.sh
 
 seconds="${FK_FUZZ_SMOKE_SECONDS:-25}"
 jobs=1
+runs_limit=""
 only=()
 junit=""
 while (($#)); do
@@ -26,11 +29,13 @@ while (($#)); do
     --smoke) seconds="${FK_FUZZ_SMOKE_SECONDS:-25}" ;;
     --minutes) [[ "${2:-}" =~ ^[0-9]+$ ]] || fk_die "--minutes needs a whole number"
                seconds=$(($2 * 60)); shift ;;
+    --runs) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || fk_die "--runs needs a positive number"
+            runs_limit="$2"; shift ;;
     --only) only+=("${2:?--only needs a harness name}"); shift ;;
     --jobs) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || fk_die "--jobs needs a positive number"
             jobs="$2"; shift ;;
     --junit) junit="${2:?--junit needs a file}"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) fk_die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -102,6 +107,7 @@ run_one() {
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1
     -artifact_prefix="$artifacts")
   [[ -n "${max_len[$h]:-}" ]] && args+=(-max_len="${max_len[$h]}")
+  [[ -n "$runs_limit" ]] && args+=(-runs="$runs_limit")
   # shellcheck disable=SC2206
   [[ -n "${extra[$h]:-}" ]] && args+=(${extra[$h]})
   # The grown corpus first (libFuzzer writes new inputs there), then the seeds, read-only; a seed

@@ -25,7 +25,7 @@ final result, by API, divided by N.
       [--instances N] [--concurrency C] [--state-delay S] [--poll-interval S]
 
 Exits non-zero when a rollout does not end SUCCEEDED with every instance replaced (the numbers of
-a broken run mean nothing); the goals (<= 1.1x the bound, <= 15 calls per instance) are reported,
+a broken run mean nothing); the goals (<= 1.1x the bound, <= 10 calls per instance) are reported,
 not enforced.
 """
 
@@ -367,7 +367,7 @@ handlers:
         print(f"  makespan                        {makespan:8.2f} s")
         print(f"  ratio to the bound              {makespan / bound:8.3f}   (goal <= 1.1; "
               f"{makespan / strict:.3f} against {rounds} x (T1 - fixed) + fixed)")
-        print(f"  AWS calls per instance          {fleet_calls['per_instance']:8.2f}   (goal <= 15; "
+        print(f"  AWS calls per instance          {fleet_calls['per_instance']:8.2f}   (goal <= 10; "
               f"{fleet_calls['mutating_per_instance']:.2f} mutating, "
               f"{fleet_calls['reads_per_instance']:.2f} reads; alone: "
               f"{out['baseline_calls_per_instance']:.0f})")

@@ -419,8 +419,13 @@ def backlog(name, make_pipeline, brokers, admin, args, workdir):
 # --- main -----------------------------------------------------------------------------------------
 
 def median(values):
+    """The median over the rounds; with an even count, the mean of the two middle values (with two
+    rounds the lower one alone would report the better round)."""
     s = sorted(values)
-    return s[(len(s) - 1) // 2] if s else float("nan")
+    if not s:
+        return float("nan")
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
 def main():

@@ -48,29 +48,20 @@ void CaptureDescription(const aws::Instance& i, v1::InstanceCapture* c) {
   }
 }
 
-// The attributes DescribeInstances does not return: one call each, per instance (EC2 has no
-// batch form of DescribeInstanceAttribute).
+// What DescribeInstances does not return (user data, termination and stop protection, shutdown
+// behaviour, the CPU credit option of a burstable instance): one GetLaunchTemplateData per
+// instance, where DescribeInstanceAttribute takes one call per attribute and the credit option a
+// DescribeInstanceCreditSpecifications. EC2 has no batch form of either.
 Status CaptureAttributes(aws::Ec2& ec2, const std::string& id, v1::InstanceCapture* c) {
-  using Attr = aws::InstanceAttributeName;
-  for (Attr attr : {Attr::kUserData, Attr::kDisableApiTermination, Attr::kDisableApiStop,
-                    Attr::kInstanceInitiatedShutdownBehavior}) {
-    auto r = ec2.DescribeInstanceAttribute({id, attr});
-    if (!r.ok()) return r.error();
-    switch (attr) {
-      case Attr::kUserData:
-        c->set_user_data_base64(r->present ? r->value : "");
-        break;
-      case Attr::kDisableApiTermination:
-        c->set_disable_api_termination(r->bool_value());
-        break;
-      case Attr::kDisableApiStop:
-        c->set_disable_api_stop(r->bool_value());
-        break;
-      case Attr::kInstanceInitiatedShutdownBehavior:
-        c->set_shutdown_behavior(r->value);
-        break;
-    }
-  }
+  auto d = ec2.GetLaunchTemplateData({id});
+  if (!d.ok()) return d.error();
+  c->set_user_data_base64(d->user_data_base64);
+  c->set_disable_api_termination(d->disable_api_termination);
+  c->set_disable_api_stop(d->disable_api_stop);
+  c->set_shutdown_behavior(d->instance_initiated_shutdown_behavior);
+  // RunInstances would otherwise give the family's default, which for T3 is unlimited and for T2
+  // standard.
+  c->set_cpu_credits(d->cpu_credits);
   return Ok{};
 }
 
@@ -164,37 +155,6 @@ Status CaptureInterfaces(aws::Ec2& ec2, const CaptureById& by_id) {
   return Ok{};
 }
 
-// The CPU credit option of the burstable ones (T2, T3, T3a, T4g): RunInstances would otherwise
-// give the family's default, which for T3 is unlimited and for T2 standard.
-Status CaptureCredits(aws::Ec2& ec2, const CaptureById& by_id) {
-  std::vector<std::string> ids;
-  for (const auto& [id, entry] : by_id) {
-    const std::string& type = entry.first->instance_type;
-    if (type.size() > 1 && type[0] == 't' && std::isdigit(static_cast<unsigned char>(type[1]))) {
-      ids.push_back(id);
-    }
-  }
-  constexpr size_t kMaxIds = 1000;  // DescribeInstanceCreditSpecifications' limit
-  return ForEachChunk(ids, kMaxIds, [&](std::vector<std::string> chunk) -> Status {
-    aws::DescribeInstanceCreditSpecificationsRequest req;
-    req.instance_ids = std::move(chunk);
-    Status paged = aws::ForEachPage(
-        std::move(req),
-        [&](const auto& page_request) {
-          return ec2.DescribeInstanceCreditSpecifications(page_request);
-        },
-        [&](auto& page) -> Status {
-          for (const auto& spec : page.specifications) {
-            auto it = by_id.find(spec.instance_id);
-            if (it != by_id.end()) it->second.second->set_cpu_credits(spec.cpu_credits);
-          }
-          return Ok{};
-        });
-    if (!paged.ok()) return paged;
-    return Ok{};
-  });
-}
-
 }  // namespace
 
 Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Instance*>& instances,
@@ -206,10 +166,6 @@ Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Inst
     by_id[instances[k]->id] = {instances[k], captures[k]};
     if (!attributes) continue;
     Status s = CaptureAttributes(*aws.ec2, instances[k]->id, captures[k]);
-    if (!s.ok()) return s;
-  }
-  if (attributes) {
-    Status s = CaptureCredits(*aws.ec2, by_id);
     if (!s.ok()) return s;
   }
   Status enis = CaptureInterfaces(*aws.ec2, by_id);

@@ -16,8 +16,11 @@ std::vector<std::string> Permissions(const v1::WorkerConfig& worker) {
       "autoscaling:DescribeAutoScalingGroups",
       "ec2:DescribeLaunchTemplateVersions",
       "ec2:DescribeInstances",
+      "ec2:GetLaunchTemplateData",
+      // GetLaunchTemplateData reads through these, depending on the instance (its API reference).
       "ec2:DescribeInstanceAttribute",
       "ec2:DescribeInstanceCreditSpecifications",
+      "ec2:DescribeSpotInstanceRequests",
       "ec2:DescribeVolumes",
       "ec2:DescribeNetworkInterfaces",
       "ec2:DescribeAddresses",

@@ -36,26 +36,35 @@ Progress WaitStopped(RolloutTick& t, v1::InstanceRollout& r, const std::string& 
   return Fail(t, r, id + " is " + i->state.name + " while waiting for it to stop");
 }
 
+// No read first: each data volume's DetachVolume is sent, and only a refusal asks where the volume
+// is (a re-run after a crash finds it detaching or detached already, which is what was wanted).
 Progress DetachVolumes(RolloutTick& t, v1::InstanceRollout& r) {
-  auto volumes = DataVolumes(t, r);
-  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
   for (const auto& dv : r.capture().data_volumes()) {
-    auto it = volumes->find(dv.volume_id());
-    if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
-    const auto* att = AttachmentTo(it->second, Old(r));
-    if (att == nullptr || att->state == "detaching") continue;
     aws::DetachVolumeRequest req;
     req.volume_id = dv.volume_id();
     req.instance_id = Old(r);
     req.device = dv.device();
     auto d = t.ctx.aws().ec2->DetachVolume(req);
-    if (!d.ok()) return OnError(t, r, "detach-volume", d.error());
+    if (!d.ok()) {
+      if (aws::IsTransientFailure(d.error())) return OnError(t, r, "detach-volume", d.error());
+      auto volumes = DataVolumes(t, r);
+      if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+      auto it = volumes->find(dv.volume_id());
+      if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
+      if (AttachmentTo(it->second, Old(r)) == nullptr) continue;
+      return OnError(t, r, "detach-volume", d.error());
+    }
     t.RecordCall("volume:" + dv.volume_id(), "detach-volume",
                  fmt::format("from {} at {}", Old(r), dv.device()), d->request_id);
   }
-  return Enter(t, r, kWaitVolumesDetached, Progress::kCheckpoint);
+  // The detach is not waited for here: the launch does not need the volumes, and attach-volumes
+  // waits for each to be available before it attaches it. So the volumes detach while the new
+  // instance launches and boots, and no look of its own is spent on them.
+  return Enter(t, r, MovesInterfaces(r) ? kDetachInterfaces : kPrepareLaunch,
+               Progress::kCheckpoint);
 }
 
+// Only a replacement checkpointed in this phase by an earlier version still comes here.
 Progress WaitVolumesDetached(RolloutTick& t, v1::InstanceRollout& r) {
   auto volumes = DataVolumes(t, r);
   if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
@@ -223,39 +232,80 @@ Progress StopNew(RolloutTick& t, v1::InstanceRollout& r) {
   return Enter(t, r, kWaitNewStopped, Progress::kCheckpoint);
 }
 
-Progress AttachVolumes(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
-                       const char* next) {
+namespace {
+
+// Where the volume is, when an attach without a look was refused: attached to `to` by an earlier
+// run (done), not available yet (wait), or neither (the refusal stands).
+std::optional<Progress> AfterRefusedAttach(RolloutTick& t, v1::InstanceRollout& r,
+                                           const v1::DataVolume& dv, const std::string& to,
+                                           const Error& refused) {
   auto volumes = DataVolumes(t, r);
   if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  auto it = volumes->find(dv.volume_id());
+  if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
+  if (AttachmentTo(it->second, to) != nullptr) return std::nullopt;
+  if (it->second.state != "available") {
+    return WaitFor(t, r, dv.volume_id() + " to be available (now " + it->second.state + ")");
+  }
+  return OnError(t, r, "attach-volume", refused);
+}
+
+}  // namespace
+
+// Forward, the attach comes after the detach was sent and the new instance launched, ran and
+// stopped: the volumes are as good as certainly available, so they are attached without a look,
+// and read only when EC2 refuses (still detaching: wait; attached by a run before a crash: done).
+// The rollback does not know where the volumes are and reads first.
+Progress AttachVolumes(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
+                       const char* next) {
+  std::optional<std::map<std::string, aws::Volume>> known;
+  if (InRollback(r)) {
+    auto volumes = DataVolumes(t, r);
+    if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+    known = std::move(*volumes);
+  }
   for (const auto& dv : r.capture().data_volumes()) {
-    auto it = volumes->find(dv.volume_id());
-    if (it == volumes->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
-    if (AttachmentTo(it->second, to) != nullptr) continue;
-    if (it->second.state != "available") {
-      return WaitFor(t, r, dv.volume_id() + " to be available (now " + it->second.state + ")");
+    if (known) {
+      auto it = known->find(dv.volume_id());
+      if (it == known->end()) return Fail(t, r, "data volume " + dv.volume_id() + " is gone");
+      if (AttachmentTo(it->second, to) != nullptr) continue;
+      if (it->second.state != "available") {
+        return WaitFor(t, r, dv.volume_id() + " to be available (now " + it->second.state + ")");
+      }
     }
     auto a = t.ctx.aws().ec2->AttachVolume({dv.volume_id(), to, dv.device()});
-    if (!a.ok()) return OnError(t, r, "attach-volume", a.error());
+    if (!a.ok()) {
+      if (known || aws::IsTransientFailure(a.error())) {
+        return OnError(t, r, "attach-volume", a.error());
+      }
+      if (auto held = AfterRefusedAttach(t, r, dv, to, a.error())) return *held;
+      continue;
+    }
     t.RecordCall("volume:" + dv.volume_id(), "attach-volume",
                  fmt::format("to {} at {}", to, dv.device()), a->request_id);
   }
   return Enter(t, r, next, Progress::kCheckpoint);
 }
 
+// Read from `to`'s block device mapping, where DescribeInstances shows each attachment's state
+// (attaching | attached): the look rides on the instance reads that the cell's other waiting
+// replacements make at the same grid point, instead of a DescribeVolumes call of its own.
 Progress WaitAttached(RolloutTick& t, v1::InstanceRollout& r, const std::string& to,
                       const char* next) {
-  auto volumes = DataVolumes(t, r);
-  if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
+  auto i = Describe(t, to);
+  if (!i.ok()) return OnError(t, r, "describe-instances", i.error());
   for (const auto& dv : r.capture().data_volumes()) {
-    auto it = volumes->find(dv.volume_id());
-    const auto* att = it == volumes->end() ? nullptr : AttachmentTo(it->second, to);
-    if (att == nullptr || att->state != "attached") {
-      return WaitFor(t, r, dv.volume_id() + " attached to " + to);
+    auto bd = std::find_if(i->block_devices.begin(), i->block_devices.end(),
+                           [&](const auto& d) { return d.volume_id == dv.volume_id(); });
+    if (bd == i->block_devices.end() || bd->status != "attached") {
+      return WaitFor(t, r,
+                     fmt::format("{} attached to {} (now {})", dv.volume_id(), to,
+                                 bd == i->block_devices.end() ? "not attached" : bd->status));
     }
-    if (att->device != dv.device()) {
+    if (bd->device_name != dv.device()) {
       return Fail(t, r,
-                  fmt::format("{} is attached to {} at {}, not {}", dv.volume_id(), to, att->device,
-                              dv.device()));
+                  fmt::format("{} is attached to {} at {}, not {}", dv.volume_id(), to,
+                              bd->device_name, dv.device()));
     }
   }
   return Enter(t, r, next, Progress::kCheckpoint);

@@ -56,16 +56,17 @@ bool ReplacementDue(const RolloutTick& t, const v1::InstanceRollout& r) {
 void PrefetchReplacements(RolloutTick& t, const std::vector<v1::InstanceRollout*>& due) {
   std::set<std::string> instances, volumes, statuses, interfaces;
   std::vector<std::string> tokens, stop, start, terminate;
-  static const std::set<std::string> kVolumePhases = {
-      kDetachVolumes,    kWaitVolumesDetached, kAttachVolumes, kWaitVolumesAttached,
-      kRbReleaseVolumes, kRbAttachVolumes,     kRbWaitAttached};
+  // The forward detach and attach read the volumes only when EC2 refuses them (relaunch.cc).
+  static const std::set<std::string> kVolumePhases = {kWaitVolumesDetached, kRbReleaseVolumes,
+                                                      kRbAttachVolumes};
   static const std::set<std::string> kInterfacePhases = {
       kDetachInterfaces, kWaitInterfacesDetached, kAttachInterfaces,   kWaitInterfacesAttached,
       kProtectNew,       kRbReleaseInterfaces,    kRbAttachInterfaces, kRbWaitInterfaces};
   static const std::set<std::string> kInstancePhases = {
-      kCapture,          kWaitOldStopped, kWaitNewRunning,  kWaitNewStopped,
-      kMovePrivateIps,   kWaitNewStarted, kRbTerminateNew,  kRbReleaseInterfaces,
-      kRbMovePrivateIps, kRbStartOld,     kRbWaitOldRunning};
+      kCapture, kWaitOldStopped, kWaitNewRunning, kWaitNewStopped, kMovePrivateIps, kWaitNewStarted,
+      kRbTerminateNew, kRbReleaseInterfaces, kRbMovePrivateIps, kRbStartOld, kRbWaitOldRunning,
+      // The attachments' waits read the instance's block device mapping (WaitAttached).
+      kWaitVolumesAttached, kRbWaitAttached};
   for (const v1::InstanceRollout* r : due) {
     const std::string& p = r->phase();
     if (kInstancePhases.count(p)) {

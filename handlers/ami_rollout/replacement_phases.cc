@@ -244,9 +244,11 @@ CallOutcome StopNow(RolloutTick& t, const std::string& id) {
   });
 }
 
+// An attachment on its way out (detaching) no longer counts: the volume is about to be free, and
+// whoever attaches it next waits for it to be available.
 const aws::VolumeAttachment* AttachmentTo(const aws::Volume& v, const std::string& instance) {
   for (const auto& a : v.attachments) {
-    if (a.instance_id == instance && a.state != "detached") return &a;
+    if (a.instance_id == instance && a.state != "detached" && a.state != "detaching") return &a;
   }
   return nullptr;
 }

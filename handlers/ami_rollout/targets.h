@@ -19,8 +19,8 @@ Status PlanTargets(RolloutTick& t);
 
 // Reads the configuration `relaunch` reproduces of every instance into the capture at the same
 // index: volumes, secondary network interfaces, Elastic IPs and target groups in one pass for all
-// of them; with `attributes` also the CPU credit option (one pass) and user data, termination and
-// stop protection and shutdown behaviour (four calls each).
+// of them; with `attributes` also user data, termination and stop protection, shutdown behaviour
+// and the CPU credit option (one GetLaunchTemplateData each).
 Status CaptureInstances(aws::CellClients& aws, const std::vector<const aws::Instance*>& instances,
                         const std::vector<v1::InstanceCapture*>& captures, bool attributes);
 

@@ -4,7 +4,8 @@
   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html
 - Images made by CreateImage/CopyImage: pending -> available.
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Image.html (State)
-- Volume attachments: attaching -> attached, detaching -> detached.
+- Volume attachments: attaching -> attached, detaching -> detached; the attaching state also in
+  the instance's block device mapping (a detaching volume leaves the mapping at once, as moto has it).
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VolumeAttachment.html
 - ELBv2 targets: initial -> healthy after registration, draining -> unused after deregistration.
   https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
@@ -107,10 +108,18 @@ def _install_volumes() -> None:
         attachment = original(self, *args, **kwargs)
         if attachment is not None and state_delay() > 0 and getattr(_api_call, "active", False):
             attachment.status = "attaching"
+            # The instance's block device mapping (DescribeInstances, EbsInstanceBlockDevice
+            # Status: attaching | attached) shows the same state; moto maps "in-use" to attached.
+            # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EbsInstanceBlockDevice.html
+            device = attachment.instance.block_device_mapping.get(attachment.device)
+            if device is not None:
+                device.status = "attaching"
 
             def settle() -> None:
                 if attachment.status == "attaching":
                     attachment.status = "attached"
+                    if device is not None and device.status == "attaching":
+                        device.status = "in-use"
 
             after_state_delay(settle)
         return attachment

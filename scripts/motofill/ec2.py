@@ -1,6 +1,7 @@
 """EC2 gaps: RunInstances idempotency, CreateLaunchTemplateVersion SourceVersion, root volume
 replacement tasks, ModifyInstanceAttribute UserData and InstanceInitiatedShutdownBehavior, CPU
-credit specifications, the network interface attachment's DeleteOnTermination."""
+credit specifications, the network interface attachment's DeleteOnTermination, and the user data
+and CPU credit option in GetLaunchTemplateData."""
 
 from __future__ import annotations
 
@@ -346,6 +347,31 @@ def _install_credit_specifications() -> None:
                modify_instance_credit_specification)
 
 
+# --- GetLaunchTemplateData UserData and CreditSpecification ---------------------------------------
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html and
+# API_ResponseLaunchTemplateData.html: UserData is the instance's user data, base64 as
+# DescribeInstanceAttribute returns it; CreditSpecification.CpuCredits its credit option. moto
+# leaves UserData out and answers "standard" for every instance; here the credit option is the one
+# DescribeInstanceCreditSpecifications gives (above), and absent for an instance that is not
+# burstable.
+
+def _install_launch_template_data() -> None:
+    def get_launch_template_data(original: Any, self: EC2Response) -> Any:
+        answer = original(self)
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        data = answer.result["LaunchTemplateData"]
+        if instance.user_data is not None:
+            data["UserData"] = str(instance.user_data)
+        credits = _cpu_credits(instance)
+        if credits:
+            data["CreditSpecification"] = {"CpuCredits": credits}
+        else:
+            data.pop("CreditSpecification", None)
+        return answer
+
+    wrap_method(EC2Response, "get_launch_template_data", get_launch_template_data)
+
+
 # --- ModifyNetworkInterfaceAttribute Attachment.DeleteOnTermination -------------------------------
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html
 # and API_NetworkInterfaceAttachmentChanges.html: moto ignores the Attachment member.
@@ -376,3 +402,4 @@ def install() -> None:
     _install_modify_instance_attribute()
     _install_credit_specifications()
     _install_attachment_delete_on_termination()
+    _install_launch_template_data()

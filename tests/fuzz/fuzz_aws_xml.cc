@@ -39,6 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ExpectNamedError(aws::ParseVolumeAttachment("AttachVolume", xml));
   ExpectNamedError(aws::ParseAssociateAddress(xml));
   ExpectNamedError(aws::ParseDescribeInstanceAttribute(xml));
+  ExpectNamedError(aws::ParseGetLaunchTemplateData(xml));
   ExpectNamedError(aws::ParseDescribeNetworkInterfaces(xml));
   ExpectNamedError(aws::ParseDescribeInstanceCreditSpecifications(xml));
   ExpectNamedError(aws::ParseModifyInstanceCreditSpecification(xml));

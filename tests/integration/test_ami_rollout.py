@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html and
 https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-cloudtrail-logs.html
 (requestParameters of https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html)."""
 
+import ipaddress
 import json
 import os
 import sys
@@ -155,9 +156,14 @@ def fleet(world):
         NetworkInterfaceId=eni, Attachment={"AttachmentId": attachment, "DeleteOnTermination": True})
     [primary] = [n["NetworkInterfaceId"] for n in _instance(moto, routed)["NetworkInterfaces"]
                  if n["Attachment"]["DeviceIndex"] == 0]
-    ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, SecondaryPrivateIpAddressCount=2)
-    router_ips = _secondary_ips(_instance(moto, routed))
-    assert len(router_ips) == 2, router_ips
+    # Two addresses at the subnet's end: moto hands instances their primary address in order from
+    # the subnet's start without checking the secondary addresses it assigned, so a count-assigned
+    # (random) address could be given to a later launch, the replacement among them. EC2 reserves
+    # an assigned address for its interface.
+    top = ipaddress.ip_network(subnet["CidrBlock"]).broadcast_address
+    router_ips = sorted(str(top - k) for k in (2, 3))
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, PrivateIpAddresses=router_ips)
+    assert _secondary_ips(_instance(moto, routed)) == router_ips
     ec2.modify_instance_attribute(InstanceId=routed, DisableApiStop={"Value": True})
     return {"old": old, "new": new, "standalone": standalone, "eip": alloc, "first": first,
             "tg": tg, "excluded": excluded, "other": other, "shared": shared, "routed": routed,

@@ -146,9 +146,17 @@ def test_image_and_volume_and_target_transitions(aws, name):
         attachments = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"]
         return attachments[0]["State"] if attachments else "none"
 
+    def mapping_state():
+        instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0][
+            "Instances"][0]
+        return {m["DeviceName"]: m["Ebs"]["Status"] for m in instance["BlockDeviceMappings"]
+                if m["Ebs"]["VolumeId"] == volume_id}
+
     ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
     assert attachment_state() == "attaching"
+    assert mapping_state() == {"/dev/sdf": "attaching"}
     wait_for(lambda: attachment_state() == "attached")
+    assert mapping_state() == {"/dev/sdf": "attached"}
     ec2.detach_volume(VolumeId=volume_id)
     assert attachment_state() == "detaching"
     wait_for(lambda: attachment_state() == "none")

@@ -1,6 +1,6 @@
 """EC2 fills the relaunch strategy needs, through boto3: ModifyInstanceAttribute UserData and
 InstanceInitiatedShutdownBehavior, CPU credit specifications, the network interface attachment's
-DeleteOnTermination."""
+DeleteOnTermination, GetLaunchTemplateData's user data and credit option."""
 
 from __future__ import annotations
 
@@ -121,3 +121,39 @@ def test_attachment_delete_on_termination_is_modified(aws):
                                            Description={"Value": "secondary"})
     assert ec2.describe_network_interfaces(
         NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Description"] == "secondary"
+
+
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html with
+# API_ResponseLaunchTemplateData.html: the instance's user data (base64) and the settings the
+# relaunch carries over, in one call; CreditSpecification only for a burstable instance.
+def test_launch_template_data_carries_user_data_and_credit_option(aws):
+    ec2 = aws("ec2")
+    script = b"#!/bin/sh\necho from launch template data\n"
+    burstable = launch(ec2, "t3.micro", UserData=script.decode(),
+                       CreditSpecification={"CpuCredits": "standard"},
+                       InstanceInitiatedShutdownBehavior="terminate")
+    # moto ignores RunInstances' DisableApiTermination; set afterwards, as an operator would.
+    ec2.modify_instance_attribute(InstanceId=burstable, DisableApiTermination={"Value": True})
+    plain = launch(ec2, "m5.large")
+
+    data = ec2.get_launch_template_data(InstanceId=burstable)["LaunchTemplateData"]
+    assert base64.b64decode(data["UserData"]) == script
+    assert data["CreditSpecification"] == {"CpuCredits": "standard"}
+    assert data["DisableApiTermination"] is True
+    assert data["InstanceInitiatedShutdownBehavior"] == "terminate"
+    assert data["InstanceType"] == "t3.micro"
+
+    # Modified user data and credit option show on the next read.
+    ec2.stop_instances(InstanceIds=[burstable])
+    ec2.modify_instance_attribute(InstanceId=burstable, UserData={"Value": b"#!/bin/sh\n"})
+    ec2.modify_instance_credit_specification(InstanceCreditSpecifications=[
+        {"InstanceId": burstable, "CpuCredits": "unlimited"}])
+    data = ec2.get_launch_template_data(InstanceId=burstable)["LaunchTemplateData"]
+    assert base64.b64decode(data["UserData"]) == b"#!/bin/sh\n"
+    assert data["CreditSpecification"] == {"CpuCredits": "unlimited"}
+
+    data = ec2.get_launch_template_data(InstanceId=plain)["LaunchTemplateData"]
+    assert "UserData" not in data
+    assert "CreditSpecification" not in data
+    assert data["DisableApiTermination"] is False
+    ec2.modify_instance_attribute(InstanceId=burstable, DisableApiTermination={"Value": False})

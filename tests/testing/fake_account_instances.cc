@@ -103,6 +103,30 @@ void FakeAccount::InstallInstances() {
             return a;
           }));
 
+  ON_CALL(ec2, GetLaunchTemplateData(_))
+      .WillByDefault(Invoke(
+          [this](const aws::GetLaunchTemplateDataRequest& r) -> Result<aws::InstanceLaunchData> {
+            if (auto e = Call("GetLaunchTemplateData")) return *e;
+            auto it = instances.find(r.instance_id);
+            if (it == instances.end()) {
+              return NotFound("InvalidInstanceID.NotFound",
+                              "The instance ID '" + r.instance_id + "' does not exist");
+            }
+            const FakeInstance& f = it->second;
+            aws::InstanceLaunchData d;
+            d.instance_id = r.instance_id;
+            d.image_id = f.instance.image_id;
+            d.instance_type = f.instance.instance_type;
+            d.key_name = f.instance.key_name;
+            d.user_data_base64 = f.user_data;
+            d.disable_api_termination = f.disable_api_termination;
+            d.disable_api_stop = f.disable_api_stop;
+            d.instance_initiated_shutdown_behavior = f.shutdown_behavior;
+            d.cpu_credits = CreditsOf(r.instance_id);
+            d.placement = f.instance.placement;
+            return d;
+          }));
+
   ON_CALL(ec2, DescribeVolumes(_))
       .WillByDefault(Invoke(
           [this](const aws::DescribeVolumesRequest& r) -> Result<aws::DescribeVolumesResponse> {

@@ -21,48 +21,7 @@
 namespace fleetkeeper::handlers::testing {
 
 // CellClients whose services are GMock mocks, reachable with their concrete types.
-struct MockCell {
-  aws::CellClients clients;
-  aws::testing::MockEc2* ec2;
-  aws::testing::MockAutoScaling* autoscaling;
-  aws::testing::MockSsm* ssm;
-  aws::testing::MockElbv2* elbv2;
-  aws::testing::MockCloudWatch* cloudwatch;
-  aws::testing::MockSns* sns;
-  aws::testing::MockEcs* ecs;
-  aws::testing::MockCodeDeploy* codedeploy;
-  aws::testing::MockApplicationAutoScaling* application_autoscaling;
-
-  MockCell() {
-    auto e = std::make_unique<::testing::NiceMock<aws::testing::MockEc2>>();
-    ec2 = e.get();
-    clients.ec2 = std::move(e);
-    auto a = std::make_unique<::testing::NiceMock<aws::testing::MockAutoScaling>>();
-    autoscaling = a.get();
-    clients.autoscaling = std::move(a);
-    auto s = std::make_unique<::testing::NiceMock<aws::testing::MockSsm>>();
-    ssm = s.get();
-    clients.ssm = std::move(s);
-    auto l = std::make_unique<::testing::NiceMock<aws::testing::MockElbv2>>();
-    elbv2 = l.get();
-    clients.elbv2 = std::move(l);
-    auto c = std::make_unique<::testing::NiceMock<aws::testing::MockCloudWatch>>();
-    cloudwatch = c.get();
-    clients.cloudwatch = std::move(c);
-    auto n = std::make_unique<::testing::NiceMock<aws::testing::MockSns>>();
-    sns = n.get();
-    clients.sns = std::move(n);
-    auto x = std::make_unique<::testing::NiceMock<aws::testing::MockEcs>>();
-    ecs = x.get();
-    clients.ecs = std::move(x);
-    auto d = std::make_unique<::testing::NiceMock<aws::testing::MockCodeDeploy>>();
-    codedeploy = d.get();
-    clients.codedeploy = std::move(d);
-    auto aas = std::make_unique<::testing::NiceMock<aws::testing::MockApplicationAutoScaling>>();
-    application_autoscaling = aas.get();
-    clients.application_autoscaling = std::move(aas);
-  }
-};
+using MockCell = aws::testing::MockCellClients;
 
 // A credential source that is not configured here, as every source of the chain answers on a
 // machine without AWS credentials.

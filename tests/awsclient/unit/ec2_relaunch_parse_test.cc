@@ -1,8 +1,8 @@
-// The EC2 calls the relaunch strategy uses to carry an instance's settings over (attributes, CPU
-// credits, network interfaces and their private IPs) and the request ids of mutating calls:
-// parsing of recorded and documented answers, and what goes on the wire (through a fake
-// transport). Answers written by hand follow the response elements of the action's page in the
-// EC2 API reference, cited at each test.
+// The EC2 calls the relaunch strategy uses to carry an instance's settings over (attributes,
+// launch template data, CPU credits, network interfaces and their private IPs) and the request ids
+// of mutating calls: parsing of recorded and documented answers, and what goes on the wire (through
+// a fake transport). Answers written by hand follow the response elements of the action's page in
+// the EC2 API reference, cited at each test.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -418,6 +418,99 @@ TEST(Ec2RelaunchClient, SuccessfulMutatingCallsCarryTheirRequestId) {
       ec2->CreateReplaceRootVolumeTask({"i-1", "ami-2", "", true, "rrv-token", {}});
   ASSERT_TRUE(task.ok()) << task.error().ToString();
   EXPECT_EQ(task->request_id, "rrv-id");
+}
+
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html: the
+// answer's <launchTemplateData> holds the members of API_ResponseLaunchTemplateData.html (userData,
+// disableApiTermination, disableApiStop, instanceInitiatedShutdownBehavior, creditSpecification,
+// metadataOptions, placement, iamInstanceProfile, ...), written here after that page.
+TEST(Ec2RelaunchParse, GetLaunchTemplateDataCarriesWhatDescribeInstancesLeavesOut) {
+  Result<InstanceLaunchData> parsed = ParseGetLaunchTemplateData(
+      "<GetLaunchTemplateDataResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+      "<requestId>65cadec1-b364-4354-8ca8-4176dexample</requestId>"
+      "<launchTemplateData>"
+      "<blockDeviceMappingSet><item><deviceName>/dev/xvda</deviceName><ebs>"
+      "<deleteOnTermination>true</deleteOnTermination><volumeSize>8</volumeSize>"
+      "<volumeType>gp3</volumeType></ebs></item></blockDeviceMappingSet>"
+      "<creditSpecification><cpuCredits>unlimited</cpuCredits></creditSpecification>"
+      "<disableApiStop>true</disableApiStop>"
+      "<disableApiTermination>true</disableApiTermination>"
+      "<ebsOptimized>false</ebsOptimized>"
+      "<iamInstanceProfile><arn>arn:aws:iam::123456789012:instance-profile/web</arn>"
+      "</iamInstanceProfile>"
+      "<imageId>ami-0abcdef1234567890</imageId>"
+      "<instanceInitiatedShutdownBehavior>terminate</instanceInitiatedShutdownBehavior>"
+      "<instanceType>t3.micro</instanceType>"
+      "<keyName>my-key-pair</keyName>"
+      "<metadataOptions><httpTokens>required</httpTokens>"
+      "<httpPutResponseHopLimit>2</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint>"
+      "<instanceMetadataTags>disabled</instanceMetadataTags></metadataOptions>"
+      "<monitoring><enabled>false</enabled></monitoring>"
+      "<placement><availabilityZone>us-east-2b</availabilityZone><groupName/>"
+      "<tenancy>default</tenancy></placement>"
+      "<userData>IyEvYmluL3NoCmVjaG8gaGVsbG8K</userData>"
+      "</launchTemplateData></GetLaunchTemplateDataResponse>");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  EXPECT_EQ(parsed->user_data_base64, "IyEvYmluL3NoCmVjaG8gaGVsbG8K");
+  EXPECT_TRUE(parsed->disable_api_termination);
+  EXPECT_TRUE(parsed->disable_api_stop);
+  EXPECT_EQ(parsed->instance_initiated_shutdown_behavior, "terminate");
+  EXPECT_EQ(parsed->cpu_credits, "unlimited");
+  EXPECT_EQ(parsed->ebs_optimized, std::optional<bool>(false));
+  EXPECT_EQ(parsed->image_id, "ami-0abcdef1234567890");
+  EXPECT_EQ(parsed->instance_type, "t3.micro");
+  EXPECT_EQ(parsed->key_name, "my-key-pair");
+  EXPECT_EQ(parsed->iam_instance_profile_arn, "arn:aws:iam::123456789012:instance-profile/web");
+  ASSERT_TRUE(parsed->metadata_options.has_value());
+  EXPECT_EQ(parsed->metadata_options->http_tokens, "required");
+  EXPECT_EQ(parsed->metadata_options->http_put_response_hop_limit, std::optional<int64_t>(2));
+  EXPECT_EQ(parsed->placement.availability_zone, "us-east-2b");
+  EXPECT_EQ(parsed->placement.tenancy, "default");
+  EXPECT_EQ(parsed->request_id, "65cadec1-b364-4354-8ca8-4176dexample");
+
+  // An instance without user data, protections or a credit option (not burstable): the
+  // elements are absent.
+  Result<InstanceLaunchData> plain = ParseGetLaunchTemplateData(
+      "<GetLaunchTemplateDataResponse><requestId>r</requestId><launchTemplateData>"
+      "<imageId>ami-1</imageId><instanceType>m5.large</instanceType></launchTemplateData>"
+      "</GetLaunchTemplateDataResponse>");
+  ASSERT_TRUE(plain.ok()) << plain.error().ToString();
+  EXPECT_EQ(plain->user_data_base64, "");
+  EXPECT_FALSE(plain->disable_api_termination);
+  EXPECT_FALSE(plain->disable_api_stop);
+  EXPECT_EQ(plain->cpu_credits, "");
+  EXPECT_FALSE(plain->metadata_options.has_value());
+}
+
+TEST(Ec2RelaunchParse, GetLaunchTemplateDataWithoutDataOrWithBadValuesNamesTheField) {
+  Result<InstanceLaunchData> empty = ParseGetLaunchTemplateData(
+      "<GetLaunchTemplateDataResponse><requestId>r</requestId></GetLaunchTemplateDataResponse>");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().message.find("launchTemplateData"), std::string::npos)
+      << empty.error().message;
+
+  Result<InstanceLaunchData> bad = ParseGetLaunchTemplateData(
+      "<GetLaunchTemplateDataResponse><launchTemplateData>"
+      "<disableApiStop>maybe</disableApiStop></launchTemplateData>"
+      "</GetLaunchTemplateDataResponse>");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("disableApiStop"), std::string::npos) << bad.error().message;
+}
+
+TEST(Ec2RelaunchClient, GetLaunchTemplateDataAsksForOneInstanceAndNamesIt) {
+  auto transport = std::make_shared<FakeTransport>();
+  transport->Respond(
+      "<GetLaunchTemplateDataResponse><launchTemplateData><userData>ZWNobwo=</userData>"
+      "</launchTemplateData></GetLaunchTemplateDataResponse>",
+      "gltd-req");
+  std::unique_ptr<Ec2> ec2 = MakeEc2Client(transport);
+  Result<InstanceLaunchData> data = ec2->GetLaunchTemplateData({"i-0123d646e8048babc"});
+  ASSERT_TRUE(data.ok()) << data.error().ToString();
+  EXPECT_EQ(transport->requests()[0].body,
+            "Action=GetLaunchTemplateData&Version=2016-11-15&InstanceId=i-0123d646e8048babc");
+  EXPECT_EQ(data->instance_id, "i-0123d646e8048babc");
+  EXPECT_EQ(data->user_data_base64, "ZWNobwo=");
+  EXPECT_EQ(data->request_id, "gltd-req");
 }
 
 }  // namespace

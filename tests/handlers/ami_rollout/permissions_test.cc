@@ -22,14 +22,26 @@ TEST(AmiRolloutPermissions, ARelaunchDeclaresEveryCallThatCarriesTheInstanceOver
   EXPECT_EQ(std::set<std::string>(actions.begin(), actions.end()).size(), actions.size());
   // Interfaces, secondary addresses and the attributes RunInstances cannot take: the calls the
   // old list in doctor missed.
-  for (const char* a : {"ec2:DetachNetworkInterface", "ec2:AttachNetworkInterface",
-                        "ec2:ModifyNetworkInterfaceAttribute", "ec2:DescribeNetworkInterfaces",
-                        "ec2:UnassignPrivateIpAddresses", "ec2:AssignPrivateIpAddresses",
-                        "ec2:ModifyInstanceAttribute", "ec2:DescribeInstanceCreditSpecifications",
-                        "ec2:DescribeInstanceStatus", "ec2:RunInstances", "ec2:StopInstances",
-                        "ec2:DetachVolume", "ec2:AttachVolume", "ec2:AssociateAddress",
-                        "iam:PassRole", "elasticloadbalancing:RegisterTargets", "ssm:GetParameter",
-                        "autoscaling:StartInstanceRefresh", "ec2:CreateLaunchTemplateVersion"}) {
+  for (const char* a : {"ec2:DetachNetworkInterface",
+                        "ec2:AttachNetworkInterface",
+                        "ec2:ModifyNetworkInterfaceAttribute",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:UnassignPrivateIpAddresses",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:ModifyInstanceAttribute",
+                        "ec2:GetLaunchTemplateData",
+                        "ec2:DescribeInstanceCreditSpecifications",
+                        "ec2:DescribeInstanceStatus",
+                        "ec2:RunInstances",
+                        "ec2:StopInstances",
+                        "ec2:DetachVolume",
+                        "ec2:AttachVolume",
+                        "ec2:AssociateAddress",
+                        "iam:PassRole",
+                        "elasticloadbalancing:RegisterTargets",
+                        "ssm:GetParameter",
+                        "autoscaling:StartInstanceRefresh",
+                        "ec2:CreateLaunchTemplateVersion"}) {
     EXPECT_TRUE(Has(actions, a)) << a;
   }
   // An instance's fleetkeeper:replacement-strategy tag may choose replace-root-volume.

@@ -5,6 +5,7 @@
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachNetworkInterface.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DetachNetworkInterface.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetLaunchTemplateData.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceCreditSpecifications.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssignPrivateIpAddresses.html,
