@@ -83,7 +83,8 @@ TEST(FanOutRuntime, AChildsEndGoesToItsParentsCellWithItsFinalResult) {
   Batch b = rig.Settle();
 
   ASSERT_EQ(b.WorkItems().size(), 1u);
-  const v1::Event& report = b.WorkItems()[0];
+  const std::vector<v1::Event> items = b.WorkItems();
+  const v1::Event& report = items[0];
   EXPECT_EQ(CellOf(report), "111122223333/us-east-1");
   EXPECT_EQ(report.id(), "fan-out:result:" + IdOf(child));
   ASSERT_TRUE(report.has_fan_out());
