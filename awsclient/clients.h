@@ -1,6 +1,6 @@
 // The AWS clients of one cell (account, region, role) and the provider handlers get them from.
 // Handlers receive a ClientProvider through their context and never construct clients; unit tests
-// hand them a provider of mocks (tests/awsclient/mocks.h).
+// hand them a provider of mocks (tests/testing/aws_mocks.h).
 #pragma once
 
 #include <functional>

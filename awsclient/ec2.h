@@ -1,5 +1,5 @@
 // Amazon EC2, the operations fleetkeeper's handlers make. Handlers depend on the abstract Ec2
-// interface (mocked in tests/awsclient/mocks.h); MakeEc2Client() is the EC2 query-protocol wire
+// interface (mocked in tests/testing/aws_mocks.h); MakeEc2Client() is the EC2 query-protocol wire
 // implementation (ec2_query.cc). Times are epoch milliseconds (0 = absent). Paginated requests and
 // responses carry `next_token` (see pagination.h).
 // The requests and answers are declared by area: ec2_instances.h, ec2_storage.h, ec2_network.h,

@@ -64,7 +64,10 @@ Progress DetachVolumes(RolloutTick& t, v1::InstanceRollout& r) {
                Progress::kCheckpoint);
 }
 
-// Only a replacement checkpointed in this phase by an earlier version still comes here.
+// Only a replacement checkpointed in this phase by an earlier version still comes here (this
+// version detaches without waiting, and the attach waits for `available`). Removable, with the
+// phase, one release after: by then every workflow a worker of the earlier version started has
+// ended, at the latest by its deadline (workflow_deadline_ms, 24 h by default; docs/workflows.md).
 Progress WaitVolumesDetached(RolloutTick& t, v1::InstanceRollout& r) {
   auto volumes = DataVolumes(t, r);
   if (!volumes.ok()) return OnError(t, r, "describe-volumes", volumes.error());
