@@ -193,16 +193,19 @@ struct Batch {
   // The runtime's outputs, as the pipeline turns them into this batch's records.
   consumers::RuntimeRecords Output() { return {StateTopic(), OutTopics(), &records}; }
 
-  std::vector<v1::Result> Results() const {
-    std::vector<v1::Result> out;
+  // The records of `topic`, parsed as M, in order.
+  template <typename M>
+  std::vector<M> Parsed(const std::string& topic) const {
+    std::vector<M> out;
     for (const auto& r : records) {
-      if (r.topic != kResultsTopic) continue;
-      v1::Result res;
-      EXPECT_TRUE(res.ParseFromString(*r.value));
-      out.push_back(res);
+      if (r.topic != topic) continue;
+      M m;
+      EXPECT_TRUE(m.ParseFromString(*r.value));
+      out.push_back(std::move(m));
     }
     return out;
   }
+  std::vector<v1::Result> Results() const { return Parsed<v1::Result>(kResultsTopic); }
   std::vector<v1::Result> Results(v1::Result::Status status) const {
     std::vector<v1::Result> out;
     for (auto& r : Results()) {
@@ -211,16 +214,7 @@ struct Batch {
     return out;
   }
   // The work items the runtime produced for fleet.work (a fan-out's), in order.
-  std::vector<v1::Event> WorkItems() const {
-    std::vector<v1::Event> out;
-    for (const auto& r : records) {
-      if (r.topic != kWorkTopic) continue;
-      v1::Event e;
-      EXPECT_TRUE(e.ParseFromString(*r.value));
-      out.push_back(e);
-    }
-    return out;
-  }
+  std::vector<v1::Event> WorkItems() const { return Parsed<v1::Event>(kWorkTopic); }
   std::vector<v1::WorkflowCheckpoint> Checkpoints() const {
     std::vector<v1::WorkflowCheckpoint> out;
     for (const auto& r : records) {
