@@ -55,6 +55,23 @@ struct Command {
   std::string status;
   std::vector<std::string> instance_ids;
   int64_t requested_ms = 0;
+  std::string comment;  // the SendCommand's Comment
+};
+
+// ListCommands: the commands themselves (one per SendCommand, whatever its instances), newest
+// first. https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommands.html
+struct ListCommandsRequest {
+  std::string command_id;
+  std::string instance_id;
+  std::optional<int> max_results;  // 1..50
+  std::string next_token;
+  // CommandFilter key -> value, as for ListCommandInvocations (DocumentName, InvokedAfter, ...).
+  std::map<std::string, std::string> filters;
+};
+
+struct ListCommandsResponse {
+  std::vector<Command> commands;
+  std::string next_token;
 };
 
 struct GetCommandInvocationRequest {
@@ -174,6 +191,7 @@ class Ssm {
       const GetCommandInvocationRequest& r) = 0;
   virtual Result<ListCommandInvocationsResponse> ListCommandInvocations(
       const ListCommandInvocationsRequest& r) = 0;
+  virtual Result<ListCommandsResponse> ListCommands(const ListCommandsRequest& r) = 0;
   virtual Result<DescribeInstanceInformationResponse> DescribeInstanceInformation(
       const DescribeInstanceInformationRequest& r) = 0;
   virtual Result<DescribeInstancePatchStatesResponse> DescribeInstancePatchStates(

@@ -36,19 +36,40 @@ auto ReadParameter = [](JsonReader& r, const json& body) {
   return p;
 };
 
-auto ReadCommand = [](JsonReader& r, const json& body) {
+Command ReadCommandObject(JsonReader& r, const json& n) {
   Command c;
+  r.Require(n, "CommandId");
+  c.command_id = r.Str(n, "CommandId");
+  c.document_name = r.Str(n, "DocumentName");
+  c.status = r.Str(n, "Status");
+  c.instance_ids = r.Strings(n, "InstanceIds");
+  c.requested_ms = r.EpochMs(n, "RequestedDateTime");
+  c.comment = r.Str(n, "Comment");
+  return c;
+}
+
+auto ReadCommand = [](JsonReader& r, const json& body) {
   r.Require(body, "Command");
   const json* n = r.Object(body, "Command");
-  if (!n) return c;
-  r.Require(*n, "CommandId");
-  c.command_id = r.Str(*n, "CommandId");
-  c.document_name = r.Str(*n, "DocumentName");
-  c.status = r.Str(*n, "Status");
-  c.instance_ids = r.Strings(*n, "InstanceIds");
-  c.requested_ms = r.EpochMs(*n, "RequestedDateTime");
-  return c;
+  return n ? ReadCommandObject(r, *n) : Command{};
 };
+
+// The body members a command listing shares (ListCommands, ListCommandInvocations).
+json CommandListBody(const std::string& command_id, const std::string& instance_id,
+                     const std::map<std::string, std::string>& filters,
+                     const std::optional<int>& max_results, const std::string& next_token) {
+  json body = json::object();
+  if (!command_id.empty()) body["CommandId"] = command_id;
+  if (!instance_id.empty()) body["InstanceId"] = instance_id;
+  if (!filters.empty()) {
+    json list = json::array();
+    for (const auto& [key, value] : filters) list.push_back({{"key", key}, {"value", value}});
+    body["Filters"] = std::move(list);
+  }
+  if (max_results) body["MaxResults"] = *max_results;
+  if (!next_token.empty()) body["NextToken"] = next_token;
+  return body;
+}
 
 auto ReadInstanceInformation = [](JsonReader& r, const json& body) {
   DescribeInstanceInformationResponse out;
@@ -121,18 +142,9 @@ class SsmJsonClient final : public Ssm {
 
   Result<ListCommandInvocationsResponse> ListCommandInvocations(
       const ListCommandInvocationsRequest& r) override {
-    json body = json::object();
-    if (!r.command_id.empty()) body["CommandId"] = r.command_id;
-    if (!r.instance_id.empty()) body["InstanceId"] = r.instance_id;
-    if (!r.filters.empty()) {
-      json filters = json::array();
-      for (const auto& [key, value] : r.filters)
-        filters.push_back({{"key", key}, {"value", value}});
-      body["Filters"] = std::move(filters);
-    }
+    json body =
+        CommandListBody(r.command_id, r.instance_id, r.filters, r.max_results, r.next_token);
     if (r.details) body["Details"] = true;
-    if (r.max_results) body["MaxResults"] = *r.max_results;
-    if (!r.next_token.empty()) body["NextToken"] = r.next_token;
     return Call<ListCommandInvocationsResponse>(
         *t_, "ListCommandInvocations", body, [](JsonReader& x, const json& b) {
           ListCommandInvocationsResponse out;
@@ -150,6 +162,20 @@ class SsmJsonClient final : public Ssm {
                                    x.Int(*p, "ResponseCode"), x.Str(*p, "Output")});
             }
             out.invocations.push_back(std::move(i));
+          }
+          out.next_token = x.Str(b, "NextToken");
+          return out;
+        });
+  }
+
+  Result<ListCommandsResponse> ListCommands(const ListCommandsRequest& r) override {
+    return Call<ListCommandsResponse>(
+        *t_, "ListCommands",
+        CommandListBody(r.command_id, r.instance_id, r.filters, r.max_results, r.next_token),
+        [](JsonReader& x, const json& b) {
+          ListCommandsResponse out;
+          for (const json* n : x.Objects(b, "Commands")) {
+            out.commands.push_back(ReadCommandObject(x, *n));
           }
           out.next_token = x.Str(b, "NextToken");
           return out;

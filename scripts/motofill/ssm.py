@@ -1,4 +1,5 @@
-"""SSM gaps: managed-instance inventory, command invocations, patch states, SendCommand targets.
+"""SSM gaps: managed-instance inventory, command invocations, ListCommands filters, patch states,
+SendCommand targets.
 
 Test hooks (instance tags, set with CreateTags):
 - fk-test:ssm-unmanaged=true     the instance is not an SSM managed instance
@@ -151,39 +152,66 @@ def _filter_time(key: str, value: str) -> datetime:
         raise ClientError("InvalidFilterValue", f"{key}: {value!r} is not a timestamp") from None
 
 
+def _filtered_commands(response: SimpleSystemManagerResponse,
+                       instance_id: str | None) -> tuple[list[Command], dict[str, str]]:
+    """The backend's commands (by CommandId, and InstanceId when given) that pass the request's
+    CommandFilters DocumentName, InvokedAfter and InvokedBefore; and the filters, by key."""
+    commands = response.ssm_backend.list_commands(response._get_param("CommandId"), instance_id)
+    filters = {f["key"]: f["value"] for f in response._get_param("Filters", []) or []}
+    after = _filter_time("InvokedAfter", filters["InvokedAfter"]) \
+        if "InvokedAfter" in filters else None
+    before = _filter_time("InvokedBefore", filters["InvokedBefore"]) \
+        if "InvokedBefore" in filters else None
+    kept = [c for c in commands
+            if ("DocumentName" not in filters or c.document_name == filters["DocumentName"])
+            and (after is None or c.requested_date_time >= after)
+            and (before is None or c.requested_date_time <= before)]
+    return kept, filters
+
+
+def _page(response: SimpleSystemManagerResponse, key: str, items: list[Any]) -> ActionResult:
+    """One page of `items` under `key`: MaxResults (default 50) from NextToken (an index)."""
+    max_results = int(response._get_param("MaxResults") or 50)
+    start = int(response._get_param("NextToken") or 0)
+    answer: dict[str, Any] = {key: items[start:start + max_results]}
+    if start + max_results < len(items):
+        answer["NextToken"] = str(start + max_results)
+    return ActionResult(answer)
+
+
 def _install_list_command_invocations() -> None:
     def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
-        command_id = self._get_param("CommandId")
         instance_id = self._get_param("InstanceId")
         details = bool(self._get_param("Details"))
-        commands = self.ssm_backend.list_commands(command_id, None)
-        filters = {f["key"]: f["value"] for f in self._get_param("Filters", []) or []}
-        after = _filter_time("InvokedAfter", filters["InvokedAfter"]) \
-            if "InvokedAfter" in filters else None
-        before = _filter_time("InvokedBefore", filters["InvokedBefore"]) \
-            if "InvokedBefore" in filters else None
+        commands, filters = _filtered_commands(self, None)
         result = []
         for command in commands:
-            if "DocumentName" in filters and command.document_name != filters["DocumentName"]:
-                continue
-            if after is not None and command.requested_date_time < after:
-                continue
-            if before is not None and command.requested_date_time > before:
-                continue
             for invocation in command.invocations:
                 if instance_id and invocation["InstanceId"] != instance_id:
                     continue
                 if "Status" in filters and invocation["Status"] != filters["Status"]:
                     continue
                 result.append(_invocation(command, invocation, details))
-        max_results = int(self._get_param("MaxResults") or 50)
-        start = int(self._get_param("NextToken") or 0)
-        response: dict[str, Any] = {"CommandInvocations": result[start:start + max_results]}
-        if start + max_results < len(result):
-            response["NextToken"] = str(start + max_results)
-        return ActionResult(response)
+        return _page(self, "CommandInvocations", result)
 
     add_action(SimpleSystemManagerResponse, "list_command_invocations", list_command_invocations)
+
+
+# --- ListCommands Filters and pagination --------------------------------------------------------
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommands.html: moto lists
+# every command, ignoring Filters, MaxResults and NextToken; AWS lists the newest first.
+
+def _install_list_commands() -> None:
+    def list_commands(self: SimpleSystemManagerResponse) -> ActionResult:
+        commands, filters = _filtered_commands(self, self._get_param("InstanceId"))
+        if "Status" in filters:
+            commands = [c for c in commands if c.status == filters["Status"]]
+        newest_first = sorted(commands, key=lambda c: c.requested_date_time, reverse=True)
+        page = _page(self, "Commands", newest_first)  # the page's commands only are rendered
+        page.result["Commands"] = [c.response_object() for c in page.result["Commands"]]
+        return page
+
+    add_action(SimpleSystemManagerResponse, "list_commands", list_commands)
 
 
 # --- DescribeInstanceInformation ----------------------------------------------------------------
@@ -330,5 +358,6 @@ def _install_describe_instance_patch_states() -> None:
 def install() -> None:
     _install_send_command()
     _install_list_command_invocations()
+    _install_list_commands()
     _install_describe_instance_information()
     _install_describe_instance_patch_states()

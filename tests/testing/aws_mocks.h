@@ -118,6 +118,7 @@ class MockSsm : public Ssm {
               (const GetCommandInvocationRequest&), (override));
   MOCK_METHOD(Result<ListCommandInvocationsResponse>, ListCommandInvocations,
               (const ListCommandInvocationsRequest&), (override));
+  MOCK_METHOD(Result<ListCommandsResponse>, ListCommands, (const ListCommandsRequest&), (override));
   MOCK_METHOD(Result<DescribeInstanceInformationResponse>, DescribeInstanceInformation,
               (const DescribeInstanceInformationRequest&), (override));
   MOCK_METHOD(Result<DescribeInstancePatchStatesResponse>, DescribeInstancePatchStates,

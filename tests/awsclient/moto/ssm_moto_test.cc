@@ -4,6 +4,7 @@
 // commands end with Success at once under moto.sh's default state delay of 0.
 #include <map>
 
+#include "awsclient/pagination.h"
 #include "common/clock.h"
 
 #include "tests/awsclient/moto/moto_fixture.h"
@@ -192,6 +193,59 @@ TEST_F(SsmMoto, ListCommandInvocationsOfADocumentSinceATime) {
   Result<ListCommandInvocationsResponse> later = clients_->ssm->ListCommandInvocations(look);
   ASSERT_TRUE(later.ok()) << later.error().ToString();
   EXPECT_TRUE(later->invocations.empty()) << "nothing invoked an hour from now";
+  ASSERT_TRUE(clients_->ec2->TerminateInstances({{a, b}}).ok());
+}
+
+// The search for a command after a crash: the commands of a document since a time, with their
+// comments (ListCommands, CommandFilter DocumentName and InvokedAfter), in pages.
+TEST_F(SsmMoto, ListCommandsOfADocumentSinceATimeWithTheirComments) {
+  auto [vpc_id, subnet_id] = MakeSubnet(64);
+  auto [ami, other_ami] = TwoAmis();
+  const std::string a = LaunchInstance(ami, subnet_id);
+  const std::string b = LaunchInstance(ami, subnet_id);
+  const int64_t before_ms = SystemClock::Instance().NowMs();
+  auto send = [&](const std::string& document, const std::string& id, const std::string& comment) {
+    SendCommandRequest r;
+    r.document_name = document;
+    r.instance_ids = {id};
+    r.parameters = document == "AWS-RunShellScript"
+                       ? std::map<std::string, std::vector<std::string>>{{"commands", {"true"}}}
+                       : std::map<std::string, std::vector<std::string>>{{"Operation", {"Scan"}}};
+    r.comment = comment;
+    Result<Command> c = clients_->ssm->SendCommand(r);
+    EXPECT_TRUE(c.ok()) << c.error().ToString();
+    return c.ok() ? c->command_id : std::string();
+  };
+  const std::string shell = send("AWS-RunShellScript", a, "shell token-s");
+  const std::string patch_a = send("AWS-RunPatchBaseline", a, "fleetkeeper chg-1 token-a");
+  const std::string patch_b = send("AWS-RunPatchBaseline", b, "fleetkeeper chg-1 token-b");
+
+  ListCommandsRequest search;
+  search.filters = {{"DocumentName", "AWS-RunPatchBaseline"},
+                    {"InvokedAfter", CommandFilterTime(before_ms - 60'000)}};
+  search.max_results = 1;
+  std::map<std::string, Command> found;  // by command id
+  int pages = 0;
+  Status listed = ForEachPage(
+      search, [&](const auto& r) { return clients_->ssm->ListCommands(r); },
+      [&](const ListCommandsResponse& page) -> Status {
+        ++pages;
+        for (const Command& c : page.commands) found[c.command_id] = c;
+        return Ok{};
+      });
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  ASSERT_TRUE(found.count(patch_a) && found.count(patch_b));
+  EXPECT_EQ(found.at(patch_a).comment, "fleetkeeper chg-1 token-a");
+  EXPECT_EQ(found.at(patch_b).instance_ids, std::vector<std::string>{b});
+  EXPECT_EQ(found.at(patch_b).document_name, "AWS-RunPatchBaseline");
+  EXPECT_FALSE(found.count(shell)) << "another document's command";
+  EXPECT_GE(pages, 2) << "one command a page";
+
+  search = {};
+  search.filters = {{"InvokedAfter", CommandFilterTime(before_ms + 3'600'000)}};
+  Result<ListCommandsResponse> later = clients_->ssm->ListCommands(search);
+  ASSERT_TRUE(later.ok()) << later.error().ToString();
+  EXPECT_TRUE(later->commands.empty()) << "nothing sent an hour from now";
   ASSERT_TRUE(clients_->ec2->TerminateInstances({{a, b}}).ok());
 }
 
