@@ -13,8 +13,12 @@
 namespace fleetkeeper::handlers::patch {
 namespace {
 
-// ListCommandInvocations pages searched for the command token before the command is sent.
+// Pages searched for a command's token before the command is sent: the batch's ListCommands,
+// and an instance's own ListCommandInvocations when that listing is longer.
 constexpr int kCommandSearchPages = 20;
+// How far before the earliest token the batch's search lists from: SSM's clock may be behind
+// ours, and a command missed for that would be sent twice.
+constexpr int64_t kSearchSkewMs = 60'000;
 // The batch's command look: its pages at most (50 invocations each), and how far before the
 // earliest command it lists from, for SSM's clock and ours.
 constexpr int kCommandLookPages = 10;
@@ -95,14 +99,66 @@ void LookAtCommands(PatchTick& t, const v1::PatchInstanceState& i) {
       });
 }
 
-}  // namespace
+// Whether `other` sends its command in this run, as `i` does: its token checkpointed, no command.
+bool SendsNow(const v1::PatchInstanceState& i, const v1::PatchInstanceState& other) {
+  return other.batch() == i.batch() && other.phase() == kCommand &&
+         !other.command_token().empty() && other.command_id().empty();
+}
 
-Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
-  if (i.command_token().empty()) {
-    // The token is checkpointed before the command is sent: a run after a crash looks for it.
-    i.set_command_token(t.ctx.IdempotencyToken("patch-command:" + i.instance_id()).substr(0, 32));
-    return Progress::kCheckpoint;
-  }
+// The search for commands a run before a crash sent, once a run for the batch's instances about
+// to send theirs (the "found by ListCommands, the request id in the comment"): the
+// document's commands since the earliest of their tokens, by the token in their comment. Instead
+// of one search of its invocations per instance, which stays for a listing too long to read
+// (kCommandSearchPages) and for an instance the search did not cover.
+void SearchForSentCommands(PatchTick& t, const v1::PatchInstanceState& i) {
+  RunShared& run = *t.shared;
+  (void)t.ShareRead(
+      "command-search", [&] { return run.searched_tokens.count(i.command_token()) > 0; },
+      [&]() -> Status {
+        std::set<std::string> tokens;
+        int64_t since = t.now_ms;
+        for (const auto& other : t.state.instances()) {
+          if (other.instance_id() != i.instance_id() && !SendsNow(i, other)) continue;
+          tokens.insert(other.command_token());
+          since = std::min(since, other.phase_started_ms());
+        }
+        run.searched_tokens = tokens;
+        run.sent_by_token.clear();
+        run.searched_all = false;
+        aws::ListCommandsRequest search;
+        search.filters = {{"DocumentName", kDocument},
+                          {"InvokedAfter", aws::CommandFilterTime(since - kSearchSkewMs)}};
+        search.max_results = 50;
+        int pages = 0;
+        bool ended = true;
+        auto& ssm = *t.ctx.aws().ssm;
+        Status listed = t.Io([&] {
+          return aws::ForEachPageUntil(
+              std::move(search), [&](const auto& r) { return ssm.ListCommands(r); },
+              [&](const aws::ListCommandsResponse& page) -> Result<aws::Paging> {
+                for (const auto& c : page.commands) {
+                  for (const auto& token : tokens) {
+                    if (c.comment.find(token) != std::string::npos) {
+                      run.sent_by_token[token] = c.command_id;
+                    }
+                  }
+                }
+                if (++pages < kCommandSearchPages || page.next_token.empty()) {
+                  return aws::Paging::kNext;
+                }
+                ended = false;
+                return aws::Paging::kDone;
+              });
+        });
+        run.searched_all = listed.ok() && ended;
+        return listed;  // an error: each instance searches its own invocations
+      });
+}
+
+// An instance's own search of its invocations for its token; "" when not found within
+// kCommandSearchPages pages (an instance that runs many commands is patched, not failed on
+// pagination.h's page cap).
+Result<std::string> SearchOwnInvocations(PatchTick& t, const v1::PatchInstanceState& i) {
   auto& ssm = *t.ctx.aws().ssm;
   aws::ListCommandInvocationsRequest list;
   list.instance_id = i.instance_id();
@@ -118,14 +174,33 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
               found = inv.command_id;
             }
           }
-          // Not found in kCommandSearchPages pages means not sent: an instance that runs many
-          // commands is patched, not failed on pagination.h's page cap.
           return !found.empty() || ++pages == kCommandSearchPages ? aws::Paging::kDone
                                                                   : aws::Paging::kNext;
         });
   });
-  if (!listed.ok()) {
-    return OnError(t, i, "list-command-invocations", listed.error(), t.plan.command_timeout_ms);
+  if (!listed.ok()) return listed.error();
+  return found;
+}
+
+}  // namespace
+
+Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
+  if (i.command_token().empty()) {
+    // The token is checkpointed before the command is sent: a run after a crash looks for it.
+    i.set_command_token(t.ctx.IdempotencyToken("patch-command:" + i.instance_id()).substr(0, 32));
+    return Progress::kCheckpoint;
+  }
+  SearchForSentCommands(t, i);
+  const RunShared& run = *t.shared;
+  std::string found;
+  if (auto hit = run.sent_by_token.find(i.command_token()); hit != run.sent_by_token.end()) {
+    found = hit->second;
+  } else if (!run.searched_all || run.searched_tokens.count(i.command_token()) == 0) {
+    auto own = SearchOwnInvocations(t, i);
+    if (!own.ok()) {
+      return OnError(t, i, "list-command-invocations", own.error(), t.plan.command_timeout_ms);
+    }
+    found = *own;
   }
   if (!found.empty()) {
     i.set_command_id(found);
@@ -144,6 +219,7 @@ Progress Command(PatchTick& t, v1::PatchInstanceState& i) {
   req.timeout_seconds = 600;
   req.comment =
       fmt::format("fleetkeeper {} {}", t.request.request_id().substr(0, 40), i.command_token());
+  auto& ssm = *t.ctx.aws().ssm;
   auto sent = t.Io([&] { return ssm.SendCommand(req); });
   if (!sent.ok()) return OnError(t, i, "send-command", sent.error(), t.plan.command_timeout_ms);
   i.set_command_id(sent->command_id);

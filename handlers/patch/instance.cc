@@ -76,33 +76,65 @@ aws::TargetsRequest Targets(const v1::PatchTargetGroup& tg, const std::string& i
   return TargetsOf(tg.arn(), tg.port(), instance);
 }
 
-// The health of every target of the group (`fresh`: read since this run last changed the group),
-// read once for every instance of the run. The pointer is good until the caller's next Io.
+// The health of every target of the group, read once for every instance of the run. The pointer
+// is good until the caller's next Io.
 Result<const std::vector<aws::TargetHealthDescription>*> GroupHealth(PatchTick& t,
-                                                                     const std::string& arn,
-                                                                     bool fresh) {
+                                                                     const std::string& arn) {
   RunShared& run = *t.shared;
-  auto& cache = fresh ? run.member_health : run.budget_health;
   Status read = t.ShareRead(
-      "target-health " + arn, [&] { return cache.count(arn) > 0; },
+      "target-health " + arn, [&] { return run.budget_health.count(arn) > 0; },
       [&]() -> Status {
         auto& elb = *t.ctx.aws().elbv2;
         auto h = t.Io([&] { return elb.DescribeTargetHealth({arn, {}}); });
         if (!h.ok()) return h.error();
         run.budget_health[arn] = h->descriptions;
-        run.member_health[arn] = std::move(h->descriptions);
+        run.member_health[arn] = {true, {}, std::move(h->descriptions)};
         return Ok{};
       });
   if (!read.ok()) return read.error();
-  return &cache[arn];
+  return &run.budget_health[arn];
 }
 
-// The instance's state in the group as the load balancer reports it, or "not registered".
-Result<std::string> StateIn(PatchTick& t, const v1::PatchTargetGroup& tg, const std::string& id) {
-  auto h = GroupHealth(t, tg.arn(), true);
-  if (!h.ok()) return h.error();
-  for (const auto& d : **h) {
+bool InGroup(const v1::PatchInstanceState& i, const std::string& arn) {
+  return std::any_of(i.target_groups().begin(), i.target_groups().end(),
+                     [&](const auto& tg) { return tg.arn() == arn; });
+}
+
+// The state of `i` in the group as the load balancer reports it (read since this run last changed
+// the group), or "not registered". One read a run serves the batch's instances in the group: it
+// names their targets (DescribeTargetHealth's Targets) rather than listing the whole group.
+Result<std::string> StateIn(PatchTick& t, const v1::PatchTargetGroup& tg,
+                            const v1::PatchInstanceState& i) {
+  RunShared& run = *t.shared;
+  const std::string& id = i.instance_id();
+  auto covered = [&] {
+    auto m = run.member_health.find(tg.arn());
+    return m != run.member_health.end() && (m->second.whole || m->second.ids.count(id) > 0);
+  };
+  Status read = t.ShareRead("target-health " + tg.arn(), covered, [&]() -> Status {
+    RunShared::MemberHealth read;
+    read.ids.insert(id);
+    for (const auto& other : t.state.instances()) {
+      if (other.batch() == i.batch() && other.phase() != kPhaseDone && InGroup(other, tg.arn())) {
+        read.ids.insert(other.instance_id());
+      }
+    }
+    aws::DescribeTargetHealthRequest req{tg.arn(), {}};
+    for (const auto& target : read.ids) {
+      req.targets.push_back(std::move(Targets(tg, target).targets.front()));
+    }
+    auto& elb = *t.ctx.aws().elbv2;
+    auto h = t.Io([&] { return elb.DescribeTargetHealth(req); });
+    if (!h.ok()) return h.error();
+    read.health = std::move(h->descriptions);
+    run.member_health[tg.arn()] = std::move(read);
+    return Ok{};
+  });
+  if (!read.ok()) return read.error();
+  for (const auto& d : run.member_health[tg.arn()].health) {
     if (d.target.id != id) continue;
+    // Named in the request, a target the group does not have is reported unused.
+    if (d.state == "unused" && d.reason == "Target.NotRegistered") break;
     // A group no load balancer uses reports its targets unused: nothing to wait for.
     return d.state == "unused" && d.reason == "Target.NotInUse" ? std::string("healthy") : d.state;
   }
@@ -168,7 +200,7 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
   // Every read first: from the count on, no other instance of the run moves until the drain is
   // marked (Drain), so that two instances advancing at once never both take the last place.
   for (const auto& tg : i.target_groups()) {
-    if (auto health = GroupHealth(t, tg.arn(), false); !health.ok()) {
+    if (auto health = GroupHealth(t, tg.arn()); !health.ok()) {
       *why = fmt::format("cannot read the health of {}: {}", tg.arn(), health.error().ToString());
       return false;
     }
@@ -183,7 +215,7 @@ bool WithinBudget(PatchTick& t, const v1::PatchInstanceState& i, std::string* wh
         if (Drained(other)) ++ours;
       }
     }
-    auto health = GroupHealth(t, tg.arn(), false);  // read above: no I/O
+    auto health = GroupHealth(t, tg.arn());  // read above: no I/O
     if (!health.ok()) return false;
     int others = 0;
     for (const auto& d : **health) {
@@ -218,7 +250,7 @@ Result<CapacityDecision> ReserveInLedger(PatchTick& t, const v1::PatchInstanceSt
   v1::CapacityClaim claim;
   claim.set_unit(i.instance_id());
   for (const auto& tg : i.target_groups()) {
-    auto health = GroupHealth(t, tg.arn(), false);
+    auto health = GroupHealth(t, tg.arn());
     if (!health.ok()) return health.error();
     *claim.add_groups() = TargetGroupCapacity(tg.arn(), **health, share);
   }
@@ -259,7 +291,7 @@ Progress Drain(PatchTick& t, v1::PatchInstanceState& i) {
 
 Progress Draining(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
-    auto state = StateIn(t, tg, i.instance_id());
+    auto state = StateIn(t, tg, i);
     if (!state.ok()) {
       return OnError(t, i, "describe-target-health", state.error(), t.plan.drain_timeout_ms);
     }
@@ -402,7 +434,7 @@ Progress Register(PatchTick& t, v1::PatchInstanceState& i) {
 
 Progress HealthyWait(PatchTick& t, v1::PatchInstanceState& i) {
   for (const auto& tg : i.target_groups()) {
-    auto read = StateIn(t, tg, i.instance_id());
+    auto read = StateIn(t, tg, i);
     if (!read.ok()) {
       return OnError(t, i, "describe-target-health", read.error(), t.plan.status_ok_timeout_ms);
     }

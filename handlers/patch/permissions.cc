@@ -23,7 +23,8 @@ std::vector<std::string> Permissions(const v1::WorkerConfig&) {
       "ssm:DescribeInstanceInformation",  // SSM managed and online
       "ssm:DescribeInstancePatchStates",  // missing and failed before and after
       "ssm:GetCommandInvocation",         // command status without progress events
-      "ssm:ListCommandInvocations",       // the command found again after a crash
+      "ssm:ListCommandInvocations",       // the batch's command look; an instance's own search
+      "ssm:ListCommands",                 // the command found again after a crash
       "ssm:SendCommand",                  // AWS-RunPatchBaseline
   };
 }

@@ -63,12 +63,19 @@ inline constexpr char kBackupOfTag[] = "fleetkeeper:backup-of";
 // What the instances one run of a step advances share: the reads made once for all of them, and
 // their turns when several advance at once (handlers.patch.parallel_instances).
 struct RunShared {
-  // Whole target groups' DescribeTargetHealth, by group ARN (a batch moves together).
-  // `budget_health` serves the blast-radius budget, which counts this campaign's instances from
-  // the state, not from the read: one read a run is enough. `member_health` serves our instances'
-  // own states and is dropped when this run registers or deregisters a target of the group.
+  // DescribeTargetHealth by group ARN (a batch moves together). `budget_health`, the whole
+  // group, serves the blast-radius budget, which counts this campaign's instances from the state,
+  // not from the read: one read a run is enough. `member_health` serves our instances' own states:
+  // the whole group when a budget read made it, else the targets of the batch's instances in the
+  // group (a read of a few targets, not of a group of hundreds); it is dropped when this run
+  // registers or deregisters a target of the group.
+  struct MemberHealth {
+    bool whole = false;
+    std::set<std::string> ids;  // the targets read, when not the whole group
+    std::vector<aws::TargetHealthDescription> health;
+  };
   std::map<std::string, std::vector<aws::TargetHealthDescription>> budget_health;
-  std::map<std::string, std::vector<aws::TargetHealthDescription>> member_health;
+  std::map<std::string, MemberHealth> member_health;
   // DescribeInstanceStatus of the instances waiting for status checks, read once a run for all of
   // them, by instance id.
   std::map<std::string, aws::InstanceStatus> instance_status;
@@ -79,6 +86,12 @@ struct RunShared {
   // "<command id>/<instance id>".
   std::map<std::string, std::string> command_status;
   bool commands_looked = false;
+  // The batch's search for commands sent before a crash, once a run (command.cc): the command id
+  // by token of the instances about to send theirs; `searched_all` when the listing was read to
+  // its end, so that a token it does not hold was not sent.
+  std::map<std::string, std::string> sent_by_token;
+  std::set<std::string> searched_tokens;
+  bool searched_all = false;
 
   // Several instances advancing at once take turns: each holds `turn` while it reads or changes
   // the ticks, the state or the reads above, and lets go of it only around its AWS and HTTP calls

@@ -162,6 +162,7 @@ class FakeAccount {
   std::vector<std::string> rebooted;
 
   // ---- what the calls were ---------------------------------------------------------------------
+  std::vector<aws::DescribeTargetHealthRequest> health_reads;  // in order
   std::vector<std::string> calls;      // every call, by operation name, in order
   std::vector<std::string> mutations;  // every mutating call, in order
   int max_out_of_service = 0;          // most standalone originals stopped at once

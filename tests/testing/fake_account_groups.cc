@@ -36,6 +36,7 @@ void FakeAccount::InstallGroups() {
           tg.mutations_at_recovery = static_cast<int>(mutations.size());
           it = tg.recover_after_reads.erase(it);
         }
+        health_reads.push_back(r);
         for (const auto& [id, state] : tg.targets) {
           bool asked = r.targets.empty();
           for (const auto& t : r.targets) asked = asked || t.id == id;
@@ -47,6 +48,15 @@ void FakeAccount::InstallGroups() {
           if (auto reason = tg.reasons.find(id); reason != tg.reasons.end()) {
             d.reason = reason->second;
           }
+          out.descriptions.push_back(d);
+        }
+        // A named target the group does not have: unused, Target.NotRegistered (API_TargetHealth).
+        for (const auto& t : r.targets) {
+          if (tg.targets.count(t.id) > 0) continue;
+          aws::TargetHealthDescription d;
+          d.target = t;
+          d.state = "unused";
+          d.reason = "Target.NotRegistered";
           out.descriptions.push_back(d);
         }
         return out;

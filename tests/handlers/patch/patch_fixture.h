@@ -49,6 +49,10 @@ struct FakeSsm {
   int other_invocations = 0;
   size_t page_size = 0;
   std::vector<std::string> list_requests;
+  // ListCommands (the batch's search for sent commands): commands of this document from other
+  // campaigns listed before this fleet's (newest first), and every request's NextToken.
+  int other_patch_commands = 0;
+  std::vector<std::string> search_requests;
   int looks = 0;  // ListCommandInvocations pages read by DocumentName (a batch's command look)
   int gets = 0;   // GetCommandInvocation requests
   std::vector<size_t> patch_state_reads;  // DescribeInstancePatchStates: the ids of each request
@@ -124,6 +128,36 @@ struct FakeSsm {
           }
           return out;
         }));
+    ON_CALL(*cell.ssm, ListCommands(_))
+        .WillByDefault(
+            Invoke([this](const aws::ListCommandsRequest& r) -> Result<aws::ListCommandsResponse> {
+              search_requests.push_back(r.next_token);
+              // By DocumentName (InvokedAfter not modelled: every command is recent).
+              EXPECT_EQ(r.filters.at("DocumentName"), kDocument);
+              std::vector<aws::Command> all;
+              for (int k = 0; k < other_patch_commands; ++k) {
+                aws::Command c;
+                c.command_id = "cmd-elsewhere-" + std::to_string(k);
+                c.document_name = kDocument;
+                c.comment = "another campaign";
+                all.push_back(c);
+              }
+              for (auto& s : commands) {
+                aws::Command c;
+                c.command_id = s.id;
+                c.document_name = kDocument;
+                c.instance_ids = {s.instance};
+                c.comment = s.comment;
+                all.push_back(c);
+              }
+              const size_t start = r.next_token.empty() ? 0 : std::stoul(r.next_token);
+              const size_t end =
+                  page_size == 0 ? all.size() : std::min(all.size(), start + page_size);
+              aws::ListCommandsResponse out;
+              out.commands.assign(all.begin() + start, all.begin() + end);
+              if (end < all.size()) out.next_token = std::to_string(end);
+              return out;
+            }));
     ON_CALL(*cell.ssm, DescribeInstanceInformation(_))
         .WillByDefault(Invoke([this](const aws::DescribeInstanceInformationRequest& r)
                                   -> Result<aws::DescribeInstanceInformationResponse> {
