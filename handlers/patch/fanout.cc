@@ -4,13 +4,16 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
+#include "awsclient/clients.h"
 #include "handlers/authorization.h"
 #include "handlers/event.h"
 #include "handlers/fanout.h"
 #include "handlers/patch/config.h"
 #include "handlers/patch/steps.h"
+#include "handlers/report.h"
 
 namespace fleetkeeper::handlers::patch {
 namespace {
@@ -173,6 +176,26 @@ std::string ParentReason(const PatchTick& t, v1::Result::Status status) {
   return reason;
 }
 
+// The request's one SNS summary, when it names a topic (its children send none): the parent's
+// reason, then a line per instance of every cell, from the children's reports. Best effort, as
+// a single cell's (report.cc); nothing in a dry run.
+void PublishParentSummary(PatchTick& t, v1::Result::Status status, const std::string& reason) {
+  if (t.ctx.dry_run() || t.request.notify_topic_arn().empty()) return;
+  std::vector<std::string> lines = {reason};
+  auto line = [&](const v1::Action& a) {
+    if (a.action() != "patch") return;
+    constexpr std::string_view kInstance = "instance:";
+    std::string_view id = a.resource();
+    if (id.substr(0, kInstance.size()) == kInstance) id.remove_prefix(kInstance.size());
+    lines.push_back(fmt::format("{} {}: {}", id, a.status(), a.detail()));
+  };
+  for (const auto& a : t.ctx.workflow().actions()) line(a);
+  for (const auto& a : t.actions) line(a);
+  t.actions.push_back(
+      PublishSummary(*t.ctx.aws().sns, t.request.notify_topic_arn(),
+                     fmt::format("fleetkeeper patch {}", v1::Result::Status_Name(status)), lines));
+}
+
 // The parent's end: its children's, or what it knows at its deadline.
 StepOutcome EndParent(PatchTick& t, std::optional<v1::Result::Status> status) {
   for (const auto& c : t.state.children()) {
@@ -187,6 +210,7 @@ StepOutcome EndParent(PatchTick& t, std::optional<v1::Result::Status> status) {
     const std::string& why = t.ctx.workflow().cancel_reason();
     reason = (why.empty() ? "cancelled" : why) + "; " + reason;
   }
+  PublishParentSummary(t, st, reason);
   StepOutcome o = StepOutcome::Finish(st, std::move(reason));
   t.notes.clear();  // a final result says it all
   return WithTick(std::move(o), t);

@@ -22,7 +22,9 @@ std::string Counts(const v1::PatchWorkflowState& s) {
 
 // The campaign's CloudWatch metrics and, when the request names a topic, its SNS summary (the
 // reason, then a line per instance). Best effort: a failed publish is an action in the result,
-// it does not change the outcome. Nothing in a dry run.
+// it does not change the outcome. Nothing in a dry run. A fan-out's child publishes its cell's
+// metrics but no summary: its parent sends the request's one summary, over every cell
+// (fanout.cc).
 void PublishReport(PatchTick& t, v1::Result::Status status, const std::string& reason) {
   if (t.ctx.dry_run()) return;
   const auto& s = t.state;
@@ -49,7 +51,7 @@ void PublishReport(PatchTick& t, v1::Result::Status status, const std::string& r
   t.actions.push_back(
       PutMetrics(*t.ctx.aws().cloudwatch, m,
                  fmt::format("InstancesPatched {}, PatchFailures {}", patched, failed)));
-  if (t.request.notify_topic_arn().empty()) return;
+  if (t.request.notify_topic_arn().empty() || t.ctx.workflow().trigger().has_parent()) return;
   std::vector<std::string> lines = {reason};
   for (const auto& i : s.instances()) {
     lines.push_back(fmt::format("{} {}: {}", i.instance_id(), i.outcome(), InstanceSummary(i)));

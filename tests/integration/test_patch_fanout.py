@@ -86,7 +86,10 @@ def test_two_regions_fan_out_to_two_children_and_one_result_lists_every_instance
     moto, lane = world["moto"], world["lane"]
     ids = _zone(moto, "fan", 2)
     everyone = ids[HOME] + ids[WEST]
-    req = _request("fan", backup_ami=True, max_concurrency="1")
+    topic = boto3.client("sns", endpoint_url=moto.endpoint, region_name=HOME,
+                         aws_access_key_id="testing", aws_secret_access_key="testing").create_topic(
+        Name="fan-patching")["TopicArn"]
+    req = _request("fan", backup_ami=True, max_concurrency="1", notify_topic_arn=topic)
     rid = req["patch_request"]["request_id"]
     lane.send(req)
     r = lane.results.wait_final(rid, timeout=240)
@@ -110,8 +113,19 @@ def test_two_regions_fan_out_to_two_children_and_one_result_lists_every_instance
         ends = [x for x in rs if x["status"] != "IN_PROGRESS"]
         assert [x["status"] for x in ends] == ["SUCCEEDED"], rs
         assert ends[0]["workflow_id"].startswith(cell + "/patch-"), ends[0]
+    # One SNS summary for the request, from the parent, listing every instance with its cell
+    # (the children send none); each child puts its cell's metrics.
+    calls = worker_calls(moto)
+    summaries = [p for a, p in calls if a == "Publish" and p.get("TopicArn") == topic]
+    assert len(summaries) == 1, summaries
+    assert summaries[0]["Subject"] == "fleetkeeper patch SUCCEEDED", summaries[0]
+    for region, members in ids.items():
+        for iid in members:
+            assert f"{iid} patched: {ACCOUNT}/{region}: " in summaries[0]["Message"], summaries[0]
+    assert sum(1 for a, p in calls if a == "PutMetricData"
+               and rid in json.dumps(p)) == 2, [p for a, p in calls if a == "PutMetricData"]
     # Each instance backed up and patched once, in its own region.
-    seq = patch_mutations(worker_calls(moto), everyone, MUTATING)
+    seq = patch_mutations(calls, everyone, MUTATING)
     for iid in everyone:
         order = [a for a, i in seq if i == iid]
         assert order.count("SendCommand") == 1 and order.count("CreateImage") == 1, (iid, order)

@@ -63,6 +63,13 @@ class PatchFanOut : public PatchWorkflow {
     return out;
   }
 
+  // Every child's count, taken by the parent in one run: its word to the children.
+  StepOutcome CountedByTheParent() {
+    std::vector<v1::Event> counts = Counts();
+    EXPECT_EQ(counts.size(), 2u);
+    return Drive(parent, {}, counts, 1);
+  }
+
   // The item of `items` addressed to `child`.
   static v1::Event For(const std::vector<v1::Event>& items, const v1::WorkflowCheckpoint& child) {
     for (const auto& e : items) {
@@ -140,12 +147,40 @@ TEST_F(PatchFanOut, TwoRegionsMakeTwoChildrenAndOneResultListingEveryInstance) {
                                            Resource(ids[3])}));
 }
 
+TEST_F(PatchFanOut, TheParentSendsTheRequestsOneSummaryOverEveryCell) {
+  FanOut(TwoCells(
+      [](v1::PatchRequest& r) { r.set_notify_topic_arn("arn:aws:sns:us-east-1:111122223333:p"); }));
+  StepOutcome told = CountedByTheParent();
+  ASSERT_EQ(told.emit.size(), 2u);
+  // The first child ends in one run of the parent, the second in the next.
+  std::vector<v1::Event> ends;
+  for (auto& c : children) {
+    StepOutcome end = Drive(c, {}, {For(told.emit, c)});
+    ASSERT_EQ(end.status, v1::Result::SUCCEEDED) << end.reason;
+    ends.push_back(EndOf(c, end));
+  }
+  EXPECT_TRUE(fleet.published.empty()) << "a child sent a summary: " << fleet.published[0].message;
+  EXPECT_EQ(fleet.metrics.size(), 2u) << "each child puts its cell's metrics";
+  EXPECT_NE(Drive(parent, {}, {ends[0]}, 1).kind, StepOutcome::Kind::kFinish);
+  StepOutcome done = Drive(parent, {}, {ends[1]}, 1);
+  ASSERT_EQ(done.kind, StepOutcome::Kind::kFinish);
+
+  ASSERT_EQ(fleet.published.size(), 1u);
+  const auto& summary = fleet.published[0];
+  EXPECT_EQ(summary.topic_arn, "arn:aws:sns:us-east-1:111122223333:p");
+  EXPECT_EQ(summary.subject, "fleetkeeper patch SUCCEEDED");
+  EXPECT_THAT(summary.message, HasSubstr("SUCCEEDED over 2 cell(s)"));
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const std::string cell = k < 2 ? "111122223333/us-east-1" : "111122223333/us-west-2";
+    EXPECT_THAT(summary.message, HasSubstr(ids[k] + " patched: " + cell + ": ")) << summary.message;
+  }
+  EXPECT_EQ(fleet.metrics.size(), 2u) << "the parent puts no metrics over its children's";
+}
+
 TEST_F(PatchFanOut, MaxTargetsCountsEveryCellAndNothingIsTouchedOverIt) {
   config.mutable_commands()->set_max_targets(3);  // each cell has 2: only the whole is over
   FanOut(TwoCells());
-  std::vector<v1::Event> counts = Counts();
-  ASSERT_EQ(counts.size(), 2u);
-  StepOutcome told = Drive(parent, {}, counts, 1);
+  StepOutcome told = CountedByTheParent();
   ASSERT_EQ(told.emit.size(), 2u);
   std::vector<v1::Event> ends;
   for (auto& c : children) {
