@@ -5,7 +5,7 @@ allows, and AWS calls per instance (issue 20, "Benchmark").
 One invocation, one worker (`fleetkeeper run` on the real Kafka broker of scripts/kafka.sh), one
 moto server started through the launcher (scripts/moto.sh, authentication and recorder on; the
 drain held by FK_MOTO_STATE_DELAY, each AWS-RunPatchBaseline command running --command-seconds via
-the fk-test:ssm-command-seconds hook of scripts/motofill/ssm.py), three patch requests in a row:
+the fk-test:ssm-command-seconds hook of scripts/motofill/ssm.py), five patch requests in a row:
 
   1. fixed cost: a landing zone with no instance (discover, report);
   2. a dry run of the one-instance zone: its discovery and plan, D1;
@@ -23,9 +23,10 @@ read_committed. Bound = DN + ceil(N / batch) x (T1 - D1): the campaign's discove
 instances (what its dry run does, no batch), then batches one after the other, each no faster
 than one instance's patch alone. The bound of the first figures, ceil(N / batch) x (T1 - fixed) +
 fixed, is printed too: it counts discovery as the empty zone's, which on moto is seconds short of
-the fleet's (DescribeInstances of 1,000 instances takes moto about 7 s). Calls = every request moto's recorder lists between the
-request and its final result, by API, divided by N. The seed pipeline's polling (one call per
-instance every 30 s while it waits, every instance at once) is computed for the same command time.
+the fleet's (DescribeInstances of 1,000 instances takes moto about 7 s). Calls = every request
+moto's recorder lists between the request and its final result, by API, divided by N. The seed
+pipeline's polling (one call per instance every 30 s while it waits, every instance at once) is
+computed for the same command time.
 
   .venv/bin/python bench/patch/patch_bench.py [--quick] [--bin PATH] [--json FILE]
       [--instances N] [--concurrency PCT] [--groups G] [--state-delay S] [--command-seconds S]
@@ -208,7 +209,8 @@ handlers:
             "fixed_cost_s": fixed, "dry_run_one_s": d1, "dry_run_fleet_s": dn,
             "one_instance_s": t1, "bound_s": bound, "makespan_s": makespan,
             "ratio_to_bound": makespan / bound, "first_bound_s": first_bound,
-            "ratio_to_first_bound": makespan / first_bound, "calls_per_instance": fleet_calls["per_instance"],
+            "ratio_to_first_bound": makespan / first_bound,
+            "calls_per_instance": fleet_calls["per_instance"],
             "baseline_calls_per_instance": measured["baseline"]["calls"]["per_instance"],
             "seed_calls_per_instance": seed_calls, "runs": measured,
         }
